@@ -1,0 +1,63 @@
+// The runtime driver contract: how the controller sees VMs and system containers.
+// Implementations: stub (in memory), incus (REST over the unix socket), tart (CLI).
+// The controller imports only this file, never a concrete driver.
+
+export type VMState = 'Running' | 'Stopped' | 'Starting' | 'Stopping' | 'Error' | 'Unknown';
+
+export interface VM {
+  /** The Workspace name this VM belongs to (the driver maps it to its own instance name). */
+  name: string;
+  state: VMState;
+  /** IPv4 address reachable from the host; absent until the guest has one (DHCP). */
+  ip?: string;
+  /** Image template name it was created from, when the driver knows it. */
+  image?: string;
+  cpu?: number;
+  memoryBytes?: number;
+  /** The runtime's own words when state is Error. */
+  message?: string;
+}
+
+export interface CreateVMRequest {
+  /** Workspace name. */
+  name: string;
+  /** Image template name (Workspace spec.image); the driver maps it to its runtime image through its image map. */
+  image: string;
+  cpu: number;
+  memoryBytes: number;
+  /** Start it as part of creation (one operation where the runtime allows). */
+  start: boolean;
+}
+
+export interface RuntimeDriver {
+  readonly name: string;
+  /**
+   * Every VM that this Tidepool manages (marked with its id at creation), with state and IP,
+   * in one call. VMs of other Tidepools and unmanaged ones are never listed.
+   */
+  list(): Promise<VM[]>;
+  /** Creates the VM (and starts it when asked). Fails if it already exists. */
+  create(req: CreateVMRequest): Promise<void>;
+  /** Starts a stopped VM; starting a running one is not an error. */
+  start(name: string): Promise<void>;
+  /** Stops gracefully, forcing after a timeout; stopping a stopped one is not an error. */
+  stop(name: string): Promise<void>;
+  /** Deletes the VM and its disk, stopping it first if needed; a missing VM is not an error. */
+  delete(name: string): Promise<void>;
+  /** Reports VMs that changed behind Tidepool's back (by Workspace name), when the runtime can tell. Returns an unsubscribe. */
+  subscribe?(onChange: (name: string) => void): () => void;
+  close?(): Promise<void>;
+}
+
+/** A failure the runtime reported, with its own message; `reason` is a CamelCase word for conditions. */
+export class RuntimeError extends Error {
+  constructor(
+    message: string,
+    readonly reason: string = 'RuntimeError',
+    /** HTTP-like status from the runtime when it has one (Incus error_code). */
+    readonly code?: number,
+  ) {
+    super(message);
+    this.name = 'RuntimeError';
+  }
+}

@@ -1,0 +1,41 @@
+// The one table of resource kinds: the API, the CLI and the controller all look kinds up here.
+import type { TSchema } from '@sinclair/typebox';
+import { Workspace, WorkspaceList, WorkspaceSpec, WorkspaceStatus } from './workspace.js';
+import { Port, PortList, PortSpec, PortStatus } from './port.js';
+import { Event, EventList } from './event.js';
+
+export interface KindInfo {
+  kind: string;
+  /** URL segment and the name kubectl users type most: `workspaces`. */
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  schema: TSchema;
+  listSchema: TSchema;
+  specSchema?: TSchema;
+  statusSchema?: TSchema;
+  /** Users may create and change it (through the API, apply or a sync); otherwise only the server writes it. */
+  userWritable: boolean;
+}
+
+export const KINDS: readonly KindInfo[] = [
+  {
+    kind: 'Workspace', plural: 'workspaces', singular: 'workspace', shortNames: ['ws'],
+    schema: Workspace, listSchema: WorkspaceList, specSchema: WorkspaceSpec, statusSchema: WorkspaceStatus, userWritable: true,
+  },
+  {
+    kind: 'Port', plural: 'ports', singular: 'port', shortNames: ['pt'],
+    schema: Port, listSchema: PortList, specSchema: PortSpec, statusSchema: PortStatus, userWritable: true,
+  },
+  { kind: 'Event', plural: 'events', singular: 'event', shortNames: ['ev'], schema: Event, listSchema: EventList, userWritable: false },
+];
+
+/** Finds a kind by any of the names a user may type: `Workspace`, `workspace`, `workspaces`, `ws`. */
+export function lookupKind(name: string): KindInfo | undefined {
+  const n = name.toLowerCase();
+  return KINDS.find((k) => k.kind.toLowerCase() === n || k.plural === n || k.singular === n || k.shortNames.includes(n));
+}
+
+export function kindByName(kind: string): KindInfo | undefined {
+  return KINDS.find((k) => k.kind === kind);
+}
