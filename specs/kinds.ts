@@ -3,6 +3,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { Workspace, WorkspaceList, WorkspaceSpec, WorkspaceStatus } from './workspace.js';
 import { Port, PortList, PortSpec, PortStatus } from './port.js';
 import { Event, EventList } from './event.js';
+import { Sync, SyncList, SyncSpec, SyncStatus } from './sync.js';
 
 export interface KindInfo {
   kind: string;
@@ -28,6 +29,10 @@ export const KINDS: readonly KindInfo[] = [
     schema: Port, listSchema: PortList, specSchema: PortSpec, statusSchema: PortStatus, userWritable: true,
   },
   { kind: 'Event', plural: 'events', singular: 'event', shortNames: ['ev'], schema: Event, listSchema: EventList, userWritable: false },
+  {
+    kind: 'Sync', plural: 'syncs', singular: 'sync', shortNames: [],
+    schema: Sync, listSchema: SyncList, specSchema: SyncSpec, statusSchema: SyncStatus, userWritable: false,
+  },
 ];
 
 /** Finds a kind by any of the names a user may type: `Workspace`, `workspace`, `workspaces`, `ws`. */
