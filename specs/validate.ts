@@ -2,6 +2,7 @@
 // violation reported with its field path (never just the first one).
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { FormatRegistry } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { API_VERSION, type StatusCause } from './meta.js';
@@ -10,6 +11,11 @@ import { parseQuantity } from './quantity.js';
 
 const MIN_MEMORY = 64 * 2 ** 20;
 const MAX_MEMORY = 2 ** 40;
+
+// TypeBox knows no string formats until they are registered: without this, every timestamp
+// (creationTimestamp, lastTransitionTime) fails with "Unknown format 'date-time'".
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => RFC3339.test(v) && !Number.isNaN(Date.parse(v)));
 
 const compiled = new Map<TSchema, TypeCheck<TSchema>>();
 function checker(schema: TSchema): TypeCheck<TSchema> {
