@@ -1,0 +1,204 @@
+// Reading a sync folder: which files count as manifests, reading all of them, and the
+// revision (a content hash) of what was read. The watcher only says "something changed";
+// every revision is read here from scratch, so a missed or reordered file event never
+// leaves the sync with a wrong picture of the folder.
+import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { readFile, readdir, realpath, stat } from 'node:fs/promises';
+import { basename, join, relative, sep } from 'node:path';
+
+/** Manifest files: `*.yaml`, `*.yml`, `*.json`. */
+export const MANIFEST_EXT = /\.(ya?ml|json)$/i;
+
+/** A file larger than this is reported as an error instead of read (nobody writes a 4 MiB manifest). */
+export const MAX_FILE_BYTES = 4 * 2 ** 20;
+
+/**
+ * Names that are never manifests nor folders of manifests: dotfiles and dot-folders
+ * (`.git`, `.#alice.yaml` Emacs locks, `.alice.yaml.swp`), editor swap and backup files
+ * (`*.swp`, `*.swx`, `*~`, `#alice.yaml#`), vim's write probe `4913`, and temp files
+ * (`*.tmp`, `*.temp`, `*.bak`, `*.orig`).
+ */
+export function isIgnoredName(name: string): boolean {
+  return (
+    name.startsWith('.') ||
+    name.endsWith('~') ||
+    /^#.*#$/.test(name) ||
+    name === '4913' ||
+    /\.(swp|swx|swo|tmp|temp|bak|orig|rej)$/i.test(name)
+  );
+}
+
+/** True when the path (relative to the folder, any separator) lies under an ignored name. */
+export function isIgnoredRelPath(rel: string): boolean {
+  if (rel === '' || rel === '.') return false;
+  return rel.split(/[\\/]/).some((part) => part !== '' && isIgnoredName(part));
+}
+
+/** The matcher handed to chokidar: ignored names anywhere below `root`, and files that are not manifests. */
+export function watchIgnored(root: string): (path: string, stats?: Stats) => boolean {
+  return (path, stats) => {
+    const rel = relative(root, path);
+    if (rel.startsWith('..')) return false;
+    if (isIgnoredRelPath(rel)) return true;
+    return stats?.isFile() === true && !MANIFEST_EXT.test(path);
+  };
+}
+
+export interface ManifestFile {
+  /** Relative to the folder, '/'-separated: what errors and events show. */
+  path: string;
+  text: string;
+}
+
+export type FolderProblem = 'FolderNotFound' | 'FolderUnreadable';
+
+/** The folder cannot be read as a whole, or one of its files cannot. */
+export class FolderError extends Error {
+  constructor(
+    readonly reason: FolderProblem,
+    message: string,
+    /** The file or sub-folder at fault, relative to the folder, when it is not the folder itself. */
+    readonly file?: string,
+  ) {
+    super(message);
+    this.name = 'FolderError';
+  }
+}
+
+const errCode = (err: unknown) => (err as NodeJS.ErrnoException).code;
+
+function folderError(root: string, err: unknown, file?: string): FolderError {
+  const code = errCode(err);
+  const where = file ? `${file} in sync folder ${root}` : `sync folder ${root}`;
+  if (!file && (code === 'ENOENT' || code === 'ENOTDIR')) {
+    return new FolderError('FolderNotFound', code === 'ENOTDIR' ? `${where} is not a directory` : `${where} does not exist`);
+  }
+  const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+  return new FolderError('FolderUnreadable', `${where} cannot be read: ${why}`, file);
+}
+
+/** Identity of the folder itself: a folder deleted and made again is a different inode, and needs a new watch. */
+export async function folderIdentity(root: string): Promise<string> {
+  let st: Stats;
+  try {
+    st = await stat(root);
+  } catch (err) {
+    throw folderError(root, err);
+  }
+  if (!st.isDirectory()) throw new FolderError('FolderNotFound', `sync folder ${root} is not a directory`);
+  return `${st.dev}:${st.ino}`;
+}
+
+/** Runs `fn` over `items` with at most `limit` at a time. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/**
+ * Reads every manifest under `root`, recursively, sorted by path. Symbolic links are
+ * followed (a link cycle is read once). A file that disappears while the folder is read
+ * is left out (it was being deleted or renamed; the watcher reports it and the folder is
+ * read again). Throws FolderError when the folder or one of its entries cannot be read.
+ */
+export async function readManifests(root: string): Promise<ManifestFile[]> {
+  const paths: string[] = [];
+  const seenDirs = new Set<string>();
+
+  async function walk(dir: string): Promise<void> {
+    const rel = relative(root, dir);
+    let real: string;
+    try {
+      real = await realpath(dir);
+    } catch (err) {
+      if (rel && errCode(err) === 'ENOENT') return;
+      throw folderError(root, err, rel ? toPosix(rel) : undefined);
+    }
+    if (seenDirs.has(real)) return;
+    seenDirs.add(real);
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (rel && errCode(err) === 'ENOENT') return;
+      throw folderError(root, err, rel ? toPosix(rel) : undefined);
+    }
+    const subdirs: string[] = [];
+    for (const e of entries) {
+      if (isIgnoredName(e.name)) continue;
+      const full = join(dir, e.name);
+      let isDir = e.isDirectory();
+      let isFile = e.isFile();
+      if (e.isSymbolicLink()) {
+        try {
+          const st = await stat(full);
+          isDir = st.isDirectory();
+          isFile = st.isFile();
+        } catch {
+          continue; // a dangling link declares nothing
+        }
+      }
+      if (isDir) subdirs.push(full);
+      else if (isFile && MANIFEST_EXT.test(e.name)) paths.push(full);
+    }
+    for (const d of subdirs) await walk(d);
+  }
+
+  await walk(root);
+  const files = await mapLimit(paths, 64, async (full): Promise<ManifestFile | undefined> => {
+    const path = toPosix(relative(root, full));
+    try {
+      const st = await stat(full);
+      if (st.size > MAX_FILE_BYTES) {
+        throw new FolderError('FolderUnreadable', `${path} is ${st.size} bytes; manifests larger than ${MAX_FILE_BYTES} bytes are not read`, path);
+      }
+      return { path, text: await readFile(full, 'utf8') };
+    } catch (err) {
+      if (err instanceof FolderError) throw err;
+      if (errCode(err) === 'ENOENT') return undefined;
+      throw folderError(root, err, path);
+    }
+  });
+  return files.filter((f): f is ManifestFile => f !== undefined).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+function toPosix(p: string): string {
+  return sep === '/' ? p : p.split(sep).join('/');
+}
+
+/** The revision of a folder: sha256 over every (path, content), in path order. */
+export function revisionOf(files: readonly ManifestFile[]): string {
+  const h = createHash('sha256');
+  for (const f of files) {
+    h.update(`${Buffer.byteLength(f.path)}:${f.path}\n${Buffer.byteLength(f.text)}:`);
+    h.update(f.text);
+    h.update('\n');
+  }
+  return `sha256:${h.digest('hex')}`;
+}
+
+/** `sha256:0123456789ab…` → `0123456789ab`: how events and logs name a revision. */
+export const shortRevision = (rev: string | undefined) => (rev ? rev.replace(/^sha256:/, '').slice(0, 12) : 'none');
+
+/** The default sync name for a folder: its base name made a DNS label. */
+export function nameForFolder(dir: string): string {
+  const base = basename(dir.replace(/[\\/]+$/, '')) || 'sync';
+  let name = base
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/g, '');
+  if (!name) name = 'sync';
+  return name;
+}
