@@ -282,6 +282,10 @@ describe('tp-syncs', () => {
     expect(syncState(sync('a', 'True')).label).toBe('Ready');
     expect(syncState(sync('a', 'False')).label).toBe('Stalled');
     expect(syncState({ ...sync('a', 'True'), status: {} }).label).toBe('Pending');
+    const cond = (type: string, status: 'True' | 'False') => ({ type, status, reason: 'R', message: 'm', lastTransitionTime: '2025-01-01T00:00:00Z' });
+    const withConds = (...conditions: ReturnType<typeof cond>[]) => ({ ...sync('a', 'True'), status: { conditions } });
+    expect(syncState(withConds(cond('Ready', 'False'), cond('Stalled', 'False'), cond('Reconciling', 'True'))).label).toBe('Reconciling');
+    expect(syncState(withConds(cond('Ready', 'False'))).label).toBe('Not ready');
     expect(causeLocation({ reason: 'x', message: 'y', file: 'a.yaml', line: 2 })).toBe('a.yaml:2');
     expect(causeLocation({ reason: 'x', message: 'y', file: 'a.yaml' })).toBe('a.yaml');
     expect(causeLocation({ reason: 'x', message: 'y', line: 7 })).toBe('line 7');

@@ -6,13 +6,18 @@ import type { Tone } from './tp-badge.js';
 import './tp-age.js';
 import './tp-badge.js';
 
-/** Ready when the Ready condition is True; Stalled when Stalled is True or Ready is False; else Pending. */
+/**
+ * The state of a Sync from its kstatus-style conditions: Ready (Ready=True), Stalled (Stalled=True:
+ * the folder must change), Reconciling (Reconciling=True: work under way or a retry), else Not ready
+ * (Ready=False) or Pending (no conditions yet).
+ */
 export function syncState(sync: Sync): { label: string; tone: Tone } {
-  const ready = condition(sync.status?.conditions, 'Ready');
-  const stalled = condition(sync.status?.conditions, 'Stalled');
-  if (ready?.status === 'True') return { label: 'Ready', tone: 'ok' };
-  if (stalled?.status === 'True' || ready?.status === 'False') return { label: 'Stalled', tone: 'error' };
-  return { label: 'Pending', tone: 'progress' };
+  const is = (type: string, status: string) => condition(sync.status?.conditions, type)?.status === status;
+  if (is('Ready', 'True')) return { label: 'Ready', tone: 'ok' };
+  if (is('Stalled', 'True')) return { label: 'Stalled', tone: 'error' };
+  if (is('Reconciling', 'True')) return { label: 'Reconciling', tone: 'progress' };
+  if (is('Ready', 'False')) return { label: 'Not ready', tone: 'warn' };
+  return { label: 'Pending', tone: 'neutral' };
 }
 
 /** "workspaces/bad.yaml:3:7" from a cause's file, line and column (whatever of them it has). */
