@@ -1,0 +1,228 @@
+// Declarative apply: make the store hold what the documents say. Shared by POST /api/v1/apply
+// and the GitOps sync. Every document is validated before anything is written, and all
+// writes happen in one store transaction, so a violation anywhere writes nothing.
+import { KINDS, validateManifest, type StatusCause } from '../../specs/index.js';
+import { ApiError, badRequest, type Resource, type Store, type Tx } from '../store/index.js';
+import { describeWhere, objectDocuments, parseDocuments, type ApplySource, type ParsedDocument, type ParsedDocuments } from './parse.js';
+
+export const APPLYSET_ANNOTATION = 'tidepool/applyset';
+/** `tidepool/prune: disabled` keeps an object out of every prune. */
+export const PRUNE_ANNOTATION = 'tidepool/prune';
+/** Annotations under this prefix belong to the server: an apply that does not set one keeps it. */
+export const SERVER_ANNOTATION_PREFIX = 'tidepool/';
+
+export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';
+
+export interface ApplyOptions {
+  /** Report what would happen, write nothing. */
+  dryRun?: boolean;
+  /** Delete objects of `applyset` that these documents no longer contain. Requires `applyset`. */
+  prune?: boolean;
+  /** Stamped as the `tidepool/applyset` annotation on every applied object. */
+  applyset?: string;
+  /** Let a prune with zero documents delete objects (refused otherwise: an empty folder is more often a mistake). */
+  allowEmptyPrune?: boolean;
+  /** Accepted for kubectl compatibility; Tidepool does not track field ownership. */
+  fieldManager?: string;
+  /** Stamped on every applied object (e.g. the sync that owns it). */
+  annotations?: Record<string, string>;
+}
+
+export interface ApplyResultItem {
+  kind: string;
+  name: string;
+  action: ApplyAction;
+}
+
+export interface ApplyResult {
+  results: ApplyResultItem[];
+}
+
+const APPLYSET_NAME = /^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$/;
+
+/** Every kind users may apply, in the order they are applied (Workspaces before Ports: Ports name them). */
+const APPLY_ORDER = KINDS.filter((k) => k.userWritable).map((k) => k.kind);
+
+class DryRun {
+  constructor(readonly results: ApplyResultItem[]) {}
+}
+
+function isSources(input: readonly unknown[]): input is readonly ApplySource[] {
+  return input.every((e) => e !== null && typeof e === 'object' && !Array.isArray(e)
+    && typeof (e as ApplySource).text === 'string'
+    && Object.keys(e).every((k) => k === 'text' || k === 'name'));
+}
+
+function toDocuments(input: readonly ApplySource[] | ParsedDocuments | readonly unknown[]): ParsedDocuments {
+  if (!Array.isArray(input)) return input as ParsedDocuments;
+  if (input.length && isSources(input)) return parseDocuments(input);
+  return objectDocuments(input);
+}
+
+/** A cause of document `doc`, with where it is. */
+function locatedCause(doc: ParsedDocument, c: StatusCause): StatusCause {
+  const pos = doc.locate(c.field, { key: c.reason === 'FieldValueUnknown' });
+  return {
+    ...c,
+    document: doc.index,
+    ...(doc.file !== undefined ? { file: doc.file } : {}),
+    ...(pos ? { line: pos.line, column: pos.column } : {}),
+  };
+}
+
+function invalidApply(causes: StatusCause[]): ApiError {
+  const lines = causes.map((c) => {
+    const pos = c.line !== undefined ? { line: c.line, column: c.column ?? 1 } : undefined;
+    return `document ${c.document}${describeWhere(c.file, pos)}: ${c.field ? `${c.field}: ` : ''}${c.message}`;
+  });
+  const n = causes.length;
+  return new ApiError(422, 'Invalid', `apply is invalid (${n} violation${n === 1 ? '' : 's'}, nothing was written): ${lines.join('; ')}`, {
+    kind: 'apply', causes,
+  });
+}
+
+function checkOptions(opts: ApplyOptions) {
+  if (opts.applyset !== undefined && (!APPLYSET_NAME.test(opts.applyset) || opts.applyset.length > 253)) {
+    throw badRequest(`invalid applyset name "${opts.applyset}": lowercase letters, digits, '-', '.' and '_', starting and ending alphanumeric, at most 253`,
+      [{ field: 'applyset', reason: 'FieldValueInvalid', message: 'invalid applyset name' }]);
+  }
+  if (opts.prune && !opts.applyset) {
+    throw badRequest('prune requires an applyset: only objects stamped with the same applyset are ever pruned',
+      [{ field: 'applyset', reason: 'FieldValueRequired', message: 'Required value: prune needs an applyset' }]);
+  }
+}
+
+interface Planned {
+  doc: ParsedDocument;
+  object: Resource;
+}
+
+function applyOne(tx: Tx, p: Planned, opts: ApplyOptions): ApplyAction {
+  const obj = p.object;
+  const annotations: Record<string, string> = {
+    ...obj.metadata.annotations,
+    ...opts.annotations,
+    ...(opts.applyset ? { [APPLYSET_ANNOTATION]: opts.applyset } : {}),
+  };
+  const cur = tx.get(obj.kind, obj.metadata.name);
+  if (!cur) {
+    tx.create({ ...obj, metadata: { ...obj.metadata, annotations } });
+    return 'created';
+  }
+  for (const [k, v] of Object.entries(cur.metadata.annotations ?? {})) {
+    if (k.startsWith(SERVER_ANNOTATION_PREFIX) && !(k in annotations)) annotations[k] = v;
+  }
+  const next: Resource = {
+    ...obj,
+    metadata: {
+      name: obj.metadata.name,
+      ...(obj.metadata.labels ? { labels: obj.metadata.labels } : {}),
+      annotations,
+      ...(cur.metadata.finalizers ? { finalizers: [...cur.metadata.finalizers] } : {}),
+      // A resourceVersion written in the manifest is a precondition, as with kubectl.
+      ...(obj.metadata.resourceVersion !== undefined ? { resourceVersion: obj.metadata.resourceVersion } : {}),
+    },
+  };
+  return tx.update(next) === cur ? 'unchanged' : 'configured';
+}
+
+function pruneVictims(tx: Tx, applyset: string, keep: Set<string>): Resource[] {
+  const victims: Resource[] = [];
+  // Dependents first: a Workspace's deletion removes its Ports.
+  for (const kind of [...APPLY_ORDER].reverse()) {
+    const objs = tx.list(kind).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+    for (const o of objs) {
+      const ann = o.metadata.annotations ?? {};
+      if (ann[APPLYSET_ANNOTATION] !== applyset) continue;
+      if (ann[PRUNE_ANNOTATION] === 'disabled') continue;
+      if (o.metadata.deletionTimestamp) continue;
+      if (keep.has(`${o.kind}/${o.metadata.name}`)) continue;
+      victims.push(o);
+    }
+  }
+  return victims;
+}
+
+/**
+ * Applies documents: creates what is missing, replaces spec, labels and annotations of
+ * what differs (keeping finalizers, status and `tidepool/*` annotations it does not set),
+ * leaves equal objects unwritten, and with `prune` deletes objects of the applyset that
+ * the documents no longer contain. Throws ApiError: 400 for syntax errors, 422 listing
+ * every violation (document index, field, file, line, column), 409 for a stale
+ * resourceVersion in a manifest. On any throw nothing has been written.
+ */
+export async function applyDocuments(
+  store: Store,
+  input: readonly ApplySource[] | ParsedDocuments | readonly unknown[],
+  opts: ApplyOptions = {},
+): Promise<ApplyResult> {
+  checkOptions(opts);
+  const { documents } = toDocuments(input);
+
+  const causes: StatusCause[] = [];
+  const planned: Planned[] = [];
+  const seen = new Map<string, ParsedDocument>();
+  for (const doc of documents) {
+    const r = validateManifest(doc.object);
+    if (!r.object) {
+      for (const c of r.causes) causes.push(locatedCause(doc, c));
+      continue;
+    }
+    const object = r.object as Resource;
+    const key = `${object.kind}/${object.metadata.name}`;
+    const first = seen.get(key);
+    if (first) {
+      causes.push(locatedCause(doc, {
+        field: 'metadata.name', reason: 'FieldValueDuplicate',
+        message: `Duplicate value: ${object.kind} "${object.metadata.name}" is already defined by document ${first.index}${describeWhere(first.file, first.line ? { line: first.line, column: first.column ?? 1 } : undefined)}`,
+      }));
+      continue;
+    }
+    seen.set(key, doc);
+    planned.push({ doc, object });
+  }
+  if (causes.length) throw invalidApply(causes);
+
+  const order = [...planned].sort((a, b) => APPLY_ORDER.indexOf(a.object.kind) - APPLY_ORDER.indexOf(b.object.kind));
+  try {
+    return await store.transaction((tx) => {
+      const actions = new Map<Planned, ApplyAction>();
+      const storeCauses: StatusCause[] = [];
+      for (const p of order) {
+        try {
+          actions.set(p, applyOne(tx, p, opts));
+        } catch (err) {
+          if (!(err instanceof ApiError)) throw err;
+          const where = `document ${p.doc.index}${describeWhere(p.doc.file, p.doc.line ? { line: p.doc.line, column: p.doc.column ?? 1 } : undefined)}`;
+          if (err.code === 422) {
+            const cs = err.details?.causes?.length ? err.details.causes : [{ reason: err.reason, message: err.message }];
+            for (const c of cs) storeCauses.push(locatedCause(p.doc, c));
+            continue;
+          }
+          throw new ApiError(err.code, err.reason, `${where}: ${err.message}`, err.details);
+        }
+      }
+      if (storeCauses.length) throw invalidApply(storeCauses.sort((a, b) => a.document! - b.document!));
+
+      const results: ApplyResultItem[] = planned.map((p) => ({ kind: p.object.kind, name: p.object.metadata.name, action: actions.get(p)! }));
+      if (opts.prune && opts.applyset) {
+        const victims = pruneVictims(tx, opts.applyset, new Set(seen.keys()));
+        if (documents.length === 0 && victims.length && !opts.allowEmptyPrune) {
+          throw new ApiError(422, 'Invalid',
+            `refusing to prune every object of applyset "${opts.applyset}" (${victims.length}: ${victims.map((v) => `${v.kind.toLowerCase()}/${v.metadata.name}`).join(', ')}) because the apply contains no objects; allow it explicitly (allowEmptyPrune) if that is what you want`,
+            { kind: 'apply', causes: [{ field: 'allowEmptyPrune', reason: 'FieldValueForbidden', message: 'an empty apply would prune every object of the applyset' }] });
+        }
+        for (const v of victims) {
+          if (!tx.get(v.kind, v.metadata.name)) continue;
+          tx.delete(v.kind, v.metadata.name);
+          results.push({ kind: v.kind, name: v.metadata.name, action: 'pruned' });
+        }
+      }
+      if (opts.dryRun) throw new DryRun(results);
+      return { results };
+    });
+  } catch (err) {
+    if (err instanceof DryRun) return { results: err.results };
+    throw err;
+  }
+}

@@ -1,0 +1,2 @@
+export * from './apply.js';
+export { parseDocuments, objectDocuments, type ApplySource, type ParsedDocument, type ParsedDocuments, type ParseOptions, type Position } from './parse.js';

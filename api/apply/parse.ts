@@ -1,0 +1,187 @@
+// Manifests as users write them: multi-document YAML (or JSON, which the YAML parser reads
+// too) from one or more named sources. Every object keeps a map back to its source text, so
+// that a violation found later (by the schemas or by the store) can be reported with the
+// file, line and column of the node that causes it.
+import { LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
+import type { StatusCause } from '../../specs/index.js';
+import { ApiError } from '../store/index.js';
+
+export interface ApplySource {
+  /** A file name, reported with every error found in this source. */
+  name?: string;
+  text: string;
+}
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+export interface ParsedDocument {
+  /** Index of this object among all objects of all sources, from 0. */
+  index: number;
+  object: unknown;
+  file?: string;
+  /** Where the object starts (1-based); absent for objects that did not come from text. */
+  line?: number;
+  column?: number;
+  /**
+   * Line and column of the node at a field path (`spec.resources.memory`, `metadata.finalizers[0]`);
+   * for a missing field, of the nearest parent that exists. `key: true` points at the key
+   * instead of the value (for an unknown field). Undefined when the object did not come from text.
+   */
+  locate(field?: string, opts?: { key?: boolean }): Position | undefined;
+}
+
+export interface ParsedDocuments {
+  documents: ParsedDocument[];
+}
+
+export interface ParseOptions {
+  /** Alias expansions allowed per document (a guard against "billion laughs"). Defaults to 100. */
+  maxAliasCount?: number;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The deepest node on `field`'s path under `root`, and the key node of the last step taken. */
+function resolve(root: Node | null | undefined, field: string): { node: Node | null | undefined; key?: Node; complete: boolean } {
+  let node = root;
+  let key: Node | undefined;
+  let rest = field;
+  while (rest !== '' && node) {
+    const idx = /^\[(\d+)\]\.?/.exec(rest);
+    if (idx) {
+      if (!isSeq(node)) break;
+      const item = node.items[Number(idx[1])] as Node | undefined;
+      if (!item) break;
+      node = item; key = undefined; rest = rest.slice(idx[0].length);
+      continue;
+    }
+    if (!isMap(node)) break;
+    let best: { len: number; value: Node | null; key: Node } | undefined;
+    for (const pair of node.items) {
+      const k = isScalar(pair.key) ? String(pair.key.value) : undefined;
+      if (k === undefined || (best && best.len >= k.length)) continue;
+      if (rest === k || rest.startsWith(`${k}.`) || rest.startsWith(`${k}[`)) best = { len: k.length, value: pair.value as Node | null, key: pair.key as Node };
+    }
+    if (!best) break;
+    rest = rest.slice(best.len).replace(/^\./, '');
+    key = best.key;
+    if (!best.value) { node = key; key = undefined; break; }
+    node = best.value;
+    if (isAlias(node)) break;
+  }
+  return { node, ...(key ? { key } : {}), complete: rest === '' };
+}
+
+function positionOf(node: Node | null | undefined, lc: LineCounter): Position | undefined {
+  const start = node?.range?.[0];
+  if (start === undefined) return undefined;
+  const p = lc.linePos(start);
+  return { line: p.line, column: p.col };
+}
+
+function textDocument(index: number, object: unknown, root: Node | null | undefined, lc: LineCounter, file: string | undefined): ParsedDocument {
+  const start = positionOf(root, lc);
+  return {
+    index, object,
+    ...(file !== undefined ? { file } : {}),
+    ...(start ? { line: start.line, column: start.column } : {}),
+    locate(field = '', opts = {}) {
+      const r = resolve(root, field);
+      const target = opts.key && r.complete && r.key ? r.key : r.node;
+      return positionOf(target ?? root, lc) ?? start;
+    },
+  };
+}
+
+/** Objects of one parsed value: a List (`{kind: List, items}`) or an array gives one per item. */
+function expand(value: unknown): { object: unknown; path: (string | number)[] }[] {
+  if (Array.isArray(value)) return value.map((object, i) => ({ object, path: [i] }));
+  if (isPlainObject(value) && value.kind === 'List' && Array.isArray(value.items)) {
+    return value.items.map((object, i) => ({ object, path: ['items', i] }));
+  }
+  return [{ object: value, path: [] }];
+}
+
+function where(file: string | undefined, p: Position | undefined): string {
+  const parts = [file, p ? `line ${p.line}, column ${p.column}` : undefined].filter(Boolean);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+/**
+ * Parses every source. Empty documents (`---` alone, comments only) are skipped. Syntax
+ * errors, duplicate keys and alias bombs of every document are reported together in one
+ * 400 Status, each cause with its document index, file, line and column.
+ */
+export function parseDocuments(sources: readonly ApplySource[], opts: ParseOptions = {}): ParsedDocuments {
+  const maxAliasCount = opts.maxAliasCount ?? 100;
+  const documents: ParsedDocument[] = [];
+  const errors: StatusCause[] = [];
+  let index = 0;
+  for (const src of sources) {
+    const lc = new LineCounter();
+    const file = src.name;
+    const docs = parseAllDocuments(src.text, { lineCounter: lc, uniqueKeys: true, prettyErrors: true }) as Document.Parsed[] | { errors?: unknown };
+    if (!Array.isArray(docs)) continue; // an empty stream
+    for (const doc of docs) {
+      if (doc.errors.length) {
+        for (const e of doc.errors) {
+          const p = e.linePos?.[0];
+          const pos = p ? { line: p.line, column: p.col } : positionOf(doc.contents, lc);
+          const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+          errors.push({
+            reason: e.code === 'DUPLICATE_KEY' ? 'DuplicateKey' : 'InvalidSyntax',
+            message: e.code === 'DUPLICATE_KEY' ? `duplicate key: ${message}` : message,
+            document: index, ...(file !== undefined ? { file } : {}), ...(pos ?? {}),
+          });
+        }
+        index++;
+        continue;
+      }
+      let value: unknown;
+      try {
+        value = doc.toJS({ maxAliasCount });
+      } catch (err) {
+        let alias: Node | undefined;
+        visit(doc, { Alias(_k, n) { alias = n as Node; return visit.BREAK; } });
+        const pos = positionOf(alias ?? doc.contents, lc);
+        const excessive = /Excessive alias count/.test((err as Error).message);
+        errors.push({
+          reason: excessive ? 'ExcessiveAliases' : 'InvalidSyntax',
+          message: excessive
+            ? `too many alias expansions (more than ${maxAliasCount}): aliases that expand exponentially ("billion laughs") are refused`
+            : (err as Error).message,
+          document: index, ...(file !== undefined ? { file } : {}), ...(pos ?? {}),
+        });
+        index++;
+        continue;
+      }
+      if (value === null || value === undefined) continue; // an empty document
+      for (const { object, path } of expand(value)) {
+        const root = path.length ? (doc.getIn(path, true) as Node | undefined) : (doc.contents as Node | null);
+        documents.push(textDocument(index++, object, root, lc, file));
+      }
+    }
+  }
+  if (errors.length) {
+    const first = errors[0]!;
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+    throw new ApiError(400, 'BadRequest',
+      `cannot parse document ${first.document}${where(first.file, first.line ? { line: first.line, column: first.column! } : undefined)}: ${first.message}${more}`,
+      { causes: errors });
+  }
+  return { documents };
+}
+
+/** Objects that did not come from text (already parsed): no positions. Arrays and Lists are expanded. */
+export function objectDocuments(values: readonly unknown[]): ParsedDocuments {
+  const documents: ParsedDocument[] = [];
+  for (const v of values) {
+    for (const { object } of expand(v)) documents.push({ index: documents.length, object, locate: () => undefined });
+  }
+  return { documents };
+}
+
+export { where as describeWhere };

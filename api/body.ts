@@ -1,0 +1,137 @@
+// Request bodies: every accepted content type arrives as a string (Fastify enforces the size
+// limit) and is parsed here, so that a syntax error becomes a 400 Status naming the line and
+// column, and a content type a route does not take becomes a 415 Status.
+import { ApiError, badRequest } from './store/index.js';
+import { parseDocuments } from './apply/parse.js';
+
+export const JSON_TYPES = ['application/json'] as const;
+export const MERGE_PATCH_TYPES = ['application/merge-patch+json', 'application/json'] as const;
+export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'] as const;
+/** Every content type the server parses at all; anything else is 415 before a handler runs. */
+export const ALL_BODY_TYPES = ['application/json', 'application/merge-patch+json', ...YAML_TYPES] as const;
+
+export function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+export function unsupportedMediaType(got: string, accepted: readonly string[]): ApiError {
+  return new ApiError(415, 'UnsupportedMediaType',
+    `the body of the request has content type "${got || '(none)'}"; this endpoint accepts ${accepted.join(', ')}`);
+}
+
+/** 1-based line and column of a character offset. */
+export function lineCol(text: string, offset: number): { line: number; column: number } {
+  let line = 1, start = 0;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) { line++; start = i + 1; }
+  return { line, column: Math.min(offset, text.length) - start + 1 };
+}
+
+/**
+ * Offset of the first JSON syntax error in `s` (V8's messages do not always carry one).
+ * A small recursive-descent scanner; it is only run once JSON.parse has already failed.
+ */
+export function jsonErrorOffset(s: string): number {
+  let i = 0;
+  const ws = () => { while (i < s.length && ' \t\n\r'.includes(s[i]!)) i++; };
+  const fail = (): never => { throw i; };
+  const str = () => {
+    if (s[i] !== '"') fail();
+    i++;
+    while (i < s.length && s[i] !== '"') {
+      const c = s.charCodeAt(i);
+      if (c < 0x20) fail();
+      if (s[i] === '\\') {
+        i++;
+        if (s[i] === 'u') { if (!/^[0-9a-fA-F]{4}$/.test(s.slice(i + 1, i + 5))) fail(); i += 5; }
+        else if (s[i] !== undefined && '"\\/bfnrt'.includes(s[i]!)) i++;
+        else fail();
+      } else i++;
+    }
+    if (i >= s.length) fail();
+    i++;
+  };
+  const value = (depth: number): void => {
+    if (depth > 512) fail();
+    ws();
+    const c = s[i];
+    if (c === '{') {
+      i++; ws();
+      if (s[i] === '}') { i++; return; }
+      for (;;) {
+        ws(); str(); ws();
+        if (s[i] !== ':') fail();
+        i++; value(depth + 1); ws();
+        if (s[i] === ',') { i++; continue; }
+        if (s[i] === '}') { i++; return; }
+        fail();
+      }
+    }
+    if (c === '[') {
+      i++; ws();
+      if (s[i] === ']') { i++; return; }
+      for (;;) {
+        value(depth + 1); ws();
+        if (s[i] === ',') { i++; continue; }
+        if (s[i] === ']') { i++; return; }
+        fail();
+      }
+    }
+    if (c === '"') return str();
+    for (const lit of ['true', 'false', 'null']) if (s.startsWith(lit, i)) { i += lit.length; return; }
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?/.exec(s.slice(i, i + 400));
+    if (!m || m[0] === '' || m[0] === '-') fail();
+    i += m![0].length;
+  };
+  try {
+    value(0); ws();
+    return i < s.length ? i : -1;
+  } catch (at) {
+    return at as number;
+  }
+}
+
+/** JSON.parse, with a 400 Status naming the line and column of a syntax error. */
+export function parseJson(text: string, what = 'request body'): unknown {
+  if (text.trim() === '') throw badRequest(`the ${what} is empty; expected a JSON object`);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const off = jsonErrorOffset(text);
+    const at = lineCol(text, off < 0 ? text.length : off);
+    const why = (err as Error).message.replace(/, "[\s\S]*" is not valid JSON$/, '').replace(/ in JSON at position \d+.*$/, '');
+    throw badRequest(`the ${what} is not valid JSON: ${why} at line ${at.line}, column ${at.column}`, [
+      { reason: 'FieldValueInvalid', message: `invalid JSON: ${why}`, line: at.line, column: at.column },
+    ]);
+  }
+}
+
+/** One object from a JSON or single-document YAML body. */
+export function parseObjectBody(body: unknown, contentType: string | undefined, accepted: readonly string[]): unknown {
+  const type = mediaType(contentType);
+  if (body === undefined || body === null) throw badRequest('a request body is required');
+  if (!accepted.includes(type)) throw unsupportedMediaType(type, accepted);
+  const text = String(body);
+  if ((YAML_TYPES as readonly string[]).includes(type)) {
+    const { documents } = parseDocuments([{ text }]);
+    if (documents.length !== 1) throw badRequest(`the request body must hold exactly one YAML document, got ${documents.length}`);
+    return documents[0]!.object;
+  }
+  return parseJson(text);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** RFC 7386 JSON merge patch. Never mutates its inputs; `__proto__` keys stay plain data. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isPlainObject(patch)) return patch;
+  const out: Record<string, unknown> = {};
+  const define = (k: string, v: unknown) => Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  if (isPlainObject(target)) for (const [k, v] of Object.entries(target)) define(k, v);
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else define(k, mergePatch(Object.prototype.hasOwnProperty.call(out, k) ? out[k] : undefined, v));
+  }
+  return out;
+}

@@ -1,0 +1,190 @@
+// The Fastify server: auth, body parsing, the Status error contract, resource routes,
+// watch, apply, OpenAPI, health, and the built UI at /app/.
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import type { Logger } from 'pino';
+import { API_VERSION, KINDS } from '../specs/index.js';
+import { ApiError, badRequest, type Store } from './store/index.js';
+import { parseListen, type Credentials } from './config.js';
+import { basicAuthChecker, REALM, unauthorized } from './auth.js';
+import { ALL_BODY_TYPES, JSON_TYPES, YAML_TYPES, mediaType, parseJson, unsupportedMediaType } from './body.js';
+import { METHODS, methodNotAllowed, queryBool, queryParam, registerResourceRoutes } from './resources.js';
+import { openApiJson } from './openapi.js';
+import { applyDocuments, parseDocuments, type ApplyOptions } from './apply/index.js';
+import type { WatchRegistry } from './watch.js';
+
+export interface ServerOptions {
+  store: Store;
+  credentials: Credentials;
+  /** A pino logger, `true` for JSON logs on stdout, `false` (the default) for none. */
+  logger?: Logger | boolean;
+  /** Largest request body in bytes; larger ones get 413. Defaults to 1 MiB. */
+  bodyLimit?: number;
+  /** A built UI folder, served at /app/. */
+  webRoot?: string;
+  /** Interval of the `: ping` comments on Server-Sent Events streams. Defaults to 15 s. */
+  ssePingMs?: number;
+}
+
+export interface StartedServer {
+  app: FastifyInstance;
+  /** `http://host:port` of the listening socket (the real port when listening on port 0). */
+  address: string;
+  close(): Promise<void>;
+}
+
+/** Paths and fields that never reach a log line. */
+export const LOG_REDACT = {
+  paths: [
+    'req.headers.authorization', 'req.headers["proxy-authorization"]', 'req.headers.cookie',
+    'headers.authorization', 'headers["proxy-authorization"]',
+    'credentials', 'password', '*.password', '*.credentials',
+  ],
+  censor: '[REDACTED]',
+};
+
+const PUBLIC_PATHS = new Set(['/healthz']);
+
+function statusReply(reply: FastifyReply, err: ApiError) {
+  if (err.code === 401) reply.header('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`);
+  return reply.code(err.code).type('application/json; charset=utf-8').send(JSON.stringify(err.toStatus()));
+}
+
+/** Fastify's own errors (body too large, bad media type, ...) as Status objects. */
+function toApiError(err: unknown, request: FastifyRequest): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as { statusCode?: number; code?: string; message?: string };
+  const code = e.statusCode;
+  switch (code) {
+    case 413:
+      return new ApiError(413, 'RequestEntityTooLarge', `the request body is too large: the limit is ${request.routeOptions.bodyLimit ?? 'the configured'} bytes`);
+    case 415:
+      return unsupportedMediaType(mediaType(request.headers['content-type']), ALL_BODY_TYPES);
+    case 400:
+      return new ApiError(400, 'BadRequest', `bad request: ${e.message ?? 'malformed request'}`);
+    case 404:
+      return new ApiError(404, 'NotFound', `the server could not find the requested resource (${request.method} ${request.url.split('?')[0]})`);
+    default:
+      if (code !== undefined && code >= 400 && code < 500) return new ApiError(code, 'BadRequest', e.message ?? 'bad request');
+      return new ApiError(500, 'InternalError', `an internal error occurred (request ${request.id}); the server log has the details`);
+  }
+}
+
+function applyOptions(q: Record<string, string | string[] | undefined>): ApplyOptions {
+  const dry = queryParam(q, 'dryRun');
+  let dryRun: boolean;
+  if (dry === undefined || dry === '' || dry === 'false' || dry === 'None' || dry === 'none') dryRun = false;
+  else if (dry === 'true' || dry === 'All' || dry === 'all' || dry === 'server' || dry === '1') dryRun = true;
+  else throw badRequest(`dryRun must be true, All or server, got "${dry}"`);
+  const applyset = queryParam(q, 'applyset');
+  const fieldManager = queryParam(q, 'fieldManager');
+  return {
+    dryRun,
+    prune: queryBool(q, 'prune'),
+    allowEmptyPrune: queryBool(q, 'allowEmptyPrune'),
+    ...(applyset !== undefined && applyset !== '' ? { applyset } : {}),
+    ...(fieldManager ? { fieldManager } : {}),
+  };
+}
+
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const { store } = opts;
+  const bodyLimit = opts.bodyLimit ?? 2 ** 20;
+  const loggerOpts = opts.logger && typeof opts.logger === 'object'
+    ? { loggerInstance: opts.logger.child({}, { redact: LOG_REDACT }) }
+    : { logger: opts.logger ? { level: 'info', redact: LOG_REDACT } : false };
+  const app = Fastify({
+    ...loggerOpts,
+    bodyLimit,
+    // Names are DNS labels; nothing needs the router to be lenient.
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+
+  // Every accepted body type arrives as a string; handlers parse it (errors with line/column).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser([...ALL_BODY_TYPES], { parseAs: 'string', bodyLimit }, (_req, body, done) => done(null, body));
+
+  const authorized = basicAuthChecker(opts.credentials);
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0]!;
+    if (PUBLIC_PATHS.has(path)) return;
+    if (!authorized(req.headers.authorization)) {
+      reply.header('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`);
+      throw unauthorized(req.headers.authorization);
+    }
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const apiErr = toApiError(err, request);
+    if (apiErr.code >= 500) request.log.error({ err }, 'request failed');
+    return statusReply(reply, apiErr);
+  });
+  app.setNotFoundHandler((request, reply) => statusReply(reply, new ApiError(404, 'NotFound',
+    `the server could not find the requested resource (${request.method} ${request.url.split('?')[0]})`)));
+
+  const watches: WatchRegistry = new Set();
+  app.addHook('preClose', async () => {
+    for (const stop of [...watches]) stop();
+  });
+
+  app.get('/healthz', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok'));
+  app.get('/openapi.json', async (_req, reply) => reply.type('application/json; charset=utf-8').send(openApiJson()));
+
+  const discovery = JSON.stringify({
+    apiVersion: 'v1', kind: 'APIResourceList', groupVersion: API_VERSION,
+    resources: KINDS.map((k) => ({
+      name: k.plural, singularName: k.singular, kind: k.kind, shortNames: k.shortNames, namespaced: false,
+      verbs: k.userWritable ? ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] : ['get', 'list', 'watch'],
+    })).concat(KINDS.filter((k) => k.statusSchema).map((k) => ({
+      name: `${k.plural}/status`, singularName: '', kind: k.kind, shortNames: [], namespaced: false, verbs: ['get', 'update'],
+    }))),
+  });
+  app.get('/api/v1', async (_req, reply) => reply.type('application/json; charset=utf-8').send(discovery));
+
+  registerResourceRoutes(app, { store, watches, pingMs: opts.ssePingMs ?? 15_000 });
+
+  app.post('/api/v1/apply', async (req: FastifyRequest<{ Querystring: Record<string, string | string[] | undefined> }>, reply) => {
+    const options = applyOptions(req.query);
+    const type = mediaType(req.headers['content-type']);
+    const accepted: string[] = [...JSON_TYPES, ...YAML_TYPES];
+    if (req.body === undefined || req.body === null) throw badRequest('a request body (YAML or JSON manifests) is required');
+    if (!accepted.includes(type)) throw unsupportedMediaType(type, accepted);
+    const text = String(req.body);
+    // JSON syntax errors are reported as JSON errors; the YAML parser (JSON is YAML) then
+    // reads the text again to keep line and column of every node.
+    if ((JSON_TYPES as readonly string[]).includes(type)) parseJson(text);
+    const docs = parseDocuments([{ text }]);
+    const { results } = await applyDocuments(store, docs, options);
+    return reply.type('application/json; charset=utf-8').send(JSON.stringify({ apiVersion: API_VERSION, kind: 'ApplyResult', dryRun: !!options.dryRun, results }));
+  });
+  app.route({
+    method: METHODS.filter((m) => m !== 'POST') as unknown as string[], url: '/api/v1/apply',
+    onRequest: async (req, reply) => {
+      reply.header('allow', 'POST');
+      throw methodNotAllowed(req.method, req.url, ['POST']);
+    },
+    handler: async () => undefined,
+  });
+
+  if (opts.webRoot) {
+    await app.register(fastifyStatic, { root: opts.webRoot, prefix: '/app/', index: ['index.html'], wildcard: true });
+    app.get('/app', async (_req, reply) => reply.redirect('/app/', 301));
+  }
+
+  return app;
+}
+
+export async function startServer(opts: ServerOptions & { listen: string }): Promise<StartedServer> {
+  const app = await buildServer(opts);
+  const { host, port } = parseListen(opts.listen);
+  await app.listen({ host, port });
+  const addr = app.server.address();
+  const bound = addr && typeof addr === 'object' ? addr : { address: host, port };
+  const h = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
+  return {
+    app,
+    address: `http://${h}:${bound.port}`,
+    close: () => app.close(),
+  };
+}
