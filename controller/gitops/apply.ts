@@ -1,0 +1,40 @@
+// The apply path a sync uses: the same `applyDocuments` as `tidepool apply` and the
+// REST apply endpoint (api/apply), so a folder and a command line mean the same thing.
+import type { ParsedDocuments } from '../../api/apply/index.js';
+import type { Store } from '../../api/store/index.js';
+
+export interface ApplySourceText {
+  name?: string;
+  text: string;
+}
+
+export interface ApplyOptions {
+  dryRun?: boolean;
+  prune?: boolean;
+  applyset?: string;
+  allowEmptyPrune?: boolean;
+  annotations?: Record<string, string>;
+}
+
+export interface ApplyResult {
+  kind: string;
+  name: string;
+  action: 'created' | 'configured' | 'unchanged' | 'pruned' | string;
+}
+
+/** Applies every document in one transaction, or throws an ApiError and applies nothing. */
+export type ApplyFn = (store: Store, input: readonly ApplySourceText[] | ParsedDocuments, opts: ApplyOptions) => Promise<ApplyResult[]>;
+
+/** `applyDocuments` of api/apply, loaded on first use (the API module is not needed to type-check a sync). */
+export async function defaultApply(): Promise<ApplyFn> {
+  const { applyDocuments } = await import('../../api/apply/index.js');
+  return async (store, sources, opts) => (await applyDocuments(store, sources, opts)).results;
+}
+
+/**
+ * True when an apply was refused because it holds no objects and would prune everything
+ * of its applyset (applyDocuments without allowEmptyPrune).
+ */
+export function isEmptyPruneRefusal(causes: readonly { field?: string; reason?: string }[]): boolean {
+  return causes.some((c) => c.field === 'allowEmptyPrune');
+}
