@@ -1,0 +1,221 @@
+// The CLI's HTTP client of the Tidepool REST API (Kubernetes-style paths, Status errors,
+// NDJSON watch streams), over undici.
+import { Agent, request, type Dispatcher } from 'undici';
+import type { KindInfo, StatusObject } from '../specs/index.js';
+import type { ClientConfig } from './config.js';
+import { ConnectionError, ServerError, statusFromReply } from './errors.js';
+
+export interface ObjectMeta {
+  name: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  ownerReferences?: { kind: string; name: string }[];
+}
+
+/** Any object the server hands out. */
+export interface ApiObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: any;
+  status?: any;
+  [field: string]: unknown;
+}
+
+export interface ObjectList {
+  apiVersion: string;
+  kind: string;
+  metadata: { resourceVersion: string };
+  items: ApiObject[];
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: ApiObject;
+}
+
+export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';
+export interface ApplyResult {
+  kind: 'ApplyResult';
+  results: { kind: string; name: string; action: ApplyAction }[];
+}
+
+export interface ApplyOptions {
+  dryRun?: boolean;
+  prune?: boolean;
+  applyset?: string;
+  allowEmptyPrune?: boolean;
+}
+
+interface CallOptions {
+  query?: Record<string, string | undefined>;
+  body?: string;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+const CONNECT_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  EPIPE: 'connection closed',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  UND_ERR_SOCKET: 'connection closed by the server',
+  UND_ERR_CLOSED: 'connection closed',
+};
+
+function connectWhy(err: unknown): string | undefined {
+  for (let e: any = err, depth = 0; e && depth < 5; e = e.cause, depth++) {
+    if (typeof e.code === 'string' && CONNECT_ERRORS[e.code]) return CONNECT_ERRORS[e.code];
+    if (Array.isArray(e.errors)) {
+      // AggregateError from happy eyeballs: the first attempt's reason is as good as any.
+      const inner = e.errors.map(connectWhy).find(Boolean);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
+}
+
+export class ApiClient {
+  readonly #dispatcher: Agent;
+  readonly #auth: string | undefined;
+
+  constructor(readonly config: ClientConfig) {
+    this.#dispatcher = new Agent({ connect: { timeout: 10_000 } });
+    const c = config.credentials;
+    this.#auth = c ? `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` : undefined;
+  }
+
+  url(path: string, query?: Record<string, string | undefined>): string {
+    const u = new URL(this.config.server + path);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) u.searchParams.set(k, v);
+    return u.toString();
+  }
+
+  async #send(method: Dispatcher.HttpMethod, path: string, opts: CallOptions, stream = false) {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.#auth) headers.authorization = this.#auth;
+    if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+    try {
+      return await request(this.url(path, opts.query), {
+        method, headers, dispatcher: this.#dispatcher,
+        ...(opts.body !== undefined ? { body: opts.body } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(stream ? { bodyTimeout: 0 } : {}),
+      });
+    } catch (err) {
+      const why = connectWhy(err);
+      if (why) throw new ConnectionError(this.config.server, why);
+      throw err;
+    }
+  }
+
+  async #fail(res: Dispatcher.ResponseData): Promise<never> {
+    const text = await res.body.text().catch(() => '');
+    let body: unknown;
+    try { body = JSON.parse(text); } catch { body = undefined; }
+    throw new ServerError(res.statusCode, statusFromReply(res.statusCode, body, text));
+  }
+
+  /** One request; the parsed JSON reply, or a ServerError carrying the Status. */
+  async call<T = any>(method: Dispatcher.HttpMethod, path: string, opts: CallOptions = {}): Promise<T> {
+    const res = await this.#send(method, path, opts);
+    if (res.statusCode >= 400) return this.#fail(res);
+    const text = await res.body.text();
+    if (!text) return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ServerError(res.statusCode, statusFromReply(502, undefined, `a reply that is not JSON: ${text.slice(0, 200)}`));
+    }
+  }
+
+  static path(info: KindInfo, name?: string, sub?: string): string {
+    let p = `/api/v1/${info.plural}`;
+    if (name !== undefined) p += `/${encodeURIComponent(name)}`;
+    if (sub) p += `/${sub}`;
+    return p;
+  }
+
+  list(info: KindInfo, opts: { labelSelector?: string; signal?: AbortSignal } = {}): Promise<ObjectList> {
+    return this.call('GET', ApiClient.path(info), {
+      query: { labelSelector: opts.labelSelector || undefined },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  }
+
+  get(info: KindInfo, name: string): Promise<ApiObject> {
+    return this.call('GET', ApiClient.path(info, name));
+  }
+
+  delete(info: KindInfo, name: string): Promise<unknown> {
+    return this.call('DELETE', ApiClient.path(info, name));
+  }
+
+  mergePatch(info: KindInfo, name: string, patch: unknown): Promise<ApiObject> {
+    return this.call('PATCH', ApiClient.path(info, name), {
+      body: JSON.stringify(patch), contentType: 'application/merge-patch+json',
+    });
+  }
+
+  apply(yamlBody: string, opts: ApplyOptions = {}): Promise<ApplyResult> {
+    return this.call('POST', '/api/v1/apply', {
+      body: yamlBody,
+      contentType: 'application/yaml',
+      query: {
+        dryRun: opts.dryRun ? 'true' : undefined,
+        prune: opts.prune ? 'true' : undefined,
+        applyset: opts.applyset,
+        allowEmptyPrune: opts.allowEmptyPrune ? 'true' : undefined,
+      },
+    });
+  }
+
+  /**
+   * Watch events of one kind from `resourceVersion` on, until the stream ends or `signal`
+   * aborts. A 410 Gone (too old a resourceVersion) is thrown as a ServerError: relist and
+   * watch again.
+   */
+  async *watch(info: KindInfo, opts: { resourceVersion?: string; labelSelector?: string; signal?: AbortSignal }): AsyncGenerator<WatchEvent> {
+    const res = await this.#send('GET', ApiClient.path(info), {
+      query: { watch: 'true', resourceVersion: opts.resourceVersion, labelSelector: opts.labelSelector || undefined },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    }, true);
+    if (res.statusCode >= 400) await this.#fail(res);
+    let buf = '';
+    try {
+      for await (const chunk of res.body) {
+        buf += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl).trim();
+          buf = buf.slice(nl + 1);
+          if (!line) continue;
+          const ev = JSON.parse(line) as WatchEvent;
+          if (ev.type === 'ERROR') {
+            const st = ev.object as unknown as StatusObject;
+            throw new ServerError(st.code ?? 500, statusFromReply(st.code ?? 500, st, line));
+          }
+          if (ev.type === 'BOOKMARK') continue;
+          yield ev;
+        }
+      }
+    } finally {
+      res.body.destroy();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#dispatcher.destroy().catch(() => undefined);
+  }
+}

@@ -1,0 +1,54 @@
+// The `tidepool` command line: global flags and every command.
+import { Command, CommanderError } from 'commander';
+import { registerApply } from './commands/apply.js';
+import { registerDelete } from './commands/delete.js';
+import { registerDescribe } from './commands/describe.js';
+import { registerDiff } from './commands/diff.js';
+import { registerGet } from './commands/get.js';
+import { registerServe } from './commands/serve.js';
+import { registerStartStop } from './commands/startstop.js';
+import { registerWait } from './commands/wait.js';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(): Command {
+  const program = new Command('tidepool')
+    .description(
+      'Tidepool: a self-hosted cloud IDE control plane. Declare Workspaces and Ports in YAML,\n' +
+        'apply them, and Tidepool makes the VMs and routes match.',
+    )
+    .version(VERSION, '--version', 'print the version')
+    .option('--server <url>', 'the Tidepool API (env TIDEPOOL_SERVER; default http:// + TIDEPOOL_LISTEN or 127.0.0.1:7080)')
+    .option('--data-dir <dir>', 'data directory: the server keeps its state there, the CLI finds its credentials file there (env TIDEPOOL_DATA_DIR)')
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', '\nCredentials: TIDEPOOL_USER / TIDEPOOL_PASSWORD, else the credentials file in the data directory.')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str) });
+
+  registerServe(program);
+  registerApply(program);
+  registerGet(program);
+  registerDescribe(program);
+  registerDelete(program);
+  registerDiff(program);
+  registerWait(program);
+  registerStartStop(program);
+  return program;
+}
+
+/** Parses and runs; resolves with the exit code. */
+export async function run(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors were already printed.
+      return err.exitCode === 0 ? 0 : 1;
+    }
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    return 1;
+  }
+  return Number(process.exitCode ?? 0);
+}
