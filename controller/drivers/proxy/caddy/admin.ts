@@ -1,0 +1,79 @@
+// A small client of Caddy's admin API (undici). Every failure becomes a CaddyAdminError,
+// a ProxyError carrying Caddy's own `{"error": ...}` text when Caddy sent one.
+import { Agent, request } from 'undici';
+import { ProxyError } from '../types.js';
+import type { Json } from './config.js';
+
+export class CaddyAdminError extends ProxyError {
+  constructor(
+    message: string,
+    reason: string,
+    /** HTTP status Caddy answered with; absent when it could not be reached. */
+    readonly status?: number,
+  ) {
+    super(message, reason);
+    this.name = 'CaddyAdminError';
+  }
+}
+
+const RESET_RETRIES = 5;
+const isReset = (e: NodeJS.ErrnoException) => e.code === 'ECONNRESET' || e.code === 'UND_ERR_SOCKET' || e.code === 'EPIPE';
+
+export class CaddyAdmin {
+  private readonly dispatcher = new Agent({ connect: { timeout: 3_000 }, headersTimeout: 120_000, bodyTimeout: 120_000 });
+
+  /** `baseUrl` like http://127.0.0.1:2019; its host is also the Host header the admin API checks. */
+  constructor(readonly baseUrl: string) {}
+
+  async getConfig(): Promise<Json> {
+    const text = await this.call('GET', '/config/');
+    return text.trim() === '' ? null : (JSON.parse(text) as Json);
+  }
+
+  /** Replaces the whole config (an object, or its JSON); resolves once Caddy has reloaded (or found it unchanged). */
+  async load(config: Json | string): Promise<void> {
+    await this.call('POST', '/load', typeof config === 'string' ? config : JSON.stringify(config));
+  }
+
+  /** Any admin call, for tests and benchmarks (e.g. DELETE /id/...). Returns the body text. */
+  async call(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: string): Promise<string> {
+    const url = new URL(path, this.baseUrl);
+    let res;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await request(url, {
+          method,
+          dispatcher: this.dispatcher,
+          // Caddy replaces its admin listener after every load: a kept-alive socket would be reset.
+          headers: body === undefined ? { connection: 'close' } : { connection: 'close', 'content-type': 'application/json' },
+          body,
+        });
+        break;
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        // A connection that lands on the admin listener being replaced is reset before Caddy reads it.
+        if (attempt < RESET_RETRIES && isReset(e)) {
+          await new Promise((r) => setTimeout(r, 20 * attempt));
+          continue;
+        }
+        throw new CaddyAdminError(`Caddy admin API at ${this.baseUrl} unreachable (${method} ${path}): ${e.code ? `${e.code} ` : ''}${e.message}`, 'ProxyUnreachable');
+      }
+    }
+    const text = await res.body.text();
+    if (res.statusCode >= 200 && res.statusCode < 300) return text;
+    let message = text.trim();
+    try {
+      const parsed = JSON.parse(text) as { error?: unknown };
+      if (typeof parsed.error === 'string') message = parsed.error;
+    } catch { /* not JSON: keep the text */ }
+    throw new CaddyAdminError(
+      `Caddy ${method} ${path} (${res.statusCode}): ${message || 'no message'}`,
+      path === '/load' && res.statusCode === 400 ? 'ProxyConfigRejected' : 'ProxyError',
+      res.statusCode,
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}
