@@ -175,12 +175,12 @@ describe('tp-workspaces', () => {
     expect(rows.map((r) => r.getAttribute('data-name'))).toEqual(['alice', 'zed']);
     const [alice, zed] = rows as [Element, Element];
 
-    expect(text(alice.querySelector('td[data-label=Phase]'))).toBe('Running');
+    expect(text(alice.querySelector('td.phase'))).toBe('Running');
     expect(alice.querySelector('tp-badge')?.getAttribute('tone')).toBe('ok');
-    expect(text(alice.querySelector('td[data-label=Ready] .reason'))).toBe('Running');
-    expect(text(alice.querySelector('td[data-label=Ready] .message'))).toBe('code-server answers on 8080');
-    expect(text(alice.querySelector('td[data-label=IP]'))).toBe('10.20.0.5');
-    expect(text(zed.querySelector('td[data-label=IP]'))).toBe('—');
+    expect(text(alice.querySelector('td.ready .reason'))).toBe('Running');
+    expect(text(alice.querySelector('td.ready .message'))).toBe('code-server answers on 8080');
+    expect(text(alice.querySelector('td.ip'))).toContain('10.20.0.5');
+    expect(text(zed.querySelector('td.ip'))).toContain('—');
     expect(zed.querySelector('tp-badge')?.getAttribute('tone')).toBe('neutral');
 
     const ide = alice.querySelector('a.ide') as HTMLAnchorElement;
@@ -203,7 +203,7 @@ describe('tp-workspaces', () => {
     el.workspaces = [workspace('alice', { running: false, phase: 'Stopping' })];
     await settle(el);
     expect($(el, 'tbody tr')).toBe(row);
-    expect(text(row?.querySelector('td[data-label=Phase]'))).toBe('Stopping');
+    expect(text(row?.querySelector('td.phase'))).toBe('Stopping');
     expect(row?.querySelector('tp-badge')?.getAttribute('tone')).toBe('progress');
   });
 
@@ -226,19 +226,20 @@ describe('tp-events', () => {
         event('e2', 'Normal', '2025-01-01T10:02:00Z', 'Started', 'started'),
       ],
     });
-    const rows = $$(el, 'tbody tr');
+    const rows = $$(el, 'li.event');
     expect(rows.map((r) => r.getAttribute('data-name'))).toEqual(['e3', 'e2', 'e1']);
     expect(rows[0]!.classList.contains('warning')).toBe(true);
     expect(rows[1]!.classList.contains('warning')).toBe(false);
     expect(rows[0]!.querySelector('tp-badge')?.getAttribute('tone')).toBe('warn');
-    expect(text(rows[0]!.querySelector('[data-label=Message]'))).toBe('no space left ×3');
-    expect(text(rows[0]!.querySelector('[data-label=Object]'))).toBe('Workspace/alice');
+    expect(text(rows[0]!.querySelector('.note'))).toBe('no space left ×3');
+    expect(text(rows[0]!.querySelector('.object'))).toBe('Workspace/alice');
+    expect(text(rows[0]!.querySelector('.reason'))).toBe('StartFailed');
   });
 
   it('shows at most limit events', async () => {
     const events = Array.from({ length: 8 }, (_, i) => event(`e${i}`, 'Normal', new Date(Date.UTC(2025, 0, 1, 0, i)).toISOString()));
     const el = await mount('tp-events', { loaded: true, limit: 3, events });
-    expect($$(el, 'tbody tr').map((r) => r.getAttribute('data-name'))).toEqual(['e7', 'e6', 'e5']);
+    expect($$(el, 'li.event').map((r) => r.getAttribute('data-name'))).toEqual(['e7', 'e6', 'e5']);
     expect(newestFirst(events)[0]!.metadata.name).toBe('e7');
   });
 });
@@ -313,6 +314,6 @@ describe('tp-app', () => {
     const ws = $(el, 'tp-workspaces')!;
     expect($$(ws, 'tbody tr').map((r) => r.getAttribute('data-name'))).toEqual(['alice']);
     expect(text($(ws, 'a.port'))).toBe('Port :3000');
-    expect($$($(el, 'tp-events')!, 'tbody tr.warning')).toHaveLength(1);
+    expect($$($(el, 'tp-events')!, 'li.warning')).toHaveLength(1);
   });
 });

@@ -51,7 +51,7 @@ export const baseStyles = css`
   }
 `;
 
-/** Tables that turn into stacked cards in narrow windows (each cell labelled by its data-label). */
+/** Data tables (a component turns its rows into cards in narrow windows). */
 export const tableStyles = css`
   table {
     width: 100%;
@@ -74,45 +74,5 @@ export const tableStyles = css`
   }
   tbody tr:last-child td {
     border-bottom: none;
-  }
-  @media (max-width: 760px) {
-    table,
-    thead,
-    tbody,
-    tr,
-    td {
-      display: block;
-    }
-    thead {
-      position: absolute;
-      width: 1px;
-      height: 1px;
-      overflow: hidden;
-      clip-path: inset(50%);
-    }
-    tr {
-      padding: 0.5rem 0;
-      border-bottom: 1px solid var(--tp-border, #d8dde3);
-    }
-    tbody tr:last-child {
-      border-bottom: none;
-    }
-    td,
-    tbody tr:last-child td {
-      display: grid;
-      grid-template-columns: 6.5rem minmax(0, 1fr);
-      gap: 0.75rem;
-      border: none;
-      padding: 0.2rem 0.75rem;
-    }
-    td::before {
-      content: attr(data-label);
-      font-size: 0.75rem;
-      font-weight: 600;
-      text-transform: uppercase;
-      letter-spacing: 0.04em;
-      color: var(--tp-muted, #56606b);
-      padding-top: 0.15rem;
-    }
   }
 `;

@@ -26,7 +26,6 @@ export class TpAge extends LitElement {
   static override styles = css`
     :host {
       display: inline-block;
-      min-width: 4.5ch;
       font-variant-numeric: tabular-nums;
       white-space: nowrap;
     }

@@ -2,7 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import type { Event } from '../api.js';
 import { parseTime } from '../time.js';
-import { baseStyles, tableStyles } from '../styles.js';
+import { baseStyles } from '../styles.js';
 import './tp-age.js';
 import './tp-time.js';
 import './tp-badge.js';
@@ -38,43 +38,75 @@ export class TpEvents extends LitElement {
 
   static override styles = [
     baseStyles,
-    tableStyles,
     css`
-      tr.warning td:first-child {
+      :host {
+        container-type: inline-size;
+      }
+      ol {
+        list-style: none;
+        margin: 0;
+        padding: 0;
+      }
+      li {
+        display: grid;
+        grid-template-columns: 10.5rem 6.5rem minmax(0, 1fr);
+        grid-template-areas: 'when type body';
+        gap: 0.25rem 0.75rem;
+        padding: 0.6rem 0.75rem;
+        border-bottom: 1px solid var(--tp-border, #d8dde3);
+      }
+      li:last-child {
+        border-bottom: none;
+      }
+      li.warning {
         box-shadow: inset 3px 0 0 var(--tp-warn-dot, #d98c00);
+        background: var(--tp-warn-soft, transparent);
       }
       .when {
+        grid-area: when;
+        font-size: 0.875rem;
         white-space: nowrap;
       }
       .when tp-age {
         display: block;
         font-size: 0.8125rem;
       }
-      .object {
-        overflow-wrap: anywhere;
+      .type {
+        grid-area: type;
       }
-      .kind {
-        font-size: 0.8125rem;
+      .body {
+        grid-area: body;
+        min-width: 0;
       }
       .reason {
         font-weight: 600;
-        white-space: nowrap;
+        margin-right: 0.5em;
+      }
+      .object {
+        font-size: 0.875rem;
+        overflow-wrap: anywhere;
       }
       .note {
+        display: block;
         overflow-wrap: anywhere;
       }
       .count {
         font-size: 0.8125rem;
       }
-      th.type {
-        width: 6.5rem;
-      }
-      @media (max-width: 760px) {
-        tr.warning td:first-child {
-          box-shadow: none;
+      /* Narrow: time and type on one line, the message under them. */
+      @container (max-width: 520px) {
+        li {
+          grid-template-columns: minmax(0, 1fr) auto;
+          grid-template-areas:
+            'when type'
+            'body body';
         }
-        tr.warning {
-          box-shadow: inset 3px 0 0 var(--tp-warn-dot, #d98c00);
+        .when tp-age {
+          display: inline;
+          margin-left: 0.4em;
+        }
+        .type {
+          justify-self: end;
         }
       }
     `,
@@ -83,42 +115,26 @@ export class TpEvents extends LitElement {
   override render() {
     const list = newestFirst(this.events).slice(0, this.limit);
     if (list.length === 0) return html`<p class="empty">${this.loaded ? 'No events.' : 'Loading…'}</p>`;
-    return html`<table>
-      <thead>
-        <tr>
-          <th scope="col">Last seen</th>
-          <th scope="col" class="type">Type</th>
-          <th scope="col">Object</th>
-          <th scope="col">Reason</th>
-          <th scope="col">Message</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${repeat(
-          list,
-          (e) => e.metadata.name,
-          (e) => {
-            const warning = e.type === 'Warning';
-            return html`<tr class=${warning ? 'warning' : 'normal'} data-name=${e.metadata.name}>
-              <td data-label="Last seen" class="when">
-                <tp-time .datetime=${e.lastTimestamp}></tp-time>
-                <tp-age class="muted" .datetime=${e.lastTimestamp}></tp-age>
-              </td>
-              <td data-label="Type">
-                <tp-badge .label=${e.type} .tone=${warning ? 'warn' : 'neutral'}></tp-badge>
-              </td>
-              <td data-label="Object" class="object">
-                <span class="kind muted">${e.regarding.kind}/</span>${e.regarding.name}
-              </td>
-              <td data-label="Reason" class="reason">${e.reason}</td>
-              <td data-label="Message" class="note">
-                ${e.note}${e.count > 1 ? html` <span class="count muted num">×${e.count}</span>` : nothing}
-              </td>
-            </tr>`;
-          },
-        )}
-      </tbody>
-    </table>`;
+    return html`<ol aria-label="Events, newest first">
+      ${repeat(
+        list,
+        (e) => e.metadata.name,
+        (e) => {
+          const warning = e.type === 'Warning';
+          return html`<li class=${warning ? 'event warning' : 'event normal'} data-name=${e.metadata.name}>
+            <span class="when">
+              <tp-time .datetime=${e.lastTimestamp}></tp-time>
+              <tp-age class="muted" .datetime=${e.lastTimestamp}></tp-age>
+            </span>
+            <span class="type"><tp-badge .label=${e.type} .tone=${warning ? 'warn' : 'neutral'}></tp-badge></span>
+            <span class="body">
+              <span class="reason">${e.reason}</span><span class="object muted">${e.regarding.kind}/${e.regarding.name}</span>
+              <span class="note">${e.note}${e.count > 1 ? html` <span class="count muted num">×${e.count}</span>` : nothing}</span>
+            </span>
+          </li>`;
+        },
+      )}
+    </ol>`;
   }
 }
 

@@ -44,15 +44,21 @@ export class TpWorkspaces extends LitElement {
     baseStyles,
     tableStyles,
     css`
+      :host {
+        container-type: inline-size;
+      }
+      td {
+        vertical-align: baseline;
+      }
       .name {
         font-weight: 600;
-        overflow-wrap: anywhere;
+        white-space: nowrap;
       }
       .spec {
         display: block;
         font-size: 0.8125rem;
       }
-      .ready {
+      td.ready {
         max-width: 28rem;
       }
       .reason {
@@ -63,9 +69,9 @@ export class TpWorkspaces extends LitElement {
         font-size: 0.875rem;
         overflow-wrap: anywhere;
       }
-      .ip {
+      td.ip {
         white-space: nowrap;
-        min-width: 8ch;
+        min-width: 9ch;
       }
       .links {
         display: flex;
@@ -81,10 +87,102 @@ export class TpWorkspaces extends LitElement {
       }
       th.age,
       td.age {
-        width: 5rem;
+        width: 4.5rem;
+        white-space: nowrap;
+      }
+      td.open {
+        min-width: 11rem;
       }
       th.phase {
         width: 7rem;
+      }
+      td.power {
+        width: 8rem;
+      }
+      .label {
+        display: none;
+      }
+      /* Narrow: each row becomes a card. */
+      @container (max-width: 760px) {
+        thead {
+          position: absolute;
+          width: 1px;
+          height: 1px;
+          overflow: hidden;
+          clip-path: inset(50%);
+        }
+        table,
+        tbody {
+          display: block;
+        }
+        tr {
+          display: grid;
+          grid-template-columns: minmax(0, 1fr) auto;
+          grid-template-areas:
+            'name phase'
+            'ready ready'
+            'ip age'
+            'open power';
+          gap: 0.4rem 0.75rem;
+          padding: 0.75rem;
+          border-bottom: 1px solid var(--tp-border, #d8dde3);
+        }
+        tbody tr:last-child {
+          border-bottom: none;
+        }
+        td,
+        tbody tr:last-child td,
+        td.age,
+        td.power,
+        td.open,
+        td.ready,
+        td.ip {
+          display: block;
+          padding: 0;
+          border: none;
+          width: auto;
+          max-width: none;
+          min-width: 0;
+        }
+        .name {
+          white-space: normal;
+          overflow-wrap: anywhere;
+        }
+        td.name-cell {
+          grid-area: name;
+        }
+        td.phase {
+          grid-area: phase;
+          justify-self: end;
+        }
+        td.ready {
+          grid-area: ready;
+        }
+        td.ip {
+          grid-area: ip;
+        }
+        td.age {
+          grid-area: age;
+          justify-self: end;
+        }
+        td.open {
+          grid-area: open;
+          align-self: center;
+        }
+        td.power {
+          grid-area: power;
+          justify-self: end;
+        }
+        .label {
+          display: inline;
+          margin-right: 0.4em;
+          font-size: 0.75rem;
+          font-weight: 600;
+          text-transform: uppercase;
+          letter-spacing: 0.04em;
+          color: var(--tp-muted, #56606b);
+          font-family: system-ui, sans-serif;
+        }
       }
     `,
   ];
@@ -101,19 +199,19 @@ export class TpWorkspaces extends LitElement {
     const cpu = ws.spec.resources?.cpu;
     const mem = ws.spec.resources?.memory;
     return html`<tr data-name=${name}>
-      <td data-label="Name">
+      <td class="name-cell">
         <span class="name">${name}</span>
         ${cpu && mem ? html`<span class="spec muted num">${cpu} CPU · ${mem}</span>` : nothing}
       </td>
-      <td data-label="Phase"><tp-badge .label=${phase} .tone=${phaseTone(phase)}></tp-badge></td>
-      <td data-label="Ready" class="ready">
+      <td class="phase"><tp-badge .label=${phase} .tone=${phaseTone(phase)}></tp-badge></td>
+      <td class="ready">
         ${ready
           ? html`<span class="reason">${ready.reason}</span><span class="message muted">${ready.message}</span>`
           : html`<span class="muted">—</span>`}
       </td>
-      <td data-label="IP" class="ip mono num">${ws.status?.ip || html`<span class="muted">—</span>`}</td>
-      <td data-label="Age" class="age"><tp-age .datetime=${ws.metadata.creationTimestamp ?? ''}></tp-age></td>
-      <td data-label="Open">
+      <td class="ip mono num"><span class="label">IP</span>${ws.status?.ip || html`<span class="muted">—</span>`}</td>
+      <td class="age"><span class="label">Age</span><tp-age .datetime=${ws.metadata.creationTimestamp ?? ''}></tp-age></td>
+      <td class="open">
         <span class="links">
           <a class="ide" href=${ideUrl(this.config, name)} target="_blank" rel="noopener noreferrer"
             >IDE<span aria-hidden="true"> ↗</span><span class="visually-hidden"> of ${name} (new tab)</span></a
@@ -126,7 +224,7 @@ export class TpWorkspaces extends LitElement {
           )}
         </span>
       </td>
-      <td data-label="Power">
+      <td class="power">
         <tp-power-button .name=${name} .running=${ws.spec.running} .action=${this.action}></tp-power-button>
       </td>
     </tr>`;
