@@ -41,7 +41,8 @@ export interface SyncLogger {
 }
 
 export interface SyncEvent {
-  regarding: { kind: string; name: string };
+  /** The Sync object (uid when it is known). */
+  regarding: { kind: string; name: string; uid?: string };
   reason: string;
   note: string;
   type: 'Normal' | 'Warning';
@@ -251,7 +252,8 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
     (type === 'Warning' ? log.warn : log.info).call(log, { sync: name, reason }, `sync ${name}: ${note}`);
     if (!opts.recordEvent) return;
     try {
-      await opts.recordEvent({ regarding, reason, note, type });
+      const uid = store.get('Sync', name)?.metadata.uid;
+      await opts.recordEvent({ regarding: { ...regarding, ...(uid ? { uid } : {}) }, reason, note, type });
     } catch (err) {
       log.warn({ sync: name, err }, 'sync: cannot record an event');
     }
