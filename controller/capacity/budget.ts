@@ -1,0 +1,52 @@
+// The host budget for running workspaces and the check of one more start against it.
+import { cpus, totalmem } from 'node:os';
+import type { CapacityOptions } from '../types.js';
+
+/** CPU limits are caps, not reservations: the sum of vCPUs may exceed the host's CPUs by this factor. */
+export const CPU_OVERCOMMIT = 4;
+
+export interface Budget {
+  maxRunning: number;
+  cpu: number;
+  memoryBytes: number;
+}
+
+const GiB = 2 ** 30;
+
+/** Memory kept for the host itself: 10% of it, at least 1 GiB, at most half of it. */
+export function hostHeadroomBytes(total: number): number {
+  return Math.min(Math.max(GiB, Math.round(total * 0.1)), Math.floor(total / 2));
+}
+
+export function resolveBudget(opts: CapacityOptions = {}, host = { cpus: cpus().length, memoryBytes: totalmem() }): Budget {
+  return {
+    maxRunning: opts.maxRunning ?? Infinity,
+    cpu: opts.cpuBudget ?? host.cpus * CPU_OVERCOMMIT,
+    memoryBytes: opts.memoryBudgetBytes ?? host.memoryBytes - hostHeadroomBytes(host.memoryBytes),
+  };
+}
+
+export interface Usage {
+  name: string;
+  cpu: number;
+  memoryBytes: number;
+}
+
+/** "4Gi", "1.5Gi", "512Mi": memory as a person reads it. */
+export function showBytes(bytes: number): string {
+  if (bytes >= GiB) return `${+(bytes / GiB).toFixed(1)}Gi`;
+  return `${+(bytes / 2 ** 20).toFixed(0)}Mi`;
+}
+
+/** Why `want` does not fit next to `using`; empty when it fits. */
+export function overBudget(budget: Budget, using: Usage[], want: Usage): string[] {
+  const cpu = using.reduce((s, u) => s + u.cpu, 0);
+  const mem = using.reduce((s, u) => s + u.memoryBytes, 0);
+  const why: string[] = [];
+  if (using.length + 1 > budget.maxRunning) why.push(`${using.length} of at most ${budget.maxRunning} workspaces are running (--max-running)`);
+  if (cpu + want.cpu > budget.cpu) why.push(`${cpu} of ${budget.cpu} vCPUs are in use and it needs ${want.cpu} (--cpu-budget)`);
+  if (mem + want.memoryBytes > budget.memoryBytes) {
+    why.push(`${showBytes(mem)} of ${showBytes(budget.memoryBytes)} memory is in use and it needs ${showBytes(want.memoryBytes)} (--memory-budget)`);
+  }
+  return why;
+}

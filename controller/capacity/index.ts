@@ -1,0 +1,47 @@
+// Admission of starts against the host budget. The check and the reservation happen in
+// one synchronous step, so two workers never both take the last slot; the reservation
+// lasts until the start is done and the VM cache shows it.
+import { overBudget, type Budget, type Usage } from './budget.js';
+
+export * from './budget.js';
+
+export interface RunningWorkspace extends Usage {
+  /** When it was last accessed (ms), as far as Tidepool knows; undefined when unknown. */
+  accessedAt?: number;
+  /** A person may stop it to make room (running, declared running, not being deleted). */
+  stoppable: boolean;
+}
+
+export type Admission = { ok: true } | { ok: false; reasons: string[]; leastRecentlyAccessed?: RunningWorkspace };
+
+export class Capacity {
+  readonly budget: Budget;
+  /** Workspaces refused for capacity, oldest first: enqueued again when capacity frees. */
+  readonly waiting = new Set<string>();
+  readonly #reserved = new Map<string, Usage>();
+
+  constructor(budget: Budget) {
+    this.budget = budget;
+  }
+
+  /** Reserves room for `want` when it fits next to `running` and the reservations in flight. */
+  admit(want: Usage, running: RunningWorkspace[]): Admission {
+    const using: Usage[] = [...this.#reserved.values()].filter((u) => u.name !== want.name);
+    for (const r of running) if (r.name !== want.name && !this.#reserved.has(r.name)) using.push(r);
+    const reasons = overBudget(this.budget, using, want);
+    if (reasons.length === 0) {
+      this.#reserved.set(want.name, want);
+      this.waiting.delete(want.name);
+      return { ok: true };
+    }
+    this.waiting.add(want.name);
+    const lra = running
+      .filter((r) => r.stoppable && r.name !== want.name)
+      .sort((a, b) => (a.accessedAt ?? 0) - (b.accessedAt ?? 0) || (a.name < b.name ? -1 : 1))[0];
+    return { ok: false, reasons, ...(lra ? { leastRecentlyAccessed: lra } : {}) };
+  }
+
+  release(name: string): void {
+    this.#reserved.delete(name);
+  }
+}

@@ -1,0 +1,139 @@
+// startController: wires the event sources to the queue and the queue to the
+// reconcilers. Sources only enqueue keys (store watch, resync, runtime and proxy
+// subscriptions); the reconcilers never see an event.
+import { resolveBudget, Capacity } from './capacity/index.js';
+import { EventRecorder } from './events/index.js';
+import { ROUTES_KEY, parseKey, portKey, workspaceKey } from './keys.js';
+import { PortIndex } from './port-index.js';
+import { httpProbe } from './probe.js';
+import { ExponentialBackoff, RateLimitingQueue, realClock, type Timer } from './queue/index.js';
+import { runWorker, type Result } from './reconcile.js';
+import type { Context } from './reconcilers/context.js';
+import { reconcilePort } from './reconcilers/port.js';
+import { reconcileRoutes } from './reconcilers/routes.js';
+import { reconcileWorkspace } from './reconcilers/workspace.js';
+import { RouteState } from './route-state.js';
+import type { Controller, ControllerOptions, Logger } from './types.js';
+import { VMCache } from './vm-cache.js';
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export async function startController(opts: ControllerOptions): Promise<Controller> {
+  const { store, runtime, proxy } = opts;
+  const logger = opts.logger ?? silent;
+  const clock = opts.clock ?? realClock;
+  const resyncPeriodMs = opts.resyncPeriodMs ?? 30_000;
+  const workers = opts.workers ?? 4;
+  const routesDelayMs = opts.routesDelayMs ?? 100;
+  if (!(workers >= 1)) throw new Error(`workers must be at least 1, got ${workers}`);
+  if (!(resyncPeriodMs > 0)) throw new Error(`resyncPeriodMs must be positive, got ${resyncPeriodMs}`);
+
+  const queue = new RateLimitingQueue(clock, opts.backoff ?? new ExponentialBackoff());
+  const vms = new VMCache(runtime, clock);
+  const capacity = new Capacity(resolveBudget(opts.capacity));
+  const ports = new PortIndex(store.list('Port').items);
+  const ctx: Context = {
+    store, runtime, proxy, vms, capacity, ports, queue, clock, logger,
+    routes: new RouteState(),
+    events: new EventRecorder({ store, clock, logger, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) }),
+    probe: opts.probe ?? httpProbe(),
+    ideTimeoutMs: opts.ideTimeoutMs ?? 120_000,
+    enqueueRoutes: () => queue.addAfter(ROUTES_KEY, routesDelayMs),
+    ideWaitSince: new Map(),
+  };
+  logger.info({ runtime: runtime.name, proxy: proxy.name, budget: capacity.budget, workers, resyncPeriodMs }, 'controller starting');
+
+  // Capacity freed: the workspaces refused for it try again, oldest first.
+  vms.onFreed = () => {
+    for (const name of capacity.waiting) queue.add(workspaceKey(name));
+  };
+
+  const reconcile = (key: string): Promise<Result> => {
+    const k = parseKey(key);
+    if (!k) {
+      logger.error({ key }, 'unknown key dropped');
+      return Promise.resolve({});
+    }
+    if (k.kind === 'routes') return reconcileRoutes(ctx);
+    return k.kind === 'workspace' ? reconcileWorkspace(ctx, k.name) : reconcilePort(ctx, k.name);
+  };
+
+  const unwatch = store.watch({}, (ev) => {
+    const o = ev.object;
+    if (o.kind === 'Workspace') {
+      queue.add(workspaceKey(o.metadata.name));
+      for (const p of ports.portsOf(o.metadata.name)) queue.add(portKey(p));
+      ctx.enqueueRoutes();
+    } else if (o.kind === 'Port') {
+      const before = ports.apply(ev);
+      queue.add(portKey(o.metadata.name));
+      queue.add(workspaceKey(o.spec.workspace));
+      if (before) queue.add(workspaceKey(before));
+      ctx.enqueueRoutes();
+    }
+  });
+  const unsubscribeRuntime = runtime.subscribe?.((name) => {
+    vms.markDirty(name);
+    queue.add(workspaceKey(name));
+  });
+  const unsubscribeProxy = proxy.subscribe?.(() => queue.add(ROUTES_KEY));
+
+  const running = Array.from({ length: workers }, () => runWorker(queue, reconcile, logger));
+
+  let stopped = false;
+  let resyncTimer: Timer | undefined;
+
+  /** One list for the whole resync: every reconcile it enqueues shares that snapshot. */
+  const resync = async (): Promise<void> => {
+    vms.invalidate();
+    let vmNames: string[] = [];
+    try {
+      vmNames = [...(await vms.get()).keys()];
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'resync: the runtime could not list its VMs');
+    }
+    if (stopped) return;
+    queue.add(ROUTES_KEY);
+    for (const ws of store.list('Workspace').items) queue.add(workspaceKey(ws.metadata.name));
+    // A VM with no Workspace gets its key too: the workspace reconciler deletes orphans.
+    for (const name of vmNames) queue.add(workspaceKey(name));
+    for (const p of store.list('Port').items) queue.add(portKey(p.metadata.name));
+  };
+
+  const scheduleResync = () => {
+    resyncTimer = clock.setTimeout(() => {
+      if (stopped) return;
+      void resync().finally(() => {
+        if (!stopped) scheduleResync();
+      });
+    }, resyncPeriodMs);
+  };
+
+  await resync();
+  scheduleResync();
+
+  return {
+    resync,
+    async idle() {
+      const busy = () => queue.len() > 0 || queue.processingCount() > 0 || queue.delayedCount() > 0;
+      // Twice in a row: a reconcile's last write may enqueue once more on the way out.
+      for (let calm = 0; calm < 2 && !stopped; ) {
+        await new Promise((r) => setTimeout(r, 10));
+        calm = busy() ? 0 : calm + 1;
+      }
+      await ctx.events.flush();
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      resyncTimer?.cancel();
+      unwatch();
+      unsubscribeRuntime?.();
+      unsubscribeProxy?.();
+      queue.shutdown();
+      await Promise.all(running);
+      await ctx.events.close();
+      logger.info({}, 'controller stopped');
+    },
+  };
+}

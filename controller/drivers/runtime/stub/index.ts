@@ -1,0 +1,206 @@
+// The stub runtime: VMs in memory, for tests, benchmarks and `tidepool serve --runtime stub`.
+// Addresses come from 127.77.0.0/16 (all of 127/8 is local on Linux), so with
+// `ideServers` each running VM can have a real HTTP server a proxy can reach.
+// Latency and failures are injectable; the *BehindBack helpers change the world the
+// way a person at the runtime's own CLI would, and tell subscribers.
+import type { Server } from 'node:http';
+import { RuntimeError, type CreateVMRequest, type RuntimeDriver, type VM, type VMState } from '../types.js';
+import { IDE_PORT, closeIde, listenIde } from './ide-server.js';
+
+export type StubOp = 'list' | 'create' | 'start' | 'stop' | 'delete';
+
+export interface StubRuntimeOptions {
+  /** Delay of create, start, stop and delete. Defaults to 0. */
+  latencyMs?: number;
+  /** Delay of list. Defaults to 0. */
+  listLatencyMs?: number;
+  /**
+   * Asked before every call; return a message (or true) to make that call fail with a
+   * RuntimeError. Defaults to never failing. See also `fail()`.
+   */
+  failNext?: (op: StubOp, name: string | undefined) => string | boolean | undefined | void;
+  /** Give each running VM a real HTTP server on ip:8080. Defaults to false (the in-memory `probe` answers instead). */
+  ideServers?: boolean;
+}
+
+export interface BehindBackOptions {
+  /** Tell subscribers, as a runtime with an event stream would. Defaults to true. */
+  notify?: boolean;
+}
+
+export interface StubRuntime extends RuntimeDriver {
+  /** Calls made through the driver interface, by operation. */
+  readonly calls: Record<StubOp, number>;
+  /** Makes the next `times` calls of `op` (on `name` only, when given) fail with `message`. */
+  fail(op: StubOp, times?: number, message?: string, name?: string): void;
+  /** True when a running VM has `ip` and its IDE port is `port`: the probe for tests without real servers. */
+  probe(ip: string, port: number): Promise<boolean>;
+  /** The VMs as they are, without counting a list call. */
+  snapshot(): VM[];
+  createBehindBack(req: CreateVMRequest, opts?: BehindBackOptions): Promise<void>;
+  deleteBehindBack(name: string, opts?: BehindBackOptions): Promise<void>;
+  stopBehindBack(name: string, opts?: BehindBackOptions): Promise<void>;
+  startBehindBack(name: string, opts?: BehindBackOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface StubVM {
+  name: string;
+  state: VMState;
+  ip: string;
+  image: string;
+  cpu: number;
+  memoryBytes: number;
+  server?: Server;
+}
+
+const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+
+export function createStubRuntime(opts: StubRuntimeOptions = {}): StubRuntime {
+  const latencyMs = opts.latencyMs ?? 0;
+  const listLatencyMs = opts.listLatencyMs ?? 0;
+  const vms = new Map<string, StubVM>();
+  const listeners = new Set<(name: string) => void>();
+  const calls: Record<StubOp, number> = { list: 0, create: 0, start: 0, stop: 0, delete: 0 };
+  const failures: { op: StubOp; name?: string; times: number; message: string }[] = [];
+  // A random start keeps two stubs (two test files at once) off each other's addresses.
+  let nextAddr = Math.floor(Math.random() * 200) * 254;
+
+  const allocateIp = () => {
+    const n = nextAddr++ % (256 * 254);
+    return `127.77.${Math.floor(n / 254)}.${(n % 254) + 1}`;
+  };
+
+  const check = (op: StubOp, name?: string) => {
+    calls[op]++;
+    const i = failures.findIndex((f) => f.op === op && (f.name === undefined || f.name === name));
+    if (i >= 0) {
+      const f = failures[i]!;
+      if (--f.times <= 0) failures.splice(i, 1);
+      throw new RuntimeError(f.message);
+    }
+    const hook = opts.failNext?.(op, name);
+    if (hook) throw new RuntimeError(typeof hook === 'string' ? hook : `stub: injected failure of ${op}${name ? ` ${name}` : ''}`);
+  };
+
+  const notify = (name: string, o?: BehindBackOptions) => {
+    if (o?.notify === false) return;
+    for (const l of listeners) l(name);
+  };
+
+  const powerOn = async (vm: StubVM) => {
+    vm.state = 'Running';
+    if (!opts.ideServers || vm.server) return;
+    // Another process may hold this address's :8080 (a parallel test run): move on to the next one.
+    for (let tries = 0; ; tries++) {
+      try {
+        vm.server = await listenIde(vm.ip, vm.name);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || tries > 50) throw err;
+        vm.ip = allocateIp();
+      }
+    }
+  };
+
+  const powerOff = async (vm: StubVM) => {
+    vm.state = 'Stopped';
+    const server = vm.server;
+    vm.server = undefined;
+    await closeIde(server);
+  };
+
+  const notFound = (name: string) => new RuntimeError(`stub: instance "${name}" not found`, 'NotFound', 404);
+
+  const view = (vm: StubVM): VM => ({
+    name: vm.name, state: vm.state, image: vm.image, cpu: vm.cpu, memoryBytes: vm.memoryBytes,
+    ...(vm.state === 'Running' ? { ip: vm.ip } : {}),
+  });
+
+  const doCreate = async (req: CreateVMRequest) => {
+    if (vms.has(req.name)) throw new RuntimeError(`stub: instance "${req.name}" already exists`, 'AlreadyExists', 409);
+    const vm: StubVM = { name: req.name, state: 'Stopped', ip: allocateIp(), image: req.image, cpu: req.cpu, memoryBytes: req.memoryBytes };
+    vms.set(req.name, vm);
+    if (req.start) await powerOn(vm);
+  };
+
+  const doDelete = async (name: string) => {
+    const vm = vms.get(name);
+    if (!vm) return;
+    vms.delete(name);
+    await powerOff(vm);
+  };
+
+  return {
+    name: 'stub',
+    calls,
+    async list() {
+      check('list');
+      await sleep(listLatencyMs);
+      return [...vms.values()].map(view);
+    },
+    async create(req) {
+      check('create', req.name);
+      await sleep(latencyMs);
+      await doCreate(req);
+    },
+    async start(name) {
+      check('start', name);
+      await sleep(latencyMs);
+      const vm = vms.get(name);
+      if (!vm) throw notFound(name);
+      await powerOn(vm);
+    },
+    async stop(name) {
+      check('stop', name);
+      await sleep(latencyMs);
+      const vm = vms.get(name);
+      if (!vm) throw notFound(name);
+      await powerOff(vm);
+    },
+    async delete(name) {
+      check('delete', name);
+      await sleep(latencyMs);
+      await doDelete(name);
+    },
+    subscribe(onChange) {
+      listeners.add(onChange);
+      return () => listeners.delete(onChange);
+    },
+    fail(op, times = 1, message = `stub: injected failure of ${op}`, name) {
+      failures.push({ op, times, message, ...(name !== undefined ? { name } : {}) });
+    },
+    async probe(ip, port) {
+      return port === IDE_PORT && [...vms.values()].some((vm) => vm.state === 'Running' && vm.ip === ip);
+    },
+    snapshot() {
+      return [...vms.values()].map(view);
+    },
+    async createBehindBack(req, o) {
+      await doCreate(req);
+      notify(req.name, o);
+    },
+    async deleteBehindBack(name, o) {
+      if (!vms.has(name)) throw notFound(name);
+      await doDelete(name);
+      notify(name, o);
+    },
+    async stopBehindBack(name, o) {
+      const vm = vms.get(name);
+      if (!vm) throw notFound(name);
+      await powerOff(vm);
+      notify(name, o);
+    },
+    async startBehindBack(name, o) {
+      const vm = vms.get(name);
+      if (!vm) throw notFound(name);
+      await powerOn(vm);
+      notify(name, o);
+    },
+    async close() {
+      listeners.clear();
+      await Promise.all([...vms.values()].map((vm) => closeIde(vm.server)));
+      for (const vm of vms.values()) vm.server = undefined;
+    },
+  };
+}

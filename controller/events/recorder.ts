@@ -1,0 +1,206 @@
+// Kubernetes-style Events: what the controller did or failed to do, about which object.
+// Repeats of one event (same object, type, reason and note) bump `count` instead of
+// adding objects, and are written at most once per aggregation window; each object gets
+// a bucket of distinct events (a burst, then a trickle), so a flapping object cannot
+// flood the store. Writes are batched: one store transaction per flush. Each
+// workspace's events are also appended to <dataDir>/.logs/<workspace>/events.jsonl.
+import { randomBytes } from 'node:crypto';
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { logsDir } from '../../api/config.js';
+import { timestamp, type Resource, type Store } from '../../api/store/index.js';
+import { API_VERSION, type Event } from '../../specs/index.js';
+import type { Clock, Timer } from '../queue/index.js';
+import type { Logger } from '../types.js';
+
+export const REPORTING_CONTROLLER = 'tidepool-controller';
+
+export interface Regarding {
+  kind: string;
+  name: string;
+  uid?: string;
+}
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface EventRecorderOptions {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  /** Where `.logs/<workspace>/events.jsonl` goes. Defaults to none. */
+  dataDir?: string;
+  /** Repeats within this window only count in memory; the count is written when it ends. Defaults to 10 s. */
+  aggregateWindowMs?: number;
+  /** Distinct events an object may have at once before they are dropped. Defaults to 25. */
+  burst?: number;
+  /** One more distinct event per object is allowed each this long. Defaults to 10 s. */
+  refillMs?: number;
+  /** How long records are gathered into one store write. Defaults to 50 ms. */
+  flushDelayMs?: number;
+}
+
+interface Series {
+  event: Event;
+  /** Workspace whose log gets it. */
+  workspace?: string;
+  lastWrittenAt: number;
+  dirty: boolean;
+}
+
+const MAX_SERIES = 5000;
+const LOG_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export class EventRecorder {
+  readonly #o: Required<Omit<EventRecorderOptions, 'dataDir'>> & { dataDir?: string };
+  readonly #series = new Map<string, Series>();
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  #timer: Timer | undefined;
+  #timerAt = Infinity;
+  #flushing: Promise<void> = Promise.resolve();
+  readonly #madeDirs = new Set<string>();
+  #closed = false;
+  /** Distinct events dropped by the per-object limit. */
+  dropped = 0;
+
+  constructor(opts: EventRecorderOptions) {
+    this.#o = {
+      aggregateWindowMs: 10_000, burst: 25, refillMs: 10_000, flushDelayMs: 50,
+      ...opts,
+    };
+  }
+
+  /**
+   * Records that something happened to `regarding`. `workspace` names the workspace log
+   * it also goes to (defaults to `regarding.name` for a Workspace).
+   */
+  record(regarding: Regarding, type: EventType, reason: string, note: string, workspace?: string): void {
+    if (this.#closed) return;
+    const now = this.#o.clock.now();
+    const key = JSON.stringify([regarding.kind, regarding.name, regarding.uid ?? '', type, reason, note]);
+    const s = this.#series.get(key);
+    if (s) {
+      s.event.count++;
+      s.event.lastTimestamp = timestamp(now);
+      s.dirty = true;
+      this.#series.delete(key);
+      this.#series.set(key, s);
+      this.#schedule(Math.max(now + this.#o.flushDelayMs, s.lastWrittenAt + this.#o.aggregateWindowMs));
+      return;
+    }
+    if (!this.#take(`${regarding.kind}/${regarding.name}`, now)) {
+      this.dropped++;
+      this.#o.logger.debug({ regarding, reason, note }, 'event dropped: too many distinct events for this object');
+      return;
+    }
+    const ts = timestamp(now);
+    const event: Event = {
+      apiVersion: API_VERSION,
+      kind: 'Event',
+      metadata: { name: eventName(regarding.name) },
+      regarding: { kind: regarding.kind, name: regarding.name, ...(regarding.uid ? { uid: regarding.uid } : {}) },
+      reason, note, type, count: 1, firstTimestamp: ts, lastTimestamp: ts,
+      reportingController: REPORTING_CONTROLLER,
+    };
+    const ws = workspace ?? (regarding.kind === 'Workspace' ? regarding.name : undefined);
+    this.#series.set(key, { event, ...(ws ? { workspace: ws } : {}), lastWrittenAt: -Infinity, dirty: true });
+    if (this.#series.size > MAX_SERIES) {
+      const oldest = this.#series.keys().next().value!;
+      this.#series.delete(oldest);
+    }
+    this.#o.logger.info({ regarding: `${regarding.kind}/${regarding.name}`, type, reason }, note);
+    this.#schedule(now + this.#o.flushDelayMs);
+  }
+
+  /** Writes every recorded event now (ignoring the aggregation window). */
+  flush(): Promise<void> {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    return this.#runFlush(true);
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
+  }
+
+  #take(key: string, now: number): boolean {
+    const b = this.#buckets.get(key) ?? { tokens: this.#o.burst, at: now };
+    b.tokens = Math.min(this.#o.burst, b.tokens + (now - b.at) / this.#o.refillMs);
+    b.at = now;
+    this.#buckets.delete(key);
+    this.#buckets.set(key, b);
+    if (this.#buckets.size > MAX_SERIES) this.#buckets.delete(this.#buckets.keys().next().value!);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  #schedule(at: number): void {
+    if (this.#closed || at >= this.#timerAt) return;
+    this.#timer?.cancel();
+    this.#timerAt = at;
+    this.#timer = this.#o.clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      void this.#runFlush(false);
+    }, at - this.#o.clock.now());
+  }
+
+  #runFlush(all: boolean): Promise<void> {
+    this.#flushing = this.#flushing.then(() => this.#write(all)).catch((err: Error) => {
+      this.#o.logger.warn({ err: err.message }, 'events could not be written');
+    });
+    return this.#flushing;
+  }
+
+  async #write(all: boolean): Promise<void> {
+    const now = this.#o.clock.now();
+    const due: Series[] = [];
+    let next = Infinity;
+    for (const s of this.#series.values()) {
+      if (!s.dirty) continue;
+      const at = s.lastWrittenAt + this.#o.aggregateWindowMs;
+      if (all || at <= now) due.push(s);
+      else next = Math.min(next, at);
+    }
+    if (next < Infinity) this.#schedule(next);
+    if (!due.length) return;
+    const snapshots = due.map((s) => {
+      s.dirty = false;
+      s.lastWrittenAt = now;
+      return { event: structuredClone(s.event), workspace: s.workspace };
+    });
+    await this.#o.store.transaction((tx) => {
+      for (const { event } of snapshots) {
+        if (tx.get('Event', event.metadata.name)) tx.update(event as unknown as Resource);
+        else tx.create(event as unknown as Resource);
+      }
+    });
+    if (this.#o.dataDir) await this.#appendLogs(this.#o.dataDir, snapshots);
+  }
+
+  async #appendLogs(dataDir: string, items: { event: Event; workspace?: string }[]): Promise<void> {
+    const byWs = new Map<string, string[]>();
+    for (const { event, workspace } of items) {
+      if (!workspace || !LOG_NAME.test(workspace)) continue;
+      const lines = byWs.get(workspace) ?? [];
+      lines.push(JSON.stringify(event));
+      byWs.set(workspace, lines);
+    }
+    await Promise.all([...byWs].map(async ([ws, lines]) => {
+      const dir = join(logsDir(dataDir), ws);
+      if (!this.#madeDirs.has(dir)) {
+        await mkdir(dir, { recursive: true });
+        this.#madeDirs.add(dir);
+      }
+      await appendFile(join(dir, 'events.jsonl'), `${lines.join('\n')}\n`);
+    }));
+  }
+}
+
+/** `alice-1a2b3c4d5e6f`: unique, and a DNS label like every other name. */
+function eventName(regardingName: string): string {
+  const base = regardingName.slice(0, 46).replace(/-+$/, '') || 'event';
+  return `${base}-${randomBytes(6).toString('hex')}`;
+}

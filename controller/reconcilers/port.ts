@@ -1,0 +1,57 @@
+// The Port reconciler: a Port is Ready when its route is live in the proxy. Its route
+// exists only while its Workspace is running and ready; the status says which is missing.
+import { isDeepStrictEqual } from 'node:util';
+import type { Resource } from '../../api/store/index.js';
+import type { Condition } from '../../specs/index.js';
+import type { Result } from '../reconcile.js';
+import { getCondition, setCondition, writeStatus, type ConditionInput } from '../status.js';
+import { type Context } from './context.js';
+import { routedIp } from './routes.js';
+
+export async function reconcilePort(ctx: Context, name: string): Promise<Result> {
+  const port = ctx.store.get('Port', name);
+  if (!port || port.metadata.deletionTimestamp) return {};
+  const wsName = port.spec.workspace as string;
+  const n = port.spec.port as number;
+  const ws = ctx.store.get('Workspace', wsName);
+  const ready = readiness(ctx, port, ws, wsName, n);
+  if (!ready) return {};
+
+  const status = structuredClone(port.status ?? {});
+  const conditions: Condition[] = status.conditions ?? [];
+  setCondition(conditions, ready, ctx.clock.now(), port.metadata.generation);
+  const next = {
+    ...status,
+    phase: ready.status === 'True' ? 'Ready' : 'Pending',
+    observedGeneration: port.metadata.generation,
+    url: `/workspace/${wsName}/port/${n}/`,
+    conditions,
+  };
+  if (!isDeepStrictEqual(next, port.status)) await writeStatus(ctx.store, 'Port', name, next);
+  return {};
+}
+
+/** The Ready condition; undefined means "leave it as it is" (the live routes are not known yet). */
+function readiness(ctx: Context, port: Resource, ws: Resource | undefined, wsName: string, n: number): ConditionInput | undefined {
+  const c = (status: 'True' | 'False', reason: string, message: string): ConditionInput => ({ type: 'Ready', status, reason, message });
+  if (!ws) return c('False', 'WorkspaceNotFound', `Workspace "${wsName}" does not exist: create it, or point spec.workspace at one that does.`);
+  if (ws.metadata.deletionTimestamp) return c('False', 'WorkspaceNotFound', `Workspace "${wsName}" is being deleted; this Port goes with it.`);
+  if (!ws.spec.running) {
+    return c('False', 'WorkspaceStopped', `Workspace "${wsName}" is stopped (spec.running is false); the port is routed once it runs.`);
+  }
+  const ip = routedIp(ws);
+  if (!ip) {
+    const why = getCondition(ws.status, 'Ready')?.message;
+    return c('False', 'WorkspaceNotReady', `Workspace "${wsName}" is not ready yet${why ? `: ${why}` : '.'}`);
+  }
+  const upstream = `${ip}:${n}`;
+  if (ctx.routes.portUpstream(wsName, n) === upstream) {
+    return c('True', 'Routed', `/workspace/${wsName}/port/${n}/ is live in the proxy, to ${upstream}; it answers 502 until something listens on port ${n}.`);
+  }
+  if (ctx.routes.lastError) {
+    return c('False', 'ProxyError', `The proxy (${ctx.proxy.name}) could not take the route table: ${ctx.routes.lastError}. Retrying with backoff.`);
+  }
+  if (!ctx.routes.known && getCondition(port.status, 'Ready')) return undefined;
+  ctx.enqueueRoutes();
+  return c('False', 'WaitingForRoute', `Waiting for the proxy to route /workspace/${wsName}/port/${n}/ to ${upstream}.`);
+}

@@ -1,0 +1,80 @@
+// The route table reconciler, one key for the whole table: builds it from the store,
+// reads what is live, and applies it in one call only when they differ. Then tells the
+// workspaces and ports whose route appeared, went or failed.
+import type { Resource } from '../../api/store/index.js';
+import { routeTablesEqual, sortRouteTable, type RouteTable } from '../drivers/proxy/types.js';
+import { portKey, workspaceKey } from '../keys.js';
+import { isTrue } from '../status.js';
+import type { Result } from '../reconcile.js';
+import { IDE_PORT, type Context } from './context.js';
+
+/** A workspace is routed when it is not being deleted, is declared running, and its IDE answered on its IP. */
+export function routedIp(ws: Resource): string | undefined {
+  if (ws.metadata.deletionTimestamp || !ws.spec?.running) return undefined;
+  if (!isTrue(ws.status, 'VMReady')) return undefined;
+  return typeof ws.status?.ip === 'string' && ws.status.ip ? ws.status.ip : undefined;
+}
+
+export function desiredRouteTable(workspaces: Resource[], ports: Resource[]): RouteTable {
+  const ips = new Map<string, string>();
+  const table: RouteTable = { workspaces: [], ports: [] };
+  for (const ws of workspaces) {
+    const ip = routedIp(ws);
+    if (!ip) continue;
+    ips.set(ws.metadata.name, ip);
+    table.workspaces.push({ name: ws.metadata.name, upstream: `${ip}:${IDE_PORT}` });
+  }
+  for (const p of ports) {
+    const ip = ips.get(p.spec.workspace);
+    if (ip && !p.metadata.deletionTimestamp) table.ports.push({ workspace: p.spec.workspace, port: p.spec.port, upstream: `${ip}:${p.spec.port}` });
+  }
+  return sortRouteTable(table);
+}
+
+export async function reconcileRoutes(ctx: Context): Promise<Result> {
+  const workspaces = ctx.store.list('Workspace').items;
+  const desired = desiredRouteTable(workspaces, ctx.store.list('Port').items);
+  let live: RouteTable | null | undefined;
+  try {
+    live = await ctx.proxy.read();
+    if (!live || !routeTablesEqual(live, desired)) {
+      await ctx.proxy.apply(desired);
+      ctx.logger.info({ workspaces: desired.workspaces.length, ports: desired.ports.length }, 'route table applied');
+      live = desired;
+    }
+  } catch (err) {
+    const message = (err as Error).message;
+    const wasError = ctx.routes.lastError;
+    ctx.routes.lastError = message;
+    // After a failed read nothing is known to be live; after a failed apply, what was read is.
+    const changed = ctx.routes.setLive(live ?? undefined);
+    if (wasError !== message) enqueueAll(ctx, workspaces);
+    else enqueueChanged(ctx, changed);
+    throw err;
+  }
+  const hadError = ctx.routes.lastError !== undefined;
+  ctx.routes.lastError = undefined;
+  const changed = ctx.routes.setLive(live);
+  if (hadError) enqueueAll(ctx, workspaces);
+  else enqueueChanged(ctx, changed);
+  return {};
+}
+
+function enqueueChanged(ctx: Context, changed: { workspaces: Set<string>; ports: Set<string> }): void {
+  for (const name of changed.workspaces) ctx.queue.add(workspaceKey(name));
+  for (const key of changed.ports) {
+    const i = key.lastIndexOf('/');
+    const ws = key.slice(0, i);
+    const name = ctx.ports.nameOf(ws, Number(key.slice(i + 1)));
+    if (name) ctx.queue.add(portKey(name));
+    ctx.queue.add(workspaceKey(ws));
+  }
+}
+
+/** The proxy's health changed: every workspace and port may show it (or stop showing it). */
+function enqueueAll(ctx: Context, workspaces: Resource[]): void {
+  for (const ws of workspaces) {
+    ctx.queue.add(workspaceKey(ws.metadata.name));
+    for (const p of ctx.ports.portsOf(ws.metadata.name)) ctx.queue.add(portKey(p));
+  }
+}

@@ -1,0 +1,73 @@
+// Deletion: a Workspace being deleted loses its routes first (so no request reaches an
+// address that may be reused), then its VM and disk, then the finalizer, and the store
+// removes it and its Ports. A VM that no Workspace declares is deleted.
+import type { Resource } from '../../api/store/index.js';
+import type { Condition, WorkspaceStatus } from '../../specs/index.js';
+import type { VM } from '../drivers/runtime/types.js';
+import type { Result } from '../reconcile.js';
+import { setCondition, writeStatus } from '../status.js';
+import { FINALIZER, type Context } from './context.js';
+
+/** How often a deletion waiting for its routes to go looks again (the routes reconciler also wakes it). */
+const ROUTE_WAIT_MS = 1000;
+
+export async function finalize(ctx: Context, ws: Resource): Promise<Result> {
+  const name = ws.metadata.name;
+  ctx.capacity.waiting.delete(name);
+  ctx.ideWaitSince.delete(name);
+  if (!ws.metadata.finalizers?.includes(FINALIZER)) return {};
+  const routed = ctx.routes.mayRoute(name);
+  const message = !routed
+    ? 'Deleting the VM and its disk.'
+    : ctx.routes.lastError
+      ? `Deleting: waiting for the proxy (${ctx.proxy.name}) to drop the routes, and it fails: ${ctx.routes.lastError}. Retrying with backoff.`
+      : 'Deleting: removing the routes first, then the VM and its disk.';
+  const status: WorkspaceStatus = structuredClone(ws.status ?? {});
+  const conditions: Condition[] = status.conditions ?? [];
+  const now = ctx.clock.now();
+  setCondition(conditions, { type: 'Ready', status: 'False', reason: 'Deleting', message }, now, ws.metadata.generation);
+  if (routed && ctx.routes.lastError) {
+    setCondition(conditions, { type: 'RouteReady', status: 'False', reason: 'ProxyError', message: ctx.routes.lastError }, now, ws.metadata.generation);
+  }
+  await writeStatus(ctx.store, 'Workspace', name, { ...status, phase: 'Deleting', conditions });
+  if (routed) {
+    ctx.enqueueRoutes();
+    return { requeueAfterMs: ROUTE_WAIT_MS };
+  }
+
+  try {
+    // Called even when the last list did not show it: a VM made by a controller that
+    // crashed before writing status must not outlive its Workspace.
+    await ctx.runtime.delete(name);
+  } catch (err) {
+    ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, 'Warning', 'DeleteFailed', (err as Error).message);
+    setCondition(conditions, {
+      type: 'Ready', status: 'False', reason: 'RuntimeError',
+      message: `Deleting: the ${ctx.runtime.name} runtime failed to delete the VM: ${(err as Error).message}. Retrying with backoff.`,
+    }, ctx.clock.now(), ws.metadata.generation);
+    await writeStatus(ctx.store, 'Workspace', name, { ...status, phase: 'Deleting', conditions });
+    throw err;
+  }
+  ctx.vms.patch(name, null);
+  await ctx.store.transaction((tx) => {
+    const cur = tx.get('Workspace', name);
+    if (!cur || cur.metadata.uid !== ws.metadata.uid || !cur.metadata.finalizers?.includes(FINALIZER)) return;
+    const next = structuredClone(cur) as Resource;
+    next.metadata.finalizers = next.metadata.finalizers!.filter((f) => f !== FINALIZER);
+    tx.update(next);
+  });
+  ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, 'Normal', 'Deleted', 'Deleted the VM and its disk; the workspace is gone.');
+  return {};
+}
+
+export async function deleteOrphan(ctx: Context, name: string, vm: VM | undefined): Promise<Result> {
+  ctx.capacity.waiting.delete(name);
+  ctx.capacity.release(name);
+  ctx.ideWaitSince.delete(name);
+  if (!vm) return {};
+  await ctx.runtime.delete(name);
+  ctx.vms.patch(name, null);
+  ctx.events.record({ kind: 'Workspace', name }, 'Normal', 'OrphanDeleted',
+    `Deleted VM "${name}" (state ${vm.state}): it was made by this Tidepool but no Workspace declares it.`);
+  return {};
+}

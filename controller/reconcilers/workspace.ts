@@ -1,0 +1,274 @@
+// The Workspace reconciler: makes the VM match the Workspace (exists, running or not,
+// IDE answering) and says how it stands in status. It reads the whole object and the
+// whole VM each time, acts at most once, and writes status only when it changed.
+import type { Resource } from '../../api/store/index.js';
+import { parseQuantity, type Condition, type WorkspacePhase, type WorkspaceStatus } from '../../specs/index.js';
+import { timestamp } from '../../api/store/index.js';
+import { showBytes, type RunningWorkspace, type Usage } from '../capacity/index.js';
+import { RuntimeError, type VM } from '../drivers/runtime/types.js';
+import { TerminalError, type Result } from '../reconcile.js';
+import { getCondition, isTrue, setCondition, writeStatus, type ConditionInput } from '../status.js';
+import { HOLDS_CAPACITY } from '../vm-cache.js';
+import { FINALIZER, IDE_PORT, POLL_MS, SLOW_POLL_MS, type Context } from './context.js';
+import { deleteOrphan, finalize } from './workspace-delete.js';
+
+export { FINALIZER } from './context.js';
+
+type VMReady = ConditionInput & { type: 'VMReady' };
+/** What the VM looks like now, as status: phase, VMReady, and when to look again. */
+interface Observed {
+  phase: WorkspacePhase;
+  vmReady: VMReady;
+  ip?: string;
+  requeueAfterMs?: number;
+}
+
+export async function reconcileWorkspace(ctx: Context, name: string): Promise<Result> {
+  let vms = await ctx.vms.get({ name });
+  let vm = vms.get(name);
+  // A VM on its way somewhere (or without an IP yet) needs news newer than the last poll.
+  if (vm && (vm.state === 'Starting' || vm.state === 'Stopping' || (vm.state === 'Running' && !vm.ip))) {
+    vms = await ctx.vms.get({ name, maxAgeMs: POLL_MS });
+    vm = vms.get(name);
+  }
+  const ws = ctx.store.get('Workspace', name);
+  if (!ws) return deleteOrphan(ctx, name, vm);
+  if (ws.metadata.deletionTimestamp) return finalize(ctx, ws);
+  const current = await ensureFinalizer(ctx, ws);
+  if (!current) return {};
+  if (current.metadata.deletionTimestamp) return finalize(ctx, current);
+  return converge(ctx, current, vm);
+}
+
+async function ensureFinalizer(ctx: Context, ws: Resource): Promise<Resource | undefined> {
+  if (ws.metadata.finalizers?.includes(FINALIZER)) return ws;
+  return ctx.store.transaction((tx) => {
+    const cur = tx.get('Workspace', ws.metadata.name);
+    if (!cur || cur.metadata.deletionTimestamp || cur.metadata.finalizers?.includes(FINALIZER)) return cur;
+    const next = structuredClone(cur) as Resource;
+    next.metadata.finalizers = [...(next.metadata.finalizers ?? []), FINALIZER];
+    return tx.update(next);
+  });
+}
+
+const vmReady = (status: ConditionInput['status'], reason: string, message: string): VMReady => ({ type: 'VMReady', status, reason, message });
+
+async function converge(ctx: Context, ws: Resource, vm: VM | undefined): Promise<Result> {
+  const name = ws.metadata.name;
+  const spec = ws.spec as { image: string; running: boolean; resources: { cpu: number; memory: string } };
+  const memoryBytes = parseQuantity(spec.resources.memory);
+  if (memoryBytes === undefined) throw new TerminalError(`workspace ${name}: spec.resources.memory "${spec.resources.memory}" is not a quantity`);
+  const want: Usage = { name, cpu: spec.resources.cpu, memoryBytes };
+  const prev: WorkspaceStatus = ws.status ?? {};
+  const status: WorkspaceStatus = structuredClone(prev);
+  const note = (type: 'Normal' | 'Warning', reason: string, text: string) =>
+    ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, type, reason, text);
+
+  if (!spec.running) ctx.capacity.waiting.delete(name);
+
+  // Act: at most one runtime action, then look at the VM as that action left it.
+  if (!vm || (spec.running && vm.state === 'Stopped')) {
+    if (spec.running) {
+      const admission = ctx.capacity.admit(want, runningWorkspaces(ctx, name));
+      if (!admission.ok) {
+        const message = refusal(want, admission.reasons, admission.leastRecentlyAccessed);
+        note('Warning', 'InsufficientCapacity', message);
+        return write(ctx, ws, status, { phase: 'Pending', vmReady: vmReady('False', 'InsufficientCapacity', message) });
+      }
+    }
+    try {
+      if (!vm) vm = await create(ctx, ws, status, want, spec, note);
+      else vm = await start(ctx, ws, vm, note);
+      if (spec.running) {
+        status.lastStartedTime = timestamp(ctx.clock.now());
+        ctx.ideWaitSince.set(name, ctx.clock.now());
+      }
+    } catch (err) {
+      if (err instanceof RuntimeError && (err.reason === 'AlreadyExists' || err.code === 409)) {
+        // Someone made it since the last list (another controller, a person): look again.
+        ctx.vms.markDirty(name);
+        return { requeueAfterMs: 0 };
+      }
+      return fail(ctx, ws, status, !vm ? 'create' : 'start', err as Error, note);
+    } finally {
+      ctx.capacity.release(name);
+    }
+  } else if (!spec.running && (vm.state === 'Running' || vm.state === 'Starting')) {
+    const drift = prev.phase === 'Stopped';
+    await write(ctx, ws, status, { phase: 'Stopping', vmReady: vmReady('False', 'Stopping', 'Stopping the VM (spec.running is false).') });
+    try {
+      await ctx.runtime.stop(name);
+    } catch (err) {
+      return fail(ctx, ws, status, 'stop', err as Error, note);
+    }
+    vm = { ...withoutIp(vm), state: 'Stopped' };
+    ctx.vms.patch(name, vm);
+    ctx.ideWaitSince.delete(name);
+    note('Normal', 'Stopped', drift ? 'The VM was started outside Tidepool; stopped it again (spec.running is false).' : 'Stopped the VM; its disk is kept.');
+  }
+
+  return write(ctx, ws, status, await observe(ctx, ws, vm, prev));
+}
+
+async function create(
+  ctx: Context, ws: Resource, status: WorkspaceStatus, want: Usage,
+  spec: { image: string; running: boolean },
+  note: (type: 'Normal' | 'Warning', reason: string, text: string) => void,
+): Promise<VM> {
+  const name = ws.metadata.name;
+  // It had a VM before (a phase past Creating): it was deleted behind Tidepool's back.
+  const lost = status.phase !== undefined && !['Pending', 'Creating', 'Failed'].includes(status.phase);
+  const vmr = lost
+    ? vmReady('False', 'VMNotFound', `The VM was not found in the ${ctx.runtime.name} runtime; creating it again (its disk is lost).`)
+    : vmReady('False', 'Creating', `Creating the VM from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)}).`);
+  await write(ctx, ws, status, { phase: 'Creating', vmReady: vmr });
+  await ctx.runtime.create({ name, image: spec.image, cpu: want.cpu, memoryBytes: want.memoryBytes, start: spec.running });
+  const vm: VM = { name, state: spec.running ? 'Running' : 'Stopped', image: spec.image, cpu: want.cpu, memoryBytes: want.memoryBytes };
+  ctx.vms.patch(name, vm);
+  if (lost) note('Warning', 'VMNotFound', 'The VM was missing (deleted outside Tidepool); created it again.');
+  note('Normal', 'Created', `Created the VM from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)})${spec.running ? ' and started it' : ''}.`);
+  return vm;
+}
+
+async function start(
+  ctx: Context, ws: Resource, vm: VM,
+  note: (type: 'Normal' | 'Warning', reason: string, text: string) => void,
+): Promise<VM> {
+  const name = ws.metadata.name;
+  const drift = ws.status?.phase === 'Running' || ws.status?.phase === 'Starting';
+  await ctx.runtime.start(name);
+  const started: VM = { ...withoutIp(vm), state: 'Running' };
+  ctx.vms.patch(name, started);
+  note('Normal', 'Started', drift ? 'The VM was stopped outside Tidepool; started it again (spec.running is true).' : 'Started the VM.');
+  return started;
+}
+
+/** A runtime action failed: say so in status, then throw so the key comes back with backoff. */
+async function fail(
+  ctx: Context, ws: Resource, status: WorkspaceStatus, op: string, err: Error,
+  note: (type: 'Normal' | 'Warning', reason: string, text: string) => void,
+): Promise<never> {
+  const message = `The ${ctx.runtime.name} runtime failed to ${op} the VM: ${err.message}. Retrying with backoff.`;
+  note('Warning', `${op[0]!.toUpperCase()}${op.slice(1)}Failed`, err.message);
+  await write(ctx, ws, status, { phase: 'Failed', vmReady: vmReady('False', 'RuntimeError', message) });
+  throw err;
+}
+
+/** How the VM stands, without acting: the phase, VMReady, and when to look again. */
+async function observe(ctx: Context, ws: Resource, vm: VM | undefined, prev: WorkspaceStatus): Promise<Observed> {
+  const name = ws.metadata.name;
+  const running = ws.spec.running as boolean;
+  if (!vm) return { phase: 'Pending', vmReady: vmReady('False', 'VMNotFound', 'The VM does not exist yet.'), requeueAfterMs: POLL_MS };
+  if (vm.state === 'Error') {
+    return {
+      phase: 'Failed',
+      vmReady: vmReady('False', 'RuntimeError', `The ${ctx.runtime.name} runtime reports the VM in an error state${vm.message ? `: ${vm.message}` : ''}. Fix it there, or delete and recreate the workspace.`),
+      requeueAfterMs: SLOW_POLL_MS,
+    };
+  }
+  if (vm.state === 'Unknown') {
+    return { phase: 'Pending', vmReady: vmReady('Unknown', 'Unknown', `The ${ctx.runtime.name} runtime cannot tell the VM's state.`), requeueAfterMs: SLOW_POLL_MS };
+  }
+  if (!running) {
+    if (vm.state === 'Stopped') return { phase: 'Stopped', vmReady: vmReady('False', 'Stopped', 'The VM is stopped (spec.running is false); set spec.running to true to start it.') };
+    return { phase: 'Stopping', vmReady: vmReady('False', 'Stopping', 'The VM is stopping.'), requeueAfterMs: POLL_MS };
+  }
+  if (vm.state === 'Stopping') {
+    return { phase: 'Stopping', vmReady: vmReady('False', 'Stopping', 'The VM is stopping outside Tidepool; it is started again once stopped.'), requeueAfterMs: POLL_MS };
+  }
+  if (vm.state === 'Stopped') return { phase: 'Pending', vmReady: vmReady('False', 'Stopped', 'The VM is stopped.'), requeueAfterMs: POLL_MS };
+  if (vm.state === 'Starting' || !vm.ip) {
+    return { phase: 'Starting', vmReady: vmReady('False', 'Starting', 'The VM is starting; waiting for its IP address.'), requeueAfterMs: POLL_MS };
+  }
+  // Running with an IP. The IDE answered on this IP before: it is not probed again on every resync.
+  if (isTrue(prev, 'VMReady') && prev.ip === vm.ip) {
+    ctx.ideWaitSince.delete(name);
+    return { phase: 'Running', ip: vm.ip, vmReady: vmReady('True', 'Running', `The IDE answers on ${vm.ip}:${IDE_PORT}.`) };
+  }
+  if (await ctx.probe(vm.ip, IDE_PORT)) {
+    ctx.ideWaitSince.delete(name);
+    return { phase: 'Running', ip: vm.ip, vmReady: vmReady('True', 'Running', `The IDE answers on ${vm.ip}:${IDE_PORT}.`) };
+  }
+  const now = ctx.clock.now();
+  if (!ctx.ideWaitSince.has(name)) ctx.ideWaitSince.set(name, now);
+  const late = now - ctx.ideWaitSince.get(name)! >= ctx.ideTimeoutMs;
+  const message = late
+    ? `The IDE has not answered on ${vm.ip}:${IDE_PORT} for over ${Math.round(ctx.ideTimeoutMs / 1000)} s since the VM started: check that image "${ws.spec.image}" runs code-server on port ${IDE_PORT}. Still checking every ${SLOW_POLL_MS / 1000} s.`
+    : `The VM is running at ${vm.ip}; waiting for the IDE to answer on port ${IDE_PORT}.`;
+  return { phase: 'Starting', ip: vm.ip, vmReady: vmReady('False', 'WaitingForIDE', message), requeueAfterMs: late ? SLOW_POLL_MS : POLL_MS };
+}
+
+/** Writes phase, ip, url, VMReady, RouteReady and Ready when any changed. */
+async function write(ctx: Context, ws: Resource, status: WorkspaceStatus, o: Observed): Promise<Result> {
+  const name = ws.metadata.name;
+  const now = ctx.clock.now();
+  const gen = ws.metadata.generation;
+  const conditions: Condition[] = status.conditions ?? [];
+  setCondition(conditions, o.vmReady, now, gen);
+  const route = routeReady(ctx, ws, o, status);
+  if (route) setCondition(conditions, route, now, gen);
+  const rr = getCondition({ conditions }, 'RouteReady');
+  const blocker = o.vmReady.status !== 'True' ? o.vmReady : rr && rr.status !== 'True' ? rr : undefined;
+  setCondition(conditions, blocker
+    ? { type: 'Ready', status: blocker.status === 'Unknown' ? 'Unknown' : 'False', reason: blocker.reason, message: blocker.message }
+    : { type: 'Ready', status: 'True', reason: 'Running', message: `The IDE is at /workspace/${name}/.` }, now, gen);
+  status.phase = o.phase;
+  status.observedGeneration = gen;
+  status.url = `/workspace/${name}/`;
+  if (o.ip) status.ip = o.ip;
+  else delete status.ip;
+  status.conditions = conditions;
+  await writeStatus(ctx.store, 'Workspace', name, status);
+  return o.requeueAfterMs !== undefined ? { requeueAfterMs: o.requeueAfterMs } : {};
+}
+
+/** RouteReady from the live route table; undefined leaves it as it is (the live table is not known yet). */
+function routeReady(ctx: Context, ws: Resource, o: Observed, status: WorkspaceStatus): ConditionInput | undefined {
+  const name = ws.metadata.name;
+  const c = (s: 'True' | 'False', reason: string, message: string): ConditionInput => ({ type: 'RouteReady', status: s, reason, message });
+  if (o.vmReady.status !== 'True' || !o.ip) {
+    return ws.spec.running
+      ? c('False', 'VMNotReady', `/workspace/${name}/ is routed once the IDE answers.`)
+      : c('False', 'Stopped', `No route while the workspace is stopped.`);
+  }
+  const upstream = `${o.ip}:${IDE_PORT}`;
+  if (ctx.routes.workspaceUpstream(name) === upstream) return c('True', 'Routed', `/workspace/${name}/ is live in the proxy, to ${upstream}.`);
+  if (ctx.routes.lastError) {
+    return c('False', 'ProxyError', `The proxy (${ctx.proxy.name}) could not take the route table: ${ctx.routes.lastError}. Retrying with backoff.`);
+  }
+  if (!ctx.routes.known && getCondition(status, 'RouteReady')) return undefined;
+  ctx.enqueueRoutes();
+  return c('False', 'WaitingForRoute', `Waiting for the proxy to route /workspace/${name}/ to ${upstream}.`);
+}
+
+/** Every VM holding capacity, with what it holds and when its workspace was last accessed. */
+function runningWorkspaces(ctx: Context, except: string): RunningWorkspace[] {
+  const out: RunningWorkspace[] = [];
+  // Reading the snapshot without awaiting keeps check-and-reserve in one synchronous step.
+  for (const vm of ctx.vms.peek().values()) {
+    if (vm.name === except || !HOLDS_CAPACITY.has(vm.state)) continue;
+    const ws = ctx.store.get('Workspace', vm.name);
+    const started = ws?.status?.lastStartedTime ?? ws?.metadata.creationTimestamp;
+    out.push({
+      name: vm.name,
+      cpu: vm.cpu ?? ws?.spec.resources.cpu ?? 0,
+      memoryBytes: vm.memoryBytes ?? parseQuantity(ws?.spec.resources.memory ?? '') ?? 0,
+      ...(started ? { accessedAt: Date.parse(started) } : {}),
+      stoppable: !!ws && !ws.metadata.deletionTimestamp && ws.spec.running && vm.state === 'Running',
+    });
+  }
+  return out;
+}
+
+function refusal(want: Usage, reasons: string[], lra: RunningWorkspace | undefined): string {
+  const head = `Not enough capacity to start it (${want.cpu} vCPU, ${showBytes(want.memoryBytes)}): ${reasons.join('; ')}.`;
+  const advice = lra
+    ? ` Stop the least recently accessed running workspace, "${lra.name}"${lra.accessedAt !== undefined ? ` (last started ${timestamp(lra.accessedAt)})` : ''}, by setting its spec.running to false, or raise the budget.`
+    : ' Wait for a workspace to stop, or raise the budget.';
+  return `${head}${advice} It starts by itself once there is room.`;
+}
+
+const withoutIp = (vm: VM): VM => {
+  const { ip: _ip, ...rest } = vm;
+  return rest;
+};

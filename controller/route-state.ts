@@ -1,0 +1,58 @@
+// What the routes reconciler last saw in the proxy, shared with the workspace and port
+// reconcilers so they can tell whether their route is live (RouteReady, Ready).
+import type { RouteTable } from './drivers/proxy/types.js';
+
+export class RouteState {
+  #workspaces = new Map<string, string>();
+  #ports = new Map<string, string>();
+  #known = false;
+  /** The proxy's message from the last failed read or apply; undefined after a success. */
+  lastError: string | undefined;
+
+  /** False until the proxy was read once, and after a failed read (then nothing is confirmed live). */
+  get known(): boolean {
+    return this.#known;
+  }
+
+  workspaceUpstream(name: string): string | undefined {
+    return this.#workspaces.get(name);
+  }
+
+  portUpstream(workspace: string, port: number): string | undefined {
+    return this.#ports.get(`${workspace}/${port}`);
+  }
+
+  /** Any route of `workspace` (its own or a port's) is live, or it cannot be told. */
+  mayRoute(workspace: string): boolean {
+    if (!this.#known) return true;
+    if (this.#workspaces.has(workspace)) return true;
+    for (const key of this.#ports.keys()) if (key.startsWith(`${workspace}/`)) return true;
+    return false;
+  }
+
+  /** Workspace names in the live table. */
+  workspaceNames(): string[] {
+    return [...this.#workspaces.keys()];
+  }
+
+  /**
+   * Records the live table (undefined: unknown). Returns the workspaces and `ws/port`
+   * routes that appeared, went or changed upstream.
+   */
+  setLive(table: RouteTable | undefined): { workspaces: Set<string>; ports: Set<string> } {
+    const ws = new Map((table?.workspaces ?? []).map((w) => [w.name, w.upstream]));
+    const ports = new Map((table?.ports ?? []).map((p) => [`${p.workspace}/${p.port}`, p.upstream]));
+    const changed = { workspaces: diff(this.#workspaces, ws), ports: diff(this.#ports, ports) };
+    this.#workspaces = ws;
+    this.#ports = ports;
+    this.#known = table !== undefined;
+    return changed;
+  }
+}
+
+function diff(a: Map<string, string>, b: Map<string, string>): Set<string> {
+  const out = new Set<string>();
+  for (const [k, v] of a) if (b.get(k) !== v) out.add(k);
+  for (const k of b.keys()) if (!a.has(k)) out.add(k);
+  return out;
+}

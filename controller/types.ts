@@ -1,0 +1,62 @@
+// Public types of the controller: its options, its handle, and the logger it accepts.
+import type { Store } from '../api/store/index.js';
+import type { ProxyDriver } from './drivers/proxy/types.js';
+import type { RuntimeDriver } from './drivers/runtime/types.js';
+import type { Backoff, Clock } from './queue/index.js';
+
+type LogFn = (obj: object, msg?: string) => void;
+
+/** The subset of a pino logger the controller uses. */
+export interface Logger {
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+}
+
+/** Tells whether something answers HTTP on ip:port. */
+export type Probe = (ip: string, port: number) => Promise<boolean>;
+
+export interface CapacityOptions {
+  /** Most workspaces running at once. Defaults to no limit. */
+  maxRunning?: number;
+  /** vCPUs all running workspaces may have together. Defaults to the host's CPUs × 4 (CPU limits are caps, so CPU is overcommitted). */
+  cpuBudget?: number;
+  /** Memory all running workspaces may have together. Defaults to the host's memory minus a headroom for the host (never overcommitted). */
+  memoryBudgetBytes?: number;
+}
+
+export interface ControllerOptions {
+  store: Store;
+  runtime: RuntimeDriver;
+  proxy: ProxyDriver;
+  /** Defaults to a logger that drops everything. */
+  logger?: Logger;
+  /** Where `.logs/<workspace>/events.jsonl` goes. Defaults to none (events go to the store only). */
+  dataDir?: string;
+  /** How often every key is enqueued again. Defaults to 30 s. */
+  resyncPeriodMs?: number;
+  /** Reconciles run at once (never two on one key). Defaults to 4. */
+  workers?: number;
+  /** The host budget for running workspaces. Each field defaults from the host, see CapacityOptions. */
+  capacity?: CapacityOptions;
+  /** Whether the IDE answers. Defaults to an HTTP GET http://ip:port/ with a 1 s timeout; any HTTP answer counts. */
+  probe?: Probe;
+  /** Defaults to the real clock. */
+  clock?: Clock;
+  /** Retry delays of failed reconciles. Defaults to 500 ms doubling up to 5 minutes, per key. */
+  backoff?: Backoff;
+  /** How long route changes are gathered before the route table is converged. Defaults to 100 ms. */
+  routesDelayMs?: number;
+  /** How long the IDE may take to answer after a start before the status says so. Defaults to 2 minutes. */
+  ideTimeoutMs?: number;
+}
+
+export interface Controller {
+  /** Enqueues every key now, as the periodic resync does (after one runtime list that the reconciles share). */
+  resync(): Promise<void>;
+  /** Resolves when no key is waiting, parked or being processed. */
+  idle(): Promise<void>;
+  /** Stops the workers (waiting for reconciles in flight), the timers and the subscriptions. Drivers are left open. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,108 @@
+// Shared set-up for the reconciler tests: a real Store in a temp dir, the stub runtime,
+// the memory proxy, and controllers that are stopped after each test.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store, type Resource } from '../../api/store/index.js';
+import { createMemoryProxy, type MemoryProxy } from '../../controller/drivers/proxy/memory/index.js';
+import { createStubRuntime, type StubRuntime, type StubRuntimeOptions } from '../../controller/drivers/runtime/stub/index.js';
+import { ExponentialBackoff, startController, type Controller, type ControllerOptions } from '../../controller/index.js';
+import { validateManifest, type Condition } from '../../specs/index.js';
+
+export const GiB = 2 ** 30;
+
+export function workspace(name: string, spec: Record<string, unknown> = {}): Resource {
+  const r = validateManifest({ apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name }, spec });
+  if (!r.object) throw new Error(JSON.stringify(r.causes));
+  return r.object as Resource;
+}
+
+export function port(name: string, ws: string, n: number): Resource {
+  const r = validateManifest({ apiVersion: 'tidepool/v1', kind: 'Port', metadata: { name }, spec: { workspace: ws, port: n } });
+  if (!r.object) throw new Error(JSON.stringify(r.causes));
+  return r.object as Resource;
+}
+
+export function cond(o: Resource | undefined, type: string): Condition | undefined {
+  return (o?.status?.conditions as Condition[] | undefined)?.find((c) => c.type === type);
+}
+
+/** Polls `fn` until it returns something truthy; fails with `what` and the last value after `timeoutMs`. */
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  const until = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last as NonNullable<T>;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > until) {
+      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}${lastErr ? `; last error: ${String(lastErr)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export interface Harness {
+  dir: string;
+  store: Store;
+  runtime: StubRuntime;
+  proxy: MemoryProxy;
+  start(extra?: Partial<ControllerOptions>): Promise<Controller>;
+  ws(name: string): Resource | undefined;
+  /** Changes a Workspace's spec fields (a user's update). */
+  setSpec(name: string, spec: Record<string, unknown>): Promise<void>;
+  /** Waits until workspace `name` is Ready=True and returns it. */
+  ready(name: string, timeoutMs?: number): Promise<Resource>;
+  close(): Promise<void>;
+}
+
+export async function harness(stub: StubRuntimeOptions = {}): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), 'tp-controller-'));
+  const store = await Store.open(join(dir, 'store.json'));
+  const runtime = createStubRuntime(stub);
+  const proxy = createMemoryProxy();
+  const controllers: Controller[] = [];
+  const h: Harness = {
+    dir, store, runtime, proxy,
+    async start(extra = {}) {
+      const c = await startController({
+        store, runtime, proxy, dataDir: dir,
+        probe: runtime.probe,
+        resyncPeriodMs: 3_600_000,
+        capacity: { maxRunning: 100, cpuBudget: 1000, memoryBudgetBytes: 1024 * GiB },
+        backoff: new ExponentialBackoff({ baseMs: 20, capMs: 400 }),
+        routesDelayMs: 10,
+        ...extra,
+      });
+      controllers.push(c);
+      return c;
+    },
+    ws: (name) => store.get('Workspace', name),
+    async setSpec(name, spec) {
+      const cur = store.get('Workspace', name)!;
+      await store.update({ ...structuredClone(cur), spec: { ...structuredClone(cur.spec), ...spec } } as Resource);
+    },
+    ready: (name, timeoutMs) => waitFor(`workspace ${name} Ready`, () => {
+      const w = store.get('Workspace', name);
+      return cond(w, 'Ready')?.status === 'True' ? w : undefined;
+    }, timeoutMs),
+    async close() {
+      await Promise.all(controllers.map((c) => c.stop()));
+      await runtime.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return h;
+}
+
+/** Events about `name` in the store, oldest first. */
+export function eventsFor(store: Store, name: string): Resource[] {
+  return store.list('Event').items
+    .filter((e) => (e.regarding as { name: string }).name === name)
+    .sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
+}
