@@ -39,6 +39,7 @@ export const baseStyles = css`
     white-space: nowrap;
   }
   .empty {
+    margin: 0;
     padding: 1rem 0.75rem;
     color: var(--tp-muted, #56606b);
   }
