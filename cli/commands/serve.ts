@@ -6,10 +6,9 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { DEFAULT_LISTEN, loadOrCreateCredentials, parseListen, resolveDataDir, storePath, type Credentials } from '../../api/config.js';
-import { startServer } from '../../api/server.js';
-import { Store, StoreOpenError } from '../../api/store/index.js';
+import type { Store } from '../../api/store/index.js';
 import { CliError } from '../errors.js';
 import { globalFlags } from '../context.js';
 
@@ -81,6 +80,10 @@ export function defaultWebRoot(): string | undefined {
  * then is stopped again.
  */
 export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
+  // Loaded here, not at the top: every other command starts faster without the server's modules.
+  const [{ pino }, { Store, StoreOpenError }, { startServer }] = await Promise.all([
+    import('pino'), import('../../api/store/index.js'), import('../../api/server.js'),
+  ]);
   const env = opts.env ?? process.env;
   const logger = opts.logger ?? pino({ level: env.TIDEPOOL_LOG_LEVEL || 'info' });
   const components = new Components(logger);
