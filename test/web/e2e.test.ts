@@ -158,6 +158,15 @@ describe.skipIf(!existsSync(CLI) || !existsSync(CHROMIUM))('status UI in Chromiu
     await page.getByRole('heading', { name: /Workspaces/ }).waitFor();
   });
 
+  it('does not poll: while nothing changes, the page sends no request', async () => {
+    const requests: string[] = [];
+    const onRequest = (r: { url(): string }) => requests.push(r.url());
+    page.on('request', onRequest);
+    await sleep(2500);
+    page.off('request', onRequest);
+    expect(requests).toEqual([]);
+  });
+
   it('shows a Workspace applied through the CLI within 2 s, with its IDE and port links', async () => {
     writeFileSync(join(tmp, 'alice.yaml'), workspaceYaml('web-alice', 3000));
     await cli('apply', '-f', join(tmp, 'alice.yaml'));
