@@ -151,9 +151,15 @@ describe('tp-power-button', () => {
     expect(text($(el, '[role=alert]'))).toBe('');
   });
 
-  it('is disabled without an action', async () => {
+  it('is disabled without an action, or when told (a Workspace being deleted)', async () => {
     const el = await mount('tp-power-button', { name: 'x', running: true });
     expect(($(el, 'button') as HTMLButtonElement).disabled).toBe(true);
+    const action = vi.fn(async () => undefined);
+    const deleting = await mount('tp-power-button', { name: 'y', running: true, action, disabled: true });
+    const button = $(deleting, 'button') as HTMLButtonElement;
+    expect(button.disabled).toBe(true);
+    button.click();
+    expect(action).not.toHaveBeenCalled();
   });
 });
 

@@ -13,6 +13,7 @@ export class TpPowerButton extends LitElement {
     name: { type: String },
     running: { type: Boolean },
     action: { attribute: false },
+    disabled: { type: Boolean },
     _busy: { state: true },
     _error: { state: true },
   };
@@ -23,6 +24,8 @@ export class TpPowerButton extends LitElement {
   declare running: boolean;
   /** What the button calls; the page wires it to PATCH /api/v1/workspaces/{name}. */
   declare action: SetRunning | undefined;
+  /** Nothing to start or stop (say the Workspace is being deleted). */
+  declare disabled: boolean;
   private declare _busy: boolean;
   private declare _error: string;
 
@@ -30,6 +33,7 @@ export class TpPowerButton extends LitElement {
     super();
     this.name = '';
     this.running = false;
+    this.disabled = false;
     this._busy = false;
     this._error = '';
   }
@@ -85,7 +89,7 @@ export class TpPowerButton extends LitElement {
   }
 
   private async _onClick(): Promise<void> {
-    if (this._busy || !this.action) return;
+    if (this._busy || this.disabled || !this.action) return;
     const target = !this.running;
     this._busy = true;
     this._error = '';
@@ -104,7 +108,7 @@ export class TpPowerButton extends LitElement {
     return html`<button
         type="button"
         class=${this.running ? 'stop' : 'start'}
-        ?disabled=${this._busy || !this.action}
+        ?disabled=${this._busy || this.disabled || !this.action}
         aria-label=${`${verb} ${this.name}`}
         aria-describedby="error"
         @click=${this._onClick}

@@ -225,7 +225,10 @@ export class TpWorkspaces extends LitElement {
         </span>
       </td>
       <td class="power">
-        <tp-power-button .name=${name} .running=${ws.spec.running} .action=${this.action}></tp-power-button>
+        <tp-power-button .name=${name} .running=${ws.spec.running}
+          .disabled=${Boolean(ws.metadata.deletionTimestamp)}
+          .action=${this.action}
+        ></tp-power-button>
       </td>
     </tr>`;
   }
