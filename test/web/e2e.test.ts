@@ -4,7 +4,8 @@
 // `serve --help`: without a controller, the test writes the status itself (as the controller would)
 // to check that the badge follows a status change.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +147,14 @@ describe.skipIf(!existsSync(CLI) || !existsSync(CHROMIUM))('status UI in Chromiu
     await browser?.close().catch(() => undefined);
     await stopServe();
     rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('is small: the built JS is under 60 KB gzipped', () => {
+    const assets = join(WEB_DIST, 'assets');
+    const js = readdirSync(assets).filter((f) => f.endsWith('.js'));
+    expect(js.length).toBeGreaterThan(0);
+    const gzipped = js.reduce((n, f) => n + gzipSync(readFileSync(join(assets, f)), { level: 9 }).length, 0);
+    expect(gzipped).toBeLessThan(60 * 1024);
   });
 
   it('refuses the page without credentials and loads it with them', async () => {
