@@ -1,0 +1,174 @@
+// A small Incus REST client: the unix socket (or HTTPS with a client certificate) through one
+// undici Agent, sync/async/error replies, operations awaited through /wait with the outcome
+// read from the body. Every failure becomes a RuntimeError carrying Incus's own words.
+import { Agent, request, type Dispatcher } from 'undici';
+import { RuntimeError } from '../types.js';
+
+export const DEFAULT_INCUS_SOCKET = '/var/lib/incus/unix.socket';
+
+export interface IncusConnection {
+  /** Unix socket of the local Incus (default /var/lib/incus/unix.socket). Ignored when `url` is set. */
+  socketPath?: string;
+  /** HTTPS endpoint of a remote Incus or of any cluster member, e.g. https://incus.lan:8443. */
+  url?: string;
+  /** PEM client certificate and key trusted by the remote Incus (`incus config trust add-certificate`). */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** PEM certificate (or CA) to verify the server with; Incus servers are usually self-signed. */
+  serverCert?: string | Buffer;
+  /** Skip server certificate verification (only for tests on loopback). */
+  insecureSkipVerify?: boolean;
+  /** Timeout for one HTTP request, ms (default 30 s; operation waits have their own). */
+  requestTimeoutMs?: number;
+}
+
+interface Envelope {
+  type?: 'sync' | 'async' | 'error';
+  status_code?: number;
+  error_code?: number;
+  error?: string;
+  operation?: string;
+  metadata?: unknown;
+}
+
+export interface Operation {
+  id: string;
+  status: string;
+  status_code: number;
+  err: string;
+  metadata?: Record<string, unknown> | null;
+}
+
+export class IncusClient {
+  readonly dispatcher: Dispatcher;
+  /** Base for http(s) requests; the host part is ignored on a unix socket. */
+  readonly base: string;
+  /** Where this client talks to, for error messages. */
+  readonly where: string;
+  private readonly timeoutMs: number;
+
+  constructor(conn: IncusConnection) {
+    this.timeoutMs = conn.requestTimeoutMs ?? 30_000;
+    if (conn.url) {
+      const url = new URL(conn.url);
+      if (url.protocol !== 'https:') throw new RuntimeError(`Incus URL must be https:// (got ${conn.url})`, 'InvalidConfig');
+      this.base = url.origin;
+      this.where = `Incus at ${url.origin}`;
+      this.dispatcher = new Agent({
+        connect: {
+          cert: conn.cert, key: conn.key, ca: conn.serverCert,
+          rejectUnauthorized: !conn.insecureSkipVerify,
+          // Incus speaks TLS 1.3 only.
+          minVersion: 'TLSv1.3',
+        },
+        keepAliveTimeout: 30_000,
+      });
+    } else {
+      const socketPath = conn.socketPath ?? DEFAULT_INCUS_SOCKET;
+      this.base = 'http://incus';
+      this.where = `Incus at unix socket ${socketPath}`;
+      this.dispatcher = new Agent({ connect: { socketPath }, keepAliveTimeout: 30_000, connections: 32 });
+    }
+  }
+
+  /** One request; returns the sync metadata or, for async replies, the finished operation's metadata. */
+  async call<T = unknown>(method: Dispatcher.HttpMethod, path: string, body?: unknown, opts: { waitSeconds?: number } = {}): Promise<T> {
+    const env = await this.raw(method, path, body);
+    if (env.type === 'async' && env.operation) {
+      const op = await this.wait(env.operation, opts.waitSeconds ?? 120);
+      return (op?.metadata ?? undefined) as T;
+    }
+    return env.metadata as T;
+  }
+
+  /** One HTTP exchange; error replies throw. */
+  async raw(method: Dispatcher.HttpMethod, path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<Envelope> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(this.base + path, {
+        method,
+        dispatcher: this.dispatcher,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+    } catch (err) {
+      throw this.unreachable(err);
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw this.unreachable(err);
+    }
+    let env: Envelope;
+    try {
+      env = JSON.parse(text) as Envelope;
+    } catch {
+      throw new RuntimeError(`${this.where}: ${method} ${path} answered HTTP ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`, 'IncusError', res.statusCode);
+    }
+    if (env.type === 'error' || res.statusCode >= 400) {
+      const code = env.error_code ?? res.statusCode;
+      throw new RuntimeError(env.error || `HTTP ${res.statusCode}`, reasonFor(code), code);
+    }
+    return env;
+  }
+
+  /**
+   * Waits for an operation through /wait (which answers 200 at once and sends the body when the
+   * operation ends or the timeout passes) and reads the outcome from the body. A failed operation
+   * throws with its `err`. An operation already gone (404: finished and expired) returns undefined.
+   */
+  async wait(operation: string, timeoutSeconds: number): Promise<Operation | undefined> {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    const [path, query = ''] = operation.split('?');
+    for (;;) {
+      const left = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+      const slice = Math.min(left, 60);
+      let env: Envelope;
+      try {
+        env = await this.raw('GET', `${path}/wait?timeout=${slice}${query ? `&${query}` : ''}`, undefined, (slice + 30) * 1000);
+      } catch (err) {
+        if (err instanceof RuntimeError && err.code === 404) return undefined;
+        throw err;
+      }
+      const op = env.metadata as Operation;
+      if (op.status_code === 200) return op;
+      if (op.status_code >= 400) {
+        throw new RuntimeError(op.err || `operation ${op.status ?? op.status_code}`, 'OperationFailed', op.status_code);
+      }
+      if (Date.now() >= deadline) {
+        throw new RuntimeError(`${this.where}: operation ${path} still ${op.status} after ${timeoutSeconds}s`, 'Timeout', 504);
+      }
+    }
+  }
+
+  private unreachable(err: unknown): RuntimeError {
+    const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+    const code = e.code ?? e.cause?.code;
+    const msg = e.cause?.message ?? e.message ?? String(err);
+    const hint =
+      code === 'ENOENT' ? ' (no such socket: is Incus installed and incusd running? see scripts/setup-host.sh)'
+      : code === 'ECONNREFUSED' ? ' (connection refused: is incusd running?)'
+      : code === 'EACCES' ? ' (permission denied: run as root or as a member of incus-admin)'
+      : '';
+    return new RuntimeError(`${this.where} is not reachable: ${msg}${hint}`, 'RuntimeUnavailable', 503);
+  }
+
+  async close(): Promise<void> {
+    await (this.dispatcher as Agent).close().catch(() => undefined);
+  }
+}
+
+function reasonFor(code: number): string {
+  switch (code) {
+    case 400: return 'BadRequest';
+    case 403: return 'Forbidden';
+    case 404: return 'NotFound';
+    case 409: return 'AlreadyExists';
+    case 412: return 'Conflict';
+    case 503: return 'RuntimeUnavailable';
+    default: return 'IncusError';
+  }
+}

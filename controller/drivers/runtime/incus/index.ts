@@ -1,0 +1,341 @@
+// The Incus runtime driver: Workspaces as Incus system containers (or VMs), through the REST
+// API on the local unix socket or on a remote HTTPS endpoint (an Incus cluster places the
+// instances itself). Only instances marked with this Tidepool's id are ever listed or touched.
+import { defaultImageMap, resolveImage, type ImageMap, type IncusImage } from '../images.js';
+import { RuntimeError, type CreateVMRequest, type RuntimeDriver, type VM, type VMState } from '../types.js';
+import { IncusClient, type IncusConnection } from './client.js';
+import { subscribeEvents, type EventsOptions } from './events.js';
+import { CONFIG_ID, CONFIG_IMAGE, CONFIG_WORKSPACE, idSuffix, instanceName, plainWorkspaceOf } from './names.js';
+
+export { DEFAULT_INCUS_SOCKET, IncusClient, type IncusConnection } from './client.js';
+export { CONFIG_ID, CONFIG_IMAGE, CONFIG_WORKSPACE, idSuffix, instanceName } from './names.js';
+
+export interface IncusRuntimeOptions extends IncusConnection {
+  /** This Tidepool's id: every instance it creates carries user.tidepool.id=<id>; list() returns only those. */
+  tidepoolId: string;
+  /** Profile every instance gets (root disk + NIC on the Tidepool bridge); default 'tidepool'. */
+  profile?: string;
+  /** Incus project; default: the server's default project. */
+  project?: string;
+  /** Cluster member to place new instances on; default: Incus chooses. */
+  target?: string;
+  /** Template name → image; default the one map in ../images.ts. Instance type comes from the image entry. */
+  imageMap?: ImageMap;
+  /** Graceful stop timeout before forcing, seconds (default 30). */
+  stopTimeoutSeconds?: number;
+  /** How long create (image unpack + start) may take, seconds (default 600). */
+  createTimeoutSeconds?: number;
+  /** Reconnect backoff of the events websocket, ms (default 250 → 10 000). */
+  eventsBackoffMs?: EventsOptions['backoffMs'];
+  /** Diagnostics (websocket drops and reconnects); default silent. */
+  log?: (msg: string) => void;
+}
+
+/** The parts of an instance (GET /1.0/instances?recursion=2) the driver reads. */
+interface Instance {
+  name: string;
+  status: string;
+  status_code?: number;
+  type?: string;
+  config?: Record<string, string>;
+  state?: {
+    status?: string;
+    network?: Record<string, { addresses?: { family: string; address: string; scope: string }[] }> | null;
+  } | null;
+}
+
+export interface IncusRuntime extends RuntimeDriver {
+  readonly client: IncusClient;
+  /** The Incus instance name of a workspace (for logs and tests). */
+  instanceName(workspace: string): string;
+}
+
+export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
+  if (!opts.tidepoolId) throw new RuntimeError('createIncusRuntime: tidepoolId is required', 'InvalidConfig');
+  const id = opts.tidepoolId;
+  const client = new IncusClient(opts);
+  const profile = opts.profile ?? 'tidepool';
+  const imageMap = opts.imageMap ?? defaultImageMap;
+  const stopTimeout = opts.stopTimeoutSeconds ?? 30;
+  const createTimeout = opts.createTimeoutSeconds ?? 600;
+  const log = opts.log ?? (() => undefined);
+  const project = opts.project ? `project=${encodeURIComponent(opts.project)}` : '';
+  const q = (path: string, ...extra: string[]) => {
+    const params = [project, ...extra].filter(Boolean).join('&');
+    return params ? `${path}${path.includes('?') ? '&' : '?'}${params}` : path;
+  };
+  const inst = (name: string) => `/1.0/instances/${encodeURIComponent(name)}`;
+  const nameOf = (ws: string) => instanceName(ws, id);
+
+  /** Instance name → workspace name, for events; filled by list(), create() and lookups. */
+  const known = new Map<string, string>();
+  const unsubscribes = new Set<() => void>();
+
+  function workspaceOf(i: Instance): string | undefined {
+    const cfg = i.config ?? {};
+    if (cfg[CONFIG_ID] !== id) return undefined;
+    return cfg[CONFIG_WORKSPACE] || plainWorkspaceOf(i.name, id);
+  }
+
+  function toVM(i: Instance, workspace: string): VM {
+    const cfg = i.config ?? {};
+    const status = i.state?.status ?? i.status;
+    const vm: VM = { name: workspace, state: mapState(status) };
+    if (status === 'Frozen') vm.message = 'frozen (paused); start resumes it';
+    if (vm.state === 'Error') vm.message = `Incus reports the instance in status ${status}`;
+    const ip = vm.state === 'Running' ? ipv4Of(i) : undefined;
+    if (ip) vm.ip = ip;
+    if (cfg[CONFIG_IMAGE]) vm.image = cfg[CONFIG_IMAGE];
+    const cpu = Number(cfg['limits.cpu']);
+    if (Number.isInteger(cpu) && cpu > 0) vm.cpu = cpu;
+    const mem = parseBytes(cfg['limits.memory']);
+    if (mem !== undefined) vm.memoryBytes = mem;
+    return vm;
+  }
+
+  /** The instance when it exists and is ours; undefined when missing or someone else's. */
+  async function getOwn(workspace: string): Promise<Instance | undefined> {
+    try {
+      const i = await client.call<Instance>('GET', q(inst(nameOf(workspace)), 'recursion=1'));
+      if (workspaceOf(i) !== workspace) return undefined;
+      return i;
+    } catch (err) {
+      if (err instanceof RuntimeError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async function setState(name: string, action: 'start' | 'stop' | 'unfreeze', extra: { timeout?: number; force?: boolean } = {}, waitSeconds = 120): Promise<void> {
+    await client.call('PUT', q(`${inst(name)}/state`), { action, ...extra }, { waitSeconds });
+  }
+
+  const notFound = (workspace: string) =>
+    new RuntimeError(`Incus instance ${nameOf(workspace)} of workspace ${workspace} not found`, 'NotFound', 404);
+
+  async function stopInstance(workspace: string, i: Instance, graceful: boolean): Promise<void> {
+    const name = i.name;
+    if (i.status === 'Stopped') return;
+    if (graceful && i.status === 'Running') {
+      try {
+        await setState(name, 'stop', { timeout: stopTimeout, force: false }, stopTimeout + 30);
+        return;
+      } catch (err) {
+        if (!(err instanceof RuntimeError) || err.reason === 'RuntimeUnavailable') throw err;
+        const now = await getOwn(workspace);
+        if (!now || now.status === 'Stopped') return;
+        log(`incus: graceful stop of ${name} failed (${err.message}); forcing`);
+      }
+    }
+    try {
+      await setState(name, 'stop', { timeout: 0, force: true }, 60);
+    } catch (err) {
+      // Already stopped (by someone else, or it shut down on its own) is fine.
+      const now = await getOwn(workspace);
+      if (!now || now.status === 'Stopped') return;
+      throw err;
+    }
+  }
+
+  return {
+    name: 'incus',
+    client,
+    instanceName: nameOf,
+
+    async list() {
+      const all = await client.call<Instance[]>('GET', q('/1.0/instances', 'recursion=2'));
+      const vms: VM[] = [];
+      for (const i of all ?? []) {
+        const ws = workspaceOf(i);
+        if (!ws) continue;
+        known.set(i.name, ws);
+        vms.push(toVM(i, ws));
+      }
+      return vms;
+    },
+
+    async create(req: CreateVMRequest) {
+      const image = resolveImage(imageMap, 'incus', req.image);
+      const name = nameOf(req.name);
+      const body = {
+        name,
+        type: image.type ?? 'container',
+        source: sourceOf(image),
+        config: {
+          'limits.cpu': String(req.cpu),
+          'limits.memory': formatBytes(req.memoryBytes),
+          [CONFIG_ID]: id,
+          [CONFIG_WORKSPACE]: req.name,
+          [CONFIG_IMAGE]: req.image,
+        },
+        profiles: [profile],
+        start: req.start,
+      };
+      known.set(name, req.name);
+      const path = q('/1.0/instances', ...(opts.target ? [`target=${encodeURIComponent(opts.target)}`] : []));
+      try {
+        await client.call('POST', path, body, { waitSeconds: createTimeout });
+      } catch (err) {
+        if (!(err instanceof RuntimeError) || err.reason === 'RuntimeUnavailable') throw err;
+        throw await explainCreateFailure(err, req.name, name, image);
+      }
+    },
+
+    async start(workspace: string) {
+      const i = await getOwn(workspace);
+      if (!i) throw notFound(workspace);
+      if (i.status === 'Running') return;
+      try {
+        if (i.status === 'Frozen') await setState(i.name, 'unfreeze');
+        else await setState(i.name, 'start', {}, 120);
+      } catch (err) {
+        const now = await getOwn(workspace).catch(() => undefined);
+        if (now?.status === 'Running') return;
+        throw err;
+      }
+    },
+
+    async stop(workspace: string) {
+      const i = await getOwn(workspace);
+      if (!i) throw notFound(workspace);
+      await stopInstance(workspace, i, true);
+    },
+
+    async delete(workspace: string) {
+      const i = await getOwn(workspace);
+      if (!i) return;
+      // The disk goes with it: no point in a graceful shutdown.
+      await stopInstance(workspace, i, false);
+      try {
+        await client.call('DELETE', q(inst(i.name)), undefined, { waitSeconds: 120 });
+      } catch (err) {
+        if (err instanceof RuntimeError && err.code === 404) return;
+        throw err;
+      }
+      known.delete(i.name);
+    },
+
+    subscribe(onChange: (name: string) => void) {
+      const unsubscribe = subscribeEvents(client, {
+        project: opts.project,
+        backoffMs: opts.eventsBackoffMs,
+        log,
+        onEvent: async (instance) => {
+          const ws = await resolveWorkspace(instance);
+          if (ws) onChange(ws);
+        },
+        onReconnect: () => {
+          // Events may have been missed while the socket was down: report every workspace we know.
+          for (const ws of new Set(known.values())) onChange(ws);
+        },
+      });
+      unsubscribes.add(unsubscribe);
+      return () => {
+        unsubscribes.delete(unsubscribe);
+        unsubscribe();
+      };
+    },
+
+    async close() {
+      for (const u of unsubscribes) u();
+      unsubscribes.clear();
+      await client.close();
+    },
+  };
+
+  /** Instance name from an event → our workspace, or undefined when not ours. */
+  async function resolveWorkspace(instance: string): Promise<string | undefined> {
+    const cached = known.get(instance);
+    if (cached) return cached;
+    // Not seen yet: ours only if it carries our suffix; confirm from its config when it still exists.
+    if (!instance.endsWith(`-${idSuffix(id)}`)) return undefined;
+    const plain = plainWorkspaceOf(instance, id);
+    try {
+      const i = await client.call<Instance>('GET', q(inst(instance)));
+      const ws = workspaceOf(i);
+      if (ws) known.set(instance, ws);
+      return ws;
+    } catch {
+      return plain; // gone already (deleted): the plain form is the best guess
+    }
+  }
+
+  async function explainCreateFailure(err: RuntimeError, workspace: string, name: string, image: IncusImage): Promise<RuntimeError> {
+    // Incus reports a duplicate name as a database constraint failure: say it plainly.
+    const existing = await client.call<Instance>('GET', q(inst(name))).catch(() => undefined);
+    if (existing) {
+      const ours = workspaceOf(existing) === workspace;
+      return new RuntimeError(
+        ours
+          ? `Incus instance ${name} of workspace ${workspace} already exists`
+          : `Incus instance name ${name} is taken by an instance that is not this Tidepool's (${CONFIG_ID}=${existing.config?.[CONFIG_ID] ?? 'unset'})`,
+        ours ? 'AlreadyExists' : 'NameConflict',
+        409,
+      );
+    }
+    if (!image.server) {
+      const alias = await client.call('GET', `/1.0/images/aliases/${encodeURIComponent(image.alias)}${project ? `?${project}` : ''}`).then(() => true, () => false);
+      if (!alias) {
+        return new RuntimeError(
+          `Incus has no image "${image.alias}" (${err.message}); build and import it with scripts/setup-host.sh`,
+          'ImageNotFound',
+          404,
+        );
+      }
+    }
+    return err;
+  }
+}
+
+function sourceOf(image: IncusImage): Record<string, string> {
+  if (/^[0-9a-f]{64}$/.test(image.alias) && !image.server) return { type: 'image', fingerprint: image.alias };
+  const src: Record<string, string> = { type: 'image', alias: image.alias };
+  if (image.server) {
+    src.server = image.server;
+    src.protocol = image.protocol ?? 'simplestreams';
+  }
+  return src;
+}
+
+function mapState(status: string | undefined): VMState {
+  switch (status) {
+    case 'Running': return 'Running';
+    case 'Stopped': return 'Stopped';
+    case 'Frozen': return 'Stopped';
+    case 'Starting': return 'Starting';
+    case 'Stopping': return 'Stopping';
+    case 'Error': return 'Error';
+    default: return 'Unknown';
+  }
+}
+
+function ipv4Of(i: Instance): string | undefined {
+  const net = i.state?.network ?? {};
+  const names = Object.keys(net).filter((n) => n !== 'lo');
+  names.sort((a, b) => (a === 'eth0' ? -1 : b === 'eth0' ? 1 : a.localeCompare(b)));
+  for (const n of names) {
+    const hit = net[n]?.addresses?.find((a) => a.family === 'inet' && a.scope === 'global');
+    if (hit) return hit.address;
+  }
+  return undefined;
+}
+
+const UNITS: [string, number][] = [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]];
+
+/** Bytes as an Incus size string: the largest binary unit that divides it, else plain bytes. */
+export function formatBytes(bytes: number): string {
+  for (const [u, n] of UNITS) if (bytes % n === 0) return `${bytes / n}${u}`;
+  return `${Math.round(bytes)}B`;
+}
+
+/** An Incus size string (4GiB, 512MB, 1073741824) in bytes; undefined for percentages and junk. */
+export function parseBytes(s: string | undefined): number | undefined {
+  if (!s) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGTPE]i?B|B)?$/i.exec(s.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 'B').toUpperCase();
+  if (unit === 'B') return n;
+  const pow = 'KMGTPE'.indexOf(unit[0]!) + 1;
+  const base = unit.includes('I') ? 1024 : 1000;
+  return Math.round(n * base ** pow);
+}

@@ -1,0 +1,38 @@
+// Incus instance names for Workspaces. One Incus can serve several Tidepools, and instance
+// names are unique per Incus project, so a name carries a short suffix derived from the
+// Tidepool id: "<workspace>-<6 hex>". Names stay DNS labels of at most 63 characters; a
+// workspace name too long for that is cut and made unique again with a hash of the full name.
+// The workspace name itself is also kept in the instance config (user.tidepool.workspace),
+// which is what list() reads; the name is only an address.
+import { createHash } from 'node:crypto';
+
+export const MAX_INSTANCE_NAME = 63;
+export const CONFIG_ID = 'user.tidepool.id';
+export const CONFIG_WORKSPACE = 'user.tidepool.workspace';
+export const CONFIG_IMAGE = 'user.tidepool.image';
+
+const hex = (s: string, n: number) => createHash('sha256').update(s).digest('hex').slice(0, n);
+
+/** The fixed-length suffix that names this Tidepool's instances. */
+export function idSuffix(tidepoolId: string): string {
+  return hex(`tidepool:${tidepoolId}`, 6);
+}
+
+/** The Incus instance name of a workspace for this Tidepool. */
+export function instanceName(workspace: string, tidepoolId: string): string {
+  const suffix = idSuffix(tidepoolId);
+  const plain = `${workspace}-${suffix}`;
+  if (plain.length <= MAX_INSTANCE_NAME) return plain;
+  // <cut workspace>-<8 hex of the workspace>-<suffix>
+  const keep = MAX_INSTANCE_NAME - suffix.length - 8 - 2;
+  const cut = workspace.slice(0, keep).replace(/-+$/, '');
+  return `${cut}-${hex(workspace, 8)}-${suffix}`;
+}
+
+/** The workspace name when `instance` is the plain (uncut) form for this Tidepool, else undefined. */
+export function plainWorkspaceOf(instance: string, tidepoolId: string): string | undefined {
+  const suffix = `-${idSuffix(tidepoolId)}`;
+  if (!instance.endsWith(suffix)) return undefined;
+  const ws = instance.slice(0, -suffix.length);
+  return ws && instanceName(ws, tidepoolId) === instance ? ws : undefined;
+}
