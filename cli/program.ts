@@ -14,7 +14,7 @@ export const VERSION = '0.1.0';
 export function buildProgram(): Command {
   const program = new Command('tidepool')
     .description(
-      'Tidepool: a self-hosted cloud IDE control plane. Declare Workspaces and Ports in YAML,\n' +
+      'Tidepool: a self-hosted cloud IDE control plane. Declare Workspaces and Ports in YAML, ' +
         'apply them, and Tidepool makes the VMs and routes match.',
     )
     .version(VERSION, '--version', 'print the version')

@@ -31,7 +31,7 @@ export function registerApply(program: Command): void {
       .command('apply')
       .summary('create or update objects from manifests')
       .description(
-        'Sends every manifest in one request: the server checks them all before it writes any.\n' +
+        'Sends every manifest in one request: the server checks them all before it writes any. ' +
           'Prints what happened to each object: created, configured, unchanged or pruned.\n\n' +
           'Examples:\n  tidepool apply -f examples/workspace.yaml\n  tidepool apply -f team/ -R --dry-run=server\n' +
           '  tidepool apply -f team/ --prune --applyset team   (also deletes what an earlier apply of "team" created and the files no longer hold)',
@@ -64,9 +64,8 @@ async function apply(ctx: Ctx, flags: ApplyFlags): Promise<void> {
   if (flags.prune && !flags.applyset) throw new CliError('--prune requires --applyset NAME: the set of objects to prune from');
   if (flags.allowEmptyPrune && !flags.prune) throw new CliError('--allow-empty-prune only makes sense with --prune');
   const b = await loadBundle(flags, 'apply');
-  if (!b.docs.length && !(flags.prune && flags.allowEmptyPrune)) {
-    throw new CliError('no objects passed to apply');
-  }
+  // With --prune, an empty set goes to the server, which refuses to prune everything unless allowed.
+  if (!b.docs.length && !flags.prune) throw new CliError('no objects passed to apply');
   const opts: ApplyOptions = {
     dryRun,
     ...(flags.prune ? { prune: true } : {}),
@@ -77,7 +76,13 @@ async function apply(ctx: Ctx, flags: ApplyFlags): Promise<void> {
   try {
     result = await ctx.client.apply(b.body, opts);
   } catch (err) {
-    if (err instanceof ServerError) return ctx.report(err, { bundle: b });
+    if (err instanceof ServerError) {
+      ctx.report(err, { bundle: b });
+      if (err.causes.some((c) => c.field === 'allowEmptyPrune')) {
+        ctx.io.err('hint: add --allow-empty-prune if deleting every object of the applyset is what you want');
+      }
+      return;
+    }
     throw err;
   }
   const suffix = dryRun ? ' (server dry run)' : '';

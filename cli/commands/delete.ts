@@ -25,7 +25,7 @@ export function registerDelete(program: Command): void {
     .command('delete')
     .summary('delete objects by file, by name, or by label')
     .description(
-      'Deletes objects. A workspace\'s disk is deleted with it: this cannot be undone.\n' +
+      'Deletes objects. A workspace\'s disk is deleted with it: this cannot be undone. ' +
         'Ports of a deleted workspace go with it. With --wait, returns once the objects are gone.\n\n' +
         'Examples:\n  tidepool delete -f examples/workspace.yaml\n  tidepool delete workspace alice --wait\n' +
         '  tidepool delete ports -l team=web',

@@ -22,9 +22,9 @@ export function registerDiff(program: Command): void {
       .command('diff')
       .summary('show what apply would change')
       .description(
-        'Compares the objects on the server with what "tidepool apply" of the same manifests would\n' +
-          'make of them (spec, labels and annotations), as a unified diff. New objects show as all\n' +
-          'added; with --prune, objects that would be pruned show as all removed.\n' +
+        'Compares the objects on the server with what "tidepool apply" of the same manifests would ' +
+          'make of them (spec, labels and annotations), as a unified diff. New objects show as all ' +
+          'added; with --prune, objects that would be pruned show as all removed.\n\n' +
           'Exit status: 0 no changes, 1 changes, 2 (or more) an error.',
       ),
     'compare',

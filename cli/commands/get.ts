@@ -21,7 +21,7 @@ export function registerGet(program: Command): void {
     .command('get')
     .summary('list objects as tables, or one object in full')
     .description(
-      'Shows objects of one or more types: workspaces (ws), ports (pt), events (ev), syncs, or all\n' +
+      'Shows objects of one or more types: workspaces (ws), ports (pt), events (ev), syncs, or all ' +
         '(workspaces and ports). Names narrow it to those objects; TYPE/NAME also works.\n\n' +
         'Examples:\n  tidepool get workspaces\n  tidepool get ws alice -o yaml\n  tidepool get all -l team=web\n  tidepool get ports -w',
     )

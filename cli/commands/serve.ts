@@ -184,9 +184,9 @@ export function registerServe(program: Command): void {
       .command('serve')
       .summary('run the Tidepool server (API, UI)')
       .description(
-        'Runs the Tidepool server in the foreground with JSON logs on stdout. State is kept in the\n' +
-          'data directory (--data-dir, TIDEPOOL_DATA_DIR). Credentials: TIDEPOOL_USER / TIDEPOOL_PASSWORD,\n' +
-          'else the credentials file of the data directory, else a generated password written there.\n' +
+        'Runs the Tidepool server in the foreground with JSON logs on stdout. State is kept in the ' +
+          'data directory (--data-dir, TIDEPOOL_DATA_DIR). Credentials: TIDEPOOL_USER / TIDEPOOL_PASSWORD, ' +
+          'else the credentials file of the data directory, else a generated password written there. ' +
           'Stops cleanly on SIGTERM or SIGINT.',
       ),
   ).action(async (flags: ServeFlags, cmd: Command) => {

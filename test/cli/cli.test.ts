@@ -132,7 +132,15 @@ describe('apply', () => {
     const r = await run(['apply', '-f', dir, '--prune', '--applyset', 'set1']);
     expect(lines(r.stdout)).toEqual(['workspace/prune-one unchanged', 'workspace/prune-two pruned']);
     expect((await run(['apply', '-f', dir, '--prune'])).stderr.trim()).toBe('error: --prune requires --applyset NAME: the set of objects to prune from');
-    expect((await run(['delete', 'ws', 'prune-one'])).code).toBe(0);
+    // An empty set prunes everything only when explicitly allowed.
+    await rm(join(dir, 'p1.yaml'));
+    const refused = await run(['apply', '-f', dir, '--prune', '--applyset', 'set1']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^Error from server \(Invalid\): refusing to prune/);
+    expect(refused.stderr).toContain('--allow-empty-prune');
+    expect(await names(['get', 'ws', 'prune-one'])).toEqual(['workspace/prune-one']);
+    const allowed = await run(['apply', '-f', dir, '--prune', '--applyset', 'set1', '--allow-empty-prune']);
+    expect(lines(allowed.stdout)).toEqual(['workspace/prune-one pruned']);
   });
 });
 
