@@ -4,8 +4,8 @@
 // leaves the sync with a wrong picture of the folder.
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { basename, join, relative, sep } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 
 /** Manifest files: `*.yaml`, `*.yml`, `*.json`. */
 export const MANIFEST_EXT = /\.(ya?ml|json)$/i;
@@ -210,4 +210,43 @@ export function nameForFolder(dir: string): string {
     .replace(/-+$/g, '');
   if (!name) name = 'sync';
   return name;
+}
+
+/**
+ * The git directory of the repository `dir` lies in, if any: the nearest `.git` folder
+ * upwards, or the folder a `.git` file (`gitdir: …`, worktrees and submodules) points to.
+ */
+export async function findGitDir(dir: string): Promise<string | undefined> {
+  let d = dir;
+  for (let i = 0; i < 64; i++) {
+    const dotGit = join(d, '.git');
+    try {
+      const st = await stat(dotGit);
+      if (st.isDirectory()) return dotGit;
+      if (st.isFile()) {
+        const m = /^gitdir:\s*(.+?)\s*$/m.exec(await readFile(dotGit, 'utf8'));
+        if (m) return isAbsolute(m[1]!) ? m[1]! : join(d, m[1]!);
+      }
+    } catch {
+      // not here: look further up
+    }
+    const up = dirname(d);
+    if (up === d) return undefined;
+    d = up;
+  }
+  return undefined;
+}
+
+/**
+ * True while git is changing the working tree (a checkout, merge, pull or rebase holds
+ * `index.lock`): the folder is half old, half new until it is released.
+ */
+export async function gitBusy(gitDir: string | undefined): Promise<boolean> {
+  if (!gitDir) return false;
+  try {
+    await stat(join(gitDir, 'index.lock'));
+    return true;
+  } catch {
+    return false;
+  }
 }

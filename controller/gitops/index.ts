@@ -4,7 +4,9 @@
 //   a burst of events (an editor's save by rename, a `git checkout`) into one revision.
 // - Each revision reads the whole folder afresh; its revision is a content hash. All files
 //   go through the `tidepool apply` path at once (one transaction): any invalid file means
-//   nothing applied and nothing pruned, and the previous revision stays in force.
+//   nothing applied and nothing pruned, and the previous revision stays in force. Nothing
+//   is applied while files are still changing or while git holds index.lock (a checkout
+//   under way), so a half-written tree is never applied (and never pruned from).
 // - Prune by inventory (an applyset per sync): only objects this sync applied are pruned;
 //   `tidepool/prune: disabled` keeps one; a folder with no objects prunes nothing unless
 //   allowed.
@@ -19,7 +21,7 @@ import { API_VERSION, DNS_LABEL, type StatusCause, type SyncSpec, type SyncStatu
 import { ApiError, timestamp, type Resource, type Store } from '../../api/store/index.js';
 import { ParseCache } from './build.js';
 import { Debouncer } from './debounce.js';
-import { FolderError, folderIdentity, nameForFolder, readManifests, revisionOf, shortRevision, watchIgnored, type ManifestFile } from './files.js';
+import { FolderError, findGitDir, folderIdentity, gitBusy, nameForFolder, readManifests, revisionOf, shortRevision, watchIgnored, type ManifestFile } from './files.js';
 import {
   cleanStatus, formatCause, mergeConditions, readyConditions, reconcilingConditions, stalledConditions, type ConditionInput,
 } from './status.js';
@@ -58,8 +60,13 @@ export interface SyncOptions {
   intervalMs?: number;
   /** Quiet period after the last file event before the folder is read. Defaults to 250. */
   debounceMs?: number;
-  /** The longest a change waits while events keep coming. Defaults to 2000 (at least debounceMs). */
+  /** The longest a change waits while events keep coming. Defaults to 5000 (at least debounceMs). */
   maxWaitMs?: number;
+  /**
+   * While git holds `index.lock` in the repository the folder belongs to (a checkout, pull or
+   * merge under way), nothing is applied, for at most this long. Defaults to 30000.
+   */
+  gitLockWaitMs?: number;
   /** How often the folder itself is looked at (deleted, made again, replaced). Defaults to 1000. */
   folderCheckMs?: number;
   /** A folder with no objects may prune everything this sync applied. Defaults to false. */
@@ -137,7 +144,8 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
   const dir = resolve(opts.dir);
   const intervalMs = Math.max(10, opts.intervalMs ?? 60_000);
   const debounceMs = Math.max(0, opts.debounceMs ?? 250);
-  const maxWaitMs = Math.max(debounceMs, opts.maxWaitMs ?? 2000);
+  const maxWaitMs = Math.max(debounceMs, opts.maxWaitMs ?? 5000);
+  const gitLockWaitMs = Math.max(0, opts.gitLockWaitMs ?? 30_000);
   const folderCheckMs = Math.max(10, Math.min(opts.folderCheckMs ?? 1000, intervalMs));
   const allowEmptyPrune = opts.allowEmptyPrune ?? false;
   const log = opts.logger ?? noopLogger;
@@ -156,6 +164,10 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
   let lastProblem: string | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let retryDelay = 0;
+  /** When the first of the attempts dropped in a row (files changing while read) was. */
+  let droppedSince: number | undefined;
+  /** Since when git has been seen holding index.lock. */
+  let gitBusySince: number | undefined;
   const parsed = new ParseCache();
 
   // ---- the run loop: one reconcile at a time; requests made meanwhile are merged ----
@@ -201,6 +213,18 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
   const debouncer = new Debouncer(() => void request(false), debounceMs, maxWaitMs);
 
   // ---- the watcher ----
+  let watchChain: Promise<void> = Promise.resolve();
+  /** Watches the folder of this identity (or nothing); calls are serialized and idempotent. */
+  function setWatch(identity: string | undefined): Promise<void> {
+    const next = watchChain.then(async () => {
+      if (identity === watched) return;
+      if (identity === undefined || stopped) await closeWatcher();
+      else await openWatcher(identity);
+    });
+    watchChain = next.catch((err) => log.warn({ sync: name, err }, 'sync: cannot watch the folder'));
+    return next;
+  }
+
   async function openWatcher(identity: string): Promise<void> {
     await closeWatcher();
     const w = watch(dir, { ignoreInitial: true, ignored: watchIgnored(dir), persistent: true });
@@ -266,13 +290,13 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
     try {
       const identity = await folderIdentity(dir);
       if (identity !== watched) {
-        await openWatcher(identity);
+        await setWatch(identity);
         force = true; // a new folder (or a new watch) may have missed changes: apply whatever it holds
       }
       files = await readManifests(dir);
     } catch (err) {
       if (!(err instanceof FolderError)) throw err;
-      if (err.reason === 'FolderNotFound') await closeWatcher();
+      if (err.reason === 'FolderNotFound') await setWatch(undefined);
       lastAttempt = undefined;
       await report({
         kind: 'stalled', reason: err.reason,
@@ -283,12 +307,28 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
     }
     // Files changed while they were read: this picture may be half old, half new. A run
     // follows when the folder is quiet (or the changes have waited their longest).
-    if (debouncer.pending && !debouncer.overdue) {
+    // Never for longer than maxWait in a row, so that a folder that never stops changing is
+    // still applied now and then.
+    if (debouncer.pending && !debouncer.overdue && Date.now() - (droppedSince ??= Date.now()) < maxWaitMs) {
       wantForce ||= force;
       return false;
     }
+    droppedSince = undefined;
     const revision = revisionOf(files);
     if (!force && revision === lastAttempt) return true;
+    // git is rewriting the working tree (checkout, pull, merge): wait until it is done, for
+    // as long as gitLockWaitMs (a crashed git leaves a stale index.lock behind).
+    if (await gitBusy(await findGitDir(dir))) {
+      gitBusySince ??= Date.now();
+      if (Date.now() - gitBusySince < gitLockWaitMs) {
+        log.debug({ sync: name }, 'sync: git holds index.lock; waiting');
+        wantForce ||= force;
+        debouncer.trigger();
+        return false;
+      }
+      log.warn({ sync: name, waitedMs: Date.now() - gitBusySince }, 'sync: git index.lock is still there (stale?); applying anyway');
+    }
+    gitBusySince = undefined;
     lastAttempt = revision;
 
     let results: ApplyResult[];
@@ -389,7 +429,7 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
         : '';
       await event(o.reason, `${o.message}${detail}`, 'Warning');
     }
-    if (o.kind === 'retrying') {
+    if (o.kind === 'retrying' && !stopped) {
       lastAttempt = undefined;
       retryDelay = Math.min(intervalMs, Math.max(250, retryDelay * 2 || 500));
       if (retryTimer) clearTimeout(retryTimer);
@@ -403,11 +443,16 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
     : { ...prev, ...conditions(prev, reconcilingConditions('Progressing', `Reading ${dir} for the first time.`), timestamp(store.now())) }));
 
   const interval = setInterval(() => void request(true), intervalMs);
+  // The folder itself: deleted, made again, replaced (a symlink pointed elsewhere). A folder
+  // that appears is watched at once, and read when it has been quiet for the debounce
+  // period, like any change: a folder being filled (a clone, a copy) is read when complete.
   const folderCheck = setInterval(() => {
     if (stopped || loop) return;
     folderIdentity(dir).then(
-      (id) => { if (id !== watched) void request(false); },
-      () => { if (watched !== undefined || lastAttempt !== undefined) void request(false); },
+      (id) => {
+        if (id !== watched && !stopped) void setWatch(id).then(() => debouncer.trigger(), () => debouncer.trigger());
+      },
+      () => { if (!stopped && (watched !== undefined || lastAttempt !== undefined)) debouncer.trigger(); },
     );
   }, folderCheckMs);
 
@@ -422,8 +467,9 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
       if (retryTimer) clearTimeout(retryTimer);
       debouncer.cancel();
       if (loop) await loop;
+      if (retryTimer) clearTimeout(retryTimer);
       for (const w of waiters.splice(0)) w.resolve();
-      await closeWatcher();
+      await setWatch(undefined).catch(() => {});
       names.delete(name);
     },
     resync() {
