@@ -149,7 +149,13 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
   const folderCheckMs = Math.max(10, Math.min(opts.folderCheckMs ?? 1000, intervalMs));
   const allowEmptyPrune = opts.allowEmptyPrune ?? false;
   const log = opts.logger ?? noopLogger;
-  const apply = opts.apply ?? (await defaultApply());
+  let apply: ApplyFn;
+  try {
+    apply = opts.apply ?? (await defaultApply());
+  } catch (err) {
+    names.delete(name);
+    throw err;
+  }
   const applyset = applysetFor(name);
   const regarding = { kind: 'Sync', name };
   const spec: SyncSpec = { path: dir, intervalSeconds: Math.max(1, Math.round(intervalMs / 1000)), allowEmptyPrune };
@@ -386,7 +392,7 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
       const configured = applied.filter((r) => r.action === 'configured');
       const inventory = applied
         .map((r) => ({ kind: r.kind, name: r.name }))
-        .sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+        .sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       const message = `Applied revision ${shortRevision(o.revision)}: ${plural(inventory.length, 'object')}.`;
       await writeStatus((prev) => ({
         ...prev,
@@ -475,6 +481,42 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
     resync() {
       if (stopped) return Promise.resolve();
       return request(true);
+    },
+  };
+}
+
+/**
+ * `tidepool serve --sync-dir A --sync-dir prod=B`: starts one sync per flag value (all with
+ * the same options). Two flags naming one sync are refused before anything starts; when one
+ * cannot start, those started already are stopped again.
+ */
+export async function startSyncs(
+  flags: readonly string[],
+  common: Omit<SyncOptions, 'name' | 'dir'>,
+): Promise<{ syncs: { name: string; dir: string }[]; stop(): Promise<void>; resync(): Promise<void> }> {
+  const wanted = flags.map(parseSyncDirFlag);
+  const seen = new Map<string, string>();
+  for (const w of wanted) {
+    const other = seen.get(w.name);
+    if (other !== undefined) {
+      throw new Error(`--sync-dir: two folders would be the sync "${w.name}" (${other} and ${w.dir}); name them: --sync-dir NAME=DIR`);
+    }
+    seen.set(w.name, w.dir);
+  }
+  const handles: SyncHandle[] = [];
+  try {
+    for (const w of wanted) handles.push(await startSync({ ...common, ...w }));
+  } catch (err) {
+    for (const h of handles.reverse()) await h.stop();
+    throw err;
+  }
+  return {
+    syncs: wanted,
+    async stop() {
+      for (const h of [...handles].reverse()) await h.stop();
+    },
+    async resync() {
+      await Promise.all(handles.map((h) => h.resync()));
     },
   };
 }

@@ -123,3 +123,19 @@ describe('conditions', () => {
     expect(c.map((x) => [x.type, x.lastTransitionTime])).toEqual([['Ready', 't3'], ['Stalled', 't3']]);
   });
 });
+
+describe('startSyncs', () => {
+  it('refuses two folders that would be one sync, before starting anything', async () => {
+    const { startSyncs } = await import('../../controller/gitops/index.js');
+    const { Store } = await import('../../api/store/index.js');
+    const r = await tmp();
+    const store = await Store.open(join(r, 'store.json'));
+    await expect(startSyncs([join(r, 'a/manifests'), join(r, 'b/manifests')], { store })).rejects.toThrow(/two folders would be the sync "manifests"/);
+    expect(store.list('Sync').items).toEqual([]);
+    const both = await startSyncs([join(r, 'a/manifests'), `other=${join(r, 'b/manifests')}`], { store });
+    expect(both.syncs.map((s) => s.name)).toEqual(['manifests', 'other']);
+    expect(store.list('Sync').items.map((s) => s.metadata.name).sort()).toEqual(['manifests', 'other']);
+    await both.stop();
+    await store.close();
+  });
+});

@@ -271,6 +271,16 @@ describe('sync: a revision is all or nothing', () => {
     expect(h.ws('ws-3')!.spec.resources.cpu).toBe(2);
   });
 
+  it('a rule the store enforces across objects (at most 5 Ports per Workspace) is ValidationFailed with the file', async () => {
+    const h = await harness({ 'alice.yaml': workspaceYaml('alice') });
+    const ports = Array.from({ length: 6 }, (_, i) => portYaml(`alice-${3000 + i}`, 'alice', 3000 + i)).join('---\n');
+    await h.write('ports.yaml', ports);
+    await waitFor(() => h.condition('Stalled')?.status === 'True', 'Stalled');
+    expect(h.condition('Stalled')!.reason).toBe('ValidationFailed');
+    expect(h.status().errors![0]).toMatchObject({ file: 'ports.yaml', reason: 'FieldValueTooMany', line: expect.any(Number) });
+    expect(h.store.list('Port').items).toEqual([]);
+  });
+
   it('the same object declared in two files is refused, naming both', async () => {
     const h = await harness(ten());
     await h.write('copy.yaml', workspaceYaml('ws-4', { running: false }));
