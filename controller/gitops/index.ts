@@ -19,6 +19,7 @@ import { resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { API_VERSION, DNS_LABEL, type StatusCause, type SyncSpec, type SyncStatus } from '../../specs/index.js';
 import { ApiError, timestamp, type Resource, type Store } from '../../api/store/index.js';
+import type { ParsedDocuments } from '../../api/apply/index.js';
 import { ParseCache } from './build.js';
 import { Debouncer } from './debounce.js';
 import { FolderError, findGitDir, folderIdentity, gitBusy, nameForFolder, readManifests, revisionOf, shortRevision, watchIgnored, type ManifestFile } from './files.js';
@@ -96,11 +97,16 @@ export function parseSyncDirFlag(value: string): { name: string; dir: string } {
   return { name: nameForFolder(resolve(value)), dir: resolve(value) };
 }
 
+const OWNED_ELSEWHERE = 'OwnedByAnotherSync';
 const noopLogger: SyncLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const MAX_ERRORS = 100;
 
-/** Syncs running per store: two syncs of one name would fight over one Sync object and one inventory. */
-const running = new WeakMap<Store, Set<string>>();
+/**
+ * Syncs running per store (name → folder): two syncs of one name would fight over one Sync
+ * object and one inventory, and two syncs declaring one object would take it from each
+ * other at every apply.
+ */
+const running = new WeakMap<Store, Map<string, string>>();
 
 type Outcome =
   | { kind: 'applied'; revision: string; results: ApplyResult[] }
@@ -136,12 +142,12 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
   if (!new RegExp(DNS_LABEL).test(name) || name.length > 63) {
     throw new Error(`sync name "${name}" must be a DNS label (lowercase letters, digits and '-', 1..63, starting and ending alphanumeric)`);
   }
-  const names = running.get(store) ?? new Set<string>();
+  const names = running.get(store) ?? new Map<string, string>();
   running.set(store, names);
   if (names.has(name)) throw new Error(`a sync named "${name}" is already running`);
-  names.add(name);
-
   const dir = resolve(opts.dir);
+  names.set(name, dir);
+
   const intervalMs = Math.max(10, opts.intervalMs ?? 60_000);
   const debounceMs = Math.max(0, opts.debounceMs ?? 250);
   const maxWaitMs = Math.max(debounceMs, opts.maxWaitMs ?? 5000);
@@ -339,7 +345,12 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
 
     let results: ApplyResult[];
     try {
-      results = await apply(store, parsed.parse(files), {
+      const documents = parsed.parse(files);
+      const conflicts = ownershipConflicts(documents);
+      if (conflicts.length) {
+        throw new ApiError(422, 'Invalid', `${plural(conflicts.length, 'object')} of this folder belong to another sync`, { causes: conflicts });
+      }
+      results = await apply(store, documents, {
         prune: true, applyset, allowEmptyPrune, annotations: { [SYNC_ANNOTATION]: name },
       });
     } catch (err) {
@@ -349,6 +360,27 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
     retryDelay = 0;
     await report({ kind: 'applied', revision, results });
     return true;
+  }
+
+  /**
+   * Objects of this folder that another running sync applied: declaring one object in two
+   * folders would have the two syncs take it from each other at every apply.
+   */
+  function ownershipConflicts(docs: ParsedDocuments): StatusCause[] {
+    const causes: StatusCause[] = [];
+    for (const d of docs.documents) {
+      const o = d.object as { kind?: unknown; metadata?: { name?: unknown } } | null;
+      if (!o || typeof o.kind !== 'string' || typeof o.metadata?.name !== 'string') continue;
+      const owner = store.get(o.kind, o.metadata.name)?.metadata.annotations?.[SYNC_ANNOTATION];
+      if (!owner || owner === name || !names.has(owner)) continue;
+      const pos = d.locate('metadata.name');
+      causes.push({
+        field: 'metadata.name', reason: OWNED_ELSEWHERE,
+        message: `${o.kind} "${o.metadata.name}" belongs to the sync "${owner}" (${names.get(owner)}); an object may be declared by one sync only: remove it from one of the folders`,
+        document: d.index, ...(d.file !== undefined ? { file: d.file } : {}), ...(pos ? { line: pos.line, column: pos.column } : {}),
+      });
+    }
+    return causes;
   }
 
   function failure(err: unknown, revision: string, fileCount: number): Outcome {
@@ -362,7 +394,8 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
               'Add manifests, or start the sync with allowEmptyPrune (tidepool serve --sync-allow-empty-prune) to let an empty folder prune.',
           };
         }
-        const reason = err.code === 400 ? 'BuildFailed' : 'ValidationFailed';
+        const reason = err.code === 400 ? 'BuildFailed'
+          : causes.length && causes.every((c) => c.reason === OWNED_ELSEWHERE) ? 'OwnershipConflict' : 'ValidationFailed';
         const shown = causes.slice(0, 3).map(formatCause).join('; ');
         return {
           kind: 'stalled', revision, reason, causes: causes.length ? causes : [{ reason: err.reason, message: err.message }],

@@ -356,6 +356,16 @@ describe('sync: prune by inventory', () => {
     expect(one.store.get('Workspace', 'x')!.metadata.annotations![SYNC_ANNOTATION]).toBe('one');
     expect(one.store.get('Workspace', 'z')!.metadata.annotations![SYNC_ANNOTATION]).toBe('two');
     expect(one.store.list('Sync').items.map((s) => s.metadata.name).sort()).toEqual(['one', 'two']);
+
+    // An object both folders declare is refused by the second, not taken from the first.
+    await two.write('x.yaml', workspaceYaml('x', { running: false }));
+    await waitFor(() => two.condition('Stalled')?.reason === 'OwnershipConflict', 'OwnershipConflict');
+    expect(two.status().errors![0]).toMatchObject({ file: 'x.yaml', field: 'metadata.name', line: 4, reason: 'OwnedByAnotherSync' });
+    expect(two.status().errors![0]!.message).toMatch(/belongs to the sync "one"/);
+    await one.sync.resync();
+    expect(one.store.get('Workspace', 'x')!.spec.running).toBe(true);
+    expect(one.store.get('Workspace', 'x')!.metadata.annotations![SYNC_ANNOTATION]).toBe('one');
+    expect(one.condition('Ready')?.status).toBe('True');
   });
 });
 
