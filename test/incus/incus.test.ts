@@ -9,7 +9,7 @@ import { BRIDGE_PREFIX, INCUS_SOCKET, PROFILE, deleteByTidepoolId, httpGet, requ
 
 const run = await requireOrSkip('test/incus');
 // The incus CLI reads YAML from a stdin that is not a terminal (create/launch): give it none.
-const execa = (file: string, args: string[], opts: Parameters<typeof execaRaw>[2] = {}) => execaRaw(file, args, { stdin: 'ignore', ...opts });
+const incus = (args: string[]) => execaRaw('incus', args, { stdin: 'ignore' });
 const MiB = 2 ** 20;
 const ID = runId('t-incus');
 const OTHER_ID = `${ID}-other`;
@@ -47,7 +47,7 @@ async function incusInstance(name: string): Promise<{ status: string; config: Re
 }
 /** Runs `sh -c script` in an instance; exit code and output. */
 async function inside(instance: string, script: string) {
-  const r = await execa('incus', ['exec', instance, '--', 'sh', '-c', script], { reject: false, all: true, timeout: 20_000 });
+  const r = await execaRaw('incus', ['exec', instance, '--', 'sh', '-c', script], { stdin: 'ignore', reject: false, all: true, timeout: 20_000 });
   return { code: r.exitCode, out: r.all ?? '' };
 }
 
@@ -124,11 +124,11 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
     // One made by hand: another id, but named exactly as my workspace "byhand" would be.
     const handName = mine.instanceName('byhand');
     foreignNames.push(handName);
-    await execa('incus', ['create', MINIMAL_IMAGE_ALIAS, handName, '-p', PROFILE, '-c', `${CONFIG_ID}=someone-else`, '-c', `${CONFIG_WORKSPACE}=byhand`, '-q']);
+    await incus(['create', MINIMAL_IMAGE_ALIAS, handName, '-p', PROFILE, '-c', `${CONFIG_ID}=someone-else`, '-c', `${CONFIG_WORKSPACE}=byhand`, '-q']);
     // And one with no Tidepool marks at all.
     const plain = `plain-${process.pid}`;
     foreignNames.push(plain);
-    await execa('incus', ['create', MINIMAL_IMAGE_ALIAS, plain, '-p', PROFILE, '-q']);
+    await incus(['create', MINIMAL_IMAGE_ALIAS, plain, '-p', PROFILE, '-q']);
 
     expect((await mine.list()).map((v) => v.name)).toEqual(['shared']);
     expect((await theirs.list()).map((v) => v.name)).toEqual(['shared']);
@@ -147,7 +147,7 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
     await theirs.delete('shared');
     for (const n of [handName, plain]) {
       expect(await incusInstance(n)).toBeDefined();
-      await execa('incus', ['delete', '--force', n]);
+      await incus(['delete', '--force', n]);
     }
   }, 90_000);
 
@@ -161,7 +161,7 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
     try {
       await new Promise((r) => setTimeout(r, 300)); // let the websocket open
       const t0 = Date.now();
-      await execa('incus', ['stop', '-f', d.instanceName(ws)]);
+      await incus(['stop', '-f', d.instanceName(ws)]);
       await until('the stop event', async () => (seen.includes(ws) ? true : undefined), 10_000, 20);
       console.log(`test/incus: event for the forced stop arrived ${Date.now() - t0} ms after \`incus stop -f\` began`);
       expect((await find(d, ws))?.state).toBe('Stopped');
@@ -170,9 +170,9 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
       const plain = `plainev-${process.pid}`;
       foreignNames.push(plain);
       seen.length = 0;
-      await execa('incus', ['create', MINIMAL_IMAGE_ALIAS, plain, '-p', PROFILE, '-q']);
-      await execa('incus', ['delete', '--force', plain]);
-      await execa('incus', ['start', d.instanceName(ws)]);
+      await incus(['create', MINIMAL_IMAGE_ALIAS, plain, '-p', PROFILE, '-q']);
+      await incus(['delete', '--force', plain]);
+      await incus(['start', d.instanceName(ws)]);
       await until('the start event', async () => (seen.includes(ws) ? true : undefined), 10_000, 20);
       expect(seen.every((n) => n === ws)).toBe(true);
     } finally {
