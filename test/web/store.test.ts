@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ResourceStore, overallState, type EventSourceLike } from '../../web/src/store.js';
+import { followWhileVisible } from '../../web/src/visibility.js';
 import { ApiError, defaultConfig, ideUrl, loadConfig, portUrl, setRunning } from '../../web/src/api.js';
 import { workspace } from './helpers.js';
 
@@ -181,6 +182,24 @@ describe('ResourceStore', () => {
     expect(FakeEventSource.all[0]!.closed).toBe(true);
   });
 
+  it('a stop and start while a list is in flight leaves one watch, from the latest list', async () => {
+    const pending: ((r: Response) => void)[] = [];
+    const fetch = vi.fn(() => new Promise<Response>((r) => pending.push(r)));
+    store = new ResourceStore('workspaces', { fetch: fetch as never, EventSource: FakeEventSource });
+    store.start();
+    store.stop();
+    expect(store.state).toBe('connecting');
+    store.start();
+    expect(fetch).toHaveBeenCalledTimes(2);
+    pending[1]!(listReply('20', [workspace('new', { rv: '20' })]));
+    await flush();
+    pending[0]!(listReply('10', [workspace('old', { rv: '10' })]));
+    await flush();
+    expect(FakeEventSource.all).toHaveLength(1);
+    expect(FakeEventSource.all[0]!.url).toContain('resourceVersion=20');
+    expect(names(store)).toEqual(['new']);
+  });
+
   it('apply() keeps the newer of two versions', () => {
     store = new ResourceStore('workspaces', { fetch: vi.fn() as never, EventSource: FakeEventSource });
     store.apply(workspace('alice', { rv: '12', running: false }));
@@ -254,5 +273,48 @@ describe('api', () => {
     const c = { workspaceBaseUrl: 'http://h:8081/' };
     expect(ideUrl(c, 'alice')).toBe('http://h:8081/workspace/alice/');
     expect(portUrl(c, 'alice', 3000)).toBe('http://h:8081/workspace/alice/port/3000/');
+  });
+});
+
+describe('followWhileVisible', () => {
+  class FakeDocument extends EventTarget {
+    visibilityState: DocumentVisibilityState = 'visible';
+    set(v: DocumentVisibilityState) {
+      this.visibilityState = v;
+      this.dispatchEvent(new Event('visibilitychange'));
+    }
+  }
+
+  it('closes the streams of a page hidden for a while, and follows again when it is shown', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const doc = new FakeDocument();
+    const s = { start: vi.fn(), stop: vi.fn() };
+    const dispose = followWhileVisible([s], doc, 1000);
+    expect(s.start).toHaveBeenCalledTimes(1);
+
+    // A quick look at another tab changes nothing.
+    doc.set('hidden');
+    vi.advanceTimersByTime(500);
+    doc.set('visible');
+    vi.advanceTimersByTime(2000);
+    expect(s.stop).not.toHaveBeenCalled();
+
+    doc.set('hidden');
+    vi.advanceTimersByTime(1000);
+    expect(s.stop).toHaveBeenCalledTimes(1);
+    doc.set('visible');
+    expect(s.start).toHaveBeenCalledTimes(3);
+    dispose();
+    expect(s.stop).toHaveBeenCalledTimes(2);
+  });
+
+  it('does not start a page that loads hidden until it is shown', () => {
+    const doc = new FakeDocument();
+    doc.visibilityState = 'hidden';
+    const s = { start: vi.fn(), stop: vi.fn() };
+    followWhileVisible([s], doc, 1000);
+    expect(s.start).not.toHaveBeenCalled();
+    doc.set('visible');
+    expect(s.start).toHaveBeenCalledTimes(1);
   });
 });

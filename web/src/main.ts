@@ -1,6 +1,7 @@
 // Entry point: reads config.json, starts one live store per kind, shows the page.
 import { defaultConfig, loadConfig, type Event, type Port, type Sync, type Workspace } from './api.js';
 import { ResourceStore } from './store.js';
+import { followWhileVisible } from './visibility.js';
 import './elements/tp-app.js';
 
 const app = document.querySelector('tp-app') ?? document.body.appendChild(document.createElement('tp-app'));
@@ -12,5 +13,5 @@ const stores = {
 };
 app.config = defaultConfig();
 app.stores = stores;
-for (const s of Object.values(stores)) s.start();
+followWhileVisible(Object.values(stores));
 app.config = await loadConfig(`${import.meta.env.BASE_URL}config.json`);

@@ -56,6 +56,8 @@ export class ResourceStore<T extends StoredObject> extends EventTarget {
   #state: ConnectionState = 'connecting';
   #loaded = false;
   #running = false;
+  /** Bumped by start and stop: a list that was started before is dropped when it returns. */
+  #generation = 0;
   #attempt = 0;
   #es: EventSourceLike | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -94,17 +96,24 @@ export class ResourceStore<T extends StoredObject> extends EventTarget {
     return this.#error;
   }
 
+  /** Lists, then watches; safe to call again after stop(). */
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#generation++;
     void this.#list();
   }
 
+  /** Closes the watch and cancels retries; the items stay until the next start lists again. */
   stop(): void {
+    if (!this.#running) return;
     this.#running = false;
+    this.#generation++;
     this.#closeWatch();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#attempt = 0;
+    this.#setState('connecting');
   }
 
   /** Takes in an object the API returned (say from a PATCH) unless the store already has a newer one. */
@@ -127,11 +136,12 @@ export class ResourceStore<T extends StoredObject> extends EventTarget {
 
   async #list(): Promise<void> {
     this.#timer = undefined;
+    const generation = this.#generation;
     try {
       const res = await this.#fetch(`${this.#base}/${this.plural}`, { headers: { accept: 'application/json' } });
       if (!res.ok) throw new Error(`listing ${this.plural}: HTTP ${res.status}`);
       const list = (await res.json()) as { metadata: { resourceVersion: string }; items: T[] };
-      if (!this.#running) return;
+      if (generation !== this.#generation) return;
       this.#items.clear();
       for (const o of list.items) this.#items.set(o.metadata.name, o);
       this.#rv = list.metadata.resourceVersion;
@@ -140,7 +150,7 @@ export class ResourceStore<T extends StoredObject> extends EventTarget {
       this.#changed();
       this.#watch();
     } catch (err) {
-      if (!this.#running) return;
+      if (generation !== this.#generation) return;
       this.#error = (err as Error).message;
       this.#retry();
     }
