@@ -131,7 +131,9 @@ describe('sync: one revision per change', () => {
   });
 
   it('a burst of 50 writes is one revision', async () => {
-    const h = await harness({ 'seed.yaml': workspaceYaml('seed') });
+    // A burst is writes closer together than the debounce period; 1 s keeps this so on a
+    // loaded test machine (50 writes take ~30 ms on an idle one).
+    const h = await harness({ 'seed.yaml': workspaceYaml('seed') }, { debounceMs: 1000 });
     const start = h.revisions.length;
     const appliedBefore = h.events.filter((e) => e.reason === 'Applied').length;
     for (let i = 0; i < 50; i++) await h.write(`burst-${i}.yaml`, workspaceYaml(`burst-${i}`));
