@@ -13,6 +13,7 @@ import { reconcilePort } from './reconcilers/port.js';
 import { reconcileRoutes } from './reconcilers/routes.js';
 import { reconcileWorkspace } from './reconcilers/workspace.js';
 import { RouteState } from './route-state.js';
+import { StatusWriter } from './status.js';
 import type { Controller, ControllerOptions, Logger } from './types.js';
 import { VMCache } from './vm-cache.js';
 
@@ -35,6 +36,10 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const ctx: Context = {
     store, runtime, proxy, vms, capacity, ports, queue, clock, logger,
     routes: new RouteState(),
+    status: new StatusWriter(store, (kind, name, err) => {
+      logger.warn({ kind, name, err: err.message }, 'status write failed; retrying');
+      queue.addRateLimited(kind === 'Port' ? portKey(name) : workspaceKey(name));
+    }),
     events: new EventRecorder({ store, clock, logger, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) }),
     probe: opts.probe ?? httpProbe(),
     ideTimeoutMs: opts.ideTimeoutMs ?? 120_000,
@@ -115,7 +120,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   return {
     resync,
     async idle() {
-      const busy = () => queue.len() > 0 || queue.processingCount() > 0 || queue.delayedCount() > 0;
+      const busy = () => queue.len() > 0 || queue.processingCount() > 0 || queue.delayedCount() > 0 || ctx.status.pending > 0;
       // Twice in a row: a reconcile's last write may enqueue once more on the way out.
       for (let calm = 0; calm < 2 && !stopped; ) {
         await new Promise((r) => setTimeout(r, 10));
@@ -132,6 +137,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       unsubscribeProxy?.();
       queue.shutdown();
       await Promise.all(running);
+      await ctx.status.drain();
       await ctx.events.close();
       logger.info({}, 'controller stopped');
     },

@@ -35,15 +35,42 @@ export function setCondition(conditions: Condition[], c: ConditionInput, nowMs: 
   else conditions.push(next);
 }
 
-/** Writes `status` when it differs from the stored one. False when unchanged or the object is gone. */
-export async function writeStatus(store: Store, kind: string, name: string, status: object): Promise<boolean> {
-  const cur = store.get(kind, name);
-  if (!cur || isDeepStrictEqual(cur.status, status)) return false;
-  try {
-    await store.updateStatus(kind, name, status);
+/**
+ * Status writes that do not hold a worker while the disk is written. The store applies a
+ * write to memory at once (later reads see it) and makes it durable with its next group
+ * commit, so many reconciles' writes share one file write. A failed write is reported to
+ * `onError` (which requeues the key); `drain` waits for every write in flight.
+ */
+export class StatusWriter {
+  readonly #store: Store;
+  readonly #onError: (kind: string, name: string, err: Error) => void;
+  readonly #pending = new Set<Promise<unknown>>();
+
+  constructor(store: Store, onError: (kind: string, name: string, err: Error) => void) {
+    this.#store = store;
+    this.#onError = onError;
+  }
+
+  /** Writes `status` when it differs from the stored one. False when unchanged or the object is gone. */
+  write(kind: string, name: string, status: object): boolean {
+    const cur = this.#store.get(kind, name);
+    if (!cur || isDeepStrictEqual(cur.status, status)) return false;
+    const p = this.#store.updateStatus(kind, name, status).then(
+      () => {},
+      (err: Error) => {
+        if (!(err instanceof ApiError && err.code === 404)) this.#onError(kind, name, err);
+      },
+    );
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p));
     return true;
-  } catch (err) {
-    if (err instanceof ApiError && err.code === 404) return false;
-    throw err;
+  }
+
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  async drain(): Promise<void> {
+    while (this.#pending.size) await Promise.all([...this.#pending]);
   }
 }

@@ -8,6 +8,7 @@ import type { EventRecorder } from '../events/index.js';
 import type { PortIndex } from '../port-index.js';
 import type { Clock, RateLimitingQueue } from '../queue/index.js';
 import type { RouteState } from '../route-state.js';
+import type { StatusWriter } from '../status.js';
 import type { Logger, Probe } from '../types.js';
 import type { VMCache } from '../vm-cache.js';
 
@@ -16,6 +17,7 @@ export interface Context {
   runtime: RuntimeDriver;
   proxy: ProxyDriver;
   vms: VMCache;
+  status: StatusWriter;
   routes: RouteState;
   capacity: Capacity;
   events: EventRecorder;

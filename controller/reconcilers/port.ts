@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '../../api/store/index.js';
 import type { Condition } from '../../specs/index.js';
 import type { Result } from '../reconcile.js';
-import { getCondition, setCondition, writeStatus, type ConditionInput } from '../status.js';
+import { getCondition, isTrue, setCondition, type ConditionInput } from '../status.js';
 import { type Context } from './context.js';
 import { routedIp } from './routes.js';
 
@@ -27,7 +27,7 @@ export async function reconcilePort(ctx: Context, name: string): Promise<Result>
     url: `/workspace/${wsName}/port/${n}/`,
     conditions,
   };
-  if (!isDeepStrictEqual(next, port.status)) await writeStatus(ctx.store, 'Port', name, next);
+  if (!isDeepStrictEqual(next, port.status)) ctx.status.write('Port', name, next);
   return {};
 }
 
@@ -41,8 +41,8 @@ function readiness(ctx: Context, port: Resource, ws: Resource | undefined, wsNam
   }
   const ip = routedIp(ws);
   if (!ip) {
-    const why = getCondition(ws.status, 'Ready')?.message;
-    return c('False', 'WorkspaceNotReady', `Workspace "${wsName}" is not ready yet${why ? `: ${why}` : '.'}`);
+    // Not the workspace's own message: that changes at every step and would rewrite every Port with it.
+    return c('False', 'WorkspaceNotReady', `Workspace "${wsName}" is not ready yet; its status says why. The port is routed once it is.`);
   }
   const upstream = `${ip}:${n}`;
   if (ctx.routes.portUpstream(wsName, n) === upstream) {
@@ -52,6 +52,11 @@ function readiness(ctx: Context, port: Resource, ws: Resource | undefined, wsNam
     return c('False', 'ProxyError', `The proxy (${ctx.proxy.name}) could not take the route table: ${ctx.routes.lastError}. Retrying with backoff.`);
   }
   if (!ctx.routes.known && getCondition(port.status, 'Ready')) return undefined;
+  // The workspace's route and this one go live in the same apply: until the workspace is
+  // Ready, saying so spares every Port one more status write.
+  if (!isTrue(ws.status, 'Ready')) {
+    return c('False', 'WorkspaceNotReady', `Workspace "${wsName}" is not ready yet; its status says why. The port is routed once it is.`);
+  }
   ctx.enqueueRoutes();
   return c('False', 'WaitingForRoute', `Waiting for the proxy to route /workspace/${wsName}/port/${n}/ to ${upstream}.`);
 }

@@ -5,7 +5,7 @@ import type { Resource } from '../../api/store/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import type { VM } from '../drivers/runtime/types.js';
 import type { Result } from '../reconcile.js';
-import { setCondition, writeStatus } from '../status.js';
+import { setCondition } from '../status.js';
 import { FINALIZER, type Context } from './context.js';
 
 /** How often a deletion waiting for its routes to go looks again (the routes reconciler also wakes it). */
@@ -29,7 +29,7 @@ export async function finalize(ctx: Context, ws: Resource): Promise<Result> {
   if (routed && ctx.routes.lastError) {
     setCondition(conditions, { type: 'RouteReady', status: 'False', reason: 'ProxyError', message: ctx.routes.lastError }, now, ws.metadata.generation);
   }
-  await writeStatus(ctx.store, 'Workspace', name, { ...status, phase: 'Deleting', conditions });
+  ctx.status.write('Workspace', name, { ...status, phase: 'Deleting', conditions });
   if (routed) {
     ctx.enqueueRoutes();
     return { requeueAfterMs: ROUTE_WAIT_MS };
@@ -45,7 +45,7 @@ export async function finalize(ctx: Context, ws: Resource): Promise<Result> {
       type: 'Ready', status: 'False', reason: 'RuntimeError',
       message: `Deleting: the ${ctx.runtime.name} runtime failed to delete the VM: ${(err as Error).message}. Retrying with backoff.`,
     }, ctx.clock.now(), ws.metadata.generation);
-    await writeStatus(ctx.store, 'Workspace', name, { ...status, phase: 'Deleting', conditions });
+    ctx.status.write('Workspace', name, { ...status, phase: 'Deleting', conditions });
     throw err;
   }
   ctx.vms.patch(name, null);

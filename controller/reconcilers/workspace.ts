@@ -7,7 +7,7 @@ import { timestamp } from '../../api/store/index.js';
 import { showBytes, type RunningWorkspace, type Usage } from '../capacity/index.js';
 import { RuntimeError, type VM } from '../drivers/runtime/types.js';
 import { TerminalError, type Result } from '../reconcile.js';
-import { getCondition, isTrue, setCondition, writeStatus, type ConditionInput } from '../status.js';
+import { getCondition, isTrue, setCondition, type ConditionInput } from '../status.js';
 import { HOLDS_CAPACITY } from '../vm-cache.js';
 import { FINALIZER, IDE_PORT, POLL_MS, SLOW_POLL_MS, type Context } from './context.js';
 import { deleteOrphan, finalize } from './workspace-delete.js';
@@ -95,7 +95,7 @@ async function converge(ctx: Context, ws: Resource, vm: VM | undefined): Promise
     }
   } else if (!spec.running && (vm.state === 'Running' || vm.state === 'Starting')) {
     const drift = prev.phase === 'Stopped';
-    await write(ctx, ws, status, { phase: 'Stopping', vmReady: vmReady('False', 'Stopping', 'Stopping the VM (spec.running is false).') });
+    write(ctx, ws, status, { phase: 'Stopping', vmReady: vmReady('False', 'Stopping', 'Stopping the VM (spec.running is false).') });
     try {
       await ctx.runtime.stop(name);
     } catch (err) {
@@ -121,7 +121,7 @@ async function create(
   const vmr = lost
     ? vmReady('False', 'VMNotFound', `The VM was not found in the ${ctx.runtime.name} runtime; creating it again (its disk is lost).`)
     : vmReady('False', 'Creating', `Creating the VM from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)}).`);
-  await write(ctx, ws, status, { phase: 'Creating', vmReady: vmr });
+  write(ctx, ws, status, { phase: 'Creating', vmReady: vmr });
   await ctx.runtime.create({ name, image: spec.image, cpu: want.cpu, memoryBytes: want.memoryBytes, start: spec.running });
   const vm: VM = { name, state: spec.running ? 'Running' : 'Stopped', image: spec.image, cpu: want.cpu, memoryBytes: want.memoryBytes };
   ctx.vms.patch(name, vm);
@@ -148,9 +148,11 @@ async function fail(
   ctx: Context, ws: Resource, status: WorkspaceStatus, op: string, err: Error,
   note: (type: 'Normal' | 'Warning', reason: string, text: string) => void,
 ): Promise<never> {
+  // A failed action may still have done something: the retry lists again before acting.
+  ctx.vms.markDirty(ws.metadata.name);
   const message = `The ${ctx.runtime.name} runtime failed to ${op} the VM: ${err.message}. Retrying with backoff.`;
   note('Warning', `${op[0]!.toUpperCase()}${op.slice(1)}Failed`, err.message);
-  await write(ctx, ws, status, { phase: 'Failed', vmReady: vmReady('False', 'RuntimeError', message) });
+  write(ctx, ws, status, { phase: 'Failed', vmReady: vmReady('False', 'RuntimeError', message) });
   throw err;
 }
 
@@ -199,7 +201,7 @@ async function observe(ctx: Context, ws: Resource, vm: VM | undefined, prev: Wor
 }
 
 /** Writes phase, ip, url, VMReady, RouteReady and Ready when any changed. */
-async function write(ctx: Context, ws: Resource, status: WorkspaceStatus, o: Observed): Promise<Result> {
+function write(ctx: Context, ws: Resource, status: WorkspaceStatus, o: Observed): Result {
   const name = ws.metadata.name;
   const now = ctx.clock.now();
   const gen = ws.metadata.generation;
@@ -218,7 +220,7 @@ async function write(ctx: Context, ws: Resource, status: WorkspaceStatus, o: Obs
   if (o.ip) status.ip = o.ip;
   else delete status.ip;
   status.conditions = conditions;
-  await writeStatus(ctx.store, 'Workspace', name, status);
+  ctx.status.write('Workspace', name, status);
   return o.requeueAfterMs !== undefined ? { requeueAfterMs: o.requeueAfterMs } : {};
 }
 

@@ -1,0 +1,101 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Resource } from '../../api/store/index.js';
+import { cond, harness, port, waitFor, workspace, type Harness } from './helpers.js';
+
+/** Every status a kind/name had, in order, as the store's watch reported it. */
+function history(h: Harness, kind: string, name: string): { statuses: Resource['status'][]; stop: () => void } {
+  const statuses: Resource['status'][] = [];
+  const stop = h.store.watch({ kind }, (ev) => {
+    if (ev.object.metadata.name === name) statuses.push(ev.object.status);
+  });
+  return { statuses, stop };
+}
+
+const condOf = (status: Resource['status'], type: string) => (status?.conditions as { type: string; status: string; reason: string; message: string }[] | undefined)?.find((c) => c.type === type);
+
+describe('failures', () => {
+  let h: Harness;
+  beforeEach(async () => { h = await harness(); });
+  afterEach(async () => { await h.close(); });
+
+  it('shows a runtime that fails to create N times in status, then recovers', async () => {
+    h.runtime.fail('create', 3, 'incus: no space left on device');
+    await h.start();
+    const seen = history(h, 'Workspace', 'flaky');
+    await h.store.create(workspace('flaky'));
+    await h.ready('flaky');
+    seen.stop();
+    const failed = seen.statuses.find((s) => s?.phase === 'Failed');
+    expect(failed).toBeDefined();
+    expect(condOf(failed, 'VMReady')).toMatchObject({ status: 'False', reason: 'RuntimeError' });
+    expect(condOf(failed, 'VMReady')!.message).toContain('incus: no space left on device');
+    expect(condOf(failed, 'Ready')).toMatchObject({ status: 'False', reason: 'RuntimeError' });
+    expect(h.runtime.calls.create).toBe(4);
+    expect(h.runtime.snapshot()).toHaveLength(1);
+    expect(h.ws('flaky')!.status.phase).toBe('Running');
+  });
+
+  it('shows a runtime that fails to start N times, then recovers', async () => {
+    await h.start();
+    await h.store.create(workspace('slow', { running: false }));
+    await waitFor('stopped', () => h.ws('slow')?.status?.phase === 'Stopped');
+    h.runtime.fail('start', 2, 'tart: VM is locked');
+    const seen = history(h, 'Workspace', 'slow');
+    await h.setSpec('slow', { running: true });
+    await h.ready('slow');
+    seen.stop();
+    expect(seen.statuses.some((s) => condOf(s, 'Ready')?.reason === 'RuntimeError' && condOf(s, 'Ready')!.message.includes('tart: VM is locked'))).toBe(true);
+    expect(h.runtime.calls.start).toBe(3);
+  });
+
+  it('does not create a second VM when a create succeeded but its answer was lost', async () => {
+    const realCreate = h.runtime.create.bind(h.runtime);
+    let lost = 1;
+    h.runtime.create = async (req) => {
+      await realCreate(req);
+      if (lost-- > 0) throw new Error('connection reset by peer');
+    };
+    await h.start();
+    await h.store.create(workspace('lost'));
+    await h.ready('lost');
+    expect(h.runtime.snapshot().map((v) => v.name)).toEqual(['lost']);
+  });
+
+  it('shows a proxy that fails to apply on workspace and port conditions, then recovers', async () => {
+    await h.start();
+    await waitFor('first (empty) table applied', () => h.proxy.calls.apply >= 1);
+    // The table changes only once the IDE answers: these failures hit that apply and its retries.
+    h.proxy.fail('apply', 4, 'caddy: loading config: listen tcp :8081: bind: address already in use');
+    const wsSeen = history(h, 'Workspace', 'web');
+    const portSeen = history(h, 'Port', 'web-3000');
+    await h.store.transaction((tx) => {
+      tx.create(workspace('web'));
+      tx.create(port('web-3000', 'web', 3000));
+    });
+    await h.ready('web');
+    await waitFor('port Ready', () => cond(h.store.get('Port', 'web-3000'), 'Ready')?.status === 'True');
+    wsSeen.stop();
+    portSeen.stop();
+    const wsErr = wsSeen.statuses.find((s) => condOf(s, 'RouteReady')?.reason === 'ProxyError');
+    expect(wsErr).toBeDefined();
+    expect(condOf(wsErr, 'RouteReady')!.message).toContain('address already in use');
+    expect(condOf(wsErr, 'Ready')).toMatchObject({ status: 'False', reason: 'ProxyError' });
+    const portErr = portSeen.statuses.find((s) => condOf(s, 'Ready')?.reason === 'ProxyError');
+    expect(portErr).toBeDefined();
+    expect(condOf(portErr, 'Ready')!.message).toContain('address already in use');
+    expect(h.proxy.table()!.workspaces).toHaveLength(1);
+  });
+
+  it('shows a proxy that cannot be read, then recovers', async () => {
+    await h.start();
+    await h.store.create(workspace('ro'));
+    await h.ready('ro');
+    h.proxy.fail('read', 2, 'caddy admin API: connection refused');
+    const seen = history(h, 'Workspace', 'ro');
+    h.proxy.reset();
+    await waitFor('ProxyError shown', () => seen.statuses.some((s) => condOf(s, 'Ready')?.reason === 'ProxyError'));
+    await waitFor('recovered', () => cond(h.ws('ro'), 'Ready')?.status === 'True' && h.proxy.table()?.workspaces.length === 1);
+    seen.stop();
+    expect(condOf(seen.statuses.find((s) => condOf(s, 'Ready')?.reason === 'ProxyError'), 'Ready')!.message).toContain('connection refused');
+  });
+});
