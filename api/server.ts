@@ -1,5 +1,7 @@
 // The Fastify server: auth, body parsing, the Status error contract, resource routes,
 // watch, apply, OpenAPI, health, and the built UI at /app/.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
@@ -87,6 +89,13 @@ function applyOptions(q: Record<string, string | string[] | undefined>): ApplyOp
   };
 }
 
+const openWatches = new WeakMap<FastifyInstance, WatchRegistry>();
+
+/** How many watch streams a server has open (each holds one store listener). */
+export function activeWatchCount(app: FastifyInstance): number {
+  return openWatches.get(app)?.size ?? 0;
+}
+
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const { store } = opts;
   const bodyLimit = opts.bodyLimit ?? 2 ** 20;
@@ -124,8 +133,23 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     `the server could not find the requested resource (${request.method} ${request.url.split('?')[0]})`)));
 
   const watches: WatchRegistry = new Set();
+  openWatches.set(app, watches);
+  // Closing: end every watch stream, and drop connections that carry no request (Node's
+  // closeIdleConnections misses a keep-alive connection a client opened but never used),
+  // so that close() is not held up by a client's connection pool.
+  const sockets = new Map<Socket, number>();
+  app.server.on('connection', (sock: Socket) => {
+    sockets.set(sock, 0);
+    sock.once('close', () => sockets.delete(sock));
+  });
+  app.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const sock = req.socket;
+    sockets.set(sock, (sockets.get(sock) ?? 0) + 1);
+    res.once('close', () => { if (sockets.has(sock)) sockets.set(sock, Math.max(0, sockets.get(sock)! - 1)); });
+  });
   app.addHook('preClose', async () => {
     for (const stop of [...watches]) stop();
+    for (const [sock, inFlight] of sockets) if (inFlight === 0) sock.destroy();
   });
 
   app.get('/healthz', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok'));
