@@ -3,7 +3,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { FormatRegistry } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { API_VERSION, type StatusCause } from './meta.js';
 import { KINDS, kindByName, type KindInfo } from './kinds.js';
@@ -115,6 +114,27 @@ function semanticCauses(info: KindInfo, obj: Record<string, any>): StatusCause[]
   return [];
 }
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Fills in schema defaults, descending only into plain objects. (TypeBox's Value.Default
+ * also turns an array given for an object into an object with keys "0", "1", ..., so that
+ * `spec: [1]` was reported as an unknown field "spec[0]" rather than as a wrong type.)
+ */
+function withDefaults(schema: TSchema, value: unknown): unknown {
+  const s = schema as { default?: unknown; type?: string; properties?: Record<string, TSchema> };
+  let v = value === undefined && 'default' in s ? structuredClone(s.default) : value;
+  if (s.type === 'object' && s.properties && isPlainObject(v)) {
+    const out: Record<string, unknown> = { ...v };
+    for (const [k, sub] of Object.entries(s.properties)) {
+      const d = withDefaults(sub, out[k]);
+      if (d !== undefined) out[k] = d;
+    }
+    v = out;
+  }
+  return v;
+}
+
 export interface ManifestResult {
   info?: KindInfo;
   /** The manifest with defaults applied and `status` dropped; present only when valid. */
@@ -148,7 +168,7 @@ export function validateManifest(doc: unknown): ManifestResult {
 
   const { status: _ignored, ...rest } = raw;
   const obj = structuredClone(rest);
-  obj.spec = Value.Default(info.specSchema!, obj.spec ?? {});
+  obj.spec = withDefaults(info.specSchema!, obj.spec ?? {});
   causes.push(...schemaCauses(info.schema, obj));
   if (causes.length === 0) causes.push(...semanticCauses(info, obj));
   return causes.length ? { info, causes } : { info, object: obj, causes };
