@@ -1,6 +1,8 @@
 // A small Incus REST client: the unix socket (or HTTPS with a client certificate) through one
 // undici Agent, sync/async/error replies, operations awaited through /wait with the outcome
 // read from the body. Every failure becomes a RuntimeError carrying Incus's own words.
+import { X509Certificate } from 'node:crypto';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { RuntimeError } from '../types.js';
 
@@ -14,7 +16,12 @@ export interface IncusConnection {
   /** PEM client certificate and key trusted by the remote Incus (`incus config trust add-certificate`). */
   cert?: string | Buffer;
   key?: string | Buffer;
-  /** PEM certificate (or CA) to verify the server with; Incus servers are usually self-signed. */
+  /**
+   * PEM certificate (or CA) to verify the server with; Incus servers are usually self-signed
+   * (/var/lib/incus/server.crt, or ~/.config/incus/servercerts/<remote>.crt). When the server
+   * presents exactly this certificate it is trusted whatever host name it is reached by (pinning,
+   * as the incus client does); otherwise the usual host name check applies.
+   */
   serverCert?: string | Buffer;
   /** Skip server certificate verification (only for tests on loopback). */
   insecureSkipVerify?: boolean;
@@ -54,10 +61,13 @@ export class IncusClient {
       if (url.protocol !== 'https:') throw new RuntimeError(`Incus URL must be https:// (got ${conn.url})`, 'InvalidConfig');
       this.base = url.origin;
       this.where = `Incus at ${url.origin}`;
+      const pinned = conn.serverCert ? pinnedDer(conn.serverCert) : undefined;
       this.dispatcher = new Agent({
         connect: {
           cert: conn.cert, key: conn.key, ca: conn.serverCert,
           rejectUnauthorized: !conn.insecureSkipVerify,
+          checkServerIdentity: (host: string, cert: PeerCertificate) =>
+            pinned && cert.raw?.equals(pinned) ? undefined : checkServerIdentity(host, cert),
           // Incus speaks TLS 1.3 only.
           minVersion: 'TLSv1.3',
         },
@@ -130,8 +140,11 @@ export class IncusClient {
       try {
         env = await this.raw('GET', `${path}/wait?timeout=${slice}${query ? `&${query}` : ''}`, undefined, (slice + 30) * 1000);
       } catch (err) {
-        if (err instanceof RuntimeError && err.code === 404) return undefined;
-        throw err;
+        if (!(err instanceof RuntimeError) || err.reason === 'RuntimeUnavailable') throw err;
+        if (err.code === 404) return undefined;
+        // An operation that had already failed when /wait was called comes back as an error
+        // reply (error_code 500) carrying the operation's err, instead of a 200 with the body.
+        throw new RuntimeError(err.message, 'OperationFailed', err.code);
       }
       const op = env.metadata as Operation;
       if (op.status_code === 200) return op;
@@ -158,6 +171,14 @@ export class IncusClient {
 
   async close(): Promise<void> {
     await (this.dispatcher as Agent).close().catch(() => undefined);
+  }
+}
+
+function pinnedDer(pem: string | Buffer): Buffer | undefined {
+  try {
+    return new X509Certificate(pem).raw;
+  } catch {
+    return undefined; // not a single certificate (a CA bundle, say): no pinning, normal checks
   }
 }
 

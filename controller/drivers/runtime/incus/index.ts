@@ -175,7 +175,8 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
       try {
         await client.call('POST', path, body, { waitSeconds: createTimeout });
       } catch (err) {
-        if (!(err instanceof RuntimeError) || err.reason === 'RuntimeUnavailable') throw err;
+        // Refusals (403 and the like) are already clear; a failed create operation is not always.
+        if (!(err instanceof RuntimeError) || !(err.reason === 'OperationFailed' || err.code === 400 || err.code === 409)) throw err;
         throw await explainCreateFailure(err, req.name, name, image);
       }
     },
@@ -273,8 +274,9 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
       );
     }
     if (!image.server) {
-      const alias = await client.call('GET', `/1.0/images/aliases/${encodeURIComponent(image.alias)}${project ? `?${project}` : ''}`).then(() => true, () => false);
-      if (!alias) {
+      const missing = await client.call('GET', `/1.0/images/aliases/${encodeURIComponent(image.alias)}${project ? `?${project}` : ''}`)
+        .then(() => false, (e: unknown) => e instanceof RuntimeError && e.code === 404);
+      if (missing && !/^[0-9a-f]{64}$/.test(image.alias)) {
         return new RuntimeError(
           `Incus has no image "${image.alias}" (${err.message}); build and import it with scripts/setup-host.sh`,
           'ImageNotFound',
