@@ -270,7 +270,9 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
           ? `Incus instance ${name} of workspace ${workspace} already exists`
           : `Incus instance name ${name} is taken by an instance that is not this Tidepool's (${CONFIG_ID}=${existing.config?.[CONFIG_ID] ?? 'unset'})`,
         ours ? 'AlreadyExists' : 'NameConflict',
-        409,
+        // No 409 for NameConflict: the controller reads 409 as "it exists now, list again", which
+        // would never show someone else's instance; this must surface and back off instead.
+        ours ? 409 : undefined,
       );
     }
     if (!image.server) {
