@@ -92,7 +92,8 @@ export class Tx {
   }
 
   #checkRv(current: Resource, expected: string | undefined) {
-    if (expected !== undefined && expected !== current.metadata.resourceVersion) {
+    // An empty resourceVersion is no precondition (as in Kubernetes).
+    if (expected !== undefined && expected !== '' && expected !== current.metadata.resourceVersion) {
       throw conflict(plural(current.kind), current.metadata.name,
         'the object has been modified; please apply your changes to the latest version and try again');
     }
