@@ -5,6 +5,7 @@ import { API_VERSION, KINDS, validateManifest, validateStatus, type KindInfo, ty
 import { ApiError, badRequest, invalid, notFound, parseSelector, type Resource, type Store } from './store/index.js';
 import { JSON_TYPES, MERGE_PATCH_TYPES, YAML_TYPES, mediaType, mergePatch, parseJson, parseObjectBody, unsupportedMediaType } from './body.js';
 import { startWatch, type WatchRegistry } from './watch.js';
+import { objectJson } from './json.js';
 
 export interface ResourceRouteOptions {
   store: Store;
@@ -36,17 +37,6 @@ export function methodNotAllowed(method: string, url: string, allow: readonly st
 }
 
 const byName = (a: Resource, b: Resource) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0);
-
-/**
- * JSON of stored objects. Stored objects are frozen and replaced (never changed) on every
- * write, so an object's serialization can be kept as long as the object lives.
- */
-const serialized = new WeakMap<object, string>();
-export function objectJson(o: Resource): string {
-  let s = serialized.get(o);
-  if (s === undefined) serialized.set(o, (s = JSON.stringify(o)));
-  return s;
-}
 
 function sendJson(reply: FastifyReply, code: number, body: string) {
   return reply.code(code).type('application/json; charset=utf-8').send(body);

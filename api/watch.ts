@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { API_VERSION, type KindInfo } from '../specs/index.js';
 import type { Resource, Selector, Store, WatchEvent } from './store/index.js';
+import { objectJson } from './json.js';
 
 export interface WatchParams {
   info: KindInfo;
@@ -34,8 +35,8 @@ export function startWatch(store: Store, request: FastifyRequest, reply: Fastify
   let res: ServerResponse | undefined;
   let closed = false;
 
-  const frame = (type: EventType, object: unknown, id?: string): string => {
-    const json = `{"type":"${type}","object":${JSON.stringify(object)}}`;
+  const frame = (type: EventType, object: Resource, id?: string): string => {
+    const json = `{"type":"${type}","object":${objectJson(object)}}`;
     return p.sse ? `${id !== undefined ? `id: ${id}\n` : ''}data: ${json}\n\n` : `${json}\n`;
   };
   const send = (chunk: string) => {
@@ -82,7 +83,7 @@ export function startWatch(store: Store, request: FastifyRequest, reply: Fastify
     }
     // SSE: the initial events carry no id; this one sets the id to resume from.
     if (p.sse) send(`id: ${resourceVersion}\n\n`);
-    else if (p.bookmarks) send(frame('BOOKMARK', { apiVersion: API_VERSION, kind: p.info.kind, metadata: { resourceVersion } }));
+    else if (p.bookmarks) send(frame('BOOKMARK', { apiVersion: API_VERSION, kind: p.info.kind, metadata: { name: '', resourceVersion } }));
     unsubscribe = store.watch({ kind: p.info.kind }, onEvent);
   }
 

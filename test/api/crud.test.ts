@@ -42,6 +42,9 @@ describe('resource CRUD over HTTP', () => {
     expect(stale.status).toBe(409);
     expect(stale.json).toMatchObject({ reason: 'Conflict' });
     expect((await t.req('GET', '/api/v1/workspaces/alice')).json.spec.running).toBe(false);
+    // an empty resourceVersion is no precondition
+    const empty = await t.req('PUT', '/api/v1/workspaces/alice', { body: workspace('alice', { running: false }, { labels: { team: 'web' }, resourceVersion: '' }) });
+    expect(empty.status).toBe(200);
   });
 
   it('rejects a body whose name or kind does not match the URL', async () => {

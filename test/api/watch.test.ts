@@ -34,17 +34,26 @@ describe('watch as newline-delimited JSON', () => {
     const { res, stream } = await open('/api/v1/workspaces?watch=true');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(summary(await stream!.line())).toBe('ADDED a');
-    expect(summary(await stream!.line())).toBe('ADDED b');
+    expect(summary(await stream.line())).toBe('ADDED a');
+    expect(summary(await stream.line())).toBe('ADDED b');
     await until(() => activeWatchCount(t.server.app) === 1, 'the watch to register');
     await t.req('PATCH', '/api/v1/workspaces/a', { type: 'application/merge-patch+json', body: { spec: { running: false } } });
-    const mod = await stream!.line();
+    const mod = await stream.line();
     expect(summary(mod)).toBe('MODIFIED a');
     expect(mod.object.spec.running).toBe(false);
     await t.req('DELETE', '/api/v1/workspaces/b');
-    expect(summary(await stream!.line())).toBe('DELETED b');
-    await stream!.cancel();
+    expect(summary(await stream.line())).toBe('DELETED b');
+    await stream.cancel();
     await until(() => activeWatchCount(t.server.app) === 0, 'the watch to be cleaned up');
+  });
+
+  it('sends a BOOKMARK with the list resourceVersion after the initial events when asked', async () => {
+    const { stream } = await open('/api/v1/workspaces?watch=true&allowWatchBookmarks=true');
+    expect(summary(await stream.line())).toBe('ADDED a');
+    const b = await stream.line();
+    expect(b.type).toBe('BOOKMARK');
+    expect(b.object.metadata.resourceVersion).toBe(t.store.resourceVersion);
+    await stream.cancel();
   });
 
   it('replays after a resourceVersion, then streams live', async () => {
@@ -53,28 +62,28 @@ describe('watch as newline-delimited JSON', () => {
     await t.req('PATCH', '/api/v1/workspaces/c', { type: 'application/merge-patch+json', body: { metadata: { labels: { x: 'y' } } } });
     const { res, stream } = await open(`/api/v1/workspaces?watch=true&resourceVersion=${start}`);
     expect(res.status).toBe(200);
-    expect(summary(await stream!.line())).toBe('ADDED c');
-    const m = await stream!.line();
+    expect(summary(await stream.line())).toBe('ADDED c');
+    const m = await stream.line();
     expect(summary(m)).toBe('MODIFIED c');
     expect(m.object.metadata.labels).toEqual({ x: 'y' });
     await t.req('DELETE', '/api/v1/workspaces/c');
-    expect(summary(await stream!.line())).toBe('DELETED c');
-    await stream!.cancel();
+    expect(summary(await stream.line())).toBe('DELETED c');
+    await stream.cancel();
   });
 
   it('filters by labelSelector: objects entering the selection are ADDED, leaving it DELETED', async () => {
     await t.req('POST', '/api/v1/workspaces', { body: workspace('l1', {}, { labels: { team: 'web' } }) });
     await t.req('POST', '/api/v1/workspaces', { body: workspace('l2', {}, { labels: { team: 'api' } }) });
     const { stream } = await open(`/api/v1/workspaces?watch=true&labelSelector=${encodeURIComponent('team in (web)')}`);
-    expect(summary(await stream!.line())).toBe('ADDED l1');
+    expect(summary(await stream.line())).toBe('ADDED l1');
     await t.req('PATCH', '/api/v1/workspaces/l2', { type: 'application/merge-patch+json', body: { metadata: { labels: { team: 'web' } } } });
-    expect(summary(await stream!.line())).toBe('ADDED l2');
+    expect(summary(await stream.line())).toBe('ADDED l2');
     await t.req('PATCH', '/api/v1/workspaces/l1', { type: 'application/merge-patch+json', body: { metadata: { labels: { team: 'ops' } } } });
-    expect(summary(await stream!.line())).toBe('DELETED l1');
+    expect(summary(await stream.line())).toBe('DELETED l1');
     await t.req('POST', '/api/v1/workspaces', { body: workspace('l3', {}, { labels: { team: 'ops' } }) });
     await t.req('POST', '/api/v1/workspaces', { body: workspace('l4', {}, { labels: { team: 'web' } }) });
-    expect(summary(await stream!.line())).toBe('ADDED l4'); // l3 never matched: not sent
-    await stream!.cancel();
+    expect(summary(await stream.line())).toBe('ADDED l4'); // l3 never matched: not sent
+    await stream.cancel();
   });
 
   it('answers 410 Gone (a Status, before any streaming) for a resourceVersion no longer kept', async () => {
@@ -97,10 +106,10 @@ describe('watch as newline-delimited JSON', () => {
       apiVersion: 'tidepool/v1', kind: 'Event', metadata: { name: 'a.1' },
       regarding: { kind: 'Workspace', name: 'a' }, reason: 'Started', note: 'started', type: 'Normal', count: 1, firstTimestamp: now, lastTimestamp: now,
     });
-    const e = await stream!.line();
+    const e = await stream.line();
     expect(e.type).toBe('ADDED');
     expect(e.object).toMatchObject({ kind: 'Event', reason: 'Started', regarding: { name: 'a' } });
-    await stream!.cancel();
+    await stream.cancel();
     await until(() => activeWatchCount(t.server.app) === 0, 'the watch to go');
   });
 });
@@ -110,21 +119,21 @@ describe('watch as Server-Sent Events', () => {
     const { res, stream } = await open('/api/v1/workspaces?watch=true&labelSelector=team%3Dsse', { accept: 'text/event-stream' });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    let ev = await stream!.event();
+    let ev = await stream.event();
     expect(ev?.retry).toBeDefined();
-    ev = await stream!.event();
+    ev = await stream.event();
     // no object matches yet: the first event only sets the id to resume from
     expect(ev?.data).toBeUndefined();
     expect(ev?.id).toMatch(/^\d+$/);
     const created = (await t.req('POST', '/api/v1/workspaces', { body: workspace('s1', {}, { labels: { team: 'sse' } }) })).json;
-    do ev = await stream!.event(); while (ev && ev.data === undefined); // skip pings
+    do ev = await stream.event(); while (ev && ev.data === undefined); // skip pings
     expect(ev!.id).toBe(created.metadata.resourceVersion);
     expect(JSON.parse(ev!.data!)).toMatchObject({ type: 'ADDED', object: { metadata: { name: 's1' } } });
     // a ping comment arrives when nothing happens
-    do ev = await stream!.event(); while (ev && !ev.comments.includes('ping'));
+    do ev = await stream.event(); while (ev && !ev.comments.includes('ping'));
     expect(ev!.comments).toContain('ping');
     const lastId = created.metadata.resourceVersion;
-    await stream!.cancel();
+    await stream.cancel();
 
     // changes while disconnected are replayed from Last-Event-ID (it wins over the query's resourceVersion)
     await t.req('PATCH', '/api/v1/workspaces/s1', { type: 'application/merge-patch+json', body: { spec: { running: false } } });
@@ -133,11 +142,11 @@ describe('watch as Server-Sent Events', () => {
     expect(again.res.status).toBe(200);
     const got: string[] = [];
     while (got.length < 2) {
-      const e = await again.stream!.event();
+      const e = await again.stream.event();
       if (e?.data) got.push(summary(JSON.parse(e.data)));
     }
     expect(got).toEqual(['MODIFIED s1', 'ADDED s2']);
-    await again.stream!.cancel();
+    await again.stream.cancel();
   });
 
   it('replies 410 as a Status when Last-Event-ID is too old', async () => {
