@@ -2,7 +2,7 @@
 // limit) and is parsed here, so that a syntax error becomes a 400 Status naming the line and
 // column, and a content type a route does not take becomes a 415 Status.
 import { ApiError, badRequest } from './store/index.js';
-import { parseDocuments } from './apply/parse.js';
+import { MAX_FLOW_DEPTH, parseDocuments } from './apply/parse.js';
 
 export const JSON_TYPES = ['application/json'] as const;
 export const MERGE_PATCH_TYPES = ['application/merge-patch+json', 'application/json'] as const;
@@ -90,9 +90,33 @@ export function jsonErrorOffset(s: string): number {
   }
 }
 
-/** JSON.parse, with a 400 Status naming the line and column of a syntax error. */
+/** Offset of the first `[` or `{` nested deeper than `max` (outside strings), or -1. */
+export function jsonTooDeep(s: string, max: number): number {
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 34 /* " */) {
+      for (i++; i < s.length && s.charCodeAt(i) !== 34; i++) if (s.charCodeAt(i) === 92 /* \ */) i++;
+    } else if (c === 91 || c === 123) {
+      if (++depth > max) return i;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return -1;
+}
+
+/**
+ * JSON.parse, with a 400 Status naming the line and column of a syntax error. Nesting
+ * deeper than any manifest needs is refused first (what comes next recurses per level).
+ */
 export function parseJson(text: string, what = 'request body'): unknown {
   if (text.trim() === '') throw badRequest(`the ${what} is empty; expected a JSON object`);
+  const deep = jsonTooDeep(text, MAX_FLOW_DEPTH);
+  if (deep >= 0) {
+    const at = lineCol(text, deep);
+    throw badRequest(`the ${what} nests objects or arrays more than ${MAX_FLOW_DEPTH} deep, at line ${at.line}, column ${at.column}`, [
+      { reason: 'NestingTooDeep', message: `nested more than ${MAX_FLOW_DEPTH} deep`, line: at.line, column: at.column },
+    ]);
+  }
   try {
     return JSON.parse(text);
   } catch (err) {

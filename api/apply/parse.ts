@@ -2,7 +2,7 @@
 // too) from one or more named sources. Every object keeps a map back to its source text, so
 // that a violation found later (by the schemas or by the store) can be reported with the
 // file, line and column of the node that causes it.
-import { LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
+import { CST, Lexer, LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
 import type { StatusCause } from '../../specs/index.js';
 import { ApiError } from '../store/index.js';
 
@@ -40,6 +40,54 @@ export interface ParsedDocuments {
 export interface ParseOptions {
   /** Alias expansions allowed per document (a guard against "billion laughs"). Defaults to 100. */
   maxAliasCount?: number;
+}
+
+/** Deepest flow nesting (`[` / `{`) a document may have. */
+export const MAX_FLOW_DEPTH = 64;
+/** Largest indentation plus block indicators (`- `, `? `, `: `) on one line. */
+export const MAX_BLOCK_DEPTH = 200;
+
+/**
+ * Refuses text nested deeper than any manifest needs, before the YAML parser sees it: the
+ * parser and composer recurse per level, and a deep enough input must not get near the
+ * stack limit. Tokens come from the YAML lexer, which is iterative and knows quoted scalars.
+ */
+function checkNesting(text: string, file: string | undefined): StatusCause | undefined {
+  let offset = 0, flow = 0, indent = 0, indicators = 0, lineStart = true, scalar = false;
+  for (const tok of new Lexer().lex(text)) {
+    if (tok === CST.SCALAR) { scalar = true; continue; }
+    if (scalar) {
+      // The source of a scalar (a block scalar or a multi-line plain one may span lines).
+      scalar = false;
+      offset += tok.length;
+      lineStart = tok.endsWith('\n');
+      if (lineStart) { indent = 0; indicators = 0; }
+      continue;
+    }
+    const type = CST.tokenType(tok);
+    // Lexer control tokens (document mode, scalar markers, ...) are not in the source.
+    const width = tok.length === 1 && tok.charCodeAt(0) < 0x20 && tok !== '\n' && tok !== '\t' && tok !== '\r' ? 0 : tok.length;
+    if (type === 'newline') { lineStart = true; indent = 0; indicators = 0; offset += width; continue; }
+    if (type === 'space' && lineStart) indent = tok.length;
+    else if (width) lineStart = false;
+    if (type === 'flow-seq-start' || type === 'flow-map-start') flow++;
+    else if (type === 'flow-seq-end' || type === 'flow-map-end') flow = Math.max(0, flow - 1);
+    else if (type === 'seq-item-ind' || type === 'explicit-key-ind' || type === 'map-value-ind') indicators++;
+    if (flow > MAX_FLOW_DEPTH || indent + indicators > MAX_BLOCK_DEPTH) {
+      const before = text.slice(0, offset);
+      const line = before.split('\n').length;
+      const column = offset - (before.lastIndexOf('\n') + 1) + 1;
+      return {
+        reason: 'NestingTooDeep',
+        message: flow > MAX_FLOW_DEPTH
+          ? `collections nested more than ${MAX_FLOW_DEPTH} deep are refused`
+          : `indentation and block indicators deeper than ${MAX_BLOCK_DEPTH} on one line are refused`,
+        ...(file !== undefined ? { file } : {}), line, column,
+      };
+    }
+    offset += width;
+  }
+  return undefined;
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -123,6 +171,11 @@ export function parseDocuments(sources: readonly ApplySource[], opts: ParseOptio
   for (const src of sources) {
     const lc = new LineCounter();
     const file = src.name;
+    const deep = checkNesting(src.text, file);
+    if (deep) {
+      errors.push({ ...deep, document: index++ });
+      continue;
+    }
     const docs = parseAllDocuments(src.text, { lineCounter: lc, uniqueKeys: true, prettyErrors: true }) as Document.Parsed[] | { errors?: unknown };
     if (!Array.isArray(docs)) continue; // an empty stream
     for (const doc of docs) {

@@ -57,6 +57,10 @@ const cases: Case[] = [
   { name: 'duplicate keys (apply)', method: 'POST', path: '/api/v1/apply', type: 'application/yaml', body: 'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: d}\nspec: {}\nspec: {running: false}\n', status: 400, mentions: /DuplicateKey.*"line":5|line 5/ },
   { name: 'duplicate keys (POST, YAML)', method: 'POST', path: '/api/v1/workspaces', type: 'application/x-yaml', body: 'apiVersion: tidepool/v1\napiVersion: tidepool/v1\n', status: 400, mentions: /line 2/ },
   { name: 'alias bomb', method: 'POST', path: '/api/v1/apply', type: 'application/yaml', body: BOMB, status: 400, mentions: /alias.*line 2, column 8|"line":2,"column":8/ },
+  { name: 'JSON nested 100 deep', method: 'POST', path: '/api/v1/workspaces', body: `{"apiVersion": "tidepool/v1", "kind": "Workspace", "metadata": {"name": "deep"},\n "spec": {"x": ${'['.repeat(100)}${']'.repeat(100)}}}`, status: 400, mentions: /more than 64 deep, at line 2, column 78/ },
+  { name: 'merge patch nested 100 deep', method: 'PATCH', path: '/api/v1/workspaces/alice', type: 'application/merge-patch+json', body: `{"spec": ${'{"a": '.repeat(100)}1${'}'.repeat(100)}}`, status: 400, mentions: /more than 64 deep/ },
+  { name: 'YAML nested 1000 deep (apply)', method: 'POST', path: '/api/v1/apply', type: 'application/yaml', body: `${yamlWs('deep')}metadata2:\n  x: ${'['.repeat(1000)}${']'.repeat(1000)}\n`, status: 400, mentions: /NestingTooDeep.*"line":7,"column":70/ },
+  { name: 'YAML compact sequences 1000 deep (apply)', method: 'POST', path: '/api/v1/apply', type: 'application/yaml', body: `${'- '.repeat(1000)}x\n`, status: 400, mentions: /line 1, column 401/ },
   { name: 'JSON array to a POST', method: 'POST', path: '/api/v1/workspaces', body: [WN('x')], status: 422, mentions: /expected an object/ },
   // wrong types
   { name: 'cpu as a string', method: 'POST', path: '/api/v1/workspaces', body: W({}, { resources: { cpu: 'two' } }), status: 422, mentions: /spec\.resources\.cpu/ },
