@@ -99,12 +99,14 @@ function kindPaths(k: KindInfo): Record<string, unknown> {
     paths[`${base}/{name}/status`] = {
       parameters: [nameParam],
       get: { operationId: `read${k.kind}Status`, tags: tag, responses: { 200: { description: 'The object', content: json(obj) }, ...errorResponses(401, 404) } },
-      put: {
-        operationId: `replace${k.kind}Status`, tags: tag,
-        description: 'Writes status only: the body is the object; only its status (and metadata.resourceVersion as a precondition) is used.',
-        requestBody: { required: true, content: json(obj) },
-        responses: { 200: { description: 'Updated', content: json(obj) }, ...errorResponses(400, 401, 404, 409, 415, 422) },
-      },
+    };
+  }
+  if (k.statusSchema && k.userWritable) {
+    (paths[`${base}/{name}/status`] as Record<string, unknown>).put = {
+      operationId: `replace${k.kind}Status`, tags: tag,
+      description: 'Writes status only: the body is the object; only its status (and metadata.resourceVersion as a precondition) is used.',
+      requestBody: { required: true, content: json(obj) },
+      responses: { 200: { description: 'Updated', content: json(obj) }, ...errorResponses(400, 401, 404, 409, 415, 422) },
     };
   }
   return paths;

@@ -161,7 +161,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       name: k.plural, singularName: k.singular, kind: k.kind, shortNames: k.shortNames, namespaced: false,
       verbs: k.userWritable ? ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] : ['get', 'list', 'watch'],
     })).concat(KINDS.filter((k) => k.statusSchema).map((k) => ({
-      name: `${k.plural}/status`, singularName: '', kind: k.kind, shortNames: [], namespaced: false, verbs: ['get', 'update'],
+      name: `${k.plural}/status`, singularName: '', kind: k.kind, shortNames: [], namespaced: false, verbs: k.userWritable ? ['get', 'update'] : ['get'],
     }))),
   });
   app.get('/api/v1', async (_req, reply) => reply.type('application/json; charset=utf-8').send(discovery));

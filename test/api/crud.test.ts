@@ -220,6 +220,8 @@ describe('auth, health and OpenAPI', () => {
     expect(r.json.paths['/api/v1/workspaces/{name}']).toHaveProperty('patch');
     expect(r.json.paths['/api/v1/ports/{name}/status']).toHaveProperty('put');
     expect(r.json.paths['/api/v1/events']).not.toHaveProperty('post');
+    expect(r.json.paths['/api/v1/syncs/{name}/status']).not.toHaveProperty('put');
+    expect(Object.keys(r.json.paths)).toEqual(expect.arrayContaining(['/api/v1/workspaces', '/api/v1/ports/{name}', '/api/v1/events/{name}', '/api/v1/syncs']));
     expect(r.json.paths['/api/v1/apply']).toHaveProperty('post');
     expect(r.json.components.securitySchemes.basicAuth).toEqual({ type: 'http', scheme: 'basic' });
   });
