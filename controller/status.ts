@@ -55,7 +55,13 @@ export class StatusWriter {
   write(kind: string, name: string, status: object): boolean {
     const cur = this.#store.get(kind, name);
     if (!cur || isDeepStrictEqual(cur.status, status)) return false;
-    const p = this.#store.updateStatus(kind, name, status).then(
+    this.track(this.#store.updateStatus(kind, name, status), kind, name);
+    return true;
+  }
+
+  /** Follows another store write made the same way (applied at once, durable later). */
+  track(write: Promise<unknown>, kind: string, name: string): void {
+    const p = write.then(
       () => {},
       (err: Error) => {
         if (!(err instanceof ApiError && err.code === 404)) this.#onError(kind, name, err);
@@ -63,7 +69,6 @@ export class StatusWriter {
     );
     this.#pending.add(p);
     void p.finally(() => this.#pending.delete(p));
-    return true;
   }
 
   get pending(): number {

@@ -27,9 +27,9 @@ export class WorkQueue<K = string> {
     return new Promise((resolve) => this.#getters.push(resolve));
   }
 
-  /** The next key if one is waiting now, else undefined. */
+  /** The next key if one is waiting now, else undefined (always undefined once shut down). */
   tryGet(): K | undefined {
-    if (this.#head >= this.#items.length) return undefined;
+    if (this.#shuttingDown || this.#head >= this.#items.length) return undefined;
     const key = this.#items[this.#head]!;
     this.#items[this.#head++] = undefined as K;
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
@@ -64,7 +64,11 @@ export class WorkQueue<K = string> {
     return this.#processing.has(key);
   }
 
-  /** Stops handing out keys: every pending and future `get` resolves undefined. */
+  /**
+   * Stops handing out keys: every pending and future `get` resolves undefined. Unlike
+   * client-go, keys still waiting are dropped, not drained: a level-triggered controller
+   * enqueues everything again when it starts.
+   */
   shutdown(): void {
     this.#shuttingDown = true;
     const getters = this.#getters;

@@ -24,31 +24,58 @@ interface Observed {
 }
 
 export async function reconcileWorkspace(ctx: Context, name: string): Promise<Result> {
-  let vms = await ctx.vms.get({ name });
-  let vm = vms.get(name);
-  // A VM on its way somewhere (or without an IP yet) needs news newer than the last poll.
-  if (vm && (vm.state === 'Starting' || vm.state === 'Stopping' || (vm.state === 'Running' && !vm.ip))) {
-    vms = await ctx.vms.get({ name, maxAgeMs: POLL_MS });
-    vm = vms.get(name);
+  let vm: VM | undefined;
+  try {
+    vm = (await ctx.vms.get({ name })).get(name);
+    // A VM on its way somewhere (or without an IP yet) needs news newer than the last poll.
+    if (vm && (vm.state === 'Starting' || vm.state === 'Stopping' || (vm.state === 'Running' && !vm.ip))) {
+      vm = (await ctx.vms.get({ name, maxAgeMs: POLL_MS })).get(name);
+    }
+  } catch (err) {
+    unreachable(ctx, name, err as Error);
+    throw err;
   }
   const ws = ctx.store.get('Workspace', name);
   if (!ws) return deleteOrphan(ctx, name, vm);
   if (ws.metadata.deletionTimestamp) return finalize(ctx, ws);
-  const current = await ensureFinalizer(ctx, ws);
+  const current = ensureFinalizer(ctx, ws);
   if (!current) return {};
   if (current.metadata.deletionTimestamp) return finalize(ctx, current);
   return converge(ctx, current, vm);
 }
 
-async function ensureFinalizer(ctx: Context, ws: Resource): Promise<Resource | undefined> {
+/**
+ * The runtime cannot be listed: Ready says so, everything else keeps its last known
+ * value (VMReady stays, so the routes of running workspaces stay up meanwhile).
+ */
+function unreachable(ctx: Context, name: string, err: Error): void {
+  const ws = ctx.store.get('Workspace', name);
+  if (!ws || ws.metadata.deletionTimestamp) return;
+  const status: WorkspaceStatus = structuredClone(ws.status ?? {});
+  const conditions: Condition[] = status.conditions ?? [];
+  setCondition(conditions, {
+    type: 'Ready', status: 'Unknown', reason: 'RuntimeError',
+    message: `The ${ctx.runtime.name} runtime cannot be reached to list the VMs: ${err.message}. The last known state is shown; retrying with backoff.`,
+  }, ctx.clock.now(), ws.metadata.generation);
+  ctx.status.write('Workspace', name, { ...status, conditions });
+}
+
+/**
+ * Adds the finalizer without waiting for the disk, like status writes. That is safe: if
+ * a crash loses it, the VM made meanwhile is either adopted again (the Workspace is
+ * still there) or deleted by the orphan collection (it is not).
+ */
+function ensureFinalizer(ctx: Context, ws: Resource): Resource | undefined {
+  const name = ws.metadata.name;
   if (ws.metadata.finalizers?.includes(FINALIZER)) return ws;
-  return ctx.store.transaction((tx) => {
-    const cur = tx.get('Workspace', ws.metadata.name);
-    if (!cur || cur.metadata.deletionTimestamp || cur.metadata.finalizers?.includes(FINALIZER)) return cur;
+  ctx.status.track(ctx.store.transaction((tx) => {
+    const cur = tx.get('Workspace', name);
+    if (!cur || cur.metadata.deletionTimestamp || cur.metadata.finalizers?.includes(FINALIZER)) return;
     const next = structuredClone(cur) as Resource;
     next.metadata.finalizers = [...(next.metadata.finalizers ?? []), FINALIZER];
-    return tx.update(next);
-  });
+    tx.update(next);
+  }), 'Workspace', name);
+  return ctx.store.get('Workspace', name);
 }
 
 const vmReady = (status: ConditionInput['status'], reason: string, message: string): VMReady => ({ type: 'VMReady', status, reason, message });
@@ -189,6 +216,7 @@ async function observe(ctx: Context, ws: Resource, vm: VM | undefined, prev: Wor
   }
   if (await ctx.probe(vm.ip, IDE_PORT)) {
     ctx.ideWaitSince.delete(name);
+    ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, 'Normal', 'IDEReady', `The IDE answers on ${vm.ip}:${IDE_PORT}.`);
     return { phase: 'Running', ip: vm.ip, vmReady: vmReady('True', 'Running', `The IDE answers on ${vm.ip}:${IDE_PORT}.`) };
   }
   const now = ctx.clock.now();

@@ -61,6 +61,40 @@ describe('failures', () => {
     expect(h.runtime.snapshot().map((v) => v.name)).toEqual(['lost']);
   });
 
+  it('says so when the IDE does not answer in time, and goes on checking', async () => {
+    let up = false;
+    await h.start({ probe: async () => up, ideTimeoutMs: 200 });
+    await h.store.create(workspace('mute'));
+    const waiting = await waitFor('WaitingForIDE', () => (cond(h.ws('mute'), 'VMReady')?.reason === 'WaitingForIDE' ? h.ws('mute') : undefined));
+    expect(waiting.status.phase).toBe('Starting');
+    expect(waiting.status.ip).toMatch(/^127\.77\./);
+    expect(h.proxy.table()?.workspaces ?? []).toEqual([]);
+    const late = await waitFor('timeout message', () => {
+      const r = cond(h.ws('mute'), 'Ready');
+      return r?.message.includes('has not answered') ? r : undefined;
+    });
+    expect(late).toMatchObject({ status: 'False', reason: 'WaitingForIDE' });
+    expect(late.message).toContain('port 8080');
+    up = true;
+    await h.ready('mute', 20_000);
+  });
+
+  it('shows a runtime that cannot be listed as Ready Unknown, keeping the routes, then recovers', async () => {
+    const c = await h.start();
+    await h.store.create(workspace('far'));
+    await h.ready('far');
+    const seen = history(h, 'Workspace', 'far');
+    h.runtime.fail('list', 2, 'incus: connection refused');
+    await c.resync();
+    await waitFor('Ready Unknown', () => seen.statuses.some((s) => condOf(s, 'Ready')?.status === 'Unknown'));
+    const unknown = seen.statuses.find((s) => condOf(s, 'Ready')?.status === 'Unknown');
+    expect(condOf(unknown, 'Ready')!.message).toContain('incus: connection refused');
+    expect(condOf(unknown, 'VMReady')!.status).toBe('True');
+    expect(h.proxy.table()!.workspaces).toHaveLength(1);
+    await h.ready('far');
+    seen.stop();
+  });
+
   it('shows a proxy that fails to apply on workspace and port conditions, then recovers', async () => {
     await h.start();
     await waitFor('first (empty) table applied', () => h.proxy.calls.apply >= 1);

@@ -94,6 +94,17 @@ describe('WorkQueue', () => {
     q.add('y');
     expect(await q.get()).toBeUndefined();
   });
+
+  it('drops keys still waiting at shutdown instead of draining them', () => {
+    const q = new WorkQueue<string>();
+    q.add('a');
+    q.add('b');
+    expect(q.tryGet()).toBe('a');
+    q.shutdown();
+    expect(q.tryGet()).toBeUndefined();
+    q.done('a');
+    expect(q.tryGet()).toBeUndefined();
+  });
 });
 
 describe('DelayingQueue', () => {
