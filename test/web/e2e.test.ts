@@ -226,8 +226,9 @@ describe.skipIf(!existsSync(CLI) || !existsSync(CHROMIUM))('status UI in Chromiu
     const errors = page.locator('tp-syncs li.sync[data-name="e2e"] ul.errors li');
     await errors.first().waitFor({ timeout: 15_000 });
     const text = (await errors.allTextContents()).join('\n');
-    expect(text).toContain('broken.yaml:');
-    expect(text).toMatch(/broken\.yaml:5/);
+    // broken.yaml:LINE:COLUMN, the field path and the message.
+    expect(text).toMatch(/broken\.yaml:5(:\d+)?/);
+    expect(text).toContain('spec.running');
     expect(await page.locator('tp-syncs li.sync[data-name="e2e"] tp-badge').textContent()).not.toBeNull();
   });
 

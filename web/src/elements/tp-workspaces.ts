@@ -57,6 +57,7 @@ export class TpWorkspaces extends LitElement {
       .spec {
         display: block;
         font-size: 0.8125rem;
+        white-space: nowrap;
       }
       td.ready {
         max-width: 28rem;
