@@ -74,6 +74,10 @@ export class TpWorkspaces extends LitElement {
         white-space: nowrap;
         min-width: 9ch;
       }
+      td.ip .muted {
+        font-family: system-ui, sans-serif;
+        font-size: 1rem;
+      }
       .links {
         display: flex;
         flex-wrap: wrap;
