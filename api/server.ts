@@ -24,6 +24,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** A built UI folder, served at /app/. */
   webRoot?: string;
+  /** Served as /app/config.json for the UI (where workspaces are reached). */
+  uiConfig?: Record<string, unknown>;
   /** Interval of the `: ping` comments on Server-Sent Events streams. Defaults to 15 s. */
   ssePingMs?: number;
 }
@@ -194,6 +196,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   if (opts.webRoot) {
     await app.register(fastifyStatic, { root: opts.webRoot, prefix: '/app/', index: ['index.html'], wildcard: true });
     app.get('/app', async (_req, reply) => reply.redirect('/app/', 301));
+    const uiConfig = JSON.stringify(opts.uiConfig ?? {});
+    app.get('/app/config.json', async (_req, reply) => reply.type('application/json').header('cache-control', 'no-cache').send(uiConfig));
   }
 
   return app;

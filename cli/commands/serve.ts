@@ -9,8 +9,14 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { DEFAULT_LISTEN, loadOrCreateCredentials, parseListen, resolveDataDir, storePath, type Credentials } from '../../api/config.js';
 import type { Store } from '../../api/store/index.js';
+import type { CapacityOptions } from '../../controller/types.js';
+import { parseQuantity } from '../../specs/quantity.js';
 import { CliError } from '../errors.js';
 import { globalFlags } from '../context.js';
+import {
+  createProxy, createRuntime, defaultRuntime, PROXIES, RUNTIMES,
+  type ProxyName, type ProxySettings, type RuntimeName, type RuntimeSettings,
+} from './serve-drivers.js';
 
 export interface ServeOptions {
   dataDir: string;
@@ -22,12 +28,31 @@ export interface ServeOptions {
   logger?: Logger;
   /** The built UI, served at /app/. Defaults to web/dist of this package when it exists. */
   webRoot?: string;
+  /** Runs the API (and UI) only: no runtime, proxy, controller or sync. For tests of the API alone. */
+  apiOnly?: boolean;
+  /** Defaults to incus on Linux, tart on macOS. */
+  runtime?: RuntimeSettings;
+  /** Defaults to Caddy on :8080 and :8081, started by Tidepool. */
+  proxy?: ProxySettings;
+  /** Resync period of the controller. Defaults to 30 s. */
+  resyncPeriodMs?: number;
+  /** The host budget; each field defaults from the host. */
+  capacity?: CapacityOptions;
+  /** `--sync-dir` values: `DIR` or `NAME=DIR`. */
+  syncDirs?: string[];
+  /** Self-heal period of the syncs. Defaults to 60 s. */
+  syncIntervalMs?: number;
+  syncAllowEmptyPrune?: boolean;
+  /** Where the UI sends people for a workspace's IDE. Defaults to the page's own host on the workspace port. */
+  workspaceBaseUrl?: string;
 }
 
 export interface ServeHandle {
   /** `http://host:port` the API listens on. */
   address: string;
   store: Store;
+  /** The Caddy Tidepool supervises (pid, admin URL), when it runs one. */
+  caddy?: { pid: number | undefined; adminUrl: string | undefined };
   credentials: Credentials;
   logger: Logger;
   /** Stops every component, last started first; safe to call twice. */
@@ -105,15 +130,16 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       logger.info({ credentialsFrom: source === 'env' ? 'TIDEPOOL_USER/TIDEPOOL_PASSWORD' : path }, 'credentials loaded');
     }
 
-    // Components: start each here, after the store and before the API server, and register
-    // its stop with components.add(name, stop) (stops run in reverse order).
-    // e.g. const controller = await startController({ store, logger, runtime, proxy, ... });
-    //      components.add('controller', () => controller.stop());
-
     const webRoot = opts.webRoot ?? defaultWebRoot();
+    const proxySettings = opts.proxy ?? { proxy: 'caddy', appListen: ':8080', workspaceListen: ':8081' };
+    // The API comes up first: the proxy needs its address (--listen may say port 0), and
+    // objects stored before the controller runs are simply reconciled when it does.
     let server;
     try {
-      server = await startServer({ store, credentials, logger, listen: opts.listen, ...(webRoot ? { webRoot } : {}) });
+      server = await startServer({
+        store, credentials, logger, listen: opts.listen, ...(webRoot ? { webRoot } : {}),
+        uiConfig: uiConfig(opts.workspaceBaseUrl, proxySettings),
+      });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EADDRNOTAVAIL' ? 'address not available on this host'
@@ -122,20 +148,150 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     }
     components.add('api server', () => server.close());
     logger.info({ address: server.address, dataDir: opts.dataDir }, `Tidepool API listening on ${server.address}`);
-    return { address: server.address, store, credentials, logger, close: () => components.close() };
+    const handle: ServeHandle = { address: server.address, store, credentials, logger, close: () => components.close() };
+    if (opts.apiOnly) return handle;
+
+    // Components: each registers its stop with components.add (stops run in reverse order).
+    const [{ loadOrCreateId }, { startController, EventRecorder, realClock }, { startSyncs }] = await Promise.all([
+      import('../../api/config.js'), import('../../controller/index.js'), import('../../controller/gitops/index.js'),
+    ]);
+    const tidepoolId = await loadOrCreateId(opts.dataDir);
+    const runtimeSettings = opts.runtime ?? { runtime: defaultRuntime() };
+    const runtime = await createRuntime(runtimeSettings, tidepoolId, opts.dataDir, logger);
+    components.add('runtime', async () => { await runtime.close?.(); });
+
+    const proxy = await createProxy(proxySettings, server.address, credentials, opts.dataDir, logger);
+    components.add('proxy', async () => { await proxy.close?.(); });
+    if (proxy.name === 'caddy') {
+      const caddy = proxy as unknown as { pid: number | undefined; adminUrl: string | undefined };
+      handle.caddy = { get pid() { return caddy.pid; }, get adminUrl() { return caddy.adminUrl; } };
+      logger.info({ app: proxySettings.appListen, workspaces: proxySettings.workspaceListen, admin: caddy.adminUrl, pid: caddy.pid },
+        `Caddy serves the UI and API on ${proxySettings.appListen} and the workspaces on ${proxySettings.workspaceListen}`);
+    }
+
+    const controller = await startController({
+      store, runtime, proxy, logger: logger.child({ component: 'controller' }), dataDir: opts.dataDir,
+      ...(opts.resyncPeriodMs !== undefined ? { resyncPeriodMs: opts.resyncPeriodMs } : {}),
+      ...(opts.capacity ? { capacity: opts.capacity } : {}),
+    });
+    components.add('controller', () => controller.stop());
+    logger.info({ tidepoolId, runtime: runtime.name, proxy: proxy.name }, 'controller started');
+
+    if (opts.syncDirs?.length) {
+      const recorder = new EventRecorder({ store, clock: realClock, logger });
+      components.add('sync events', () => recorder.close());
+      let syncs;
+      try {
+        syncs = await startSyncs(opts.syncDirs, {
+          store, logger: logger.child({ component: 'gitops' }),
+          ...(opts.syncIntervalMs !== undefined ? { intervalMs: opts.syncIntervalMs } : {}),
+          allowEmptyPrune: opts.syncAllowEmptyPrune ?? false,
+          recordEvent: async (ev) => recorder.record(ev.regarding, ev.type, ev.reason, ev.note),
+        });
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+      components.add('gitops', () => syncs.stop());
+      logger.info({ syncs: syncs.syncs }, `syncing ${syncs.syncs.map((x) => `${x.name}=${x.dir}`).join(', ')}`);
+    }
+    return handle;
   } catch (err) {
     await components.close();
     throw err;
   }
 }
 
+/** What the UI reads from /app/config.json: where workspaces are reached. */
+function uiConfig(workspaceBaseUrl: string | undefined, proxy: ProxySettings): Record<string, unknown> {
+  if (workspaceBaseUrl) return { workspaceBaseUrl };
+  return { workspacePort: parseListen(proxy.workspaceListen).port };
+}
+
 interface ServeFlags {
   listen?: string;
+  runtime?: string;
+  proxy?: string;
+  appPort?: string;
+  workspacePort?: string;
+  caddyAdmin?: string;
+  caddyBinary?: string;
+  incusSocket?: string;
+  incusUrl?: string;
+  incusCert?: string;
+  incusKey?: string;
+  incusServerCert?: string;
+  incusProject?: string;
+  tartPath?: string;
+  resyncPeriod?: string;
+  maxRunning?: string;
+  cpuBudget?: string;
+  memoryBudget?: string;
+  syncDir?: string[];
+  syncInterval?: string;
+  syncAllowEmptyPrune?: boolean;
+  workspaceUrl?: string;
 }
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** The flags of `tidepool serve` (besides the global --data-dir). */
 export function addServeFlags(cmd: Command): Command {
-  return cmd.option('--listen <host:port>', `where the API listens (env TIDEPOOL_LISTEN; default ${DEFAULT_LISTEN})`);
+  return cmd
+    .option('--listen <host:port>', `where the API listens (env TIDEPOOL_LISTEN; default ${DEFAULT_LISTEN})`)
+    .option('--runtime <name>', `where workspaces run: ${RUNTIMES.join(', ')} (default ${defaultRuntime()} on this host; stub runs fake ones in memory)`)
+    .option('--proxy <name>', `how workspaces are reached: ${PROXIES.join(', ')} (default caddy; memory routes nothing, for tests)`)
+    .option('--app-port <[host:]port>', 'where Caddy serves the UI and the API (default 8080)')
+    .option('--workspace-port <[host:]port>', 'where Caddy serves the workspaces, /workspace/{name}/ (default 8081)')
+    .option('--caddy-admin <url>', 'drive the Caddy whose admin API is at this URL instead of starting one')
+    .option('--caddy-binary <path>', 'the caddy executable Tidepool starts (default caddy on PATH)')
+    .option('--incus-socket <path>', 'unix socket of the local Incus (default /var/lib/incus/unix.socket)')
+    .option('--incus-url <url>', 'HTTPS endpoint of a remote Incus, with --incus-cert and --incus-key')
+    .option('--incus-cert <file>', 'PEM client certificate the remote Incus trusts')
+    .option('--incus-key <file>', 'PEM key of --incus-cert')
+    .option('--incus-server-cert <file>', "the remote Incus server's PEM certificate, pinned")
+    .option('--incus-project <name>', 'Incus project (default: the default project)')
+    .option('--tart-path <path>', 'the tart executable (default tart on PATH)')
+    .option('--resync-period <duration>', 'how often every object is reconciled again, e.g. 30s, 5m (default 30s)')
+    .option('--max-running <n>', 'most workspaces running at once (default: no limit)')
+    .option('--cpu-budget <n>', "vCPUs all running workspaces may have together (default: the host's CPUs x 4)")
+    .option('--memory-budget <quantity>', "memory all running workspaces may have together, e.g. 16Gi (default: the host's memory minus a headroom)")
+    .option('--sync-dir <[name=]dir>', 'apply the manifests of a folder and keep it applied (GitOps); repeatable', collect)
+    .option('--sync-interval <duration>', 'how often a sync folder is applied again to undo drift (default 60s)')
+    .option('--sync-allow-empty-prune', 'an empty sync folder may prune everything it applied')
+    .option('--workspace-url <url>', 'where the UI links workspaces, e.g. https://ide.example.com (default: the page host on --workspace-port)');
+}
+
+/** `30s`, `5m`, `1h`, `250ms`, or plain seconds. */
+export function parseDuration(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'] : NaN;
+  if (!(ms > 0)) throw new CliError(`${flag} must be a positive duration such as 30s, 5m or 1h, got "${value}"`);
+  return ms;
+}
+
+function parsePositive(flag: string, value: string, integer: boolean): number {
+  const n = Number(value);
+  if (!(n > 0) || (integer && !Number.isInteger(n))) {
+    throw new CliError(`${flag} must be a positive ${integer ? 'whole ' : ''}number, got "${value}"`);
+  }
+  return n;
+}
+
+/** `8081` → `:8081` (every interface); `127.0.0.1:8081` stays. */
+function proxyListen(flag: string, value: string | undefined, fallback: number): string {
+  const listen = value === undefined ? `:${fallback}` : /^\d+$/.test(value) ? `:${value}` : value;
+  try {
+    const { port } = parseListen(listen);
+    if (port === 0) throw new Error('port 0');
+  } catch {
+    throw new CliError(`${flag} must be a port or host:port (1..65535), got "${value}"`);
+  }
+  return listen;
+}
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new CliError(`${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
 }
 
 export function serveOptionsFromFlags(flags: ServeFlags & { dataDir?: string }, env: NodeJS.ProcessEnv = process.env): ServeOptions {
@@ -145,7 +301,45 @@ export function serveOptionsFromFlags(flags: ServeFlags & { dataDir?: string }, 
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  return { dataDir: resolveDataDir(flags.dataDir, env), listen, env };
+  const runtime: RuntimeSettings = {
+    runtime: flags.runtime ? oneOf<RuntimeName>('--runtime', flags.runtime, RUNTIMES) : defaultRuntime(),
+    ...(flags.incusSocket ? { incusSocket: flags.incusSocket } : {}),
+    ...(flags.incusUrl ? { incusUrl: flags.incusUrl } : {}),
+    ...(flags.incusCert ? { incusCert: flags.incusCert } : {}),
+    ...(flags.incusKey ? { incusKey: flags.incusKey } : {}),
+    ...(flags.incusServerCert ? { incusServerCert: flags.incusServerCert } : {}),
+    ...(flags.incusProject ? { incusProject: flags.incusProject } : {}),
+    ...(flags.tartPath ? { tartPath: flags.tartPath } : {}),
+  };
+  const proxy: ProxySettings = {
+    proxy: flags.proxy ? oneOf<ProxyName>('--proxy', flags.proxy, PROXIES) : 'caddy',
+    appListen: proxyListen('--app-port', flags.appPort, 8080),
+    workspaceListen: proxyListen('--workspace-port', flags.workspacePort, 8081),
+    ...(flags.caddyAdmin ? { caddyAdmin: flags.caddyAdmin } : {}),
+    ...(flags.caddyBinary ? { caddyBinary: flags.caddyBinary } : {}),
+  };
+  if (proxy.appListen === proxy.workspaceListen) {
+    throw new CliError('--app-port and --workspace-port must differ: the API and the workspaces are separate origins on purpose');
+  }
+  const capacity: CapacityOptions = {};
+  if (flags.maxRunning !== undefined) capacity.maxRunning = parsePositive('--max-running', flags.maxRunning, true);
+  if (flags.cpuBudget !== undefined) capacity.cpuBudget = parsePositive('--cpu-budget', flags.cpuBudget, false);
+  if (flags.memoryBudget !== undefined) {
+    const bytes = parseQuantity(flags.memoryBudget);
+    if (!(bytes !== undefined && bytes > 0)) throw new CliError(`--memory-budget must be a quantity such as 16Gi or 8192Mi, got "${flags.memoryBudget}"`);
+    capacity.memoryBudgetBytes = bytes;
+  }
+  if (flags.workspaceUrl !== undefined && !/^https?:\/\/[^/]+/.test(flags.workspaceUrl)) {
+    throw new CliError(`--workspace-url must be an http(s) URL, got "${flags.workspaceUrl}"`);
+  }
+  return {
+    dataDir: resolveDataDir(flags.dataDir, env), listen, env, runtime, proxy, capacity,
+    ...(flags.resyncPeriod !== undefined ? { resyncPeriodMs: parseDuration('--resync-period', flags.resyncPeriod) } : {}),
+    ...(flags.syncDir?.length ? { syncDirs: flags.syncDir } : {}),
+    ...(flags.syncInterval !== undefined ? { syncIntervalMs: parseDuration('--sync-interval', flags.syncInterval) } : {}),
+    ...(flags.syncAllowEmptyPrune ? { syncAllowEmptyPrune: true } : {}),
+    ...(flags.workspaceUrl ? { workspaceBaseUrl: flags.workspaceUrl } : {}),
+  };
 }
 
 /** Runs until SIGTERM or SIGINT, then stops cleanly (a second signal exits at once). */
@@ -182,7 +376,7 @@ export function registerServe(program: Command): void {
   addServeFlags(
     program
       .command('serve')
-      .summary('run the Tidepool server (API, UI)')
+      .summary('run the Tidepool server (API, UI, controller, proxy, syncs)')
       .description(
         'Runs the Tidepool server in the foreground with JSON logs on stdout. State is kept in the ' +
           'data directory (--data-dir, TIDEPOOL_DATA_DIR). Credentials: TIDEPOOL_USER / TIDEPOOL_PASSWORD, ' +

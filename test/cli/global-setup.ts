@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'dist', 'cli', 'main.js');
-const SOURCES = ['cli', 'api', 'specs'];
+const SOURCES = ['cli', 'api', 'specs', 'controller'];
 
 function newestTs(dir: string): number {
   let newest = 0;

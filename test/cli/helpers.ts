@@ -85,7 +85,8 @@ export interface Served {
 
 /** Starts `tidepool serve` on a free loopback port; resolves once it logged its address. */
 export async function startServe(dataDir: string, env: NodeJS.ProcessEnv): Promise<Served> {
-  const proc = new Proc(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], env);
+  // The stub runtime and the memory proxy: a real controller, no Incus or Caddy needed.
+  const proc = new Proc(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--runtime', 'stub', '--proxy', 'memory'], env);
   let address: string | undefined;
   await proc.waitFor((out) => {
     for (const line of out.split('\n')) {

@@ -265,6 +265,8 @@ describe('api', () => {
     const given = vi.fn(async () => new Response(JSON.stringify({ workspaceBaseUrl: 'http://10.0.0.2:9000' })));
     expect(await loadConfig('/app/config.json', given as never, loc)).toEqual({ workspaceBaseUrl: 'http://10.0.0.2:9000' });
     expect(given).toHaveBeenCalledWith('/app/config.json', expect.anything());
+    const port = vi.fn(async () => new Response(JSON.stringify({ workspacePort: 9443 })));
+    expect(await loadConfig('/app/config.json', port as never, loc)).toEqual({ workspaceBaseUrl: 'https://devbox.lan:9443' });
     const garbage = vi.fn(async () => new Response('<html>'));
     expect(await loadConfig('/app/config.json', garbage as never, loc)).toEqual({ workspaceBaseUrl: 'https://devbox.lan:8081' });
   });

@@ -85,8 +85,9 @@ export async function loadConfig(
   try {
     const res = await fetchFn(url, { headers: { accept: 'application/json' } });
     if (!res.ok) return config;
-    const body = (await res.json()) as Partial<UiConfig>;
+    const body = (await res.json()) as Partial<UiConfig> & { workspacePort?: unknown };
     if (typeof body.workspaceBaseUrl === 'string' && body.workspaceBaseUrl) config.workspaceBaseUrl = body.workspaceBaseUrl;
+    else if (typeof body.workspacePort === 'number') config.workspaceBaseUrl = `${loc.protocol}//${loc.hostname}:${body.workspacePort}`;
   } catch {
     // No config.json (or not JSON): the defaults stand.
   }

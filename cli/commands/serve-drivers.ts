@@ -1,0 +1,126 @@
+// The runtime and proxy drivers `tidepool serve` runs with, built from its options. Kept
+// apart from serve.ts so that each driver's modules load only when it is chosen.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { platform } from 'node:os';
+import type { Logger } from 'pino';
+import type { Credentials } from '../../api/config.js';
+import type { ProxyDriver } from '../../controller/drivers/proxy/types.js';
+import type { RuntimeDriver } from '../../controller/drivers/runtime/types.js';
+import { CliError } from '../errors.js';
+
+export const RUNTIMES = ['incus', 'tart', 'stub'] as const;
+export type RuntimeName = (typeof RUNTIMES)[number];
+export const PROXIES = ['caddy', 'memory'] as const;
+export type ProxyName = (typeof PROXIES)[number];
+
+export const DEFAULT_INCUS_SOCKET = '/var/lib/incus/unix.socket';
+
+export interface RuntimeSettings {
+  runtime: RuntimeName;
+  incusSocket?: string;
+  incusUrl?: string;
+  /** Paths of PEM files for a remote Incus (client certificate, key, and the server's certificate). */
+  incusCert?: string;
+  incusKey?: string;
+  incusServerCert?: string;
+  incusProject?: string;
+  tartPath?: string;
+}
+
+export interface ProxySettings {
+  proxy: ProxyName;
+  /** host:port, or :port for every interface. */
+  appListen: string;
+  workspaceListen: string;
+  caddyAdmin?: string;
+  caddyBinary?: string;
+}
+
+/** incus on Linux, tart on macOS: what this host can run. */
+export function defaultRuntime(): RuntimeName {
+  return platform() === 'darwin' ? 'tart' : 'incus';
+}
+
+export async function createRuntime(s: RuntimeSettings, tidepoolId: string, dataDir: string, logger: Logger): Promise<RuntimeDriver> {
+  switch (s.runtime) {
+    case 'stub': {
+      const { createStubRuntime } = await import('../../controller/drivers/runtime/stub/index.js');
+      // Real HTTP servers on 127.77.x.y:8080 stand in for the IDEs, so a real proxy has something to reach.
+      return createStubRuntime({ ideServers: true });
+    }
+    case 'incus': {
+      const { readFile } = await import('node:fs/promises');
+      const { createIncusRuntime } = await import('../../controller/drivers/runtime/incus/index.js');
+      const log = (msg: string) => logger.info({ runtime: 'incus' }, msg);
+      if (s.incusUrl) {
+        if (!s.incusCert || !s.incusKey) throw new CliError('--incus-url needs --incus-cert and --incus-key (a client certificate the remote Incus trusts)');
+        const read = (flag: string, path: string) => readFile(path).catch((err: Error) => {
+          throw new CliError(`${flag} ${path}: ${err.message}`);
+        });
+        return createIncusRuntime({
+          tidepoolId, log, url: s.incusUrl,
+          cert: await read('--incus-cert', s.incusCert), key: await read('--incus-key', s.incusKey),
+          ...(s.incusServerCert ? { serverCert: await read('--incus-server-cert', s.incusServerCert) } : {}),
+          ...(s.incusProject ? { project: s.incusProject } : {}),
+        });
+      }
+      const socketPath = s.incusSocket ?? DEFAULT_INCUS_SOCKET;
+      if (!existsSync(socketPath)) {
+        throw new CliError(`the Incus socket ${socketPath} does not exist: set up the host with \`make host\` (scripts/setup-host.sh), ` +
+          'point --incus-socket at it, or run without Incus: --runtime stub');
+      }
+      const runtime = createIncusRuntime({ tidepoolId, log, socketPath, ...(s.incusProject ? { project: s.incusProject } : {}) });
+      try {
+        await runtime.list();
+      } catch (err) {
+        await runtime.close?.();
+        throw new CliError(`Incus at ${socketPath} does not answer: ${(err as Error).message}`);
+      }
+      return runtime;
+    }
+    case 'tart': {
+      const { createTartRuntime } = await import('../../controller/drivers/runtime/tart/index.js');
+      return createTartRuntime({
+        tidepoolId, logDir: join(dataDir, 'tart'),
+        log: (msg: string) => logger.info({ runtime: 'tart' }, msg),
+        ...(s.tartPath ? { tartPath: s.tartPath } : {}),
+      });
+    }
+  }
+}
+
+/** Where Caddy reaches the API: an API on every interface (0.0.0.0, ::) is reached on loopback. */
+export function loopbackUpstream(apiAddress: string): string {
+  const url = new URL(apiAddress);
+  const host = url.hostname === '0.0.0.0' ? '127.0.0.1' : url.hostname === '[::]' ? '[::1]' : url.hostname;
+  return `${host}:${url.port}`;
+}
+
+export async function createProxy(
+  s: ProxySettings, apiAddress: string, credentials: Credentials, dataDir: string, logger: Logger,
+): Promise<ProxyDriver> {
+  if (s.proxy === 'memory') {
+    const { createMemoryProxy } = await import('../../controller/drivers/proxy/memory/index.js');
+    return createMemoryProxy();
+  }
+  const { createCaddyProxy } = await import('../../controller/drivers/proxy/caddy/index.js');
+  const proxy = createCaddyProxy({
+    apiUpstream: loopbackUpstream(apiAddress),
+    credentials: { username: credentials.username, password: credentials.password },
+    appListen: s.appListen,
+    workspaceListen: s.workspaceListen,
+    stateDir: join(dataDir, 'caddy'),
+    logger: logger.child({ component: 'caddy' }),
+    ...(s.caddyAdmin ? { adminUrl: s.caddyAdmin } : {}),
+    ...(s.caddyBinary ? { caddyBinary: s.caddyBinary } : {}),
+  });
+  try {
+    await proxy.start();
+  } catch (err) {
+    await proxy.close().catch(() => {});
+    const hint = s.caddyAdmin ? '' : ' (is Caddy installed? `make host` installs it; --proxy memory runs without it)';
+    throw new CliError(`cannot start the Caddy proxy: ${(err as Error).message}${hint}`);
+  }
+  return proxy;
+}
