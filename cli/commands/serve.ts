@@ -194,6 +194,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       components.add('gitops', () => syncs.stop());
       logger.info({ syncs: syncs.syncs }, `syncing ${syncs.syncs.map((x) => `${x.name}=${x.dir}`).join(', ')}`);
     }
+    logger.info({ ready: true, address: server.address }, 'Tidepool is up');
     return handle;
   } catch (err) {
     await components.close();

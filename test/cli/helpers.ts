@@ -83,21 +83,26 @@ export interface Served {
   dataDir: string;
 }
 
-/** Starts `tidepool serve` on a free loopback port; resolves once it logged its address. */
-export async function startServe(dataDir: string, env: NodeJS.ProcessEnv): Promise<Served> {
-  // The stub runtime and the memory proxy: a real controller, no Incus or Caddy needed.
-  const proc = new Proc(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--runtime', 'stub', '--proxy', 'memory'], env);
+/**
+ * Starts `tidepool serve` on a free loopback port; resolves once every component is up (the
+ * "Tidepool is up" log line). Defaults to the stub runtime and the memory proxy: a real
+ * controller, no Incus or Caddy needed.
+ */
+export async function startServe(
+  dataDir: string, env: NodeJS.ProcessEnv, args: string[] = ['--runtime', 'stub', '--proxy', 'memory'], timeoutMs = 30_000,
+): Promise<Served> {
+  const proc = new Proc(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...args], env);
   let address: string | undefined;
   await proc.waitFor((out) => {
     for (const line of out.split('\n')) {
       if (!line.startsWith('{')) continue;
       try {
-        const rec = JSON.parse(line) as { address?: string };
-        if (rec.address) address = rec.address;
+        const rec = JSON.parse(line) as { address?: string; ready?: boolean };
+        if (rec.ready && rec.address) address = rec.address;
       } catch { /* a partial line */ }
     }
     return address !== undefined;
-  }, 30_000);
+  }, timeoutMs);
   return { proc, address: address!, dataDir };
 }
 
