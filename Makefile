@@ -24,8 +24,9 @@ build: deps
 run: host build
 	node dist/cli/main.js serve --data-dir $(DATA_DIR) --runtime incus --proxy caddy --sync-dir examples=$(CURDIR)/examples
 
-## Sets up the host and runs every test suite against the real components.
-test: host build
+## Sets up the host (and Chromium for the UI's end-to-end test), then runs every test suite against the real components.
+test: build
+	bash scripts/setup-host.sh --with-chromium
 	TIDEPOOL_REQUIRE_INCUS=1 TIDEPOOL_SKIP_BUILD=1 npx vitest run
 
 bench: host build

@@ -20,10 +20,11 @@
 #   4. the minimal test image (images/minimal) built and imported as $TIDEPOOL_IMAGE_ALIAS when
 #      the alias is missing or its recipe changed (the old image is then removed).
 #
-# Usage: scripts/setup-host.sh [--check] [--no-apt] [--no-image] [--rebuild-image] [-h]
+# Usage: scripts/setup-host.sh [--check] [--no-apt] [--no-image] [--rebuild-image] [--with-chromium] [-h]
 #   --check          report what would change, change nothing; exit 1 if something would
 #   --no-apt         skip step 1 (packages already installed some other way)
 #   --no-image       skip step 4
+#   --with-chromium  also install Debian's chromium (the UI's end-to-end test drives it; `make test` asks for it)
 #   --rebuild-image  rebuild and re-import the image even when it is current
 # Environment (defaults):
 #   TIDEPOOL_POOL=tidepool  TIDEPOOL_BRIDGE=tpbr0  TIDEPOOL_SUBNET=10.77.0.1/24
@@ -40,12 +41,13 @@ INCUSD_LOG="${TIDEPOOL_INCUSD_LOG:-/var/log/incus/incusd.log}"
 WAITREADY="${TIDEPOOL_WAITREADY_TIMEOUT:-60}"
 BACKPORTS_FILE=/etc/apt/sources.list.d/tidepool-bookworm-backports.sources
 
-check=0 apt=1 image=1 rebuild=0
+check=0 apt=1 image=1 rebuild=0 chromium=0
 for arg in "$@"; do
   case "$arg" in
     --check) check=1 ;;
     --no-apt) apt=0 ;;
     --no-image) image=0 ;;
+    --with-chromium) chromium=1 ;;
     --rebuild-image) rebuild=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup-host: unknown argument $arg (try --help)" >&2; exit 64 ;;
@@ -122,6 +124,7 @@ if [ "$apt" = 1 ]; then
   missing_bp=() missing=()
   pkg_installed incus || missing_bp+=(incus)
   for p in dnsmasq-base busybox-static caddy; do pkg_installed "$p" || missing+=("$p"); done
+  if [ "$chromium" = 1 ]; then pkg_installed chromium || missing+=(chromium); fi
   if [ $(( ${#missing_bp[@]} + ${#missing[@]} )) -gt 0 ]; then
     if [ "$need_update" = 1 ]; then change "apt-get update" apt-get update -qq; need_update=0; fi
     export DEBIAN_FRONTEND=noninteractive
