@@ -26,6 +26,8 @@ export interface RuntimeSettings {
   incusServerCert?: string;
   incusProject?: string;
   tartPath?: string;
+  /** `--image TEMPLATE=IMAGE`: extra or replaced entries of the image map for the chosen runtime. */
+  images?: Record<string, string>;
 }
 
 export interface ProxySettings {
@@ -40,6 +42,23 @@ export interface ProxySettings {
 /** incus on Linux, tart on macOS: what this host can run. */
 export function defaultRuntime(): RuntimeName {
   return platform() === 'darwin' ? 'tart' : 'incus';
+}
+
+/**
+ * The image map with `--image` entries. Incus: `TEMPLATE=ALIAS` (a container) or
+ * `TEMPLATE=ALIAS,vm`; Tart: `TEMPLATE=SOURCE` (a local VM name or an OCI reference).
+ */
+export async function imageMapFor(runtime: 'incus' | 'tart', images: Record<string, string> | undefined) {
+  const { withImages, defaultImageMap } = await import('../../controller/drivers/runtime/images.js');
+  if (!images) return defaultImageMap;
+  const entries = Object.entries(images);
+  if (runtime === 'tart') return withImages({ tart: Object.fromEntries(entries.map(([t, source]) => [t, { source }])) });
+  return withImages({
+    incus: Object.fromEntries(entries.map(([t, v]) => {
+      const [alias, type] = v.split(',');
+      return [t, { alias: alias!, type: type === 'vm' ? 'virtual-machine' as const : 'container' as const }];
+    })),
+  });
 }
 
 export async function createRuntime(s: RuntimeSettings, tidepoolId: string, dataDir: string, logger: Logger): Promise<RuntimeDriver> {
@@ -59,7 +78,7 @@ export async function createRuntime(s: RuntimeSettings, tidepoolId: string, data
           throw new CliError(`${flag} ${path}: ${err.message}`);
         });
         return createIncusRuntime({
-          tidepoolId, log, url: s.incusUrl,
+          tidepoolId, log, url: s.incusUrl, imageMap: await imageMapFor('incus', s.images),
           cert: await read('--incus-cert', s.incusCert), key: await read('--incus-key', s.incusKey),
           ...(s.incusServerCert ? { serverCert: await read('--incus-server-cert', s.incusServerCert) } : {}),
           ...(s.incusProject ? { project: s.incusProject } : {}),
@@ -70,7 +89,7 @@ export async function createRuntime(s: RuntimeSettings, tidepoolId: string, data
         throw new CliError(`the Incus socket ${socketPath} does not exist: set up the host with \`make host\` (scripts/setup-host.sh), ` +
           'point --incus-socket at it, or run without Incus: --runtime stub');
       }
-      const runtime = createIncusRuntime({ tidepoolId, log, socketPath, ...(s.incusProject ? { project: s.incusProject } : {}) });
+      const runtime = createIncusRuntime({ tidepoolId, log, socketPath, imageMap: await imageMapFor('incus', s.images), ...(s.incusProject ? { project: s.incusProject } : {}) });
       try {
         await runtime.list();
       } catch (err) {
@@ -82,7 +101,7 @@ export async function createRuntime(s: RuntimeSettings, tidepoolId: string, data
     case 'tart': {
       const { createTartRuntime } = await import('../../controller/drivers/runtime/tart/index.js');
       return createTartRuntime({
-        tidepoolId, logDir: join(dataDir, 'tart'),
+        tidepoolId, logDir: join(dataDir, 'tart'), imageMap: await imageMapFor('tart', s.images),
         log: (msg: string) => logger.info({ runtime: 'tart' }, msg),
         ...(s.tartPath ? { tartPath: s.tartPath } : {}),
       });

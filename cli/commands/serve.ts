@@ -223,6 +223,7 @@ interface ServeFlags {
   incusServerCert?: string;
   incusProject?: string;
   tartPath?: string;
+  image?: string[];
   resyncPeriod?: string;
   maxRunning?: string;
   cpuBudget?: string;
@@ -252,6 +253,7 @@ export function addServeFlags(cmd: Command): Command {
     .option('--incus-server-cert <file>', "the remote Incus server's PEM certificate, pinned")
     .option('--incus-project <name>', 'Incus project (default: the default project)')
     .option('--tart-path <path>', 'the tart executable (default tart on PATH)')
+    .option('--image <template=image>', 'map an image template name (spec.image) to an Incus alias (ALIAS or ALIAS,vm) or a Tart VM/OCI source; repeatable', collect)
     .option('--resync-period <duration>', 'how often every object is reconciled again, e.g. 30s, 5m (default 30s)')
     .option('--max-running <n>', 'most workspaces running at once (default: no limit)')
     .option('--cpu-budget <n>', "vCPUs all running workspaces may have together (default: the host's CPUs x 4)")
@@ -290,6 +292,16 @@ function proxyListen(flag: string, value: string | undefined, fallback: number):
   return listen;
 }
 
+function parseImageFlags(values: string[]): Record<string, string> {
+  const images: Record<string, string> = {};
+  for (const v of values) {
+    const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)=([^,\s]+(,vm)?)$/.exec(v);
+    if (!m) throw new CliError(`--image must be TEMPLATE=IMAGE (a DNS-label template name; for Incus ALIAS or ALIAS,vm), got "${v}"`);
+    images[m[1]!] = m[3]!;
+  }
+  return images;
+}
+
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new CliError(`${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
@@ -311,6 +323,7 @@ export function serveOptionsFromFlags(flags: ServeFlags & { dataDir?: string }, 
     ...(flags.incusServerCert ? { incusServerCert: flags.incusServerCert } : {}),
     ...(flags.incusProject ? { incusProject: flags.incusProject } : {}),
     ...(flags.tartPath ? { tartPath: flags.tartPath } : {}),
+    ...(flags.image?.length ? { images: parseImageFlags(flags.image) } : {}),
   };
   const proxy: ProxySettings = {
     proxy: flags.proxy ? oneOf<ProxyName>('--proxy', flags.proxy, PROXIES) : 'caddy',
