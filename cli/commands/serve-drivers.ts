@@ -137,6 +137,14 @@ export async function createProxy(
   try {
     await proxy.start();
   } catch (err) {
+    // A Caddy Tidepool does not run may come up after it (another service, boot order): that
+    // is the controller's business, not a reason to refuse to start. Every route reconcile
+    // tries again with backoff and the Workspace and Port conditions carry the error meanwhile.
+    if (s.caddyAdmin && (err as { reason?: unknown }).reason === 'ProxyUnreachable') {
+      logger.warn({ admin: s.caddyAdmin, err: (err as Error).message },
+        `the Caddy admin API at ${s.caddyAdmin} does not answer yet; routes are applied once it does (the Workspace conditions say why meanwhile)`);
+      return proxy;
+    }
     await proxy.close().catch(() => {});
     const hint = s.caddyAdmin ? '' : ' (is Caddy installed? `make host` installs it; --proxy memory runs without it)';
     throw new CliError(`cannot start the Caddy proxy: ${(err as Error).message}${hint}`);
