@@ -194,10 +194,15 @@ describe('get', () => {
     expect(r.stderr.trim()).toBe('No resources found.');
   });
 
-  it('events are listed (read-only kind)', async () => {
+  it('events are listed (read-only kind): the controller\'s, about the examples', async () => {
     const r = await run(['get', 'events']);
     expect(r.code).toBe(0);
-    expect(r.stdout === '' ? r.stderr.trim() : lines(r.stdout)[0]).toMatch(/^(No resources found\.|LAST SEEN +TYPE +REASON +OBJECT +MESSAGE)$/);
+    const rows = lines(r.stdout);
+    expect(rows[0]).toMatch(/^LAST SEEN +TYPE +REASON +OBJECT +MESSAGE$/);
+    expect(rows.some((l) => /^\S+ +Normal +Created +workspace\/alice +Created the VM/.test(l))).toBe(true);
+    const put = await run(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'tidepool/v1', kind: 'Event', metadata: { name: 'mine' } }) });
+    expect(put.code).toBe(1);
+    expect(put.stderr).toContain('kind: Unsupported value: "Event"');
   });
 
   it('-w prints the current rows, then each change', async () => {
