@@ -302,6 +302,18 @@ function parseImageFlags(values: string[]): Record<string, string> {
   return images;
 }
 
+/**
+ * Whether two listen addresses take the same port: same port, and the same host or either on
+ * every interface. `8080` and `127.0.0.1:8080` clash too: Caddy (2.6+) binds with SO_REUSEPORT, so
+ * both would come up and loopback requests for the UI would reach the workspace server.
+ */
+function clash(a: string, b: string): boolean {
+  const x = parseListen(a);
+  const y = parseListen(b);
+  const everywhere = (host: string) => host === '0.0.0.0' || host === '::';
+  return x.port === y.port && (x.host === y.host || everywhere(x.host) || everywhere(y.host));
+}
+
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new CliError(`${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
@@ -332,8 +344,8 @@ export function serveOptionsFromFlags(flags: ServeFlags & { dataDir?: string }, 
     ...(flags.caddyAdmin ? { caddyAdmin: flags.caddyAdmin } : {}),
     ...(flags.caddyBinary ? { caddyBinary: flags.caddyBinary } : {}),
   };
-  if (proxy.appListen === proxy.workspaceListen) {
-    throw new CliError('--app-port and --workspace-port must differ: the API and the workspaces are separate origins on purpose');
+  if (clash(proxy.appListen, proxy.workspaceListen)) {
+    throw new CliError(`--app-port ${proxy.appListen} and --workspace-port ${proxy.workspaceListen} take the same port: they must differ, as the API and the workspaces are separate origins on purpose`);
   }
   const capacity: CapacityOptions = {};
   if (flags.maxRunning !== undefined) capacity.maxRunning = parsePositive('--max-running', flags.maxRunning, true);
