@@ -463,8 +463,10 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
     const key = JSON.stringify([o.reason, o.revision, causes]);
     if (key !== lastProblem) {
       lastProblem = key;
-      const detail = causes.length > 1 || (causes[0] && formatCause(causes[0]) !== o.message)
-        ? ` ${causes.slice(0, 5).map(formatCause).join('; ')}${causes.length > 5 ? ` (and ${causes.length - 5} more)` : ''}`
+      // The message already names the first causes (a folder error is its own cause): add the others only.
+      const more = causes.filter((c) => !o.message.includes(formatCause(c)));
+      const detail = more.length
+        ? ` ${more.slice(0, 5).map(formatCause).join('; ')}${more.length > 5 ? ` (and ${more.length - 5} more)` : ''}`
         : '';
       await event(o.reason, `${o.message}${detail}`, 'Warning');
     }
