@@ -1,0 +1,246 @@
+// Fixtures for the end-to-end tests against the real Incus: `tidepool serve` (the built
+// binary) with the Incus runtime and its own Caddy on free loopback ports, a small REST
+// client for its API, requests through Caddy, and Incus's own view of the instances.
+// Every serve and Caddy pid is kept so that afterAll can end exactly what a test started.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { CONFIG_ID, IncusClient } from '../../controller/drivers/runtime/incus/index.js';
+import { closedPort, startServe, type Proc } from '../cli/helpers.js';
+import { INCUS_SOCKET, sleep } from '../incus/helpers.js';
+
+export const USER = 'e2e';
+export const PASSWORD = `e2e-${randomBytes(9).toString('base64url')}`;
+export const AUTH = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+
+/** A fresh Tidepool id (the format api/config.ts accepts), written before serve starts so cleanup knows it even if serve never comes up. */
+export async function presetId(dataDir: string, tag: string): Promise<string> {
+  const id = `${tag}${randomBytes(4).toString('hex')}`.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 32);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await writeFile(join(dataDir, 'id'), `${id}\n`);
+  return id;
+}
+
+export interface IncusServe {
+  proc: Proc;
+  /** The API, http://127.0.0.1:port. */
+  address: string;
+  dataDir: string;
+  appPort: number;
+  workspacePort: number;
+}
+
+export interface Ports {
+  appPort: number;
+  workspacePort: number;
+}
+
+export async function freePorts(): Promise<Ports> {
+  const appPort = await closedPort();
+  let workspacePort = await closedPort();
+  while (workspacePort === appPort) workspacePort = await closedPort();
+  return { appPort, workspacePort };
+}
+
+/** Every serve started here, and every Caddy pid any of them logged: afterAll ends them. */
+export const started: IncusServe[] = [];
+
+/**
+ * `tidepool serve --runtime incus --proxy caddy` on loopback; resolves when it logs that it is up.
+ * The process is recorded in `started` before waiting, so a serve that hangs is still ended.
+ */
+export async function startIncusServe(dataDir: string, ports: Ports, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<IncusServe> {
+  const args = [
+    '--runtime', 'incus', '--incus-socket', INCUS_SOCKET,
+    '--proxy', 'caddy', '--app-port', `127.0.0.1:${ports.appPort}`, '--workspace-port', `127.0.0.1:${ports.workspacePort}`,
+    '--resync-period', '2s',
+    // The default CPU budget is the host's CPUs x 4: 8 on a 2-core host, fewer than the 10
+    // one-vCPU workspaces of the crash test (they would wait, rightly, as InsufficientCapacity).
+    '--cpu-budget', '64',
+  ];
+  const served = await startServe(dataDir, { ...env, TIDEPOOL_USER: USER, TIDEPOOL_PASSWORD: PASSWORD }, args, timeoutMs);
+  const s: IncusServe = { proc: served.proc, address: served.address, dataDir, ...ports };
+  started.push(s);
+  return s;
+}
+
+/** The Caddy pids a serve logged ("Caddy serves ...", "caddy started", "caddy restarted"). */
+export function caddyPids(s: IncusServe): number[] {
+  const pids = new Set<number>();
+  for (const line of s.proc.stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let rec: { msg?: string; pid?: unknown; component?: string };
+    try {
+      // pino writes its own pid first and the logged one after it: JSON.parse keeps the last.
+      rec = JSON.parse(line) as typeof rec;
+    } catch {
+      continue;
+    }
+    if (typeof rec.pid !== 'number' || rec.pid === s.proc.pid) continue;
+    if (/^Caddy serves|^caddy (started|restarted)/.test(rec.msg ?? '')) pids.add(rec.pid);
+  }
+  return [...pids];
+}
+
+/** Whether `pid` is alive and is the Caddy of this data directory (its command line names our boot config). */
+export async function isOurCaddy(pid: number, dataDir: string): Promise<boolean> {
+  try {
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    return cmdline.some((a) => a.endsWith('caddy')) && cmdline.includes(join(dataDir, 'caddy', 'caddy-boot.json'));
+  } catch {
+    return false;
+  }
+}
+
+/** SIGKILLs each logged Caddy pid of `s` that is still our Caddy; returns the pids it killed. */
+export async function killCaddies(s: IncusServe): Promise<number[]> {
+  const killed: number[] = [];
+  for (const pid of caddyPids(s)) {
+    if (!(await isOurCaddy(pid, s.dataDir))) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed.push(pid);
+    } catch { /* gone meanwhile */ }
+    for (let i = 0; i < 100 && (await isOurCaddy(pid, s.dataDir)); i++) await sleep(20);
+  }
+  return killed;
+}
+
+/** Ends a serve: SIGTERM (it stops its Caddy), SIGKILL after 15 s, then any Caddy of it still alive. */
+export async function stopServe(s: IncusServe): Promise<void> {
+  const { child } = s.proc;
+  if (child.exitCode === null && child.signalCode === null) {
+    process.kill(s.proc.pid, 'SIGTERM');
+    const done = await Promise.race([s.proc.exited.then(() => true), sleep(15_000).then(() => false)]);
+    if (!done) await s.proc.stop('SIGKILL');
+  }
+  await killCaddies(s);
+}
+
+// ---- the API ----
+
+export interface Obj {
+  kind: string;
+  metadata: { name: string; generation?: number; uid?: string; deletionTimestamp?: string; resourceVersion?: string };
+  spec: Record<string, unknown>;
+  status?: {
+    phase?: string;
+    ip?: string;
+    url?: string;
+    observedGeneration?: number;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  };
+}
+
+export const workspace = (name: string, extra: Record<string, unknown> = {}) => ({
+  apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name },
+  // Small enough for a 2-core host running several of these at once.
+  spec: { image: 'default', running: true, resources: { cpu: 1, memory: '256Mi' }, ...extra },
+});
+export const port = (name: string, ws: string, n: number) => ({
+  apiVersion: 'tidepool/v1', kind: 'Port', metadata: { name }, spec: { workspace: ws, port: n },
+});
+
+export class Api {
+  constructor(readonly base: string) {}
+
+  async call(method: string, path: string, body?: string, type?: string): Promise<{ status: number; json: any }> {
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers: { authorization: AUTH, ...(type ? { 'content-type': type } : {}) },
+      ...(body !== undefined ? { body } : {}),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    let json: any;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = text;
+    }
+    return { status: res.status, json };
+  }
+
+  /** POST /api/v1/apply of the objects as a YAML stream; throws unless 200. */
+  async apply(objects: object[]): Promise<void> {
+    const r = await this.call('POST', '/api/v1/apply', objects.map((o) => JSON.stringify(o)).join('\n---\n'), 'application/yaml');
+    if (r.status !== 200) throw new Error(`apply: ${r.status} ${JSON.stringify(r.json)}`);
+  }
+
+  async get(plural: 'workspaces' | 'ports', name: string): Promise<Obj | undefined> {
+    const r = await this.call('GET', `/api/v1/${plural}/${name}`);
+    if (r.status === 404) return undefined;
+    if (r.status !== 200) throw new Error(`get ${plural}/${name}: ${r.status} ${JSON.stringify(r.json)}`);
+    return r.json as Obj;
+  }
+
+  async setRunning(name: string, running: boolean): Promise<void> {
+    const r = await this.call('PATCH', `/api/v1/workspaces/${name}`, JSON.stringify({ spec: { running } }), 'application/merge-patch+json');
+    if (r.status !== 200) throw new Error(`patch ${name}: ${r.status} ${JSON.stringify(r.json)}`);
+  }
+
+  async delete(plural: 'workspaces' | 'ports', name: string): Promise<void> {
+    const r = await this.call('DELETE', `/api/v1/${plural}/${name}`);
+    if (r.status !== 200 && r.status !== 404) throw new Error(`delete ${plural}/${name}: ${r.status} ${JSON.stringify(r.json)}`);
+  }
+}
+
+export const condition = (o: Obj | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
+/** Ready=True, written for the current generation (not one left over from before a change). */
+export const isReady = (o: Obj | undefined) =>
+  !!o && (o.status?.observedGeneration ?? 0) >= (o.metadata.generation ?? 0) && condition(o, 'Ready')?.status === 'True';
+
+// ---- through Caddy ----
+
+/** GET http://127.0.0.1:<workspacePort><path> with the Tidepool credentials (or none); never throws. */
+export async function viaCaddy(s: Ports, path: string, auth = true, timeoutMs = 4000): Promise<{ status: number; body: string } | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${s.workspacePort}${path}`, {
+      headers: auth ? { authorization: AUTH } : {}, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs),
+    });
+    return { status: res.status, body: await res.text() };
+  } catch {
+    return undefined;
+  }
+}
+
+// ---- Incus's own view ----
+
+/** The incus CLI; it reads YAML from a stdin that is not a terminal, so it gets none. */
+export const incus = (args: string[], timeoutMs = 60_000) =>
+  execa('incus', args, { stdin: 'ignore', reject: false, all: true, timeout: timeoutMs });
+
+export interface Seen {
+  name: string;
+  status: string;
+  createdAt: string;
+  ip?: string;
+  config: Record<string, string>;
+}
+
+/** Every Incus instance carrying user.tidepool.id=<id>, as Incus reports it. */
+export async function instancesOf(id: string): Promise<Seen[]> {
+  const client = new IncusClient({ socketPath: INCUS_SOCKET, requestTimeoutMs: 10_000 });
+  try {
+    type Raw = {
+      name: string; status: string; created_at: string; config?: Record<string, string>;
+      state?: { network?: Record<string, { addresses?: { family: string; scope: string; address: string }[] }> | null } | null;
+    };
+    const all = await client.call<Raw[]>('GET', '/1.0/instances?recursion=2');
+    return all
+      .filter((i) => i.config?.[CONFIG_ID] === id)
+      .map((i) => {
+        const ip = i.state?.network?.eth0?.addresses?.find((a) => a.family === 'inet' && a.scope === 'global')?.address;
+        return { name: i.name, status: i.status, createdAt: i.created_at, config: i.config ?? {}, ...(ip ? { ip } : {}) };
+      });
+  } finally {
+    await client.close();
+  }
+}
+
+/** Runs `sh -c script` inside an instance; exit code and output. */
+export async function inside(instance: string, script: string): Promise<{ code: number | undefined; out: string }> {
+  const r = await incus(['exec', instance, '--', 'sh', '-c', script], 20_000);
+  return { code: r.exitCode, out: r.all ?? '' };
+}
