@@ -1,8 +1,8 @@
-// End to end: the built UI in real headless Chromium against a real `tidepool serve` on loopback.
-// The UI is built into web/dist (serve's default webRoot) unless TIDEPOOL_SKIP_BUILD is set and a
-// build is there. Flags serve does not have yet (--sync-dir, --runtime/--proxy) are detected from
-// `serve --help`: without a controller, the test writes the status itself (as the controller would)
-// to check that the badge follows a status change.
+// End to end: the built UI in real headless Chromium against a real `tidepool serve` on loopback,
+// the whole system: the controller with the stub runtime (each running workspace is a real HTTP
+// server on 127.77.x.y) and the memory proxy, and a GitOps sync folder. Every phase, IP and sync
+// error the page shows was written by the controller or the sync, never by the test. The UI is
+// built into web/dist (serve's default webRoot) unless TIDEPOOL_SKIP_BUILD is set and a build is there.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -64,8 +64,6 @@ describe.skipIf(!existsSync(CLI) || !existsSync(CHROMIUM))('status UI in Chromiu
   let browser: Browser | undefined;
   let context: BrowserContext | undefined;
   let page: Page;
-  let hasSync = false;
-  let hasController = false;
   const pageErrors: string[] = [];
 
   const auth = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
@@ -121,16 +119,11 @@ describe.skipIf(!existsSync(CLI) || !existsSync(CHROMIUM))('status UI in Chromiu
       const { build } = await import('vite');
       await build({ configFile: join(ROOT, 'web', 'vite.config.ts'), logLevel: 'warn' });
     }
-    const help = (await run(process.execPath, [CLI, 'serve', '--help'], { env })).stdout;
-    hasSync = help.includes('--sync-dir');
-    hasController = help.includes('--runtime') && help.includes('--proxy');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     mkdirSync(syncDir, { recursive: true });
     writeFileSync(join(syncDir, 'synced.yaml'), workspaceYaml('from-git'));
-    serveArgs = ['--data-dir', dataDir, '--listen', `127.0.0.1:${port}`];
-    if (hasSync) serveArgs.push('--sync-dir', `e2e=${syncDir}`);
-    if (hasController) serveArgs.push('--runtime', 'stub', '--proxy', 'memory');
+    serveArgs = ['--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--runtime', 'stub', '--proxy', 'memory', '--sync-dir', `e2e=${syncDir}`];
     await startServe();
 
     browser = await chromium.launch({
@@ -188,6 +181,16 @@ describe.skipIf(!existsSync(CLI) || !existsSync(CHROMIUM))('status UI in Chromiu
     expect(await row('web-alice').locator('a.port').getAttribute('href')).toBe('http://127.0.0.1:8081/workspace/web-alice/port/3000/');
   });
 
+  it('shows the workspace Running once the controller has started it, with the IP where its IDE answers', async () => {
+    await row('web-alice').locator('tp-badge[tone="ok"]', { hasText: 'Running' }).waitFor({ timeout: 15_000 });
+    const ip = (await row('web-alice').locator('td.ip').textContent())?.replace(/^\s*IP/, '').trim() ?? '';
+    expect(ip).toMatch(/^127\.77\.\d{1,3}\.\d{1,3}$/);
+    expect(ip).toBe((await api('/api/v1/workspaces/web-alice')).status.ip);
+    // The stub runtime's IDE of this very workspace is there.
+    expect(await (await fetch(`http://${ip}:8080/`)).text()).toBe('stub IDE of workspace web-alice: GET /\n');
+    expect(await row('web-alice').locator('td.ready .reason').textContent()).toBe('Running');
+  });
+
   it('Stop sets spec.running to false through the API and the badge follows the status', async () => {
     const stop = page.getByRole('button', { name: 'Stop web-alice' });
     await stop.focus();
@@ -195,32 +198,23 @@ describe.skipIf(!existsSync(CLI) || !existsSync(CHROMIUM))('status UI in Chromiu
     await until('spec.running=false', async () => (await api('/api/v1/workspaces/web-alice')).spec.running === false);
     await page.getByRole('button', { name: 'Start web-alice' }).waitFor({ timeout: 5000 });
 
-    if (!hasController) {
-      // No controller in this serve yet: write the status as it would.
-      const ws = await api('/api/v1/workspaces/web-alice');
-      await api('/api/v1/workspaces/web-alice/status', {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          ...ws,
-          status: {
-            phase: 'Stopped',
-            observedGeneration: ws.metadata.generation,
-            conditions: [{ type: 'Ready', status: 'False', reason: 'Stopped', message: 'spec.running is false; the disk is kept', lastTransitionTime: new Date().toISOString() }],
-          },
-        }),
-      });
-    }
+    // The controller stops the VM and says so in status; the row follows.
     await row('web-alice').locator('tp-badge[tone="neutral"]', { hasText: 'Stopped' }).waitFor({ timeout: 15_000 });
-    expect(await row('web-alice').locator('td.ready .reason').textContent()).toBeTruthy();
+    expect(await row('web-alice').locator('td.ready .reason').textContent()).toBe('Stopped');
+    expect((await row('web-alice').locator('td.ip').textContent())?.replace(/^\s*IP/, '').trim()).toBe('—');
 
     expect(await page.getByRole('button', { name: 'Start web-alice' }).isEnabled()).toBe(true);
   });
 
-  it('shows the error of an invalid file in a sync folder, with file and line', async (ctx) => {
-    // Skipped until serve has --sync-dir.
-    if (!hasSync) ctx.skip();
-    await page.locator('tp-syncs li.sync[data-name="e2e"]').waitFor({ timeout: 10_000 });
+  it('shows the sync folder Ready, and the workspace it declares Running', async () => {
+    const sync = page.locator('tp-syncs li.sync[data-name="e2e"]');
+    await sync.waitFor({ timeout: 10_000 });
+    await sync.locator('tp-badge[tone="ok"]', { hasText: /^Ready$/ }).waitFor({ timeout: 10_000 });
+    expect(await sync.locator('.path').textContent()).toBe(syncDir);
+    await row('from-git').locator('tp-badge[tone="ok"]', { hasText: 'Running' }).waitFor({ timeout: 15_000 });
+  });
+
+  it('shows the error of an invalid file in a sync folder, with file and line', async () => {
     writeFileSync(join(syncDir, 'broken.yaml'), ['apiVersion: tidepool/v1', 'kind: Workspace', 'metadata: {name: broken}', 'spec:', '  running: maybe', ''].join('\n'));
     const errors = page.locator('tp-syncs li.sync[data-name="e2e"] ul.errors li');
     await errors.first().waitFor({ timeout: 15_000 });
@@ -228,7 +222,25 @@ describe.skipIf(!existsSync(CLI) || !existsSync(CHROMIUM))('status UI in Chromiu
     // broken.yaml:LINE:COLUMN, the field path and the message.
     expect(text).toMatch(/broken\.yaml:5(:\d+)?/);
     expect(text).toContain('spec.running');
-    expect(await page.locator('tp-syncs li.sync[data-name="e2e"] tp-badge').textContent()).not.toBeNull();
+    await page.locator('tp-syncs li.sync[data-name="e2e"] tp-badge[tone="error"]', { hasText: 'Stalled' }).waitFor({ timeout: 5000 });
+    // Nothing of the broken revision was applied; the previous one stays in force.
+    expect((await api('/api/v1/workspaces/from-git')).spec.running).toBe(true);
+    expect((await fetch(`${base}/api/v1/workspaces/broken`, { headers: { authorization: auth } })).status).toBe(404);
+    expect(await row('from-git').isVisible()).toBe(true);
+  });
+
+  it('saves a screenshot of the page (docs/screenshot.png)', async () => {
+    // Taken before the restart below: the stub runtime keeps its VMs in memory, so after a
+    // restart the controller finds them gone and makes them again, with VMNotFound warnings
+    // that are about the stub, not something a reader of the docs should see.
+    await page.locator('tp-connection[state="live"]').waitFor();
+    await page.mouse.move(0, 0);
+    await sleep(300);
+    // The page down to the end of its content.
+    const bottom = await page.evaluate(() => document.querySelector('tp-app')?.shadowRoot?.querySelector('main')?.getBoundingClientRect().bottom ?? 0);
+    const width = page.viewportSize()?.width ?? 1280;
+    await page.screenshot({ path: SCREENSHOT, fullPage: true, clip: { x: 0, y: 0, width, height: Math.max(200, Math.ceil(bottom)) } });
+    expect(existsSync(SCREENSHOT)).toBe(true);
   });
 
   it('shows that it is reconnecting when the server goes, and resumes when it is back', async () => {
@@ -239,17 +251,11 @@ describe.skipIf(!existsSync(CLI) || !existsSync(CHROMIUM))('status UI in Chromiu
     writeFileSync(join(tmp, 'bob.yaml'), workspaceYaml('web-bob', 8000));
     await cli('apply', '-f', join(tmp, 'bob.yaml'));
     await row('web-bob').waitFor({ timeout: 2000 });
+    // The restarted controller runs it.
+    await row('web-bob').locator('tp-badge[tone="ok"]', { hasText: 'Running' }).waitFor({ timeout: 15_000 });
   });
 
-  it('saves a screenshot of the page, having thrown no error', async () => {
-    await page.locator('tp-connection[state="live"]').waitFor();
-    await page.mouse.move(0, 0);
-    await sleep(300);
-    // The page down to the end of its content.
-    const bottom = await page.evaluate(() => document.querySelector('tp-app')?.shadowRoot?.querySelector('main')?.getBoundingClientRect().bottom ?? 0);
-    const width = page.viewportSize()?.width ?? 1280;
-    await page.screenshot({ path: SCREENSHOT, fullPage: true, clip: { x: 0, y: 0, width, height: Math.max(200, Math.ceil(bottom)) } });
-    expect(existsSync(SCREENSHOT)).toBe(true);
+  it('threw no error in the page', () => {
     expect(pageErrors).toEqual([]);
   });
 });
