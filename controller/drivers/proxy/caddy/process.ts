@@ -1,8 +1,15 @@
 // Runs and supervises one `caddy run` with a boot config that only opens the admin API.
 // If Caddy dies while we did not ask it to, it is started again (with backoff) and
 // onRestart runs, so the caller reloads the route table at once.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+//
+// Caddy is a child process, not a thread: a Tidepool killed with SIGKILL leaves it running,
+// still listening with the old routes. Caddy binds its listeners with SO_REUSEPORT, so the
+// Caddy of a restarted Tidepool binds the same ports beside it and the kernel splits the
+// connections between the two (observed: 4 requests in 10 answered 502 by the orphan, whose
+// API upstream was gone). So the state dir keeps `caddy.pid` ("<caddy pid> <supervisor pid>"),
+// and start() ends a Caddy left there by a supervisor that is gone.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ProxyError } from '../types.js';
@@ -42,6 +49,27 @@ export async function freeLoopbackPort(host = '127.0.0.1'): Promise<number> {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** A live process's parent pid and command line (argv joined by spaces); undefined when there is none. */
+export async function processInfo(pid: number): Promise<{ ppid: number; args: string } | undefined> {
+  if (process.platform === 'linux') {
+    try {
+      const [stat, cmdline] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/cmdline`, 'utf8')]);
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 1).trim().split(/\s+/)[1]);
+      const args = cmdline.split('\0').filter(Boolean).join(' ');
+      return args ? { ppid, args } : undefined; // a zombie has no command line
+    } catch {
+      return undefined;
+    }
+  }
+  return new Promise((resolve) => {
+    execFile('ps', ['-o', 'ppid=', '-o', 'command=', '-p', String(pid)], (err, stdout) => {
+      const m = /^\s*(\d+)\s+(.+)$/.exec(stdout.trim());
+      resolve(err || !m ? undefined : { ppid: Number(m[1]), args: m[2]! });
+    });
+  });
+}
+
 /** The last lines Caddy wrote since `from` (its reason for failing to start), and where the log is. */
 async function logTail(path: string, from: number): Promise<string> {
   const text = await readFile(path, 'utf8').catch(() => '');
@@ -66,11 +94,45 @@ export class CaddyProcess {
     return join(this.o.stateDir, 'caddy-boot.json');
   }
 
+  /** "<caddy pid> <supervisor pid>" of the Caddy last started for this state dir. */
+  get pidFilePath(): string {
+    return join(this.o.stateDir, 'caddy.pid');
+  }
+
   /** Spawns Caddy and resolves once its admin API answers; rejects with the tail of Caddy's log otherwise. */
   async start(): Promise<void> {
     this.stopping = false;
     process.on('exit', this.killOnExit);
+    await this.endOrphan();
     await this.spawnAndWait();
+  }
+
+  /**
+   * Ends the Caddy a previous supervisor of this state dir started and left behind when it
+   * died (SIGKILL, a crash). Only a process that still runs our boot config and whose parent
+   * is no longer that supervisor: a reused pid, or a Caddy whose Tidepool still runs, is left alone.
+   */
+  private async endOrphan(): Promise<void> {
+    const text = await readFile(this.pidFilePath, 'utf8').catch(() => '');
+    const [pid, supervisor] = text.trim().split(/\s+/).map(Number);
+    if (!(pid! > 0) || !(supervisor! > 0) || pid === process.pid) return;
+    const ours = (i: { args: string } | undefined) => !!i && i.args.includes(`--config ${this.bootConfigPath}`);
+    const info = await processInfo(pid!);
+    if (!ours(info)) return;
+    if (info!.ppid === supervisor) {
+      this.o.logger.warn({ pid, supervisor }, `a Caddy of this state dir (${this.o.stateDir}) is run by another live process (${supervisor}); leaving it`);
+      return;
+    }
+    this.o.logger.warn({ pid, supervisor }, 'ending the Caddy a previous Tidepool left running (it would share the ports with the new one)');
+    for (const [signal, waitMs] of [['SIGTERM', 3_000], ['SIGKILL', 3_000]] as const) {
+      try { process.kill(pid!, signal); } catch { return; }
+      const deadline = Date.now() + waitMs;
+      while (Date.now() < deadline) {
+        if (!ours(await processInfo(pid!))) return;
+        await sleep(25);
+      }
+    }
+    throw new ProxyError(`a Caddy left running by a previous Tidepool (pid ${pid}) does not end`, 'ProxyUnavailable');
   }
 
   private async spawnAndWait(): Promise<void> {
@@ -100,6 +162,8 @@ export class CaddyProcess {
       if (ready && this.child === child) this.onExit(exited);
     });
     await log.close(); // the child has its own copy of the descriptor
+    // After the handlers above: a spawn error must find its listener.
+    if (child.pid !== undefined) await writeFile(this.pidFilePath, `${child.pid} ${process.pid}\n`).catch(() => undefined);
 
     const deadline = Date.now() + (this.o.readyTimeoutMs ?? 15_000);
     for (;;) {
@@ -164,5 +228,6 @@ export class CaddyProcess {
     const timer = setTimeout(() => this.kill(child, 'SIGKILL'), graceMs);
     await gone;
     clearTimeout(timer);
+    await rm(this.pidFilePath, { force: true }).catch(() => undefined);
   }
 }
