@@ -4,6 +4,7 @@
 // Every serve and Caddy pid is kept so that afterAll can end exactly what a test started.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { CONFIG_ID, IncusClient } from '../../controller/drivers/runtime/incus/index.js';
@@ -203,6 +204,19 @@ export async function viaCaddy(s: Ports, path: string, auth = true, timeoutMs = 
   } catch {
     return undefined;
   }
+}
+
+/** The status of GET http://127.0.0.1:<port><path> on a connection of its own (fetch would reuse one); 0 on error. */
+export function freshGet(port: number, path: string, timeoutMs = 4000): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, headers: { authorization: AUTH }, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve(0));
+    req.end();
+  });
 }
 
 // ---- Incus's own view ----
