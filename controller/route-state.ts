@@ -8,6 +8,8 @@ export class RouteState {
   #known = false;
   /** The proxy's message from the last failed read or apply; undefined after a success. */
   lastError: string | undefined;
+  /** The CamelCase reason of that failure for conditions (ProxyUnreachable, ProxyConfigRejected, ...). */
+  lastErrorReason = 'ProxyError';
 
   /** False until the proxy was read once, and after a failed read (then nothing is confirmed live). */
   get known(): boolean {

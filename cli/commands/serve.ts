@@ -165,7 +165,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     if (proxy.name === 'caddy') {
       const caddy = proxy as unknown as { pid: number | undefined; adminUrl: string | undefined };
       handle.caddy = { get pid() { return caddy.pid; }, get adminUrl() { return caddy.adminUrl; } };
-      logger.info({ app: proxySettings.appListen, workspaces: proxySettings.workspaceListen, admin: caddy.adminUrl, pid: caddy.pid },
+      logger.info({ app: proxySettings.appListen, workspaces: proxySettings.workspaceListen, admin: caddy.adminUrl, caddyPid: caddy.pid },
         `Caddy serves the UI and API on ${proxySettings.appListen} and the workspaces on ${proxySettings.workspaceListen}`);
     }
 

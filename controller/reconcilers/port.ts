@@ -49,7 +49,7 @@ function readiness(ctx: Context, port: Resource, ws: Resource | undefined, wsNam
     return c('True', 'Routed', `/workspace/${wsName}/port/${n}/ is live in the proxy, to ${upstream}; it answers 502 until something listens on port ${n}.`);
   }
   if (ctx.routes.lastError) {
-    return c('False', 'ProxyError', `The proxy (${ctx.proxy.name}) could not take the route table: ${ctx.routes.lastError}. Retrying with backoff.`);
+    return c('False', ctx.routes.lastErrorReason, `The proxy (${ctx.proxy.name}) could not take the route table: ${ctx.routes.lastError}. Retrying with backoff.`);
   }
   if (!ctx.routes.known && getCondition(port.status, 'Ready')) return undefined;
   // The workspace's route and this one go live in the same apply: until the workspace is

@@ -2,7 +2,7 @@
 // reads what is live, and applies it in one call only when they differ. Then tells the
 // workspaces and ports whose route appeared, went or failed.
 import type { Resource } from '../../api/store/index.js';
-import { routeTablesEqual, sortRouteTable, type RouteTable } from '../drivers/proxy/types.js';
+import { ProxyError, routeTablesEqual, sortRouteTable, type RouteTable } from '../drivers/proxy/types.js';
 import { portKey, workspaceKey } from '../keys.js';
 import { isTrue } from '../status.js';
 import type { Result } from '../reconcile.js';
@@ -46,6 +46,7 @@ export async function reconcileRoutes(ctx: Context): Promise<Result> {
     const message = (err as Error).message;
     const wasError = ctx.routes.lastError;
     ctx.routes.lastError = message;
+    ctx.routes.lastErrorReason = err instanceof ProxyError ? err.reason : 'ProxyError';
     // After a failed read nothing is known to be live; after a failed apply, what was read is.
     const changed = ctx.routes.setLive(live ?? undefined);
     if (wasError !== message) enqueueAll(ctx, workspaces);

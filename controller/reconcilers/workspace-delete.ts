@@ -27,7 +27,7 @@ export async function finalize(ctx: Context, ws: Resource): Promise<Result> {
   const now = ctx.clock.now();
   setCondition(conditions, { type: 'Ready', status: 'False', reason: 'Deleting', message }, now, ws.metadata.generation);
   if (routed && ctx.routes.lastError) {
-    setCondition(conditions, { type: 'RouteReady', status: 'False', reason: 'ProxyError', message: ctx.routes.lastError }, now, ws.metadata.generation);
+    setCondition(conditions, { type: 'RouteReady', status: 'False', reason: ctx.routes.lastErrorReason, message: ctx.routes.lastError }, now, ws.metadata.generation);
   }
   ctx.status.write('Workspace', name, { ...status, phase: 'Deleting', conditions });
   if (routed) {

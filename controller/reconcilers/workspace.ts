@@ -264,7 +264,7 @@ function routeReady(ctx: Context, ws: Resource, o: Observed, status: WorkspaceSt
   const upstream = `${o.ip}:${IDE_PORT}`;
   if (ctx.routes.workspaceUpstream(name) === upstream) return c('True', 'Routed', `/workspace/${name}/ is live in the proxy, to ${upstream}.`);
   if (ctx.routes.lastError) {
-    return c('False', 'ProxyError', `The proxy (${ctx.proxy.name}) could not take the route table: ${ctx.routes.lastError}. Retrying with backoff.`);
+    return c('False', ctx.routes.lastErrorReason, `The proxy (${ctx.proxy.name}) could not take the route table: ${ctx.routes.lastError}. Retrying with backoff.`);
   }
   if (!ctx.routes.known && getCondition(status, 'RouteReady')) return undefined;
   ctx.enqueueRoutes();

@@ -101,11 +101,15 @@ const agent = new Agent({ connect: { timeout: 3_000 }, headersTimeout: 10_000, b
 
 export interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
 
-/** One request, redirects not followed; auth: true = the right credentials, a string = that header, false = none. */
+/**
+ * One request, redirects not followed; auth: true = the right credentials, a string = that header, false = none.
+ * Each on a fresh connection (reset): a Caddy reload closes idle keep-alive connections, and a
+ * pooled one picked up right after a load fails with "other side closed".
+ */
 export async function get(url: string, auth: boolean | string = true): Promise<Reply> {
   const headers: Record<string, string> = {};
   if (auth !== false) headers.authorization = auth === true ? AUTH : auth;
-  const res = await request(url, { dispatcher: agent, headers });
+  const res = await request(url, { dispatcher: agent, headers, reset: true });
   return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
 }
 

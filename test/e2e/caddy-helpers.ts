@@ -97,14 +97,13 @@ export async function startCaddyServe(
 }
 
 /**
- * The Caddy serve started, from its log line "Caddy serves the UI and API on ...". Its `pid`
- * is Caddy's, written after pino's own `pid` (serve's); without a Caddy of its own pino leaves
- * the record's out, and serve's pid is all there is.
+ * The Caddy serve started, from its log line "Caddy serves the UI and API on ...": `caddyPid`
+ * is there only when serve runs a Caddy of its own (not with --caddy-admin).
  */
 export function caddyLine(proc: Proc): { pid: number | undefined; admin: string } {
   const rec = records(proc).find((r) => typeof r.msg === 'string' && r.msg.startsWith('Caddy serves the UI and API on'));
   if (!rec) throw new Error(`serve did not log where Caddy serves:\n${proc.stdout}`);
-  return { pid: typeof rec.pid === 'number' && rec.pid !== proc.pid ? rec.pid : undefined, admin: String(rec.admin) };
+  return { pid: typeof rec.caddyPid === 'number' ? rec.caddyPid : undefined, admin: String(rec.admin) };
 }
 
 const agent = new Agent({ connect: { timeout: 3_000 }, headersTimeout: 10_000, bodyTimeout: 10_000 });

@@ -212,8 +212,8 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
     expect(isCaddy(caddyPid)).toBe(true);
     process.kill(caddyPid, 'SIGKILL');
     const newPid = await waitFor('serve to log a restarted Caddy', async () => {
-      const rec = records(s.proc).find((r) => r.msg === 'caddy restarted' && typeof r.pid === 'number' && r.pid !== caddyPid);
-      return rec?.pid as number | undefined;
+      const rec = records(s.proc).find((r) => r.msg === 'caddy restarted' && typeof r.caddyPid === 'number' && r.caddyPid !== caddyPid);
+      return rec?.caddyPid as number | undefined;
     }, 30_000);
     caddyPids.add(newPid);
     expect(newPid).not.toBe(s.proc.pid);
@@ -280,15 +280,15 @@ describe('Caddy errors on the Workspace and Port conditions (tidepool serve --ca
   const unreachable = (m: string | undefined) =>
     !!m && m.includes(`Caddy admin API at http://127.0.0.1:${adminPort} unreachable`) && m.includes('ECONNREFUSED') && m.includes('Retrying with backoff');
 
-  it('admin API down: Caddy\'s error on RouteReady/Ready of the Workspace and Ready of the Port, retried with backoff', async () => {
+  it('admin API down (ProxyUnreachable): Caddy\'s error on RouteReady/Ready of the Workspace and Ready of the Port, retried with backoff', async () => {
     expect(records(s.proc).some((r) => r.level === 40 && String(r.msg).includes(`Caddy admin API at http://127.0.0.1:${adminPort} does not answer yet`))).toBe(true);
     const bob = await waitObject(s, 'workspaces', 'bob', 'bob to show the unreachable admin API',
       (o) => condition(o, 'VMReady')?.status === 'True' && unreachable(condition(o, 'RouteReady')?.message));
-    expect(condition(bob, 'RouteReady')).toMatchObject({ status: 'False', reason: 'ProxyError' });
-    expect(condition(bob, 'Ready')).toMatchObject({ status: 'False', reason: 'ProxyError' });
+    expect(condition(bob, 'RouteReady')).toMatchObject({ status: 'False', reason: 'ProxyUnreachable' });
+    expect(condition(bob, 'Ready')).toMatchObject({ status: 'False', reason: 'ProxyUnreachable' });
     expect(unreachable(condition(bob, 'Ready')!.message)).toBe(true);
     const port = await waitObject(s, 'ports', 'bob-dev', 'bob-dev to show the unreachable admin API', (o) => unreachable(condition(o, 'Ready')?.message));
-    expect(condition(port, 'Ready')).toMatchObject({ status: 'False', reason: 'ProxyError' });
+    expect(condition(port, 'Ready')).toMatchObject({ status: 'False', reason: 'ProxyUnreachable' });
 
     // Retried: the routes key fails again and again, its backoff counter rising.
     const failures = () => records(s.proc).filter((r) => r.key === 'routes' && r.msg === 'reconcile failed; retrying');
@@ -306,7 +306,7 @@ describe('Caddy errors on the Workspace and Port conditions (tidepool serve --ca
     const rejected = (m: string | undefined) =>
       !!m && m.includes('Caddy POST /load (400)') && m.includes(`127.0.0.1:${workspacePort}`) && m.includes('address already in use');
     const bob = await waitObject(s, 'workspaces', 'bob', 'bob to show the rejected config', (o) => rejected(condition(o, 'RouteReady')?.message));
-    expect(condition(bob, 'Ready')).toMatchObject({ status: 'False', reason: 'ProxyError' });
+    expect(condition(bob, 'Ready')).toMatchObject({ status: 'False', reason: 'ProxyConfigRejected' });
     expect(rejected(condition(bob, 'Ready')!.message)).toBe(true);
     await waitObject(s, 'ports', 'bob-dev', 'bob-dev to show the rejected config', (o) => rejected(condition(o, 'Ready')?.message));
 

@@ -71,15 +71,14 @@ export function caddyPids(s: IncusServe): number[] {
   const pids = new Set<number>();
   for (const line of s.proc.stdout.split('\n')) {
     if (!line.startsWith('{')) continue;
-    let rec: { msg?: string; pid?: unknown; component?: string };
+    let rec: { msg?: string; caddyPid?: unknown; component?: string };
     try {
-      // pino writes its own pid first and the logged one after it: JSON.parse keeps the last.
       rec = JSON.parse(line) as typeof rec;
     } catch {
       continue;
     }
-    if (typeof rec.pid !== 'number' || rec.pid === s.proc.pid) continue;
-    if (/^Caddy serves|^caddy (started|restarted)/.test(rec.msg ?? '')) pids.add(rec.pid);
+    if (typeof rec.caddyPid !== 'number') continue;
+    if (/^Caddy serves|^caddy (started|restarted)/.test(rec.msg ?? '')) pids.add(rec.caddyPid);
   }
   return [...pids];
 }

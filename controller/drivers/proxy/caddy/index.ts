@@ -91,7 +91,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
         await p.start();
         client = c;
         proc = p;
-        logger.info({ pid: p.pid, admin: c.baseUrl }, 'caddy started');
+        logger.info({ caddyPid: p.pid, admin: c.baseUrl }, 'caddy started');
         return;
       } catch (err) {
         lastError = err;

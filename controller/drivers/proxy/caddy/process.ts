@@ -120,10 +120,10 @@ export class CaddyProcess {
     const info = await processInfo(pid!);
     if (!ours(info)) return;
     if (info!.ppid === supervisor) {
-      this.o.logger.warn({ pid, supervisor }, `a Caddy of this state dir (${this.o.stateDir}) is run by another live process (${supervisor}); leaving it`);
+      this.o.logger.warn({ caddyPid: pid, supervisor }, `a Caddy of this state dir (${this.o.stateDir}) is run by another live process (${supervisor}); leaving it`);
       return;
     }
-    this.o.logger.warn({ pid, supervisor }, 'ending the Caddy a previous Tidepool left running (it would share the ports with the new one)');
+    this.o.logger.warn({ caddyPid: pid, supervisor }, 'ending the Caddy a previous Tidepool left running (it would share the ports with the new one)');
     for (const [signal, waitMs] of [['SIGTERM', 3_000], ['SIGKILL', 3_000]] as const) {
       try { process.kill(pid!, signal); } catch { return; }
       const deadline = Date.now() + waitMs;
@@ -185,7 +185,7 @@ export class CaddyProcess {
 
   private onExit(how: string): void {
     if (this.stopping) return;
-    this.o.logger.warn({ pid: this.child?.pid, how }, 'caddy exited unexpectedly; restarting');
+    this.o.logger.warn({ caddyPid: this.child?.pid, how }, 'caddy exited unexpectedly; restarting');
     this.scheduleRestart();
   }
 
@@ -197,7 +197,7 @@ export class CaddyProcess {
       this.spawnAndWait().then(
         () => {
           this.failures = 0;
-          this.o.logger.info({ pid: this.child?.pid }, 'caddy restarted');
+          this.o.logger.info({ caddyPid: this.child?.pid }, 'caddy restarted');
           this.o.onRestart();
         },
         (err: Error) => {
