@@ -5,7 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Builds dist/ once: CLI and end-to-end tests run the real `tidepool` binary.
     globalSetup: ['test/global-setup.ts', 'test/cli/global-setup.ts'],
-    testTimeout: 30_000,
+    testTimeout: 60_000,
     hookTimeout: 120_000,
     // Real servers (Caddy, Incus, tidepool serve) on a 2-core machine: a few files at a time.
     maxWorkers: 2,

@@ -12,6 +12,7 @@ import type { Store } from '../../api/store/index.js';
 import type { CapacityOptions } from '../../controller/types.js';
 import { parseQuantity } from '../../specs/quantity.js';
 import { CliError } from '../errors.js';
+import { lockDataDir } from './serve-lock.js';
 import { globalFlags } from '../context.js';
 import {
   createProxy, createRuntime, defaultRuntime, PROXIES, RUNTIMES,
@@ -113,6 +114,10 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
   const logger = opts.logger ?? pino({ level: env.TIDEPOOL_LOG_LEVEL || 'info' });
   const components = new Components(logger);
   try {
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+    const unlock = await lockDataDir(opts.dataDir);
+    components.add('data directory lock', unlock);
     let store: Store;
     try {
       store = await Store.open(storePath(opts.dataDir));

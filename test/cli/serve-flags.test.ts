@@ -79,6 +79,24 @@ describe('serve refuses a bad flag with a clear error and exit 1', () => {
   });
 });
 
+describe('one serve per data directory', () => {
+  it('a second serve on the same data directory is refused naming the first; after a kill -9 the lock is taken over', async () => {
+    const dataDir = join(scratch, 'data-lock');
+    const first = await startServe(dataDir, env());
+    started.push(first);
+    const second = await tp(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--runtime', 'stub', '--proxy', 'memory'], { env: env() });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toBe(`error: another tidepool serve (pid ${first.proc.pid}) runs on the data directory ${dataDir}; stop it first, or use another --data-dir\n`);
+    expect(second.stdout).not.toContain('"ready":true');
+    // The refused one did not take the first one's store or lock away.
+    expect((await tp(['--server', first.address, 'get', 'workspaces'], { env: env() })).code).toBe(0);
+    await first.proc.stop('SIGKILL');
+    const third = await startServe(dataDir, env());
+    started.push(third);
+    expect(third.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+});
+
 describe('serve --help', () => {
   it('lists the flags of every component', async () => {
     const r = await tp(['serve', '--help'], { env: env() });
