@@ -1,8 +1,8 @@
 // One `tidepool serve` per data directory: two would share the store file (each overwriting
 // the other's writes) and fight over the same instances and Caddy. The lock is a pid file
-// made with O_EXCL; one left by a process that is gone (kill -9) is taken over.
+// put in place atomically; one left by a process that is gone (kill -9) is taken over.
 import { readFileSync } from 'node:fs';
-import { open, readFile, rm } from 'node:fs/promises';
+import { link, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError } from '../errors.js';
 
@@ -20,26 +20,56 @@ function isServe(pid: number): boolean {
   }
 }
 
-/** Takes the data directory's lock or throws naming the serve that holds it. Returns the release. */
+/**
+ * Takes the data directory's lock or throws naming the serve that holds it. Returns the release.
+ * The pid file appears whole (written aside, then hard-linked into place, which fails when it
+ * exists); a stale one is replaced only under a takeover guard, so two serves starting at once
+ * over the same dead pid cannot both win.
+ */
 export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   const path = join(dataDir, 'serve.pid');
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fh = await open(path, 'wx', 0o644);
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-      return async () => {
-        const held = await readFile(path, 'utf8').catch(() => '');
-        if (Number(held.trim()) === process.pid) await rm(path, { force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new CliError(`cannot lock ${path}: ${(err as Error).message}`);
+  const mine = `${path}.${process.pid}.tmp`;
+  const guard = `${path}.takeover`;
+  const release = async () => {
+    const held = await readFile(path, 'utf8').catch(() => '');
+    if (Number(held.trim()) === process.pid) await rm(path, { force: true });
+  };
+  const holder = async () => Number((await readFile(path, 'utf8').catch(() => '')).trim());
+  const refuse = (pid: number) =>
+    new CliError(`another tidepool serve (pid ${pid}) runs on the data directory ${dataDir}; stop it first, or use another --data-dir`);
+  try {
+    await writeFile(mine, `${process.pid}\n`, { mode: 0o644 });
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      try {
+        await link(mine, path);
+        return release;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const pid = await holder();
+      if (pid > 0 && pid !== process.pid && isServe(pid)) throw refuse(pid);
+      // Stale (its serve is gone): replace it under the guard, if it is still the same stale one.
+      try {
+        await (await open(guard, 'wx')).close();
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const age = Date.now() - ((await stat(guard).catch(() => undefined))?.mtimeMs ?? Date.now());
+        if (age > 10_000) await rm(guard, { force: true }); // left by a serve killed mid-takeover
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      try {
+        if ((await holder()) === pid) await rm(path, { force: true });
+      } finally {
+        await rm(guard, { force: true });
+      }
     }
-    const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-    if (pid > 0 && pid !== process.pid && isServe(pid)) {
-      throw new CliError(`another tidepool serve (pid ${pid}) runs on the data directory ${dataDir}; stop it first, or use another --data-dir`);
-    }
-    await rm(path, { force: true }); // left by a serve that is gone
+    throw new CliError(`cannot lock ${path}: another serve keeps taking it`);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`cannot lock ${path}: ${(err as Error).message}`);
+  } finally {
+    await rm(mine, { force: true });
   }
-  throw new CliError(`cannot lock ${path}: it keeps coming back`);
 }
