@@ -12,9 +12,10 @@ node_modules/.installed: package.json package-lock.json
 	$(NPM) ci
 	touch $@
 
-## Host setup (root): Caddy, Incus (bookworm-backports), its bridge/profile, the test image, Chromium.
+## Host setup (root): Caddy, Incus (bookworm-backports), its bridge/profile, the test image (and Chromium for make test).
+HOST_FLAGS ?=
 host:
-	bash scripts/setup-host.sh
+	bash scripts/setup-host.sh $(HOST_FLAGS)
 
 build: deps
 	$(NPM) run build
@@ -25,8 +26,8 @@ run: host build
 	node dist/cli/main.js serve --data-dir $(DATA_DIR) --runtime incus --proxy caddy --sync-dir examples=$(CURDIR)/examples
 
 ## Sets up the host (and Chromium for the UI's end-to-end test), then runs every test suite against the real components.
-test: build
-	bash scripts/setup-host.sh --with-chromium
+test: HOST_FLAGS = --with-chromium
+test: host build
 	TIDEPOOL_REQUIRE_INCUS=1 TIDEPOOL_SKIP_BUILD=1 npx vitest run
 
 bench: host build

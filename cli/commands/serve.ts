@@ -12,6 +12,7 @@ import type { Store } from '../../api/store/index.js';
 import type { CapacityOptions } from '../../controller/types.js';
 import { parseQuantity } from '../../specs/quantity.js';
 import { CliError } from '../errors.js';
+import { parseDuration } from '../format.js';
 import { lockDataDir } from './serve-lock.js';
 import { globalFlags } from '../context.js';
 import {
@@ -113,6 +114,17 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
   const env = opts.env ?? process.env;
   const logger = opts.logger ?? pino({ level: env.TIDEPOOL_LOG_LEVEL || 'info' });
   const components = new Components(logger);
+  if (opts.syncDirs?.length && !opts.apiOnly) {
+    // A bad --sync-dir is refused before anything starts, not after the drivers are up.
+    const { parseSyncDirFlag } = await import('../../controller/gitops/index.js');
+    for (const v of opts.syncDirs) {
+      try {
+        parseSyncDirFlag(v);
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+    }
+  }
   try {
     const { mkdir } = await import('node:fs/promises');
     await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -269,11 +281,10 @@ export function addServeFlags(cmd: Command): Command {
     .option('--workspace-url <url>', 'where the UI links workspaces, e.g. https://ide.example.com (default: the page host on --workspace-port)');
 }
 
-/** `30s`, `5m`, `1h`, `250ms`, or plain seconds. */
-export function parseDuration(flag: string, value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'] : NaN;
-  if (!(ms > 0)) throw new CliError(`${flag} must be a positive duration such as 30s, 5m or 1h, got "${value}"`);
+/** A positive duration as --timeout takes it (`30s`, `1m30s`, `250ms`, plain seconds), in ms. */
+function positiveDuration(flag: string, value: string): number {
+  const ms = parseDuration(value);
+  if (!(ms !== undefined && ms > 0)) throw new CliError(`${flag} must be a positive duration such as 30s, 5m or 1h, got "${value}"`);
   return ms;
 }
 
@@ -365,9 +376,9 @@ export function serveOptionsFromFlags(flags: ServeFlags & { dataDir?: string }, 
   }
   return {
     dataDir: resolveDataDir(flags.dataDir, env), listen, env, runtime, proxy, capacity,
-    ...(flags.resyncPeriod !== undefined ? { resyncPeriodMs: parseDuration('--resync-period', flags.resyncPeriod) } : {}),
+    ...(flags.resyncPeriod !== undefined ? { resyncPeriodMs: positiveDuration('--resync-period', flags.resyncPeriod) } : {}),
     ...(flags.syncDir?.length ? { syncDirs: flags.syncDir } : {}),
-    ...(flags.syncInterval !== undefined ? { syncIntervalMs: parseDuration('--sync-interval', flags.syncInterval) } : {}),
+    ...(flags.syncInterval !== undefined ? { syncIntervalMs: positiveDuration('--sync-interval', flags.syncInterval) } : {}),
     ...(flags.syncAllowEmptyPrune ? { syncAllowEmptyPrune: true } : {}),
     ...(flags.workspaceUrl ? { workspaceBaseUrl: flags.workspaceUrl } : {}),
   };

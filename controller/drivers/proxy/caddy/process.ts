@@ -63,7 +63,7 @@ export async function processInfo(pid: number): Promise<{ ppid: number; args: st
     }
   }
   return new Promise((resolve) => {
-    execFile('ps', ['-o', 'ppid=', '-o', 'command=', '-p', String(pid)], (err, stdout) => {
+    execFile('ps', ['-ww', '-o', 'ppid=', '-o', 'command=', '-p', String(pid)], (err, stdout) => {
       const m = /^\s*(\d+)\s+(.+)$/.exec(stdout.trim());
       resolve(err || !m ? undefined : { ppid: Number(m[1]), args: m[2]! });
     });
@@ -116,11 +116,13 @@ export class CaddyProcess {
     const text = await readFile(this.pidFilePath, 'utf8').catch(() => '');
     const [pid, supervisor] = text.trim().split(/\s+/).map(Number);
     if (!(pid! > 0) || !(supervisor! > 0) || pid === process.pid) return;
-    const ours = (i: { args: string } | undefined) => !!i && i.args.includes(`--config ${this.bootConfigPath}`);
+    // The whole argument, not a prefix: `--config <boot>.bak` is someone else's.
+    const ours = (i: { args: string } | undefined) => !!i && `${i.args} `.includes(`--config ${this.bootConfigPath} `);
     const info = await processInfo(pid!);
     if (!ours(info)) return;
     if (info!.ppid === supervisor) {
-      this.o.logger.warn({ caddyPid: pid, supervisor }, `a Caddy of this state dir (${this.o.stateDir}) is run by another live process (${supervisor}); leaving it`);
+      const who = supervisor === process.pid ? 'this process (an earlier start)' : `process ${supervisor}`;
+      this.o.logger.warn({ caddyPid: pid, supervisor }, `a Caddy of this state dir (${this.o.stateDir}) is run by another live process: ${who}; leaving it`);
       return;
     }
     this.o.logger.warn({ caddyPid: pid, supervisor }, 'ending the Caddy a previous Tidepool left running (it would share the ports with the new one)');
