@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { platform } from 'node:os';
 import type { Logger } from 'pino';
 import type { Credentials } from '../../api/config.js';
+import type { CaddyProxy } from '../../controller/drivers/proxy/caddy/index.js';
 import type { ProxyDriver } from '../../controller/drivers/proxy/types.js';
 import type { RuntimeDriver } from '../../controller/drivers/runtime/types.js';
+import { serverUrlForListen } from '../config.js';
 import { CliError } from '../errors.js';
 
 export const RUNTIMES = ['incus', 'tart', 'stub'] as const;
@@ -109,16 +111,16 @@ export async function createRuntime(s: RuntimeSettings, tidepoolId: string, data
   }
 }
 
-/** Where Caddy reaches the API: an API on every interface (0.0.0.0, ::) is reached on loopback. */
+/** Where Caddy reaches the API: an API on every interface (0.0.0.0, ::) is reached on loopback, as the CLI reaches it. */
 export function loopbackUpstream(apiAddress: string): string {
-  const url = new URL(apiAddress);
-  const host = url.hostname === '0.0.0.0' ? '127.0.0.1' : url.hostname === '[::]' ? '[::1]' : url.hostname;
-  return `${host}:${url.port}`;
+  return new URL(serverUrlForListen(new URL(apiAddress).host)).host;
 }
+
+export const isCaddy = (proxy: ProxyDriver): proxy is CaddyProxy => proxy.name === 'caddy';
 
 export async function createProxy(
   s: ProxySettings, apiAddress: string, credentials: Credentials, dataDir: string, logger: Logger,
-): Promise<ProxyDriver> {
+): Promise<ProxyDriver | CaddyProxy> {
   if (s.proxy === 'memory') {
     const { createMemoryProxy } = await import('../../controller/drivers/proxy/memory/index.js');
     return createMemoryProxy();

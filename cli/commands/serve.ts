@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { DEFAULT_LISTEN, loadOrCreateCredentials, parseListen, resolveDataDir, storePath, type Credentials } from '../../api/config.js';
+import { DEFAULT_LISTEN, loadOrCreateCredentials, loadOrCreateId, parseListen, resolveDataDir, storePath, type Credentials } from '../../api/config.js';
 import type { Store } from '../../api/store/index.js';
 import type { CapacityOptions } from '../../controller/types.js';
 import { parseQuantity } from '../../specs/quantity.js';
@@ -16,7 +16,7 @@ import { parseDuration } from '../format.js';
 import { lockDataDir } from './serve-lock.js';
 import { globalFlags } from '../context.js';
 import {
-  createProxy, createRuntime, defaultRuntime, PROXIES, RUNTIMES,
+  createProxy, createRuntime, defaultRuntime, isCaddy, PROXIES, RUNTIMES,
   type ProxyName, type ProxySettings, type RuntimeName, type RuntimeSettings,
 } from './serve-drivers.js';
 
@@ -169,8 +169,8 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     if (opts.apiOnly) return handle;
 
     // Components: each registers its stop with components.add (stops run in reverse order).
-    const [{ loadOrCreateId }, { startController, EventRecorder, realClock }, { startSyncs }] = await Promise.all([
-      import('../../api/config.js'), import('../../controller/index.js'), import('../../controller/gitops/index.js'),
+    const [{ startController, EventRecorder, realClock }, { startSyncs }] = await Promise.all([
+      import('../../controller/index.js'), import('../../controller/gitops/index.js'),
     ]);
     const tidepoolId = await loadOrCreateId(opts.dataDir);
     const runtimeSettings = opts.runtime ?? { runtime: defaultRuntime() };
@@ -179,10 +179,9 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
 
     const proxy = await createProxy(proxySettings, server.address, credentials, opts.dataDir, logger);
     components.add('proxy', async () => { await proxy.close?.(); });
-    if (proxy.name === 'caddy') {
-      const caddy = proxy as unknown as { pid: number | undefined; adminUrl: string | undefined };
-      handle.caddy = { get pid() { return caddy.pid; }, get adminUrl() { return caddy.adminUrl; } };
-      logger.info({ app: proxySettings.appListen, workspaces: proxySettings.workspaceListen, admin: caddy.adminUrl, caddyPid: caddy.pid },
+    if (isCaddy(proxy)) {
+      handle.caddy = proxy;
+      logger.info({ app: proxySettings.appListen, workspaces: proxySettings.workspaceListen, admin: proxy.adminUrl, caddyPid: proxy.pid },
         `Caddy serves the UI and API on ${proxySettings.appListen} and the workspaces on ${proxySettings.workspaceListen}`);
     }
 
