@@ -35,9 +35,15 @@ export class Capacity {
       return { ok: true };
     }
     this.waiting.add(want.name);
-    const lra = running
-      .filter((r) => r.stoppable && r.name !== want.name)
-      .sort((a, b) => (a.accessedAt ?? 0) - (b.accessedAt ?? 0) || (a.name < b.name ? -1 : 1))[0];
+    // A workspace admitted a moment ago holds room before the runtime lists it as running: it
+    // is a candidate too (its budget is what refuses this one), after every running one.
+    const starting: RunningWorkspace[] = [...this.#reserved.values()]
+      .filter((u) => u.name !== want.name && !running.some((r) => r.name === u.name))
+      .map((u) => ({ ...u, stoppable: true }));
+    const lra = [
+      ...running.filter((r) => r.stoppable && r.name !== want.name).sort((a, b) => (a.accessedAt ?? 0) - (b.accessedAt ?? 0) || (a.name < b.name ? -1 : 1)),
+      ...starting.sort((a, b) => (a.name < b.name ? -1 : 1)),
+    ][0];
     return { ok: false, reasons, ...(lra ? { leastRecentlyAccessed: lra } : {}) };
   }
 

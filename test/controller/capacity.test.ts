@@ -65,11 +65,15 @@ describe('capacity', () => {
     expect(h.runtime.snapshot().map((v) => v.name)).toEqual(['big']);
 
     // Deleting big frees room for one of them (2Gi + 5Gi > 6Gi): it starts by itself, the other still waits.
+    // The loser's refusal is written again once the winner runs (until then it still tells of big):
+    // wait for that rewrite, whose message must name the winner.
     await h.store.delete('Workspace', 'big');
-    const [winner, loser] = await waitFor('one started, one refused', () => {
+    const [winner, loser] = await waitFor('one started, one refused naming it', () => {
       const [c, m] = [h.ws('cpu'), h.ws('mem')];
-      if (cond(c, 'Ready')?.status === 'True' && cond(m, 'Ready')?.reason === 'InsufficientCapacity') return ['cpu', 'mem'];
-      if (cond(m, 'Ready')?.status === 'True' && cond(c, 'Ready')?.reason === 'InsufficientCapacity') return ['mem', 'cpu'];
+      const refusedFor = (o: typeof c, name: string) => cond(o, 'Ready')?.reason === 'InsufficientCapacity' && !cond(o, 'Ready')!.message.includes('"big"')
+        && cond(o, 'Ready')!.message.includes(name);
+      if (cond(c, 'Ready')?.status === 'True' && refusedFor(m, 'in use')) return ['cpu', 'mem'];
+      if (cond(m, 'Ready')?.status === 'True' && refusedFor(c, 'in use')) return ['mem', 'cpu'];
       return undefined;
     });
     expect(h.runtime.snapshot().map((v) => v.name)).toEqual([winner]);
