@@ -12,6 +12,7 @@ import { basicAuthChecker, REALM, unauthorized } from './auth.js';
 import { ALL_BODY_TYPES, JSON_TYPES, YAML_TYPES, mediaType, parseJson, unsupportedMediaType } from './body.js';
 import { METHODS, methodNotAllowed, queryBool, queryParam, registerResourceRoutes } from './resources.js';
 import { openApiJson } from './openapi.js';
+import { registerPortProbe } from './probe.js';
 import { applyDocuments, parseDocuments, type ApplyOptions } from './apply/index.js';
 import type { WatchRegistry } from './watch.js';
 
@@ -169,6 +170,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.get('/api/v1', async (_req, reply) => reply.type('application/json; charset=utf-8').send(discovery));
 
   registerResourceRoutes(app, { store, watches, pingMs: opts.ssePingMs ?? 15_000 });
+  registerPortProbe(app, store);
 
   app.post('/api/v1/apply', async (req: FastifyRequest<{ Querystring: Record<string, string | string[] | undefined> }>, reply) => {
     const options = applyOptions(req.query);
@@ -196,6 +198,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   if (opts.webRoot) {
     await app.register(fastifyStatic, { root: opts.webRoot, prefix: '/app/', index: ['index.html'], wildcard: true });
     app.get('/app', async (_req, reply) => reply.redirect('/app/', 301));
+    // The UI routes in the browser: a deep link (reload, a shared URL) gets the page itself.
+    app.get('/app/workspaces/*', async (_req, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html'));
     const uiConfig = JSON.stringify(opts.uiConfig ?? {});
     app.get('/app/config.json', async (_req, reply) => reply.type('application/json').header('cache-control', 'no-cache').send(uiConfig));
   }

@@ -16,7 +16,7 @@ import { parseDuration } from '../format.js';
 import { lockDataDir } from './serve-lock.js';
 import { globalFlags } from '../context.js';
 import {
-  createProxy, createRuntime, defaultRuntime, isCaddy, PROXIES, RUNTIMES,
+  createProxy, createRuntime, defaultRuntime, imageMapFor, isCaddy, PROXIES, RUNTIMES,
   type ProxyName, type ProxySettings, type RuntimeName, type RuntimeSettings,
 } from './serve-drivers.js';
 
@@ -155,7 +155,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     try {
       server = await startServer({
         store, credentials, logger, listen: opts.listen, ...(webRoot ? { webRoot } : {}),
-        uiConfig: uiConfig(opts.workspaceBaseUrl, proxySettings),
+        uiConfig: { ...uiConfig(opts.workspaceBaseUrl, proxySettings), imageTemplates: await imageTemplates(opts.runtime) },
       });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -222,6 +222,12 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
 function uiConfig(workspaceBaseUrl: string | undefined, proxy: ProxySettings): Record<string, unknown> {
   if (workspaceBaseUrl) return { workspaceBaseUrl };
   return { workspacePort: parseListen(proxy.workspaceListen).port };
+}
+
+/** The image template names (spec.image) the server knows, for the UI's create form; the stub offers Incus' names. */
+async function imageTemplates(rt: RuntimeSettings | undefined): Promise<string[]> {
+  const runtime = (rt?.runtime ?? defaultRuntime()) === 'tart' ? 'tart' : 'incus';
+  return Object.keys((await imageMapFor(runtime, rt?.images))[runtime]).sort();
 }
 
 interface ServeFlags {
