@@ -97,7 +97,7 @@ export class Serve {
   /** Picks a port and starts; `extra` are more serve flags (say --sync-dir). */
   async start(extra: string[] = []): Promise<void> {
     const missing = missingForBrowserTests();
-    if (missing) throw new Error(`the UI's Chromium tests need ${missing}`);
+    if (missing) throw new Error(`the UI's Chromium tests cannot run: ${missing}`);
     const port = await freePort();
     this.base = `http://127.0.0.1:${port}`;
     mkdirSync(this.dataDir, { recursive: true });

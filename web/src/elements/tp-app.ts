@@ -307,7 +307,9 @@ export class TpApp extends LitElement {
       <tp-delete-dialog
         .deleteWorkspace=${this._delete}
         @deleted=${() => {
+          // The button that opened the confirmation is gone with its workspace: start again from the top.
           if (this.route.view === 'workspace') navigate(APP_BASE);
+          else (this.renderRoot.querySelector('main') as HTMLElement | null)?.focus();
         }}
       ></tp-delete-dialog>`;
   }

@@ -98,9 +98,19 @@ export class TpWorkspacePage extends LitElement {
         gap: 0.5rem 0.75rem;
         margin-left: auto;
       }
-      .head .ide {
+      .head a.ide {
+        display: inline-block;
         font-weight: 600;
-        align-self: center;
+        font-size: 0.875rem;
+        padding: 0.4em 0.9em;
+        border-radius: 6px;
+        border: 1px solid var(--tp-ok-dot, #1f9d47);
+        background: var(--tp-ok-bg, #dcf5e3);
+        color: var(--tp-ok-fg, #116329);
+        text-decoration: none;
+      }
+      .head a.ide:hover {
+        text-decoration: underline;
       }
       .head .ide-off {
         align-self: center;
@@ -286,7 +296,7 @@ export class TpWorkspacePage extends LitElement {
           <h2 id="ws-title">${name}</h2>
           <tp-badge .label=${phase} .tone=${phaseTone(phase)}></tp-badge>
           <span class="controls">
-            ${ideLink(this.config, ws)}
+            ${ideLink(this.config, ws, 'Open IDE')}
             <tp-power-button .name=${name} .running=${ws.spec.running} .phase=${ws.status?.phase} .disabled=${deleting} .action=${this.action}></tp-power-button>
             <button type="button" class="danger" aria-label=${`Delete ${name}`} ?disabled=${deleting || !this.requestDelete}
               @click=${(e: MouseEvent) => this.requestDelete?.(name, e.currentTarget as HTMLElement)}>Delete</button>

@@ -130,6 +130,7 @@ export class TpWorkspaces extends LitElement {
       .owner {
         display: block;
         font-size: 0.8125rem;
+        white-space: nowrap;
       }
       .label {
         display: none;
