@@ -236,6 +236,13 @@ describe.skipIf(skipBrowserSuite())('managing workspaces in Chromium against tid
     expect(await page.locator('tp-workspaces tbody tr').count()).toBe(4);
     expect(await row('from-git').locator('.owner').textContent()).toBe('from sync team');
     expect(await row('bob').locator('.ide-off').textContent()).toBe('IDE: stopped');
+    // The table fits its card at every width it is shown in (narrower, its rows become cards).
+    for (const width of [1280, 1070, 1000, 800]) {
+      await page.setViewportSize({ width, height: 860 });
+      const [scroll, client] = await page.locator('tp-workspaces').evaluate((el) => [el.scrollWidth, el.clientWidth]);
+      expect(scroll, `tp-workspaces at ${width} px`).toBeLessThanOrEqual(client);
+    }
+    await page.setViewportSize({ width: 1280, height: 860 });
     await page.mouse.move(0, 0);
     await sleep(300);
     const bottom = await page.evaluate(() => document.querySelector('tp-app')?.shadowRoot?.querySelector('main')?.getBoundingClientRect().bottom ?? 0);

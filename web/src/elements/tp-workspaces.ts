@@ -67,7 +67,10 @@ export class TpWorkspaces extends LitElement {
       }
       .name {
         font-weight: 600;
-        white-space: nowrap;
+        overflow-wrap: anywhere;
+      }
+      td.name-cell {
+        min-width: 7rem;
       }
       .spec {
         display: block;
@@ -75,6 +78,7 @@ export class TpWorkspaces extends LitElement {
         white-space: nowrap;
       }
       td.ready {
+        min-width: 9rem;
         max-width: 28rem;
       }
       .reason {
@@ -83,7 +87,7 @@ export class TpWorkspaces extends LitElement {
       .message {
         display: block;
         font-size: 0.875rem;
-        overflow-wrap: anywhere;
+        overflow-wrap: break-word;
       }
       td.ip {
         white-space: nowrap;
@@ -111,13 +115,15 @@ export class TpWorkspaces extends LitElement {
         white-space: nowrap;
       }
       td.open {
-        min-width: 11rem;
+        min-width: 9rem;
       }
       th.phase {
         width: 7rem;
       }
       td.power {
-        width: 13rem;
+        /* As narrow as its two buttons. */
+        width: 1%;
+        white-space: nowrap;
       }
       .buttons {
         display: flex;
@@ -135,8 +141,8 @@ export class TpWorkspaces extends LitElement {
       .label {
         display: none;
       }
-      /* Narrow: each row becomes a card. */
-      @container (max-width: 760px) {
+      /* Narrow: each row becomes a card (below this width the table's columns no longer fit). */
+      @container (max-width: 1000px) {
         thead {
           position: absolute;
           width: 1px;
