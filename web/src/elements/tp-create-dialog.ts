@@ -80,6 +80,9 @@ export class TpCreateDialog extends LitElement {
       .row .field + .field {
         margin-top: 0;
       }
+      .field.source {
+        margin-top: 0.85rem;
+      }
     `,
   ];
 
@@ -185,7 +188,7 @@ export class TpCreateDialog extends LitElement {
             'e.g. 512Mi or 4Gi',
           )}
         </div>
-        <div class="field" style="margin-top:0.85rem">
+        <div class="field source">
           <label for="source">Start from a copy of</label>
           <select id="source" name="source" aria-invalid=${inv('source')} aria-describedby="source-error">
             <option value="">Nothing: an empty home</option>

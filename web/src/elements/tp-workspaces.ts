@@ -1,3 +1,4 @@
+// Over 300 lines: most of it is the CSS of the table and of its narrow card layout.
 import { LitElement, css, html, nothing } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import { portUrl, type Port, type Sync, type UiConfig, type Workspace } from '../api.js';
