@@ -5,13 +5,14 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
-import { API_VERSION, KINDS } from '../specs/index.js';
+import { API_VERSION, KINDS, TIDEPOOL_VERSION } from '../specs/index.js';
 import { ApiError, badRequest, type Store } from './store/index.js';
 import { parseListen, type Credentials } from './config.js';
 import { basicAuthChecker, REALM, unauthorized } from './auth.js';
 import { ALL_BODY_TYPES, JSON_TYPES, YAML_TYPES, mediaType, parseJson, unsupportedMediaType } from './body.js';
 import { METHODS, methodNotAllowed, queryBool, queryParam, registerResourceRoutes } from './resources.js';
 import { openApiJson } from './openapi.js';
+import { registerLogRoutes } from './logs.js';
 import { applyDocuments, parseDocuments, type ApplyOptions } from './apply/index.js';
 import type { WatchRegistry } from './watch.js';
 
@@ -26,6 +27,8 @@ export interface ServerOptions {
   webRoot?: string;
   /** Served as /app/config.json for the UI (where workspaces are reached). */
   uiConfig?: Record<string, unknown>;
+  /** Where the workspaces' activity logs are (`<dataDir>/.logs`), served at /api/v1/workspaces/{name}/log. Defaults to none. */
+  logsDir?: string;
   /** Interval of the `: ping` comments on Server-Sent Events streams. Defaults to 15 s. */
   ssePingMs?: number;
 }
@@ -155,6 +158,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   app.get('/healthz', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok'));
+  app.get('/version', async (_req, reply) => reply.type('application/json; charset=utf-8').send(
+    { gitVersion: `v${TIDEPOOL_VERSION}`, platform: `${process.platform}/${process.arch}`, nodeVersion: process.version },
+  ));
   app.get('/openapi.json', async (_req, reply) => reply.type('application/json; charset=utf-8').send(openApiJson()));
 
   const discovery = JSON.stringify({
@@ -169,6 +175,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.get('/api/v1', async (_req, reply) => reply.type('application/json; charset=utf-8').send(discovery));
 
   registerResourceRoutes(app, { store, watches, pingMs: opts.ssePingMs ?? 15_000 });
+  if (opts.logsDir) registerLogRoutes(app, { store, logsDir: opts.logsDir });
 
   app.post('/api/v1/apply', async (req: FastifyRequest<{ Querystring: Record<string, string | string[] | undefined> }>, reply) => {
     const options = applyOptions(req.query);

@@ -215,6 +215,17 @@ export class ApiClient {
     }
   }
 
+  /** A streamed text reply (`logs -f`), chunk by chunk, until it ends or `signal` aborts. */
+  async *streamText(path: string, query: Record<string, string | undefined>, signal?: AbortSignal): AsyncGenerator<string> {
+    const res = await this.#send('GET', path, { query, ...(signal ? { signal } : {}) }, true);
+    if (res.statusCode >= 400) await this.#fail(res);
+    try {
+      for await (const chunk of res.body) yield typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+    } finally {
+      res.body.destroy();
+    }
+  }
+
   async close(): Promise<void> {
     await this.#dispatcher.destroy().catch(() => undefined);
   }

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { DEFAULT_LISTEN, loadOrCreateCredentials, loadOrCreateId, parseListen, resolveDataDir, storePath, type Credentials } from '../../api/config.js';
+import { DEFAULT_LISTEN, loadOrCreateCredentials, logsDir, loadOrCreateId, parseListen, resolveDataDir, storePath, type Credentials } from '../../api/config.js';
 import type { Store } from '../../api/store/index.js';
 import type { CapacityOptions } from '../../controller/types.js';
 import { parseQuantity } from '../../specs/quantity.js';
@@ -155,6 +155,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     try {
       server = await startServer({
         store, credentials, logger, listen: opts.listen, ...(webRoot ? { webRoot } : {}),
+        logsDir: logsDir(opts.dataDir),
         uiConfig: uiConfig(opts.workspaceBaseUrl, proxySettings),
       });
     } catch (err) {
