@@ -2,7 +2,7 @@
 // watch, apply, OpenAPI, health, and the built UI at /app/.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
 import { API_VERSION, KINDS, TIDEPOOL_VERSION } from '../specs/index.js';
@@ -113,7 +113,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     // Names are DNS labels; nothing needs the router to be lenient.
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
     return503OnClosing: true,
+    // A line per request is for debugging (TIDEPOOL_LOG_LEVEL=debug); the log a person reads says what changed.
+    logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.debug({ method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
 
   // Every accepted body type arrives as a string; handlers parse it (errors with line/column).
   app.removeAllContentTypeParsers();
