@@ -18,6 +18,7 @@ interface GetFlags {
   fieldSelector?: string;
   sortBy?: string;
   showLabels?: boolean;
+  chunkSize?: string;
   watch?: boolean;
   watchOnly?: boolean;
 }
@@ -37,6 +38,7 @@ export function registerGet(program: Command): void {
     .option('--field-selector <selector>', 'field selector, e.g. metadata.name=alice, status.phase!=Running, involvedObject.name=alice (events)')
     .option('--sort-by <path>', 'sort by a JSONPath, e.g. .metadata.creationTimestamp')
     .option('--show-labels', 'add a LABELS column')
+    .option('--chunk-size <n>', 'list in pages of this many objects (0: in one reply)', '500')
     .option('-w, --watch', 'after listing, print the changes as they happen')
     .option('--watch-only', 'print only the changes, not the current objects')
     .action(async (args: string[], flags: GetFlags, cmd: Command) => {
@@ -72,7 +74,7 @@ async function get(ctx: Ctx, args: string[], flags: GetFlags): Promise<void> {
       }
       found.push({ info: t.info, items });
     } else {
-      const list = await ctx.client.list(t.info, { ...(flags.selector ? { labelSelector: flags.selector } : {}) });
+      const list = await ctx.client.list(t.info, { ...(flags.selector ? { labelSelector: flags.selector } : {}), chunkSize: chunkSize(flags.chunkSize) });
       found.push({ info: t.info, items: sortObjects(t.info, list.items), list });
     }
   }
@@ -120,6 +122,12 @@ async function get(ctx: Ctx, args: string[], flags: GetFlags): Promise<void> {
     blocks.push(renderLines(t.header, t.rows, columnWidths([t.header, ...t.rows])).join('\n'));
   }
   ctx.out(blocks.join('\n\n'));
+}
+
+function chunkSize(v: string | undefined): number {
+  if (v === undefined) return 500;
+  if (!/^\d+$/.test(v)) throw new CliError(`--chunk-size must be a whole number (0 for no paging), got "${v}"`);
+  return Number(v);
 }
 
 /**

@@ -80,6 +80,14 @@ describe('get output formats', () => {
     expect(bad.stderr).toContain('expected <header>:<json-path-expr>');
   });
 
+  it('--chunk-size pages the list and still shows every object; a bad size is an error', async () => {
+    const r = await run(['get', 'ws', '--chunk-size', '1', '-o', 'name']);
+    expect(lines(r.stdout)).toEqual(['workspace/alice', 'workspace/bob']);
+    const bad = await run(['get', 'ws', '--chunk-size', 'many']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--chunk-size');
+  });
+
   it('--show-labels adds a LABELS column', async () => {
     const r = await run(['get', 'ws', '--show-labels']);
     const [header, ...rows] = lines(r.stdout);
