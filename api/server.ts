@@ -13,6 +13,7 @@ import { ALL_BODY_TYPES, JSON_TYPES, YAML_TYPES, mediaType, parseJson, unsupport
 import { METHODS, methodNotAllowed, queryBool, queryParam, registerResourceRoutes } from './resources.js';
 import { openApiJson } from './openapi.js';
 import { registerLogRoutes } from './logs.js';
+import { registerExec, type ExecHolder } from './exec.js';
 import { applyDocuments, parseDocuments, type ApplyOptions } from './apply/index.js';
 import type { WatchRegistry } from './watch.js';
 
@@ -29,6 +30,8 @@ export interface ServerOptions {
   uiConfig?: Record<string, unknown>;
   /** Where the workspaces' activity logs are (`<dataDir>/.logs`), served at /api/v1/workspaces/{name}/log. Defaults to none. */
   logsDir?: string;
+  /** Runs commands in workspaces (the runtime's exec), for GET /api/v1/workspaces/{name}/exec. Defaults to none (501). */
+  exec?: ExecHolder;
   /** Interval of the `: ping` comments on Server-Sent Events streams. Defaults to 15 s. */
   ssePingMs?: number;
 }
@@ -181,6 +184,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   registerResourceRoutes(app, { store, watches, pingMs: opts.ssePingMs ?? 15_000 });
   if (opts.logsDir) registerLogRoutes(app, { store, logsDir: opts.logsDir });
+  registerExec(app, { store, exec: opts.exec, authorized });
 
   app.post('/api/v1/apply', async (req: FastifyRequest<{ Querystring: Record<string, string | string[] | undefined> }>, reply) => {
     const options = applyOptions(req.query);

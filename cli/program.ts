@@ -10,6 +10,7 @@ import { registerStartStop } from './commands/startstop.js';
 import { registerWait } from './commands/wait.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerEdit } from './commands/edit.js';
+import { registerExec } from './commands/exec.js';
 import { registerExplain } from './commands/explain.js';
 import { registerLabel } from './commands/label.js';
 import { registerLogs } from './commands/logs.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerWait(program);
   registerStartStop(program);
   registerLogs(program);
+  registerExec(program);
   registerEdit(program);
   registerPatch(program);
   registerLabel(program);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { readableLog } from '../log-format.js';
+import type { ExecHolder } from '../../api/exec.js';
 import { DEFAULT_LISTEN, loadOrCreateCredentials, logsDir, loadOrCreateId, parseListen, resolveDataDir, storePath, type Credentials } from '../../api/config.js';
 import type { Store } from '../../api/store/index.js';
 import type { CapacityOptions } from '../../controller/types.js';
@@ -164,10 +165,11 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     // The API comes up first: the proxy needs its address (--listen may say port 0), and
     // objects stored before the controller runs are simply reconciled when it does.
     let server;
+    const exec: ExecHolder = { starting: !opts.apiOnly };
     try {
       server = await startServer({
         store, credentials, logger, listen: opts.listen, ...(webRoot ? { webRoot } : {}),
-        logsDir: logsDir(opts.dataDir),
+        logsDir: logsDir(opts.dataDir), exec,
         uiConfig: uiConfig(opts.workspaceBaseUrl, proxySettings),
       });
     } catch (err) {
@@ -189,6 +191,8 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     const runtimeSettings = opts.runtime ?? { runtime: defaultRuntime() };
     const runtime = await createRuntime(runtimeSettings, tidepoolId, opts.dataDir, logger);
     components.add('runtime', async () => { await runtime.close?.(); });
+    if (runtime.exec) exec.exec = runtime.exec.bind(runtime);
+    exec.starting = false;
 
     const proxy = await createProxy(proxySettings, server.address, credentials, opts.dataDir, logger);
     components.add('proxy', async () => { await proxy.close?.(); });
