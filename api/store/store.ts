@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { access, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { MAX_PORTS_PER_WORKSPACE, kindByName } from '../../specs/index.js';
+import { MAX_PORTS_PER_WORKSPACE, kindByName, type StatusCause } from '../../specs/index.js';
 import { ApiError, alreadyExists, conflict, gone, invalid, notFound } from './errors.js';
 import { Persister, openStoreFile } from './persister.js';
 import type { Selector } from './selector.js';
@@ -142,6 +142,7 @@ export class Tx {
       },
     });
     delete o.status;
+    this.#store.admit(o, undefined);
     if (o.kind === 'Port') {
       this.#checkPort(o);
       const refs = this.#ownerRefs(o);
@@ -195,6 +196,7 @@ export class Tx {
       next.metadata.finalizers = [...finalizers];
     } else delete next.metadata.finalizers;
     const specChanged = obj.spec !== undefined && !isDeepStrictEqual(obj.spec, cur.spec);
+    if (specChanged) this.#store.admit(obj, cur);
     if (specChanged) {
       next.spec = structuredClone(obj.spec);
       next.metadata.generation = (cur.metadata.generation ?? 0) + 1;
@@ -273,6 +275,18 @@ export class Store {
   #rv: number;
   #failed: Error | undefined;
   readonly now: () => number;
+  /**
+   * Rules of the server's configuration (not of the schema) for a created object or a changed
+   * spec, e.g. that spec.image names a known image template. Returns the violations; every
+   * entry point (REST, apply, sync) goes through it. Defaults to none.
+   */
+  admission: ((obj: Resource, current: Resource | undefined) => StatusCause[]) | undefined;
+
+  /** Throws 422 with the admission's causes. */
+  admit(obj: Resource, current: Resource | undefined): void {
+    const causes = this.admission?.(obj, current) ?? [];
+    if (causes.length) throw invalid(obj.kind, obj.metadata.name, causes);
+  }
 
   private constructor(db: ReturnType<typeof openStoreFile>, data: StoreFile, opts: StoreOptions) {
     this.#historySize = opts.historySize ?? 10000;

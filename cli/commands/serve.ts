@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { readableLog } from '../log-format.js';
+import { imageTemplateAdmission } from '../../api/admission.js';
 import type { ExecHolder } from '../../api/exec.js';
 import { DEFAULT_LISTEN, loadOrCreateCredentials, logsDir, loadOrCreateId, parseListen, resolveDataDir, storePath, type Credentials } from '../../api/config.js';
 import type { Store } from '../../api/store/index.js';
@@ -151,6 +152,8 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       throw new CliError(`cannot open the store in ${opts.dataDir}: ${(err as Error).message}`);
     }
     components.add('store', () => store.close());
+    const templates = await imageTemplates(opts.runtime);
+    store.admission = imageTemplateAdmission(templates);
 
     const { credentials, source, path } = await loadOrCreateCredentials(opts.dataDir, env);
     if (source === 'generated') {
@@ -170,7 +173,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       server = await startServer({
         store, credentials, logger, listen: opts.listen, ...(webRoot ? { webRoot } : {}),
         logsDir: logsDir(opts.dataDir), exec,
-        uiConfig: { ...uiConfig(opts.workspaceBaseUrl, proxySettings), imageTemplates: await imageTemplates(opts.runtime) },
+        uiConfig: { ...uiConfig(opts.workspaceBaseUrl, proxySettings), imageTemplates: templates },
       });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

@@ -74,3 +74,16 @@ describe('deleting what a sync manages', () => {
     expect(r.code).toBe(0);
   });
 });
+
+describe('admission that tells the truth', () => {
+  it('an unknown image template is a 422 at apply naming spec.image and the known templates; nothing is stored', async () => {
+    const r = await tp(['apply', '-f', '-'], { env, input: 'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: odd}\nspec: {image: ubuntu-99}\n' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('spec.image');
+    expect(r.stderr).toMatch(/Unsupported value: "ubuntu-99": supported values: .*"default".*"minimal"/);
+    expect(await uidOf('odd')).toBeUndefined();
+    const patched = await run(['patch', 'ws', 'dana', '-p', '{"spec":{"image":"nope"}}']);
+    expect(patched.code).toBe(1);
+    expect(patched.stderr).toContain('spec.image');
+  });
+});
