@@ -2,12 +2,13 @@
 // merge-patch, delete, and the status subresource.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_VERSION, KINDS, validateManifest, validateStatus, type KindInfo, type StatusCause } from '../specs/index.js';
-import { ApiError, badRequest, invalid, notFound, parseSelector, type Resource, type Store } from './store/index.js';
+import { ApiError, badRequest, invalid, notFound, parseSelector, timestamp, type Resource, type Store } from './store/index.js';
 import { JSON_TYPES, MERGE_PATCH_TYPES, YAML_TYPES, mediaType, mergePatch, parseJson, parseObjectBody, unsupportedMediaType } from './body.js';
 import { startWatch, type WatchRegistry } from './watch.js';
 import { objectJson } from './json.js';
 import { pageOf, parsePage } from './paging.js';
-import { refuseSyncedDelete } from './sync-ownership.js';
+import { refusePowerOverSync, refuseSyncedDelete } from './sync-ownership.js';
+import { DEFAULT_MANAGER, POWER_MANAGER, createdBy, updatedBy } from './ownership.js';
 
 export interface ResourceRouteOptions {
   store: Store;
@@ -57,6 +58,14 @@ function checkIdentity(info: KindInfo, body: unknown, urlName: string | undefine
     throw badRequest(`the name of the object (${JSON.stringify(name)}) does not match the name on the URL ("${urlName}")`,
       [{ field: 'metadata.name', reason: 'FieldValueInvalid', message: `must be "${urlName}", the name on the URL` }]);
   }
+}
+
+/** The writer named by `?fieldManager=` (kubectl's flag), for managedFields. */
+function managerOf(q: Query): string {
+  const m = queryParam(q, 'fieldManager');
+  if (m === undefined || m === '') return DEFAULT_MANAGER;
+  if (m.length > 128 || /[\x00-\x1f]/.test(m)) throw badRequest('fieldManager must be at most 128 printable characters', [{ field: 'fieldManager', reason: 'FieldValueInvalid', message: 'invalid field manager' }]);
+  return m;
 }
 
 function validated(info: KindInfo, body: unknown): Resource {
@@ -158,23 +167,32 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       continue;
     }
 
-    app.post(base, async (req, reply) => {
+    app.post(base, async (req: FastifyRequest<{ Querystring: Query }>, reply) => {
       const body = parseObjectBody(req.body, req.headers['content-type'], OBJECT_TYPES);
       checkIdentity(info, body, undefined);
-      const created = await store.create(validated(info, body));
+      const obj = validated(info, body);
+      obj.metadata.managedFields = createdBy(obj, managerOf(req.query), timestamp(store.now()));
+      const created = await store.create(obj);
       return sendJson(reply, 201, objectJson(created));
     });
     rest405(base, ['GET', 'POST']);
 
-    app.put(item, async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
+    app.put(item, async (req: FastifyRequest<{ Params: { name: string }; Querystring: Query }>, reply) => {
       const body = parseObjectBody(req.body, req.headers['content-type'], OBJECT_TYPES);
       checkIdentity(info, body, req.params.name);
       const obj = validated(info, body);
-      const out = await store.update(obj);
+      const manager = managerOf(req.query);
+      const out = await store.transaction((tx) => {
+        const cur = tx.get(info.kind, req.params.name);
+        if (!cur) throw notFound(info.plural, req.params.name);
+        obj.metadata.managedFields = updatedBy(cur, obj, manager, timestamp(store.now()));
+        return tx.update(obj);
+      });
       return sendJson(reply, 200, objectJson(out));
     });
 
-    app.patch(item, async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
+    app.patch(item, async (req: FastifyRequest<{ Params: { name: string }; Querystring: Query }>, reply) => {
+      const manager = managerOf(req.query);
       const type = mediaType(req.headers['content-type']);
       if (req.body === undefined || req.body === null) throw badRequest('a request body (a JSON merge patch) is required');
       if (!(MERGE_PATCH_TYPES as readonly string[]).includes(type)) throw unsupportedMediaType(type, MERGE_PATCH_TYPES);
@@ -189,7 +207,10 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         const { status: _status, ...base } = cur;
         const merged = mergePatch(base, patch);
         checkIdentity(info, merged, name);
-        return tx.update(validated(info, merged));
+        const next = validated(info, merged);
+        if (manager === POWER_MANAGER) refusePowerOverSync(tx, cur, next);
+        next.metadata.managedFields = updatedBy(cur, next, manager, timestamp(store.now()));
+        return tx.update(next);
       });
       return sendJson(reply, 200, objectJson(out));
     });

@@ -3,7 +3,8 @@
 // object that a live sync applied is refused (409) with the sync, folder and file named,
 // unless `?force=true` (`tidepool delete --force`).
 import type { KindInfo } from '../specs/index.js';
-import { ApiError, type Resource, type Store } from './store/index.js';
+import { ApiError, type Resource, type Store, type Tx } from './store/index.js';
+import { appliersOf, syncOfManager } from './ownership.js';
 
 /** Set by a sync on every object it applies: the sync's name, and the file relative to its folder. */
 export const SYNC_ANNOTATION = 'tidepool/sync';
@@ -41,4 +42,24 @@ export function refuseSyncedDelete(store: Store, info: KindInfo, name: string, f
   throw new ApiError(409, 'Conflict',
     `${info.plural} "${name}" is managed by ${describeOwner(owner)}: deleted now, the sync would create it again${home}. ` +
       `To delete it for good, remove it from ${owner.file ?? 'the sync folder'}; to delete it anyway, delete with --force (?force=true).`);
+}
+
+/**
+ * Start or stop (the power manager) of a workspace whose sync file sets spec.running: the sync
+ * would undo it at its next pass, so it is refused, saying where to change it instead.
+ */
+export function refusePowerOverSync(tx: Tx, cur: Resource, next: Resource): void {
+  const running = (next.spec as { running?: boolean } | undefined)?.running;
+  if (running === undefined || running === (cur.spec as { running?: boolean } | undefined)?.running) return;
+  for (const manager of appliersOf(cur, 'spec.running')) {
+    const sync = syncOfManager(manager);
+    const s = sync ? tx.get('Sync', sync) : undefined;
+    if (!sync || !s) continue;
+    const folder = (s.spec as { path?: string } | undefined)?.path;
+    const file = cur.metadata.annotations?.[SYNC_FILE_ANNOTATION];
+    const where = file ? (folder ? `${folder.replace(/\/$/, '')}/${file}` : file) : (folder ?? 'its folder');
+    throw new ApiError(409, 'Conflict',
+      `workspace/${cur.metadata.name} is managed by sync ${sync} (${where} sets spec.running): ` +
+        `the sync will ${running ? 'stop' : 'start'} it again; edit the file`);
+  }
 }

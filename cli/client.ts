@@ -179,9 +179,10 @@ export class ApiClient {
     return this.call('DELETE', ApiClient.path(info, name), { query: { force: opts.force ? 'true' : undefined } });
   }
 
-  mergePatch(info: KindInfo, name: string, patch: unknown): Promise<ApiObject> {
+  mergePatch(info: KindInfo, name: string, patch: unknown, opts: { fieldManager?: string } = {}): Promise<ApiObject> {
     return this.call('PATCH', ApiClient.path(info, name), {
       body: JSON.stringify(patch), contentType: 'application/merge-patch+json',
+      query: { fieldManager: opts.fieldManager ?? 'tidepool-cli' },
     });
   }
 
@@ -194,6 +195,8 @@ export class ApiClient {
         prune: opts.prune ? 'true' : undefined,
         applyset: opts.applyset,
         allowEmptyPrune: opts.allowEmptyPrune ? 'true' : undefined,
+        // `tidepool apply` owns the fields its files set (a sync, start/stop, a patch own theirs).
+        fieldManager: 'tidepool-apply',
       },
     });
   }

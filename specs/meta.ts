@@ -41,6 +41,17 @@ export type OwnerReference = Static<typeof OwnerReference>;
 
 const Timestamp = Type.String({ format: 'date-time', description: 'UTC, RFC 3339.' });
 
+export const ManagedFieldsEntry = Type.Object(
+  {
+    manager: Type.String({ minLength: 1, maxLength: 128, description: 'Who wrote: sync:NAME, tidepool-apply, tidepool-power (start/stop), tidepool-ui, tidepool-api.' }),
+    operation: Type.Union([Type.Literal('Apply'), Type.Literal('Update')], { description: 'Apply: declared in a manifest; Update: set by a patch or an update.' }),
+    time: Timestamp,
+    fields: Type.Array(Type.String({ maxLength: 400 }), { maxItems: 256, description: 'The fields this manager last set: spec.resources.cpu, metadata.labels[team].' }),
+  },
+  { additionalProperties: false },
+);
+export type ManagedFieldsEntry = Static<typeof ManagedFieldsEntry>;
+
 export const ObjectMeta = Type.Object(
   {
     name: Name,
@@ -55,6 +66,9 @@ export const ObjectMeta = Type.Object(
     annotations: Type.Optional(Annotations),
     finalizers: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 16 })),
     ownerReferences: Type.Optional(Type.Array(OwnerReference, { maxItems: 4 })),
+    managedFields: Type.Optional(Type.Array(ManagedFieldsEntry, {
+      maxItems: 16, description: 'Server-set: which manager owns which fields (as Kubernetes server-side apply records them).',
+    })),
   },
   { additionalProperties: false },
 );

@@ -2,7 +2,8 @@
 // and the GitOps sync. Every document is validated before anything is written, and all
 // writes happen in one store transaction, so a violation anywhere writes nothing.
 import { KINDS, validateManifest, type StatusCause } from '../../specs/index.js';
-import { ApiError, badRequest, type Resource, type Store, type Tx } from '../store/index.js';
+import { ApiError, badRequest, invalid, timestamp, type Resource, type Store, type Tx } from '../store/index.js';
+import { DEFAULT_MANAGER, applyOwned, fieldPaths } from '../ownership.js';
 import { describeWhere, objectDocuments, parseDocuments, type ApplySource, type ParsedDocument, type ParsedDocuments } from './parse.js';
 
 export const APPLYSET_ANNOTATION = 'tidepool/applyset';
@@ -22,7 +23,7 @@ export interface ApplyOptions {
   applyset?: string;
   /** Let a prune with zero documents delete objects (refused otherwise: an empty folder is more often a mistake). */
   allowEmptyPrune?: boolean;
-  /** Accepted for kubectl compatibility; Tidepool does not track field ownership. */
+  /** Who applies (a sync `sync:NAME`, `tidepool-apply`): it owns the fields its manifests set (api/ownership.ts). Defaults to tidepool-api. */
   fieldManager?: string;
   /** Stamped on every applied object (e.g. the sync that owns it). */
   annotations?: Record<string, string>;
@@ -97,33 +98,44 @@ interface Planned {
   object: Resource;
 }
 
-function applyOne(tx: Tx, p: Planned, opts: ApplyOptions): ApplyAction {
+function applyOne(tx: Tx, p: Planned, opts: ApplyOptions, time: string): ApplyAction {
   const obj = p.object;
+  const manager = opts.fieldManager ?? DEFAULT_MANAGER;
   const annotations: Record<string, string> = {
     ...obj.metadata.annotations,
     ...opts.annotations,
     ...(opts.applyset ? { [APPLYSET_ANNOTATION]: opts.applyset } : {}),
   };
   const cur = tx.get(obj.kind, obj.metadata.name);
+  const manifest = p.doc.object as Record<string, unknown>;
   if (!cur) {
-    tx.create({ ...obj, metadata: { ...obj.metadata, annotations } });
+    const sets = fieldPaths(manifest);
+    const managedFields = sets.length ? [{ manager, operation: 'Apply' as const, time, fields: sets }] : [];
+    tx.create({ ...obj, metadata: { ...obj.metadata, annotations, managedFields } });
     return 'created';
   }
+  // The manifest's fields replace what this manager set before; fields other managers set stay.
+  const owned = applyOwned(cur, manifest, obj, manager, time);
+  const merged = validateManifest(owned.object);
+  if (!merged.object) throw invalid(obj.kind, obj.metadata.name, merged.causes);
+  const next = merged.object as Resource;
+  const ownedAnnotations: Record<string, string> = { ...next.metadata.annotations, ...opts.annotations, ...(opts.applyset ? { [APPLYSET_ANNOTATION]: opts.applyset } : {}) };
   for (const [k, v] of Object.entries(cur.metadata.annotations ?? {})) {
-    if (k.startsWith(SERVER_ANNOTATION_PREFIX) && !(k in annotations)) annotations[k] = v;
+    if (k.startsWith(SERVER_ANNOTATION_PREFIX) && !(k in ownedAnnotations)) ownedAnnotations[k] = v;
   }
-  const next: Resource = {
-    ...obj,
+  const updated: Resource = {
+    ...next,
     metadata: {
       name: obj.metadata.name,
-      ...(obj.metadata.labels ? { labels: obj.metadata.labels } : {}),
-      annotations,
+      ...(next.metadata.labels && Object.keys(next.metadata.labels).length ? { labels: next.metadata.labels } : {}),
+      annotations: ownedAnnotations,
       ...(cur.metadata.finalizers ? { finalizers: [...cur.metadata.finalizers] } : {}),
+      managedFields: owned.managedFields,
       // A resourceVersion written in the manifest is a precondition, as with kubectl.
       ...(obj.metadata.resourceVersion !== undefined ? { resourceVersion: obj.metadata.resourceVersion } : {}),
     },
   };
-  return tx.update(next) === cur ? 'unchanged' : 'configured';
+  return tx.update(updated) === cur ? 'unchanged' : 'configured';
 }
 
 function pruneVictims(tx: Tx, applyset: string, keep: Set<string>): Resource[] {
@@ -183,6 +195,7 @@ export async function applyDocuments(
   }
   if (causes.length) throw invalidApply(causes);
 
+  const applyTime = timestamp(store.now());
   const order = [...planned].sort((a, b) => APPLY_ORDER.indexOf(a.object.kind) - APPLY_ORDER.indexOf(b.object.kind));
   try {
     return await store.transaction((tx) => {
@@ -190,7 +203,7 @@ export async function applyDocuments(
       const storeCauses: StatusCause[] = [];
       for (const p of order) {
         try {
-          actions.set(p, applyOne(tx, p, opts));
+          actions.set(p, applyOne(tx, p, opts, applyTime));
         } catch (err) {
           if (!(err instanceof ApiError)) throw err;
           const where = `document ${p.doc.index}${describeWhere(p.doc.file, p.doc.line ? { line: p.doc.line, column: p.doc.column ?? 1 } : undefined)}`;

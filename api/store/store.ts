@@ -127,7 +127,7 @@ export class Tx {
   /** Creates an object. `obj` is a validated manifest; server-owned metadata is set here. */
   create(obj: Resource): Resource {
     if (this.get(obj.kind, obj.metadata.name)) throw alreadyExists(plural(obj.kind), obj.metadata.name);
-    const { labels, annotations, finalizers } = obj.metadata;
+    const { labels, annotations, finalizers, managedFields } = obj.metadata;
     const o: Resource = structuredClone({
       ...obj,
       metadata: {
@@ -139,6 +139,7 @@ export class Tx {
         ...(labels && Object.keys(labels).length ? { labels } : {}),
         ...(annotations && Object.keys(annotations).length ? { annotations } : {}),
         ...(finalizers?.length ? { finalizers } : {}),
+        ...(managedFields?.length ? { managedFields } : {}),
       },
     });
     delete o.status;
@@ -195,6 +196,11 @@ export class Tx {
       }
       next.metadata.finalizers = [...finalizers];
     } else delete next.metadata.finalizers;
+    // Given: the writer's view of ownership (api/ownership.ts); absent: kept as it is.
+    if (obj.metadata.managedFields !== undefined) {
+      if (obj.metadata.managedFields.length) next.metadata.managedFields = structuredClone(obj.metadata.managedFields);
+      else delete next.metadata.managedFields;
+    }
     const specChanged = obj.spec !== undefined && !isDeepStrictEqual(obj.spec, cur.spec);
     if (specChanged) this.#store.admit(obj, cur);
     if (specChanged) {

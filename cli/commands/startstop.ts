@@ -32,7 +32,8 @@ export function registerStartStop(program: Command): void {
               if (before.spec?.running === running) {
                 ctx.out(`${refName(info, name)} ${running ? 'started' : 'stopped'} (no change)`);
               } else {
-                await ctx.client.mergePatch(info, name, { spec: { running } });
+                // The power manager: the server refuses it (409, naming the file) when a sync's file sets spec.running.
+                await ctx.client.mergePatch(info, name, { spec: { running } }, { fieldManager: 'tidepool-power' });
                 ctx.out(`${refName(info, name)} ${running ? 'started' : 'stopped'}`);
               }
               done.push(name);

@@ -14,6 +14,8 @@ export interface ApplyOptions {
   applyset?: string;
   allowEmptyPrune?: boolean;
   annotations?: Record<string, string>;
+  /** The sync as a field manager (`sync:NAME`): its drift repair puts back only what its files set. */
+  fieldManager?: string;
 }
 
 export interface ApplyResult {

@@ -351,7 +351,7 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
         throw new ApiError(422, 'Invalid', `${plural(conflicts.length, 'object')} of this folder belong to another sync`, { causes: conflicts });
       }
       results = await apply(store, documents, {
-        prune: true, applyset, allowEmptyPrune, annotations: { [SYNC_ANNOTATION]: name },
+        prune: true, applyset, allowEmptyPrune, annotations: { [SYNC_ANNOTATION]: name }, fieldManager: `sync:${name}`,
       });
     } catch (err) {
       await report(failure(err, revision, files.length));

@@ -44,12 +44,12 @@ describe('POST /api/v1/apply', () => {
     expect((await readFile(t.storeFile)).equals(before)).toBe(true);
   });
 
-  it('configures changed objects, keeping status, finalizers and server-owned annotations', async () => {
+  it('configures changed objects, keeping status, finalizers, server-owned annotations and what other managers set', async () => {
     const cur = (await t.req('GET', '/api/v1/workspaces/alice')).json;
     await t.req('PUT', '/api/v1/workspaces/alice/status', { body: { ...cur, status: { phase: 'Running' } } });
     await t.req('PATCH', '/api/v1/workspaces/alice', {
       type: 'application/merge-patch+json',
-      body: { metadata: { finalizers: ['tidepool/vm'], annotations: { 'tidepool/last-seen': 'x', 'user/note': 'gone after apply' } } },
+      body: { metadata: { finalizers: ['tidepool/vm'], annotations: { 'tidepool/last-seen': 'x', 'user/note': 'set by a patch' } } },
     });
     const r = await apply(docs(pt('alice-3000', 'alice', 3000), ws('alice', '\n  resources: {cpu: 4}'), ws('bob')), '?applyset=team');
     expect(actions(r)).toEqual(['port/alice-3000 unchanged', 'workspace/alice configured', 'workspace/bob unchanged']);
@@ -58,7 +58,8 @@ describe('POST /api/v1/apply', () => {
     expect(a.metadata.generation).toBe(cur.metadata.generation + 1);
     expect(a.status).toEqual({ phase: 'Running' });
     expect(a.metadata.finalizers).toEqual(['tidepool/vm']);
-    expect(a.metadata.annotations).toEqual({ 'tidepool/applyset': 'team', 'tidepool/last-seen': 'x' });
+    // The patch's manager owns user/note: an apply that does not set it leaves it (field ownership).
+    expect(a.metadata.annotations).toEqual({ 'tidepool/applyset': 'team', 'tidepool/last-seen': 'x', 'user/note': 'set by a patch' });
     await t.req('PATCH', '/api/v1/workspaces/alice', { type: 'application/merge-patch+json', body: { metadata: { finalizers: null } } });
   });
 

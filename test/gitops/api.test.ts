@@ -46,8 +46,8 @@ describe('sync through the API', () => {
     expect(del.statusCode).toBe(405);
   });
 
-  it('`tidepool apply` beside a sync is never pruned; an API edit of a synced object is put back', async () => {
-    const h = await harness({ 'alice.yaml': workspaceYaml('alice'), 'bob.yaml': workspaceYaml('bob') }, { intervalMs: 400 });
+  it('`tidepool apply` beside a sync is never pruned; an API edit of a field the file sets is put back', async () => {
+    const h = await harness({ 'alice.yaml': workspaceYaml('alice', { resources: { cpu: 2 } }), 'bob.yaml': workspaceYaml('bob') }, { intervalMs: 400 });
     const app = await buildServer({ store: h.store, credentials });
     apps.push(app);
 
@@ -58,14 +58,14 @@ describe('sync through the API', () => {
     expect(applied.statusCode).toBe(200);
     const patched = await app.inject({
       method: 'PATCH', url: '/api/v1/workspaces/alice', headers: { authorization: auth, 'content-type': 'application/merge-patch+json' },
-      payload: JSON.stringify({ spec: { running: false } }),
+      payload: JSON.stringify({ spec: { resources: { cpu: 3 } } }),
     });
     expect(patched.statusCode).toBe(200);
-    expect(patched.json().spec.running).toBe(false);
+    expect(patched.json().spec.resources.cpu).toBe(3);
 
     await unlink(join(h.dir, 'bob.yaml'));
     await waitFor(() => !h.ws('bob'), 'bob pruned');
-    await waitFor(() => h.ws('alice')?.spec.running === true, 'alice put back');
+    await waitFor(() => h.ws('alice')?.spec.resources.cpu === 2, 'alice put back');
     expect(h.ws('from-cli')).toBeDefined();
     expect(h.ws('from-cli')!.metadata.annotations?.['tidepool/sync']).toBeUndefined();
   });

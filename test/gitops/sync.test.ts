@@ -372,12 +372,15 @@ describe('sync: prune by inventory', () => {
 });
 
 describe('sync: self-heal and folder trouble', () => {
-  it('puts back a change made through the API at the next interval', async () => {
+  it('puts back a change to a field its file sets at the next interval, and only those fields', async () => {
     const h = await harness({ 'alice.yaml': workspaceYaml('alice', { resources: { cpu: 2, memory: '4Gi' } }) }, { intervalMs: 300 });
     const cur = h.ws('alice')!;
-    const edited = await h.store.update({ ...cur, metadata: { ...cur.metadata, labels: { hacked: 'yes' } }, spec: { ...cur.spec, running: false } });
+    const edited = await h.store.update({ ...cur, metadata: { ...cur.metadata, labels: { added: 'yes' } }, spec: { ...cur.spec, running: false, resources: { cpu: 3, memory: '4Gi' } } });
     expect(edited.spec.running).toBe(false);
-    await waitFor(() => h.ws('alice')!.spec.running === true && !h.ws('alice')!.metadata.labels, 'self-heal');
+    await waitFor(() => h.ws('alice')!.spec.resources.cpu === 2, 'self-heal');
+    // The file sets neither spec.running nor a label: what was set by hand stays (field ownership).
+    expect(h.ws('alice')!.spec.running).toBe(false);
+    expect(h.ws('alice')!.metadata.labels).toEqual({ added: 'yes' });
     expect(h.ws('alice')!.metadata.uid).toBe(cur.metadata.uid);
     // The event is recorded just after the apply.
     await waitFor(() => h.events.some((e) => e.reason === 'DriftCorrected' && /Workspace\/alice/.test(e.note)), 'a DriftCorrected event');

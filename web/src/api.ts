@@ -63,7 +63,8 @@ export async function request<T>(method: string, path: string, body?: unknown, f
 
 /** Sets a Workspace's spec.running with a JSON merge patch; resolves to the updated Workspace. */
 export function setRunning(name: string, running: boolean, fetchFn: Fetch = defaultFetch, base = API_BASE): Promise<Workspace> {
-  return request<Workspace>('PATCH', `${base}/workspaces/${encodeURIComponent(name)}`, { spec: { running } }, fetchFn, 'application/merge-patch+json');
+  // The start/stop manager, as the CLI's: refused (409, naming the file) when a sync's file sets spec.running.
+  return request<Workspace>('PATCH', `${base}/workspaces/${encodeURIComponent(name)}?fieldManager=tidepool-power`, { spec: { running } }, fetchFn, 'application/merge-patch+json');
 }
 
 /** What the create form asks for. */
