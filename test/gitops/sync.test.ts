@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyDocuments } from '../../api/apply/index.js';
 import { kindByName, validateManifest, validateStatus } from '../../specs/index.js';
-import { applysetFor, SYNC_ANNOTATION } from '../../controller/gitops/index.js';
+import { applysetFor, SYNC_ANNOTATION, SYNC_FILE_ANNOTATION } from '../../controller/gitops/index.js';
 import { cleanupAll, harness, portYaml, waitFor, workspaceYaml } from './helpers.js';
 
 afterEach(cleanupAll);
@@ -45,6 +45,27 @@ describe('sync: applying a folder', () => {
     expect(h.events.filter((e) => e.reason === 'Applied')).toHaveLength(1);
     expect(h.events[0]).toMatchObject({ regarding: { kind: 'Sync', name: 'manifests' }, type: 'Normal' });
     expect(h.events[0]!.note).toMatch(/4 created/);
+  });
+
+  it('records on every object the file it came from, relative to the folder, and follows a move', async () => {
+    const h = await harness({
+      'alice.yaml': `${workspaceYaml('alice')}---\n${portYaml('alice-3000', 'alice', 3000)}`,
+      'team/bob.yml': workspaceYaml('bob', {}, { [SYNC_FILE_ANNOTATION]: 'a lie', note: 'kept' }),
+    });
+    expect(SYNC_FILE_ANNOTATION).toBe('tidepool/sync-file');
+    expect(h.ws('alice')!.metadata.annotations).toMatchObject({ [SYNC_ANNOTATION]: 'manifests', [SYNC_FILE_ANNOTATION]: 'alice.yaml' });
+    expect(h.store.get('Port', 'alice-3000')!.metadata.annotations![SYNC_FILE_ANNOTATION]).toBe('alice.yaml');
+    // The sync says where an object came from: a value written in the file does not win.
+    expect(h.ws('bob')!.metadata.annotations).toMatchObject({ [SYNC_FILE_ANNOTATION]: 'team/bob.yml', note: 'kept' });
+
+    const uid = h.ws('alice')!.metadata.uid;
+    await mkdir(join(h.dir, 'moved'));
+    await rename(join(h.dir, 'alice.yaml'), join(h.dir, 'moved', 'alice.yml'));
+    await waitFor(() => h.ws('alice')!.metadata.annotations![SYNC_FILE_ANNOTATION] === 'moved/alice.yml', 'the new file recorded');
+    expect(h.ws('alice')!.metadata.uid).toBe(uid);
+    // Objects applied any other way carry no file.
+    await applyDocuments(h.store, [{ name: 'cli.yaml', text: workspaceYaml('by-cli') }]);
+    expect(h.ws('by-cli')!.metadata.annotations?.[SYNC_FILE_ANNOTATION]).toBeUndefined();
   });
 
   it('follows files being created, edited, renamed and deleted', async () => {
