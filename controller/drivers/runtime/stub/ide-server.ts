@@ -1,22 +1,41 @@
 // A tiny HTTP server standing in for code-server on a stub VM's ip:8080, so that
 // probes and a real proxy have something to reach.
+//
+// On Linux a listener on *:8080 (a Caddy of `make run`, say) holds port 8080 on every
+// address, 127.77.x.y included: no choice of address avoids it. So the port is a
+// parameter (0: any free one), and the port really bound is read back with idePortOf.
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 export const IDE_PORT = 8080;
 
-export async function listenIde(ip: string, name: string): Promise<Server> {
+/**
+ * Listens on ip:port (port 0: a free port, see idePortOf). An address in use keeps its
+ * `code` (EADDRINUSE), so a caller can move on to another address or port.
+ */
+export async function listenIde(ip: string, name: string, port: number = IDE_PORT): Promise<Server> {
   const server = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end(`stub IDE of workspace ${name}: ${req.method} ${req.url}\n`);
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(IDE_PORT, ip, () => {
-      server.off('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        err.message = `stub IDE of workspace ${name} cannot listen on ${ip}:${port}: in use (a listener on *:${port}, such as a Caddy, holds it on every address)`;
+      }
+      reject(err);
+    });
+    server.listen(port, ip, () => {
+      server.removeAllListeners('error');
       resolve();
     });
   });
   return server;
+}
+
+/** The port a server made by listenIde really listens on. */
+export function idePortOf(server: Server): number {
+  return (server.address() as AddressInfo).port;
 }
 
 export async function closeIde(server: Server | undefined): Promise<void> {
