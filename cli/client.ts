@@ -108,7 +108,9 @@ export class ApiClient {
     if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
     try {
       return await request(this.url(path, opts.query), {
-        method, headers, dispatcher: this.#dispatcher,
+        method,
+        headers,
+        dispatcher: this.#dispatcher,
         ...(opts.body !== undefined ? { body: opts.body } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(stream ? { bodyTimeout: 0 } : {}),
@@ -123,7 +125,11 @@ export class ApiClient {
   async #fail(res: Dispatcher.ResponseData): Promise<never> {
     const text = await res.body.text().catch(() => '');
     let body: unknown;
-    try { body = JSON.parse(text); } catch { body = undefined; }
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
     throw new ServerError(res.statusCode, statusFromReply(res.statusCode, body, text));
   }
 
@@ -136,7 +142,10 @@ export class ApiClient {
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new ServerError(res.statusCode, statusFromReply(502, undefined, `a reply that is not JSON: ${text.slice(0, 200)}`));
+      throw new ServerError(
+        res.statusCode,
+        statusFromReply(502, undefined, `a reply that is not JSON: ${text.slice(0, 200)}`),
+      );
     }
   }
 
@@ -164,7 +173,8 @@ export class ApiClient {
 
   mergePatch(info: KindInfo, name: string, patch: unknown): Promise<ApiObject> {
     return this.call('PATCH', ApiClient.path(info, name), {
-      body: JSON.stringify(patch), contentType: 'application/merge-patch+json',
+      body: JSON.stringify(patch),
+      contentType: 'application/merge-patch+json',
     });
   }
 
@@ -186,11 +196,19 @@ export class ApiClient {
    * aborts. A 410 Gone (too old a resourceVersion) is thrown as a ServerError: relist and
    * watch again.
    */
-  async *watch(info: KindInfo, opts: { resourceVersion?: string; labelSelector?: string; signal?: AbortSignal }): AsyncGenerator<WatchEvent> {
-    const res = await this.#send('GET', ApiClient.path(info), {
-      query: { watch: 'true', resourceVersion: opts.resourceVersion, labelSelector: opts.labelSelector || undefined },
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    }, true);
+  async *watch(
+    info: KindInfo,
+    opts: { resourceVersion?: string; labelSelector?: string; signal?: AbortSignal },
+  ): AsyncGenerator<WatchEvent> {
+    const res = await this.#send(
+      'GET',
+      ApiClient.path(info),
+      {
+        query: { watch: 'true', resourceVersion: opts.resourceVersion, labelSelector: opts.labelSelector || undefined },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      },
+      true,
+    );
     if (res.statusCode >= 400) await this.#fail(res);
     let buf = '';
     try {

@@ -2,7 +2,14 @@
 // --server / TIDEPOOL_SERVER (else http:// + TIDEPOOL_LISTEN or the default listen address),
 // --data-dir / TIDEPOOL_DATA_DIR (where a local server keeps its credentials file),
 // TIDEPOOL_USER / TIDEPOOL_PASSWORD.
-import { DEFAULT_LISTEN, clientCredentials, credentialsPath, parseListen, resolveDataDir, type Credentials } from '../api/config.js';
+import {
+  DEFAULT_LISTEN,
+  clientCredentials,
+  credentialsPath,
+  parseListen,
+  resolveDataDir,
+  type Credentials,
+} from '../api/config.js';
 import { CliError } from './errors.js';
 
 export interface ClientConfig {
@@ -54,7 +61,10 @@ export function resolveServer(flag: string | undefined, env: NodeJS.ProcessEnv =
   }
 }
 
-export async function resolveClientConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): Promise<ClientConfig> {
+export async function resolveClientConfig(
+  flags: GlobalFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ClientConfig> {
   const server = resolveServer(flags.server, env);
   const dataDir = resolveDataDir(flags.dataDir, env);
   let credentials: Credentials | undefined;
@@ -64,7 +74,9 @@ export async function resolveClientConfig(flags: GlobalFlags, env: NodeJS.Proces
     throw new CliError(`cannot read the credentials file ${credentialsPath(dataDir)}: ${(err as Error).message}`);
   }
   return {
-    server, dataDir, credentialsFile: credentialsPath(dataDir),
+    server,
+    dataDir,
+    credentialsFile: credentialsPath(dataDir),
     ...(credentials ? { credentials } : {}),
     credentialsSource: env.TIDEPOOL_PASSWORD ? 'env' : credentials ? 'file' : 'none',
   };

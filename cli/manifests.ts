@@ -36,7 +36,11 @@ export const STDIN = '<stdin>';
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 
 /** Reads every -f argument: a file, a directory (its *.yaml, *.yml, *.json; all levels with -R) or `-`. */
-export async function readSources(paths: string[], recursive: boolean, readStdin: () => Promise<string> = readAllStdin): Promise<Source[]> {
+export async function readSources(
+  paths: string[],
+  recursive: boolean,
+  readStdin: () => Promise<string> = readAllStdin,
+): Promise<Source[]> {
   const out: Source[] = [];
   for (const p of paths) {
     if (p === '-') {
@@ -161,7 +165,12 @@ export function bundle(sources: Source[]): Bundle {
       for (const e of doc.errors) {
         broken = true;
         const at = lineCol(src.text, e.pos[0]);
-        problems.push({ file: src.name, reason: 'FieldValueInvalid', message: `invalid YAML: ${e.message.split('\n')[0]}`, ...at });
+        problems.push({
+          file: src.name,
+          reason: 'FieldValueInvalid',
+          message: `invalid YAML: ${e.message.split('\n')[0]}`,
+          ...at,
+        });
       }
     }
     if (broken) continue;
@@ -175,14 +184,24 @@ export function bundle(sources: Source[]): Bundle {
           const ls = lineStart(src.text, start);
           // Keeps the columns of the first line: what came before the item on its line becomes spaces.
           const text = ' '.repeat(start - ls) + src.text.slice(start, end);
-          pieces.push({ file: src.name, fileLine: lineAt(src.text, start), text, object: toPlain(() => item.toJS(doc, { maxAliasCount: 100 })) });
+          pieces.push({
+            file: src.name,
+            fileLine: lineAt(src.text, start),
+            text,
+            object: toPlain(() => item.toJS(doc, { maxAliasCount: 100 })),
+          });
         }
         continue;
       }
       const [start, , end] = doc.range;
       const ls = lineStart(src.text, start);
       const text = ' '.repeat(start - ls) + src.text.slice(start, end);
-      pieces.push({ file: src.name, fileLine: lineAt(src.text, start), text, object: toPlain(() => doc.toJS({ maxAliasCount: 100 })) });
+      pieces.push({
+        file: src.name,
+        fileLine: lineAt(src.text, start),
+        text,
+        object: toPlain(() => doc.toJS({ maxAliasCount: 100 })),
+      });
     }
   }
   if (problems.length) throw new ManifestError(problems);
@@ -198,7 +217,14 @@ export function bundle(sources: Source[]): Bundle {
     else if (text.startsWith('%')) sep = index > 0 ? '...\n' : '';
     else sep = '---\n';
     line += countLines(sep);
-    docs.push({ index, file: p.file, fileLine: p.fileLine, bodyLine: line, lineCount: countLines(text), object: p.object });
+    docs.push({
+      index,
+      file: p.file,
+      fileLine: p.fileLine,
+      bodyLine: line,
+      lineCount: countLines(text),
+      object: p.object,
+    });
     parts.push(sep, text);
     line += countLines(text);
   });
@@ -221,9 +247,10 @@ export class ManifestError extends Error {
 export function locate(b: Bundle, cause: StatusCause): StatusCause & { file?: string } {
   if (cause.file) return cause;
   if (cause.line !== undefined) {
-    const d = b.docs.find((x) => cause.line! >= x.bodyLine && cause.line! < x.bodyLine + x.lineCount)
+    const d =
+      b.docs.find((x) => cause.line! >= x.bodyLine && cause.line! < x.bodyLine + x.lineCount) ??
       // A line past the last document (the end of the body) belongs to the last one.
-      ?? (cause.line >= (b.docs.at(-1)?.bodyLine ?? Infinity) ? b.docs.at(-1) : undefined);
+      (cause.line >= (b.docs.at(-1)?.bodyLine ?? Infinity) ? b.docs.at(-1) : undefined);
     if (d) {
       const { document: _d, ...rest } = cause;
       return { ...rest, file: d.file, line: cause.line - d.bodyLine + d.fileLine };

@@ -18,11 +18,20 @@ export function buildProgram(): Command {
         'apply them, and Tidepool makes the VMs and routes match.',
     )
     .version(VERSION, '--version', 'print the version')
-    .option('--server <url>', 'the Tidepool API (env TIDEPOOL_SERVER; default http:// + TIDEPOOL_LISTEN or 127.0.0.1:7080)')
-    .option('--data-dir <dir>', 'data directory: the server keeps its state there, the CLI finds its credentials file there (env TIDEPOOL_DATA_DIR)')
+    .option(
+      '--server <url>',
+      'the Tidepool API (env TIDEPOOL_SERVER; default http:// + TIDEPOOL_LISTEN or 127.0.0.1:7080)',
+    )
+    .option(
+      '--data-dir <dir>',
+      'data directory: the server keeps its state there, the CLI finds its credentials file there (env TIDEPOOL_DATA_DIR)',
+    )
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', '\nCredentials: TIDEPOOL_USER / TIDEPOOL_PASSWORD, else the credentials file in the data directory.')
+    .addHelpText(
+      'after',
+      '\nCredentials: TIDEPOOL_USER / TIDEPOOL_PASSWORD, else the credentials file in the data directory.',
+    )
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) });
 

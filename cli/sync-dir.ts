@@ -1,7 +1,13 @@
 // `tidepool serve --sync-dir DIR|NAME=DIR` (repeatable): the flag's grammar, and starting
 // one sync per flag. Parsing is pure; the syncs themselves live in controller/gitops.
 import { resolve } from 'node:path';
-import { nameForFolder, startSyncFolders, type SyncFolder, type SyncOptions, type SyncsHandle } from '../controller/gitops/index.js';
+import {
+  nameForFolder,
+  startSyncFolders,
+  type SyncFolder,
+  type SyncOptions,
+  type SyncsHandle,
+} from '../controller/gitops/index.js';
 
 /** `NAME=DIR` or `DIR` (named after the folder's base name, made a DNS label). */
 export function parseSyncDirFlag(value: string): SyncFolder {
@@ -9,7 +15,9 @@ export function parseSyncDirFlag(value: string): SyncFolder {
   if (m && m[1]!.length <= 63) return { name: m[1]!, dir: resolve(m[3]!) };
   const eq = value.indexOf('=');
   if (eq > 0 && !/[\\/]/.test(value.slice(0, eq))) {
-    throw new Error(`--sync-dir ${value}: the name before "=" must be a DNS label (lowercase letters, digits and '-', 1..63, starting and ending alphanumeric)`);
+    throw new Error(
+      `--sync-dir ${value}: the name before "=" must be a DNS label (lowercase letters, digits and '-', 1..63, starting and ending alphanumeric)`,
+    );
   }
   if (!value) throw new Error('--sync-dir needs a folder: DIR or NAME=DIR');
   return { name: nameForFolder(resolve(value)), dir: resolve(value) };
@@ -22,7 +30,9 @@ export function parseSyncDirFlags(flags: readonly string[]): SyncFolder[] {
   for (const w of wanted) {
     const other = seen.get(w.name);
     if (other !== undefined) {
-      throw new Error(`--sync-dir: two folders would be the sync "${w.name}" (${other} and ${w.dir}); name them: --sync-dir NAME=DIR`);
+      throw new Error(
+        `--sync-dir: two folders would be the sync "${w.name}" (${other} and ${w.dir}); name them: --sync-dir NAME=DIR`,
+      );
     }
     seen.set(w.name, w.dir);
   }
@@ -34,6 +44,9 @@ export function parseSyncDirFlags(flags: readonly string[]): SyncFolder[] {
  * the same options). Two flags naming one sync are refused before anything starts; when one
  * cannot start, those started already are stopped again.
  */
-export async function startSyncs(flags: readonly string[], common: Omit<SyncOptions, 'name' | 'dir'>): Promise<SyncsHandle> {
+export async function startSyncs(
+  flags: readonly string[],
+  common: Omit<SyncOptions, 'name' | 'dir'>,
+): Promise<SyncsHandle> {
   return startSyncFolders(parseSyncDirFlags(flags), common);
 }

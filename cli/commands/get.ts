@@ -7,7 +7,16 @@ import { runClient, type Ctx } from '../context.js';
 import { CliError, ServerError } from '../errors.js';
 import { columnWidths, renderRow } from '../format.js';
 import { parseTargets, refName, type Target } from '../kinds.js';
-import { parseOutput, renderLines, sortObjects, tableOf, tableRow, toJson, toYaml, type OutputFormat } from '../printers.js';
+import {
+  parseOutput,
+  renderLines,
+  sortObjects,
+  tableOf,
+  tableRow,
+  toJson,
+  toYaml,
+  type OutputFormat,
+} from '../printers.js';
 
 interface GetFlags {
   output?: string;
@@ -71,7 +80,8 @@ async function get(ctx: Ctx, args: string[], flags: GetFlags): Promise<void> {
     let doc: unknown;
     const single = targets.length === 1 && targets[0]!.names.length === 1;
     if (single && all.length === 1) doc = all[0];
-    else if (single) return; // not found, already reported
+    else if (single)
+      return; // not found, already reported
     else if (found.length === 1 && found[0]!.list) doc = { ...(found[0]!.list as object), items: found[0]!.items };
     else doc = { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: all };
     ctx.out(output === 'json' ? toJson(doc) : toYaml(doc));
@@ -110,14 +120,26 @@ async function watchObjects(ctx: Ctx, t: Target, output: OutputFormat, flags: Ge
 
   const print = (items: ApiObject[]) => {
     if (!items.length) return;
-    if (output === 'json') { for (const o of items) ctx.out(toJson(o)); return; }
-    if (output === 'yaml') { for (const o of items) ctx.out(`---\n${toYaml(o)}`); return; }
-    if (output === 'name') { for (const o of items) ctx.out(refName(t.info, o.metadata.name)); return; }
+    if (output === 'json') {
+      for (const o of items) ctx.out(toJson(o));
+      return;
+    }
+    if (output === 'yaml') {
+      for (const o of items) ctx.out(`---\n${toYaml(o)}`);
+      return;
+    }
+    if (output === 'name') {
+      for (const o of items) ctx.out(refName(t.info, o.metadata.name));
+      return;
+    }
     const now = Date.now();
     const rows = items.map((o) => tableRow(t.info, o, cols, now, false));
     // Columns only ever widen, so later rows stay aligned with the header.
     widths = columnWidths([header, ...rows], widths);
-    if (!headerPrinted) { ctx.out(renderRow(header, widths)); headerPrinted = true; }
+    if (!headerPrinted) {
+      ctx.out(renderRow(header, widths));
+      headerPrinted = true;
+    }
     for (const r of rows) ctx.out(renderRow(r, widths));
   };
 
@@ -125,7 +147,10 @@ async function watchObjects(ctx: Ctx, t: Target, output: OutputFormat, flags: Ge
   for (;;) {
     const list = await ctx.client.list(t.info, selector);
     if (listFirst) {
-      const items = sortObjects(t.info, list.items.filter((o) => !names.size || names.has(o.metadata.name)));
+      const items = sortObjects(
+        t.info,
+        list.items.filter((o) => !names.size || names.has(o.metadata.name)),
+      );
       if (!items.length && output !== 'json' && output !== 'yaml' && output !== 'name' && !headerPrinted) {
         ctx.io.err('No resources found.');
       }

@@ -32,7 +32,8 @@ function pickCause(c: StatusCause): StatusCause {
 /** The folder could not be read: nothing is applied or pruned until it can. */
 export function folderOutcome(err: FolderError): Outcome {
   return {
-    kind: 'stalled', reason: err.reason,
+    kind: 'stalled',
+    reason: err.reason,
     message: `${err.message}. Nothing is applied or pruned until it can be read; the objects applied from it are kept.`,
     causes: [{ reason: err.reason, message: err.message, ...(err.file ? { file: err.file } : {}) }],
   };
@@ -40,7 +41,9 @@ export function folderOutcome(err: FolderError): Outcome {
 
 /** Objects of the folder that another running sync applied: refused as the apply would refuse them. */
 export function ownershipError(conflicts: StatusCause[]): ApiError {
-  return new ApiError(422, 'Invalid', `${plural(conflicts.length, 'object')} of this folder belong to another sync`, { causes: conflicts });
+  return new ApiError(422, 'Invalid', `${plural(conflicts.length, 'object')} of this folder belong to another sync`, {
+    causes: conflicts,
+  });
 }
 
 /** What a failed build or apply of `revision` (a folder of `fileCount` manifest files) means. */
@@ -48,7 +51,10 @@ export function failureOutcome(err: unknown, revision: string, fileCount: number
   if (!(err instanceof ApiError)) {
     const message = errorMessage(err);
     return {
-      kind: 'retrying', revision, reason: 'ApplyFailed', causes: [{ reason: 'InternalError', message }],
+      kind: 'retrying',
+      revision,
+      reason: 'ApplyFailed',
+      causes: [{ reason: 'InternalError', message }],
       message: `Revision ${shortRevision(revision)} could not be applied (${message}); retrying.`,
     };
   }
@@ -56,23 +62,38 @@ export function failureOutcome(err: unknown, revision: string, fileCount: number
   const orOwn = causes.length ? causes : [{ reason: err.reason, message: err.message }];
   if (err.code !== 400 && err.code !== 422) {
     return {
-      kind: 'retrying', revision, reason: 'ApplyFailed', causes: orOwn,
+      kind: 'retrying',
+      revision,
+      reason: 'ApplyFailed',
+      causes: orOwn,
       message: `Revision ${shortRevision(revision)} could not be applied (${err.code} ${err.reason}: ${err.message}); retrying.`,
     };
   }
   if (err.code === 422 && isEmptyPruneRefusal(causes)) {
     return {
-      kind: 'stalled', revision, reason: 'EmptyFolder', causes,
-      message: `The folder holds no objects (${plural(fileCount, 'manifest file')}); pruning would delete everything this sync applied, so nothing was pruned. ` +
+      kind: 'stalled',
+      revision,
+      reason: 'EmptyFolder',
+      causes,
+      message:
+        `The folder holds no objects (${plural(fileCount, 'manifest file')}); pruning would delete everything this sync applied, so nothing was pruned. ` +
         'Add manifests, or start the sync with allowEmptyPrune (tidepool serve --sync-allow-empty-prune) to let an empty folder prune.',
     };
   }
-  const reason = err.code === 400 ? 'BuildFailed'
-    : causes.length && causes.every((c) => c.reason === OWNED_ELSEWHERE) ? 'OwnershipConflict' : 'ValidationFailed';
+  const reason =
+    err.code === 400
+      ? 'BuildFailed'
+      : causes.length && causes.every((c) => c.reason === OWNED_ELSEWHERE)
+        ? 'OwnershipConflict'
+        : 'ValidationFailed';
   const shown = causes.slice(0, 3).map(formatCause).join('; ');
   return {
-    kind: 'stalled', revision, reason, causes: orOwn,
-    message: `Revision ${shortRevision(revision)} was not applied: ${causes.length ? shown : err.message}` +
+    kind: 'stalled',
+    revision,
+    reason,
+    causes: orOwn,
+    message:
+      `Revision ${shortRevision(revision)} was not applied: ${causes.length ? shown : err.message}` +
       `${causes.length > 3 ? ` (and ${causes.length - 3} more)` : ''}. Nothing was applied or pruned; the previous revision stays in force.`,
   };
 }

@@ -45,9 +45,12 @@ export function ownershipConflicts(store: Store, name: string, docs: ParsedDocum
     if (!owner || owner === name || !names.has(owner)) continue;
     const pos = d.locate('metadata.name');
     causes.push({
-      field: 'metadata.name', reason: OWNED_ELSEWHERE,
+      field: 'metadata.name',
+      reason: OWNED_ELSEWHERE,
       message: `${o.kind} "${o.metadata.name}" belongs to the sync "${owner}" (${names.get(owner)}); an object may be declared by one sync only: remove it from one of the folders`,
-      document: d.index, ...(d.file !== undefined ? { file: d.file } : {}), ...(pos ? { line: pos.line, column: pos.column } : {}),
+      document: d.index,
+      ...(d.file !== undefined ? { file: d.file } : {}),
+      ...(pos ? { line: pos.line, column: pos.column } : {}),
     });
   }
   return causes;

@@ -7,7 +7,13 @@ import { timestamp, type Resource, type Store } from '../../api/store/index.js';
 import { shortRevision } from './files.js';
 import { plural, type Outcome } from './outcome.js';
 import {
-  cleanStatus, formatCause, mergeConditions, readyConditions, reconcilingConditions, stalledConditions, type ConditionInput,
+  cleanStatus,
+  formatCause,
+  mergeConditions,
+  readyConditions,
+  reconcilingConditions,
+  stalledConditions,
+  type ConditionInput,
 } from './status.js';
 import type { SyncEvent, SyncLogger } from './types.js';
 
@@ -20,7 +26,7 @@ function listObjects(items: { kind: string; name: string }[], max = 10): string 
 }
 
 const byKindAndName = (a: { kind: string; name: string }, b: { kind: string; name: string }) =>
-  (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
 export interface ReporterOptions {
   store: Store;
@@ -43,9 +49,18 @@ export class SyncReporter {
   /** The first status: Reconciling, unless the Sync object already says something (a restart). */
   async starting(): Promise<void> {
     const now = timestamp(this.#o.store.now());
-    await this.#writeStatus((prev) => (prev.conditions?.length
-      ? prev
-      : { ...prev, ...this.#conditions(prev, reconcilingConditions('Progressing', `Reading ${this.#o.dir} for the first time.`), now) }));
+    await this.#writeStatus((prev) =>
+      prev.conditions?.length
+        ? prev
+        : {
+            ...prev,
+            ...this.#conditions(
+              prev,
+              reconcilingConditions('Progressing', `Reading ${this.#o.dir} for the first time.`),
+              now,
+            ),
+          },
+    );
   }
 
   async report(o: Outcome): Promise<void> {
@@ -78,10 +93,16 @@ export class SyncReporter {
     if (o.revision !== prevApplied) {
       await this.#event('Applied', `Applied revision ${shortRevision(o.revision)} of ${dir}: ${counts}.`);
     } else if (created.length || configured.length) {
-      await this.#event('DriftCorrected', `Put back ${listObjects([...created, ...configured])}, changed outside ${dir} (revision ${shortRevision(o.revision)}).`);
+      await this.#event(
+        'DriftCorrected',
+        `Put back ${listObjects([...created, ...configured])}, changed outside ${dir} (revision ${shortRevision(o.revision)}).`,
+      );
     }
     if (pruned.length) {
-      await this.#event('Pruned', `Pruned ${plural(pruned.length, 'object')} no file in ${dir} declares any more: ${listObjects(pruned)}.`);
+      await this.#event(
+        'Pruned',
+        `Pruned ${plural(pruned.length, 'object')} no file in ${dir} declares any more: ${listObjects(pruned)}.`,
+      );
     }
   }
 
@@ -90,9 +111,13 @@ export class SyncReporter {
     const causes = o.causes.slice(0, MAX_ERRORS);
     await this.#writeStatus((prev) => ({
       ...prev,
-      ...this.#conditions(prev, o.kind === 'stalled'
-        ? stalledConditions(o.reason, o.message)
-        : reconcilingConditions(o.reason, o.message, 'False'), now),
+      ...this.#conditions(
+        prev,
+        o.kind === 'stalled'
+          ? stalledConditions(o.reason, o.message)
+          : reconcilingConditions(o.reason, o.message, 'False'),
+        now,
+      ),
       ...(o.revision ? { lastAttemptedRevision: o.revision } : {}),
       lastAttemptedTime: now,
       errors: causes,

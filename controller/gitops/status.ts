@@ -16,7 +16,12 @@ export interface ConditionInput {
  * The next condition list: each given condition replaces the one of its type, keeping its
  * lastTransitionTime when its status did not change.
  */
-export function mergeConditions(prev: readonly Condition[] | undefined, next: ConditionInput[], now: string, generation?: number): Condition[] {
+export function mergeConditions(
+  prev: readonly Condition[] | undefined,
+  next: ConditionInput[],
+  now: string,
+  generation?: number,
+): Condition[] {
   const out = new Map<string, Condition>();
   for (const c of prev ?? []) out.set(c.type, c);
   for (const c of next) {
@@ -30,7 +35,7 @@ export function mergeConditions(prev: readonly Condition[] | undefined, next: Co
       ...(generation !== undefined ? { observedGeneration: generation } : {}),
     });
   }
-  const rank = (t: string) => (ORDER.indexOf(t as ConditionType) + 1 || 99);
+  const rank = (t: string) => ORDER.indexOf(t as ConditionType) + 1 || 99;
   return [...out.values()].sort((a, b) => rank(a.type) - rank(b.type));
 }
 
@@ -39,7 +44,12 @@ export function readyConditions(message: string): ConditionInput[] {
   return [
     { type: 'Ready', status: 'True', reason: 'Applied', message },
     { type: 'Stalled', status: 'False', reason: 'Applied', message: 'The last revision was applied.' },
-    { type: 'Reconciling', status: 'False', reason: 'Applied', message: 'Nothing to do until the folder changes or the next self-heal.' },
+    {
+      type: 'Reconciling',
+      status: 'False',
+      reason: 'Applied',
+      message: 'Nothing to do until the folder changes or the next self-heal.',
+    },
   ];
 }
 
@@ -53,7 +63,11 @@ export function stalledConditions(reason: string, message: string): ConditionInp
 }
 
 /** Ready=False (or Unknown), Reconciling=True: work under way, or a transient failure being retried. */
-export function reconcilingConditions(reason: string, message: string, ready: Condition['status'] = 'Unknown'): ConditionInput[] {
+export function reconcilingConditions(
+  reason: string,
+  message: string,
+  ready: Condition['status'] = 'Unknown',
+): ConditionInput[] {
   return [
     { type: 'Ready', status: ready, reason, message },
     { type: 'Stalled', status: 'False', reason, message: 'Not stalled: retrying.' },

@@ -37,7 +37,9 @@ class Tickets {
   }
 
   finish(covers: number): void {
-    this.#waiters = this.#waiters.filter((w) => (w.ticket <= covers ? (w.resolve(), false) : true));
+    const due = this.#waiters.filter((w) => w.ticket <= covers);
+    this.#waiters = this.#waiters.filter((w) => w.ticket > covers);
+    for (const w of due) w.resolve();
   }
 
   releaseAll(): void {
@@ -53,7 +55,9 @@ class Tickets {
 export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
   const { store, name } = opts;
   if (!new RegExp(DNS_LABEL).test(name) || name.length > 63) {
-    throw new Error(`sync name "${name}" must be a DNS label (lowercase letters, digits and '-', 1..63, starting and ending alphanumeric)`);
+    throw new Error(
+      `sync name "${name}" must be a DNS label (lowercase letters, digits and '-', 1..63, starting and ending alphanumeric)`,
+    );
   }
   const dir = resolve(opts.dir);
   const releaseName = claimName(store, name, dir);
@@ -78,7 +82,14 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
 
   const queue = new RateLimitingQueue(clock, new ExponentialBackoff({ baseMs: RETRY_BASE_MS, capMs: intervalMs }));
   const tickets = new Tickets();
-  const reporter = new SyncReporter({ store, name, dir, spec, log, ...(opts.recordEvent ? { recordEvent: opts.recordEvent } : {}) });
+  const reporter = new SyncReporter({
+    store,
+    name,
+    dir,
+    spec,
+    log,
+    ...(opts.recordEvent ? { recordEvent: opts.recordEvent } : {}),
+  });
   const parsed = new ParseCache();
   let stopped = false;
   /** The next run applies even an unchanged folder (self-heal, resync, retry, a new watch). */
@@ -96,8 +107,14 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
   const debouncer = new Debouncer(() => void request(false), debounceMs, maxWaitMs, clock);
   const gate = new SettleGate({ clock, debouncer, maxWaitMs, gitLockWaitMs });
   const watcher = new FolderWatcher({
-    dir, name, log, clock, checkMs: folderCheckMs,
-    onChange: () => { if (!stopped) debouncer.trigger(); },
+    dir,
+    name,
+    log,
+    clock,
+    checkMs: folderCheckMs,
+    onChange: () => {
+      if (!stopped) debouncer.trigger();
+    },
     idle: () => queue.len() === 0 && queue.processingCount() === 0,
     seen: () => lastAttempt !== undefined,
   });
@@ -133,7 +150,10 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
       return false;
     }
     if (git === 'gitLockStale') {
-      log.warn({ sync: name, waitedMs: gitLockWaitMs }, 'sync: git index.lock is still there (stale?); applying anyway');
+      log.warn(
+        { sync: name, waitedMs: gitLockWaitMs },
+        'sync: git index.lock is still there (stale?); applying anyway',
+      );
     }
     lastAttempt = revision;
     await settle(await attempt(files, revision));
@@ -148,7 +168,10 @@ export async function startSync(opts: SyncOptions): Promise<SyncHandle> {
       const conflicts = ownershipConflicts(store, name, documents);
       if (conflicts.length) throw ownershipError(conflicts);
       results = await apply(store, documents, {
-        prune: true, applyset, allowEmptyPrune, annotations: { [SYNC_ANNOTATION]: name },
+        prune: true,
+        applyset,
+        allowEmptyPrune,
+        annotations: { [SYNC_ANNOTATION]: name },
       });
     } catch (err) {
       return failureOutcome(err, revision, files.length);

@@ -17,7 +17,10 @@ export interface SyncsHandle {
  * Starts one sync per folder (all with the same options). When one cannot start (a name
  * already running, say), those started already are stopped again.
  */
-export async function startSyncFolders(folders: readonly SyncFolder[], common: Omit<SyncOptions, 'name' | 'dir'>): Promise<SyncsHandle> {
+export async function startSyncFolders(
+  folders: readonly SyncFolder[],
+  common: Omit<SyncOptions, 'name' | 'dir'>,
+): Promise<SyncsHandle> {
   const handles: SyncHandle[] = [];
   try {
     for (const f of folders) handles.push(await startSync({ ...common, ...f }));

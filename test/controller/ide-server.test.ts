@@ -29,7 +29,10 @@ describe('stub IDE server beside a listener on *:PORT', () => {
   it('refuses PORT on a 127.77 address, naming the address and the reason', async () => {
     const { port } = await wildcard();
     const err = await listenIde('127.77.200.1', 'a', port).then(
-      (s) => { servers.push(s); return undefined; },
+      (s) => {
+        servers.push(s);
+        return undefined;
+      },
       (e: NodeJS.ErrnoException) => e,
     );
     expect(err?.code).toBe('EADDRINUSE');

@@ -6,7 +6,11 @@ import { Store, type Resource } from '../../api/store/index.js';
 import type { SyncStatus } from '../../specs/index.js';
 import { startSync, type SyncEvent, type SyncHandle, type SyncOptions } from '../../controller/gitops/index.js';
 
-export function workspaceYaml(name: string, spec: Record<string, unknown> = {}, annotations?: Record<string, string>): string {
+export function workspaceYaml(
+  name: string,
+  spec: Record<string, unknown> = {},
+  annotations?: Record<string, string>,
+): string {
   const lines = ['apiVersion: tidepool/v1', 'kind: Workspace', 'metadata:', `  name: ${name}`];
   if (annotations) {
     lines.push('  annotations:');
@@ -33,7 +37,9 @@ export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeout
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -95,7 +101,9 @@ export async function harness(
     name,
     store,
     dir,
-    recordEvent: async (ev) => { events.push(ev); },
+    recordEvent: async (ev) => {
+      events.push(ev);
+    },
   });
   let stopped = false;
   const stop = async () => {
@@ -109,7 +117,15 @@ export async function harness(
   cleanups.push(stop);
   const status = () => (store.get('Sync', name)?.status ?? {}) as SyncStatus;
   return {
-    root, dir, store, events, revisions, sync, write, status, stop,
+    root,
+    dir,
+    store,
+    events,
+    revisions,
+    sync,
+    write,
+    status,
+    stop,
     condition: (type) => status().conditions?.find((c) => c.type === type),
     ws: (n) => store.get('Workspace', n),
   };

@@ -32,12 +32,27 @@ export class TartCli {
 
   /** Runs tart; returns exit code and output. Never throws for a non-zero exit; throws when tart cannot run. */
   async run(args: string[], timeoutSeconds = 120): Promise<TartResult> {
-    const r = await execa(this.path, args, { env: this.env, reject: false, stdin: 'ignore', timeout: timeoutSeconds * 1000 });
+    const r = await execa(this.path, args, {
+      env: this.env,
+      reject: false,
+      stdin: 'ignore',
+      timeout: timeoutSeconds * 1000,
+    });
     if (r.failed && r.exitCode === undefined) {
       const code = (r as { code?: string }).code;
-      if (code === 'ENOENT') throw new RuntimeError(`tart is not available: ${this.path} not found (install Tart: brew install cirruslabs/cli/tart)`, 'RuntimeUnavailable', 503);
-      if (r.timedOut) throw new RuntimeError(`tart ${args[0]} did not finish within ${timeoutSeconds}s`, 'Timeout', 504);
-      throw new RuntimeError(`tart ${args[0]} could not run: ${r.shortMessage ?? r.message}`, 'RuntimeUnavailable', 503);
+      if (code === 'ENOENT')
+        throw new RuntimeError(
+          `tart is not available: ${this.path} not found (install Tart: brew install cirruslabs/cli/tart)`,
+          'RuntimeUnavailable',
+          503,
+        );
+      if (r.timedOut)
+        throw new RuntimeError(`tart ${args[0]} did not finish within ${timeoutSeconds}s`, 'Timeout', 504);
+      throw new RuntimeError(
+        `tart ${args[0]} could not run: ${r.shortMessage ?? r.message}`,
+        'RuntimeUnavailable',
+        503,
+      );
     }
     return { code: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
   }
@@ -50,13 +65,21 @@ export class TartCli {
     try {
       return JSON.parse(r.stdout) as TartListEntry[];
     } catch {
-      throw new RuntimeError(`tart list --format json printed something that is not JSON: ${r.stdout.slice(0, 200)}`, 'TartError');
+      throw new RuntimeError(
+        `tart list --format json printed something that is not JSON: ${r.stdout.slice(0, 200)}`,
+        'TartError',
+      );
     }
   }
 }
 
 /** The error of a failed tart call: exit 2 is NotFound (404), anything else `reason`. */
-export function tartError(args: string[], r: TartResult, reason: RuntimeErrorReason = 'TartError', notFound: RuntimeErrorReason = 'NotFound'): RuntimeError {
+export function tartError(
+  args: string[],
+  r: TartResult,
+  reason: RuntimeErrorReason = 'TartError',
+  notFound: RuntimeErrorReason = 'NotFound',
+): RuntimeError {
   return new RuntimeError(
     `tart ${args.join(' ')} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim() || 'no output'}`,
     r.code === 2 ? notFound : reason,

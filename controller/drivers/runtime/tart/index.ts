@@ -67,7 +67,11 @@ export function createTartRuntime(opts: TartRuntimeOptions): TartRuntime {
   const poller = new ChangePoller(cli, prefix, opts.pollIntervalMs ?? 3000, log);
   const ips = new Map<string, string>(); // by VM name, while running
   const runs = new RunSupervisor({
-    tartPath: cli.path, env, logDir: opts.logDir ?? join(tmpdir(), 'tidepool-tart'), runArgs: opts.runArgs ?? [], log,
+    tartPath: cli.path,
+    env,
+    logDir: opts.logDir ?? join(tmpdir(), 'tidepool-tart'),
+    runArgs: opts.runArgs ?? [],
+    log,
     onExit(vm, unexpected) {
       ips.delete(vm);
       if (unexpected) poller.emit(workspaceOf(vm));
@@ -111,19 +115,30 @@ export function createTartRuntime(opts: TartRuntimeOptions): TartRuntime {
     const { sup, logStart } = spawned;
     const deadline = Date.now() + startTimeout * 1000;
     for (;;) {
-      const exited = await within(sup.exited.then((code) => ({ code })), 200);
+      const exited = await within(
+        sup.exited.then((code) => ({ code })),
+        200,
+      );
       if (exited) {
         const out = runs.logTail(name, logStart);
         // 2 = already running: someone started it between our look and our run. That is what we wanted.
         if (exited.code === 2 && /already running/i.test(out)) return;
-        throw new RuntimeError(`tart run ${name} exited with code ${exited.code ?? 'unknown'}: ${out || 'no output'}`, exited.code === 2 ? 'NotFound' : 'StartFailed', exited.code === 2 ? 404 : undefined);
+        throw new RuntimeError(
+          `tart run ${name} exited with code ${exited.code ?? 'unknown'}: ${out || 'no output'}`,
+          exited.code === 2 ? 'NotFound' : 'StartFailed',
+          exited.code === 2 ? 404 : undefined,
+        );
       }
       const now = await find(workspace).catch(() => undefined);
       if (now && isRunning(now)) return;
       if (Date.now() > deadline) {
         sup.expected = true;
         killGroup(sup.pid, 'SIGTERM');
-        throw new RuntimeError(`Tart VM ${name} was not running ${startTimeout}s after tart run; stopped it. Output: ${runs.logTail(name, logStart) || 'none'}`, 'Timeout', 504);
+        throw new RuntimeError(
+          `Tart VM ${name} was not running ${startTimeout}s after tart run; stopped it. Output: ${runs.logTail(name, logStart) || 'none'}`,
+          'Timeout',
+          504,
+        );
       }
     }
   }
@@ -158,7 +173,14 @@ export function createTartRuntime(opts: TartRuntimeOptions): TartRuntime {
       const cloneArgs = ['clone', image.source, name];
       const c = await cli.run(cloneArgs, cloneTimeout);
       if (c.code !== 0) throw tartError(cloneArgs, c, 'CloneFailed', 'ImageNotFound');
-      const setArgs = ['set', name, '--cpu', String(req.cpu), '--memory', String(Math.max(1, Math.round(req.memoryBytes / MiB)))];
+      const setArgs = [
+        'set',
+        name,
+        '--cpu',
+        String(req.cpu),
+        '--memory',
+        String(Math.max(1, Math.round(req.memoryBytes / MiB))),
+      ];
       const s = await cli.run(setArgs, 60);
       if (s.code !== 0) {
         // Do not leave a half-made VM behind: the next create would find it "already existing".

@@ -75,7 +75,9 @@ export class RunSupervisor {
     let child: ChildProcess;
     try {
       child = spawn(tartPath, ['run', vm, '--no-graphics', ...runArgs], {
-        env: { ...process.env, ...env }, detached: true, stdio: ['ignore', fd, fd],
+        env: { ...process.env, ...env },
+        detached: true,
+        stdio: ['ignore', fd, fd],
       });
     } finally {
       closeSync(fd);
@@ -103,10 +105,22 @@ export class RunSupervisor {
   /** After `tart stop` returned: the run process ends at once; make sure of it (SIGTERM, then SIGKILL). */
   async reap(vm: string, sup: Supervised): Promise<void> {
     if (sup.done) return;
-    if (await within(sup.exited.then(() => true), 10_000)) return;
+    if (
+      await within(
+        sup.exited.then(() => true),
+        10_000,
+      )
+    )
+      return;
     this.#o.log(`tart: ${vm} run process ${sup.pid} still there after tart stop; terminating it`);
     killGroup(sup.pid, 'SIGTERM');
-    if (!(await within(sup.exited.then(() => true), 5_000))) killGroup(sup.pid, 'SIGKILL');
+    if (
+      !(await within(
+        sup.exited.then(() => true),
+        5_000,
+      ))
+    )
+      killGroup(sup.pid, 'SIGKILL');
   }
 }
 
