@@ -1,32 +1,28 @@
 // The CLI's HTTP client of the Tidepool REST API (Kubernetes-style paths, Status errors,
 // NDJSON watch streams), over undici.
 import { Agent, request, type Dispatcher } from 'undici';
-import type { KindInfo, StatusObject } from '../specs/index.js';
+import type { Event, KindInfo, ObjectMeta, Port, StatusObject, Sync, Workspace } from '../specs/index.js';
 import type { ClientConfig } from './config.js';
 import { ConnectionError, ServerError, statusFromReply } from './errors.js';
 
-export interface ObjectMeta {
-  name: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: { kind: string; name: string }[];
-}
+/**
+ * Every top-level field of the kinds in specs/ (Workspace, Port, Sync, Event), each optional
+ * and typed as the union of what the kinds say: the CLI reads objects of any kind through one
+ * type, and `kind` says which fields are there.
+ */
+type AnyKindFields<T> = { [K in T extends unknown ? keyof T : never]?: T extends { [P in K]?: infer V } ? V : never };
+type KnownObject = Workspace | Port | Sync | Event;
+type WithSpec = Workspace | Port | Sync;
 
-/** Any object the server hands out. */
-export interface ApiObject {
+/** Any object the server hands out, typed by the specs' schemas (fields of a newer server are `unknown`). */
+export type ApiObject = Omit<AnyKindFields<KnownObject>, 'apiVersion' | 'kind' | 'metadata' | 'spec' | 'status'> & {
   apiVersion: string;
   kind: string;
   metadata: ObjectMeta;
-  spec?: any;
-  status?: any;
+  spec?: AnyKindFields<WithSpec['spec']>;
+  status?: AnyKindFields<NonNullable<WithSpec['status']>>;
   [field: string]: unknown;
-}
+};
 
 export interface ObjectList {
   apiVersion: string;
@@ -40,11 +36,9 @@ export interface WatchEvent {
   object: ApiObject;
 }
 
-export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';
-export interface ApplyResult {
-  kind: 'ApplyResult';
-  results: { kind: string; name: string; action: ApplyAction }[];
-}
+import type { ApplyResult } from '../specs/apply.js';
+
+export type { ApplyAction, ApplyResult } from '../specs/apply.js';
 
 export interface ApplyOptions {
   dryRun?: boolean;

@@ -11,6 +11,7 @@ import {
   type Credentials,
 } from '../api/config.js';
 import { CliError } from './errors.js';
+import { errorMessage } from '../specs/errors.js';
 
 export interface ClientConfig {
   /** Base URL without a trailing slash: `http://127.0.0.1:7080`. */
@@ -57,7 +58,7 @@ export function resolveServer(flag: string | undefined, env: NodeJS.ProcessEnv =
   try {
     return serverUrlForListen(env.TIDEPOOL_LISTEN || DEFAULT_LISTEN);
   } catch (err) {
-    throw new CliError(`TIDEPOOL_LISTEN: ${(err as Error).message}`);
+    throw new CliError(`TIDEPOOL_LISTEN: ${errorMessage(err)}`);
   }
 }
 
@@ -71,7 +72,7 @@ export async function resolveClientConfig(
   try {
     credentials = await clientCredentials(dataDir, env);
   } catch (err) {
-    throw new CliError(`cannot read the credentials file ${credentialsPath(dataDir)}: ${(err as Error).message}`);
+    throw new CliError(`cannot read the credentials file ${credentialsPath(dataDir)}: ${errorMessage(err)}`);
   }
   return {
     server,

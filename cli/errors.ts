@@ -1,5 +1,6 @@
 // The errors the CLI prints, and how: as kubectl does (`Error from server (NotFound): ...`,
 // `error: ...`), always with a non-zero exit code.
+import { formatCause as formatCauseLine } from '../specs/errors.js';
 import type { StatusCause, StatusObject } from '../specs/index.js';
 
 /** A usage or local error: printed as `error: <message>`. */
@@ -86,11 +87,7 @@ export function statusFromReply(httpStatus: number, body: unknown, rawText: stri
   };
 }
 
-/** `file:line:column: field: message`, with whatever of the location is known. */
-export function formatCause(c: StatusCause & { file?: string }): string {
-  const where = c.file
-    ? [c.file, c.line, c.line !== undefined ? c.column : undefined].filter((x) => x !== undefined).join(':')
-    : '';
-  const what = c.field ? `${c.field}: ${c.message}` : c.message;
-  return where ? `${where}: ${what}` : what;
+/** `file:line:column: field: message`, with whatever of the location is known (the one formatter, in specs/). */
+export function formatCause(c: StatusCause): string {
+  return formatCauseLine(c);
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { StatusCause } from '../specs/index.js';
 import { CliError } from './errors.js';
+import { errorMessage } from '../specs/errors.js';
 
 export interface Source {
   /** As the user named it (a path joined from what they typed), or `<stdin>`. */
@@ -52,7 +53,7 @@ export async function readSources(
       st = await stat(p);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`the path "${p}" does not exist`);
-      throw new CliError(`cannot read "${p}": ${(err as Error).message}`);
+      throw new CliError(`cannot read "${p}": ${errorMessage(err)}`);
     }
     if (st.isDirectory()) {
       for (const f of await listDir(p, recursive)) out.push({ name: f, text: await readText(f) });
@@ -67,7 +68,7 @@ async function readText(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    throw new CliError(`cannot read "${path}": ${(err as Error).message}`);
+    throw new CliError(`cannot read "${path}": ${errorMessage(err)}`);
   }
 }
 

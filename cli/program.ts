@@ -8,6 +8,7 @@ import { registerGet } from './commands/get.js';
 import { registerServe } from './commands/serve.js';
 import { registerStartStop } from './commands/startstop.js';
 import { registerWait } from './commands/wait.js';
+import { errorMessage } from '../specs/errors.js';
 
 export const VERSION = '0.1.0';
 
@@ -56,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
       // --help and --version end here with code 0; usage errors were already printed.
       return err.exitCode === 0 ? 0 : 1;
     }
-    process.stderr.write(`error: ${(err as Error).message}\n`);
+    process.stderr.write(`error: ${errorMessage(err)}\n`);
     return 1;
   }
   return Number(process.exitCode ?? 0);

@@ -1,5 +1,7 @@
-// One way to read a message out of whatever was thrown. It lives in specs/ because specs/
-// is the layer every other one (store, api, controller, server, cli) may import.
+// Words about errors, one definition each: the message of whatever was thrown, and a cause
+// (a StatusCause) as one line. In specs/ because every other layer (store, api, controller,
+// server, cli) may import it.
+import type { StatusCause } from './meta.js';
 
 /** The message of an Error, or the thrown value as text (a string, a number, an object). */
 export function errorMessage(err: unknown): string {
@@ -8,4 +10,16 @@ export function errorMessage(err: unknown): string {
     return (err as { message: string }).message;
   }
   return String(err);
+}
+
+/**
+ * One cause as compilers print them: `file:line:column: field: message`, with whatever of
+ * the location is known. Without a file, `document N:line:column` when `byDocument` is set
+ * (a folder sync names the document), else no location at all.
+ */
+export function formatCause(c: StatusCause, opts: { byDocument?: boolean } = {}): string {
+  let where = c.file ?? (opts.byDocument && c.document !== undefined ? `document ${c.document}` : '');
+  if (where && c.line !== undefined) where += `:${c.line}${c.column !== undefined ? `:${c.column}` : ''}`;
+  const what = c.field ? `${c.field}: ${c.message}` : c.message;
+  return where ? `${where}: ${what}` : what;
 }

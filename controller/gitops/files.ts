@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { errorMessage } from '../../specs/errors.js';
 
 /** Manifest files: `*.yaml`, `*.yml`, `*.json`. */
 export const MANIFEST_EXT = /\.(ya?ml|json)$/i;
@@ -87,7 +88,7 @@ function folderError(root: string, err: unknown, file?: string): FolderError {
       code === 'ENOTDIR' ? `${where} is not a directory` : `${where} does not exist`,
     );
   }
-  const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+  const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : errorMessage(err);
   return new FolderError('FolderUnreadable', `${where} cannot be read: ${why}`, file);
 }
 

@@ -1,5 +1,6 @@
 // The status of a Sync object: conditions in the Kubernetes / kstatus style (Ready as the
 // summary, Stalled when only a person can unblock it, Reconciling while work is under way).
+import { formatCause as formatCauseLine } from '../../specs/errors.js';
 import type { Condition, StatusCause, SyncStatus } from '../../specs/index.js';
 
 export type ConditionType = 'Ready' | 'Stalled' | 'Reconciling';
@@ -75,12 +76,9 @@ export function reconcilingConditions(
   ];
 }
 
-/** One line per cause, `file:line:column: field: message`, as compilers print them. */
+/** One line per cause, `file:line:column: field: message` (or `document N:…` without a file). */
 export function formatCause(c: StatusCause): string {
-  let where = c.file ?? (c.document !== undefined ? `document ${c.document}` : '');
-  if (where && c.line !== undefined) where += `:${c.line}${c.column !== undefined ? `:${c.column}` : ''}`;
-  const field = c.field ? `${c.field}: ` : '';
-  return `${where ? `${where}: ` : ''}${field}${c.message}`;
+  return formatCauseLine(c, { byDocument: true });
 }
 
 /** A status with `undefined` fields dropped, so that comparing two says whether a write is needed. */
