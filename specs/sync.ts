@@ -12,6 +12,16 @@ export const SyncSpec = Type.Object(
 );
 export type SyncSpec = Static<typeof SyncSpec>;
 
+/**
+ * The reasons of a Sync's conditions (and of its Warning events), one list: Progressing at
+ * start, Applied when in force, else what stopped the revision.
+ */
+export const SYNC_REASONS = [
+  'Progressing', 'Applied', 'BuildFailed', 'ValidationFailed', 'OwnershipConflict', 'EmptyFolder', 'ApplyFailed',
+  'FolderNotFound', 'FolderUnreadable',
+] as const;
+export type SyncReason = (typeof SYNC_REASONS)[number];
+
 export const InventoryEntry = Type.Object({ kind: Type.String(), name: Type.String() });
 
 export const SyncStatus = Type.Object({

@@ -17,6 +17,7 @@ import {
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { errorMessage } from '../../specs/errors.js';
+import type { SyncReason } from '../../specs/index.js';
 
 /** Manifest files: `*.yaml`, `*.yml`, `*.json`. */
 export const MANIFEST_EXT = /\.(ya?ml|json)$/i;
@@ -62,7 +63,7 @@ export interface ManifestFile {
   text: string;
 }
 
-export type FolderProblem = 'FolderNotFound' | 'FolderUnreadable';
+export type FolderProblem = Extract<SyncReason, 'FolderNotFound' | 'FolderUnreadable'>;
 
 /** The folder cannot be read as a whole, or one of its files cannot. */
 export class FolderError extends Error {

@@ -1,7 +1,7 @@
 // What one attempt at a revision came to, as a value: applied, stalled (only a change to the
 // folder unblocks it) or retrying (a transient failure, retried with backoff). The sync turns
 // an outcome into a queue operation; the report turns it into status and events.
-import type { StatusCause } from '../../specs/index.js';
+import type { StatusCause, SyncReason } from '../../specs/index.js';
 import { errorMessage } from '../../specs/errors.js';
 import { ApiError } from '../../api/store/index.js';
 import { isEmptyPruneRefusal, type ApplyResult } from './apply.js';
@@ -11,8 +11,8 @@ import { formatCause } from './status.js';
 
 export type Outcome =
   | { kind: 'applied'; revision: string; results: ApplyResult[] }
-  | { kind: 'stalled'; reason: string; message: string; causes: StatusCause[]; revision?: string }
-  | { kind: 'retrying'; reason: string; message: string; causes: StatusCause[]; revision?: string };
+  | { kind: 'stalled'; reason: SyncReason; message: string; causes: StatusCause[]; revision?: string }
+  | { kind: 'retrying'; reason: SyncReason; message: string; causes: StatusCause[]; revision?: string };
 
 export function plural(n: number, word: string) {
   return `${n} ${word}${n === 1 ? '' : 's'}`;

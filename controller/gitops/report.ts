@@ -2,7 +2,7 @@
 // revisions, errors, inventory) and Events. A problem seen again at every self-heal is
 // reported once; a write that fails is logged, never thrown (the sync goes on).
 import { isDeepStrictEqual } from 'node:util';
-import { API_VERSION, type SyncSpec, type SyncStatus } from '../../specs/index.js';
+import { API_VERSION, type SyncReason, type SyncSpec, type SyncStatus } from '../../specs/index.js';
 import { timestamp, type Resource, type Store } from '../../api/store/index.js';
 import { shortRevision } from './files.js';
 import { plural, type Outcome } from './outcome.js';
@@ -156,7 +156,11 @@ export class SyncReporter {
     return { observedGeneration: gen, conditions: mergeConditions(prev.conditions, input, now, gen) };
   }
 
-  async #event(reason: string, note: string, type: 'Normal' | 'Warning' = 'Normal'): Promise<void> {
+  async #event(
+    reason: SyncReason | 'DriftCorrected' | 'Pruned',
+    note: string,
+    type: 'Normal' | 'Warning' = 'Normal',
+  ): Promise<void> {
     const { store, name, log, recordEvent } = this.#o;
     (type === 'Warning' ? log.warn : log.info).call(log, { sync: name, reason }, `sync ${name}: ${note}`);
     if (!recordEvent) return;

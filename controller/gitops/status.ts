@@ -1,7 +1,7 @@
 // The status of a Sync object: conditions in the Kubernetes / kstatus style (Ready as the
 // summary, Stalled when only a person can unblock it, Reconciling while work is under way).
 import { formatCause as formatCauseLine } from '../../specs/errors.js';
-import type { Condition, StatusCause, SyncStatus } from '../../specs/index.js';
+import type { Condition, StatusCause, SyncReason, SyncStatus } from '../../specs/index.js';
 
 export type ConditionType = 'Ready' | 'Stalled' | 'Reconciling';
 const ORDER: ConditionType[] = ['Ready', 'Stalled', 'Reconciling'];
@@ -9,7 +9,7 @@ const ORDER: ConditionType[] = ['Ready', 'Stalled', 'Reconciling'];
 export interface ConditionInput {
   type: ConditionType;
   status: Condition['status'];
-  reason: string;
+  reason: SyncReason;
   message: string;
 }
 
@@ -55,7 +55,7 @@ export function readyConditions(message: string): ConditionInput[] {
 }
 
 /** Ready=False, Stalled=True: the folder must change (or come back) before anything more is applied. */
-export function stalledConditions(reason: string, message: string): ConditionInput[] {
+export function stalledConditions(reason: SyncReason, message: string): ConditionInput[] {
   return [
     { type: 'Ready', status: 'False', reason, message },
     { type: 'Stalled', status: 'True', reason, message },
@@ -65,7 +65,7 @@ export function stalledConditions(reason: string, message: string): ConditionInp
 
 /** Ready=False (or Unknown), Reconciling=True: work under way, or a transient failure being retried. */
 export function reconcilingConditions(
-  reason: string,
+  reason: SyncReason,
   message: string,
   ready: Condition['status'] = 'Unknown',
 ): ConditionInput[] {
