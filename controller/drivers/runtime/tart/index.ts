@@ -11,7 +11,7 @@ import { RuntimeError, type CreateVMRequest, type RuntimeDriver, type VM } from 
 import { isLocal, isRunning, TartCli, tartError, type TartListEntry } from './cli.js';
 import { tartPrefix } from './names.js';
 import { ChangePoller } from './poller.js';
-import { killGroup, RunSupervisor, within } from './supervisor.js';
+import { killGroup, RunSupervisor, type Supervised, within } from './supervisor.js';
 
 export { TART_PREFIX, tartPrefix } from './names.js';
 
@@ -53,171 +53,189 @@ const MiB = 2 ** 20;
 
 export function createTartRuntime(opts: TartRuntimeOptions): TartRuntime {
   if (!opts.tidepoolId) throw new RuntimeError('createTartRuntime: tidepoolId is required', 'InvalidConfig');
-  const prefix = tartPrefix(opts.tidepoolId);
-  const imageMap = opts.imageMap ?? defaultImageMap;
-  const stopTimeout = opts.stopTimeoutSeconds ?? 30;
-  const startTimeout = opts.startTimeoutSeconds ?? 60;
-  const cloneTimeout = opts.cloneTimeoutSeconds ?? 1800;
-  const log = opts.log ?? (() => undefined);
-  const env: Record<string, string> = { ...opts.env, ...(opts.tartHome ? { TART_HOME: opts.tartHome } : {}) };
-  const vmName = (ws: string) => `${prefix}${ws}`;
-  const workspaceOf = (vm: string) => vm.slice(prefix.length);
+  return new TartDriver(opts);
+}
 
-  const cli = new TartCli(opts.tartPath ?? 'tart', env);
-  const poller = new ChangePoller(cli, prefix, opts.pollIntervalMs ?? 3000, log);
-  const ips = new Map<string, string>(); // by VM name, while running
-  const runs = new RunSupervisor({
-    tartPath: cli.path,
-    env,
-    logDir: opts.logDir ?? join(tmpdir(), 'tidepool-tart'),
-    runArgs: opts.runArgs ?? [],
-    log,
-    onExit(vm, unexpected) {
-      ips.delete(vm);
-      if (unexpected) poller.emit(workspaceOf(vm));
-    },
-  });
+class TartDriver implements TartRuntime {
+  readonly name = 'tart';
+  readonly #prefix: string;
+  readonly #imageMap: ImageMap;
+  readonly #stopTimeout: number;
+  readonly #startTimeout: number;
+  readonly #cloneTimeout: number;
+  readonly #cli: TartCli;
+  readonly #poller: ChangePoller;
+  readonly #runs: RunSupervisor;
+  /** IPs by VM name, while running. */
+  readonly #ips = new Map<string, string>();
 
-  async function find(workspace: string): Promise<TartListEntry | undefined> {
-    const name = vmName(workspace);
-    return (await cli.list()).find((e) => isLocal(e) && e.Name === name);
+  constructor(opts: TartRuntimeOptions) {
+    this.#prefix = tartPrefix(opts.tidepoolId);
+    this.#imageMap = opts.imageMap ?? defaultImageMap;
+    this.#stopTimeout = opts.stopTimeoutSeconds ?? 30;
+    this.#startTimeout = opts.startTimeoutSeconds ?? 60;
+    this.#cloneTimeout = opts.cloneTimeoutSeconds ?? 1800;
+    const log = opts.log ?? (() => undefined);
+    const env: Record<string, string> = { ...opts.env, ...(opts.tartHome ? { TART_HOME: opts.tartHome } : {}) };
+    this.#cli = new TartCli(opts.tartPath ?? 'tart', env);
+    this.#poller = new ChangePoller(this.#cli, this.#prefix, opts.pollIntervalMs ?? 3000, log);
+    this.#runs = new RunSupervisor({
+      tartPath: this.#cli.path,
+      env,
+      logDir: opts.logDir ?? join(tmpdir(), 'tidepool-tart'),
+      runArgs: opts.runArgs ?? [],
+      log,
+      onExit: (vm, unexpected) => {
+        this.#ips.delete(vm);
+        if (unexpected) this.#poller.emit(this.#workspaceOf(vm));
+      },
+    });
   }
 
-  async function ipOf(name: string): Promise<string | undefined> {
-    const cached = ips.get(name);
+  vmName(workspace: string): string {
+    return `${this.#prefix}${workspace}`;
+  }
+
+  runPid(workspace: string): number | undefined {
+    return this.#runs.running(this.vmName(workspace))?.pid;
+  }
+
+  async list(): Promise<VM[]> {
+    const mine = (await this.#cli.list()).filter((e) => isLocal(e) && e.Name.startsWith(this.#prefix));
+    return Promise.all(
+      mine.map(async (e): Promise<VM> => {
+        const running = isRunning(e);
+        const vm: VM = { name: this.#workspaceOf(e.Name), state: running ? 'Running' : 'Stopped' };
+        if (running) {
+          const ip = await this.#ipOf(e.Name);
+          if (ip) vm.ip = ip;
+        } else this.#ips.delete(e.Name);
+        return vm;
+      }),
+    );
+  }
+
+  async create(req: CreateVMRequest): Promise<void> {
+    const image = resolveImage(this.#imageMap, 'tart', req.image);
+    const name = this.vmName(req.name);
+    // `tart clone` silently replaces an existing VM: look first.
+    if (await this.#find(req.name)) {
+      throw new RuntimeError(`Tart VM ${name} of workspace ${req.name} already exists`, 'AlreadyExists', 409);
+    }
+    const cloneArgs = ['clone', image.source, name];
+    const c = await this.#cli.run(cloneArgs, this.#cloneTimeout);
+    if (c.code !== 0) throw tartError(cloneArgs, c, 'CloneFailed', 'ImageNotFound');
+    const memory = String(Math.max(1, Math.round(req.memoryBytes / MiB)));
+    const setArgs = ['set', name, '--cpu', String(req.cpu), '--memory', memory];
+    const s = await this.#cli.run(setArgs, 60);
+    if (s.code !== 0) {
+      // Do not leave a half-made VM behind: the next create would find it "already existing".
+      await this.#cli.run(['delete', name], 60).catch(() => undefined);
+      throw tartError(setArgs, s, 'CreateFailed');
+    }
+    if (req.start) await this.start(req.name);
+  }
+
+  async start(workspace: string): Promise<void> {
+    const name = this.vmName(workspace);
+    if (this.#runs.running(name)) return;
+    const e = await this.#find(workspace);
+    if (!e) throw new RuntimeError(`Tart VM ${name} of workspace ${workspace} not found`, 'NotFound', 404);
+    if (isRunning(e)) return; // running already (started before a Tidepool restart, or by hand)
+    await this.#awaitRunning(workspace, this.#runs.spawn(name));
+  }
+
+  async stop(workspace: string): Promise<void> {
+    await this.#stopVm(workspace, false);
+  }
+
+  async delete(workspace: string): Promise<void> {
+    const name = this.vmName(workspace);
+    await this.#stopVm(workspace, true);
+    const args = ['delete', name];
+    const r = await this.#cli.run(args, 120);
+    if (r.code === 2) return; // missing: fine
+    if (r.code !== 0) throw tartError(args, r, 'DeleteFailed');
+    this.#ips.delete(name);
+  }
+
+  subscribe(onChange: (name: string) => void): () => void {
+    return this.#poller.subscribe(onChange);
+  }
+
+  async close(): Promise<void> {
+    this.#poller.close();
+    // VMs keep running: Tidepool's restart must not stop workspaces.
+  }
+
+  #workspaceOf(vm: string): string {
+    return vm.slice(this.#prefix.length);
+  }
+
+  async #find(workspace: string): Promise<TartListEntry | undefined> {
+    const name = this.vmName(workspace);
+    return (await this.#cli.list()).find((e) => isLocal(e) && e.Name === name);
+  }
+
+  async #ipOf(name: string): Promise<string | undefined> {
+    const cached = this.#ips.get(name);
     if (cached) return cached;
-    const r = await cli.run(['ip', name], 30);
+    const r = await this.#cli.run(['ip', name], 30);
     const ip = r.code === 0 ? r.stdout.trim().split(/\s+/)[0] : undefined;
-    if (ip) ips.set(name, ip);
+    if (ip) this.#ips.set(name, ip);
     return ip;
   }
 
-  async function stopVm(workspace: string, missingOk: boolean): Promise<void> {
-    const name = vmName(workspace);
-    const sup = runs.get(name);
+  async #stopVm(workspace: string, missingOk: boolean): Promise<void> {
+    const name = this.vmName(workspace);
+    const sup = this.#runs.get(name);
     if (sup) sup.expected = true;
-    const args = ['stop', name, '--timeout', String(stopTimeout)];
-    const r = await cli.run(args, stopTimeout + 60);
+    const args = ['stop', name, '--timeout', String(this.#stopTimeout)];
+    const r = await this.#cli.run(args, this.#stopTimeout + 60);
     if (r.code === 2) {
       // Not running (fine) or missing (fine only for delete).
-      if (!missingOk && !(await find(workspace))) throw tartError(args, r);
+      if (!missingOk && !(await this.#find(workspace))) throw tartError(args, r);
     } else if (r.code !== 0) {
       if (sup) sup.expected = false;
       throw tartError(args, r, 'StopFailed');
     }
-    ips.delete(name);
-    if (sup) await runs.reap(name, sup);
+    this.#ips.delete(name);
+    if (sup) await this.#runs.reap(name, sup);
   }
 
   /** Waits for a `tart run` just spawned to show the VM running; an early exit or the timeout is an error. */
-  async function awaitRunning(workspace: string, spawned: ReturnType<RunSupervisor['spawn']>): Promise<void> {
-    const name = vmName(workspace);
+  async #awaitRunning(workspace: string, spawned: { sup: Supervised; logStart: number }): Promise<void> {
+    const name = this.vmName(workspace);
     const { sup, logStart } = spawned;
-    const deadline = Date.now() + startTimeout * 1000;
+    const deadline = Date.now() + this.#startTimeout * 1000;
     for (;;) {
       const exited = await within(
         sup.exited.then((code) => ({ code })),
         200,
       );
       if (exited) {
-        const out = runs.logTail(name, logStart);
+        const out = this.#runs.logTail(name, logStart);
         // 2 = already running: someone started it between our look and our run. That is what we wanted.
         if (exited.code === 2 && /already running/i.test(out)) return;
+        const notFound = exited.code === 2;
         throw new RuntimeError(
           `tart run ${name} exited with code ${exited.code ?? 'unknown'}: ${out || 'no output'}`,
-          exited.code === 2 ? 'NotFound' : 'StartFailed',
-          exited.code === 2 ? 404 : undefined,
+          notFound ? 'NotFound' : 'StartFailed',
+          notFound ? 404 : undefined,
         );
       }
-      const now = await find(workspace).catch(() => undefined);
+      const now = await this.#find(workspace).catch(() => undefined);
       if (now && isRunning(now)) return;
       if (Date.now() > deadline) {
         sup.expected = true;
         killGroup(sup.pid, 'SIGTERM');
+        const output = this.#runs.logTail(name, logStart) || 'none';
         throw new RuntimeError(
-          `Tart VM ${name} was not running ${startTimeout}s after tart run; stopped it. Output: ${runs.logTail(name, logStart) || 'none'}`,
+          `Tart VM ${name} was not running ${this.#startTimeout}s after tart run; stopped it. Output: ${output}`,
           'Timeout',
           504,
         );
       }
     }
   }
-
-  return {
-    name: 'tart',
-    vmName,
-    runPid: (ws) => runs.running(vmName(ws))?.pid,
-
-    async list() {
-      const mine = (await cli.list()).filter((e) => isLocal(e) && e.Name.startsWith(prefix));
-      return Promise.all(
-        mine.map(async (e): Promise<VM> => {
-          const running = isRunning(e);
-          const vm: VM = { name: workspaceOf(e.Name), state: running ? 'Running' : 'Stopped' };
-          if (running) {
-            const ip = await ipOf(e.Name);
-            if (ip) vm.ip = ip;
-          } else ips.delete(e.Name);
-          return vm;
-        }),
-      );
-    },
-
-    async create(req: CreateVMRequest) {
-      const image = resolveImage(imageMap, 'tart', req.image);
-      const name = vmName(req.name);
-      // `tart clone` silently replaces an existing VM: look first.
-      if (await find(req.name)) {
-        throw new RuntimeError(`Tart VM ${name} of workspace ${req.name} already exists`, 'AlreadyExists', 409);
-      }
-      const cloneArgs = ['clone', image.source, name];
-      const c = await cli.run(cloneArgs, cloneTimeout);
-      if (c.code !== 0) throw tartError(cloneArgs, c, 'CloneFailed', 'ImageNotFound');
-      const setArgs = [
-        'set',
-        name,
-        '--cpu',
-        String(req.cpu),
-        '--memory',
-        String(Math.max(1, Math.round(req.memoryBytes / MiB))),
-      ];
-      const s = await cli.run(setArgs, 60);
-      if (s.code !== 0) {
-        // Do not leave a half-made VM behind: the next create would find it "already existing".
-        await cli.run(['delete', name], 60).catch(() => undefined);
-        throw tartError(setArgs, s, 'CreateFailed');
-      }
-      if (req.start) await this.start(req.name);
-    },
-
-    async start(workspace: string) {
-      const name = vmName(workspace);
-      if (runs.running(name)) return;
-      const e = await find(workspace);
-      if (!e) throw new RuntimeError(`Tart VM ${name} of workspace ${workspace} not found`, 'NotFound', 404);
-      if (isRunning(e)) return; // running already (started before a Tidepool restart, or by hand)
-      await awaitRunning(workspace, runs.spawn(name));
-    },
-
-    async stop(workspace: string) {
-      await stopVm(workspace, false);
-    },
-
-    async delete(workspace: string) {
-      const name = vmName(workspace);
-      await stopVm(workspace, true);
-      const args = ['delete', name];
-      const r = await cli.run(args, 120);
-      if (r.code === 2) return; // missing: fine
-      if (r.code !== 0) throw tartError(args, r, 'DeleteFailed');
-      ips.delete(name);
-    },
-
-    subscribe: (onChange: (name: string) => void) => poller.subscribe(onChange),
-
-    async close() {
-      poller.close();
-      // VMs keep running: Tidepool's restart must not stop workspaces.
-    },
-  };
 }
