@@ -52,4 +52,22 @@ describe('sync: retries on the shared queue', () => {
     clock.advance(500);
     await vi.waitFor(() => expect(calls).toBe(5));
   });
+
+  it('self-heals every intervalMs of the injected clock, not before', async () => {
+    const clock = new FakeClock(Date.now());
+    const h = await harness({ 'a.yaml': workspaceYaml('a') }, { clock, intervalMs: 60_000 });
+    const cur = h.ws('a')!;
+    await h.store.update({ ...cur, spec: { ...cur.spec, running: false } });
+    clock.advance(59_999);
+    await flush();
+    expect(h.ws('a')!.spec.running).toBe(false);
+    clock.advance(1);
+    await vi.waitFor(() => expect(h.ws('a')!.spec.running).toBe(true));
+    await vi.waitFor(() => expect(h.events.some((e) => e.reason === 'DriftCorrected')).toBe(true));
+    // And again one interval later.
+    const again = h.ws('a')!;
+    await h.store.update({ ...again, spec: { ...again.spec, running: false } });
+    clock.advance(60_000);
+    await vi.waitFor(() => expect(h.ws('a')!.spec.running).toBe(true));
+  });
 });
