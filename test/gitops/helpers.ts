@@ -3,6 +3,8 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Store, type Resource } from '../../api/store/index.js';
+import { vi } from 'vitest';
+import { errorMessage } from '../../specs/errors.js';
 import type { SyncStatus } from '../../specs/index.js';
 import { startSync, type SyncEvent, type SyncHandle, type SyncOptions } from '../../controller/gitops/index.js';
 
@@ -24,24 +26,19 @@ export function portYaml(name: string, workspace: string, port: number): string 
   return `apiVersion: tidepool/v1\nkind: Port\nmetadata:\n  name: ${name}\nspec:\n  workspace: ${workspace}\n  port: ${port}\n`;
 }
 
-/** Polls `fn` until it returns something truthy (and no assertion in it throws); fails after `timeoutMs`. */
+/** Polls `fn` (vitest's vi.waitFor) until it returns something truthy without throwing; fails after `timeoutMs`, naming `what`. */
 export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-      last = undefined;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 20));
+  try {
+    return await vi.waitFor(
+      async () => {
+        const v = await fn();
+        if (!v) throw new Error('not yet');
+        return v as NonNullable<T>;
+      },
+      { timeout: timeoutMs, interval: 20 },
+    );
+  } catch (err) {
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${errorMessage(err)}`);
   }
 }
 
