@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeIde, idePortOf, listenIde } from '../../controller/drivers/runtime/stub/ide-server.js';
+import { closeIde, idePortOf, listenIde, pickIdePort } from '../../controller/drivers/runtime/stub/ide-server.js';
 import { httpProbe } from '../../controller/probe.js';
 
 const servers: Server[] = [];
@@ -61,5 +61,17 @@ describe('stub IDE server beside a listener on *:PORT', () => {
     servers.push(s);
     expect(idePortOf(s)).toBe(free);
     expect(await get('127.77.200.3', free)).toContain('stub IDE of workspace c');
+  });
+
+  it('picks the preferred port when it is free, another one when a listener on *:PORT holds it', async () => {
+    const free = await pickIdePort(0);
+    expect(await pickIdePort(free)).toBe(free);
+    const { port } = await wildcard();
+    const picked = await pickIdePort(port);
+    expect(picked).not.toBe(port);
+    // The port picked works on a 127.77 address beside the wildcard listener.
+    const s = await listenIde('127.77.200.4', 'd', picked);
+    servers.push(s);
+    expect(await get('127.77.200.4', picked)).toContain('stub IDE of workspace d');
   });
 });

@@ -38,6 +38,25 @@ export function idePortOf(server: Server): number {
   return (server.address() as AddressInfo).port;
 }
 
+/**
+ * The port a stub's IDE servers can use on every 127.77 address: `preferred` when nothing on
+ * the host holds it (a listener on *:PORT, or on any one address, blocks a bind on all
+ * addresses), else one the kernel hands out free. The controller must then probe and route
+ * to that port instead of 8080.
+ */
+export async function pickIdePort(preferred: number = IDE_PORT): Promise<number> {
+  const tryBind = (port: number) =>
+    new Promise<number | undefined>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(undefined));
+      probe.listen(port, '0.0.0.0', () => {
+        const bound = idePortOf(probe);
+        probe.close(() => resolve(bound));
+      });
+    });
+  return (await tryBind(preferred)) ?? (await tryBind(0))!;
+}
+
 export async function closeIde(server: Server | undefined): Promise<void> {
   if (!server) return;
   server.closeAllConnections();
