@@ -32,7 +32,7 @@ run: host build
 FORMATTED := biome.jsonc vitest.unit.config.ts specs/errors.ts specs/apply.ts \
 	controller/gitops controller/drivers/runtime/tart controller/drivers/runtime/stub/ide-server.ts \
 	test/gitops test/tart test/controller/ide-server.test.ts \
-	$(filter-out cli/printers.ts,$(wildcard cli/*.ts)) \
+	cli/output $(filter-out cli/printers.ts,$(wildcard cli/*.ts)) \
 	$(filter-out cli/commands/serve%.ts cli/commands/describe.ts,$(wildcard cli/commands/*.ts))
 check: deps
 	npx biome lint .

@@ -6,6 +6,7 @@ import { ApiError, badRequest, invalid, notFound, parseSelector, type Resource, 
 import { JSON_TYPES, MERGE_PATCH_TYPES, YAML_TYPES, mediaType, mergePatch, parseJson, parseObjectBody, unsupportedMediaType } from './body.js';
 import { startWatch, type WatchRegistry } from './watch.js';
 import { objectJson } from './json.js';
+import { pageOf, parsePage } from './paging.js';
 
 export interface ResourceRouteOptions {
   store: Store;
@@ -116,6 +117,13 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         return reply;
       }
       const rv = store.resourceVersion;
+      const page = parsePage(queryParam(q, 'limit'), queryParam(q, 'continue'));
+      if (page) {
+        const all = [...store.list(info.kind, parseSelector(selectorText)).items].sort(byName);
+        const p = pageOf(all, page);
+        const meta = JSON.stringify({ resourceVersion: rv, ...(p.continue ? { continue: p.continue, remainingItemCount: p.remainingItemCount } : {}) });
+        return sendJson(reply, 200, `{"apiVersion":"${API_VERSION}","kind":"${info.kind}List","metadata":${meta},"items":[${p.items.map(objectJson).join(',')}]}`);
+      }
       const key = `${info.kind}\0${selectorText}`;
       let body = lists.get(key, rv);
       if (body === undefined) {

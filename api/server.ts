@@ -2,16 +2,19 @@
 // watch, apply, OpenAPI, health, and the built UI at /app/.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
-import { API_VERSION, KINDS } from '../specs/index.js';
+import { API_VERSION, KINDS, TIDEPOOL_VERSION } from '../specs/index.js';
 import { ApiError, badRequest, type Store } from './store/index.js';
 import { parseListen, type Credentials } from './config.js';
 import { basicAuthChecker, REALM, unauthorized } from './auth.js';
 import { ALL_BODY_TYPES, JSON_TYPES, YAML_TYPES, mediaType, parseJson, unsupportedMediaType } from './body.js';
 import { METHODS, methodNotAllowed, queryBool, queryParam, registerResourceRoutes } from './resources.js';
 import { openApiJson } from './openapi.js';
+import { registerPortProbe } from './probe.js';
+import { registerLogRoutes } from './logs.js';
+import { registerExec, type ExecHolder } from './exec.js';
 import { applyDocuments, parseDocuments, type ApplyOptions } from './apply/index.js';
 import type { WatchRegistry } from './watch.js';
 
@@ -26,6 +29,10 @@ export interface ServerOptions {
   webRoot?: string;
   /** Served as /app/config.json for the UI (where workspaces are reached). */
   uiConfig?: Record<string, unknown>;
+  /** Where the workspaces' activity logs are (`<dataDir>/.logs`), served at /api/v1/workspaces/{name}/log. Defaults to none. */
+  logsDir?: string;
+  /** Runs commands in workspaces (the runtime's exec), for GET /api/v1/workspaces/{name}/exec. Defaults to none (501). */
+  exec?: ExecHolder;
   /** Interval of the `: ping` comments on Server-Sent Events streams. Defaults to 15 s. */
   ssePingMs?: number;
 }
@@ -110,7 +117,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     // Names are DNS labels; nothing needs the router to be lenient.
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
     return503OnClosing: true,
+    // A line per request is for debugging (TIDEPOOL_LOG_LEVEL=debug); the log a person reads says what changed.
+    logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.debug({ method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
 
   // Every accepted body type arrives as a string; handlers parse it (errors with line/column).
   app.removeAllContentTypeParsers();
@@ -155,6 +167,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   app.get('/healthz', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok'));
+  app.get('/version', async (_req, reply) => reply.type('application/json; charset=utf-8').send(
+    { gitVersion: `v${TIDEPOOL_VERSION}`, platform: `${process.platform}/${process.arch}`, nodeVersion: process.version },
+  ));
   app.get('/openapi.json', async (_req, reply) => reply.type('application/json; charset=utf-8').send(openApiJson()));
 
   const discovery = JSON.stringify({
@@ -169,6 +184,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.get('/api/v1', async (_req, reply) => reply.type('application/json; charset=utf-8').send(discovery));
 
   registerResourceRoutes(app, { store, watches, pingMs: opts.ssePingMs ?? 15_000 });
+  registerPortProbe(app, store);
+  if (opts.logsDir) registerLogRoutes(app, { store, logsDir: opts.logsDir });
+  registerExec(app, { store, exec: opts.exec, authorized });
 
   app.post('/api/v1/apply', async (req: FastifyRequest<{ Querystring: Record<string, string | string[] | undefined> }>, reply) => {
     const options = applyOptions(req.query);
@@ -196,6 +214,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   if (opts.webRoot) {
     await app.register(fastifyStatic, { root: opts.webRoot, prefix: '/app/', index: ['index.html'], wildcard: true });
     app.get('/app', async (_req, reply) => reply.redirect('/app/', 301));
+    // The UI routes in the browser: a deep link (reload, a shared URL) gets the page itself.
+    app.get('/app/workspaces/*', async (_req, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html'));
     const uiConfig = JSON.stringify(opts.uiConfig ?? {});
     app.get('/app/config.json', async (_req, reply) => reply.type('application/json').header('cache-control', 'no-cache').send(uiConfig));
   }

@@ -150,11 +150,35 @@ export class ApiClient {
     return p;
   }
 
-  list(info: KindInfo, opts: { labelSelector?: string; signal?: AbortSignal } = {}): Promise<ObjectList> {
-    return this.call('GET', ApiClient.path(info), {
-      query: { labelSelector: opts.labelSelector || undefined },
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+  /**
+   * Lists every object of a kind; with `chunkSize`, page by page (`?limit=` and
+   * `continue`, as kubectl's --chunk-size), so no one reply carries the whole store.
+   */
+  async list(
+    info: KindInfo,
+    opts: { labelSelector?: string; signal?: AbortSignal; chunkSize?: number } = {},
+  ): Promise<ObjectList> {
+    const ask = (cont?: string) =>
+      this.call<ObjectList & { metadata: { continue?: string } }>('GET', ApiClient.path(info), {
+        query: {
+          labelSelector: opts.labelSelector || undefined,
+          ...(opts.chunkSize ? { limit: String(opts.chunkSize), continue: cont } : {}),
+        },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+    const first = await ask();
+    const items = [...first.items];
+    for (let cont = first.metadata.continue; cont; ) {
+      const next = await ask(cont);
+      items.push(...next.items);
+      cont = next.metadata.continue;
+    }
+    const {
+      continue: _done,
+      remainingItemCount: _n,
+      ...metadata
+    } = first.metadata as ObjectList['metadata'] & { continue?: string; remainingItemCount?: number };
+    return { ...first, metadata, items };
   }
 
   get(info: KindInfo, name: string): Promise<ApiObject> {
@@ -222,6 +246,21 @@ export class ApiClient {
           yield ev;
         }
       }
+    } finally {
+      res.body.destroy();
+    }
+  }
+
+  /** A streamed text reply (`logs -f`), chunk by chunk, until it ends or `signal` aborts. */
+  async *streamText(
+    path: string,
+    query: Record<string, string | undefined>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<string> {
+    const res = await this.#send('GET', path, { query, ...(signal ? { signal } : {}) }, true);
+    if (res.statusCode >= 400) await this.#fail(res);
+    try {
+      for await (const chunk of res.body) yield typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
     } finally {
       res.body.destroy();
     }

@@ -8,9 +8,18 @@ import { registerGet } from './commands/get.js';
 import { registerServe } from './commands/serve.js';
 import { registerStartStop } from './commands/startstop.js';
 import { registerWait } from './commands/wait.js';
+import { registerCompletion } from './commands/completion.js';
+import { registerEdit } from './commands/edit.js';
+import { registerExec } from './commands/exec.js';
+import { registerExplain } from './commands/explain.js';
+import { registerLabel } from './commands/label.js';
+import { registerLogs } from './commands/logs.js';
+import { registerPatch } from './commands/patch.js';
+import { registerVersion } from './commands/version.js';
 import { errorMessage } from '../specs/errors.js';
+import { TIDEPOOL_VERSION } from '../specs/index.js';
 
-export const VERSION = '0.1.0';
+export const VERSION = TIDEPOOL_VERSION;
 
 export function buildProgram(): Command {
   const program = new Command('tidepool')
@@ -44,6 +53,15 @@ export function buildProgram(): Command {
   registerDiff(program);
   registerWait(program);
   registerStartStop(program);
+  registerLogs(program);
+  registerExec(program);
+  registerEdit(program);
+  registerPatch(program);
+  registerLabel(program);
+  registerExplain(program);
+  registerVersion(program);
+  // Last: it reads the table of every command registered before it.
+  registerCompletion(program);
   return program;
 }
 

@@ -1,4 +1,5 @@
-// tidepool get TYPE[,TYPE...] [NAME...] | TYPE/NAME... [-o wide|yaml|json|name] [-l SELECTOR] [-w]
+// tidepool get TYPE[,TYPE...] [NAME...] | TYPE/NAME... [-o FORMAT] [-l SELECTOR] [--field-selector F]
+//   [--sort-by PATH] [--show-labels] [-w]
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KindInfo } from '../../specs/index.js';
@@ -7,20 +8,17 @@ import { runClient, type Ctx } from '../context.js';
 import { CliError, ServerError } from '../errors.js';
 import { columnWidths, renderRow } from '../format.js';
 import { parseTargets, refName, type Target } from '../kinds.js';
-import {
-  parseOutput,
-  renderLines,
-  sortObjects,
-  tableOf,
-  tableRow,
-  toJson,
-  toYaml,
-  type OutputFormat,
-} from '../printers.js';
+import { cell, parseOutputSpec, type OutputSpec } from '../output/output-spec.js';
+import { labelsCell, matchesFields, parseFieldSelector, sortByPath } from '../output/list-options.js';
+import { renderLines, sortObjects, tableOf, tableRow, toJson, toYaml } from '../printers.js';
 
 interface GetFlags {
   output?: string;
   selector?: string;
+  fieldSelector?: string;
+  sortBy?: string;
+  showLabels?: boolean;
+  chunkSize?: string;
   watch?: boolean;
   watchOnly?: boolean;
 }
@@ -35,8 +33,18 @@ export function registerGet(program: Command): void {
         'Examples:\n  tidepool get workspaces\n  tidepool get ws alice -o yaml\n  tidepool get all -l team=web\n  tidepool get ports -w',
     )
     .argument('[TYPE_AND_NAMES...]', 'TYPE[,TYPE...] [NAME...] or TYPE/NAME...')
-    .option('-o, --output <format>', 'wide, yaml, json or name')
+    .option(
+      '-o, --output <format>',
+      'wide, yaml, json, name, jsonpath=TEMPLATE, jsonpath-file=FILE, custom-columns=HEADER:PATH,... or custom-columns-file=FILE',
+    )
     .option('-l, --selector <selector>', 'label selector, e.g. team=web,tier in (a,b)')
+    .option(
+      '--field-selector <selector>',
+      'field selector, e.g. metadata.name=alice, status.phase!=Running, involvedObject.name=alice (events)',
+    )
+    .option('--sort-by <path>', 'sort by a JSONPath, e.g. .metadata.creationTimestamp')
+    .option('--show-labels', 'add a LABELS column')
+    .option('--chunk-size <n>', 'list in pages of this many objects (0: in one reply)', '500')
     .option('-w, --watch', 'after listing, print the changes as they happen')
     .option('--watch-only', 'print only the changes, not the current objects')
     .action(async (args: string[], flags: GetFlags, cmd: Command) => {
@@ -45,7 +53,8 @@ export function registerGet(program: Command): void {
 }
 
 async function get(ctx: Ctx, args: string[], flags: GetFlags): Promise<void> {
-  const output = parseOutput(flags.output);
+  const spec = parseOutputSpec(flags.output);
+  const output = spec.format;
   const targets = parseTargets(args, { allowAll: true, verb: 'get' });
   const watch = flags.watch || flags.watchOnly;
   if (flags.selector && targets.some((t) => t.names.length)) {
@@ -53,8 +62,12 @@ async function get(ctx: Ctx, args: string[], flags: GetFlags): Promise<void> {
   }
   if (watch) {
     if (targets.length !== 1) throw new CliError('you may only watch one resource type at a time');
-    return watchObjects(ctx, targets[0]!, output, flags);
+    return watchObjects(ctx, targets[0]!, spec, flags);
   }
+  const fields =
+    flags.fieldSelector !== undefined
+      ? targets.map((t) => parseFieldSelector(flags.fieldSelector!, t.info.kind))
+      : undefined;
 
   const found: { info: KindInfo; items: ApiObject[]; list?: unknown }[] = [];
   for (const t of targets) {
@@ -70,13 +83,20 @@ async function get(ctx: Ctx, args: string[], flags: GetFlags): Promise<void> {
       }
       found.push({ info: t.info, items });
     } else {
-      const list = await ctx.client.list(t.info, { ...(flags.selector ? { labelSelector: flags.selector } : {}) });
+      const list = await ctx.client.list(t.info, {
+        ...(flags.selector ? { labelSelector: flags.selector } : {}),
+        chunkSize: chunkSize(flags.chunkSize),
+      });
       found.push({ info: t.info, items: sortObjects(t.info, list.items), list });
     }
   }
+  found.forEach((f, i) => {
+    if (fields) f.items = f.items.filter((o) => matchesFields(o, fields[i]!));
+    if (flags.sortBy) f.items = sortByPath(f.items, flags.sortBy);
+  });
   const all = found.flatMap((f) => f.items);
 
-  if (output === 'json' || output === 'yaml') {
+  if (output === 'json' || output === 'yaml' || spec.format === 'jsonpath') {
     let doc: unknown;
     const single = targets.length === 1 && targets[0]!.names.length === 1;
     if (single && all.length === 1) doc = all[0];
@@ -84,7 +104,8 @@ async function get(ctx: Ctx, args: string[], flags: GetFlags): Promise<void> {
       return; // not found, already reported
     else if (found.length === 1 && found[0]!.list) doc = { ...(found[0]!.list as object), items: found[0]!.items };
     else doc = { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: all };
-    ctx.out(output === 'json' ? toJson(doc) : toYaml(doc));
+    if (spec.format === 'jsonpath') ctx.io.out(spec.template.render(doc));
+    else ctx.out(output === 'json' ? toJson(doc) : toYaml(doc));
     return;
   }
   if (output === 'name') {
@@ -95,31 +116,61 @@ async function get(ctx: Ctx, args: string[], flags: GetFlags): Promise<void> {
     if (ctx.exitCode === 0) ctx.io.err('No resources found.');
     return;
   }
+  if (spec.format === 'custom-columns') {
+    const header = spec.columns.map((c) => c.header);
+    const rows = all.map((o) => spec.columns.map((c) => cell(c.values(o))));
+    ctx.out(renderLines(header, rows, columnWidths([header, ...rows])).join('\n'));
+    return;
+  }
   const withKind = targets.length > 1;
   const blocks: string[] = [];
   const now = Date.now();
   for (const f of found) {
     if (!f.items.length) continue;
     const t = tableOf(f.info, f.items, { wide: output === 'wide', withKind, now });
-    blocks.push(renderLines(t.header, t.rows, t.widths).join('\n'));
+    if (flags.showLabels) {
+      t.header.push('LABELS');
+      f.items.forEach((o, i) => t.rows[i]!.push(labelsCell(o)));
+    }
+    blocks.push(renderLines(t.header, t.rows, columnWidths([t.header, ...t.rows])).join('\n'));
   }
   ctx.out(blocks.join('\n\n'));
+}
+
+function chunkSize(v: string | undefined): number {
+  if (v === undefined) return 500;
+  if (!/^\d+$/.test(v)) throw new CliError(`--chunk-size must be a whole number (0 for no paging), got "${v}"`);
+  return Number(v);
 }
 
 /**
  * Lists (unless --watch-only), then prints each change as it comes, until interrupted. A
  * stream that ends is resumed from the last resourceVersion seen; a 410 Gone lists again.
  */
-async function watchObjects(ctx: Ctx, t: Target, output: OutputFormat, flags: GetFlags): Promise<void> {
+async function watchObjects(ctx: Ctx, t: Target, spec: OutputSpec, flags: GetFlags): Promise<void> {
+  const output = spec.format;
   const wide = output === 'wide';
+  const fields = flags.fieldSelector !== undefined ? parseFieldSelector(flags.fieldSelector, t.info.kind) : undefined;
   const names = new Set(t.names);
   const selector = flags.selector ? { labelSelector: flags.selector } : {};
   let widths: number[] | undefined;
   let headerPrinted = false;
-  const { header, cols } = tableOf(t.info, [], { wide });
+  const table = tableOf(t.info, [], { wide });
+  const header = spec.format === 'custom-columns' ? spec.columns.map((c) => c.header) : table.header;
+  if (flags.showLabels && spec.format !== 'custom-columns') header.push('LABELS');
+  const row = (o: ApiObject, now: number): string[] => {
+    if (spec.format === 'custom-columns') return spec.columns.map((c) => cell(c.values(o)));
+    const r = tableRow(t.info, o, table.cols, now, false);
+    return flags.showLabels ? [...r, labelsCell(o)] : r;
+  };
 
-  const print = (items: ApiObject[]) => {
+  const print = (all: ApiObject[]) => {
+    const items = fields ? all.filter((o) => matchesFields(o, fields)) : all;
     if (!items.length) return;
+    if (spec.format === 'jsonpath') {
+      for (const o of items) ctx.io.out(spec.template.render(o));
+      return;
+    }
     if (output === 'json') {
       for (const o of items) ctx.out(toJson(o));
       return;
@@ -133,7 +184,7 @@ async function watchObjects(ctx: Ctx, t: Target, output: OutputFormat, flags: Ge
       return;
     }
     const now = Date.now();
-    const rows = items.map((o) => tableRow(t.info, o, cols, now, false));
+    const rows = items.map((o) => row(o, now));
     // Columns only ever widen, so later rows stay aligned with the header.
     widths = columnWidths([header, ...rows], widths);
     if (!headerPrinted) {
@@ -147,11 +198,12 @@ async function watchObjects(ctx: Ctx, t: Target, output: OutputFormat, flags: Ge
   for (;;) {
     const list = await ctx.client.list(t.info, selector);
     if (listFirst) {
-      const items = sortObjects(
+      let items = sortObjects(
         t.info,
         list.items.filter((o) => !names.size || names.has(o.metadata.name)),
       );
-      if (!items.length && output !== 'json' && output !== 'yaml' && output !== 'name' && !headerPrinted) {
+      if (flags.sortBy) items = sortByPath(items, flags.sortBy);
+      if (!items.length && (output === 'table' || output === 'wide' || output === 'custom-columns') && !headerPrinted) {
         ctx.io.err('No resources found.');
       }
       print(items);

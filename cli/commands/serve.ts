@@ -7,7 +7,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { DEFAULT_LISTEN, loadOrCreateCredentials, loadOrCreateId, parseListen, resolveDataDir, storePath, type Credentials } from '../../api/config.js';
+import { readableLog } from '../log-format.js';
+import type { ExecHolder } from '../../api/exec.js';
+import { DEFAULT_LISTEN, loadOrCreateCredentials, logsDir, loadOrCreateId, parseListen, resolveDataDir, storePath, type Credentials } from '../../api/config.js';
 import type { Store } from '../../api/store/index.js';
 import type { CapacityOptions } from '../../controller/types.js';
 import { parseQuantity } from '../../specs/quantity.js';
@@ -16,7 +18,7 @@ import { parseDuration } from '../format.js';
 import { lockDataDir } from './serve-lock.js';
 import { globalFlags } from '../context.js';
 import {
-  createProxy, createRuntime, defaultRuntime, isCaddy, PROXIES, RUNTIMES,
+  createProxy, createRuntime, defaultRuntime, imageMapFor, isCaddy, PROXIES, RUNTIMES,
   type ProxyName, type ProxySettings, type RuntimeName, type RuntimeSettings,
 } from './serve-drivers.js';
 
@@ -101,6 +103,17 @@ export function defaultWebRoot(): string | undefined {
 }
 
 /**
+ * JSON lines for machines; readable lines when a person watches a terminal (or
+ * TIDEPOOL_LOG_FORMAT=text). TIDEPOOL_LOG_LEVEL=debug adds a line per request.
+ */
+function makeLogger(pino: typeof import('pino').pino, env: NodeJS.ProcessEnv): Logger {
+  const level = env.TIDEPOOL_LOG_LEVEL || 'info';
+  const format = env.TIDEPOOL_LOG_FORMAT || (process.stdout.isTTY ? 'text' : 'json');
+  if (format !== 'text' && format !== 'json') throw new CliError(`TIDEPOOL_LOG_FORMAT must be text or json, got "${format}"`);
+  return format === 'text' ? pino({ level }, readableLog(process.stdout)) : pino({ level });
+}
+
+/**
  * Starts Tidepool: the store, the credentials, then every component, the API server last
  * (so nothing is served before the rest is up). Throws CliError with a clear message when
  * the store cannot be read or the address cannot be listened on; whatever was started by
@@ -112,7 +125,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     import('pino'), import('../../api/store/index.js'), import('../../api/server.js'),
   ]);
   const env = opts.env ?? process.env;
-  const logger = opts.logger ?? pino({ level: env.TIDEPOOL_LOG_LEVEL || 'info' });
+  const logger = opts.logger ?? makeLogger(pino, env);
   const components = new Components(logger);
   if (opts.syncDirs?.length && !opts.apiOnly) {
     // A bad --sync-dir is refused before anything starts, not after the drivers are up.
@@ -152,10 +165,12 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     // The API comes up first: the proxy needs its address (--listen may say port 0), and
     // objects stored before the controller runs are simply reconciled when it does.
     let server;
+    const exec: ExecHolder = { starting: !opts.apiOnly };
     try {
       server = await startServer({
         store, credentials, logger, listen: opts.listen, ...(webRoot ? { webRoot } : {}),
-        uiConfig: uiConfig(opts.workspaceBaseUrl, proxySettings),
+        logsDir: logsDir(opts.dataDir), exec,
+        uiConfig: { ...uiConfig(opts.workspaceBaseUrl, proxySettings), imageTemplates: await imageTemplates(opts.runtime) },
       });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -176,6 +191,8 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     const runtimeSettings = opts.runtime ?? { runtime: defaultRuntime() };
     const runtime = await createRuntime(runtimeSettings, tidepoolId, opts.dataDir, logger);
     components.add('runtime', async () => { await runtime.close?.(); });
+    if (runtime.exec) exec.exec = runtime.exec.bind(runtime);
+    exec.starting = false;
 
     const proxy = await createProxy(proxySettings, server.address, credentials, opts.dataDir, logger);
     components.add('proxy', async () => { await proxy.close?.(); });
@@ -224,6 +241,12 @@ function uiConfig(workspaceBaseUrl: string | undefined, proxy: ProxySettings): R
   return { workspacePort: parseListen(proxy.workspaceListen).port };
 }
 
+/** The image template names (spec.image) the server knows, for the UI's create form; the stub offers Incus' names. */
+async function imageTemplates(rt: RuntimeSettings | undefined): Promise<string[]> {
+  const runtime = (rt?.runtime ?? defaultRuntime()) === 'tart' ? 'tart' : 'incus';
+  return Object.keys((await imageMapFor(runtime, rt?.images))[runtime]).sort();
+}
+
 interface ServeFlags {
   listen?: string;
   runtime?: string;
@@ -248,6 +271,8 @@ interface ServeFlags {
   syncInterval?: string;
   syncAllowEmptyPrune?: boolean;
   workspaceUrl?: string;
+  logLevel?: string;
+  logFormat?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -277,7 +302,9 @@ export function addServeFlags(cmd: Command): Command {
     .option('--sync-dir <[name=]dir>', 'apply the manifests of a folder and keep it applied (GitOps); repeatable', collect)
     .option('--sync-interval <duration>', 'how often a sync folder is applied again to undo drift (default 60s)')
     .option('--sync-allow-empty-prune', 'an empty sync folder may prune everything it applied')
-    .option('--workspace-url <url>', 'where the UI links workspaces, e.g. https://ide.example.com (default: the page host on --workspace-port)');
+    .option('--workspace-url <url>', 'where the UI links workspaces, e.g. https://ide.example.com (default: the page host on --workspace-port)')
+    .option('--log-level <level>', 'trace, debug (adds a line per request), info, warn or error (env TIDEPOOL_LOG_LEVEL; default info)')
+    .option('--log-format <format>', 'text (readable lines) or json (env TIDEPOOL_LOG_FORMAT; default text on a terminal, json otherwise)');
 }
 
 /** A positive duration as --timeout takes it (`30s`, `1m30s`, `250ms`, plain seconds), in ms. */
@@ -373,8 +400,12 @@ export function serveOptionsFromFlags(flags: ServeFlags & { dataDir?: string }, 
   if (flags.workspaceUrl !== undefined && !/^https?:\/\/[^/]+/.test(flags.workspaceUrl)) {
     throw new CliError(`--workspace-url must be an http(s) URL, got "${flags.workspaceUrl}"`);
   }
+  const logEnv = {
+    ...(flags.logLevel ? { TIDEPOOL_LOG_LEVEL: oneOf('--log-level', flags.logLevel, ['trace', 'debug', 'info', 'warn', 'error'] as const) } : {}),
+    ...(flags.logFormat ? { TIDEPOOL_LOG_FORMAT: oneOf('--log-format', flags.logFormat, ['text', 'json'] as const) } : {}),
+  };
   return {
-    dataDir: resolveDataDir(flags.dataDir, env), listen, env, runtime, proxy, capacity,
+    dataDir: resolveDataDir(flags.dataDir, env), listen, env: { ...env, ...logEnv }, runtime, proxy, capacity,
     ...(flags.resyncPeriod !== undefined ? { resyncPeriodMs: positiveDuration('--resync-period', flags.resyncPeriod) } : {}),
     ...(flags.syncDir?.length ? { syncDirs: flags.syncDir } : {}),
     ...(flags.syncInterval !== undefined ? { syncIntervalMs: positiveDuration('--sync-interval', flags.syncInterval) } : {}),
@@ -419,7 +450,7 @@ export function registerServe(program: Command): void {
       .command('serve')
       .summary('run the Tidepool server (API, UI, controller, proxy, syncs)')
       .description(
-        'Runs the Tidepool server in the foreground with JSON logs on stdout. State is kept in the ' +
+        'Runs the Tidepool server in the foreground, logging to stdout (readable lines on a terminal, JSON otherwise). State is kept in the ' +
           'data directory (--data-dir, TIDEPOOL_DATA_DIR). Credentials: TIDEPOOL_USER / TIDEPOOL_PASSWORD, ' +
           'else the credentials file of the data directory, else a generated password written there. ' +
           'Stops cleanly on SIGTERM or SIGINT.',

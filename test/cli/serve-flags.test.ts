@@ -135,14 +135,18 @@ describe('/app/config.json tells the UI where the workspaces are', () => {
   });
 
   it('the workspace port, 8081 by default', async () => {
-    expect(await config([])).toEqual({ workspacePort: 8081 });
+    expect(await config([])).toEqual({ workspacePort: 8081, imageTemplates: ['default', 'minimal'] });
   });
 
   it('the port of --workspace-port', async () => {
-    expect(await config(['--workspace-port', '127.0.0.1:9091'])).toEqual({ workspacePort: 9091 });
+    expect(await config(['--workspace-port', '127.0.0.1:9091'])).toMatchObject({ workspacePort: 9091 });
   });
 
   it('the URL of --workspace-url', async () => {
-    expect(await config(['--workspace-url', 'https://ide.example.com'])).toEqual({ workspaceBaseUrl: 'https://ide.example.com' });
+    expect(await config(['--workspace-url', 'https://ide.example.com'])).toEqual({ workspaceBaseUrl: 'https://ide.example.com', imageTemplates: ['default', 'minimal'] });
+  });
+
+  it('the image templates, with those of --image (for the create form)', async () => {
+    expect((await config(['--image', 'ide=tidepool-ide'])).imageTemplates).toEqual(['default', 'ide', 'minimal']);
   });
 });

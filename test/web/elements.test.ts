@@ -183,8 +183,9 @@ describe('tp-workspaces', () => {
 
     expect(text(alice.querySelector('td.phase'))).toBe('Running');
     expect(alice.querySelector('tp-badge')?.getAttribute('tone')).toBe('ok');
-    expect(text(alice.querySelector('td.ready .reason'))).toBe('Running');
-    expect(text(alice.querySelector('td.ready .message'))).toBe('code-server answers on 8080');
+    // In words for a person, not the controller's reason.
+    expect(text(alice.querySelector('td.ready .message'))).toBe('Ready: the IDE answers.');
+    expect(text(zed.querySelector('td.ready .message'))).toBe('Stopped. Its disk and home are kept; Start runs it again.');
     expect(text(alice.querySelector('td.ip'))).toContain('10.20.0.5');
     expect(text(zed.querySelector('td.ip'))).toContain('—');
     expect(zed.querySelector('tp-badge')?.getAttribute('tone')).toBe('neutral');
@@ -195,7 +196,12 @@ describe('tp-workspaces', () => {
     const ports = [...alice.querySelectorAll('a.port')].map((a) => a.getAttribute('href'));
     expect(ports).toEqual(['http://example.test:8081/workspace/alice/port/3000/', 'http://example.test:8081/workspace/alice/port/5173/']);
     expect(text(alice.querySelector('a.port'))).toBe('Port :3000');
-    expect(zed.querySelectorAll('a.port')).toHaveLength(1);
+    // A stopped workspace has no IDE or port link, and says why.
+    expect(zed.querySelector('a.ide')).toBeNull();
+    expect(text(zed.querySelector('.ide-off'))).toBe('IDE: stopped');
+    expect(zed.querySelectorAll('a.port')).toHaveLength(0);
+    expect(text(zed.querySelector('.port-off'))).toBe('Port :4000');
+    expect(alice.querySelector('a.name')?.getAttribute('href')).toBe('/app/workspaces/alice');
 
     const aliceButton = alice.querySelector('tp-power-button')!;
     expect(aliceButton.running).toBe(true);
@@ -313,7 +319,7 @@ describe('tp-app', () => {
     expect(text($(el, 'tp-connection'))).toBe('Connecting…');
     expect(text($(el, 'tp-workspaces'))).toBe('Loading…');
 
-    stores.workspaces.apply(workspace('alice'));
+    stores.workspaces.apply(workspace('alice', { ready: ['True', 'Running', 'The IDE is at /workspace/alice/.'] }));
     stores.ports.apply(port('alice', 3000));
     stores.events.apply(event('e1', 'Warning', '2025-01-01T00:00:00Z'));
     await settle(el);

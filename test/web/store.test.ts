@@ -267,6 +267,8 @@ describe('api', () => {
     expect(given).toHaveBeenCalledWith('/app/config.json', expect.anything());
     const port = vi.fn(async () => new Response(JSON.stringify({ workspacePort: 9443 })));
     expect(await loadConfig('/app/config.json', port as never, loc)).toEqual({ workspaceBaseUrl: 'https://devbox.lan:9443' });
+    const templates = vi.fn(async () => new Response(JSON.stringify({ workspacePort: 8081, imageTemplates: ['default', 'minimal', 7] })));
+    expect(await loadConfig('/app/config.json', templates as never, loc)).toEqual({ workspaceBaseUrl: 'https://devbox.lan:8081', imageTemplates: ['default', 'minimal'] });
     const garbage = vi.fn(async () => new Response('<html>'));
     expect(await loadConfig('/app/config.json', garbage as never, loc)).toEqual({ workspaceBaseUrl: 'https://devbox.lan:8081' });
   });

@@ -1,7 +1,8 @@
 // The UI's view of the REST API (same origin, under /api/v1; the browser does the basic auth).
 // Types come from specs/: the one source of resource shapes.
-import type { Condition, StatusObject } from '../../specs/meta.js';
+import type { Condition, StatusCause, StatusObject } from '../../specs/meta.js';
 import type { Workspace } from '../../specs/workspace.js';
+import type { Port } from '../../specs/port.js';
 
 export type { Condition, StatusCause } from '../../specs/meta.js';
 export type { Workspace, WorkspacePhase } from '../../specs/workspace.js';
@@ -11,12 +12,14 @@ export type { Sync } from '../../specs/sync.js';
 
 export const API_BASE = '/api/v1';
 
-/** An API call that did not succeed, with the server's Status message when it sent one. */
+/** An API call that did not succeed, with the server's Status message (and its causes) when it sent one. */
 export class ApiError extends Error {
   constructor(
     message: string,
     readonly code: number,
     readonly reason?: string,
+    /** details.causes of the Status: each names the field (spec.port, metadata.name) it is about. */
+    readonly causes: readonly StatusCause[] = [],
   ) {
     super(message);
     this.name = 'ApiError';
@@ -33,30 +36,84 @@ export async function apiError(res: Response): Promise<ApiError> {
   }
   if (status && typeof status.message === 'string' && status.message) {
     const text = status.reason ? `${status.reason}: ${status.message}` : status.message;
-    return new ApiError(text, res.status, status.reason);
+    const causes = Array.isArray(status.details?.causes) ? status.details.causes : [];
+    return new ApiError(text, res.status, status.reason, causes);
   }
   return new ApiError(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, res.status);
 }
 
-/** Sets a Workspace's spec.running with a JSON merge patch; resolves to the updated Workspace. */
-export async function setRunning(
-  name: string,
-  running: boolean,
-  fetchFn: typeof fetch = globalThis.fetch.bind(globalThis),
-  base = API_BASE,
-): Promise<Workspace> {
+type Fetch = typeof fetch;
+const defaultFetch: Fetch = (...args) => globalThis.fetch(...args);
+
+/** One API call: JSON in and out; a failure is an ApiError (a network failure has code 0). */
+export async function request<T>(method: string, path: string, body?: unknown, fetchFn: Fetch = defaultFetch, contentType = 'application/json'): Promise<T> {
   let res: Response;
   try {
-    res = await fetchFn(`${base}/workspaces/${encodeURIComponent(name)}`, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/merge-patch+json', accept: 'application/json' },
-      body: JSON.stringify({ spec: { running } }),
+    res = await fetchFn(path, {
+      method,
+      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': contentType }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (err) {
     throw new ApiError(`Network error: ${(err as Error).message}`, 0);
   }
   if (!res.ok) throw await apiError(res);
-  return (await res.json()) as Workspace;
+  return (await res.json()) as T;
+}
+
+/** Sets a Workspace's spec.running with a JSON merge patch; resolves to the updated Workspace. */
+export function setRunning(name: string, running: boolean, fetchFn: Fetch = defaultFetch, base = API_BASE): Promise<Workspace> {
+  return request<Workspace>('PATCH', `${base}/workspaces/${encodeURIComponent(name)}`, { spec: { running } }, fetchFn, 'application/merge-patch+json');
+}
+
+/** What the create form asks for. */
+export interface NewWorkspace {
+  name: string;
+  image: string;
+  cpu: number;
+  memory: string;
+  /** Start the home as a copy of this workspace's (spec.source.fromWorkspace); empty for a fresh home. */
+  fromWorkspace?: string;
+}
+
+/** The Workspace object the create form posts: running at once. */
+export function workspaceObject(w: NewWorkspace): Record<string, unknown> {
+  return {
+    apiVersion: 'tidepool/v1',
+    kind: 'Workspace',
+    metadata: { name: w.name },
+    spec: {
+      image: w.image,
+      running: true,
+      resources: { cpu: w.cpu, memory: w.memory },
+      ...(w.fromWorkspace ? { source: { fromWorkspace: w.fromWorkspace } } : {}),
+    },
+  };
+}
+
+export function createWorkspace(w: NewWorkspace, fetchFn: Fetch = defaultFetch, base = API_BASE): Promise<Workspace> {
+  return request<Workspace>('POST', `${base}/workspaces`, workspaceObject(w), fetchFn);
+}
+
+/** Deletes an object of a kind (by plural): the server answers with the object, marked for deletion or gone. */
+export function deleteObject(plural: 'workspaces' | 'ports', name: string, fetchFn: Fetch = defaultFetch, base = API_BASE): Promise<unknown> {
+  return request<unknown>('DELETE', `${base}/${plural}/${encodeURIComponent(name)}`, undefined, fetchFn);
+}
+
+/** Publishes a port of a workspace as the Port "{workspace}-{port}". */
+export function createPort(workspace: string, port: number, fetchFn: Fetch = defaultFetch, base = API_BASE): Promise<Port> {
+  const body = { apiVersion: 'tidepool/v1', kind: 'Port', metadata: { name: `${workspace}-${port}` }, spec: { workspace, port } };
+  return request<Port>('POST', `${base}/ports`, body, fetchFn);
+}
+
+/** Whether something answers on a Port now, as the server sees it (a TCP connect to the workspace). */
+export interface PortProbe {
+  answering: boolean;
+  message: string;
+}
+
+export function probePort(name: string, fetchFn: Fetch = defaultFetch, base = API_BASE): Promise<PortProbe> {
+  return request<PortProbe>('GET', `${base}/ports/${encodeURIComponent(name)}/probe`, undefined, fetchFn);
 }
 
 /** The condition of a type (Ready by default), if the controller wrote one. */
@@ -68,6 +125,8 @@ export function condition(conditions: readonly Condition[] | undefined, type = '
 export interface UiConfig {
   /** Origin of the workspace server, e.g. "http://host:8081"; IDEs are at {workspaceBaseUrl}/workspace/{ws}/. */
   workspaceBaseUrl: string;
+  /** The image template names (spec.image) the server knows; the create form offers them. */
+  imageTemplates?: string[];
 }
 
 /** The same host name as the page, on port 8081. */
@@ -88,6 +147,7 @@ export async function loadConfig(
     const body = (await res.json()) as Partial<UiConfig> & { workspacePort?: unknown };
     if (typeof body.workspaceBaseUrl === 'string' && body.workspaceBaseUrl) config.workspaceBaseUrl = body.workspaceBaseUrl;
     else if (typeof body.workspacePort === 'number') config.workspaceBaseUrl = `${loc.protocol}//${loc.hostname}:${body.workspacePort}`;
+    if (Array.isArray(body.imageTemplates)) config.imageTemplates = body.imageTemplates.filter((t): t is string => typeof t === 'string');
   } catch {
     // No config.json (or not JSON): the defaults stand.
   }

@@ -1,5 +1,6 @@
 // Entry point: reads config.json, starts one live store per kind, shows the page.
 import { defaultConfig, loadConfig, type Event, type Port, type Sync, type Workspace } from './api.js';
+import { interceptLinks } from './router.js';
 import { ResourceStore } from './store.js';
 import { followWhileVisible } from './visibility.js';
 import './elements/tp-app.js';
@@ -14,4 +15,5 @@ const stores = {
 app.config = defaultConfig();
 app.stores = stores;
 followWhileVisible(Object.values(stores));
+interceptLinks();
 app.config = await loadConfig(`${import.meta.env.BASE_URL}config.json`);

@@ -77,3 +77,124 @@ export const tableStyles = css`
     border-bottom: none;
   }
 `;
+
+/** Buttons, form fields and dialogs. */
+export const controlStyles = css`
+  button,
+  input,
+  select {
+    font: inherit;
+    font-size: 0.875rem;
+  }
+  button {
+    font-weight: 600;
+    padding: 0.4em 0.9em;
+    border-radius: 6px;
+    border: 1px solid var(--tp-border-strong, #b6bec8);
+    background: var(--tp-surface, #fff);
+    color: var(--tp-text, #1b1f24);
+    cursor: pointer;
+  }
+  button:hover:not(:disabled) {
+    background: var(--tp-hover, #f0f3f6);
+  }
+  button.primary {
+    border-color: var(--tp-accent, #0b5cc2);
+    background: var(--tp-accent, #0b5cc2);
+    color: var(--tp-on-accent, #fff);
+  }
+  button.primary:hover:not(:disabled) {
+    background: var(--tp-accent-hover, #094a9c);
+  }
+  button.danger {
+    color: var(--tp-error-fg, #a4161a);
+    border-color: currentColor;
+  }
+  button.danger.solid {
+    color: #fff;
+    background: var(--tp-danger, #b3261e);
+    border-color: var(--tp-danger, #b3261e);
+  }
+  button.danger.solid:hover:not(:disabled) {
+    background: var(--tp-danger-hover, #8c1d18);
+  }
+  button:disabled {
+    cursor: not-allowed;
+    opacity: 0.6;
+  }
+  input,
+  select {
+    box-sizing: border-box;
+    width: 100%;
+    padding: 0.45em 0.6em;
+    border: 1px solid var(--tp-border-strong, #b6bec8);
+    border-radius: 6px;
+    background: var(--tp-surface, #fff);
+    color: var(--tp-text, #1b1f24);
+  }
+  input:focus-visible,
+  select:focus-visible {
+    outline: 3px solid var(--tp-focus, #0b5cc2);
+    outline-offset: 1px;
+  }
+  input[aria-invalid='true'] {
+    border-color: var(--tp-error-fg, #a4161a);
+  }
+  label {
+    display: block;
+    font-size: 0.875rem;
+    font-weight: 600;
+    margin-bottom: 0.25rem;
+  }
+  .field + .field {
+    margin-top: 0.85rem;
+  }
+  .hint {
+    margin: 0.25rem 0 0;
+    font-size: 0.8125rem;
+    color: var(--tp-muted, #56606b);
+  }
+  .field-error,
+  .form-error {
+    margin: 0.3rem 0 0;
+    font-size: 0.8125rem;
+    color: var(--tp-error-fg, #a4161a);
+    overflow-wrap: anywhere;
+  }
+  .form-error:empty,
+  .field-error:empty {
+    display: none;
+  }
+  dialog {
+    box-sizing: border-box;
+    width: min(30rem, calc(100vw - 1.5rem));
+    max-height: calc(100dvh - 2rem);
+    padding: 0;
+    border: 1px solid var(--tp-border, #d8dde3);
+    border-radius: 12px;
+    background: var(--tp-surface, #fff);
+    color: var(--tp-text, #1b1f24);
+    box-shadow: 0 12px 40px rgb(0 0 0 / 0.25);
+  }
+  dialog::backdrop {
+    background: rgb(10 20 35 / 0.45);
+  }
+  dialog form {
+    padding: 1.25rem;
+  }
+  dialog h2 {
+    margin: 0 0 1rem;
+    font-size: 1.15rem;
+  }
+  .actions {
+    display: flex;
+    flex-wrap: wrap;
+    justify-content: flex-end;
+    gap: 0.5rem;
+    margin-top: 1.25rem;
+  }
+  .ide-off {
+    white-space: nowrap;
+    color: var(--tp-muted, #56606b);
+  }
+`;

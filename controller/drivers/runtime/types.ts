@@ -29,6 +29,34 @@ export interface CreateVMRequest {
   start: boolean;
 }
 
+/** A command to run inside a running VM (`tidepool exec`, `tidepool shell`). */
+export interface ExecRequest {
+  command: string[];
+  /** A terminal: stdout and stderr arrive merged on stdout, and `resize` applies. */
+  tty: boolean;
+  width?: number;
+  height?: number;
+  /** Run as this uid/gid (the workspace's `dev` user is 1000). Defaults to root. */
+  uid?: number;
+  gid?: number;
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+/** A running command: its input, its output, and how it ended. */
+export interface ExecSession {
+  write(data: Uint8Array): void;
+  /** End of input (the command sees EOF on its stdin). */
+  endInput(): void;
+  resize(width: number, height: number): void;
+  /** Delivers output as it comes; stderr only without a tty. */
+  onOutput(cb: (stream: 'stdout' | 'stderr', data: Uint8Array) => void): void;
+  /** The command's exit code once it ended (and its output was delivered). */
+  readonly exitCode: Promise<number>;
+  /** Ends the command (SIGKILL) and the session. */
+  kill(): void;
+}
+
 export interface RuntimeDriver {
   readonly name: string;
   /**
@@ -46,13 +74,15 @@ export interface RuntimeDriver {
   delete(name: string): Promise<void>;
   /** Reports VMs that changed behind Tidepool's back (by Workspace name), when the runtime can tell. Returns an unsubscribe. */
   subscribe?(onChange: (name: string) => void): () => void;
+  /** Runs a command in a running VM, when the runtime can (Incus exec websockets). */
+  exec?(name: string, req: ExecRequest): Promise<ExecSession>;
   close?(): Promise<void>;
 }
 
 /** Every reason a RuntimeError may carry (a CamelCase word for conditions), from all drivers. */
 export const RUNTIME_ERROR_REASONS = [
   'RuntimeError', 'InvalidConfig', 'RuntimeUnavailable', 'Timeout', 'UnknownImage', 'ImageNotFound',
-  'NotFound', 'AlreadyExists', 'NameConflict', 'Conflict', 'BadRequest', 'Forbidden',
+  'NotFound', 'NotRunning', 'AlreadyExists', 'NameConflict', 'Conflict', 'BadRequest', 'Forbidden',
   // Incus
   'IncusError', 'OperationFailed',
   // Tart: which `tart` command failed

@@ -1,11 +1,20 @@
+// Over 300 lines: half of it is the page layout's CSS, kept beside the markup it styles.
 import { LitElement, css, html, type PropertyValues } from 'lit';
-import { setRunning, type Event, type Port, type Sync, type UiConfig, type Workspace } from '../api.js';
+import { createPort, createWorkspace, deleteObject, probePort, setRunning, type Event, type NewWorkspace, type Port, type Sync, type UiConfig, type Workspace } from '../api.js';
+import { APP_BASE, navigate, parseRoute, workspacePath, type Route } from '../router.js';
+import { syncOwner } from '../status.js';
 import { overallState, type ResourceStore, type StoredObject } from '../store.js';
-import { baseStyles } from '../styles.js';
+import { baseStyles, controlStyles } from '../styles.js';
+import type { TpCreateDialog } from './tp-create-dialog.js';
+import type { TpDeleteDialog } from './tp-delete-dialog.js';
+import type { PortActions } from './tp-ports.js';
 import './tp-connection.js';
 import './tp-workspaces.js';
 import './tp-syncs.js';
 import './tp-events.js';
+import './tp-create-dialog.js';
+import './tp-delete-dialog.js';
+import './tp-workspace-page.js';
 
 /** The live stores the page shows, one per kind. */
 export interface Stores {
@@ -15,12 +24,19 @@ export interface Stores {
   syncs: ResourceStore<Sync>;
 }
 
-/** The whole page: a header with the connection state, then Workspaces, Syncs and Events, live. */
+/**
+ * The whole page: a header with the connection state, then either every workspace (with "New
+ * workspace", the sync folders and the events) or one workspace's page, by the URL; live.
+ */
 export class TpApp extends LitElement {
   static override properties = {
     stores: { attribute: false },
     config: { attribute: false },
+    route: { attribute: false },
   };
+
+  /** Which view: set from the URL, and again on every history change. */
+  declare route: Route;
 
   /** One live store per kind; the page re-renders on each change. */
   declare stores: Stores | undefined;
@@ -31,10 +47,12 @@ export class TpApp extends LitElement {
   constructor() {
     super();
     this.config = { workspaceBaseUrl: '' };
+    this.route = parseRoute(typeof location === 'undefined' ? APP_BASE : location.pathname);
   }
 
   static override styles = [
     baseStyles,
+    controlStyles,
     css`
       :host {
         display: block;
@@ -64,6 +82,27 @@ export class TpApp extends LitElement {
         font-size: 1.25rem;
         letter-spacing: 0.01em;
       }
+      h1 a {
+        display: flex;
+        align-items: center;
+        gap: 0.5rem;
+        color: inherit;
+        text-decoration: none;
+      }
+      h1 a:focus-visible {
+        outline-color: var(--tp-header-fg, #fff);
+      }
+      .section-head {
+        display: flex;
+        flex-wrap: wrap;
+        align-items: center;
+        justify-content: space-between;
+        gap: 0.5rem;
+        margin: 0 0 0.5rem;
+      }
+      .section-head h2 {
+        margin: 0;
+      }
       h1 svg {
         width: 1.5rem;
         height: 1.5rem;
@@ -74,6 +113,9 @@ export class TpApp extends LitElement {
         padding: 1.25rem clamp(0.5rem, 3vw, 2rem) 3rem;
         display: grid;
         gap: 1.5rem;
+      }
+      main:focus {
+        outline: none;
       }
       .lower {
         display: grid;
@@ -111,15 +153,30 @@ export class TpApp extends LitElement {
     `,
   ];
 
+  private _onPopState = () => {
+    this.route = parseRoute(location.pathname);
+  };
+
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this._unsubscribe?.();
     this._unsubscribe = undefined;
+    window.removeEventListener('popstate', this._onPopState);
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
     if (this.stores && !this._unsubscribe) this._subscribe();
+    window.addEventListener('popstate', this._onPopState);
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    if (changed.has('route')) {
+      const r = this.route;
+      document.title = r.view === 'workspace' ? `${r.name} · Tidepool` : 'Tidepool';
+      // A new view: focus its heading, so that keyboard and screen reader users start there.
+      if (changed.get('route') !== undefined) (this.renderRoot.querySelector('main') as HTMLElement | null)?.focus();
+    }
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -142,47 +199,120 @@ export class TpApp extends LitElement {
     this.stores?.workspaces.apply(ws);
   };
 
+  private _create = async (w: NewWorkspace): Promise<Workspace> => {
+    const ws = await createWorkspace(w);
+    this.stores?.workspaces.apply(ws);
+    return ws;
+  };
+
+  private _delete = async (name: string): Promise<void> => {
+    await deleteObject('workspaces', name);
+  };
+
+  private _requestDelete = (name: string, opener: HTMLElement): void => {
+    const ws = this.stores?.workspaces.get(name);
+    const owner = ws ? syncOwner(ws, this.stores?.syncs.items ?? []) : undefined;
+    void (this.renderRoot.querySelector('tp-delete-dialog') as TpDeleteDialog | null)?.open(name, owner, opener);
+  };
+
+  private _portActions: PortActions = {
+    add: async (workspace, port) => {
+      const p = await createPort(workspace, port);
+      this.stores?.ports.apply(p);
+    },
+    remove: (name) => deleteObject('ports', name),
+    probe: (name) => probePort(name),
+  };
+
+  private _openCreate(e: MouseEvent): void {
+    (this.renderRoot.querySelector('tp-create-dialog') as TpCreateDialog | null)?.open(e.currentTarget as HTMLElement);
+  }
+
+  private _list(s: Stores | undefined) {
+    const workspaces = s?.workspaces.items ?? [];
+    const syncs = s?.syncs.items ?? [];
+    const events = s?.events.items ?? [];
+    return html`<section aria-labelledby="h-workspaces">
+        <div class="section-head">
+          <h2 id="h-workspaces">Workspaces <span class="count">${s?.workspaces.loaded ? workspaces.length : ''}</span></h2>
+          <button type="button" class="primary new" @click=${this._openCreate}>New workspace</button>
+        </div>
+        <div class="card">
+          <tp-workspaces
+            .workspaces=${workspaces}
+            .ports=${s?.ports.items ?? []}
+            .syncs=${syncs}
+            .config=${this.config}
+            .action=${this._setRunning}
+            .requestDelete=${this._requestDelete}
+            .loaded=${s?.workspaces.loaded ?? false}
+          ></tp-workspaces>
+        </div>
+      </section>
+      <div class="lower">
+        <section aria-labelledby="h-syncs">
+          <h2 id="h-syncs">Sync folders <span class="count">${s?.syncs.loaded ? syncs.length : ''}</span></h2>
+          <div class="card"><tp-syncs .syncs=${syncs} .loaded=${s?.syncs.loaded ?? false}></tp-syncs></div>
+        </section>
+        <section aria-labelledby="h-events">
+          <h2 id="h-events">Recent events</h2>
+          <div class="card">
+            <tp-events .events=${events} .ports=${s?.ports.items ?? []} .workspaces=${workspaces.map((w) => w.metadata.name)}
+              .loaded=${s?.events.loaded ?? false}></tp-events>
+          </div>
+        </section>
+      </div>`;
+  }
+
+  private _page(s: Stores | undefined, name: string) {
+    return html`<tp-workspace-page
+      .name=${name}
+      .workspace=${s?.workspaces.get(name)}
+      .loaded=${s?.workspaces.loaded ?? false}
+      .ports=${s?.ports.items ?? []}
+      .events=${s?.events.items ?? []}
+      .eventsLoaded=${s?.events.loaded ?? false}
+      .syncs=${s?.syncs.items ?? []}
+      .config=${this.config}
+      .action=${this._setRunning}
+      .portActions=${this._portActions}
+      .requestDelete=${this._requestDelete}
+    ></tp-workspace-page>`;
+  }
+
   override render() {
     const s = this.stores;
     const all = s ? ([s.workspaces, s.ports, s.events, s.syncs] as ResourceStore<StoredObject>[]) : [];
     const workspaces = s?.workspaces.items ?? [];
-    const syncs = s?.syncs.items ?? [];
-    const events = s?.events.items ?? [];
+    const route = this.route;
     return html`<header>
         <h1>
+          <a href=${APP_BASE} aria-label="Tidepool: all workspaces">
           <svg viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round">
             <path d="M2 15c2.5 0 2.5-2 5-2s2.5 2 5 2 2.5-2 5-2 2.5 2 5 2" />
             <path d="M2 20c2.5 0 2.5-2 5-2s2.5 2 5 2 2.5-2 5-2 2.5 2 5 2" opacity=".6" />
             <circle cx="12" cy="7" r="3.2" />
           </svg>
           Tidepool
+          </a>
         </h1>
         <tp-connection .state=${overallState(all)}></tp-connection>
       </header>
-      <main>
-        <section aria-labelledby="h-workspaces">
-          <h2 id="h-workspaces">Workspaces <span class="count">${s?.workspaces.loaded ? workspaces.length : ''}</span></h2>
-          <div class="card">
-            <tp-workspaces
-              .workspaces=${workspaces}
-              .ports=${s?.ports.items ?? []}
-              .config=${this.config}
-              .action=${this._setRunning}
-              .loaded=${s?.workspaces.loaded ?? false}
-            ></tp-workspaces>
-          </div>
-        </section>
-        <div class="lower">
-          <section aria-labelledby="h-syncs">
-            <h2 id="h-syncs">Sync folders <span class="count">${s?.syncs.loaded ? syncs.length : ''}</span></h2>
-            <div class="card"><tp-syncs .syncs=${syncs} .loaded=${s?.syncs.loaded ?? false}></tp-syncs></div>
-          </section>
-          <section aria-labelledby="h-events">
-            <h2 id="h-events">Recent events</h2>
-            <div class="card"><tp-events .events=${events} .loaded=${s?.events.loaded ?? false}></tp-events></div>
-          </section>
-        </div>
-      </main>`;
+      <main tabindex="-1">${route.view === 'workspace' ? this._page(s, route.name) : this._list(s)}</main>
+      <tp-create-dialog
+        .templates=${this.config.imageTemplates ?? []}
+        .workspaces=${workspaces.map((w) => w.metadata.name)}
+        .create=${this._create}
+        @created=${(e: CustomEvent<Workspace>) => navigate(workspacePath(e.detail.metadata.name))}
+      ></tp-create-dialog>
+      <tp-delete-dialog
+        .deleteWorkspace=${this._delete}
+        @deleted=${() => {
+          // The button that opened the confirmation is gone with its workspace: start again from the top.
+          if (this.route.view === 'workspace') navigate(APP_BASE);
+          else (this.renderRoot.querySelector('main') as HTMLElement | null)?.focus();
+        }}
+      ></tp-delete-dialog>`;
   }
 }
 

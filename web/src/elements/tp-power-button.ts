@@ -1,12 +1,14 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { powerPending } from '../status.js';
 import { baseStyles } from '../styles.js';
 
 /** Sets a Workspace's spec.running; resolves when the API accepted it. */
 export type SetRunning = (name: string, running: boolean) => Promise<unknown>;
 
 /**
- * Start or Stop for one Workspace: sets spec.running through the API. Disabled while the request
- * is in flight; a failure is shown beside the button until the next attempt.
+ * Start or Stop for one Workspace: sets spec.running through the API. Pending ("Starting…",
+ * disabled) while the request is in flight and then until the phase follows (Running after a
+ * start, Stopped after a stop); a failure is shown beside the button until the next attempt.
  */
 export class TpPowerButton extends LitElement {
   static override properties = {
@@ -14,6 +16,7 @@ export class TpPowerButton extends LitElement {
     running: { type: Boolean },
     action: { attribute: false },
     disabled: { type: Boolean },
+    phase: { type: String },
     _busy: { state: true },
     _error: { state: true },
   };
@@ -26,6 +29,8 @@ export class TpPowerButton extends LitElement {
   declare action: SetRunning | undefined;
   /** Nothing to start or stop (say the Workspace is being deleted). */
   declare disabled: boolean;
+  /** The Workspace's status.phase: the button waits ("Starting…") until it follows spec.running. */
+  declare phase: string | undefined;
   private declare _busy: boolean;
   private declare _error: string;
 
@@ -89,7 +94,7 @@ export class TpPowerButton extends LitElement {
   }
 
   private async _onClick(): Promise<void> {
-    if (this._busy || this.disabled || !this.action) return;
+    if (this.pending || this.disabled || !this.action) return;
     const target = !this.running;
     this._busy = true;
     this._error = '';
@@ -102,14 +107,22 @@ export class TpPowerButton extends LitElement {
     }
   }
 
+  /** The request is in flight, or the phase has not followed spec.running yet. */
+  get pending(): boolean {
+    return this._busy || (this.phase !== undefined && powerPending(this.running, this.phase));
+  }
+
   override render() {
+    const pending = this.pending && !this.disabled;
+    // While a request is in flight, spec.running is about to flip: say what it is becoming.
+    const starting = this._busy ? !this.running : this.running;
     const verb = this.running ? 'Stop' : 'Start';
-    const label = this._busy ? (this.running ? 'Stopping…' : 'Starting…') : verb;
+    const label = pending ? (starting ? 'Starting…' : 'Stopping…') : verb;
     return html`<button
         type="button"
         class=${this.running ? 'stop' : 'start'}
-        ?disabled=${this._busy || this.disabled || !this.action}
-        aria-label=${`${verb} ${this.name}`}
+        ?disabled=${pending || this.disabled || !this.action}
+        aria-label=${`${pending ? label.slice(0, -1) : verb} ${this.name}`}
         aria-describedby="error"
         @click=${this._onClick}
       >

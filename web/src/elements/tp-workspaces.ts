@@ -1,16 +1,24 @@
+// Over 300 lines: most of it is the CSS of the table and of its narrow card layout.
 import { LitElement, css, html, nothing } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
-import { condition, ideUrl, portUrl, type Port, type UiConfig, type Workspace } from '../api.js';
-import { baseStyles, tableStyles } from '../styles.js';
+import { portUrl, type Port, type Sync, type UiConfig, type Workspace } from '../api.js';
+import { workspacePath } from '../router.js';
+import { humanStatus, ideState, syncOwner } from '../status.js';
+import { baseStyles, controlStyles, tableStyles } from '../styles.js';
 import { phaseTone } from './tp-badge.js';
+import { ideLink } from './ide-link.js';
 import type { SetRunning } from './tp-power-button.js';
 import './tp-badge.js';
 import './tp-age.js';
 import './tp-power-button.js';
 
+/** Asks to delete a workspace (the page opens the confirmation); `opener` gets the focus back. */
+export type RequestDelete = (name: string, opener: HTMLElement) => void;
+
 /**
- * The Workspaces table: name, phase, the Ready condition's reason and message, IP, age,
- * links to the IDE and to each published Port, and Start / Stop.
+ * The Workspaces table: name (a link to its page) and the sync that owns it, phase, where it
+ * stands in words, IP, age, the IDE (a link only while Ready) and each published Port, Start /
+ * Stop and Delete.
  */
 export class TpWorkspaces extends LitElement {
   static override properties = {
@@ -18,6 +26,8 @@ export class TpWorkspaces extends LitElement {
     ports: { attribute: false },
     config: { attribute: false },
     action: { attribute: false },
+    requestDelete: { attribute: false },
+    syncs: { attribute: false },
     loaded: { type: Boolean },
   };
 
@@ -29,6 +39,10 @@ export class TpWorkspaces extends LitElement {
   declare config: UiConfig;
   /** Sets spec.running; the Start / Stop buttons call it. */
   declare action: SetRunning | undefined;
+  /** Opens the delete confirmation. */
+  declare requestDelete: RequestDelete | undefined;
+  /** The Syncs: a workspace one declares says so. */
+  declare syncs: Sync[];
   /** False until the first list arrived: shows "Loading…" instead of "No workspaces". */
   declare loaded: boolean;
 
@@ -36,12 +50,14 @@ export class TpWorkspaces extends LitElement {
     super();
     this.workspaces = [];
     this.ports = [];
+    this.syncs = [];
     this.config = { workspaceBaseUrl: '' };
     this.loaded = false;
   }
 
   static override styles = [
     baseStyles,
+    controlStyles,
     tableStyles,
     css`
       :host {
@@ -52,7 +68,10 @@ export class TpWorkspaces extends LitElement {
       }
       .name {
         font-weight: 600;
-        white-space: nowrap;
+        overflow-wrap: anywhere;
+      }
+      td.name-cell {
+        min-width: 7rem;
       }
       .spec {
         display: block;
@@ -60,6 +79,7 @@ export class TpWorkspaces extends LitElement {
         white-space: nowrap;
       }
       td.ready {
+        min-width: 9rem;
         max-width: 28rem;
       }
       .reason {
@@ -68,7 +88,7 @@ export class TpWorkspaces extends LitElement {
       .message {
         display: block;
         font-size: 0.875rem;
-        overflow-wrap: anywhere;
+        overflow-wrap: break-word;
       }
       td.ip {
         white-space: nowrap;
@@ -96,19 +116,34 @@ export class TpWorkspaces extends LitElement {
         white-space: nowrap;
       }
       td.open {
-        min-width: 11rem;
+        min-width: 9rem;
       }
       th.phase {
         width: 7rem;
       }
       td.power {
-        width: 8rem;
+        /* As narrow as its two buttons. */
+        width: 1%;
+        white-space: nowrap;
+      }
+      .buttons {
+        display: flex;
+        gap: 0.5rem;
+        align-items: flex-start;
+      }
+      a.name {
+        color: inherit;
+      }
+      .owner {
+        display: block;
+        font-size: 0.8125rem;
+        white-space: nowrap;
       }
       .label {
         display: none;
       }
-      /* Narrow: each row becomes a card. */
-      @container (max-width: 760px) {
+      /* Narrow: each row becomes a card (below this width the table's columns no longer fit). */
+      @container (max-width: 1000px) {
         thead {
           position: absolute;
           width: 1px;
@@ -199,41 +234,43 @@ export class TpWorkspaces extends LitElement {
   private _row(ws: Workspace) {
     const name = ws.metadata.name;
     const phase = ws.status?.phase ?? 'Pending';
-    const ready = condition(ws.status?.conditions);
     const ports = this._portsOf(name);
     const cpu = ws.spec.resources?.cpu;
     const mem = ws.spec.resources?.memory;
+    const open = ideState(ws).open;
+    const owner = syncOwner(ws, this.syncs);
+    const deleting = Boolean(ws.metadata.deletionTimestamp);
     return html`<tr data-name=${name}>
       <td class="name-cell">
-        <span class="name">${name}</span>
+        <a class="name" href=${workspacePath(name)}>${name}</a>
         ${cpu && mem ? html`<span class="spec muted num">${cpu} CPU · ${mem}</span>` : nothing}
+        ${owner ? html`<span class="owner muted">from sync ${owner.sync}</span>` : nothing}
       </td>
-      <td class="phase"><tp-badge .label=${phase} .tone=${phaseTone(phase)}></tp-badge></td>
-      <td class="ready">
-        ${ready
-          ? html`<span class="reason">${ready.reason}</span><span class="message muted">${ready.message}</span>`
-          : html`<span class="muted">—</span>`}
-      </td>
+      <td class="phase"><tp-badge .label=${deleting ? 'Deleting' : phase} .tone=${phaseTone(deleting ? 'Deleting' : phase)}></tp-badge></td>
+      <td class="ready"><span class="message">${humanStatus(ws)}</span></td>
       <td class="ip mono num"><span class="label">IP</span>${ws.status?.ip || html`<span class="muted">—</span>`}</td>
       <td class="age"><span class="label">Age</span><tp-age .datetime=${ws.metadata.creationTimestamp ?? ''}></tp-age></td>
       <td class="open">
         <span class="links">
-          <a class="ide" href=${ideUrl(this.config, name)} target="_blank" rel="noopener noreferrer"
-            >IDE<span aria-hidden="true"> ↗</span><span class="visually-hidden"> of ${name} (new tab)</span></a
-          >
-          ${ports.map(
-            (p) =>
-              html`<a class="port mono" href=${portUrl(this.config, name, p.spec.port)} target="_blank" rel="noopener noreferrer"
-                ><span class="visually-hidden">Port </span>:${p.spec.port}</a
-              >`,
+          ${ideLink(this.config, ws)}
+          ${ports.map((p) =>
+            open
+              ? html`<a class="port mono" href=${portUrl(this.config, name, p.spec.port)} target="_blank" rel="noopener noreferrer"
+                  ><span class="visually-hidden">Port </span>:${p.spec.port}</a
+                >`
+              : html`<span class="port-off mono muted"><span class="visually-hidden">Port </span>:${p.spec.port}</span>`,
           )}
         </span>
       </td>
       <td class="power">
-        <tp-power-button .name=${name} .running=${ws.spec.running}
-          .disabled=${Boolean(ws.metadata.deletionTimestamp)}
-          .action=${this.action}
-        ></tp-power-button>
+        <span class="buttons">
+          <tp-power-button .name=${name} .running=${ws.spec.running} .phase=${ws.status?.phase}
+            .disabled=${deleting}
+            .action=${this.action}
+          ></tp-power-button>
+          <button type="button" class="danger delete" aria-label=${`Delete ${name}`} ?disabled=${deleting || !this.requestDelete}
+            @click=${(e: MouseEvent) => this.requestDelete?.(name, e.currentTarget as HTMLElement)}>Delete</button>
+        </span>
       </td>
     </tr>`;
   }
@@ -243,7 +280,7 @@ export class TpWorkspaces extends LitElement {
     if (list.length === 0) {
       return html`<p class="empty">
         ${this.loaded
-          ? html`No workspaces yet. Declare one and apply it: <code>tidepool apply -f workspace.yaml</code>`
+          ? html`No workspaces yet. Make one with “New workspace”, or declare one and apply it: <code>tidepool apply -f workspace.yaml</code>`
           : 'Loading…'}
       </p>`;
     }
@@ -252,11 +289,11 @@ export class TpWorkspaces extends LitElement {
         <tr>
           <th scope="col">Name</th>
           <th scope="col" class="phase">Phase</th>
-          <th scope="col">Ready</th>
+          <th scope="col">Status</th>
           <th scope="col">IP</th>
           <th scope="col" class="age">Age</th>
           <th scope="col">Open</th>
-          <th scope="col"><span class="visually-hidden">Power</span></th>
+          <th scope="col"><span class="visually-hidden">Actions</span></th>
         </tr>
       </thead>
       <tbody>

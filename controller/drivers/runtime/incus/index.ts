@@ -2,9 +2,10 @@
 // API on the local unix socket or on a remote HTTPS endpoint (an Incus cluster places the
 // instances itself). Only instances marked with this Tidepool's id are ever listed or touched.
 import { defaultImageMap, resolveImage, type ImageMap, type IncusImage } from '../images.js';
-import { RuntimeError, type CreateVMRequest, type RuntimeDriver, type VM, type VMState } from '../types.js';
+import { RuntimeError, type CreateVMRequest, type ExecRequest, type RuntimeDriver, type VM, type VMState } from '../types.js';
 import { IncusClient, type IncusConnection } from './client.js';
 import { subscribeEvents, type EventsOptions } from './events.js';
+import { incusExec } from './exec.js';
 import { CONFIG_ID, CONFIG_IMAGE, CONFIG_WORKSPACE, idSuffix, instanceName, plainWorkspaceOf } from './names.js';
 
 export { DEFAULT_INCUS_SOCKET, IncusClient, type IncusConnection } from './client.js';
@@ -199,6 +200,13 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
       const i = await getOwn(workspace);
       if (!i) throw notFound(workspace);
       await stopInstance(workspace, i, true);
+    },
+
+    async exec(workspace: string, req: ExecRequest) {
+      const i = await getOwn(workspace);
+      if (!i) throw notFound(workspace);
+      if (i.status !== 'Running') throw new RuntimeError(`workspace ${workspace} is not running (instance ${i.name} is ${i.status ?? 'unknown'})`, 'NotRunning');
+      return incusExec(client, q(`${inst(i.name)}/exec`), req);
     },
 
     async delete(workspace: string) {

@@ -1,0 +1,161 @@
+// GET /api/v1/workspaces/{name}/exec, upgraded to a WebSocket: runs a command in the
+// workspace through the runtime (Incus exec) and bridges its streams, as `kubectl exec`
+// does for pods. Query: `command` (repeated, one per argument), `tty`, `width`, `height`,
+// `user` (dev, the default, or root). Frames are binary, the first byte names the channel:
+//   client → server: 0 stdin data · 4 resize {"width","height"} · 255 [0] end of stdin
+//   server → client: 1 stdout · 2 stderr · 3 status {"exitCode"} or {"error"}, then close
+// Authentication is the API's own (basic auth on the upgrade request).
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ApiError, badRequest, notFound, type Store } from './store/index.js';
+
+/** What the runtime offers (structurally the controller's ExecRequest/ExecSession). */
+export interface ExecRequest {
+  command: string[];
+  tty: boolean;
+  width?: number;
+  height?: number;
+  uid?: number;
+  gid?: number;
+  env?: Record<string, string>;
+}
+export interface ExecSession {
+  write(data: Uint8Array): void;
+  endInput(): void;
+  resize(width: number, height: number): void;
+  onOutput(cb: (stream: 'stdout' | 'stderr', data: Uint8Array) => void): void;
+  readonly exitCode: Promise<number>;
+  kill(): void;
+}
+export type ExecFunction = (workspace: string, req: ExecRequest) => Promise<ExecSession>;
+/** Filled in once the runtime is up (the API starts before it); empty while the runtime cannot exec. */
+export interface ExecHolder {
+  exec?: ExecFunction;
+  /** True until the runtime is up: a request meanwhile is told to retry (503), not that exec is unsupported. */
+  starting?: boolean;
+}
+
+export const CHANNEL = { stdin: 0, stdout: 1, stderr: 2, status: 3, resize: 4, close: 255 } as const;
+const PATH = /^\/api\/v1\/workspaces\/([^/?]+)\/exec(?:\?|$)/;
+const DEV = { uid: 1000, gid: 1000 };
+
+export function registerExec(app: FastifyInstance, opts: {
+  store: Store;
+  exec: ExecHolder | undefined;
+  authorized: (header: string | undefined) => boolean;
+}): void {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+  const sessions = new Set<ExecSession>();
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const m = PATH.exec(req.url ?? '');
+    if (!m) return; // another upgrade handler's (or none: the socket is left to Node's default)
+    let plan: { name: string; exec: ExecFunction; request: ExecRequest };
+    try {
+      if (!opts.authorized(req.headers.authorization)) throw new ApiError(401, 'Unauthorized', 'Unauthorized: this server needs HTTP basic auth');
+      plan = planExec(decodeURIComponent(m[1]!), new URL(req.url!, 'http://x').searchParams, opts);
+    } catch (err) {
+      return refuse(socket, err instanceof ApiError ? err : new ApiError(500, 'InternalError', String(err)));
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => void bridge(ws, plan, sessions));
+  });
+  app.addHook('preClose', async () => {
+    for (const s of sessions) s.kill();
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+  });
+}
+
+function planExec(name: string, q: URLSearchParams, opts: { store: Store; exec: ExecHolder | undefined }) {
+  const ws = opts.store.get('Workspace', name);
+  if (!ws) throw notFound('workspaces', name);
+  const exec = opts.exec?.exec;
+  if (!exec && opts.exec?.starting) throw new ApiError(503, 'ServiceUnavailable', 'Tidepool is still connecting to its runtime: try again in a moment');
+  if (!exec) throw new ApiError(501, 'NotImplemented', `this server's runtime cannot run commands in a workspace (exec is supported on Incus)`);
+  if (ws.status?.phase !== 'Running') {
+    throw new ApiError(409, 'Conflict', `workspace ${name} is ${ws.status?.phase ?? 'not running yet'}: start it first (tidepool start ${name})`);
+  }
+  const command = q.getAll('command');
+  if (!command.length || command.some((c) => c === '')) throw badRequest('command: at least one non-empty command argument is required (?command=sh&command=-c&...)');
+  const user = q.get('user') ?? 'dev';
+  if (user !== 'dev' && user !== 'root') throw badRequest(`user must be dev or root, got "${user}"`);
+  const tty = q.get('tty') === 'true';
+  const size = (k: string) => {
+    const v = q.get(k);
+    if (v === null) return undefined;
+    if (!/^[1-9]\d{0,3}$/.test(v)) throw badRequest(`${k} must be a whole number of cells (1..9999), got "${v}"`);
+    return Number(v);
+  };
+  const width = size('width');
+  const height = size('height');
+  const env: Record<string, string> = { TERM: q.get('term') || 'xterm-256color' };
+  let argv = command;
+  if (user === 'dev') {
+    Object.assign(env, { HOME: '/home/dev', USER: 'dev', LOGNAME: 'dev' });
+    // Start in the home when it is there (an image without one still runs the command).
+    argv = ['/bin/sh', '-c', 'cd "$HOME" 2>/dev/null; exec "$@"', 'sh', ...command];
+  }
+  const request: ExecRequest = {
+    command: argv, tty, env, ...(user === 'dev' ? DEV : {}),
+    ...(width !== undefined ? { width } : {}), ...(height !== undefined ? { height } : {}),
+  };
+  return { name, exec, request };
+}
+
+async function bridge(ws: WebSocket, plan: { name: string; exec: ExecFunction; request: ExecRequest }, sessions: Set<ExecSession>): Promise<void> {
+  const send = (channel: number, data: Uint8Array | string) => {
+    if (ws.readyState !== ws.OPEN) return;
+    const body = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    ws.send(Buffer.concat([Buffer.from([channel]), body]));
+  };
+  // Input may arrive before the runtime has started the command: keep it until then.
+  let session: ExecSession | undefined;
+  const early: Buffer[] = [];
+  const handle = (raw: Buffer) => {
+    const channel = raw[0];
+    const body = raw.subarray(1);
+    if (channel === CHANNEL.stdin) session!.write(body);
+    else if (channel === CHANNEL.close && body[0] === CHANNEL.stdin) session!.endInput();
+    else if (channel === CHANNEL.resize) {
+      try {
+        const { width, height } = JSON.parse(body.toString('utf8')) as { width?: number; height?: number };
+        if (Number.isInteger(width) && Number.isInteger(height) && width! > 0 && height! > 0) session!.resize(width!, height!);
+      } catch { /* a malformed resize is ignored, as a terminal would */ }
+    }
+  };
+  ws.on('message', (raw: Buffer, isBinary: boolean) => {
+    if (!isBinary || raw.length === 0) return;
+    if (session) handle(raw);
+    else early.push(raw);
+  });
+  try {
+    session = await plan.exec(plan.name, plan.request);
+  } catch (err) {
+    send(CHANNEL.status, JSON.stringify({ error: (err as Error).message }));
+    ws.close(1000);
+    return;
+  }
+  sessions.add(session);
+  session.onOutput((stream, data) => send(stream === 'stdout' ? CHANNEL.stdout : CHANNEL.stderr, data));
+  for (const raw of early.splice(0)) handle(raw);
+  // The client went away: the command goes too (as kubectl exec's does).
+  const running = session;
+  ws.on('close', () => { if (sessions.has(running)) running.kill(); });
+  try {
+    const exitCode = await running.exitCode;
+    send(CHANNEL.status, JSON.stringify({ exitCode }));
+  } catch (err) {
+    send(CHANNEL.status, JSON.stringify({ error: (err as Error).message }));
+  } finally {
+    sessions.delete(running);
+    ws.close(1000);
+  }
+}
+
+/** An error before the upgrade: a plain HTTP reply carrying the Status, then the socket closes. */
+function refuse(socket: Duplex, err: ApiError): void {
+  const body = JSON.stringify(err.toStatus());
+  const extra = err.code === 401 ? 'WWW-Authenticate: Basic realm="tidepool", charset="UTF-8"\r\n' : '';
+  socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`);
+}

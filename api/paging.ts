@@ -1,0 +1,43 @@
+// Paged lists, as Kubernetes pages them: `?limit=N` returns at most N objects (by name) and
+// `metadata.continue`, an opaque token to pass as `?continue=` for the next page, with
+// `metadata.remainingItemCount`. Unlike etcd, the store keeps no old snapshots: a next page
+// is read from the store as it is then, after the last name of the page before (an object
+// created meanwhile behind that name shows up; one deleted is gone).
+import { badRequest } from './store/index.js';
+
+export interface PageRequest {
+  limit?: number;
+  /** List only names after this one. */
+  after?: string;
+}
+
+export function parsePage(limit: string | undefined, token: string | undefined): PageRequest | undefined {
+  if (limit === undefined && token === undefined) return undefined;
+  const page: PageRequest = {};
+  if (limit !== undefined && limit !== '0') {
+    if (!/^[1-9]\d{0,8}$/.test(limit)) throw badRequest(`limit must be a positive whole number, got "${limit}"`);
+    page.limit = Number(limit);
+  }
+  if (token !== undefined && token !== '') {
+    let after: unknown;
+    try {
+      after = (JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { after?: unknown }).after;
+    } catch {
+      after = undefined;
+    }
+    if (typeof after !== 'string' || !after) throw badRequest('continue: the continue token is not valid (it must come from metadata.continue of a list)');
+    page.after = after;
+  }
+  return page;
+}
+
+/** The page of `sorted` (sorted by name) and the list metadata that goes with it. */
+export function pageOf<T extends { metadata: { name: string } }>(sorted: T[], page: PageRequest): { items: T[]; continue?: string; remainingItemCount?: number } {
+  const start = page.after === undefined ? 0 : sorted.findIndex((o) => o.metadata.name > page.after!);
+  const from = start < 0 ? sorted.length : start;
+  const to = page.limit === undefined ? sorted.length : Math.min(sorted.length, from + page.limit);
+  const items = sorted.slice(from, to);
+  if (to >= sorted.length || items.length === 0) return { items };
+  const token = Buffer.from(JSON.stringify({ after: items.at(-1)!.metadata.name })).toString('base64url');
+  return { items, continue: token, remainingItemCount: sorted.length - to };
+}

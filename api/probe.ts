@@ -1,0 +1,51 @@
+// GET /api/v1/ports/{name}/probe: whether something answers on a Port right now (a TCP
+// connect to the workspace's IP on that port, from the server). The UI shows it beside each
+// Port; the Port's own status says only whether it is routed, not whether a server listens.
+import { connect } from 'node:net';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { API_VERSION } from '../specs/index.js';
+import { ApiError, type Store } from './store/index.js';
+
+/** How long a connect may take before the port counts as not answering. */
+const PROBE_TIMEOUT_MS = 1500;
+
+export interface PortProbe {
+  apiVersion: typeof API_VERSION;
+  kind: 'PortProbe';
+  workspace: string;
+  port: number;
+  /** True when a TCP connect to the workspace's IP on the port succeeded. */
+  answering: boolean;
+  /** For a person: what was tried and what happened. */
+  message: string;
+}
+
+/** True when something accepts a TCP connection on host:port within the timeout. */
+export function tcpAnswers(host: string, port: number, timeoutMs = PROBE_TIMEOUT_MS): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ host, port });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+export function registerPortProbe(app: FastifyInstance, store: Store): void {
+  app.get('/api/v1/ports/:name/probe', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
+    const port = store.get('Port', req.params.name);
+    if (!port) throw new ApiError(404, 'NotFound', `ports "${req.params.name}" not found`, { name: req.params.name, kind: 'Port' });
+    const workspace = port.spec.workspace as string;
+    const n = port.spec.port as number;
+    const ip = store.get('Workspace', workspace)?.status?.ip as string | undefined;
+    const probe: PortProbe = ip
+      ? (await tcpAnswers(ip, n))
+        ? { apiVersion: API_VERSION, kind: 'PortProbe', workspace, port: n, answering: true, message: `Something answers on ${ip}:${n}.` }
+        : { apiVersion: API_VERSION, kind: 'PortProbe', workspace, port: n, answering: false, message: `Nothing answers on ${ip}:${n}: start a server on port ${n} in the workspace.` }
+      : { apiVersion: API_VERSION, kind: 'PortProbe', workspace, port: n, answering: false, message: `Workspace "${workspace}" has no IP address: it is not running.` };
+    return reply.type('application/json; charset=utf-8').header('cache-control', 'no-store').send(JSON.stringify(probe));
+  });
+}

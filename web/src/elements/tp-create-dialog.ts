@@ -1,0 +1,214 @@
+import { LitElement, css, html, nothing } from 'lit';
+import { ApiError, type NewWorkspace, type StatusCause, type Workspace } from '../api.js';
+import { baseStyles, controlStyles } from '../styles.js';
+
+/** Creates a workspace; the page wires it to POST /api/v1/workspaces. */
+export type CreateWorkspace = (w: NewWorkspace) => Promise<Workspace>;
+
+type Field = 'name' | 'image' | 'cpu' | 'memory' | 'source';
+
+/** The form field a Status cause is about (by its field path), or undefined for the form as a whole. */
+export function fieldOfCause(path: string | undefined): Field | undefined {
+  if (!path) return undefined;
+  if (path === 'metadata.name' || path === 'metadata') return 'name';
+  if (path.startsWith('spec.image')) return 'image';
+  if (path.startsWith('spec.resources.cpu')) return 'cpu';
+  if (path.startsWith('spec.resources.memory')) return 'memory';
+  if (path.startsWith('spec.source')) return 'source';
+  return undefined;
+}
+
+/** Each field's messages from a failed create, and what is about no field. */
+export function causesByField(err: unknown): { fields: Partial<Record<Field, string>>; form: string } {
+  const fields: Partial<Record<Field, string>> = {};
+  const rest: string[] = [];
+  const causes: readonly StatusCause[] = err instanceof ApiError ? err.causes : [];
+  for (const c of causes) {
+    const f = fieldOfCause(c.field);
+    if (f) fields[f] = fields[f] ? `${fields[f]} ${c.message}` : c.message;
+    else rest.push(c.field ? `${c.field}: ${c.message}` : c.message);
+  }
+  // No cause named a field: the message itself is what the person needs.
+  if (Object.keys(fields).length === 0 && rest.length === 0) rest.push(err instanceof Error ? err.message : String(err));
+  return { fields, form: rest.join(' ') };
+}
+
+/**
+ * "New workspace": a modal form (name, image template, CPU, memory, an optional workspace whose
+ * home to copy). The API validates; its Status causes are shown next to the field they name.
+ * On success it dispatches `created` (detail: the Workspace) and closes.
+ */
+export class TpCreateDialog extends LitElement {
+  static override properties = {
+    templates: { attribute: false },
+    workspaces: { attribute: false },
+    create: { attribute: false },
+    _errors: { state: true },
+    _formError: { state: true },
+    _busy: { state: true },
+  };
+
+  /** The image template names the server knows. */
+  declare templates: string[];
+  /** Names of the workspaces whose home a new one may start from. */
+  declare workspaces: string[];
+  declare create: CreateWorkspace | undefined;
+  private declare _errors: Partial<Record<Field, string>>;
+  private declare _formError: string;
+  private declare _busy: boolean;
+  private _opener: HTMLElement | undefined;
+
+  constructor() {
+    super();
+    this.templates = [];
+    this.workspaces = [];
+    this._errors = {};
+    this._formError = '';
+    this._busy = false;
+  }
+
+  static override styles = [
+    baseStyles,
+    controlStyles,
+    css`
+      .row {
+        display: grid;
+        grid-template-columns: minmax(0, 1fr) minmax(0, 1fr);
+        gap: 0.75rem;
+        margin-top: 0.85rem;
+      }
+      .row .field + .field {
+        margin-top: 0;
+      }
+      .field.source {
+        margin-top: 0.85rem;
+      }
+    `,
+  ];
+
+  /** Opens the form empty; focus goes to Name, and back to `opener` when it closes. */
+  open(opener?: HTMLElement): void {
+    this._opener = opener;
+    this._errors = {};
+    this._formError = '';
+    const dialog = this.renderRoot.querySelector('dialog');
+    const form = this.renderRoot.querySelector('form');
+    form?.reset();
+    if (!dialog) return;
+    if (typeof dialog.showModal === 'function') dialog.showModal();
+    else dialog.setAttribute('open', '');
+    (this.renderRoot.querySelector('#name') as HTMLInputElement | null)?.focus();
+  }
+
+  close(): void {
+    const dialog = this.renderRoot.querySelector('dialog');
+    if (typeof dialog?.close === 'function') dialog.close();
+    else dialog?.removeAttribute('open');
+    this._opener?.focus();
+  }
+
+  private async _submit(e: SubmitEvent): Promise<void> {
+    e.preventDefault();
+    if (this._busy || !this.create) return;
+    const form = e.target as HTMLFormElement;
+    const data = new FormData(form);
+    const w: NewWorkspace = {
+      name: String(data.get('name') ?? '').trim(),
+      image: String(data.get('image') ?? 'default'),
+      cpu: Number(data.get('cpu')),
+      memory: String(data.get('memory') ?? '').trim(),
+      ...(data.get('source') ? { fromWorkspace: String(data.get('source')) } : {}),
+    };
+    this._busy = true;
+    this._errors = {};
+    this._formError = '';
+    try {
+      const created = await this.create(w);
+      this.dispatchEvent(new CustomEvent('created', { detail: created, bubbles: true, composed: true }));
+      this._opener = undefined;
+      this.close();
+    } catch (err) {
+      const { fields, form: rest } = causesByField(err);
+      this._errors = fields;
+      this._formError = rest;
+      await this.updateComplete;
+      const first = (['name', 'image', 'cpu', 'memory', 'source'] as const).find((f) => fields[f]);
+      (this.renderRoot.querySelector(`#${first ?? 'name'}`) as HTMLElement | null)?.focus();
+    } finally {
+      this._busy = false;
+    }
+  }
+
+  private _field(id: Field, label: string, control: unknown, hint?: string) {
+    const error = this._errors[id];
+    return html`<div class="field">
+      <label for=${id}>${label}</label>
+      ${control}
+      ${hint ? html`<p class="hint" id=${`${id}-hint`}>${hint}</p>` : nothing}
+      <p class="field-error" id=${`${id}-error`}>${error ?? ''}</p>
+    </div>`;
+  }
+
+  override render() {
+    const templates = this.templates.length ? this.templates : ['default'];
+    const image = templates.includes('default') ? 'default' : templates[0];
+    const inv = (f: Field) => (this._errors[f] ? 'true' : 'false');
+    const described = (f: Field, hint = false) => `${hint ? `${f}-hint ` : ''}${f}-error`;
+    return html`<dialog aria-labelledby="create-title" @close=${() => this._opener?.focus()}>
+      <form novalidate @submit=${this._submit}>
+        <h2 id="create-title">New workspace</h2>
+        <p class="form-error" role="alert">${this._formError}</p>
+        ${this._field(
+          'name',
+          'Name',
+          html`<input id="name" name="name" autocomplete="off" spellcheck="false" autocapitalize="none"
+            aria-invalid=${inv('name')} aria-describedby=${described('name', true)} />`,
+          'Lowercase letters, digits and “-”; it is also the IDE’s address.',
+        )}
+        ${this._field(
+          'image',
+          'Image',
+          html`<select id="image" name="image" aria-invalid=${inv('image')} aria-describedby=${described('image')}>
+            ${templates.map((t) => html`<option value=${t} ?selected=${t === image}>${t}</option>`)}
+          </select>`,
+        )}
+        <div class="row">
+          ${this._field(
+            'cpu',
+            'CPU',
+            html`<input id="cpu" name="cpu" type="number" inputmode="numeric" value="2" min="1" max="64" step="1"
+              aria-invalid=${inv('cpu')} aria-describedby=${described('cpu', true)} />`,
+            'vCPUs, 1–64',
+          )}
+          ${this._field(
+            'memory',
+            'Memory',
+            html`<input id="memory" name="memory" value="4Gi" autocomplete="off" spellcheck="false"
+              aria-invalid=${inv('memory')} aria-describedby=${described('memory', true)} />`,
+            'e.g. 512Mi or 4Gi',
+          )}
+        </div>
+        <div class="field source">
+          <label for="source">Start from a copy of</label>
+          <select id="source" name="source" aria-invalid=${inv('source')} aria-describedby="source-error">
+            <option value="">Nothing: an empty home</option>
+            ${[...this.workspaces].sort().map((n) => html`<option value=${n}>${n}’s home</option>`)}
+          </select>
+          <p class="field-error" id="source-error">${this._errors.source ?? ''}</p>
+        </div>
+        <div class="actions">
+          <button type="button" @click=${() => this.close()}>Cancel</button>
+          <button type="submit" class="primary" ?disabled=${this._busy}>${this._busy ? 'Creating…' : 'Create'}</button>
+        </div>
+      </form>
+    </dialog>`;
+  }
+}
+
+customElements.define('tp-create-dialog', TpCreateDialog);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'tp-create-dialog': TpCreateDialog;
+  }
+}

@@ -1,0 +1,134 @@
+import { LitElement, css, html, nothing } from 'lit';
+import { describeOwner, type SyncOwner } from '../status.js';
+import { baseStyles, controlStyles } from '../styles.js';
+
+/** Deletes a workspace; the page wires it to DELETE /api/v1/workspaces/{name}. */
+export type DeleteWorkspace = (name: string) => Promise<unknown>;
+
+/**
+ * The confirmation before a workspace is deleted: says that its disk and home go for good, and
+ * for a workspace a sync folder declares, which folder and file, and that the sync makes it
+ * again (with an empty home) unless the file goes. The name must be typed to confirm.
+ * Dispatches `deleted` (detail: the name) once the API accepted the delete.
+ */
+export class TpDeleteDialog extends LitElement {
+  static override properties = {
+    deleteWorkspace: { attribute: false },
+    _name: { state: true },
+    _owner: { state: true },
+    _typed: { state: true },
+    _error: { state: true },
+    _busy: { state: true },
+  };
+
+  declare deleteWorkspace: DeleteWorkspace | undefined;
+  private declare _name: string;
+  private declare _owner: SyncOwner | undefined;
+  private declare _typed: string;
+  private declare _error: string;
+  private declare _busy: boolean;
+  private _opener: HTMLElement | undefined;
+
+  constructor() {
+    super();
+    this._name = '';
+    this._typed = '';
+    this._error = '';
+    this._busy = false;
+  }
+
+  static override styles = [
+    baseStyles,
+    controlStyles,
+    css`
+      p {
+        margin: 0 0 0.75rem;
+      }
+      .sync {
+        padding: 0.6rem 0.75rem;
+        border-left: 3px solid var(--tp-warn-dot, #d98c00);
+        background: var(--tp-warn-bg, #fdefc8);
+        color: var(--tp-warn-fg, #7a4a00);
+        border-radius: 0 6px 6px 0;
+        overflow-wrap: anywhere;
+      }
+    `,
+  ];
+
+  /** Opens the confirmation for a workspace; focus returns to `opener` when it closes. */
+  async open(name: string, owner: SyncOwner | undefined, opener?: HTMLElement): Promise<void> {
+    this._name = name;
+    this._owner = owner;
+    this._typed = '';
+    this._error = '';
+    this._opener = opener;
+    await this.updateComplete;
+    const dialog = this.renderRoot.querySelector('dialog');
+    if (!dialog) return;
+    if (typeof dialog.showModal === 'function') dialog.showModal();
+    else dialog.setAttribute('open', '');
+    (this.renderRoot.querySelector('#confirm') as HTMLInputElement | null)?.focus();
+  }
+
+  close(): void {
+    const dialog = this.renderRoot.querySelector('dialog');
+    if (typeof dialog?.close === 'function') dialog.close();
+    else dialog?.removeAttribute('open');
+    this._opener?.focus();
+  }
+
+  private async _submit(e: SubmitEvent): Promise<void> {
+    e.preventDefault();
+    if (this._busy || !this.deleteWorkspace || this._typed !== this._name) return;
+    this._busy = true;
+    this._error = '';
+    try {
+      await this.deleteWorkspace(this._name);
+      this.dispatchEvent(new CustomEvent('deleted', { detail: this._name, bubbles: true, composed: true }));
+      this._opener = undefined;
+      this.close();
+    } catch (err) {
+      this._error = err instanceof Error ? err.message : String(err);
+    } finally {
+      this._busy = false;
+    }
+  }
+
+  override render() {
+    const name = this._name;
+    const o = this._owner;
+    return html`<dialog aria-labelledby="delete-title" aria-describedby="delete-what" @close=${() => this._opener?.focus()}>
+      <form novalidate @submit=${this._submit}>
+        <h2 id="delete-title">Delete ${name}?</h2>
+        <p id="delete-what">Its disk and its home directory are deleted for good, with every file in them. This cannot be undone.</p>
+        ${o
+          ? html`<p class="sync" id="delete-sync">
+              It is declared in ${describeOwner(o)}. The sync will create it again, with an empty home, unless
+              ${o.file ? html`that file no longer declares it` : html`the folder no longer declares it`}.
+            </p>`
+          : nothing}
+        <div class="field">
+          <label for="confirm">Type <strong class="mono">${name}</strong> to confirm</label>
+          <input id="confirm" name="confirm" autocomplete="off" spellcheck="false" autocapitalize="none"
+            .value=${this._typed} @input=${(e: InputEvent) => (this._typed = (e.target as HTMLInputElement).value)}
+            aria-describedby="delete-error" />
+        </div>
+        <p class="form-error" id="delete-error" role="alert">${this._error}</p>
+        <div class="actions">
+          <button type="button" @click=${() => this.close()}>Cancel</button>
+          <button type="submit" class="danger solid" ?disabled=${this._busy || this._typed !== name}>
+            ${this._busy ? 'Deleting…' : 'Delete for good'}
+          </button>
+        </div>
+      </form>
+    </dialog>`;
+  }
+}
+
+customElements.define('tp-delete-dialog', TpDeleteDialog);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'tp-delete-dialog': TpDeleteDialog;
+  }
+}
