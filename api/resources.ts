@@ -7,6 +7,7 @@ import { JSON_TYPES, MERGE_PATCH_TYPES, YAML_TYPES, mediaType, mergePatch, parse
 import { startWatch, type WatchRegistry } from './watch.js';
 import { objectJson } from './json.js';
 import { pageOf, parsePage } from './paging.js';
+import { refuseSyncedDelete } from './sync-ownership.js';
 
 export interface ResourceRouteOptions {
   store: Store;
@@ -219,6 +220,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         }
         uid = pre?.uid;
       }
+      refuseSyncedDelete(store, info, req.params.name, queryBool(req.query, 'force'));
       const out = await store.delete(info.kind, req.params.name, {
         ...(resourceVersion !== undefined && resourceVersion !== '' ? { resourceVersion } : {}),
         ...(uid !== undefined ? { uid } : {}),

@@ -185,8 +185,9 @@ export class ApiClient {
     return this.call('GET', ApiClient.path(info, name));
   }
 
-  delete(info: KindInfo, name: string): Promise<unknown> {
-    return this.call('DELETE', ApiClient.path(info, name));
+  /** `force`: also what a GitOps sync manages (it will create it again). */
+  delete(info: KindInfo, name: string, opts: { force?: boolean } = {}): Promise<unknown> {
+    return this.call('DELETE', ApiClient.path(info, name), { query: { force: opts.force ? 'true' : undefined } });
   }
 
   mergePatch(info: KindInfo, name: string, patch: unknown): Promise<ApiObject> {

@@ -22,6 +22,11 @@ export const SYNC_REASONS = [
 ] as const;
 export type SyncReason = (typeof SYNC_REASONS)[number];
 
+/** Set by a sync on every object it applies: the name of that sync. */
+export const SYNC_ANNOTATION = 'tidepool/sync';
+/** Set by a sync on every object it applies: the file that declares it, relative to the sync's folder. */
+export const SYNC_FILE_ANNOTATION = 'tidepool/sync-file';
+
 export const InventoryEntry = Type.Object({ kind: Type.String(), name: Type.String() });
 
 export const SyncStatus = Type.Object({

@@ -16,6 +16,7 @@ interface DeleteFlags {
   wait?: boolean;
   timeout?: string;
   ignoreNotFound?: boolean;
+  force?: boolean;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -26,7 +27,8 @@ export function registerDelete(program: Command): void {
     .summary('delete objects by file, by name, or by label')
     .description(
       "Deletes objects. A workspace's disk is deleted with it: this cannot be undone. " +
-        'Ports of a deleted workspace go with it. With --wait, returns once the objects are gone.\n\n' +
+        'Ports of a deleted workspace go with it. With --wait, returns once the objects are gone. ' +
+        'What a sync folder manages is refused unless --force: the sync would create it again.\n\n' +
         'Examples:\n  tidepool delete -f examples/workspace.yaml\n  tidepool delete workspace alice --wait\n' +
         '  tidepool delete ports -l team=web',
     )
@@ -38,6 +40,10 @@ export function registerDelete(program: Command): void {
     .option('--wait', 'wait until the objects are gone (finalizers done)')
     .option('--timeout <duration>', 'with --wait: give up after this long', '5m')
     .option('--ignore-not-found', 'an object that does not exist is not an error')
+    .option(
+      '--force',
+      'also delete what a sync folder manages (the sync creates it again, with an empty home, unless its file goes)',
+    )
     .action(async (args: string[], flags: DeleteFlags, cmd: Command) => {
       await runClient(cmd, (ctx) => del(ctx, args, flags));
     });
@@ -89,7 +95,7 @@ async function del(ctx: Ctx, args: string[], flags: DeleteFlags): Promise<void> 
   const deleted: typeof victims = [];
   for (const v of ordered) {
     try {
-      await ctx.client.delete(v.info, v.name);
+      await ctx.client.delete(v.info, v.name, { force: flags.force ?? false });
       ctx.out(`${v.info.singular} "${v.name}" deleted`);
       deleted.push(v);
     } catch (err) {

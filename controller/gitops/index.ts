@@ -9,8 +9,9 @@
 //   files.ts / build.ts / debounce.ts / status.ts / apply.ts  reading, parsing, debounce, conditions, the apply path
 export { startSync } from './sync.js';
 export { startSyncFolders, type SyncFolder, type SyncsHandle } from './syncs.js';
-export { applysetFor, SYNC_ANNOTATION } from './ownership.js';
-export { SYNC_FILE_ANNOTATION } from './revision.js';
+export { applysetFor } from './ownership.js';
+// The annotations live in specs/ (the API's delete guard reads them too); exported here as before.
+export { SYNC_ANNOTATION, SYNC_FILE_ANNOTATION } from '../../specs/index.js';
 export { nameForFolder, revisionOf, readManifests, isIgnoredName, isIgnoredRelPath, MANIFEST_EXT } from './files.js';
 export type { ApplyFn, ApplyResult } from './apply.js';
 export type { SyncEvent, SyncHandle, SyncLogger, SyncOptions } from './types.js';

@@ -1,12 +1,10 @@
 // Which sync owns what. Two syncs of one name would fight over one Sync object and one
 // inventory; two syncs declaring one object would take it from each other at every apply.
 // Both are refused: the first when a sync starts, the second as a cause on the revision.
-import type { StatusCause } from '../../specs/index.js';
+import { type StatusCause, SYNC_ANNOTATION } from '../../specs/index.js';
 import type { Store } from '../../api/store/index.js';
 import type { ParsedDocuments } from '../../api/apply/index.js';
 
-/** The annotation every object applied by a sync carries: the name of that sync. */
-export const SYNC_ANNOTATION = 'tidepool/sync';
 /** The reason of a cause naming an object another running sync applied. */
 export const OWNED_ELSEWHERE = 'OwnedByAnotherSync';
 /** The applyset (inventory) of the sync `name`. */

@@ -6,9 +6,7 @@ import type { Clock } from '../queue/index.js';
 import type { ParseCache } from './build.js';
 import type { Debouncer } from './debounce.js';
 import { findGitDir, gitBusy, type ManifestFile } from './files.js';
-
-/** The annotation every object applied by a sync carries: its file, relative to the sync's folder. */
-export const SYNC_FILE_ANNOTATION = 'tidepool/sync-file';
+import { SYNC_FILE_ANNOTATION } from '../../specs/index.js';
 
 export interface SettleOptions {
   clock: Clock;

@@ -96,8 +96,11 @@ export function createWorkspace(w: NewWorkspace, fetchFn: Fetch = defaultFetch, 
 }
 
 /** Deletes an object of a kind (by plural): the server answers with the object, marked for deletion or gone. */
-export function deleteObject(plural: 'workspaces' | 'ports', name: string, fetchFn: Fetch = defaultFetch, base = API_BASE): Promise<unknown> {
-  return request<unknown>('DELETE', `${base}/${plural}/${encodeURIComponent(name)}`, undefined, fetchFn);
+export function deleteObject(
+  plural: 'workspaces' | 'ports', name: string, fetchFn: Fetch = defaultFetch, base = API_BASE, opts: { force?: boolean } = {},
+): Promise<unknown> {
+  // force: the user confirmed deleting what a sync folder manages (the server refuses it otherwise).
+  return request<unknown>('DELETE', `${base}/${plural}/${encodeURIComponent(name)}${opts.force ? '?force=true' : ''}`, undefined, fetchFn);
 }
 
 /** Publishes a port of a workspace as the Port "{workspace}-{port}". */

@@ -11,7 +11,7 @@ export const SYNC_FILE_ANNOTATION = 'tidepool/sync-file';
 
 /** Fields some servers add to Workspace status; shown when present, never guessed. */
 export interface StatusExtras {
-  instanceName?: string;
+  instance?: string;
   lastAccessTime?: string;
 }
 

@@ -206,7 +206,10 @@ export class TpApp extends LitElement {
   };
 
   private _delete = async (name: string): Promise<void> => {
-    await deleteObject('workspaces', name);
+    // The confirmation named the sync that owns it (if any): typing the name accepts that it comes back.
+    const ws = this.stores?.workspaces.get(name);
+    const owned = ws ? syncOwner(ws, this.stores?.syncs.items ?? []) !== undefined : false;
+    await deleteObject('workspaces', name, undefined, undefined, { force: owned });
   };
 
   private _requestDelete = (name: string, opener: HTMLElement): void => {

@@ -104,7 +104,7 @@ export class TpWorkspacePage extends LitElement {
       <dt>IP address</dt>
       <dd class="mono">${ws.status?.ip || dash}</dd>
       <dt>Instance</dt>
-      <dd class="mono">${x.instanceName || html`<span class="muted">not reported by this server</span>`}</dd>
+      <dd class="mono">${x.instance || html`<span class="muted">not reported by this server</span>`}</dd>
       <dt>Created</dt>
       <dd><tp-time .datetime=${ws.metadata.creationTimestamp ?? ''}></tp-time></dd>
       <dt>Last started</dt>

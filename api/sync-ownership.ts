@@ -1,0 +1,44 @@
+// What a GitOps sync owns may not be deleted by hand without saying so: the sync would create
+// it again a moment later, with an empty home, while the user believes it gone. A DELETE of an
+// object that a live sync applied is refused (409) with the sync, folder and file named,
+// unless `?force=true` (`tidepool delete --force`).
+import type { KindInfo } from '../specs/index.js';
+import { ApiError, type Resource, type Store } from './store/index.js';
+
+/** Set by a sync on every object it applies: the sync's name, and the file relative to its folder. */
+export const SYNC_ANNOTATION = 'tidepool/sync';
+export const SYNC_FILE_ANNOTATION = 'tidepool/sync-file';
+
+export interface SyncOwner {
+  sync: string;
+  folder?: string;
+  file?: string;
+}
+
+/** The live sync that applied `o`, if any (a sync that is gone owns nothing). */
+export function syncOwnerOf(store: Store, o: Resource): SyncOwner | undefined {
+  const sync = o.metadata.annotations?.[SYNC_ANNOTATION];
+  if (!sync) return undefined;
+  const s = store.get('Sync', sync);
+  if (!s) return undefined;
+  const folder = (s.spec as { path?: string } | undefined)?.path;
+  const file = o.metadata.annotations?.[SYNC_FILE_ANNOTATION];
+  return { sync, ...(folder ? { folder } : {}), ...(file ? { file } : {}) };
+}
+
+export function describeOwner(owner: SyncOwner): string {
+  const where = [owner.folder ? `folder ${owner.folder}` : '', owner.file ? `file ${owner.file}` : ''].filter(Boolean).join(', ');
+  return `sync "${owner.sync}"${where ? ` (${where})` : ''}`;
+}
+
+/** Throws the 409 for a delete of a synced object without force. */
+export function refuseSyncedDelete(store: Store, info: KindInfo, name: string, force: boolean): void {
+  if (force) return;
+  const o = store.get(info.kind, name);
+  const owner = o && syncOwnerOf(store, o);
+  if (!owner) return;
+  const home = info.kind === 'Workspace' ? ', with an empty home' : '';
+  throw new ApiError(409, 'Conflict',
+    `${info.plural} "${name}" is managed by ${describeOwner(owner)}: deleted now, the sync would create it again${home}. ` +
+      `To delete it for good, remove it from ${owner.file ?? 'the sync folder'}; to delete it anyway, delete with --force (?force=true).`);
+}
