@@ -6,6 +6,7 @@
 //   outcome.ts   what an attempt came to: applied, stalled or retrying
 //   report.ts    the Sync object's status and the Events
 //   ownership.ts which sync owns a name and an object
+//   tickets.ts   what resync() waits for
 //   files.ts / build.ts / debounce.ts / status.ts / apply.ts  reading, parsing, debounce, conditions, the apply path
 export { startSync } from './sync.js';
 export { startSyncFolders, type SyncFolder, type SyncsHandle } from './syncs.js';

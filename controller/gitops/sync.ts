@@ -14,39 +14,13 @@ import { failureOutcome, folderOutcome, type Outcome, ownershipError } from './o
 import { SYNC_ANNOTATION } from '../../specs/index.js';
 import { applysetFor, claimName, ownershipConflicts } from './ownership.js';
 import { SyncReporter } from './report.js';
+import { Tickets } from './tickets.js';
 import { documentsOf, SettleGate } from './revision.js';
 import { noopLogger, type SyncHandle, type SyncLogger, type SyncOptions } from './types.js';
 import { FolderWatcher } from './watcher.js';
 
 /** Retries of a failing apply start at this delay and double up to the self-heal interval. */
 const RETRY_BASE_MS = 500;
-
-/** Waiters of resync(): resolved once a run that started after their request has finished. */
-class Tickets {
-  #made = 0;
-  #waiters: { ticket: number; resolve: () => void }[] = [];
-
-  /** A new request; its promise resolves when `finish(covers)` is called with covers >= it. */
-  take(): Promise<void> {
-    const ticket = ++this.#made;
-    return new Promise<void>((res) => this.#waiters.push({ ticket, resolve: res }));
-  }
-
-  /** The requests made so far (what a run starting now covers). */
-  get made(): number {
-    return this.#made;
-  }
-
-  finish(covers: number): void {
-    const due = this.#waiters.filter((w) => w.ticket <= covers);
-    this.#waiters = this.#waiters.filter((w) => w.ticket > covers);
-    for (const w of due) w.resolve();
-  }
-
-  releaseAll(): void {
-    for (const w of this.#waiters.splice(0)) w.resolve();
-  }
-}
 
 /** The options of one sync with every default filled in, one field at a time. */
 interface Settings {
