@@ -6,9 +6,7 @@ import type { KindInfo } from '../specs/index.js';
 import { ApiError, type Resource, type Store, type Tx } from './store/index.js';
 import { appliersOf, syncOfManager } from './ownership.js';
 
-/** Set by a sync on every object it applies: the sync's name, and the file relative to its folder. */
-export const SYNC_ANNOTATION = 'tidepool/sync';
-export const SYNC_FILE_ANNOTATION = 'tidepool/sync-file';
+import { SYNC_ANNOTATION, SYNC_FILE_ANNOTATION } from '../specs/index.js';
 
 export interface SyncOwner {
   sync: string;

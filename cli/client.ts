@@ -1,32 +1,28 @@
 // The CLI's HTTP client of the Tidepool REST API (Kubernetes-style paths, Status errors,
 // NDJSON watch streams), over undici.
 import { Agent, request, type Dispatcher } from 'undici';
-import type { KindInfo, StatusObject } from '../specs/index.js';
+import type { Event, KindInfo, ObjectMeta, Port, StatusObject, Sync, Workspace } from '../specs/index.js';
 import type { ClientConfig } from './config.js';
 import { ConnectionError, ServerError, statusFromReply } from './errors.js';
 
-export interface ObjectMeta {
-  name: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: { kind: string; name: string }[];
-}
+/**
+ * Every top-level field of the kinds in specs/ (Workspace, Port, Sync, Event), each optional
+ * and typed as the union of what the kinds say: the CLI reads objects of any kind through one
+ * type, and `kind` says which fields are there.
+ */
+type AnyKindFields<T> = { [K in T extends unknown ? keyof T : never]?: T extends { [P in K]?: infer V } ? V : never };
+type KnownObject = Workspace | Port | Sync | Event;
+type WithSpec = Workspace | Port | Sync;
 
-/** Any object the server hands out. */
-export interface ApiObject {
+/** Any object the server hands out, typed by the specs' schemas (fields of a newer server are `unknown`). */
+export type ApiObject = Omit<AnyKindFields<KnownObject>, 'apiVersion' | 'kind' | 'metadata' | 'spec' | 'status'> & {
   apiVersion: string;
   kind: string;
   metadata: ObjectMeta;
-  spec?: any;
-  status?: any;
+  spec?: AnyKindFields<WithSpec['spec']>;
+  status?: AnyKindFields<NonNullable<WithSpec['status']>>;
   [field: string]: unknown;
-}
+};
 
 export interface ObjectList {
   apiVersion: string;
@@ -40,11 +36,9 @@ export interface WatchEvent {
   object: ApiObject;
 }
 
-export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';
-export interface ApplyResult {
-  kind: 'ApplyResult';
-  results: { kind: string; name: string; action: ApplyAction }[];
-}
+import type { ApplyResult } from '../specs/apply.js';
+
+export type { ApplyAction, ApplyResult } from '../specs/apply.js';
 
 export interface ApplyOptions {
   dryRun?: boolean;
@@ -108,7 +102,9 @@ export class ApiClient {
     if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
     try {
       return await request(this.url(path, opts.query), {
-        method, headers, dispatcher: this.#dispatcher,
+        method,
+        headers,
+        dispatcher: this.#dispatcher,
         ...(opts.body !== undefined ? { body: opts.body } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(stream ? { bodyTimeout: 0 } : {}),
@@ -123,7 +119,11 @@ export class ApiClient {
   async #fail(res: Dispatcher.ResponseData): Promise<never> {
     const text = await res.body.text().catch(() => '');
     let body: unknown;
-    try { body = JSON.parse(text); } catch { body = undefined; }
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
     throw new ServerError(res.statusCode, statusFromReply(res.statusCode, body, text));
   }
 
@@ -136,7 +136,10 @@ export class ApiClient {
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new ServerError(res.statusCode, statusFromReply(502, undefined, `a reply that is not JSON: ${text.slice(0, 200)}`));
+      throw new ServerError(
+        res.statusCode,
+        statusFromReply(502, undefined, `a reply that is not JSON: ${text.slice(0, 200)}`),
+      );
     }
   }
 
@@ -151,14 +154,18 @@ export class ApiClient {
    * Lists every object of a kind; with `chunkSize`, page by page (`?limit=` and
    * `continue`, as kubectl's --chunk-size), so no one reply carries the whole store.
    */
-  async list(info: KindInfo, opts: { labelSelector?: string; signal?: AbortSignal; chunkSize?: number } = {}): Promise<ObjectList> {
-    const ask = (cont?: string) => this.call<ObjectList & { metadata: { continue?: string } }>('GET', ApiClient.path(info), {
-      query: {
-        labelSelector: opts.labelSelector || undefined,
-        ...(opts.chunkSize ? { limit: String(opts.chunkSize), continue: cont } : {}),
-      },
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+  async list(
+    info: KindInfo,
+    opts: { labelSelector?: string; signal?: AbortSignal; chunkSize?: number } = {},
+  ): Promise<ObjectList> {
+    const ask = (cont?: string) =>
+      this.call<ObjectList & { metadata: { continue?: string } }>('GET', ApiClient.path(info), {
+        query: {
+          labelSelector: opts.labelSelector || undefined,
+          ...(opts.chunkSize ? { limit: String(opts.chunkSize), continue: cont } : {}),
+        },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
     const first = await ask();
     const items = [...first.items];
     for (let cont = first.metadata.continue; cont; ) {
@@ -166,7 +173,11 @@ export class ApiClient {
       items.push(...next.items);
       cont = next.metadata.continue;
     }
-    const { continue: _done, remainingItemCount: _n, ...metadata } = first.metadata as ObjectList['metadata'] & { continue?: string; remainingItemCount?: number };
+    const {
+      continue: _done,
+      remainingItemCount: _n,
+      ...metadata
+    } = first.metadata as ObjectList['metadata'] & { continue?: string; remainingItemCount?: number };
     return { ...first, metadata, items };
   }
 
@@ -206,11 +217,19 @@ export class ApiClient {
    * aborts. A 410 Gone (too old a resourceVersion) is thrown as a ServerError: relist and
    * watch again.
    */
-  async *watch(info: KindInfo, opts: { resourceVersion?: string; labelSelector?: string; signal?: AbortSignal }): AsyncGenerator<WatchEvent> {
-    const res = await this.#send('GET', ApiClient.path(info), {
-      query: { watch: 'true', resourceVersion: opts.resourceVersion, labelSelector: opts.labelSelector || undefined },
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    }, true);
+  async *watch(
+    info: KindInfo,
+    opts: { resourceVersion?: string; labelSelector?: string; signal?: AbortSignal },
+  ): AsyncGenerator<WatchEvent> {
+    const res = await this.#send(
+      'GET',
+      ApiClient.path(info),
+      {
+        query: { watch: 'true', resourceVersion: opts.resourceVersion, labelSelector: opts.labelSelector || undefined },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      },
+      true,
+    );
     if (res.statusCode >= 400) await this.#fail(res);
     let buf = '';
     try {
@@ -236,7 +255,11 @@ export class ApiClient {
   }
 
   /** A streamed text reply (`logs -f`), chunk by chunk, until it ends or `signal` aborts. */
-  async *streamText(path: string, query: Record<string, string | undefined>, signal?: AbortSignal): AsyncGenerator<string> {
+  async *streamText(
+    path: string,
+    query: Record<string, string | undefined>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<string> {
     const res = await this.#send('GET', path, { query, ...(signal ? { signal } : {}) }, true);
     if (res.statusCode >= 400) await this.#fail(res);
     try {

@@ -2,8 +2,16 @@
 // --server / TIDEPOOL_SERVER (else http:// + TIDEPOOL_LISTEN or the default listen address),
 // --data-dir / TIDEPOOL_DATA_DIR (where a local server keeps its credentials file),
 // TIDEPOOL_USER / TIDEPOOL_PASSWORD.
-import { DEFAULT_LISTEN, clientCredentials, credentialsPath, parseListen, resolveDataDir, type Credentials } from '../api/config.js';
+import {
+  DEFAULT_LISTEN,
+  clientCredentials,
+  credentialsPath,
+  parseListen,
+  resolveDataDir,
+  type Credentials,
+} from '../api/config.js';
 import { CliError } from './errors.js';
+import { errorMessage } from '../specs/errors.js';
 
 export interface ClientConfig {
   /** Base URL without a trailing slash: `http://127.0.0.1:7080`. */
@@ -50,21 +58,26 @@ export function resolveServer(flag: string | undefined, env: NodeJS.ProcessEnv =
   try {
     return serverUrlForListen(env.TIDEPOOL_LISTEN || DEFAULT_LISTEN);
   } catch (err) {
-    throw new CliError(`TIDEPOOL_LISTEN: ${(err as Error).message}`);
+    throw new CliError(`TIDEPOOL_LISTEN: ${errorMessage(err)}`);
   }
 }
 
-export async function resolveClientConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): Promise<ClientConfig> {
+export async function resolveClientConfig(
+  flags: GlobalFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ClientConfig> {
   const server = resolveServer(flags.server, env);
   const dataDir = resolveDataDir(flags.dataDir, env);
   let credentials: Credentials | undefined;
   try {
     credentials = await clientCredentials(dataDir, env);
   } catch (err) {
-    throw new CliError(`cannot read the credentials file ${credentialsPath(dataDir)}: ${(err as Error).message}`);
+    throw new CliError(`cannot read the credentials file ${credentialsPath(dataDir)}: ${errorMessage(err)}`);
   }
   return {
-    server, dataDir, credentialsFile: credentialsPath(dataDir),
+    server,
+    dataDir,
+    credentialsFile: credentialsPath(dataDir),
     ...(credentials ? { credentials } : {}),
     credentialsSource: env.TIDEPOOL_PASSWORD ? 'env' : credentials ? 'file' : 'none',
   };

@@ -17,7 +17,11 @@ export const processIo: Io = {
 
 export class Ctx {
   exitCode = 0;
-  constructor(readonly config: ClientConfig, readonly client: ApiClient, readonly io: Io) {}
+  constructor(
+    readonly config: ClientConfig,
+    readonly client: ApiClient,
+    readonly io: Io,
+  ) {}
 
   out(text: string): void {
     this.io.out(text);
@@ -43,7 +47,7 @@ export function globalFlags(cmd: Command): GlobalFlags {
 export async function runClient(
   cmd: Command,
   fn: (ctx: Ctx) => Promise<void>,
-  opts: { io?: Io; /** Exit code of a thrown error (diff uses 2). */ errorExitCode?: number } = {},
+  opts: { io?: Io /** Exit code of a thrown error (diff uses 2). */; errorExitCode?: number } = {},
 ): Promise<void> {
   const io = opts.io ?? processIo;
   let ctx: Ctx | undefined;

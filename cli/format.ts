@@ -78,7 +78,10 @@ export function columnWidths(rows: readonly (readonly string[])[], min: readonly
 }
 
 export function renderRow(row: readonly string[], widths: readonly number[]): string {
-  return row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('').trimEnd();
+  return row
+    .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+    .join('')
+    .trimEnd();
 }
 
 /** Renders a header and rows into aligned lines (no trailing newline). */

@@ -35,7 +35,9 @@ export function validTypesHint(): string {
  */
 export function parseTargets(args: string[], opts: { allowAll?: boolean; verb: string }): Target[] {
   if (args.length === 0) {
-    throw new CliError(`you must specify the type of resource to ${opts.verb}. Valid resource types: ${validTypesHint()}${opts.allowAll ? ', all' : ''}`);
+    throw new CliError(
+      `you must specify the type of resource to ${opts.verb}. Valid resource types: ${validTypesHint()}${opts.allowAll ? ', all' : ''}`,
+    );
   }
   const targets: Target[] = [];
   const add = (info: KindInfo, name?: string) => {
@@ -47,7 +49,9 @@ export function parseTargets(args: string[], opts: { allowAll?: boolean; verb: s
     for (const a of args) {
       const i = a.indexOf('/');
       if (i <= 0 || i === a.length - 1) {
-        throw new CliError(`there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'tidepool ${opts.verb} workspace/alice'), got "${a}"`);
+        throw new CliError(
+          `there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'tidepool ${opts.verb} workspace/alice'), got "${a}"`,
+        );
       }
       const info = resolveKind(a.slice(0, i));
       add(info, a.slice(i + 1));
@@ -61,7 +65,9 @@ export function parseTargets(args: string[], opts: { allowAll?: boolean; verb: s
     else infos.push(resolveKind(t));
   }
   if (names.length && new Set(infos).size > 1) {
-    throw new CliError(`a resource name cannot be given with more than one resource type; use TYPE/NAME, e.g. workspace/${names[0]}`);
+    throw new CliError(
+      `a resource name cannot be given with more than one resource type; use TYPE/NAME, e.g. workspace/${names[0]}`,
+    );
   }
   for (const info of infos) add(info);
   for (const n of names) add(infos[0]!, n);

@@ -4,8 +4,12 @@
 import { Writable } from 'node:stream';
 
 const LEVELS: Record<number, { name: string; color: string }> = {
-  10: { name: 'TRACE', color: '90' }, 20: { name: 'DEBUG', color: '36' }, 30: { name: 'INFO ', color: '32' },
-  40: { name: 'WARN ', color: '33' }, 50: { name: 'ERROR', color: '31' }, 60: { name: 'FATAL', color: '35' },
+  10: { name: 'TRACE', color: '90' },
+  20: { name: 'DEBUG', color: '36' },
+  30: { name: 'INFO ', color: '32' },
+  40: { name: 'WARN ', color: '33' },
+  50: { name: 'ERROR', color: '31' },
+  60: { name: 'FATAL', color: '35' },
 };
 /** pino's own bookkeeping: not worth a person's attention on every line. */
 const HIDDEN = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'v']);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { StatusCause } from '../specs/index.js';
 import { CliError } from './errors.js';
+import { errorMessage } from '../specs/errors.js';
 
 export interface Source {
   /** As the user named it (a path joined from what they typed), or `<stdin>`. */
@@ -36,7 +37,11 @@ export const STDIN = '<stdin>';
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 
 /** Reads every -f argument: a file, a directory (its *.yaml, *.yml, *.json; all levels with -R) or `-`. */
-export async function readSources(paths: string[], recursive: boolean, readStdin: () => Promise<string> = readAllStdin): Promise<Source[]> {
+export async function readSources(
+  paths: string[],
+  recursive: boolean,
+  readStdin: () => Promise<string> = readAllStdin,
+): Promise<Source[]> {
   const out: Source[] = [];
   for (const p of paths) {
     if (p === '-') {
@@ -48,7 +53,7 @@ export async function readSources(paths: string[], recursive: boolean, readStdin
       st = await stat(p);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`the path "${p}" does not exist`);
-      throw new CliError(`cannot read "${p}": ${(err as Error).message}`);
+      throw new CliError(`cannot read "${p}": ${errorMessage(err)}`);
     }
     if (st.isDirectory()) {
       for (const f of await listDir(p, recursive)) out.push({ name: f, text: await readText(f) });
@@ -63,7 +68,7 @@ async function readText(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    throw new CliError(`cannot read "${path}": ${(err as Error).message}`);
+    throw new CliError(`cannot read "${path}": ${errorMessage(err)}`);
   }
 }
 
@@ -161,7 +166,12 @@ export function bundle(sources: Source[]): Bundle {
       for (const e of doc.errors) {
         broken = true;
         const at = lineCol(src.text, e.pos[0]);
-        problems.push({ file: src.name, reason: 'FieldValueInvalid', message: `invalid YAML: ${e.message.split('\n')[0]}`, ...at });
+        problems.push({
+          file: src.name,
+          reason: 'FieldValueInvalid',
+          message: `invalid YAML: ${e.message.split('\n')[0]}`,
+          ...at,
+        });
       }
     }
     if (broken) continue;
@@ -175,14 +185,24 @@ export function bundle(sources: Source[]): Bundle {
           const ls = lineStart(src.text, start);
           // Keeps the columns of the first line: what came before the item on its line becomes spaces.
           const text = ' '.repeat(start - ls) + src.text.slice(start, end);
-          pieces.push({ file: src.name, fileLine: lineAt(src.text, start), text, object: toPlain(() => item.toJS(doc, { maxAliasCount: 100 })) });
+          pieces.push({
+            file: src.name,
+            fileLine: lineAt(src.text, start),
+            text,
+            object: toPlain(() => item.toJS(doc, { maxAliasCount: 100 })),
+          });
         }
         continue;
       }
       const [start, , end] = doc.range;
       const ls = lineStart(src.text, start);
       const text = ' '.repeat(start - ls) + src.text.slice(start, end);
-      pieces.push({ file: src.name, fileLine: lineAt(src.text, start), text, object: toPlain(() => doc.toJS({ maxAliasCount: 100 })) });
+      pieces.push({
+        file: src.name,
+        fileLine: lineAt(src.text, start),
+        text,
+        object: toPlain(() => doc.toJS({ maxAliasCount: 100 })),
+      });
     }
   }
   if (problems.length) throw new ManifestError(problems);
@@ -198,7 +218,14 @@ export function bundle(sources: Source[]): Bundle {
     else if (text.startsWith('%')) sep = index > 0 ? '...\n' : '';
     else sep = '---\n';
     line += countLines(sep);
-    docs.push({ index, file: p.file, fileLine: p.fileLine, bodyLine: line, lineCount: countLines(text), object: p.object });
+    docs.push({
+      index,
+      file: p.file,
+      fileLine: p.fileLine,
+      bodyLine: line,
+      lineCount: countLines(text),
+      object: p.object,
+    });
     parts.push(sep, text);
     line += countLines(text);
   });
@@ -221,9 +248,10 @@ export class ManifestError extends Error {
 export function locate(b: Bundle, cause: StatusCause): StatusCause & { file?: string } {
   if (cause.file) return cause;
   if (cause.line !== undefined) {
-    const d = b.docs.find((x) => cause.line! >= x.bodyLine && cause.line! < x.bodyLine + x.lineCount)
+    const d =
+      b.docs.find((x) => cause.line! >= x.bodyLine && cause.line! < x.bodyLine + x.lineCount) ??
       // A line past the last document (the end of the body) belongs to the last one.
-      ?? (cause.line >= (b.docs.at(-1)?.bodyLine ?? Infinity) ? b.docs.at(-1) : undefined);
+      (cause.line >= (b.docs.at(-1)?.bodyLine ?? Infinity) ? b.docs.at(-1) : undefined);
     if (d) {
       const { document: _d, ...rest } = cause;
       return { ...rest, file: d.file, line: cause.line - d.bodyLine + d.fileLine };

@@ -16,6 +16,7 @@ import { registerLabel } from './commands/label.js';
 import { registerLogs } from './commands/logs.js';
 import { registerPatch } from './commands/patch.js';
 import { registerVersion } from './commands/version.js';
+import { errorMessage } from '../specs/errors.js';
 import { TIDEPOOL_VERSION } from '../specs/index.js';
 
 export const VERSION = TIDEPOOL_VERSION;
@@ -27,11 +28,20 @@ export function buildProgram(): Command {
         'apply them, and Tidepool makes the VMs and routes match.',
     )
     .version(VERSION, '--version', 'print the version')
-    .option('--server <url>', 'the Tidepool API (env TIDEPOOL_SERVER; default http:// + TIDEPOOL_LISTEN or 127.0.0.1:7080)')
-    .option('--data-dir <dir>', 'data directory: the server keeps its state there, the CLI finds its credentials file there (env TIDEPOOL_DATA_DIR)')
+    .option(
+      '--server <url>',
+      'the Tidepool API (env TIDEPOOL_SERVER; default http:// + TIDEPOOL_LISTEN or 127.0.0.1:7080)',
+    )
+    .option(
+      '--data-dir <dir>',
+      'data directory: the server keeps its state there, the CLI finds its credentials file there (env TIDEPOOL_DATA_DIR)',
+    )
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', '\nCredentials: TIDEPOOL_USER / TIDEPOOL_PASSWORD, else the credentials file in the data directory.')
+    .addHelpText(
+      'after',
+      '\nCredentials: TIDEPOOL_USER / TIDEPOOL_PASSWORD, else the credentials file in the data directory.',
+    )
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) });
 
@@ -65,7 +75,7 @@ export async function run(argv: string[]): Promise<number> {
       // --help and --version end here with code 0; usage errors were already printed.
       return err.exitCode === 0 ? 0 : 1;
     }
-    process.stderr.write(`error: ${(err as Error).message}\n`);
+    process.stderr.write(`error: ${errorMessage(err)}\n`);
     return 1;
   }
   return Number(process.exitCode ?? 0);

@@ -12,17 +12,27 @@ import { condition } from './printers.js';
 export type Check = (o: ApiObject | undefined) => boolean;
 
 export class WaitTimeout extends Error {
-  constructor(readonly info: KindInfo, readonly objectName: string) {
+  constructor(
+    readonly info: KindInfo,
+    readonly objectName: string,
+  ) {
     super(`timed out waiting for the condition on ${info.plural}/${objectName}`);
     this.name = 'WaitTimeout';
   }
 }
 
 const isAbort = (err: unknown) =>
-  err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError' || (err as { code?: string }).code === 'ABORT_ERR');
+  err instanceof Error &&
+  (err.name === 'AbortError' || err.name === 'TimeoutError' || (err as { code?: string }).code === 'ABORT_ERR');
 
 /** Resolves with the last object seen (undefined if gone) when `check` holds; throws WaitTimeout when `signal` aborts first. */
-export async function waitFor(client: ApiClient, info: KindInfo, name: string, check: Check, signal: AbortSignal): Promise<ApiObject | undefined> {
+export async function waitFor(
+  client: ApiClient,
+  info: KindInfo,
+  name: string,
+  check: Check,
+  signal: AbortSignal,
+): Promise<ApiObject | undefined> {
   try {
     for (;;) {
       const list = await client.list(info, { signal });
@@ -77,7 +87,10 @@ export interface ForSpec {
 
 /** `--for=delete`, `--for=condition=Ready[=True]`, `--for=jsonpath={.status.phase}=Running`. */
 export function parseFor(text: string | undefined): ForSpec {
-  if (!text) throw new CliError('--for is required: --for=delete, --for=condition=Ready[=True|False] or --for=jsonpath={.status.phase}=Running');
+  if (!text)
+    throw new CliError(
+      '--for is required: --for=delete, --for=condition=Ready[=True|False] or --for=jsonpath={.status.phase}=Running',
+    );
   if (text === 'delete') return { check: gone, deletion: true };
   let m = /^condition=([^=]+)(?:=(.*))?$/.exec(text);
   if (m) return { check: hasCondition(m[1]!, m[2] ?? 'True'), deletion: false };
@@ -86,12 +99,15 @@ export function parseFor(text: string | undefined): ForSpec {
     const [, path, want] = m as unknown as [string, string, string];
     return { check: (o) => o !== undefined && String(readPath(o, path)) === want, deletion: false };
   }
-  throw new CliError(`unrecognized condition: "${text}"; use --for=delete, --for=condition=NAME[=VALUE] or --for=jsonpath={.path}=VALUE`);
+  throw new CliError(
+    `unrecognized condition: "${text}"; use --for=delete, --for=condition=NAME[=VALUE] or --for=jsonpath={.path}=VALUE`,
+  );
 }
 
 export function parseTimeout(text: string | undefined, fallback: string): number {
   const t = text ?? fallback;
   const ms = parseDuration(t);
-  if (ms === undefined || ms < 0) throw new CliError(`invalid --timeout "${t}": use a duration such as 30s, 2m or 1m30s`);
+  if (ms === undefined || ms < 0)
+    throw new CliError(`invalid --timeout "${t}": use a duration such as 30s, 2m or 1m30s`);
   return ms;
 }

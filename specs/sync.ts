@@ -12,6 +12,21 @@ export const SyncSpec = Type.Object(
 );
 export type SyncSpec = Static<typeof SyncSpec>;
 
+/**
+ * The reasons of a Sync's conditions (and of its Warning events), one list: Progressing at
+ * start, Applied when in force, else what stopped the revision.
+ */
+export const SYNC_REASONS = [
+  'Progressing', 'Applied', 'BuildFailed', 'ValidationFailed', 'OwnershipConflict', 'EmptyFolder', 'ApplyFailed',
+  'FolderNotFound', 'FolderUnreadable',
+] as const;
+export type SyncReason = (typeof SYNC_REASONS)[number];
+
+/** Set by a sync on every object it applies: the name of that sync. */
+export const SYNC_ANNOTATION = 'tidepool/sync';
+/** Set by a sync on every object it applies: the file that declares it, relative to the sync's folder. */
+export const SYNC_FILE_ANNOTATION = 'tidepool/sync-file';
+
 export const InventoryEntry = Type.Object({ kind: Type.String(), name: Type.String() });
 
 export const SyncStatus = Type.Object({

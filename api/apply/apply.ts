@@ -119,7 +119,11 @@ function applyOne(tx: Tx, p: Planned, opts: ApplyOptions, time: string): ApplyAc
   const merged = validateManifest(owned.object);
   if (!merged.object) throw invalid(obj.kind, obj.metadata.name, merged.causes);
   const next = merged.object as Resource;
-  const ownedAnnotations: Record<string, string> = { ...next.metadata.annotations, ...opts.annotations, ...(opts.applyset ? { [APPLYSET_ANNOTATION]: opts.applyset } : {}) };
+  // Server annotations (tidepool/*) are nobody's fields: the manifest's (a sync stamps the file) and the options' win.
+  const serverSet = Object.fromEntries(Object.entries(obj.metadata.annotations ?? {}).filter(([k]) => k.startsWith(SERVER_ANNOTATION_PREFIX)));
+  const ownedAnnotations: Record<string, string> = {
+    ...next.metadata.annotations, ...serverSet, ...opts.annotations, ...(opts.applyset ? { [APPLYSET_ANNOTATION]: opts.applyset } : {}),
+  };
   for (const [k, v] of Object.entries(cur.metadata.annotations ?? {})) {
     if (k.startsWith(SERVER_ANNOTATION_PREFIX) && !(k in ownedAnnotations)) ownedAnnotations[k] = v;
   }

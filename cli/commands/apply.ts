@@ -21,7 +21,11 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 /** Adds the -f/-R flags shared by apply and diff. */
 export function fileFlags(cmd: Command, verb: string): Command {
   return cmd
-    .option('-f, --filename <path>', `a manifest file, a directory of *.yaml/*.yml/*.json, or - for stdin (repeatable) to ${verb}`, collect)
+    .option(
+      '-f, --filename <path>',
+      `a manifest file, a directory of *.yaml/*.yml/*.json, or - for stdin (repeatable) to ${verb}`,
+      collect,
+    )
     .option('-R, --recursive', 'with -f DIR: also the files of its subdirectories');
 }
 
@@ -38,10 +42,19 @@ export function registerApply(program: Command): void {
       ),
     'apply',
   )
-    .option('--dry-run [strategy]', 'server: the server checks and reports what it would do, and writes nothing; none (default)')
-    .option('--prune', 'delete the objects an earlier apply of the same --applyset created that these manifests no longer contain')
+    .option(
+      '--dry-run [strategy]',
+      'server: the server checks and reports what it would do, and writes nothing; none (default)',
+    )
+    .option(
+      '--prune',
+      'delete the objects an earlier apply of the same --applyset created that these manifests no longer contain',
+    )
     .option('--applyset <name>', 'the name of the set of objects this apply manages (required with --prune)')
-    .option('--allow-empty-prune', 'with --prune: allow manifests with no objects at all, which prunes everything in the applyset')
+    .option(
+      '--allow-empty-prune',
+      'with --prune: allow manifests with no objects at all, which prunes everything in the applyset',
+    )
     .action(async (flags: ApplyFlags, cmd: Command) => {
       await runClient(cmd, (ctx) => apply(ctx, flags));
     });
@@ -50,7 +63,10 @@ export function registerApply(program: Command): void {
 export function parseDryRun(v: string | boolean | undefined): boolean {
   if (v === undefined || v === false || v === 'none') return false;
   if (v === true || v === 'server') return true;
-  if (v === 'client') throw new CliError('--dry-run=client is not supported: use --dry-run=server, which checks the manifests on the server and writes nothing');
+  if (v === 'client')
+    throw new CliError(
+      '--dry-run=client is not supported: use --dry-run=server, which checks the manifests on the server and writes nothing',
+    );
   throw new CliError(`invalid --dry-run value "${v}": use server or none`);
 }
 
@@ -61,7 +77,8 @@ export async function loadBundle(flags: ApplyFlags, verb: string): Promise<Bundl
 
 async function apply(ctx: Ctx, flags: ApplyFlags): Promise<void> {
   const dryRun = parseDryRun(flags.dryRun);
-  if (flags.prune && !flags.applyset) throw new CliError('--prune requires --applyset NAME: the set of objects to prune from');
+  if (flags.prune && !flags.applyset)
+    throw new CliError('--prune requires --applyset NAME: the set of objects to prune from');
   if (flags.allowEmptyPrune && !flags.prune) throw new CliError('--allow-empty-prune only makes sense with --prune');
   const b = await loadBundle(flags, 'apply');
   // With --prune, an empty set goes to the server, which refuses to prune everything unless allowed.

@@ -26,7 +26,13 @@ export function completionScript(program: Command, shell: 'bash' | 'zsh'): strin
   const commands = program.commands.map((c) => c.name());
   const types = KINDS.flatMap((k) => [k.plural, k.singular, ...k.shortNames]).concat('all');
   const optionCases = program.commands
-    .map((c) => `    ${c.name()}) opts="${[...c.options, ...program.options].map((o) => o.long ?? o.short).filter(Boolean).join(' ')}" ;;`)
+    .map(
+      (c) =>
+        `    ${c.name()}) opts="${[...c.options, ...program.options]
+          .map((o) => o.long ?? o.short)
+          .filter(Boolean)
+          .join(' ')}" ;;`,
+    )
     .join('\n');
   const bash = `# tidepool bash completion (tidepool completion bash)
 _tidepool() {

@@ -26,7 +26,7 @@ export function registerDelete(program: Command): void {
     .command('delete')
     .summary('delete objects by file, by name, or by label')
     .description(
-      'Deletes objects. A workspace\'s disk is deleted with it: this cannot be undone. ' +
+      "Deletes objects. A workspace's disk is deleted with it: this cannot be undone. " +
         'Ports of a deleted workspace go with it. With --wait, returns once the objects are gone. ' +
         'What a sync folder manages is refused unless --force: the sync would create it again.\n\n' +
         'Examples:\n  tidepool delete -f examples/workspace.yaml\n  tidepool delete workspace alice --wait\n' +
@@ -40,7 +40,10 @@ export function registerDelete(program: Command): void {
     .option('--wait', 'wait until the objects are gone (finalizers done)')
     .option('--timeout <duration>', 'with --wait: give up after this long', '5m')
     .option('--ignore-not-found', 'an object that does not exist is not an error')
-    .option('--force', 'also delete what a sync folder manages (the sync creates it again, with an empty home, unless its file goes)')
+    .option(
+      '--force',
+      'also delete what a sync folder manages (the sync creates it again, with an empty home, unless its file goes)',
+    )
     .action(async (args: string[], flags: DeleteFlags, cmd: Command) => {
       await runClient(cmd, (ctx) => del(ctx, args, flags));
     });
@@ -61,7 +64,10 @@ async function del(ctx: Ctx, args: string[], flags: DeleteFlags): Promise<void> 
     for (const d of b.docs) {
       const { kind, name } = identity(d.object);
       const info = kind ? kindInfo(kind) : undefined;
-      if (!info || !name) throw new CliError(`${d.file}:${d.fileLine}: a manifest needs a known kind and metadata.name (got kind ${JSON.stringify(kind ?? null)})`);
+      if (!info || !name)
+        throw new CliError(
+          `${d.file}:${d.fileLine}: a manifest needs a known kind and metadata.name (got kind ${JSON.stringify(kind ?? null)})`,
+        );
       victims.push({ info, name });
     }
   } else {
@@ -74,7 +80,9 @@ async function del(ctx: Ctx, args: string[], flags: DeleteFlags): Promise<void> 
         const list = await ctx.client.list(t.info, flags.selector ? { labelSelector: flags.selector } : {});
         for (const o of list.items) victims.push({ info: t.info, name: o.metadata.name });
       } else {
-        throw new CliError(`resource(s) were provided, but no name was specified: use "tidepool delete ${t.info.plural} NAME", --all or -l SELECTOR`);
+        throw new CliError(
+          `resource(s) were provided, but no name was specified: use "tidepool delete ${t.info.plural} NAME", --all or -l SELECTOR`,
+        );
       }
     }
     if (!victims.length) {
@@ -83,9 +91,7 @@ async function del(ctx: Ctx, args: string[], flags: DeleteFlags): Promise<void> 
     }
   }
 
-  const ordered = victims
-    .map((v, i) => ({ ...v, i }))
-    .sort((a, b) => rank(a.info) - rank(b.info) || a.i - b.i);
+  const ordered = victims.map((v, i) => ({ ...v, i })).sort((a, b) => rank(a.info) - rank(b.info) || a.i - b.i);
   const deleted: typeof victims = [];
   for (const v of ordered) {
     try {

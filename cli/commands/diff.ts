@@ -39,13 +39,22 @@ export function registerDiff(program: Command): void {
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
   }
   return v;
 }
 
 /** The part of an object that apply writes: spec, labels and annotations. */
-export function normalize(o: { apiVersion?: unknown; kind?: unknown; metadata?: any; spec?: unknown }): Record<string, unknown> {
+export function normalize(o: {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: any;
+  spec?: unknown;
+}): Record<string, unknown> {
   const md = o.metadata ?? {};
   const labels = md.labels && Object.keys(md.labels).length ? md.labels : undefined;
   const annotations = md.annotations && Object.keys(md.annotations).length ? md.annotations : undefined;
@@ -79,7 +88,10 @@ async function diff(ctx: Ctx, flags: ApplyFlags): Promise<void> {
   // The server checks everything first (and tells what prune would delete); errors point at files.
   let dry;
   try {
-    dry = await ctx.client.apply(b.body, { dryRun: true, ...(flags.prune ? { prune: true, applyset: flags.applyset! } : {}) });
+    dry = await ctx.client.apply(b.body, {
+      dryRun: true,
+      ...(flags.prune ? { prune: true, applyset: flags.applyset! } : {}),
+    });
   } catch (err) {
     if (err instanceof ServerError) {
       ctx.report(err, { bundle: b });

@@ -39,12 +39,18 @@ export function registerExec(program: Command): void {
   program
     .command('shell')
     .summary('an interactive shell in a workspace')
-    .description('Opens a login shell (bash, else sh) in the workspace as its dev user, or as root with --user root; like `tidepool exec -it WORKSPACE -- bash -l`.')
+    .description(
+      'Opens a login shell (bash, else sh) in the workspace as its dev user, or as root with --user root; like `tidepool exec -it WORKSPACE -- bash -l`.',
+    )
     .argument('<WORKSPACE>', 'workspace name')
     .option('-u, --user <user>', 'dev (default) or root', 'dev')
     .action(async (ws: string, flags: { user?: string }, cmd: Command) => {
       const shell = ['/bin/sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi'];
-      process.exitCode = await runExec(cmd, ws, shell, { stdin: true, tty: true, ...(flags.user ? { user: flags.user } : {}) });
+      process.exitCode = await runExec(cmd, ws, shell, {
+        stdin: true,
+        tty: true,
+        ...(flags.user ? { user: flags.user } : {}),
+      });
     });
 }
 
@@ -55,7 +61,8 @@ async function runExec(cmd: Command, arg: string, command: string[], flags: Exec
     const name = arg.replace(/^(workspaces?|ws)\//, '');
     if (!command.length) throw new CliError('you must specify at least one command for the workspace, after --');
     const tty = flags.tty === true && process.stdin.isTTY === true && process.stdout.isTTY === true;
-    if (flags.tty && !tty) process.stderr.write('Unable to use a TTY - input is not a terminal or the right kind of file\n');
+    if (flags.tty && !tty)
+      process.stderr.write('Unable to use a TTY - input is not a terminal or the right kind of file\n');
     return await bridge(config, name, command, { tty, stdin: flags.stdin === true, user: flags.user ?? 'dev' });
   } catch (err) {
     for (const l of errorLines(err, config ? { config } : {})) process.stderr.write(`${l}\n`);
@@ -63,7 +70,12 @@ async function runExec(cmd: Command, arg: string, command: string[], flags: Exec
   }
 }
 
-function bridge(config: ClientConfig, name: string, command: string[], o: { tty: boolean; stdin: boolean; user: string }): Promise<number> {
+function bridge(
+  config: ClientConfig,
+  name: string,
+  command: string[],
+  o: { tty: boolean; stdin: boolean; user: string },
+): Promise<number> {
   const url = new URL(`${config.server}${ApiClient.path(lookupKind('workspace')!, name)}/exec`);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   for (const c of command) url.searchParams.append('command', c);
@@ -75,14 +87,18 @@ function bridge(config: ClientConfig, name: string, command: string[], o: { tty:
     if (process.env.TERM) url.searchParams.set('term', process.env.TERM);
   }
   const c = config.credentials;
-  const headers: Record<string, string> = c ? { authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` } : {};
+  const headers: Record<string, string> = c
+    ? { authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` }
+    : {};
 
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers, perMessageDeflate: false });
     let exit: number | undefined;
     let failure: string | undefined;
     const restore: (() => void)[] = [];
-    const cleanup = () => { for (const r of restore.splice(0)) r(); };
+    const cleanup = () => {
+      for (const r of restore.splice(0)) r();
+    };
 
     ws.on('unexpected-response', (_req, res) => {
       let body = '';
@@ -90,21 +106,35 @@ function bridge(config: ClientConfig, name: string, command: string[], o: { tty:
       res.on('data', (d: string) => (body += d));
       res.on('end', () => {
         let parsed: unknown;
-        try { parsed = JSON.parse(body); } catch { parsed = undefined; }
+        try {
+          parsed = JSON.parse(body);
+        } catch {
+          parsed = undefined;
+        }
         reject(new ServerError(res.statusCode ?? 500, statusFromReply(res.statusCode ?? 500, parsed, body)));
       });
     });
     ws.on('error', (err: NodeJS.ErrnoException) => {
       cleanup();
-      reject(err.code ? new ConnectionError(config.server, err.code === 'ECONNREFUSED' ? 'connection refused' : err.message) : err);
+      reject(
+        err.code
+          ? new ConnectionError(config.server, err.code === 'ECONNREFUSED' ? 'connection refused' : err.message)
+          : err,
+      );
     });
-    const send = (channel: number, data: Buffer) => { if (ws.readyState === WebSocket.OPEN) ws.send(Buffer.concat([Buffer.from([channel]), data])); };
+    const send = (channel: number, data: Buffer) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(Buffer.concat([Buffer.from([channel]), data]));
+    };
 
     ws.on('open', () => {
       if (o.tty) {
         process.stdin.setRawMode(true);
         restore.push(() => process.stdin.setRawMode(false));
-        const onResize = () => send(CHANNEL.resize, Buffer.from(JSON.stringify({ width: process.stdout.columns, height: process.stdout.rows })));
+        const onResize = () =>
+          send(
+            CHANNEL.resize,
+            Buffer.from(JSON.stringify({ width: process.stdout.columns, height: process.stdout.rows })),
+          );
         process.stdout.on('resize', onResize);
         restore.push(() => process.stdout.off('resize', onResize));
       }
@@ -114,7 +144,12 @@ function bridge(config: ClientConfig, name: string, command: string[], o: { tty:
         process.stdin.on('data', onData);
         process.stdin.once('end', onEnd);
         // Paused is not enough for a terminal: its handle would keep the process alive after the command ended.
-        restore.push(() => { process.stdin.off('data', onData); process.stdin.off('end', onEnd); process.stdin.pause(); if (process.stdin.isTTY) process.stdin.destroy(); });
+        restore.push(() => {
+          process.stdin.off('data', onData);
+          process.stdin.off('end', onEnd);
+          process.stdin.pause();
+          if (process.stdin.isTTY) process.stdin.destroy();
+        });
       } else {
         send(CHANNEL.close, Buffer.from([CHANNEL.stdin]));
       }
@@ -133,7 +168,14 @@ function bridge(config: ClientConfig, name: string, command: string[], o: { tty:
     ws.on('close', () => {
       cleanup();
       if (exit !== undefined) resolve(exit);
-      else reject(new CliError(failure ? `exec in workspace ${name}: ${failure}` : `the connection to the server closed before the command ended`));
+      else
+        reject(
+          new CliError(
+            failure
+              ? `exec in workspace ${name}: ${failure}`
+              : `the connection to the server closed before the command ended`,
+          ),
+        );
     });
   });
 }

@@ -62,7 +62,10 @@ function properties(s: TSchema): Record<string, TSchema> {
 
 function typeName(s: TSchema): string {
   if (s.type === 'array') return `[]${typeName(s.items as TSchema)}`;
-  if (s.type === 'object') return s.patternProperties || s.additionalProperties === Object(s.additionalProperties) ? 'map[string]string' : 'Object';
+  if (s.type === 'object')
+    return s.patternProperties || s.additionalProperties === Object(s.additionalProperties)
+      ? 'map[string]string'
+      : 'Object';
   if (s.const !== undefined) return typeof s.const;
   if (Array.isArray(s.anyOf)) return [...new Set((s.anyOf as TSchema[]).map(typeName))].join('|');
   return String(s.type ?? 'any');
@@ -70,13 +73,15 @@ function typeName(s: TSchema): string {
 
 /** What every resource's standard fields mean (the Kubernetes API conventions), for schemas that do not say. */
 const STANDARD: Record<string, string> = {
-  ':Workspace': 'An isolated development environment (an Incus container or VM, or a Tart VM) serving a web IDE on its port 8080, reached at /workspace/{name}/.',
+  ':Workspace':
+    'An isolated development environment (an Incus container or VM, or a Tart VM) serving a web IDE on its port 8080, reached at /workspace/{name}/.',
   ':Port': 'Publishes one more port of a workspace at /workspace/{workspace}/port/{port}/.',
   ':Event': 'What the controller did or saw about an object.',
   ':Sync': 'A folder of manifests that Tidepool keeps applied (GitOps).',
   apiVersion: 'The versioned schema of this representation of an object: tidepool/v1.',
   kind: 'The type of the object.',
-  metadata: "Standard object metadata: name, labels, annotations, and the server's uid, resourceVersion, generation and timestamps.",
+  metadata:
+    "Standard object metadata: name, labels, annotations, and the server's uid, resourceVersion, generation and timestamps.",
   spec: 'What you want: the desired state, written by you (apply, a sync folder, the API).',
   status: 'What is: the observed state, written only by the controller.',
 };

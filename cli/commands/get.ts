@@ -33,9 +33,15 @@ export function registerGet(program: Command): void {
         'Examples:\n  tidepool get workspaces\n  tidepool get ws alice -o yaml\n  tidepool get all -l team=web\n  tidepool get ports -w',
     )
     .argument('[TYPE_AND_NAMES...]', 'TYPE[,TYPE...] [NAME...] or TYPE/NAME...')
-    .option('-o, --output <format>', 'wide, yaml, json, name, jsonpath=TEMPLATE, jsonpath-file=FILE, custom-columns=HEADER:PATH,... or custom-columns-file=FILE')
+    .option(
+      '-o, --output <format>',
+      'wide, yaml, json, name, jsonpath=TEMPLATE, jsonpath-file=FILE, custom-columns=HEADER:PATH,... or custom-columns-file=FILE',
+    )
     .option('-l, --selector <selector>', 'label selector, e.g. team=web,tier in (a,b)')
-    .option('--field-selector <selector>', 'field selector, e.g. metadata.name=alice, status.phase!=Running, involvedObject.name=alice (events)')
+    .option(
+      '--field-selector <selector>',
+      'field selector, e.g. metadata.name=alice, status.phase!=Running, involvedObject.name=alice (events)',
+    )
     .option('--sort-by <path>', 'sort by a JSONPath, e.g. .metadata.creationTimestamp')
     .option('--show-labels', 'add a LABELS column')
     .option('--chunk-size <n>', 'list in pages of this many objects (0: in one reply)', '500')
@@ -58,7 +64,10 @@ async function get(ctx: Ctx, args: string[], flags: GetFlags): Promise<void> {
     if (targets.length !== 1) throw new CliError('you may only watch one resource type at a time');
     return watchObjects(ctx, targets[0]!, spec, flags);
   }
-  const fields = flags.fieldSelector !== undefined ? targets.map((t) => parseFieldSelector(flags.fieldSelector!, t.info.kind)) : undefined;
+  const fields =
+    flags.fieldSelector !== undefined
+      ? targets.map((t) => parseFieldSelector(flags.fieldSelector!, t.info.kind))
+      : undefined;
 
   const found: { info: KindInfo; items: ApiObject[]; list?: unknown }[] = [];
   for (const t of targets) {
@@ -74,7 +83,10 @@ async function get(ctx: Ctx, args: string[], flags: GetFlags): Promise<void> {
       }
       found.push({ info: t.info, items });
     } else {
-      const list = await ctx.client.list(t.info, { ...(flags.selector ? { labelSelector: flags.selector } : {}), chunkSize: chunkSize(flags.chunkSize) });
+      const list = await ctx.client.list(t.info, {
+        ...(flags.selector ? { labelSelector: flags.selector } : {}),
+        chunkSize: chunkSize(flags.chunkSize),
+      });
       found.push({ info: t.info, items: sortObjects(t.info, list.items), list });
     }
   }
@@ -88,7 +100,8 @@ async function get(ctx: Ctx, args: string[], flags: GetFlags): Promise<void> {
     let doc: unknown;
     const single = targets.length === 1 && targets[0]!.names.length === 1;
     if (single && all.length === 1) doc = all[0];
-    else if (single) return; // not found, already reported
+    else if (single)
+      return; // not found, already reported
     else if (found.length === 1 && found[0]!.list) doc = { ...(found[0]!.list as object), items: found[0]!.items };
     else doc = { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: all };
     if (spec.format === 'jsonpath') ctx.io.out(spec.template.render(doc));
@@ -154,15 +167,30 @@ async function watchObjects(ctx: Ctx, t: Target, spec: OutputSpec, flags: GetFla
   const print = (all: ApiObject[]) => {
     const items = fields ? all.filter((o) => matchesFields(o, fields)) : all;
     if (!items.length) return;
-    if (spec.format === 'jsonpath') { for (const o of items) ctx.io.out(spec.template.render(o)); return; }
-    if (output === 'json') { for (const o of items) ctx.out(toJson(o)); return; }
-    if (output === 'yaml') { for (const o of items) ctx.out(`---\n${toYaml(o)}`); return; }
-    if (output === 'name') { for (const o of items) ctx.out(refName(t.info, o.metadata.name)); return; }
+    if (spec.format === 'jsonpath') {
+      for (const o of items) ctx.io.out(spec.template.render(o));
+      return;
+    }
+    if (output === 'json') {
+      for (const o of items) ctx.out(toJson(o));
+      return;
+    }
+    if (output === 'yaml') {
+      for (const o of items) ctx.out(`---\n${toYaml(o)}`);
+      return;
+    }
+    if (output === 'name') {
+      for (const o of items) ctx.out(refName(t.info, o.metadata.name));
+      return;
+    }
     const now = Date.now();
     const rows = items.map((o) => row(o, now));
     // Columns only ever widen, so later rows stay aligned with the header.
     widths = columnWidths([header, ...rows], widths);
-    if (!headerPrinted) { ctx.out(renderRow(header, widths)); headerPrinted = true; }
+    if (!headerPrinted) {
+      ctx.out(renderRow(header, widths));
+      headerPrinted = true;
+    }
     for (const r of rows) ctx.out(renderRow(r, widths));
   };
 
@@ -170,7 +198,10 @@ async function watchObjects(ctx: Ctx, t: Target, spec: OutputSpec, flags: GetFla
   for (;;) {
     const list = await ctx.client.list(t.info, selector);
     if (listFirst) {
-      let items = sortObjects(t.info, list.items.filter((o) => !names.size || names.has(o.metadata.name)));
+      let items = sortObjects(
+        t.info,
+        list.items.filter((o) => !names.size || names.has(o.metadata.name)),
+      );
       if (flags.sortBy) items = sortByPath(items, flags.sortBy);
       if (!items.length && (output === 'table' || output === 'wide' || output === 'custom-columns') && !headerPrinted) {
         ctx.io.err('No resources found.');

@@ -31,7 +31,10 @@ export function registerLabel(program: Command): void {
         await runClient(cmd, async (ctx) => {
           const isChange = (a: string) => a.includes('=') || (a.endsWith('-') && !a.includes('/'));
           const changes = args.filter(isChange);
-          const targets = parseTargets(args.filter((a) => !isChange(a)), { verb });
+          const targets = parseTargets(
+            args.filter((a) => !isChange(a)),
+            { verb },
+          );
           if (!changes.length && !flags.list) throw new CliError('at least one label update is required');
           const { set, remove } = parseChanges(changes, verb);
           for (const t of targets) {
@@ -51,7 +54,8 @@ export function registerLabel(program: Command): void {
                 }
                 const patch: Record<string, string | null> = { ...set };
                 for (const k of remove) patch[k] = null;
-                const unchanged = Object.entries(set).every(([k, v]) => have[k] === v) && remove.every((k) => !(k in have));
+                const unchanged =
+                  Object.entries(set).every(([k, v]) => have[k] === v) && remove.every((k) => !(k in have));
                 if (unchanged) {
                   ctx.out(`${refName(t.info, name)} not ${verb === 'label' ? 'labeled' : 'annotated'}`);
                   continue;
@@ -81,7 +85,10 @@ export function parseChanges(items: string[], verb: string): { set: Record<strin
       const i = it.indexOf('=');
       const key = it.slice(0, i);
       if (!key) throw new CliError(`invalid ${verb} spec: ${it}, expected KEY=VALUE or KEY-`);
-      if (key in set) throw new CliError(`can not both modify and remove a ${verb === 'label' ? 'label' : 'annotation'} in the same command: ${key}`);
+      if (key in set)
+        throw new CliError(
+          `can not both modify and remove a ${verb === 'label' ? 'label' : 'annotation'} in the same command: ${key}`,
+        );
       set[key] = it.slice(i + 1);
     }
   }

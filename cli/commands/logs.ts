@@ -43,7 +43,8 @@ export function registerLogs(program: Command): void {
         const stop = () => ac.abort();
         process.once('SIGINT', stop);
         try {
-          for await (const chunk of ctx.client.streamText(path, { ...query, follow: 'true' }, ac.signal)) process.stdout.write(chunk);
+          for await (const chunk of ctx.client.streamText(path, { ...query, follow: 'true' }, ac.signal))
+            process.stdout.write(chunk);
         } catch (err) {
           if (!ac.signal.aborted) throw err;
         } finally {
@@ -58,7 +59,8 @@ export function logQuery(flags: LogsFlags): Record<string, string | undefined> {
   const q: Record<string, string | undefined> = {};
   if (flags.since) {
     const ms = parseDuration(flags.since);
-    if (ms === undefined || ms < 0) throw new CliError(`invalid --since "${flags.since}": use a duration such as 30s, 10m or 1h`);
+    if (ms === undefined || ms < 0)
+      throw new CliError(`invalid --since "${flags.since}": use a duration such as 30s, 10m or 1h`);
     q.sinceSeconds = String(Math.ceil(ms / 1000));
   }
   if (flags.sinceTime) q.sinceTime = flags.sinceTime;

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
+import { errorMessage } from '../../specs/errors.js';
 import { runClient } from '../context.js';
 import { CliError, ServerError } from '../errors.js';
 import { parseTargets, refName } from '../kinds.js';
@@ -32,17 +33,21 @@ export function registerPatch(program: Command): void {
     .action(async (args: string[], flags: PatchFlags, cmd: Command) => {
       await runClient(cmd, async (ctx) => {
         if (flags.type !== 'merge') {
-          throw new CliError(`--type must be "merge" (a JSON merge patch); "${flags.type}" patches are not supported by Tidepool`);
+          throw new CliError(
+            `--type must be "merge" (a JSON merge patch); "${flags.type}" patches are not supported by Tidepool`,
+          );
         }
-        if ((flags.patch === undefined) === (flags.patchFile === undefined)) throw new CliError('must specify exactly one of --patch or --patch-file');
+        if ((flags.patch === undefined) === (flags.patchFile === undefined))
+          throw new CliError('must specify exactly one of --patch or --patch-file');
         const text = flags.patch ?? readFileSync(flags.patchFile!, 'utf8');
         let patch: unknown;
         try {
           patch = parse(text);
         } catch (err) {
-          throw new CliError(`unable to parse "${text}": ${(err as Error).message}`);
+          throw new CliError(`unable to parse "${text}": ${errorMessage(err)}`);
         }
-        if (!patch || typeof patch !== 'object' || Array.isArray(patch)) throw new CliError('a merge patch must be an object, e.g. {"spec":{"running":false}}');
+        if (!patch || typeof patch !== 'object' || Array.isArray(patch))
+          throw new CliError('a merge patch must be an object, e.g. {"spec":{"running":false}}');
         for (const t of parseTargets(args, { verb: 'patch' })) {
           if (!t.names.length) throw new CliError('resource(s) were provided, but no name was specified');
           for (const name of t.names) {
@@ -52,7 +57,10 @@ export function registerPatch(program: Command): void {
               if (flags.output === 'json') ctx.out(toJson(after));
               else if (flags.output === 'yaml') ctx.out(toYaml(after));
               else if (flags.output === 'name') ctx.out(refName(t.info, name));
-              else ctx.out(`${refName(t.info, name)} ${after.metadata.resourceVersion === before.metadata.resourceVersion ? 'patched (no change)' : 'patched'}`);
+              else
+                ctx.out(
+                  `${refName(t.info, name)} ${after.metadata.resourceVersion === before.metadata.resourceVersion ? 'patched (no change)' : 'patched'}`,
+                );
             } catch (err) {
               if (err instanceof ServerError) ctx.report(err);
               else throw err;

@@ -130,7 +130,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
   const components = new Components(logger);
   if (opts.syncDirs?.length && !opts.apiOnly) {
     // A bad --sync-dir is refused before anything starts, not after the drivers are up.
-    const { parseSyncDirFlag } = await import('../../controller/gitops/index.js');
+    const { parseSyncDirFlag } = await import('../sync-dir.js');
     for (const v of opts.syncDirs) {
       try {
         parseSyncDirFlag(v);
@@ -188,7 +188,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
 
     // Components: each registers its stop with components.add (stops run in reverse order).
     const [{ startController, EventRecorder, realClock }, { startSyncs }] = await Promise.all([
-      import('../../controller/index.js'), import('../../controller/gitops/index.js'),
+      import('../../controller/index.js'), import('../sync-dir.js'),
     ]);
     const tidepoolId = await loadOrCreateId(opts.dataDir);
     const runtimeSettings = opts.runtime ?? { runtime: defaultRuntime() };

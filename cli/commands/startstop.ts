@@ -12,7 +12,11 @@ export function registerStartStop(program: Command): void {
     const running = verb === 'start';
     program
       .command(verb)
-      .summary(running ? 'start workspaces (spec.running: true)' : 'stop workspaces, keeping their disks (spec.running: false)')
+      .summary(
+        running
+          ? 'start workspaces (spec.running: true)'
+          : 'stop workspaces, keeping their disks (spec.running: false)',
+      )
       .description(
         `${running ? 'Starts' : 'Stops'} each named workspace by setting spec.running to ${running}; the controller does the rest. ` +
           `With --wait, waits until ${running ? 'it is Ready' : 'it is Stopped'}.`,

@@ -13,7 +13,9 @@ export interface VersionInfo {
 }
 
 export const clientVersion = (): VersionInfo => ({
-  gitVersion: `v${TIDEPOOL_VERSION}`, platform: `${process.platform}/${process.arch}`, nodeVersion: process.version,
+  gitVersion: `v${TIDEPOOL_VERSION}`,
+  platform: `${process.platform}/${process.arch}`,
+  nodeVersion: process.version,
 });
 
 export function registerVersion(program: Command): void {

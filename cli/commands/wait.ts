@@ -29,7 +29,9 @@ export function registerWait(program: Command): void {
         if (!spec.deletion) {
           for (const p of pairs) await ctx.client.get(p.info, p.name);
         }
-        const results = await Promise.allSettled(pairs.map((p) => waitFor(ctx.client, p.info, p.name, spec.check, signal)));
+        const results = await Promise.allSettled(
+          pairs.map((p) => waitFor(ctx.client, p.info, p.name, spec.check, signal)),
+        );
         results.forEach((r, i) => {
           const p = pairs[i]!;
           if (r.status === 'fulfilled') ctx.out(`${refName(p.info, p.name)} condition met`);

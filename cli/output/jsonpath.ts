@@ -96,8 +96,15 @@ function parsePath(expr: string, whole: string): Step[] {
     if (c === '.') {
       const recursive = expr[i + 1] === '.';
       i += recursive ? 2 : 1;
-      if (expr[i] === '*') { steps.push({ op: 'wildcard', recursive }); i++; continue; }
-      if (expr[i] === '[' && recursive) { steps.push({ op: 'wildcard', recursive: true }); continue; }
+      if (expr[i] === '*') {
+        steps.push({ op: 'wildcard', recursive });
+        i++;
+        continue;
+      }
+      if (expr[i] === '[' && recursive) {
+        steps.push({ op: 'wildcard', recursive: true });
+        continue;
+      }
       const m = /^[A-Za-z0-9_\-/]+/.exec(expr.slice(i));
       if (!m) {
         if (i >= expr.length && !recursive) break; // a lone "." is the current object
@@ -123,7 +130,10 @@ function findBracket(s: string, open: number, whole: string): number {
   let quote: string | undefined;
   for (let i = open; i < s.length; i++) {
     const c = s[i]!;
-    if (quote) { if (c === quote) quote = undefined; continue; }
+    if (quote) {
+      if (c === quote) quote = undefined;
+      continue;
+    }
     if (c === '"' || c === "'") quote = c;
     else if (c === '[') depth++;
     else if (c === ']' && --depth === 0) return i;
@@ -136,14 +146,22 @@ function parseSubscript(inner: string, whole: string): Step {
   if (/^-?\d+$/.test(inner)) return { op: 'index', index: Number(inner) };
   const slice = /^(-?\d*):(-?\d*)$/.exec(inner);
   if (slice) {
-    return { op: 'slice', ...(slice[1] ? { start: Number(slice[1]) } : {}), ...(slice[2] ? { end: Number(slice[2]) } : {}) };
+    return {
+      op: 'slice',
+      ...(slice[1] ? { start: Number(slice[1]) } : {}),
+      ...(slice[2] ? { end: Number(slice[2]) } : {}),
+    };
   }
   if (/^'[^']*'$|^"[^"]*"$/.test(inner)) return { op: 'field', name: inner.slice(1, -1), recursive: false };
   const filter = /^\?\((.*)\)$/.exec(inner);
   if (filter) {
     const m = /^(@[^=!<>]*?)\s*(==|!=|<=|>=|<|>)\s*(.+)$/.exec(filter[1]!.trim());
     if (!m) return { op: 'filter', path: parsePath(filter[1]!.trim(), whole) };
-    return { op: 'filter', path: parsePath(m[1]!.trim(), whole), cmp: { operator: m[2] as Operator, value: literal(m[3]!.trim(), whole) } };
+    return {
+      op: 'filter',
+      path: parsePath(m[1]!.trim(), whole),
+      cmp: { operator: m[2] as Operator, value: literal(m[3]!.trim(), whole) },
+    };
   }
   throw syntax(whole, `unsupported subscript "[${inner}]"`);
 }
@@ -194,7 +212,8 @@ function step(s: Step, v: unknown): unknown[] {
     case 'index': {
       if (!Array.isArray(v)) return [];
       const i = s.index < 0 ? v.length + s.index : s.index;
-      if (i < 0 || i >= v.length) throw new CliError(`error executing jsonpath: array index out of bounds: index ${s.index}, length ${v.length}`);
+      if (i < 0 || i >= v.length)
+        throw new CliError(`error executing jsonpath: array index out of bounds: index ${s.index}, length ${v.length}`);
       return [v[i]];
     }
     case 'slice':
@@ -210,12 +229,18 @@ function step(s: Step, v: unknown): unknown[] {
 
 function compare(a: unknown, op: Operator, b: unknown): boolean {
   switch (op) {
-    case '==': return a === b;
-    case '!=': return a !== b;
-    case '<': return (a as number) < (b as number);
-    case '>': return (a as number) > (b as number);
-    case '<=': return (a as number) <= (b as number);
-    case '>=': return (a as number) >= (b as number);
+    case '==':
+      return a === b;
+    case '!=':
+      return a !== b;
+    case '<':
+      return (a as number) < (b as number);
+    case '>':
+      return (a as number) > (b as number);
+    case '<=':
+      return (a as number) <= (b as number);
+    case '>=':
+      return (a as number) >= (b as number);
   }
 }
 

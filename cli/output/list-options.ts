@@ -41,17 +41,21 @@ export interface FieldRequirement {
 
 /** `metadata.name=alice,status.phase!=Running` for one kind. */
 export function parseFieldSelector(selector: string, kind: string): FieldRequirement[] {
-  return selector.split(',').filter((s) => s.trim()).map((term) => {
-    const m = /^\s*([A-Za-z.]+)\s*(==|!=|=)\s*(.*?)\s*$/.exec(term);
-    if (!m) throw new CliError(`invalid field selector "${term}": expected field=value, field==value or field!=value`);
-    const [, field, op, value] = m as unknown as [string, string, string, string];
-    const get = field === 'metadata.name' ? (o: ApiObject) => o.metadata.name : FIELDS[kind]?.[field];
-    if (!get) {
-      const known = ['metadata.name', ...Object.keys(FIELDS[kind] ?? {})].join(', ');
-      throw new CliError(`field label not supported for ${kind}: "${field}" (supported: ${known})`);
-    }
-    return { field, operator: op === '!=' ? '!=' : '=', value, get };
-  });
+  return selector
+    .split(',')
+    .filter((s) => s.trim())
+    .map((term) => {
+      const m = /^\s*([A-Za-z.]+)\s*(==|!=|=)\s*(.*?)\s*$/.exec(term);
+      if (!m)
+        throw new CliError(`invalid field selector "${term}": expected field=value, field==value or field!=value`);
+      const [, field, op, value] = m as unknown as [string, string, string, string];
+      const get = field === 'metadata.name' ? (o: ApiObject) => o.metadata.name : FIELDS[kind]?.[field];
+      if (!get) {
+        const known = ['metadata.name', ...Object.keys(FIELDS[kind] ?? {})].join(', ');
+        throw new CliError(`field label not supported for ${kind}: "${field}" (supported: ${known})`);
+      }
+      return { field, operator: op === '!=' ? '!=' : '=', value, get };
+    });
 }
 
 export function matchesFields(o: ApiObject, reqs: FieldRequirement[]): boolean {
@@ -63,7 +67,10 @@ export function sortByPath(items: ApiObject[], path: string): ApiObject[] {
   const find = compilePath(path);
   const key = (o: ApiObject) => {
     const found = find(o);
-    if (found.length > 1) throw new CliError(`--sort-by ${path}: the path finds ${found.length} values in ${o.metadata.name}; it must find one`);
+    if (found.length > 1)
+      throw new CliError(
+        `--sort-by ${path}: the path finds ${found.length} values in ${o.metadata.name}; it must find one`,
+      );
     return found[0];
   };
   const keyed = items.map((o) => ({ o, k: key(o) }));
@@ -82,6 +89,8 @@ function compareKeys(a: unknown, b: unknown): number {
 /** The LABELS column of --show-labels: `team=web,tier=db`, or `<none>`. */
 export function labelsCell(o: ApiObject): string {
   const l = o.metadata.labels ?? {};
-  const parts = Object.keys(l).sort().map((k) => `${k}=${l[k]}`);
+  const parts = Object.keys(l)
+    .sort()
+    .map((k) => `${k}=${l[k]}`);
   return parts.length ? parts.join(',') : '<none>';
 }

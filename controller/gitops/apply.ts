@@ -25,7 +25,11 @@ export interface ApplyResult {
 }
 
 /** Applies every document in one transaction, or throws an ApiError and applies nothing. */
-export type ApplyFn = (store: Store, input: readonly ApplySourceText[] | ParsedDocuments, opts: ApplyOptions) => Promise<ApplyResult[]>;
+export type ApplyFn = (
+  store: Store,
+  input: readonly ApplySourceText[] | ParsedDocuments,
+  opts: ApplyOptions,
+) => Promise<ApplyResult[]>;
 
 /** `applyDocuments` of api/apply, loaded on first use (the API module is not needed to type-check a sync). */
 export async function defaultApply(): Promise<ApplyFn> {

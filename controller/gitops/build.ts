@@ -30,7 +30,10 @@ export class ParseCache {
       entry = { text: f.text, documents: parseDocuments([{ name: f.path, text: f.text }]).documents };
     } catch (err) {
       if (!(err instanceof ApiError) || err.code !== 400) throw err;
-      entry = { text: f.text, causes: err.details?.causes ?? [{ reason: err.reason, message: err.message, file: f.path }] };
+      entry = {
+        text: f.text,
+        causes: err.details?.causes ?? [{ reason: err.reason, message: err.message, file: f.path }],
+      };
     }
     this.#byPath.set(f.path, entry);
     return entry;
@@ -63,9 +66,16 @@ export class ParseCache {
     }
     if (causes.length) {
       const first = causes[0]!;
-      const at = [first.file, first.line !== undefined ? `line ${first.line}, column ${first.column ?? 1}` : undefined].filter(Boolean).join(', ');
+      const at = [first.file, first.line !== undefined ? `line ${first.line}, column ${first.column ?? 1}` : undefined]
+        .filter(Boolean)
+        .join(', ');
       const more = causes.length > 1 ? ` (and ${causes.length - 1} more)` : '';
-      throw new ApiError(400, 'BadRequest', `cannot parse document ${first.document}${at ? ` (${at})` : ''}: ${first.message}${more}`, { causes });
+      throw new ApiError(
+        400,
+        'BadRequest',
+        `cannot parse document ${first.document}${at ? ` (${at})` : ''}: ${first.message}${more}`,
+        { causes },
+      );
     }
     return { documents };
   }

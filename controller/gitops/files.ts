@@ -3,9 +3,21 @@
 // every revision is read here from scratch, so a missed or reordered file event never
 // leaves the sync with a wrong picture of the folder.
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readSync,
+  readdirSync,
+  realpathSync,
+  statSync,
+  type Dirent,
+  type Stats,
+} from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { errorMessage } from '../../specs/errors.js';
+import type { SyncReason } from '../../specs/index.js';
 
 /** Manifest files: `*.yaml`, `*.yml`, `*.json`. */
 export const MANIFEST_EXT = /\.(ya?ml|json)$/i;
@@ -51,7 +63,7 @@ export interface ManifestFile {
   text: string;
 }
 
-export type FolderProblem = 'FolderNotFound' | 'FolderUnreadable';
+export type FolderProblem = Extract<SyncReason, 'FolderNotFound' | 'FolderUnreadable'>;
 
 /** The folder cannot be read as a whole, or one of its files cannot. */
 export class FolderError extends Error {
@@ -72,9 +84,12 @@ function folderError(root: string, err: unknown, file?: string): FolderError {
   const code = errCode(err);
   const where = file ? `${file} in sync folder ${root}` : `sync folder ${root}`;
   if (!file && (code === 'ENOENT' || code === 'ENOTDIR')) {
-    return new FolderError('FolderNotFound', code === 'ENOTDIR' ? `${where} is not a directory` : `${where} does not exist`);
+    return new FolderError(
+      'FolderNotFound',
+      code === 'ENOTDIR' ? `${where} is not a directory` : `${where} does not exist`,
+    );
   }
-  const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+  const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : errorMessage(err);
   return new FolderError('FolderUnreadable', `${where} cannot be read: ${why}`, file);
 }
 
@@ -100,7 +115,11 @@ function readSmallFile(full: string, path: string): string {
   try {
     const size = fstatSync(fd).size;
     if (size > MAX_FILE_BYTES) {
-      throw new FolderError('FolderUnreadable', `${path} is ${size} bytes; manifests larger than ${MAX_FILE_BYTES} bytes are not read`, path);
+      throw new FolderError(
+        'FolderUnreadable',
+        `${path} is ${size} bytes; manifests larger than ${MAX_FILE_BYTES} bytes are not read`,
+        path,
+      );
     }
     const buf = Buffer.allocUnsafe(size);
     let off = 0;

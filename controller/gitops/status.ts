@@ -1,6 +1,7 @@
 // The status of a Sync object: conditions in the Kubernetes / kstatus style (Ready as the
 // summary, Stalled when only a person can unblock it, Reconciling while work is under way).
-import type { Condition, StatusCause, SyncStatus } from '../../specs/index.js';
+import { formatCause as formatCauseLine } from '../../specs/errors.js';
+import type { Condition, StatusCause, SyncReason, SyncStatus } from '../../specs/index.js';
 
 export type ConditionType = 'Ready' | 'Stalled' | 'Reconciling';
 const ORDER: ConditionType[] = ['Ready', 'Stalled', 'Reconciling'];
@@ -8,7 +9,7 @@ const ORDER: ConditionType[] = ['Ready', 'Stalled', 'Reconciling'];
 export interface ConditionInput {
   type: ConditionType;
   status: Condition['status'];
-  reason: string;
+  reason: SyncReason;
   message: string;
 }
 
@@ -16,7 +17,12 @@ export interface ConditionInput {
  * The next condition list: each given condition replaces the one of its type, keeping its
  * lastTransitionTime when its status did not change.
  */
-export function mergeConditions(prev: readonly Condition[] | undefined, next: ConditionInput[], now: string, generation?: number): Condition[] {
+export function mergeConditions(
+  prev: readonly Condition[] | undefined,
+  next: ConditionInput[],
+  now: string,
+  generation?: number,
+): Condition[] {
   const out = new Map<string, Condition>();
   for (const c of prev ?? []) out.set(c.type, c);
   for (const c of next) {
@@ -30,7 +36,7 @@ export function mergeConditions(prev: readonly Condition[] | undefined, next: Co
       ...(generation !== undefined ? { observedGeneration: generation } : {}),
     });
   }
-  const rank = (t: string) => (ORDER.indexOf(t as ConditionType) + 1 || 99);
+  const rank = (t: string) => ORDER.indexOf(t as ConditionType) + 1 || 99;
   return [...out.values()].sort((a, b) => rank(a.type) - rank(b.type));
 }
 
@@ -39,12 +45,17 @@ export function readyConditions(message: string): ConditionInput[] {
   return [
     { type: 'Ready', status: 'True', reason: 'Applied', message },
     { type: 'Stalled', status: 'False', reason: 'Applied', message: 'The last revision was applied.' },
-    { type: 'Reconciling', status: 'False', reason: 'Applied', message: 'Nothing to do until the folder changes or the next self-heal.' },
+    {
+      type: 'Reconciling',
+      status: 'False',
+      reason: 'Applied',
+      message: 'Nothing to do until the folder changes or the next self-heal.',
+    },
   ];
 }
 
 /** Ready=False, Stalled=True: the folder must change (or come back) before anything more is applied. */
-export function stalledConditions(reason: string, message: string): ConditionInput[] {
+export function stalledConditions(reason: SyncReason, message: string): ConditionInput[] {
   return [
     { type: 'Ready', status: 'False', reason, message },
     { type: 'Stalled', status: 'True', reason, message },
@@ -53,7 +64,11 @@ export function stalledConditions(reason: string, message: string): ConditionInp
 }
 
 /** Ready=False (or Unknown), Reconciling=True: work under way, or a transient failure being retried. */
-export function reconcilingConditions(reason: string, message: string, ready: Condition['status'] = 'Unknown'): ConditionInput[] {
+export function reconcilingConditions(
+  reason: SyncReason,
+  message: string,
+  ready: Condition['status'] = 'Unknown',
+): ConditionInput[] {
   return [
     { type: 'Ready', status: ready, reason, message },
     { type: 'Stalled', status: 'False', reason, message: 'Not stalled: retrying.' },
@@ -61,12 +76,9 @@ export function reconcilingConditions(reason: string, message: string, ready: Co
   ];
 }
 
-/** One line per cause, `file:line:column: field: message`, as compilers print them. */
+/** One line per cause, `file:line:column: field: message` (or `document N:…` without a file). */
 export function formatCause(c: StatusCause): string {
-  let where = c.file ?? (c.document !== undefined ? `document ${c.document}` : '');
-  if (where && c.line !== undefined) where += `:${c.line}${c.column !== undefined ? `:${c.column}` : ''}`;
-  const field = c.field ? `${c.field}: ` : '';
-  return `${where ? `${where}: ` : ''}${field}${c.message}`;
+  return formatCauseLine(c, { byDocument: true });
 }
 
 /** A status with `undefined` fields dropped, so that comparing two says whether a write is needed. */

@@ -133,7 +133,7 @@ describe('diff', () => {
   it('a changed field is a one-line change in a unified diff', () => {
     const live = workspace('alice');
     live.metadata.labels = { team: 'web' };
-    live.spec.running = false;
+    live.spec!.running = false;
     const patch = unifiedDiff('workspace/alice', JSON.stringify(normalize(live), null, 1), JSON.stringify(merged(manifest, live), null, 1));
     expect(patch).toContain('--- live/workspace/alice');
     expect(patch).toContain('+++ merged/workspace/alice');

@@ -32,17 +32,30 @@ describe('sync through the API', () => {
     expect(s.metadata.name).toBe('manifests');
     expect(s.spec.path).toBe(h.dir);
     expect(s.status.lastAppliedRevision).toMatch(/^sha256:/);
-    expect(s.status.inventory).toEqual([{ kind: 'Workspace', name: 'alice' }, { kind: 'Workspace', name: 'bob' }]);
+    expect(s.status.inventory).toEqual([
+      { kind: 'Workspace', name: 'alice' },
+      { kind: 'Workspace', name: 'bob' },
+    ]);
     expect(s.status.conditions.find((c: any) => c.type === 'Ready').status).toBe('True');
 
     await h.write('bob.yaml', 'kind: Workspace\nmetadata:\n  name: bob\nspec:\n  cpu: [\n');
     await waitFor(() => h.condition('Stalled')?.status === 'True', 'Stalled');
-    const one = (await app.inject({ method: 'GET', url: '/api/v1/syncs/manifests', headers: { authorization: auth } })).json();
+    const one = (
+      await app.inject({ method: 'GET', url: '/api/v1/syncs/manifests', headers: { authorization: auth } })
+    ).json();
     expect(one.status.conditions.find((c: any) => c.type === 'Stalled').reason).toBe('BuildFailed');
-    expect(one.status.errors[0]).toMatchObject({ file: 'bob.yaml', line: expect.any(Number), column: expect.any(Number) });
+    expect(one.status.errors[0]).toMatchObject({
+      file: 'bob.yaml',
+      line: expect.any(Number),
+      column: expect.any(Number),
+    });
 
     // Syncs are written by the server only.
-    const del = await app.inject({ method: 'DELETE', url: '/api/v1/syncs/manifests', headers: { authorization: auth } });
+    const del = await app.inject({
+      method: 'DELETE',
+      url: '/api/v1/syncs/manifests',
+      headers: { authorization: auth },
+    });
     expect(del.statusCode).toBe(405);
   });
 
@@ -52,7 +65,9 @@ describe('sync through the API', () => {
     apps.push(app);
 
     const applied = await app.inject({
-      method: 'POST', url: '/api/v1/apply', headers: { authorization: auth, 'content-type': 'application/yaml' },
+      method: 'POST',
+      url: '/api/v1/apply',
+      headers: { authorization: auth, 'content-type': 'application/yaml' },
       payload: workspaceYaml('from-cli'),
     });
     expect(applied.statusCode).toBe(200);

@@ -10,7 +10,10 @@ const count = (text: string, part: string) => text.split(part).length - 1;
 describe('sync: the note of a Warning event', () => {
   it('an invalid file: its cause once', async () => {
     const h = await harness({ 'good.yaml': workspaceYaml('good') });
-    await h.write('broken.yaml', 'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: broken}\nspec:\n  running: maybe\n');
+    await h.write(
+      'broken.yaml',
+      'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: broken}\nspec:\n  running: maybe\n',
+    );
     const ev = await waitFor(() => h.events.find((e) => e.type === 'Warning'), 'a Warning event');
     expect(ev.reason).toBe('ValidationFailed');
     expect(ev.note).toMatch(/^Revision \S+ was not applied: broken\.yaml:5:\d+: spec\.running: /);
@@ -20,7 +23,8 @@ describe('sync: the note of a Warning event', () => {
 
   it('more causes than the message shows: each once, the first three in the message and the rest after it', async () => {
     const h = await harness({ 'good.yaml': workspaceYaml('good') });
-    const bad = (n: number) => `apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: bad-${n}}\nspec:\n  running: maybe\n`;
+    const bad = (n: number) =>
+      `apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: bad-${n}}\nspec:\n  running: maybe\n`;
     await h.write('bad.yaml', [1, 2, 3, 4, 5].map(bad).join('---\n'));
     const ev = await waitFor(() => h.events.find((e) => e.type === 'Warning'), 'a Warning event');
     const causes = h.status().errors!;

@@ -2,9 +2,16 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseSyncDirFlag } from '../../controller/gitops/index.js';
+import { parseSyncDirFlag } from '../../cli/sync-dir.js';
 import { Debouncer } from '../../controller/gitops/debounce.js';
-import { FolderError, isIgnoredName, nameForFolder, readManifests, revisionOf, watchIgnored } from '../../controller/gitops/files.js';
+import {
+  FolderError,
+  isIgnoredName,
+  nameForFolder,
+  readManifests,
+  revisionOf,
+  watchIgnored,
+} from '../../controller/gitops/files.js';
 import { mergeConditions } from '../../controller/gitops/status.js';
 import { waitFor } from './helpers.js';
 
@@ -40,7 +47,18 @@ describe('parseSyncDirFlag', () => {
 
 describe('which files are manifests', () => {
   it('ignores dotfiles, swap, backup and temp files', () => {
-    for (const n of ['.git', '.a.yaml', '.#a.yaml', 'a.yaml.swp', 'a.swx', 'a.yaml~', '4913', 'a.tmp', 'a.yaml.bak', '#a.yaml#']) {
+    for (const n of [
+      '.git',
+      '.a.yaml',
+      '.#a.yaml',
+      'a.yaml.swp',
+      'a.swx',
+      'a.yaml~',
+      '4913',
+      'a.tmp',
+      'a.yaml.bak',
+      '#a.yaml#',
+    ]) {
       expect(isIgnoredName(n), n).toBe(true);
     }
     for (const n of ['a.yaml', 'a.yml', 'a.json', 'dir', '4914']) expect(isIgnoredName(n), n).toBe(false);
@@ -119,22 +137,39 @@ describe('conditions', () => {
     const a = mergeConditions(undefined, [{ type: 'Ready', status: 'True', reason: 'Applied', message: 'x' }], 't1');
     const b = mergeConditions(a, [{ type: 'Ready', status: 'True', reason: 'Applied', message: 'y' }], 't2');
     expect(b[0]).toMatchObject({ message: 'y', lastTransitionTime: 't1' });
-    const c = mergeConditions(b, [{ type: 'Ready', status: 'False', reason: 'BuildFailed', message: 'z' }, { type: 'Stalled', status: 'True', reason: 'BuildFailed', message: 'z' }], 't3');
-    expect(c.map((x) => [x.type, x.lastTransitionTime])).toEqual([['Ready', 't3'], ['Stalled', 't3']]);
+    const c = mergeConditions(
+      b,
+      [
+        { type: 'Ready', status: 'False', reason: 'BuildFailed', message: 'z' },
+        { type: 'Stalled', status: 'True', reason: 'BuildFailed', message: 'z' },
+      ],
+      't3',
+    );
+    expect(c.map((x) => [x.type, x.lastTransitionTime])).toEqual([
+      ['Ready', 't3'],
+      ['Stalled', 't3'],
+    ]);
   });
 });
 
 describe('startSyncs', () => {
   it('refuses two folders that would be one sync, before starting anything', async () => {
-    const { startSyncs } = await import('../../controller/gitops/index.js');
+    const { startSyncs } = await import('../../cli/sync-dir.js');
     const { Store } = await import('../../api/store/index.js');
     const r = await tmp();
     const store = await Store.open(join(r, 'store.json'));
-    await expect(startSyncs([join(r, 'a/manifests'), join(r, 'b/manifests')], { store })).rejects.toThrow(/two folders would be the sync "manifests"/);
+    await expect(startSyncs([join(r, 'a/manifests'), join(r, 'b/manifests')], { store })).rejects.toThrow(
+      /two folders would be the sync "manifests"/,
+    );
     expect(store.list('Sync').items).toEqual([]);
     const both = await startSyncs([join(r, 'a/manifests'), `other=${join(r, 'b/manifests')}`], { store });
     expect(both.syncs.map((s) => s.name)).toEqual(['manifests', 'other']);
-    expect(store.list('Sync').items.map((s) => s.metadata.name).sort()).toEqual(['manifests', 'other']);
+    expect(
+      store
+        .list('Sync')
+        .items.map((s) => s.metadata.name)
+        .sort(),
+    ).toEqual(['manifests', 'other']);
     await both.stop();
     await store.close();
   });

@@ -3,10 +3,16 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Store, type Resource } from '../../api/store/index.js';
+import { vi } from 'vitest';
+import { errorMessage } from '../../specs/errors.js';
 import type { SyncStatus } from '../../specs/index.js';
 import { startSync, type SyncEvent, type SyncHandle, type SyncOptions } from '../../controller/gitops/index.js';
 
-export function workspaceYaml(name: string, spec: Record<string, unknown> = {}, annotations?: Record<string, string>): string {
+export function workspaceYaml(
+  name: string,
+  spec: Record<string, unknown> = {},
+  annotations?: Record<string, string>,
+): string {
   const lines = ['apiVersion: tidepool/v1', 'kind: Workspace', 'metadata:', `  name: ${name}`];
   if (annotations) {
     lines.push('  annotations:');
@@ -20,22 +26,19 @@ export function portYaml(name: string, workspace: string, port: number): string 
   return `apiVersion: tidepool/v1\nkind: Port\nmetadata:\n  name: ${name}\nspec:\n  workspace: ${workspace}\n  port: ${port}\n`;
 }
 
-/** Polls `fn` until it returns something truthy (and no assertion in it throws); fails after `timeoutMs`. */
+/** Polls `fn` (vitest's vi.waitFor) until it returns something truthy without throwing; fails after `timeoutMs`, naming `what`. */
 export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-      last = undefined;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
+  try {
+    return await vi.waitFor(
+      async () => {
+        const v = await fn();
+        if (!v) throw new Error('not yet');
+        return v as NonNullable<T>;
+      },
+      { timeout: timeoutMs, interval: 20 },
+    );
+  } catch (err) {
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${errorMessage(err)}`);
   }
 }
 
@@ -95,7 +98,9 @@ export async function harness(
     name,
     store,
     dir,
-    recordEvent: async (ev) => { events.push(ev); },
+    recordEvent: async (ev) => {
+      events.push(ev);
+    },
   });
   let stopped = false;
   const stop = async () => {
@@ -109,7 +114,15 @@ export async function harness(
   cleanups.push(stop);
   const status = () => (store.get('Sync', name)?.status ?? {}) as SyncStatus;
   return {
-    root, dir, store, events, revisions, sync, write, status, stop,
+    root,
+    dir,
+    store,
+    events,
+    revisions,
+    sync,
+    write,
+    status,
+    stop,
     condition: (type) => status().conditions?.find((c) => c.type === type),
     ws: (n) => store.get('Workspace', n),
   };

@@ -3,26 +3,37 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyDocuments } from '../../api/apply/index.js';
 import { kindByName, validateManifest, validateStatus } from '../../specs/index.js';
-import { applysetFor, SYNC_ANNOTATION } from '../../controller/gitops/index.js';
+import { applysetFor, SYNC_ANNOTATION, SYNC_FILE_ANNOTATION } from '../../controller/gitops/index.js';
 import { cleanupAll, harness, portYaml, waitFor, workspaceYaml } from './helpers.js';
 
 afterEach(cleanupAll);
 
-const ten = () => Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`ws-${String(i).padStart(2, '0')}.yaml`, workspaceYaml(`ws-${i}`)]));
+const ten = () =>
+  Object.fromEntries(
+    Array.from({ length: 10 }, (_, i) => [`ws-${String(i).padStart(2, '0')}.yaml`, workspaceYaml(`ws-${i}`)]),
+  );
 
 describe('sync: applying a folder', () => {
   it('applies every manifest at start, stamps ownership, and reports Ready with revision and inventory', async () => {
     const h = await harness({
       'alice.yaml': `${workspaceYaml('alice', { resources: { cpu: 4 } })}---\n${portYaml('alice-3000', 'alice', 3000)}`,
       'team/bob.yml': workspaceYaml('bob', { running: false }),
-      'carol.json': JSON.stringify({ apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name: 'carol' }, spec: {} }),
+      'carol.json': JSON.stringify({
+        apiVersion: 'tidepool/v1',
+        kind: 'Workspace',
+        metadata: { name: 'carol' },
+        spec: {},
+      }),
     });
     // startSync resolves after the first apply: no waiting needed.
     expect(h.ws('alice')?.spec.resources.cpu).toBe(4);
     expect(h.ws('bob')?.spec.running).toBe(false);
     expect(h.ws('carol')?.spec.image).toBe('default');
     expect(h.store.get('Port', 'alice-3000')?.spec.port).toBe(3000);
-    expect(h.ws('alice')?.metadata.annotations).toMatchObject({ [SYNC_ANNOTATION]: 'manifests', 'tidepool/applyset': applysetFor('manifests') });
+    expect(h.ws('alice')?.metadata.annotations).toMatchObject({
+      [SYNC_ANNOTATION]: 'manifests',
+      'tidepool/applyset': applysetFor('manifests'),
+    });
 
     const sync = h.store.get('Sync', 'manifests')!;
     expect(sync.spec).toEqual({ path: h.dir, intervalSeconds: 60, allowEmptyPrune: false });
@@ -45,6 +56,33 @@ describe('sync: applying a folder', () => {
     expect(h.events.filter((e) => e.reason === 'Applied')).toHaveLength(1);
     expect(h.events[0]).toMatchObject({ regarding: { kind: 'Sync', name: 'manifests' }, type: 'Normal' });
     expect(h.events[0]!.note).toMatch(/4 created/);
+  });
+
+  it('records on every object the file it came from, relative to the folder, and follows a move', async () => {
+    const h = await harness({
+      'alice.yaml': `${workspaceYaml('alice')}---\n${portYaml('alice-3000', 'alice', 3000)}`,
+      'team/bob.yml': workspaceYaml('bob', {}, { [SYNC_FILE_ANNOTATION]: 'a lie', note: 'kept' }),
+    });
+    expect(SYNC_FILE_ANNOTATION).toBe('tidepool/sync-file');
+    expect(h.ws('alice')!.metadata.annotations).toMatchObject({
+      [SYNC_ANNOTATION]: 'manifests',
+      [SYNC_FILE_ANNOTATION]: 'alice.yaml',
+    });
+    expect(h.store.get('Port', 'alice-3000')!.metadata.annotations![SYNC_FILE_ANNOTATION]).toBe('alice.yaml');
+    // The sync says where an object came from: a value written in the file does not win.
+    expect(h.ws('bob')!.metadata.annotations).toMatchObject({ [SYNC_FILE_ANNOTATION]: 'team/bob.yml', note: 'kept' });
+
+    const uid = h.ws('alice')!.metadata.uid;
+    await mkdir(join(h.dir, 'moved'));
+    await rename(join(h.dir, 'alice.yaml'), join(h.dir, 'moved', 'alice.yml'));
+    await waitFor(
+      () => h.ws('alice')!.metadata.annotations![SYNC_FILE_ANNOTATION] === 'moved/alice.yml',
+      'the new file recorded',
+    );
+    expect(h.ws('alice')!.metadata.uid).toBe(uid);
+    // Objects applied any other way carry no file.
+    await applyDocuments(h.store, [{ name: 'cli.yaml', text: workspaceYaml('by-cli') }]);
+    expect(h.ws('by-cli')!.metadata.annotations?.[SYNC_FILE_ANNOTATION]).toBeUndefined();
   });
 
   it('follows files being created, edited, renamed and deleted', async () => {
@@ -96,9 +134,13 @@ describe('sync: applying a folder', () => {
     await h.write('real.yaml', workspaceYaml('real'));
     await waitFor(() => h.ws('real'), 'real applied');
     await h.sync.resync(); // the status is written just after the apply
-    for (const n of ['hidden', 'in-git', 'lock', 'swap', 'backup', 'temp', 'vim-probe', 'text', 'autosave']) expect(h.ws(n), n).toBeUndefined();
+    for (const n of ['hidden', 'in-git', 'lock', 'swap', 'backup', 'temp', 'vim-probe', 'text', 'autosave'])
+      expect(h.ws(n), n).toBeUndefined();
     expect(h.status().lastAppliedRevision).not.toBe(first);
-    expect(h.status().inventory).toEqual([{ kind: 'Workspace', name: 'deep' }, { kind: 'Workspace', name: 'real' }]);
+    expect(h.status().inventory).toEqual([
+      { kind: 'Workspace', name: 'deep' },
+      { kind: 'Workspace', name: 'real' },
+    ]);
   });
 });
 
@@ -173,7 +215,11 @@ describe('sync: folders that keep changing', () => {
 
 describe('sync: git at work', () => {
   it('applies nothing while git holds index.lock, and applies once it is released', async () => {
-    const h = await harness({ '.git/HEAD': 'ref: refs/heads/main\n', 'alice.yaml': workspaceYaml('alice'), 'bob.yaml': workspaceYaml('bob') });
+    const h = await harness({
+      '.git/HEAD': 'ref: refs/heads/main\n',
+      'alice.yaml': workspaceYaml('alice'),
+      'bob.yaml': workspaceYaml('bob'),
+    });
     expect(h.ws('alice')).toBeDefined();
     await writeFile(join(h.dir, '.git/index.lock'), '');
     await h.write('alice.yaml', workspaceYaml('alice', { running: false }));
@@ -187,7 +233,10 @@ describe('sync: git at work', () => {
   });
 
   it('a stale index.lock delays a change by gitLockWaitMs at most', async () => {
-    const h = await harness({ '.git/HEAD': 'ref: refs/heads/main\n', 'alice.yaml': workspaceYaml('alice') }, { gitLockWaitMs: 400 });
+    const h = await harness(
+      { '.git/HEAD': 'ref: refs/heads/main\n', 'alice.yaml': workspaceYaml('alice') },
+      { gitLockWaitMs: 400 },
+    );
     await writeFile(join(h.dir, '.git/index.lock'), '');
     await h.write('alice.yaml', workspaceYaml('alice', { running: false }));
     await waitFor(() => h.ws('alice')?.spec.running === false, 'applied despite the stale lock');
@@ -204,7 +253,10 @@ describe('sync: a revision is all or nothing', () => {
     await h.write('ws-01.yaml', workspaceYaml('ws-1', { running: false }));
     await unlink(join(h.dir, 'ws-02.yaml'));
     await h.write('ws-10.yaml', workspaceYaml('ws-10'));
-    await h.write('ws-07.yaml', 'apiVersion: tidepool/v1\nkind: Workspace\nmetadata:\n  name: ws-7\nspec: {running: true\n');
+    await h.write(
+      'ws-07.yaml',
+      'apiVersion: tidepool/v1\nkind: Workspace\nmetadata:\n  name: ws-7\nspec: {running: true\n',
+    );
     await waitFor(() => h.condition('Stalled')?.status === 'True', 'Stalled');
 
     const st = h.status();
@@ -248,7 +300,10 @@ describe('sync: a revision is all or nothing', () => {
     await h.write('ws-02.yaml', 'kind: Workspace\nmetadata: {name: ws-2\n');
     await h.write('ws-08.yaml', `${workspaceYaml('ws-8')}spec: {}\n`); // a duplicate key
     await waitFor(() => h.status().errors?.length === 2, 'two errors');
-    expect(h.status().errors!.map((e) => [e.file, e.reason])).toEqual([['ws-02.yaml', 'InvalidSyntax'], ['ws-08.yaml', 'DuplicateKey']]);
+    expect(h.status().errors!.map((e) => [e.file, e.reason])).toEqual([
+      ['ws-02.yaml', 'InvalidSyntax'],
+      ['ws-08.yaml', 'DuplicateKey'],
+    ]);
     expect(h.status().errors![1]!.line).toBe(6);
     // Document indices count across the folder, as `tidepool apply -f` of all files would.
     expect(h.status().errors![1]!.document).toBeGreaterThan(h.status().errors![0]!.document!);
@@ -279,7 +334,11 @@ describe('sync: a revision is all or nothing', () => {
     await h.write('ports.yaml', ports);
     await waitFor(() => h.condition('Stalled')?.status === 'True', 'Stalled');
     expect(h.condition('Stalled')!.reason).toBe('ValidationFailed');
-    expect(h.status().errors![0]).toMatchObject({ file: 'ports.yaml', reason: 'FieldValueTooMany', line: expect.any(Number) });
+    expect(h.status().errors![0]).toMatchObject({
+      file: 'ports.yaml',
+      reason: 'FieldValueTooMany',
+      line: expect.any(Number),
+    });
     expect(h.store.list('Port').items).toEqual([]);
   });
 
@@ -316,7 +375,10 @@ describe('sync: prune by inventory', () => {
     const h = await harness(ten(), { allowEmptyPrune: true });
     expect(h.store.get('Sync', 'manifests')!.spec.allowEmptyPrune).toBe(true);
     for (const f of Object.keys(ten())) await unlink(join(h.dir, f));
-    await waitFor(() => h.store.list('Workspace').items.length === 0 && h.status().inventory?.length === 0, 'all pruned');
+    await waitFor(
+      () => h.store.list('Workspace').items.length === 0 && h.status().inventory?.length === 0,
+      'all pruned',
+    );
     expect(h.condition('Ready')).toMatchObject({ status: 'True' });
     expect(h.status().inventory).toEqual([]);
   });
@@ -328,13 +390,22 @@ describe('sync: prune by inventory', () => {
       'later.yaml': workspaceYaml('later'),
     });
     // Through the store, as POST /api/v1/workspaces does.
-    await h.store.create(validateManifest({ apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name: 'by-api' }, spec: {} }).object as any);
+    await h.store.create(
+      validateManifest({ apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name: 'by-api' }, spec: {} })
+        .object as any,
+    );
     // As `tidepool apply -f` does: no applyset, and another applyset with prune.
     await applyDocuments(h.store, [{ name: 'cli.yaml', text: workspaceYaml('by-cli') }]);
-    await applyDocuments(h.store, [{ name: 'other.yaml', text: workspaceYaml('by-other-set') }], { applyset: 'other', prune: true });
+    await applyDocuments(h.store, [{ name: 'other.yaml', text: workspaceYaml('by-other-set') }], {
+      applyset: 'other',
+      prune: true,
+    });
     // Marked through the API after the sync applied it: the annotation survives self-heal.
     const later = h.ws('later')!;
-    await h.store.update({ ...later, metadata: { ...later.metadata, annotations: { ...later.metadata.annotations, 'tidepool/prune': 'disabled' } } });
+    await h.store.update({
+      ...later,
+      metadata: { ...later.metadata, annotations: { ...later.metadata.annotations, 'tidepool/prune': 'disabled' } },
+    });
     await h.sync.resync();
     expect(h.ws('later')!.metadata.annotations!['tidepool/prune']).toBe('disabled');
 
@@ -344,7 +415,12 @@ describe('sync: prune by inventory', () => {
     await waitFor(() => h.ws('b'), 'b applied');
     await unlink(join(h.dir, 'a.yaml'));
     await waitFor(() => !h.ws('a'), 'a pruned');
-    expect(h.store.list('Workspace').items.map((w) => w.metadata.name).sort()).toEqual(['b', 'by-api', 'by-cli', 'by-other-set', 'keep', 'later']);
+    expect(
+      h.store
+        .list('Workspace')
+        .items.map((w) => w.metadata.name)
+        .sort(),
+    ).toEqual(['b', 'by-api', 'by-cli', 'by-other-set', 'keep', 'later']);
   });
 
   it('two syncs never prune each other', async () => {
@@ -357,12 +433,22 @@ describe('sync: prune by inventory', () => {
     expect(one.store.get('Workspace', 'x')).toBeDefined();
     expect(one.store.get('Workspace', 'x')!.metadata.annotations![SYNC_ANNOTATION]).toBe('one');
     expect(one.store.get('Workspace', 'z')!.metadata.annotations![SYNC_ANNOTATION]).toBe('two');
-    expect(one.store.list('Sync').items.map((s) => s.metadata.name).sort()).toEqual(['one', 'two']);
+    expect(
+      one.store
+        .list('Sync')
+        .items.map((s) => s.metadata.name)
+        .sort(),
+    ).toEqual(['one', 'two']);
 
     // An object both folders declare is refused by the second, not taken from the first.
     await two.write('x.yaml', workspaceYaml('x', { running: false }));
     await waitFor(() => two.condition('Stalled')?.reason === 'OwnershipConflict', 'OwnershipConflict');
-    expect(two.status().errors![0]).toMatchObject({ file: 'x.yaml', field: 'metadata.name', line: 4, reason: 'OwnedByAnotherSync' });
+    expect(two.status().errors![0]).toMatchObject({
+      file: 'x.yaml',
+      field: 'metadata.name',
+      line: 4,
+      reason: 'OwnedByAnotherSync',
+    });
     expect(two.status().errors![0]!.message).toMatch(/belongs to the sync "one"/);
     await one.sync.resync();
     expect(one.store.get('Workspace', 'x')!.spec.running).toBe(true);
@@ -383,7 +469,10 @@ describe('sync: self-heal and folder trouble', () => {
     expect(h.ws('alice')!.metadata.labels).toEqual({ added: 'yes' });
     expect(h.ws('alice')!.metadata.uid).toBe(cur.metadata.uid);
     // The event is recorded just after the apply.
-    await waitFor(() => h.events.some((e) => e.reason === 'DriftCorrected' && /Workspace\/alice/.test(e.note)), 'a DriftCorrected event');
+    await waitFor(
+      () => h.events.some((e) => e.reason === 'DriftCorrected' && /Workspace\/alice/.test(e.note)),
+      'a DriftCorrected event',
+    );
     // A deleted object is made again too.
     await h.store.delete('Workspace', 'alice');
     await waitFor(() => h.ws('alice'), 'alice made again');
@@ -397,7 +486,10 @@ describe('sync: self-heal and folder trouble', () => {
     expect(h.condition('Ready')).toMatchObject({ status: 'False', reason: 'FolderNotFound' });
     expect(h.status().errors![0]).toMatchObject({ reason: 'FolderNotFound' });
     expect(h.store.list('Workspace').items).toHaveLength(10);
-    await waitFor(() => h.events.some((e) => e.type === 'Warning' && e.reason === 'FolderNotFound'), 'a FolderNotFound event');
+    await waitFor(
+      () => h.events.some((e) => e.type === 'Warning' && e.reason === 'FolderNotFound'),
+      'a FolderNotFound event',
+    );
 
     await mkdir(h.dir);
     await h.write('ws-00.yaml', workspaceYaml('ws-0', { running: false }));

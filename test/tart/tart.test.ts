@@ -1,12 +1,17 @@
 // The Tart runtime driver against test/fixtures/fake-tart, which follows tart's CLI contract
 // (arguments, JSON output, exit codes) and keeps its VMs in a temp TART_HOME.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { createTartRuntime, tartPrefix, type TartRuntime, type TartRuntimeOptions } from '../../controller/drivers/runtime/tart/index.js';
+import {
+  createTartRuntime,
+  tartPrefix,
+  type TartRuntime,
+  type TartRuntimeOptions,
+} from '../../controller/drivers/runtime/tart/index.js';
 import { TART_WORKSPACE_IMAGE, withImages } from '../../controller/drivers/runtime/images.js';
 import { RuntimeError } from '../../controller/drivers/runtime/types.js';
 
@@ -17,19 +22,30 @@ let logDir: string;
 const drivers: TartRuntime[] = [];
 let seq = 0;
 
-const tart = (...args: string[]) => execa(FAKE_TART, args, { env: { TART_HOME: home }, reject: false, stdin: 'ignore' });
-const calls = (): string[][] => readFileSync(join(home, 'fake-calls.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
+const tart = (...args: string[]) =>
+  execa(FAKE_TART, args, { env: { TART_HOME: home }, reject: false, stdin: 'ignore' });
+const calls = (): string[][] =>
+  readFileSync(join(home, 'fake-calls.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as string[]);
 const failNext = (n: number, command: string, exitCode: number, stderr: string) =>
   writeFileSync(join(home, 'fake-fail.json'), JSON.stringify([{ count: n, command, exitCode, stderr }]));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Polls `fn` (vitest's vi.waitFor) until it returns something other than undefined. */
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+  return vi
+    .waitFor(
+      async () => {
+        const v = await fn();
+        if (v === undefined) throw new Error('not yet');
+        return v;
+      },
+      { timeout: timeoutMs, interval: 50 },
+    )
+    .catch(() => {
+      throw new Error(`timed out waiting for ${what}`);
+    });
 }
 const alive = (pid: number) => {
   try {
@@ -41,7 +57,16 @@ const alive = (pid: number) => {
 };
 
 function driver(extra: Partial<TartRuntimeOptions> = {}): TartRuntime {
-  const d = createTartRuntime({ tidepoolId: `tart-test-${++seq}`, tartPath: FAKE_TART, tartHome: home, logDir, stopTimeoutSeconds: 5, startTimeoutSeconds: 10, pollIntervalMs: 200, ...extra });
+  const d = createTartRuntime({
+    tidepoolId: `tart-test-${++seq}`,
+    tartPath: FAKE_TART,
+    tartHome: home,
+    logDir,
+    stopTimeoutSeconds: 5,
+    startTimeoutSeconds: 10,
+    pollIntervalMs: 200,
+    ...extra,
+  });
   drivers.push(d);
   return d;
 }
@@ -106,7 +131,9 @@ describe('Tart runtime driver (fake tart)', () => {
 
     await d.delete('alice'); // running: stopped first
     expect(await d.list()).toEqual([]);
-    expect(JSON.parse((await tart('list', '--format', 'json')).stdout).map((e: { Name: string }) => e.Name)).not.toContain(vm);
+    expect(
+      JSON.parse((await tart('list', '--format', 'json')).stdout).map((e: { Name: string }) => e.Name),
+    ).not.toContain(vm);
     await d.delete('alice'); // missing: fine
   });
 
@@ -114,7 +141,9 @@ describe('Tart runtime driver (fake tart)', () => {
     const d = driver();
     await d.create({ name: 'dup', image: 'default', cpu: 1, memoryBytes: GiB, start: false });
     const before = calls().filter((c) => c[0] === 'clone').length;
-    const err = await d.create({ name: 'dup', image: 'default', cpu: 1, memoryBytes: GiB, start: false }).catch((e: unknown) => e);
+    const err = await d
+      .create({ name: 'dup', image: 'default', cpu: 1, memoryBytes: GiB, start: false })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RuntimeError);
     expect(err).toMatchObject({ reason: 'AlreadyExists', code: 409 });
     expect(calls().filter((c) => c[0] === 'clone').length).toBe(before);
@@ -142,7 +171,7 @@ describe('Tart runtime driver (fake tart)', () => {
     await d.delete('two');
   });
 
-  it('list() shows only this Tidepool\'s VMs', async () => {
+  it("list() shows only this Tidepool's VMs", async () => {
     const a = driver();
     const b = driver();
     await a.create({ name: 'same', image: 'default', cpu: 1, memoryBytes: GiB, start: false });
@@ -157,26 +186,34 @@ describe('Tart runtime driver (fake tart)', () => {
     await tart('delete', 'my-own-vm', 'from-oci');
   });
 
-  it('failures surface as RuntimeError with tart\'s stderr, and leave nothing half-made', async () => {
+  it("failures surface as RuntimeError with tart's stderr, and leave nothing half-made", async () => {
     const d = driver();
     failNext(1, 'clone', 1, 'Error: failed to pull image: connection reset by peer');
-    const clone = await d.create({ name: 'f1', image: 'default', cpu: 1, memoryBytes: GiB, start: true }).catch((e: unknown) => e);
+    const clone = await d
+      .create({ name: 'f1', image: 'default', cpu: 1, memoryBytes: GiB, start: true })
+      .catch((e: unknown) => e);
     expect(clone).toBeInstanceOf(RuntimeError);
     expect((clone as RuntimeError).message).toContain('failed to pull image: connection reset by peer');
     expect((clone as RuntimeError).reason).toBe('CloneFailed');
     expect(await d.list()).toEqual([]);
 
     failNext(1, 'set', 1, 'Error: memory size exceeds host memory');
-    const set = await d.create({ name: 'f1', image: 'default', cpu: 1, memoryBytes: GiB, start: true }).catch((e: unknown) => e);
+    const set = await d
+      .create({ name: 'f1', image: 'default', cpu: 1, memoryBytes: GiB, start: true })
+      .catch((e: unknown) => e);
     expect((set as RuntimeError).message).toContain('memory size exceeds host memory');
     expect(await d.list()).toEqual([]); // the clone was removed again
 
     // The image template maps to a VM tart does not have: exit 2 from clone.
     const noImage = driver({ imageMap: withImages({ tart: { gone: { source: 'no-such-base-vm' } } }) });
-    const gone = await noImage.create({ name: 'f2', image: 'gone', cpu: 1, memoryBytes: GiB, start: false }).catch((e: unknown) => e);
+    const gone = await noImage
+      .create({ name: 'f2', image: 'gone', cpu: 1, memoryBytes: GiB, start: false })
+      .catch((e: unknown) => e);
     expect(gone).toMatchObject({ reason: 'ImageNotFound', code: 404 });
     expect((gone as RuntimeError).message).toContain('no-such-base-vm');
-    await expect(d.create({ name: 'f3', image: 'nope', cpu: 1, memoryBytes: GiB, start: false })).rejects.toMatchObject({ reason: 'UnknownImage' });
+    await expect(d.create({ name: 'f3', image: 'nope', cpu: 1, memoryBytes: GiB, start: false })).rejects.toMatchObject(
+      { reason: 'UnknownImage' },
+    );
 
     // tart run fails at once: start() reports its output.
     await d.create({ name: 'f4', image: 'default', cpu: 1, memoryBytes: GiB, start: false });
@@ -200,7 +237,9 @@ describe('Tart runtime driver (fake tart)', () => {
   it('a tart that does not exist is RuntimeUnavailable, not a crash', async () => {
     const d = driver({ tartPath: join(home, 'no-such-tart') });
     await expect(d.list()).rejects.toMatchObject({ reason: 'RuntimeUnavailable' });
-    await expect(d.create({ name: 'x', image: 'default', cpu: 1, memoryBytes: GiB, start: true })).rejects.toMatchObject({ reason: 'RuntimeUnavailable' });
+    await expect(
+      d.create({ name: 'x', image: 'default', cpu: 1, memoryBytes: GiB, start: true }),
+    ).rejects.toMatchObject({ reason: 'RuntimeUnavailable' });
     await expect(d.stop('x')).rejects.toBeInstanceOf(RuntimeError);
   });
 
@@ -212,7 +251,7 @@ describe('Tart runtime driver (fake tart)', () => {
     await d.delete('stubborn');
   });
 
-  it('subscribe() reports a VM stopped or deleted behind Tidepool\'s back', async () => {
+  it("subscribe() reports a VM stopped or deleted behind Tidepool's back", async () => {
     const d = driver();
     await d.create({ name: 'watched', image: 'default', cpu: 1, memoryBytes: GiB, start: true });
     await d.create({ name: 'cold', image: 'default', cpu: 1, memoryBytes: GiB, start: false });

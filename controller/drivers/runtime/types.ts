@@ -79,11 +79,22 @@ export interface RuntimeDriver {
   close?(): Promise<void>;
 }
 
+/** Every reason a RuntimeError may carry (a CamelCase word for conditions), from all drivers. */
+export const RUNTIME_ERROR_REASONS = [
+  'RuntimeError', 'InvalidConfig', 'RuntimeUnavailable', 'Timeout', 'UnknownImage', 'ImageNotFound',
+  'NotFound', 'NotRunning', 'AlreadyExists', 'NameConflict', 'Conflict', 'BadRequest', 'Forbidden',
+  // Incus
+  'IncusError', 'OperationFailed',
+  // Tart: which `tart` command failed
+  'TartError', 'CloneFailed', 'CreateFailed', 'StartFailed', 'StopFailed', 'DeleteFailed',
+] as const;
+export type RuntimeErrorReason = (typeof RUNTIME_ERROR_REASONS)[number];
+
 /** A failure the runtime reported, with its own message; `reason` is a CamelCase word for conditions. */
 export class RuntimeError extends Error {
   constructor(
     message: string,
-    readonly reason: string = 'RuntimeError',
+    readonly reason: RuntimeErrorReason = 'RuntimeError',
     /** HTTP-like status from the runtime when it has one (Incus error_code). */
     readonly code?: number,
   ) {

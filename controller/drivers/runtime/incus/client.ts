@@ -4,7 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
-import { RuntimeError } from '../types.js';
+import { RuntimeError, type RuntimeErrorReason } from '../types.js';
 
 export const DEFAULT_INCUS_SOCKET = '/var/lib/incus/unix.socket';
 
@@ -182,7 +182,7 @@ function pinnedDer(pem: string | Buffer): Buffer | undefined {
   }
 }
 
-function reasonFor(code: number): string {
+function reasonFor(code: number): RuntimeErrorReason {
   switch (code) {
     case 400: return 'BadRequest';
     case 403: return 'Forbidden';

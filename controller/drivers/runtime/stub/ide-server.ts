@@ -1,22 +1,60 @@
 // A tiny HTTP server standing in for code-server on a stub VM's ip:8080, so that
 // probes and a real proxy have something to reach.
+//
+// On Linux a listener on *:8080 (a Caddy of `make run`, say) holds port 8080 on every
+// address, 127.77.x.y included: no choice of address avoids it. So the port is a
+// parameter (0: any free one), and the port really bound is read back with idePortOf.
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 export const IDE_PORT = 8080;
 
-export async function listenIde(ip: string, name: string): Promise<Server> {
+/**
+ * Listens on ip:port (port 0: a free port, see idePortOf). An address in use keeps its
+ * `code` (EADDRINUSE), so a caller can move on to another address or port.
+ */
+export async function listenIde(ip: string, name: string, port: number = IDE_PORT): Promise<Server> {
   const server = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end(`stub IDE of workspace ${name}: ${req.method} ${req.url}\n`);
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(IDE_PORT, ip, () => {
-      server.off('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        err.message = `stub IDE of workspace ${name} cannot listen on ${ip}:${port}: in use (a listener on *:${port}, such as a Caddy, holds it on every address)`;
+      }
+      reject(err);
+    });
+    server.listen(port, ip, () => {
+      server.removeAllListeners('error');
       resolve();
     });
   });
   return server;
+}
+
+/** The port a server made by listenIde really listens on. */
+export function idePortOf(server: Server): number {
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * The port a stub's IDE servers can use on every 127.77 address: `preferred` when nothing on
+ * the host holds it (a listener on *:PORT, or on any one address, blocks a bind on all
+ * addresses), else one the kernel hands out free. The controller must then probe and route
+ * to that port instead of 8080.
+ */
+export async function pickIdePort(preferred: number = IDE_PORT): Promise<number> {
+  const tryBind = (port: number) =>
+    new Promise<number | undefined>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(undefined));
+      probe.listen(port, '0.0.0.0', () => {
+        const bound = idePortOf(probe);
+        probe.close(() => resolve(bound));
+      });
+    });
+  return (await tryBind(preferred)) ?? (await tryBind(0))!;
 }
 
 export async function closeIde(server: Server | undefined): Promise<void> {

@@ -1,0 +1,52 @@
+// `tidepool serve --sync-dir DIR|NAME=DIR` (repeatable): the flag's grammar, and starting
+// one sync per flag. Parsing is pure; the syncs themselves live in controller/gitops.
+import { resolve } from 'node:path';
+import {
+  nameForFolder,
+  startSyncFolders,
+  type SyncFolder,
+  type SyncOptions,
+  type SyncsHandle,
+} from '../controller/gitops/index.js';
+
+/** `NAME=DIR` or `DIR` (named after the folder's base name, made a DNS label). */
+export function parseSyncDirFlag(value: string): SyncFolder {
+  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)=(.+)$/.exec(value);
+  if (m && m[1]!.length <= 63) return { name: m[1]!, dir: resolve(m[3]!) };
+  const eq = value.indexOf('=');
+  if (eq > 0 && !/[\\/]/.test(value.slice(0, eq))) {
+    throw new Error(
+      `--sync-dir ${value}: the name before "=" must be a DNS label (lowercase letters, digits and '-', 1..63, starting and ending alphanumeric)`,
+    );
+  }
+  if (!value) throw new Error('--sync-dir needs a folder: DIR or NAME=DIR');
+  return { name: nameForFolder(resolve(value)), dir: resolve(value) };
+}
+
+/** Every flag value parsed; two flags naming one sync are refused. */
+export function parseSyncDirFlags(flags: readonly string[]): SyncFolder[] {
+  const wanted = flags.map(parseSyncDirFlag);
+  const seen = new Map<string, string>();
+  for (const w of wanted) {
+    const other = seen.get(w.name);
+    if (other !== undefined) {
+      throw new Error(
+        `--sync-dir: two folders would be the sync "${w.name}" (${other} and ${w.dir}); name them: --sync-dir NAME=DIR`,
+      );
+    }
+    seen.set(w.name, w.dir);
+  }
+  return wanted;
+}
+
+/**
+ * `tidepool serve --sync-dir A --sync-dir prod=B`: starts one sync per flag value (all with
+ * the same options). Two flags naming one sync are refused before anything starts; when one
+ * cannot start, those started already are stopped again.
+ */
+export async function startSyncs(
+  flags: readonly string[],
+  common: Omit<SyncOptions, 'name' | 'dir'>,
+): Promise<SyncsHandle> {
+  return startSyncFolders(parseSyncDirFlags(flags), common);
+}
