@@ -97,7 +97,9 @@ phase_rootfs() {
   local mirror pkgs
   mirror="$(host_mirror)"
   pkgs="$(grep -v -e '^#' -e '^[[:space:]]*$' "$here/packages.txt" | paste -sd, -)"
-  rm -rf "$root"
+  chroot_umount
+  # --one-file-system: never follow a mount that is still there into the host's /dev or /proc.
+  rm -rf --one-file-system "$root"
   mkdir -p "$work"
   echo "mirror $mirror, suite $SUITE, packages $pkgs"
   # --variant=apt: essential + apt, then exactly the listed packages (no recommends).
