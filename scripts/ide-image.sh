@@ -23,7 +23,7 @@ WORK="${TIDEPOOL_IDE_WORKDIR:-/var/tmp/tidepool-ide-build}"
 LOGDIR="${TIDEPOOL_IDE_LOGDIR:-/var/log/tidepool/ide-image}"
 TMP_ALIAS="$ALIAS-importing"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="$repo/images/ide/build.sh"
+recipe_dir="$repo/images/ide"
 
 force=0 check=0
 for arg in "$@"; do
@@ -43,7 +43,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 imported_recipe() {
   incus image show "$ALIAS" 2>/dev/null | awk '$1 == "tidepool.recipe:" { gsub(/"/, "", $2); print $2 }'
 }
-want="$("$build" --recipe)"
+want="$("$recipe_dir/build.sh" --recipe)"
 have="$(imported_recipe || true)"
 if [ "$force" = 0 ] && [ "$have" = "$want" ]; then
   say "current (recipe $want), not rebuilding"
@@ -141,6 +141,12 @@ import_image() {
   fi
 }
 
+# The phases run a copy of the recipe: bash reads a script as it runs it, so an edit of
+# images/ide during a build would break it, and the image must carry the hash it was built from.
+rm -rf --one-file-system "$WORK"; mkdir -p "$WORK"
+cp -R "$recipe_dir" "$WORK/recipe"
+build="$WORK/recipe/build.sh"
+want="$("$build" --recipe)"
 say "building (recipe ${have:-none} -> $want); logs in $LOGDIR"
 total0="$(now)"
 run_phase rootfs "$build" rootfs "$WORK"

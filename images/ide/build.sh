@@ -13,7 +13,7 @@
 # will call it). scripts/ide-image.sh runs the phases with progress and imports the result;
 # scripts/setup-host.sh calls that when the image is missing or its recipe changed.
 #
-# The recipe hash covers every file in this folder (versions.env pins code-server, Node and
+# The recipe hash covers every file in this folder but *.md (versions.env pins code-server, Node and
 # npm; packages.txt the Debian packages; rootfs/ is copied over the tree; templates/ are Incus
 # templates). It is stored in the image as the property tidepool.recipe. The Debian mirror
 # is the host's own (TIDEPOOL_DEBIAN_MIRROR overrides); npm tarballs are fetched on the host
@@ -28,10 +28,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 recipe_hash() {
   # Content and exec bit of each file, by relative path, sorted: the same checkout always
-  # gives the same hash whatever its mtimes, owners or umask.
+  # gives the same hash whatever its mtimes, owners or umask. Docs (*.md) are not the recipe.
   (
     cd "$here"
-    find . -type f ! -path './out/*' -print0 | LC_ALL=C sort -z |
+    find . -type f ! -path './out/*' ! -name '*.md' -print0 | LC_ALL=C sort -z |
       while IFS= read -r -d '' f; do
         if [ -x "$f" ]; then x=x; else x=-; fi
         printf '%s %s %s\n' "$(sha256sum < "$f" | cut -d' ' -f1)" "$x" "$f"
