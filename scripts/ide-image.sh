@@ -17,6 +17,9 @@
 # only when it is complete (one PATCH: never a moment without the alias), and on any failure
 # the new image is deleted. The previous image (if any) stays until the switch succeeded.
 set -euo pipefail
+# The whole script is one { } block: bash parses it before running any of it, so an edit
+# of this file while it runs (a build takes minutes) cannot make it run half-old, half-new code.
+{
 
 ALIAS="${TIDEPOOL_IDE_ALIAS:-tidepool-ide}"
 WORK="${TIDEPOOL_IDE_WORKDIR:-/var/tmp/tidepool-ide-build}"
@@ -51,6 +54,16 @@ if [ "$force" = 0 ] && [ "$have" = "$want" ]; then
 fi
 if [ "$check" = 1 ]; then say "would build (recipe ${have:-none} -> $want)"; exit 1; fi
 [ "$(id -u)" = 0 ] || { echo "ide-image: must run as root" >&2; exit 1; }
+
+# One build at a time on a host (two setups at once would share WORK): wait for the other,
+# then look again, since it may have imported exactly this recipe.
+exec 9>"${TIDEPOOL_IDE_LOCK:-/run/lock/tidepool-ide-image.lock}"
+if ! flock -n 9; then
+  say "another build is running; waiting for it"
+  flock 9
+  have="$(imported_recipe || true)"
+  if [ "$force" = 0 ] && [ "$have" = "$want" ]; then say "current (recipe $want), built meanwhile"; exit 0; fi
+fi
 
 for tool in mmdebstrap zstd npm node tar; do
   command -v "$tool" >/dev/null || { echo "ide-image: $tool is not installed (scripts/setup-host.sh installs it)" >&2; exit 1; }
@@ -163,3 +176,5 @@ run_phase import bash -c import_image
 imported_here=0
 size="$(incus image info "$ALIAS" | awk -F': ' '$1 == "Size" { print $2 }')"
 say "ready: ${new_fp:0:12}, $size, recipe $want, built in $(secs "$total0" "$(now)")s"
+exit
+}

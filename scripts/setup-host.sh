@@ -39,6 +39,9 @@
 #   TIDEPOOL_PROFILE=tidepool  TIDEPOOL_IMAGE_ALIAS=tidepool-minimal  TIDEPOOL_IDE_ALIAS=tidepool-ide
 #   TIDEPOOL_INCUSD_LOG=/var/log/incus/incusd.log  TIDEPOOL_WAITREADY_TIMEOUT=60
 set -euo pipefail
+# The whole script is one { } block: bash parses it before running any of it, so an edit
+# of this file while it runs (a build takes minutes) cannot make it run half-old, half-new code.
+{
 
 POOL="${TIDEPOOL_POOL:-tidepool}"
 BRIDGE="${TIDEPOOL_BRIDGE:-tpbr0}"
@@ -326,3 +329,5 @@ if [ "$check" = 1 ]; then
   say "$changes change(s) needed"; exit 1
 fi
 if [ "$changes" = 0 ]; then say "nothing to do, host already set up (${secs}s)"; else say "done: $changes change(s) in ${secs}s"; fi
+exit
+}
