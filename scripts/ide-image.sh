@@ -57,7 +57,9 @@ if [ "$check" = 1 ]; then say "would build (recipe ${have:-none} -> $want)"; exi
 
 # One build at a time on a host (two setups at once would share WORK): wait for the other,
 # then look again, since it may have imported exactly this recipe.
-exec 9>"${TIDEPOOL_IDE_LOCK:-/run/lock/tidepool-ide-image.lock}"
+lock="${TIDEPOOL_IDE_LOCK:-/run/lock/tidepool-ide-image.lock}"
+mkdir -p "$(dirname "$lock")"
+exec 9>"$lock"
 if ! flock -n 9; then
   say "another build is running; waiting for it"
   flock 9

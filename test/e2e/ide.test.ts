@@ -126,6 +126,9 @@ describe.skipIf(!run)('the IDE in a real browser (code-server image, Incus, Cadd
     await expect.poll(() => page.title(), { timeout: 60_000 }).toMatch(/project/);
 
     await openTerminal(page);
+    // Type once the terminal's shell runs in the container (keys sent earlier are echoed before its prompt).
+    await until('the terminal\'s bash running as dev in the container', async () =>
+      ((await inside(inst, 'pgrep -u dev -x bash')).code === 0 ? true : undefined), 30_000, 250);
     const token = randomBytes(6).toString('hex');
     // $((6*7)) and $(id -un) are evaluated by the shell in the container: the file can only say
     // "42" and "dev" if a real terminal ran the command as the workspace user.
