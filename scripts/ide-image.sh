@@ -121,7 +121,7 @@ run_phase() {
   [ -t 1 ] && printf '\r\033[K'
   if [ "$rc" != 0 ]; then
     echo "setup-host: error: image $ALIAS: phase $name failed after ${el}s (exit $rc)" >&2
-    echo "  command: $*" >&2
+    echo "  command: ${PHASE_DESC:-$*}" >&2
     echo "  log: $log (last lines below)" >&2
     tail -n 15 "$log" | sed 's/^/  | /' >&2
     exit 1
@@ -174,7 +174,8 @@ new_fp="$(awk '$1 == "fingerprint" { print $2 }' "$LOGDIR/pack.log" | tail -n1)"
 incus image info "$new_fp" >/dev/null 2>&1 || imported_here=1
 export -f import_image
 export WORK ALIAS TMP_ALIAS want new_fp
-run_phase import bash -c import_image
+PHASE_DESC="incus image import $WORK/out/metadata.tar.zst $WORK/out/rootfs.tar.zst --alias $TMP_ALIAS, check its tidepool.recipe, move $ALIAS to it" \
+  run_phase import bash -c import_image
 imported_here=0
 size="$(incus image info "$ALIAS" | awk -F': ' '$1 == "Size" { print $2 }')"
 say "ready: ${new_fp:0:12}, $size, recipe $want, built in $(secs "$total0" "$(now)")s"
