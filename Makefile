@@ -12,10 +12,16 @@ node_modules/.installed: package.json package-lock.json
 	$(NPM) ci
 	touch $@
 
-## Host setup (root): Caddy, Incus (bookworm-backports), its bridge/profile, the test image (and Chromium for make test).
+## Host setup (root): Caddy, Incus (bookworm-backports), its pool/bridge/profile, the minimal test image and the
+## IDE image (built when missing or its recipe changed, ~4 min with progress), and Chromium for make test.
 HOST_FLAGS ?=
 host:
 	bash scripts/setup-host.sh $(HOST_FLAGS)
+
+## Rebuilds the IDE and minimal images now, even when they are current.
+.PHONY: image
+image:
+	bash scripts/setup-host.sh --rebuild-image $(HOST_FLAGS)
 
 build: deps
 	$(NPM) run build

@@ -102,7 +102,7 @@ function tidepoolSide(round: number): Side {
     async up(names, deadline) {
       await applyDocuments(store!, names.map((name) => ({
         apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name },
-        spec: { image: 'default', running: true, resources: { cpu: CPU, memory: MEMORY } },
+        spec: { image: 'minimal', running: true, resources: { cpu: CPU, memory: MEMORY } },
       })));
       for (;;) {
         const ready = store!.list('Workspace').items.filter(isReady).length;
@@ -128,7 +128,7 @@ function driverSide(round: number): Side {
   return {
     name: 'driver only',
     async up(names, deadline) {
-      await Promise.all(names.map((name) => driver.create({ name, image: 'default', cpu: CPU, memoryBytes: MEMORY_BYTES, start: true })));
+      await Promise.all(names.map((name) => driver.create({ name, image: 'minimal', cpu: CPU, memoryBytes: MEMORY_BYTES, start: true })));
       await untilAllAnswer(names, async () => new Map((await driver.list()).filter((v) => v.ip).map((v) => [v.name, v.ip!])), deadline);
     },
     async cleanup() {

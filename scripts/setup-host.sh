@@ -8,29 +8,40 @@
 #      same mirror and Signed-By keyring as the existing Debian source) unless some source
 #      already provides bookworm-backports; runs apt-get update only when that file is new or
 #      the backports index is missing; installs what is missing of:
-#        incus (from bookworm-backports, --no-install-recommends), dnsmasq-base, busybox-static, caddy
+#        incus (from bookworm-backports, --no-install-recommends), dnsmasq-base, busybox-static, caddy,
+#        btrfs-progs (where the kernel has btrfs), mmdebstrap and zstd (to build the IDE image)
 #   2. incusd: when the daemon does not answer, starts `/usr/libexec/incus/incusd --group root`
 #      in the background (works without systemd), logging to $TIDEPOOL_INCUSD_LOG, then waits
 #      with `incus admin waitready`.
 #   3. Incus objects, created if missing (and corrected if a key differs):
-#        storage pool $TIDEPOOL_POOL (driver dir)
+#        storage pool $TIDEPOOL_POOL: btrfs on a loop file of $TIDEPOOL_POOL_SIZE where the kernel
+#          has btrfs (launches and copies are copy-on-write), `dir` otherwise (every launch
+#          copies the whole image); an existing pool is kept whatever its driver
 #        bridge $TIDEPOOL_BRIDGE: ipv4.address=$TIDEPOOL_SUBNET ipv4.nat=true ipv6.address=none
 #        profile $TIDEPOOL_PROFILE: root disk on the pool, eth0 on the bridge with
 #          security.port_isolation=true (workspaces cannot reach each other; the host reaches all)
 #   4. the minimal test image (images/minimal) built and imported as $TIDEPOOL_IMAGE_ALIAS when
 #      the alias is missing or its recipe changed (the old image is then removed).
+#   5. the IDE image (images/ide, the `default` template) built and imported as
+#      $TIDEPOOL_IDE_ALIAS the same way, by scripts/ide-image.sh, with progress (~4 min).
 #
-# Usage: scripts/setup-host.sh [--check] [--no-apt] [--no-image] [--rebuild-image] [--with-chromium] [-h]
+# Usage: scripts/setup-host.sh [--check] [--no-apt] [--no-image] [--no-ide-image] [--rebuild-image] [--with-chromium] [-h]
 #   --check          report what would change, change nothing; exit 1 if something would
 #   --no-apt         skip step 1 (packages already installed some other way)
-#   --no-image       skip step 4
+#   --no-image       skip steps 4 and 5
+#   --no-ide-image   skip step 5
 #   --with-chromium  also install Debian's chromium (the UI's end-to-end test drives it; `make test` asks for it)
-#   --rebuild-image  rebuild and re-import the image even when it is current
+#   --rebuild-image  rebuild and re-import both images even when they are current (`make image`)
 # Environment (defaults):
-#   TIDEPOOL_POOL=tidepool  TIDEPOOL_BRIDGE=tpbr0  TIDEPOOL_SUBNET=10.77.0.1/24
-#   TIDEPOOL_PROFILE=tidepool  TIDEPOOL_IMAGE_ALIAS=tidepool-minimal
+#   TIDEPOOL_POOL=tidepool  TIDEPOOL_POOL_SIZE=60GiB (at most the free space less 5 GiB)
+#   TIDEPOOL_POOL_DRIVER=auto (btrfs where possible, else dir; or force btrfs or dir for a new pool)
+#   TIDEPOOL_BRIDGE=tpbr0  TIDEPOOL_SUBNET=10.77.0.1/24
+#   TIDEPOOL_PROFILE=tidepool  TIDEPOOL_IMAGE_ALIAS=tidepool-minimal  TIDEPOOL_IDE_ALIAS=tidepool-ide
 #   TIDEPOOL_INCUSD_LOG=/var/log/incus/incusd.log  TIDEPOOL_WAITREADY_TIMEOUT=60
 set -euo pipefail
+# The whole script is one { } block: bash parses it before running any of it, so an edit
+# of this file while it runs (a build takes minutes) cannot make it run half-old, half-new code.
+{
 
 POOL="${TIDEPOOL_POOL:-tidepool}"
 BRIDGE="${TIDEPOOL_BRIDGE:-tpbr0}"
@@ -41,12 +52,16 @@ INCUSD_LOG="${TIDEPOOL_INCUSD_LOG:-/var/log/incus/incusd.log}"
 WAITREADY="${TIDEPOOL_WAITREADY_TIMEOUT:-60}"
 BACKPORTS_FILE=/etc/apt/sources.list.d/tidepool-bookworm-backports.sources
 
-check=0 apt=1 image=1 rebuild=0 chromium=0
+POOL_SIZE="${TIDEPOOL_POOL_SIZE:-60GiB}"
+POOL_DRIVER="${TIDEPOOL_POOL_DRIVER:-auto}"
+
+check=0 apt=1 image=1 ide_image=1 rebuild=0 chromium=0
 for arg in "$@"; do
   case "$arg" in
     --check) check=1 ;;
     --no-apt) apt=0 ;;
-    --no-image) image=0 ;;
+    --no-image) image=0 ide_image=0 ;;
+    --no-ide-image) ide_image=0 ;;
     --with-chromium) chromium=1 ;;
     --rebuild-image) rebuild=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -74,6 +89,8 @@ if [ -r /etc/os-release ]; then . /etc/os-release; fi
 
 # ---------------------------------------------------------------- 1. packages
 pkg_installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
+# The running kernel can mount btrfs (built in, or as a module it can load).
+kernel_btrfs() { grep -qw btrfs /proc/filesystems || { modprobe btrfs 2>/dev/null && grep -qw btrfs /proc/filesystems; }; }
 
 # The URIs and Signed-By of the existing Debian (bookworm) source, deb822 or one-line format.
 debian_source() {
@@ -124,6 +141,9 @@ if [ "$apt" = 1 ]; then
   missing_bp=() missing=()
   pkg_installed incus || missing_bp+=(incus)
   for p in dnsmasq-base busybox-static caddy; do pkg_installed "$p" || missing+=("$p"); done
+  # btrfs-progs: Incus needs it for a btrfs pool (new or existing), where the kernel has btrfs.
+  if kernel_btrfs; then pkg_installed btrfs-progs || missing+=(btrfs-progs); fi
+  if [ "$ide_image" = 1 ]; then for p in mmdebstrap zstd; do pkg_installed "$p" || missing+=("$p"); done; fi
   if [ "$chromium" = 1 ]; then pkg_installed chromium || missing+=(chromium); fi
   if [ $(( ${#missing_bp[@]} + ${#missing[@]} )) -gt 0 ]; then
     if [ "$need_update" = 1 ]; then change "apt-get update" apt-get update -qq; need_update=0; fi
@@ -168,11 +188,52 @@ ensure_key() {
   [ "$have" = "$want" ] || change "$kind $name: $key=$want (was '${have}')" incus "$kind" set "$name" "$key=$want"
 }
 
+# The loop file's size in GiB: POOL_SIZE, but never more than the free space under
+# /var/lib/incus less 5 GiB (the file is sparse: a pool that outgrows the disk fills the host).
+btrfs_size() {
+  local want_gib free_gib
+  want_gib="$(echo "$POOL_SIZE" | sed -n 's/^\([0-9]\{1,\}\)GiB$/\1/p')"
+  [ -n "$want_gib" ] || die "TIDEPOOL_POOL_SIZE must look like 60GiB (got '$POOL_SIZE')"
+  mkdir -p /var/lib/incus
+  free_gib=$(( $(df -Pk /var/lib/incus | awk 'NR == 2 { print $4 }') / 1024 / 1024 - 5 ))
+  [ "$free_gib" -lt "$want_gib" ] && want_gib="$free_gib"
+  echo "$want_gib"
+}
+create_pool() {
+  local gib
+  case "$POOL_DRIVER" in
+    dir) incus storage create "$POOL" dir >/dev/null; say "storage pool $POOL: dir (TIDEPOOL_POOL_DRIVER=dir)"; return 0 ;;
+    auto|btrfs) ;;
+    *) die "TIDEPOOL_POOL_DRIVER must be auto, btrfs or dir (got '$POOL_DRIVER')" ;;
+  esac
+  if kernel_btrfs && command -v mkfs.btrfs >/dev/null; then
+    gib="$(btrfs_size)"
+    if [ "$gib" -ge 10 ]; then
+      if incus storage create "$POOL" btrfs "size=${gib}GiB" >/dev/null; then
+        say "storage pool $POOL: btrfs on a ${gib} GiB loop file (copy-on-write launches, copies and snapshots)"
+        return 0
+      fi
+      [ "$POOL_DRIVER" = btrfs ] && die "creating the btrfs pool $POOL failed (TIDEPOOL_POOL_DRIVER=btrfs)"
+      say "note: creating a btrfs pool failed (no loop devices here?); falling back to dir"
+    else
+      say "note: only ${gib} GiB free for a btrfs loop file (need 10); falling back to dir"
+    fi
+  else
+    say "note: no btrfs on this host (kernel module or btrfs-progs missing); falling back to dir"
+  fi
+  [ "$POOL_DRIVER" = btrfs ] && die "no btrfs pool possible here, see above (TIDEPOOL_POOL_DRIVER=btrfs)"
+  incus storage create "$POOL" dir >/dev/null
+  say "storage pool $POOL: dir (every workspace gets a full copy of its image; README \"Storage\" says how to move to btrfs)"
+}
 if ! incus storage show "$POOL" >/dev/null 2>&1; then
-  change "create storage pool $POOL (dir)" incus storage create "$POOL" dir
+  change "create storage pool $POOL (btrfs where the host has it, else dir)" create_pool
 else
-  driver="$(incus storage list --format csv -c nd 2>/dev/null | awk -F, -v p="$POOL" '$1 == p { print $2 }')"
-  [ -z "$driver" ] || [ "$driver" = dir ] || say "note: storage pool $POOL uses driver $driver (not dir); keeping it"
+  driver="$(incus storage list --format csv -c nD 2>/dev/null | awk -F, -v p="$POOL" '$1 == p { print $2 }')"
+  case "$driver" in
+    "") ;;
+    dir) say "note: storage pool $POOL uses dir (kept as is): every workspace copies its whole image; README \"Storage\" says how to move to btrfs" ;;
+    *) say "storage pool $POOL: $driver (kept)" ;;
+  esac
 fi
 
 if ! incus network show "$BRIDGE" >/dev/null 2>&1; then
@@ -247,6 +308,20 @@ if [ "$image" = 1 ]; then
   fi
 fi
 
+# ---------------------------------------------------------------- 5. IDE image
+if [ "$ide_image" = 1 ]; then
+  ide=("$repo/scripts/ide-image.sh")
+  [ "$rebuild" = 1 ] && ide+=(--force)
+  if [ "$check" = 1 ]; then
+    "${ide[@]}" --check || changes=$((changes + 1))
+  elif out="$("${ide[@]}" --check 2>&1)"; then
+    echo "$out"   # current: it says so and builds nothing
+  else
+    changes=$((changes + 1))
+    "${ide[@]}" || die "the IDE image was not built (see above)"
+  fi
+fi
+
 t1=$(date +%s.%N)
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 if [ "$check" = 1 ]; then
@@ -254,3 +329,5 @@ if [ "$check" = 1 ]; then
   say "$changes change(s) needed"; exit 1
 fi
 if [ "$changes" = 0 ]; then say "nothing to do, host already set up (${secs}s)"; else say "done: $changes change(s) in ${secs}s"; fi
+exit
+}

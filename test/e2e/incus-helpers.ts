@@ -135,8 +135,8 @@ export interface Obj {
 
 export const workspace = (name: string, extra: Record<string, unknown> = {}) => ({
   apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name },
-  // Small enough for a 2-core host running several of these at once.
-  spec: { image: 'default', running: true, resources: { cpu: 1, memory: '256Mi' }, ...extra },
+  // The busybox image (`minimal`: `default` is the IDE): small enough for a 2-core host running several at once.
+  spec: { image: 'minimal', running: true, resources: { cpu: 1, memory: '256Mi' }, ...extra },
 });
 export const port = (name: string, ws: string, n: number) => ({
   apiVersion: 'tidepool/v1', kind: 'Port', metadata: { name }, spec: { workspace: ws, port: n },

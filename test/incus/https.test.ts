@@ -71,7 +71,7 @@ describe.skipIf(!run)('Incus runtime driver over HTTPS with a client certificate
     expect(await d.list()).toEqual([]);
     const seen: string[] = [];
     const unsubscribe = d.subscribe!((n) => seen.push(n));
-    await d.create({ name: 'remote', image: 'default', cpu: 1, memoryBytes: 128 * 2 ** 20, start: true });
+    await d.create({ name: 'remote', image: 'minimal', cpu: 1, memoryBytes: 128 * 2 ** 20, start: true });
     const vm = await until('an IP', async () => (await d.list()).find((v) => v.name === 'remote' && v.ip));
     expect((await until('HTTP', async () => httpGet(vm.ip!)))?.body).toContain('Tidepool workspace remote');
     await until('an event over wss', async () => (seen.includes('remote') ? true : undefined), 10_000, 20);
@@ -90,7 +90,7 @@ describe.skipIf(!run)('Incus runtime driver over HTTPS with a client certificate
         serverCert: readFileSync('/var/lib/incus/server.crt'),
       });
       drivers.push(d);
-      const err = await d.create({ name: 'nope', image: 'default', cpu: 1, memoryBytes: 2 ** 27, start: false }).catch((e: unknown) => e);
+      const err = await d.create({ name: 'nope', image: 'minimal', cpu: 1, memoryBytes: 2 ** 27, start: false }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(RuntimeError);
       expect((err as RuntimeError).code).toBe(403);
       expect((err as RuntimeError).reason).toBe('Forbidden');

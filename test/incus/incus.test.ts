@@ -63,11 +63,11 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
   it('create+start → Running with an IP on the bridge, HTTP :8080 answers; stop keeps it; start brings it back; delete removes it', async () => {
     const d = driver();
     const ws = 'life';
-    await d.create({ name: ws, image: 'default', cpu: 1, memoryBytes: 256 * MiB, start: true });
+    await d.create({ name: ws, image: 'minimal', cpu: 1, memoryBytes: 256 * MiB, start: true });
 
     const vm = await runningWithIp(d, ws);
     expect(vm.ip!.startsWith(BRIDGE_PREFIX)).toBe(true);
-    expect(vm).toMatchObject({ name: ws, state: 'Running', image: 'default', cpu: 1, memoryBytes: 256 * MiB });
+    expect(vm).toMatchObject({ name: ws, state: 'Running', image: 'minimal', cpu: 1, memoryBytes: 256 * MiB });
     const page = await answers(vm.ip!);
     expect(page.body).toContain(`Tidepool workspace ${ws}`);
     const port3000 = await answers(vm.ip!, 3000);
@@ -79,7 +79,7 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
     expect(raw?.config[CONFIG_WORKSPACE]).toBe(ws);
 
     // create again: AlreadyExists, not a crash and not a second instance.
-    const dup = await d.create({ name: ws, image: 'default', cpu: 1, memoryBytes: 256 * MiB, start: true }).catch((e: unknown) => e);
+    const dup = await d.create({ name: ws, image: 'minimal', cpu: 1, memoryBytes: 256 * MiB, start: true }).catch((e: unknown) => e);
     expect(dup).toBeInstanceOf(RuntimeError);
     expect((dup as RuntimeError).reason).toBe('AlreadyExists');
     expect((dup as RuntimeError).code).toBe(409);
@@ -105,7 +105,7 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
     const d = driver();
     const long = `w${'x'.repeat(50)}-long-name-to-be-cut`.slice(0, 63);
     expect(long.length).toBe(63);
-    await d.create({ name: long, image: 'default', cpu: 2, memoryBytes: 512 * MiB, start: false });
+    await d.create({ name: long, image: 'minimal', cpu: 2, memoryBytes: 512 * MiB, start: false });
     const name = d.instanceName(long);
     expect(name.length).toBeLessThanOrEqual(63);
     expect(name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
@@ -117,8 +117,8 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
   it('list() shows only this Tidepool\'s instances and never touches another\'s', async () => {
     const mine = driver();
     const theirs = driver(OTHER_ID);
-    await mine.create({ name: 'shared', image: 'default', cpu: 1, memoryBytes: 128 * MiB, start: false });
-    await theirs.create({ name: 'shared', image: 'default', cpu: 1, memoryBytes: 128 * MiB, start: false });
+    await mine.create({ name: 'shared', image: 'minimal', cpu: 1, memoryBytes: 128 * MiB, start: false });
+    await theirs.create({ name: 'shared', image: 'minimal', cpu: 1, memoryBytes: 128 * MiB, start: false });
     expect(mine.instanceName('shared')).not.toBe(theirs.instanceName('shared'));
 
     // One made by hand: another id, but named exactly as my workspace "byhand" would be.
@@ -138,7 +138,7 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
     expect(await incusInstance(handName)).toBeDefined();
     await expect(mine.start('byhand')).rejects.toMatchObject({ reason: 'NotFound' });
     // Creating "byhand" finds the name taken by someone else's instance: a clear conflict.
-    await expect(mine.create({ name: 'byhand', image: 'default', cpu: 1, memoryBytes: 128 * MiB, start: false }))
+    await expect(mine.create({ name: 'byhand', image: 'minimal', cpu: 1, memoryBytes: 128 * MiB, start: false }))
       .rejects.toMatchObject({ reason: 'NameConflict', message: expect.stringContaining('someone-else') });
 
     await mine.delete('shared');
@@ -154,7 +154,7 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
   it('subscribe() reports an `incus stop -f` done behind Tidepool\'s back', async () => {
     const d = driver();
     const ws = 'drift';
-    await d.create({ name: ws, image: 'default', cpu: 1, memoryBytes: 128 * MiB, start: true });
+    await d.create({ name: ws, image: 'minimal', cpu: 1, memoryBytes: 128 * MiB, start: true });
     await runningWithIp(d, ws);
     const seen: string[] = [];
     const unsubscribe = d.subscribe!((name) => seen.push(name));
@@ -183,7 +183,7 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
 
   it('two workspaces cannot reach each other, while the host reaches both', async () => {
     const d = driver();
-    await Promise.all(['iso-a', 'iso-b'].map((name) => d.create({ name, image: 'default', cpu: 1, memoryBytes: 128 * MiB, start: true })));
+    await Promise.all(['iso-a', 'iso-b'].map((name) => d.create({ name, image: 'minimal', cpu: 1, memoryBytes: 128 * MiB, start: true })));
     const a = await runningWithIp(d, 'iso-a');
     const b = await runningWithIp(d, 'iso-b');
     expect((await answers(a.ip!)).body).toContain('iso-a');
@@ -218,7 +218,7 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
 
     // A profile Incus does not have: Incus's own words, its own code.
     const noProfile = driver(ID, { profile: 'tidepool-no-such-profile' });
-    const perr = await noProfile.create({ name: 'noprofile', image: 'default', cpu: 1, memoryBytes: 128 * MiB, start: false }).catch((e: unknown) => e);
+    const perr = await noProfile.create({ name: 'noprofile', image: 'minimal', cpu: 1, memoryBytes: 128 * MiB, start: false }).catch((e: unknown) => e);
     expect(perr).toBeInstanceOf(RuntimeError);
     expect((perr as RuntimeError).message).toMatch(/profile/i);
     expect((perr as RuntimeError).code).toBeGreaterThanOrEqual(400);
@@ -230,7 +230,7 @@ describe('Incus runtime driver without Incus', () => {
     const d = createIncusRuntime({ tidepoolId: ID, socketPath: '/nonexistent/tidepool-test/incus.socket', eventsBackoffMs: [20, 50] });
     const calls: Promise<unknown>[] = [
       d.list(),
-      d.create({ name: 'a', image: 'default', cpu: 1, memoryBytes: MiB, start: true }),
+      d.create({ name: 'a', image: 'minimal', cpu: 1, memoryBytes: MiB, start: true }),
       d.start('a'),
       d.stop('a'),
       d.delete('a'),

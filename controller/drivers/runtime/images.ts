@@ -1,13 +1,16 @@
 // The one image map: a Workspace's spec.image (an image template name) → the image each
 // runtime creates it from. Every runtime driver resolves images here and nowhere else.
 //
-// Until an IDE image exists for Incus, `default` is the minimal busybox image built by
-// images/minimal (imported by scripts/setup-host.sh), so the examples run as they are.
-// On Tart, `default` is the local VM built by images/tart (Packer).
+// On Incus, `default` is the IDE image built by images/ide (Debian, code-server on :8080) and
+// `minimal` the busybox image of images/minimal, for tests that need a workspace in a second
+// and a few MiB; scripts/setup-host.sh builds and imports both. On Tart, `default` is the
+// local VM built by images/tart (Packer).
 import { RuntimeError } from './types.js';
 
 /** Alias of the image built by images/minimal/build.sh and imported by scripts/setup-host.sh. */
 export const MINIMAL_IMAGE_ALIAS = 'tidepool-minimal';
+/** Alias of the IDE image built by images/ide/build.sh and imported by scripts/ide-image.sh. */
+export const IDE_IMAGE_ALIAS = 'tidepool-ide';
 /** Name of the local Tart VM that images/tart/workspace.pkr.hcl builds. */
 export const TART_WORKSPACE_IMAGE = 'tidepool-workspace';
 
@@ -36,7 +39,7 @@ export interface ImageMap {
 
 export const defaultImageMap: ImageMap = {
   incus: {
-    default: { alias: MINIMAL_IMAGE_ALIAS, type: 'container' },
+    default: { alias: IDE_IMAGE_ALIAS, type: 'container' },
     minimal: { alias: MINIMAL_IMAGE_ALIAS, type: 'container' },
   },
   tart: {
