@@ -72,7 +72,11 @@ describe('workspace lifecycle', () => {
     expect(h.runtime.snapshot()[0]).toMatchObject({ state: 'Running' });
     expect(Date.parse(again.status.lastStartedTime)).toBeGreaterThanOrEqual(Date.parse(first.status.lastStartedTime));
     await waitFor('port Ready again', () => cond(h.store.get('Port', 'bob-8000'), 'Ready')?.status === 'True');
-    const reasons = eventsFor(h.store, 'bob').map((e) => e.reason);
+    // Events are gathered for a moment before they are written: wait for the last one.
+    const reasons = await waitFor('Started event', () => {
+      const r = eventsFor(h.store, 'bob').map((e) => e.reason);
+      return r.includes('Started') ? r : undefined;
+    });
     expect(reasons).toEqual(expect.arrayContaining(['Created', 'Stopped', 'Started']));
   });
 
