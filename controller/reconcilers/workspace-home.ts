@@ -78,17 +78,23 @@ export function clonePending(status: WorkspaceStatus): boolean {
   return !!c && (c.reason === 'Pending' || c.reason === 'Cloning');
 }
 
-// Runs as dev in its home. Clones into a scratch directory and moves it into place only when
-// the clone and the checkout both worked, so a crash never leaves a half clone at ~/project;
-// on failure ~/project is made empty (the workspace still starts). $1 url, $2 ref (may be empty).
+// Runs as dev in its home. Clones into a scratch directory and moves it into ~/project only
+// when the clone and the checkout both worked, so a crash never leaves a half clone there. A
+// ~/project with files in it is done (cloned before a crash, or the user's own); an empty one
+// (the image makes it, and the IDE may have it open) is filled in place, not replaced. On
+// failure ~/project stays empty and the workspace still starts. $1 url, $2 ref (may be empty).
 const CLONE_SCRIPT = `set -u
 cd "$HOME" || exit 90
-if [ -e project ]; then echo "tidepool: ~/project is there already"; exit 0; fi
-if ! command -v git >/dev/null 2>&1; then echo "git is not installed in this image" >&2; mkdir -p project; exit 91; fi
+if [ -d project ] && [ -n "$(ls -A project)" ]; then echo "tidepool: ~/project is there already"; exit 0; fi
+mkdir -p project || exit 90
+if ! command -v git >/dev/null 2>&1; then echo "git is not installed in this image" >&2; exit 91; fi
 rm -rf .tidepool-clone
-if ! git clone --quiet -- "$1" .tidepool-clone; then rm -rf .tidepool-clone; mkdir -p project; exit 92; fi
-if [ -n "$2" ] && ! git -C .tidepool-clone checkout --quiet "$2" --; then rm -rf .tidepool-clone; mkdir -p project; exit 93; fi
-mv .tidepool-clone project`;
+if ! git clone --quiet -- "$1" .tidepool-clone; then rm -rf .tidepool-clone; exit 92; fi
+if [ -n "$2" ] && ! git -C .tidepool-clone checkout --quiet "$2" --; then rm -rf .tidepool-clone; exit 93; fi
+for f in .tidepool-clone/* .tidepool-clone/.[!.]* .tidepool-clone/..?*; do
+  [ -e "$f" ] && [ "$f" != .tidepool-clone/.git ] && { mv "$f" project/ || exit 94; }
+done
+mv .tidepool-clone/.git project/ && rmdir .tidepool-clone`;
 
 const describe = (git: { url: string; ref?: string }) => `${git.url}${git.ref ? ` at ${git.ref}` : ''}`;
 

@@ -210,7 +210,7 @@ function fakeGit(repos: Record<string, Record<string, string>>, seen: { argv: st
   return (_name, argv, opts, home) => {
     seen.push({ argv, ...(opts.uid !== undefined ? { uid: opts.uid } : {}) });
     const [url, ref] = argv.slice(-2) as [string, string];
-    if (home!.has('project/')) return { exitCode: 0, stdout: 'tidepool: ~/project is there already\n', stderr: '' };
+    if ([...home!.keys()].some((k) => k.startsWith('project/') && k !== 'project/')) return { exitCode: 0, stdout: 'tidepool: ~/project is there already\n', stderr: '' };
     const repo = repos[url];
     home!.set('project/', '');
     if (!repo) return { exitCode: 92, stdout: '', stderr: `fatal: repository '${url}' not found\n` };
