@@ -11,7 +11,7 @@
 // 3. the idle memory of one IDE workspace (its cgroup, after it has been idle for a while).
 //
 // Run (as root, after `make host`, which builds the tidepool-ide image; builds dist/ first):
-//   npx tsx bench/ide.ts [--rounds 2] [--timeout 180] [--idle 15] [--image tidepool-ide]
+//   npx tsx bench/ide.ts [--rounds 3] [--timeout 180] [--idle 15] [--image tidepool-ide]
 // Rounds rotate which side goes first. Traffic goes only to loopback (Caddy) and to instances
 // on the Tidepool bridge; every wait is bounded by --timeout seconds; everything made is deleted.
 import { execFileSync } from 'node:child_process';
@@ -34,7 +34,7 @@ const num = (name: string, def: number) => {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
   return v;
 };
-const ROUNDS = num('rounds', 2);
+const ROUNDS = num('rounds', 3);
 const TIMEOUT_MS = num('timeout', 180) * 1000;
 const IDLE_S = num('idle', 15);
 const IMAGE = arg('image', 'tidepool-ide');
@@ -42,7 +42,11 @@ const POOL = 'tidepool';
 const RUN = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 /** Polls fn every 100 ms until it is true; throws after the timeout. */
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs = TIMEOUT_MS): Promise<void> {
@@ -94,7 +98,7 @@ async function main(): Promise<void> {
   const scratch = await mkdtemp(join(tmpdir(), 'tp-bench-ide-'));
   const dataDir = join(scratch, 'data');
   const id = await presetId(dataDir, 'benchide');
-  const env = cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg'), TIDEPOOL_LOG_LEVEL: 'warn' });
+  const env = cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg'), TIDEPOOL_LOG_LEVEL: 'info' });
   const baseMark = `bench-ide-${RUN}`;
   let serve: IncusServe | undefined;
   try {

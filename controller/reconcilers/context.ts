@@ -36,15 +36,16 @@ export interface Context {
   ideWaitSince: Map<string, number>;
 }
 
-/** How often a workspace waiting on the runtime or its IDE looks again, at most. */
-export const POLL_MS = 500;
+/** How often a workspace waiting on the runtime or its IDE looks again, at most. (A look while
+ * waiting for the IDE is one refused connect; for the IP, a list that all waiting ones share.) */
+export const POLL_MS = 250;
 /** The first looks come sooner (a stub or a fast runtime has an IP at once): from this, growing to POLL_MS. */
 export const MIN_POLL_MS = 50;
 
 /** When to look again at a workspace that has waited since `since`: soon at first, then every POLL_MS. */
 export function pollMs(ctx: Context, since: number | undefined): number {
   const waited = since === undefined ? 0 : ctx.clock.now() - since;
-  return Math.min(POLL_MS, Math.max(MIN_POLL_MS, Math.round(waited / 4)));
+  return Math.min(POLL_MS, Math.max(MIN_POLL_MS, Math.round(waited / 8)));
 }
 
 /** Status fields the workspace reconciler writes; any other (lastAccessTime) belongs to another writer and is kept as stored. */
