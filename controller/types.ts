@@ -41,7 +41,7 @@ export interface ControllerOptions {
   workers?: number;
   /** The host budget for running workspaces. Each field defaults from the host, see CapacityOptions. */
   capacity?: CapacityOptions;
-  /** Whether the IDE answers. Defaults to an HTTP GET http://ip:port/ with a 1 s timeout; any HTTP answer counts. */
+  /** Whether the IDE answers. Defaults to an HTTP GET http://ip:port/healthz with a 1 s timeout; any HTTP answer counts. */
   probe?: Probe;
   /** Defaults to the real clock. */
   clock?: Clock;
