@@ -80,11 +80,17 @@ async function mustIncus(args: string[]): Promise<void> {
   if (r.exitCode !== 0) throw new Error(`incus ${args.join(' ')}: ${r.all}`);
 }
 
-/** Memory the container's cgroup charges now (v1 or v2), bytes. */
-async function cgroupMemory(instance: string): Promise<number> {
-  for (const path of [`/sys/fs/cgroup/memory/lxc.payload.${instance}/memory.usage_in_bytes`, `/sys/fs/cgroup/lxc.payload.${instance}/memory.current`]) {
-    const text = await readFile(path, 'utf8').catch(() => undefined);
-    if (text !== undefined) return Number(text.trim());
+/** Memory the container's cgroup charges now (v1 or v2), and the anonymous part of it (no page cache), bytes. */
+async function cgroupMemory(instance: string): Promise<{ charged: number; anon: number }> {
+  for (const [dir, usage, anonKey] of [
+    [`/sys/fs/cgroup/memory/lxc.payload.${instance}`, 'memory.usage_in_bytes', 'total_rss'],
+    [`/sys/fs/cgroup/lxc.payload.${instance}`, 'memory.current', 'anon'],
+  ] as const) {
+    const text = await readFile(`${dir}/${usage}`, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    const stat = await readFile(`${dir}/memory.stat`, 'utf8').catch(() => '');
+    const anon = Number(new RegExp(`^${anonKey} (\\d+)$`, 'm').exec(stat)?.[1] ?? NaN);
+    return { charged: Number(text.trim()), anon };
   }
   throw new Error(`no memory cgroup for ${instance}`);
 }
@@ -144,8 +150,9 @@ async function main(): Promise<void> {
     // One page load, as a browser's first request would, then idle.
     await viaCaddy(s, '/workspace/idle/', true, 10_000);
     await sleep(IDLE_S * 1000);
-    const idleBytes = await cgroupMemory(instanceName('idle', id));
-    console.log(`idle memory of one IDE workspace (${IDLE_S} s after its first page): ${(idleBytes / 2 ** 20).toFixed(0)} MiB (cgroup, page cache included)`);
+    const idle = await cgroupMemory(instanceName('idle', id));
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+    console.log(`idle memory of one IDE workspace (${IDLE_S} s after its first page): ${mib(idle.anon)} anonymous, ${mib(idle.charged)} charged to its cgroup with page cache`);
     await api.delete('workspaces', 'idle');
 
     // ---- 2. a clone of a workspace with a 1 GiB home ----
