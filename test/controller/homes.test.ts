@@ -281,3 +281,21 @@ describe('spec.source.git', () => {
     expect(condOf('late', 'SourceReady')).toBeUndefined();
   });
 });
+
+describe('status fields of other writers', () => {
+  it('a lastAccessTime written while a reconcile is in flight is kept by that reconcile\'s status write', async () => {
+    h = await harness({ latencyMs: 150 });
+    await h.start();
+    await h.store.create(workspace('seen', { resources: { cpu: 1, memory: '1Gi' } }));
+    await h.ready('seen', 20_000);
+    const updates = h.runtime.calls.update;
+    await h.setSpec('seen', { resources: { cpu: 2, memory: '1Gi' } });
+    // The update takes 150 ms in the stub: write the access time meanwhile, as the access-log writer does.
+    await waitFor('update in flight', () => h.runtime.calls.update > updates);
+    const stamp = '2030-01-02T03:04:05Z';
+    await h.store.updateStatus('Workspace', 'seen', { ...structuredClone(h.ws('seen')!.status), lastAccessTime: stamp });
+    await waitCond('seen', 'ResourcesApplied', 'Applied');
+    await waitFor('cpu applied', () => h.runtime.snapshot()[0]?.cpu === 2);
+    expect((h.ws('seen')!.status as { lastAccessTime?: string }).lastAccessTime).toBe(stamp);
+  });
+});
