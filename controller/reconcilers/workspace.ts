@@ -211,10 +211,13 @@ async function start(ctx: Context, ws: Resource, vm: VM, note: Note): Promise<VM
 async function fail(ctx: Context, ws: Resource, status: WorkspaceStatus, op: string, err: Error, note: Note): Promise<never> {
   // A failed action may still have done something: the retry lists again before acting.
   ctx.vms.markDirty(ws.metadata.name);
-  const message = `The ${ctx.runtime.name} runtime failed to ${op} the VM: ${err.message}. Retrying with backoff.`;
+  // An image the runtime cannot make VMs from is the user's to fix: say which field.
+  const badImage = err instanceof RuntimeError && (err.reason === 'UnknownImage' || err.reason === 'ImageNotFound');
+  const words = badImage ? `spec.image "${ws.spec.image as string}": ${err.message}` : err.message;
+  const message = `The ${ctx.runtime.name} runtime failed to ${op} the VM: ${words}. Retrying with backoff.`;
   const word = op.split(' ')[0]!;
-  note('Warning', `${word[0]!.toUpperCase()}${word.slice(1)}Failed`, err.message);
-  write(ctx, ws, status, { phase: 'Failed', vmReady: vmReady('False', 'RuntimeError', message) });
+  note('Warning', `${word[0]!.toUpperCase()}${word.slice(1)}Failed`, words);
+  write(ctx, ws, status, { phase: 'Failed', vmReady: vmReady('False', badImage ? (err as RuntimeError).reason : 'RuntimeError', message) });
   throw err;
 }
 

@@ -126,6 +126,16 @@ describe('homes', () => {
     expect(h.runtime.snapshot()).toEqual([expect.objectContaining({ name: 'img', image: 'default', state: 'Running' })]);
     expect(condOf('img', 'Ready')?.status).toBe('True');
   });
+
+  it('an unknown image template at creation is a condition naming spec.image; no VM is made', async () => {
+    h = await harness({ images: ['default', 'minimal'] });
+    await h.start();
+    await h.store.create(workspace('nope', { image: 'nonesuch' }));
+    const c = await waitCond('nope', 'Ready', 'UnknownImage');
+    expect(c.message).toContain('spec.image "nonesuch"');
+    expect(c.message).toContain('known: default, minimal');
+    expect(h.runtime.snapshot()).toEqual([]);
+  });
 });
 
 describe('spec.resources', () => {
