@@ -163,7 +163,7 @@ describe.skipIf(!run)('homes, sources and spec changes on the real Incus', () =>
     const listed = await incus(['storage', 'volume', 'list', 'tidepool', '-f', 'csv']);
     expect(listed.stdout).not.toContain(inst('keep'));
     expect(listed.stdout).not.toContain(inst('copy'));
-  });
+  }, 300_000);
 
   it('a memory change shows in the running container\'s limits without a restart', async () => {
     await api.apply([workspace('mem', { image: 'minimal', resources: { cpu: 1, memory: '256Mi' } })]);
@@ -191,7 +191,7 @@ describe.skipIf(!run)('homes, sources and spec changes on the real Incus', () =>
     expect((await seen('mem'))?.config['limits.memory']).toBe('384MiB');
     expect((await seen('mem'))?.status).toBe('Running');
     expect(condition(refused.o, 'Ready')?.status).toBe('True');
-  });
+  }, 180_000);
 
   it('bad input: an unknown image template and a missing fromWorkspace are conditions; a bad git URL is a 422 naming the field; nothing running is lost', async () => {
     await api.apply([workspace('steady', { image: 'minimal' })]);
@@ -218,7 +218,7 @@ describe.skipIf(!run)('homes, sources and spec changes on the real Incus', () =>
 
     await api.delete('workspaces', 'orphan-copy');
     await api.delete('workspaces', 'steady');
-  });
+  }, 180_000);
 
   it.skipIf(!hasIde)('source.git: the repository is checked out in /home/dev/project, owned by dev; a bad URL and an unknown ref are conditions with git\'s words, and the workspace still starts', async () => {
     const url = `git://${HOST_ON_BRIDGE}:${gitPort}/app.git`;
@@ -249,5 +249,22 @@ describe.skipIf(!run)('homes, sources and spec changes on the real Incus', () =>
       expect((await inside(inst(name), 'ls -A ~/project | wc -l', 1000)).out.trim()).toBe('0');
     }
     for (const n of ['cloned', 'badurl', 'badref']) await api.delete('workspaces', n);
-  });
+  }, 400_000);
+
+  it.skipIf(!hasIde)('Ready follows the IDE: code-server stopped inside a running workspace turns Ready False (IDENotAnswering, an event), started again turns it True', async () => {
+    await api.apply([workspace('watched', { image: 'ide', resources: { cpu: 1, memory: '1Gi' } })]);
+    await ready('watched', 180_000);
+    const before = await seen('watched');
+    expect((await inside(inst('watched'), 'systemctl stop code-server')).code).toBe(0);
+    const down = await conditionFor('watched', 'Ready', 'IDENotAnswering', 60_000);
+    expect(down.c.status).toBe('False');
+    expect(down.o.status?.phase).toBe('Running');
+    expect((await eventWith('watched', 'IDENotAnswering')).note).toContain('stopped answering');
+    expect((await inside(inst('watched'), 'systemctl start code-server')).code).toBe(0);
+    await ready('watched', 60_000);
+    await until('IDEReady again event', async () => (await events('watched')).find((e) => e.reason === 'IDEReady' && e.note.includes('again')), 30_000, 200);
+    // The same container throughout: only the IDE in it went away and came back.
+    expect((await seen('watched'))?.createdAt).toBe(before?.createdAt);
+    await api.delete('workspaces', 'watched');
+  }, 300_000);
 });
