@@ -3,12 +3,13 @@
 // subscriptions); the reconcilers never see an event.
 import { resolveBudget, Capacity } from './capacity/index.js';
 import { EventRecorder } from './events/index.js';
+import { IdeHealth } from './ide-health.js';
 import { ROUTES_KEY, parseKey, portKey, workspaceKey } from './keys.js';
 import { PortIndex } from './port-index.js';
 import { httpProbe } from './probe.js';
 import { ExponentialBackoff, RateLimitingQueue, realClock, type Timer } from './queue/index.js';
 import { runWorker, type Result } from './reconcile.js';
-import type { Context } from './reconcilers/context.js';
+import { IDE_PORT, type Context } from './reconcilers/context.js';
 import { reconcilePort } from './reconcilers/port.js';
 import { reconcileRoutes } from './reconcilers/routes.js';
 import { reconcileWorkspace } from './reconcilers/workspace.js';
@@ -33,6 +34,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const vms = new VMCache(runtime, clock);
   const capacity = new Capacity(resolveBudget(opts.capacity));
   const ports = new PortIndex(store.list('Port').items);
+  const probe = opts.probe ?? httpProbe();
+  const ide = new IdeHealth(probe, IDE_PORT, clock, (name) => queue.add(workspaceKey(name)), opts.ideHealth);
   const ctx: Context = {
     store, runtime, proxy, vms, capacity, ports, queue, clock, logger,
     routes: new RouteState(),
@@ -41,7 +44,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       queue.addRateLimited(kind === 'Port' ? portKey(name) : workspaceKey(name));
     }),
     events: new EventRecorder({ store, clock, logger, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) }),
-    probe: opts.probe ?? httpProbe(),
+    probe,
+    ide,
     ideTimeoutMs: opts.ideTimeoutMs ?? 120_000,
     enqueueRoutes: () => queue.addAfter(ROUTES_KEY, routesDelayMs),
     ideWaitSince: new Map(),
@@ -116,6 +120,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
 
   await resync();
   scheduleResync();
+  ide.start();
 
   return {
     resync,
@@ -132,6 +137,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       if (stopped) return;
       stopped = true;
       resyncTimer?.cancel();
+      ide.stop();
       unwatch();
       unsubscribeRuntime?.();
       unsubscribeProxy?.();

@@ -2,6 +2,7 @@
 import type { Store } from '../api/store/index.js';
 import type { ProxyDriver } from './drivers/proxy/types.js';
 import type { RuntimeDriver } from './drivers/runtime/types.js';
+import type { IdeHealthOptions } from './ide-health.js';
 import type { Backoff, Clock } from './queue/index.js';
 
 type LogFn = (obj: object, msg?: string) => void;
@@ -40,7 +41,7 @@ export interface ControllerOptions {
   workers?: number;
   /** The host budget for running workspaces. Each field defaults from the host, see CapacityOptions. */
   capacity?: CapacityOptions;
-  /** Whether the IDE answers. Defaults to an HTTP GET http://ip:port/ with a 1 s timeout; any HTTP answer counts. */
+  /** Whether the IDE answers. Defaults to an HTTP GET http://ip:port/healthz with a 1 s timeout; any HTTP answer counts. */
   probe?: Probe;
   /** Defaults to the real clock. */
   clock?: Clock;
@@ -50,6 +51,8 @@ export interface ControllerOptions {
   routesDelayMs?: number;
   /** How long the IDE may take to answer after a start before the status says so. Defaults to 2 minutes. */
   ideTimeoutMs?: number;
+  /** How the IDEs of Ready workspaces keep being probed. Defaults: every 5 s, down after 2 failed rounds, 16 probes at once. */
+  ideHealth?: IdeHealthOptions;
 }
 
 export interface Controller {

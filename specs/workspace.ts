@@ -1,11 +1,52 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { API_VERSION, Condition, ListOf, Name, ObjectMeta } from './meta.js';
+import { API_VERSION, Condition, DNS_LABEL, ListOf, Name, ObjectMeta } from './meta.js';
 import { QUANTITY_PATTERN } from './quantity.js';
 
 export const WorkspacePhase = Type.Union(
   ['Pending', 'Creating', 'Starting', 'Running', 'Stopping', 'Stopped', 'Failed', 'Deleting'].map((p) => Type.Literal(p)),
 );
 export type WorkspacePhase = 'Pending' | 'Creating' | 'Starting' | 'Running' | 'Stopping' | 'Stopped' | 'Failed' | 'Deleting';
+
+/** A repository URL git can clone: http(s)://, git://, ssh://, file:// or scp-like user@host:path; never an option. */
+export const GIT_URL_PATTERN = '^(https?://|git://|ssh://|file://|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)[^\\s]+$';
+/** A branch, tag or commit: git ref-name characters, not an option, no "..". */
+export const GIT_REF_PATTERN = '^(?!.*\\.\\.)[A-Za-z0-9_][A-Za-z0-9._/+-]*$';
+
+export const WorkspaceSource = Type.Object(
+  {
+    fromWorkspace: Type.Optional(Type.String({
+      minLength: 1,
+      maxLength: 63,
+      pattern: DNS_LABEL,
+      patternMessage: "must be the name of a Workspace (a DNS label: lowercase letters, digits and '-')",
+      description: 'The new home starts as a copy of this Workspace\'s home (a copy-on-write copy where the storage allows). Read only when the home is made.',
+    })),
+    git: Type.Optional(Type.Object(
+      {
+        url: Type.String({
+          minLength: 1,
+          maxLength: 2048,
+          pattern: GIT_URL_PATTERN,
+          patternMessage: 'must be a git URL: https://, http://, git://, ssh://, file:// or user@host:path',
+          description: 'Repository cloned into ~/project as the user dev before the workspace is Ready.',
+        }),
+        ref: Type.Optional(Type.String({
+          minLength: 1,
+          maxLength: 255,
+          pattern: GIT_REF_PATTERN,
+          patternMessage: 'must be a branch, tag or commit: letters, digits, ".", "_", "/", "+" or "-", not starting with "-" or ".", without ".."',
+          description: 'Branch, tag or commit to check out. Defaults to the remote\'s default branch.',
+        })),
+      },
+      { additionalProperties: false },
+    )),
+  },
+  {
+    additionalProperties: false,
+    description: 'Where the home starts from; read only when the workspace is created (later changes are ignored). A failed clone leaves an empty ~/project, and the workspace still starts.',
+  },
+);
+export type WorkspaceSource = Static<typeof WorkspaceSource>;
 
 export const WorkspaceSpec = Type.Object(
   {
@@ -30,6 +71,7 @@ export const WorkspaceSpec = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    source: Type.Optional(WorkspaceSource),
   },
   { default: {}, additionalProperties: false },
 );
@@ -40,6 +82,7 @@ export const WorkspaceStatus = Type.Object({
   observedGeneration: Type.Optional(Type.Integer()),
   ip: Type.Optional(Type.String()),
   url: Type.Optional(Type.String({ description: 'Path of the IDE on the workspace server: /workspace/{name}/' })),
+  instance: Type.Optional(Type.String({ description: "The runtime's own name of the VM (for `incus exec NAME`, `tart ssh NAME`)." })),
   lastStartedTime: Type.Optional(Type.String({ format: 'date-time' })),
   conditions: Type.Optional(Type.Array(Condition)),
 });

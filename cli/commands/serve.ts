@@ -194,7 +194,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     const runtimeSettings = opts.runtime ?? { runtime: defaultRuntime() };
     const runtime = await createRuntime(runtimeSettings, tidepoolId, opts.dataDir, logger);
     components.add('runtime', async () => { await runtime.close?.(); });
-    if (runtime.exec) exec.exec = runtime.exec.bind(runtime);
+    if (runtime.openExec) exec.exec = runtime.openExec.bind(runtime);
     exec.starting = false;
 
     const proxy = await createProxy(proxySettings, server.address, credentials, opts.dataDir, logger);

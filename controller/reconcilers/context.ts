@@ -5,6 +5,7 @@ import type { Capacity } from '../capacity/index.js';
 import type { ProxyDriver } from '../drivers/proxy/types.js';
 import type { RuntimeDriver } from '../drivers/runtime/types.js';
 import type { EventRecorder } from '../events/index.js';
+import type { IdeHealth } from '../ide-health.js';
 import type { PortIndex } from '../port-index.js';
 import type { Clock, RateLimitingQueue } from '../queue/index.js';
 import type { RouteState } from '../route-state.js';
@@ -26,6 +27,8 @@ export interface Context {
   clock: Clock;
   logger: Logger;
   probe: Probe;
+  /** Keeps probing the IDEs of Ready workspaces and enqueues the ones that stop (or start again) answering. */
+  ide: IdeHealth;
   ideTimeoutMs: number;
   /** Enqueues the route table key after the gathering delay. */
   enqueueRoutes(): void;
@@ -33,8 +36,29 @@ export interface Context {
   ideWaitSince: Map<string, number>;
 }
 
-/** How often a workspace waiting on the runtime or its IDE looks again. */
-export const POLL_MS = 500;
+/** How often a workspace waiting on the runtime or its IDE looks again, at most. (A look while
+ * waiting for the IDE is one refused connect; for the IP, a list that all waiting ones share.) */
+export const POLL_MS = 250;
+/** The first looks come sooner (a stub or a fast runtime has an IP at once): from this, growing to POLL_MS. */
+export const MIN_POLL_MS = 50;
+
+/** When to look again at a workspace that has waited since `since`: soon at first, then every POLL_MS. */
+export function pollMs(ctx: Context, since: number | undefined): number {
+  const waited = since === undefined ? 0 : ctx.clock.now() - since;
+  return Math.min(POLL_MS, Math.max(MIN_POLL_MS, Math.round(waited / 8)));
+}
+
+/** Status fields the workspace reconciler writes; any other (lastAccessTime) belongs to another writer and is kept as stored. */
+const OWNED_STATUS = new Set(['phase', 'observedGeneration', 'ip', 'url', 'instance', 'lastStartedTime', 'conditions']);
+
+/** `status` with the fields it does not own taken from the stored object as it is now (not as it was read). */
+export function keepForeignStatus<S extends object>(ctx: Context, name: string, status: S): S {
+  const stored = (ctx.store.get('Workspace', name)?.status ?? {}) as Record<string, unknown>;
+  const out = { ...status } as Record<string, unknown>;
+  for (const k of Object.keys(out)) if (!OWNED_STATUS.has(k) && !(k in stored)) delete out[k];
+  for (const [k, v] of Object.entries(stored)) if (!OWNED_STATUS.has(k)) out[k] = v;
+  return out as S;
+}
 /** How often it looks once the IDE timeout has passed. */
 export const SLOW_POLL_MS = 10_000;
 export const IDE_PORT = 8080;

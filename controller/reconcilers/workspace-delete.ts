@@ -6,7 +6,7 @@ import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import type { VM } from '../drivers/runtime/types.js';
 import type { Result } from '../reconcile.js';
 import { setCondition } from '../status.js';
-import { FINALIZER, type Context } from './context.js';
+import { FINALIZER, keepForeignStatus, type Context } from './context.js';
 
 /** How often a deletion waiting for its routes to go looks again (the routes reconciler also wakes it). */
 const ROUTE_WAIT_MS = 1000;
@@ -15,6 +15,7 @@ export async function finalize(ctx: Context, ws: Resource): Promise<Result> {
   const name = ws.metadata.name;
   ctx.capacity.waiting.delete(name);
   ctx.ideWaitSince.delete(name);
+  ctx.ide.unwatch(name);
   if (!ws.metadata.finalizers?.includes(FINALIZER)) return {};
   const routed = ctx.routes.mayRoute(name);
   const message = !routed
@@ -29,7 +30,7 @@ export async function finalize(ctx: Context, ws: Resource): Promise<Result> {
   if (routed && ctx.routes.lastError) {
     setCondition(conditions, { type: 'RouteReady', status: 'False', reason: ctx.routes.lastErrorReason, message: ctx.routes.lastError }, now, ws.metadata.generation);
   }
-  ctx.status.write('Workspace', name, { ...status, phase: 'Deleting', conditions });
+  ctx.status.write('Workspace', name, keepForeignStatus(ctx, name, { ...status, phase: 'Deleting', conditions }));
   if (routed) {
     ctx.enqueueRoutes();
     return { requeueAfterMs: ROUTE_WAIT_MS };
@@ -37,18 +38,20 @@ export async function finalize(ctx: Context, ws: Resource): Promise<Result> {
 
   try {
     // Called even when the last list did not show it: a VM made by a controller that
-    // crashed before writing status must not outlive its Workspace.
+    // crashed before writing status must not outlive its Workspace. The home goes after the
+    // VM (a volume in use cannot be deleted), and only here: with the Workspace.
     await ctx.runtime.delete(name);
+    ctx.vms.patch(name, null);
+    await ctx.runtime.homes?.delete(name);
   } catch (err) {
     ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, 'Warning', 'DeleteFailed', (err as Error).message);
     setCondition(conditions, {
       type: 'Ready', status: 'False', reason: 'RuntimeError',
-      message: `Deleting: the ${ctx.runtime.name} runtime failed to delete the VM: ${(err as Error).message}. Retrying with backoff.`,
+      message: `Deleting: the ${ctx.runtime.name} runtime failed to delete the VM or its home: ${(err as Error).message}. Retrying with backoff.`,
     }, ctx.clock.now(), ws.metadata.generation);
-    ctx.status.write('Workspace', name, { ...status, phase: 'Deleting', conditions });
+    ctx.status.write('Workspace', name, keepForeignStatus(ctx, name, { ...status, phase: 'Deleting', conditions }));
     throw err;
   }
-  ctx.vms.patch(name, null);
   await ctx.store.transaction((tx) => {
     const cur = tx.get('Workspace', name);
     if (!cur || cur.metadata.uid !== ws.metadata.uid || !cur.metadata.finalizers?.includes(FINALIZER)) return;
@@ -56,7 +59,7 @@ export async function finalize(ctx: Context, ws: Resource): Promise<Result> {
     next.metadata.finalizers = next.metadata.finalizers!.filter((f) => f !== FINALIZER);
     tx.update(next);
   });
-  ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, 'Normal', 'Deleted', 'Deleted the VM and its disk; the workspace is gone.');
+  ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, 'Normal', 'Deleted', `Deleted the VM and its disk${ctx.runtime.homes ? ' and home' : ''}; the workspace is gone.`);
   return {};
 }
 
@@ -64,9 +67,12 @@ export async function deleteOrphan(ctx: Context, name: string, vm: VM | undefine
   ctx.capacity.waiting.delete(name);
   ctx.capacity.release(name);
   ctx.ideWaitSince.delete(name);
+  ctx.ide.unwatch(name);
   if (!vm) return {};
   await ctx.runtime.delete(name);
   ctx.vms.patch(name, null);
+  // No Workspace declares it: its home goes too (a Workspace of that name made later starts afresh).
+  await ctx.runtime.homes?.delete(name);
   ctx.events.record({ kind: 'Workspace', name }, 'Normal', 'OrphanDeleted',
     `Deleted VM "${name}" (state ${vm.state}): it was made by this Tidepool but no Workspace declares it.`);
   return {};

@@ -9,8 +9,10 @@ import { RuntimeError, type VM } from '../drivers/runtime/types.js';
 import { TerminalError, type Result } from '../reconcile.js';
 import { getCondition, isTrue, setCondition, type ConditionInput } from '../status.js';
 import { HOLDS_CAPACITY } from '../vm-cache.js';
-import { FINALIZER, IDE_PORT, POLL_MS, SLOW_POLL_MS, type Context } from './context.js';
+import { FINALIZER, IDE_PORT, MIN_POLL_MS, POLL_MS, SLOW_POLL_MS, keepForeignStatus, pollMs, type Context } from './context.js';
 import { deleteOrphan, finalize } from './workspace-delete.js';
+import { cloneSource, clonePending, ensureHome, planClone, type Note } from './workspace-home.js';
+import { applyResources, shouldRecreate } from './workspace-spec.js';
 
 export { FINALIZER } from './context.js';
 
@@ -29,7 +31,7 @@ export async function reconcileWorkspace(ctx: Context, name: string): Promise<Re
     vm = (await ctx.vms.get({ name })).get(name);
     // A VM on its way somewhere (or without an IP yet) needs news newer than the last poll.
     if (vm && (vm.state === 'Starting' || vm.state === 'Stopping' || (vm.state === 'Running' && !vm.ip))) {
-      vm = (await ctx.vms.get({ name, maxAgeMs: POLL_MS })).get(name);
+      vm = (await ctx.vms.get({ name, maxAgeMs: MIN_POLL_MS })).get(name);
     }
   } catch (err) {
     unreachable(ctx, name, err as Error);
@@ -57,7 +59,7 @@ function unreachable(ctx: Context, name: string, err: Error): void {
     type: 'Ready', status: 'Unknown', reason: 'RuntimeError',
     message: `The ${ctx.runtime.name} runtime cannot be reached to list the VMs: ${err.message}. The last known state is shown; retrying with backoff.`,
   }, ctx.clock.now(), ws.metadata.generation);
-  ctx.status.write('Workspace', name, { ...status, conditions });
+  ctx.status.write('Workspace', name, keepForeignStatus(ctx, name, { ...status, conditions }));
 }
 
 /**
@@ -88,13 +90,35 @@ async function converge(ctx: Context, ws: Resource, vm: VM | undefined): Promise
   const want: Usage = { name, cpu: spec.resources.cpu, memoryBytes };
   const prev: WorkspaceStatus = ws.status ?? {};
   const status: WorkspaceStatus = structuredClone(prev);
-  const note = (type: 'Normal' | 'Warning', reason: string, text: string) =>
+  const note: Note = (type, reason, text) =>
     ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, type, reason, text);
+  status.instance = ctx.runtime.instanceName?.(name) ?? name;
 
   if (!spec.running) ctx.capacity.waiting.delete(name);
 
+  // A new image: the VM is made again (below) from it, with the same home.
+  let recreating = false;
+  if (vm && vm.state !== 'Error' && (await shouldRecreate(ctx, ws, status, vm, note))) {
+    write(ctx, ws, status, { phase: 'Creating', vmReady: vmReady('False', 'Recreating', `Making the VM again from image "${spec.image}"; the home is kept.`) });
+    try {
+      await ctx.runtime.delete(name);
+    } catch (err) {
+      return fail(ctx, ws, status, 'delete (to recreate)', err as Error, note);
+    }
+    ctx.vms.patch(name, null);
+    ctx.ide.unwatch(name);
+    vm = undefined;
+    recreating = true;
+  }
+
   // Act: at most one runtime action, then look at the VM as that action left it.
   if (!vm || (spec.running && vm.state === 'Stopped')) {
+    if (!vm) {
+      const blocked = await ensureHome(ctx, ws, status, note).catch((err: Error) => fail(ctx, ws, status, 'make the home of', err, note));
+      if (blocked) {
+        return write(ctx, ws, status, { phase: 'Pending', vmReady: vmReady('False', blocked.reason, blocked.message), requeueAfterMs: SLOW_POLL_MS });
+      }
+    }
     if (spec.running) {
       const admission = ctx.capacity.admit(want, runningWorkspaces(ctx, name));
       if (!admission.ok) {
@@ -104,7 +128,7 @@ async function converge(ctx: Context, ws: Resource, vm: VM | undefined): Promise
       }
     }
     try {
-      if (!vm) vm = await create(ctx, ws, status, want, spec, note);
+      if (!vm) vm = await create(ctx, ws, status, want, spec, note, recreating);
       else vm = await start(ctx, ws, vm, note);
       if (spec.running) {
         status.lastStartedTime = timestamp(ctx.clock.now());
@@ -132,6 +156,14 @@ async function converge(ctx: Context, ws: Resource, vm: VM | undefined): Promise
     ctx.vms.patch(name, vm);
     ctx.ideWaitSince.delete(name);
     note('Normal', 'Stopped', drift ? 'The VM was started outside Tidepool; stopped it again (spec.running is false).' : 'Stopped the VM; its disk is kept.');
+  } else if (vm.state === 'Running' || vm.state === 'Stopped') {
+    vm = await applyResources(ctx, ws, status, vm, want, () => runningWorkspaces(ctx, name), note);
+  }
+
+  // spec.source.git, planned at creation: cloned once the VM runs, before it is Ready.
+  if (spec.running && vm?.state === 'Running' && vm.ip && clonePending(status)) {
+    const cloning = vmReady('False', 'Cloning', 'Cloning spec.source.git into ~/project; Ready once it is done.');
+    await cloneSource(ctx, ws, status, vm, note, () => write(ctx, ws, status, { phase: 'Starting', ip: vm!.ip!, vmReady: cloning }));
   }
 
   return write(ctx, ws, status, await observe(ctx, ws, vm, prev));
@@ -139,28 +171,33 @@ async function converge(ctx: Context, ws: Resource, vm: VM | undefined): Promise
 
 async function create(
   ctx: Context, ws: Resource, status: WorkspaceStatus, want: Usage,
-  spec: { image: string; running: boolean },
-  note: (type: 'Normal' | 'Warning', reason: string, text: string) => void,
+  spec: { image: string; running: boolean }, note: Note, recreating: boolean,
 ): Promise<VM> {
   const name = ws.metadata.name;
+  const home = !!ctx.runtime.homes;
+  const kept = home ? 'its home is kept' : 'its disk is lost';
   // It had a VM before (a phase past Creating): it was deleted behind Tidepool's back.
-  const lost = status.phase !== undefined && !['Pending', 'Creating', 'Failed'].includes(status.phase);
+  const lost = !recreating && status.phase !== undefined && !['Pending', 'Creating', 'Failed'].includes(status.phase);
   const vmr = lost
-    ? vmReady('False', 'VMNotFound', `The VM was not found in the ${ctx.runtime.name} runtime; creating it again (its disk is lost).`)
-    : vmReady('False', 'Creating', `Creating the VM from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)}).`);
+    ? vmReady('False', 'VMNotFound', `The VM was not found in the ${ctx.runtime.name} runtime; creating it again (${kept}).`)
+    : vmReady('False', recreating ? 'Recreating' : 'Creating', `Creating the VM from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)}).`);
+  // Only a workspace being made clones its source (read only at creation), and the plan is in status before the VM exists.
+  if (!lost && !recreating) planClone(ctx, ws, status);
   write(ctx, ws, status, { phase: 'Creating', vmReady: vmr });
-  await ctx.runtime.create({ name, image: spec.image, cpu: want.cpu, memoryBytes: want.memoryBytes, start: spec.running });
-  const vm: VM = { name, state: spec.running ? 'Running' : 'Stopped', image: spec.image, cpu: want.cpu, memoryBytes: want.memoryBytes };
+  const made = await ctx.runtime.create({ name, image: spec.image, cpu: want.cpu, memoryBytes: want.memoryBytes, start: spec.running, home });
+  // A driver that reports the VM as made (with its IP, when it has one) saves a list and a poll.
+  const vm: VM = made ?? { name, state: spec.running ? 'Running' : 'Stopped', image: spec.image, cpu: want.cpu, memoryBytes: want.memoryBytes };
   ctx.vms.patch(name, vm);
-  if (lost) note('Warning', 'VMNotFound', 'The VM was missing (deleted outside Tidepool); created it again.');
-  note('Normal', 'Created', `Created the VM from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)})${spec.running ? ' and started it' : ''}.`);
+  if (lost) note('Warning', 'VMNotFound', `The VM was missing (deleted outside Tidepool); created it again (${kept}).`);
+  if (recreating) {
+    setCondition(status.conditions ??= [], { type: 'ImageApplied', status: 'True', reason: 'Applied', message: `The VM runs image template "${spec.image}".` }, ctx.clock.now(), ws.metadata.generation);
+  }
+  note('Normal', recreating ? 'Recreated' : 'Created',
+    `${recreating ? 'Made the VM again' : 'Created the VM'} from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)})${home ? ' with its home attached' : ''}${spec.running ? ' and started it' : ''}.`);
   return vm;
 }
 
-async function start(
-  ctx: Context, ws: Resource, vm: VM,
-  note: (type: 'Normal' | 'Warning', reason: string, text: string) => void,
-): Promise<VM> {
+async function start(ctx: Context, ws: Resource, vm: VM, note: Note): Promise<VM> {
   const name = ws.metadata.name;
   const drift = ws.status?.phase === 'Running' || ws.status?.phase === 'Starting';
   await ctx.runtime.start(name);
@@ -171,15 +208,16 @@ async function start(
 }
 
 /** A runtime action failed: say so in status, then throw so the key comes back with backoff. */
-async function fail(
-  ctx: Context, ws: Resource, status: WorkspaceStatus, op: string, err: Error,
-  note: (type: 'Normal' | 'Warning', reason: string, text: string) => void,
-): Promise<never> {
+async function fail(ctx: Context, ws: Resource, status: WorkspaceStatus, op: string, err: Error, note: Note): Promise<never> {
   // A failed action may still have done something: the retry lists again before acting.
   ctx.vms.markDirty(ws.metadata.name);
-  const message = `The ${ctx.runtime.name} runtime failed to ${op} the VM: ${err.message}. Retrying with backoff.`;
-  note('Warning', `${op[0]!.toUpperCase()}${op.slice(1)}Failed`, err.message);
-  write(ctx, ws, status, { phase: 'Failed', vmReady: vmReady('False', 'RuntimeError', message) });
+  // An image the runtime cannot make VMs from is the user's to fix: say which field.
+  const badImage = err instanceof RuntimeError && (err.reason === 'UnknownImage' || err.reason === 'ImageNotFound');
+  const words = badImage ? `spec.image "${ws.spec.image as string}": ${err.message}` : err.message;
+  const message = `The ${ctx.runtime.name} runtime failed to ${op} the VM: ${words}. Retrying with backoff.`;
+  const word = op.split(' ')[0]!;
+  note('Warning', `${word[0]!.toUpperCase()}${word.slice(1)}Failed`, words);
+  write(ctx, ws, status, { phase: 'Failed', vmReady: vmReady('False', badImage ? (err as RuntimeError).reason : 'RuntimeError', message) });
   throw err;
 }
 
@@ -206,26 +244,41 @@ async function observe(ctx: Context, ws: Resource, vm: VM | undefined, prev: Wor
     return { phase: 'Stopping', vmReady: vmReady('False', 'Stopping', 'The VM is stopping outside Tidepool; it is started again once stopped.'), requeueAfterMs: POLL_MS };
   }
   if (vm.state === 'Stopped') return { phase: 'Pending', vmReady: vmReady('False', 'Stopped', 'The VM is stopped.'), requeueAfterMs: POLL_MS };
+  const now = ctx.clock.now();
+  if (!ctx.ideWaitSince.has(name)) ctx.ideWaitSince.set(name, now);
+  // Soon at first (a fast runtime has the IP and the IDE at once), then every POLL_MS.
+  const soon = pollMs(ctx, ctx.ideWaitSince.get(name));
   if (vm.state === 'Starting' || !vm.ip) {
-    return { phase: 'Starting', vmReady: vmReady('False', 'Starting', 'The VM is starting; waiting for its IP address.'), requeueAfterMs: POLL_MS };
+    return { phase: 'Starting', vmReady: vmReady('False', 'Starting', 'The VM is starting; waiting for its IP address.'), requeueAfterMs: soon };
   }
-  // Running with an IP. The IDE answered on this IP before: it is not probed again on every resync.
-  if (isTrue(prev, 'VMReady') && prev.ip === vm.ip) {
+  const answers: Observed = { phase: 'Running', ip: vm.ip, vmReady: vmReady('True', 'Running', `The IDE answers on ${vm.ip}:${IDE_PORT}.`) };
+  const note = (type: 'Normal' | 'Warning', reason: string, text: string) =>
+    ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, type, reason, text);
+  // It answered on this IP before, and the IDE health rounds (ctx.ide) have not seen it stop
+  // since: a resync costs no probe. Those rounds enqueue this key when it stops answering.
+  const answeredBefore = prev.ip === vm.ip && (isTrue(prev, 'VMReady') || getCondition(prev, 'VMReady')?.reason === 'IDENotAnswering');
+  if (answeredBefore && isTrue(prev, 'VMReady') && !ctx.ide.isDown(name)) {
     ctx.ideWaitSince.delete(name);
-    return { phase: 'Running', ip: vm.ip, vmReady: vmReady('True', 'Running', `The IDE answers on ${vm.ip}:${IDE_PORT}.`) };
+    return answers;
   }
   if (await ctx.probe(vm.ip, IDE_PORT)) {
     ctx.ideWaitSince.delete(name);
-    ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, 'Normal', 'IDEReady', `The IDE answers on ${vm.ip}:${IDE_PORT}.`);
-    return { phase: 'Running', ip: vm.ip, vmReady: vmReady('True', 'Running', `The IDE answers on ${vm.ip}:${IDE_PORT}.`) };
+    ctx.ide.markUp(name);
+    const again = answeredBefore && !isTrue(prev, 'VMReady');
+    note('Normal', 'IDEReady', `The IDE answers${again ? ' again' : ''} on ${vm.ip}:${IDE_PORT}.`);
+    return answers;
   }
-  const now = ctx.clock.now();
-  if (!ctx.ideWaitSince.has(name)) ctx.ideWaitSince.set(name, now);
+  if (answeredBefore) {
+    // It answered, and stopped: the VM runs, the IDE in it does not (crashed, hung, stopped).
+    const message = `The IDE stopped answering on ${vm.ip}:${IDE_PORT} (the VM is running): it is not reachable until it answers again; check code-server in the VM (\`${ctx.runtime.name === 'incus' ? `incus exec ${ctx.runtime.instanceName?.(name) ?? name} -- systemctl status code-server` : 'its logs'}\`).`;
+    if (isTrue(prev, 'VMReady')) note('Warning', 'IDENotAnswering', message);
+    return { phase: 'Running', ip: vm.ip, vmReady: vmReady('False', 'IDENotAnswering', message), requeueAfterMs: SLOW_POLL_MS };
+  }
   const late = now - ctx.ideWaitSince.get(name)! >= ctx.ideTimeoutMs;
   const message = late
     ? `The IDE has not answered on ${vm.ip}:${IDE_PORT} for over ${Math.round(ctx.ideTimeoutMs / 1000)} s since the VM started: check that image "${ws.spec.image}" runs code-server on port ${IDE_PORT}. Still checking every ${SLOW_POLL_MS / 1000} s.`
     : `The VM is running at ${vm.ip}; waiting for the IDE to answer on port ${IDE_PORT}.`;
-  return { phase: 'Starting', ip: vm.ip, vmReady: vmReady('False', 'WaitingForIDE', message), requeueAfterMs: late ? SLOW_POLL_MS : POLL_MS };
+  return { phase: 'Starting', ip: vm.ip, vmReady: vmReady('False', 'WaitingForIDE', message), requeueAfterMs: late ? SLOW_POLL_MS : soon };
 }
 
 /** Writes phase, ip, url, VMReady, RouteReady and Ready when any changed. */
@@ -235,6 +288,9 @@ function write(ctx: Context, ws: Resource, status: WorkspaceStatus, o: Observed)
   const gen = ws.metadata.generation;
   const conditions: Condition[] = status.conditions ?? [];
   setCondition(conditions, o.vmReady, now, gen);
+  // The IDE health rounds watch what answered (and what stopped answering, to see it come back).
+  if (o.ip && (o.vmReady.status === 'True' || o.vmReady.reason === 'IDENotAnswering')) ctx.ide.watch(name, o.ip);
+  else ctx.ide.unwatch(name);
   const route = routeReady(ctx, ws, o, status);
   if (route) setCondition(conditions, route, now, gen);
   const rr = getCondition({ conditions }, 'RouteReady');
@@ -248,7 +304,7 @@ function write(ctx: Context, ws: Resource, status: WorkspaceStatus, o: Observed)
   if (o.ip) status.ip = o.ip;
   else delete status.ip;
   status.conditions = conditions;
-  ctx.status.write('Workspace', name, status);
+  ctx.status.write('Workspace', name, keepForeignStatus(ctx, name, status));
   return o.requeueAfterMs !== undefined ? { requeueAfterMs: o.requeueAfterMs } : {};
 }
 

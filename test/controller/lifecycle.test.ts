@@ -39,7 +39,8 @@ describe('workspace lifecycle', () => {
     });
     expect(evs[0]).toMatchObject({ type: 'Normal', count: 1, reportingController: 'tidepool-controller', regarding: { kind: 'Workspace', name: 'alice', uid: ws.metadata.uid } });
     const log = await waitFor('events.jsonl', () => readFile(join(h.dir, '.logs', 'alice', 'events.jsonl'), 'utf8'));
-    expect(JSON.parse(log.trim().split('\n')[0]!)).toMatchObject({ kind: 'Event', reason: 'Created' });
+    // The home is made first (its own volume), then the VM with it attached.
+    expect(log.trim().split('\n').slice(0, 2).map((l) => JSON.parse(l) as { reason: string }).map((e) => e.reason)).toEqual(['HomeCreated', 'Created']);
   });
 
   it('stops and starts the VM to match spec.running', async () => {
@@ -71,7 +72,11 @@ describe('workspace lifecycle', () => {
     expect(h.runtime.snapshot()[0]).toMatchObject({ state: 'Running' });
     expect(Date.parse(again.status.lastStartedTime)).toBeGreaterThanOrEqual(Date.parse(first.status.lastStartedTime));
     await waitFor('port Ready again', () => cond(h.store.get('Port', 'bob-8000'), 'Ready')?.status === 'True');
-    const reasons = eventsFor(h.store, 'bob').map((e) => e.reason);
+    // Events are gathered for a moment before they are written: wait for the last one.
+    const reasons = await waitFor('Started event', () => {
+      const r = eventsFor(h.store, 'bob').map((e) => e.reason);
+      return r.includes('Started') ? r : undefined;
+    });
     expect(reasons).toEqual(expect.arrayContaining(['Created', 'Stopped', 'Started']));
   });
 

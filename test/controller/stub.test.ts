@@ -43,7 +43,7 @@ describe('stub runtime', () => {
     await rt.stop('b');
     await rt.delete('missing');
     await expect(rt.start('missing')).rejects.toMatchObject({ reason: 'NotFound' });
-    expect(rt.calls).toEqual({ list: 1, create: 3, start: 2, stop: 1, delete: 1 });
+    expect(rt.calls).toEqual({ list: 1, create: 3, start: 2, stop: 1, delete: 1, update: 0, exec: 0, home: 0 });
   });
 
   it('fails the next N calls of an operation, and through the failNext hook', async () => {

@@ -51,7 +51,7 @@ export const started: IncusServe[] = [];
  * `tidepool serve --runtime incus --proxy caddy` on loopback; resolves when it logs that it is up.
  * The process is recorded in `started` before waiting, so a serve that hangs is still ended.
  */
-export async function startIncusServe(dataDir: string, ports: Ports, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<IncusServe> {
+export async function startIncusServe(dataDir: string, ports: Ports, env: NodeJS.ProcessEnv, timeoutMs = 60_000, extraArgs: string[] = []): Promise<IncusServe> {
   const args = [
     '--runtime', 'incus', '--incus-socket', INCUS_SOCKET,
     '--proxy', 'caddy', '--app-port', `127.0.0.1:${ports.appPort}`, '--workspace-port', `127.0.0.1:${ports.workspacePort}`,
@@ -59,6 +59,7 @@ export async function startIncusServe(dataDir: string, ports: Ports, env: NodeJS
     // The default CPU budget is the host's CPUs x 4: 8 on a 2-core host, fewer than the 10
     // one-vCPU workspaces of the crash test (they would wait, rightly, as InsufficientCapacity).
     '--cpu-budget', '64',
+    ...extraArgs,
   ];
   const served = await startServe(dataDir, { ...env, TIDEPOOL_USER: USER, TIDEPOOL_PASSWORD: PASSWORD }, args, timeoutMs);
   const s: IncusServe = { proc: served.proc, address: served.address, dataDir, ...ports };
@@ -129,7 +130,8 @@ export interface Obj {
     ip?: string;
     url?: string;
     observedGeneration?: number;
-    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    instance?: string;
+    conditions?: { type: string; status: string; reason?: string; message?: string; observedGeneration?: number }[];
   };
 }
 
@@ -176,8 +178,14 @@ export class Api {
   }
 
   async setRunning(name: string, running: boolean): Promise<void> {
-    const r = await this.call('PATCH', `/api/v1/workspaces/${name}`, JSON.stringify({ spec: { running } }), 'application/merge-patch+json');
+    await this.patchSpec(name, { running });
+  }
+
+  /** A JSON merge patch of the Workspace's spec; throws unless 200. */
+  async patchSpec(name: string, spec: Record<string, unknown>): Promise<Obj> {
+    const r = await this.call('PATCH', `/api/v1/workspaces/${name}`, JSON.stringify({ spec }), 'application/merge-patch+json');
     if (r.status !== 200) throw new Error(`patch ${name}: ${r.status} ${JSON.stringify(r.json)}`);
+    return r.json as Obj;
   }
 
   async delete(plural: 'workspaces' | 'ports', name: string): Promise<void> {
@@ -252,8 +260,22 @@ export async function instancesOf(id: string): Promise<Seen[]> {
   }
 }
 
-/** Runs `sh -c script` inside an instance; exit code and output. */
-export async function inside(instance: string, script: string): Promise<{ code: number | undefined; out: string }> {
-  const r = await incus(['exec', instance, '--', 'sh', '-c', script], 20_000);
+/** Runs `sh -c script` inside an instance (as root, or as `user` uid); exit code and output. */
+export async function inside(instance: string, script: string, user?: number): Promise<{ code: number | undefined; out: string }> {
+  const as = user === undefined ? [] : ['--user', String(user), '--group', String(user), '--env', 'HOME=/home/dev', '--cwd', '/home/dev'];
+  const r = await incus(['exec', instance, ...as, '--', 'sh', '-c', script], 20_000);
   return { code: r.exitCode, out: r.all ?? '' };
+}
+
+/** The custom storage volumes (homes) carrying user.tidepool.id=<id>, by name, on every pool. */
+export async function volumesOf(id: string): Promise<string[]> {
+  const client = new IncusClient({ socketPath: INCUS_SOCKET, requestTimeoutMs: 10_000 });
+  type Volume = { name: string; type: string; config?: Record<string, string> };
+  try {
+    const pools = await client.call<string[]>('GET', '/1.0/storage-pools');
+    const all = (await Promise.all(pools.map((p) => client.call<Volume[]>('GET', `${p}/volumes?recursion=1`)))).flat();
+    return all.filter((v) => v.type === 'custom' && v.config?.[CONFIG_ID] === id).map((v) => v.name).sort();
+  } finally {
+    await client.close();
+  }
 }

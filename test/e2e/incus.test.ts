@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instanceName } from '../../controller/drivers/runtime/incus/names.js';
 import { cleanEnv } from '../cli/helpers.js';
-import { BRIDGE_PREFIX, deleteByTidepoolId, requireOrSkip, until } from '../incus/helpers.js';
+import { BRIDGE_PREFIX, deleteByTidepoolId, deleteVolumesByTidepoolId, requireOrSkip, until } from '../incus/helpers.js';
 import {
   Api, caddyPids, condition, freePorts, freshGet, inside, instancesOf, incus, isOurCaddy, isReady, port, presetId,
   startIncusServe, started, stopServe, viaCaddy, workspace, type IncusServe, type Obj,
@@ -61,6 +61,8 @@ afterAll(async () => {
     for (const id of ids) {
       const gone = await deleteByTidepoolId(id);
       if (gone.length) console.log(`test/e2e/incus: cleaned up ${gone.length} instance(s) of ${id}: ${gone.join(', ')}`);
+      const homes = await deleteVolumesByTidepoolId(id);
+      if (homes.length) console.log(`test/e2e/incus: cleaned up ${homes.length} home volume(s) of ${id}: ${homes.join(', ')}`);
     }
   }
   if (scratch) await rm(scratch, { recursive: true, force: true });

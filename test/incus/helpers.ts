@@ -61,6 +61,26 @@ export async function deleteByTidepoolId(id: string, extraNames: string[] = []):
   }
 }
 
+/** Deletes every custom storage volume (a home) carrying user.tidepool.id=<id>, on every pool; call after its instances are gone. */
+export async function deleteVolumesByTidepoolId(id: string): Promise<string[]> {
+  const client = new IncusClient({ socketPath: INCUS_SOCKET });
+  type Volume = { name: string; type: string; config?: Record<string, string> };
+  try {
+    const pools = await client.call<string[]>('GET', '/1.0/storage-pools');
+    const gone: string[] = [];
+    for (const pool of pools) {
+      const vols = await client.call<Volume[]>('GET', `${pool}/volumes?recursion=1`);
+      for (const v of vols.filter((x) => x.type === 'custom' && x.config?.[CONFIG_ID] === id)) {
+        await client.call('DELETE', `${pool}/volumes/custom/${encodeURIComponent(v.name)}`).catch(() => undefined);
+        gone.push(v.name);
+      }
+    }
+    return gone;
+  } finally {
+    await client.close();
+  }
+}
+
 /** A unique Tidepool id for one test run. */
 export const runId = (tag: string) => `${tag}-${process.pid}-${Date.now().toString(36)}`;
 

@@ -27,6 +27,54 @@ export interface CreateVMRequest {
   memoryBytes: number;
   /** Start it as part of creation (one operation where the runtime allows). */
   start: boolean;
+  /** Attach the workspace's home (made first with `homes.ensure`) at `homes.path`. Only on runtimes with `homes`. */
+  home?: boolean;
+}
+
+export interface Resources {
+  cpu: number;
+  memoryBytes: number;
+}
+
+/** How a resources change was taken: in effect now, or kept by the runtime for the VM's next start. */
+export type ResourcesApplied = 'now' | 'nextStart';
+
+export interface ExecOptions {
+  /** User and group ids to run as. Default 0 (root). */
+  uid?: number;
+  gid?: number;
+  /** Working directory in the guest. */
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Longest the command may run before the driver gives up on it, seconds. Default 300. */
+  timeoutSeconds?: number;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Homes that outlive the VM: one runtime volume per workspace, mounted at `path`, kept when
+ * the VM is stopped, deleted or recreated, deleted only by `delete`. Volumes carry the
+ * Tidepool id like VMs; another Tidepool's are never listed or touched.
+ */
+export interface HomeVolumes {
+  /** Where the home is mounted in the guest (/home/dev). */
+  readonly path: string;
+  /**
+   * Makes the workspace's home unless it exists. A home made now starts as a copy of the home
+   * of workspace `from` when given (a copy-on-write copy where the storage allows); a missing
+   * source throws RuntimeError with reason SourceNotFound and makes nothing. An existing home
+   * is kept as it is (never copied over): calling it again after a crash is safe.
+   */
+  ensure(workspace: string, from?: string): Promise<{ created: boolean }>;
+  /** Whether the workspace has a home. */
+  exists(workspace: string): Promise<boolean>;
+  /** Deletes the home; a missing one is not an error. Call after the VM is gone. */
+  delete(workspace: string): Promise<void>;
 }
 
 /** A command to run inside a running VM (`tidepool exec`, `tidepool shell`). */
@@ -64,25 +112,48 @@ export interface RuntimeDriver {
    * in one call. VMs of other Tidepools and unmanaged ones are never listed.
    */
   list(): Promise<VM[]>;
-  /** Creates the VM (and starts it when asked). Fails if it already exists. */
-  create(req: CreateVMRequest): Promise<void>;
+  /**
+   * Creates the VM (and starts it when asked). Fails if it already exists. May return the VM
+   * as created (with its IP when it has one already), which saves the controller a list.
+   */
+  create(req: CreateVMRequest): Promise<VM | void>;
   /** Starts a stopped VM; starting a running one is not an error. */
   start(name: string): Promise<void>;
   /** Stops gracefully, forcing after a timeout; stopping a stopped one is not an error. */
   stop(name: string): Promise<void>;
-  /** Deletes the VM and its disk, stopping it first if needed; a missing VM is not an error. */
+  /**
+   * Deletes the VM and its disk, stopping it first if needed; a missing VM is not an error.
+   * The home (see `homes`) is kept: it goes only with `homes.delete`.
+   */
   delete(name: string): Promise<void>;
   /** Reports VMs that changed behind Tidepool's back (by Workspace name), when the runtime can tell. Returns an unsubscribe. */
   subscribe?(onChange: (name: string) => void): () => void;
-  /** Runs a command in a running VM, when the runtime can (Incus exec websockets). */
-  exec?(name: string, req: ExecRequest): Promise<ExecSession>;
+  /** An interactive command in a running VM (`tidepool exec`/`shell`): its streams as they come (Incus exec websockets). */
+  openExec?(name: string, req: ExecRequest): Promise<ExecSession>;
   close?(): Promise<void>;
+
+  // Optional capabilities: a runtime without one says so through the Workspace conditions.
+
+  /** The runtime's own name of the workspace's VM (what a person types at its CLI). Default: the workspace name. */
+  instanceName?(workspace: string): string;
+  /** Homes on their own volumes. Without it, the home is on the VM's disk and goes with the VM. */
+  readonly homes?: HomeVolumes;
+  /**
+   * Changes the VM's vCPUs and memory, running or not. 'now' when in effect at once; 'nextStart'
+   * when the runtime keeps it for the next start (a running Tart VM). Without it, resources are
+   * set only at creation.
+   */
+  updateResources?(name: string, resources: Resources): Promise<ResourcesApplied>;
+  /** Runs a command in the running VM and waits for it (output recorded, no terminal). */
+  exec?(name: string, argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Throws RuntimeError (UnknownImage, ImageNotFound) when a VM could not be made from image template `template`. */
+  checkImage?(template: string): Promise<void>;
 }
 
 /** Every reason a RuntimeError may carry (a CamelCase word for conditions), from all drivers. */
 export const RUNTIME_ERROR_REASONS = [
   'RuntimeError', 'InvalidConfig', 'RuntimeUnavailable', 'Timeout', 'UnknownImage', 'ImageNotFound',
-  'NotFound', 'NotRunning', 'AlreadyExists', 'NameConflict', 'Conflict', 'BadRequest', 'Forbidden',
+  'NotFound', 'NotRunning', 'AlreadyExists', 'NameConflict', 'Conflict', 'BadRequest', 'Forbidden', 'SourceNotFound',
   // Incus
   'IncusError', 'OperationFailed',
   // Tart: which `tart` command failed

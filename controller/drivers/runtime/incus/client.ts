@@ -125,6 +125,27 @@ export class IncusClient {
     return env;
   }
 
+  /** GET of a plain file Incus serves (an exec's recorded output); error replies throw. */
+  async text(path: string): Promise<string> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(this.base + path, { method: 'GET', dispatcher: this.dispatcher, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+    } catch (err) {
+      throw this.unreachable(err);
+    }
+    const body = await res.body.text().catch((err: unknown) => {
+      throw this.unreachable(err);
+    });
+    if (res.statusCode >= 400) {
+      let message = `HTTP ${res.statusCode}`;
+      try {
+        message = (JSON.parse(body) as Envelope).error || message;
+      } catch { /* not JSON */ }
+      throw new RuntimeError(message, reasonFor(res.statusCode), res.statusCode);
+    }
+    return body;
+  }
+
   /**
    * Waits for an operation through /wait (which answers 200 at once and sends the body when the
    * operation ends or the timeout passes) and reads the outcome from the body. A failed operation

@@ -2,10 +2,12 @@
 // API on the local unix socket or on a remote HTTPS endpoint (an Incus cluster places the
 // instances itself). Only instances marked with this Tidepool's id are ever listed or touched.
 import { defaultImageMap, resolveImage, type ImageMap, type IncusImage } from '../images.js';
-import { RuntimeError, type CreateVMRequest, type ExecRequest, type RuntimeDriver, type VM, type VMState } from '../types.js';
+import { RuntimeError, type CreateVMRequest, type ExecRequest, type Resources, type RuntimeDriver, type VM, type VMState } from '../types.js';
 import { IncusClient, type IncusConnection } from './client.js';
 import { subscribeEvents, type EventsOptions } from './events.js';
-import { incusExec } from './exec.js';
+import { execIn } from './exec.js';
+import { incusExec } from './exec-session.js';
+import { createIncusHomes, type IncusHomes } from './homes.js';
 import { CONFIG_ID, CONFIG_IMAGE, CONFIG_WORKSPACE, idSuffix, instanceName, plainWorkspaceOf } from './names.js';
 
 export { DEFAULT_INCUS_SOCKET, IncusClient, type IncusConnection } from './client.js';
@@ -16,6 +18,8 @@ export interface IncusRuntimeOptions extends IncusConnection {
   tidepoolId: string;
   /** Profile every instance gets (root disk + NIC on the Tidepool bridge); default 'tidepool'. */
   profile?: string;
+  /** Storage pool of the homes; default: the pool of the profile's root disk. */
+  homePool?: string;
   /** Incus project; default: the server's default project. */
   project?: string;
   /** Cluster member to place new instances on; default: Incus chooses. */
@@ -47,6 +51,7 @@ interface Instance {
 
 export interface IncusRuntime extends RuntimeDriver {
   readonly client: IncusClient;
+  readonly homes: IncusHomes;
   /** The Incus instance name of a workspace (for logs and tests). */
   instanceName(workspace: string): string;
 }
@@ -71,6 +76,7 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
   /** Instance name → workspace name, for events; filled by list(), create() and lookups. */
   const known = new Map<string, string>();
   const unsubscribes = new Set<() => void>();
+  const homes = createIncusHomes({ client, tidepoolId: id, instanceName: nameOf, profile, q, ...(opts.homePool ? { pool: opts.homePool } : {}) });
 
   function workspaceOf(i: Instance): string | undefined {
     const cfg = i.config ?? {};
@@ -141,6 +147,30 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
     name: 'incus',
     client,
     instanceName: nameOf,
+    homes,
+
+    async checkImage(template: string) {
+      const image = resolveImage(imageMap, 'incus', template);
+      if (image.server || /^[0-9a-f]{64}$/.test(image.alias)) return;
+      await client.call('GET', `/1.0/images/aliases/${encodeURIComponent(image.alias)}${project ? `?${project}` : ''}`).catch((err: unknown) => {
+        if (err instanceof RuntimeError && err.code === 404) {
+          throw new RuntimeError(`Incus has no image "${image.alias}" (image template "${template}"); build and import it with scripts/setup-host.sh`, 'ImageNotFound', 404);
+        }
+        throw err;
+      });
+    },
+
+    async updateResources(workspace: string, r: Resources) {
+      const i = await getOwn(workspace);
+      if (!i) throw notFound(workspace);
+      // Containers take new limits live (cgroups); Incus refuses what it cannot do, in its own words.
+      await client.call('PATCH', q(inst(i.name)), { config: { 'limits.cpu': String(r.cpu), 'limits.memory': formatBytes(r.memoryBytes) } });
+      return 'now' as const;
+    },
+
+    async exec(workspace, argv, execOpts) {
+      return execIn(client, inst(nameOf(workspace)), (p) => q(p), argv, execOpts);
+    },
 
     async list() {
       const all = await client.call<Instance[]>('GET', q('/1.0/instances', 'recursion=2'));
@@ -169,6 +199,7 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
           [CONFIG_IMAGE]: req.image,
         },
         profiles: [profile],
+        ...(req.home ? { devices: { home: await homes.device(req.name) } } : {}),
         start: req.start,
       };
       known.set(name, req.name);
@@ -202,13 +233,14 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
       await stopInstance(workspace, i, true);
     },
 
-    async exec(workspace: string, req: ExecRequest) {
+    async openExec(workspace: string, req: ExecRequest) {
       const i = await getOwn(workspace);
       if (!i) throw notFound(workspace);
       if (i.status !== 'Running') throw new RuntimeError(`workspace ${workspace} is not running (instance ${i.name} is ${i.status ?? 'unknown'})`, 'NotRunning');
       return incusExec(client, q(`${inst(i.name)}/exec`), req);
     },
 
+    // The home volume is detached with the instance and kept: it goes only with homes.delete.
     async delete(workspace: string) {
       const i = await getOwn(workspace);
       if (!i) return;

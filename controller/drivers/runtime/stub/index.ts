@@ -4,10 +4,18 @@
 // Latency and failures are injectable; the *BehindBack helpers change the world the
 // way a person at the runtime's own CLI would, and tell subscribers.
 import type { Server } from 'node:http';
-import { RuntimeError, type CreateVMRequest, type RuntimeDriver, type VM, type VMState } from '../types.js';
+import {
+  RuntimeError, type CreateVMRequest, type ExecOptions, type ExecResult, type HomeVolumes, type Resources, type RuntimeDriver, type VM, type VMState,
+} from '../types.js';
 import { IDE_PORT, closeIde, listenIde } from './ide-server.js';
 
-export type StubOp = 'list' | 'create' | 'start' | 'stop' | 'delete';
+export type StubOp = 'list' | 'create' | 'start' | 'stop' | 'delete' | 'update' | 'exec' | 'home';
+
+/** A home in memory: file path (relative to the home) → content. */
+export type StubHome = Map<string, string>;
+
+/** Runs a command "in" a stub VM: gets the VM's home (when it has one) to read and change. */
+export type StubExec = (name: string, argv: string[], opts: ExecOptions, home: StubHome | undefined) => ExecResult | Promise<ExecResult>;
 
 export interface StubRuntimeOptions {
   /** Delay of create, start, stop and delete. Defaults to 0. */
@@ -21,6 +29,14 @@ export interface StubRuntimeOptions {
   failNext?: (op: StubOp, name: string | undefined) => string | boolean | undefined | void;
   /** Give each running VM a real HTTP server on ip:8080. Defaults to false (the in-memory `probe` answers instead). */
   ideServers?: boolean;
+  /** Keep homes on volumes of their own (in memory), as Incus does. Defaults to true. */
+  homes?: boolean;
+  /** Apply resources changes: 'now' (Incus), 'nextStart' (a running Tart VM), or false for no such capability. Defaults to 'now'. */
+  liveResources?: 'now' | 'nextStart' | false;
+  /** Gives the stub an exec capability that runs this. Defaults to none (the runtime cannot exec). */
+  exec?: StubExec;
+  /** Image templates it can make VMs from; others are refused as UnknownImage. Defaults to any. */
+  images?: string[];
 }
 
 export interface BehindBackOptions {
@@ -37,6 +53,10 @@ export interface StubRuntime extends RuntimeDriver {
   probe(ip: string, port: number): Promise<boolean>;
   /** The VMs as they are, without counting a list call. */
   snapshot(): VM[];
+  /** The homes as they are (workspace name → files), without counting a call. */
+  readonly homeFiles: Map<string, StubHome>;
+  /** Stops answering the IDE probe (and closes its server) of a running VM, or answers again: an IDE that hangs or crashes. */
+  setIdeDown(name: string, down: boolean): Promise<void>;
   createBehindBack(req: CreateVMRequest, opts?: BehindBackOptions): Promise<void>;
   deleteBehindBack(name: string, opts?: BehindBackOptions): Promise<void>;
   stopBehindBack(name: string, opts?: BehindBackOptions): Promise<void>;
@@ -51,6 +71,9 @@ interface StubVM {
   image: string;
   cpu: number;
   memoryBytes: number;
+  /** Resources kept for the next start ('nextStart' mode). */
+  pending?: Resources;
+  ideDown?: boolean;
   server?: Server;
 }
 
@@ -61,7 +84,8 @@ export function createStubRuntime(opts: StubRuntimeOptions = {}): StubRuntime {
   const listLatencyMs = opts.listLatencyMs ?? 0;
   const vms = new Map<string, StubVM>();
   const listeners = new Set<(name: string) => void>();
-  const calls: Record<StubOp, number> = { list: 0, create: 0, start: 0, stop: 0, delete: 0 };
+  const calls: Record<StubOp, number> = { list: 0, create: 0, start: 0, stop: 0, delete: 0, update: 0, exec: 0, home: 0 };
+  const homeFiles = new Map<string, StubHome>();
   const failures: { op: StubOp; name?: string; times: number; message: string }[] = [];
   // A random start keeps two stubs (two test files at once) off each other's addresses.
   let nextAddr = Math.floor(Math.random() * 200) * 254;
@@ -89,8 +113,13 @@ export function createStubRuntime(opts: StubRuntimeOptions = {}): StubRuntime {
   };
 
   const powerOn = async (vm: StubVM) => {
+    if (vm.state !== 'Running' && vm.pending) {
+      vm.cpu = vm.pending.cpu;
+      vm.memoryBytes = vm.pending.memoryBytes;
+      vm.pending = undefined;
+    }
     vm.state = 'Running';
-    if (!opts.ideServers || vm.server) return;
+    if (!opts.ideServers || vm.server || vm.ideDown) return;
     // Another process may hold this address's :8080 (a parallel test run): move on to the next one.
     for (let tries = 0; ; tries++) {
       try {
@@ -117,11 +146,69 @@ export function createStubRuntime(opts: StubRuntimeOptions = {}): StubRuntime {
     ...(vm.state === 'Running' ? { ip: vm.ip } : {}),
   });
 
+  const checkImage = (template: string) => {
+    if (opts.images && !opts.images.includes(template)) {
+      throw new RuntimeError(`image template "${template}" is not in the stub image map (known: ${opts.images.join(', ')})`, 'UnknownImage', 422);
+    }
+  };
+
   const doCreate = async (req: CreateVMRequest) => {
     if (vms.has(req.name)) throw new RuntimeError(`stub: instance "${req.name}" already exists`, 'AlreadyExists', 409);
+    checkImage(req.image);
+    if (req.home && !homeFiles.has(req.name)) throw new RuntimeError(`stub: workspace "${req.name}" has no home to attach`, 'NotFound', 404);
     const vm: StubVM = { name: req.name, state: 'Stopped', ip: allocateIp(), image: req.image, cpu: req.cpu, memoryBytes: req.memoryBytes };
     vms.set(req.name, vm);
     if (req.start) await powerOn(vm);
+    return view(vm);
+  };
+
+  const homes: HomeVolumes = {
+    path: '/home/dev',
+    async ensure(name, from) {
+      check('home', name);
+      await sleep(latencyMs);
+      if (homeFiles.has(name)) return { created: false };
+      if (from !== undefined) {
+        const src = homeFiles.get(from);
+        if (!src) throw new RuntimeError(`stub: workspace "${from}" has no home to copy`, 'SourceNotFound', 404);
+        homeFiles.set(name, new Map(src));
+      } else {
+        homeFiles.set(name, new Map());
+      }
+      return { created: true };
+    },
+    async exists(name) {
+      return homeFiles.has(name);
+    },
+    async delete(name) {
+      check('home', name);
+      await sleep(latencyMs);
+      if ([...vms.values()].some((vm) => vm.name === name)) throw new RuntimeError(`stub: the home of "${name}" is in use by its VM`, 'Conflict', 400);
+      homeFiles.delete(name);
+    },
+  };
+
+  const updateResources = async (name: string, r: Resources) => {
+    check('update', name);
+    await sleep(latencyMs);
+    const vm = vms.get(name);
+    if (!vm) throw notFound(name);
+    if (opts.liveResources === 'nextStart' && vm.state === 'Running') {
+      vm.pending = { ...r };
+      return 'nextStart' as const;
+    }
+    vm.cpu = r.cpu;
+    vm.memoryBytes = r.memoryBytes;
+    return 'now' as const;
+  };
+
+  const exec = async (name: string, argv: string[], o: ExecOptions = {}) => {
+    check('exec', name);
+    await sleep(latencyMs);
+    const vm = vms.get(name);
+    if (!vm) throw notFound(name);
+    if (vm.state !== 'Running') throw new RuntimeError(`stub: instance "${name}" is not running`, 'BadRequest', 400);
+    return opts.exec!(name, argv, o, homeFiles.get(name));
   };
 
   const doDelete = async (name: string) => {
@@ -131,9 +218,20 @@ export function createStubRuntime(opts: StubRuntimeOptions = {}): StubRuntime {
     await powerOff(vm);
   };
 
+  const optional: Partial<RuntimeDriver> = {
+    ...(opts.homes !== false ? { homes } : {}),
+    ...(opts.liveResources !== false ? { updateResources } : {}),
+    ...(opts.exec ? { exec } : {}),
+  };
+
   return {
     name: 'stub',
+    ...optional,
     calls,
+    homeFiles,
+    async checkImage(template) {
+      checkImage(template);
+    },
     async list() {
       check('list');
       await sleep(listLatencyMs);
@@ -142,7 +240,7 @@ export function createStubRuntime(opts: StubRuntimeOptions = {}): StubRuntime {
     async create(req) {
       check('create', req.name);
       await sleep(latencyMs);
-      await doCreate(req);
+      return doCreate(req);
     },
     async start(name) {
       check('start', name);
@@ -171,13 +269,25 @@ export function createStubRuntime(opts: StubRuntimeOptions = {}): StubRuntime {
       failures.push({ op, times, message, ...(name !== undefined ? { name } : {}) });
     },
     async probe(ip, port) {
-      return port === IDE_PORT && [...vms.values()].some((vm) => vm.state === 'Running' && vm.ip === ip);
+      return port === IDE_PORT && [...vms.values()].some((vm) => vm.state === 'Running' && vm.ip === ip && !vm.ideDown);
+    },
+    async setIdeDown(name, down) {
+      const vm = vms.get(name);
+      if (!vm) throw notFound(name);
+      vm.ideDown = down;
+      if (down) {
+        const server = vm.server;
+        vm.server = undefined;
+        await closeIde(server);
+      } else if (vm.state === 'Running') {
+        await powerOn(vm);
+      }
     },
     snapshot() {
       return [...vms.values()].map(view);
     },
     async createBehindBack(req, o) {
-      await doCreate(req);
+      await doCreate({ ...req, home: false });
       notify(req.name, o);
     },
     async deleteBehindBack(name, o) {

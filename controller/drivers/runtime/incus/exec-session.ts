@@ -1,0 +1,139 @@
+// Commands inside an instance through Incus's exec API: POST .../exec with
+// wait-for-websocket, then one websocket per stream of the operation (`0`, `1`, `2` and
+// `control`, or `0` and `control` with a terminal). As Incus's own client does: data
+// travels as binary messages, an empty text message ends a stream (our stdin's EOF, the
+// command's end of output), the control socket carries window sizes and signals and must
+// stay open until the command ends (closing it kills the command), and the exit code is
+// the finished operation's `return`.
+import { WebSocket } from 'undici';
+import type { ExecRequest, ExecSession } from '../types.js';
+import { RuntimeError } from '../types.js';
+import type { IncusClient } from './client.js';
+
+interface ExecOperation {
+  id: string;
+  metadata?: { fds?: Record<string, string> } | null;
+}
+
+export async function incusExec(client: IncusClient, execPath: string, req: ExecRequest): Promise<ExecSession> {
+  const env = await client.raw('POST', execPath, {
+    command: req.command,
+    environment: req.env ?? {},
+    'wait-for-websocket': true,
+    interactive: req.tty,
+    'record-output': false,
+    ...(req.tty ? { width: req.width ?? 80, height: req.height ?? 24 } : {}),
+    ...(req.uid !== undefined ? { user: req.uid } : {}),
+    ...(req.gid !== undefined ? { group: req.gid } : {}),
+    ...(req.cwd ? { cwd: req.cwd } : {}),
+  });
+  const op = env.metadata as ExecOperation | undefined;
+  const fds = op?.metadata?.fds;
+  if (!env.operation || !fds?.control || !fds['0']) throw new RuntimeError(`Incus did not start the exec operation (${JSON.stringify(env).slice(0, 200)})`, 'RuntimeError');
+  const open = (secret: string) => connect(client, `${env.operation}/websocket?secret=${encodeURIComponent(secret)}`);
+
+  // Every socket is connected before output can be lost: Incus starts the command once all are.
+  const [control, stdin, stdout, stderr] = await Promise.all([
+    open(fds.control), open(fds['0']), fds['1'] ? open(fds['1']) : undefined, fds['2'] ? open(fds['2']) : undefined,
+  ]);
+  let inputOpen = true;
+  const listeners: ((stream: 'stdout' | 'stderr', data: Uint8Array) => void)[] = [];
+  const pending: ['stdout' | 'stderr', Uint8Array][] = [];
+  const deliver = (stream: 'stdout' | 'stderr', data: Uint8Array) => {
+    if (listeners.length) for (const l of listeners) l(stream, data);
+    else pending.push([stream, data]);
+  };
+  /** Resolves when the stream's end barrier (an empty text message) arrives or the socket closes. */
+  const drain = (sock: Socket | undefined, stream: 'stdout' | 'stderr') => new Promise<void>((resolve) => {
+    if (!sock) return resolve();
+    sock.onMessage((data) => {
+      if (typeof data === 'string') {
+        // The command's output ended. Incus finishes the operation only once we close this
+        // socket too (its own client does the same); a terminal's socket is also our stdin.
+        if (sock === stdin && inputOpen) { inputOpen = false; sock.ws.send(''); }
+        sock.ws.close();
+        return resolve();
+      }
+      deliver(stream, new Uint8Array(data));
+    });
+    sock.onEnd(resolve);
+  });
+  // With a terminal, output comes back on the stdin socket.
+  const outputs = Promise.all([drain(stdout ?? stdin, 'stdout'), drain(stderr, 'stderr')]);
+
+  const exitCode = (async () => {
+    let done;
+    try {
+      done = await client.wait(env.operation!, 24 * 3600);
+    } catch (err) {
+      // Incus fails the operation instead of returning 127/126 when the command cannot be run;
+      // a shell would have said 127 (not found) or 126 (not executable), and so do we.
+      if (/command not found/i.test((err as Error).message)) return 127;
+      if (/permission denied/i.test((err as Error).message)) return 126;
+      throw err;
+    }
+    await Promise.race([outputs, new Promise((r) => setTimeout(r, 2000))]);
+    for (const sock of [control, stdin, stdout, stderr]) sock?.ws.close();
+    const ret = (done?.metadata as { return?: number } | undefined)?.return;
+    if (typeof ret !== 'number' && /command not found/i.test(done?.err ?? '')) return 127;
+    if (typeof ret !== 'number' && /permission denied/i.test(done?.err ?? '')) return 126;
+    if (typeof ret !== 'number') throw new RuntimeError(`the exec operation ended without an exit code: ${done?.err ?? 'unknown'}`, 'RuntimeError');
+    return ret;
+  })();
+  exitCode.catch(() => undefined);
+
+  const sendControl = (msg: unknown) => { if (control.ws.readyState === WebSocket.OPEN) control.ws.send(JSON.stringify(msg)); };
+  return {
+    write(data) { if (inputOpen && stdin.ws.readyState === WebSocket.OPEN) stdin.ws.send(data); },
+    endInput() {
+      if (!inputOpen) return;
+      inputOpen = false;
+      // The barrier ends stdin only: the socket stays open for a terminal's output.
+      if (stdin.ws.readyState === WebSocket.OPEN) stdin.ws.send('');
+    },
+    resize(width, height) { sendControl({ command: 'window-resize', args: { width: String(width), height: String(height) } }); },
+    onOutput(cb) {
+      listeners.push(cb);
+      for (const [s, d] of pending.splice(0)) cb(s, d);
+    },
+    exitCode,
+    kill() {
+      sendControl({ command: 'signal', args: { signal: 9 } });
+      // A command that ignores us must not keep sockets (and the process) alive.
+      setTimeout(() => { for (const sock of [control, stdin, stdout, stderr]) sock?.ws.close(); }, 1000).unref();
+    },
+  };
+}
+
+/** A socket whose messages are kept from the moment it opens until a reader takes them. */
+interface Socket {
+  ws: WebSocket;
+  onMessage(cb: (data: ArrayBuffer | string) => void): void;
+  onEnd(cb: () => void): void;
+}
+
+function connect(client: IncusClient, path: string): Promise<Socket> {
+  const url = client.base.replace(/^http/, 'ws') + path;
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { dispatcher: client.dispatcher });
+    ws.binaryType = 'arraybuffer';
+    // Incus starts the command once every socket is connected: output may come before a
+    // reader is attached, and an event without a listener would be lost.
+    const queue: (ArrayBuffer | string)[] = [];
+    let reader: ((data: ArrayBuffer | string) => void) | undefined;
+    let ended = false;
+    let endReader: (() => void) | undefined;
+    ws.onmessage = (ev) => { if (reader) reader(ev.data as ArrayBuffer | string); else queue.push(ev.data as ArrayBuffer | string); };
+    ws.onclose = () => { ended = true; endReader?.(); };
+    ws.onopen = () => resolve({
+      ws,
+      onMessage(cb) { reader = cb; for (const m of queue.splice(0)) cb(m); },
+      onEnd(cb) { if (ended) cb(); else endReader = cb; },
+    });
+    ws.onerror = (ev) => {
+      if (ws.readyState === WebSocket.CONNECTING) {
+        reject(new RuntimeError(`cannot open the exec websocket ${path.split('?')[0]}: ${(ev as { message?: string }).message ?? 'error'}`, 'RuntimeError'));
+      }
+    };
+  });
+}

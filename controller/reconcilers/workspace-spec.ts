@@ -1,0 +1,115 @@
+// Spec changes of a workspace whose VM exists: new resources are applied live where the
+// runtime can (after the capacity check), a new image recreates the VM with the same home.
+// A change that cannot be applied is a condition naming the field; the running VM stays.
+import type { Resource } from '../../api/store/index.js';
+import type { Condition, WorkspaceStatus } from '../../specs/index.js';
+import { showBytes, type RunningWorkspace, type Usage } from '../capacity/index.js';
+import { RuntimeError, type VM } from '../drivers/runtime/types.js';
+import { getCondition, setCondition } from '../status.js';
+import { HOLDS_CAPACITY } from '../vm-cache.js';
+import type { Context } from './context.js';
+import type { Note } from './workspace-home.js';
+
+const conditions = (status: WorkspaceStatus): Condition[] => (status.conditions ??= []);
+const show = (r: { cpu?: number; memoryBytes?: number }) =>
+  `${r.cpu ?? '?'} vCPU, ${r.memoryBytes !== undefined ? showBytes(r.memoryBytes) : '?'}`;
+
+/**
+ * Brings the VM's vCPUs and memory to spec.resources and says how that stands in
+ * ResourcesApplied. Returns the VM as it is after.
+ */
+export async function applyResources(
+  ctx: Context, ws: Resource, status: WorkspaceStatus, vm: VM, want: Usage, others: () => RunningWorkspace[], note: Note,
+): Promise<VM> {
+  const name = ws.metadata.name;
+  const gen = ws.metadata.generation;
+  const set = (s: 'True' | 'False', reason: string, message: string) =>
+    setCondition(conditions(status), { type: 'ResourcesApplied', status: s, reason, message }, ctx.clock.now(), gen);
+  // A runtime that does not report resources: nothing to compare, nothing claimed.
+  if (vm.cpu === undefined && vm.memoryBytes === undefined) return vm;
+  const fields: string[] = [];
+  if (vm.cpu !== undefined && vm.cpu !== want.cpu) fields.push('spec.resources.cpu');
+  if (vm.memoryBytes !== undefined && vm.memoryBytes !== want.memoryBytes) fields.push('spec.resources.memory');
+  if (fields.length === 0) {
+    set('True', 'Applied', `The VM has ${show(want)}, as spec.resources asks.`);
+    return vm;
+  }
+  const what = `${fields.join(' and ')} (${show(vm)} → ${show(want)})`;
+  const update = ctx.runtime.updateResources?.bind(ctx.runtime);
+  if (!update) {
+    set('False', 'NotSupported', `The ${ctx.runtime.name} runtime cannot change the resources of an existing VM: ${what} is not applied; it takes effect when the VM is made again (delete and re-create the workspace).`);
+    return vm;
+  }
+  // Tried for this spec already and refused, or kept for the next start: not again until the spec changes.
+  const prev = getCondition(status, 'ResourcesApplied');
+  if (prev?.status === 'False' && prev.observedGeneration === gen && (prev.reason === 'Refused' || prev.reason === 'WaitingForRestart')) return vm;
+
+  const holding = HOLDS_CAPACITY.has(vm.state);
+  if (holding) {
+    const admission = ctx.capacity.admit(want, others());
+    if (!admission.ok) {
+      const message = `${what} is not applied: ${admission.reasons.join('; ')}. The workspace keeps running with ${show(vm)}; it is applied by itself once there is room, or lower spec.resources.`;
+      set('False', 'InsufficientCapacity', message);
+      note('Warning', 'ResourcesRefused', message);
+      return vm;
+    }
+  }
+  let how;
+  try {
+    how = await update(name, { cpu: want.cpu, memoryBytes: want.memoryBytes });
+  } catch (err) {
+    if (err instanceof RuntimeError && err.reason === 'RuntimeUnavailable') throw err;
+    const message = `The ${ctx.runtime.name} runtime refused ${what}: ${(err as Error).message}. The workspace keeps running with ${show(vm)}; change spec.resources to try again.`;
+    ctx.vms.markDirty(name);
+    set('False', 'Refused', message);
+    note('Warning', 'ResourcesRefused', message);
+    return vm;
+  } finally {
+    ctx.capacity.release(name);
+  }
+  if (how === 'nextStart') {
+    const message = `${what} takes effect at the VM's next start: the ${ctx.runtime.name} runtime cannot change a running VM.`;
+    set('False', 'WaitingForRestart', message);
+    note('Normal', 'ResourcesPending', message);
+    return vm;
+  }
+  const next: VM = { ...vm, cpu: want.cpu, memoryBytes: want.memoryBytes };
+  ctx.vms.patch(name, next);
+  set('True', 'Applied', `The VM has ${show(want)}, as spec.resources asks (applied ${vm.state === 'Running' ? 'live, without a restart' : 'while stopped'}).`);
+  note('Normal', 'ResourcesUpdated', `Applied ${what} ${vm.state === 'Running' ? 'live, without a restart' : 'to the stopped VM'}.`);
+  return next;
+}
+
+/**
+ * Whether the VM is to be made again from a new spec.image (keeping its home). When the image
+ * cannot be used, or the runtime keeps no home to carry over, ImageApplied says so and the VM stays.
+ */
+export async function shouldRecreate(ctx: Context, ws: Resource, status: WorkspaceStatus, vm: VM, note: Note): Promise<boolean> {
+  const image = ws.spec.image as string;
+  const gen = ws.metadata.generation;
+  const set = (s: 'True' | 'False', reason: string, message: string) =>
+    setCondition(conditions(status), { type: 'ImageApplied', status: s, reason, message }, ctx.clock.now(), gen);
+  if (vm.image === undefined) return false;
+  if (vm.image === image) {
+    set('True', 'Applied', `The VM runs image template "${image}".`);
+    return false;
+  }
+  const keep = `The VM keeps running image "${vm.image}".`;
+  if (!ctx.runtime.homes) {
+    set('False', 'NotSupported', `spec.image "${image}" is not applied: the ${ctx.runtime.name} runtime keeps no home apart from the VM, so making the VM again would lose its files. ${keep} Delete and re-create the workspace to use the new image.`);
+    return false;
+  }
+  try {
+    await ctx.runtime.checkImage?.(image);
+  } catch (err) {
+    if (!(err instanceof RuntimeError) || err.reason === 'RuntimeUnavailable') throw err;
+    const message = `spec.image "${image}" cannot be used: ${err.message}. ${keep}`;
+    const prev = getCondition(status, 'ImageApplied');
+    if (!(prev?.reason === err.reason && prev.observedGeneration === gen)) note('Warning', 'ImageRefused', message);
+    set('False', err.reason, message);
+    return false;
+  }
+  set('False', 'Recreating', `Making the VM again from image "${image}" (was "${vm.image}"); the home is kept.`);
+  note('Normal', 'Recreating', `spec.image changed from "${vm.image}" to "${image}": making the VM again from the new image; the home is kept and attached again.`);
+  return true;
+}
