@@ -6,3 +6,4 @@ export * from './sync.js';
 export * from './kinds.js';
 export * from './quantity.js';
 export * from './validate.js';
+export * from './limits.js';
