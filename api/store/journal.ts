@@ -154,6 +154,11 @@ export class Journal {
     }
   }
 
+  /** Opens the journal for appending now (a write later needs no new file descriptor). */
+  async openForAppend(): Promise<void> {
+    await this.#handle();
+  }
+
   async #handle(): Promise<FileHandle> {
     this.#fh ??= await open(this.#p.journal, 'a');
     return this.#fh;

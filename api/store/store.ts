@@ -393,6 +393,8 @@ export class Store {
     const store = new Store(path, state, { main, events, mainBytes: size(main), eventBytes: size(events) }, opts);
     await store.#main.cleanLeftovers();
     await store.#events.cleanLeftovers();
+    await store.#main.openForAppend();
+    await store.#events.openForAppend();
     if (!main.snapshot) {
       // A new store (or one whose snapshot went missing): write it out at once.
       await store.#main.compact(store.#snapshot(store.#main), true);
