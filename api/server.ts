@@ -12,7 +12,7 @@ import { basicAuthChecker, REALM, unauthorized } from './auth.js';
 import { ALL_BODY_TYPES, JSON_TYPES, YAML_TYPES, mediaType, parseJson, unsupportedMediaType } from './body.js';
 import { METHODS, methodNotAllowed, queryBool, queryParam, registerResourceRoutes } from './resources.js';
 import { openApiJson } from './openapi.js';
-import { applyDocuments, parseDocuments, type ApplyOptions } from './apply/index.js';
+import { applyDocuments, objectDocuments, parseDocuments, type ApplyOptions } from './apply/index.js';
 import type { WatchRegistry } from './watch.js';
 import { LoginThrottle, clientOf, type ThrottleOptions } from './throttle.js';
 import { defaultMaxConnections, framingError } from './framing.js';
@@ -233,11 +233,21 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (req.body === undefined || req.body === null) throw badRequest('a request body (YAML or JSON manifests) is required');
     if (!accepted.includes(type)) throw unsupportedMediaType(type, accepted);
     const text = String(req.body);
-    // JSON syntax errors are reported as JSON errors; the YAML parser (JSON is YAML) then
-    // reads the text again to keep line and column of every node.
-    if ((JSON_TYPES as readonly string[]).includes(type)) parseJson(text);
-    const docs = parseDocuments([{ text }]);
-    const { results } = await applyDocuments(store, docs, options);
+    let results;
+    if ((JSON_TYPES as readonly string[]).includes(type)) {
+      // JSON is applied from JSON.parse (the YAML parser takes seconds per MiB, blocking the
+      // server); only when it is refused is the text read again by the YAML parser, for the
+      // line and column of every problem. A refused apply wrote nothing, so trying again is safe.
+      const value = parseJson(text);
+      try {
+        ({ results } = await applyDocuments(store, objectDocuments([value]), options));
+      } catch (err) {
+        if (!(err instanceof ApiError && (err.code === 422 || err.code === 400))) throw err;
+        ({ results } = await applyDocuments(store, parseDocuments([{ text }]), options));
+      }
+    } else {
+      ({ results } = await applyDocuments(store, parseDocuments([{ text }]), options));
+    }
     return reply.type('application/json; charset=utf-8').send(JSON.stringify({ apiVersion: API_VERSION, kind: 'ApplyResult', dryRun: !!options.dryRun, results }));
   });
   app.route({

@@ -11,7 +11,7 @@ export const MAX_OBJECT_BYTES = 512 * 1024;
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
 /** What makes `obj` too big, one cause per limit it breaks. */
-export function sizeCauses(obj: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } }): StatusCause[] {
+export function sizeCauses(obj: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } }, json?: string): StatusCause[] {
   const causes: StatusCause[] = [];
   const labels = obj.metadata?.labels;
   if (labels && Object.keys(labels).length > MAX_LABELS) {
@@ -25,7 +25,9 @@ export function sizeCauses(obj: { metadata?: { labels?: Record<string, string>; 
       causes.push({ field: 'metadata.annotations', reason: 'FieldValueTooLong', message: `Too long: must have at most ${MAX_ANNOTATIONS_BYTES} bytes in all, got ${total}` });
     }
   }
-  const size = bytes(JSON.stringify(obj));
+  const text = json ?? JSON.stringify(obj);
+  // UTF-16 length is at most the UTF-8 size times 1; count bytes only when it could matter.
+  const size = text.length * 3 <= MAX_OBJECT_BYTES ? text.length : bytes(text);
   if (size > MAX_OBJECT_BYTES) {
     causes.push({ reason: 'FieldValueTooLong', message: `Too long: the object is ${size} bytes serialized; at most ${MAX_OBJECT_BYTES} are allowed` });
   }

@@ -162,7 +162,13 @@ export async function applyDocuments(
   const causes: StatusCause[] = [];
   const planned: Planned[] = [];
   const seen = new Map<string, ParsedDocument>();
+  // A big apply (thousands of objects) is validated in slices, so the server keeps answering.
+  let slice = performance.now();
   for (const doc of documents) {
+    if (performance.now() - slice > 20) {
+      await new Promise<void>((r) => setImmediate(r));
+      slice = performance.now();
+    }
     const r = validateManifest(doc.object);
     if (!r.object) {
       for (const c of r.causes) causes.push(locatedCause(doc, c));
