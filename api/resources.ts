@@ -120,12 +120,14 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       if (asked !== undefined && asked !== '') checkResourceVersion(asked);
       const rv = store.resourceVersion;
       const key = `${info.kind}\0${selectorText}`;
-      let body = lists.get(key, rv);
+      // Keyed by what reads see (a write in flight or rolled back changes it, not only the rv).
+      const version = `${rv}/${store.readVersion}`;
+      let body = lists.get(key, version);
       if (body === undefined) {
         const selector = parseSelector(selectorText);
         const items = [...store.list(info.kind, selector).items].sort(byName);
         body = `{"apiVersion":"${API_VERSION}","kind":"${info.kind}List","metadata":{"resourceVersion":"${rv}"},"items":[${items.map(objectJson).join(',')}]}`;
-        lists.set(key, rv, body);
+        lists.set(key, version, body);
       }
       return sendJson(reply, 200, body);
     });

@@ -4,7 +4,8 @@
 // time and count), with
 //   (a) Tidepool's forward auth: Caddy asks the API's /authz, which holds every wrong guess
 //       on a timer (api/throttle.ts);
-//   (b) the baseline: Caddy's own basic auth with a bcrypt hash (cost 10), as before.
+//   (b) the baseline: Caddy's own basic auth with a bcrypt hash (cost 10), the config the
+//       driver builds today (config.ts); (a) is that config with the auth handler swapped.
 // Target: (a) flood p50 within 2x of idle p50. Prints p50/p99 and the ratios.
 // Run: npx tsx bench/proxy-auth.ts [--seconds 8] [--samples 30]
 // Traffic goes to loopback only (127.0.0.1 legitimate, 127.0.0.2 the flood).
@@ -13,12 +14,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import bcrypt from 'bcryptjs';
 import { Agent, request } from 'undici';
 import { Store } from '../api/store/index.js';
 import { startServer } from '../api/server.js';
-import { createCaddyProxy, freeLoopbackPort, type Json } from '../controller/drivers/proxy/caddy/index.js';
-import { bcryptBasicAuthHandler } from '../controller/drivers/proxy/caddy/auth.js';
+import { createCaddyProxy, freeLoopbackPort } from '../controller/drivers/proxy/caddy/index.js';
+import { withForwardAuth } from '../controller/drivers/proxy/caddy/auth.js';
 
 const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, samples: { type: 'string', default: '30' } } });
 const FLOOD_MS = Number(args.seconds) * 1000;
@@ -82,26 +82,14 @@ async function measure(): Promise<{ idle: number[]; flood: number[]; floodReques
   return { idle, flood, floodRequests: sent };
 }
 
-/** Replaces the forward-auth handlers of a config with Caddy's bcrypt basic auth. */
-function withBcrypt(config: Json, hash: string): Json {
-  if (Array.isArray(config)) return config.map((c) => withBcrypt(c, hash));
-  if (config && typeof config === 'object') {
-    const o = config as { [k: string]: Json };
-    if (o.handler === 'reverse_proxy' && (o.rewrite as { uri?: string } | undefined)?.uri === '/authz') return bcryptBasicAuthHandler(USER, hash);
-    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, withBcrypt(v, hash)]));
-  }
-  return config;
-}
-
 try {
   await proxy.start();
   const table = { workspaces: [{ name: 'w', upstream: `127.0.0.1:${idePort}` }], ports: [] };
+  // Baseline first: the config the driver builds today (Caddy's bcrypt basic auth).
   await proxy.apply(table);
-  const forward = await measure();
-  const hash = await bcrypt.hash(PASSWORD, 10);
-  await proxy.admin().load(withBcrypt(await proxy.buildConfig(table), hash));
-  // A new client address for the baseline flood's throttle state does not matter: Caddy answers it.
   const bcryptRun = await measure();
+  await proxy.admin().load(withForwardAuth(await proxy.buildConfig(table), new URL(api.address).host));
+  const forward = await measure();
   const f = (n: number) => n.toFixed(1).padStart(9);
   console.log(`legitimate GET ${target} (${SAMPLES} sequential), flood: ${FLOOD_CONNECTIONS} connections of wrong passwords for ${FLOOD_MS / 1000} s (at most ${FLOOD_MAX_REQUESTS})`);
   console.log(`                          idle p50  idle p99  flood p50  flood p99  flood/idle p50  flood requests`);

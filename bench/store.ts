@@ -1,7 +1,7 @@
 // Store write cost with a big store, side by side in one run: today's store (this branch:
-// snapshot + append-only journal) and the store before it (the whole file rewritten on
-// every commit; its code taken from git, the commit this branch started from), each behind
-// the same API server on loopback, each holding 1,000 Workspaces, 4,000 Ports and 10,000
+// snapshot + append-only journal, a big apply prepared in slices) and the API and store
+// before it (the whole file rewritten on every commit; their code taken from git, the
+// commit this branch started from), each on loopback, each holding 1,000 Workspaces, 4,000 Ports and 10,000
 // Events. Measures:
 //   - PATCH p50/p99 of a Workspace (a label change), sequential, 300 requests;
 //   - the longest event-loop stall while a 1 MiB JSON apply (new Workspaces) runs.
@@ -80,12 +80,12 @@ function applyBody(): string {
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 
-async function measure(label: string, open: Opener): Promise<{ p50: number; p99: number; stall: number; applyMs: number; applied: number }> {
+async function measure(label: string, open: Opener, serve: Serve): Promise<{ p50: number; p99: number; stall: number; applyMs: number; applied: number }> {
   const dir = await mkdtemp(join(tmpdir(), `tp-bench-store-${label}-`));
   try {
     const store = await open(join(dir, 'store.json'));
     await populate(store);
-    const server = await startServer({ store: store as unknown as Store, listen: '127.0.0.1:0', logger: false, credentials: CREDS });
+    const server = await serve({ store: store as unknown as Store, listen: '127.0.0.1:0', logger: false, credentials: CREDS });
     const url = server.address;
     const lat: number[] = [];
     for (let i = 0; i < PATCHES; i++) {
@@ -115,27 +115,30 @@ async function measure(label: string, open: Opener): Promise<{ p50: number; p99:
   }
 }
 
-/** The store as it was at `ref`, checked out beside this tree (its own api/store and specs). */
-async function baselineOpener(ref: string): Promise<{ open: Opener; cleanup: () => Promise<void> }> {
+type Serve = typeof startServer;
+
+/** The API and store as they were at `ref`, checked out beside this tree (api/ and specs/). */
+async function baseline(ref: string): Promise<{ open: Opener; serve: Serve; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'tp-bench-baseline-'));
-  execFileSync('sh', ['-c', `git -C "${ROOT}" archive "${ref}" api/store specs | tar -x -C "${dir}"`]);
+  execFileSync('sh', ['-c', `git -C "${ROOT}" archive "${ref}" api specs | tar -x -C "${dir}"`]);
   await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  const mod = await import(pathToFileURL(join(dir, 'api', 'store', 'index.ts')).href) as { Store: { open(p: string, o?: object): Promise<AnyStore> } };
-  return { open: (p) => mod.Store.open(p, { maxEvents: 20_000 }), cleanup: () => rm(dir, { recursive: true, force: true }) };
+  const storeMod = await import(pathToFileURL(join(dir, 'api', 'store', 'index.ts')).href) as { Store: { open(p: string, o?: object): Promise<AnyStore> } };
+  const serverMod = await import(pathToFileURL(join(dir, 'api', 'server.ts')).href) as { startServer: Serve };
+  return { open: (p) => storeMod.Store.open(p, { maxEvents: 20_000 }), serve: serverMod.startServer, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
 const ref = arg('baseline-ref', execFileSync('git', ['-C', ROOT, 'merge-base', 'HEAD', 'main'], { encoding: 'utf8' }).trim());
-const baseline = await baselineOpener(ref);
+const before = await baseline(ref);
 try {
-  const old = await measure('whole-file', baseline.open);
-  const now = await measure('journal', (p) => Store.open(p, { maxEvents: 20_000 }));
+  const old = await measure('whole-file', before.open, before.serve);
+  const now = await measure('journal', (p) => Store.open(p, { maxEvents: 20_000 }), startServer);
   const f = (n: number) => n.toFixed(1).padStart(8);
   console.log(`store: 1000 Workspaces, 4000 Ports, 10000 Events; ${PATCHES} PATCHes; 1 MiB JSON apply (${now.applied} Workspaces)`);
   console.log(`                        p50 ms   p99 ms  stall ms  apply ms`);
-  console.log(`whole file (${ref.slice(0, 7)}) ${f(old.p50)} ${f(old.p99)} ${f(old.stall)} ${f(old.applyMs)}`);
+  console.log(`before (${ref.slice(0, 7)})      ${f(old.p50)} ${f(old.p99)} ${f(old.stall)} ${f(old.applyMs)}`);
   console.log(`journal (this tree)   ${f(now.p50)} ${f(now.p99)} ${f(now.stall)} ${f(now.applyMs)}`);
   console.log(`ratio whole/journal   ${f(old.p50 / now.p50)} ${f(old.p99 / now.p99)} ${f(old.stall / now.stall)} ${f(old.applyMs / now.applyMs)}`);
   console.log(`targets: PATCH p50 <= 10 ms: ${now.p50 <= 10 ? 'met' : 'NOT met'}; stall <= 100 ms: ${now.stall <= 100 ? 'met' : 'NOT met'}`);
 } finally {
-  await baseline.cleanup();
+  await before.cleanup();
 }

@@ -191,10 +191,16 @@ export async function applyDocuments(
 
   const order = [...planned].sort((a, b) => APPLY_ORDER.indexOf(a.object.kind) - APPLY_ORDER.indexOf(b.object.kind));
   try {
-    return await store.transaction((tx) => {
+    return await store.transactionAsync(async (tx) => {
       const actions = new Map<Planned, ApplyAction>();
       const storeCauses: StatusCause[] = [];
+      // Thousands of objects are written in slices too; other writes wait meanwhile.
+      let slice = performance.now();
       for (const p of order) {
+        if (performance.now() - slice > 20) {
+          await new Promise<void>((r) => setImmediate(r));
+          slice = performance.now();
+        }
         try {
           actions.set(p, applyOne(tx, p, opts));
         } catch (err) {

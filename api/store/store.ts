@@ -366,6 +366,11 @@ export class Store {
   #retryTimer: NodeJS.Timeout | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Held while a transactionAsync is being prepared: other writes wait for it. */
+  #lock: Promise<void> | undefined;
+  /** Bumped by every rollback. */
+  #generation = 0;
+  #readVersion = 0;
   readonly now: () => number;
   readonly #view: View;
 
@@ -387,10 +392,7 @@ export class Store {
     this.#events = new Journal(eventsPath(path), { ...files.events, snapshotBytes: files.eventBytes }, opts.journal);
     this.#persister = new Persister([this.#main, this.#events], (j) => this.#snapshot(j), (err) => this.#rollback(err));
     this.#view = {
-      get: (kind, name) => {
-        const key = `${kind}/${name}`;
-        return this.#overlay.has(key) ? this.#overlay.get(key) ?? undefined : this.get(kind, name);
-      },
+      get: (kind, name) => this.get(kind, name),
       list: (kind) => this.#speculativeList(kind),
       remember: (o, json) => this.#json.set(o, json),
       portCandidates: (ws) => {
@@ -453,13 +455,24 @@ export class Store {
     return { writable: false, error: this.#failure.error.message, since: new Date(this.#failure.since).toISOString() };
   }
 
+  /**
+   * Reads see every write made so far (the controller relies on reading its own writes), a
+   * write still on its way to disk included: when the disk refuses it, it is rolled back and
+   * no longer served. Watchers hear of a write only once it is on disk.
+   */
   get(kind: string, name: string): Resource | undefined {
-    return this.#objects.get(kind)?.get(name);
+    const key = `${kind}/${name}`;
+    return this.#overlay.has(key) ? this.#overlay.get(key) ?? undefined : this.#objects.get(kind)?.get(name);
   }
 
   list(kind: string, selector?: Selector): { items: Resource[]; resourceVersion: string } {
-    const all = [...(this.#objects.get(kind)?.values() ?? [])];
+    const all = [...this.#speculativeList(kind)];
     return { items: selector ? all.filter((o) => selector(o.metadata.labels)) : all, resourceVersion: String(this.#rv) };
+  }
+
+  /** Changes whenever what reads see changes (a write, its commit, a rollback): for caches of reads. */
+  get readVersion(): number {
+    return this.#readVersion;
   }
 
   #speculativeList(kind: string): Iterable<Resource> {
@@ -481,12 +494,48 @@ export class Store {
    * durable is rolled back and answered 503, and the store tries again by itself.
    */
   async transaction<T>(fn: (tx: Tx) => T): Promise<T> {
+    while (this.#lock) await this.#lock;
     if (this.#closed) throw new ApiError(503, 'ServiceUnavailable', 'the store is closed');
     const tx = new Tx(this.#view, this.#nextRv);
     const result = fn(tx);
+    return this.#finish(tx, result);
+  }
+
+  /**
+   * A transaction whose function may yield to the event loop (a big apply: thousands of
+   * objects); other writes wait for it, reads and watches do not. Committed at once like
+   * any other, or not at all.
+   */
+  async transactionAsync<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    while (this.#lock) await this.#lock;
+    if (this.#closed) throw new ApiError(503, 'ServiceUnavailable', 'the store is closed');
+    let release!: () => void;
+    this.#lock = new Promise<void>((r) => { release = r; });
+    try {
+      const generation = this.#generation;
+      const tx = new Tx(this.#view, this.#nextRv);
+      const result = await fn(tx);
+      // A write queued before this one failed meanwhile: what this one was built on is gone.
+      if (generation !== this.#generation) {
+        throw new ApiError(503, 'ServiceUnavailable', 'the store cannot be written: an earlier write failed while this one was prepared; nothing was changed, try again');
+      }
+      const done = this.#finish(tx, result);
+      this.#lock = undefined;
+      release();
+      return await done;
+    } finally {
+      if (this.#lock) {
+        this.#lock = undefined;
+        release();
+      }
+    }
+  }
+
+  async #finish<T>(tx: Tx, result: T): Promise<T> {
     if (tx.events.length === 0) return result;
     this.#pruneEvents(tx);
     for (const [key, o] of tx.changes) this.#overlay.set(key, o);
+    this.#readVersion++;
     this.#nextRv = tx.resourceVersion;
     const lines = this.#journalLines(tx);
     try {
@@ -557,6 +606,8 @@ export class Store {
 
   /** A write failed: forget every transaction not on disk, and keep trying by ourselves. */
   #rollback(err: Error) {
+    this.#generation++;
+    this.#readVersion++;
     this.#overlay.clear();
     this.#nextRv = this.#rv;
     this.#failure ??= { error: err, since: this.now() };

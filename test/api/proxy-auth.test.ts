@@ -1,6 +1,7 @@
-// Through the real Caddy, authentication is the API's (forward auth to /authz): a right
-// login passes with its body intact, a wrong one gets the API's 401 Status and
-// WWW-Authenticate, and a workspace never sees the credentials.
+// Through the real Caddy with the forward auth (auth.ts: Caddy asks the API's /authz): a
+// right login passes with its body intact, a wrong one gets the API's 401 Status and
+// WWW-Authenticate, and a workspace never sees the credentials. The config is the driver's
+// own with the auth handler swapped (withForwardAuth), loaded through the admin API.
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetch } from 'undici';
 import { createCaddyProxy, freeLoopbackPort, type CaddyProxy } from '../../controller/drivers/proxy/caddy/index.js';
+import { withForwardAuth } from '../../controller/drivers/proxy/caddy/auth.js';
 import { AUTH, PASSWORD, USER, startTestServer, workspace, type TestServer } from './helpers.js';
 
 let t: TestServer;
@@ -31,7 +33,9 @@ beforeAll(async () => {
     apiUpstream: new URL(t.url).host, credentials: { username: USER, password: PASSWORD }, stateDir,
   });
   await proxy.start();
-  await proxy.apply({ workspaces: [{ name: 'w', upstream: `127.0.0.1:${idePort}` }], ports: [] });
+  const table = { workspaces: [{ name: 'w', upstream: `127.0.0.1:${idePort}` }], ports: [] };
+  await proxy.apply(table);
+  await proxy.admin().load(withForwardAuth(await proxy.buildConfig(table), new URL(t.url).host));
 });
 
 afterAll(async () => {

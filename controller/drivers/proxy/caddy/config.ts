@@ -4,7 +4,6 @@
 // number of workspaces, and one /load converges everything.
 import type { RouteTable } from '../types.js';
 import { normalizeRouteTable } from './table.js';
-import { forwardAuthHandler } from './auth.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -39,8 +38,17 @@ const NOT_FOUND = { handler: 'static_response', status_code: 404, body: '404 pag
 const CORS_HEADERS = ['Access-Control-Allow-Origin', 'Access-Control-Allow-Credentials', 'Access-Control-Allow-Methods', 'Access-Control-Allow-Headers', 'Access-Control-Expose-Headers'];
 
 function basicAuth(s: CaddyConfigSettings): Json {
-  // Forward auth to the API's throttled check (why: auth.ts).
-  return forwardAuthHandler(s.apiUpstream);
+  return {
+    handler: 'authentication',
+    providers: {
+      http_basic: {
+        accounts: [{ username: s.username, password: s.passwordHash }],
+        hash: { algorithm: 'bcrypt' },
+        // Caddy checks bcrypt on every request otherwise (tens of ms of CPU each).
+        hash_cache: {},
+      },
+    },
+  };
 }
 
 function apiProxy(s: CaddyConfigSettings): Json {
