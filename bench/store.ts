@@ -67,15 +67,23 @@ async function populate(store: AnyStore): Promise<void> {
 }
 
 function applyBody(): string {
-  const items: unknown[] = [];
-  let size = 0;
-  for (let i = 0; size < 2 ** 20 - 8192; i++) { // just under the 1 MiB body limit
-    const o = wsManifest(`apply-${i}`);
-    (o.metadata.labels as Record<string, string>).n = String(i);
-    items.push(o);
-    size += JSON.stringify(o).length + 1;
+  const limit = 2 ** 20 - 8192; // just under the 1 MiB body limit
+  const make = (n: number) => JSON.stringify({
+    apiVersion: 'v1', kind: 'List',
+    items: Array.from({ length: n }, (_, i) => {
+      const o = wsManifest(`apply-${i}`);
+      (o.metadata.labels as Record<string, string>).n = String(i);
+      return o;
+    }),
+  }, null, 1); // one field per line, as a person or a tool writes it (the API before this branch reads JSON with its YAML parser, which refuses 1 MiB on one line)
+  let n = 4000;
+  let body = make(n);
+  while (body.length > limit || limit - body.length > 1000) {
+    n = Math.floor(n * (limit / body.length)) - (body.length > limit ? 1 : 0);
+    body = make(n);
+    if (body.length <= limit && limit - body.length <= 4000) break;
   }
-  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
+  return body;
 }
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
