@@ -423,10 +423,10 @@ export class Store {
     const events = await read(eventsPath(path));
     const a = buildState(path, main);
     const b = buildState(eventsPath(path), events);
-    for (const [kind, m] of a.objects) if (kind === EVENT && m.size) {
-      // A store written before Events had a file of their own: they move over at the next compaction.
-      b.objects.set(EVENT, new Map([...(b.objects.get(EVENT) ?? []), ...m]));
-    }
+    // A store written before Events had a file of their own: they move over (below), and
+    // what the Events file says wins over the store file's old copies.
+    const migrate = (a.objects.get(EVENT)?.size ?? 0) > 0;
+    if (migrate) b.objects.set(EVENT, new Map([...a.objects.get(EVENT)!, ...(b.objects.get(EVENT) ?? [])]));
     a.objects.delete(EVENT);
     for (const [kind] of b.objects) if (kind !== EVENT) throw new StoreOpenError(`store file ${eventsPath(path)} cannot be loaded: it holds ${kind} objects; only Events belong there. It was left untouched.`);
     const state = { rv: Math.max(a.rv, b.rv), objects: new Map([...a.objects, ...b.objects]) };
@@ -436,7 +436,13 @@ export class Store {
     await store.#events.cleanLeftovers();
     await store.#main.openForAppend();
     await store.#events.openForAppend();
-    if (!main.snapshot) {
+    if (migrate) {
+      // Events file first: a stop between the two leaves them in both, which loads the same.
+      await store.#events.compact(store.#snapshot(store.#events), true);
+      if (store.#events.compactionError) throw store.#events.compactionError;
+      await store.#main.compact(store.#snapshot(store.#main), true);
+      if (store.#main.compactionError) throw store.#main.compactionError;
+    } else if (!main.snapshot) {
       // A new store (or one whose snapshot went missing): write it out at once.
       await store.#main.compact(store.#snapshot(store.#main), true);
       if (store.#main.compactionError) throw store.#main.compactionError;

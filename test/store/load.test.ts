@@ -85,6 +85,26 @@ describe('loading the store file', () => {
   });
 });
 
+describe('a store file written before Events had their own', () => {
+  it('moves its Events to the Events file at start, and keeps them', async () => {
+    const ev = {
+      apiVersion: 'tidepool/v1', kind: 'Event', metadata: { name: 'e1', uid: 'u-e1', generation: 1, resourceVersion: '2', creationTimestamp: '2026-01-01T00:00:00Z' },
+      regarding: { kind: 'Workspace', name: 'a' }, reason: 'Created', note: 'made', type: 'Normal', count: 1,
+      firstTimestamp: '2026-01-01T00:00:00Z', lastTimestamp: '2026-01-01T00:00:00Z',
+    };
+    const { path } = await storeWith({ Workspace: { a: good('a', '1') }, Event: { e1: ev } }, 2);
+    const store = await Store.open(path, { eventTtlMs: 1e12 });
+    expect(store.list('Event').items.map((e) => e.metadata.name)).toEqual(['e1']);
+    await store.close();
+    expect(Object.keys(JSON.parse(await readFile(path, 'utf8')).objects)).toEqual(['Workspace']);
+    expect(Object.keys(JSON.parse(await readFile(path.replace(/\.json$/, '.events.json'), 'utf8')).objects.Event)).toEqual(['e1']);
+    const again = await Store.open(path, { eventTtlMs: 1e12 });
+    expect(again.list('Event').items.map((e) => e.metadata.name)).toEqual(['e1']);
+    expect(again.resourceVersion).toBe('2');
+    await again.close();
+  });
+});
+
 describe('the journal', () => {
   it('folds into a new snapshot in the background and loads back the same state', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tp-journal-'));
