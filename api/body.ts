@@ -3,6 +3,7 @@
 // column, and a content type a route does not take becomes a 415 Status.
 import { ApiError, badRequest } from './store/index.js';
 import { MAX_FLOW_DEPTH, parseDocuments } from './apply/parse.js';
+import { duplicateKeyOffset } from './strict.js';
 
 export const JSON_TYPES = ['application/json'] as const;
 export const MERGE_PATCH_TYPES = ['application/merge-patch+json', 'application/json'] as const;
@@ -117,8 +118,9 @@ export function parseJson(text: string, what = 'request body'): unknown {
       { reason: 'NestingTooDeep', message: `nested more than ${MAX_FLOW_DEPTH} deep`, line: at.line, column: at.column },
     ]);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     const off = jsonErrorOffset(text);
     const at = lineCol(text, off < 0 ? text.length : off);
@@ -127,6 +129,14 @@ export function parseJson(text: string, what = 'request body'): unknown {
       { reason: 'FieldValueInvalid', message: `invalid JSON: ${why}`, line: at.line, column: at.column },
     ]);
   }
+  const dup = duplicateKeyOffset(text);
+  if (dup) {
+    const at = lineCol(text, dup.offset);
+    throw badRequest(`the ${what} has the key ${JSON.stringify(dup.key)} twice in one object, at line ${at.line}, column ${at.column}; give each key once`, [
+      { reason: 'FieldValueDuplicate', message: `duplicate key ${JSON.stringify(dup.key)}`, line: at.line, column: at.column },
+    ]);
+  }
+  return value;
 }
 
 /** One object from a JSON or single-document YAML body. */

@@ -1,8 +1,9 @@
 // Resource routes, generated from the KINDS table: list/watch, create, read, replace,
 // merge-patch, delete, and the status subresource.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { API_VERSION, KINDS, validateManifest, validateStatus, type KindInfo, type StatusCause } from '../specs/index.js';
-import { ApiError, badRequest, invalid, notFound, parseSelector, timestamp, type Resource, type Store } from './store/index.js';
+import { API_VERSION, KINDS, validateManifest, type KindInfo, type StatusCause } from '../specs/index.js';
+import { strictStatusCauses } from './strict.js';
+import { ApiError, badRequest, checkResourceVersion, invalid, notFound, parseSelector, timestamp, type Resource, type Store } from './store/index.js';
 import { JSON_TYPES, MERGE_PATCH_TYPES, YAML_TYPES, mediaType, mergePatch, parseJson, parseObjectBody, unsupportedMediaType } from './body.js';
 import { startWatch, type WatchRegistry } from './watch.js';
 import { objectJson } from './json.js';
@@ -119,13 +120,15 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       if (queryBool(q, 'watch')) {
         const sse = /\btext\/event-stream\b/i.test(req.headers.accept ?? '');
         const lastEventId = req.headers['last-event-id'];
-        const rv = (sse && typeof lastEventId === 'string' && lastEventId.trim() !== '') ? lastEventId.trim() : queryParam(q, 'resourceVersion');
+        const rv = (sse && typeof lastEventId === 'string' && lastEventId !== '') ? lastEventId : queryParam(q, 'resourceVersion');
         startWatch(store, req, reply, {
           info, selector: parseSelector(selectorText), resourceVersion: rv, sse,
           bookmarks: queryBool(q, 'allowWatchBookmarks'), pingMs: opts.pingMs,
         }, opts.watches);
         return reply;
       }
+      const asked = queryParam(q, 'resourceVersion');
+      if (asked !== undefined && asked !== '') checkResourceVersion(asked);
       const rv = store.resourceVersion;
       const page = parsePage(queryParam(q, 'limit'), queryParam(q, 'continue'));
       if (page) {
@@ -135,12 +138,14 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         return sendJson(reply, 200, `{"apiVersion":"${API_VERSION}","kind":"${info.kind}List","metadata":${meta},"items":[${p.items.map(objectJson).join(',')}]}`);
       }
       const key = `${info.kind}\0${selectorText}`;
-      let body = lists.get(key, rv);
+      // Keyed by what reads see (a write in flight or rolled back changes it, not only the rv).
+      const version = `${rv}/${store.readVersion}`;
+      let body = lists.get(key, version);
       if (body === undefined) {
         const selector = parseSelector(selectorText);
         const items = [...store.list(info.kind, selector).items].sort(byName);
         body = `{"apiVersion":"${API_VERSION}","kind":"${info.kind}List","metadata":{"resourceVersion":"${rv}"},"items":[${items.map(objectJson).join(',')}]}`;
-        lists.set(key, rv, body);
+        lists.set(key, version, body);
       }
       return sendJson(reply, 200, body);
     });
@@ -269,7 +274,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         if (rv !== undefined && typeof rv !== 'string') {
           throw invalid(info.kind, req.params.name, [{ field: 'metadata.resourceVersion', reason: 'FieldValueTypeInvalid', message: 'expected string' }]);
         }
-        const causes: StatusCause[] = validateStatus(info, b.status);
+        const causes: StatusCause[] = strictStatusCauses(info, b.status);
         if (causes.length) throw invalid(info.kind, req.params.name, causes);
         const out = await store.updateStatus(info.kind, req.params.name, b.status, rv);
         return sendJson(reply, 200, objectJson(out));

@@ -1,6 +1,6 @@
 // The Fastify server: auth, body parsing, the Status error contract, resource routes,
 // watch, apply, OpenAPI, health, and the built UI at /app/.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
@@ -15,8 +15,10 @@ import { openApiJson } from './openapi.js';
 import { registerPortProbe } from './probe.js';
 import { registerLogRoutes } from './logs.js';
 import { registerExec, type ExecHolder } from './exec.js';
-import { applyDocuments, parseDocuments, type ApplyOptions } from './apply/index.js';
+import { applyDocuments, objectDocuments, parseDocuments, type ApplyOptions } from './apply/index.js';
 import type { WatchRegistry } from './watch.js';
+import { LoginThrottle, clientOf, type ThrottleOptions } from './throttle.js';
+import { defaultMaxConnections, framingError } from './framing.js';
 
 export interface ServerOptions {
   store: Store;
@@ -35,6 +37,14 @@ export interface ServerOptions {
   exec?: ExecHolder;
   /** Interval of the `: ping` comments on Server-Sent Events streams. Defaults to 15 s. */
   ssePingMs?: number;
+  /** Time a client has to send the request headers. Defaults to 10 s. */
+  headersTimeoutMs?: number;
+  /** Time a client has to send the whole request, body included. Defaults to 30 s. */
+  requestTimeoutMs?: number;
+  /** Open connections at most; more are closed at once. Defaults to what the file-descriptor limit leaves room for (at most 1024). */
+  maxConnections?: number;
+  /** How failed logins are slowed (per client). */
+  throttle?: ThrottleOptions;
 }
 
 export interface StartedServer {
@@ -54,7 +64,8 @@ export const LOG_REDACT = {
   censor: '[REDACTED]',
 };
 
-const PUBLIC_PATHS = new Set(['/healthz']);
+/** /authz checks the credentials itself (it is what the proxy asks). */
+const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/authz']);
 
 function statusReply(reply: FastifyReply, err: ApiError) {
   if (err.code === 401) reply.header('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`);
@@ -111,15 +122,35 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const loggerOpts = opts.logger && typeof opts.logger === 'object'
     ? { loggerInstance: opts.logger.child({}, { redact: LOG_REDACT }) }
     : { logger: opts.logger ? { level: 'info', redact: LOG_REDACT } : false };
+  const headersTimeout = opts.headersTimeoutMs ?? 10_000;
+  const requestTimeout = opts.requestTimeoutMs ?? 30_000;
   const app = Fastify({
     ...loggerOpts,
     bodyLimit,
-    // Names are DNS labels; nothing needs the router to be lenient.
-    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
+    // A name longer than any name reaches the route (404 / 422 naming the field); only a
+    // path segment longer than this is refused by the router (414, as a Status).
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 2048 },
     return503OnClosing: true,
     // A line per request is for debugging (TIDEPOOL_LOG_LEVEL=debug); the log a person reads says what changed.
     logController: new LogController({ disableRequestLogging: true }),
+    // Header and whole-request (body) deadlines, checked every second: a client that sends
+    // half a request holds its socket for seconds, not forever.
+    serverFactory: (handler) => createServer({
+      headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout), keepAliveTimeout: 5000,
+    }, handler),
+    // Malformed framing (two Content-Length, Content-Length with Transfer-Encoding, a bad
+    // chunk size, obs-fold) is refused by Node's parser before any route: as a Status too.
+    clientErrorHandler: (err, socket) => framingError(err as Error & { code?: string }, socket),
+    frameworkErrors: (err, request, reply) => {
+      const e = err as { code?: string; message: string };
+      if (e.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        return statusReply(reply, new ApiError(414, 'RequestURITooLong', `a path segment of ${request.url.split('?')[0]!.slice(0, 80)}... is longer than 2048 characters; no name is that long`));
+      }
+      if (e.code === 'FST_ERR_BAD_URL') return statusReply(reply, badRequest(`the URL is malformed (${e.message})`));
+      return statusReply(reply, toApiError(err, request));
+    },
   }) as unknown as FastifyInstance;
+  app.server.maxConnections = opts.maxConnections ?? defaultMaxConnections();
   app.addHook('onResponse', async (req, reply) => {
     req.log.debug({ method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
@@ -129,13 +160,23 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.addContentTypeParser([...ALL_BODY_TYPES], { parseAs: 'string', bodyLimit }, (_req, body, done) => done(null, body));
 
   const authorized = basicAuthChecker(opts.credentials);
+  const throttle = new LoginThrottle(opts.throttle);
+  /** Throws 401 (after the throttle's wait when credentials were given and are wrong). */
+  const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
+    const client = clientOf(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    if (authorized(req.headers.authorization)) {
+      throttle.succeeded(client);
+      return;
+    }
+    // No credentials at all is a browser asking which realm; only a wrong guess waits.
+    if (req.headers.authorization) await throttle.failed(client);
+    reply.header('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`);
+    throw unauthorized(req.headers.authorization);
+  };
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;
     if (PUBLIC_PATHS.has(path)) return;
-    if (!authorized(req.headers.authorization)) {
-      reply.header('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`);
-      throw unauthorized(req.headers.authorization);
-    }
+    await authenticate(req, reply);
   });
 
   app.setErrorHandler((err, request, reply) => {
@@ -170,6 +211,21 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.get('/version', async (_req, reply) => reply.type('application/json; charset=utf-8').send(
     { gitVersion: `v${TIDEPOOL_VERSION}`, platform: `${process.platform}/${process.arch}`, nodeVersion: process.version },
   ));
+  // Ready means able to take writes: a store whose disk refuses them says so here (and
+  // turns ready again by itself once a retry gets through).
+  app.get('/readyz', async (_req, reply) => {
+    const h = store.health();
+    if (h.writable) return reply.type('text/plain; charset=utf-8').send('ok');
+    return statusReply(reply, new ApiError(503, 'ServiceUnavailable', `the store cannot be written since ${h.since}: ${h.error}; retrying`));
+  });
+  // The proxy's forward auth: 204 for the right credentials, else 401 after the throttle.
+  app.route({
+    method: ['GET', 'HEAD'], url: '/authz',
+    handler: async (req, reply) => {
+      await authenticate(req, reply);
+      return reply.code(204).send();
+    },
+  });
   app.get('/openapi.json', async (_req, reply) => reply.type('application/json; charset=utf-8').send(openApiJson()));
 
   const discovery = JSON.stringify({
@@ -195,11 +251,21 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (req.body === undefined || req.body === null) throw badRequest('a request body (YAML or JSON manifests) is required');
     if (!accepted.includes(type)) throw unsupportedMediaType(type, accepted);
     const text = String(req.body);
-    // JSON syntax errors are reported as JSON errors; the YAML parser (JSON is YAML) then
-    // reads the text again to keep line and column of every node.
-    if ((JSON_TYPES as readonly string[]).includes(type)) parseJson(text);
-    const docs = parseDocuments([{ text }]);
-    const { results } = await applyDocuments(store, docs, options);
+    let results;
+    if ((JSON_TYPES as readonly string[]).includes(type)) {
+      // JSON is applied from JSON.parse (the YAML parser takes seconds per MiB, blocking the
+      // server); only when it is refused is the text read again by the YAML parser, for the
+      // line and column of every problem. A refused apply wrote nothing, so trying again is safe.
+      const value = parseJson(text);
+      try {
+        ({ results } = await applyDocuments(store, objectDocuments([value]), options));
+      } catch (err) {
+        if (!(err instanceof ApiError && (err.code === 422 || err.code === 400))) throw err;
+        ({ results } = await applyDocuments(store, parseDocuments([{ text }]), options));
+      }
+    } else {
+      ({ results } = await applyDocuments(store, parseDocuments([{ text }]), options));
+    }
     return reply.type('application/json; charset=utf-8').send(JSON.stringify({ apiVersion: API_VERSION, kind: 'ApplyResult', dryRun: !!options.dryRun, results }));
   });
   app.route({

@@ -32,7 +32,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
 
   const queue = new RateLimitingQueue(clock, opts.backoff ?? new ExponentialBackoff());
   const vms = new VMCache(runtime, clock);
-  const capacity = new Capacity(resolveBudget(opts.capacity));
+  // The VM snapshot tells capacity when the runtime has been looked at again after a release.
+  const capacity = new Capacity(resolveBudget(opts.capacity), () => vms.peek());
   const ports = new PortIndex(store.list('Port').items);
   const probe = opts.probe ?? httpProbe();
   const ide = new IdeHealth(probe, IDE_PORT, clock, (name) => queue.add(workspaceKey(name)), opts.ideHealth);

@@ -7,3 +7,4 @@ export * from './kinds.js';
 export * from './quantity.js';
 export * from './validate.js';
 export * from './version.js';
+export * from './limits.js';

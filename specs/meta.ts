@@ -15,8 +15,11 @@ export const Name = Type.String({
   description: 'A DNS label: lowercase letters, digits and hyphens, 1..63, starting and ending alphanumeric.',
 });
 
-/** Label keys are `[prefix/]name`, as in Kubernetes. */
-const LABEL_KEY = '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+/**
+ * Label keys are `[prefix/]name`, as in Kubernetes: the prefix a DNS subdomain (at most 253
+ * characters, dot-separated DNS labels of at most 63), the name at most 63 characters.
+ */
+export const LABEL_KEY = '^((?=[-a-z0-9.]{1,253}/)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
 const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
 
 export const Labels = Type.Record(Type.String({ pattern: LABEL_KEY, maxLength: 317 }), Type.String({ pattern: LABEL_VALUE, maxLength: 63 }), {

@@ -178,7 +178,13 @@ export async function applyDocuments(
   const causes: StatusCause[] = [];
   const planned: Planned[] = [];
   const seen = new Map<string, ParsedDocument>();
+  // A big apply (thousands of objects) is validated in slices, so the server keeps answering.
+  let slice = performance.now();
   for (const doc of documents) {
+    if (performance.now() - slice > 20) {
+      await new Promise<void>((r) => setImmediate(r));
+      slice = performance.now();
+    }
     const r = validateManifest(doc.object);
     if (!r.object) {
       for (const c of r.causes) causes.push(locatedCause(doc, c));
@@ -202,10 +208,16 @@ export async function applyDocuments(
   const applyTime = timestamp(store.now());
   const order = [...planned].sort((a, b) => APPLY_ORDER.indexOf(a.object.kind) - APPLY_ORDER.indexOf(b.object.kind));
   try {
-    return await store.transaction((tx) => {
+    return await store.transactionAsync(async (tx) => {
       const actions = new Map<Planned, ApplyAction>();
       const storeCauses: StatusCause[] = [];
+      // Thousands of objects are written in slices too; other writes wait meanwhile.
+      let slice = performance.now();
       for (const p of order) {
+        if (performance.now() - slice > 20) {
+          await new Promise<void>((r) => setImmediate(r));
+          slice = performance.now();
+        }
         try {
           actions.set(p, applyOne(tx, p, opts, applyTime));
         } catch (err) {

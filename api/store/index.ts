@@ -2,3 +2,5 @@ export * from './errors.js';
 export * from './selector.js';
 export * from './store.js';
 export * from './types.js';
+export { readStoreState } from './load.js';
+export { eventsPath } from './store.js';

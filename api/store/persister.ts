@@ -1,57 +1,80 @@
-// Group commit: many writes that land while a file write is in flight are saved
-// together by the next one, and each caller is told only once its data is on disk.
-// The snapshot is serialized once per file write (not once per caller).
-import { Low } from 'lowdb';
-import { DataFile } from 'lowdb/node';
-import type { StoreFile } from './types.js';
+// Group commit: the journal lines of transactions that land while an append is in flight
+// are written together by the next one. Each transaction is told (synchronously, in order)
+// once its line is on disk, before its promise resolves. A batch that fails fails every
+// transaction queued behind it too (each was computed on top of the failed one): the store
+// is told once, first, so that no new transaction is built on what was refused.
+import type { Journal, SnapshotSource } from './journal.js';
+
+interface Waiter {
+  lines: Map<Journal, string>;
+  onDurable: () => void;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
 
 export class Persister {
-  readonly #db: Low<StoreFile>;
-  readonly #snapshot: () => StoreFile;
+  readonly #journals: Journal[];
+  readonly #snapshot: (j: Journal) => SnapshotSource;
+  readonly #onFailure: (err: Error) => void;
   #inFlight: Promise<void> | undefined;
-  #waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
-  #dirty = false;
+  #queue: Waiter[] = [];
 
-  constructor(db: Low<StoreFile>, snapshot: () => StoreFile) {
-    this.#db = db;
+  constructor(journals: Journal[], snapshot: (j: Journal) => SnapshotSource, onFailure: (err: Error) => void) {
+    this.#journals = journals;
     this.#snapshot = snapshot;
+    this.#onFailure = onFailure;
   }
 
-  /** Resolves when the state as of now is on disk (written to a temp file, then renamed over the store file). */
-  save(): Promise<void> {
+  /** Resolves when every line is on disk; `onDurable` runs just before, in commit order. */
+  save(lines: Map<Journal, string>, onDurable: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
-      this.#dirty = true;
+      this.#queue.push({ lines, onDurable, resolve, reject });
       if (!this.#inFlight) this.#inFlight = this.#loop();
     });
   }
 
   async #loop(): Promise<void> {
-    while (this.#dirty) {
-      this.#dirty = false;
-      const waiters = this.#waiters;
-      this.#waiters = [];
+    while (this.#queue.length) {
+      const batch = this.#queue;
+      this.#queue = [];
       try {
-        this.#db.data = this.#snapshot();
-        await this.#db.write();
-        for (const w of waiters) w.resolve();
+        for (const j of this.#journals) {
+          const text = batch.map((w) => w.lines.get(j) ?? '').join('');
+          if (text) await j.append(text);
+        }
       } catch (err) {
-        for (const w of waiters) w.reject(err as Error);
+        const rest = this.#queue;
+        this.#queue = [];
+        this.#onFailure(err as Error);
+        for (const w of [...batch, ...rest]) w.reject(err as Error);
+        continue;
       }
+      for (const w of batch) w.onDurable();
+      for (const w of batch) w.resolve();
+      await this.#maybeCompact();
     }
     this.#inFlight = undefined;
   }
 
-  /** Waits for every pending write. */
+  /** Between appends, so the set-aside journal holds exactly what the snapshot holds. */
+  async #maybeCompact(): Promise<void> {
+    for (const j of this.#journals) {
+      if (!j.needsCompaction) continue;
+      const source = this.#snapshot(j);
+      try {
+        const how = await j.rotate();
+        // With an old journal still there, the current one is folded too: appends wait.
+        if (how === 'old-exists') await j.compact(source, true);
+        else void j.compact(source, false);
+      } catch (err) {
+        j.compactionError = err as Error;
+      }
+    }
+  }
+
+  /** Waits for every pending write and compaction. */
   async flush(): Promise<void> {
     while (this.#inFlight) await this.#inFlight;
+    for (const j of this.#journals) await j.idle();
   }
-}
-
-export function openStoreFile(path: string): Low<StoreFile> {
-  const adapter = new DataFile<StoreFile>(path, {
-    parse: (s) => JSON.parse(s) as StoreFile,
-    stringify: (d) => JSON.stringify(d),
-  });
-  return new Low(adapter, { format: 'tidepool.store/v1', resourceVersion: 0, objects: {} });
 }

@@ -1,5 +1,6 @@
 // Label selectors as kubectl writes them: equality (a=b, a==b, a!=b) and set-based
 // (a in (x,y), a notin (x), a, !a), comma-separated, all must hold.
+import { LABEL_KEY } from '../../specs/index.js';
 import { badRequest } from './errors.js';
 
 type Requirement =
@@ -8,7 +9,7 @@ type Requirement =
 
 export type Selector = (labels: Record<string, string> | undefined) => boolean;
 
-const KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const KEY = new RegExp(LABEL_KEY);
 const VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 /** Splits on commas that are not inside parentheses. */

@@ -4,20 +4,32 @@
 // (REST, apply, sync, controller) gets them: uid, generation, resourceVersion with
 // optimistic concurrency, finalizers, owner garbage collection, and a watch history.
 import { randomUUID } from 'node:crypto';
-import { access, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { MAX_PORTS_PER_WORKSPACE, kindByName, type StatusCause } from '../../specs/index.js';
+import { MAX_PORTS_PER_WORKSPACE, kindByName, sizeCauses, type StatusCause } from '../../specs/index.js';
 import { ApiError, alreadyExists, conflict, gone, invalid, notFound } from './errors.js';
-import { Persister, openStoreFile } from './persister.js';
+import { Journal, loadFile, type JournalEntry, type JournalOptions, type LoadedFile, type SnapshotSource } from './journal.js';
+import { StoreOpenError, buildState } from './load.js';
+import { Persister } from './persister.js';
 import type { Selector } from './selector.js';
-import type { Resource, StoreFile, WatchEvent } from './types.js';
+import type { Resource, WatchEvent } from './types.js';
+
+export { StoreOpenError } from './load.js';
 
 export interface StoreOptions {
   /** Watch events kept for resuming a watch from a resourceVersion. Defaults to 10000. */
   historySize?: number;
   /** Events (kind Event) kept; the oldest go first. Defaults to 1000. */
   maxEvents?: number;
+  /** Events kept per object they are about (`regarding`); the oldest go first. Defaults to 50. */
+  maxEventsPerObject?: number;
+  /** An Event not updated for this long is removed (Kubernetes keeps events an hour). Defaults to 1 h. */
+  eventTtlMs?: number;
+  /** While a write fails, the store tries again this often by itself. Defaults to 1 s. */
+  retryMs?: number;
+  /** Journal settings (fsync, compaction threshold). */
+  journal?: JournalOptions;
   /** Clock for timestamps. Defaults to Date.now. */
   now?: () => number;
 }
@@ -37,19 +49,41 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+const jsonClone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
 const plural = (kind: string) => kindByName(kind)?.plural ?? `${kind.toLowerCase()}s`;
 
-export class StoreOpenError extends Error {}
+/** What a transaction reads: the durable state plus the transactions still being written. */
+interface View {
+  get(kind: string, name: string): Resource | undefined;
+  list(kind: string): Iterable<Resource>;
+  /** Names of Ports that may name workspace `ws` (durable or in flight); callers check each. */
+  portCandidates(ws: string): Iterable<string>;
+  /** Keeps the JSON of a stored object (the journal writes it; serialized once). */
+  remember(o: Resource, json: string): void;
+  now(): number;
+}
+
+const DECIMAL = /^(0|[1-9][0-9]*)$/;
+
+/** A resourceVersion a client sent: decimal digits only (no `0x10`, `1e3` or `" 5"`). */
+export function checkResourceVersion(rv: string, field = 'resourceVersion'): void {
+  if (!DECIMAL.test(rv) || !Number.isSafeInteger(Number(rv))) {
+    throw new ApiError(400, 'BadRequest', `invalid ${field} "${rv}": must be a decimal integer`, {
+      causes: [{ field, reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(rv)}: must be a decimal integer` }],
+    });
+  }
+}
 
 /** One atomic unit of change. All methods are synchronous; nothing is visible until commit. */
 export class Tx {
-  readonly #store: Store;
+  readonly #store: View;
   /** kind/name → new object, or null when removed. */
   readonly changes = new Map<string, Resource | null>();
   readonly events: WatchEvent[] = [];
   #rv: number;
 
-  constructor(store: Store, rv: number) {
+  constructor(store: View, rv: number) {
     this.#store = store;
     this.#rv = rv;
   }
@@ -66,19 +100,48 @@ export class Tx {
 
   list(kind: string, selector?: Selector): Resource[] {
     const out = new Map<string, Resource>();
-    for (const o of this.#store.list(kind).items) out.set(o.metadata.name, o);
-    for (const [key, o] of this.changes) {
-      if (!key.startsWith(`${kind}/`)) continue;
-      const name = key.slice(kind.length + 1);
+    for (const o of this.#store.list(kind)) out.set(o.metadata.name, o);
+    for (const [name, o] of this.#changesOf(kind)) {
       if (o) out.set(name, o); else out.delete(name);
     }
     const items = [...out.values()];
     return selector ? items.filter((o) => selector(o.metadata.labels)) : items;
   }
 
+  /** This transaction's changes by kind (name → object or null), kept beside `changes`. */
+  readonly #byKind = new Map<string, Map<string, Resource | null>>();
+  #changesOf(kind: string): Map<string, Resource | null> {
+    let m = this.#byKind.get(kind);
+    if (!m) this.#byKind.set(kind, (m = new Map()));
+    return m;
+  }
+
+  /**
+   * The Ports naming workspace `ws`, as this transaction sees them. Found through the
+   * store's index, so that a transaction creating thousands of Workspaces (a big apply)
+   * does not walk every Port for each one.
+   */
+  portsOf(ws: string): Resource[] {
+    const names = new Set(this.#store.portCandidates(ws));
+    for (const [name, o] of this.#changesOf('Port')) if (o?.spec.workspace === ws) names.add(name);
+    const out: Resource[] = [];
+    for (const name of names) {
+      const p = this.get('Port', name);
+      if (p && p.spec.workspace === ws) out.push(p);
+    }
+    return out;
+  }
+
   #put(type: WatchEvent['type'], obj: Resource, remove = false): Resource {
     const stored = deepFreeze(obj);
+    if (!remove) {
+      const json = JSON.stringify(stored);
+      const causes = sizeCauses(stored, json);
+      if (causes.length) throw invalid(obj.kind, obj.metadata.name, causes);
+      this.#store.remember(stored, json);
+    }
     this.changes.set(`${obj.kind}/${obj.metadata.name}`, remove ? null : stored);
+    this.#changesOf(obj.kind).set(obj.metadata.name, remove ? null : stored);
     this.events.push({ type, object: stored });
     return stored;
   }
@@ -87,12 +150,14 @@ export class Tx {
     return String(++this.#rv);
   }
 
+  #nowText: string | undefined;
   #now(): string {
-    return timestamp(this.#store.now());
+    return (this.#nowText ??= timestamp(this.#store.now()));
   }
 
   #checkRv(current: Resource, expected: string | undefined) {
     // An empty resourceVersion is no precondition (as in Kubernetes).
+    if (expected !== undefined && expected !== '') checkResourceVersion(expected, 'metadata.resourceVersion');
     if (expected !== undefined && expected !== '' && expected !== current.metadata.resourceVersion) {
       throw conflict(plural(current.kind), current.metadata.name,
         'the object has been modified; please apply your changes to the latest version and try again');
@@ -102,7 +167,7 @@ export class Tx {
   /** Port rules that span objects: at most 5 per workspace, one Port per workspace port. */
   #checkPort(port: Resource) {
     const ws = port.spec.workspace as string;
-    const siblings = this.list('Port').filter((p) => p.spec.workspace === ws && p.metadata.name !== port.metadata.name);
+    const siblings = this.portsOf(ws).filter((p) => p.metadata.name !== port.metadata.name);
     if (siblings.length >= MAX_PORTS_PER_WORKSPACE) {
       throw invalid('Port', port.metadata.name, [{
         field: 'spec.workspace', reason: 'FieldValueTooMany',
@@ -128,7 +193,8 @@ export class Tx {
   create(obj: Resource): Resource {
     if (this.get(obj.kind, obj.metadata.name)) throw alreadyExists(plural(obj.kind), obj.metadata.name);
     const { labels, annotations, finalizers, managedFields } = obj.metadata;
-    const o: Resource = structuredClone({
+    // A JSON round trip: stored objects are JSON, and it is several times faster than structuredClone.
+    const o: Resource = jsonClone({
       ...obj,
       metadata: {
         name: obj.metadata.name,
@@ -160,8 +226,7 @@ export class Tx {
 
   /** A Port created before its Workspace is adopted when the Workspace arrives. */
   #adoptPorts(ws: Resource) {
-    for (const p of this.list('Port')) {
-      if (p.spec.workspace !== ws.metadata.name) continue;
+    for (const p of this.portsOf(ws.metadata.name)) {
       const refs = this.#ownerRefs(p);
       if (isDeepStrictEqual(refs, p.metadata.ownerReferences)) continue;
       const next = structuredClone(p) as Resource;
@@ -260,26 +325,60 @@ export class Tx {
     last.metadata.resourceVersion = this.#nextRv();
     const removed = this.#put('DELETED', last, true);
     if (obj.kind === 'Workspace') {
-      for (const p of this.list('Port')) {
-        const owned = p.metadata.ownerReferences?.some((r) => r.uid === obj.metadata.uid);
-        if (owned || p.spec.workspace === obj.metadata.name) this.delete('Port', p.metadata.name);
-      }
+      // A Port's owner is always the Workspace its spec names (set and kept from spec.workspace).
+      for (const p of this.portsOf(obj.metadata.name)) this.delete('Port', p.metadata.name);
     }
     return removed;
   }
 }
 
+
+/** Where the Events of a store live: a file of their own beside it (store.json → store.events.json). */
+export const eventsPath = (path: string) => path.replace(/(\.json)?$/, '.events.json');
+
+const EVENT = 'Event';
+
+/** Whether the store can write, and why not. */
+export interface StoreHealth {
+  writable: boolean;
+  /** The error of the failed write, while writes fail. */
+  error?: string;
+  since?: string;
+}
+
 export class Store {
+  /** What is on disk: the only state reads and watchers see. */
   readonly #objects = new Map<string, Map<string, Resource>>();
+  /** Changes of transactions computed but not yet on disk (kind/name → object or null). */
+  readonly #overlay = new Map<string, Resource | null>();
   readonly #listeners = new Set<{ kind?: string; fn: Listener }>();
   readonly #history: { rv: number; ev: WatchEvent }[] = [];
   readonly #historySize: number;
   readonly #maxEvents: number;
+  readonly #maxPerObject: number;
+  readonly #eventTtlMs: number;
+  readonly #retryMs: number;
+  readonly #main: Journal;
+  readonly #events: Journal;
   readonly #persister: Persister;
+  readonly #json = new WeakMap<object, string>();
+  /** Durable Ports by the workspace they name. */
+  readonly #portsByWs = new Map<string, Set<string>>();
   /** Every event with a resourceVersion above this one is in #history. */
   #historyFloor: number;
+  /** Durable resourceVersion. */
   #rv: number;
-  #failed: Error | undefined;
+  /** resourceVersion including transactions in flight. */
+  #nextRv: number;
+  #failure: { error: Error; since: number } | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  /** Held while a transactionAsync is being prepared: other writes wait for it. */
+  #lock: Promise<void> | undefined;
+  /** Bumped by every rollback. */
+  #generation = 0;
+  #readVersion = 0;
   readonly now: () => number;
   /**
    * Rules of the server's configuration (not of the schema) for a created object or a changed
@@ -293,49 +392,82 @@ export class Store {
     const causes = this.admission?.(obj, current) ?? [];
     if (causes.length) throw invalid(obj.kind, obj.metadata.name, causes);
   }
+  readonly #view: View;
 
-  private constructor(db: ReturnType<typeof openStoreFile>, data: StoreFile, opts: StoreOptions) {
+  private constructor(path: string, state: ReturnType<typeof buildState>, files: { main: Awaited<ReturnType<typeof loadFile>>; events: Awaited<ReturnType<typeof loadFile>>; mainBytes: number; eventBytes: number }, opts: StoreOptions) {
     this.#historySize = opts.historySize ?? 10000;
     this.#maxEvents = opts.maxEvents ?? 1000;
+    this.#maxPerObject = opts.maxEventsPerObject ?? 50;
+    this.#eventTtlMs = opts.eventTtlMs ?? 3_600_000;
+    this.#retryMs = opts.retryMs ?? 1000;
     this.now = opts.now ?? Date.now;
-    this.#rv = data.resourceVersion;
+    this.#rv = this.#nextRv = state.rv;
     this.#historyFloor = this.#rv;
-    for (const [kind, byName] of Object.entries(data.objects)) {
-      const m = new Map<string, Resource>();
-      for (const [name, o] of Object.entries(byName)) m.set(name, deepFreeze(o));
+    for (const [kind, m] of state.objects) {
+      for (const o of m.values()) deepFreeze(o);
       this.#objects.set(kind, m);
     }
-    this.#persister = new Persister(db, () => this.#snapshot());
+    for (const p of this.#objects.get('Port')?.values() ?? []) this.#indexPort(p.spec.workspace, p.metadata.name, true);
+    this.#main = new Journal(path, { ...files.main, snapshotBytes: files.mainBytes }, opts.journal);
+    this.#events = new Journal(eventsPath(path), { ...files.events, snapshotBytes: files.eventBytes }, opts.journal);
+    this.#persister = new Persister([this.#main, this.#events], (j) => this.#snapshot(j), (err) => this.#rollback(err));
+    this.#view = {
+      get: (kind, name) => this.get(kind, name),
+      list: (kind) => this.#speculativeList(kind),
+      remember: (o, json) => this.#json.set(o, json),
+      portCandidates: (ws) => {
+        const out = [...(this.#portsByWs.get(ws) ?? [])];
+        for (const key of this.#overlay.keys()) if (key.startsWith('Port/')) out.push(key.slice(5));
+        return out;
+      },
+      now: () => this.now(),
+    };
   }
 
   /**
-   * Opens (or creates) the store file. A file that exists but cannot be read or parsed is
-   * an error, and the file is left exactly as it is.
+   * Opens (or creates) the store file. A file that cannot be read, parsed or validated is
+   * an error naming the file, the object and the field, and nothing is changed on disk.
+   * What an interrupted write left (a snapshot temp file, a half journal line) is removed.
    */
   static async open(path: string, opts: StoreOptions = {}): Promise<Store> {
     await mkdir(dirname(path), { recursive: true });
-    const db = openStoreFile(path);
-    let exists = true;
-    try { await access(path); } catch { exists = false; }
-    let data: StoreFile;
-    if (!exists) {
-      data = { format: 'tidepool.store/v1', resourceVersion: 0, objects: {} };
-    } else {
+    const read = async (p: string) => {
       try {
-        const read = await db.read().then(() => db.data);
-        if (!read || read.format !== 'tidepool.store/v1' || typeof read.resourceVersion !== 'number' || typeof read.objects !== 'object' || read.objects === null) {
-          throw new Error('it is not a Tidepool store file (expected {"format": "tidepool.store/v1", ...})');
-        }
-        data = read;
+        return await loadFile(p);
       } catch (err) {
-        throw new StoreOpenError(
-          `store file ${path} cannot be read: ${(err as Error).message}. ` +
-            'It was left untouched; repair it or move it away, then start again.',
-        );
+        throw new StoreOpenError(`store file ${p} cannot be read: ${(err as Error).message}. ` +
+          'It was left untouched; repair it or move it away, then start again.');
       }
+    };
+    const main = await read(path);
+    const events = await read(eventsPath(path));
+    const a = buildState(path, main);
+    const b = buildState(eventsPath(path), events);
+    // A store written before Events had a file of their own: they move over (below), and
+    // what the Events file says wins over the store file's old copies.
+    const migrate = (a.objects.get(EVENT)?.size ?? 0) > 0;
+    if (migrate) b.objects.set(EVENT, new Map([...a.objects.get(EVENT)!, ...(b.objects.get(EVENT) ?? [])]));
+    a.objects.delete(EVENT);
+    for (const [kind] of b.objects) if (kind !== EVENT) throw new StoreOpenError(`store file ${eventsPath(path)} cannot be loaded: it holds ${kind} objects; only Events belong there. It was left untouched.`);
+    const state = { rv: Math.max(a.rv, b.rv), objects: new Map([...a.objects, ...b.objects]) };
+    const size = (f: LoadedFile) => (f.snapshot ? JSON.stringify(f.snapshot).length : 0);
+    const store = new Store(path, state, { main, events, mainBytes: size(main), eventBytes: size(events) }, opts);
+    await store.#main.cleanLeftovers();
+    await store.#events.cleanLeftovers();
+    await store.#main.openForAppend();
+    await store.#events.openForAppend();
+    if (migrate) {
+      // Events file first: a stop between the two leaves them in both, which loads the same.
+      await store.#events.compact(store.#snapshot(store.#events), true);
+      if (store.#events.compactionError) throw store.#events.compactionError;
+      await store.#main.compact(store.#snapshot(store.#main), true);
+      if (store.#main.compactionError) throw store.#main.compactionError;
+    } else if (!main.snapshot) {
+      // A new store (or one whose snapshot went missing): write it out at once.
+      await store.#main.compact(store.#snapshot(store.#main), true);
+      if (store.#main.compactionError) throw store.#main.compactionError;
     }
-    const store = new Store(db, data, opts);
-    if (!exists) await store.#persister.save();
+    store.#sweepTimer = setInterval(() => void store.#sweepEvents(), Math.min(60_000, store.#eventTtlMs)).unref();
     return store;
   }
 
@@ -343,52 +475,223 @@ export class Store {
     return String(this.#rv);
   }
 
-  get(kind: string, name: string): Resource | undefined {
-    return this.#objects.get(kind)?.get(name);
-  }
-
-  list(kind: string, selector?: Selector): { items: Resource[]; resourceVersion: string } {
-    const all = [...(this.#objects.get(kind)?.values() ?? [])];
-    return { items: selector ? all.filter((o) => selector(o.metadata.labels)) : all, resourceVersion: String(this.#rv) };
+  /** Writable or not (served as /readyz). */
+  health(): StoreHealth {
+    if (!this.#failure) return { writable: true };
+    return { writable: false, error: this.#failure.error.message, since: new Date(this.#failure.since).toISOString() };
   }
 
   /**
-   * Runs `fn` against a consistent view and commits everything it did at once, or
-   * nothing when it throws. Resolves when the change is on disk; watchers hear of it then.
+   * Reads see every write made so far (the controller relies on reading its own writes), a
+   * write still on its way to disk included: when the disk refuses it, it is rolled back and
+   * no longer served. Watchers hear of a write only once it is on disk.
+   */
+  get(kind: string, name: string): Resource | undefined {
+    const key = `${kind}/${name}`;
+    return this.#overlay.has(key) ? this.#overlay.get(key) ?? undefined : this.#objects.get(kind)?.get(name);
+  }
+
+  list(kind: string, selector?: Selector): { items: Resource[]; resourceVersion: string } {
+    const all = [...this.#speculativeList(kind)];
+    return { items: selector ? all.filter((o) => selector(o.metadata.labels)) : all, resourceVersion: String(this.#rv) };
+  }
+
+  /** Changes whenever what reads see changes (a write, its commit, a rollback): for caches of reads. */
+  get readVersion(): number {
+    return this.#readVersion;
+  }
+
+  #speculativeList(kind: string): Iterable<Resource> {
+    const base = this.#objects.get(kind);
+    if (this.#overlay.size === 0) return base?.values() ?? [];
+    const out = new Map(base);
+    for (const [key, o] of this.#overlay) {
+      if (!key.startsWith(`${kind}/`)) continue;
+      const name = key.slice(kind.length + 1);
+      if (o) out.set(name, o); else out.delete(name);
+    }
+    return out.values();
+  }
+
+  /**
+   * Runs `fn` against a consistent view (what is durable plus the transactions being
+   * written) and commits everything it did at once, or nothing when it throws. Nothing is
+   * visible (to reads or watchers) until it is on disk; a write that cannot be made
+   * durable is rolled back and answered 503, and the store tries again by itself.
    */
   async transaction<T>(fn: (tx: Tx) => T): Promise<T> {
-    if (this.#failed) throw new ApiError(503, 'ServiceUnavailable', `the store cannot be written: ${this.#failed.message}`);
-    const tx = new Tx(this, this.#rv);
+    while (this.#lock) await this.#lock;
+    if (this.#closed) throw new ApiError(503, 'ServiceUnavailable', 'the store is closed');
+    const tx = new Tx(this.#view, this.#nextRv);
     const result = fn(tx);
+    return this.#finish(tx, result);
+  }
+
+  /**
+   * A transaction whose function may yield to the event loop (a big apply: thousands of
+   * objects); other writes wait for it, reads and watches do not. Committed at once like
+   * any other, or not at all.
+   */
+  async transactionAsync<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    while (this.#lock) await this.#lock;
+    if (this.#closed) throw new ApiError(503, 'ServiceUnavailable', 'the store is closed');
+    let release!: () => void;
+    this.#lock = new Promise<void>((r) => { release = r; });
+    try {
+      const generation = this.#generation;
+      const tx = new Tx(this.#view, this.#nextRv);
+      const result = await fn(tx);
+      // A write queued before this one failed meanwhile: what this one was built on is gone.
+      if (generation !== this.#generation) {
+        throw new ApiError(503, 'ServiceUnavailable', 'the store cannot be written: an earlier write failed while this one was prepared; nothing was changed, try again');
+      }
+      const done = this.#finish(tx, result);
+      this.#lock = undefined;
+      release();
+      return await done;
+    } finally {
+      if (this.#lock) {
+        this.#lock = undefined;
+        release();
+      }
+    }
+  }
+
+  async #finish<T>(tx: Tx, result: T): Promise<T> {
     if (tx.events.length === 0) return result;
     this.#pruneEvents(tx);
+    for (const [key, o] of tx.changes) this.#overlay.set(key, o);
+    this.#readVersion++;
+    this.#nextRv = tx.resourceVersion;
+    const lines = this.#journalLines(tx);
+    try {
+      await this.#persister.save(lines, () => this.#commit(tx));
+    } catch (err) {
+      throw new ApiError(503, 'ServiceUnavailable', `the store cannot be written: ${(err as Error).message}; nothing was changed, try again`);
+    }
+    return result;
+  }
+
+  #journalLines(tx: Tx): Map<Journal, string> {
+    const parts = new Map<Journal, { put: Resource[]; del: [string, string][] }>();
+    for (const [key, o] of tx.changes) {
+      const i = key.indexOf('/');
+      const kind = key.slice(0, i);
+      const j = kind === EVENT ? this.#events : this.#main;
+      let p = parts.get(j);
+      if (!p) parts.set(j, (p = { put: [], del: [] }));
+      if (o) p.put.push(o); else p.del.push([kind, key.slice(i + 1)]);
+    }
+    const out = new Map<Journal, string>();
+    for (const [j, p] of parts) {
+      const e: JournalEntry = { rv: tx.resourceVersion };
+      let line = `{"rv":${e.rv}`;
+      if (p.put.length) line += `,"put":[${p.put.map((o) => this.#objectJson(o)).join(',')}]`;
+      if (p.del.length) line += `,"del":${JSON.stringify(p.del)}`;
+      out.set(j, `${line}}\n`);
+    }
+    return out;
+  }
+
+  #objectJson(o: Resource): string {
+    let s = this.#json.get(o);
+    if (s === undefined) this.#json.set(o, (s = JSON.stringify(o)));
+    return s;
+  }
+
+  /** The transaction is on disk: make it visible, in commit order. */
+  #commit(tx: Tx) {
     for (const [key, o] of tx.changes) {
       const i = key.indexOf('/');
       const kind = key.slice(0, i), name = key.slice(i + 1);
       let m = this.#objects.get(kind);
       if (!m) this.#objects.set(kind, (m = new Map()));
+      if (kind === 'Port') {
+        const before = m.get(name);
+        if (before) this.#indexPort(before.spec.workspace, name, false);
+        if (o) this.#indexPort(o.spec.workspace, name, true);
+      }
       if (o) m.set(name, o); else m.delete(name);
+      if (this.#overlay.get(key) === o) this.#overlay.delete(key);
     }
-    this.#rv = tx.resourceVersion;
-    try {
-      await this.#persister.save();
-    } catch (err) {
-      // Memory now holds writes the disk does not: refuse every further write rather than
-      // acknowledge something that a restart would lose.
-      this.#failed = err as Error;
-      throw new ApiError(503, 'ServiceUnavailable', `the store cannot be written: ${(err as Error).message}`);
-    }
+    this.#rv = Math.max(this.#rv, tx.resourceVersion);
+    if (this.#failure) this.#recovered();
     this.#publish(tx.events);
-    return result;
   }
 
-  /** Keeps the newest `maxEvents` Events: the oldest are removed in the same transaction. */
+  #indexPort(ws: string, name: string, add: boolean) {
+    let set = this.#portsByWs.get(ws);
+    if (add) {
+      if (!set) this.#portsByWs.set(ws, (set = new Set()));
+      set.add(name);
+    } else if (set) {
+      set.delete(name);
+      if (!set.size) this.#portsByWs.delete(ws);
+    }
+  }
+
+  /** A write failed: forget every transaction not on disk, and keep trying by ourselves. */
+  #rollback(err: Error) {
+    this.#generation++;
+    this.#readVersion++;
+    this.#overlay.clear();
+    this.#nextRv = this.#rv;
+    this.#failure ??= { error: err, since: this.now() };
+    this.#failure.error = err;
+    if (!this.#retryTimer && !this.#closed) {
+      this.#retryTimer = setInterval(() => void this.#probe(), this.#retryMs);
+      this.#retryTimer.unref();
+    }
+  }
+
+  #recovered() {
+    this.#failure = undefined;
+    if (this.#retryTimer) clearInterval(this.#retryTimer);
+    this.#retryTimer = undefined;
+  }
+
+  /** Appends an empty line (no change) to see whether the disk takes writes again. */
+  async #probe() {
+    if (!this.#failure || this.#closed) return;
+    const lines = new Map([[this.#main, `{"rv":${this.#rv}}\n`]]);
+    await this.#persister.save(lines, () => this.#recovered()).catch(() => {});
+  }
+
+  /** Events beyond the caps go in the same transaction: oldest first, per object and in all. */
   #pruneEvents(tx: Tx) {
     if (![...tx.changes.keys()].some((k) => k.startsWith('Event/'))) return;
-    const events = tx.list('Event');
-    if (events.length <= this.#maxEvents) return;
-    events.sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
-    for (const e of events.slice(0, events.length - this.#maxEvents)) tx.delete('Event', e.metadata.name);
+    const events = tx.list(EVENT).sort((a, b) => Number(a.metadata.resourceVersion || Infinity) - Number(b.metadata.resourceVersion || Infinity));
+    const drop = new Set<string>();
+    const per = new Map<string, Resource[]>();
+    for (const e of events) {
+      const r = e.regarding as { kind?: string; name?: string } | undefined;
+      const k = `${r?.kind}/${r?.name}`;
+      const list = per.get(k) ?? [];
+      list.push(e);
+      per.set(k, list);
+    }
+    for (const list of per.values()) for (const e of list.slice(0, Math.max(0, list.length - this.#maxPerObject))) drop.add(e.metadata.name);
+    const left = events.filter((e) => !drop.has(e.metadata.name));
+    for (const e of left.slice(0, Math.max(0, left.length - this.#maxEvents))) drop.add(e.metadata.name);
+    for (const name of drop) tx.delete(EVENT, name);
+  }
+
+  /** Removes Events not updated for eventTtlMs. */
+  async #sweepEvents() {
+    const cutoff = this.now() - this.#eventTtlMs;
+    const expired = this.list(EVENT).items.filter((e) => {
+      const t = Date.parse(String(e.lastTimestamp ?? e.metadata.creationTimestamp ?? ''));
+      return Number.isFinite(t) && t < cutoff;
+    });
+    if (!expired.length || this.#failure) return;
+    await this.transaction((tx) => {
+      for (const e of expired) if (tx.get(EVENT, e.metadata.name)) tx.delete(EVENT, e.metadata.name);
+    }).catch(() => {});
+  }
+
+  /** Runs the TTL sweep now (tests; the store also runs it every minute). */
+  sweepEvents(): Promise<void> {
+    return this.#sweepEvents();
   }
 
   create(obj: Resource) { return this.transaction((tx) => tx.create(obj)); }
@@ -417,8 +720,8 @@ export class Store {
   watch(opts: { kind?: string; resourceVersion?: string }, fn: Listener): () => void {
     const entry = { kind: opts.kind, fn };
     if (opts.resourceVersion !== undefined && opts.resourceVersion !== '' && opts.resourceVersion !== '0') {
+      checkResourceVersion(opts.resourceVersion);
       const from = Number(opts.resourceVersion);
-      if (!Number.isInteger(from) || from < 0) throw new ApiError(400, 'BadRequest', `invalid resourceVersion "${opts.resourceVersion}"`);
       if (from < this.#historyFloor) {
         throw gone(`too old resource version: ${from} (${this.#historyFloor}); list again and watch from the list's resourceVersion`);
       }
@@ -428,15 +731,23 @@ export class Store {
     return () => this.#listeners.delete(entry);
   }
 
-  #snapshot(): StoreFile {
-    const objects: StoreFile['objects'] = {};
-    for (const [kind, m] of this.#objects) objects[kind] = Object.fromEntries(m);
-    return { format: 'tidepool.store/v1', resourceVersion: this.#rv, objects };
+  #snapshot(j: Journal): SnapshotSource {
+    const kinds = [...this.#objects].filter(([kind]) => (j === this.#events) === (kind === EVENT));
+    return {
+      rv: this.#rv,
+      objects: kinds.map(([kind, m]) => [kind, [...m]]),
+      json: (o) => this.#objectJson(o),
+    };
   }
 
   /** Waits until everything acknowledged so far is on disk. */
   async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retryTimer) clearInterval(this.#retryTimer);
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
     await this.#persister.flush();
+    await this.#main.close();
+    await this.#events.close();
     this.#listeners.clear();
   }
 }

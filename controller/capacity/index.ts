@@ -19,14 +19,27 @@ export class Capacity {
   /** Workspaces refused for capacity, oldest first: enqueued again when capacity frees. */
   readonly waiting = new Set<string>();
   readonly #reserved = new Map<string, Usage>();
+  /**
+   * Reservations released while the runtime's snapshot (`snapshot()`, compared by identity)
+   * may not show their VM yet: a create that failed after the VM was made (a timeout, a
+   * crash) leaves a VM that will show up running. Each keeps holding room until a newer
+   * snapshot lists the VM (then it counts as running) or does not (then it is gone).
+   */
+  readonly #released = new Map<string, { usage: Usage; snapshot: unknown }>();
+  readonly #snapshot: () => unknown;
 
-  constructor(budget: Budget) {
+  constructor(budget: Budget, snapshot: () => unknown = () => undefined) {
     this.budget = budget;
+    this.#snapshot = snapshot;
   }
 
   /** Reserves room for `want` when it fits next to `running` and the reservations in flight. */
   admit(want: Usage, running: RunningWorkspace[]): Admission {
-    const using: Usage[] = [...this.#reserved.values()].filter((u) => u.name !== want.name);
+    const now = this.#snapshot();
+    for (const [name, r] of this.#released) {
+      if (r.snapshot !== now || running.some((v) => v.name === name) || this.#reserved.has(name)) this.#released.delete(name);
+    }
+    const using: Usage[] = [...this.#reserved.values(), ...[...this.#released.values()].map((r) => r.usage)].filter((u) => u.name !== want.name);
     for (const r of running) if (r.name !== want.name && !this.#reserved.has(r.name)) using.push(r);
     const reasons = overBudget(this.budget, using, want);
     if (reasons.length === 0) {
@@ -48,6 +61,8 @@ export class Capacity {
   }
 
   release(name: string): void {
+    const usage = this.#reserved.get(name);
     this.#reserved.delete(name);
+    if (usage) this.#released.set(name, { usage, snapshot: this.#snapshot() });
   }
 }

@@ -3,9 +3,11 @@
 // adding objects, and are written at most once per aggregation window; each object gets
 // a bucket of distinct events (a burst, then a trickle), so a flapping object cannot
 // flood the store. Writes are batched: one store transaction per flush. Each
-// workspace's events are also appended to <dataDir>/.logs/<workspace>/events.jsonl.
+// workspace's events are also appended to <dataDir>/.logs/<workspace>/events.jsonl,
+// rotated to events.jsonl.1 past `maxLogBytes` (so a log holds at most twice that), and
+// removed with its workspace (and, at start, for workspaces that are gone).
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logsDir } from '../../api/config.js';
 import { timestamp, type Resource, type Store } from '../../api/store/index.js';
@@ -37,6 +39,8 @@ export interface EventRecorderOptions {
   refillMs?: number;
   /** How long records are gathered into one store write. Defaults to 50 ms. */
   flushDelayMs?: number;
+  /** A workspace's events.jsonl is rotated to events.jsonl.1 once it would pass this. Defaults to 1 MiB. */
+  maxLogBytes?: number;
 }
 
 interface Series {
@@ -58,15 +62,63 @@ export class EventRecorder {
   #timerAt = Infinity;
   #flushing: Promise<void> = Promise.resolve();
   readonly #madeDirs = new Set<string>();
+  /** Size of each workspace's events.jsonl as far as this process wrote or read it. */
+  readonly #logBytes = new Map<string, number>();
+  #unwatch: (() => void) | undefined;
+  /** Workspaces deleted while this process ran: events about them that come late are not logged. */
+  readonly #deleted = new Set<string>();
   #closed = false;
   /** Distinct events dropped by the per-object limit. */
   dropped = 0;
 
   constructor(opts: EventRecorderOptions) {
     this.#o = {
-      aggregateWindowMs: 10_000, burst: 25, refillMs: 10_000, flushDelayMs: 50,
+      aggregateWindowMs: 10_000, burst: 25, refillMs: 10_000, flushDelayMs: 50, maxLogBytes: 2 ** 20,
       ...opts,
     };
+    if (opts.dataDir) {
+      const dataDir = opts.dataDir;
+      this.#unwatch = opts.store.watch({ kind: 'Workspace' }, (ev) => {
+        const name = ev.object.metadata.name;
+        if (ev.type === 'DELETED') {
+          this.#deleted.add(name);
+          if (this.#deleted.size > MAX_SERIES) this.#deleted.delete(this.#deleted.values().next().value!);
+          this.#removeLog(dataDir, name);
+        } else this.#deleted.delete(name);
+      });
+      this.#chain(() => this.#sweepLogs(dataDir));
+    }
+  }
+
+  /** Runs `fn` after every write and removal before it (appends and removals never cross). */
+  #chain(fn: () => Promise<void>): Promise<void> {
+    this.#flushing = this.#flushing.then(fn).catch((err: Error) => {
+      this.#o.logger.warn({ err: err.message }, 'events could not be written');
+    });
+    return this.#flushing;
+  }
+
+  #removeLog(dataDir: string, ws: string): void {
+    if (!LOG_NAME.test(ws)) return;
+    const dir = join(logsDir(dataDir), ws);
+    void this.#chain(async () => {
+      this.#madeDirs.delete(dir);
+      this.#logBytes.delete(ws);
+      await rm(dir, { recursive: true, force: true });
+    });
+  }
+
+  /** Logs of workspaces deleted while Tidepool was not running. */
+  async #sweepLogs(dataDir: string): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(logsDir(dataDir));
+    } catch {
+      return;
+    }
+    for (const ws of names) {
+      if (LOG_NAME.test(ws) && !this.#o.store.get('Workspace', ws)) await rm(join(logsDir(dataDir), ws), { recursive: true, force: true });
+    }
   }
 
   /**
@@ -122,6 +174,8 @@ export class EventRecorder {
   async close(): Promise<void> {
     await this.flush();
     this.#closed = true;
+    this.#unwatch?.();
+    await this.#flushing;
   }
 
   #take(key: string, now: number): boolean {
@@ -148,10 +202,7 @@ export class EventRecorder {
   }
 
   #runFlush(all: boolean): Promise<void> {
-    this.#flushing = this.#flushing.then(() => this.#write(all)).catch((err: Error) => {
-      this.#o.logger.warn({ err: err.message }, 'events could not be written');
-    });
-    return this.#flushing;
+    return this.#chain(() => this.#write(all));
   }
 
   async #write(all: boolean): Promise<void> {
@@ -183,7 +234,8 @@ export class EventRecorder {
   async #appendLogs(dataDir: string, items: { event: Event; workspace?: string }[]): Promise<void> {
     const byWs = new Map<string, string[]>();
     for (const { event, workspace } of items) {
-      if (!workspace || !LOG_NAME.test(workspace)) continue;
+      // A workspace deleted since: its log went with it.
+      if (!workspace || !LOG_NAME.test(workspace) || this.#deleted.has(workspace)) continue;
       const lines = byWs.get(workspace) ?? [];
       lines.push(JSON.stringify(event));
       byWs.set(workspace, lines);
@@ -194,7 +246,16 @@ export class EventRecorder {
         await mkdir(dir, { recursive: true });
         this.#madeDirs.add(dir);
       }
-      await appendFile(join(dir, 'events.jsonl'), `${lines.join('\n')}\n`);
+      const file = join(dir, 'events.jsonl');
+      const text = `${lines.join('\n')}\n`;
+      let size = this.#logBytes.get(ws);
+      if (size === undefined) size = await stat(file).then((st) => st.size, () => 0);
+      if (size > 0 && size + Buffer.byteLength(text) > this.#o.maxLogBytes) {
+        await rename(file, `${file}.1`);
+        size = 0;
+      }
+      await appendFile(file, text);
+      this.#logBytes.set(ws, size + Buffer.byteLength(text));
     }));
   }
 }

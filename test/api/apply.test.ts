@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyDocuments, parseDocuments } from '../../api/apply/index.js';
-import { startTestServer, type TestServer } from './helpers.js';
+import { diskBytes, startTestServer, type TestServer } from './helpers.js';
 
 let t: TestServer;
 beforeAll(async () => { t = await startTestServer(); });
@@ -38,10 +37,10 @@ describe('POST /api/v1/apply', () => {
   });
 
   it('writes nothing when nothing changed (the store file stays byte-for-byte the same)', async () => {
-    const before = await readFile(t.storeFile);
+    const before = await diskBytes(t.storeFile);
     const r = await apply(docs(pt('alice-3000', 'alice', 3000), ws('alice'), ws('bob')), '?applyset=team');
     expect(actions(r)).toEqual(['port/alice-3000 unchanged', 'workspace/alice unchanged', 'workspace/bob unchanged']);
-    expect((await readFile(t.storeFile)).equals(before)).toBe(true);
+    expect((await diskBytes(t.storeFile)).equals(before)).toBe(true);
   });
 
   it('configures changed objects, keeping status, finalizers, server-owned annotations and what other managers set', async () => {
@@ -65,12 +64,12 @@ describe('POST /api/v1/apply', () => {
 
   it('reports the same actions on a dry run and writes nothing', async () => {
     for (const q of ['?dryRun=true&applyset=team', '?dryRun=All&applyset=team', '?dryRun=server&applyset=team']) {
-      const before = await readFile(t.storeFile);
+      const before = await diskBytes(t.storeFile);
       const r = await apply(docs(ws('alice', '\n  resources: {cpu: 8}'), ws('carol')), q + '&prune=true');
       expect(r.status).toBe(200);
       expect(r.json.dryRun).toBe(true);
       expect(actions(r)).toEqual(['workspace/alice configured', 'workspace/carol created', 'port/alice-3000 pruned', 'workspace/bob pruned']);
-      expect((await readFile(t.storeFile)).equals(before)).toBe(true);
+      expect((await diskBytes(t.storeFile)).equals(before)).toBe(true);
       expect((await t.req('GET', '/api/v1/workspaces/carol')).status).toBe(404);
     }
   });
@@ -87,12 +86,12 @@ describe('POST /api/v1/apply', () => {
   });
 
   it('refuses to prune everything with an empty apply unless allowEmptyPrune', async () => {
-    const before = await readFile(t.storeFile);
+    const before = await diskBytes(t.storeFile);
     const r = await apply('# nothing here\n', '?applyset=team&prune=true');
     expect(r.status).toBe(422);
     expect(r.json.message).toMatch(/refusing to prune/);
     expect(r.json.details.causes[0].field).toBe('allowEmptyPrune');
-    expect((await readFile(t.storeFile)).equals(before)).toBe(true);
+    expect((await diskBytes(t.storeFile)).equals(before)).toBe(true);
     const ok = await apply('', '?applyset=team&prune=true&allowEmptyPrune=true');
     expect(ok.status).toBe(200);
     expect(actions(ok)).toEqual(['port/alice-3000 pruned', 'workspace/alice pruned']);
@@ -115,7 +114,7 @@ describe('POST /api/v1/apply', () => {
   });
 
   it('lists every violation with document, field, line and column, and writes nothing', async () => {
-    const before = await readFile(t.storeFile);
+    const before = await diskBytes(t.storeFile);
     const text = [
       'apiVersion: tidepool/v1', //      1
       'kind: Workspace', //              2
@@ -156,11 +155,11 @@ describe('POST /api/v1/apply', () => {
     ]));
     expect(causes.some((c: any[]) => c[0] === 1)).toBe(false);
     expect(r.json.message).toMatch(/document 0 \(line 4, column 9\): metadata.name/);
-    expect((await readFile(t.storeFile)).equals(before)).toBe(true);
+    expect((await diskBytes(t.storeFile)).equals(before)).toBe(true);
   });
 
   it('checks cross-object rules for the whole batch before writing (6th Port, duplicate port, duplicate name)', async () => {
-    const before = await readFile(t.storeFile);
+    const before = await diskBytes(t.storeFile);
     const six = docs(ws('w6'), ...[1, 2, 3, 4, 5, 6].map((i) => pt(`w6-${i}`, 'w6', 4000 + i)));
     const r = await apply(six);
     expect(r.status).toBe(422);
@@ -172,7 +171,7 @@ describe('POST /api/v1/apply', () => {
     const twice = await apply(docs(ws('same'), ws('same')));
     expect(twice.status).toBe(422);
     expect(twice.json.details.causes).toEqual([expect.objectContaining({ document: 1, field: 'metadata.name', reason: 'FieldValueDuplicate', line: 11 })]);
-    expect((await readFile(t.storeFile)).equals(before)).toBe(true);
+    expect((await diskBytes(t.storeFile)).equals(before)).toBe(true);
     expect((await t.req('GET', '/api/v1/workspaces/w6')).status).toBe(404);
   });
 

@@ -1,8 +1,7 @@
 // Every bad request gets the right 4xx, a message that names the field or the line, and
 // leaves the store file byte-for-byte as it was.
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, port, startTestServer, workspace, type TestServer } from './helpers.js';
+import { PASSWORD, diskBytes, port, startTestServer, workspace, type TestServer } from './helpers.js';
 
 let t: TestServer;
 /** resourceVersions as they were before the later writes of the setup. */
@@ -145,7 +144,7 @@ describe('bad input', () => {
   });
 
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const before = await readFile(t.storeFile);
+    const before = await diskBytes(t.storeFile);
     const body = typeof c.body === 'function' ? (c.body as () => unknown)() : c.body;
     const r = await t.req(c.method ?? 'GET', c.path ?? '/', {
       ...(body !== undefined ? { body } : {}),
@@ -159,7 +158,7 @@ describe('bad input', () => {
     expect(r.text).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // never a stack trace
     expect(`${r.json.message} ${JSON.stringify(r.json.details ?? {})}`).toMatch(c.mentions);
     if (c.status === 401) expect(r.headers.get('www-authenticate')).toMatch(/^Basic realm="tidepool"/);
-    const after = await readFile(t.storeFile);
+    const after = await diskBytes(t.storeFile);
     expect(after.equals(before), 'the store file changed').toBe(true);
   });
 });

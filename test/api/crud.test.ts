@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readStoreState } from '../../api/store/index.js';
 import { AUTH, PASSWORD, port, startTestServer, workspace, type TestServer } from './helpers.js';
 
 let t: TestServer;
@@ -244,7 +245,7 @@ describe('concurrency', () => {
     expect(now.metadata.resourceVersion).toBe(winner.metadata.resourceVersion);
     expect(Number(now.metadata.resourceVersion)).toBe(Number(rv) + 1);
     // and it is on disk
-    const onDisk = JSON.parse(await (await import('node:fs/promises')).readFile(t.storeFile, 'utf8'));
-    expect(onDisk.objects.Workspace.race.metadata.labels).toEqual(winner.metadata.labels);
+    const onDisk = await readStoreState(t.storeFile);
+    expect(onDisk.objects.Workspace?.race?.metadata.labels).toEqual(winner.metadata.labels);
   });
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fetch } from 'undici';
+import { readStoreState } from '../../api/store/index.js';
 import { AUTH, PASSWORD, USER, workspace } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -88,7 +89,7 @@ describe('durability', () => {
     expect(exit.signal).toBe('SIGKILL');
     expect(created.length).toBeGreaterThanOrEqual(KILL_AFTER);
 
-    const file = JSON.parse(await readFile(join(dataDir, 'store.json'), 'utf8'));
+    const file = await readStoreState(join(dataDir, 'store.json'));
     expect(file.format).toBe('tidepool.store/v1');
 
     const second = serve(dataDir);

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetch, type Response } from 'undici';
-import { Store, type StoreOptions } from '../../api/store/index.js';
+import { Store, eventsPath, type StoreOptions } from '../../api/store/index.js';
 import { startServer, type ServerOptions, type StartedServer } from '../../api/server.js';
 
 export const USER = 'admin';
@@ -61,6 +61,12 @@ export async function startTestServer(opts: Partial<ServerOptions> & { storeOpti
 }
 
 export const fileBytes = (path: string) => readFile(path);
+
+/** Every byte the store keeps on disk for `storeFile` (snapshot, journal, Events): to see that nothing changed. */
+export async function diskBytes(storeFile: string): Promise<Buffer> {
+  const parts = [storeFile, `${storeFile}.journal`, eventsPath(storeFile), `${eventsPath(storeFile)}.journal`];
+  return Buffer.concat(await Promise.all(parts.map((p) => readFile(p).catch(() => Buffer.from(`(no ${p})`)))));
+}
 
 export const workspace = (name: string, spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}) => ({
   apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name, ...metadata }, spec,

@@ -1,0 +1,108 @@
+// Guessing through the proxy, side by side in one run on a real Caddy: a legitimate
+// request's latency (a right login to /workspace/w/, sequential) idle and under a flood of
+// wrong passwords (30 connections from another loopback address, closed loop, bounded in
+// time and count), with
+//   (a) Tidepool's forward auth: Caddy asks the API's /authz, which holds every wrong guess
+//       on a timer (api/throttle.ts);
+//   (b) the baseline: Caddy's own basic auth with a bcrypt hash (cost 10), the config the
+//       driver builds today (config.ts); (a) is that config with the auth handler swapped.
+// Target: (a) flood p50 within 2x of idle p50. Prints p50/p99 and the ratios.
+// Run: npx tsx bench/proxy-auth.ts [--seconds 8] [--samples 30]
+// Traffic goes to loopback only (127.0.0.1 legitimate, 127.0.0.2 the flood).
+import { createServer } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Agent, request } from 'undici';
+import { Store } from '../api/store/index.js';
+import { startServer } from '../api/server.js';
+import { createCaddyProxy, freeLoopbackPort } from '../controller/drivers/proxy/caddy/index.js';
+import { withForwardAuth } from '../controller/drivers/proxy/caddy/auth.js';
+
+const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, samples: { type: 'string', default: '30' } } });
+const FLOOD_MS = Number(args.seconds) * 1000;
+const SAMPLES = Number(args.samples);
+const FLOOD_CONNECTIONS = 30;
+const FLOOD_MAX_REQUESTS = 20_000;
+const USER = 'bench', PASSWORD = 'bench-password-not-secret';
+const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+
+const dir = await mkdtemp(join(tmpdir(), 'tp-bench-auth-'));
+const store = await Store.open(join(dir, 'store.json'));
+const api = await startServer({ store, listen: '127.0.0.1:0', logger: false, credentials: { username: USER, password: PASSWORD } });
+const ide = createServer((_req, res) => res.end('ide'));
+await new Promise<void>((r) => ide.listen(0, '127.0.0.1', r));
+const idePort = (ide.address() as { port: number }).port;
+const wsPort = await freeLoopbackPort();
+const proxy = createCaddyProxy({
+  appListen: `127.0.0.1:${await freeLoopbackPort()}`, workspaceListen: `127.0.0.1:${wsPort}`,
+  apiUpstream: new URL(api.address).host, credentials: { username: USER, password: PASSWORD }, stateDir: join(dir, 'caddy'),
+});
+const target = `http://127.0.0.1:${wsPort}/workspace/w/`;
+const legit = new Agent({ connections: 1, connect: { localAddress: '127.0.0.1' } });
+
+async function once(agent: Agent, auth: string): Promise<number> {
+  const r = await request(target, { dispatcher: agent, headers: { authorization: auth } });
+  await r.body.text();
+  return r.statusCode;
+}
+
+async function sample(): Promise<number[]> {
+  const lat: number[] = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    const t0 = performance.now();
+    const code = await once(legit, basic(USER, PASSWORD));
+    if (code !== 200) throw new Error(`legitimate request answered ${code}`);
+    lat.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return lat;
+}
+
+async function measure(): Promise<{ idle: number[]; flood: number[]; floodRequests: number }> {
+  for (let i = 0; i < 5; i++) await once(legit, basic(USER, PASSWORD)); // warm-up
+  const idle = await sample();
+  const floodAgent = new Agent({ connections: FLOOD_CONNECTIONS, connect: { localAddress: '127.0.0.2' } });
+  const until = Date.now() + FLOOD_MS;
+  let sent = 0;
+  const worker = async (w: number) => {
+    while (Date.now() < until && sent < FLOOD_MAX_REQUESTS) {
+      sent++;
+      await once(floodAgent, basic(USER, `guess-${w}-${sent}`)).catch(() => 0);
+    }
+  };
+  const flooding = Promise.all(Array.from({ length: FLOOD_CONNECTIONS }, (_, w) => worker(w)));
+  await new Promise((r) => setTimeout(r, 1000)); // let the flood ramp up
+  const flood = await sample();
+  await flooding;
+  await floodAgent.close();
+  return { idle, flood, floodRequests: sent };
+}
+
+try {
+  await proxy.start();
+  const table = { workspaces: [{ name: 'w', upstream: `127.0.0.1:${idePort}` }], ports: [] };
+  // Baseline first: the config the driver builds today (Caddy's bcrypt basic auth).
+  await proxy.apply(table);
+  const bcryptRun = await measure();
+  await proxy.admin().load(withForwardAuth(await proxy.buildConfig(table), new URL(api.address).host));
+  const forward = await measure();
+  const f = (n: number) => n.toFixed(1).padStart(9);
+  console.log(`legitimate GET ${target} (${SAMPLES} sequential), flood: ${FLOOD_CONNECTIONS} connections of wrong passwords for ${FLOOD_MS / 1000} s (at most ${FLOOD_MAX_REQUESTS})`);
+  console.log(`                          idle p50  idle p99  flood p50  flood p99  flood/idle p50  flood requests`);
+  for (const [label, r] of [['forward auth (API)', forward], ['Caddy bcrypt (before)', bcryptRun]] as const) {
+    console.log(`${label.padEnd(24)} ${f(pct(r.idle, 0.5))} ${f(pct(r.idle, 0.99))}  ${f(pct(r.flood, 0.5))}  ${f(pct(r.flood, 0.99))}  ${f(pct(r.flood, 0.5) / pct(r.idle, 0.5))}       ${String(r.floodRequests).padStart(8)}`);
+  }
+  const ratio = pct(forward.flood, 0.5) / pct(forward.idle, 0.5);
+  console.log(`target: forward-auth flood p50 within 2x of idle: ${ratio <= 2 ? 'met' : 'NOT met'} (${ratio.toFixed(2)}x); bcrypt baseline ${(pct(bcryptRun.flood, 0.5) / pct(bcryptRun.idle, 0.5)).toFixed(1)}x`);
+} finally {
+  await legit.close();
+  await proxy.close();
+  await api.close();
+  await store.close();
+  await new Promise((r) => ide.close(r));
+  await rm(dir, { recursive: true, force: true });
+}

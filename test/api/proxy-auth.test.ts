@@ -1,0 +1,78 @@
+// Through the real Caddy with the forward auth (auth.ts: Caddy asks the API's /authz): a
+// right login passes with its body intact, a wrong one gets the API's 401 Status and
+// WWW-Authenticate, and a workspace never sees the credentials. The config is the driver's
+// own with the auth handler swapped (withForwardAuth), loaded through the admin API.
+import { createServer, type Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetch } from 'undici';
+import { createCaddyProxy, freeLoopbackPort, type CaddyProxy } from '../../controller/drivers/proxy/caddy/index.js';
+import { withForwardAuth } from '../../controller/drivers/proxy/caddy/auth.js';
+import { AUTH, PASSWORD, USER, startTestServer, workspace, type TestServer } from './helpers.js';
+
+let t: TestServer;
+let proxy: CaddyProxy;
+let ide: Server;
+let stateDir: string;
+let app: string, wsUrl: string;
+const seen: { auth?: string | undefined }[] = [];
+
+beforeAll(async () => {
+  t = await startTestServer({ throttle: { floorMs: 50 } });
+  ide = createServer((req, res) => { seen.push({ auth: req.headers.authorization }); res.end('ide'); });
+  await new Promise<void>((r) => ide.listen(0, '127.0.0.1', r));
+  const idePort = (ide.address() as { port: number }).port;
+  stateDir = await mkdtemp(join(tmpdir(), 'tp-proxy-auth-'));
+  const appPort = await freeLoopbackPort(), wsPort = await freeLoopbackPort();
+  app = `http://127.0.0.1:${appPort}`;
+  wsUrl = `http://127.0.0.1:${wsPort}`;
+  proxy = createCaddyProxy({
+    appListen: `127.0.0.1:${appPort}`, workspaceListen: `127.0.0.1:${wsPort}`,
+    apiUpstream: new URL(t.url).host, credentials: { username: USER, password: PASSWORD }, stateDir,
+  });
+  await proxy.start();
+  const table = { workspaces: [{ name: 'w', upstream: `127.0.0.1:${idePort}` }], ports: [] };
+  await proxy.apply(table);
+  await proxy.admin().load(withForwardAuth(await proxy.buildConfig(table), new URL(t.url).host));
+});
+
+afterAll(async () => {
+  await proxy?.close();
+  await new Promise((r) => ide?.close(r));
+  await t?.close();
+  if (stateDir) await rm(stateDir, { recursive: true, force: true });
+});
+
+const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+
+describe('the proxy asks the API who may pass', () => {
+  it('passes a right login with its body to the API', async () => {
+    const r = await fetch(`${app}/api/v1/workspaces`, {
+      method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: JSON.stringify(workspace('via-caddy')),
+    });
+    expect(r.status).toBe(201);
+    expect(((await r.json()) as { metadata: { name: string } }).metadata.name).toBe('via-caddy');
+  });
+
+  it('answers a wrong password and a wrong user with the API\'s 401 Status, on both servers', async () => {
+    for (const base of [app, wsUrl]) {
+      for (const auth of [basic(USER, 'wrong'), basic('nobody', PASSWORD)]) {
+        const r = await fetch(`${base}${base === app ? '/api/v1/workspaces' : '/workspace/w/'}`, { headers: { authorization: auth } });
+        expect(r.status).toBe(401);
+        expect(r.headers.get('www-authenticate')).toContain('Basic realm="tidepool"');
+        expect(await r.json()).toMatchObject({ kind: 'Status', code: 401 });
+      }
+      const none = await fetch(`${base}${base === app ? '/api/v1/workspaces' : '/workspace/w/'}`);
+      expect(none.status).toBe(401);
+    }
+  });
+
+  it('lets a right login reach the workspace, without the credentials', async () => {
+    const r = await fetch(`${wsUrl}/workspace/w/`, { headers: { authorization: AUTH } });
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe('ide');
+    expect(seen.at(-1)!.auth).toBeUndefined();
+  });
+});
