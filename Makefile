@@ -55,7 +55,7 @@ fmt: deps
 ## Runs `make check`, sets up the host (and Chromium for the UI's end-to-end test), then runs every test suite against the real components.
 test: HOST_FLAGS = --with-chromium
 test: check host build
-	TIDEPOOL_REQUIRE_INCUS=1 TIDEPOOL_SKIP_BUILD=1 npx vitest run
+	TIDEPOOL_REQUIRE_INCUS=1 TIDEPOOL_SKIP_BUILD=1 TIDEPOOL_SKIP_UNIT=1 npx vitest run
 
 bench: host build
 	for b in bench/*.ts; do echo "== $$b"; npx tsx $$b || exit 1; done
