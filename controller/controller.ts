@@ -25,7 +25,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const clock = opts.clock ?? realClock;
   const resyncPeriodMs = opts.resyncPeriodMs ?? 30_000;
   const workers = opts.workers ?? 4;
-  const routesDelayMs = opts.routesDelayMs ?? 100;
+  const routesDelayMs = opts.routesDelayMs ?? 0;
   if (!(workers >= 1)) throw new Error(`workers must be at least 1, got ${workers}`);
   if (!(resyncPeriodMs > 0)) throw new Error(`resyncPeriodMs must be positive, got ${resyncPeriodMs}`);
 
@@ -43,7 +43,14 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     events: new EventRecorder({ store, clock, logger, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) }),
     probe: opts.probe ?? httpProbe(),
     ideTimeoutMs: opts.ideTimeoutMs ?? 120_000,
-    enqueueRoutes: () => queue.addAfter(ROUTES_KEY, routesDelayMs),
+    // A route change costs a file write, not a reload: no need to gather changes first (the
+    // queue still collapses every add made while one routes reconcile runs into one more).
+    // While the proxy fails, its retry waits out the backoff (it reads the whole table then).
+    enqueueRoutes: () => {
+      if (ctx.routes.lastError !== undefined) return;
+      if (routesDelayMs > 0) queue.addAfter(ROUTES_KEY, routesDelayMs);
+      else queue.add(ROUTES_KEY);
+    },
     ideWaitSince: new Map(),
   };
   logger.info({ runtime: runtime.name, proxy: proxy.name, budget: capacity.budget, workers, resyncPeriodMs }, 'controller starting');

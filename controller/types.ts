@@ -46,7 +46,7 @@ export interface ControllerOptions {
   clock?: Clock;
   /** Retry delays of failed reconciles. Defaults to 500 ms doubling up to 5 minutes, per key. */
   backoff?: Backoff;
-  /** How long route changes are gathered before the route table is converged. Defaults to 100 ms. */
+  /** How long route changes are gathered before the route table is converged. Defaults to 0 (at once). */
   routesDelayMs?: number;
   /** How long the IDE may take to answer after a start before the status says so. Defaults to 2 minutes. */
   ideTimeoutMs?: number;
