@@ -4,6 +4,7 @@
 import { resolveBudget, Capacity } from './capacity/index.js';
 import { EventRecorder } from './events/index.js';
 import { ROUTES_KEY, parseKey, portKey, workspaceKey } from './keys.js';
+import { LastAccessWriter } from './last-access.js';
 import { PortIndex } from './port-index.js';
 import { httpProbe } from './probe.js';
 import { ExponentialBackoff, RateLimitingQueue, realClock, type Timer } from './queue/index.js';
@@ -89,6 +90,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     queue.add(workspaceKey(name));
   });
   const unsubscribeProxy = proxy.subscribe?.(() => queue.add(ROUTES_KEY));
+  const lastAccess = new LastAccessWriter(store, ctx.status, clock, opts.accessWriteIntervalMs ?? 30_000);
+  const unsubscribeAccess = proxy.subscribeAccess?.((name) => lastAccess.accessed(name));
 
   const running = Array.from({ length: workers }, () => runWorker(queue, reconcile, logger));
 
@@ -142,6 +145,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       unwatch();
       unsubscribeRuntime?.();
       unsubscribeProxy?.();
+      unsubscribeAccess?.();
+      lastAccess.stop();
       queue.shutdown();
       await Promise.all(running);
       await ctx.status.drain();

@@ -48,6 +48,8 @@ export interface ControllerOptions {
   backoff?: Backoff;
   /** How long route changes are gathered before the route table is converged. Defaults to 0 (at once). */
   routesDelayMs?: number;
+  /** Least time between two writes of one workspace's status.lastAccessTime while it is used. Defaults to 30 s. */
+  accessWriteIntervalMs?: number;
   /** How long the IDE may take to answer after a start before the status says so. Defaults to 2 minutes. */
   ideTimeoutMs?: number;
 }

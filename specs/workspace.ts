@@ -41,6 +41,7 @@ export const WorkspaceStatus = Type.Object({
   ip: Type.Optional(Type.String()),
   url: Type.Optional(Type.String({ description: 'Path of the IDE on the workspace server: /workspace/{name}/' })),
   lastStartedTime: Type.Optional(Type.String({ format: 'date-time' })),
+  lastAccessTime: Type.Optional(Type.String({ format: 'date-time', description: 'When a request last went through the proxy to this workspace (its IDE or a Port); written at most every ~30 s while it is used.' })),
   conditions: Type.Optional(Type.Array(Condition)),
 });
 export type WorkspaceStatus = Static<typeof WorkspaceStatus>;

@@ -83,6 +83,14 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
     expect(ip).toMatch(/^127\.77\.\d+\.\d+$/);
   }, 120_000);
 
+  it("a request through Caddy moves the workspace's status.lastAccessTime (Caddy's access log reaches serve)", async () => {
+    const before = Date.now() - 1_000; // timestamps have second precision
+    expect((await getObject(s, 'workspaces', 'alice')).status).not.toHaveProperty('lastAccessTime');
+    expect((await get(`${s.workspaceUrl}/workspace/alice/touch`)).status).toBe(200);
+    const o = await waitObject(s, 'workspaces', 'alice', 'lastAccessTime', (x) => typeof (x.status as { lastAccessTime?: string }).lastAccessTime === 'string');
+    expect(Date.parse((o.status as { lastAccessTime: string }).lastAccessTime)).toBeGreaterThanOrEqual(before);
+  });
+
   it('Ready says the route is live, and the IDE route serves the workspace with the prefix stripped', async () => {
     const alice = await getObject(s, 'workspaces', 'alice');
     expect(condition(alice, 'RouteReady')).toMatchObject({ status: 'True', reason: 'Routed' });

@@ -53,6 +53,8 @@ export interface ProxyDriver {
   apply(table: RouteTable): Promise<void>;
   /** Tells when the live state may have changed behind Tidepool's back (e.g. a restarted proxy process). */
   subscribe?(onChange: () => void): () => void;
+  /** Tells each request the proxy served for a workspace (its IDE or a Port), from its access log. */
+  subscribeAccess?(onAccess: (workspace: string) => void): () => void;
   close?(opts?: ProxyCloseOptions): Promise<void>;
 }
 

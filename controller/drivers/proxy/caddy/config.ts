@@ -41,7 +41,7 @@ export interface CaddyConfigSettings {
   idePort: number;
   /** How long Caddy keeps a looked-up answer, e.g. "1s": a stopped workspace is followed within it. */
   refresh: string;
-  /** Where the access log of the workspace and preview servers goes ("unix//path"); none when absent. */
+  /** Where the access log of the workspace and preview servers goes ("udp/127.0.0.1:port"); none when absent. */
   accessLog?: string;
 }
 
@@ -266,8 +266,10 @@ export function buildCaddyConfig(s: CaddyConfigSettings): { [key: string]: Json 
         default: { exclude: ['http.log.access'] },
         tidepool_access: {
           writer: { output: 'net', address: s.accessLog, dial_timeout: '1s' },
-          encoder: { format: 'json' },
-          include: [`http.log.access.${WORKSPACE_SERVER}`, `http.log.access.${PREVIEW_SERVER}`],
+          // One small datagram per request: the headers are not needed (and must not travel).
+          encoder: { format: 'filter', wrap: { format: 'json' }, fields: { 'request>headers': { filter: 'delete' }, resp_headers: { filter: 'delete' }, 'request>tls': { filter: 'delete' } } },
+          // Only the workspace and preview servers log access (`logs` is set on them alone).
+          include: ['http.log.access'],
         },
       },
     };

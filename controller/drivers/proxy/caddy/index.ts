@@ -10,6 +10,7 @@ import type { ProxyCloseOptions, ProxyDriver, RouteTable } from '../types.js';
 import { CaddyAdmin } from './admin.js';
 import { PasswordHash } from './auth.js';
 import { buildCaddyConfig, canonicalJson, passwordHashesIn, type Json } from './config.js';
+import { AccessLog } from './access.js';
 import { caddyConfigPath, caddyDaemon, freeLoopbackPort, type Logger } from './process.js';
 import { normalizeRouteTable } from './table.js';
 
@@ -43,8 +44,8 @@ export interface CaddyProxyOptions {
   idePort?: number;
   /** How long Caddy keeps a name's answer. Default "1s" (see bench/proxy.ts for the figures). */
   refresh?: string;
-  /** Where the access log goes ("unix//path" of a socket Tidepool listens on). Default: no access log. */
-  accessLog?: string;
+  /** Whether Caddy's access log is streamed to subscribeAccess. Default true. */
+  accessLog?: boolean;
   /** Where the config, the hosts file, pid files, sockets and logs go. Default "<cwd>/.tidepool/caddy". */
   stateDir?: string;
   /** pino-like logger. Default: silent. */
@@ -71,6 +72,7 @@ export interface CaddyProxy extends ProxyDriver {
   read(): Promise<RouteTable | null>;
   apply(table: RouteTable): Promise<void>;
   subscribe(onChange: () => void): () => void;
+  subscribeAccess(onAccess: (workspace: string) => void): () => void;
   close(opts?: ProxyCloseOptions): Promise<void>;
   /** The admin client (tests and benchmarks use it for raw calls). Available after start(). */
   admin(): CaddyAdmin;
@@ -99,7 +101,10 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   let starting: Promise<void> | undefined;
   let applying: Promise<unknown> = Promise.resolve();
   let loads = 0;
+  let access: AccessLog | undefined;
+  let accessPort = 0;
 
+  const accessSubscribers = new Set<(workspace: string) => void>();
   const notify = () => {
     for (const fn of [...listeners]) {
       try { fn(); } catch (err) { logger.error({ err: (err as Error).message }, 'proxy subscriber failed'); }
@@ -115,7 +120,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       pagesListen: `127.0.0.1:${pagesPort}`,
       apiUpstream: opts.apiUpstream, username, passwordHash,
       dnsPort: dns!.port, idePort, refresh: opts.refresh ?? '1s',
-      ...(opts.accessLog ? { accessLog: opts.accessLog } : {}),
+      ...(access ? { accessLog: access.address } : {}),
     });
     desired = { json: JSON.stringify(config), canonical: canonicalJson(config) };
   }
@@ -128,6 +133,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     passwordHash = await hash.pick(passwordHashesIn(old, username));
     const m = /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(text.slice(text.indexOf('"tidepool_pages"')));
     pagesPort = m ? Number(m[1]) : await freeLoopbackPort();
+    accessPort = Number(/"address":"udp\/127\.0\.0\.1:(\d+)"/.exec(text)?.[1] ?? 0);
   }
 
   /** Loads our config when the live one differs (a server setting changed, or Caddy lost it). */
@@ -145,6 +151,11 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     dns = new Dnsmasq({ stateDir, logger, idePort, onRestart: notify, ...(opts.dnsmasqBinary ? { binary: opts.dnsmasqBinary } : {}) });
     await dns.start();
     await previousBoot();
+    if (opts.accessLog !== false) {
+      access = new AccessLog(logger);
+      await access.listen(accessPort);
+      for (const fn of accessSubscribers) access.subscribe(fn);
+    }
     if (opts.adminUrl) {
       const c = new CaddyAdmin(opts.adminUrl);
       try {
@@ -197,6 +208,8 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     starting ??= startAll().catch(async (err: unknown) => {
       starting = undefined;
       await dns?.stop().catch(() => undefined);
+      await access?.close();
+      access = undefined;
       throw err;
     });
     return starting;
@@ -239,6 +252,13 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       return () => { listeners.delete(onChange); };
     },
 
+    subscribeAccess(onAccess) {
+      // Subscribing may come before start(): keep it until the listener exists.
+      accessSubscribers.add(onAccess);
+      const off = access?.subscribe(onAccess);
+      return () => { accessSubscribers.delete(onAccess); off?.(); };
+    },
+
     async close(closeOpts) {
       listeners.clear();
       await starting?.catch(() => undefined);
@@ -250,6 +270,8 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
         await dns?.stop();
       }
       await client?.close();
+      await access?.close();
+      access = undefined;
       caddy = undefined;
       dns = undefined;
       client = undefined;

@@ -18,6 +18,8 @@ export interface MemoryProxy extends ProxyDriver {
   removeRoute(workspace: string, port?: number, opts?: { notify?: boolean }): void;
   /** Drift: forgets everything, as a proxy restarted with an empty config. Tells subscribers unless notify is false. */
   reset(opts?: { notify?: boolean }): void;
+  /** A request for `workspace` went through the proxy (as an access log entry would say). */
+  access(workspace: string): void;
   /**
    * Makes the next `times` calls of `op` fail with a ProxyError carrying `message`; with `when`,
    * only applies of a table it accepts count (e.g. the first one routing a workspace).
@@ -32,6 +34,7 @@ export function createMemoryProxy(): MemoryProxy {
   const calls: Record<MemoryProxyOp, number> = { read: 0, apply: 0 };
   const failures: { op: MemoryProxyOp; times: number; message: string; when?: (table: RouteTable) => boolean }[] = [];
   const listeners = new Set<() => void>();
+  const accessListeners = new Set<(workspace: string) => void>();
 
   const check = (op: MemoryProxyOp, table?: RouteTable) => {
     calls[op]++;
@@ -58,6 +61,13 @@ export function createMemoryProxy(): MemoryProxy {
       listeners.add(onChange);
       return () => listeners.delete(onChange);
     },
+    subscribeAccess(onAccess) {
+      accessListeners.add(onAccess);
+      return () => accessListeners.delete(onAccess);
+    },
+    access(workspace) {
+      for (const l of accessListeners) l(workspace);
+    },
     table() {
       if (!live) return null;
       const { idle: _idle, ...routes } = clone(live);
@@ -81,6 +91,7 @@ export function createMemoryProxy(): MemoryProxy {
     },
     async close() {
       listeners.clear();
+      accessListeners.clear();
     },
   };
 }
