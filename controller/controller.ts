@@ -74,6 +74,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const unwatch = store.watch({}, (ev) => {
     const o = ev.object;
     if (o.kind === 'Workspace') {
+      if (ev.type === 'DELETED') capacity.forget(o.metadata.name);
       queue.add(workspaceKey(o.metadata.name));
       for (const p of ports.portsOf(o.metadata.name)) queue.add(portKey(p));
       ctx.enqueueRoutes();
@@ -91,7 +92,15 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   });
   const unsubscribeProxy = proxy.subscribe?.(() => queue.add(ROUTES_KEY));
   const lastAccess = new LastAccessWriter(store, ctx.status, clock, opts.accessWriteIntervalMs ?? 30_000);
-  const unsubscribeAccess = proxy.subscribeAccess?.((name) => lastAccess.accessed(name));
+  // "Least recently accessed" in capacity refusals: what the access log says, also between writes.
+  for (const ws of store.list('Workspace').items) {
+    const at = Date.parse(String(ws.status?.lastAccessTime ?? ''));
+    if (!Number.isNaN(at)) capacity.noteAccess(ws.metadata.name, at);
+  }
+  const unsubscribeAccess = proxy.subscribeAccess?.((name) => {
+    capacity.noteAccess(name, clock.now());
+    lastAccess.accessed(name);
+  });
 
   const running = Array.from({ length: workers }, () => runWorker(queue, reconcile, logger));
 
