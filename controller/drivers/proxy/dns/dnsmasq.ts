@@ -124,10 +124,16 @@ export class Dnsmasq {
     }
   }
 
+  #cached: { port: number; resolver: Resolver } | undefined;
+
+  /** One resolver per port: a new one costs a channel set-up on every query. */
   #resolver(): Resolver {
-    const r = new Resolver({ timeout: 250, tries: 2 });
-    r.setServers([`127.0.0.1:${this.#port}`]);
-    return r;
+    if (this.#cached?.port !== this.#port) {
+      const resolver = new Resolver({ timeout: 250, tries: 2 });
+      resolver.setServers([`127.0.0.1:${this.#port}`]);
+      this.#cached = { port: this.#port, resolver };
+    }
+    return this.#cached.resolver;
   }
 
   /** Resolves once dnsmasq answers for the zone. */
