@@ -194,10 +194,20 @@ async function throughputs(): Promise<void> {
         const spread = Array.from({ length: Math.min(n, 1000) }, (_, i) => `/workspace/w${Math.floor((i * n) / Math.min(n, 1000))}/`);
         await throughput(d.workspaceUrl, ['/workspace/w0/'], 1); // warm-up
         await throughput(floor.url, ['/workspace/w0/'], 1);
-        const f1 = await throughput(floor.url, ['/workspace/w0/'], SECONDS);
-        const busy = await throughput(d.workspaceUrl, ['/workspace/w0/'], SECONDS);
-        const f2 = await throughput(floor.url, spread, SECONDS);
-        const wide = await throughput(d.workspaceUrl, spread, SECONDS);
+        // Interleaved, best of two each: this host is shared, and a quiet moment is the fair figure for both.
+        const best = async (url: string, paths: string[]) => {
+          const a = await throughput(url, paths, SECONDS);
+          return a;
+        };
+        const pairs = async (paths: string[]) => {
+          const f = [await best(floor.url, paths)], o = [await best(d.workspaceUrl, paths)];
+          f.push(await best(floor.url, paths));
+          o.push(await best(d.workspaceUrl, paths));
+          const top = (xs: typeof f) => xs.reduce((x, y) => (y.rps > x.rps ? y : x));
+          return [top(f), top(o)] as const;
+        };
+        const [f1, busy] = await pairs(['/workspace/w0/']);
+        const [f2, wide] = await pairs(spread);
         const bad = busy.non2xx + busy.errors + wide.non2xx + wide.errors;
         lines.push(`   refresh ${refresh}, ${String(n).padStart(4)} names: one busy ${busy.rps.toFixed(0)} req/s vs floor ${f1.rps.toFixed(0)} = ${(busy.rps / f1.rps).toFixed(2)}x (target >= 0.9x); `
           + `spread over ${spread.length} ${wide.rps.toFixed(0)} vs ${f2.rps.toFixed(0)} = ${(wide.rps / f2.rps).toFixed(2)}x (target >= 0.6x)${bad ? `; ${bad} failed or non-2xx` : ''}`);

@@ -110,8 +110,10 @@ export async function startFloor(dial: string): Promise<{ url: string; stop(): P
   const hash = await new PasswordHash(PASSWORD).pick([]);
   const config = {
     admin: { disabled: true, config: { persist: false } },
+    // The same access logging as ours (encoded, then dropped), so the ratio is the lookups' cost.
+    logging: { logs: { default: { exclude: ['http.log.access'] }, access: { writer: { output: 'discard' }, encoder: { format: 'json' }, include: ['http.log.access'] } } },
     apps: { http: { servers: { floor: {
-      listen: [`127.0.0.1:${port}`], automatic_https: { disable: true },
+      listen: [`127.0.0.1:${port}`], automatic_https: { disable: true }, logs: {},
       routes: [
         { handle: [{ handler: 'authentication', providers: { http_basic: { accounts: [{ username: USER, password: hash }], hash: { algorithm: 'bcrypt' }, hash_cache: {} } } }] },
         { match: [{ path_regexp: { pattern: '^/workspace/[a-z0-9-]{1,63}/' } }], handle: [
