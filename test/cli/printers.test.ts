@@ -41,9 +41,9 @@ describe('tables', () => {
     ]);
   });
 
-  it('workspaces -o wide adds IMAGE CPU MEMORY RUNNING URL LAST ACCESS', () => {
+  it('workspaces -o wide adds IMAGE CPU MEMORY RUNNING URL ACCESSED (last access)', () => {
     const t = tableOf(WS, [running('alice')], { wide: true, now: NOW });
-    expect(t.header).toEqual(['NAME', 'PHASE', 'READY', 'IP', 'AGE', 'IMAGE', 'CPU', 'MEMORY', 'RUNNING', 'URL', 'LAST ACCESS']);
+    expect(t.header).toEqual(['NAME', 'PHASE', 'READY', 'IP', 'AGE', 'IMAGE', 'CPU', 'MEMORY', 'RUNNING', 'URL', 'ACCESSED']);
     expect(t.rows[0]).toEqual(['alice', 'Running', 'True', '10.1.0.5', '3m', 'default', '1', '512Mi', 'true', '/workspace/alice/', '<none>']);
     const used = running('alice');
     used.status = { ...used.status, lastAccessTime: new Date(NOW - 120_000).toISOString() };
