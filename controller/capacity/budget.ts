@@ -50,3 +50,17 @@ export function overBudget(budget: Budget, using: Usage[], want: Usage): string[
   }
   return why;
 }
+
+/**
+ * Why `want` could not start even on an idle host under this budget; empty when it could.
+ * Such a workspace is told so (and which flag raises the budget), not to wait for room.
+ */
+export function neverFits(budget: Budget, want: Usage): string[] {
+  const why: string[] = [];
+  if (budget.maxRunning < 1) why.push('no workspace may run (--max-running)');
+  if (want.cpu > budget.cpu) why.push(`it needs ${want.cpu} vCPUs and the whole budget is ${budget.cpu} (raise it with serve --cpu-budget)`);
+  if (want.memoryBytes > budget.memoryBytes) {
+    why.push(`it needs ${showBytes(want.memoryBytes)} of memory and the whole budget is ${showBytes(budget.memoryBytes)} (raise it with serve --memory-budget)`);
+  }
+  return why;
+}

@@ -4,7 +4,7 @@
 import type { Resource } from '../../api/store/index.js';
 import { parseQuantity, type Condition, type WorkspacePhase, type WorkspaceStatus } from '../../specs/index.js';
 import { timestamp } from '../../api/store/index.js';
-import { showBytes, type RunningWorkspace, type Usage } from '../capacity/index.js';
+import { neverFits, showBytes, type RunningWorkspace, type Usage } from '../capacity/index.js';
 import { RuntimeError, type VM } from '../drivers/runtime/types.js';
 import { TerminalError, type Result } from '../reconcile.js';
 import { getCondition, isTrue, setCondition, type ConditionInput } from '../status.js';
@@ -120,6 +120,13 @@ async function converge(ctx: Context, ws: Resource, vm: VM | undefined): Promise
       }
     }
     if (spec.running) {
+      const never = neverFits(ctx.capacity.budget, want);
+      if (never.length) {
+        // Terminal until the spec or the budget changes: there is nothing to wait for.
+        const message = `It can never start under this budget: ${never.join('; ')}. Lower spec.resources, or raise the budget.`;
+        note('Warning', 'ExceedsBudget', message);
+        return write(ctx, ws, status, { phase: 'Pending', vmReady: vmReady('False', 'ExceedsBudget', message) });
+      }
       const admission = ctx.capacity.admit(want, runningWorkspaces(ctx, name));
       if (!admission.ok) {
         const message = refusal(want, admission.reasons, admission.leastRecentlyAccessed);
@@ -334,12 +341,13 @@ function runningWorkspaces(ctx: Context, except: string): RunningWorkspace[] {
   for (const vm of ctx.vms.peek().values()) {
     if (vm.name === except || !HOLDS_CAPACITY.has(vm.state)) continue;
     const ws = ctx.store.get('Workspace', vm.name);
-    const started = ws?.status?.lastStartedTime ?? ws?.metadata.creationTimestamp;
+    // Last access as the proxy saw it; a workspace never used since it started counts from its start.
+    const accessed = ws?.status?.lastAccessTime ?? ws?.status?.lastStartedTime ?? ws?.metadata.creationTimestamp;
     out.push({
       name: vm.name,
       cpu: vm.cpu ?? ws?.spec.resources.cpu ?? 0,
       memoryBytes: vm.memoryBytes ?? parseQuantity(ws?.spec.resources.memory ?? '') ?? 0,
-      ...(started ? { accessedAt: Date.parse(started) } : {}),
+      ...(accessed ? { accessedAt: Date.parse(accessed) } : {}),
       stoppable: !!ws && !ws.metadata.deletionTimestamp && ws.spec.running && vm.state === 'Running',
     });
   }
@@ -349,7 +357,7 @@ function runningWorkspaces(ctx: Context, except: string): RunningWorkspace[] {
 function refusal(want: Usage, reasons: string[], lra: RunningWorkspace | undefined): string {
   const head = `Not enough capacity to start it (${want.cpu} vCPU, ${showBytes(want.memoryBytes)}): ${reasons.join('; ')}.`;
   const advice = lra
-    ? ` Stop the least recently accessed running workspace, "${lra.name}"${lra.accessedAt !== undefined ? ` (last started ${timestamp(lra.accessedAt)})` : ''}, by setting its spec.running to false, or raise the budget.`
+    ? ` Stop the least recently accessed running workspace, "${lra.name}"${lra.accessedAt !== undefined ? ` (last accessed ${timestamp(lra.accessedAt)})` : ''}, by setting its spec.running to false, or raise the budget.`
     : ' Wait for a workspace to stop, or raise the budget.';
   return `${head}${advice} It starts by itself once there is room.`;
 }

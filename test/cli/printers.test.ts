@@ -41,12 +41,13 @@ describe('tables', () => {
     ]);
   });
 
-  it('workspaces -o wide adds IMAGE CPU MEMORY RUNNING URL ACCESSED (last access)', () => {
+  it('workspaces -o wide adds IMAGE CPU MEMORY RUNNING URL INSTANCE ACCESSED (last access)', () => {
     const t = tableOf(WS, [running('alice')], { wide: true, now: NOW });
-    expect(t.header).toEqual(['NAME', 'PHASE', 'READY', 'IP', 'AGE', 'IMAGE', 'CPU', 'MEMORY', 'RUNNING', 'URL', 'ACCESSED']);
-    expect(t.rows[0]).toEqual(['alice', 'Running', 'True', '10.1.0.5', '3m', 'default', '1', '512Mi', 'true', '/workspace/alice/', '<none>']);
+    expect(t.header).toEqual(['NAME', 'PHASE', 'READY', 'IP', 'AGE', 'IMAGE', 'CPU', 'MEMORY', 'RUNNING', 'URL', 'INSTANCE', 'ACCESSED']);
+    expect(t.rows[0]).toEqual(['alice', 'Running', 'True', '10.1.0.5', '3m', 'default', '1', '512Mi', 'true', '/workspace/alice/', '<none>', '<none>']);
     const used = running('alice');
-    used.status = { ...used.status, lastAccessTime: new Date(NOW - 120_000).toISOString() };
+    used.status = { ...used.status, lastAccessTime: new Date(NOW - 120_000).toISOString(), instance: 'alice-1a2b3c' };
+    expect(tableOf(WS, [used], { wide: true, now: NOW }).rows[0]!.at(-2)).toBe('alice-1a2b3c');
     expect(tableOf(WS, [used], { wide: true, now: NOW }).rows[0]!.at(-1)).toBe('2m');
   });
 

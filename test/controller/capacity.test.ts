@@ -51,6 +51,26 @@ describe('capacity', () => {
     expect(h.runtime.snapshot().filter((v) => v.state === 'Running').map((v) => v.name).sort()).toEqual(['amy', 'carl']);
   });
 
+  it('a workspace larger than the whole budget is told it can never start under it, and which flag raises it', async () => {
+    await h.start({ capacity: { cpuBudget: 8, memoryBudgetBytes: 6 * GiB } });
+    await h.store.create(workspace('small', { resources: { cpu: 1, memory: '1Gi' } }));
+    await h.ready('small');
+    await h.store.create(workspace('huge', { resources: { cpu: 64, memory: '1Gi' } }));
+    const c = await waitFor('huge refused', () => (cond(h.ws('huge'), 'Ready')?.reason === 'ExceedsBudget' ? cond(h.ws('huge'), 'Ready') : undefined));
+    expect(c!.status).toBe('False');
+    expect(c!.message).toContain('can never start under this budget');
+    expect(c!.message).toContain('it needs 64 vCPUs and the whole budget is 8');
+    expect(c!.message).toContain('--cpu-budget');
+    // No advice to stop another workspace, no promise that it starts by itself.
+    expect(c!.message).not.toContain('"small"');
+    expect(c!.message).not.toContain('starts by itself');
+    expect(h.runtime.snapshot().map((v) => v.name)).toEqual(['small']);
+    // Within the budget again: it starts.
+    const cur = h.ws('huge')!;
+    await h.store.update({ ...cur, spec: { ...cur.spec, resources: { cpu: 2, memory: '1Gi' } } });
+    await h.ready('huge');
+  });
+
   it('counts CPU and memory of running VMs, and a deletion frees capacity', async () => {
     await h.start({ capacity: { cpuBudget: 4, memoryBudgetBytes: 6 * GiB } });
     await h.store.create(workspace('big', { resources: { cpu: 3, memory: '2Gi' } }));
