@@ -158,7 +158,7 @@ describe('get', () => {
     const rows = lines(r.stdout);
     expect(rows[0]).toMatch(/^NAME +PHASE +READY +IP +AGE +IMAGE +CPU +MEMORY +RUNNING +URL +INSTANCE +ACCESSED$/);
     const bob = rows.find((l) => l.startsWith('bob '))!.split(/ +/);
-    expect(bob.slice(5, 9)).toEqual(['default', '1', '512Mi', 'true']);
+    expect(bob.slice(5, 9)).toEqual(['default', '1', '1Gi', 'true']);
     const ports = lines((await run(['get', 'port'])).stdout);
     expect(ports[0]).toMatch(/^NAME +WORKSPACE +PORT +READY +URL +AGE$/);
     expect(ports[1]).toMatch(/^alice-3000 +alice +3000 /);
