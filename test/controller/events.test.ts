@@ -36,6 +36,8 @@ describe('EventRecorder', () => {
       firstTimestamp: '2030-01-01T00:00:00Z', lastTimestamp: '2030-01-01T00:00:00Z', reportingController: 'tidepool-controller',
     });
     expect(events()[0]!.metadata.name).toMatch(/^alice-[0-9a-f]{12}$/);
+    // Reads see a write while it is still in flight; the resourceVersion moves once it is durable.
+    await rec.flush();
     const rv = store.resourceVersion;
 
     clock.advance(1000);
