@@ -62,6 +62,8 @@ interface View {
   /** Keeps the JSON of a stored object (the journal writes it; serialized once). */
   remember(o: Resource, json: string): void;
   now(): number;
+  /** The server's admission rules (Store.admission): throws 422. */
+  admit(obj: Resource, current: Resource | undefined): void;
 }
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
@@ -421,6 +423,7 @@ export class Store {
         return out;
       },
       now: () => this.now(),
+      admit: (obj, current) => this.admit(obj, current),
     };
   }
 
