@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { platform } from 'node:os';
 import type { Logger } from 'pino';
 import type { Credentials } from '../../api/config.js';
-import type { CaddyProxy } from '../../controller/drivers/proxy/caddy/index.js';
+import type { CaddyProxy, TlsSettings } from '../../controller/drivers/proxy/caddy/index.js';
 import type { ProxyDriver } from '../../controller/drivers/proxy/types.js';
 import type { RuntimeDriver } from '../../controller/drivers/runtime/types.js';
 import { serverUrlForListen } from '../config.js';
@@ -42,6 +42,8 @@ export interface ProxySettings {
   caddyAdmin?: string;
   caddyBinary?: string;
   dnsmasqBinary?: string;
+  /** `--tls`: Caddy terminates TLS on the three ports; plain HTTP when absent. */
+  tls?: TlsSettings;
 }
 
 /** incus on Linux, tart on macOS: what this host can run. */
@@ -140,6 +142,7 @@ export async function createProxy(
     ...(s.caddyAdmin ? { adminUrl: s.caddyAdmin } : {}),
     ...(s.caddyBinary ? { caddyBinary: s.caddyBinary } : {}),
     ...(s.dnsmasqBinary ? { dnsmasqBinary: s.dnsmasqBinary } : {}),
+    ...(s.tls ? { tls: s.tls } : {}),
   });
   try {
     await proxy.start();

@@ -13,6 +13,7 @@ import type { ExecHolder } from '../../api/exec.js';
 import { DEFAULT_LISTEN, loadOrCreateCredentials, logsDir, loadOrCreateId, parseListen, resolveDataDir, storePath, type Credentials } from '../../api/config.js';
 import type { Store } from '../../api/store/index.js';
 import type { CapacityOptions } from '../../controller/types.js';
+import { tlsSettings } from '../../controller/drivers/proxy/caddy/tls.js';
 import { parseQuantity } from '../../specs/quantity.js';
 import { CliError } from '../errors.js';
 import { parseDuration } from '../format.js';
@@ -207,7 +208,15 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       logger.info({
         app: proxySettings.appListen, workspaces: proxySettings.workspaceListen, previews: proxySettings.previewListen,
         admin: proxy.adminUrl, caddyPid: proxy.pid, dnsmasqPid: proxy.dnsmasqPid, adopted: proxy.adopted,
+        ...(proxySettings.tls ? { tls: proxySettings.tls.mode, tlsNames: proxySettings.tls.names } : {}),
       }, `Caddy serves the UI and API on ${proxySettings.appListen}, the workspaces on ${proxySettings.workspaceListen} and their Ports on ${proxySettings.previewListen}`);
+      if (proxy.caCertPath) {
+        logger.info({ caCert: proxy.caCertPath, tlsNames: proxySettings.tls?.names },
+          `TLS by Caddy's own CA (not installed in this host's trust store): trust ${proxy.caCertPath} in your browser, or curl --cacert ${proxy.caCertPath}`);
+      } else if (proxySettings.tls?.mode === 'acme') {
+        logger.info({ tlsNames: proxySettings.tls.names },
+          `TLS by ACME for ${proxySettings.tls.names.join(', ')}: Caddy gets the certificate once port 80 or 443 of this host is reachable at that name`);
+      }
     }
 
     const controller = await startController({
@@ -264,6 +273,9 @@ interface ServeFlags {
   workspacePort?: string;
   previewPort?: string;
   keepDataPlane?: boolean;
+  tls?: string;
+  domain?: string;
+  acmeEmail?: string;
   caddyAdmin?: string;
   caddyBinary?: string;
   dnsmasqBinary?: string;
@@ -299,6 +311,9 @@ export function addServeFlags(cmd: Command): Command {
     .option('--workspace-port <[host:]port>', 'where Caddy serves the workspaces, /workspace/{name}/ (default 8081)')
     .option('--preview-port <[host:]port>', "where Caddy serves the workspaces' Ports, /workspace/{name}/port/{n}/, an origin apart from the IDEs (default 8082)")
     .option('--keep-data-plane', 'on SIGTERM leave Caddy and dnsmasq running (connections stay up); the next serve on this data directory adopts them')
+    .option('--tls <mode>', "Caddy terminates TLS on the app, workspace and preview ports: internal (Caddy's own CA, not installed in the host's trust store; the CA file is logged) or acme (Let's Encrypt, needs --domain) (default: plain HTTP)")
+    .option('--domain <name>', 'the name users reach Tidepool by, certified besides localhost, 127.0.0.1 and ::1 (--tls internal; may be an IP address) or alone (--tls acme)')
+    .option('--acme-email <address>', 'ACME account e-mail, for expiry notices (--tls acme)')
     .option('--caddy-admin <url>', 'drive the Caddy whose admin API is at this URL instead of starting one')
     .option('--caddy-binary <path>', 'the caddy executable Tidepool starts (default caddy on PATH)')
     .option('--dnsmasq-binary <path>', 'the dnsmasq executable that serves the route names (default /usr/sbin/dnsmasq)')
@@ -376,6 +391,21 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
   throw new CliError(`${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
 }
 
+/** `--tls`, `--domain`, `--acme-email`: TLS is Caddy's, so it needs --proxy caddy. */
+function tlsFromFlags(flags: ServeFlags): Pick<ProxySettings, 'tls'> {
+  if (flags.tls === undefined) {
+    const stray = flags.domain !== undefined ? '--domain' : flags.acmeEmail !== undefined ? '--acme-email' : undefined;
+    if (stray) throw new CliError(`${stray} is for --tls (internal or acme); without --tls Caddy serves plain HTTP`);
+    return {};
+  }
+  if ((flags.proxy ?? 'caddy') !== 'caddy') throw new CliError(`--tls is served by Caddy: it needs --proxy caddy, got --proxy ${flags.proxy}`);
+  try {
+    return { tls: tlsSettings(flags.tls, flags.domain, flags.acmeEmail) };
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+}
+
 export function serveOptionsFromFlags(flags: ServeFlags & { dataDir?: string }, env: NodeJS.ProcessEnv = process.env): ServeOptions {
   const listen = flags.listen || env.TIDEPOOL_LISTEN || DEFAULT_LISTEN;
   try {
@@ -402,6 +432,7 @@ export function serveOptionsFromFlags(flags: ServeFlags & { dataDir?: string }, 
     ...(flags.caddyAdmin ? { caddyAdmin: flags.caddyAdmin } : {}),
     ...(flags.caddyBinary ? { caddyBinary: flags.caddyBinary } : {}),
     ...(flags.dnsmasqBinary ? { dnsmasqBinary: flags.dnsmasqBinary } : {}),
+    ...tlsFromFlags(flags),
   };
   const listens = [['--app-port', proxy.appListen], ['--workspace-port', proxy.workspaceListen], ['--preview-port', proxy.previewListen]] as const;
   for (let i = 0; i < listens.length; i++) {

@@ -16,6 +16,7 @@
 // `alive.ZONE` resolves (so a resolver that is down shows as 503, not as "unknown").
 import { ZONE } from '../dns/zone.js';
 import { page, texts, type PageKind } from './pages.js';
+import { TLS_SERVER, tlsApps, type TlsSettings } from './tls.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -43,6 +44,8 @@ export interface CaddyConfigSettings {
   refresh: string;
   /** Where the access log of the workspace and preview servers goes ("udp/127.0.0.1:port"); none when absent. */
   accessLog?: string;
+  /** TLS on the app, workspace and preview servers (./tls.ts); plain HTTP when absent. */
+  tls?: TlsSettings;
 }
 
 export const APP_SERVER = 'tidepool_app';
@@ -203,6 +206,7 @@ export function buildCaddyConfig(s: CaddyConfigSettings): { [key: string]: Json 
   };
   const previewPort = portOf(s.previewListen);
   const logged: { [key: string]: Json } = s.accessLog ? { logs: {} } : {};
+  const tls: { [key: string]: Json } = s.tls ? TLS_SERVER : {};
   const config: { [key: string]: Json } = {
     admin: s.admin,
     apps: {
@@ -211,6 +215,7 @@ export function buildCaddyConfig(s: CaddyConfigSettings): { [key: string]: Json 
           [APP_SERVER]: {
             listen: [s.appListen],
             automatic_https: { disable: true },
+            ...tls,
             routes: [
               {
                 handle: [{
@@ -228,6 +233,7 @@ export function buildCaddyConfig(s: CaddyConfigSettings): { [key: string]: Json 
           [WORKSPACE_SERVER]: {
             listen: [s.workspaceListen],
             automatic_https: { disable: true },
+            ...tls,
             ...logged,
             routes: [
               { handle: [basicAuth(s)] },
@@ -246,6 +252,7 @@ export function buildCaddyConfig(s: CaddyConfigSettings): { [key: string]: Json 
           [PREVIEW_SERVER]: {
             listen: [s.previewListen],
             automatic_https: { disable: true },
+            ...tls,
             ...logged,
             routes: [
               { handle: [basicAuth(s)] },
@@ -258,6 +265,7 @@ export function buildCaddyConfig(s: CaddyConfigSettings): { [key: string]: Json 
           [PAGES_SERVER]: pagesServer(s),
         },
       },
+      ...(s.tls ? tlsApps(s.tls) : {}),
     },
   };
   if (s.accessLog) {

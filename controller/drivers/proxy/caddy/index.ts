@@ -2,6 +2,7 @@
 // route table as names. apply() writes a hosts file (and waits until dnsmasq answers from it);
 // Caddy is loaded only when its config is not the one the server settings make (a Caddy
 // restarted empty, a changed password): route changes never reload it.
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Daemon } from '../daemon.js';
@@ -11,13 +12,15 @@ import { CaddyAdmin } from './admin.js';
 import { PasswordHash } from './auth.js';
 import { buildCaddyConfig, canonicalJson, passwordHashesIn, type Json } from './config.js';
 import { AccessLog } from './access.js';
-import { caddyConfigPath, caddyDaemon, freeLoopbackPort, type Logger } from './process.js';
+import { caddyConfigPath, caddyDaemon, caddyDataHome, freeLoopbackPort, type Logger } from './process.js';
 import { normalizeRouteTable } from './table.js';
+import { caRootPath, type TlsSettings } from './tls.js';
 
 export { CaddyAdmin, CaddyAdminError } from './admin.js';
 export { APP_CSP, APP_SERVER, PAGES_SERVER, PREVIEW_SERVER, WORKSPACE_SERVER, buildCaddyConfig, canonicalJson, type CaddyConfigSettings, type Json } from './config.js';
 export { freeLoopbackPort, type Logger } from './process.js';
 export { normalizeRouteTable } from './table.js';
+export { TLS_MODES, tlsSettings, type TlsMode, type TlsSettings } from './tls.js';
 
 export interface CaddyProxyOptions {
   /**
@@ -46,6 +49,8 @@ export interface CaddyProxyOptions {
   refresh?: string;
   /** Whether Caddy's access log is streamed to subscribeAccess. Default true. */
   accessLog?: boolean;
+  /** TLS on the app, workspace and preview servers (see ./tls.ts). Default: none, plain HTTP. */
+  tls?: TlsSettings;
   /** Where the config, the hosts file, pid files, sockets and logs go. Default "<cwd>/.tidepool/caddy". */
   stateDir?: string;
   /** pino-like logger. Default: silent. */
@@ -68,6 +73,8 @@ export interface CaddyProxy extends ProxyDriver {
   readonly hostsPath: string;
   /** Caddy config loads this driver made after boot (0 while only routes change). */
   readonly loads: number;
+  /** With `tls.mode` internal: the root certificate of Caddy's CA (a PEM file), for users to trust. Known after start(). */
+  readonly caCertPath: string | undefined;
   start(): Promise<void>;
   read(): Promise<RouteTable | null>;
   apply(table: RouteTable): Promise<void>;
@@ -103,6 +110,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   let loads = 0;
   let access: AccessLog | undefined;
   let accessPort = 0;
+  let caCertPath: string | undefined;
 
   const accessSubscribers = new Set<(workspace: string) => void>();
   const notify = () => {
@@ -121,6 +129,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       apiUpstream: opts.apiUpstream, username, passwordHash,
       dnsPort: dns!.port, idePort, refresh: opts.refresh ?? '1s',
       ...(access ? { accessLog: access.address } : {}),
+      ...(opts.tls ? { tls: opts.tls } : {}),
     });
     desired = { json: JSON.stringify(config), canonical: canonicalJson(config) };
   }
@@ -146,6 +155,28 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     logger.info({ loads }, 'caddy config loaded (it was not the one the server settings make)');
   }
 
+  /**
+   * Where users find the CA to trust: the root.crt Caddy writes in its storage (written when the
+   * config loads); a Caddy not ours keeps its storage elsewhere, so its CA (from its admin API)
+   * is copied into stateDir.
+   */
+  async function locateCaRoot(): Promise<void> {
+    if (opts.tls?.mode !== 'internal') return;
+    if (!caddy) {
+      const ca = JSON.parse(await client!.call('GET', '/pki/ca/local')) as { root_certificate?: string };
+      if (!ca.root_certificate) throw new Error('the Caddy admin API gave no root certificate for its local CA (/pki/ca/local)');
+      caCertPath = join(stateDir, 'ca-root.crt');
+      await writeFile(caCertPath, ca.root_certificate, { mode: 0o644 });
+      return;
+    }
+    const path = caRootPath(caddyDataHome(stateDir));
+    for (let i = 0; !existsSync(path); i++) {
+      if (i >= 100) throw new Error(`Caddy did not write its CA's root certificate at ${path}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    caCertPath = path;
+  }
+
   async function startAll(): Promise<void> {
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
     dns = new Dnsmasq({ stateDir, logger, idePort, onRestart: notify, ...(opts.dnsmasqBinary ? { binary: opts.dnsmasqBinary } : {}) });
@@ -166,6 +197,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
         client = c;
         buildDesired();
         await converge();
+        await locateCaRoot();
       } catch (err) {
         client = undefined;
         await c.close();
@@ -193,6 +225,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
             await converge();
           }
         }
+        await locateCaRoot();
         logger.info({ caddyPid: d.pid, adopted: d.adopted, admin: adminSocket, dnsmasqPid: dns.pid, dnsPort: dns.port }, d.adopted ? 'caddy adopted' : 'caddy started');
         return;
       } catch (err) {
@@ -231,6 +264,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     get adopted() { return { caddy: !!caddy?.adopted, dnsmasq: !!dns?.adopted }; },
     get hostsPath() { return join(stateDir, 'hosts', 'routes'); },
     get loads() { return loads; },
+    get caCertPath() { return caCertPath; },
     start,
 
     async read() {

@@ -35,6 +35,8 @@ export interface CaddyDaemonOptions {
 }
 
 export const caddyConfigPath = (stateDir: string) => join(stateDir, 'caddy.json');
+/** Caddy's XDG_DATA_HOME: its storage (certificates, the local CA) is in `caddy/` under it. */
+export const caddyDataHome = (stateDir: string) => join(stateDir, 'caddy-data');
 
 export function caddyDaemon(o: CaddyDaemonOptions): Daemon {
   const configPath = caddyConfigPath(o.stateDir);
@@ -44,7 +46,7 @@ export function caddyDaemon(o: CaddyDaemonOptions): Daemon {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       // Keep Caddy's storage and autosave away from the user's own Caddy.
-      HOME: o.stateDir, XDG_DATA_HOME: join(o.stateDir, 'caddy-data'), XDG_CONFIG_HOME: join(o.stateDir, 'caddy-config'),
+      HOME: o.stateDir, XDG_DATA_HOME: caddyDataHome(o.stateDir), XDG_CONFIG_HOME: join(o.stateDir, 'caddy-config'),
     },
     pidFile: join(o.stateDir, 'caddy.pid'),
     logFile: join(o.stateDir, 'caddy.log'),
