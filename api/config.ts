@@ -99,3 +99,12 @@ export function parseListen(listen: string): { host: string; port: number } {
   if (!m || !(port >= 0 && port <= 65535)) throw new Error(`--listen must be host:port, got "${listen}"`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
+
+/** The URL of a local server listening on `listen` (a wildcard host is reached on loopback). */
+export function serverUrlForListen(listen: string): string {
+  const { host, port } = parseListen(listen);
+  let h = host;
+  if (h === '' || h === '0.0.0.0') h = '127.0.0.1';
+  if (h === '::') h = '::1';
+  return `http://${h.includes(':') ? `[${h}]` : h}:${port}`;
+}

@@ -6,10 +6,12 @@ import {
   DEFAULT_LISTEN,
   clientCredentials,
   credentialsPath,
-  parseListen,
   resolveDataDir,
+  serverUrlForListen,
   type Credentials,
 } from '../api/config.js';
+
+export { serverUrlForListen };
 import { CliError } from './errors.js';
 import { errorMessage } from '../specs/errors.js';
 
@@ -28,14 +30,6 @@ export interface GlobalFlags {
   dataDir?: string;
 }
 
-/** The URL of a local server listening on `listen` (a wildcard host is reached on loopback). */
-export function serverUrlForListen(listen: string): string {
-  const { host, port } = parseListen(listen);
-  let h = host;
-  if (h === '' || h === '0.0.0.0') h = '127.0.0.1';
-  if (h === '::') h = '::1';
-  return `http://${h.includes(':') ? `[${h}]` : h}:${port}`;
-}
 
 export function normalizeServer(server: string): string {
   const s = server.trim();

@@ -1,6 +1,6 @@
 // serve's readable log: pino JSON lines as a person reads them at a terminal.
 import { describe, expect, it } from 'vitest';
-import { formatLogLine } from '../../cli/log-format.js';
+import { formatLogLine } from '../../server/log-format.js';
 
 describe('formatLogLine', () => {
   const line = JSON.stringify({ level: 30, time: Date.parse('2026-12-01T09:23:27Z'), pid: 7, hostname: 'h', msg: 'Tidepool is up', address: 'http://127.0.0.1:7080', ready: true });

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseSyncDirFlag } from '../../cli/sync-dir.js';
+import { parseSyncDirFlag } from '../../server/sync-dirs.js';
 import { Debouncer } from '../../controller/gitops/debounce.js';
 import {
   FolderError,
@@ -154,7 +154,7 @@ describe('conditions', () => {
 
 describe('startSyncs', () => {
   it('refuses two folders that would be one sync, before starting anything', async () => {
-    const { startSyncs } = await import('../../cli/sync-dir.js');
+    const { startSyncs } = await import('../../server/sync-dirs.js');
     const { Store } = await import('../../api/store/index.js');
     const r = await tmp();
     const store = await Store.open(join(r, 'store.json'));

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { link, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CliError } from '../errors.js';
+import { ServeError } from './errors.js';
 
 function isServe(pid: number): boolean {
   try {
@@ -36,7 +36,9 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
   };
   const holder = async () => Number((await readFile(path, 'utf8').catch(() => '')).trim());
   const refuse = (pid: number) =>
-    new CliError(`another tidepool serve (pid ${pid}) runs on the data directory ${dataDir}; stop it first, or use another --data-dir`);
+    new ServeError(
+      `another tidepool serve (pid ${pid}) runs on the data directory ${dataDir}; stop it first, or use another --data-dir`,
+    );
   try {
     await writeFile(mine, `${process.pid}\n`, { mode: 0o644 });
     const deadline = Date.now() + 10_000;
@@ -65,10 +67,10 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
         await rm(guard, { force: true });
       }
     }
-    throw new CliError(`cannot lock ${path}: another serve keeps taking it`);
+    throw new ServeError(`cannot lock ${path}: another serve keeps taking it`);
   } catch (err) {
-    if (err instanceof CliError) throw err;
-    throw new CliError(`cannot lock ${path}: ${(err as Error).message}`);
+    if (err instanceof ServeError) throw err;
+    throw new ServeError(`cannot lock ${path}: ${(err as Error).message}`);
   } finally {
     await rm(mine, { force: true });
   }
