@@ -9,26 +9,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { ExecRequest, ExecSession } from '../specs/exec.js';
 import { ApiError, badRequest, notFound, type Store } from './store/index.js';
 
-/** What the runtime offers (structurally the controller's ExecRequest/ExecSession). */
-export interface ExecRequest {
-  command: string[];
-  tty: boolean;
-  width?: number;
-  height?: number;
-  uid?: number;
-  gid?: number;
-  env?: Record<string, string>;
-}
-export interface ExecSession {
-  write(data: Uint8Array): void;
-  endInput(): void;
-  resize(width: number, height: number): void;
-  onOutput(cb: (stream: 'stdout' | 'stderr', data: Uint8Array) => void): void;
-  readonly exitCode: Promise<number>;
-  kill(): void;
-}
+export type { ExecRequest, ExecSession };
 export type ExecFunction = (workspace: string, req: ExecRequest) => Promise<ExecSession>;
 /** Filled in once the runtime is up (the API starts before it); empty while the runtime cannot exec. */
 export interface ExecHolder {

@@ -8,3 +8,4 @@ export * from './quantity.js';
 export * from './validate.js';
 export * from './version.js';
 export * from './limits.js';
+export * from './exec.js';

@@ -1,6 +1,7 @@
 // The runtime driver contract: how the controller sees VMs and system containers.
 // Implementations: stub (in memory), incus (REST over the unix socket), tart (CLI).
 // The controller imports only this file, never a concrete driver.
+import type { ExecRequest, ExecSession } from '../../../specs/exec.js';
 
 export type VMState = 'Running' | 'Stopped' | 'Starting' | 'Stopping' | 'Error' | 'Unknown';
 
@@ -77,33 +78,8 @@ export interface HomeVolumes {
   delete(workspace: string): Promise<void>;
 }
 
-/** A command to run inside a running VM (`tidepool exec`, `tidepool shell`). */
-export interface ExecRequest {
-  command: string[];
-  /** A terminal: stdout and stderr arrive merged on stdout, and `resize` applies. */
-  tty: boolean;
-  width?: number;
-  height?: number;
-  /** Run as this uid/gid (the workspace's `dev` user is 1000). Defaults to root. */
-  uid?: number;
-  gid?: number;
-  cwd?: string;
-  env?: Record<string, string>;
-}
-
-/** A running command: its input, its output, and how it ended. */
-export interface ExecSession {
-  write(data: Uint8Array): void;
-  /** End of input (the command sees EOF on its stdin). */
-  endInput(): void;
-  resize(width: number, height: number): void;
-  /** Delivers output as it comes; stderr only without a tty. */
-  onOutput(cb: (stream: 'stdout' | 'stderr', data: Uint8Array) => void): void;
-  /** The command's exit code once it ended (and its output was delivered). */
-  readonly exitCode: Promise<number>;
-  /** Ends the command (SIGKILL) and the session. */
-  kill(): void;
-}
+// The interactive exec contract is shared with the API's exec bridge: it lives in specs/.
+export type { ExecRequest, ExecSession };
 
 export interface RuntimeDriver {
   readonly name: string;
