@@ -65,7 +65,8 @@ function checkIdentity(info: KindInfo, body: unknown, urlName: string | undefine
 function managerOf(q: Query): string {
   const m = queryParam(q, 'fieldManager');
   if (m === undefined || m === '') return DEFAULT_MANAGER;
-  if (m.length > 128 || /[\x00-\x1f]/.test(m)) throw badRequest('fieldManager must be at most 128 printable characters', [{ field: 'fieldManager', reason: 'FieldValueInvalid', message: 'invalid field manager' }]);
+  // Printable only: a manager's name ends up in managedFields and in log lines.
+  if (m.length > 128 || [...m].some((c) => c.charCodeAt(0) < 0x20)) throw badRequest('fieldManager must be at most 128 printable characters', [{ field: 'fieldManager', reason: 'FieldValueInvalid', message: 'invalid field manager' }]);
   return m;
 }
 

@@ -30,7 +30,6 @@ export interface GlobalFlags {
   dataDir?: string;
 }
 
-
 export function normalizeServer(server: string): string {
   const s = server.trim();
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : `http://${s}`;

@@ -7,11 +7,28 @@ import { fileURLToPath } from 'node:url';
 
 const UNIT_DIRS = ['test/store/', 'test/api/', 'test/controller/', 'test/gitops/', 'test/tart/'];
 const UNIT_FILES = [
-  'test/web/elements.test.ts', 'test/web/store.test.ts', 'test/web/manage-elements.test.ts',
-  'test/cli/format.test.ts', 'test/cli/manifests.test.ts', 'test/cli/printers.test.ts', 'test/cli/log-format.test.ts',
+  'test/web/elements.test.ts',
+  'test/web/store.test.ts',
+  'test/web/manage-elements.test.ts',
+  'test/cli/format.test.ts',
+  'test/cli/manifests.test.ts',
+  'test/cli/printers.test.ts',
+  'test/cli/log-format.test.ts',
 ];
-/** In unit folders, but they need root (a tmpfs mount) or a real Caddy: they run with the others. */
-const NOT_UNIT = ['test/api/disk-full.test.ts', 'test/api/proxy-auth.test.ts'];
+/**
+ * In unit folders, but they need root (a tmpfs mount) or a real Caddy, or spend their time in
+ * real processes and waits (kill -9, a fake `tart`, throttled logins, half-open sockets): they
+ * run with the others, so that `make check` stays well under a minute.
+ */
+const NOT_UNIT = [
+  'test/api/disk-full.test.ts',
+  'test/api/proxy-auth.test.ts',
+  'test/api/durability.test.ts',
+  'test/api/throttle.test.ts',
+  'test/api/half-open.test.ts',
+  'test/api/delete-wait.test.ts',
+  'test/tart/tart.test.ts',
+];
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -23,7 +40,11 @@ function testFiles(dir = join(ROOT, 'test')): string[] {
   });
 }
 
-const isUnit = (f: string) => !NOT_UNIT.includes(f) && (UNIT_FILES.includes(f) || UNIT_DIRS.some((d) => f.startsWith(d)));
+const isUnit = (f: string) =>
+  !NOT_UNIT.includes(f) && (UNIT_FILES.includes(f) || UNIT_DIRS.some((d) => f.startsWith(d)));
 
 export const unitTests = () => testFiles().filter(isUnit).sort();
-export const otherTests = () => testFiles().filter((f) => !isUnit(f)).sort();
+export const otherTests = () =>
+  testFiles()
+    .filter((f) => !isUnit(f))
+    .sort();
