@@ -3,7 +3,7 @@
 // flags and the runtime's defaults); otherwise the apply is refused with the known names,
 // instead of being accepted and failing later in the controller.
 import type { StatusCause } from '../specs/index.js';
-import type { Resource } from './store/index.js';
+import type { Resource } from '../store/index.js';
 
 export function imageTemplateAdmission(templates: readonly string[]): (obj: Resource, current: Resource | undefined) => StatusCause[] {
   const known = [...templates].sort();

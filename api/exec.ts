@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ApiError, badRequest, notFound, type Store } from './store/index.js';
+import { ApiError, badRequest, notFound, type Store } from '../store/index.js';
 
 /** What the runtime offers (structurally the controller's ExecRequest/ExecSession). */
 export interface ExecRequest {

@@ -5,7 +5,7 @@
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError, badRequest, type Store } from './store/index.js';
+import { ApiError, badRequest, type Store } from '../store/index.js';
 
 interface LogQuery {
   follow?: string;

@@ -3,13 +3,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_VERSION, KINDS, validateManifest, type KindInfo, type StatusCause } from '../specs/index.js';
 import { strictStatusCauses } from './strict.js';
-import { ApiError, badRequest, checkResourceVersion, invalid, notFound, parseSelector, timestamp, type Resource, type Store } from './store/index.js';
+import { ApiError, badRequest, checkResourceVersion, invalid, notFound, parseSelector, timestamp, type Resource, type Store } from '../store/index.js';
 import { JSON_TYPES, MERGE_PATCH_TYPES, YAML_TYPES, mediaType, mergePatch, parseJson, parseObjectBody, unsupportedMediaType } from './body.js';
 import { startWatch, type WatchRegistry } from './watch.js';
 import { objectJson } from './json.js';
 import { pageOf, parsePage } from './paging.js';
 import { refusePowerOverSync, refuseSyncedDelete } from './sync-ownership.js';
-import { DEFAULT_MANAGER, POWER_MANAGER, createdBy, updatedBy } from './ownership.js';
+import { DEFAULT_MANAGER, POWER_MANAGER, createdBy, updatedBy } from '../store/ownership.js';
 
 export interface ResourceRouteOptions {
   store: Store;

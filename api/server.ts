@@ -6,7 +6,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
 import { API_VERSION, KINDS, TIDEPOOL_VERSION } from '../specs/index.js';
-import { ApiError, badRequest, type Store } from './store/index.js';
+import { ApiError, badRequest, type Store } from '../store/index.js';
 import { parseListen, type Credentials } from './config.js';
 import { basicAuthChecker, REALM, unauthorized } from './auth.js';
 import { ALL_BODY_TYPES, JSON_TYPES, YAML_TYPES, mediaType, parseJson, unsupportedMediaType } from './body.js';
@@ -15,7 +15,7 @@ import { openApiJson } from './openapi.js';
 import { registerPortProbe } from './probe.js';
 import { registerLogRoutes } from './logs.js';
 import { registerExec, type ExecHolder } from './exec.js';
-import { applyDocuments, objectDocuments, parseDocuments, type ApplyOptions } from './apply/index.js';
+import { applyDocuments, objectDocuments, parseDocuments, type ApplyOptions } from '../store/apply/index.js';
 import type { WatchRegistry } from './watch.js';
 import { LoginThrottle, clientOf, type ThrottleOptions } from './throttle.js';
 import { defaultMaxConnections, framingError } from './framing.js';

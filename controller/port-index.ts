@@ -1,6 +1,6 @@
 // Which Ports name which Workspace, kept up to date from the store's watch: a Workspace
 // change enqueues its Ports, and a route `ws/port` maps back to a Port's name.
-import type { Resource, WatchEvent } from '../api/store/index.js';
+import type { Resource, WatchEvent } from '../store/index.js';
 
 export class PortIndex {
   readonly #byName = new Map<string, { workspace: string; port: number }>();

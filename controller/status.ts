@@ -1,7 +1,7 @@
 // Conditions and status writes: a status is written only when it changed, and a
 // condition keeps its lastTransitionTime while its status stays the same.
 import { isDeepStrictEqual } from 'node:util';
-import { ApiError, timestamp, type Store } from '../api/store/index.js';
+import { ApiError, timestamp, type Store } from '../store/index.js';
 import type { Condition } from '../specs/index.js';
 
 export type ConditionStatus = Condition['status'];

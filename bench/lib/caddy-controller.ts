@@ -70,7 +70,7 @@ export async function measureThroughController(proxy: CaddyProxy, workspaces: nu
   const load = (rel: string) => import(new URL(rel, import.meta.url).href) as Promise<Record<string, unknown>>;
   let storeMod, ctlMod, stubMod;
   try {
-    [storeMod, ctlMod, stubMod] = await Promise.all([load('../../api/store/index.js'), load('../../controller/index.js'), load('../../controller/drivers/runtime/stub/index.js')]);
+    [storeMod, ctlMod, stubMod] = await Promise.all([load('../../store/index.js'), load('../../controller/index.js'), load('../../controller/drivers/runtime/stub/index.js')]);
   } catch (err) {
     return { endToEndSeconds: undefined, resyncSeconds: undefined, killSeconds: undefined, note: `controller not loadable: ${(err as Error).message}` };
   }

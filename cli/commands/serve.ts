@@ -11,7 +11,7 @@ import { readableLog } from '../log-format.js';
 import { imageTemplateAdmission } from '../../api/admission.js';
 import type { ExecHolder } from '../../api/exec.js';
 import { DEFAULT_LISTEN, loadOrCreateCredentials, logsDir, loadOrCreateId, parseListen, resolveDataDir, storePath, type Credentials } from '../../api/config.js';
-import type { Store } from '../../api/store/index.js';
+import type { Store } from '../../store/index.js';
 import type { CapacityOptions } from '../../controller/types.js';
 import { parseQuantity } from '../../specs/quantity.js';
 import { CliError } from '../errors.js';
@@ -123,7 +123,7 @@ function makeLogger(pino: typeof import('pino').pino, env: NodeJS.ProcessEnv): L
 export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
   // Loaded here, not at the top: every other command starts faster without the server's modules.
   const [{ pino }, { Store, StoreOpenError }, { startServer }] = await Promise.all([
-    import('pino'), import('../../api/store/index.js'), import('../../api/server.js'),
+    import('pino'), import('../../store/index.js'), import('../../api/server.js'),
   ]);
   const env = opts.env ?? process.env;
   const logger = opts.logger ?? makeLogger(pino, env);

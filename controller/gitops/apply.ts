@@ -1,7 +1,7 @@
 // The apply path a sync uses: the same `applyDocuments` as `tidepool apply` and the
-// REST apply endpoint (api/apply), so a folder and a command line mean the same thing.
-import type { ParsedDocuments } from '../../api/apply/index.js';
-import type { Store } from '../../api/store/index.js';
+// REST apply endpoint (store/apply), so a folder and a command line mean the same thing.
+import type { ParsedDocuments } from '../../store/apply/index.js';
+import type { Store } from '../../store/index.js';
 
 export interface ApplySourceText {
   name?: string;
@@ -31,9 +31,9 @@ export type ApplyFn = (
   opts: ApplyOptions,
 ) => Promise<ApplyResult[]>;
 
-/** `applyDocuments` of api/apply, loaded on first use (the API module is not needed to type-check a sync). */
+/** `applyDocuments` of store/apply, loaded on first use. */
 export async function defaultApply(): Promise<ApplyFn> {
-  const { applyDocuments } = await import('../../api/apply/index.js');
+  const { applyDocuments } = await import('../../store/apply/index.js');
   return async (store, sources, opts) => (await applyDocuments(store, sources, opts)).results;
 }
 

@@ -3,8 +3,8 @@
 // only when its text changed. What comes out is what `parseDocuments` would give for all
 // files at once (document indices numbered across the files), so `applyDocuments` reports
 // violations exactly as `tidepool apply` does.
-import { parseDocuments, type ParsedDocument, type ParsedDocuments } from '../../api/apply/index.js';
-import { ApiError } from '../../api/store/index.js';
+import { parseDocuments, type ParsedDocument, type ParsedDocuments } from '../../store/apply/index.js';
+import { ApiError } from '../../store/index.js';
 import type { StatusCause } from '../../specs/index.js';
 import type { ManifestFile } from './files.js';
 

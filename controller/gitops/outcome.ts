@@ -3,7 +3,7 @@
 // an outcome into a queue operation; the report turns it into status and events.
 import type { StatusCause, SyncReason } from '../../specs/index.js';
 import { errorMessage } from '../../specs/errors.js';
-import { ApiError } from '../../api/store/index.js';
+import { ApiError } from '../../store/index.js';
 import { isEmptyPruneRefusal, type ApplyResult } from './apply.js';
 import { shortRevision, type FolderError } from './files.js';
 import { OWNED_ELSEWHERE } from './ownership.js';

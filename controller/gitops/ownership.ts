@@ -2,8 +2,8 @@
 // inventory; two syncs declaring one object would take it from each other at every apply.
 // Both are refused: the first when a sync starts, the second as a cause on the revision.
 import { type StatusCause, SYNC_ANNOTATION } from '../../specs/index.js';
-import type { Store } from '../../api/store/index.js';
-import type { ParsedDocuments } from '../../api/apply/index.js';
+import type { Store } from '../../store/index.js';
+import type { ParsedDocuments } from '../../store/apply/index.js';
 
 /** The reason of a cause naming an object another running sync applied. */
 export const OWNED_ELSEWHERE = 'OwnedByAnotherSync';

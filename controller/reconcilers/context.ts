@@ -1,6 +1,6 @@
 // What every reconciler is given: the store, the drivers, and the controller's shared
 // views of the world. Reconcilers do I/O only through these.
-import type { Store } from '../../api/store/index.js';
+import type { Store } from '../../store/index.js';
 import type { Capacity } from '../capacity/index.js';
 import type { ProxyDriver } from '../drivers/proxy/types.js';
 import type { RuntimeDriver } from '../drivers/runtime/types.js';

@@ -1,7 +1,7 @@
 // The Port reconciler: a Port is Ready when its route is live in the proxy. Its route
 // exists only while its Workspace is running and ready; the status says which is missing.
 import { isDeepStrictEqual } from 'node:util';
-import type { Resource } from '../../api/store/index.js';
+import type { Resource } from '../../store/index.js';
 import type { Condition } from '../../specs/index.js';
 import type { Result } from '../reconcile.js';
 import { getCondition, isTrue, setCondition, type ConditionInput } from '../status.js';

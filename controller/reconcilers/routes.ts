@@ -1,7 +1,7 @@
 // The route table reconciler, one key for the whole table: builds it from the store,
 // reads what is live, and applies it in one call only when they differ. Then tells the
 // workspaces and ports whose route appeared, went or failed.
-import type { Resource } from '../../api/store/index.js';
+import type { Resource } from '../../store/index.js';
 import { ProxyError, routeTablesEqual, sortRouteTable, type RouteTable } from '../drivers/proxy/types.js';
 import { portKey, workspaceKey } from '../keys.js';
 import { isTrue } from '../status.js';

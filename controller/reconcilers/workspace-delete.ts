@@ -1,7 +1,7 @@
 // Deletion: a Workspace being deleted loses its routes first (so no request reaches an
 // address that may be reused), then its VM and disk, then the finalizer, and the store
 // removes it and its Ports. A VM that no Workspace declares is deleted.
-import type { Resource } from '../../api/store/index.js';
+import type { Resource } from '../../store/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import type { VM } from '../drivers/runtime/types.js';
 import type { Result } from '../reconcile.js';

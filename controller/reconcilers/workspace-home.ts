@@ -3,7 +3,7 @@
 // ~/project as dev once the VM runs. Both are read only while the workspace is being made,
 // and both are safe to run again after a crash: an existing home is kept, and the clone
 // does nothing when ~/project is there.
-import type { Resource } from '../../api/store/index.js';
+import type { Resource } from '../../store/index.js';
 import type { Condition, WorkspaceSource, WorkspaceStatus } from '../../specs/index.js';
 import { RuntimeError, type VM } from '../drivers/runtime/types.js';
 import { getCondition, setCondition } from '../status.js';

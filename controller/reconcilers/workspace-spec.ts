@@ -1,7 +1,7 @@
 // Spec changes of a workspace whose VM exists: new resources are applied live where the
 // runtime can (after the capacity check), a new image recreates the VM with the same home.
 // A change that cannot be applied is a condition naming the field; the running VM stays.
-import type { Resource } from '../../api/store/index.js';
+import type { Resource } from '../../store/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import { showBytes, type RunningWorkspace, type Usage } from '../capacity/index.js';
 import { RuntimeError, type VM } from '../drivers/runtime/types.js';

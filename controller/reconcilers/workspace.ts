@@ -1,9 +1,9 @@
 // The Workspace reconciler: makes the VM match the Workspace (exists, running or not,
 // IDE answering) and says how it stands in status. It reads the whole object and the
 // whole VM each time, acts at most once, and writes status only when it changed.
-import type { Resource } from '../../api/store/index.js';
+import type { Resource } from '../../store/index.js';
 import { parseQuantity, type Condition, type WorkspacePhase, type WorkspaceStatus } from '../../specs/index.js';
-import { timestamp } from '../../api/store/index.js';
+import { timestamp } from '../../store/index.js';
 import { showBytes, type RunningWorkspace, type Usage } from '../capacity/index.js';
 import { RuntimeError, type VM } from '../drivers/runtime/types.js';
 import { TerminalError, type Result } from '../reconcile.js';

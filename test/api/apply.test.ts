@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyDocuments, parseDocuments } from '../../api/apply/index.js';
+import { applyDocuments, parseDocuments } from '../../store/apply/index.js';
 import { diskBytes, startTestServer, type TestServer } from './helpers.js';
 
 let t: TestServer;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Resource } from '../../api/store/index.js';
+import type { Resource } from '../../store/index.js';
 import { cond, harness, port, waitFor, workspace, type Harness } from './helpers.js';
 
 /** Every status a kind/name had, in order, as the store's watch reported it. */

@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store, type Resource } from '../../api/store/index.js';
+import { Store, type Resource } from '../../store/index.js';
 import { createMemoryProxy, type MemoryProxy } from '../../controller/drivers/proxy/memory/index.js';
 import { createStubRuntime, type StubRuntime, type StubRuntimeOptions } from '../../controller/drivers/runtime/stub/index.js';
 import { ExponentialBackoff, startController, type Controller, type ControllerOptions } from '../../controller/index.js';

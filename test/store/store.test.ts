@@ -2,7 +2,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Store, StoreOpenError, parseSelector, type WatchEvent } from '../../api/store/index.js';
+import { Store, StoreOpenError, parseSelector, type WatchEvent } from '../../store/index.js';
 import { validateManifest } from '../../specs/index.js';
 
 const ws = (name: string, spec: object = {}, labels?: Record<string, string>) =>

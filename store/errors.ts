@@ -1,6 +1,6 @@
 // API errors as Kubernetes Status objects. Every layer throws ApiError; the HTTP layer
 // turns it into the reply, the CLI prints it as kubectl does.
-import type { StatusCause, StatusObject } from '../../specs/index.js';
+import type { StatusCause, StatusObject } from '../specs/index.js';
 
 export class ApiError extends Error {
   constructor(

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { MAX_PORTS_PER_WORKSPACE, kindByName, sizeCauses, type StatusCause } from '../../specs/index.js';
+import { MAX_PORTS_PER_WORKSPACE, kindByName, sizeCauses, type StatusCause } from '../specs/index.js';
 import { ApiError, alreadyExists, conflict, gone, invalid, notFound } from './errors.js';
 import { Journal, loadFile, type JournalEntry, type JournalOptions, type LoadedFile, type SnapshotSource } from './journal.js';
 import { StoreOpenError, buildState } from './load.js';
@@ -61,6 +61,8 @@ interface View {
   portCandidates(ws: string): Iterable<string>;
   /** Keeps the JSON of a stored object (the journal writes it; serialized once). */
   remember(o: Resource, json: string): void;
+  /** The server's admission rules (Store.admission); throws 422 naming the violations. */
+  admit(obj: Resource, current: Resource | undefined): void;
   now(): number;
 }
 
@@ -261,7 +263,7 @@ export class Tx {
       }
       next.metadata.finalizers = [...finalizers];
     } else delete next.metadata.finalizers;
-    // Given: the writer's view of ownership (api/ownership.ts); absent: kept as it is.
+    // Given: the writer's view of ownership (store/ownership.ts); absent: kept as it is.
     if (obj.metadata.managedFields !== undefined) {
       if (obj.metadata.managedFields.length) next.metadata.managedFields = structuredClone(obj.metadata.managedFields);
       else delete next.metadata.managedFields;
@@ -420,6 +422,7 @@ export class Store {
         for (const key of this.#overlay.keys()) if (key.startsWith('Port/')) out.push(key.slice(5));
         return out;
       },
+      admit: (obj, current) => this.admit(obj, current),
       now: () => this.now(),
     };
   }

@@ -4,7 +4,7 @@
 // file, line and column of the node that causes it.
 import { CST, Lexer, LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
 import type { StatusCause } from '../../specs/index.js';
-import { ApiError } from '../store/index.js';
+import { ApiError } from '../index.js';
 
 export interface ApplySource {
   /** A file name, reported with every error found in this source. */

@@ -2,7 +2,7 @@
 // and the GitOps sync. Every document is validated before anything is written, and all
 // writes happen in one store transaction, so a violation anywhere writes nothing.
 import { KINDS, validateManifest, type StatusCause } from '../../specs/index.js';
-import { ApiError, badRequest, invalid, timestamp, type Resource, type Store, type Tx } from '../store/index.js';
+import { ApiError, badRequest, invalid, timestamp, type Resource, type Store, type Tx } from '../index.js';
 import { DEFAULT_MANAGER, applyOwned, fieldPaths } from '../ownership.js';
 import { describeWhere, objectDocuments, parseDocuments, type ApplySource, type ParsedDocument, type ParsedDocuments } from './parse.js';
 
@@ -23,7 +23,7 @@ export interface ApplyOptions {
   applyset?: string;
   /** Let a prune with zero documents delete objects (refused otherwise: an empty folder is more often a mistake). */
   allowEmptyPrune?: boolean;
-  /** Who applies (a sync `sync:NAME`, `tidepool-apply`): it owns the fields its manifests set (api/ownership.ts). Defaults to tidepool-api. */
+  /** Who applies (a sync `sync:NAME`, `tidepool-apply`): it owns the fields its manifests set (store/ownership.ts). Defaults to tidepool-api. */
   fieldManager?: string;
   /** Stamped on every applied object (e.g. the sync that owns it). */
   annotations?: Record<string, string>;

@@ -2,7 +2,7 @@
 // the API would refuse (null, `cpu: "lots"`, an unknown field), a counter lower than an
 // object's resourceVersion (versions would repeat), a journal line out of order: the start
 // is refused with the file, the object and the field, and nothing on disk is changed.
-import { kindByName, parseQuantity, schemaCauses } from '../../specs/index.js';
+import { kindByName, parseQuantity, schemaCauses } from '../specs/index.js';
 import { loadFile, type LoadedFile } from './journal.js';
 import type { Resource } from './types.js';
 

@@ -1,4 +1,4 @@
-import type { ObjectMeta } from '../../specs/index.js';
+import type { ObjectMeta } from '../specs/index.js';
 
 /** Any stored object. Objects handed out by the store are deep-frozen: clone before changing. */
 export interface Resource {
