@@ -1,7 +1,8 @@
 // Request bodies: every accepted content type arrives as a string (Fastify enforces the size
 // limit) and is parsed here, so that a syntax error becomes a 400 Status naming the line and
 // column, and a content type a route does not take becomes a 415 Status.
-import { ApiError, badRequest } from '../store/index.js';
+import { badRequest } from '../store/index.js';
+import { ApiError } from './errors.js';
 import { MAX_FLOW_DEPTH, parseDocuments } from '../store/apply/parse.js';
 import { duplicateKeyOffset } from './strict.js';
 

@@ -9,7 +9,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ApiError, badRequest, notFound, type Store } from '../store/index.js';
+import { badRequest, notFound, type Store } from '../store/index.js';
+import { ApiError, isStatusError } from './errors.js';
 
 /** What the runtime offers (structurally the controller's ExecRequest/ExecSession). */
 export interface ExecRequest {
@@ -56,7 +57,7 @@ export function registerExec(app: FastifyInstance, opts: {
       if (!opts.authorized(req.headers.authorization)) throw new ApiError(401, 'Unauthorized', 'Unauthorized: this server needs HTTP basic auth');
       plan = planExec(decodeURIComponent(m[1]!), new URL(req.url!, 'http://x').searchParams, opts);
     } catch (err) {
-      return refuse(socket, err instanceof ApiError ? err : new ApiError(500, 'InternalError', String(err)));
+      return refuse(socket, isStatusError(err) ? ApiError.from(err) : new ApiError(500, 'InternalError', String(err)));
     }
     wss.handleUpgrade(req, socket, head, (ws) => void bridge(ws, plan, sessions));
   });

@@ -3,3 +3,4 @@ export { activeWatchCount, buildServer, startServer, LOG_REDACT, type ServerOpti
 export * from '../store/apply/index.js';
 export { openApiDocument } from './openapi.js';
 export { mergePatch } from './body.js';
+export { ApiError, HTTP_STATUS } from './errors.js';

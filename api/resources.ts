@@ -3,7 +3,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_VERSION, KINDS, validateManifest, type KindInfo, type StatusCause } from '../specs/index.js';
 import { strictStatusCauses } from './strict.js';
-import { ApiError, badRequest, checkResourceVersion, invalid, notFound, parseSelector, timestamp, type Resource, type Store } from '../store/index.js';
+import { badRequest, checkResourceVersion, invalid, notFound, parseSelector, timestamp, type Resource, type Store } from '../store/index.js';
+import { ApiError } from './errors.js';
 import { JSON_TYPES, MERGE_PATCH_TYPES, YAML_TYPES, mediaType, mergePatch, parseJson, parseObjectBody, unsupportedMediaType } from './body.js';
 import { startWatch, type WatchRegistry } from './watch.js';
 import { objectJson } from './json.js';

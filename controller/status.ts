@@ -1,7 +1,7 @@
 // Conditions and status writes: a status is written only when it changed, and a
 // condition keeps its lastTransitionTime while its status stays the same.
 import { isDeepStrictEqual } from 'node:util';
-import { ApiError, timestamp, type Store } from '../store/index.js';
+import { isStoreError, timestamp, type Store } from '../store/index.js';
 import type { Condition } from '../specs/index.js';
 
 export type ConditionStatus = Condition['status'];
@@ -64,7 +64,7 @@ export class StatusWriter {
     const p = write.then(
       () => {},
       (err: Error) => {
-        if (!(err instanceof ApiError && err.code === 404)) this.#onError(kind, name, err);
+        if (!isStoreError(err, 'NotFound')) this.#onError(kind, name, err);
       },
     );
     this.#pending.add(p);

@@ -1,43 +1,60 @@
-// API errors as Kubernetes Status objects. Every layer throws ApiError; the HTTP layer
-// turns it into the reply, the CLI prints it as kubectl does.
-import type { StatusCause, StatusObject } from '../specs/index.js';
+// The errors the store (and the apply path built on it) raises: a reason from one list and a
+// message, with the object and the causes. No HTTP here: the API maps each reason to its
+// status code (api/errors.ts); the controller and the sync read the reason.
+import type { StatusCause } from '../specs/index.js';
 
-export class ApiError extends Error {
+/** Why the store refused: what each entry point (REST, apply, sync, controller) tells apart. */
+export const STORE_ERROR_REASONS = [
+  'NotFound',
+  'AlreadyExists',
+  'Conflict',
+  'Invalid',
+  'BadRequest',
+  'Gone',
+  'ServiceUnavailable',
+] as const;
+export type StoreErrorReason = (typeof STORE_ERROR_REASONS)[number];
+
+export interface ErrorDetails {
+  name?: string;
+  kind?: string;
+  causes?: StatusCause[];
+}
+
+export class StoreError extends Error {
   constructor(
-    readonly code: number,
-    readonly reason: string,
+    readonly reason: StoreErrorReason,
     message: string,
-    readonly details?: { name?: string; kind?: string; causes?: StatusCause[] },
+    readonly details?: ErrorDetails,
   ) {
     super(message);
-    this.name = 'ApiError';
-  }
-
-  toStatus(): StatusObject {
-    return {
-      apiVersion: 'v1', kind: 'Status', status: 'Failure',
-      code: this.code, reason: this.reason, message: this.message,
-      ...(this.details ? { details: this.details } : {}),
-    };
+    this.name = 'StoreError';
   }
 }
 
+/** True when `err` is a StoreError of `reason` (any reason when none is given). */
+export function isStoreError(err: unknown, ...reasons: StoreErrorReason[]): err is StoreError {
+  return err instanceof StoreError && (reasons.length === 0 || reasons.includes(err.reason));
+}
+
 export const notFound = (plural: string, name: string) =>
-  new ApiError(404, 'NotFound', `${plural} "${name}" not found`, { name, kind: plural });
+  new StoreError('NotFound', `${plural} "${name}" not found`, { name, kind: plural });
 
 export const alreadyExists = (plural: string, name: string) =>
-  new ApiError(409, 'AlreadyExists', `${plural} "${name}" already exists`, { name, kind: plural });
+  new StoreError('AlreadyExists', `${plural} "${name}" already exists`, { name, kind: plural });
 
 export const conflict = (plural: string, name: string, why: string) =>
-  new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${plural} "${name}": ${why}`, { name, kind: plural });
+  new StoreError('Conflict', `Operation cannot be fulfilled on ${plural} "${name}": ${why}`, { name, kind: plural });
 
 export const invalid = (kind: string, name: string | undefined, causes: StatusCause[]) => {
   const what = name ? `${kind} "${name}"` : kind;
   const list = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(', ');
-  return new ApiError(422, 'Invalid', `${what} is invalid: ${list}`, { ...(name ? { name } : {}), kind, causes });
+  return new StoreError('Invalid', `${what} is invalid: ${list}`, { ...(name ? { name } : {}), kind, causes });
 };
 
 export const badRequest = (message: string, causes?: StatusCause[]) =>
-  new ApiError(400, 'BadRequest', message, causes ? { causes } : undefined);
+  new StoreError('BadRequest', message, causes ? { causes } : undefined);
 
-export const gone = (message: string) => new ApiError(410, 'Gone', message);
+export const gone = (message: string) => new StoreError('Gone', message);
+
+export const unavailable = (message: string) => new StoreError('ServiceUnavailable', message);

@@ -8,7 +8,8 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { MAX_PORTS_PER_WORKSPACE, kindByName, sizeCauses, type StatusCause } from '../specs/index.js';
-import { ApiError, alreadyExists, conflict, gone, invalid, notFound } from './errors.js';
+import { errorMessage } from '../specs/errors.js';
+import { alreadyExists, badRequest, conflict, gone, invalid, notFound, unavailable } from './errors.js';
 import { Journal, loadFile, type JournalEntry, type JournalOptions, type LoadedFile, type SnapshotSource } from './journal.js';
 import { StoreOpenError, buildState } from './load.js';
 import { Persister } from './persister.js';
@@ -71,9 +72,9 @@ const DECIMAL = /^(0|[1-9][0-9]*)$/;
 /** A resourceVersion a client sent: decimal digits only (no `0x10`, `1e3` or `" 5"`). */
 export function checkResourceVersion(rv: string, field = 'resourceVersion'): void {
   if (!DECIMAL.test(rv) || !Number.isSafeInteger(Number(rv))) {
-    throw new ApiError(400, 'BadRequest', `invalid ${field} "${rv}": must be a decimal integer`, {
-      causes: [{ field, reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(rv)}: must be a decimal integer` }],
-    });
+    throw badRequest(`invalid ${field} "${rv}": must be a decimal integer`, [
+      { field, reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(rv)}: must be a decimal integer` },
+    ]);
   }
 }
 
@@ -438,7 +439,7 @@ export class Store {
       try {
         return await loadFile(p);
       } catch (err) {
-        throw new StoreOpenError(`store file ${p} cannot be read: ${(err as Error).message}. ` +
+        throw new StoreOpenError(`store file ${p} cannot be read: ${errorMessage(err)}. ` +
           'It was left untouched; repair it or move it away, then start again.');
       }
     };
@@ -524,7 +525,7 @@ export class Store {
    */
   async transaction<T>(fn: (tx: Tx) => T): Promise<T> {
     while (this.#lock) await this.#lock;
-    if (this.#closed) throw new ApiError(503, 'ServiceUnavailable', 'the store is closed');
+    if (this.#closed) throw unavailable('the store is closed');
     const tx = new Tx(this.#view, this.#nextRv);
     const result = fn(tx);
     return this.#finish(tx, result);
@@ -537,7 +538,7 @@ export class Store {
    */
   async transactionAsync<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     while (this.#lock) await this.#lock;
-    if (this.#closed) throw new ApiError(503, 'ServiceUnavailable', 'the store is closed');
+    if (this.#closed) throw unavailable('the store is closed');
     let release!: () => void;
     this.#lock = new Promise<void>((r) => { release = r; });
     try {
@@ -546,7 +547,7 @@ export class Store {
       const result = await fn(tx);
       // A write queued before this one failed meanwhile: what this one was built on is gone.
       if (generation !== this.#generation) {
-        throw new ApiError(503, 'ServiceUnavailable', 'the store cannot be written: an earlier write failed while this one was prepared; nothing was changed, try again');
+        throw unavailable('the store cannot be written: an earlier write failed while this one was prepared; nothing was changed, try again');
       }
       const done = this.#finish(tx, result);
       this.#lock = undefined;
@@ -570,7 +571,7 @@ export class Store {
     try {
       await this.#persister.save(lines, () => this.#commit(tx));
     } catch (err) {
-      throw new ApiError(503, 'ServiceUnavailable', `the store cannot be written: ${(err as Error).message}; nothing was changed, try again`);
+      throw unavailable(`the store cannot be written: ${errorMessage(err)}; nothing was changed, try again`);
     }
     return result;
   }
