@@ -4,3 +4,4 @@ export * from './store.js';
 export * from './types.js';
 export { readStoreState } from './load.js';
 export { eventsPath } from './store.js';
+export { logsDir, storePath } from './paths.js';
