@@ -3,7 +3,7 @@
 // object that a live sync applied is refused (409) with the sync, folder and file named,
 // unless `?force=true` (`tidepool delete --force`).
 import type { KindInfo } from '../specs/index.js';
-import { type Resource, type Store, type Tx } from '../store/index.js';
+import type { Resource, Store, Tx } from '../store/index.js';
 import { ApiError } from './errors.js';
 import { appliersOf, syncOfManager } from '../store/ownership.js';
 

@@ -6,6 +6,7 @@ import { EventRecorder } from './events/index.js';
 import { IdeHealth } from './ide-health.js';
 import { ROUTES_KEY, parseKey, portKey, workspaceKey } from './keys.js';
 import { PortIndex } from './port-index.js';
+import { isKind } from '../store/index.js';
 import { httpProbe } from './probe.js';
 import { ExponentialBackoff, RateLimitingQueue, realClock, type Timer } from './queue/index.js';
 import { runWorker, type Result } from './reconcile.js';
@@ -70,12 +71,12 @@ export async function startController(opts: ControllerOptions): Promise<Controll
 
   const unwatch = store.watch({}, (ev) => {
     const o = ev.object;
-    if (o.kind === 'Workspace') {
+    if (isKind(o, 'Workspace')) {
       queue.add(workspaceKey(o.metadata.name));
       for (const p of ports.portsOf(o.metadata.name)) queue.add(portKey(p));
       ctx.enqueueRoutes();
-    } else if (o.kind === 'Port') {
-      const before = ports.apply(ev);
+    } else if (isKind(o, 'Port')) {
+      const before = ports.apply({ type: ev.type, object: o });
       queue.add(portKey(o.metadata.name));
       queue.add(workspaceKey(o.spec.workspace));
       if (before) queue.add(workspaceKey(before));

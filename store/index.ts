@@ -5,3 +5,4 @@ export * from './types.js';
 export { readStoreState } from './load.js';
 export { eventsPath } from './store.js';
 export { logsDir, storePath } from './paths.js';
+export type { StoreClient } from './client.js';

@@ -7,14 +7,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { MAX_PORTS_PER_WORKSPACE, kindByName, sizeCauses, type StatusCause } from '../specs/index.js';
+import { kindByName, sizeCauses, type Port, type StatusCause } from '../specs/index.js';
 import { errorMessage } from '../specs/errors.js';
 import { alreadyExists, badRequest, conflict, gone, invalid, notFound, unavailable } from './errors.js';
 import { Journal, loadFile, type JournalEntry, type JournalOptions, type LoadedFile, type SnapshotSource } from './journal.js';
 import { StoreOpenError, buildState } from './load.js';
 import { Persister } from './persister.js';
+import { strategyOf, type StrategyTx } from './strategies/index.js';
 import type { Selector } from './selector.js';
-import type { Resource, WatchEvent } from './types.js';
+import type { ObjectOf, Resource, StatusArg, WatchEvent } from './types.js';
 
 export { StoreOpenError } from './load.js';
 
@@ -79,7 +80,7 @@ export function checkResourceVersion(rv: string, field = 'resourceVersion'): voi
 }
 
 /** One atomic unit of change. All methods are synchronous; nothing is visible until commit. */
-export class Tx {
+export class Tx implements StrategyTx {
   readonly #store: View;
   /** kind/name → new object, or null when removed. */
   readonly changes = new Map<string, Resource | null>();
@@ -95,19 +96,19 @@ export class Tx {
     return this.#rv;
   }
 
-  get(kind: string, name: string): Resource | undefined {
+  get<K extends string>(kind: K, name: string): ObjectOf<K> | undefined {
     const key = `${kind}/${name}`;
-    if (this.changes.has(key)) return this.changes.get(key) ?? undefined;
-    return this.#store.get(kind, name);
+    if (this.changes.has(key)) return (this.changes.get(key) ?? undefined) as ObjectOf<K> | undefined;
+    return this.#store.get(kind, name) as ObjectOf<K> | undefined;
   }
 
-  list(kind: string, selector?: Selector): Resource[] {
+  list<K extends string>(kind: K, selector?: Selector): ObjectOf<K>[] {
     const out = new Map<string, Resource>();
     for (const o of this.#store.list(kind)) out.set(o.metadata.name, o);
     for (const [name, o] of this.#changesOf(kind)) {
       if (o) out.set(name, o); else out.delete(name);
     }
-    const items = [...out.values()];
+    const items = [...out.values()] as ObjectOf<K>[];
     return selector ? items.filter((o) => selector(o.metadata.labels)) : items;
   }
 
@@ -124,10 +125,10 @@ export class Tx {
    * store's index, so that a transaction creating thousands of Workspaces (a big apply)
    * does not walk every Port for each one.
    */
-  portsOf(ws: string): Resource[] {
+  portsOf(ws: string): Port[] {
     const names = new Set(this.#store.portCandidates(ws));
-    for (const [name, o] of this.#changesOf('Port')) if (o?.spec.workspace === ws) names.add(name);
-    const out: Resource[] = [];
+    for (const [name, o] of this.#changesOf('Port')) if ((o as Port | null)?.spec.workspace === ws) names.add(name);
+    const out: Port[] = [];
     for (const name of names) {
       const p = this.get('Port', name);
       if (p && p.spec.workspace === ws) out.push(p);
@@ -167,37 +168,12 @@ export class Tx {
     }
   }
 
-  /** Port rules that span objects: at most 5 per workspace, one Port per workspace port. */
-  #checkPort(port: Resource) {
-    const ws = port.spec.workspace as string;
-    const siblings = this.portsOf(ws).filter((p) => p.metadata.name !== port.metadata.name);
-    if (siblings.length >= MAX_PORTS_PER_WORKSPACE) {
-      throw invalid('Port', port.metadata.name, [{
-        field: 'spec.workspace', reason: 'FieldValueTooMany',
-        message: `Too many: workspace "${ws}" already has ${siblings.length} Ports (${siblings.map((p) => p.metadata.name).join(', ')}); at most ${MAX_PORTS_PER_WORKSPACE} Ports may name one Workspace`,
-      }]);
-    }
-    const same = siblings.find((p) => p.spec.port === port.spec.port);
-    if (same) {
-      throw invalid('Port', port.metadata.name, [{
-        field: 'spec.port', reason: 'FieldValueDuplicate',
-        message: `Duplicate value: ${port.spec.port}: port "${same.metadata.name}" already publishes port ${port.spec.port} of workspace "${ws}"`,
-      }]);
-    }
-  }
-
-  #ownerRefs(port: Resource): Resource['metadata']['ownerReferences'] {
-    const ws = this.get('Workspace', port.spec.workspace);
-    if (!ws) return undefined;
-    return [{ apiVersion: ws.apiVersion, kind: 'Workspace', name: ws.metadata.name, uid: ws.metadata.uid!, controller: true }];
-  }
-
   /** Creates an object. `obj` is a validated manifest; server-owned metadata is set here. */
-  create(obj: Resource): Resource {
+  create<T extends Resource>(obj: T): T {
     if (this.get(obj.kind, obj.metadata.name)) throw alreadyExists(plural(obj.kind), obj.metadata.name);
     const { labels, annotations, finalizers, managedFields } = obj.metadata;
     // A JSON round trip: stored objects are JSON, and it is several times faster than structuredClone.
-    const o: Resource = jsonClone({
+    const o = jsonClone<Resource>({
       ...obj,
       metadata: {
         name: obj.metadata.name,
@@ -213,30 +189,22 @@ export class Tx {
     });
     delete o.status;
     this.#store.admit(o, undefined);
-    if (o.kind === 'Port') {
-      this.#checkPort(o);
-      const refs = this.#ownerRefs(o);
-      if (refs) o.metadata.ownerReferences = refs;
-    }
+    const strategy = strategyOf(o);
+    strategy.prepareCreate?.(this, o);
+    // A kind with a status starts with an empty one; the others (Event) have none.
     if (kindByName(o.kind)?.statusSchema) o.status = {};
-    if (o.kind === 'Event') o.status = undefined;
-    if (o.status === undefined) delete o.status;
     o.metadata.resourceVersion = this.#nextRv();
     const stored = this.#put('ADDED', o);
-    if (o.kind === 'Workspace') this.#adoptPorts(stored);
-    return stored;
+    strategy.afterCreate?.(this, stored);
+    return stored as T;
   }
 
-  /** A Port created before its Workspace is adopted when the Workspace arrives. */
-  #adoptPorts(ws: Resource) {
-    for (const p of this.portsOf(ws.metadata.name)) {
-      const refs = this.#ownerRefs(p);
-      if (isDeepStrictEqual(refs, p.metadata.ownerReferences)) continue;
-      const next = structuredClone(p) as Resource;
-      next.metadata.ownerReferences = refs;
-      next.metadata.resourceVersion = this.#nextRv();
-      this.#put('MODIFIED', next);
-    }
+  /** For kind strategies: a server-side change of an object (a copy, with a new resourceVersion). */
+  rewrite<T extends Resource>(obj: T, change: (next: T) => void): void {
+    const next = structuredClone(obj) as T;
+    change(next);
+    next.metadata.resourceVersion = this.#nextRv();
+    this.#put('MODIFIED', next);
   }
 
   /**
@@ -244,7 +212,7 @@ export class Tx {
    * writes it). `obj.metadata.resourceVersion`, when set, must be the current one.
    * An update that changes nothing writes nothing.
    */
-  update(obj: Resource): Resource {
+  update<T extends Resource>(obj: T): T {
     const cur = this.get(obj.kind, obj.metadata.name);
     if (!cur) throw notFound(plural(obj.kind), obj.metadata.name);
     this.#checkRv(cur, obj.metadata.resourceVersion);
@@ -278,27 +246,23 @@ export class Tx {
     for (const field of Object.keys(obj)) {
       if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(field)) (next as any)[field] = structuredClone(obj[field]);
     }
-    if (next.kind === 'Port') {
-      if (specChanged) this.#checkPort(next);
-      const refs = this.#ownerRefs(next);
-      if (refs) next.metadata.ownerReferences = refs; else delete next.metadata.ownerReferences;
-    }
-    if (isDeepStrictEqual(next, cur)) return cur;
-    if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) return this.#remove(next);
+    strategyOf(next).prepareUpdate?.(this, next, specChanged);
+    if (isDeepStrictEqual(next, cur)) return cur as T;
+    if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) return this.#remove(next) as T;
     next.metadata.resourceVersion = this.#nextRv();
-    return this.#put('MODIFIED', next);
+    return this.#put('MODIFIED', next) as T;
   }
 
   /** Writes status only; unchanged status writes nothing. */
-  updateStatus(kind: string, name: string, status: unknown, resourceVersion?: string): Resource {
-    const cur = this.get(kind, name);
+  updateStatus<K extends string>(kind: K, name: string, status: StatusArg<K>, resourceVersion?: string): ObjectOf<K> {
+    const cur: Resource | undefined = this.get(kind, name);
     if (!cur) throw notFound(plural(kind), name);
     this.#checkRv(cur, resourceVersion);
-    if (isDeepStrictEqual(cur.status, status)) return cur;
+    if (isDeepStrictEqual(cur.status, status)) return cur as ObjectOf<K>;
     const next = structuredClone(cur) as Resource;
     next.status = structuredClone(status);
     next.metadata.resourceVersion = this.#nextRv();
-    return this.#put('MODIFIED', next);
+    return this.#put('MODIFIED', next) as ObjectOf<K>;
   }
 
   /**
@@ -327,10 +291,7 @@ export class Tx {
     last.metadata.deletionTimestamp ??= this.#now();
     last.metadata.resourceVersion = this.#nextRv();
     const removed = this.#put('DELETED', last, true);
-    if (obj.kind === 'Workspace') {
-      // A Port's owner is always the Workspace its spec names (set and kept from spec.workspace).
-      for (const p of this.portsOf(obj.metadata.name)) this.delete('Port', p.metadata.name);
-    }
+    strategyOf(obj).afterRemove?.(this, obj);
     return removed;
   }
 }
@@ -410,7 +371,7 @@ export class Store {
       for (const o of m.values()) deepFreeze(o);
       this.#objects.set(kind, m);
     }
-    for (const p of this.#objects.get('Port')?.values() ?? []) this.#indexPort(p.spec.workspace, p.metadata.name, true);
+    for (const p of this.#objects.get('Port')?.values() ?? []) this.#indexPort((p as Port).spec.workspace, p.metadata.name, true);
     this.#main = new Journal(path, { ...files.main, snapshotBytes: files.mainBytes }, opts.journal);
     this.#events = new Journal(eventsPath(path), { ...files.events, snapshotBytes: files.eventBytes }, opts.journal);
     this.#persister = new Persister([this.#main, this.#events], (j) => this.#snapshot(j), (err) => this.#rollback(err));
@@ -490,13 +451,14 @@ export class Store {
    * write still on its way to disk included: when the disk refuses it, it is rolled back and
    * no longer served. Watchers hear of a write only once it is on disk.
    */
-  get(kind: string, name: string): Resource | undefined {
+  get<K extends string>(kind: K, name: string): ObjectOf<K> | undefined {
     const key = `${kind}/${name}`;
-    return this.#overlay.has(key) ? this.#overlay.get(key) ?? undefined : this.#objects.get(kind)?.get(name);
+    const o = this.#overlay.has(key) ? this.#overlay.get(key) ?? undefined : this.#objects.get(kind)?.get(name);
+    return o as ObjectOf<K> | undefined;
   }
 
-  list(kind: string, selector?: Selector): { items: Resource[]; resourceVersion: string } {
-    const all = [...this.#speculativeList(kind)];
+  list<K extends string>(kind: K, selector?: Selector): { items: ObjectOf<K>[]; resourceVersion: string } {
+    const all = [...this.#speculativeList(kind)] as ObjectOf<K>[];
     return { items: selector ? all.filter((o) => selector(o.metadata.labels)) : all, resourceVersion: String(this.#rv) };
   }
 
@@ -612,8 +574,8 @@ export class Store {
       if (!m) this.#objects.set(kind, (m = new Map()));
       if (kind === 'Port') {
         const before = m.get(name);
-        if (before) this.#indexPort(before.spec.workspace, name, false);
-        if (o) this.#indexPort(o.spec.workspace, name, true);
+        if (before) this.#indexPort((before as Port).spec.workspace, name, false);
+        if (o) this.#indexPort((o as Port).spec.workspace, name, true);
       }
       if (o) m.set(name, o); else m.delete(name);
       if (this.#overlay.get(key) === o) this.#overlay.delete(key);
@@ -698,9 +660,9 @@ export class Store {
     return this.#sweepEvents();
   }
 
-  create(obj: Resource) { return this.transaction((tx) => tx.create(obj)); }
-  update(obj: Resource) { return this.transaction((tx) => tx.update(obj)); }
-  updateStatus(kind: string, name: string, status: unknown, resourceVersion?: string) {
+  create<T extends Resource>(obj: T) { return this.transaction((tx) => tx.create(obj)); }
+  update<T extends Resource>(obj: T) { return this.transaction((tx) => tx.update(obj)); }
+  updateStatus<K extends string>(kind: K, name: string, status: StatusArg<K>, resourceVersion?: string) {
     return this.transaction((tx) => tx.updateStatus(kind, name, status, resourceVersion));
   }
   delete(kind: string, name: string, opts?: { resourceVersion?: string; uid?: string }) {
@@ -721,15 +683,15 @@ export class Store {
    * then for each new one. Throws 410 Gone when that history is no longer kept.
    * Without a resourceVersion, only changes from now on.
    */
-  watch(opts: { kind?: string; resourceVersion?: string }, fn: Listener): () => void {
-    const entry = { kind: opts.kind, fn };
+  watch<K extends string = string>(opts: { kind?: K; resourceVersion?: string }, fn: (ev: WatchEvent<ObjectOf<K>>) => void): () => void {
+    const entry = { kind: opts.kind, fn: fn as Listener };
     if (opts.resourceVersion !== undefined && opts.resourceVersion !== '' && opts.resourceVersion !== '0') {
       checkResourceVersion(opts.resourceVersion);
       const from = Number(opts.resourceVersion);
       if (from < this.#historyFloor) {
         throw gone(`too old resource version: ${from} (${this.#historyFloor}); list again and watch from the list's resourceVersion`);
       }
-      for (const h of this.#history) if (h.rv > from && (!opts.kind || opts.kind === h.ev.object.kind)) fn(h.ev);
+      for (const h of this.#history) if (h.rv > from && (!opts.kind || opts.kind === h.ev.object.kind)) entry.fn(h.ev);
     }
     this.#listeners.add(entry);
     return () => this.#listeners.delete(entry);

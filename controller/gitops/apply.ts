@@ -1,7 +1,7 @@
 // The apply path a sync uses: the same `applyDocuments` as `tidepool apply` and the
 // REST apply endpoint (store/apply), so a folder and a command line mean the same thing.
 import type { ParsedDocuments } from '../../store/apply/index.js';
-import type { Store } from '../../store/index.js';
+import type { StoreClient } from '../../store/index.js';
 
 export interface ApplySourceText {
   name?: string;
@@ -26,7 +26,7 @@ export interface ApplyResult {
 
 /** Applies every document in one transaction, or throws an ApiError and applies nothing. */
 export type ApplyFn = (
-  store: Store,
+  store: StoreClient,
   input: readonly ApplySourceText[] | ParsedDocuments,
   opts: ApplyOptions,
 ) => Promise<ApplyResult[]>;

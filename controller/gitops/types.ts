@@ -1,7 +1,7 @@
 // The public contract of a folder sync: what starts one, what it reports through, and the
 // handle it returns. The parts (watcher, revision, outcome, report, ownership, sync) use
 // these types; callers import them from index.ts.
-import type { Store } from '../../store/index.js';
+import type { StoreClient } from '../../store/index.js';
 import type { Clock } from '../queue/index.js';
 import type { ApplyFn } from './apply.js';
 
@@ -21,7 +21,7 @@ export interface SyncEvent {
 }
 
 export interface SyncOptions {
-  store: Store;
+  store: StoreClient;
   /** The Sync object's name: a DNS label. */
   name: string;
   /** The folder; made absolute. It need not exist yet. */

@@ -1,7 +1,7 @@
 // Deletion: a Workspace being deleted loses its routes first (so no request reaches an
 // address that may be reused), then its VM and disk, then the finalizer, and the store
 // removes it and its Ports. A VM that no Workspace declares is deleted.
-import type { Resource } from '../../store/index.js';
+import type { Workspace } from '../../specs/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import type { VM } from '../drivers/runtime/types.js';
 import type { Result } from '../reconcile.js';
@@ -11,7 +11,7 @@ import { FINALIZER, keepForeignStatus, type Context } from './context.js';
 /** How often a deletion waiting for its routes to go looks again (the routes reconciler also wakes it). */
 const ROUTE_WAIT_MS = 1000;
 
-export async function finalize(ctx: Context, ws: Resource): Promise<Result> {
+export async function finalize(ctx: Context, ws: Workspace): Promise<Result> {
   const name = ws.metadata.name;
   ctx.capacity.waiting.delete(name);
   ctx.ideWaitSince.delete(name);
@@ -55,7 +55,7 @@ export async function finalize(ctx: Context, ws: Resource): Promise<Result> {
   await ctx.store.transaction((tx) => {
     const cur = tx.get('Workspace', name);
     if (!cur || cur.metadata.uid !== ws.metadata.uid || !cur.metadata.finalizers?.includes(FINALIZER)) return;
-    const next = structuredClone(cur) as Resource;
+    const next = structuredClone(cur);
     next.metadata.finalizers = next.metadata.finalizers!.filter((f) => f !== FINALIZER);
     tx.update(next);
   });

@@ -3,7 +3,7 @@
 // ~/project as dev once the VM runs. Both are read only while the workspace is being made,
 // and both are safe to run again after a crash: an existing home is kept, and the clone
 // does nothing when ~/project is there.
-import type { Resource } from '../../store/index.js';
+import type { Workspace } from '../../specs/index.js';
 import type { Condition, WorkspaceSource, WorkspaceStatus } from '../../specs/index.js';
 import { RuntimeError, type VM } from '../drivers/runtime/types.js';
 import { getCondition, setCondition } from '../status.js';
@@ -23,7 +23,7 @@ export interface HomeBlocked {
  * Makes the home before the VM. A runtime without homes gets a condition saying the home is
  * on the VM's disk. Returns why not when the VM must wait (its source is missing).
  */
-export async function ensureHome(ctx: Context, ws: Resource, status: WorkspaceStatus, note: Note): Promise<HomeBlocked | undefined> {
+export async function ensureHome(ctx: Context, ws: Workspace, status: WorkspaceStatus, note: Note): Promise<HomeBlocked | undefined> {
   const name = ws.metadata.name;
   const source = ws.spec.source as WorkspaceSource | undefined;
   const from = source?.fromWorkspace;
@@ -63,7 +63,7 @@ export async function ensureHome(ctx: Context, ws: Resource, status: WorkspaceSt
 }
 
 /** Marks, before the VM is made, that its spec.source.git is to be cloned: only a workspace being made clones. */
-export function planClone(ctx: Context, ws: Resource, status: WorkspaceStatus): void {
+export function planClone(ctx: Context, ws: Workspace, status: WorkspaceStatus): void {
   const git = (ws.spec.source as WorkspaceSource | undefined)?.git;
   if (!git || getCondition(status, 'SourceReady')) return;
   setCondition(conditions(status), {
@@ -103,7 +103,7 @@ const describe = (git: { url: string; ref?: string }) => `${git.url}${git.ref ? 
  * outcome is SourceReady and an event carrying git's own words. `writeProgress` is called
  * once the clone starts, so status says so while it runs.
  */
-export async function cloneSource(ctx: Context, ws: Resource, status: WorkspaceStatus, vm: VM, note: Note, writeProgress: () => void): Promise<void> {
+export async function cloneSource(ctx: Context, ws: Workspace, status: WorkspaceStatus, vm: VM, note: Note, writeProgress: () => void): Promise<void> {
   const git = (ws.spec.source as WorkspaceSource | undefined)?.git;
   if (!git || !clonePending(status)) return;
   const gen = ws.metadata.generation;

@@ -2,7 +2,7 @@
 // and the GitOps sync. Every document is validated before anything is written, and all
 // writes happen in one store transaction, so a violation anywhere writes nothing.
 import { KINDS, validateManifest, type StatusCause } from '../../specs/index.js';
-import { StoreError, badRequest, invalid, timestamp, type Resource, type Store, type Tx } from '../index.js';
+import { StoreError, badRequest, invalid, timestamp, type Resource, type StoreClient, type Tx } from '../index.js';
 import { DEFAULT_MANAGER, applyOwned, fieldPaths } from '../ownership.js';
 import { describeWhere, objectDocuments, parseDocuments, type ApplySource, type ParsedDocument, type ParsedDocuments } from './parse.js';
 
@@ -168,7 +168,7 @@ function pruneVictims(tx: Tx, applyset: string, keep: Set<string>): Resource[] {
  * resourceVersion in a manifest. On any throw nothing has been written.
  */
 export async function applyDocuments(
-  store: Store,
+  store: StoreClient,
   input: readonly ApplySource[] | ParsedDocuments | readonly unknown[],
   opts: ApplyOptions = {},
 ): Promise<ApplyResult> {

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StubExec } from '../../controller/drivers/runtime/stub/index.js';
 import { cond, eventsFor, GiB, harness, waitFor, workspace, type Harness } from './helpers.js';
+import type { WorkspaceStatus } from '../../specs/index.js';
 
 let h: Harness;
 afterEach(async () => h?.close());
@@ -303,7 +304,7 @@ describe('status fields of other writers', () => {
     // The update takes 150 ms in the stub: write the access time meanwhile, as the access-log writer does.
     await waitFor('update in flight', () => h.runtime.calls.update > updates);
     const stamp = '2030-01-02T03:04:05Z';
-    await h.store.updateStatus('Workspace', 'seen', { ...structuredClone(h.ws('seen')!.status), lastAccessTime: stamp });
+    await h.store.updateStatus('Workspace', 'seen', { ...structuredClone(h.ws('seen')!.status), lastAccessTime: stamp } as WorkspaceStatus);
     await waitCond('seen', 'ResourcesApplied', 'Applied');
     await waitFor('cpu applied', () => h.runtime.snapshot()[0]?.cpu === 2);
     expect((h.ws('seen')!.status as { lastAccessTime?: string }).lastAccessTime).toBe(stamp);
