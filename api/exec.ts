@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { badRequest, notFound, type Store } from '../store/index.js';
 import { ApiError, isStatusError } from './errors.js';
+import { errorMessage } from '../specs/errors.js';
 
 /** What the runtime offers (structurally the controller's ExecRequest/ExecSession). */
 export interface ExecRequest {
@@ -133,7 +134,7 @@ async function bridge(ws: WebSocket, plan: { name: string; exec: ExecFunction; r
   try {
     session = await plan.exec(plan.name, plan.request);
   } catch (err) {
-    send(CHANNEL.status, JSON.stringify({ error: (err as Error).message }));
+    send(CHANNEL.status, JSON.stringify({ error: errorMessage(err) }));
     ws.close(1000);
     return;
   }
@@ -147,7 +148,7 @@ async function bridge(ws: WebSocket, plan: { name: string; exec: ExecFunction; r
     const exitCode = await running.exitCode;
     send(CHANNEL.status, JSON.stringify({ exitCode }));
   } catch (err) {
-    send(CHANNEL.status, JSON.stringify({ error: (err as Error).message }));
+    send(CHANNEL.status, JSON.stringify({ error: errorMessage(err) }));
   } finally {
     sessions.delete(running);
     ws.close(1000);

@@ -18,6 +18,7 @@ import { RouteState } from './route-state.js';
 import { StatusWriter } from './status.js';
 import type { Controller, ControllerOptions, Logger } from './types.js';
 import { VMCache } from './vm-cache.js';
+import { errorMessage } from '../specs/errors.js';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -101,7 +102,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     try {
       vmNames = [...(await vms.get()).keys()];
     } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'resync: the runtime could not list its VMs');
+      logger.warn({ err: errorMessage(err) }, 'resync: the runtime could not list its VMs');
     }
     if (stopped) return;
     queue.add(ROUTES_KEY);

@@ -224,8 +224,8 @@ export class EventRecorder {
     });
     await this.#o.store.transaction((tx) => {
       for (const { event } of snapshots) {
-        if (tx.get('Event', event.metadata.name)) tx.update(event as unknown as Resource);
-        else tx.create(event as unknown as Resource);
+        if (tx.get('Event', event.metadata.name)) tx.update(event);
+        else tx.create(event);
       }
     });
     if (this.#o.dataDir) await this.#appendLogs(this.#o.dataDir, snapshots);

@@ -71,7 +71,7 @@ export class SyncReporter {
   async #applied(o: Extract<Outcome, { kind: 'applied' }>): Promise<void> {
     const { store, name, dir } = this.#o;
     const now = timestamp(store.now());
-    const prevApplied = (store.get('Sync', name)?.status as SyncStatus | undefined)?.lastAppliedRevision;
+    const prevApplied = store.get('Sync', name)?.status?.lastAppliedRevision;
     const applied = o.results.filter((r) => r.action !== 'pruned');
     const pruned = o.results.filter((r) => r.action === 'pruned');
     const created = applied.filter((r) => r.action === 'created');

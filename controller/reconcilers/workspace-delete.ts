@@ -7,6 +7,7 @@ import type { VM } from '../drivers/runtime/types.js';
 import type { Result } from '../reconcile.js';
 import { setCondition } from '../status.js';
 import { FINALIZER, keepForeignStatus, type Context } from './context.js';
+import { errorMessage } from '../../specs/errors.js';
 
 /** How often a deletion waiting for its routes to go looks again (the routes reconciler also wakes it). */
 const ROUTE_WAIT_MS = 1000;
@@ -44,10 +45,10 @@ export async function finalize(ctx: Context, ws: Workspace): Promise<Result> {
     ctx.vms.patch(name, null);
     await ctx.runtime.homes?.delete(name);
   } catch (err) {
-    ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, 'Warning', 'DeleteFailed', (err as Error).message);
+    ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, 'Warning', 'DeleteFailed', errorMessage(err));
     setCondition(conditions, {
       type: 'Ready', status: 'False', reason: 'RuntimeError',
-      message: `Deleting: the ${ctx.runtime.name} runtime failed to delete the VM or its home: ${(err as Error).message}. Retrying with backoff.`,
+      message: `Deleting: the ${ctx.runtime.name} runtime failed to delete the VM or its home: ${errorMessage(err)}. Retrying with backoff.`,
     }, ctx.clock.now(), ws.metadata.generation);
     ctx.status.write('Workspace', name, keepForeignStatus(ctx, name, { ...status, phase: 'Deleting', conditions }));
     throw err;

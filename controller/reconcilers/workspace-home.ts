@@ -8,6 +8,7 @@ import type { Condition, WorkspaceSource, WorkspaceStatus } from '../../specs/in
 import { RuntimeError, type VM } from '../drivers/runtime/types.js';
 import { getCondition, setCondition } from '../status.js';
 import type { Context } from './context.js';
+import { errorMessage } from '../../specs/errors.js';
 
 export type Note = (type: 'Normal' | 'Warning', reason: string, text: string) => void;
 
@@ -25,7 +26,7 @@ export interface HomeBlocked {
  */
 export async function ensureHome(ctx: Context, ws: Workspace, status: WorkspaceStatus, note: Note): Promise<HomeBlocked | undefined> {
   const name = ws.metadata.name;
-  const source = ws.spec.source as WorkspaceSource | undefined;
+  const source = ws.spec.source;
   const from = source?.fromWorkspace;
   const now = ctx.clock.now();
   const gen = ws.metadata.generation;
@@ -64,7 +65,7 @@ export async function ensureHome(ctx: Context, ws: Workspace, status: WorkspaceS
 
 /** Marks, before the VM is made, that its spec.source.git is to be cloned: only a workspace being made clones. */
 export function planClone(ctx: Context, ws: Workspace, status: WorkspaceStatus): void {
-  const git = (ws.spec.source as WorkspaceSource | undefined)?.git;
+  const git = ws.spec.source?.git;
   if (!git || getCondition(status, 'SourceReady')) return;
   setCondition(conditions(status), {
     type: 'SourceReady', status: 'False', reason: 'Pending',
@@ -104,7 +105,7 @@ const describe = (git: { url: string; ref?: string }) => `${git.url}${git.ref ? 
  * once the clone starts, so status says so while it runs.
  */
 export async function cloneSource(ctx: Context, ws: Workspace, status: WorkspaceStatus, vm: VM, note: Note, writeProgress: () => void): Promise<void> {
-  const git = (ws.spec.source as WorkspaceSource | undefined)?.git;
+  const git = ws.spec.source?.git;
   if (!git || !clonePending(status)) return;
   const gen = ws.metadata.generation;
   const set = (s: 'True' | 'False', reason: string, message: string) =>
@@ -129,7 +130,7 @@ export async function cloneSource(ctx: Context, ws: Workspace, status: Workspace
     });
   } catch (err) {
     // The runtime could not run it at all (the VM went away, say): try again with backoff.
-    set('False', 'Cloning', `Cloning ${describe(git)}: the ${ctx.runtime.name} runtime could not run git: ${(err as Error).message}. Retrying.`);
+    set('False', 'Cloning', `Cloning ${describe(git)}: the ${ctx.runtime.name} runtime could not run git: ${errorMessage(err)}. Retrying.`);
     throw err;
   }
   if (result.exitCode === 0) {

@@ -9,6 +9,7 @@ import { getCondition, setCondition } from '../status.js';
 import { HOLDS_CAPACITY } from '../vm-cache.js';
 import type { Context } from './context.js';
 import type { Note } from './workspace-home.js';
+import { errorMessage } from '../../specs/errors.js';
 
 const conditions = (status: WorkspaceStatus): Condition[] => (status.conditions ??= []);
 const show = (r: { cpu?: number; memoryBytes?: number }) =>
@@ -59,7 +60,7 @@ export async function applyResources(
     how = await update(name, { cpu: want.cpu, memoryBytes: want.memoryBytes });
   } catch (err) {
     if (err instanceof RuntimeError && err.reason === 'RuntimeUnavailable') throw err;
-    const message = `The ${ctx.runtime.name} runtime refused ${what}: ${(err as Error).message}. The workspace keeps running with ${show(vm)}; change spec.resources to try again.`;
+    const message = `The ${ctx.runtime.name} runtime refused ${what}: ${errorMessage(err)}. The workspace keeps running with ${show(vm)}; change spec.resources to try again.`;
     ctx.vms.markDirty(name);
     set('False', 'Refused', message);
     note('Warning', 'ResourcesRefused', message);
@@ -85,7 +86,7 @@ export async function applyResources(
  * cannot be used, or the runtime keeps no home to carry over, ImageApplied says so and the VM stays.
  */
 export async function shouldRecreate(ctx: Context, ws: Workspace, status: WorkspaceStatus, vm: VM, note: Note): Promise<boolean> {
-  const image = ws.spec.image as string;
+  const image = ws.spec.image;
   const gen = ws.metadata.generation;
   const set = (s: 'True' | 'False', reason: string, message: string) =>
     setCondition(conditions(status), { type: 'ImageApplied', status: s, reason, message }, ctx.clock.now(), gen);

@@ -84,7 +84,7 @@ const vmReady = (status: ConditionInput['status'], reason: string, message: stri
 
 async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promise<Result> {
   const name = ws.metadata.name;
-  const spec = ws.spec as { image: string; running: boolean; resources: { cpu: number; memory: string } };
+  const spec = ws.spec;
   const memoryBytes = parseQuantity(spec.resources.memory);
   if (memoryBytes === undefined) throw new TerminalError(`workspace ${name}: spec.resources.memory "${spec.resources.memory}" is not a quantity`);
   const want: Usage = { name, cpu: spec.resources.cpu, memoryBytes };
@@ -213,11 +213,11 @@ async function fail(ctx: Context, ws: Workspace, status: WorkspaceStatus, op: st
   ctx.vms.markDirty(ws.metadata.name);
   // An image the runtime cannot make VMs from is the user's to fix: say which field.
   const badImage = err instanceof RuntimeError && (err.reason === 'UnknownImage' || err.reason === 'ImageNotFound');
-  const words = badImage ? `spec.image "${ws.spec.image as string}": ${err.message}` : err.message;
+  const words = badImage ? `spec.image "${ws.spec.image}": ${err.message}` : err.message;
   const message = `The ${ctx.runtime.name} runtime failed to ${op} the VM: ${words}. Retrying with backoff.`;
   const word = op.split(' ')[0]!;
   note('Warning', `${word[0]!.toUpperCase()}${word.slice(1)}Failed`, words);
-  write(ctx, ws, status, { phase: 'Failed', vmReady: vmReady('False', badImage ? (err as RuntimeError).reason : 'RuntimeError', message) });
+  write(ctx, ws, status, { phase: 'Failed', vmReady: vmReady('False', badImage ? err.reason : 'RuntimeError', message) });
   throw err;
 }
 

@@ -2,6 +2,7 @@
 // and the GitOps sync. Every document is validated before anything is written, and all
 // writes happen in one store transaction, so a violation anywhere writes nothing.
 import { KINDS, validateManifest, type StatusCause } from '../../specs/index.js';
+import type { ApplyAction, ApplyResult as ApplyResultDocument, ApplyResultItem } from '../../specs/apply.js';
 import { StoreError, badRequest, invalid, timestamp, type Resource, type StoreClient, type Tx } from '../index.js';
 import { DEFAULT_MANAGER, applyOwned, fieldPaths } from '../ownership.js';
 import { describeWhere, objectDocuments, parseDocuments, type ApplySource, type ParsedDocument, type ParsedDocuments } from './parse.js';
@@ -12,7 +13,7 @@ export const PRUNE_ANNOTATION = 'tidepool/prune';
 /** Annotations under this prefix belong to the server: an apply that does not set one keeps it. */
 export const SERVER_ANNOTATION_PREFIX = 'tidepool/';
 
-export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';
+export type { ApplyAction, ApplyResultItem } from '../../specs/apply.js';
 
 export interface ApplyOptions {
   /** Report what would happen, write nothing. */
@@ -29,15 +30,8 @@ export interface ApplyOptions {
   annotations?: Record<string, string>;
 }
 
-export interface ApplyResultItem {
-  kind: string;
-  name: string;
-  action: ApplyAction;
-}
-
-export interface ApplyResult {
-  results: ApplyResultItem[];
-}
+/** What applyDocuments returns: the results of the API's ApplyResult (specs/apply.ts). */
+export type ApplyResult = Pick<ApplyResultDocument, 'results'>;
 
 const APPLYSET_NAME = /^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$/;
 
