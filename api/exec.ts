@@ -13,25 +13,9 @@ import { badRequest, notFound, type Store } from '../store/index.js';
 import { ApiError, isStatusError } from './errors.js';
 import { errorMessage } from '../specs/errors.js';
 
-/** What the runtime offers (structurally the controller's ExecRequest/ExecSession). */
-export interface ExecRequest {
-  command: string[];
-  tty: boolean;
-  width?: number;
-  height?: number;
-  uid?: number;
-  gid?: number;
-  env?: Record<string, string>;
-}
-export interface ExecSession {
-  write(data: Uint8Array): void;
-  endInput(): void;
-  resize(width: number, height: number): void;
-  onOutput(cb: (stream: 'stdout' | 'stderr', data: Uint8Array) => void): void;
-  readonly exitCode: Promise<number>;
-  kill(): void;
-}
-export type ExecFunction = (workspace: string, req: ExecRequest) => Promise<ExecSession>;
+import type { ExecFunction, ExecRequest, ExecSession } from '../specs/exec.js';
+
+export type { ExecFunction, ExecRequest, ExecSession } from '../specs/exec.js';
 /** Filled in once the runtime is up (the API starts before it); empty while the runtime cannot exec. */
 export interface ExecHolder {
   exec?: ExecFunction;

@@ -77,33 +77,9 @@ export interface HomeVolumes {
   delete(workspace: string): Promise<void>;
 }
 
-/** A command to run inside a running VM (`tidepool exec`, `tidepool shell`). */
-export interface ExecRequest {
-  command: string[];
-  /** A terminal: stdout and stderr arrive merged on stdout, and `resize` applies. */
-  tty: boolean;
-  width?: number;
-  height?: number;
-  /** Run as this uid/gid (the workspace's `dev` user is 1000). Defaults to root. */
-  uid?: number;
-  gid?: number;
-  cwd?: string;
-  env?: Record<string, string>;
-}
-
-/** A running command: its input, its output, and how it ended. */
-export interface ExecSession {
-  write(data: Uint8Array): void;
-  /** End of input (the command sees EOF on its stdin). */
-  endInput(): void;
-  resize(width: number, height: number): void;
-  /** Delivers output as it comes; stderr only without a tty. */
-  onOutput(cb: (stream: 'stdout' | 'stderr', data: Uint8Array) => void): void;
-  /** The command's exit code once it ended (and its output was delivered). */
-  readonly exitCode: Promise<number>;
-  /** Ends the command (SIGKILL) and the session. */
-  kill(): void;
-}
+// The exec contract is shared with the API's exec endpoint: one definition, in specs/.
+import type { ExecRequest, ExecSession } from '../../../specs/exec.js';
+export type { ExecRequest, ExecSession };
 
 export interface RuntimeDriver {
   readonly name: string;
