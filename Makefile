@@ -4,7 +4,7 @@ SHELL := /bin/bash
 DATA_DIR ?= $(HOME)/.local/share/tidepool
 NPM := npm --no-audit --no-fund --loglevel=error
 
-.PHONY: run test check fmt deps host build bench clean
+.PHONY: run test check fmt deps host build bench clean install
 
 ## Installs npm packages when package-lock.json changed since the last install.
 deps: node_modules/.installed
@@ -55,7 +55,14 @@ fmt: deps
 ## Runs `make check`, sets up the host (and Chromium for the UI's end-to-end test), then runs every test suite against the real components.
 test: HOST_FLAGS = --with-chromium
 test: check host build
-	TIDEPOOL_REQUIRE_INCUS=1 TIDEPOOL_SKIP_BUILD=1 npx vitest run
+	TIDEPOOL_REQUIRE_INCUS=1 TIDEPOOL_SKIP_BUILD=1 TIDEPOOL_SKIP_UNIT=1 npx vitest run
+
+## Puts `tidepool` on PATH: a link /usr/local/bin/tidepool -> dist/cli/main.js of this checkout (PREFIX=... elsewhere).
+PREFIX ?= /usr/local
+install: build
+	mkdir -p $(PREFIX)/bin
+	ln -sfn $(CURDIR)/dist/cli/main.js $(PREFIX)/bin/tidepool
+	@echo "tidepool -> $(CURDIR)/dist/cli/main.js (try: tidepool version --client; completion: source <(tidepool completion bash))"
 
 bench: host build
 	for b in bench/*.ts; do echo "== $$b"; npx tsx $$b || exit 1; done

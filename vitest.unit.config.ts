@@ -3,23 +3,11 @@
 // (`make test` runs everything, with vitest.config.ts.) Four workers on two cores: most of the time
 // is spent waiting (timers, child processes), not computing.
 import { defineConfig } from 'vitest/config';
+import { unitTests } from './test/unit-files.js';
 
 export default defineConfig({
   test: {
-    include: [
-      'test/store/**/*.test.ts',
-      'test/api/**/*.test.ts',
-      'test/controller/**/*.test.ts',
-      'test/gitops/**/*.test.ts',
-      'test/tart/**/*.test.ts',
-      'test/web/elements.test.ts',
-      'test/web/store.test.ts',
-      'test/web/manage-elements.test.ts',
-      'test/cli/format.test.ts',
-      'test/cli/manifests.test.ts',
-      'test/cli/printers.test.ts',
-      'test/cli/log-format.test.ts',
-    ],
+    include: unitTests(),
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Threads start faster than forked processes; none of these tests needs a process of its own.

@@ -34,8 +34,9 @@ const dir = await mkdtemp(join(tmpdir(), 'tp-bench-auth-'));
 const store = await Store.open(join(dir, 'store.json'));
 const api = await startServer({ store, listen: '127.0.0.1:0', logger: false, credentials: { username: USER, password: PASSWORD } });
 const ide = createServer((_req, res) => res.end('ide'));
-await new Promise<void>((r) => ide.listen(0, '127.0.0.1', r));
-const idePort = (ide.address() as { port: number }).port;
+// Workspaces are looked up by name and reached on their IDE port, 8080, of their own address.
+const ideIp = `127.89.${Math.floor(Math.random() * 250) + 1}.2`;
+await new Promise<void>((r) => ide.listen(8080, ideIp, r));
 const wsPort = await freeLoopbackPort();
 const proxy = createCaddyProxy({
   appListen: `127.0.0.1:${await freeLoopbackPort()}`, workspaceListen: `127.0.0.1:${wsPort}`,
@@ -84,11 +85,11 @@ async function measure(): Promise<{ idle: number[]; flood: number[]; floodReques
 
 try {
   await proxy.start();
-  const table = { workspaces: [{ name: 'w', upstream: `127.0.0.1:${idePort}` }], ports: [] };
+  const table = { workspaces: [{ name: 'w', upstream: `${ideIp}:8080` }], ports: [] };
   // Baseline first: the config the driver builds today (Caddy's bcrypt basic auth).
   await proxy.apply(table);
   const bcryptRun = await measure();
-  await proxy.admin().load(withForwardAuth(await proxy.buildConfig(table), new URL(api.address).host));
+  await proxy.admin().load(withForwardAuth(await proxy.buildConfig(), new URL(api.address).host));
   const forward = await measure();
   const f = (n: number) => n.toFixed(1).padStart(9);
   console.log(`legitimate GET ${target} (${SAMPLES} sequential), flood: ${FLOOD_CONNECTIONS} connections of wrong passwords for ${FLOOD_MS / 1000} s (at most ${FLOOD_MAX_REQUESTS})`);

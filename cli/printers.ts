@@ -53,6 +53,7 @@ const COLUMNS: Record<string, Column[]> = {
     { header: 'MEMORY', wide: true, value: (o) => str(o.spec?.resources?.memory) },
     { header: 'RUNNING', wide: true, value: (o) => str(o.spec?.running) },
     { header: 'URL', wide: true, value: (o) => str(o.status?.url) },
+    { header: 'ACCESSED', wide: true, value: (o, now) => (o.status?.lastAccessTime ? age(String(o.status.lastAccessTime), now) : '<none>') },
   ],
   Port: [
     nameCol,

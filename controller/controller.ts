@@ -5,6 +5,7 @@ import { resolveBudget, Capacity } from './capacity/index.js';
 import { EventRecorder } from './events/index.js';
 import { IdeHealth } from './ide-health.js';
 import { ROUTES_KEY, parseKey, portKey, workspaceKey } from './keys.js';
+import { LastAccessWriter } from './last-access.js';
 import { PortIndex } from './port-index.js';
 import { isKind } from '../store/index.js';
 import { httpProbe } from './probe.js';
@@ -28,7 +29,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const clock = opts.clock ?? realClock;
   const resyncPeriodMs = opts.resyncPeriodMs ?? 30_000;
   const workers = opts.workers ?? 4;
-  const routesDelayMs = opts.routesDelayMs ?? 100;
+  const routesDelayMs = opts.routesDelayMs ?? 0;
   if (!(workers >= 1)) throw new Error(`workers must be at least 1, got ${workers}`);
   if (!(resyncPeriodMs > 0)) throw new Error(`resyncPeriodMs must be positive, got ${resyncPeriodMs}`);
 
@@ -50,7 +51,14 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     probe,
     ide,
     ideTimeoutMs: opts.ideTimeoutMs ?? 120_000,
-    enqueueRoutes: () => queue.addAfter(ROUTES_KEY, routesDelayMs),
+    // A route change costs a file write, not a reload: no need to gather changes first (the
+    // queue still collapses every add made while one routes reconcile runs into one more).
+    // While the proxy fails, its retry waits out the backoff (it reads the whole table then).
+    enqueueRoutes: () => {
+      if (ctx.routes.lastError !== undefined) return;
+      if (routesDelayMs > 0) queue.addAfter(ROUTES_KEY, routesDelayMs);
+      else queue.add(ROUTES_KEY);
+    },
     ideWaitSince: new Map(),
   };
   logger.info({ runtime: runtime.name, proxy: proxy.name, budget: capacity.budget, workers, resyncPeriodMs }, 'controller starting');
@@ -73,6 +81,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const unwatch = store.watch({}, (ev) => {
     const o = ev.object;
     if (isKind(o, 'Workspace')) {
+      if (ev.type === 'DELETED') capacity.forget(o.metadata.name);
       queue.add(workspaceKey(o.metadata.name));
       for (const p of ports.portsOf(o.metadata.name)) queue.add(portKey(p));
       ctx.enqueueRoutes();
@@ -89,6 +98,16 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     queue.add(workspaceKey(name));
   });
   const unsubscribeProxy = proxy.subscribe?.(() => queue.add(ROUTES_KEY));
+  const lastAccess = new LastAccessWriter(store, ctx.status, clock, opts.accessWriteIntervalMs ?? 30_000);
+  // "Least recently accessed" in capacity refusals: what the access log says, also between writes.
+  for (const ws of store.list('Workspace').items) {
+    const at = Date.parse(String(ws.status?.lastAccessTime ?? ''));
+    if (!Number.isNaN(at)) capacity.noteAccess(ws.metadata.name, at);
+  }
+  const unsubscribeAccess = proxy.subscribeAccess?.((name) => {
+    capacity.noteAccess(name, clock.now());
+    lastAccess.accessed(name);
+  });
 
   const running = Array.from({ length: workers }, () => runWorker(queue, reconcile, logger));
 
@@ -144,6 +163,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       unwatch();
       unsubscribeRuntime?.();
       unsubscribeProxy?.();
+      unsubscribeAccess?.();
+      lastAccess.stop();
       queue.shutdown();
       await Promise.all(running);
       await ctx.status.drain();

@@ -47,8 +47,10 @@ export interface ControllerOptions {
   clock?: Clock;
   /** Retry delays of failed reconciles. Defaults to 500 ms doubling up to 5 minutes, per key. */
   backoff?: Backoff;
-  /** How long route changes are gathered before the route table is converged. Defaults to 100 ms. */
+  /** How long route changes are gathered before the route table is converged. Defaults to 0 (at once). */
   routesDelayMs?: number;
+  /** Least time between two writes of one workspace's status.lastAccessTime while it is used. Defaults to 30 s. */
+  accessWriteIntervalMs?: number;
   /** How long the IDE may take to answer after a start before the status says so. Defaults to 2 minutes. */
   ideTimeoutMs?: number;
   /** How the IDEs of Ready workspaces keep being probed. Defaults: every 5 s, down after 2 failed rounds, 16 probes at once. */

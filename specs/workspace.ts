@@ -84,6 +84,7 @@ export const WorkspaceStatus = Type.Object({
   url: Type.Optional(Type.String({ description: 'Path of the IDE on the workspace server: /workspace/{name}/' })),
   instance: Type.Optional(Type.String({ description: "The runtime's own name of the VM (for `incus exec NAME`, `tart ssh NAME`)." })),
   lastStartedTime: Type.Optional(Type.String({ format: 'date-time' })),
+  lastAccessTime: Type.Optional(Type.String({ format: 'date-time', description: 'When a request last went through the proxy to this workspace (its IDE or a Port); written at most every ~30 s while it is used.' })),
   conditions: Type.Optional(Type.Array(Condition)),
 });
 export type WorkspaceStatus = Static<typeof WorkspaceStatus>;

@@ -63,9 +63,9 @@ interface View {
   portCandidates(ws: string): Iterable<string>;
   /** Keeps the JSON of a stored object (the journal writes it; serialized once). */
   remember(o: Resource, json: string): void;
-  /** The server's admission rules (Store.admission); throws 422 naming the violations. */
-  admit(obj: Resource, current: Resource | undefined): void;
   now(): number;
+  /** The server's admission rules (Store.admission): throws Invalid naming the violations. */
+  admit(obj: Resource, current: Resource | undefined): void;
 }
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
@@ -384,8 +384,8 @@ export class Store {
         for (const key of this.#overlay.keys()) if (key.startsWith('Port/')) out.push(key.slice(5));
         return out;
       },
-      admit: (obj, current) => this.admit(obj, current),
       now: () => this.now(),
+      admit: (obj, current) => this.admit(obj, current),
     };
   }
 

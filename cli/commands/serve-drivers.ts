@@ -37,8 +37,11 @@ export interface ProxySettings {
   /** host:port, or :port for every interface. */
   appListen: string;
   workspaceListen: string;
+  /** Where Ports are served, an origin apart from the IDEs. */
+  previewListen: string;
   caddyAdmin?: string;
   caddyBinary?: string;
+  dnsmasqBinary?: string;
 }
 
 /** incus on Linux, tart on macOS: what this host can run. */
@@ -131,10 +134,12 @@ export async function createProxy(
     credentials: { username: credentials.username, password: credentials.password },
     appListen: s.appListen,
     workspaceListen: s.workspaceListen,
+    previewListen: s.previewListen,
     stateDir: join(dataDir, 'caddy'),
     logger: logger.child({ component: 'caddy' }),
     ...(s.caddyAdmin ? { adminUrl: s.caddyAdmin } : {}),
     ...(s.caddyBinary ? { caddyBinary: s.caddyBinary } : {}),
+    ...(s.dnsmasqBinary ? { dnsmasqBinary: s.dnsmasqBinary } : {}),
   });
   try {
     await proxy.start();
@@ -148,7 +153,7 @@ export async function createProxy(
       return proxy;
     }
     await proxy.close().catch(() => {});
-    const hint = s.caddyAdmin ? '' : ' (is Caddy installed? `make host` installs it; --proxy memory runs without it)';
+    const hint = ' (are caddy and dnsmasq installed? `make host` installs them; --proxy memory runs without them)';
     throw new CliError(`cannot start the Caddy proxy: ${(err as Error).message}${hint}`);
   }
   return proxy;

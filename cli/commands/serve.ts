@@ -50,6 +50,8 @@ export interface ServeOptions {
   syncAllowEmptyPrune?: boolean;
   /** Where the UI sends people for a workspace's IDE. Defaults to the page's own host on the workspace port. */
   workspaceBaseUrl?: string;
+  /** On close, leave Caddy and dnsmasq running for the next serve to adopt (connections survive). Default false. */
+  keepDataPlane?: boolean;
 }
 
 export interface ServeHandle {
@@ -57,7 +59,7 @@ export interface ServeHandle {
   address: string;
   store: Store;
   /** The Caddy Tidepool supervises (pid, admin URL), when it runs one. */
-  caddy?: { pid: number | undefined; adminUrl: string | undefined };
+  caddy?: { pid: number | undefined; adminUrl: string | undefined; dnsmasqPid: number | undefined };
   credentials: Credentials;
   logger: Logger;
   /** Stops every component, last started first; safe to call twice. */
@@ -164,7 +166,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     }
 
     const webRoot = opts.webRoot ?? defaultWebRoot();
-    const proxySettings = opts.proxy ?? { proxy: 'caddy', appListen: ':8080', workspaceListen: ':8081' };
+    const proxySettings = opts.proxy ?? { proxy: 'caddy', appListen: ':8080', workspaceListen: ':8081', previewListen: ':8082' };
     // The API comes up first: the proxy needs its address (--listen may say port 0), and
     // objects stored before the controller runs are simply reconciled when it does.
     let server;
@@ -198,11 +200,14 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     exec.starting = false;
 
     const proxy = await createProxy(proxySettings, server.address, credentials, opts.dataDir, logger);
-    components.add('proxy', async () => { await proxy.close?.(); });
+    // The data plane outlives serve when asked: Caddy and dnsmasq keep serving, the next serve adopts them.
+    components.add('proxy', async () => { await proxy.close?.({ keepRunning: opts.keepDataPlane ?? false }); });
     if (isCaddy(proxy)) {
       handle.caddy = proxy;
-      logger.info({ app: proxySettings.appListen, workspaces: proxySettings.workspaceListen, admin: proxy.adminUrl, caddyPid: proxy.pid },
-        `Caddy serves the UI and API on ${proxySettings.appListen} and the workspaces on ${proxySettings.workspaceListen}`);
+      logger.info({
+        app: proxySettings.appListen, workspaces: proxySettings.workspaceListen, previews: proxySettings.previewListen,
+        admin: proxy.adminUrl, caddyPid: proxy.pid, dnsmasqPid: proxy.dnsmasqPid, adopted: proxy.adopted,
+      }, `Caddy serves the UI and API on ${proxySettings.appListen}, the workspaces on ${proxySettings.workspaceListen} and their Ports on ${proxySettings.previewListen}`);
     }
 
     const controller = await startController({
@@ -240,6 +245,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
 
 /** What the UI reads from /app/config.json: where workspaces are reached. */
 function uiConfig(workspaceBaseUrl: string | undefined, proxy: ProxySettings): Record<string, unknown> {
+  // Port links need no key of their own: /workspace/{ws}/port/{n}/ on the workspace port redirects to the preview port.
   if (workspaceBaseUrl) return { workspaceBaseUrl };
   return { workspacePort: parseListen(proxy.workspaceListen).port };
 }
@@ -256,8 +262,11 @@ interface ServeFlags {
   proxy?: string;
   appPort?: string;
   workspacePort?: string;
+  previewPort?: string;
+  keepDataPlane?: boolean;
   caddyAdmin?: string;
   caddyBinary?: string;
+  dnsmasqBinary?: string;
   incusSocket?: string;
   incusUrl?: string;
   incusCert?: string;
@@ -288,8 +297,11 @@ export function addServeFlags(cmd: Command): Command {
     .option('--proxy <name>', `how workspaces are reached: ${PROXIES.join(', ')} (default caddy; memory routes nothing, for tests)`)
     .option('--app-port <[host:]port>', 'where Caddy serves the UI and the API (default 8080)')
     .option('--workspace-port <[host:]port>', 'where Caddy serves the workspaces, /workspace/{name}/ (default 8081)')
+    .option('--preview-port <[host:]port>', "where Caddy serves the workspaces' Ports, /workspace/{name}/port/{n}/, an origin apart from the IDEs (default 8082)")
+    .option('--keep-data-plane', 'on SIGTERM leave Caddy and dnsmasq running (connections stay up); the next serve on this data directory adopts them')
     .option('--caddy-admin <url>', 'drive the Caddy whose admin API is at this URL instead of starting one')
     .option('--caddy-binary <path>', 'the caddy executable Tidepool starts (default caddy on PATH)')
+    .option('--dnsmasq-binary <path>', 'the dnsmasq executable that serves the route names (default /usr/sbin/dnsmasq)')
     .option('--incus-socket <path>', 'unix socket of the local Incus (default /var/lib/incus/unix.socket)')
     .option('--incus-url <url>', 'HTTPS endpoint of a remote Incus, with --incus-cert and --incus-key')
     .option('--incus-cert <file>', 'PEM client certificate the remote Incus trusts')
@@ -386,11 +398,18 @@ export function serveOptionsFromFlags(flags: ServeFlags & { dataDir?: string }, 
     proxy: flags.proxy ? oneOf<ProxyName>('--proxy', flags.proxy, PROXIES) : 'caddy',
     appListen: proxyListen('--app-port', flags.appPort, 8080),
     workspaceListen: proxyListen('--workspace-port', flags.workspacePort, 8081),
+    previewListen: proxyListen('--preview-port', flags.previewPort, 8082),
     ...(flags.caddyAdmin ? { caddyAdmin: flags.caddyAdmin } : {}),
     ...(flags.caddyBinary ? { caddyBinary: flags.caddyBinary } : {}),
+    ...(flags.dnsmasqBinary ? { dnsmasqBinary: flags.dnsmasqBinary } : {}),
   };
-  if (clash(proxy.appListen, proxy.workspaceListen)) {
-    throw new CliError(`--app-port ${proxy.appListen} and --workspace-port ${proxy.workspaceListen} take the same port: they must differ, as the API and the workspaces are separate origins on purpose`);
+  const listens = [['--app-port', proxy.appListen], ['--workspace-port', proxy.workspaceListen], ['--preview-port', proxy.previewListen]] as const;
+  for (let i = 0; i < listens.length; i++) {
+    for (let j = i + 1; j < listens.length; j++) {
+      const [fa, a] = listens[i]!, [fb, b] = listens[j]!;
+      const why = fb === '--preview-port' ? 'the API, the workspaces and their Ports' : 'the API and the workspaces';
+      if (clash(a, b)) throw new CliError(`${fa} ${a} and ${fb} ${b} take the same port: they must differ, as ${why} are separate origins on purpose`);
+    }
   }
   const capacity: CapacityOptions = {};
   if (flags.maxRunning !== undefined) capacity.maxRunning = parsePositive('--max-running', flags.maxRunning, true);
@@ -414,6 +433,7 @@ export function serveOptionsFromFlags(flags: ServeFlags & { dataDir?: string }, 
     ...(flags.syncInterval !== undefined ? { syncIntervalMs: positiveDuration('--sync-interval', flags.syncInterval) } : {}),
     ...(flags.syncAllowEmptyPrune ? { syncAllowEmptyPrune: true } : {}),
     ...(flags.workspaceUrl ? { workspaceBaseUrl: flags.workspaceUrl } : {}),
+    ...(flags.keepDataPlane ? { keepDataPlane: true } : {}),
   };
 }
 

@@ -27,10 +27,24 @@ export class Capacity {
    */
   readonly #released = new Map<string, { usage: Usage; snapshot: unknown }>();
   readonly #snapshot: () => unknown;
+  /** Last access of each workspace as the proxy's access log tells it (ms). */
+  readonly #accessed = new Map<string, number>();
 
   constructor(budget: Budget, snapshot: () => unknown = () => undefined) {
     this.budget = budget;
     this.#snapshot = snapshot;
+  }
+
+  /**
+   * A request reached `name` at `atMs` (the access log, or status.lastAccessTime at start-up):
+   * it counts as that workspace's last access when it is later than what the caller passes.
+   */
+  noteAccess(name: string, atMs: number): void {
+    if (atMs > (this.#accessed.get(name) ?? -Infinity)) this.#accessed.set(name, atMs);
+  }
+
+  forget(name: string): void {
+    this.#accessed.delete(name);
   }
 
   /** Reserves room for `want` when it fits next to `running` and the reservations in flight. */
@@ -53,8 +67,13 @@ export class Capacity {
     const starting: RunningWorkspace[] = [...this.#reserved.values()]
       .filter((u) => u.name !== want.name && !running.some((r) => r.name === u.name))
       .map((u) => ({ ...u, stoppable: true }));
+    const accessed = (r: RunningWorkspace): RunningWorkspace => {
+      const seen = this.#accessed.get(r.name);
+      return seen !== undefined && seen > (r.accessedAt ?? -Infinity) ? { ...r, accessedAt: seen } : r;
+    };
     const lra = [
-      ...running.filter((r) => r.stoppable && r.name !== want.name).sort((a, b) => (a.accessedAt ?? 0) - (b.accessedAt ?? 0) || (a.name < b.name ? -1 : 1)),
+      ...running.filter((r) => r.stoppable && r.name !== want.name).map(accessed)
+        .sort((a, b) => (a.accessedAt ?? 0) - (b.accessedAt ?? 0) || (a.name < b.name ? -1 : 1)),
       ...starting.sort((a, b) => (a.name < b.name ? -1 : 1)),
     ][0];
     return { ok: false, reasons, ...(lra ? { leastRecentlyAccessed: lra } : {}) };

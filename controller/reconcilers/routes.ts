@@ -24,10 +24,22 @@ export function desiredRouteTable(workspaces: Workspace[], ports: Port[]): Route
     ips.set(ws.metadata.name, ip);
     table.workspaces.push({ name: ws.metadata.name, upstream: `${ip}:${IDE_PORT}` });
   }
-  for (const p of ports) {
-    const ip = ips.get(p.spec.workspace);
-    if (ip && !p.metadata.deletionTimestamp) table.ports.push({ workspace: p.spec.workspace, port: p.spec.port, upstream: `${ip}:${p.spec.port}` });
+  // Idle names: they exist but get no traffic now, so the proxy can say "not running" (503)
+  // rather than "unknown" (404). A workspace being deleted is already unknown.
+  const idle = { workspaces: [] as string[], ports: [] as string[] };
+  const present = new Set<string>();
+  for (const ws of workspaces) {
+    if (ws.metadata.deletionTimestamp) continue;
+    present.add(ws.metadata.name);
+    if (!ips.has(ws.metadata.name)) idle.workspaces.push(ws.metadata.name);
   }
+  for (const p of ports) {
+    if (p.metadata.deletionTimestamp) continue;
+    const ip = ips.get(p.spec.workspace);
+    if (ip) table.ports.push({ workspace: p.spec.workspace, port: p.spec.port, upstream: `${ip}:${p.spec.port}` });
+    else if (present.has(p.spec.workspace)) idle.ports.push(`${p.spec.workspace}/${p.spec.port}`);
+  }
+  if (idle.workspaces.length || idle.ports.length) table.idle = idle;
   return sortRouteTable(table);
 }
 

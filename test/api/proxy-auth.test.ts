@@ -22,8 +22,9 @@ const seen: { auth?: string | undefined }[] = [];
 beforeAll(async () => {
   t = await startTestServer({ throttle: { floorMs: 50 } });
   ide = createServer((req, res) => { seen.push({ auth: req.headers.authorization }); res.end('ide'); });
-  await new Promise<void>((r) => ide.listen(0, '127.0.0.1', r));
-  const idePort = (ide.address() as { port: number }).port;
+  // Workspaces are looked up by name and reached on their IDE port, 8080, of their own address.
+  const ideIp = `127.89.${Math.floor(Math.random() * 250) + 1}.1`;
+  await new Promise<void>((r) => ide.listen(8080, ideIp, r));
   stateDir = await mkdtemp(join(tmpdir(), 'tp-proxy-auth-'));
   const appPort = await freeLoopbackPort(), wsPort = await freeLoopbackPort();
   app = `http://127.0.0.1:${appPort}`;
@@ -33,9 +34,9 @@ beforeAll(async () => {
     apiUpstream: new URL(t.url).host, credentials: { username: USER, password: PASSWORD }, stateDir,
   });
   await proxy.start();
-  const table = { workspaces: [{ name: 'w', upstream: `127.0.0.1:${idePort}` }], ports: [] };
+  const table = { workspaces: [{ name: 'w', upstream: `${ideIp}:8080` }], ports: [] };
   await proxy.apply(table);
-  await proxy.admin().load(withForwardAuth(await proxy.buildConfig(table), new URL(t.url).host));
+  await proxy.admin().load(withForwardAuth(await proxy.buildConfig(), new URL(t.url).host));
 });
 
 afterAll(async () => {

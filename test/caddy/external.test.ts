@@ -1,4 +1,5 @@
-// Driving a Caddy that someone else started, through its admin URL; admin-API failures.
+// Driving a Caddy that someone else started, through its admin URL (our config is loaded into
+// it once; routes still go to our own dnsmasq); admin-API failures.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,23 +14,27 @@ describe('caddy driver: an existing Caddy through adminUrl', () => {
   let caddy: ChildProcess | undefined;
   let adminUrl: string;
   let ide: FakeServer, api: FakeServer;
-  let appListen: string, workspaceListen: string;
+  let appListen: string, workspaceListen: string, previewListen: string;
   const drivers: CaddyProxy[] = [];
 
   const driver = (over: Partial<Parameters<typeof createCaddyProxy>[0]> = {}) => {
-    const d = createCaddyProxy({ adminUrl, apiUpstream: api.upstream, credentials: { username: USER, password: PASSWORD }, appListen, workspaceListen, ...over });
+    const d = createCaddyProxy({
+      adminUrl, apiUpstream: api.upstream, credentials: { username: USER, password: PASSWORD }, appListen, workspaceListen, previewListen,
+      stateDir: join(dir, `driver-${drivers.length}`), ...over,
+    });
     drivers.push(d);
     return d;
   };
 
   beforeAll(async () => {
     ensureCaddy();
-    ide = await fakeServer('alice-ide', '127.77.4.10');
+    ide = await fakeServer('alice-ide', '127.78.4.10', 8080);
     api = await fakeServer('api', '127.0.0.1');
     dir = await mkdtemp(join(tmpdir(), 'tp-caddy-ext-'));
     const adminPort = await freeLoopbackPort();
     appListen = `127.0.0.1:${await freeLoopbackPort()}`;
     workspaceListen = `127.0.0.1:${await freeLoopbackPort()}`;
+    previewListen = `127.0.0.1:${await freeLoopbackPort()}`;
     adminUrl = `http://127.0.0.1:${adminPort}`;
     await writeFile(join(dir, 'boot.json'), JSON.stringify({ admin: { listen: `127.0.0.1:${adminPort}`, config: { persist: false } } }));
     caddy = spawn('caddy', ['run', '--config', join(dir, 'boot.json')], {
@@ -53,11 +58,14 @@ describe('caddy driver: an existing Caddy through adminUrl', () => {
     const d = driver();
     await d.start();
     expect(d.pid).toBeUndefined();
+    expect(d.loads).toBe(1); // our config, once
     const table: RouteTable = { workspaces: [{ name: 'alice', upstream: ide.upstream }], ports: [] };
     await d.apply(table);
     expect(await d.read()).toEqual(table);
     const r = await get(`http://${workspaceListen}/workspace/alice/hello`);
     expect(JSON.parse(r.body)).toMatchObject({ server: 'alice-ide', url: '/hello', prefix: '/workspace/alice' });
+    await d.apply({ workspaces: [], ports: [] });
+    expect(d.loads).toBe(1); // route changes never load
     await d.close();
     expect((await fetch(`${adminUrl}/config/`)).ok).toBe(true);
     expect(caddy!.exitCode).toBeNull();

@@ -1,6 +1,8 @@
-// Shared fixtures for the Caddy driver tests: a driver running its own Caddy on free
-// loopback ports, fake workspaces (HTTP + WebSocket echo) on 127.77.x.y, a fake API.
+// Shared fixtures for the Caddy driver tests: a driver running its own Caddy and dnsmasq on
+// free loopback ports, fake workspaces (HTTP, slow streams, WebSocket echo) on 127.78.x.y (the
+// stub runtime takes 127.77.x.y), a fake API.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -36,11 +38,26 @@ export interface FakeServer {
   close(): Promise<void>;
 }
 
-/** An HTTP server answering JSON {server, url, prefix} and echoing WebSocket messages as "<name>:<msg>". */
+/**
+ * An HTTP server answering JSON {server, url, prefix} and echoing WebSocket messages as
+ * "<name>:<msg>"; `/stream?lines=N&ms=M` streams N lines "<name> i", one every M ms.
+ */
 export async function fakeServer(name: string, host: string, port = 0, extraHeaders: Record<string, string> = {}): Promise<FakeServer> {
   const seen: SeenRequest[] = [];
   const server = http.createServer((req, res) => {
     seen.push({ url: req.url ?? '', headers: req.headers });
+    const u = new URL(req.url ?? '/', 'http://x');
+    if (u.pathname === '/stream') {
+      const lines = Math.min(Number(u.searchParams.get('lines') ?? 10), 1000), ms = Math.min(Number(u.searchParams.get('ms') ?? 50), 1000);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      let i = 0;
+      const timer = setInterval(() => {
+        res.write(`${name} ${i++}\n`);
+        if (i >= lines) { clearInterval(timer); res.end(); }
+      }, ms);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json', ...extraHeaders });
     res.end(JSON.stringify({ server: name, url: req.url, prefix: req.headers['x-forwarded-prefix'] ?? null }));
   });
@@ -69,32 +86,64 @@ export interface Harness {
   stateDir: string;
   appUrl: string;
   workspaceUrl: string;
+  previewUrl: string;
+  /** The options the driver was made with (a second driver on the same state dir adopts with them). */
+  options: CaddyProxyOptions;
   close(): Promise<void>;
 }
 
-/** A driver that runs its own Caddy, both servers on free 127.0.0.1 ports. */
+/** A driver that runs its own Caddy and dnsmasq, the three servers on free 127.0.0.1 ports. */
 export async function startHarness(over: Partial<CaddyProxyOptions> & { apiUpstream: string }): Promise<Harness> {
   ensureCaddy();
-  const stateDir = await mkdtemp(join(tmpdir(), 'tp-caddy-test-'));
-  const appPort = await freeLoopbackPort();
-  const wsPort = await freeLoopbackPort();
-  const proxy = createCaddyProxy({
-    appListen: `127.0.0.1:${appPort}`,
-    workspaceListen: `127.0.0.1:${wsPort}`,
+  const stateDir = over.stateDir ?? await mkdtemp(join(tmpdir(), 'tp-caddy-test-'));
+  const options: CaddyProxyOptions = {
+    appListen: `127.0.0.1:${await freeLoopbackPort()}`,
+    workspaceListen: `127.0.0.1:${await freeLoopbackPort()}`,
+    previewListen: `127.0.0.1:${await freeLoopbackPort()}`,
     credentials: { username: USER, password: PASSWORD },
     stateDir,
     ...over,
-  });
+  };
+  const proxy = createCaddyProxy(options);
   await proxy.start();
   return {
-    proxy, stateDir,
-    appUrl: `http://127.0.0.1:${appPort}`,
-    workspaceUrl: `http://127.0.0.1:${wsPort}`,
+    proxy, stateDir, options,
+    appUrl: `http://${options.appListen}`,
+    workspaceUrl: `http://${options.workspaceListen}`,
+    previewUrl: `http://${options.previewListen}`,
     async close() {
       await proxy.close();
       await rm(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Reads a streamed response to its end; resolves with its lines and whether it ended cleanly. */
+export async function readStream(url: string): Promise<{ status: number; lines: string[]; complete: boolean }> {
+  const res = await request(url, { dispatcher: agent, headers: { authorization: AUTH }, reset: true });
+  let text = '';
+  let complete = true;
+  try {
+    for await (const chunk of res.body) text += chunk.toString();
+  } catch {
+    complete = false;
+  }
+  return { status: res.statusCode, lines: text.split('\n').filter(Boolean), complete };
+}
+
+/** True when `pid` is a live process (not a zombie). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 const agent = new Agent({ connect: { timeout: 3_000 }, headersTimeout: 10_000, bodyTimeout: 10_000 });
@@ -106,8 +155,8 @@ export interface Reply { status: number; headers: Record<string, string | string
  * Each on a fresh connection (reset): a Caddy reload closes idle keep-alive connections, and a
  * pooled one picked up right after a load fails with "other side closed".
  */
-export async function get(url: string, auth: boolean | string = true): Promise<Reply> {
-  const headers: Record<string, string> = {};
+export async function get(url: string, auth: boolean | string = true, extra: Record<string, string> = {}): Promise<Reply> {
+  const headers: Record<string, string> = { ...extra };
   if (auth !== false) headers.authorization = auth === true ? AUTH : auth;
   const res = await request(url, { dispatcher: agent, headers, reset: true });
   return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
@@ -126,9 +175,12 @@ export function openSocket(url: string): Promise<WebSocket> {
 /** Sends `msg` and resolves with the next message (rejects if the socket closes or nothing comes in 5 s). */
 export function echo(ws: WebSocket, msg: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no echo within 5 s')), 5_000);
-    ws.once('message', (data) => { clearTimeout(timer); resolve(data.toString()); });
-    ws.once('close', () => { clearTimeout(timer); reject(new Error('socket closed')); });
+    const done = () => { clearTimeout(timer); ws.off('message', onMessage); ws.off('close', onClose); };
+    const onMessage = (data: unknown) => { done(); resolve(String(data)); };
+    const onClose = () => { done(); reject(new Error('socket closed')); };
+    const timer = setTimeout(() => { done(); reject(new Error('no echo within 5 s')); }, 5_000);
+    ws.on('message', onMessage);
+    ws.on('close', onClose);
     ws.send(msg);
   });
 }
@@ -142,7 +194,7 @@ export function closesWithin(ws: WebSocket, ms: number): Promise<boolean> {
   });
 }
 
-/** How many config reloads Caddy has done ("load complete" lines in its log). */
+/** How many config loads Caddy has done, its boot included ("load complete" lines in its log). */
 export async function reloadCount(stateDir: string): Promise<number> {
   const log = await readFile(join(stateDir, 'caddy.log'), 'utf8');
   return log.split('\n').filter((l) => l.includes('"msg":"load complete"')).length;

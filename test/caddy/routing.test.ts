@@ -1,29 +1,35 @@
-// What a browser sees through the real Caddy once the driver has applied a table.
+// What a browser and curl see through the real Caddy and dnsmasq once the driver has applied a
+// table: routes by name, our own pages for every name that gets no traffic, Ports on their own
+// origin, the app port's protections; and not one Caddy reload for any of it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APP_CSP } from '../../controller/drivers/proxy/caddy/index.js';
 import type { RouteTable } from '../../controller/drivers/proxy/types.js';
-import { AUTH, echo, fakeServer, freePortOn, get, openSocket, startHarness, type FakeServer, type Harness } from './helpers.js';
+import { AUTH, echo, fakeServer, get, openSocket, reloadCount, startHarness, waitFor, type FakeServer, type Harness } from './helpers.js';
 
-describe('caddy driver: routing through a real Caddy', () => {
+const HTML = { accept: 'text/html,application/xhtml+xml' };
+
+describe('caddy driver: routing through a real Caddy, looked up by name', () => {
   let h: Harness;
   let ide: FakeServer, dev: FakeServer, bobIde: FakeServer, api: FakeServer;
   let late: FakeServer | undefined;
-  let latePort: number;
   let table: RouteTable;
+  let loadsAtBoot: number;
 
   beforeAll(async () => {
-    ide = await fakeServer('alice-ide', '127.77.1.10');
-    dev = await fakeServer('alice-3000', '127.77.1.10');
-    bobIde = await fakeServer('bob-ide', '127.77.1.11');
+    ide = await fakeServer('alice-ide', '127.78.1.10', 8080);
+    dev = await fakeServer('alice-3000', '127.78.1.10', 3000);
+    bobIde = await fakeServer('bob-ide', '127.78.1.11', 8080);
     // The API sends a permissive CORS header; Caddy must not pass it on.
     api = await fakeServer('api', '127.0.0.1', 0, { 'access-control-allow-origin': '*', 'access-control-allow-credentials': 'true' });
-    latePort = await freePortOn('127.77.1.10');
     h = await startHarness({ apiUpstream: api.upstream });
+    loadsAtBoot = await reloadCount(h.stateDir);
     table = {
-      workspaces: [{ name: 'alice', upstream: ide.upstream }, { name: 'bob', upstream: bobIde.upstream }],
+      workspaces: [{ name: 'alice', upstream: '127.78.1.10:8080' }, { name: 'bob', upstream: '127.78.1.11:8080' }, { name: 'dead', upstream: '127.78.1.12:8080' }],
       ports: [
-        { workspace: 'alice', port: 3000, upstream: dev.upstream },
-        { workspace: 'alice', port: 5173, upstream: `127.77.1.10:${latePort}` },
+        { workspace: 'alice', port: 3000, upstream: '127.78.1.10:3000' },
+        { workspace: 'alice', port: 5173, upstream: '127.78.1.10:5173' },
       ],
+      idle: { workspaces: ['carol'], ports: ['carol/3000'] },
     };
     await h.proxy.apply(table);
   }, 30_000);
@@ -50,24 +56,31 @@ describe('caddy driver: routing through a real Caddy', () => {
 
   it('redirects /workspace/{ws} and /workspace/{ws}/port/{n} to the trailing slash, keeping the query', async () => {
     const r = await get(`${h.workspaceUrl}/workspace/alice?folder=/src`);
-    expect([301, 302, 307, 308]).toContain(r.status);
+    expect(r.status).toBe(308);
     expect(r.headers.location).toBe('/workspace/alice/?folder=/src');
-    const p = await get(`${h.workspaceUrl}/workspace/alice/port/3000`);
-    expect([301, 302, 307, 308]).toContain(p.status);
-    expect(p.headers.location).toBe('/workspace/alice/port/3000/');
+    const p = await get(`${h.previewUrl}/workspace/alice/port/3000?x=1`);
+    expect(p.status).toBe(308);
+    expect(p.headers.location).toBe('/workspace/alice/port/3000/?x=1');
   });
 
-  it('sends a Port route to its port, ahead of the IDE route', async () => {
+  it('serves a Port on the preview port, and only redirects there from the workspace port', async () => {
     const before = ide.seen.length;
-    const r = await get(`${h.workspaceUrl}/workspace/alice/port/3000/api/items?page=2`);
+    const r = await get(`${h.previewUrl}/workspace/alice/port/3000/api/items?page=2`);
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toEqual({ server: 'alice-3000', url: '/api/items?page=2', prefix: '/workspace/alice/port/3000' });
+    const devSeen = dev.seen.length;
+    const old = await get(`${h.workspaceUrl}/workspace/alice/port/3000/api/items?page=2`);
+    expect(old.status).toBe(308);
+    expect(old.headers.location).toBe(`${h.previewUrl}/workspace/alice/port/3000/api/items?page=2`);
+    expect(dev.seen.length).toBe(devSeen); // the workspace port never reached the dev server
     expect(ide.seen.length).toBe(before);
+    // And IDEs are not served on the preview port.
+    expect((await get(`${h.previewUrl}/workspace/alice/`)).status).toBe(404);
   });
 
   it('passes WebSockets through on the IDE and the Port routes', async () => {
     const a = await openSocket(`${h.workspaceUrl}/workspace/alice/socket`);
-    const b = await openSocket(`${h.workspaceUrl}/workspace/alice/port/3000/hmr`);
+    const b = await openSocket(`${h.previewUrl}/workspace/alice/port/3000/hmr`);
     try {
       expect(await echo(a, 'hello')).toBe('alice-ide:hello');
       expect(await echo(b, 'ping')).toBe('alice-3000:ping');
@@ -79,18 +92,68 @@ describe('caddy driver: routing through a real Caddy', () => {
     }
   });
 
-  it('answers 502 for a Port nothing listens on, then 200 once it listens, with no change to Tidepool', async () => {
-    const url = `${h.workspaceUrl}/workspace/alice/port/5173/`;
-    expect((await get(url)).status).toBe(502);
-    late = await fakeServer('alice-5173', '127.77.1.10', latePort);
+  it('a Port nothing listens on: 502 saying so, then 200 once something listens, with no change to Tidepool', async () => {
+    const url = `${h.previewUrl}/workspace/alice/port/5173/`;
     const r = await get(url);
-    expect(r.status).toBe(200);
-    expect(JSON.parse(r.body).server).toBe('alice-5173');
+    expect(r.status).toBe(502);
+    expect(r.body).toMatch(/^502: Port 5173 of workspace "alice" is registered, but nothing answers on port 5173 in the workspace\./);
+    late = await fakeServer('alice-5173', '127.78.1.10', 5173);
+    const ok = await get(url);
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body).server).toBe('alice-5173');
   });
 
-  it('answers 401 with WWW-Authenticate without credentials or with wrong ones, on both servers', async () => {
+  it('a routed workspace whose IDE does not answer: 502 saying so', async () => {
+    const r = await get(`${h.workspaceUrl}/workspace/dead/`);
+    expect(r.status).toBe(502);
+    expect(r.body).toMatch(/^502: Workspace "dead" is running, but its IDE does not answer on port 8080\./);
+  });
+
+  it('an unknown workspace or Port: 404 naming it, as text for curl and as HTML for a browser', async () => {
+    const ws = await get(`${h.workspaceUrl}/workspace/nobody/x`);
+    expect(ws.status).toBe(404);
+    expect(ws.headers['content-type']).toMatch(/^text\/plain/);
+    expect(ws.body).toMatch(/^404: There is no workspace "nobody" on this Tidepool\. \(Tidepool: http:\/\/127\.0\.0\.1:\d+\/app\/\)\n$/);
+    expect(ws.body.split('\n').filter(Boolean)).toHaveLength(1);
+    const port = await get(`${h.previewUrl}/workspace/alice/port/4000/`);
+    expect(port.status).toBe(404);
+    expect(port.body).toMatch(/^404: Workspace "alice" has no Port 4000 registered/);
+    const html = await get(`${h.workspaceUrl}/workspace/nobody/`, true, HTML);
+    expect(html.status).toBe(404);
+    expect(html.headers['content-type']).toMatch(/^text\/html/);
+    expect(html.body).toContain('<h1>No such workspace</h1>');
+    expect(html.body).toContain('There is no workspace &quot;nobody&quot;'.replace(/&quot;/g, '"'));
+    expect(html.body).toMatch(/<a href="http:\/\/127\.0\.0\.1:\d+\/app\/">Open Tidepool<\/a>/);
+  });
+
+  it('a workspace that exists but is stopped or starting: 503 saying so, with a link to the UI; its Ports too', async () => {
+    const r = await get(`${h.workspaceUrl}/workspace/carol/`);
+    expect(r.status).toBe(503);
+    expect(r.body).toMatch(/^503: Workspace "carol" exists but is not running: it is stopped or still starting\. \(Tidepool: http:\/\/127\.0\.0\.1:\d+\/app\/\)\n$/);
+    const html = await get(`${h.workspaceUrl}/workspace/carol/`, true, HTML);
+    expect(html.status).toBe(503);
+    expect(html.body).toContain('<h1>Workspace not running</h1>');
+    expect(html.body).toMatch(/href="http:\/\/127\.0\.0\.1:\d+\/app\/"/);
+    const p = await get(`${h.previewUrl}/workspace/carol/port/3000/`);
+    expect(p.status).toBe(503);
+    expect(p.body).toMatch(/^503: Port 3000 of workspace "carol" is registered, but the workspace is not running/);
+    // A Port carol does not have is unknown, not "not running".
+    expect((await get(`${h.previewUrl}/workspace/carol/port/3001/`)).status).toBe(404);
+  });
+
+  it('answers 404 pages for paths that are no workspace or port path, and never reaches the API there', async () => {
+    for (const path of ['/', '/nope', '/workspace/', '/workspace/Alice/', '/api/', '/api/v1/workspaces', '/app/', '/openapi.json', '/healthz']) {
+      const r = await get(`${h.workspaceUrl}${path}`);
+      expect(r.status, path).toBe(404);
+      expect(r.body, path).toMatch(/^404: /);
+    }
+    expect((await get(`${h.previewUrl}/nope`)).status).toBe(404);
+    expect(api.seen.length).toBe(0);
+  });
+
+  it('answers 401 with WWW-Authenticate without credentials or with wrong ones, on every public server', async () => {
     const wrong = `Basic ${Buffer.from('tidepool:nope').toString('base64')}`;
-    for (const url of [`${h.workspaceUrl}/workspace/alice/`, `${h.appUrl}/api/v1/workspaces`, `${h.appUrl}/app/`]) {
+    for (const url of [`${h.workspaceUrl}/workspace/alice/`, `${h.previewUrl}/workspace/alice/port/3000/`, `${h.appUrl}/api/v1/workspaces`, `${h.appUrl}/app/`]) {
       for (const auth of [false, wrong] as const) {
         const r = await get(url, auth);
         expect(r.status, `${url} auth=${String(auth)}`).toBe(401);
@@ -100,22 +163,7 @@ describe('caddy driver: routing through a real Caddy', () => {
     expect((await get(`${h.workspaceUrl}/workspace/alice/`, AUTH)).status).toBe(200);
   });
 
-  it('answers a real 404 for unknown paths, workspaces and ports', async () => {
-    for (const path of ['/', '/nope', '/workspace/', '/workspace/carol/', '/workspace/carol', '/workspace/carol/port/3000/', '/workspace/alice/port/4000/', '/workspace/bob/port/3000/']) {
-      const r = await get(`${h.workspaceUrl}${path}`);
-      expect(r.status, path).toBe(404);
-      expect(r.body.length, path).toBeGreaterThan(0);
-    }
-    const app = await get(`${h.appUrl}/nope`);
-    expect(app.status).toBe(404);
-    expect(app.body.length).toBeGreaterThan(0);
-  });
-
-  it('keeps the API off the workspace port and serves it on the app port without permissive CORS headers', async () => {
-    for (const path of ['/api/', '/api/v1/workspaces', '/app/', '/openapi.json', '/healthz']) {
-      expect((await get(`${h.workspaceUrl}${path}`)).status, path).toBe(404);
-    }
-    expect(api.seen.length).toBe(0);
+  it('serves the API on the app port without permissive CORS headers, with the browser protections on every answer', async () => {
     const r = await get(`${h.appUrl}/api/v1/workspaces`);
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toMatchObject({ server: 'api', url: '/api/v1/workspaces' });
@@ -123,17 +171,35 @@ describe('caddy driver: routing through a real Caddy', () => {
     expect(r.headers['access-control-allow-credentials']).toBeUndefined();
     // The API checks the credentials itself too, so they reach it.
     expect(api.seen.at(-1)!.headers.authorization).toBe(AUTH);
-    expect(JSON.parse((await get(`${h.appUrl}/app/index.html`)).body).url).toBe('/app/index.html');
+    for (const reply of [r, await get(`${h.appUrl}/app/index.html`), await get(`${h.appUrl}/app/`, false), await get(`${h.appUrl}/healthz`, false)]) {
+      expect(reply.headers['content-security-policy']).toBe(APP_CSP);
+      expect(reply.headers['x-content-type-options']).toBe('nosniff');
+    }
+    expect(APP_CSP).toContain("frame-ancestors 'none'");
     const root = await get(`${h.appUrl}/`);
-    expect([301, 302, 307, 308]).toContain(root.status);
+    expect(root.status).toBe(302);
     expect(root.headers.location).toBe('/app/');
     expect((await get(`${h.appUrl}/healthz`, false)).status).toBe(200);
   });
 
   it('reads back exactly the table it applied', async () => {
-    expect(await h.proxy.read()).toEqual({
-      workspaces: [...table.workspaces],
-      ports: [...table.ports],
-    });
+    expect(await h.proxy.read()).toEqual(table);
+  });
+
+  it('a route change is live at once and never reloads Caddy', async () => {
+    const next: RouteTable = {
+      workspaces: [{ name: 'bob', upstream: '127.78.1.11:8080' }],
+      ports: [{ workspace: 'bob', port: 3000, upstream: '127.78.1.11:3000' }],
+      idle: { workspaces: ['alice'], ports: ['alice/3000'] },
+    };
+    await h.proxy.apply(next);
+    // A name that just went away may be answered from Caddy's cache for up to one refresh (1 s).
+    await waitFor('alice not running', async () => (await get(`${h.workspaceUrl}/workspace/alice/`)).status === 503);
+    // Each name has its own cache entry: the Port's may be followed a moment later than the IDE's.
+    await waitFor('alice/3000 not running', async () => (await get(`${h.previewUrl}/workspace/alice/port/3000/`)).status === 503);
+    expect((await get(`${h.previewUrl}/workspace/bob/port/3000/`)).status).toBe(502);
+    expect(await h.proxy.read()).toEqual(next);
+    expect(h.proxy.loads).toBe(0);
+    expect(await reloadCount(h.stateDir)).toBe(loadsAtBoot);
   });
 });

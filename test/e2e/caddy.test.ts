@@ -1,8 +1,8 @@
-// Issue 4, end to end: a real `tidepool serve --runtime stub --proxy caddy` (the built binary)
-// on loopback, driven only as a user would (the CLI, the REST API, HTTP and WebSockets through
-// Caddy), with the stub runtime's real IDE servers on 127.77.x.y:8080. Everything that is
-// started here is ended here, by pid: the serves, our own Caddy, and every Caddy pid a serve
-// logged is checked to be gone.
+// Issues 4 and 12, end to end: a real `tidepool serve --runtime stub --proxy caddy` (the built
+// binary) on loopback, driven only as a user would (the CLI, the REST API, HTTP and WebSockets
+// through Caddy), with the stub runtime's real IDE servers on 127.77.x.y:8080. Caddy's config is
+// fixed; routes are names in a dnsmasq serve supervises. Everything started here is ended here,
+// by pid: the serves, our own Caddy, and every Caddy and dnsmasq pid a serve logged.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,13 +12,15 @@ import type { WebSocket } from 'ws';
 import { cleanEnv, closedPort, type Proc } from '../cli/helpers.js';
 import { echo, ensureCaddy, fakeServer, freePortOn, openSocket, waitFor, type FakeServer } from '../caddy/helpers.js';
 import {
-  adminCall, alive, applyManifest, caddyLine, cmdline, condition, countMsg, get, getObject, isCaddy, OwnCaddy, portYaml, records,
+  adminSocketCall, alive, applyManifest, caddyLine, cmdline, condition, get, getObject, isCaddy, isDnsmasq, OwnCaddy, portYaml, records,
   startCaddyServe, waitObject, waitReady, workspaceYaml, type CaddyServe,
 } from './caddy-helpers.js';
 
 const started: Proc[] = [];
 /** Every Caddy pid a serve logged. */
 const caddyPids = new Set<number>();
+/** Every dnsmasq pid a serve logged. */
+const dnsmasqPids = new Set<number>();
 const servers: FakeServer[] = [];
 const sockets: WebSocket[] = [];
 let scratch: string;
@@ -40,6 +42,9 @@ afterAll(async () => {
   for (const pid of caddyPids) {
     if (isCaddy(pid)) process.kill(pid, 'SIGKILL');
   }
+  for (const pid of dnsmasqPids) {
+    if (isDnsmasq(pid)) process.kill(pid, 'SIGKILL');
+  }
   await Promise.all(servers.map((s) => s.close()));
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
@@ -49,6 +54,7 @@ const ideBody = (name: string, path: string) => `stub IDE of workspace ${name}: 
 describe('through Caddy, run and supervised by tidepool serve', () => {
   let s: CaddyServe;
   let caddyPid: number;
+  let dnsmasqPid: number;
   let adminUrl: string;
   let ip: string;
   let devPort: number;
@@ -62,6 +68,10 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
     caddyPid = line.pid!;
     adminUrl = line.admin;
     caddyPids.add(caddyPid);
+    dnsmasqPid = line.dnsmasqPid!;
+    dnsmasqPids.add(dnsmasqPid);
+    expect(isDnsmasq(dnsmasqPid)).toBe(true);
+    expect(adminUrl).toMatch(/^unix\/\/.+admin\.sock$/);
     // The pid is read from a log: make sure it is the Caddy serve runs before anything signals it.
     expect(caddyPid).not.toBe(s.proc.pid);
     expect(isCaddy(caddyPid)).toBe(true);
@@ -72,6 +82,14 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
     ip = alice.status!.ip!;
     expect(ip).toMatch(/^127\.77\.\d+\.\d+$/);
   }, 120_000);
+
+  it("a request through Caddy moves the workspace's status.lastAccessTime (Caddy's access log reaches serve)", async () => {
+    const before = Date.now() - 1_000; // timestamps have second precision
+    expect((await getObject(s, 'workspaces', 'alice')).status).not.toHaveProperty('lastAccessTime');
+    expect((await get(`${s.workspaceUrl}/workspace/alice/touch`)).status).toBe(200);
+    const o = await waitObject(s, 'workspaces', 'alice', 'lastAccessTime', (x) => typeof (x.status as { lastAccessTime?: string }).lastAccessTime === 'string');
+    expect(Date.parse((o.status as { lastAccessTime: string }).lastAccessTime)).toBeGreaterThanOrEqual(before);
+  });
 
   it('Ready says the route is live, and the IDE route serves the workspace with the prefix stripped', async () => {
     const alice = await getObject(s, 'workspaces', 'alice');
@@ -110,13 +128,29 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
     expect((JSON.parse(api.body) as { items: { metadata: { name: string } }[] }).items.map((i) => i.metadata.name)).toEqual(['alice']);
   });
 
-  it('answers 404 for unknown paths, workspaces and ports', async () => {
-    for (const path of ['/', '/nope', '/workspace/', '/workspace/ghost/', '/workspace/ghost', '/workspace/alice/port/65000/', '/workspace/ghost/port/3000/x']) {
+  it('answers 404 pages for unknown paths, workspaces and ports, naming them', async () => {
+    expect((await get(`${s.workspaceUrl}/workspace/ghost`)).headers.location).toBe('/workspace/ghost/');
+    for (const path of ['/', '/nope', '/workspace/', '/workspace/ghost/', '/workspace/Ghost/']) {
       const r = await get(`${s.workspaceUrl}${path}`);
       expect(r.status, path).toBe(404);
       expect(r.body, path).not.toContain('stub IDE');
     }
+    expect((await get(`${s.workspaceUrl}/workspace/ghost/`)).body).toMatch(/^404: There is no workspace "ghost" on this Tidepool\./);
+    for (const path of ['/workspace/alice/port/65000/', '/workspace/ghost/port/3000/x']) {
+      const r = await get(`${s.previewUrl}${path}`);
+      expect(r.status, path).toBe(404);
+      expect(r.body, path).toMatch(/^404: Workspace "(alice|ghost)" has no Port (65000|3000) registered/);
+    }
     expect((await get(`${s.appUrl}/nope`)).status).toBe(404);
+  });
+
+  it('the app port sends the browser protections', async () => {
+    for (const path of ['/api/v1/workspaces', '/app/', '/nope']) {
+      const r = await get(`${s.appUrl}${path}`);
+      expect(String(r.headers['content-security-policy']), path).toContain("frame-ancestors 'none'");
+      expect(String(r.headers['content-security-policy']), path).toContain("script-src 'self'");
+      expect(r.headers['x-content-type-options'], path).toBe('nosniff');
+    }
   });
 
   it('does not reach the API on the workspace port, even with credentials', async () => {
@@ -135,9 +169,10 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
     const port = await getObject(s, 'ports', 'alice-dev');
     expect(condition(port, 'Ready')!.message).toContain(`${ip}:${devPort}`);
 
-    const url = `${s.workspaceUrl}/workspace/alice/port/${devPort}/api/items?page=2`;
+    const url = `${s.previewUrl}/workspace/alice/port/${devPort}/api/items?page=2`;
     const before = await get(url);
     expect(before.status).toBe(502);
+    expect(before.body).toMatch(new RegExp(`^502: Port ${devPort} of workspace "alice" is registered, but nothing answers on port ${devPort}`));
 
     dev = await fakeServer('alice-dev', ip, devPort);
     servers.push(dev);
@@ -148,11 +183,15 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
     expect(seen).toBeDefined();
     expect(seen!.headers.authorization).toBeUndefined();
 
-    const redirect = await get(`${s.workspaceUrl}/workspace/alice/port/${devPort}`);
+    const redirect = await get(`${s.previewUrl}/workspace/alice/port/${devPort}`);
     expect(redirect.status).toBe(308);
     expect(redirect.headers.location).toBe(`/workspace/alice/port/${devPort}/`);
+    // The workspace port does not serve Ports (a dev server's page must not share the IDEs' origin): it redirects.
+    const old = await get(`${s.workspaceUrl}/workspace/alice/port/${devPort}/api/items?page=2`);
+    expect(old.status).toBe(308);
+    expect(old.headers.location).toBe(url);
 
-    const ws = await openSocket(`${s.workspaceUrl}/workspace/alice/port/${devPort}/hmr`);
+    const ws = await openSocket(`${s.previewUrl}/workspace/alice/port/${devPort}/hmr`);
     sockets.push(ws);
     try {
       expect(await echo(ws, 'hello')).toBe('alice-dev:hello');
@@ -163,49 +202,60 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
     expect(dev.seen.some((x) => x.url === '/hmr')).toBe(true);
   });
 
-  /**
-   * Breaks the live config through Caddy's admin API, checks it is broken (unless Tidepool
-   * already reloaded, which its log shows), then waits for Tidepool to repair it.
-   */
-  async function breakAndAwaitRepair(what: string, breakIt: () => Promise<void>, broken: () => Promise<boolean>, works: () => Promise<boolean>) {
-    const loads = countMsg(s.proc, 'caddy config loaded');
-    await breakIt();
-    if (!(await broken())) {
-      // Only acceptable if Tidepool has already put it back in between.
-      expect(countMsg(s.proc, 'caddy config loaded'), `${what}: not broken right after, and Tidepool did not reload`).toBeGreaterThan(loads);
-    }
-    await waitFor(`${what} to be repaired`, works, 30_000);
-    expect(countMsg(s.proc, 'caddy config loaded')).toBeGreaterThan(loads);
-  }
-
   const ideWorks = async () => {
     const r = await get(`${s.workspaceUrl}/workspace/alice/x`);
     return r.status === 200 && r.body === ideBody('alice', '/x');
   };
   const portWorks = async () => {
-    const r = await get(`${s.workspaceUrl}/workspace/alice/port/${devPort}/y`);
-    // Without the port route, the IDE route takes the path and the stub IDE answers instead.
+    const r = await get(`${s.previewUrl}/workspace/alice/port/${devPort}/y`);
     return r.status === 200 && r.body.startsWith('{') && (JSON.parse(r.body) as { server: string }).server === 'alice-dev';
   };
+  const loaded = () => records(s.proc).filter((r) => String(r.msg).startsWith('caddy config loaded')).length;
 
-  it("puts back a workspace map entry deleted behind Tidepool's back (resync)", async () => {
-    await breakAndAwaitRepair('the workspace map entry', async () => {
-      const list = await adminCall(adminUrl, 'GET', '/id/tidepool_workspace_map/mappings');
-      expect(list.status).toBe(200);
-      const i = (JSON.parse(list.body) as { input: string }[]).findIndex((m) => m.input === 'alice');
-      expect(i).toBeGreaterThanOrEqual(0);
-      const del = await adminCall(adminUrl, 'DELETE', `/id/tidepool_workspace_map/mappings/${i}`);
-      expect(del.status, del.body).toBe(200);
-    }, async () => (await get(`${s.workspaceUrl}/workspace/alice/x`)).status === 404, ideWorks);
-    expect(await portWorks()).toBe(true);
+  it('a stopped workspace answers 503 saying so, a started one its IDE again; no Caddy load either way', async () => {
+    const loads = loaded();
+    expect(await applyManifest(s, scratch, 'alice-stop.yaml', workspaceYaml('alice').replace('running: true', 'running: false'))).toContain('configured');
+    await waitFor('alice 503', async () => (await get(`${s.workspaceUrl}/workspace/alice/`)).status === 503);
+    expect((await get(`${s.workspaceUrl}/workspace/alice/`)).body).toMatch(/^503: Workspace "alice" exists but is not running/);
+    expect((await get(`${s.previewUrl}/workspace/alice/port/${devPort}/`)).status).toBe(503);
+    expect(await applyManifest(s, scratch, 'alice.yaml', workspaceYaml('alice'))).toContain('configured');
+    await waitReady(s, 'workspace/alice');
+    ip = (await getObject(s, 'workspaces', 'alice')).status!.ip!;
+    if (dev.host !== ip) { // the stub may hand out another address: the dev server follows it
+      await dev.close();
+      dev = await fakeServer('alice-dev', ip, devPort);
+      servers.push(dev);
+    }
+    await waitFor('alice back', ideWorks);
+    await waitFor('port back', portWorks);
+    expect(loaded()).toBe(loads);
   }, 60_000);
 
-  it("puts back the whole port route deleted behind Tidepool's back (resync)", async () => {
-    await breakAndAwaitRepair('the port route', async () => {
-      const del = await adminCall(adminUrl, 'DELETE', '/id/tidepool_port_route');
-      expect(del.status, del.body).toBe(200);
-    }, async () => !(await portWorks()), portWorks);
-    expect(await ideWorks()).toBe(true);
+  it("Caddy emptied behind Tidepool's back (a Caddy restarted with another config): the resync loads the config again", async () => {
+    const loads = loaded();
+    const config = JSON.parse((await adminSocketCall(adminUrl, 'GET', '/config/')).body) as { admin: unknown };
+    expect((await adminSocketCall(adminUrl, 'POST', '/load', JSON.stringify({ admin: config.admin }))).status).toBe(200);
+    await waitFor('the config put back', async () => (await ideWorks()) && (await portWorks()), 30_000);
+    expect(loaded()).toBe(loads + 1);
+  }, 60_000);
+
+  it('kill -9 of dnsmasq: serve starts a new one and every route is back', async () => {
+    expect(isDnsmasq(dnsmasqPid)).toBe(true);
+    process.kill(dnsmasqPid, 'SIGKILL');
+    const newPid = await waitFor('serve to log a restarted dnsmasq', async () => {
+      const rec = records(s.proc).find((r) => r.msg === 'dnsmasq restarted' && typeof r.dnsmasqPid === 'number' && r.dnsmasqPid !== dnsmasqPid);
+      return rec?.dnsmasqPid as number | undefined;
+    }, 30_000);
+    dnsmasqPids.add(newPid);
+    expect(isDnsmasq(newPid)).toBe(true);
+    await waitFor('routes back', async () => (await ideWorks()) && (await portWorks()), 30_000);
+    dnsmasqPid = newPid;
+  }, 60_000);
+
+  it("the hosts file removed behind Tidepool's back: the resync writes it again", async () => {
+    const { rm } = await import('node:fs/promises');
+    await rm(join(s.dataDir, 'caddy', 'hosts', 'routes'));
+    await waitFor('routes back', async () => (await ideWorks()) && (await portWorks()), 30_000);
   }, 60_000);
 
   it('kill -9 of Caddy: Tidepool starts a new one and every route is back', async () => {
@@ -222,12 +272,13 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
 
     await waitFor('the IDE route after the restart', ideWorks, 30_000);
     expect(await portWorks()).toBe(true);
+    expect(loaded()).toBe(1); // the new Caddy booted with the whole config; nothing was loaded
     expect((await get(`${s.workspaceUrl}/workspace/alice?q=1`)).headers.location).toBe('/workspace/alice/?q=1');
     expect((await get(`${s.workspaceUrl}/workspace/alice/`, false)).status).toBe(401);
     expect((await get(`${s.workspaceUrl}/workspace/ghost/`)).status).toBe(404);
     expect((await get(`${s.workspaceUrl}/api/v1/workspaces`)).status).toBe(404);
     expect((await get(`${s.appUrl}/api/v1/workspaces/alice`)).status).toBe(200);
-    const ws = await openSocket(`${s.workspaceUrl}/workspace/alice/port/${devPort}/hmr`);
+    const ws = await openSocket(`${s.previewUrl}/workspace/alice/port/${devPort}/hmr`);
     sockets.push(ws);
     try {
       expect(await echo(ws, 'back')).toBe('alice-dev:back');
@@ -240,13 +291,105 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
     caddyPid = newPid;
   }, 90_000);
 
-  it('SIGTERM stops serve, and the Caddy it runs with it', async () => {
+  it('SIGTERM stops serve, and the Caddy and dnsmasq it runs with it', async () => {
     expect(isCaddy(caddyPid)).toBe(true);
     const exit = await s.proc.stop('SIGTERM');
     expect(exit).toEqual({ code: 0, signal: null });
     for (const pid of caddyPids) expect(alive(pid), `caddy pid ${pid} (${cmdline(pid)})`).toBe(false);
+    for (const pid of dnsmasqPids) expect(alive(pid), `dnsmasq pid ${pid} (${cmdline(pid)})`).toBe(false);
     expect(await get(`${s.workspaceUrl}/workspace/alice/`).then(() => 'answered', () => 'refused')).toBe('refused');
   }, 30_000);
+});
+
+describe('the data plane outlives serve: kill -9 or --keep-data-plane, then the next serve adopts it', () => {
+  let s: CaddyServe;
+  let pids: { caddy: number; dnsmasq: number };
+  let ports: { app: number; workspace: number; preview: number };
+  let dataDir: string;
+  // The API's address is part of Caddy's config: a fixed one (as the default --listen is) keeps it the same across restarts.
+  let listen: string[];
+
+  beforeAll(async () => {
+    dataDir = join(scratch, 'adopt');
+    listen = ['--listen', `127.0.0.1:${await closedPort()}`];
+    const base = cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg') });
+    s = await startCaddyServe(dataDir, base, started, { extra: listen });
+    const line = caddyLine(s.proc);
+    pids = { caddy: line.pid!, dnsmasq: line.dnsmasqPid! };
+    caddyPids.add(pids.caddy);
+    dnsmasqPids.add(pids.dnsmasq);
+    ports = { app: Number(new URL(s.appUrl).port), workspace: Number(new URL(s.workspaceUrl).port), preview: Number(new URL(s.previewUrl).port) };
+    await applyManifest(s, scratch, 'erin.yaml', workspaceYaml('erin'));
+    await waitReady(s, 'workspace/erin');
+    // The stub's IDEs live inside serve; a dev server of the test's own stands for what keeps
+    // running in a workspace while Tidepool restarts.
+    const ip = (await getObject(s, 'workspaces', 'erin')).status!.ip!;
+    devPort = await freePortOn(ip);
+    dev = await fakeServer('erin-dev', ip, devPort);
+    servers.push(dev);
+    await applyManifest(s, scratch, 'erin-dev.yaml', portYaml('erin-dev', 'erin', devPort));
+    await waitReady(s, 'port/erin-dev');
+  }, 120_000);
+
+  let devPort: number;
+  let dev: FakeServer;
+  const devUrl = () => `${s.previewUrl}/workspace/erin/port/${devPort}/`;
+
+  const restart = async (extra: string[] = []) => {
+    const base = cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg') });
+    s = await startCaddyServe(dataDir, base, started, { ports, extra: [...listen, ...extra] });
+    return caddyLine(s.proc);
+  };
+
+  /** The stub runtime of a new serve may give erin another address: the dev server follows it. */
+  const followErin = async () => {
+    await waitReady(s, 'workspace/erin');
+    const ip = (await getObject(s, 'workspaces', 'erin')).status!.ip!;
+    if (ip === dev.host) return;
+    await dev.close();
+    dev = await fakeServer('erin-dev', ip, devPort);
+    servers.push(dev);
+  };
+
+  it('kill -9 of serve: an established WebSocket stays up, and the restarted serve adopts Caddy and dnsmasq', async () => {
+    const ws = await openSocket(`${devUrl()}hmr`);
+    sockets.push(ws);
+    expect(await echo(ws, 'before')).toBe('erin-dev:before');
+    await s.proc.stop('SIGKILL');
+    expect(isCaddy(pids.caddy) && isDnsmasq(pids.dnsmasq)).toBe(true);
+    // Nobody runs the control plane now: the connection is still up, new requests are still served.
+    expect(await echo(ws, 'nobody home')).toBe('erin-dev:nobody home');
+    expect((await get(devUrl())).status).toBe(200);
+    const line = await restart();
+    expect(line).toMatchObject({ pid: pids.caddy, dnsmasqPid: pids.dnsmasq, adopted: { caddy: true, dnsmasq: true } });
+    expect(await echo(ws, 'after restart')).toBe('erin-dev:after restart');
+    await waitReady(s, 'workspace/erin');
+    await waitReady(s, 'port/erin-dev');
+    expect(await echo(ws, 'still')).toBe('erin-dev:still');
+    expect(records(s.proc).filter((r) => String(r.msg).startsWith('caddy config loaded'))).toEqual([]);
+    await followErin();
+    await waitFor('erin served', async () => (await get(`${s.workspaceUrl}/workspace/erin/`)).status === 200);
+  }, 120_000);
+
+  it('SIGTERM with --keep-data-plane leaves both running for the next serve; SIGTERM without it stops both', async () => {
+    await s.proc.stop('SIGTERM');
+    // That serve ran without the flag: both are gone.
+    await waitFor('both gone', async () => !alive(pids.caddy) && !alive(pids.dnsmasq));
+    const first = await restart(['--keep-data-plane']);
+    expect(first.adopted).toEqual({ caddy: false, dnsmasq: false });
+    caddyPids.add(first.pid!);
+    dnsmasqPids.add(first.dnsmasqPid!);
+    await followErin();
+    await waitReady(s, 'port/erin-dev');
+    await waitFor('the dev server through the preview port', async () => (await get(devUrl())).status === 200);
+    expect(await s.proc.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(isCaddy(first.pid!) && isDnsmasq(first.dnsmasqPid!)).toBe(true);
+    expect((await get(devUrl())).status).toBe(200);
+    const next = await restart();
+    expect(next).toMatchObject({ pid: first.pid, dnsmasqPid: first.dnsmasqPid, adopted: { caddy: true, dnsmasq: true } });
+    await s.proc.stop('SIGTERM');
+    await waitFor('both gone', async () => !alive(first.pid!) && !alive(first.dnsmasqPid!));
+  }, 120_000);
 });
 
 describe('Caddy errors on the Workspace and Port conditions (tidepool serve --caddy-admin)', () => {
@@ -266,7 +409,8 @@ describe('Caddy errors on the Workspace and Port conditions (tidepool serve --ca
       workspacePort, extra: ['--caddy-admin', `http://127.0.0.1:${adminPort}`],
     });
     // It drives the Caddy at --caddy-admin and runs none of its own.
-    expect(caddyLine(s.proc)).toEqual({ pid: undefined, admin: `http://127.0.0.1:${adminPort}` });
+    expect(caddyLine(s.proc)).toMatchObject({ pid: undefined, admin: `http://127.0.0.1:${adminPort}` });
+    dnsmasqPids.add(caddyLine(s.proc).dnsmasqPid!);
     const out = await applyManifest(s, scratch, 'bob.yaml', `${workspaceYaml('bob')}---\n${portYaml('bob-dev', 'bob', 3000)}`);
     expect(out).toContain('workspace/bob created');
     expect(out).toContain('port/bob-dev created');
@@ -331,6 +475,6 @@ describe('Caddy errors on the Workspace and Port conditions (tidepool serve --ca
     const r = await get(`${s.workspaceUrl}/workspace/bob/again`);
     expect(r.status).toBe(200);
     expect(r.body).toBe(ideBody('bob', '/again'));
-    expect((await get(`${s.workspaceUrl}/workspace/bob/port/3000/`)).status).toBe(502);
+    expect((await get(`${s.previewUrl}/workspace/bob/port/3000/`)).status).toBe(502);
   }, 90_000);
 });

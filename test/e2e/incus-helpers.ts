@@ -30,18 +30,23 @@ export interface IncusServe {
   dataDir: string;
   appPort: number;
   workspacePort: number;
+  previewPort: number;
 }
 
 export interface Ports {
   appPort: number;
   workspacePort: number;
+  /** Where Ports are served (their own origin). */
+  previewPort: number;
 }
 
 export async function freePorts(): Promise<Ports> {
   const appPort = await closedPort();
   let workspacePort = await closedPort();
   while (workspacePort === appPort) workspacePort = await closedPort();
-  return { appPort, workspacePort };
+  let previewPort = await closedPort();
+  while (previewPort === appPort || previewPort === workspacePort) previewPort = await closedPort();
+  return { appPort, workspacePort, previewPort };
 }
 
 /** Every serve started here, and every Caddy pid any of them logged: afterAll ends them. */
@@ -55,6 +60,7 @@ export async function startIncusServe(dataDir: string, ports: Ports, env: NodeJS
   const args = [
     '--runtime', 'incus', '--incus-socket', INCUS_SOCKET,
     '--proxy', 'caddy', '--app-port', `127.0.0.1:${ports.appPort}`, '--workspace-port', `127.0.0.1:${ports.workspacePort}`,
+    '--preview-port', `127.0.0.1:${ports.previewPort}`,
     '--resync-period', '2s',
     // The default CPU budget is the host's CPUs x 4: 8 on a 2-core host, fewer than the 10
     // one-vCPU workspaces of the crash test (they would wait, rightly, as InsufficientCapacity).
@@ -79,7 +85,7 @@ export function caddyPids(s: IncusServe): number[] {
       continue;
     }
     if (typeof rec.caddyPid !== 'number') continue;
-    if (/^Caddy serves|^caddy (started|restarted)/.test(rec.msg ?? '')) pids.add(rec.caddyPid);
+    if (/^Caddy serves|^caddy (started|restarted|adopted)/.test(rec.msg ?? '')) pids.add(rec.caddyPid);
   }
   return [...pids];
 }
@@ -88,15 +94,31 @@ export function caddyPids(s: IncusServe): number[] {
 export async function isOurCaddy(pid: number, dataDir: string): Promise<boolean> {
   try {
     const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
-    return cmdline.some((a) => a.endsWith('caddy')) && cmdline.includes(join(dataDir, 'caddy', 'caddy-boot.json'));
+    return cmdline.some((a) => a.endsWith('caddy')) && cmdline.includes(join(dataDir, 'caddy', 'caddy.json'));
   } catch {
     return false;
   }
 }
 
-/** SIGKILLs each logged Caddy pid of `s` that is still our Caddy; returns the pids it killed. */
+/** The dnsmasq pids a serve logged, that are still the dnsmasq of its data directory. */
+async function ourDnsmasqs(s: IncusServe): Promise<number[]> {
+  const pids = new Set<number>();
+  for (const line of s.proc.stdout.split('\n')) {
+    const m = /"dnsmasqPid":(\d+)/.exec(line);
+    if (m) pids.add(Number(m[1]));
+  }
+  const out: number[] = [];
+  for (const pid of pids) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.split('\0').includes(`--hostsdir=${join(s.dataDir, 'caddy', 'hosts')}`)) out.push(pid);
+  }
+  return out;
+}
+
+/** SIGKILLs each logged Caddy (and dnsmasq) pid of `s` that is still ours; returns the Caddy pids it killed. */
 export async function killCaddies(s: IncusServe): Promise<number[]> {
   const killed: number[] = [];
+  for (const pid of await ourDnsmasqs(s)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
   for (const pid of caddyPids(s)) {
     if (!(await isOurCaddy(pid, s.dataDir))) continue;
     try {
@@ -201,10 +223,11 @@ export const isReady = (o: Obj | undefined) =>
 
 // ---- through Caddy ----
 
-/** GET http://127.0.0.1:<workspacePort><path> with the Tidepool credentials (or none); never throws. */
+/** GET <path> through Caddy (Port paths on the preview port) with the Tidepool credentials (or none); never throws. */
 export async function viaCaddy(s: Ports, path: string, auth = true, timeoutMs = 4000): Promise<{ status: number; body: string } | undefined> {
   try {
-    const res = await fetch(`http://127.0.0.1:${s.workspacePort}${path}`, {
+    const port = /^\/workspace\/[^/]+\/port\//.test(path) ? s.previewPort : s.workspacePort;
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
       headers: auth ? { authorization: AUTH } : {}, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs),
     });
     return { status: res.status, body: await res.text() };

@@ -69,7 +69,7 @@ afterAll(async () => {
 }, 180_000);
 
 describe.skipIf(!run)('Tidepool on the real Incus and Caddy', () => {
-  it('Workspace and Port: apply → running container with an IP, served through Caddy; stop → stopped, 404; start → back; delete → gone', async () => {
+  it('Workspace and Port: apply → running container with an IP, served through Caddy; stop → stopped, 503; start → back; delete → gone, 404', async () => {
     const ws = 'alpha';
     const inst = instanceName(ws, ID);
     await api.apply([workspace(ws), port('alpha-3000', ws, 3000)]);
@@ -103,8 +103,8 @@ describe.skipIf(!run)('Tidepool on the real Incus and Caddy', () => {
     }, 60_000);
     expect(condition(stopped, 'Ready')?.status).toBe('False');
     expect((await instance(ID, inst))?.status).toBe('Stopped');
-    await throughCaddy(`/workspace/${ws}/`, 404);
-    await throughCaddy(`/workspace/${ws}/port/3000/`, 404);
+    await throughCaddy(`/workspace/${ws}/`, 503, `Workspace "${ws}" exists but is not running`);
+    await throughCaddy(`/workspace/${ws}/port/3000/`, 503, 'the workspace is not running');
 
     // Start: back, the same instance, served again.
     await api.setRunning(ws, true);
@@ -217,9 +217,9 @@ describe.skipIf(!run)('Tidepool on the real Incus and Caddy', () => {
     process.kill(first.proc.pid, 'SIGKILL');
     const exit = await first.proc.exited;
     expect(exit.signal).toBe('SIGKILL');
-    // Its Caddy is a separate process and outlives it, still listening on the same ports with
-    // the old routes. It is left alive on purpose: the restarted serve must end it (Caddy binds
-    // with SO_REUSEPORT, so two would share the ports and split the requests between them).
+    // Its Caddy (and dnsmasq) are separate processes and outlive it, still serving the same
+    // ports and names: the restarted serve adopts them rather than start a second Caddy beside
+    // the first (Caddy binds with SO_REUSEPORT: two would split the requests between them).
     const caddies = caddyPids(first);
     expect(caddies.length).toBe(1);
     const orphan = caddies[0]!;
@@ -231,10 +231,10 @@ describe.skipIf(!run)('Tidepool on the real Incus and Caddy', () => {
 
     const t0 = Date.now();
     const second = await startIncusServe(dataDir, ports, env);
-    // The old Caddy is gone (ended by the new serve, not by this test), and one new one serves.
-    expect(await isOurCaddy(orphan, dataDir)).toBe(false);
-    expect(caddyPids(second)).toHaveLength(1);
-    expect(caddyPids(second)[0]).not.toBe(orphan);
+    // The old Caddy was adopted: still the one Caddy that serves.
+    expect(orphaned).toBe(true);
+    expect(await isOurCaddy(orphan, dataDir)).toBe(true);
+    expect(caddyPids(second)).toEqual([orphan]);
     const a2 = new Api(second.address);
     const all = await until('all 10 Ready', async () => {
       const xs = await Promise.all(names.map((n) => a2.get('workspaces', n)));

@@ -1,5 +1,6 @@
-// A small client of Caddy's admin API (undici). Every failure becomes a CaddyAdminError,
-// a ProxyError carrying Caddy's own `{"error": ...}` text when Caddy sent one.
+// A small client of Caddy's admin API (undici), on a unix socket or a TCP URL. Every failure
+// becomes a CaddyAdminError, a ProxyError carrying Caddy's own `{"error": ...}` text when
+// Caddy sent one.
 import { Agent, request } from 'undici';
 import { ProxyError } from '../types.js';
 import type { Json } from './config.js';
@@ -20,10 +21,29 @@ const RESET_RETRIES = 5;
 const isReset = (e: NodeJS.ErrnoException) => e.code === 'ECONNRESET' || e.code === 'UND_ERR_SOCKET' || e.code === 'EPIPE';
 
 export class CaddyAdmin {
-  private readonly dispatcher = new Agent({ connect: { timeout: 3_000 }, headersTimeout: 120_000, bodyTimeout: 120_000 });
+  private readonly dispatcher: Agent;
+  /** What errors name: the URL, or the socket's path. */
+  readonly where: string;
+  private readonly base: string;
 
-  /** `baseUrl` like http://127.0.0.1:2019; its host is also the Host header the admin API checks. */
-  constructor(readonly baseUrl: string) {}
+  /**
+   * `target` is an http URL (its host is also the Host header the admin API checks) or the
+   * path of the admin unix socket (Caddy wants an empty Host there).
+   */
+  constructor(readonly target: string) {
+    const socketPath = target.startsWith('/') ? target : undefined;
+    this.where = socketPath ? `unix socket ${socketPath}` : target;
+    this.base = socketPath ? 'http://localhost' : target;
+    this.dispatcher = new Agent({ connect: { timeout: 3_000, ...(socketPath ? { socketPath } : {}) }, headersTimeout: 120_000, bodyTimeout: 120_000 });
+    this.socket = socketPath !== undefined;
+  }
+
+  private readonly socket: boolean;
+
+  /** Admin API base URL, or "unix//path" for the socket. */
+  get baseUrl(): string {
+    return this.socket ? `unix/${this.target}` : this.target;
+  }
 
   async getConfig(): Promise<Json> {
     const text = await this.call('GET', '/config/');
@@ -35,19 +55,17 @@ export class CaddyAdmin {
     await this.call('POST', '/load', typeof config === 'string' ? config : JSON.stringify(config));
   }
 
-  /** Any admin call, for tests and benchmarks (e.g. DELETE /id/...). Returns the body text. */
+  /** Any admin call, for tests and benchmarks. Returns the body text. */
   async call(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: string): Promise<string> {
-    const url = new URL(path, this.baseUrl);
+    const url = new URL(path, this.base);
+    const headers: Record<string, string> = { connection: 'close' };
+    if (this.socket) headers.host = '';
+    if (body !== undefined) headers['content-type'] = 'application/json';
     let res;
     for (let attempt = 1; ; attempt++) {
       try {
-        res = await request(url, {
-          method,
-          dispatcher: this.dispatcher,
-          // Caddy replaces its admin listener after every load: a kept-alive socket would be reset.
-          headers: body === undefined ? { connection: 'close' } : { connection: 'close', 'content-type': 'application/json' },
-          body,
-        });
+        // Caddy replaces its admin listener after every load: a kept-alive socket would be reset.
+        res = await request(url, { method, dispatcher: this.dispatcher, headers, body });
         break;
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
@@ -56,7 +74,7 @@ export class CaddyAdmin {
           await new Promise((r) => setTimeout(r, 20 * attempt));
           continue;
         }
-        throw new CaddyAdminError(`Caddy admin API at ${this.baseUrl} unreachable (${method} ${path}): ${e.code ? `${e.code} ` : ''}${e.message}`, 'ProxyUnreachable');
+        throw new CaddyAdminError(`Caddy admin API at ${this.where} unreachable (${method} ${path}): ${e.code ? `${e.code} ` : ''}${e.message}`, 'ProxyUnreachable');
       }
     }
     const text = await res.body.text();

@@ -1,41 +1,65 @@
-// The whole Caddy config Tidepool builds from a RouteTable, and the way back.
-// Shape and traps: ../shared/REFERENCE.md, "Route table shape". The workspace and port
-// tables live in two `map` handlers, so the number of routes stays fixed whatever the
-// number of workspaces, and one /load converges everything.
-import type { RouteTable } from '../types.js';
-import { normalizeRouteTable } from './table.js';
+// The whole Caddy config, fixed at boot: it depends on the server settings only (ports,
+// credentials, where the resolver is), never on the route table. Every route is looked up per
+// request by name in Tidepool's zone (../dns/zone.ts) with `dynamic_upstreams`, so a workspace
+// or Port coming or going changes a hosts file, not Caddy, and no connection is dropped.
+// Shape and traps: ../shared/REFERENCE.md, "Routing without reloads in Caddy 2.6.2".
+//
+//   app server      :8080  /api, /app (the API), browser protections, basic auth
+//   workspace server :8081 /workspace/{ws}/       -> {ws}.ws.ZONE:8080 (prefix stripped)
+//                          /workspace/{ws}/port/… -> 308 to the preview server
+//   preview server   :8082 /workspace/{ws}/port/{n}/ -> {n}.{ws}.port.ZONE:{n}
+//   pages server     127.0.0.1:P (internal)  tells "exists but idle" (503) from "unknown" (404)
+//
+// An unknown name is NXDOMAIN, which Caddy answers 503; the server's error routes send that
+// request to the pages server, which looks the name up among the idle names: found, it
+// answers "not running" (503); not found, its own error route answers "unknown" (404) once
+// `alive.ZONE` resolves (so a resolver that is down shows as 503, not as "unknown").
+import { ZONE } from '../dns/zone.js';
+import { page, texts, type PageKind } from './pages.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-/** Everything besides the route table that goes into the config. */
 export interface CaddyConfigSettings {
-  /** The `admin` block sent with every /load (a load without it moves the admin endpoint). */
+  /** The `admin` block (a load without it moves the admin endpoint). */
   admin: { [key: string]: Json };
-  /** Listen address of the app server (API and status UI), e.g. ":8080". */
+  /** Listen address of the app server (API and UI), e.g. ":8080". */
   appListen: string;
-  /** Listen address of the workspace server, e.g. ":8081". */
+  /** Listen address of the workspace server (IDEs), e.g. ":8081". */
   workspaceListen: string;
+  /** Listen address of the preview server (Ports), e.g. ":8082". */
+  previewListen: string;
+  /** host:port of the internal pages server, on loopback. */
+  pagesListen: string;
   /** host:port of Tidepool's API. */
   apiUpstream: string;
-  /** Basic auth user. */
   username: string;
-  /** bcrypt hash of the password ("$2a$..." / "$2b$..."): Caddy reads a leading "$" as a raw hash. */
+  /** bcrypt hash of the password ("$2a$..."): Caddy reads a leading "$" as a raw hash. */
   passwordHash: string;
+  /** UDP port of the route resolver (dnsmasq) on 127.0.0.1. */
+  dnsPort: number;
+  /** The port every IDE listens on in its workspace. */
+  idePort: number;
+  /** How long Caddy keeps a looked-up answer, e.g. "1s": a stopped workspace is followed within it. */
+  refresh: string;
+  /** Where the access log of the workspace and preview servers goes ("udp/127.0.0.1:port"); none when absent. */
+  accessLog?: string;
 }
 
 export const APP_SERVER = 'tidepool_app';
 export const WORKSPACE_SERVER = 'tidepool_workspaces';
-/** `@id`s, addressable as /id/<id> in the admin API. */
-export const IDS = {
-  portRoute: 'tidepool_port_route',
-  workspaceRoute: 'tidepool_workspace_route',
-  portMap: 'tidepool_port_map',
-  workspaceMap: 'tidepool_workspace_map',
-} as const;
+export const PREVIEW_SERVER = 'tidepool_previews';
+export const PAGES_SERVER = 'tidepool_pages';
 
-const NOT_FOUND = { handler: 'static_response', status_code: 404, body: '404 page not found\n' };
 /** Upstreams must not be able to make a browser call the API, so these never reach the client from the API. */
 const CORS_HEADERS = ['Access-Control-Allow-Origin', 'Access-Control-Allow-Credentials', 'Access-Control-Allow-Methods', 'Access-Control-Allow-Headers', 'Access-Control-Expose-Headers'];
+
+/** The UI's policy: its own scripts and API only; never framed (a workspace page could frame its Stop buttons). */
+export const APP_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+  + "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+const portOf = (listen: string) => Number(listen.slice(listen.lastIndexOf(':') + 1));
+/** The UI, on the host the browser used, at the app port. */
+const uiUrl = (s: CaddyConfigSettings) => `{http.request.scheme}://{http.request.host}:${portOf(s.appListen)}/app/`;
 
 function basicAuth(s: CaddyConfigSettings): Json {
   return {
@@ -60,53 +84,126 @@ function apiProxy(s: CaddyConfigSettings): Json {
   };
 }
 
-/**
- * One table lookup and the proxying that follows, for the IDE route (`/workspace/{ws}/`)
- * or the port route (`/workspace/{ws}/port/{n}/`). The map output is read lazily, so it is
- * copied into vars before the rewrite changes the path it is computed from.
- */
-function lookupAndProxy(opts: { mapId: string; source: string; prefix: string; noSlash: string; mappings: Json[] }): Json {
+function lookup(s: CaddyConfigSettings, name: string, port: string): Json {
   return {
-    handler: 'subroute',
-    routes: [
+    source: 'a', name, port, refresh: s.refresh,
+    // UDP: about twice as fast as the default TCP; dnsmasq answers from memory and never forwards.
+    resolver: { addresses: [`udp/127.0.0.1:${s.dnsPort}`] },
+  };
+}
+
+/** "?query" when there is one, "" otherwise: kept on the trailing-slash redirect. */
+const QUERY_VAR: Json = { handler: 'map', source: '{http.request.uri.query}', destinations: ['{tp_qs}'], mappings: [{ input_regexp: '^(.+)$', outputs: ['?$1'] }], defaults: [''] };
+
+function slashRedirect(pattern: string): Json {
+  return {
+    match: [{ path_regexp: { pattern } }],
+    handle: [QUERY_VAR, { handler: 'static_response', status_code: 308, headers: { Location: ['{http.request.uri.path}/{tp_qs}'] } }],
+  };
+}
+
+/**
+ * The route of one kind: capture the names into vars (before the rewrite changes the path
+ * they come from), strip the prefix, proxy to the name's answer.
+ */
+function routed(s: CaddyConfigSettings, kind: PageKind, pattern: string): Json {
+  const ide = kind === 'ide';
+  const prefix = ide ? '/workspace/{http.request.uri.path.1}' : '/workspace/{http.request.uri.path.1}/port/{http.request.uri.path.3}';
+  return {
+    match: [{ path_regexp: { pattern } }],
+    handle: [
+      { handler: 'vars', tp_kind: kind, tp_ws: '{http.request.uri.path.1}', tp_port: ide ? String(s.idePort) : '{http.request.uri.path.3}', tp_prefix: prefix },
+      { handler: 'rewrite', strip_path_prefix: '{http.vars.tp_prefix}' },
       {
-        handle: [
-          { '@id': opts.mapId, handler: 'map', source: opts.source, destinations: ['{tp_up}'], mappings: opts.mappings, defaults: ['none'] },
-          // "?query" when there is one, "" otherwise: kept on the trailing-slash redirect.
-          { handler: 'map', source: '{http.request.uri.query}', destinations: ['{tp_qs}'], mappings: [{ input_regexp: '^(.+)$', outputs: ['?$1'] }], defaults: [''] },
-        ],
-      },
-      { match: [{ vars: { '{tp_up}': ['none'] } }], handle: [NOT_FOUND] },
-      {
-        match: [{ path_regexp: { pattern: opts.noSlash } }],
-        handle: [{ handler: 'static_response', status_code: 308, headers: { Location: ['{http.request.uri.path}/{tp_qs}'] } }],
-      },
-      {
-        handle: [
-          { handler: 'vars', tp_dial: '{tp_up}', tp_prefix: opts.prefix },
-          { handler: 'rewrite', strip_path_prefix: '{http.vars.tp_prefix}' },
-          {
-            handler: 'reverse_proxy',
-            upstreams: [{ dial: '{http.vars.tp_dial}' }],
-            flush_interval: -1,
-            headers: {
-              request: {
-                set: { 'X-Forwarded-Prefix': ['{http.vars.tp_prefix}'] },
-                // The Tidepool credentials are for Caddy; a workspace must never see them.
-                delete: ['Authorization'],
-              },
-            },
+        handler: 'reverse_proxy',
+        dynamic_upstreams: ide
+          ? lookup(s, `{http.vars.tp_ws}.ws.${ZONE}.`, String(s.idePort))
+          : lookup(s, `{http.vars.tp_port}.{http.vars.tp_ws}.port.${ZONE}.`, '{http.vars.tp_port}'),
+        flush_interval: -1,
+        headers: {
+          request: {
+            set: { 'X-Forwarded-Prefix': ['{http.vars.tp_prefix}'] },
+            // The Tidepool credentials are for Caddy; a workspace must never see them.
+            delete: ['Authorization'],
           },
-        ],
+        },
       },
     ],
   };
 }
 
-/** The whole config for `table` (validated and sorted first; throws ProxyError on a bad table). */
-export function buildCaddyConfig(table: RouteTable, s: CaddyConfigSettings): { [key: string]: Json } {
-  const t = normalizeRouteTable(table);
+/** Error routes of the workspace and preview servers: our pages for 503 (via the pages server) and 502. */
+function errorRoutes(s: CaddyConfigSettings, kind: PageKind): Json {
+  const refused = texts.refused(kind, '{http.vars.tp_ws}', '{http.vars.tp_port}');
   return {
+    routes: [
+      {
+        match: [{ vars: { '{http.error.status_code}': ['503'], '{http.vars.tp_kind}': [kind] } }],
+        handle: [{
+          handler: 'reverse_proxy',
+          upstreams: [{ dial: s.pagesListen }],
+          headers: {
+            request: {
+              set: {
+                'X-Tp-Page': ['lookup'], 'X-Tp-Kind': [kind], 'X-Tp-Ws': ['{http.vars.tp_ws}'], 'X-Tp-Port': ['{http.vars.tp_port}'], 'X-Tp-Ui': [uiUrl(s)],
+              },
+              delete: ['Authorization'],
+            },
+          },
+        }],
+      },
+      { match: [{ vars: { '{http.error.status_code}': ['502'], '{http.vars.tp_kind}': [kind] } }], handle: [page(502, refused.title, refused.text, uiUrl(s))] },
+    ],
+  };
+}
+
+const NAME_RE = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+
+/**
+ * The internal server that tells why a name got no upstream (see the head of this file). Each
+ * hop is a new request to this same server (a stage in X-Tp-Page), so that each lookup that
+ * fails has an error route of its own:
+ *   lookup:  the "up" name resolves  -> refused: routed, but nothing answers (502)
+ *            else (error route)      -> lookup2
+ *   lookup2: the idle name resolves  -> idle: exists, not running (503)
+ *            else (error route)      -> unknown (404), once alive.ZONE resolves
+ */
+function pagesServer(s: CaddyConfigSettings): Json {
+  const pagesPort = String(portOf(s.pagesListen));
+  const h = (k: string) => `{http.request.header.${k}}`;
+  const ws = h('X-Tp-Ws'), port = h('X-Tp-Port'), ui = h('X-Tp-Ui');
+  const valid = { header_regexp: { 'X-Tp-Ws': { pattern: NAME_RE }, 'X-Tp-Port': { pattern: '^[0-9]{1,5}$' } } };
+  const when = (stage: string, kind: PageKind) => ({ ...valid, header: { 'X-Tp-Page': [stage], 'X-Tp-Kind': [kind] } });
+  const failed = (stage: string, kind: PageKind) => [{ ...when(stage, kind), vars: { '{http.error.status_code}': ['503'] } }];
+  const setStage = (stage: string) => ({ request: { set: { 'X-Tp-Page': [stage] } } });
+  const hop = (name: string, stage: string): Json => ({ handler: 'reverse_proxy', dynamic_upstreams: lookup(s, name, pagesPort), headers: setStage(stage) });
+  const routes: Json[] = [];
+  const errors: Json[] = [];
+  for (const kind of ['ide', 'port'] as const) {
+    const [up, idleName] = kind === 'ide'
+      ? [`${ws}.up.${ZONE}.`, `${ws}.idle.${ZONE}.`]
+      : [`${port}.${ws}.upport.${ZONE}.`, `${port}.${ws}.idleport.${ZONE}.`];
+    const refused = texts.refused(kind, ws, port), idle = texts.idle(kind, ws, port), unknown = texts.unknown(kind, ws, port);
+    routes.push({ match: [when('lookup', kind)], handle: [hop(up, 'refused')] });
+    routes.push({ match: [when('lookup2', kind)], handle: [hop(idleName, 'idle')] });
+    routes.push({ match: [when('refused', kind)], handle: [page(502, refused.title, refused.text, ui)] });
+    routes.push({ match: [when('idle', kind)], handle: [page(503, idle.title, idle.text, ui)] });
+    routes.push({ match: [when('unknown', kind)], handle: [page(404, unknown.title, unknown.text, ui)] });
+    errors.push({ match: failed('lookup', kind), handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: s.pagesListen }], headers: setStage('lookup2') }] });
+    errors.push({ match: failed('lookup2', kind), handle: [hop(`alive.${ZONE}.`, 'unknown')] });
+  }
+  routes.push({ handle: [{ handler: 'static_response', status_code: 400, body: 'bad request\n' }] });
+  return { listen: [s.pagesListen], automatic_https: { disable: true }, routes, errors: { routes: errors } };
+}
+
+export function buildCaddyConfig(s: CaddyConfigSettings): { [key: string]: Json } {
+  const notAPath = (kind: PageKind) => {
+    const t = texts.notAPath(kind);
+    return { handle: [page(404, t.title, t.text)] };
+  };
+  const previewPort = portOf(s.previewListen);
+  const logged: { [key: string]: Json } = s.accessLog ? { logs: {} } : {};
+  const config: { [key: string]: Json } = {
     admin: s.admin,
     apps: {
       http: {
@@ -115,89 +212,69 @@ export function buildCaddyConfig(table: RouteTable, s: CaddyConfigSettings): { [
             listen: [s.appListen],
             automatic_https: { disable: true },
             routes: [
-              { match: [{ path: ['/healthz'] }], handle: [apiProxy(s)] },
+              {
+                handle: [{
+                  handler: 'headers',
+                  response: { set: { 'Content-Security-Policy': [APP_CSP], 'X-Content-Type-Options': ['nosniff'], 'Referrer-Policy': ['same-origin'] } },
+                }],
+              },
+              { match: [{ path: ['/healthz'] }], handle: [apiProxy(s)], terminal: true },
               { handle: [basicAuth(s)] },
-              { match: [{ path: ['/'] }], handle: [{ handler: 'static_response', status_code: 302, headers: { Location: ['/app/'] } }] },
-              { match: [{ path: ['/api/*', '/app', '/app/*', '/openapi.json'] }], handle: [apiProxy(s)] },
-              { handle: [NOT_FOUND] },
+              { match: [{ path: ['/'] }], handle: [{ handler: 'static_response', status_code: 302, headers: { Location: ['/app/'] } }], terminal: true },
+              { match: [{ path: ['/api/*', '/app', '/app/*', '/openapi.json'] }], handle: [apiProxy(s)], terminal: true },
+              { handle: [{ handler: 'static_response', status_code: 404, body: '404 page not found\n' }] },
             ],
           },
           [WORKSPACE_SERVER]: {
             listen: [s.workspaceListen],
             automatic_https: { disable: true },
+            ...logged,
             routes: [
               { handle: [basicAuth(s)] },
               {
-                '@id': IDS.portRoute,
+                // Ports live on their own origin: a dev server's page must not be same-origin with the IDEs.
                 match: [{ path_regexp: { pattern: '^/workspace/[^/]+/port/[0-9]+(/|$)' } }],
-                handle: [lookupAndProxy({
-                  mapId: IDS.portMap,
-                  source: '{http.request.uri.path.1}/{http.request.uri.path.3}',
-                  prefix: '/workspace/{http.request.uri.path.1}/port/{http.request.uri.path.3}',
-                  noSlash: '^/workspace/[^/]+/port/[0-9]+$',
-                  mappings: t.ports.map((p) => ({ input: `${p.workspace}/${p.port}`, outputs: [p.upstream] })),
-                })],
+                handle: [{ handler: 'static_response', status_code: 308, headers: { Location: [`{http.request.scheme}://{http.request.host}:${previewPort}{http.request.uri}`] } }],
+                terminal: true,
               },
-              {
-                '@id': IDS.workspaceRoute,
-                match: [{ path: ['/workspace/*'] }],
-                handle: [lookupAndProxy({
-                  mapId: IDS.workspaceMap,
-                  source: '{http.request.uri.path.1}',
-                  prefix: '/workspace/{http.request.uri.path.1}',
-                  noSlash: '^/workspace/[^/]+$',
-                  mappings: t.workspaces.map((w) => ({ input: w.name, outputs: [w.upstream] })),
-                })],
-              },
-              { handle: [NOT_FOUND] },
+              { ...(slashRedirect('^/workspace/[a-z0-9-]{1,63}$') as object), terminal: true },
+              { ...(routed(s, 'ide', '^/workspace/[a-z0-9-]{1,63}/') as object), terminal: true },
+              notAPath('ide'),
             ],
+            errors: errorRoutes(s, 'ide'),
           },
+          [PREVIEW_SERVER]: {
+            listen: [s.previewListen],
+            automatic_https: { disable: true },
+            ...logged,
+            routes: [
+              { handle: [basicAuth(s)] },
+              { ...(slashRedirect('^/workspace/[a-z0-9-]{1,63}/port/[0-9]{1,5}$') as object), terminal: true },
+              { ...(routed(s, 'port', '^/workspace/[a-z0-9-]{1,63}/port/[0-9]{1,5}/') as object), terminal: true },
+              notAPath('port'),
+            ],
+            errors: errorRoutes(s, 'port'),
+          },
+          [PAGES_SERVER]: pagesServer(s),
         },
       },
     },
   };
-}
-
-/** Every object in `config` carrying `"@id": id`. */
-function findById(config: Json, id: string, out: { [key: string]: Json }[] = []): { [key: string]: Json }[] {
-  if (Array.isArray(config)) for (const v of config) findById(v, id, out);
-  else if (config !== null && typeof config === 'object') {
-    if (config['@id'] === id) out.push(config);
-    for (const v of Object.values(config)) findById(v, id, out);
+  if (s.accessLog) {
+    config.logging = {
+      logs: {
+        default: { exclude: ['http.log.access'] },
+        tidepool_access: {
+          writer: { output: 'net', address: s.accessLog, dial_timeout: '1s' },
+          // One small datagram per request: the headers are not needed (and must not travel).
+          encoder: { format: 'filter', wrap: { format: 'json' }, fields: { 'request>headers': { filter: 'delete' }, resp_headers: { filter: 'delete' }, 'request>tls': { filter: 'delete' } } },
+          // Only the workspace and preview servers log access (`logs` is set on them alone).
+          include: ['http.log.access'],
+        },
+      },
+    };
   }
-  return out;
-}
-
-function mappingsOf(config: Json, id: string): [string, string][] | null {
-  const found = findById(config, id);
-  if (found.length !== 1) return null;
-  const mappings = found[0]!.mappings;
-  if (!Array.isArray(mappings)) return null;
-  const out: [string, string][] = [];
-  for (const m of mappings) {
-    if (m === null || typeof m !== 'object' || Array.isArray(m)) return null;
-    const { input, outputs } = m;
-    if (typeof input !== 'string' || !Array.isArray(outputs) || outputs.length !== 1 || typeof outputs[0] !== 'string') return null;
-    out.push([input, outputs[0]]);
-  }
-  return out;
-}
-
-/**
- * The route table held by the two maps of a live config, or null when they are not
- * there. It says nothing about the rest of the config: the caller rebuilds and compares.
- */
-export function routeTableFromConfig(config: Json): RouteTable | null {
-  const ws = mappingsOf(config, IDS.workspaceMap);
-  const ports = mappingsOf(config, IDS.portMap);
-  if (!ws || !ports) return null;
-  const table: RouteTable = { workspaces: ws.map(([name, upstream]) => ({ name, upstream })), ports: [] };
-  for (const [input, upstream] of ports) {
-    const m = /^(.+)\/([0-9]+)$/.exec(input);
-    if (!m) return null;
-    table.ports.push({ workspace: m[1]!, port: Number(m[2]), upstream });
-  }
-  return table;
+  return config;
 }
 
 /** Every basic-auth hash for `username` found in a config (to reuse one that still matches). */

@@ -1,36 +1,52 @@
-// The Caddy proxy driver: the whole route table in one admin-API `POST /load`, and only
-// when the live config differs from the one we would build.
+// The Caddy proxy driver: a Caddy whose config is fixed at boot, and a dnsmasq that holds the
+// route table as names. apply() writes a hosts file (and waits until dnsmasq answers from it);
+// Caddy is loaded only when its config is not the one the server settings make (a Caddy
+// restarted empty, a changed password): route changes never reload it.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ProxyDriver, RouteTable } from '../types.js';
+import type { Daemon } from '../daemon.js';
+import { Dnsmasq } from '../dns/dnsmasq.js';
+import type { ProxyCloseOptions, ProxyDriver, RouteTable } from '../types.js';
 import { CaddyAdmin } from './admin.js';
 import { PasswordHash } from './auth.js';
-import { buildCaddyConfig, canonicalJson, passwordHashesIn, routeTableFromConfig, type Json } from './config.js';
-import { CaddyProcess, freeLoopbackPort, type Logger } from './process.js';
+import { buildCaddyConfig, canonicalJson, passwordHashesIn, type Json } from './config.js';
+import { AccessLog } from './access.js';
+import { caddyConfigPath, caddyDaemon, freeLoopbackPort, type Logger } from './process.js';
 import { normalizeRouteTable } from './table.js';
 
 export { CaddyAdmin, CaddyAdminError } from './admin.js';
-export { APP_SERVER, WORKSPACE_SERVER, IDS, buildCaddyConfig, canonicalJson, routeTableFromConfig, type CaddyConfigSettings, type Json } from './config.js';
+export { APP_CSP, APP_SERVER, PAGES_SERVER, PREVIEW_SERVER, WORKSPACE_SERVER, buildCaddyConfig, canonicalJson, type CaddyConfigSettings, type Json } from './config.js';
 export { freeLoopbackPort, type Logger } from './process.js';
 export { normalizeRouteTable } from './table.js';
 
 export interface CaddyProxyOptions {
   /**
    * Admin API of an existing Caddy to drive, e.g. "http://127.0.0.1:2019". Its config is
-   * replaced as a whole by ours; its own `admin` block is kept as found. Default: none —
-   * Tidepool starts and supervises `caddy run` with its admin API on 127.0.0.1:<free port>.
+   * replaced by ours (its own `admin` block kept) when it differs. Default: none — Tidepool
+   * starts and supervises `caddy run` with its admin API on a unix socket in stateDir.
    */
   adminUrl?: string;
   /** The Caddy executable (used only without adminUrl). Default "caddy" (from PATH). */
   caddyBinary?: string;
+  /** The dnsmasq executable. Default /usr/sbin/dnsmasq when it exists, else "dnsmasq". */
+  dnsmasqBinary?: string;
   /** Listen address of the app server (/api, /app). Default ":8080". */
   appListen?: string;
-  /** Listen address of the workspace server (/workspace/...). Default ":8081". */
+  /** Listen address of the workspace server (IDEs, /workspace/{ws}/). Default ":8081". */
   workspaceListen?: string;
+  /** Listen address of the preview server (Ports, /workspace/{ws}/port/{n}/). Default ":8082". */
+  previewListen?: string;
   /** host:port of Tidepool's API, e.g. "127.0.0.1:7080". Required. */
   apiUpstream: string;
-  /** Basic-auth credentials enforced by Caddy on both servers (/healthz on the app server is exempt). Required. */
+  /** Basic-auth credentials enforced by Caddy on the public servers (/healthz on the app server is exempt). Required. */
   credentials: { username: string; password: string };
-  /** Where the boot config, Caddy's log and its storage go (without adminUrl). Default "<cwd>/.tidepool/caddy". */
+  /** The port of every workspace's IDE. Default 8080. */
+  idePort?: number;
+  /** How long Caddy keeps a name's answer. Default "1s" (see bench/proxy.ts for the figures). */
+  refresh?: string;
+  /** Whether Caddy's access log is streamed to subscribeAccess. Default true. */
+  accessLog?: boolean;
+  /** Where the config, the hosts file, pid files, sockets and logs go. Default "<cwd>/.tidepool/caddy". */
   stateDir?: string;
   /** pino-like logger. Default: silent. */
   logger?: Logger;
@@ -38,133 +54,194 @@ export interface CaddyProxyOptions {
 
 export interface CaddyProxy extends ProxyDriver {
   readonly name: 'caddy';
-  /** Admin API base URL; known after start() when Tidepool runs Caddy itself. */
+  /** Admin API: its URL, or "unix//path" of the socket. Known after start(). */
   readonly adminUrl: string | undefined;
   /** pid of the Caddy Tidepool supervises; undefined when driving an existing one or when it is down. */
   readonly pid: number | undefined;
+  /** pid of the supervised dnsmasq. */
+  readonly dnsmasqPid: number | undefined;
+  /** UDP port of the dnsmasq on 127.0.0.1. */
+  readonly dnsPort: number | undefined;
+  /** Whether Caddy and dnsmasq were found running (left by a previous Tidepool) rather than started. */
+  readonly adopted: { caddy: boolean; dnsmasq: boolean };
+  /** Where the hosts file is. */
+  readonly hostsPath: string;
+  /** Caddy config loads this driver made after boot (0 while only routes change). */
+  readonly loads: number;
   start(): Promise<void>;
   read(): Promise<RouteTable | null>;
   apply(table: RouteTable): Promise<void>;
   subscribe(onChange: () => void): () => void;
-  close(): Promise<void>;
+  subscribeAccess(onAccess: (workspace: string) => void): () => void;
+  close(opts?: ProxyCloseOptions): Promise<void>;
   /** The admin client (tests and benchmarks use it for raw calls). Available after start(). */
   admin(): CaddyAdmin;
-  /** The exact config apply(table) would load now. */
-  buildConfig(table: RouteTable): Promise<Json>;
+  /** The exact config Caddy should have. */
+  buildConfig(): Promise<Json>;
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
 export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
-  const appListen = opts.appListen ?? ':8080';
-  const workspaceListen = opts.workspaceListen ?? ':8081';
   const stateDir = opts.stateDir ?? join(process.cwd(), '.tidepool', 'caddy');
   const logger = opts.logger ?? silent;
+  const idePort = opts.idePort ?? 8080;
   const { username, password } = opts.credentials;
   const hash = new PasswordHash(password);
   const listeners = new Set<() => void>();
+  const adminSocket = join(stateDir, 'admin.sock');
 
   let client: CaddyAdmin | undefined;
-  let proc: CaddyProcess | undefined;
+  let caddy: Daemon | undefined;
+  let dns: Dnsmasq | undefined;
   let adminBlock: { [key: string]: Json } = {};
+  let pagesPort = 0;
+  let passwordHash = '';
+  let desired: { json: string; canonical: string } | undefined;
   let starting: Promise<void> | undefined;
   let applying: Promise<unknown> = Promise.resolve();
+  let loads = 0;
+  let access: AccessLog | undefined;
+  let accessPort = 0;
 
+  const accessSubscribers = new Set<(workspace: string) => void>();
   const notify = () => {
     for (const fn of [...listeners]) {
       try { fn(); } catch (err) { logger.error({ err: (err as Error).message }, 'proxy subscriber failed'); }
     }
   };
 
-  async function startOwn(): Promise<void> {
-    let lastError: unknown;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      // A free port can be taken between our probe and Caddy's bind: try another one.
-      const port = await freeLoopbackPort();
-      adminBlock = { listen: `127.0.0.1:${port}`, config: { persist: false } };
-      const c = new CaddyAdmin(`http://127.0.0.1:${port}`);
-      const p = new CaddyProcess({
-        binary: opts.caddyBinary ?? 'caddy', stateDir, admin: adminBlock, client: c, logger,
-        onRestart: notify,
-      });
-      try {
-        await p.start();
-        client = c;
-        proc = p;
-        logger.info({ caddyPid: p.pid, admin: c.baseUrl }, 'caddy started');
-        return;
-      } catch (err) {
-        lastError = err;
-        await p.stop();
-        await c.close();
-      }
-    }
-    throw lastError;
+  function buildDesired(): void {
+    const config = buildCaddyConfig({
+      admin: adminBlock,
+      appListen: opts.appListen ?? ':8080',
+      workspaceListen: opts.workspaceListen ?? ':8081',
+      previewListen: opts.previewListen ?? ':8082',
+      pagesListen: `127.0.0.1:${pagesPort}`,
+      apiUpstream: opts.apiUpstream, username, passwordHash,
+      dnsPort: dns!.port, idePort, refresh: opts.refresh ?? '1s',
+      ...(access ? { accessLog: access.address } : {}),
+    });
+    desired = { json: JSON.stringify(config), canonical: canonicalJson(config) };
   }
 
-  async function startExternal(url: string): Promise<void> {
-    const c = new CaddyAdmin(url);
-    try {
-      const live = await c.getConfig();
-      const found = live !== null && typeof live === 'object' && !Array.isArray(live) ? live.admin : undefined;
-      adminBlock = found && typeof found === 'object' && !Array.isArray(found)
-        ? found
-        : { listen: new URL(url).host, config: { persist: false } };
-      client = c;
-    } catch (err) {
-      await c.close();
-      throw err;
+  /** The pages port and password hash of the config this state dir last booted, reused so that an adopted Caddy matches. */
+  async function previousBoot(): Promise<void> {
+    const text = await readFile(caddyConfigPath(stateDir), 'utf8').catch(() => '');
+    let old: Json = null;
+    try { old = text ? (JSON.parse(text) as Json) : null; } catch { /* rewritten below */ }
+    passwordHash = await hash.pick(passwordHashesIn(old, username));
+    const m = /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(text.slice(text.indexOf('"tidepool_pages"')));
+    pagesPort = m ? Number(m[1]) : await freeLoopbackPort();
+    accessPort = Number(/"address":"udp\/127\.0\.0\.1:(\d+)"/.exec(text)?.[1] ?? 0);
+  }
+
+  /** Loads our config when the live one differs (a server setting changed, or Caddy lost it). */
+  async function converge(): Promise<void> {
+    const live = await client!.getConfig();
+    if (live !== null && canonicalJson(live) === desired!.canonical) return;
+    if (caddy) await writeFile(caddyConfigPath(stateDir), desired!.json, { mode: 0o600 });
+    await client!.load(desired!.json);
+    loads++;
+    logger.info({ loads }, 'caddy config loaded (it was not the one the server settings make)');
+  }
+
+  async function startAll(): Promise<void> {
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    dns = new Dnsmasq({ stateDir, logger, idePort, onRestart: notify, ...(opts.dnsmasqBinary ? { binary: opts.dnsmasqBinary } : {}) });
+    await dns.start();
+    await previousBoot();
+    if (opts.accessLog !== false) {
+      access = new AccessLog(logger);
+      await access.listen(accessPort);
+      for (const fn of accessSubscribers) access.subscribe(fn);
+    }
+    if (opts.adminUrl) {
+      const c = new CaddyAdmin(opts.adminUrl);
+      try {
+        const live = await c.getConfig();
+        const found = live !== null && typeof live === 'object' && !Array.isArray(live) ? live.admin : undefined;
+        adminBlock = found && typeof found === 'object' && !Array.isArray(found) ? found : { listen: new URL(opts.adminUrl).host, config: { persist: false } };
+        passwordHash = await hash.pick(passwordHashesIn(live, username));
+        client = c;
+        buildDesired();
+        await converge();
+      } catch (err) {
+        client = undefined;
+        await c.close();
+        throw err;
+      }
+      return;
+    }
+    adminBlock = { listen: `unix/${adminSocket}`, config: { persist: false } };
+    for (let attempt = 0; ; attempt++) {
+      buildDesired();
+      const c = new CaddyAdmin(adminSocket);
+      const d = caddyDaemon({
+        binary: opts.caddyBinary ?? 'caddy', stateDir, adminSocket, client: c, config: () => desired!.json, logger, onRestart: notify,
+      });
+      try {
+        await d.start();
+        client = c;
+        caddy = d;
+        // A Caddy left running may hold older settings (ports, credentials, the API's address):
+        // loading ours is a reload, which closes its proxied connections, so say so.
+        if (d.adopted) {
+          const live = await c.getConfig();
+          if (live === null || canonicalJson(live) !== desired!.canonical) {
+            logger.warn({ caddyPid: d.pid }, 'the Caddy left running has other server settings: loading ours (this reload closes its proxied connections)');
+            await converge();
+          }
+        }
+        logger.info({ caddyPid: d.pid, adopted: d.adopted, admin: adminSocket, dnsmasqPid: dns.pid, dnsPort: dns.port }, d.adopted ? 'caddy adopted' : 'caddy started');
+        return;
+      } catch (err) {
+        await c.close();
+        // The pages port can be taken between our probe and Caddy's bind: try another one.
+        if (attempt >= 2 || !/pages|address already in use/.test((err as Error).message)) throw err;
+        pagesPort = await freeLoopbackPort();
+      }
     }
   }
 
   function start(): Promise<void> {
-    starting ??= (opts.adminUrl ? startExternal(opts.adminUrl) : startOwn()).catch((err: unknown) => {
+    starting ??= startAll().catch(async (err: unknown) => {
       starting = undefined;
+      await dns?.stop().catch(() => undefined);
+      await access?.close();
+      access = undefined;
       throw err;
     });
     return starting;
   }
 
-  async function configFor(table: RouteTable, passwordHash: string): Promise<{ [key: string]: Json }> {
-    return buildCaddyConfig(table, { admin: adminBlock, appListen, workspaceListen, apiUpstream: opts.apiUpstream, username, passwordHash });
-  }
-
   async function applyNow(table: RouteTable): Promise<void> {
-    const normalized = normalizeRouteTable(table); // bad tables fail before any I/O
+    const normalized = normalizeRouteTable(table, idePort); // bad tables fail before any I/O
     await start();
-    const live = await client!.getConfig();
-    const desired = await configFor(normalized, await hash.pick(passwordHashesIn(live, username)));
-    const body = JSON.stringify(desired);
-    // Same config, same keys: the canonical form has the length of any serialization of it,
-    // so a length mismatch settles it without canonicalizing thousands of entries.
-    if (live !== null) {
-      const liveCanonical = canonicalJson(live);
-      if (liveCanonical.length === body.length && liveCanonical === canonicalJson(desired)) return;
-    }
-    await client!.load(body);
-    logger.info({ workspaces: normalized.workspaces.length, ports: normalized.ports.length }, 'caddy config loaded');
+    await converge();
+    await dns!.write(normalized);
   }
 
   return {
     name: 'caddy',
     get adminUrl() { return client?.baseUrl ?? opts.adminUrl; },
-    get pid() { return proc?.pid; },
+    get pid() { return caddy?.pid; },
+    get dnsmasqPid() { return dns?.pid; },
+    get dnsPort() { return dns?.port; },
+    get adopted() { return { caddy: !!caddy?.adopted, dnsmasq: !!dns?.adopted }; },
+    get hostsPath() { return join(stateDir, 'hosts', 'routes'); },
+    get loads() { return loads; },
     start,
 
     async read() {
       await start();
       const live = await client!.getConfig();
-      const found = routeTableFromConfig(live);
-      if (!found) return null;
-      let table: RouteTable;
-      try { table = normalizeRouteTable(found); } catch { return null; }
-      const liveHash = await hash.matching(passwordHashesIn(live, username));
-      if (!liveHash) return null;
-      return canonicalJson(await configFor(table, liveHash)) === canonicalJson(live) ? table : null;
+      if (live === null || canonicalJson(live) !== desired!.canonical) return null;
+      return dns!.read();
     },
 
     apply(table) {
-      // One load at a time: two interleaved /loads could leave the older table live.
+      // One write at a time: two interleaved ones could leave the older table live.
       const run = applying.then(() => applyNow(table));
       applying = run.catch(() => undefined);
       return run;
@@ -175,12 +252,28 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       return () => { listeners.delete(onChange); };
     },
 
-    async close() {
+    subscribeAccess(onAccess) {
+      // Subscribing may come before start(): keep it until the listener exists.
+      accessSubscribers.add(onAccess);
+      const off = access?.subscribe(onAccess);
+      return () => { accessSubscribers.delete(onAccess); off?.(); };
+    },
+
+    async close(closeOpts) {
       listeners.clear();
       await starting?.catch(() => undefined);
-      await proc?.stop();
+      if (closeOpts?.keepRunning) {
+        caddy?.release();
+        dns?.release();
+      } else {
+        await caddy?.stop();
+        await dns?.stop();
+      }
       await client?.close();
-      proc = undefined;
+      await access?.close();
+      access = undefined;
+      caddy = undefined;
+      dns = undefined;
       client = undefined;
       starting = undefined;
     },
@@ -190,10 +283,9 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       return client;
     },
 
-    async buildConfig(table) {
+    async buildConfig() {
       await start();
-      const live = await client!.getConfig();
-      return configFor(table, await hash.pick(passwordHashesIn(live, username)));
+      return JSON.parse(desired!.json) as Json;
     },
   };
 }

@@ -1,19 +1,25 @@
-// Validation of a RouteTable before it becomes Caddy config. Caddy's `map` handler
-// rejects duplicate inputs and fails the whole load, and an upstream is used as a
-// dial address after placeholder expansion, so both are checked here first.
+// Validation of a RouteTable before it becomes names in the zone: a name holds only an IP
+// (the port is the IDE port, or the Port's own number), and every name must be a DNS label.
 import { ProxyError, sortRouteTable, type RouteTable } from '../types.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-// host:port, host a name, IPv4 or [IPv6]; no braces (Caddy would expand them as placeholders).
-const UPSTREAM = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
+// ip:port, IPv4 or [IPv6]: a hosts file line holds an address, not a name.
+const UPSTREAM = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):([0-9]{1,5})$/;
 
-function checkUpstream(upstream: unknown, what: string): string {
+function checkUpstream(upstream: unknown, what: string, port: number): string {
   if (typeof upstream !== 'string' || !UPSTREAM.test(upstream)) {
-    throw new ProxyError(`${what}: upstream ${JSON.stringify(upstream)} is not host:port`, 'InvalidRouteTable');
+    throw new ProxyError(`${what}: upstream ${JSON.stringify(upstream)} is not ip:port`, 'InvalidRouteTable');
   }
-  const port = Number(upstream.slice(upstream.lastIndexOf(':') + 1));
-  if (port < 1 || port > 65535) throw new ProxyError(`${what}: upstream ${upstream} has no valid port`, 'InvalidRouteTable');
+  const found = Number(upstream.slice(upstream.lastIndexOf(':') + 1));
+  if (found !== port) throw new ProxyError(`${what}: upstream ${upstream} must be on port ${port} (the name holds only the address)`, 'InvalidRouteTable');
   return upstream;
+}
+
+function checkName(name: unknown, what: string): string {
+  if (typeof name !== 'string' || name.length > 63 || !NAME.test(name)) {
+    throw new ProxyError(`${what}: name ${JSON.stringify(name)} is not a DNS label`, 'InvalidRouteTable');
+  }
+  return name;
 }
 
 /**
@@ -21,13 +27,11 @@ function checkUpstream(upstream: unknown, what: string): string {
  * InvalidRouteTable) for a bad name, port or upstream, and for two entries with the
  * same key but different upstreams, naming the duplicate.
  */
-export function normalizeRouteTable(table: RouteTable): RouteTable {
+export function normalizeRouteTable(table: RouteTable, idePort = 8080): RouteTable {
   const workspaces = new Map<string, string>();
   for (const w of table.workspaces) {
-    if (typeof w.name !== 'string' || w.name.length > 63 || !NAME.test(w.name)) {
-      throw new ProxyError(`workspace route: name ${JSON.stringify(w.name)} is not a DNS label`, 'InvalidRouteTable');
-    }
-    const upstream = checkUpstream(w.upstream, `workspace ${w.name}`);
+    checkName(w.name, 'workspace route');
+    const upstream = checkUpstream(w.upstream, `workspace ${w.name}`, idePort);
     const seen = workspaces.get(w.name);
     if (seen !== undefined && seen !== upstream) {
       throw new ProxyError(`duplicate workspace route ${w.name}: ${seen} and ${upstream}`, 'InvalidRouteTable');
@@ -43,15 +47,28 @@ export function normalizeRouteTable(table: RouteTable): RouteTable {
       throw new ProxyError(`port route ${p.workspace}/${String(p.port)}: port must be an integer in 1..65535`, 'InvalidRouteTable');
     }
     const key = `${p.workspace}/${p.port}`;
-    const upstream = checkUpstream(p.upstream, `port ${key}`);
+    const upstream = checkUpstream(p.upstream, `port ${key}`, p.port);
     const seen = ports.get(key);
     if (seen !== undefined && seen.upstream !== upstream) {
       throw new ProxyError(`duplicate port route ${key}: ${seen.upstream} and ${upstream}`, 'InvalidRouteTable');
     }
     ports.set(key, { workspace: p.workspace, port: p.port, upstream });
   }
+  const idle = table.idle && {
+    workspaces: table.idle.workspaces.map((w) => checkName(w, 'idle workspace')),
+    ports: table.idle.ports.map((key) => {
+      const m = /^([^/]+)\/([0-9]{1,5})$/.exec(key);
+      if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new ProxyError(`idle port ${JSON.stringify(key)} is not workspace/port`, 'InvalidRouteTable');
+      checkName(m[1], 'idle port');
+      return key;
+    }),
+  };
+  for (const w of idle?.workspaces ?? []) {
+    if (workspaces.has(w)) throw new ProxyError(`workspace ${w} is both routed and idle`, 'InvalidRouteTable');
+  }
   return sortRouteTable({
     workspaces: [...workspaces].map(([name, upstream]) => ({ name, upstream })),
     ports: [...ports.values()],
+    ...(idle ? { idle } : {}),
   });
 }

@@ -7,8 +7,10 @@ export type MemoryProxyOp = 'read' | 'apply';
 export interface MemoryProxy extends ProxyDriver {
   /** Calls made through the driver interface, by operation. */
   readonly calls: Record<MemoryProxyOp, number>;
-  /** The live table (null before the first apply or after `reset`), without counting a read. */
+  /** The live routes (null before the first apply or after `reset`), without counting a read; idle names apart. */
   table(): RouteTable | null;
+  /** The idle names of the live table (exist, get no traffic), without counting a read. */
+  idle(): { workspaces: string[]; ports: string[] };
   /**
    * Drift: removes the route of `workspace` (and its port routes), or only its port route `port`.
    * Like an edit by hand, it tells subscribers only when `notify` is true: the resync finds it.
@@ -16,8 +18,13 @@ export interface MemoryProxy extends ProxyDriver {
   removeRoute(workspace: string, port?: number, opts?: { notify?: boolean }): void;
   /** Drift: forgets everything, as a proxy restarted with an empty config. Tells subscribers unless notify is false. */
   reset(opts?: { notify?: boolean }): void;
-  /** Makes the next `times` calls of `op` fail with a ProxyError carrying `message`. */
-  fail(op: MemoryProxyOp, times?: number, message?: string): void;
+  /** A request for `workspace` went through the proxy (as an access log entry would say). */
+  access(workspace: string): void;
+  /**
+   * Makes the next `times` calls of `op` fail with a ProxyError carrying `message`; with `when`,
+   * only applies of a table it accepts count (e.g. the first one routing a workspace).
+   */
+  fail(op: MemoryProxyOp, times?: number, message?: string, when?: (table: RouteTable) => boolean): void;
 }
 
 const clone = (t: RouteTable): RouteTable => sortRouteTable(structuredClone(t));
@@ -25,12 +32,13 @@ const clone = (t: RouteTable): RouteTable => sortRouteTable(structuredClone(t));
 export function createMemoryProxy(): MemoryProxy {
   let live: RouteTable | null = null;
   const calls: Record<MemoryProxyOp, number> = { read: 0, apply: 0 };
-  const failures: { op: MemoryProxyOp; times: number; message: string }[] = [];
+  const failures: { op: MemoryProxyOp; times: number; message: string; when?: (table: RouteTable) => boolean }[] = [];
   const listeners = new Set<() => void>();
+  const accessListeners = new Set<(workspace: string) => void>();
 
-  const check = (op: MemoryProxyOp) => {
+  const check = (op: MemoryProxyOp, table?: RouteTable) => {
     calls[op]++;
-    const i = failures.findIndex((f) => f.op === op);
+    const i = failures.findIndex((f) => f.op === op && (!f.when || (table !== undefined && f.when(table))));
     if (i < 0) return;
     const f = failures[i]!;
     if (--f.times <= 0) failures.splice(i, 1);
@@ -46,15 +54,27 @@ export function createMemoryProxy(): MemoryProxy {
       return live && clone(live);
     },
     async apply(table) {
-      check('apply');
+      check('apply', table);
       live = clone(table);
     },
     subscribe(onChange) {
       listeners.add(onChange);
       return () => listeners.delete(onChange);
     },
+    subscribeAccess(onAccess) {
+      accessListeners.add(onAccess);
+      return () => accessListeners.delete(onAccess);
+    },
+    access(workspace) {
+      for (const l of accessListeners) l(workspace);
+    },
     table() {
-      return live && clone(live);
+      if (!live) return null;
+      const { idle: _idle, ...routes } = clone(live);
+      return routes;
+    },
+    idle() {
+      return structuredClone(live?.idle ?? { workspaces: [], ports: [] });
     },
     removeRoute(workspace, port, opts) {
       if (!live) return;
@@ -66,11 +86,12 @@ export function createMemoryProxy(): MemoryProxy {
       live = null;
       if (opts?.notify !== false) for (const l of listeners) l();
     },
-    fail(op, times = 1, message = `memory proxy: injected failure of ${op}`) {
-      failures.push({ op, times, message });
+    fail(op, times = 1, message = `memory proxy: injected failure of ${op}`, when) {
+      failures.push({ op, times, message, ...(when ? { when } : {}) });
     },
     async close() {
       listeners.clear();
+      accessListeners.clear();
     },
   };
 }
