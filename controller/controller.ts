@@ -23,6 +23,9 @@ import { errorMessage } from '../specs/errors.js';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
+// One long function on purpose: it is the controller's wiring (queue, caches, watches, workers,
+// resync, stop) and every part closes over the same few objects; each job it wires is a
+// module of its own (reconcilers/, status.ts, vm-cache.ts, queue/).
 export async function startController(opts: ControllerOptions): Promise<Controller> {
   const { store, runtime, proxy } = opts;
   const logger = opts.logger ?? silent;

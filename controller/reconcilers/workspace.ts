@@ -82,6 +82,10 @@ function ensureFinalizer(ctx: Context, ws: Workspace): Workspace | undefined {
 
 const vmReady = (status: ConditionInput['status'], reason: string, message: string): VMReady => ({ type: 'VMReady', status, reason, message });
 
+// Over 80 lines on purpose: one decision per branch (recreate, create, start, stop, resources,
+// home, clone), in the order they apply, each a call into its own function; read top to bottom
+// it is the lifecycle. (This file is over 300 lines for the same reason: the lifecycle's steps
+// that are not their own modules yet, workspace-home/-spec/-delete being the ones that are.)
 async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promise<Result> {
   const name = ws.metadata.name;
   const spec = ws.spec;

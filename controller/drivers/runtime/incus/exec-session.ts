@@ -16,6 +16,8 @@ interface ExecOperation {
   metadata?: { fds?: Record<string, string> } | null;
 }
 
+// Long because the session is one closure over the three websockets of an Incus exec
+// (stdin/stdout, stderr, control) and their shared state; the methods it returns are short.
 export async function incusExec(client: IncusClient, execPath: string, req: ExecRequest): Promise<ExecSession> {
   const env = await client.raw('POST', execPath, {
     command: req.command,
