@@ -66,6 +66,7 @@ function checkIdentity(info: KindInfo, body: unknown, urlName: string | undefine
 function managerOf(q: Query): string {
   const m = queryParam(q, 'fieldManager');
   if (m === undefined || m === '') return DEFAULT_MANAGER;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused here
   if (m.length > 128 || /[\x00-\x1f]/.test(m)) throw badRequest('fieldManager must be at most 128 printable characters', [{ field: 'fieldManager', reason: 'FieldValueInvalid', message: 'invalid field manager' }]);
   return m;
 }

@@ -192,7 +192,8 @@ export class ApiClient {
 
   mergePatch(info: KindInfo, name: string, patch: unknown, opts: { fieldManager?: string } = {}): Promise<ApiObject> {
     return this.call('PATCH', ApiClient.path(info, name), {
-      body: JSON.stringify(patch), contentType: 'application/merge-patch+json',
+      body: JSON.stringify(patch),
+      contentType: 'application/merge-patch+json',
       query: { fieldManager: opts.fieldManager ?? 'tidepool-cli' },
     });
   }

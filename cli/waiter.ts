@@ -26,7 +26,13 @@ const isAbort = (err: unknown) =>
   (err.name === 'AbortError' || err.name === 'TimeoutError' || (err as { code?: string }).code === 'ABORT_ERR');
 
 /** Resolves with the last object seen (undefined if gone) when `check` holds; throws WaitTimeout when `signal` aborts first. */
-export async function waitFor(client: ApiClient, info: KindInfo, name: string, check: Check, shared: AbortSignal): Promise<ApiObject | undefined> {
+export async function waitFor(
+  client: ApiClient,
+  info: KindInfo,
+  name: string,
+  check: Check,
+  shared: AbortSignal,
+): Promise<ApiObject | undefined> {
   // A signal of its own: every list, watch and sleep listens to it, and `delete --wait` of
   // many names shares one deadline; listening to that one directly passes Node's limit of
   // 10 listeners (MaxListenersExceededWarning). AbortSignal.any adds no listener to `shared`.

@@ -70,7 +70,10 @@ export class ParseCache {
         .filter(Boolean)
         .join(', ');
       const more = causes.length > 1 ? ` (and ${causes.length - 1} more)` : '';
-      throw badRequest(`cannot parse document ${first.document}${at ? ` (${at})` : ''}: ${first.message}${more}`, causes);
+      throw badRequest(
+        `cannot parse document ${first.document}${at ? ` (${at})` : ''}: ${first.message}${more}`,
+        causes,
+      );
     }
     return { documents };
   }

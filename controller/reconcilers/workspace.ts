@@ -1,6 +1,8 @@
 // The Workspace reconciler: makes the VM match the Workspace (exists, running or not,
 // IDE answering) and says how it stands in status. It reads the whole object and the
 // whole VM each time, acts at most once, and writes status only when it changed.
+// Over 300 lines: the lifecycle's steps that share its Observed/Note plumbing; the steps with
+// state of their own are apart (workspace-home.ts, workspace-spec.ts, workspace-delete.ts).
 import type { Workspace } from '../../specs/index.js';
 import { parseQuantity, type Condition, type WorkspacePhase, type WorkspaceStatus } from '../../specs/index.js';
 import { timestamp } from '../../store/index.js';
@@ -84,8 +86,7 @@ const vmReady = (status: ConditionInput['status'], reason: string, message: stri
 
 // Over 80 lines on purpose: one decision per branch (recreate, create, start, stop, resources,
 // home, clone), in the order they apply, each a call into its own function; read top to bottom
-// it is the lifecycle. (This file is over 300 lines for the same reason: the lifecycle's steps
-// that are not their own modules yet, workspace-home/-spec/-delete being the ones that are.)
+// it is the lifecycle.
 async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promise<Result> {
   const name = ws.metadata.name;
   const spec = ws.spec;

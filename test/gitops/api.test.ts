@@ -60,7 +60,10 @@ describe('sync through the API', () => {
   });
 
   it('`tidepool apply` beside a sync is never pruned; an API edit of a field the file sets is put back', async () => {
-    const h = await harness({ 'alice.yaml': workspaceYaml('alice', { resources: { cpu: 2 } }), 'bob.yaml': workspaceYaml('bob') }, { intervalMs: 400 });
+    const h = await harness(
+      { 'alice.yaml': workspaceYaml('alice', { resources: { cpu: 2 } }), 'bob.yaml': workspaceYaml('bob') },
+      { intervalMs: 400 },
+    );
     const app = await buildServer({ store: h.store, credentials });
     apps.push(app);
 
@@ -72,7 +75,9 @@ describe('sync through the API', () => {
     });
     expect(applied.statusCode).toBe(200);
     const patched = await app.inject({
-      method: 'PATCH', url: '/api/v1/workspaces/alice', headers: { authorization: auth, 'content-type': 'application/merge-patch+json' },
+      method: 'PATCH',
+      url: '/api/v1/workspaces/alice',
+      headers: { authorization: auth, 'content-type': 'application/merge-patch+json' },
       payload: JSON.stringify({ spec: { resources: { cpu: 3 } } }),
     });
     expect(patched.statusCode).toBe(200);

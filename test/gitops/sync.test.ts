@@ -459,9 +459,16 @@ describe('sync: prune by inventory', () => {
 
 describe('sync: self-heal and folder trouble', () => {
   it('puts back a change to a field its file sets at the next interval, and only those fields', async () => {
-    const h = await harness({ 'alice.yaml': workspaceYaml('alice', { resources: { cpu: 2, memory: '4Gi' } }) }, { intervalMs: 300 });
+    const h = await harness(
+      { 'alice.yaml': workspaceYaml('alice', { resources: { cpu: 2, memory: '4Gi' } }) },
+      { intervalMs: 300 },
+    );
     const cur = h.ws('alice')!;
-    const edited = await h.store.update({ ...cur, metadata: { ...cur.metadata, labels: { added: 'yes' } }, spec: { ...cur.spec, running: false, resources: { cpu: 3, memory: '4Gi' } } });
+    const edited = await h.store.update({
+      ...cur,
+      metadata: { ...cur.metadata, labels: { added: 'yes' } },
+      spec: { ...cur.spec, running: false, resources: { cpu: 3, memory: '4Gi' } },
+    });
     expect(edited.spec.running).toBe(false);
     await waitFor(() => h.ws('alice')!.spec.resources.cpu === 2, 'self-heal');
     // The file sets neither spec.running nor a label: what was set by hand stays (field ownership).
