@@ -15,6 +15,7 @@ import { Journal, loadFile, type JournalEntry, type JournalOptions, type LoadedF
 import { StoreOpenError, buildState } from './load.js';
 import { Persister } from './persister.js';
 import type { Selector } from './selector.js';
+import type { Admission } from './strategies/index.js';
 import { Tx, checkResourceVersion, deepFreeze, type View } from './tx.js';
 import type { ObjectOf, Resource, StatusArg, WatchEvent } from './types.js';
 
@@ -94,7 +95,7 @@ export class Store {
    * spec, e.g. that spec.image names a known image template. Returns the violations; every
    * entry point (REST, apply, sync) goes through it. Defaults to none.
    */
-  admission: ((obj: Resource, current: Resource | undefined) => StatusCause[]) | undefined;
+  admission: Admission | undefined;
 
   /** Throws 422 with the admission's causes. */
   admit(obj: Resource, current: Resource | undefined): void {

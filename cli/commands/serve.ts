@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { readableLog } from '../log-format.js';
-import { imageTemplateAdmission } from '../../api/admission.js';
+import { imageTemplateAdmission } from '../../store/index.js';
 import type { ExecHolder } from '../../api/exec.js';
 import { DEFAULT_LISTEN, loadOrCreateCredentials, logsDir, loadOrCreateId, parseListen, resolveDataDir, storePath, type Credentials } from '../../api/config.js';
 import type { Store } from '../../store/index.js';

@@ -6,6 +6,7 @@ import type { KindStrategy } from './types.js';
 import { workspaceStrategy } from './workspace.js';
 
 export type { KindStrategy, StrategyTx } from './types.js';
+export { imageTemplateAdmission, type Admission } from './workspace.js';
 
 const STRATEGIES: Record<string, KindStrategy> = {
   Workspace: workspaceStrategy as unknown as KindStrategy,
