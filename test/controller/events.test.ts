@@ -36,6 +36,8 @@ describe('EventRecorder', () => {
       firstTimestamp: '2030-01-01T00:00:00Z', lastTimestamp: '2030-01-01T00:00:00Z', reportingController: 'tidepool-controller',
     });
     expect(events()[0]!.metadata.name).toMatch(/^alice-[0-9a-f]{12}$/);
+    // Reads see a write before it is on disk; the store's resourceVersion counts durable ones.
+    await waitFor('first write durable', () => Number(store.resourceVersion) >= Number(events()[0]!.metadata.resourceVersion));
     const rv = store.resourceVersion;
 
     clock.advance(1000);
