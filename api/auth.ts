@@ -1,7 +1,7 @@
 // Single-user HTTP basic auth. The comparison hashes both sides (so lengths leak nothing)
 // and compares the digests with timingSafeEqual.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ApiError } from './store/index.js';
+import { ApiError } from './errors.js';
 
 export const REALM = 'tidepool';
 

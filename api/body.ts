@@ -1,9 +1,11 @@
 // Request bodies: every accepted content type arrives as a string (Fastify enforces the size
 // limit) and is parsed here, so that a syntax error becomes a 400 Status naming the line and
 // column, and a content type a route does not take becomes a 415 Status.
-import { ApiError, badRequest } from './store/index.js';
-import { MAX_FLOW_DEPTH, parseDocuments } from './apply/parse.js';
+import { badRequest } from '../store/index.js';
+import { ApiError } from './errors.js';
+import { MAX_FLOW_DEPTH, parseDocuments } from '../store/apply/parse.js';
 import { duplicateKeyOffset } from './strict.js';
+import { errorMessage } from '../specs/errors.js';
 
 export const JSON_TYPES = ['application/json'] as const;
 export const MERGE_PATCH_TYPES = ['application/merge-patch+json', 'application/json'] as const;
@@ -124,7 +126,7 @@ export function parseJson(text: string, what = 'request body'): unknown {
   } catch (err) {
     const off = jsonErrorOffset(text);
     const at = lineCol(text, off < 0 ? text.length : off);
-    const why = (err as Error).message.replace(/, "[\s\S]*" is not valid JSON$/, '').replace(/ in JSON at position \d+.*$/, '');
+    const why = errorMessage(err).replace(/, "[\s\S]*" is not valid JSON$/, '').replace(/ in JSON at position \d+.*$/, '');
     throw badRequest(`the ${what} is not valid JSON: ${why} at line ${at.line}, column ${at.column}`, [
       { reason: 'FieldValueInvalid', message: `invalid JSON: ${why}`, line: at.line, column: at.column },
     ]);

@@ -17,9 +17,8 @@ export function resolveDataDir(flag?: string, env: NodeJS.ProcessEnv = process.e
   return join(xdg, 'tidepool');
 }
 
-export const storePath = (dataDir: string) => join(dataDir, 'store.json');
 export const credentialsPath = (dataDir: string) => join(dataDir, 'credentials.json');
-export const logsDir = (dataDir: string) => join(dataDir, '.logs');
+export { logsDir, storePath } from '../store/paths.js';
 
 export interface Credentials {
   username: string;

@@ -9,11 +9,13 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ExecRequest, ExecSession } from '../specs/exec.js';
-import { ApiError, badRequest, notFound, type Store } from './store/index.js';
+import { badRequest, notFound, type Store } from '../store/index.js';
+import { ApiError, isStatusError } from './errors.js';
+import { errorMessage } from '../specs/errors.js';
 
-export type { ExecRequest, ExecSession };
-export type ExecFunction = (workspace: string, req: ExecRequest) => Promise<ExecSession>;
+import type { ExecFunction, ExecRequest, ExecSession } from '../specs/exec.js';
+
+export type { ExecFunction, ExecRequest, ExecSession } from '../specs/exec.js';
 /** Filled in once the runtime is up (the API starts before it); empty while the runtime cannot exec. */
 export interface ExecHolder {
   exec?: ExecFunction;
@@ -40,7 +42,7 @@ export function registerExec(app: FastifyInstance, opts: {
       if (!opts.authorized(req.headers.authorization)) throw new ApiError(401, 'Unauthorized', 'Unauthorized: this server needs HTTP basic auth');
       plan = planExec(decodeURIComponent(m[1]!), new URL(req.url!, 'http://x').searchParams, opts);
     } catch (err) {
-      return refuse(socket, err instanceof ApiError ? err : new ApiError(500, 'InternalError', String(err)));
+      return refuse(socket, isStatusError(err) ? ApiError.from(err) : new ApiError(500, 'InternalError', String(err)));
     }
     wss.handleUpgrade(req, socket, head, (ws) => void bridge(ws, plan, sessions));
   });
@@ -116,7 +118,7 @@ async function bridge(ws: WebSocket, plan: { name: string; exec: ExecFunction; r
   try {
     session = await plan.exec(plan.name, plan.request);
   } catch (err) {
-    send(CHANNEL.status, JSON.stringify({ error: (err as Error).message }));
+    send(CHANNEL.status, JSON.stringify({ error: errorMessage(err) }));
     ws.close(1000);
     return;
   }
@@ -130,7 +132,7 @@ async function bridge(ws: WebSocket, plan: { name: string; exec: ExecFunction; r
     const exitCode = await running.exitCode;
     send(CHANNEL.status, JSON.stringify({ exitCode }));
   } catch (err) {
-    send(CHANNEL.status, JSON.stringify({ error: (err as Error).message }));
+    send(CHANNEL.status, JSON.stringify({ error: errorMessage(err) }));
   } finally {
     sessions.delete(running);
     ws.close(1000);

@@ -1,7 +1,7 @@
 // JSON of stored objects. Stored objects are frozen and replaced (never changed) on every
 // write, so an object's serialization can be kept for as long as the object lives: a list,
 // a get and every watcher of a change share one JSON.stringify.
-import type { Resource } from './store/index.js';
+import type { Resource } from '../store/index.js';
 
 const serialized = new WeakMap<object, string>();
 

@@ -5,7 +5,8 @@
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError, badRequest, type Store } from './store/index.js';
+import { badRequest, type Store } from '../store/index.js';
+import { ApiError } from './errors.js';
 
 interface LogQuery {
   follow?: string;

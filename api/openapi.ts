@@ -1,20 +1,10 @@
 // The OpenAPI 3.1 document, generated from the TypeBox schemas and the KINDS table:
 // components from the schemas, paths from the kinds. Nothing here is written per kind by hand.
 import { Type, type TSchema } from '@sinclair/typebox';
+import { ApplyResult } from '../specs/apply.js';
 import { API_VERSION, KINDS, StatusObject, type KindInfo } from '../specs/index.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-
-export const ApplyResultSchema = Type.Object({
-  apiVersion: Type.Literal(API_VERSION),
-  kind: Type.Literal('ApplyResult'),
-  dryRun: Type.Boolean(),
-  results: Type.Array(Type.Object({
-    kind: Type.String(),
-    name: Type.String(),
-    action: Type.Union(['created', 'configured', 'unchanged', 'pruned'].map((a) => Type.Literal(a))),
-  })),
-});
 
 export const DeleteOptionsSchema = Type.Object({
   apiVersion: Type.Optional(Type.String()),
@@ -124,7 +114,7 @@ export function openApiDocument(): Record<string, unknown> {
     schemas[`${k.kind}List`] = plain(k.listSchema, components, true);
   }
   schemas.Status = plain(StatusObject, components, true);
-  schemas.ApplyResult = plain(ApplyResultSchema, components, true);
+  schemas.ApplyResult = plain(ApplyResult, components, true);
   schemas.DeleteOptions = plain(DeleteOptionsSchema, components, true);
 
   const paths: Record<string, unknown> = {};

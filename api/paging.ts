@@ -3,7 +3,7 @@
 // `metadata.remainingItemCount`. Unlike etcd, the store keeps no old snapshots: a next page
 // is read from the store as it is then, after the last name of the page before (an object
 // created meanwhile behind that name shows up; one deleted is gone).
-import { badRequest } from './store/index.js';
+import { badRequest } from '../store/index.js';
 
 export interface PageRequest {
   limit?: number;

@@ -4,7 +4,8 @@
 import { connect } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { API_VERSION } from '../specs/index.js';
-import { ApiError, type Store } from './store/index.js';
+import type { Store } from '../store/index.js';
+import { ApiError } from './errors.js';
 
 /** How long a connect may take before the port counts as not answering. */
 const PROBE_TIMEOUT_MS = 1500;

@@ -3,13 +3,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_VERSION, KINDS, validateManifest, type KindInfo, type StatusCause } from '../specs/index.js';
 import { strictStatusCauses } from './strict.js';
-import { ApiError, badRequest, checkResourceVersion, invalid, notFound, parseSelector, timestamp, type Resource, type Store } from './store/index.js';
+import { badRequest, checkResourceVersion, invalid, notFound, parseSelector, timestamp, type Resource, type Store } from '../store/index.js';
+import { ApiError } from './errors.js';
 import { JSON_TYPES, MERGE_PATCH_TYPES, YAML_TYPES, mediaType, mergePatch, parseJson, parseObjectBody, unsupportedMediaType } from './body.js';
 import { startWatch, type WatchRegistry } from './watch.js';
 import { objectJson } from './json.js';
 import { pageOf, parsePage } from './paging.js';
 import { refusePowerOverSync, refuseSyncedDelete } from './sync-ownership.js';
-import { DEFAULT_MANAGER, POWER_MANAGER, createdBy, updatedBy } from './ownership.js';
+import { DEFAULT_MANAGER, POWER_MANAGER, createdBy, updatedBy } from '../store/ownership.js';
 
 export interface ResourceRouteOptions {
   store: Store;
@@ -65,8 +66,8 @@ function checkIdentity(info: KindInfo, body: unknown, urlName: string | undefine
 function managerOf(q: Query): string {
   const m = queryParam(q, 'fieldManager');
   if (m === undefined || m === '') return DEFAULT_MANAGER;
-  // Printable only: a manager's name ends up in managedFields and in log lines.
-  if (m.length > 128 || [...m].some((c) => c.charCodeAt(0) < 0x20)) throw badRequest('fieldManager must be at most 128 printable characters', [{ field: 'fieldManager', reason: 'FieldValueInvalid', message: 'invalid field manager' }]);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused here
+  if (m.length > 128 || /[\x00-\x1f]/.test(m)) throw badRequest('fieldManager must be at most 128 printable characters', [{ field: 'fieldManager', reason: 'FieldValueInvalid', message: 'invalid field manager' }]);
   return m;
 }
 

@@ -6,7 +6,8 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
 import { API_VERSION, KINDS, TIDEPOOL_VERSION } from '../specs/index.js';
-import { ApiError, badRequest, type Store } from './store/index.js';
+import { badRequest, isStoreError, type Store, type StoreError } from '../store/index.js';
+import { ApiError, isStatusError } from './errors.js';
 import { parseListen, type Credentials } from './config.js';
 import { basicAuthChecker, REALM, unauthorized } from './auth.js';
 import { ALL_BODY_TYPES, JSON_TYPES, YAML_TYPES, mediaType, parseJson, unsupportedMediaType } from './body.js';
@@ -15,7 +16,7 @@ import { openApiJson } from './openapi.js';
 import { registerPortProbe } from './probe.js';
 import { registerLogRoutes } from './logs.js';
 import { registerExec, type ExecHolder } from './exec.js';
-import { applyDocuments, objectDocuments, parseDocuments, type ApplyOptions } from './apply/index.js';
+import { applyDocuments, objectDocuments, parseDocuments, type ApplyOptions } from '../store/apply/index.js';
 import type { WatchRegistry } from './watch.js';
 import { LoginThrottle, clientOf, type ThrottleOptions } from './throttle.js';
 import { defaultMaxConnections, framingError } from './framing.js';
@@ -67,14 +68,15 @@ export const LOG_REDACT = {
 /** /authz checks the credentials itself (it is what the proxy asks). */
 const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/authz']);
 
-function statusReply(reply: FastifyReply, err: ApiError) {
+function statusReply(reply: FastifyReply, e: ApiError | StoreError) {
+  const err = ApiError.from(e);
   if (err.code === 401) reply.header('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`);
   return reply.code(err.code).type('application/json; charset=utf-8').send(JSON.stringify(err.toStatus()));
 }
 
 /** Fastify's own errors (body too large, bad media type, ...) as Status objects. */
 function toApiError(err: unknown, request: FastifyRequest): ApiError {
-  if (err instanceof ApiError) return err;
+  if (isStatusError(err)) return ApiError.from(err);
   const e = err as { statusCode?: number; code?: string; message?: string };
   const code = e.statusCode;
   switch (code) {
@@ -260,7 +262,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       try {
         ({ results } = await applyDocuments(store, objectDocuments([value]), options));
       } catch (err) {
-        if (!(err instanceof ApiError && (err.code === 422 || err.code === 400))) throw err;
+        if (!isStoreError(err, 'Invalid', 'BadRequest')) throw err;
         ({ results } = await applyDocuments(store, parseDocuments([{ text }]), options));
       }
     } else {

@@ -3,8 +3,9 @@
 // object that a live sync applied is refused (409) with the sync, folder and file named,
 // unless `?force=true` (`tidepool delete --force`).
 import type { KindInfo } from '../specs/index.js';
-import { ApiError, type Resource, type Store, type Tx } from './store/index.js';
-import { appliersOf, syncOfManager } from './ownership.js';
+import type { Resource, Store, Tx } from '../store/index.js';
+import { ApiError } from './errors.js';
+import { appliersOf, syncOfManager } from '../store/ownership.js';
 
 import { SYNC_ANNOTATION, SYNC_FILE_ANNOTATION } from '../specs/index.js';
 

@@ -4,7 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { API_VERSION, type KindInfo } from '../specs/index.js';
-import type { Resource, Selector, Store, WatchEvent } from './store/index.js';
+import type { Resource, Selector, Store, WatchEvent } from '../store/index.js';
 import { objectJson } from './json.js';
 
 export interface WatchParams {

@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
-import { Store } from '../api/store/index.js';
+import { Store } from '../store/index.js';
 import { startServer } from '../api/server.js';
-import { applyDocuments } from '../api/apply/index.js';
+import { applyDocuments } from '../store/apply/index.js';
 
 interface AutocannonResult {
   requests: { average: number; total: number };

@@ -7,8 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { applyDocuments } from '../api/apply/index.js';
-import { Store, type Resource } from '../api/store/index.js';
+import { applyDocuments } from '../store/apply/index.js';
+import { Store, type Resource } from '../store/index.js';
+import type { Condition } from '../specs/index.js';
 import { createMemoryProxy } from '../controller/drivers/proxy/memory/index.js';
 import { createStubRuntime } from '../controller/drivers/runtime/stub/index.js';
 import { startController } from '../controller/index.js';
@@ -19,7 +20,7 @@ const WORKERS = Number(process.env.WORKERS ?? 4);
 const TIMEOUT_MS = Number(process.env.TIMEOUT_MS ?? 600_000);
 const GiB = 2 ** 30;
 
-const isReady = (o: Resource) => (o.status?.conditions as { type: string; status: string }[] | undefined)?.some((c) => c.type === 'Ready' && c.status === 'True');
+const isReady = (o: { status?: { conditions?: Condition[] } }) => o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 const ms = (x: number) => `${x.toFixed(0)} ms`;
 
 async function main() {

@@ -18,7 +18,8 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { mkdtemp } from 'node:fs/promises';
 import { request } from 'undici';
-import { Store, type Resource } from '../api/store/index.js';
+import { Store, type Resource } from '../store/index.js';
+import type { Condition } from '../specs/index.js';
 import { createStubRuntime } from '../controller/drivers/runtime/stub/index.js';
 import { startController } from '../controller/index.js';
 import type { RouteTable } from '../controller/drivers/proxy/types.js';
@@ -242,7 +243,7 @@ async function converge(d: Driver): Promise<void> {
         for (let p = 0; p < 4; p++) tx.create({ apiVersion: 'tidepool/v1', kind: 'Port', metadata: { name: `${name}-${3000 + p}` }, spec: { workspace: name, port: 3000 + p } } as unknown as Resource);
       }
     });
-    const ready = (o: Resource) => (o.status?.conditions as { type: string; status: string }[] | undefined)?.some((c) => c.type === 'Ready' && c.status === 'True');
+    const ready = (o: { status?: { conditions?: Condition[] } }) => o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
     let last = 0;
     await until('all Ready', async () => {
       const n = store.list('Workspace').items.filter(ready).length + store.list('Port').items.filter(ready).length;

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import { Store } from '../api/store/index.js';
+import { Store } from '../store/index.js';
 import { startServer } from '../api/server.js';
 import { createCaddyProxy, freeLoopbackPort } from '../controller/drivers/proxy/caddy/index.js';
 import { withForwardAuth } from '../controller/drivers/proxy/caddy/auth.js';

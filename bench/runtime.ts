@@ -23,8 +23,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
-import { applyDocuments } from '../api/apply/index.js';
-import { Store, type Resource } from '../api/store/index.js';
+import { applyDocuments } from '../store/apply/index.js';
+import { Store, type Resource } from '../store/index.js';
+import type { Condition } from '../specs/index.js';
 import { createMemoryProxy } from '../controller/drivers/proxy/memory/index.js';
 import { startController } from '../controller/index.js';
 import { createIncusRuntime, IncusClient, CONFIG_ID } from '../controller/drivers/runtime/incus/index.js';
@@ -76,8 +77,8 @@ async function untilAllAnswer(names: string[], ips: () => Promise<Map<string, st
   }
 }
 
-const isReady = (o: Resource) =>
-  (o.status?.conditions as { type: string; status: string }[] | undefined)?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+const isReady = (o: { status?: { conditions?: Condition[] } }) =>
+  o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
 /** Tidepool: apply N Workspaces to the real controller (Incus runtime) and wait until all are Ready. */
 function tidepoolSide(round: number): Side {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fetch } from 'undici';
-import { Store } from '../api/store/index.js';
+import { Store } from '../store/index.js';
 import { startServer } from '../api/server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Store } from '../api/store/index.js';
+import { Store } from '../store/index.js';
 import { startSync } from '../controller/gitops/index.js';
 
 function arg(name: string, def: number): number {

@@ -175,34 +175,22 @@ export function bundle(sources: Source[]): Bundle {
       }
     }
     if (broken) continue;
+    // Keeps the columns of the first line: what came before the piece on its line becomes spaces.
+    const piece = (start: number, end: number, object: () => unknown) => {
+      const text = ' '.repeat(start - lineStart(src.text, start)) + src.text.slice(start, end);
+      pieces.push({ file: src.name, fileLine: lineAt(src.text, start), text, object: toPlain(object) });
+    };
     for (const doc of list) {
       if (isEmptyDoc(doc)) continue;
       const items = listItems(doc);
       if (items) {
         for (const item of items) {
           if (!item.range) continue;
-          const [start, , end] = item.range;
-          const ls = lineStart(src.text, start);
-          // Keeps the columns of the first line: what came before the item on its line becomes spaces.
-          const text = ' '.repeat(start - ls) + src.text.slice(start, end);
-          pieces.push({
-            file: src.name,
-            fileLine: lineAt(src.text, start),
-            text,
-            object: toPlain(() => item.toJS(doc, { maxAliasCount: 100 })),
-          });
+          piece(item.range[0], item.range[2], () => item.toJS(doc, { maxAliasCount: 100 }));
         }
         continue;
       }
-      const [start, , end] = doc.range;
-      const ls = lineStart(src.text, start);
-      const text = ' '.repeat(start - ls) + src.text.slice(start, end);
-      pieces.push({
-        file: src.name,
-        fileLine: lineAt(src.text, start),
-        text,
-        object: toPlain(() => doc.toJS({ maxAliasCount: 100 })),
-      });
+      piece(doc.range[0], doc.range[2], () => doc.toJS({ maxAliasCount: 100 }));
     }
   }
   if (problems.length) throw new ManifestError(problems);

@@ -7,6 +7,7 @@ import { IdeHealth } from './ide-health.js';
 import { ROUTES_KEY, parseKey, portKey, workspaceKey } from './keys.js';
 import { LastAccessWriter } from './last-access.js';
 import { PortIndex } from './port-index.js';
+import { isKind } from '../store/index.js';
 import { httpProbe } from './probe.js';
 import { ExponentialBackoff, RateLimitingQueue, realClock, type Timer } from './queue/index.js';
 import { runWorker, type Result } from './reconcile.js';
@@ -18,9 +19,13 @@ import { RouteState } from './route-state.js';
 import { StatusWriter } from './status.js';
 import type { Controller, ControllerOptions, Logger } from './types.js';
 import { VMCache } from './vm-cache.js';
+import { errorMessage } from '../specs/errors.js';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
+// One long function on purpose: it is the controller's wiring (queue, caches, watches, workers,
+// resync, stop) and every part closes over the same few objects; each job it wires is a
+// module of its own (reconcilers/, status.ts, vm-cache.ts, queue/).
 export async function startController(opts: ControllerOptions): Promise<Controller> {
   const { store, runtime, proxy } = opts;
   const logger = opts.logger ?? silent;
@@ -78,13 +83,13 @@ export async function startController(opts: ControllerOptions): Promise<Controll
 
   const unwatch = store.watch({}, (ev) => {
     const o = ev.object;
-    if (o.kind === 'Workspace') {
+    if (isKind(o, 'Workspace')) {
       if (ev.type === 'DELETED') capacity.forget(o.metadata.name);
       queue.add(workspaceKey(o.metadata.name));
       for (const p of ports.portsOf(o.metadata.name)) queue.add(portKey(p));
       ctx.enqueueRoutes();
-    } else if (o.kind === 'Port') {
-      const before = ports.apply(ev);
+    } else if (isKind(o, 'Port')) {
+      const before = ports.apply({ type: ev.type, object: o });
       queue.add(portKey(o.metadata.name));
       queue.add(workspaceKey(o.spec.workspace));
       if (before) queue.add(workspaceKey(before));
@@ -119,7 +124,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     try {
       vmNames = [...(await vms.get()).keys()];
     } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'resync: the runtime could not list its VMs');
+      logger.warn({ err: errorMessage(err) }, 'resync: the runtime could not list its VMs');
     }
     if (stopped) return;
     queue.add(ROUTES_KEY);

@@ -2,7 +2,7 @@
 // A workspace in use gets one status write at most every `intervalMs` (the first access
 // at once, later ones gathered until the interval is over), and the write touches that one
 // field of the status as it is at that moment (the workspace reconciler keeps it).
-import { timestamp, type Store } from '../api/store/index.js';
+import { timestamp, type StoreClient } from '../store/index.js';
 import type { Clock, Timer } from './queue/index.js';
 import type { StatusWriter } from './status.js';
 
@@ -11,7 +11,7 @@ export class LastAccessWriter {
   readonly #pending = new Map<string, { at: number; timer: Timer }>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: StoreClient,
     private readonly status: StatusWriter,
     private readonly clock: Clock,
     /** Least time between two writes for one workspace. */

@@ -1,6 +1,7 @@
 // The reconcile contract and the worker loop that turns an outcome into a queue operation.
 import type { RateLimitingQueue } from './queue/index.js';
 import type { Logger } from './types.js';
+import { errorMessage } from '../specs/errors.js';
 
 export interface Result {
   /** Process the key again after this long (polling a slow change); the backoff is reset. */
@@ -27,7 +28,7 @@ export async function runWorker(queue: RateLimitingQueue, reconcile: Reconcile, 
         logger.error({ key, err: err.message }, 'reconcile failed; not retrying');
       } else {
         queue.addRateLimited(key);
-        logger.warn({ key, err: (err as Error).message, retries: queue.numRequeues(key) }, 'reconcile failed; retrying');
+        logger.warn({ key, err: errorMessage(err), retries: queue.numRequeues(key) }, 'reconcile failed; retrying');
       }
     } finally {
       queue.done(key);

@@ -1,7 +1,7 @@
 // Conditions and status writes: a status is written only when it changed, and a
 // condition keeps its lastTransitionTime while its status stays the same.
 import { isDeepStrictEqual } from 'node:util';
-import { ApiError, timestamp, type Store } from '../api/store/index.js';
+import { isStoreError, timestamp, type StoreClient } from '../store/index.js';
 import type { Condition } from '../specs/index.js';
 
 export type ConditionStatus = Condition['status'];
@@ -42,11 +42,11 @@ export function setCondition(conditions: Condition[], c: ConditionInput, nowMs: 
  * `onError` (which requeues the key); `drain` waits for every write in flight.
  */
 export class StatusWriter {
-  readonly #store: Store;
+  readonly #store: StoreClient;
   readonly #onError: (kind: string, name: string, err: Error) => void;
   readonly #pending = new Set<Promise<unknown>>();
 
-  constructor(store: Store, onError: (kind: string, name: string, err: Error) => void) {
+  constructor(store: StoreClient, onError: (kind: string, name: string, err: Error) => void) {
     this.#store = store;
     this.#onError = onError;
   }
@@ -64,7 +64,7 @@ export class StatusWriter {
     const p = write.then(
       () => {},
       (err: Error) => {
-        if (!(err instanceof ApiError && err.code === 404)) this.#onError(kind, name, err);
+        if (!isStoreError(err, 'NotFound')) this.#onError(kind, name, err);
       },
     );
     this.#pending.add(p);

@@ -1,5 +1,5 @@
 // Public types of the controller: its options, its handle, and the logger it accepts.
-import type { Store } from '../api/store/index.js';
+import type { StoreClient } from '../store/index.js';
 import type { ProxyDriver } from './drivers/proxy/types.js';
 import type { RuntimeDriver } from './drivers/runtime/types.js';
 import type { IdeHealthOptions } from './ide-health.js';
@@ -28,7 +28,7 @@ export interface CapacityOptions {
 }
 
 export interface ControllerOptions {
-  store: Store;
+  store: StoreClient;
   runtime: RuntimeDriver;
   proxy: ProxyDriver;
   /** Defaults to a logger that drops everything. */

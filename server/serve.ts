@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { imageTemplateAdmission } from '../api/admission.js';
+import { imageTemplateAdmission } from '../store/index.js';
 import type { ExecHolder } from '../api/exec.js';
 import {
   loadOrCreateCredentials,
@@ -16,7 +16,7 @@ import {
   storePath,
   type Credentials,
 } from '../api/config.js';
-import type { Store } from '../api/store/index.js';
+import type { Store } from '../store/index.js';
 import type { CapacityOptions } from '../controller/types.js';
 import {
   createProxy,
@@ -138,7 +138,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
   // Loaded here, not at the top: every other command starts faster without the server's modules.
   const [{ pino }, { Store, StoreOpenError }, { startServer }] = await Promise.all([
     import('pino'),
-    import('../api/store/index.js'),
+    import('../store/index.js'),
     import('../api/server.js'),
   ]);
   const env = opts.env ?? process.env;

@@ -1,6 +1,5 @@
-// An interactive command in a workspace (`tidepool exec`, `tidepool shell`): what the API's
-// exec bridge asks of a runtime and what the runtime hands back. Shared by api/ and the
-// runtime drivers, so it lives at the bottom layer.
+// A command run in a workspace: the contract between the API's exec endpoint (api/exec.ts)
+// and the runtime drivers that run it (controller/drivers/runtime). Types only.
 
 /** A command to run inside a running VM (`tidepool exec`, `tidepool shell`). */
 export interface ExecRequest {
@@ -29,3 +28,6 @@ export interface ExecSession {
   /** Ends the command (SIGKILL) and the session. */
   kill(): void;
 }
+
+/** Opens an exec session in the VM of `workspace`. */
+export type ExecFunction = (workspace: string, req: ExecRequest) => Promise<ExecSession>;

@@ -5,6 +5,17 @@ import { Port, PortList, PortSpec, PortStatus } from './port.js';
 import { Event, EventList } from './event.js';
 import { Sync, SyncList, SyncSpec, SyncStatus } from './sync.js';
 
+/** Each kind's object type (the Static of its schema): what the store hands out for it. */
+export interface KindTypes {
+  Workspace: Workspace;
+  Port: Port;
+  Event: Event;
+  Sync: Sync;
+}
+export type KindName = keyof KindTypes;
+/** The status of a kind that has one. */
+export type StatusOf<K extends KindName> = KindTypes[K] extends { status?: infer S } ? S : never;
+
 export interface KindInfo {
   kind: string;
   /** URL segment and the name kubectl users type most: `workspaces`. */

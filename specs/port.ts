@@ -13,7 +13,12 @@ export const PortSpec = Type.Object(
 );
 export type PortSpec = Static<typeof PortSpec>;
 
+/** The phases the controller writes for a Port: Ready once its route serves, Pending until then. */
+export const PORT_PHASES = ['Pending', 'Ready'] as const;
+export type PortPhase = (typeof PORT_PHASES)[number];
+
 export const PortStatus = Type.Object({
+  // A string in the schema (not PORT_PHASES): a store written by an older server loads as it is.
   phase: Type.Optional(Type.String()),
   observedGeneration: Type.Optional(Type.Integer()),
   url: Type.Optional(Type.String({ description: 'Path on the workspace server: /workspace/{ws}/port/{n}/' })),

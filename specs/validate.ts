@@ -102,9 +102,18 @@ export function schemaCauses(schema: TSchema, value: unknown, prefix = ''): Stat
   return causes;
 }
 
-function semanticCauses(info: KindInfo, obj: Record<string, any>): StatusCause[] {
-  if (info.kind !== 'Workspace') return [];
-  const memory = obj.spec?.resources?.memory;
+/** Rules of a kind beyond its schema, one function per kind that has any. */
+const SEMANTIC: Record<string, (obj: { spec?: unknown }) => StatusCause[]> = {
+  Workspace: (obj) => workspaceMemoryCauses((obj.spec as { resources?: { memory?: unknown } } | undefined)?.resources?.memory),
+};
+
+/** A schema-valid object's rules beyond the schema (the Workspace memory range); the store's loader checks them too. */
+export function semanticCauses(info: KindInfo, obj: { spec?: unknown }): StatusCause[] {
+  return SEMANTIC[info.kind]?.(obj) ?? [];
+}
+
+/** spec.resources.memory of a Workspace: 64Mi..1Ti. */
+function workspaceMemoryCauses(memory: unknown): StatusCause[] {
   if (typeof memory !== 'string') return [];
   const bytes = parseQuantity(memory);
   if (bytes === undefined) return [];

@@ -2,10 +2,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import { API_VERSION, Condition, DNS_LABEL, ListOf, Name, ObjectMeta } from './meta.js';
 import { QUANTITY_PATTERN } from './quantity.js';
 
-export const WorkspacePhase = Type.Union(
-  ['Pending', 'Creating', 'Starting', 'Running', 'Stopping', 'Stopped', 'Failed', 'Deleting'].map((p) => Type.Literal(p)),
-);
-export type WorkspacePhase = 'Pending' | 'Creating' | 'Starting' | 'Running' | 'Stopping' | 'Stopped' | 'Failed' | 'Deleting';
+/** The phases of a Workspace, one list for the schema, the type and the UI. */
+export const WORKSPACE_PHASES = ['Pending', 'Creating', 'Starting', 'Running', 'Stopping', 'Stopped', 'Failed', 'Deleting'] as const;
+export const WorkspacePhase = Type.Union(WORKSPACE_PHASES.map((p) => Type.Literal(p)));
+export type WorkspacePhase = (typeof WORKSPACE_PHASES)[number];
 
 /** A repository URL git can clone: http(s)://, git://, ssh://, file:// or scp-like user@host:path; never an option. */
 export const GIT_URL_PATTERN = '^(https?://|git://|ssh://|file://|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)[^\\s]+$';

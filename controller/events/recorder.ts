@@ -9,8 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { logsDir } from '../../api/config.js';
-import { timestamp, type Resource, type Store } from '../../api/store/index.js';
+import { logsDir } from '../../store/paths.js';
+import { timestamp, type Resource, type StoreClient } from '../../store/index.js';
 import { API_VERSION, type Event } from '../../specs/index.js';
 import type { Clock, Timer } from '../queue/index.js';
 import type { Logger } from '../types.js';
@@ -26,7 +26,7 @@ export interface Regarding {
 export type EventType = 'Normal' | 'Warning';
 
 export interface EventRecorderOptions {
-  store: Store;
+  store: StoreClient;
   clock: Clock;
   logger: Logger;
   /** Where `.logs/<workspace>/events.jsonl` goes. Defaults to none. */
@@ -224,8 +224,8 @@ export class EventRecorder {
     });
     await this.#o.store.transaction((tx) => {
       for (const { event } of snapshots) {
-        if (tx.get('Event', event.metadata.name)) tx.update(event as unknown as Resource);
-        else tx.create(event as unknown as Resource);
+        if (tx.get('Event', event.metadata.name)) tx.update(event);
+        else tx.create(event);
       }
     });
     if (this.#o.dataDir) await this.#appendLogs(this.#o.dataDir, snapshots);

@@ -1,39 +1,29 @@
 // The apply path a sync uses: the same `applyDocuments` as `tidepool apply` and the
-// REST apply endpoint (api/apply), so a folder and a command line mean the same thing.
-import type { ParsedDocuments } from '../../api/apply/index.js';
-import type { Store } from '../../api/store/index.js';
+// REST apply endpoint (store/apply), so a folder and a command line mean the same thing.
+import type { ApplyResultItem } from '../../specs/apply.js';
+import type { ApplyOptions, ParsedDocuments } from '../../store/apply/index.js';
+import type { StoreClient } from '../../store/index.js';
+
+export type { ApplyOptions };
 
 export interface ApplySourceText {
   name?: string;
   text: string;
 }
 
-export interface ApplyOptions {
-  dryRun?: boolean;
-  prune?: boolean;
-  applyset?: string;
-  allowEmptyPrune?: boolean;
-  annotations?: Record<string, string>;
-  /** The sync as a field manager (`sync:NAME`): its drift repair puts back only what its files set. */
-  fieldManager?: string;
-}
+/** What an apply did to one object (the sync reports these). */
+export type ApplyResult = ApplyResultItem;
 
-export interface ApplyResult {
-  kind: string;
-  name: string;
-  action: 'created' | 'configured' | 'unchanged' | 'pruned' | string;
-}
-
-/** Applies every document in one transaction, or throws an ApiError and applies nothing. */
+/** Applies every document in one transaction, or throws a StoreError and applies nothing. */
 export type ApplyFn = (
-  store: Store,
+  store: StoreClient,
   input: readonly ApplySourceText[] | ParsedDocuments,
   opts: ApplyOptions,
 ) => Promise<ApplyResult[]>;
 
-/** `applyDocuments` of api/apply, loaded on first use (the API module is not needed to type-check a sync). */
+/** `applyDocuments` of store/apply, loaded on first use. */
 export async function defaultApply(): Promise<ApplyFn> {
-  const { applyDocuments } = await import('../../api/apply/index.js');
+  const { applyDocuments } = await import('../../store/apply/index.js');
   return async (store, sources, opts) => (await applyDocuments(store, sources, opts)).results;
 }
 

@@ -3,8 +3,8 @@
 // only when its text changed. What comes out is what `parseDocuments` would give for all
 // files at once (document indices numbered across the files), so `applyDocuments` reports
 // violations exactly as `tidepool apply` does.
-import { parseDocuments, type ParsedDocument, type ParsedDocuments } from '../../api/apply/index.js';
-import { ApiError } from '../../api/store/index.js';
+import { parseDocuments, type ParsedDocument, type ParsedDocuments } from '../../store/apply/index.js';
+import { badRequest, isStoreError } from '../../store/index.js';
 import type { StatusCause } from '../../specs/index.js';
 import type { ManifestFile } from './files.js';
 
@@ -29,7 +29,7 @@ export class ParseCache {
     try {
       entry = { text: f.text, documents: parseDocuments([{ name: f.path, text: f.text }]).documents };
     } catch (err) {
-      if (!(err instanceof ApiError) || err.code !== 400) throw err;
+      if (!isStoreError(err, 'BadRequest')) throw err;
       entry = {
         text: f.text,
         causes: err.details?.causes ?? [{ reason: err.reason, message: err.message, file: f.path }],
@@ -40,7 +40,7 @@ export class ParseCache {
   }
 
   /**
-   * All documents of all files, in file order. Throws ApiError 400 (as parseDocuments does)
+   * All documents of all files, in file order. Throws a BadRequest StoreError (as parseDocuments does)
    * listing the syntax errors of every file that has one.
    */
   parse(files: readonly ManifestFile[]): ParsedDocuments {
@@ -70,11 +70,9 @@ export class ParseCache {
         .filter(Boolean)
         .join(', ');
       const more = causes.length > 1 ? ` (and ${causes.length - 1} more)` : '';
-      throw new ApiError(
-        400,
-        'BadRequest',
+      throw badRequest(
         `cannot parse document ${first.document}${at ? ` (${at})` : ''}: ${first.message}${more}`,
-        { causes },
+        causes,
       );
     }
     return { documents };

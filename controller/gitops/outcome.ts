@@ -3,7 +3,7 @@
 // an outcome into a queue operation; the report turns it into status and events.
 import type { StatusCause, SyncReason } from '../../specs/index.js';
 import { errorMessage } from '../../specs/errors.js';
-import { ApiError } from '../../api/store/index.js';
+import { StoreError } from '../../store/index.js';
 import { isEmptyPruneRefusal, type ApplyResult } from './apply.js';
 import { shortRevision, type FolderError } from './files.js';
 import { OWNED_ELSEWHERE } from './ownership.js';
@@ -40,15 +40,15 @@ export function folderOutcome(err: FolderError): Outcome {
 }
 
 /** Objects of the folder that another running sync applied: refused as the apply would refuse them. */
-export function ownershipError(conflicts: StatusCause[]): ApiError {
-  return new ApiError(422, 'Invalid', `${plural(conflicts.length, 'object')} of this folder belong to another sync`, {
+export function ownershipError(conflicts: StatusCause[]): StoreError {
+  return new StoreError('Invalid', `${plural(conflicts.length, 'object')} of this folder belong to another sync`, {
     causes: conflicts,
   });
 }
 
 /** What a failed build or apply of `revision` (a folder of `fileCount` manifest files) means. */
 export function failureOutcome(err: unknown, revision: string, fileCount: number): Outcome {
-  if (!(err instanceof ApiError)) {
+  if (!(err instanceof StoreError)) {
     const message = errorMessage(err);
     return {
       kind: 'retrying',
@@ -60,16 +60,16 @@ export function failureOutcome(err: unknown, revision: string, fileCount: number
   }
   const causes = (err.details?.causes ?? []).map(pickCause);
   const orOwn = causes.length ? causes : [{ reason: err.reason, message: err.message }];
-  if (err.code !== 400 && err.code !== 422) {
+  if (err.reason !== 'BadRequest' && err.reason !== 'Invalid') {
     return {
       kind: 'retrying',
       revision,
       reason: 'ApplyFailed',
       causes: orOwn,
-      message: `Revision ${shortRevision(revision)} could not be applied (${err.code} ${err.reason}: ${err.message}); retrying.`,
+      message: `Revision ${shortRevision(revision)} could not be applied (${err.reason}: ${err.message}); retrying.`,
     };
   }
-  if (err.code === 422 && isEmptyPruneRefusal(causes)) {
+  if (err.reason === 'Invalid' && isEmptyPruneRefusal(causes)) {
     return {
       kind: 'stalled',
       revision,
@@ -81,7 +81,7 @@ export function failureOutcome(err: unknown, revision: string, fileCount: number
     };
   }
   const reason =
-    err.code === 400
+    err.reason === 'BadRequest'
       ? 'BuildFailed'
       : causes.length && causes.every((c) => c.reason === OWNED_ELSEWHERE)
         ? 'OwnershipConflict'

@@ -2,8 +2,8 @@
 // inventory; two syncs declaring one object would take it from each other at every apply.
 // Both are refused: the first when a sync starts, the second as a cause on the revision.
 import { type StatusCause, SYNC_ANNOTATION } from '../../specs/index.js';
-import type { Store } from '../../api/store/index.js';
-import type { ParsedDocuments } from '../../api/apply/index.js';
+import type { StoreClient } from '../../store/index.js';
+import type { ParsedDocuments } from '../../store/apply/index.js';
 
 /** The reason of a cause naming an object another running sync applied. */
 export const OWNED_ELSEWHERE = 'OwnedByAnotherSync';
@@ -11,15 +11,15 @@ export const OWNED_ELSEWHERE = 'OwnedByAnotherSync';
 export const applysetFor = (name: string) => `sync.${name}`;
 
 /** Syncs running per store (name → folder). */
-const running = new WeakMap<Store, Map<string, string>>();
+const running = new WeakMap<StoreClient, Map<string, string>>();
 
 /** Syncs running on `store`, name → folder. */
-export function runningSyncs(store: Store): ReadonlyMap<string, string> {
+export function runningSyncs(store: StoreClient): ReadonlyMap<string, string> {
   return running.get(store) ?? new Map();
 }
 
 /** Records the sync `name` of `dir` as running on `store`; throws when one of that name already runs. */
-export function claimName(store: Store, name: string, dir: string): () => void {
+export function claimName(store: StoreClient, name: string, dir: string): () => void {
   const names = running.get(store) ?? new Map<string, string>();
   running.set(store, names);
   if (names.has(name)) throw new Error(`a sync named "${name}" is already running`);
@@ -33,7 +33,7 @@ export function claimName(store: Store, name: string, dir: string): () => void {
  * Objects of these documents that another running sync applied: declaring one object in
  * two folders would have the two syncs take it from each other at every apply.
  */
-export function ownershipConflicts(store: Store, name: string, docs: ParsedDocuments): StatusCause[] {
+export function ownershipConflicts(store: StoreClient, name: string, docs: ParsedDocuments): StatusCause[] {
   const names = runningSyncs(store);
   const causes: StatusCause[] = [];
   for (const d of docs.documents) {

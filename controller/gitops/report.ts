@@ -2,8 +2,8 @@
 // revisions, errors, inventory) and Events. A problem seen again at every self-heal is
 // reported once; a write that fails is logged, never thrown (the sync goes on).
 import { isDeepStrictEqual } from 'node:util';
-import { API_VERSION, type SyncReason, type SyncSpec, type SyncStatus } from '../../specs/index.js';
-import { timestamp, type Resource, type Store } from '../../api/store/index.js';
+import { API_VERSION, type Sync, type SyncReason, type SyncSpec, type SyncStatus } from '../../specs/index.js';
+import { timestamp, type Resource, type StoreClient } from '../../store/index.js';
 import { shortRevision } from './files.js';
 import { plural, type Outcome } from './outcome.js';
 import {
@@ -29,7 +29,7 @@ const byKindAndName = (a: { kind: string; name: string }, b: { kind: string; nam
   a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
 export interface ReporterOptions {
-  store: Store;
+  store: StoreClient;
   name: string;
   dir: string;
   spec: SyncSpec;
@@ -71,7 +71,7 @@ export class SyncReporter {
   async #applied(o: Extract<Outcome, { kind: 'applied' }>): Promise<void> {
     const { store, name, dir } = this.#o;
     const now = timestamp(store.now());
-    const prevApplied = (store.get('Sync', name)?.status as SyncStatus | undefined)?.lastAppliedRevision;
+    const prevApplied = store.get('Sync', name)?.status?.lastAppliedRevision;
     const applied = o.results.filter((r) => r.action !== 'pruned');
     const pruned = o.results.filter((r) => r.action === 'pruned');
     const created = applied.filter((r) => r.action === 'created');
@@ -139,11 +139,11 @@ export class SyncReporter {
       await store.transaction((tx) => {
         let cur = tx.get('Sync', name);
         if (!cur) {
-          cur = tx.create({ apiVersion: API_VERSION, kind: 'Sync', metadata: { name }, spec } as Resource);
+          cur = tx.create<Sync>({ apiVersion: API_VERSION, kind: 'Sync', metadata: { name }, spec });
         } else if (!isDeepStrictEqual(cur.spec, spec)) {
-          cur = tx.update({ ...cur, spec } as Resource);
+          cur = tx.update({ ...cur, spec });
         }
-        const prev = (cur.status ?? {}) as SyncStatus;
+        const prev: SyncStatus = cur.status ?? {};
         tx.updateStatus('Sync', name, cleanStatus(make(prev)));
       });
     } catch (err) {

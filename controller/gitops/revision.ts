@@ -1,7 +1,7 @@
 // Building a revision: when a folder read may be applied (not while its files are still
 // changing, not while git rewrites the tree), and the documents applied from it, each
 // stamped with the file it came from.
-import type { ParsedDocuments } from '../../api/apply/index.js';
+import type { ParsedDocuments } from '../../store/apply/index.js';
 import type { Clock } from '../queue/index.js';
 import type { ParseCache } from './build.js';
 import type { Debouncer } from './debounce.js';

@@ -1,7 +1,7 @@
 // The public contract of a folder sync: what starts one, what it reports through, and the
 // handle it returns. The parts (watcher, revision, outcome, report, ownership, sync) use
 // these types; callers import them from index.ts.
-import type { Store } from '../../api/store/index.js';
+import type { StoreClient } from '../../store/index.js';
 import type { Clock } from '../queue/index.js';
 import type { ApplyFn } from './apply.js';
 
@@ -21,7 +21,7 @@ export interface SyncEvent {
 }
 
 export interface SyncOptions {
-  store: Store;
+  store: StoreClient;
   /** The Sync object's name: a DNS label. */
   name: string;
   /** The folder; made absolute. It need not exist yet. */
@@ -43,7 +43,7 @@ export interface SyncOptions {
   allowEmptyPrune?: boolean;
   logger?: SyncLogger;
   recordEvent?: (ev: SyncEvent) => Promise<void>;
-  /** The apply path; defaults to `applyDocuments` of api/apply (what `tidepool apply` uses). */
+  /** The apply path; defaults to `applyDocuments` of store/apply (what `tidepool apply` uses). */
   apply?: ApplyFn;
   /** Timers and "now" for the debounce, the waits, the retries and the self-heal. Defaults to realClock. */
   clock?: Clock;

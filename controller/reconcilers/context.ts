@@ -1,6 +1,6 @@
 // What every reconciler is given: the store, the drivers, and the controller's shared
 // views of the world. Reconcilers do I/O only through these.
-import type { Store } from '../../api/store/index.js';
+import type { StoreClient } from '../../store/index.js';
 import type { Capacity } from '../capacity/index.js';
 import type { ProxyDriver } from '../drivers/proxy/types.js';
 import type { RuntimeDriver } from '../drivers/runtime/types.js';
@@ -14,7 +14,7 @@ import type { Logger, Probe } from '../types.js';
 import type { VMCache } from '../vm-cache.js';
 
 export interface Context {
-  store: Store;
+  store: StoreClient;
   runtime: RuntimeDriver;
   proxy: ProxyDriver;
   vms: VMCache;

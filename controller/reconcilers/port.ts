@@ -1,18 +1,18 @@
 // The Port reconciler: a Port is Ready when its route is live in the proxy. Its route
 // exists only while its Workspace is running and ready; the status says which is missing.
 import { isDeepStrictEqual } from 'node:util';
-import type { Resource } from '../../api/store/index.js';
+import type { Port, PortPhase, Workspace } from '../../specs/index.js';
 import type { Condition } from '../../specs/index.js';
 import type { Result } from '../reconcile.js';
 import { getCondition, isTrue, setCondition, type ConditionInput } from '../status.js';
-import { type Context } from './context.js';
+import type { Context } from './context.js';
 import { routedIp } from './routes.js';
 
 export async function reconcilePort(ctx: Context, name: string): Promise<Result> {
   const port = ctx.store.get('Port', name);
   if (!port || port.metadata.deletionTimestamp) return {};
-  const wsName = port.spec.workspace as string;
-  const n = port.spec.port as number;
+  const wsName = port.spec.workspace;
+  const n = port.spec.port;
   const ws = ctx.store.get('Workspace', wsName);
   const ready = readiness(ctx, port, ws, wsName, n);
   if (!ready) return {};
@@ -22,7 +22,7 @@ export async function reconcilePort(ctx: Context, name: string): Promise<Result>
   setCondition(conditions, ready, ctx.clock.now(), port.metadata.generation);
   const next = {
     ...status,
-    phase: ready.status === 'True' ? 'Ready' : 'Pending',
+    phase: (ready.status === 'True' ? 'Ready' : 'Pending') satisfies PortPhase,
     observedGeneration: port.metadata.generation,
     url: `/workspace/${wsName}/port/${n}/`,
     conditions,
@@ -32,7 +32,7 @@ export async function reconcilePort(ctx: Context, name: string): Promise<Result>
 }
 
 /** The Ready condition; undefined means "leave it as it is" (the live routes are not known yet). */
-function readiness(ctx: Context, port: Resource, ws: Resource | undefined, wsName: string, n: number): ConditionInput | undefined {
+function readiness(ctx: Context, port: Port, ws: Workspace | undefined, wsName: string, n: number): ConditionInput | undefined {
   const c = (status: 'True' | 'False', reason: string, message: string): ConditionInput => ({ type: 'Ready', status, reason, message });
   if (!ws) return c('False', 'WorkspaceNotFound', `Workspace "${wsName}" does not exist: create it, or point spec.workspace at one that does.`);
   if (ws.metadata.deletionTimestamp) return c('False', 'WorkspaceNotFound', `Workspace "${wsName}" is being deleted; this Port goes with it.`);

@@ -1,7 +1,7 @@
 // The route table reconciler, one key for the whole table: builds it from the store,
 // reads what is live, and applies it in one call only when they differ. Then tells the
 // workspaces and ports whose route appeared, went or failed.
-import type { Resource } from '../../api/store/index.js';
+import type { Port, Workspace } from '../../specs/index.js';
 import { ProxyError, routeTablesEqual, sortRouteTable, type RouteTable } from '../drivers/proxy/types.js';
 import { portKey, workspaceKey } from '../keys.js';
 import { isTrue } from '../status.js';
@@ -9,13 +9,13 @@ import type { Result } from '../reconcile.js';
 import { IDE_PORT, type Context } from './context.js';
 
 /** A workspace is routed when it is not being deleted, is declared running, and its IDE answered on its IP. */
-export function routedIp(ws: Resource): string | undefined {
+export function routedIp(ws: Workspace): string | undefined {
   if (ws.metadata.deletionTimestamp || !ws.spec?.running) return undefined;
   if (!isTrue(ws.status, 'VMReady')) return undefined;
   return typeof ws.status?.ip === 'string' && ws.status.ip ? ws.status.ip : undefined;
 }
 
-export function desiredRouteTable(workspaces: Resource[], ports: Resource[]): RouteTable {
+export function desiredRouteTable(workspaces: Workspace[], ports: Port[]): RouteTable {
   const ips = new Map<string, string>();
   const table: RouteTable = { workspaces: [], ports: [] };
   for (const ws of workspaces) {
@@ -85,7 +85,7 @@ function enqueueChanged(ctx: Context, changed: { workspaces: Set<string>; ports:
 }
 
 /** The proxy's health changed: every workspace and port may show it (or stop showing it). */
-function enqueueAll(ctx: Context, workspaces: Resource[]): void {
+function enqueueAll(ctx: Context, workspaces: Workspace[]): void {
   for (const ws of workspaces) {
     ctx.queue.add(workspaceKey(ws.metadata.name));
     for (const p of ctx.ports.portsOf(ws.metadata.name)) ctx.queue.add(portKey(p));

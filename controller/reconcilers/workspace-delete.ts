@@ -1,17 +1,18 @@
 // Deletion: a Workspace being deleted loses its routes first (so no request reaches an
 // address that may be reused), then its VM and disk, then the finalizer, and the store
 // removes it and its Ports. A VM that no Workspace declares is deleted.
-import type { Resource } from '../../api/store/index.js';
+import type { Workspace } from '../../specs/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import type { VM } from '../drivers/runtime/types.js';
 import type { Result } from '../reconcile.js';
 import { setCondition } from '../status.js';
 import { FINALIZER, keepForeignStatus, type Context } from './context.js';
+import { errorMessage } from '../../specs/errors.js';
 
 /** How often a deletion waiting for its routes to go looks again (the routes reconciler also wakes it). */
 const ROUTE_WAIT_MS = 1000;
 
-export async function finalize(ctx: Context, ws: Resource): Promise<Result> {
+export async function finalize(ctx: Context, ws: Workspace): Promise<Result> {
   const name = ws.metadata.name;
   ctx.capacity.waiting.delete(name);
   ctx.ideWaitSince.delete(name);
@@ -44,10 +45,10 @@ export async function finalize(ctx: Context, ws: Resource): Promise<Result> {
     ctx.vms.patch(name, null);
     await ctx.runtime.homes?.delete(name);
   } catch (err) {
-    ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, 'Warning', 'DeleteFailed', (err as Error).message);
+    ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, 'Warning', 'DeleteFailed', errorMessage(err));
     setCondition(conditions, {
       type: 'Ready', status: 'False', reason: 'RuntimeError',
-      message: `Deleting: the ${ctx.runtime.name} runtime failed to delete the VM or its home: ${(err as Error).message}. Retrying with backoff.`,
+      message: `Deleting: the ${ctx.runtime.name} runtime failed to delete the VM or its home: ${errorMessage(err)}. Retrying with backoff.`,
     }, ctx.clock.now(), ws.metadata.generation);
     ctx.status.write('Workspace', name, keepForeignStatus(ctx, name, { ...status, phase: 'Deleting', conditions }));
     throw err;
@@ -55,7 +56,7 @@ export async function finalize(ctx: Context, ws: Resource): Promise<Result> {
   await ctx.store.transaction((tx) => {
     const cur = tx.get('Workspace', name);
     if (!cur || cur.metadata.uid !== ws.metadata.uid || !cur.metadata.finalizers?.includes(FINALIZER)) return;
-    const next = structuredClone(cur) as Resource;
+    const next = structuredClone(cur);
     next.metadata.finalizers = next.metadata.finalizers!.filter((f) => f !== FINALIZER);
     tx.update(next);
   });

@@ -3,11 +3,12 @@
 // ~/project as dev once the VM runs. Both are read only while the workspace is being made,
 // and both are safe to run again after a crash: an existing home is kept, and the clone
 // does nothing when ~/project is there.
-import type { Resource } from '../../api/store/index.js';
+import type { Workspace } from '../../specs/index.js';
 import type { Condition, WorkspaceSource, WorkspaceStatus } from '../../specs/index.js';
 import { RuntimeError, type VM } from '../drivers/runtime/types.js';
 import { getCondition, setCondition } from '../status.js';
 import type { Context } from './context.js';
+import { errorMessage } from '../../specs/errors.js';
 
 export type Note = (type: 'Normal' | 'Warning', reason: string, text: string) => void;
 
@@ -23,9 +24,9 @@ export interface HomeBlocked {
  * Makes the home before the VM. A runtime without homes gets a condition saying the home is
  * on the VM's disk. Returns why not when the VM must wait (its source is missing).
  */
-export async function ensureHome(ctx: Context, ws: Resource, status: WorkspaceStatus, note: Note): Promise<HomeBlocked | undefined> {
+export async function ensureHome(ctx: Context, ws: Workspace, status: WorkspaceStatus, note: Note): Promise<HomeBlocked | undefined> {
   const name = ws.metadata.name;
-  const source = ws.spec.source as WorkspaceSource | undefined;
+  const source = ws.spec.source;
   const from = source?.fromWorkspace;
   const now = ctx.clock.now();
   const gen = ws.metadata.generation;
@@ -63,8 +64,8 @@ export async function ensureHome(ctx: Context, ws: Resource, status: WorkspaceSt
 }
 
 /** Marks, before the VM is made, that its spec.source.git is to be cloned: only a workspace being made clones. */
-export function planClone(ctx: Context, ws: Resource, status: WorkspaceStatus): void {
-  const git = (ws.spec.source as WorkspaceSource | undefined)?.git;
+export function planClone(ctx: Context, ws: Workspace, status: WorkspaceStatus): void {
+  const git = ws.spec.source?.git;
   if (!git || getCondition(status, 'SourceReady')) return;
   setCondition(conditions(status), {
     type: 'SourceReady', status: 'False', reason: 'Pending',
@@ -103,8 +104,8 @@ const describe = (git: { url: string; ref?: string }) => `${git.url}${git.ref ? 
  * outcome is SourceReady and an event carrying git's own words. `writeProgress` is called
  * once the clone starts, so status says so while it runs.
  */
-export async function cloneSource(ctx: Context, ws: Resource, status: WorkspaceStatus, vm: VM, note: Note, writeProgress: () => void): Promise<void> {
-  const git = (ws.spec.source as WorkspaceSource | undefined)?.git;
+export async function cloneSource(ctx: Context, ws: Workspace, status: WorkspaceStatus, vm: VM, note: Note, writeProgress: () => void): Promise<void> {
+  const git = ws.spec.source?.git;
   if (!git || !clonePending(status)) return;
   const gen = ws.metadata.generation;
   const set = (s: 'True' | 'False', reason: string, message: string) =>
@@ -129,7 +130,7 @@ export async function cloneSource(ctx: Context, ws: Resource, status: WorkspaceS
     });
   } catch (err) {
     // The runtime could not run it at all (the VM went away, say): try again with backoff.
-    set('False', 'Cloning', `Cloning ${describe(git)}: the ${ctx.runtime.name} runtime could not run git: ${(err as Error).message}. Retrying.`);
+    set('False', 'Cloning', `Cloning ${describe(git)}: the ${ctx.runtime.name} runtime could not run git: ${errorMessage(err)}. Retrying.`);
     throw err;
   }
   if (result.exitCode === 0) {

@@ -1,7 +1,7 @@
 // Spec changes of a workspace whose VM exists: new resources are applied live where the
 // runtime can (after the capacity check), a new image recreates the VM with the same home.
 // A change that cannot be applied is a condition naming the field; the running VM stays.
-import type { Resource } from '../../api/store/index.js';
+import type { Workspace } from '../../specs/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import { showBytes, type RunningWorkspace, type Usage } from '../capacity/index.js';
 import { RuntimeError, type VM } from '../drivers/runtime/types.js';
@@ -9,6 +9,7 @@ import { getCondition, setCondition } from '../status.js';
 import { HOLDS_CAPACITY } from '../vm-cache.js';
 import type { Context } from './context.js';
 import type { Note } from './workspace-home.js';
+import { errorMessage } from '../../specs/errors.js';
 
 const conditions = (status: WorkspaceStatus): Condition[] => (status.conditions ??= []);
 const show = (r: { cpu?: number; memoryBytes?: number }) =>
@@ -19,7 +20,7 @@ const show = (r: { cpu?: number; memoryBytes?: number }) =>
  * ResourcesApplied. Returns the VM as it is after.
  */
 export async function applyResources(
-  ctx: Context, ws: Resource, status: WorkspaceStatus, vm: VM, want: Usage, others: () => RunningWorkspace[], note: Note,
+  ctx: Context, ws: Workspace, status: WorkspaceStatus, vm: VM, want: Usage, others: () => RunningWorkspace[], note: Note,
 ): Promise<VM> {
   const name = ws.metadata.name;
   const gen = ws.metadata.generation;
@@ -59,7 +60,7 @@ export async function applyResources(
     how = await update(name, { cpu: want.cpu, memoryBytes: want.memoryBytes });
   } catch (err) {
     if (err instanceof RuntimeError && err.reason === 'RuntimeUnavailable') throw err;
-    const message = `The ${ctx.runtime.name} runtime refused ${what}: ${(err as Error).message}. The workspace keeps running with ${show(vm)}; change spec.resources to try again.`;
+    const message = `The ${ctx.runtime.name} runtime refused ${what}: ${errorMessage(err)}. The workspace keeps running with ${show(vm)}; change spec.resources to try again.`;
     ctx.vms.markDirty(name);
     set('False', 'Refused', message);
     note('Warning', 'ResourcesRefused', message);
@@ -84,8 +85,8 @@ export async function applyResources(
  * Whether the VM is to be made again from a new spec.image (keeping its home). When the image
  * cannot be used, or the runtime keeps no home to carry over, ImageApplied says so and the VM stays.
  */
-export async function shouldRecreate(ctx: Context, ws: Resource, status: WorkspaceStatus, vm: VM, note: Note): Promise<boolean> {
-  const image = ws.spec.image as string;
+export async function shouldRecreate(ctx: Context, ws: Workspace, status: WorkspaceStatus, vm: VM, note: Note): Promise<boolean> {
+  const image = ws.spec.image;
   const gen = ws.metadata.generation;
   const set = (s: 'True' | 'False', reason: string, message: string) =>
     setCondition(conditions(status), { type: 'ImageApplied', status: s, reason, message }, ctx.clock.now(), gen);

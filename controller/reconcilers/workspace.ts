@@ -1,9 +1,11 @@
 // The Workspace reconciler: makes the VM match the Workspace (exists, running or not,
 // IDE answering) and says how it stands in status. It reads the whole object and the
 // whole VM each time, acts at most once, and writes status only when it changed.
-import type { Resource } from '../../api/store/index.js';
+// Over 300 lines: the lifecycle's steps that share its Observed/Note plumbing; the steps with
+// state of their own are apart (workspace-home.ts, workspace-spec.ts, workspace-delete.ts).
+import type { Workspace } from '../../specs/index.js';
 import { parseQuantity, type Condition, type WorkspacePhase, type WorkspaceStatus } from '../../specs/index.js';
-import { timestamp } from '../../api/store/index.js';
+import { timestamp } from '../../store/index.js';
 import { neverFits, showBytes, type RunningWorkspace, type Usage } from '../capacity/index.js';
 import { RuntimeError, type VM } from '../drivers/runtime/types.js';
 import { TerminalError, type Result } from '../reconcile.js';
@@ -67,13 +69,13 @@ function unreachable(ctx: Context, name: string, err: Error): void {
  * a crash loses it, the VM made meanwhile is either adopted again (the Workspace is
  * still there) or deleted by the orphan collection (it is not).
  */
-function ensureFinalizer(ctx: Context, ws: Resource): Resource | undefined {
+function ensureFinalizer(ctx: Context, ws: Workspace): Workspace | undefined {
   const name = ws.metadata.name;
   if (ws.metadata.finalizers?.includes(FINALIZER)) return ws;
   ctx.status.track(ctx.store.transaction((tx) => {
     const cur = tx.get('Workspace', name);
     if (!cur || cur.metadata.deletionTimestamp || cur.metadata.finalizers?.includes(FINALIZER)) return;
-    const next = structuredClone(cur) as Resource;
+    const next = structuredClone(cur);
     next.metadata.finalizers = [...(next.metadata.finalizers ?? []), FINALIZER];
     tx.update(next);
   }), 'Workspace', name);
@@ -82,9 +84,12 @@ function ensureFinalizer(ctx: Context, ws: Resource): Resource | undefined {
 
 const vmReady = (status: ConditionInput['status'], reason: string, message: string): VMReady => ({ type: 'VMReady', status, reason, message });
 
-async function converge(ctx: Context, ws: Resource, vm: VM | undefined): Promise<Result> {
+// Over 80 lines on purpose: one decision per branch (recreate, create, start, stop, resources,
+// home, clone), in the order they apply, each a call into its own function; read top to bottom
+// it is the lifecycle.
+async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promise<Result> {
   const name = ws.metadata.name;
-  const spec = ws.spec as { image: string; running: boolean; resources: { cpu: number; memory: string } };
+  const spec = ws.spec;
   const memoryBytes = parseQuantity(spec.resources.memory);
   if (memoryBytes === undefined) throw new TerminalError(`workspace ${name}: spec.resources.memory "${spec.resources.memory}" is not a quantity`);
   const want: Usage = { name, cpu: spec.resources.cpu, memoryBytes };
@@ -177,7 +182,7 @@ async function converge(ctx: Context, ws: Resource, vm: VM | undefined): Promise
 }
 
 async function create(
-  ctx: Context, ws: Resource, status: WorkspaceStatus, want: Usage,
+  ctx: Context, ws: Workspace, status: WorkspaceStatus, want: Usage,
   spec: { image: string; running: boolean }, note: Note, recreating: boolean,
 ): Promise<VM> {
   const name = ws.metadata.name;
@@ -204,7 +209,7 @@ async function create(
   return vm;
 }
 
-async function start(ctx: Context, ws: Resource, vm: VM, note: Note): Promise<VM> {
+async function start(ctx: Context, ws: Workspace, vm: VM, note: Note): Promise<VM> {
   const name = ws.metadata.name;
   const drift = ws.status?.phase === 'Running' || ws.status?.phase === 'Starting';
   await ctx.runtime.start(name);
@@ -215,21 +220,21 @@ async function start(ctx: Context, ws: Resource, vm: VM, note: Note): Promise<VM
 }
 
 /** A runtime action failed: say so in status, then throw so the key comes back with backoff. */
-async function fail(ctx: Context, ws: Resource, status: WorkspaceStatus, op: string, err: Error, note: Note): Promise<never> {
+async function fail(ctx: Context, ws: Workspace, status: WorkspaceStatus, op: string, err: Error, note: Note): Promise<never> {
   // A failed action may still have done something: the retry lists again before acting.
   ctx.vms.markDirty(ws.metadata.name);
   // An image the runtime cannot make VMs from is the user's to fix: say which field.
   const badImage = err instanceof RuntimeError && (err.reason === 'UnknownImage' || err.reason === 'ImageNotFound');
-  const words = badImage ? `spec.image "${ws.spec.image as string}": ${err.message}` : err.message;
+  const words = badImage ? `spec.image "${ws.spec.image}": ${err.message}` : err.message;
   const message = `The ${ctx.runtime.name} runtime failed to ${op} the VM: ${words}. Retrying with backoff.`;
   const word = op.split(' ')[0]!;
   note('Warning', `${word[0]!.toUpperCase()}${word.slice(1)}Failed`, words);
-  write(ctx, ws, status, { phase: 'Failed', vmReady: vmReady('False', badImage ? (err as RuntimeError).reason : 'RuntimeError', message) });
+  write(ctx, ws, status, { phase: 'Failed', vmReady: vmReady('False', badImage ? err.reason : 'RuntimeError', message) });
   throw err;
 }
 
 /** How the VM stands, without acting: the phase, VMReady, and when to look again. */
-async function observe(ctx: Context, ws: Resource, vm: VM | undefined, prev: WorkspaceStatus): Promise<Observed> {
+async function observe(ctx: Context, ws: Workspace, vm: VM | undefined, prev: WorkspaceStatus): Promise<Observed> {
   const name = ws.metadata.name;
   const running = ws.spec.running as boolean;
   if (!vm) return { phase: 'Pending', vmReady: vmReady('False', 'VMNotFound', 'The VM does not exist yet.'), requeueAfterMs: POLL_MS };
@@ -289,7 +294,7 @@ async function observe(ctx: Context, ws: Resource, vm: VM | undefined, prev: Wor
 }
 
 /** Writes phase, ip, url, VMReady, RouteReady and Ready when any changed. */
-function write(ctx: Context, ws: Resource, status: WorkspaceStatus, o: Observed): Result {
+function write(ctx: Context, ws: Workspace, status: WorkspaceStatus, o: Observed): Result {
   const name = ws.metadata.name;
   const now = ctx.clock.now();
   const gen = ws.metadata.generation;
@@ -316,7 +321,7 @@ function write(ctx: Context, ws: Resource, status: WorkspaceStatus, o: Observed)
 }
 
 /** RouteReady from the live route table; undefined leaves it as it is (the live table is not known yet). */
-function routeReady(ctx: Context, ws: Resource, o: Observed, status: WorkspaceStatus): ConditionInput | undefined {
+function routeReady(ctx: Context, ws: Workspace, o: Observed, status: WorkspaceStatus): ConditionInput | undefined {
   const name = ws.metadata.name;
   const c = (s: 'True' | 'False', reason: string, message: string): ConditionInput => ({ type: 'RouteReady', status: s, reason, message });
   if (o.vmReady.status !== 'True' || !o.ip) {

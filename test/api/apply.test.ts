@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyDocuments, parseDocuments } from '../../api/apply/index.js';
+import { applyDocuments, parseDocuments } from '../../store/apply/index.js';
 import { diskBytes, startTestServer, type TestServer } from './helpers.js';
 
 let t: TestServer;
@@ -201,11 +201,11 @@ describe('POST /api/v1/apply', () => {
 describe('applyDocuments (the function the GitOps sync reuses)', () => {
   it('names the file in every cause and stamps extra annotations', async () => {
     await expect(applyDocuments(t.store, [{ name: 'good.yaml', text: ws('fa') }, { name: 'bad.yaml', text: pt('fp', 'fa', 22) }], {}))
-      .rejects.toMatchObject({ code: 422, details: { causes: [expect.objectContaining({ file: 'bad.yaml', document: 1, field: 'spec.port', line: 4 })] } });
+      .rejects.toMatchObject({ reason: 'Invalid', details: { causes: [expect.objectContaining({ file: 'bad.yaml', document: 1, field: 'spec.port', line: 4 })] } });
     const res = await applyDocuments(t.store, [{ name: 'a.yaml', text: ws('fa') }], { applyset: 'sync-x', annotations: { 'tidepool/sync': 'x' } });
     expect(res.results).toEqual([{ kind: 'Workspace', name: 'fa', action: 'created' }]);
     expect(t.store.get('Workspace', 'fa')!.metadata.annotations).toEqual({ 'tidepool/applyset': 'sync-x', 'tidepool/sync': 'x' });
-    await expect(applyDocuments(t.store, [{ name: 'x.yaml', text: 'a: [' }])).rejects.toMatchObject({ code: 400, details: { causes: [expect.objectContaining({ file: 'x.yaml', line: 1 })] } });
+    await expect(applyDocuments(t.store, [{ name: 'x.yaml', text: 'a: [' }])).rejects.toMatchObject({ reason: 'BadRequest', details: { causes: [expect.objectContaining({ file: 'x.yaml', line: 1 })] } });
   });
 
   it('accepts already parsed objects and parseDocuments output', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readStoreState } from '../../api/store/index.js';
+import { readStoreState } from '../../store/index.js';
 import { AUTH, PASSWORD, port, startTestServer, workspace, type TestServer } from './helpers.js';
 
 let t: TestServer;

@@ -6,7 +6,7 @@ import { mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Store } from '../../api/store/index.js';
+import { Store } from '../../store/index.js';
 import { startServer, type StartedServer } from '../../api/server.js';
 import { AUTH, PASSWORD, USER, workspace } from './helpers.js';
 import { fetch } from 'undici';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fetch } from 'undici';
-import { readStoreState } from '../../api/store/index.js';
+import { readStoreState } from '../../store/index.js';
 import { AUTH, PASSWORD, USER, workspace } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

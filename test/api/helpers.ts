@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetch, type Response } from 'undici';
-import { Store, eventsPath, type StoreOptions } from '../../api/store/index.js';
+import { Store, eventsPath, type StoreOptions } from '../../store/index.js';
 import { startServer, type ServerOptions, type StartedServer } from '../../api/server.js';
 
 export const USER = 'admin';

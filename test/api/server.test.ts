@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fetch } from 'undici';
 import { startServer, type StartedServer } from '../../api/server.js';
-import type { Store } from '../../api/store/index.js';
+import type { Store } from '../../store/index.js';
 import { AUTH, PASSWORD, USER, startTestServer, workspace } from './helpers.js';
 
 const cleanup: (() => Promise<void>)[] = [];

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseDocuments } from '../../api/apply/parse.js';
+import { parseDocuments } from '../../store/apply/parse.js';
 import { CliError } from '../../cli/errors.js';
 import { ManifestError, bundle, identity, locate, readSources, type Source } from '../../cli/manifests.js';
 

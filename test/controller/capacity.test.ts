@@ -41,13 +41,13 @@ describe('capacity', () => {
     expect(cond(refused, 'Ready')!.status).toBe('False');
     expect(cond(refused, 'Ready')!.message).toContain('"zed"');
     expect(cond(refused, 'Ready')!.message).toContain('2 of at most 2 workspaces are running');
-    expect(refused.status.phase).toBe('Pending');
+    expect(refused.status!.phase).toBe('Pending');
     expect(h.runtime.snapshot().map((v) => v.name).sort()).toEqual(['amy', 'zed']);
     await waitFor('InsufficientCapacity event', () => eventsFor(h.store, 'carl').some((e) => e.reason === 'InsufficientCapacity' && e.type === 'Warning'));
 
     await h.setSpec('zed', { running: false });
     const started = await h.ready('carl');
-    expect(started.status.phase).toBe('Running');
+    expect(started.status!.phase).toBe('Running');
     expect(h.runtime.snapshot().filter((v) => v.state === 'Running').map((v) => v.name).sort()).toEqual(['amy', 'carl']);
   });
 

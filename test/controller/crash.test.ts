@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Resource } from '../../api/store/index.js';
+import type { Resource } from '../../store/index.js';
 import { FINALIZER } from '../../controller/index.js';
 import { cond, harness, port, waitFor, workspace, type Harness } from './helpers.js';
 

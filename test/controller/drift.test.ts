@@ -48,7 +48,7 @@ describe('drift repair', () => {
       await h.runtime.startBehindBack('idle', { notify });
       await resyncUnlessNotified();
       await waitFor('stopped again', () => h.runtime.snapshot().find((v) => v.name === 'idle')?.state === 'Stopped');
-      expect(h.ws('idle')!.status.phase).toBe('Stopped');
+      expect(h.ws('idle')!.status!.phase).toBe('Stopped');
       expect(h.proxy.table()!.workspaces.map((w) => w.name)).toEqual(['run']);
     });
 

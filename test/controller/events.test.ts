@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Store, type Resource } from '../../api/store/index.js';
+import { Store, type Resource } from '../../store/index.js';
 import { EventRecorder, FakeClock } from '../../controller/index.js';
 import { waitFor } from './helpers.js';
 
@@ -36,8 +36,8 @@ describe('EventRecorder', () => {
       firstTimestamp: '2030-01-01T00:00:00Z', lastTimestamp: '2030-01-01T00:00:00Z', reportingController: 'tidepool-controller',
     });
     expect(events()[0]!.metadata.name).toMatch(/^alice-[0-9a-f]{12}$/);
-    // Reads see a write while it is still in flight; the resourceVersion moves once it is durable.
-    await rec.flush();
+    // Reads see a write before it is on disk; the store's resourceVersion counts durable ones.
+    await waitFor('first write durable', () => Number(store.resourceVersion) >= Number(events()[0]!.metadata.resourceVersion));
     const rv = store.resourceVersion;
 
     clock.advance(1000);

@@ -1,17 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Resource } from '../../api/store/index.js';
+import type { PortStatus, WorkspaceStatus } from '../../specs/index.js';
 import { cond, eventsFor, harness, port, waitFor, workspace, type Harness } from './helpers.js';
 
 /** Every status a kind/name had, in order, as the store's watch reported it. */
-function history(h: Harness, kind: string, name: string): { statuses: Resource['status'][]; stop: () => void } {
-  const statuses: Resource['status'][] = [];
+function history(h: Harness, kind: 'Workspace' | 'Port', name: string): { statuses: (WorkspaceStatus | PortStatus | undefined)[]; stop: () => void } {
+  const statuses: (WorkspaceStatus | PortStatus | undefined)[] = [];
   const stop = h.store.watch({ kind }, (ev) => {
     if (ev.object.metadata.name === name) statuses.push(ev.object.status);
   });
   return { statuses, stop };
 }
 
-const condOf = (status: Resource['status'], type: string) => (status?.conditions as { type: string; status: string; reason: string; message: string }[] | undefined)?.find((c) => c.type === type);
+const condOf = (status: WorkspaceStatus | PortStatus | undefined, type: string) => status?.conditions?.find((c) => c.type === type);
 
 describe('failures', () => {
   let h: Harness;
@@ -32,7 +32,7 @@ describe('failures', () => {
     expect(condOf(failed, 'Ready')).toMatchObject({ status: 'False', reason: 'RuntimeError' });
     expect(h.runtime.calls.create).toBe(4);
     expect(h.runtime.snapshot()).toHaveLength(1);
-    expect(h.ws('flaky')!.status.phase).toBe('Running');
+    expect(h.ws('flaky')!.status!.phase).toBe('Running');
   });
 
   it('shows a runtime that fails to start N times, then recovers', async () => {
@@ -70,8 +70,8 @@ describe('failures', () => {
     await h.start({ probe: async () => up, ideTimeoutMs: 200 });
     await h.store.create(workspace('mute'));
     const waiting = await waitFor('WaitingForIDE', () => (cond(h.ws('mute'), 'VMReady')?.reason === 'WaitingForIDE' ? h.ws('mute') : undefined));
-    expect(waiting.status.phase).toBe('Starting');
-    expect(waiting.status.ip).toMatch(/^127\.77\./);
+    expect(waiting.status!.phase).toBe('Starting');
+    expect(waiting.status!.ip).toMatch(/^127\.77\./);
     expect(h.proxy.table()?.workspaces ?? []).toEqual([]);
     const late = await waitFor('timeout message', () => {
       const r = cond(h.ws('mute'), 'Ready');

@@ -3,28 +3,28 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store, type Resource } from '../../api/store/index.js';
+import { Store, type Resource } from '../../store/index.js';
 import { createMemoryProxy, type MemoryProxy } from '../../controller/drivers/proxy/memory/index.js';
 import { createStubRuntime, type StubRuntime, type StubRuntimeOptions } from '../../controller/drivers/runtime/stub/index.js';
 import { ExponentialBackoff, startController, type Controller, type ControllerOptions } from '../../controller/index.js';
-import { validateManifest, type Condition } from '../../specs/index.js';
+import { validateManifest, type Condition, type Event, type Port, type Workspace } from '../../specs/index.js';
 
 export const GiB = 2 ** 30;
 
-export function workspace(name: string, spec: Record<string, unknown> = {}): Resource {
+export function workspace(name: string, spec: Record<string, unknown> = {}): Workspace {
   const r = validateManifest({ apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name }, spec });
   if (!r.object) throw new Error(JSON.stringify(r.causes));
-  return r.object as Resource;
+  return r.object as Workspace;
 }
 
-export function port(name: string, ws: string, n: number): Resource {
+export function port(name: string, ws: string, n: number): Port {
   const r = validateManifest({ apiVersion: 'tidepool/v1', kind: 'Port', metadata: { name }, spec: { workspace: ws, port: n } });
   if (!r.object) throw new Error(JSON.stringify(r.causes));
-  return r.object as Resource;
+  return r.object as Port;
 }
 
-export function cond(o: Resource | undefined, type: string): Condition | undefined {
-  return (o?.status?.conditions as Condition[] | undefined)?.find((c) => c.type === type);
+export function cond(o: { status?: { conditions?: Condition[] } } | undefined, type: string): Condition | undefined {
+  return o?.status?.conditions?.find((c) => c.type === type);
 }
 
 /** Polls `fn` until it returns something truthy; fails with `what` and the last value after `timeoutMs`. */
@@ -52,11 +52,11 @@ export interface Harness {
   runtime: StubRuntime;
   proxy: MemoryProxy;
   start(extra?: Partial<ControllerOptions>): Promise<Controller>;
-  ws(name: string): Resource | undefined;
+  ws(name: string): Workspace | undefined;
   /** Changes a Workspace's spec fields (a user's update). */
   setSpec(name: string, spec: Record<string, unknown>): Promise<void>;
   /** Waits until workspace `name` is Ready=True and returns it. */
-  ready(name: string, timeoutMs?: number): Promise<Resource>;
+  ready(name: string, timeoutMs?: number): Promise<Workspace>;
   close(): Promise<void>;
 }
 
@@ -84,7 +84,7 @@ export async function harness(stub: StubRuntimeOptions = {}): Promise<Harness> {
     ws: (name) => store.get('Workspace', name),
     async setSpec(name, spec) {
       const cur = store.get('Workspace', name)!;
-      await store.update({ ...structuredClone(cur), spec: { ...structuredClone(cur.spec), ...spec } } as Resource);
+      await store.update({ ...structuredClone(cur), spec: { ...structuredClone(cur.spec), ...spec } });
     },
     ready: (name, timeoutMs) => waitFor(`workspace ${name} Ready`, () => {
       const w = store.get('Workspace', name);
@@ -101,8 +101,8 @@ export async function harness(stub: StubRuntimeOptions = {}): Promise<Harness> {
 }
 
 /** Events about `name` in the store, oldest first. */
-export function eventsFor(store: Store, name: string): Resource[] {
+export function eventsFor(store: Store, name: string): Event[] {
   return store.list('Event').items
-    .filter((e) => (e.regarding as { name: string }).name === name)
+    .filter((e) => e.regarding.name === name)
     .sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
 }

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Store, timestamp } from '../../api/store/index.js';
+import { Store, timestamp } from '../../store/index.js';
 import { LastAccessWriter } from '../../controller/last-access.js';
 import { FakeClock } from '../../controller/queue/clock.js';
 import { StatusWriter } from '../../controller/status.js';

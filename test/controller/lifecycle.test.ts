@@ -18,14 +18,14 @@ describe('workspace lifecycle', () => {
     const ws = await h.ready('alice');
     expect(ws.metadata.finalizers).toContain(FINALIZER);
     expect(ws.status).toMatchObject({ phase: 'Running', url: '/workspace/alice/', observedGeneration: 1 });
-    expect(ws.status.ip).toMatch(/^127\.77\.\d+\.\d+$/);
-    expect(ws.status.lastStartedTime).toMatch(/Z$/);
+    expect(ws.status!.ip).toMatch(/^127\.77\.\d+\.\d+$/);
+    expect(ws.status!.lastStartedTime).toMatch(/Z$/);
     for (const t of ['VMReady', 'RouteReady', 'Ready']) expect(cond(ws, t)).toMatchObject({ status: 'True', observedGeneration: 1 });
     expect(h.runtime.snapshot()).toEqual([expect.objectContaining({ name: 'alice', state: 'Running', cpu: 2, memoryBytes: 2 ** 30, image: 'default' })]);
     await waitFor('port route', () => h.proxy.table()?.ports.length === 1);
     expect(h.proxy.table()).toEqual({
-      workspaces: [{ name: 'alice', upstream: `${ws.status.ip}:8080` }],
-      ports: [{ workspace: 'alice', port: 3000, upstream: `${ws.status.ip}:3000` }],
+      workspaces: [{ name: 'alice', upstream: `${ws.status!.ip}:8080` }],
+      ports: [{ workspace: 'alice', port: 3000, upstream: `${ws.status!.ip}:3000` }],
     });
     const p = await waitFor('port Ready', () => {
       const o = h.store.get('Port', 'alice-3000');
@@ -58,8 +58,8 @@ describe('workspace lifecycle', () => {
     });
     expect(cond(stopped, 'Ready')).toMatchObject({ status: 'False', reason: 'Stopped' });
     expect(cond(stopped, 'VMReady')).toMatchObject({ status: 'False', reason: 'Stopped' });
-    expect(stopped.status.ip).toBeUndefined();
-    expect(stopped.status.observedGeneration).toBe(2);
+    expect(stopped.status!.ip).toBeUndefined();
+    expect(stopped.status!.observedGeneration).toBe(2);
     expect(h.runtime.snapshot()[0]).toMatchObject({ name: 'bob', state: 'Stopped' });
     await waitFor('routes dropped', () => h.proxy.table()?.workspaces.length === 0 && h.proxy.table()?.ports.length === 0);
     await waitFor('port WorkspaceStopped', () => cond(h.store.get('Port', 'bob-8000'), 'Ready')?.reason === 'WorkspaceStopped');
@@ -70,7 +70,7 @@ describe('workspace lifecycle', () => {
       return w?.status?.observedGeneration === 3 && cond(w, 'Ready')?.status === 'True' ? w : undefined;
     });
     expect(h.runtime.snapshot()[0]).toMatchObject({ state: 'Running' });
-    expect(Date.parse(again.status.lastStartedTime)).toBeGreaterThanOrEqual(Date.parse(first.status.lastStartedTime));
+    expect(Date.parse(again.status!.lastStartedTime!)).toBeGreaterThanOrEqual(Date.parse(first.status!.lastStartedTime!));
     await waitFor('port Ready again', () => cond(h.store.get('Port', 'bob-8000'), 'Ready')?.status === 'True');
     // Events are gathered for a moment before they are written: wait for the last one.
     const reasons = await waitFor('Started event', () => {

@@ -83,7 +83,7 @@ describe('stub runtime', () => {
     await h.start({ probe: undefined });
     await h.store.create(workspace('real'));
     const ws = await h.ready('real');
-    expect(await get(ws.status.ip, 8080)).toContain('real');
+    expect(await get(ws.status!.ip!, 8080)).toContain('real');
   });
 });
 

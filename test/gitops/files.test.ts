@@ -155,7 +155,7 @@ describe('conditions', () => {
 describe('startSyncs', () => {
   it('refuses two folders that would be one sync, before starting anything', async () => {
     const { startSyncs } = await import('../../server/sync-dirs.js');
-    const { Store } = await import('../../api/store/index.js');
+    const { Store } = await import('../../store/index.js');
     const r = await tmp();
     const store = await Store.open(join(r, 'store.json'));
     await expect(startSyncs([join(r, 'a/manifests'), join(r, 'b/manifests')], { store })).rejects.toThrow(

@@ -2,10 +2,10 @@
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Store, type Resource } from '../../api/store/index.js';
+import { Store, type Resource } from '../../store/index.js';
 import { vi } from 'vitest';
 import { errorMessage } from '../../specs/errors.js';
-import type { SyncStatus } from '../../specs/index.js';
+import type { SyncStatus, Workspace } from '../../specs/index.js';
 import { startSync, type SyncEvent, type SyncHandle, type SyncOptions } from '../../controller/gitops/index.js';
 
 export function workspaceYaml(
@@ -53,7 +53,7 @@ export interface Harness {
   write(rel: string, text: string): Promise<void>;
   status(): SyncStatus;
   condition(type: string): { status: string; reason: string; message: string } | undefined;
-  ws(name: string): Resource | undefined;
+  ws(name: string): Workspace | undefined;
   stop(): Promise<void>;
 }
 

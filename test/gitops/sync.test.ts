@@ -1,7 +1,7 @@
 import { mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyDocuments } from '../../api/apply/index.js';
+import { applyDocuments } from '../../store/apply/index.js';
 import { kindByName, validateManifest, validateStatus } from '../../specs/index.js';
 import { applysetFor, SYNC_ANNOTATION, SYNC_FILE_ANNOTATION } from '../../controller/gitops/index.js';
 import { cleanupAll, harness, portYaml, waitFor, workspaceYaml } from './helpers.js';

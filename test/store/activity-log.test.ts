@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Store, type Resource } from '../../api/store/index.js';
+import { Store, type Resource } from '../../store/index.js';
 import { EventRecorder, FakeClock } from '../../controller/index.js';
 import { validateManifest } from '../../specs/index.js';
 

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Store, timestamp, type Resource } from '../../api/store/index.js';
+import { Store, timestamp, type Resource } from '../../store/index.js';
 
 const event = (name: string, about: string, at: number): Resource => ({
   apiVersion: 'tidepool/v1', kind: 'Event', metadata: { name },

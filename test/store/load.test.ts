@@ -5,7 +5,7 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Store, StoreOpenError } from '../../api/store/index.js';
+import { Store, StoreOpenError } from '../../store/index.js';
 
 const good = (name: string, rv: string, spec: Record<string, unknown> = {}) => ({
   apiVersion: 'tidepool/v1', kind: 'Workspace',

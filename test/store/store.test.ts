@@ -2,7 +2,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Store, StoreOpenError, parseSelector, type WatchEvent } from '../../api/store/index.js';
+import { Store, StoreOpenError, parseSelector, type WatchEvent } from '../../store/index.js';
 import { validateManifest } from '../../specs/index.js';
 
 const ws = (name: string, spec: object = {}, labels?: Record<string, string>) =>
@@ -40,8 +40,8 @@ describe('Store', () => {
     const a = await store.create(ws('alice'));
     await store.update({ ...ws('alice', { running: false }), metadata: { name: 'alice', resourceVersion: a.metadata.resourceVersion } });
     await expect(store.update({ ...ws('alice', { running: true }), metadata: { name: 'alice', resourceVersion: a.metadata.resourceVersion } }))
-      .rejects.toMatchObject({ code: 409, reason: 'Conflict' });
-    await expect(store.create(ws('alice'))).rejects.toMatchObject({ code: 409, reason: 'AlreadyExists' });
+      .rejects.toMatchObject({ reason: 'Conflict' });
+    await expect(store.create(ws('alice'))).rejects.toMatchObject({ reason: 'AlreadyExists' });
   });
 
   it('keeps an object with finalizers until they are removed, then drops its Ports', async () => {
@@ -61,9 +61,9 @@ describe('Store', () => {
   it('allows at most 5 Ports per Workspace and one Port per workspace port', async () => {
     const { store } = await fresh();
     for (let i = 0; i < 5; i++) await store.create(port(`p${i}`, 'alice', 3000 + i));
-    await expect(store.create(port('p5', 'alice', 4000))).rejects.toMatchObject({ code: 422, message: expect.stringMatching(/at most 5 Ports/) });
+    await expect(store.create(port('p5', 'alice', 4000))).rejects.toMatchObject({ reason: 'Invalid', message: expect.stringMatching(/at most 5 Ports/) });
     await expect(store.create(port('dup', 'bob', 3000))).resolves.toBeDefined();
-    await expect(store.create(port('dup2', 'bob', 3000))).rejects.toMatchObject({ code: 422, details: { causes: [{ field: 'spec.port' }] } });
+    await expect(store.create(port('dup2', 'bob', 3000))).rejects.toMatchObject({ reason: 'Invalid', details: { causes: [{ field: 'spec.port' }] } });
   });
 
   it('replays watch history from a resourceVersion and answers 410 when it is gone', async () => {

@@ -78,7 +78,7 @@ export interface HomeVolumes {
   delete(workspace: string): Promise<void>;
 }
 
-// The interactive exec contract is shared with the API's exec bridge: it lives in specs/.
+// The exec contract is shared with the API's exec endpoint: one definition, in specs/.
 export type { ExecRequest, ExecSession };
 
 export interface RuntimeDriver {

@@ -3,6 +3,7 @@
 // with exponential backoff when the socket drops or cannot be opened.
 import { WebSocket } from 'undici';
 import type { IncusClient } from './client.js';
+import { errorMessage } from '../../../../specs/errors.js';
 
 export interface EventsOptions {
   project?: string;
@@ -46,7 +47,7 @@ export function subscribeEvents(client: IncusClient, opts: EventsOptions): () =>
     try {
       ws = new WebSocket(url, { dispatcher: client.dispatcher });
     } catch (err) {
-      log(`incus events: cannot open ${url}: ${(err as Error).message}`);
+      log(`incus events: cannot open ${url}: ${errorMessage(err)}`);
       return retry();
     }
     socket = ws;
@@ -71,7 +72,7 @@ export function subscribeEvents(client: IncusClient, opts: EventsOptions): () =>
       if (opts.project && (frame.project ?? frame.metadata?.project) && (frame.project ?? frame.metadata?.project) !== opts.project) return;
       const instance = instanceFromSource(frame.metadata?.source) ?? frame.metadata?.name;
       if (!instance) return;
-      Promise.resolve(opts.onEvent(instance, action)).catch((err) => log(`incus events: handler failed: ${(err as Error).message}`));
+      Promise.resolve(opts.onEvent(instance, action)).catch((err) => log(`incus events: handler failed: ${errorMessage(err)}`));
     };
     ws.onerror = () => {
       // onclose follows; the reason is there.

@@ -9,12 +9,15 @@ import { WebSocket } from 'undici';
 import type { ExecRequest, ExecSession } from '../types.js';
 import { RuntimeError } from '../types.js';
 import type { IncusClient } from './client.js';
+import { errorMessage } from '../../../../specs/errors.js';
 
 interface ExecOperation {
   id: string;
   metadata?: { fds?: Record<string, string> } | null;
 }
 
+// Long because the session is one closure over the three websockets of an Incus exec
+// (stdin/stdout, stderr, control) and their shared state; the methods it returns are short.
 export async function incusExec(client: IncusClient, execPath: string, req: ExecRequest): Promise<ExecSession> {
   const env = await client.raw('POST', execPath, {
     command: req.command,
@@ -68,8 +71,8 @@ export async function incusExec(client: IncusClient, execPath: string, req: Exec
     } catch (err) {
       // Incus fails the operation instead of returning 127/126 when the command cannot be run;
       // a shell would have said 127 (not found) or 126 (not executable), and so do we.
-      if (/command not found/i.test((err as Error).message)) return 127;
-      if (/permission denied/i.test((err as Error).message)) return 126;
+      if (/command not found/i.test(errorMessage(err))) return 127;
+      if (/permission denied/i.test(errorMessage(err))) return 126;
       throw err;
     }
     await Promise.race([outputs, new Promise((r) => setTimeout(r, 2000))]);

@@ -36,6 +36,8 @@ export interface IncusHomesOptions {
   q: (path: string, ...extra: string[]) => string;
 }
 
+// A factory returning an object of short methods that share one client and the pool's
+// settings: long as a whole, not in any one method.
 export function createIncusHomes(o: IncusHomesOptions): IncusHomes {
   const { client, q } = o;
   let pool: Promise<string> | undefined = o.pool ? Promise.resolve(o.pool) : undefined;

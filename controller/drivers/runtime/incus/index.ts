@@ -56,6 +56,9 @@ export interface IncusRuntime extends RuntimeDriver {
   instanceName(workspace: string): string;
 }
 
+// A factory returning the driver as an object of short methods over one client, its event
+// stream and the instance naming; long as a whole (and so is this file, over 300 lines),
+// not in any one method. Instance naming is apart (names.ts).
 export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
   if (!opts.tidepoolId) throw new RuntimeError('createIncusRuntime: tidepoolId is required', 'InvalidConfig');
   const id = opts.tidepoolId;

@@ -79,6 +79,9 @@ interface StubVM {
 
 const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 
+// A factory returning the stub driver as an object of short methods over the in-memory VMs
+// and homes they share, plus the *BehindBack test helpers; long as a whole (and so is this
+// file, over 300 lines), not in any one method.
 export function createStubRuntime(opts: StubRuntimeOptions = {}): StubRuntime {
   const latencyMs = opts.latencyMs ?? 0;
   const listLatencyMs = opts.listLatencyMs ?? 0;

@@ -2,7 +2,8 @@
 // and the GitOps sync. Every document is validated before anything is written, and all
 // writes happen in one store transaction, so a violation anywhere writes nothing.
 import { KINDS, validateManifest, type StatusCause } from '../../specs/index.js';
-import { ApiError, badRequest, invalid, timestamp, type Resource, type Store, type Tx } from '../store/index.js';
+import type { ApplyAction, ApplyResult as ApplyResultDocument, ApplyResultItem } from '../../specs/apply.js';
+import { StoreError, badRequest, invalid, timestamp, type Resource, type StoreClient, type Tx } from '../index.js';
 import { DEFAULT_MANAGER, applyOwned, fieldPaths } from '../ownership.js';
 import { describeWhere, objectDocuments, parseDocuments, type ApplySource, type ParsedDocument, type ParsedDocuments } from './parse.js';
 
@@ -12,7 +13,7 @@ export const PRUNE_ANNOTATION = 'tidepool/prune';
 /** Annotations under this prefix belong to the server: an apply that does not set one keeps it. */
 export const SERVER_ANNOTATION_PREFIX = 'tidepool/';
 
-export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';
+export type { ApplyAction, ApplyResultItem } from '../../specs/apply.js';
 
 export interface ApplyOptions {
   /** Report what would happen, write nothing. */
@@ -23,21 +24,14 @@ export interface ApplyOptions {
   applyset?: string;
   /** Let a prune with zero documents delete objects (refused otherwise: an empty folder is more often a mistake). */
   allowEmptyPrune?: boolean;
-  /** Who applies (a sync `sync:NAME`, `tidepool-apply`): it owns the fields its manifests set (api/ownership.ts). Defaults to tidepool-api. */
+  /** Who applies (a sync `sync:NAME`, `tidepool-apply`): it owns the fields its manifests set (store/ownership.ts). Defaults to tidepool-api. */
   fieldManager?: string;
   /** Stamped on every applied object (e.g. the sync that owns it). */
   annotations?: Record<string, string>;
 }
 
-export interface ApplyResultItem {
-  kind: string;
-  name: string;
-  action: ApplyAction;
-}
-
-export interface ApplyResult {
-  results: ApplyResultItem[];
-}
+/** What applyDocuments returns: the results of the API's ApplyResult (specs/apply.ts). */
+export type ApplyResult = Pick<ApplyResultDocument, 'results'>;
 
 const APPLYSET_NAME = /^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$/;
 
@@ -71,13 +65,13 @@ function locatedCause(doc: ParsedDocument, c: StatusCause): StatusCause {
   };
 }
 
-function invalidApply(causes: StatusCause[]): ApiError {
+function invalidApply(causes: StatusCause[]): StoreError {
   const lines = causes.map((c) => {
     const pos = c.line !== undefined ? { line: c.line, column: c.column ?? 1 } : undefined;
     return `document ${c.document}${describeWhere(c.file, pos)}: ${c.field ? `${c.field}: ` : ''}${c.message}`;
   });
   const n = causes.length;
-  return new ApiError(422, 'Invalid', `apply is invalid (${n} violation${n === 1 ? '' : 's'}, nothing was written): ${lines.join('; ')}`, {
+  return new StoreError('Invalid', `apply is invalid (${n} violation${n === 1 ? '' : 's'}, nothing was written): ${lines.join('; ')}`, {
     kind: 'apply', causes,
   });
 }
@@ -163,12 +157,12 @@ function pruneVictims(tx: Tx, applyset: string, keep: Set<string>): Resource[] {
  * Applies documents: creates what is missing, replaces spec, labels and annotations of
  * what differs (keeping finalizers, status and `tidepool/*` annotations it does not set),
  * leaves equal objects unwritten, and with `prune` deletes objects of the applyset that
- * the documents no longer contain. Throws ApiError: 400 for syntax errors, 422 listing
- * every violation (document index, field, file, line, column), 409 for a stale
+ * the documents no longer contain. Throws a StoreError: BadRequest for syntax errors, Invalid listing
+ * every violation (document index, field, file, line, column), Conflict for a stale
  * resourceVersion in a manifest. On any throw nothing has been written.
  */
 export async function applyDocuments(
-  store: Store,
+  store: StoreClient,
   input: readonly ApplySource[] | ParsedDocuments | readonly unknown[],
   opts: ApplyOptions = {},
 ): Promise<ApplyResult> {
@@ -221,14 +215,14 @@ export async function applyDocuments(
         try {
           actions.set(p, applyOne(tx, p, opts, applyTime));
         } catch (err) {
-          if (!(err instanceof ApiError)) throw err;
+          if (!(err instanceof StoreError)) throw err;
           const where = `document ${p.doc.index}${describeWhere(p.doc.file, p.doc.line ? { line: p.doc.line, column: p.doc.column ?? 1 } : undefined)}`;
-          if (err.code === 422) {
+          if (err.reason === 'Invalid') {
             const cs = err.details?.causes?.length ? err.details.causes : [{ reason: err.reason, message: err.message }];
             for (const c of cs) storeCauses.push(locatedCause(p.doc, c));
             continue;
           }
-          throw new ApiError(err.code, err.reason, `${where}: ${err.message}`, err.details);
+          throw new StoreError(err.reason, `${where}: ${err.message}`, err.details);
         }
       }
       if (storeCauses.length) throw invalidApply(storeCauses.sort((a, b) => a.document! - b.document!));
@@ -237,7 +231,7 @@ export async function applyDocuments(
       if (opts.prune && opts.applyset) {
         const victims = pruneVictims(tx, opts.applyset, new Set(seen.keys()));
         if (documents.length === 0 && victims.length && !opts.allowEmptyPrune) {
-          throw new ApiError(422, 'Invalid',
+          throw new StoreError('Invalid',
             `refusing to prune every object of applyset "${opts.applyset}" (${victims.length}: ${victims.map((v) => `${v.kind.toLowerCase()}/${v.metadata.name}`).join(', ')}) because the apply contains no objects; allow it explicitly (allowEmptyPrune) if that is what you want`,
             { kind: 'apply', causes: [{ field: 'allowEmptyPrune', reason: 'FieldValueForbidden', message: 'an empty apply would prune every object of the applyset' }] });
         }

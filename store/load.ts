@@ -2,7 +2,7 @@
 // the API would refuse (null, `cpu: "lots"`, an unknown field), a counter lower than an
 // object's resourceVersion (versions would repeat), a journal line out of order: the start
 // is refused with the file, the object and the field, and nothing on disk is changed.
-import { kindByName, parseQuantity, schemaCauses } from '../../specs/index.js';
+import { kindByName, schemaCauses, semanticCauses } from '../specs/index.js';
 import { loadFile, type LoadedFile } from './journal.js';
 import type { Resource } from './types.js';
 
@@ -28,10 +28,8 @@ function objectProblem(kind: string, name: string, o: unknown): string | undefin
   const rv = r.metadata.resourceVersion;
   if (typeof rv !== 'string' || !DECIMAL.test(rv)) return `${what}: metadata.resourceVersion: must be a decimal integer, got ${JSON.stringify(rv)}`;
   if (typeof r.metadata.uid !== 'string' || r.metadata.uid === '') return `${what}: metadata.uid: Required value`;
-  if (kind === 'Workspace') {
-    const mem = parseQuantity(r.spec.resources.memory);
-    if (mem === undefined || mem < 64 * 2 ** 20 || mem > 2 ** 40) return `${what}: spec.resources.memory: Invalid value: "${r.spec.resources.memory}": must be between 64Mi and 1Ti`;
-  }
+  const rules = semanticCauses(info, r);
+  if (rules.length) return `${what}: ${rules.map((c) => `${c.field ?? '(object)'}: ${c.message}`).join('; ')}`;
   return undefined;
 }
 

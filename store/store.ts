@@ -1,21 +1,26 @@
-// The object store: an in-memory index of every resource, persisted to one JSON file
-// through lowdb (write to a temp file, then rename: a kill -9 leaves the old or the new
-// file, never half of one). Kubernetes semantics live here so that every entry point
-// (REST, apply, sync, controller) gets them: uid, generation, resourceVersion with
-// optimistic concurrency, finalizers, owner garbage collection, and a watch history.
-import { randomUUID } from 'node:crypto';
+// The object store: an in-memory index of every resource, persisted as a snapshot plus a
+// journal of transactions (store/journal.ts), Events in a file of their own. Every entry
+// point (REST, apply, sync, controller) goes through it and so gets the same semantics: the
+// transaction (store/tx.ts: uid, generation, resourceVersion preconditions, finalizers), the
+// kinds' own rules (store/strategies), Event caps and TTL, and a watch history.
+// Over 300 lines on purpose: it is one class whose private state (durable objects, the
+// overlay of writes in flight, journals, watch history, port index) every method shares;
+// split further, that state would have to be handed between files.
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
-import { MAX_PORTS_PER_WORKSPACE, kindByName, sizeCauses, type StatusCause } from '../../specs/index.js';
-import { ApiError, alreadyExists, conflict, gone, invalid, notFound } from './errors.js';
+import type { Port, StatusCause } from '../specs/index.js';
+import { errorMessage } from '../specs/errors.js';
+import { gone, invalid, unavailable } from './errors.js';
 import { Journal, loadFile, type JournalEntry, type JournalOptions, type LoadedFile, type SnapshotSource } from './journal.js';
 import { StoreOpenError, buildState } from './load.js';
 import { Persister } from './persister.js';
 import type { Selector } from './selector.js';
-import type { Resource, WatchEvent } from './types.js';
+import type { Admission } from './strategies/index.js';
+import { Tx, checkResourceVersion, deepFreeze, type View } from './tx.js';
+import type { ObjectOf, Resource, StatusArg, WatchEvent } from './types.js';
 
 export { StoreOpenError } from './load.js';
+export { Tx, checkResourceVersion, timestamp } from './tx.js';
 
 export interface StoreOptions {
   /** Watch events kept for resuming a watch from a resourceVersion. Defaults to 10000. */
@@ -36,303 +41,6 @@ export interface StoreOptions {
 
 type Listener = (ev: WatchEvent) => void;
 
-/** RFC 3339 UTC with second precision, as Kubernetes writes timestamps. */
-export function timestamp(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
-
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
-    Object.freeze(o);
-    for (const v of Object.values(o)) deepFreeze(v);
-  }
-  return o;
-}
-
-const jsonClone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
-
-const plural = (kind: string) => kindByName(kind)?.plural ?? `${kind.toLowerCase()}s`;
-
-/** What a transaction reads: the durable state plus the transactions still being written. */
-interface View {
-  get(kind: string, name: string): Resource | undefined;
-  list(kind: string): Iterable<Resource>;
-  /** Names of Ports that may name workspace `ws` (durable or in flight); callers check each. */
-  portCandidates(ws: string): Iterable<string>;
-  /** Keeps the JSON of a stored object (the journal writes it; serialized once). */
-  remember(o: Resource, json: string): void;
-  now(): number;
-  /** The server's admission rules (Store.admission): throws 422. */
-  admit(obj: Resource, current: Resource | undefined): void;
-}
-
-const DECIMAL = /^(0|[1-9][0-9]*)$/;
-
-/** A resourceVersion a client sent: decimal digits only (no `0x10`, `1e3` or `" 5"`). */
-export function checkResourceVersion(rv: string, field = 'resourceVersion'): void {
-  if (!DECIMAL.test(rv) || !Number.isSafeInteger(Number(rv))) {
-    throw new ApiError(400, 'BadRequest', `invalid ${field} "${rv}": must be a decimal integer`, {
-      causes: [{ field, reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(rv)}: must be a decimal integer` }],
-    });
-  }
-}
-
-/** One atomic unit of change. All methods are synchronous; nothing is visible until commit. */
-export class Tx {
-  readonly #store: View;
-  /** kind/name → new object, or null when removed. */
-  readonly changes = new Map<string, Resource | null>();
-  readonly events: WatchEvent[] = [];
-  #rv: number;
-
-  constructor(store: View, rv: number) {
-    this.#store = store;
-    this.#rv = rv;
-  }
-
-  get resourceVersion(): number {
-    return this.#rv;
-  }
-
-  get(kind: string, name: string): Resource | undefined {
-    const key = `${kind}/${name}`;
-    if (this.changes.has(key)) return this.changes.get(key) ?? undefined;
-    return this.#store.get(kind, name);
-  }
-
-  list(kind: string, selector?: Selector): Resource[] {
-    const out = new Map<string, Resource>();
-    for (const o of this.#store.list(kind)) out.set(o.metadata.name, o);
-    for (const [name, o] of this.#changesOf(kind)) {
-      if (o) out.set(name, o); else out.delete(name);
-    }
-    const items = [...out.values()];
-    return selector ? items.filter((o) => selector(o.metadata.labels)) : items;
-  }
-
-  /** This transaction's changes by kind (name → object or null), kept beside `changes`. */
-  readonly #byKind = new Map<string, Map<string, Resource | null>>();
-  #changesOf(kind: string): Map<string, Resource | null> {
-    let m = this.#byKind.get(kind);
-    if (!m) this.#byKind.set(kind, (m = new Map()));
-    return m;
-  }
-
-  /**
-   * The Ports naming workspace `ws`, as this transaction sees them. Found through the
-   * store's index, so that a transaction creating thousands of Workspaces (a big apply)
-   * does not walk every Port for each one.
-   */
-  portsOf(ws: string): Resource[] {
-    const names = new Set(this.#store.portCandidates(ws));
-    for (const [name, o] of this.#changesOf('Port')) if (o?.spec.workspace === ws) names.add(name);
-    const out: Resource[] = [];
-    for (const name of names) {
-      const p = this.get('Port', name);
-      if (p && p.spec.workspace === ws) out.push(p);
-    }
-    return out;
-  }
-
-  #put(type: WatchEvent['type'], obj: Resource, remove = false): Resource {
-    const stored = deepFreeze(obj);
-    if (!remove) {
-      const json = JSON.stringify(stored);
-      const causes = sizeCauses(stored, json);
-      if (causes.length) throw invalid(obj.kind, obj.metadata.name, causes);
-      this.#store.remember(stored, json);
-    }
-    this.changes.set(`${obj.kind}/${obj.metadata.name}`, remove ? null : stored);
-    this.#changesOf(obj.kind).set(obj.metadata.name, remove ? null : stored);
-    this.events.push({ type, object: stored });
-    return stored;
-  }
-
-  #nextRv(): string {
-    return String(++this.#rv);
-  }
-
-  #nowText: string | undefined;
-  #now(): string {
-    return (this.#nowText ??= timestamp(this.#store.now()));
-  }
-
-  #checkRv(current: Resource, expected: string | undefined) {
-    // An empty resourceVersion is no precondition (as in Kubernetes).
-    if (expected !== undefined && expected !== '') checkResourceVersion(expected, 'metadata.resourceVersion');
-    if (expected !== undefined && expected !== '' && expected !== current.metadata.resourceVersion) {
-      throw conflict(plural(current.kind), current.metadata.name,
-        'the object has been modified; please apply your changes to the latest version and try again');
-    }
-  }
-
-  /** Port rules that span objects: at most 5 per workspace, one Port per workspace port. */
-  #checkPort(port: Resource) {
-    const ws = port.spec.workspace as string;
-    const siblings = this.portsOf(ws).filter((p) => p.metadata.name !== port.metadata.name);
-    if (siblings.length >= MAX_PORTS_PER_WORKSPACE) {
-      throw invalid('Port', port.metadata.name, [{
-        field: 'spec.workspace', reason: 'FieldValueTooMany',
-        message: `Too many: workspace "${ws}" already has ${siblings.length} Ports (${siblings.map((p) => p.metadata.name).join(', ')}); at most ${MAX_PORTS_PER_WORKSPACE} Ports may name one Workspace`,
-      }]);
-    }
-    const same = siblings.find((p) => p.spec.port === port.spec.port);
-    if (same) {
-      throw invalid('Port', port.metadata.name, [{
-        field: 'spec.port', reason: 'FieldValueDuplicate',
-        message: `Duplicate value: ${port.spec.port}: port "${same.metadata.name}" already publishes port ${port.spec.port} of workspace "${ws}"`,
-      }]);
-    }
-  }
-
-  #ownerRefs(port: Resource): Resource['metadata']['ownerReferences'] {
-    const ws = this.get('Workspace', port.spec.workspace);
-    if (!ws) return undefined;
-    return [{ apiVersion: ws.apiVersion, kind: 'Workspace', name: ws.metadata.name, uid: ws.metadata.uid!, controller: true }];
-  }
-
-  /** Creates an object. `obj` is a validated manifest; server-owned metadata is set here. */
-  create(obj: Resource): Resource {
-    if (this.get(obj.kind, obj.metadata.name)) throw alreadyExists(plural(obj.kind), obj.metadata.name);
-    const { labels, annotations, finalizers, managedFields } = obj.metadata;
-    // A JSON round trip: stored objects are JSON, and it is several times faster than structuredClone.
-    const o: Resource = jsonClone({
-      ...obj,
-      metadata: {
-        name: obj.metadata.name,
-        uid: randomUUID(),
-        generation: 1,
-        resourceVersion: '',
-        creationTimestamp: this.#now(),
-        ...(labels && Object.keys(labels).length ? { labels } : {}),
-        ...(annotations && Object.keys(annotations).length ? { annotations } : {}),
-        ...(finalizers?.length ? { finalizers } : {}),
-        ...(managedFields?.length ? { managedFields } : {}),
-      },
-    });
-    delete o.status;
-    this.#store.admit(o, undefined);
-    if (o.kind === 'Port') {
-      this.#checkPort(o);
-      const refs = this.#ownerRefs(o);
-      if (refs) o.metadata.ownerReferences = refs;
-    }
-    if (kindByName(o.kind)?.statusSchema) o.status = {};
-    if (o.kind === 'Event') o.status = undefined;
-    if (o.status === undefined) delete o.status;
-    o.metadata.resourceVersion = this.#nextRv();
-    const stored = this.#put('ADDED', o);
-    if (o.kind === 'Workspace') this.#adoptPorts(stored);
-    return stored;
-  }
-
-  /** A Port created before its Workspace is adopted when the Workspace arrives. */
-  #adoptPorts(ws: Resource) {
-    for (const p of this.portsOf(ws.metadata.name)) {
-      const refs = this.#ownerRefs(p);
-      if (isDeepStrictEqual(refs, p.metadata.ownerReferences)) continue;
-      const next = structuredClone(p) as Resource;
-      next.metadata.ownerReferences = refs;
-      next.metadata.resourceVersion = this.#nextRv();
-      this.#put('MODIFIED', next);
-    }
-  }
-
-  /**
-   * Replaces labels, annotations, finalizers and spec (status is kept: only updateStatus
-   * writes it). `obj.metadata.resourceVersion`, when set, must be the current one.
-   * An update that changes nothing writes nothing.
-   */
-  update(obj: Resource): Resource {
-    const cur = this.get(obj.kind, obj.metadata.name);
-    if (!cur) throw notFound(plural(obj.kind), obj.metadata.name);
-    this.#checkRv(cur, obj.metadata.resourceVersion);
-    const next = structuredClone(cur) as Resource;
-    const { labels, annotations, finalizers } = obj.metadata;
-    for (const [field, value] of [['labels', labels], ['annotations', annotations]] as const) {
-      if (value && Object.keys(value).length) (next.metadata as any)[field] = structuredClone(value);
-      else delete next.metadata[field];
-    }
-    if (finalizers?.length) {
-      const added = finalizers.filter((f) => !cur.metadata.finalizers?.includes(f));
-      if (cur.metadata.deletionTimestamp && added.length) {
-        throw invalid(cur.kind, cur.metadata.name, [{
-          field: 'metadata.finalizers', reason: 'FieldValueForbidden',
-          message: `Forbidden: no new finalizers can be added while the object is being deleted (${added.join(', ')})`,
-        }]);
-      }
-      next.metadata.finalizers = [...finalizers];
-    } else delete next.metadata.finalizers;
-    // Given: the writer's view of ownership (api/ownership.ts); absent: kept as it is.
-    if (obj.metadata.managedFields !== undefined) {
-      if (obj.metadata.managedFields.length) next.metadata.managedFields = structuredClone(obj.metadata.managedFields);
-      else delete next.metadata.managedFields;
-    }
-    const specChanged = obj.spec !== undefined && !isDeepStrictEqual(obj.spec, cur.spec);
-    if (specChanged) this.#store.admit(obj, cur);
-    if (specChanged) {
-      next.spec = structuredClone(obj.spec);
-      next.metadata.generation = (cur.metadata.generation ?? 0) + 1;
-    }
-    for (const field of Object.keys(obj)) {
-      if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(field)) (next as any)[field] = structuredClone(obj[field]);
-    }
-    if (next.kind === 'Port') {
-      if (specChanged) this.#checkPort(next);
-      const refs = this.#ownerRefs(next);
-      if (refs) next.metadata.ownerReferences = refs; else delete next.metadata.ownerReferences;
-    }
-    if (isDeepStrictEqual(next, cur)) return cur;
-    if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) return this.#remove(next);
-    next.metadata.resourceVersion = this.#nextRv();
-    return this.#put('MODIFIED', next);
-  }
-
-  /** Writes status only; unchanged status writes nothing. */
-  updateStatus(kind: string, name: string, status: unknown, resourceVersion?: string): Resource {
-    const cur = this.get(kind, name);
-    if (!cur) throw notFound(plural(kind), name);
-    this.#checkRv(cur, resourceVersion);
-    if (isDeepStrictEqual(cur.status, status)) return cur;
-    const next = structuredClone(cur) as Resource;
-    next.status = structuredClone(status);
-    next.metadata.resourceVersion = this.#nextRv();
-    return this.#put('MODIFIED', next);
-  }
-
-  /**
-   * Deletes: with finalizers, marks deletionTimestamp and keeps the object until they are
-   * gone; without, removes it now. Dependents (Ports of a Workspace) go with their owner.
-   */
-  delete(kind: string, name: string, opts: { resourceVersion?: string; uid?: string } = {}): Resource {
-    const cur = this.get(kind, name);
-    if (!cur) throw notFound(plural(kind), name);
-    this.#checkRv(cur, opts.resourceVersion);
-    if (opts.uid !== undefined && opts.uid !== cur.metadata.uid) {
-      throw conflict(plural(kind), name, `the UID in the precondition (${opts.uid}) does not match the UID in record (${cur.metadata.uid})`);
-    }
-    if (cur.metadata.finalizers?.length) {
-      if (cur.metadata.deletionTimestamp) return cur;
-      const next = structuredClone(cur) as Resource;
-      next.metadata.deletionTimestamp = this.#now();
-      next.metadata.resourceVersion = this.#nextRv();
-      return this.#put('MODIFIED', next);
-    }
-    return this.#remove(cur);
-  }
-
-  #remove(obj: Resource): Resource {
-    const last = structuredClone(obj) as Resource;
-    last.metadata.deletionTimestamp ??= this.#now();
-    last.metadata.resourceVersion = this.#nextRv();
-    const removed = this.#put('DELETED', last, true);
-    if (obj.kind === 'Workspace') {
-      // A Port's owner is always the Workspace its spec names (set and kept from spec.workspace).
-      for (const p of this.portsOf(obj.metadata.name)) this.delete('Port', p.metadata.name);
-    }
-    return removed;
-  }
-}
 
 
 /** Where the Events of a store live: a file of their own beside it (store.json → store.events.json). */
@@ -387,7 +95,7 @@ export class Store {
    * spec, e.g. that spec.image names a known image template. Returns the violations; every
    * entry point (REST, apply, sync) goes through it. Defaults to none.
    */
-  admission: ((obj: Resource, current: Resource | undefined) => StatusCause[]) | undefined;
+  admission: Admission | undefined;
 
   /** Throws 422 with the admission's causes. */
   admit(obj: Resource, current: Resource | undefined): void {
@@ -409,7 +117,7 @@ export class Store {
       for (const o of m.values()) deepFreeze(o);
       this.#objects.set(kind, m);
     }
-    for (const p of this.#objects.get('Port')?.values() ?? []) this.#indexPort(p.spec.workspace, p.metadata.name, true);
+    for (const p of this.#objects.get('Port')?.values() ?? []) this.#indexPort((p as Port).spec.workspace, p.metadata.name, true);
     this.#main = new Journal(path, { ...files.main, snapshotBytes: files.mainBytes }, opts.journal);
     this.#events = new Journal(eventsPath(path), { ...files.events, snapshotBytes: files.eventBytes }, opts.journal);
     this.#persister = new Persister([this.#main, this.#events], (j) => this.#snapshot(j), (err) => this.#rollback(err));
@@ -438,7 +146,7 @@ export class Store {
       try {
         return await loadFile(p);
       } catch (err) {
-        throw new StoreOpenError(`store file ${p} cannot be read: ${(err as Error).message}. ` +
+        throw new StoreOpenError(`store file ${p} cannot be read: ${errorMessage(err)}. ` +
           'It was left untouched; repair it or move it away, then start again.');
       }
     };
@@ -489,13 +197,14 @@ export class Store {
    * write still on its way to disk included: when the disk refuses it, it is rolled back and
    * no longer served. Watchers hear of a write only once it is on disk.
    */
-  get(kind: string, name: string): Resource | undefined {
+  get<K extends string>(kind: K, name: string): ObjectOf<K> | undefined {
     const key = `${kind}/${name}`;
-    return this.#overlay.has(key) ? this.#overlay.get(key) ?? undefined : this.#objects.get(kind)?.get(name);
+    const o = this.#overlay.has(key) ? this.#overlay.get(key) ?? undefined : this.#objects.get(kind)?.get(name);
+    return o as ObjectOf<K> | undefined;
   }
 
-  list(kind: string, selector?: Selector): { items: Resource[]; resourceVersion: string } {
-    const all = [...this.#speculativeList(kind)];
+  list<K extends string>(kind: K, selector?: Selector): { items: ObjectOf<K>[]; resourceVersion: string } {
+    const all = [...this.#speculativeList(kind)] as ObjectOf<K>[];
     return { items: selector ? all.filter((o) => selector(o.metadata.labels)) : all, resourceVersion: String(this.#rv) };
   }
 
@@ -524,7 +233,7 @@ export class Store {
    */
   async transaction<T>(fn: (tx: Tx) => T): Promise<T> {
     while (this.#lock) await this.#lock;
-    if (this.#closed) throw new ApiError(503, 'ServiceUnavailable', 'the store is closed');
+    if (this.#closed) throw unavailable('the store is closed');
     const tx = new Tx(this.#view, this.#nextRv);
     const result = fn(tx);
     return this.#finish(tx, result);
@@ -537,7 +246,7 @@ export class Store {
    */
   async transactionAsync<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     while (this.#lock) await this.#lock;
-    if (this.#closed) throw new ApiError(503, 'ServiceUnavailable', 'the store is closed');
+    if (this.#closed) throw unavailable('the store is closed');
     let release!: () => void;
     this.#lock = new Promise<void>((r) => { release = r; });
     try {
@@ -546,7 +255,7 @@ export class Store {
       const result = await fn(tx);
       // A write queued before this one failed meanwhile: what this one was built on is gone.
       if (generation !== this.#generation) {
-        throw new ApiError(503, 'ServiceUnavailable', 'the store cannot be written: an earlier write failed while this one was prepared; nothing was changed, try again');
+        throw unavailable('the store cannot be written: an earlier write failed while this one was prepared; nothing was changed, try again');
       }
       const done = this.#finish(tx, result);
       this.#lock = undefined;
@@ -570,7 +279,7 @@ export class Store {
     try {
       await this.#persister.save(lines, () => this.#commit(tx));
     } catch (err) {
-      throw new ApiError(503, 'ServiceUnavailable', `the store cannot be written: ${(err as Error).message}; nothing was changed, try again`);
+      throw unavailable(`the store cannot be written: ${errorMessage(err)}; nothing was changed, try again`);
     }
     return result;
   }
@@ -611,8 +320,8 @@ export class Store {
       if (!m) this.#objects.set(kind, (m = new Map()));
       if (kind === 'Port') {
         const before = m.get(name);
-        if (before) this.#indexPort(before.spec.workspace, name, false);
-        if (o) this.#indexPort(o.spec.workspace, name, true);
+        if (before) this.#indexPort((before as Port).spec.workspace, name, false);
+        if (o) this.#indexPort((o as Port).spec.workspace, name, true);
       }
       if (o) m.set(name, o); else m.delete(name);
       if (this.#overlay.get(key) === o) this.#overlay.delete(key);
@@ -697,9 +406,9 @@ export class Store {
     return this.#sweepEvents();
   }
 
-  create(obj: Resource) { return this.transaction((tx) => tx.create(obj)); }
-  update(obj: Resource) { return this.transaction((tx) => tx.update(obj)); }
-  updateStatus(kind: string, name: string, status: unknown, resourceVersion?: string) {
+  create<T extends Resource>(obj: T) { return this.transaction((tx) => tx.create(obj)); }
+  update<T extends Resource>(obj: T) { return this.transaction((tx) => tx.update(obj)); }
+  updateStatus<K extends string>(kind: K, name: string, status: StatusArg<K>, resourceVersion?: string) {
     return this.transaction((tx) => tx.updateStatus(kind, name, status, resourceVersion));
   }
   delete(kind: string, name: string, opts?: { resourceVersion?: string; uid?: string }) {
@@ -720,15 +429,15 @@ export class Store {
    * then for each new one. Throws 410 Gone when that history is no longer kept.
    * Without a resourceVersion, only changes from now on.
    */
-  watch(opts: { kind?: string; resourceVersion?: string }, fn: Listener): () => void {
-    const entry = { kind: opts.kind, fn };
+  watch<K extends string = string>(opts: { kind?: K; resourceVersion?: string }, fn: (ev: WatchEvent<ObjectOf<K>>) => void): () => void {
+    const entry = { kind: opts.kind, fn: fn as Listener };
     if (opts.resourceVersion !== undefined && opts.resourceVersion !== '' && opts.resourceVersion !== '0') {
       checkResourceVersion(opts.resourceVersion);
       const from = Number(opts.resourceVersion);
       if (from < this.#historyFloor) {
         throw gone(`too old resource version: ${from} (${this.#historyFloor}); list again and watch from the list's resourceVersion`);
       }
-      for (const h of this.#history) if (h.rv > from && (!opts.kind || opts.kind === h.ev.object.kind)) fn(h.ev);
+      for (const h of this.#history) if (h.rv > from && (!opts.kind || opts.kind === h.ev.object.kind)) entry.fn(h.ev);
     }
     this.#listeners.add(entry);
     return () => this.#listeners.delete(entry);

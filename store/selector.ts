@@ -1,6 +1,6 @@
 // Label selectors as kubectl writes them: equality (a=b, a==b, a!=b) and set-based
 // (a in (x,y), a notin (x), a, !a), comma-separated, all must hold.
-import { LABEL_KEY } from '../../specs/index.js';
+import { LABEL_KEY } from '../specs/index.js';
 import { badRequest } from './errors.js';
 
 type Requirement =

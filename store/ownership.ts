@@ -10,7 +10,7 @@
 // `metadata.labels[KEY]` / `metadata.annotations[KEY]` for map keys (keys may hold dots).
 import { isDeepStrictEqual } from 'node:util';
 import type { ManagedFieldsEntry } from '../specs/index.js';
-import type { Resource } from './store/index.js';
+import type { Resource } from './types.js';
 
 /** The manager of `tidepool start` / `stop` and of the UI's Start and Stop buttons. */
 export const POWER_MANAGER = 'tidepool-power';

@@ -8,6 +8,7 @@
 import { open, readFile, rename, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Resource, StoreFile } from './types.js';
+import { errorMessage } from '../specs/errors.js';
 
 /** One journal line: the resourceVersion after it, the objects written and the ones removed. */
 export interface JournalEntry {
@@ -60,7 +61,7 @@ function parseJournal(text: string, file: string, out: LoadedFile['entries']): {
     try {
       entry = JSON.parse(raw) as JournalEntry;
     } catch (err) {
-      throw new JournalFormatError(`${file}, line ${line}: not valid JSON (${(err as Error).message})`);
+      throw new JournalFormatError(`${file}, line ${line}: not valid JSON (${errorMessage(err)})`);
     }
     if (entry === null || typeof entry !== 'object' || !Number.isSafeInteger(entry.rv) ||
       (entry.put !== undefined && !Array.isArray(entry.put)) || (entry.del !== undefined && !Array.isArray(entry.del))) {
@@ -81,7 +82,7 @@ export async function loadFile(path: string): Promise<LoadedFile & { journalGood
     try {
       snapshot = JSON.parse(snapText) as StoreFile;
     } catch (err) {
-      throw new JournalFormatError(`not valid JSON (${(err as Error).message})`);
+      throw new JournalFormatError(`not valid JSON (${errorMessage(err)})`);
     }
   }
   const entries: LoadedFile['entries'] = [];

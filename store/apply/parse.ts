@@ -4,7 +4,8 @@
 // file, line and column of the node that causes it.
 import { CST, Lexer, LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
 import type { StatusCause } from '../../specs/index.js';
-import { ApiError } from '../store/index.js';
+import { errorMessage } from '../../specs/errors.js';
+import { badRequest } from '../errors.js';
 
 export interface ApplySource {
   /** A file name, reported with every error found in this source. */
@@ -200,12 +201,12 @@ export function parseDocuments(sources: readonly ApplySource[], opts: ParseOptio
         let alias: Node | undefined;
         visit(doc, { Alias(_k, n) { alias = n as Node; return visit.BREAK; } });
         const pos = positionOf(alias ?? doc.contents, lc);
-        const excessive = /Excessive alias count/.test((err as Error).message);
+        const excessive = /Excessive alias count/.test(errorMessage(err));
         errors.push({
           reason: excessive ? 'ExcessiveAliases' : 'InvalidSyntax',
           message: excessive
             ? `too many alias expansions (more than ${maxAliasCount}): aliases that expand exponentially ("billion laughs") are refused`
-            : (err as Error).message,
+            : errorMessage(err),
           document: index, ...(file !== undefined ? { file } : {}), ...(pos ?? {}),
         });
         index++;
@@ -221,9 +222,9 @@ export function parseDocuments(sources: readonly ApplySource[], opts: ParseOptio
   if (errors.length) {
     const first = errors[0]!;
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-    throw new ApiError(400, 'BadRequest',
+    throw badRequest(
       `cannot parse document ${first.document}${where(first.file, first.line ? { line: first.line, column: first.column! } : undefined)}: ${first.message}${more}`,
-      { causes: errors });
+      errors);
   }
   return { documents };
 }

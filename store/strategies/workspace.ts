@@ -1,0 +1,46 @@
+// Workspace rules that reach other objects: a Port created before its Workspace is adopted
+// when the Workspace arrives, and a Workspace's Ports are deleted with it. And the admission
+// by the server's own configuration (what the schema cannot know): spec.image must name an
+// image template this server maps to a runtime image (the --image flags and the runtime's
+// defaults); otherwise the write is refused with the known names, instead of being accepted
+// and failing later in the controller. (The range of spec.resources.memory is the schema's
+// side: specs/validate.ts.)
+import { isDeepStrictEqual } from 'node:util';
+import type { StatusCause, Workspace } from '../../specs/index.js';
+import { isKind, type Resource } from '../types.js';
+import { portOwnerRefs } from './port.js';
+import type { KindStrategy } from './types.js';
+
+export const workspaceStrategy: KindStrategy<Workspace> = {
+  afterCreate(tx, ws) {
+    for (const p of tx.portsOf(ws.metadata.name)) {
+      const refs = portOwnerRefs(tx, p);
+      if (isDeepStrictEqual(refs, p.metadata.ownerReferences)) continue;
+      tx.rewrite(p, (next) => {
+        next.metadata.ownerReferences = refs;
+      });
+    }
+  },
+  afterRemove(tx, ws) {
+    // A Port's owner is always the Workspace its spec names (set and kept from spec.workspace).
+    for (const p of tx.portsOf(ws.metadata.name)) tx.delete('Port', p.metadata.name);
+  },
+};
+
+/** Store.admission: the violations of a created object or a changed spec. */
+export type Admission = (obj: Resource, current: Resource | undefined) => StatusCause[];
+
+export function imageTemplateAdmission(templates: readonly string[]): Admission {
+  const known = [...templates].sort();
+  return (obj, current) => {
+    if (!isKind(obj, 'Workspace')) return [];
+    const image: string | undefined = obj.spec?.image;
+    // Only a new object, or a changed image, is checked: an old object whose template was
+    // removed from the configuration can still be stopped, started or deleted.
+    if (image === undefined || known.includes(image) || (current && isKind(current, 'Workspace') && current.spec?.image === image)) return [];
+    return [{
+      field: 'spec.image', reason: 'FieldValueNotSupported',
+      message: `Unsupported value: "${image}": supported values: ${known.map((t) => `"${t}"`).join(', ')} (image templates of this server; add one with serve --image ${image}=ALIAS)`,
+    }];
+  };
+}

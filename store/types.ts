@@ -1,0 +1,41 @@
+import type { KindName, KindTypes, ObjectMeta, StatusOf } from '../specs/index.js';
+
+/**
+ * A stored object of a kind not known at compile time (generic API code reads these). Its
+ * spec and status are whatever the kind's schema says: narrow with the kind's type
+ * (`ObjectOf<'Workspace'>`, what `store.get('Workspace', …)` returns) before reading them.
+ * Objects handed out by the store are deep-frozen: clone before changing.
+ */
+export interface Resource {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: unknown;
+  status?: unknown;
+  [field: string]: unknown;
+}
+
+/** The object type of kind `K`: `Workspace` for 'Workspace', Resource for a kind only known at run time. */
+export type ObjectOf<K extends string> = K extends KindName ? KindTypes[K] : Resource;
+
+/** What `updateStatus` of kind `K` takes: the kind's status type (anything for a kind known only at run time). */
+export type StatusArg<K extends string> = K extends KindName ? StatusOf<K> : unknown;
+
+/** Narrows an object of a kind known only at run time (a watch of every kind) to its kind's type. */
+export function isKind<K extends KindName>(o: Resource, kind: K): o is Resource & KindTypes[K] {
+  return o.kind === kind;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface WatchEvent<T = Resource> {
+  type: WatchEventType;
+  object: T;
+}
+
+/** The on-disk shape of the store file. */
+export interface StoreFile {
+  format: 'tidepool.store/v1';
+  resourceVersion: number;
+  objects: Record<string, Record<string, Resource>>;
+}
