@@ -137,6 +137,29 @@ describe('Tart runtime driver (fake tart)', () => {
     await d.delete('alice'); // missing: fine
   });
 
+  it('openExec runs a command through `tart exec`: output, stdin, environment, exit code; a stopped VM is refused', async () => {
+    const d = driver();
+    await d.create({ name: 'ex', image: 'default', cpu: 1, memoryBytes: GiB, start: true });
+    const s = await d.openExec!('ex', {
+      command: ['sh', '-c', 'cat; echo "v=$TP_V"; echo oops >&2; exit 3'],
+      tty: false,
+      env: { TP_V: 'x1' },
+    });
+    const out: Record<string, string> = { stdout: '', stderr: '' };
+    s.onOutput((stream, data) => {
+      out[stream] += Buffer.from(data).toString();
+    });
+    s.write(Buffer.from('from stdin\n'));
+    s.endInput();
+    expect(await s.exitCode).toBe(3);
+    expect(out.stdout).toBe('from stdin\nv=x1\n');
+    expect(out.stderr).toBe('oops\n');
+    expect(calls().some((c) => c[0] === 'exec' && c.includes(d.vmName('ex')))).toBe(true);
+    await d.stop('ex');
+    await expect(d.openExec!('ex', { command: ['true'], tty: false })).rejects.toMatchObject({ reason: 'NotRunning' });
+    await d.delete('ex');
+  });
+
   it('create does not clone over an existing VM (tart clone silently replaces)', async () => {
     const d = driver();
     await d.create({ name: 'dup', image: 'default', cpu: 1, memoryBytes: GiB, start: false });

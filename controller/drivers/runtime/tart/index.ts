@@ -7,7 +7,15 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultImageMap, resolveImage, type ImageMap } from '../images.js';
-import { RuntimeError, type CreateVMRequest, type RuntimeDriver, type VM } from '../types.js';
+import { tartExec } from './exec.js';
+import {
+  RuntimeError,
+  type CreateVMRequest,
+  type ExecRequest,
+  type ExecSession,
+  type RuntimeDriver,
+  type VM,
+} from '../types.js';
 import { isLocal, isRunning, TartCli, tartError, type TartListEntry } from './cli.js';
 import { tartPrefix } from './names.js';
 import { ChangePoller } from './poller.js';
@@ -147,6 +155,15 @@ class TartDriver implements TartRuntime {
 
   async stop(workspace: string): Promise<void> {
     await this.#stopVm(workspace, false);
+  }
+
+  async openExec(workspace: string, req: ExecRequest): Promise<ExecSession> {
+    const name = this.vmName(workspace);
+    const e = await this.#find(workspace);
+    if (!e) throw new RuntimeError(`Tart VM ${name} of workspace ${workspace} not found`, 'NotFound', 404);
+    if (!isRunning(e))
+      throw new RuntimeError(`workspace ${workspace} is not running (Tart VM ${name} is stopped)`, 'NotRunning');
+    return tartExec(this.#cli.path, this.#cli.env, name, req);
   }
 
   async delete(workspace: string): Promise<void> {
