@@ -1,8 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetch } from 'undici';
 import { activeWatchCount } from '../../api/server.js';
 import { AUTH, StreamReader, startTestServer, workspace, type TestServer } from './helpers.js';
+import { poll } from '../poll.js';
 
 let t: TestServer;
 beforeAll(async () => { t = await startTestServer({ storeOptions: { historySize: 20 }, ssePingMs: 200 }); });
@@ -17,13 +18,7 @@ async function open(path: string, headers: Record<string, string> = {}) {
   };
 }
 
-async function until(cond: () => boolean, what: string) {
-  for (let i = 0; i < 200; i++) {
-    if (cond()) return;
-    await sleep(10);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const until = (cond: () => boolean, what: string) => poll(what, cond, 2000, 10);
 
 const summary = (e: any) => `${e.type} ${e.object.metadata.name}`;
 

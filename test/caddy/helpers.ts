@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createCaddyProxy, freeLoopbackPort, type CaddyProxy, type CaddyProxyOptions } from '../../controller/drivers/proxy/caddy/index.js';
+import { poll } from '../poll.js';
 
 export const USER = 'tidepool';
 export const PASSWORD = 'correct horse battery staple';
@@ -203,12 +204,5 @@ export async function reloadCount(stateDir: string): Promise<number> {
 /** A port on `host` that nothing listens on (bound once, then freed). */
 export const freePortOn = (host: string) => freeLoopbackPort(host);
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> =>
+  poll(what, fn, timeoutMs) as Promise<T>;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, startServe, tp, type Served } from './helpers.js';
+import { poll } from '../poll.js';
 
 let served: Served | undefined;
 let env: NodeJS.ProcessEnv;
@@ -16,15 +17,7 @@ const ELI = 'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: eli, lab
 const field = async (name: string, path: string) => (await run(['get', 'ws', name, '-o', `jsonpath={${path}}`])).stdout.trim();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, f: () => Promise<T | undefined>, ms = 20_000): Promise<T> => poll(what, f, ms, 200) as Promise<T>;
 const uidOf = async (name: string) => {
   const r = await run(['get', 'ws', name, '-o', 'jsonpath={.metadata.uid}']);
   return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;

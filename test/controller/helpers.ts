@@ -3,11 +3,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store, type Resource } from '../../store/index.js';
+import { Store, } from '../../store/index.js';
 import { createMemoryProxy, type MemoryProxy } from '../../controller/drivers/proxy/memory/index.js';
 import { createStubRuntime, type StubRuntime, type StubRuntimeOptions } from '../../controller/drivers/runtime/stub/index.js';
 import { ExponentialBackoff, startController, type Controller, type ControllerOptions } from '../../controller/index.js';
 import { validateManifest, type Condition, type Event, type Port, type Workspace } from '../../specs/index.js';
+import { poll } from '../poll.js';
 
 export const GiB = 2 ** 30;
 
@@ -28,23 +29,8 @@ export function cond(o: { status?: { conditions?: Condition[] } } | undefined, t
 }
 
 /** Polls `fn` until it returns something truthy; fails with `what` and the last value after `timeoutMs`. */
-export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const until = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last as NonNullable<T>;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > until) {
-      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}${lastErr ? `; last error: ${String(lastErr)}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export const waitFor = <T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> =>
+  poll(what, fn, timeoutMs, 10) as Promise<NonNullable<T>>;
 
 export interface Harness {
   dir: string;

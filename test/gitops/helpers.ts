@@ -2,11 +2,10 @@
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Store, type Resource } from '../../store/index.js';
-import { vi } from 'vitest';
-import { errorMessage } from '../../specs/errors.js';
+import { Store } from '../../store/index.js';
 import type { SyncStatus, Workspace } from '../../specs/index.js';
 import { startSync, type SyncEvent, type SyncHandle, type SyncOptions } from '../../controller/gitops/index.js';
+import { poll } from '../poll.js';
 
 export function workspaceYaml(
   name: string,
@@ -27,20 +26,8 @@ export function portYaml(name: string, workspace: string, port: number): string 
 }
 
 /** Polls `fn` (vitest's vi.waitFor) until it returns something truthy without throwing; fails after `timeoutMs`, naming `what`. */
-export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
-  try {
-    return await vi.waitFor(
-      async () => {
-        const v = await fn();
-        if (!v) throw new Error('not yet');
-        return v as NonNullable<T>;
-      },
-      { timeout: timeoutMs, interval: 20 },
-    );
-  } catch (err) {
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${errorMessage(err)}`);
-  }
-}
+export const waitFor = <T>(fn: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> =>
+  poll(what, fn, timeoutMs, 20) as Promise<NonNullable<T>>;
 
 export interface Harness {
   root: string;

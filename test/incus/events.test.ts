@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createIncusRuntime, instanceName, CONFIG_ID, CONFIG_WORKSPACE } from '../../controller/drivers/runtime/incus/index.js';
 import { instanceFromSource } from '../../controller/drivers/runtime/incus/events.js';
+import { poll } from '../poll.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tp-fake-incus-'));
 const socketPath = join(dir, 'unix.socket');
@@ -50,13 +51,7 @@ function fakeIncus(instances: object[]) {
   return { server, send, dropAll, connections: () => connections, open: () => sockets.filter((s) => s.readyState === s.OPEN).length };
 }
 
-const until = async (what: string, fn: () => boolean, timeoutMs = 5000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+const until = (what: string, fn: () => boolean, timeoutMs = 5000) => poll(what, fn, timeoutMs, 10);
 
 describe('Incus events subscription', () => {
   it('parses instance names from event sources', () => {

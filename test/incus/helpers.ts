@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { IncusClient, DEFAULT_INCUS_SOCKET, CONFIG_ID } from '../../controller/drivers/runtime/incus/index.js';
 import { MINIMAL_IMAGE_ALIAS } from '../../controller/drivers/runtime/images.js';
+import { poll } from '../poll.js';
 
 export const INCUS_SOCKET = process.env.TIDEPOOL_INCUS_SOCKET ?? DEFAULT_INCUS_SOCKET;
 export const PROFILE = process.env.TIDEPOOL_PROFILE ?? 'tidepool';
@@ -87,20 +88,8 @@ export const runId = (tag: string) => `${tag}-${process.pid}-${Date.now().toStri
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls fn until it returns a value (not undefined) or the deadline passes (then throws with the last state). */
-export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message ?? last}` : ''}`);
-    await sleep(everyMs);
-  }
-}
+export const until = <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 100): Promise<T> =>
+  poll(what, fn, timeoutMs, everyMs) as Promise<T>;
 
 /** GET http://ip:port/ from the host (the project's own bridge); the body, or undefined if it fails. */
 export async function httpGet(ip: string, port = 8080, timeoutMs = 2000): Promise<{ status: number; body: string } | undefined> {

@@ -1,6 +1,6 @@
 // The Tart runtime driver against test/fixtures/fake-tart, which follows tart's CLI contract
 // (arguments, JSON output, exit codes) and keeps its VMs in a temp TART_HOME.
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import {
 } from '../../controller/drivers/runtime/tart/index.js';
 import { TART_WORKSPACE_IMAGE, withImages } from '../../controller/drivers/runtime/images.js';
 import { RuntimeError } from '../../controller/drivers/runtime/types.js';
+import { poll } from '../poll.js';
 
 const FAKE_TART = fileURLToPath(new URL('../fixtures/fake-tart', import.meta.url));
 const GiB = 2 ** 30;
@@ -33,20 +34,8 @@ const failNext = (n: number, command: string, exitCode: number, stderr: string) 
   writeFileSync(join(home, 'fake-fail.json'), JSON.stringify([{ count: n, command, exitCode, stderr }]));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Polls `fn` (vitest's vi.waitFor) until it returns something other than undefined. */
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  return vi
-    .waitFor(
-      async () => {
-        const v = await fn();
-        if (v === undefined) throw new Error('not yet');
-        return v;
-      },
-      { timeout: timeoutMs, interval: 50 },
-    )
-    .catch(() => {
-      throw new Error(`timed out waiting for ${what}`);
-    });
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> =>
+  poll(what, fn, timeoutMs) as Promise<T>;
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
