@@ -42,7 +42,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const capacity = new Capacity(resolveBudget(opts.capacity), () => vms.peek());
   const ports = new PortIndex(store.list('Port').items);
   const probe = opts.probe ?? httpProbe();
-  const ide = new IdeHealth(probe, IDE_PORT, clock, (name) => queue.add(workspaceKey(name)), opts.ideHealth);
+  const idePort = opts.idePort ?? IDE_PORT;
+  const ide = new IdeHealth(probe, idePort, clock, (name) => queue.add(workspaceKey(name)), opts.ideHealth);
   const ctx: Context = {
     store, runtime, proxy, vms, capacity, ports, queue, clock, logger,
     routes: new RouteState(),
@@ -54,6 +55,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     probe,
     ide,
     ideTimeoutMs: opts.ideTimeoutMs ?? 120_000,
+    idePort,
     // A route change costs a file write, not a reload: no need to gather changes first (the
     // queue still collapses every add made while one routes reconcile runs into one more).
     // While the proxy fails, its retry waits out the backoff (it reads the whole table then).

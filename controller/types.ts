@@ -53,6 +53,8 @@ export interface ControllerOptions {
   accessWriteIntervalMs?: number;
   /** How long the IDE may take to answer after a start before the status says so. Defaults to 2 minutes. */
   ideTimeoutMs?: number;
+  /** The port the IDE answers on in each VM. Defaults to 8080 (code-server in the images); the stub may use another. */
+  idePort?: number;
   /** How the IDEs of Ready workspaces keep being probed. Defaults: every 5 s, down after 2 failed rounds, 16 probes at once. */
   ideHealth?: IdeHealthOptions;
 }

@@ -74,6 +74,8 @@ interface RuntimeContext {
   tidepoolId: string;
   dataDir: string;
   logger: Logger;
+  /** The port the IDEs answer on (8080 but for a stub on a host where 8080 is taken). */
+  idePort: number;
 }
 
 /** Every runtime by name: how it is built from the settings. */
@@ -134,10 +136,10 @@ const RUNTIME_FACTORIES: Record<RuntimeName, (s: RuntimeSettings, ctx: RuntimeCo
       ...(s.tartPath ? { tartPath: s.tartPath } : {}),
     });
   },
-  async stub() {
+  async stub(_s, { idePort }) {
     const { createStubRuntime } = await import('../controller/drivers/runtime/stub/index.js');
-    // Real HTTP servers on 127.77.x.y:8080 stand in for the IDEs, so a real proxy has something to reach.
-    return createStubRuntime({ ideServers: true });
+    // Real HTTP servers on 127.77.x.y:idePort stand in for the IDEs, so a real proxy has something to reach.
+    return createStubRuntime({ ideServers: true, idePort });
   },
 };
 
@@ -148,8 +150,22 @@ export function createRuntime(
   tidepoolId: string,
   dataDir: string,
   logger: Logger,
+  idePort: number,
 ): Promise<RuntimeDriver> {
-  return RUNTIME_FACTORIES[s.runtime](s, { tidepoolId, dataDir, logger });
+  return RUNTIME_FACTORIES[s.runtime](s, { tidepoolId, dataDir, logger, idePort });
+}
+
+/**
+ * The port the IDEs answer on: 8080 (code-server in the images), except for the stub when
+ * something on this host holds 8080 (a `make run`'s Caddy on *:8080 blocks every 127.77
+ * address): then a free one, which the stub, the controller and the proxy all use.
+ */
+export async function idePortFor(s: RuntimeSettings, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { IDE_PORT, pickIdePort } = await import('../controller/drivers/runtime/stub/ide-server.js');
+  if (s.runtime !== 'stub') return IDE_PORT;
+  // TIDEPOOL_STUB_IDE_PORT: the port the stub tries first (tests use it to stand in for 8080).
+  const preferred = Number(env.TIDEPOOL_STUB_IDE_PORT);
+  return pickIdePort(Number.isInteger(preferred) && preferred > 0 && preferred < 65536 ? preferred : IDE_PORT);
 }
 
 /** Where Caddy reaches the API: an API on every interface (0.0.0.0, ::) is reached on loopback, as the CLI reaches it. */
@@ -164,6 +180,7 @@ interface ProxyContext {
   credentials: Credentials;
   dataDir: string;
   logger: Logger;
+  idePort: number;
 }
 
 /** Every proxy by name: how it is built and brought up from the settings. */
@@ -183,17 +200,19 @@ export function createProxy(
   credentials: Credentials,
   dataDir: string,
   logger: Logger,
+  idePort: number,
 ): Promise<ProxyDriver | CaddyProxy> {
-  return PROXY_FACTORIES[s.proxy](s, { apiAddress, credentials, dataDir, logger });
+  return PROXY_FACTORIES[s.proxy](s, { apiAddress, credentials, dataDir, logger, idePort });
 }
 
 async function startCaddy(
   s: ProxySettings,
-  { apiAddress, credentials, dataDir, logger }: ProxyContext,
+  { apiAddress, credentials, dataDir, logger, idePort }: ProxyContext,
 ): Promise<CaddyProxy> {
   const { createCaddyProxy } = await import('../controller/drivers/proxy/caddy/index.js');
   const proxy = createCaddyProxy({
     apiUpstream: loopbackUpstream(apiAddress),
+    idePort,
     credentials: { username: credentials.username, password: credentials.password },
     appListen: s.appListen,
     workspaceListen: s.workspaceListen,

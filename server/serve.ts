@@ -20,6 +20,7 @@ import type { Store } from '../store/index.js';
 import type { CapacityOptions } from '../controller/types.js';
 import {
   createProxy,
+  idePortFor,
   createRuntime,
   defaultRuntime,
   imageMapFor,
@@ -236,14 +237,21 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     ]);
     const tidepoolId = await loadOrCreateId(opts.dataDir);
     const runtimeSettings = opts.runtime ?? { runtime: defaultRuntime() };
-    const runtime = await createRuntime(runtimeSettings, tidepoolId, opts.dataDir, logger);
+    const idePort = await idePortFor(runtimeSettings, env);
+    if (idePort !== 8080) {
+      logger.info(
+        { idePort },
+        `the stub's IDEs answer on port ${idePort} (8080 is taken on this host, or TIDEPOOL_STUB_IDE_PORT asked for it)`,
+      );
+    }
+    const runtime = await createRuntime(runtimeSettings, tidepoolId, opts.dataDir, logger, idePort);
     components.add('runtime', async () => {
       await runtime.close?.();
     });
     if (runtime.openExec) exec.exec = runtime.openExec.bind(runtime);
     exec.starting = false;
 
-    const proxy = await createProxy(proxySettings, server.address, credentials, opts.dataDir, logger);
+    const proxy = await createProxy(proxySettings, server.address, credentials, opts.dataDir, logger, idePort);
     // The data plane outlives serve when asked: Caddy and dnsmasq keep serving, the next serve adopts them.
     components.add('proxy', async () => {
       await proxy.close?.({ keepRunning: opts.keepDataPlane ?? false });
@@ -277,6 +285,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     }
 
     const controller = await startController({
+      idePort,
       store,
       runtime,
       proxy,

@@ -30,6 +30,8 @@ export interface Context {
   /** Keeps probing the IDEs of Ready workspaces and enqueues the ones that stop (or start again) answering. */
   ide: IdeHealth;
   ideTimeoutMs: number;
+  /** The port the IDE answers on in each VM (IDE_PORT unless configured). */
+  idePort: number;
   /** Enqueues the route table key after the gathering delay. */
   enqueueRoutes(): void;
   /** When each workspace began waiting for its IDE (in memory; a restart begins again). */

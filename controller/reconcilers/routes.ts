@@ -6,7 +6,7 @@ import { ProxyError, routeTablesEqual, sortRouteTable, type RouteTable } from '.
 import { portKey, workspaceKey } from '../keys.js';
 import { isTrue } from '../status.js';
 import type { Result } from '../reconcile.js';
-import { IDE_PORT, type Context } from './context.js';
+import type { Context } from './context.js';
 
 /** A workspace is routed when it is not being deleted, is declared running, and its IDE answered on its IP. */
 export function routedIp(ws: Workspace): string | undefined {
@@ -15,14 +15,14 @@ export function routedIp(ws: Workspace): string | undefined {
   return typeof ws.status?.ip === 'string' && ws.status.ip ? ws.status.ip : undefined;
 }
 
-export function desiredRouteTable(workspaces: Workspace[], ports: Port[]): RouteTable {
+export function desiredRouteTable(workspaces: Workspace[], ports: Port[], idePort: number): RouteTable {
   const ips = new Map<string, string>();
   const table: RouteTable = { workspaces: [], ports: [] };
   for (const ws of workspaces) {
     const ip = routedIp(ws);
     if (!ip) continue;
     ips.set(ws.metadata.name, ip);
-    table.workspaces.push({ name: ws.metadata.name, upstream: `${ip}:${IDE_PORT}` });
+    table.workspaces.push({ name: ws.metadata.name, upstream: `${ip}:${idePort}` });
   }
   // Idle names: they exist but get no traffic now, so the proxy can say "not running" (503)
   // rather than "unknown" (404). A workspace being deleted is already unknown.
@@ -45,7 +45,7 @@ export function desiredRouteTable(workspaces: Workspace[], ports: Port[]): Route
 
 export async function reconcileRoutes(ctx: Context): Promise<Result> {
   const workspaces = ctx.store.list('Workspace').items;
-  const desired = desiredRouteTable(workspaces, ctx.store.list('Port').items);
+  const desired = desiredRouteTable(workspaces, ctx.store.list('Port').items, ctx.idePort);
   let live: RouteTable | null | undefined;
   try {
     live = await ctx.proxy.read();

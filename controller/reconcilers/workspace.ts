@@ -11,7 +11,7 @@ import { RuntimeError, type VM } from '../drivers/runtime/types.js';
 import { TerminalError, type Result } from '../reconcile.js';
 import { getCondition, isTrue, setCondition, type ConditionInput } from '../status.js';
 import { HOLDS_CAPACITY } from '../vm-cache.js';
-import { FINALIZER, IDE_PORT, MIN_POLL_MS, POLL_MS, SLOW_POLL_MS, keepForeignStatus, pollMs, type Context } from './context.js';
+import { FINALIZER, MIN_POLL_MS, POLL_MS, SLOW_POLL_MS, keepForeignStatus, pollMs, type Context } from './context.js';
 import { deleteOrphan, finalize } from './workspace-delete.js';
 import { cloneSource, clonePending, ensureHome, planClone, type Note } from './workspace-home.js';
 import { applyResources, shouldRecreate } from './workspace-spec.js';
@@ -263,7 +263,7 @@ async function observe(ctx: Context, ws: Workspace, vm: VM | undefined, prev: Wo
   if (vm.state === 'Starting' || !vm.ip) {
     return { phase: 'Starting', vmReady: vmReady('False', 'Starting', 'The VM is starting; waiting for its IP address.'), requeueAfterMs: soon };
   }
-  const answers: Observed = { phase: 'Running', ip: vm.ip, vmReady: vmReady('True', 'Running', `The IDE answers on ${vm.ip}:${IDE_PORT}.`) };
+  const answers: Observed = { phase: 'Running', ip: vm.ip, vmReady: vmReady('True', 'Running', `The IDE answers on ${vm.ip}:${ctx.idePort}.`) };
   const note = (type: 'Normal' | 'Warning', reason: string, text: string) =>
     ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, type, reason, text);
   // It answered on this IP before, and the IDE health rounds (ctx.ide) have not seen it stop
@@ -273,23 +273,23 @@ async function observe(ctx: Context, ws: Workspace, vm: VM | undefined, prev: Wo
     ctx.ideWaitSince.delete(name);
     return answers;
   }
-  if (await ctx.probe(vm.ip, IDE_PORT)) {
+  if (await ctx.probe(vm.ip, ctx.idePort)) {
     ctx.ideWaitSince.delete(name);
     ctx.ide.markUp(name);
     const again = answeredBefore && !isTrue(prev, 'VMReady');
-    note('Normal', 'IDEReady', `The IDE answers${again ? ' again' : ''} on ${vm.ip}:${IDE_PORT}.`);
+    note('Normal', 'IDEReady', `The IDE answers${again ? ' again' : ''} on ${vm.ip}:${ctx.idePort}.`);
     return answers;
   }
   if (answeredBefore) {
     // It answered, and stopped: the VM runs, the IDE in it does not (crashed, hung, stopped).
-    const message = `The IDE stopped answering on ${vm.ip}:${IDE_PORT} (the VM is running): it is not reachable until it answers again; check code-server in the VM (\`${ctx.runtime.name === 'incus' ? `incus exec ${ctx.runtime.instanceName?.(name) ?? name} -- systemctl status code-server` : 'its logs'}\`).`;
+    const message = `The IDE stopped answering on ${vm.ip}:${ctx.idePort} (the VM is running): it is not reachable until it answers again; check code-server in the VM (\`${ctx.runtime.name === 'incus' ? `incus exec ${ctx.runtime.instanceName?.(name) ?? name} -- systemctl status code-server` : 'its logs'}\`).`;
     if (isTrue(prev, 'VMReady')) note('Warning', 'IDENotAnswering', message);
     return { phase: 'Running', ip: vm.ip, vmReady: vmReady('False', 'IDENotAnswering', message), requeueAfterMs: SLOW_POLL_MS };
   }
   const late = now - ctx.ideWaitSince.get(name)! >= ctx.ideTimeoutMs;
   const message = late
-    ? `The IDE has not answered on ${vm.ip}:${IDE_PORT} for over ${Math.round(ctx.ideTimeoutMs / 1000)} s since the VM started: check that image "${ws.spec.image}" runs code-server on port ${IDE_PORT}. Still checking every ${SLOW_POLL_MS / 1000} s.`
-    : `The VM is running at ${vm.ip}; waiting for the IDE to answer on port ${IDE_PORT}.`;
+    ? `The IDE has not answered on ${vm.ip}:${ctx.idePort} for over ${Math.round(ctx.ideTimeoutMs / 1000)} s since the VM started: check that image "${ws.spec.image}" runs code-server on port ${ctx.idePort}. Still checking every ${SLOW_POLL_MS / 1000} s.`
+    : `The VM is running at ${vm.ip}; waiting for the IDE to answer on port ${ctx.idePort}.`;
   return { phase: 'Starting', ip: vm.ip, vmReady: vmReady('False', 'WaitingForIDE', message), requeueAfterMs: late ? SLOW_POLL_MS : soon };
 }
 
@@ -329,7 +329,7 @@ function routeReady(ctx: Context, ws: Workspace, o: Observed, status: WorkspaceS
       ? c('False', 'VMNotReady', `/workspace/${name}/ is routed once the IDE answers.`)
       : c('False', 'Stopped', `No route while the workspace is stopped.`);
   }
-  const upstream = `${o.ip}:${IDE_PORT}`;
+  const upstream = `${o.ip}:${ctx.idePort}`;
   if (ctx.routes.workspaceUpstream(name) === upstream) return c('True', 'Routed', `/workspace/${name}/ is live in the proxy, to ${upstream}.`);
   if (ctx.routes.lastError) {
     return c('False', ctx.routes.lastErrorReason, `The proxy (${ctx.proxy.name}) could not take the route table: ${ctx.routes.lastError}. Retrying with backoff.`);

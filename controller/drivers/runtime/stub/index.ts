@@ -29,6 +29,8 @@ export interface StubRuntimeOptions {
   failNext?: (op: StubOp, name: string | undefined) => string | boolean | undefined | void;
   /** Give each running VM a real HTTP server on ip:8080. Defaults to false (the in-memory `probe` answers instead). */
   ideServers?: boolean;
+  /** The port of those IDE servers (and of the in-memory probe). Defaults to 8080; serve picks another when the host holds 8080. */
+  idePort?: number;
   /** Keep homes on volumes of their own (in memory), as Incus does. Defaults to true. */
   homes?: boolean;
   /** Apply resources changes: 'now' (Incus), 'nextStart' (a running Tart VM), or false for no such capability. Defaults to 'now'. */
@@ -126,7 +128,7 @@ export function createStubRuntime(opts: StubRuntimeOptions = {}): StubRuntime {
     // Another process may hold this address's :8080 (a parallel test run): move on to the next one.
     for (let tries = 0; ; tries++) {
       try {
-        vm.server = await listenIde(vm.ip, vm.name);
+        vm.server = await listenIde(vm.ip, vm.name, opts.idePort ?? IDE_PORT);
         return;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || tries > 50) throw err;
@@ -272,7 +274,7 @@ export function createStubRuntime(opts: StubRuntimeOptions = {}): StubRuntime {
       failures.push({ op, times, message, ...(name !== undefined ? { name } : {}) });
     },
     async probe(ip, port) {
-      return port === IDE_PORT && [...vms.values()].some((vm) => vm.state === 'Running' && vm.ip === ip && !vm.ideDown);
+      return port === (opts.idePort ?? IDE_PORT) && [...vms.values()].some((vm) => vm.state === 'Running' && vm.ip === ip && !vm.ideDown);
     },
     async setIdeDown(name, down) {
       const vm = vms.get(name);
