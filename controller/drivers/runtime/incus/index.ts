@@ -2,16 +2,18 @@
 // API on the local unix socket or on a remote HTTPS endpoint (an Incus cluster places the
 // instances itself). Only instances marked with this Tidepool's id are ever listed or touched.
 import { defaultImageMap, resolveImage, type ImageMap, type IncusImage } from '../images.js';
-import { RuntimeError, type CreateVMRequest, type ExecRequest, type Resources, type RuntimeDriver, type VM, type VMState } from '../types.js';
+import { RuntimeError, type CreateVMRequest, type ExecRequest, type Resources, type RuntimeDriver, type VM, } from '../types.js';
 import { IncusClient, type IncusConnection } from './client.js';
 import { subscribeEvents, type EventsOptions } from './events.js';
 import { execIn } from './exec.js';
 import { incusExec } from './exec-session.js';
 import { createIncusHomes, type IncusHomes } from './homes.js';
+import { formatBytes, sourceOf, vmOf, type Instance } from './mapping.js';
 import { CONFIG_ID, CONFIG_IMAGE, CONFIG_WORKSPACE, idSuffix, instanceName, plainWorkspaceOf } from './names.js';
 
 export { DEFAULT_INCUS_SOCKET, IncusClient, type IncusConnection } from './client.js';
 export { CONFIG_ID, CONFIG_IMAGE, CONFIG_WORKSPACE, idSuffix, instanceName } from './names.js';
+export { formatBytes, parseBytes, vmOf } from './mapping.js';
 
 export interface IncusRuntimeOptions extends IncusConnection {
   /** This Tidepool's id: every instance it creates carries user.tidepool.id=<id>; list() returns only those. */
@@ -34,19 +36,6 @@ export interface IncusRuntimeOptions extends IncusConnection {
   eventsBackoffMs?: EventsOptions['backoffMs'];
   /** Diagnostics (websocket drops and reconnects); default silent. */
   log?: (msg: string) => void;
-}
-
-/** The parts of an instance (GET /1.0/instances?recursion=2) the driver reads. */
-interface Instance {
-  name: string;
-  status: string;
-  status_code?: number;
-  type?: string;
-  config?: Record<string, string>;
-  state?: {
-    status?: string;
-    network?: Record<string, { addresses?: { family: string; address: string; scope: string }[] }> | null;
-  } | null;
 }
 
 export interface IncusRuntime extends RuntimeDriver {
@@ -85,22 +74,6 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
     const cfg = i.config ?? {};
     if (cfg[CONFIG_ID] !== id) return undefined;
     return cfg[CONFIG_WORKSPACE] || plainWorkspaceOf(i.name, id);
-  }
-
-  function toVM(i: Instance, workspace: string): VM {
-    const cfg = i.config ?? {};
-    const status = i.state?.status ?? i.status;
-    const vm: VM = { name: workspace, state: mapState(status) };
-    if (status === 'Frozen') vm.message = 'frozen (paused); start resumes it';
-    if (vm.state === 'Error') vm.message = `Incus reports the instance in status ${status}`;
-    const ip = vm.state === 'Running' ? ipv4Of(i) : undefined;
-    if (ip) vm.ip = ip;
-    if (cfg[CONFIG_IMAGE]) vm.image = cfg[CONFIG_IMAGE];
-    const cpu = Number(cfg['limits.cpu']);
-    if (Number.isInteger(cpu) && cpu > 0) vm.cpu = cpu;
-    const mem = parseBytes(cfg['limits.memory']);
-    if (mem !== undefined) vm.memoryBytes = mem;
-    return vm;
   }
 
   /** The instance when it exists and is ours; undefined when missing or someone else's. */
@@ -182,7 +155,7 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
         const ws = workspaceOf(i);
         if (!ws) continue;
         known.set(i.name, ws);
-        vms.push(toVM(i, ws));
+        vms.push(vmOf(i, ws));
       }
       return vms;
     },
@@ -331,58 +304,4 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
     }
     return err;
   }
-}
-
-function sourceOf(image: IncusImage): Record<string, string> {
-  if (/^[0-9a-f]{64}$/.test(image.alias) && !image.server) return { type: 'image', fingerprint: image.alias };
-  const src: Record<string, string> = { type: 'image', alias: image.alias };
-  if (image.server) {
-    src.server = image.server;
-    src.protocol = image.protocol ?? 'simplestreams';
-  }
-  return src;
-}
-
-function mapState(status: string | undefined): VMState {
-  switch (status) {
-    case 'Running': return 'Running';
-    case 'Stopped': return 'Stopped';
-    case 'Frozen': return 'Stopped';
-    case 'Starting': return 'Starting';
-    case 'Stopping': return 'Stopping';
-    case 'Error': return 'Error';
-    default: return 'Unknown';
-  }
-}
-
-function ipv4Of(i: Instance): string | undefined {
-  const net = i.state?.network ?? {};
-  const names = Object.keys(net).filter((n) => n !== 'lo');
-  names.sort((a, b) => (a === 'eth0' ? -1 : b === 'eth0' ? 1 : a.localeCompare(b)));
-  for (const n of names) {
-    const hit = net[n]?.addresses?.find((a) => a.family === 'inet' && a.scope === 'global');
-    if (hit) return hit.address;
-  }
-  return undefined;
-}
-
-const UNITS: [string, number][] = [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]];
-
-/** Bytes as an Incus size string: the largest binary unit that divides it, else plain bytes. */
-export function formatBytes(bytes: number): string {
-  for (const [u, n] of UNITS) if (bytes % n === 0) return `${bytes / n}${u}`;
-  return `${Math.round(bytes)}B`;
-}
-
-/** An Incus size string (4GiB, 512MB, 1073741824) in bytes; undefined for percentages and junk. */
-export function parseBytes(s: string | undefined): number | undefined {
-  if (!s) return undefined;
-  const m = /^(\d+(?:\.\d+)?)\s*([KMGTPE]i?B|B)?$/i.exec(s.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = (m[2] ?? 'B').toUpperCase();
-  if (unit === 'B') return n;
-  const pow = 'KMGTPE'.indexOf(unit[0]!) + 1;
-  const base = unit.includes('I') ? 1024 : 1000;
-  return Math.round(n * base ** pow);
 }
