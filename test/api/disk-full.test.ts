@@ -34,7 +34,9 @@ describe('a full disk', () => {
   it('refuses the write, does not serve it, reports it on /readyz and recovers without a restart', async () => {
     const dataDir = join(mnt, 'data');
     const storeFile = join(dataDir, 'store.json');
-    const store = await Store.open(storeFile, { retryMs: 100, journal: { compactBytes: 64 * 1024 } });
+    // Retries every 1.5 s: slow enough that /readyz is read while the store still cannot write
+    // (a quick retry can already get through once the refused write is cut off the journal).
+    const store = await Store.open(storeFile, { retryMs: 1500, journal: { compactBytes: 64 * 1024 } });
     const server: StartedServer = await startServer({ store, listen: '127.0.0.1:0', logger: false, credentials: { username: USER, password: PASSWORD } });
     const url = server.address;
     const ok: string[] = [];
@@ -71,7 +73,7 @@ describe('a full disk', () => {
       // Space comes back: the store notices by itself (no write needed), then takes writes.
       await rm(join(mnt, 'filler'));
       let readyAgain = false;
-      for (let i = 0; i < 100 && !readyAgain; i++) {
+      for (let i = 0; i < 200 && !readyAgain; i++) {
         readyAgain = (await fetch(`${url}/readyz`)).status === 200;
         if (!readyAgain) await new Promise((r) => setTimeout(r, 50));
       }
