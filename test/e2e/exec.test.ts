@@ -2,14 +2,14 @@
 // real `tidepool serve`: the command's output and exit code come back, stdin goes in, the user
 // is dev (uid 1000) unless --user root, a terminal gets the size of the caller's, and a shell
 // run through a pty (`script`) runs a command whose output is seen. Instances carry a Tidepool
-// id written before serve starts; afterAll deletes them by it and ends the serve by its pid.
+// id written before serve starts; afterAll deletes them and their homes by it and ends the serve by its pid.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cleanEnv, startServe, tp, type Served } from '../cli/helpers.js';
-import { deleteByTidepoolId, INCUS_SOCKET, requireOrSkip } from '../incus/helpers.js';
+import { deleteByTidepoolId, deleteVolumesByTidepoolId, INCUS_SOCKET, requireOrSkip } from '../incus/helpers.js';
 import { presetId } from './incus-helpers.js';
 
 const run = await requireOrSkip('test/e2e/exec');
@@ -50,7 +50,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await served?.proc.stop().catch(() => undefined);
-  if (run && id) await deleteByTidepoolId(id);
+  // The instance first, then its home volume (it outlives the instance by design).
+  if (run && id) {
+    await deleteByTidepoolId(id);
+    await deleteVolumesByTidepoolId(id);
+  }
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
