@@ -39,23 +39,28 @@ export function idePortOf(server: Server): number {
 }
 
 /**
- * The port a stub's IDE servers can use on every 127.77 address: `preferred` when nothing on
- * the host holds it (a listener on *:PORT, or on any one address, blocks a bind on all
- * addresses), else one the kernel hands out free. The controller must then probe and route
- * to that port instead of 8080.
+ * The port a stub's IDE servers can use on every 127.77 address: `preferred` unless a listener
+ * on every address (*:PORT, as a `make run`'s Caddy holds 8080) blocks it, else one the kernel
+ * hands out free. It probes an address no stub VM gets (127.77.255.254): other stubs' IDEs on
+ * their own addresses (tests beside each other) do not count, so a serve keeps 8080 across
+ * restarts, and with it the proxy config it adopts. The controller then probes and routes to
+ * the port chosen.
  */
 export async function pickIdePort(preferred: number = IDE_PORT): Promise<number> {
-  const tryBind = (port: number) =>
+  const tryBind = (port: number, host: string) =>
     new Promise<number | undefined>((resolve) => {
       const probe = createServer();
       probe.once('error', () => resolve(undefined));
-      probe.listen(port, '0.0.0.0', () => {
+      probe.listen(port, host, () => {
         const bound = idePortOf(probe);
         probe.close(() => resolve(bound));
       });
     });
-  return (await tryBind(preferred)) ?? (await tryBind(0))!;
+  return (await tryBind(preferred, PROBE_ADDRESS)) ?? (await tryBind(0, '0.0.0.0'))!;
 }
+
+/** Never a stub VM's address (they count up from 127.77.0.1). */
+const PROBE_ADDRESS = '127.77.255.254';
 
 export async function closeIde(server: Server | undefined): Promise<void> {
   if (!server) return;

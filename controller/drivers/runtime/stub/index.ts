@@ -5,7 +5,15 @@
 // way a person at the runtime's own CLI would, and tell subscribers.
 import type { Server } from 'node:http';
 import {
-  RuntimeError, type CreateVMRequest, type ExecOptions, type ExecResult, type HomeVolumes, type Resources, type RuntimeDriver, type VM, type VMState,
+  RuntimeError,
+  type CreateVMRequest,
+  type ExecOptions,
+  type ExecResult,
+  type HomeVolumes,
+  type Resources,
+  type RuntimeDriver,
+  type VM,
+  type VMState,
 } from '../types.js';
 import { IDE_PORT, closeIde, listenIde } from './ide-server.js';
 
@@ -15,7 +23,12 @@ export type StubOp = 'list' | 'create' | 'start' | 'stop' | 'delete' | 'update' 
 export type StubHome = Map<string, string>;
 
 /** Runs a command "in" a stub VM: gets the VM's home (when it has one) to read and change. */
-export type StubExec = (name: string, argv: string[], opts: ExecOptions, home: StubHome | undefined) => ExecResult | Promise<ExecResult>;
+export type StubExec = (
+  name: string,
+  argv: string[],
+  opts: ExecOptions,
+  home: StubHome | undefined,
+) => ExecResult | Promise<ExecResult>;
 
 export interface StubRuntimeOptions {
   /** Delay of create, start, stop and delete. Defaults to 0. */
@@ -89,14 +102,24 @@ export function createStubRuntime(opts: StubRuntimeOptions = {}): StubRuntime {
   const listLatencyMs = opts.listLatencyMs ?? 0;
   const vms = new Map<string, StubVM>();
   const listeners = new Set<(name: string) => void>();
-  const calls: Record<StubOp, number> = { list: 0, create: 0, start: 0, stop: 0, delete: 0, update: 0, exec: 0, home: 0 };
+  const calls: Record<StubOp, number> = {
+    list: 0,
+    create: 0,
+    start: 0,
+    stop: 0,
+    delete: 0,
+    update: 0,
+    exec: 0,
+    home: 0,
+  };
   const homeFiles = new Map<string, StubHome>();
   const failures: { op: StubOp; name?: string; times: number; message: string }[] = [];
   // A random start keeps two stubs (two test files at once) off each other's addresses.
   let nextAddr = Math.floor(Math.random() * 200) * 254;
 
   const allocateIp = () => {
-    const n = nextAddr++ % (256 * 254);
+    // 127.77.255.x stays free: pickIdePort probes there.
+    const n = nextAddr++ % (255 * 254);
     return `127.77.${Math.floor(n / 254)}.${(n % 254) + 1}`;
   };
 
@@ -109,7 +132,10 @@ export function createStubRuntime(opts: StubRuntimeOptions = {}): StubRuntime {
       throw new RuntimeError(f.message);
     }
     const hook = opts.failNext?.(op, name);
-    if (hook) throw new RuntimeError(typeof hook === 'string' ? hook : `stub: injected failure of ${op}${name ? ` ${name}` : ''}`);
+    if (hook)
+      throw new RuntimeError(
+        typeof hook === 'string' ? hook : `stub: injected failure of ${op}${name ? ` ${name}` : ''}`,
+      );
   };
 
   const notify = (name: string, o?: BehindBackOptions) => {
@@ -147,21 +173,37 @@ export function createStubRuntime(opts: StubRuntimeOptions = {}): StubRuntime {
   const notFound = (name: string) => new RuntimeError(`stub: instance "${name}" not found`, 'NotFound', 404);
 
   const view = (vm: StubVM): VM => ({
-    name: vm.name, state: vm.state, image: vm.image, cpu: vm.cpu, memoryBytes: vm.memoryBytes,
+    name: vm.name,
+    state: vm.state,
+    image: vm.image,
+    cpu: vm.cpu,
+    memoryBytes: vm.memoryBytes,
     ...(vm.state === 'Running' ? { ip: vm.ip } : {}),
   });
 
   const checkImage = (template: string) => {
     if (opts.images && !opts.images.includes(template)) {
-      throw new RuntimeError(`image template "${template}" is not in the stub image map (known: ${opts.images.join(', ')})`, 'UnknownImage', 422);
+      throw new RuntimeError(
+        `image template "${template}" is not in the stub image map (known: ${opts.images.join(', ')})`,
+        'UnknownImage',
+        422,
+      );
     }
   };
 
   const doCreate = async (req: CreateVMRequest) => {
     if (vms.has(req.name)) throw new RuntimeError(`stub: instance "${req.name}" already exists`, 'AlreadyExists', 409);
     checkImage(req.image);
-    if (req.home && !homeFiles.has(req.name)) throw new RuntimeError(`stub: workspace "${req.name}" has no home to attach`, 'NotFound', 404);
-    const vm: StubVM = { name: req.name, state: 'Stopped', ip: allocateIp(), image: req.image, cpu: req.cpu, memoryBytes: req.memoryBytes };
+    if (req.home && !homeFiles.has(req.name))
+      throw new RuntimeError(`stub: workspace "${req.name}" has no home to attach`, 'NotFound', 404);
+    const vm: StubVM = {
+      name: req.name,
+      state: 'Stopped',
+      ip: allocateIp(),
+      image: req.image,
+      cpu: req.cpu,
+      memoryBytes: req.memoryBytes,
+    };
     vms.set(req.name, vm);
     if (req.start) await powerOn(vm);
     return view(vm);
@@ -188,7 +230,8 @@ export function createStubRuntime(opts: StubRuntimeOptions = {}): StubRuntime {
     async delete(name) {
       check('home', name);
       await sleep(latencyMs);
-      if ([...vms.values()].some((vm) => vm.name === name)) throw new RuntimeError(`stub: the home of "${name}" is in use by its VM`, 'Conflict', 400);
+      if ([...vms.values()].some((vm) => vm.name === name))
+        throw new RuntimeError(`stub: the home of "${name}" is in use by its VM`, 'Conflict', 400);
       homeFiles.delete(name);
     },
   };
@@ -274,7 +317,10 @@ export function createStubRuntime(opts: StubRuntimeOptions = {}): StubRuntime {
       failures.push({ op, times, message, ...(name !== undefined ? { name } : {}) });
     },
     async probe(ip, port) {
-      return port === (opts.idePort ?? IDE_PORT) && [...vms.values()].some((vm) => vm.state === 'Running' && vm.ip === ip && !vm.ideDown);
+      return (
+        port === (opts.idePort ?? IDE_PORT) &&
+        [...vms.values()].some((vm) => vm.state === 'Running' && vm.ip === ip && !vm.ideDown)
+      );
     },
     async setIdeDown(name, down) {
       const vm = vms.get(name);
