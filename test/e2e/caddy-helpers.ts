@@ -9,9 +9,9 @@ import { mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { closedPort, Proc, tp } from '../cli/helpers.js';
-import { AUTH, PASSWORD, USER, waitFor } from '../caddy/helpers.js';
+import { AUTH, PASSWORD, USER, alive, waitFor } from '../caddy/helpers.js';
 
-export { AUTH, PASSWORD, USER };
+export { AUTH, PASSWORD, USER, alive };
 
 /** One parsed line of serve's JSON log. pino repeats `pid` when a record carries its own; the last one (the record's) wins. */
 export type LogRecord = Record<string, unknown> & { msg?: string };
@@ -27,21 +27,6 @@ export function records(proc: Proc): LogRecord[] {
 
 /** How many records say exactly `msg`. */
 export const countMsg = (proc: Proc, msg: string) => records(proc).filter((r) => r.msg === msg).length;
-
-/** True when `pid` is a live process (a zombie, exited but not yet reaped, counts as dead). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** The command line of `pid` (empty when it is gone): checked before any signal goes to a pid read from a log. */
 export function cmdline(pid: number): string {
