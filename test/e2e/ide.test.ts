@@ -84,13 +84,24 @@ afterAll(async () => {
 
 /** Opens a terminal panel through the command palette (F1 works in the browser; Ctrl+` may be taken by the page). */
 async function openTerminal(page: Page): Promise<void> {
-  await page.locator('.monaco-workbench').click({ position: { x: 400, y: 300 } });
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 30_000 });
-  await input.fill('>Terminal: Create New Terminal');
-  // The palette filters as it goes: wait for the command's row before choosing it.
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Create New Terminal' }).first().waitFor({ timeout: 30_000 });
+  // Right after the workbench shows, the terminal's commands may not be registered yet (they
+  // load lazily): a palette opened then lists nothing. Close it and ask again, three times at most.
+  for (let attempt = 1; ; attempt++) {
+    await page.locator('.monaco-workbench').click({ position: { x: 400, y: 300 } });
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 30_000 });
+    await input.fill('>Terminal: Create New Terminal');
+    // The palette filters as it goes: wait for the command's row before choosing it.
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Create New Terminal' }).first();
+    try {
+      await row.waitFor({ timeout: 30_000 });
+      break;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await page.keyboard.press('Escape');
+    }
+  }
   await page.keyboard.press('Enter');
   await page.locator('.terminal-wrapper .xterm').first().waitFor({ state: 'visible', timeout: 60_000 });
 }
