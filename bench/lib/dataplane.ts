@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
+import { accessLogging } from '../../controller/drivers/proxy/caddy/config.js';
 import { createCaddyProxy, freeLoopbackPort, type CaddyProxy, type CaddyProxyOptions } from '../../controller/drivers/proxy/caddy/index.js';
 
 type Autocannon = (opts: Record<string, unknown>) => Promise<{ requests: { average: number }; errors: number; non2xx: number }>;
@@ -102,18 +103,21 @@ export function openStream(url: string, lines: number): LongLived {
   };
 }
 
-/** A Caddy with one static reverse_proxy (basic auth, prefix strip, fixed dial): the floor. */
-export async function startFloor(dial: string): Promise<{ url: string; stop(): Promise<void> }> {
+/**
+ * A Caddy with one static reverse_proxy (basic auth, prefix strip, fixed dial): the floor.
+ * `accessLog` ("udp/127.0.0.1:port") streams its access log exactly the way ours does, so that
+ * the ratio against it is the cost of the name lookups alone; without it, nothing is logged.
+ */
+export async function startFloor(dial: string, accessLog?: string): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'tp-bench-floor-'));
   const port = await freeLoopbackPort();
   const { PasswordHash } = await import('../../controller/drivers/proxy/caddy/auth.js');
   const hash = await new PasswordHash(PASSWORD).pick([]);
   const config = {
     admin: { disabled: true, config: { persist: false } },
-    // The same access logging as ours (encoded, then dropped), so the ratio is the lookups' cost.
-    logging: { logs: { default: { exclude: ['http.log.access'] }, access: { writer: { output: 'discard' }, encoder: { format: 'json' }, include: ['http.log.access'] } } },
+    ...(accessLog ? { logging: accessLogging(accessLog) } : {}),
     apps: { http: { servers: { floor: {
-      listen: [`127.0.0.1:${port}`], automatic_https: { disable: true }, logs: {},
+      listen: [`127.0.0.1:${port}`], automatic_https: { disable: true }, ...(accessLog ? { logs: {} } : {}),
       routes: [
         { handle: [{ handler: 'authentication', providers: { http_basic: { accounts: [{ username: USER, password: hash }], hash: { algorithm: 'bcrypt' }, hash_cache: {} } } }] },
         { match: [{ path_regexp: { pattern: '^/workspace/[a-z0-9-]{1,63}/' } }], handle: [

@@ -7,18 +7,18 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from '../daemon.js';
 
-const WORKSPACE_PATH = /^\/workspace\/([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)(?:\/|$)/;
+const URI_KEY = '"uri":"';
+/** The start of a request URI in a workspace (the name ends the path or is followed by "/"). */
+const WORKSPACE_URI = /^\/workspace\/([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)(?:\/|")/;
 
-/** The workspace a Caddy access log entry is about, if any. */
+/**
+ * The workspace a Caddy access log entry is about, if any. Found without parsing the entry
+ * (this runs once per proxied request): in JSON a quote inside a string is always escaped, so
+ * the first `"uri":"` is the key itself, and a workspace name needs no escaping.
+ */
 export function workspaceOfEntry(text: string): string | undefined {
-  let entry: { request?: { uri?: unknown } };
-  try {
-    entry = JSON.parse(text) as typeof entry;
-  } catch {
-    return undefined;
-  }
-  const uri = entry.request?.uri;
-  return typeof uri === 'string' ? WORKSPACE_PATH.exec(uri)?.[1] : undefined;
+  const at = text.indexOf(URI_KEY);
+  return at < 0 ? undefined : WORKSPACE_URI.exec(text.slice(at + URI_KEY.length, at + URI_KEY.length + 80))?.[1];
 }
 
 export class AccessLog {

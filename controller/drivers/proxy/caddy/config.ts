@@ -268,21 +268,26 @@ export function buildCaddyConfig(s: CaddyConfigSettings): { [key: string]: Json 
       ...(s.tls ? tlsApps(s.tls) : {}),
     },
   };
-  if (s.accessLog) {
-    config.logging = {
-      logs: {
-        default: { exclude: ['http.log.access'] },
-        tidepool_access: {
-          writer: { output: 'net', address: s.accessLog, dial_timeout: '1s' },
-          // One small datagram per request: the headers are not needed (and must not travel).
-          encoder: { format: 'filter', wrap: { format: 'json' }, fields: { 'request>headers': { filter: 'delete' }, resp_headers: { filter: 'delete' }, 'request>tls': { filter: 'delete' } } },
-          // Only the workspace and preview servers log access (`logs` is set on them alone).
-          include: ['http.log.access'],
-        },
-      },
-    };
-  }
+  if (s.accessLog) config.logging = accessLogging(s.accessLog);
   return config;
+}
+
+/**
+ * Caddy's `logging` block that streams the access log of the servers with `logs` set (the
+ * workspace and preview servers) to `address` ("udp/127.0.0.1:port", ./access.ts).
+ */
+export function accessLogging(address: string): { [key: string]: Json } {
+  return {
+    logs: {
+      default: { exclude: ['http.log.access'] },
+      tidepool_access: {
+        writer: { output: 'net', address, dial_timeout: '1s' },
+        // One small datagram per request: the headers are not needed (and must not travel).
+        encoder: { format: 'filter', wrap: { format: 'json' }, fields: { 'request>headers': { filter: 'delete' }, resp_headers: { filter: 'delete' }, 'request>tls': { filter: 'delete' } } },
+        include: ['http.log.access'],
+      },
+    },
+  };
 }
 
 /** Every basic-auth hash for `username` found in a config (to reuse one that still matches). */
