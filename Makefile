@@ -41,7 +41,7 @@ FORMATTED := biome.jsonc vitest.unit.config.ts specs/errors.ts specs/apply.ts se
 	cli/output $(filter-out cli/printers.ts,$(wildcard cli/*.ts)) \
 	$(filter-out cli/commands/serve%.ts cli/commands/describe.ts,$(wildcard cli/commands/*.ts))
 check: deps
-	npx biome lint .
+	npx biome lint --error-on-warnings .
 	npx biome format $(FORMATTED)
 	npx tsc -p tsconfig.json --noEmit
 	npx tsc -p tsconfig.check.json

@@ -79,7 +79,10 @@ export function jsonErrorOffset(s: string): number {
         fail();
       }
     }
-    if (c === '"') return str();
+    if (c === '"') {
+      str();
+      return;
+    }
     for (const lit of ['true', 'false', 'null']) if (s.startsWith(lit, i)) { i += lit.length; return; }
     const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?/.exec(s.slice(i, i + 400));
     if (!m || m[0] === '' || m[0] === '-') fail();
@@ -167,7 +170,7 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   if (isPlainObject(target)) for (const [k, v] of Object.entries(target)) define(k, v);
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else define(k, mergePatch(Object.prototype.hasOwnProperty.call(out, k) ? out[k] : undefined, v));
+    else define(k, mergePatch(Object.hasOwn(out, k) ? out[k] : undefined, v));
   }
   return out;
 }

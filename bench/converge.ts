@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { applyDocuments } from '../store/apply/index.js';
-import { Store, type Resource } from '../store/index.js';
+import { Store } from '../store/index.js';
 import type { Condition } from '../specs/index.js';
 import { createMemoryProxy } from '../controller/drivers/proxy/memory/index.js';
 import { createStubRuntime } from '../controller/drivers/runtime/stub/index.js';

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { applyDocuments } from '../store/apply/index.js';
-import { Store, type Resource } from '../store/index.js';
+import { Store } from '../store/index.js';
 import type { Condition } from '../specs/index.js';
 import { createMemoryProxy } from '../controller/drivers/proxy/memory/index.js';
 import { startController } from '../controller/index.js';
@@ -68,7 +68,7 @@ async function untilAllAnswer(names: string[], ips: () => Promise<Map<string, st
     await Promise.all(
       [...pending].map(async (n) => {
         const ip = byName.get(n);
-        if (!ip || !ip.startsWith(BRIDGE_PREFIX)) return;
+        if (!ip?.startsWith(BRIDGE_PREFIX)) return;
         const r = await httpGet(ip, 8080, 1000);
         if (r?.status === 200) pending.delete(n);
       }),

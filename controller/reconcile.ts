@@ -9,7 +9,7 @@ export interface Result {
 }
 
 /** Reads the whole desired object and the world again; throws to be retried with backoff. */
-export type Reconcile = (key: string) => Promise<Result | void>;
+export type Reconcile = (key: string) => Promise<Result | undefined>;
 
 /** An error that retrying will not fix: logged, not retried (the next change or resync retries). */
 export class TerminalError extends Error {

@@ -167,13 +167,13 @@ export function validateManifest(doc: unknown): ManifestResult {
       : { field: 'apiVersion', reason: 'FieldValueNotSupported', message: `Unsupported value: ${show(raw.apiVersion)}: supported value: "${API_VERSION}"` });
   }
   const info = typeof raw.kind === 'string' ? kindByName(raw.kind) : undefined;
-  if (!info || !info.userWritable) {
+  if (!info?.userWritable) {
     const supported = KINDS.filter((k) => k.userWritable).map((k) => `"${k.kind}"`).join(', ');
     causes.push(raw.kind === undefined
       ? { field: 'kind', reason: 'FieldValueRequired', message: `Required value: one of ${supported}` }
       : { field: 'kind', reason: 'FieldValueNotSupported', message: `Unsupported value: ${show(raw.kind)}: supported values: ${supported}` });
   }
-  if (!info || !info.userWritable) return { causes };
+  if (!info?.userWritable) return { causes };
 
   const { status: _ignored, ...rest } = raw;
   const obj = structuredClone(rest);

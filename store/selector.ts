@@ -63,5 +63,6 @@ export function parseSelector(s: string | undefined): Selector {
         case 'in': return v !== undefined && r.values.includes(v);
         case 'notin': return v === undefined || !r.values.includes(v);
       }
+      return false;
     });
 }

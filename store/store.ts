@@ -8,7 +8,7 @@
 // split further, that state would have to be handed between files.
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Port, StatusCause } from '../specs/index.js';
+import type { Port, } from '../specs/index.js';
 import { errorMessage } from '../specs/errors.js';
 import { gone, invalid, unavailable } from './errors.js';
 import { Journal, loadFile, type JournalEntry, type JournalOptions, type LoadedFile, type SnapshotSource } from './journal.js';

@@ -70,7 +70,7 @@ const indentLines = (text: string, n: number) => text.split('\n').map((l) => ' '
 function labelsLine(m: Record<string, string> | undefined, width: number): string[] {
   const entries = Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
   if (!entries.length) return ['<none>'];
-  return entries.map(([k, v], i) => (i === 0 ? '' : ' '.repeat(width)) + `${k}=${v}`);
+  return entries.map(([k, v], i) => `${i === 0 ? '' : ' '.repeat(width)}${k}=${v}`);
 }
 
 export function describeObject(info: KindInfo, o: ApiObject, events: ApiObject[], now = Date.now()): string {

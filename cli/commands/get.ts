@@ -130,7 +130,7 @@ async function get(ctx: Ctx, args: string[], flags: GetFlags): Promise<void> {
     const t = tableOf(f.info, f.items, { wide: output === 'wide', withKind, now });
     if (flags.showLabels) {
       t.header.push('LABELS');
-      f.items.forEach((o, i) => t.rows[i]!.push(labelsCell(o)));
+      for (const [i, o] of f.items.entries()) t.rows[i]!.push(labelsCell(o));
     }
     blocks.push(renderLines(t.header, t.rows, columnWidths([t.header, ...t.rows])).join('\n'));
   }

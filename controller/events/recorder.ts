@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logsDir } from '../../store/paths.js';
-import { timestamp, type Resource, type StoreClient } from '../../store/index.js';
+import { timestamp, type StoreClient } from '../../store/index.js';
 import { API_VERSION, type Event } from '../../specs/index.js';
 import type { Clock, Timer } from '../queue/index.js';
 import type { Logger } from '../types.js';

@@ -3,7 +3,7 @@
 // reported once; a write that fails is logged, never thrown (the sync goes on).
 import { isDeepStrictEqual } from 'node:util';
 import { API_VERSION, type Sync, type SyncReason, type SyncSpec, type SyncStatus } from '../../specs/index.js';
-import { timestamp, type Resource, type StoreClient } from '../../store/index.js';
+import { timestamp, type StoreClient } from '../../store/index.js';
 import { shortRevision } from './files.js';
 import { plural, type Outcome } from './outcome.js';
 import {

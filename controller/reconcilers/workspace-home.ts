@@ -4,7 +4,7 @@
 // and both are safe to run again after a crash: an existing home is kept, and the clone
 // does nothing when ~/project is there.
 import type { Workspace } from '../../specs/index.js';
-import type { Condition, WorkspaceSource, WorkspaceStatus } from '../../specs/index.js';
+import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import { RuntimeError, type VM } from '../drivers/runtime/types.js';
 import { getCondition, setCondition } from '../status.js';
 import type { Context } from './context.js';

@@ -65,7 +65,7 @@ describe('POST /api/v1/apply', () => {
   it('reports the same actions on a dry run and writes nothing', async () => {
     for (const q of ['?dryRun=true&applyset=team', '?dryRun=All&applyset=team', '?dryRun=server&applyset=team']) {
       const before = await diskBytes(t.storeFile);
-      const r = await apply(docs(ws('alice', '\n  resources: {cpu: 8}'), ws('carol')), q + '&prune=true');
+      const r = await apply(docs(ws('alice', '\n  resources: {cpu: 8}'), ws('carol')), `${q}&prune=true`);
       expect(r.status).toBe(200);
       expect(r.json.dryRun).toBe(true);
       expect(actions(r)).toEqual(['workspace/alice configured', 'workspace/carol created', 'port/alice-3000 pruned', 'workspace/bob pruned']);

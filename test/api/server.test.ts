@@ -79,7 +79,7 @@ describe('the UI at /app/', () => {
     const missing = await t.req('GET', '/app/nope.js');
     expect(missing.status).toBe(404);
     expect(missing.json).toMatchObject({ kind: 'Status', reason: 'NotFound' });
-    const escape = await t.req('GET', '/app/..%2f..%2fetc%2fpasswd');
-    expect(escape.status).toBe(404);
+    const traversal = await t.req('GET', '/app/..%2f..%2fetc%2fpasswd');
+    expect(traversal.status).toBe(404);
   });
 });

@@ -7,7 +7,7 @@ describe('formatLogLine', () => {
 
   it('shows time, level, message and the other fields, without pino bookkeeping', () => {
     const out = formatLogLine(line, false);
-    expect(out).toMatch(/^\d\d:\d\d:\d\d INFO  Tidepool is up {2}address=http:\/\/127\.0\.0\.1:7080 ready=true$/);
+    expect(out).toMatch(/^\d\d:\d\d:\d\d INFO {2}Tidepool is up {2}address=http:\/\/127\.0\.0\.1:7080 ready=true$/);
     expect(out).not.toContain('pid=');
     expect(out).not.toContain('hostname');
   });

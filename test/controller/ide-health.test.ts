@@ -58,7 +58,10 @@ describe('IDE health rounds', () => {
   it('runs rounds on its clock until stopped', async () => {
     const clock = new FakeClock(0);
     let probes = 0;
-    const health = new IdeHealth(async () => (probes++, true), 8080, clock, () => {}, { intervalMs: 1000 });
+    const health = new IdeHealth(async () => {
+      probes++;
+      return true;
+    }, 8080, clock, () => {}, { intervalMs: 1000 });
     health.watch('a', '10.0.0.1');
     health.start();
     clock.advance(999);
@@ -101,7 +104,10 @@ describe('Ready follows the IDE while the workspace runs', () => {
     h = await harness();
     let probes = 0;
     const runtime = h.runtime;
-    const ctl = await h.start({ probe: async (ip, port) => (probes++, runtime.probe(ip, port)), ideHealth: { intervalMs: 3_600_000 } });
+    const ctl = await h.start({ probe: async (ip, port) => {
+        probes++;
+        return runtime.probe(ip, port);
+      }, ideHealth: { intervalMs: 3_600_000 } });
     for (const n of ['a', 'b', 'c']) await h.store.create(workspace(n));
     for (const n of ['a', 'b', 'c']) await h.ready(n);
     await ctl.idle();

@@ -237,7 +237,7 @@ describe('api', () => {
     const [url, init] = fetch.mock.calls[0]!;
     expect(url).toBe('/api/v1/workspaces/alice?fieldManager=tidepool-power');
     expect(init?.method).toBe('PATCH');
-    expect((init?.headers as Record<string, string>)['content-type']).toBe('application/merge-patch+json');
+    expect((init?.headers as Record<string, string> | undefined)?.['content-type']).toBe('application/merge-patch+json');
     expect(JSON.parse(String(init?.body))).toEqual({ spec: { running: false } });
   });
 

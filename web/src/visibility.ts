@@ -14,8 +14,12 @@ export interface VisibilitySource extends EventTarget {
 /** Starts the stores now (if the page is visible) and pauses them while it is hidden for graceMs. */
 export function followWhileVisible(stores: readonly Pausable[], doc: VisibilitySource = document, graceMs = 10_000): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const startAll = () => stores.forEach((s) => s.start());
-  const stopAll = () => stores.forEach((s) => s.stop());
+  const startAll = () => {
+    for (const s of stores) s.start();
+  };
+  const stopAll = () => {
+    for (const s of stores) s.stop();
+  };
   const onChange = () => {
     if (doc.visibilityState === 'hidden') {
       timer ??= setTimeout(() => {

@@ -58,7 +58,7 @@ export function withImages(overrides: { incus?: Record<string, IncusImage>; tart
 /** The runtime image for a template name, or a RuntimeError (reason UnknownImage) naming the known ones. */
 export function resolveImage<R extends keyof ImageMap>(map: ImageMap, runtime: R, template: string): ImageMap[R][string] {
   const table = map[runtime] as Record<string, ImageMap[R][string]>;
-  const hit = Object.prototype.hasOwnProperty.call(table, template) ? table[template] : undefined;
+  const hit = Object.hasOwn(table, template) ? table[template] : undefined;
   if (!hit) {
     const known = Object.keys(table).sort().join(', ') || 'none';
     throw new RuntimeError(`image template "${template}" is not in the ${runtime} image map (known: ${known})`, 'UnknownImage', 422);

@@ -92,7 +92,7 @@ export interface RuntimeDriver {
    * Creates the VM (and starts it when asked). Fails if it already exists. May return the VM
    * as created (with its IP when it has one already), which saves the controller a list.
    */
-  create(req: CreateVMRequest): Promise<VM | void>;
+  create(req: CreateVMRequest): Promise<VM | undefined>;
   /** Starts a stopped VM; starting a running one is not an error. */
   start(name: string): Promise<void>;
   /** Stops gracefully, forcing after a timeout; stopping a stopped one is not an error. */

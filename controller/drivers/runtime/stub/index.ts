@@ -39,7 +39,7 @@ export interface StubRuntimeOptions {
    * Asked before every call; return a message (or true) to make that call fail with a
    * RuntimeError. Defaults to never failing. See also `fail()`.
    */
-  failNext?: (op: StubOp, name: string | undefined) => string | boolean | undefined | void;
+  failNext?: (op: StubOp, name: string | undefined) => string | boolean | undefined;
   /** Give each running VM a real HTTP server on ip:8080. Defaults to false (the in-memory `probe` answers instead). */
   ideServers?: boolean;
   /** The port of those IDE servers (and of the in-memory probe). Defaults to 8080; serve picks another when the host holds 8080. */

@@ -123,7 +123,7 @@ class TartDriver implements TartRuntime {
     );
   }
 
-  async create(req: CreateVMRequest): Promise<void> {
+  async create(req: CreateVMRequest): Promise<undefined> {
     const image = resolveImage(this.#imageMap, 'tart', req.image);
     const name = this.vmName(req.name);
     // `tart clone` silently replaces an existing VM: look first.
