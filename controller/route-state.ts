@@ -1,6 +1,6 @@
 // What the routes reconciler last saw in the proxy, shared with the workspace and port
 // reconcilers so they can tell whether their route is live (RouteReady, Ready).
-import type { RouteTable } from './drivers/proxy/types.js';
+import type { ProxyErrorReason, RouteTable } from './drivers/proxy/types.js';
 
 export class RouteState {
   #workspaces = new Map<string, string>();
@@ -9,7 +9,7 @@ export class RouteState {
   /** The proxy's message from the last failed read or apply; undefined after a success. */
   lastError: string | undefined;
   /** The CamelCase reason of that failure for conditions (ProxyUnreachable, ProxyConfigRejected, ...). */
-  lastErrorReason = 'ProxyError';
+  lastErrorReason: ProxyErrorReason = 'ProxyError';
 
   /** False until the proxy was read once, and after a failed read (then nothing is confirmed live). */
   get known(): boolean {

@@ -2,14 +2,34 @@
 // condition keeps its lastTransitionTime while its status stays the same.
 import { isDeepStrictEqual } from 'node:util';
 import { isStoreError, timestamp, type StoreClient } from '../store/index.js';
-import type { Condition } from '../specs/index.js';
+import type { Condition, SyncReason } from '../specs/index.js';
+import type { ProxyErrorReason } from './drivers/proxy/types.js';
+import type { RuntimeErrorReason } from './drivers/runtime/types.js';
 
 export type ConditionStatus = Condition['status'];
 
+/** Every condition type the controller writes. */
+export const CONDITION_TYPES = [
+  'Ready', 'VMReady', 'RouteReady', 'HomeReady', 'SourceReady', 'ImageApplied', 'ResourcesApplied', 'Stalled', 'Reconciling',
+] as const;
+export type ConditionType = (typeof CONDITION_TYPES)[number];
+
+/** Every reason the controller's own code writes on a condition; the drivers' and the syncs' reasons join them. */
+export const CONDITION_REASONS = [
+  // the VM's life (VMReady, Ready)
+  'Pending', 'Cloning', 'Creating', 'Recreating', 'Starting', 'Running', 'Stopping', 'Stopped', 'Deleting', 'Unknown',
+  'VMNotFound', 'WaitingForIDE', 'IDENotAnswering', 'InsufficientCapacity', 'ExceedsBudget',
+  // routes (RouteReady, a Port's Ready)
+  'Routed', 'WaitingForRoute', 'VMNotReady', 'WorkspaceNotFound', 'WorkspaceStopped', 'WorkspaceNotReady',
+  // spec changes on a running workspace (ResourcesApplied, ImageApplied), homes (HomeReady, SourceReady)
+  'Applied', 'Refused', 'WaitingForRestart', 'NotSupported', 'Kept', 'Cloned', 'CloneFailed',
+] as const;
+export type ConditionReason = (typeof CONDITION_REASONS)[number] | RuntimeErrorReason | ProxyErrorReason | SyncReason;
+
 export interface ConditionInput {
-  type: string;
+  type: ConditionType;
   status: ConditionStatus;
-  reason: string;
+  reason: ConditionReason;
   message: string;
 }
 

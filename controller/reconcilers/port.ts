@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Port, PortPhase, Workspace } from '../../specs/index.js';
 import type { Condition } from '../../specs/index.js';
 import type { Result } from '../reconcile.js';
-import { getCondition, isTrue, setCondition, type ConditionInput } from '../status.js';
+import { getCondition, isTrue, setCondition, type ConditionInput, type ConditionReason } from '../status.js';
 import type { Context } from './context.js';
 import { routedIp } from './routes.js';
 
@@ -33,7 +33,7 @@ export async function reconcilePort(ctx: Context, name: string): Promise<Result>
 
 /** The Ready condition; undefined means "leave it as it is" (the live routes are not known yet). */
 function readiness(ctx: Context, port: Port, ws: Workspace | undefined, wsName: string, n: number): ConditionInput | undefined {
-  const c = (status: 'True' | 'False', reason: string, message: string): ConditionInput => ({ type: 'Ready', status, reason, message });
+  const c = (status: 'True' | 'False', reason: ConditionReason, message: string): ConditionInput => ({ type: 'Ready', status, reason, message });
   if (!ws) return c('False', 'WorkspaceNotFound', `Workspace "${wsName}" does not exist: create it, or point spec.workspace at one that does.`);
   if (ws.metadata.deletionTimestamp) return c('False', 'WorkspaceNotFound', `Workspace "${wsName}" is being deleted; this Port goes with it.`);
   if (!ws.spec.running) {

@@ -6,7 +6,7 @@
 import type { Workspace } from '../../specs/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import { RuntimeError, type VM } from '../drivers/runtime/types.js';
-import { getCondition, setCondition } from '../status.js';
+import { getCondition, setCondition, type ConditionReason } from '../status.js';
 import type { Context } from './context.js';
 import { errorMessage } from '../../specs/errors.js';
 
@@ -16,7 +16,7 @@ const conditions = (status: WorkspaceStatus): Condition[] => (status.conditions 
 
 /** Why the VM cannot be made yet (the source home is missing), or undefined when the home is there. */
 export interface HomeBlocked {
-  reason: string;
+  reason: ConditionReason;
   message: string;
 }
 
@@ -30,7 +30,7 @@ export async function ensureHome(ctx: Context, ws: Workspace, status: WorkspaceS
   const from = source?.fromWorkspace;
   const now = ctx.clock.now();
   const gen = ws.metadata.generation;
-  const set = (s: 'True' | 'False', reason: string, message: string) =>
+  const set = (s: 'True' | 'False', reason: ConditionReason, message: string) =>
     setCondition(conditions(status), { type: 'HomeReady', status: s, reason, message }, now, gen);
   const homes = ctx.runtime.homes;
   if (!homes) {
@@ -108,7 +108,7 @@ export async function cloneSource(ctx: Context, ws: Workspace, status: Workspace
   const git = ws.spec.source?.git;
   if (!git || !clonePending(status)) return;
   const gen = ws.metadata.generation;
-  const set = (s: 'True' | 'False', reason: string, message: string) =>
+  const set = (s: 'True' | 'False', reason: ConditionReason, message: string) =>
     setCondition(conditions(status), { type: 'SourceReady', status: s, reason, message }, ctx.clock.now(), gen);
   const exec = ctx.runtime.exec?.bind(ctx.runtime);
   if (!exec) {

@@ -5,7 +5,7 @@ import type { Workspace } from '../../specs/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import { showBytes, type RunningWorkspace, type Usage } from '../capacity/index.js';
 import { RuntimeError, type VM } from '../drivers/runtime/types.js';
-import { getCondition, setCondition } from '../status.js';
+import { getCondition, setCondition, type ConditionReason } from '../status.js';
 import { HOLDS_CAPACITY } from '../vm-cache.js';
 import type { Context } from './context.js';
 import type { Note } from './workspace-home.js';
@@ -24,7 +24,7 @@ export async function applyResources(
 ): Promise<VM> {
   const name = ws.metadata.name;
   const gen = ws.metadata.generation;
-  const set = (s: 'True' | 'False', reason: string, message: string) =>
+  const set = (s: 'True' | 'False', reason: ConditionReason, message: string) =>
     setCondition(conditions(status), { type: 'ResourcesApplied', status: s, reason, message }, ctx.clock.now(), gen);
   // A runtime that does not report resources: nothing to compare, nothing claimed.
   if (vm.cpu === undefined && vm.memoryBytes === undefined) return vm;
@@ -88,7 +88,7 @@ export async function applyResources(
 export async function shouldRecreate(ctx: Context, ws: Workspace, status: WorkspaceStatus, vm: VM, note: Note): Promise<boolean> {
   const image = ws.spec.image;
   const gen = ws.metadata.generation;
-  const set = (s: 'True' | 'False', reason: string, message: string) =>
+  const set = (s: 'True' | 'False', reason: ConditionReason, message: string) =>
     setCondition(conditions(status), { type: 'ImageApplied', status: s, reason, message }, ctx.clock.now(), gen);
   if (vm.image === undefined) return false;
   if (vm.image === image) {

@@ -9,7 +9,7 @@ import { timestamp } from '../../store/index.js';
 import { neverFits, showBytes, type RunningWorkspace, type Usage } from '../capacity/index.js';
 import { RuntimeError, type VM } from '../drivers/runtime/types.js';
 import { TerminalError, type Result } from '../reconcile.js';
-import { getCondition, isTrue, setCondition, type ConditionInput } from '../status.js';
+import { getCondition, isTrue, setCondition, type ConditionInput, type ConditionReason } from '../status.js';
 import { HOLDS_CAPACITY } from '../vm-cache.js';
 import { FINALIZER, MIN_POLL_MS, POLL_MS, SLOW_POLL_MS, keepForeignStatus, pollMs, type Context } from './context.js';
 import { deleteOrphan, finalize } from './workspace-delete.js';
@@ -82,7 +82,7 @@ function ensureFinalizer(ctx: Context, ws: Workspace): Workspace | undefined {
   return ctx.store.get('Workspace', name);
 }
 
-const vmReady = (status: ConditionInput['status'], reason: string, message: string): VMReady => ({ type: 'VMReady', status, reason, message });
+const vmReady = (status: ConditionInput['status'], reason: ConditionReason, message: string): VMReady => ({ type: 'VMReady', status, reason, message });
 
 // Over 80 lines on purpose: one decision per branch (recreate, create, start, stop, resources,
 // home, clone), in the order they apply, each a call into its own function; read top to bottom
@@ -308,7 +308,8 @@ function write(ctx: Context, ws: Workspace, status: WorkspaceStatus, o: Observed
   const rr = getCondition({ conditions }, 'RouteReady');
   const blocker = o.vmReady.status !== 'True' ? o.vmReady : rr && rr.status !== 'True' ? rr : undefined;
   setCondition(conditions, blocker
-    ? { type: 'Ready', status: blocker.status === 'Unknown' ? 'Unknown' : 'False', reason: blocker.reason, message: blocker.message }
+    // The blocker is a condition this controller wrote (now or in an earlier round), so its reason is one of ours.
+    ? { type: 'Ready', status: blocker.status === 'Unknown' ? 'Unknown' : 'False', reason: blocker.reason as ConditionReason, message: blocker.message }
     : { type: 'Ready', status: 'True', reason: 'Running', message: `The IDE is at /workspace/${name}/.` }, now, gen);
   status.phase = o.phase;
   status.observedGeneration = gen;
@@ -323,7 +324,7 @@ function write(ctx: Context, ws: Workspace, status: WorkspaceStatus, o: Observed
 /** RouteReady from the live route table; undefined leaves it as it is (the live table is not known yet). */
 function routeReady(ctx: Context, ws: Workspace, o: Observed, status: WorkspaceStatus): ConditionInput | undefined {
   const name = ws.metadata.name;
-  const c = (s: 'True' | 'False', reason: string, message: string): ConditionInput => ({ type: 'RouteReady', status: s, reason, message });
+  const c = (s: 'True' | 'False', reason: ConditionReason, message: string): ConditionInput => ({ type: 'RouteReady', status: s, reason, message });
   if (o.vmReady.status !== 'True' || !o.ip) {
     return ws.spec.running
       ? c('False', 'VMNotReady', `/workspace/${name}/ is routed once the IDE answers.`)

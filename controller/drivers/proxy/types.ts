@@ -59,8 +59,17 @@ export interface ProxyDriver {
 }
 
 /** A failure the proxy reported, with its own message (Caddy's error text). */
+/** Every reason a ProxyError may carry (a CamelCase word for conditions). */
+export const PROXY_ERROR_REASONS = [
+  'ProxyError', 'InvalidRouteTable', 'ProxyUnavailable', 'ProxyUnreachable', 'ProxyConfigRejected',
+] as const;
+export type ProxyErrorReason = (typeof PROXY_ERROR_REASONS)[number];
+
 export class ProxyError extends Error {
-  constructor(message: string, readonly reason: string = 'ProxyError') {
+  constructor(
+    message: string,
+    readonly reason: ProxyErrorReason = 'ProxyError',
+  ) {
     super(message);
     this.name = 'ProxyError';
   }

@@ -2,13 +2,13 @@
 // becomes a CaddyAdminError, a ProxyError carrying Caddy's own `{"error": ...}` text when
 // Caddy sent one.
 import { Agent, request } from 'undici';
-import { ProxyError } from '../types.js';
+import { ProxyError, type ProxyErrorReason } from '../types.js';
 import type { Json } from './config.js';
 
 export class CaddyAdminError extends ProxyError {
   constructor(
     message: string,
-    reason: string,
+    reason: ProxyErrorReason,
     /** HTTP status Caddy answered with; absent when it could not be reached. */
     readonly status?: number,
   ) {
