@@ -16,6 +16,7 @@ export type ProxyName = 'caddy' | 'memory';
 
 export { DEFAULT_INCUS_SOCKET } from '../controller/drivers/runtime/incus/client.js';
 import { DEFAULT_INCUS_SOCKET } from '../controller/drivers/runtime/incus/client.js';
+import { errorMessage } from '../specs/errors.js';
 
 export interface RuntimeSettings {
   runtime: RuntimeName;
@@ -122,7 +123,7 @@ const RUNTIME_FACTORIES: Record<RuntimeName, (s: RuntimeSettings, ctx: RuntimeCo
       await runtime.list();
     } catch (err) {
       await runtime.close?.();
-      throw new ServeError(`Incus at ${socketPath} does not answer: ${(err as Error).message}`);
+      throw new ServeError(`Incus at ${socketPath} does not answer: ${errorMessage(err)}`);
     }
     return runtime;
   },
@@ -232,14 +233,14 @@ async function startCaddy(
     // tries again with backoff and the Workspace and Port conditions carry the error meanwhile.
     if (s.caddyAdmin && (err as { reason?: unknown }).reason === 'ProxyUnreachable') {
       logger.warn(
-        { admin: s.caddyAdmin, err: (err as Error).message },
+        { admin: s.caddyAdmin, err: errorMessage(err) },
         `the Caddy admin API at ${s.caddyAdmin} does not answer yet; routes are applied once it does (the Workspace conditions say why meanwhile)`,
       );
       return proxy;
     }
     await proxy.close().catch(() => {});
     const hint = ' (are caddy and dnsmasq installed? `make host` installs them; --proxy memory runs without them)';
-    throw new ServeError(`cannot start the Caddy proxy: ${(err as Error).message}${hint}`);
+    throw new ServeError(`cannot start the Caddy proxy: ${errorMessage(err)}${hint}`);
   }
   return proxy;
 }

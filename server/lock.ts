@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { link, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServeError } from './errors.js';
+import { errorMessage } from '../specs/errors.js';
 
 function isServe(pid: number): boolean {
   try {
@@ -70,7 +71,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
     throw new ServeError(`cannot lock ${path}: another serve keeps taking it`);
   } catch (err) {
     if (err instanceof ServeError) throw err;
-    throw new ServeError(`cannot lock ${path}: ${(err as Error).message}`);
+    throw new ServeError(`cannot lock ${path}: ${errorMessage(err)}`);
   } finally {
     await rm(mine, { force: true });
   }

@@ -31,9 +31,12 @@ import {
 import { ServeError } from './errors.js';
 import { lockDataDir } from './lock.js';
 import { readableLog } from './log-format.js';
+import { errorMessage } from '../specs/errors.js';
+import { IDE_PORT } from '../specs/workspace.js';
 
 /** Where Caddy serves, unless told otherwise: the UI and API, the IDEs, the Ports. */
-export const DEFAULT_PORTS = { app: 8080, workspace: 8081, preview: 8082 } as const;
+export { DEFAULT_PORTS } from '../controller/drivers/proxy/types.js';
+import { DEFAULT_PORTS } from '../controller/drivers/proxy/types.js';
 
 export interface ServeOptions {
   dataDir: string;
@@ -152,7 +155,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       try {
         parseSyncDirFlag(v);
       } catch (err) {
-        throw new ServeError((err as Error).message);
+        throw new ServeError(errorMessage(err));
       }
     }
   }
@@ -166,7 +169,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       store = await Store.open(storePath(opts.dataDir));
     } catch (err) {
       if (err instanceof StoreOpenError) throw new ServeError(err.message);
-      throw new ServeError(`cannot open the store in ${opts.dataDir}: ${(err as Error).message}`);
+      throw new ServeError(`cannot open the store in ${opts.dataDir}: ${errorMessage(err)}`);
     }
     components.add('store', () => store.close());
     const templates = await imageTemplates(opts.runtime);
@@ -216,7 +219,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
             ? 'address not available on this host'
             : code === 'EACCES'
               ? 'permission denied'
-              : (err as Error).message;
+              : errorMessage(err);
       throw new ServeError(`cannot listen on ${opts.listen}: ${why}`);
     }
     components.add('api server', () => server.close());
@@ -238,10 +241,10 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     const tidepoolId = await loadOrCreateId(opts.dataDir);
     const runtimeSettings = opts.runtime ?? { runtime: defaultRuntime() };
     const idePort = await idePortFor(runtimeSettings, env);
-    if (idePort !== 8080) {
+    if (idePort !== IDE_PORT) {
       logger.info(
         { idePort },
-        `the stub's IDEs answer on port ${idePort} (8080 is taken on this host, or TIDEPOOL_STUB_IDE_PORT asked for it)`,
+        `the stub's IDEs answer on port ${idePort} (${IDE_PORT} is taken on this host, or TIDEPOOL_STUB_IDE_PORT asked for it)`,
       );
     }
     const runtime = await createRuntime(runtimeSettings, tidepoolId, opts.dataDir, logger, idePort);
@@ -310,7 +313,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
           recordEvent: async (ev) => recorder.record(ev.regarding, ev.type, ev.reason, ev.note),
         });
       } catch (err) {
-        throw new ServeError((err as Error).message);
+        throw new ServeError(errorMessage(err));
       }
       components.add('gitops', () => syncs.stop());
       logger.info({ syncs: syncs.syncs }, `syncing ${syncs.syncs.map((x) => `${x.name}=${x.dir}`).join(', ')}`);

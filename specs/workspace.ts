@@ -3,6 +3,9 @@ import { API_VERSION, Condition, DNS_LABEL, ListOf, Name, ObjectMeta } from './m
 import { QUANTITY_PATTERN } from './quantity.js';
 
 /** The phases of a Workspace, one list for the schema, the type and the UI. */
+/** The port the IDE (code-server) answers on in every workspace the images make. */
+export const IDE_PORT = 8080;
+
 export const WORKSPACE_PHASES = ['Pending', 'Creating', 'Starting', 'Running', 'Stopping', 'Stopped', 'Failed', 'Deleting'] as const;
 export const WorkspacePhase = Type.Union(WORKSPACE_PHASES.map((p) => Type.Literal(p)));
 export type WorkspacePhase = (typeof WORKSPACE_PHASES)[number];

@@ -20,8 +20,34 @@ import {
 import { globalFlags } from '../context.js';
 import { CliError } from '../errors.js';
 import { parseDuration } from '../format.js';
+import { errorMessage } from '../../specs/errors.js';
 
-interface ServeFlags {
+/** Settings that a flag of the same name gives verbatim (paths, URLs, names). */
+const RUNTIME_VERBATIM = [
+  'incusSocket',
+  'incusUrl',
+  'incusCert',
+  'incusKey',
+  'incusServerCert',
+  'incusProject',
+  'tartPath',
+] as const satisfies readonly (keyof RuntimeSettings)[];
+const PROXY_VERBATIM = [
+  'caddyAdmin',
+  'caddyBinary',
+  'dnsmasqBinary',
+] as const satisfies readonly (keyof ProxySettings)[];
+type Verbatim = (typeof RUNTIME_VERBATIM)[number] | (typeof PROXY_VERBATIM)[number];
+
+/** The values of those flags that were given. */
+function verbatim<K extends Verbatim>(
+  flags: Partial<Record<Verbatim, string>>,
+  keys: readonly K[],
+): Partial<Record<K, string>> {
+  return Object.fromEntries(keys.filter((k) => flags[k]).map((k) => [k, flags[k]])) as Partial<Record<K, string>>;
+}
+
+interface ServeFlags extends Partial<Record<Verbatim, string>> {
   listen?: string;
   runtime?: string;
   proxy?: string;
@@ -32,16 +58,6 @@ interface ServeFlags {
   tls?: string;
   domain?: string;
   acmeEmail?: string;
-  caddyAdmin?: string;
-  caddyBinary?: string;
-  dnsmasqBinary?: string;
-  incusSocket?: string;
-  incusUrl?: string;
-  incusCert?: string;
-  incusKey?: string;
-  incusServerCert?: string;
-  incusProject?: string;
-  tartPath?: string;
   image?: string[];
   resyncPeriod?: string;
   maxRunning?: string;
@@ -204,7 +220,7 @@ function tlsFromFlags(flags: ServeFlags): Pick<ProxySettings, 'tls'> {
   try {
     return { tls: tlsSettings(flags.tls, flags.domain, flags.acmeEmail) };
   } catch (err) {
-    throw new CliError((err as Error).message);
+    throw new CliError(errorMessage(err));
   }
 }
 
@@ -216,17 +232,11 @@ export function serveOptionsFromFlags(
   try {
     parseListen(listen);
   } catch (err) {
-    throw new CliError((err as Error).message);
+    throw new CliError(errorMessage(err));
   }
   const runtime: RuntimeSettings = {
     runtime: flags.runtime ? oneOf<RuntimeName>('--runtime', flags.runtime, RUNTIMES) : defaultRuntime(),
-    ...(flags.incusSocket ? { incusSocket: flags.incusSocket } : {}),
-    ...(flags.incusUrl ? { incusUrl: flags.incusUrl } : {}),
-    ...(flags.incusCert ? { incusCert: flags.incusCert } : {}),
-    ...(flags.incusKey ? { incusKey: flags.incusKey } : {}),
-    ...(flags.incusServerCert ? { incusServerCert: flags.incusServerCert } : {}),
-    ...(flags.incusProject ? { incusProject: flags.incusProject } : {}),
-    ...(flags.tartPath ? { tartPath: flags.tartPath } : {}),
+    ...verbatim(flags, RUNTIME_VERBATIM),
     ...(flags.image?.length ? { images: parseImageFlags(flags.image) } : {}),
   };
   const proxy: ProxySettings = {
@@ -234,9 +244,7 @@ export function serveOptionsFromFlags(
     appListen: proxyListen('--app-port', flags.appPort, DEFAULT_PORTS.app),
     workspaceListen: proxyListen('--workspace-port', flags.workspacePort, DEFAULT_PORTS.workspace),
     previewListen: proxyListen('--preview-port', flags.previewPort, DEFAULT_PORTS.preview),
-    ...(flags.caddyAdmin ? { caddyAdmin: flags.caddyAdmin } : {}),
-    ...(flags.caddyBinary ? { caddyBinary: flags.caddyBinary } : {}),
-    ...(flags.dnsmasqBinary ? { dnsmasqBinary: flags.dnsmasqBinary } : {}),
+    ...verbatim(flags, PROXY_VERBATIM),
     ...tlsFromFlags(flags),
   };
   const listens = [
@@ -318,7 +326,7 @@ export function registerServe(program: Command): void {
     try {
       await serveUntilSignalled(serveOptionsFromFlags({ ...flags, ...globalFlags(cmd) }));
     } catch (err) {
-      process.stderr.write(`error: ${(err as Error).message}\n`);
+      process.stderr.write(`error: ${errorMessage(err)}\n`);
       process.exitCode = 1;
     }
   });

@@ -7,6 +7,7 @@ import { portKey, workspaceKey } from '../keys.js';
 import { isTrue } from '../status.js';
 import type { Result } from '../reconcile.js';
 import type { Context } from './context.js';
+import { errorMessage } from '../../specs/errors.js';
 
 /** A workspace is routed when it is not being deleted, is declared running, and its IDE answered on its IP. */
 export function routedIp(ws: Workspace): string | undefined {
@@ -55,7 +56,7 @@ export async function reconcileRoutes(ctx: Context): Promise<Result> {
       live = desired;
     }
   } catch (err) {
-    const message = (err as Error).message;
+    const message = errorMessage(err);
     const wasError = ctx.routes.lastError;
     ctx.routes.lastError = message;
     ctx.routes.lastErrorReason = err instanceof ProxyError ? err.reason : 'ProxyError';

@@ -7,6 +7,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { ProxyError } from './types.js';
+import { errorMessage } from '../../../specs/errors.js';
 
 export interface Logger {
   info(obj: object | string, msg?: string): void;
@@ -125,7 +126,7 @@ export class Daemon {
         this.o.logger.info({ [this.#pidKey]: left.pid }, `${this.o.name} adopted: the process a previous Tidepool left running`);
         return;
       } catch (err) {
-        this.o.logger.warn({ [this.#pidKey]: left.pid, err: (err as Error).message }, `${this.o.name}: the process left running does not serve; ending it`);
+        this.o.logger.warn({ [this.#pidKey]: left.pid, err: errorMessage(err) }, `${this.o.name}: the process left running does not serve; ending it`);
         await this.#end(left.pid, 3_000);
       }
     } else if (left) {
@@ -190,7 +191,7 @@ export class Daemon {
       } catch (err) {
         if (Date.now() > deadline) {
           const tail = logStart === undefined ? '' : `; ${await logTail(this.o.logFile, logStart)}`;
-          throw new ProxyError(`${this.o.name} did not answer within the start-up timeout: ${(err as Error).message}${tail}`, 'ProxyUnavailable');
+          throw new ProxyError(`${this.o.name} did not answer within the start-up timeout: ${errorMessage(err)}${tail}`, 'ProxyUnavailable');
         }
       }
       await sleep(25);

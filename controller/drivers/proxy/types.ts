@@ -59,6 +59,9 @@ export interface ProxyDriver {
 }
 
 /** A failure the proxy reported, with its own message (Caddy's error text). */
+/** Where a proxy serves the UI and API, the IDEs, and the Ports unless told otherwise. */
+export const DEFAULT_PORTS = { app: 8080, workspace: 8081, preview: 8082 } as const;
+
 /** Every reason a ProxyError may carry (a CamelCase word for conditions). */
 export const PROXY_ERROR_REASONS = [
   'ProxyError', 'InvalidRouteTable', 'ProxyUnavailable', 'ProxyUnreachable', 'ProxyConfigRejected',

@@ -6,6 +6,7 @@
 // across restarts: it is part of Caddy's config, which must stay the same for an adoption.
 import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from '../daemon.js';
+import { errorMessage } from '../../../../specs/errors.js';
 
 const URI_KEY = '"uri":"';
 /** The start of a request URI in a workspace (the name ends the path or is followed by "/"). */
@@ -46,7 +47,7 @@ export class AccessLog {
         const ws = line && workspaceOfEntry(line);
         if (!ws) continue;
         for (const fn of this.#listeners) {
-          try { fn(ws); } catch (err) { this.logger.error({ err: (err as Error).message }, 'access listener failed'); }
+          try { fn(ws); } catch (err) { this.logger.error({ err: errorMessage(err) }, 'access listener failed'); }
         }
       }
     });

@@ -7,7 +7,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Daemon } from '../daemon.js';
 import { Dnsmasq } from '../dns/dnsmasq.js';
-import type { ProxyCloseOptions, ProxyDriver, RouteTable } from '../types.js';
+import { DEFAULT_PORTS, type ProxyCloseOptions, type ProxyDriver, type RouteTable } from '../types.js';
+import { IDE_PORT } from '../../../../specs/workspace.js';
 import { CaddyAdmin } from './admin.js';
 import { PasswordHash } from './auth.js';
 import { buildCaddyConfig, canonicalJson, passwordHashesIn, type Json } from './config.js';
@@ -15,6 +16,7 @@ import { AccessLog } from './access.js';
 import { caddyConfigPath, caddyDaemon, caddyDataHome, freeLoopbackPort, type Logger } from './process.js';
 import { normalizeRouteTable } from './table.js';
 import { caRootPath, type TlsSettings } from './tls.js';
+import { errorMessage } from '../../../../specs/errors.js';
 
 export { CaddyAdmin, CaddyAdminError } from './admin.js';
 export { APP_CSP, APP_SERVER, PAGES_SERVER, PREVIEW_SERVER, WORKSPACE_SERVER, buildCaddyConfig, canonicalJson, type CaddyConfigSettings, type Json } from './config.js';
@@ -92,7 +94,7 @@ const silent: Logger = { info() {}, warn() {}, error() {} };
 export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   const stateDir = opts.stateDir ?? join(process.cwd(), '.tidepool', 'caddy');
   const logger = opts.logger ?? silent;
-  const idePort = opts.idePort ?? 8080;
+  const idePort = opts.idePort ?? IDE_PORT;
   const { username, password } = opts.credentials;
   const hash = new PasswordHash(password);
   const listeners = new Set<() => void>();
@@ -115,16 +117,16 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   const accessSubscribers = new Set<(workspace: string) => void>();
   const notify = () => {
     for (const fn of [...listeners]) {
-      try { fn(); } catch (err) { logger.error({ err: (err as Error).message }, 'proxy subscriber failed'); }
+      try { fn(); } catch (err) { logger.error({ err: errorMessage(err) }, 'proxy subscriber failed'); }
     }
   };
 
   function buildDesired(): void {
     const config = buildCaddyConfig({
       admin: adminBlock,
-      appListen: opts.appListen ?? ':8080',
-      workspaceListen: opts.workspaceListen ?? ':8081',
-      previewListen: opts.previewListen ?? ':8082',
+      appListen: opts.appListen ?? `:${DEFAULT_PORTS.app}`,
+      workspaceListen: opts.workspaceListen ?? `:${DEFAULT_PORTS.workspace}`,
+      previewListen: opts.previewListen ?? `:${DEFAULT_PORTS.preview}`,
       pagesListen: `127.0.0.1:${pagesPort}`,
       apiUpstream: opts.apiUpstream, username, passwordHash,
       dnsPort: dns!.port, idePort, refresh: opts.refresh ?? '1s',
@@ -231,7 +233,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       } catch (err) {
         await c.close();
         // The pages port can be taken between our probe and Caddy's bind: try another one.
-        if (attempt >= 2 || !/pages|address already in use/.test((err as Error).message)) throw err;
+        if (attempt >= 2 || !/pages|address already in use/.test(errorMessage(err))) throw err;
         pagesPort = await freeLoopbackPort();
       }
     }

@@ -1,6 +1,7 @@
 // Validation of a RouteTable before it becomes names in the zone: a name holds only an IP
 // (the port is the IDE port, or the Port's own number), and every name must be a DNS label.
 import { ProxyError, sortRouteTable, type RouteTable } from '../types.js';
+import { IDE_PORT } from '../../../../specs/workspace.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // ip:port, IPv4 or [IPv6]: a hosts file line holds an address, not a name.
@@ -27,7 +28,7 @@ function checkName(name: unknown, what: string): string {
  * InvalidRouteTable) for a bad name, port or upstream, and for two entries with the
  * same key but different upstreams, naming the duplicate.
  */
-export function normalizeRouteTable(table: RouteTable, idePort = 8080): RouteTable {
+export function normalizeRouteTable(table: RouteTable, idePort = IDE_PORT): RouteTable {
   const workspaces = new Map<string, string>();
   for (const w of table.workspaces) {
     checkName(w.name, 'workspace route');

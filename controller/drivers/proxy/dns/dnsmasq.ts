@@ -10,6 +10,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Daemon, type Logger } from '../daemon.js';
 import { ProxyError, type RouteTable } from '../types.js';
+import { IDE_PORT } from '../../../../specs/workspace.js';
 import { ALIVE_NAME, ZONE, hostsFile, parseHostsFile, serialName } from './zone.js';
 
 export interface DnsmasqOptions {
@@ -158,7 +159,7 @@ export class Dnsmasq {
   async read(): Promise<RouteTable | null> {
     const text = await readFile(this.hostsPath, 'utf8').catch(() => undefined);
     if (text === undefined) return null;
-    const parsed = parseHostsFile(text, this.#o.idePort ?? 8080);
+    const parsed = parseHostsFile(text, this.#o.idePort ?? IDE_PORT);
     if (!parsed) return null;
     // The file alone is not the truth: dnsmasq must be answering from it (not restarting, not stuck on an older one).
     if (!(await this.#serves(parsed.serial))) return null;

@@ -6,8 +6,9 @@
 // parameter (0: any free one), and the port really bound is read back with idePortOf.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { IDE_PORT } from '../../../../specs/workspace.js';
 
-export const IDE_PORT = 8080;
+export { IDE_PORT };
 
 /**
  * Listens on ip:port (port 0: a free port, see idePortOf). An address in use keeps its
