@@ -3,6 +3,8 @@
 // request by name in Tidepool's zone (../dns/zone.ts) with `dynamic_upstreams`, so a workspace
 // or Port coming or going changes a hosts file, not Caddy, and no connection is dropped.
 // Shape and traps: ../shared/REFERENCE.md, "Routing without reloads in Caddy 2.6.2".
+// Over 300 lines: one config whose servers refer to one another (the error routes hand off to
+// the pages server); each server and each repeated route is a function of its own.
 //
 //   app server      :8080  /api, /app (the API), browser protections, basic auth
 //   workspace server :8081 /workspace/{ws}/       -> {ws}.ws.ZONE:8080 (prefix stripped)

@@ -91,6 +91,9 @@ export interface CaddyProxy extends ProxyDriver {
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
+// A factory returning the driver as an object of short methods over the Caddy, the dnsmasq,
+// the access log and the desired config they share; long as a whole (and so is this file,
+// over 300 lines), not in any one method. The config itself is config.ts; the names, ../dns/.
 export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   const stateDir = opts.stateDir ?? join(process.cwd(), '.tidepool', 'caddy');
   const logger = opts.logger ?? silent;
