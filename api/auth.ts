@@ -8,7 +8,10 @@ export const REALM = 'tidepool';
 const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest();
 
 /** A checker for `Authorization` header values: true only for exactly these credentials. */
-export function basicAuthChecker(credentials: { username: string; password: string }): (header: string | undefined) => boolean {
+export function basicAuthChecker(credentials: {
+  username: string;
+  password: string;
+}): (header: string | undefined) => boolean {
   // user:pass as the header carries it (a user name may not contain ':', RFC 7617).
   const expected = sha256(Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8'));
   return (header) => {
@@ -21,7 +24,11 @@ export function basicAuthChecker(credentials: { username: string; password: stri
 }
 
 export function unauthorized(header: string | undefined): ApiError {
-  return new ApiError(401, 'Unauthorized', header
-    ? 'Unauthorized: the user name or password is wrong'
-    : 'Unauthorized: this server needs HTTP basic auth (TIDEPOOL_USER / TIDEPOOL_PASSWORD, or the credentials file in the data directory)');
+  return new ApiError(
+    401,
+    'Unauthorized',
+    header
+      ? 'Unauthorized: the user name or password is wrong'
+      : 'Unauthorized: this server needs HTTP basic auth (TIDEPOOL_USER / TIDEPOOL_PASSWORD, or the credentials file in the data directory)',
+  );
 }

@@ -18,14 +18,22 @@ export function mediaType(header: string | undefined): string {
 }
 
 export function unsupportedMediaType(got: string, accepted: readonly string[]): ApiError {
-  return new ApiError(415, 'UnsupportedMediaType',
-    `the body of the request has content type "${got || '(none)'}"; this endpoint accepts ${accepted.join(', ')}`);
+  return new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request has content type "${got || '(none)'}"; this endpoint accepts ${accepted.join(', ')}`,
+  );
 }
 
 /** 1-based line and column of a character offset. */
 export function lineCol(text: string, offset: number): { line: number; column: number } {
-  let line = 1, start = 0;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) { line++; start = i + 1; }
+  let line = 1,
+    start = 0;
+  for (let i = 0; i < offset && i < text.length; i++)
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      start = i + 1;
+    }
   return { line, column: Math.min(offset, text.length) - start + 1 };
 }
 
@@ -35,8 +43,12 @@ export function lineCol(text: string, offset: number): { line: number; column: n
  */
 export function jsonErrorOffset(s: string): number {
   let i = 0;
-  const ws = () => { while (i < s.length && ' \t\n\r'.includes(s[i]!)) i++; };
-  const fail = (): never => { throw i; };
+  const ws = () => {
+    while (i < s.length && ' \t\n\r'.includes(s[i]!)) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
   const str = () => {
     if (s[i] !== '"') fail();
     i++;
@@ -45,8 +57,10 @@ export function jsonErrorOffset(s: string): number {
       if (c < 0x20) fail();
       if (s[i] === '\\') {
         i++;
-        if (s[i] === 'u') { if (!/^[0-9a-fA-F]{4}$/.test(s.slice(i + 1, i + 5))) fail(); i += 5; }
-        else if (s[i] !== undefined && '"\\/bfnrt'.includes(s[i]!)) i++;
+        if (s[i] === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(s.slice(i + 1, i + 5))) fail();
+          i += 5;
+        } else if (s[i] !== undefined && '"\\/bfnrt'.includes(s[i]!)) i++;
         else fail();
       } else i++;
     }
@@ -58,24 +72,49 @@ export function jsonErrorOffset(s: string): number {
     ws();
     const c = s[i];
     if (c === '{') {
-      i++; ws();
-      if (s[i] === '}') { i++; return; }
+      i++;
+      ws();
+      if (s[i] === '}') {
+        i++;
+        return;
+      }
       for (;;) {
-        ws(); str(); ws();
+        ws();
+        str();
+        ws();
         if (s[i] !== ':') fail();
-        i++; value(depth + 1); ws();
-        if (s[i] === ',') { i++; continue; }
-        if (s[i] === '}') { i++; return; }
+        i++;
+        value(depth + 1);
+        ws();
+        if (s[i] === ',') {
+          i++;
+          continue;
+        }
+        if (s[i] === '}') {
+          i++;
+          return;
+        }
         fail();
       }
     }
     if (c === '[') {
-      i++; ws();
-      if (s[i] === ']') { i++; return; }
+      i++;
+      ws();
+      if (s[i] === ']') {
+        i++;
+        return;
+      }
       for (;;) {
-        value(depth + 1); ws();
-        if (s[i] === ',') { i++; continue; }
-        if (s[i] === ']') { i++; return; }
+        value(depth + 1);
+        ws();
+        if (s[i] === ',') {
+          i++;
+          continue;
+        }
+        if (s[i] === ']') {
+          i++;
+          return;
+        }
         fail();
       }
     }
@@ -83,13 +122,18 @@ export function jsonErrorOffset(s: string): number {
       str();
       return;
     }
-    for (const lit of ['true', 'false', 'null']) if (s.startsWith(lit, i)) { i += lit.length; return; }
+    for (const lit of ['true', 'false', 'null'])
+      if (s.startsWith(lit, i)) {
+        i += lit.length;
+        return;
+      }
     const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?/.exec(s.slice(i, i + 400));
     if (!m || m[0] === '' || m[0] === '-') fail();
     i += m![0].length;
   };
   try {
-    value(0); ws();
+    value(0);
+    ws();
     return i < s.length ? i : -1;
   } catch (at) {
     return at as number;
@@ -119,9 +163,17 @@ export function parseJson(text: string, what = 'request body'): unknown {
   const deep = jsonTooDeep(text, MAX_FLOW_DEPTH);
   if (deep >= 0) {
     const at = lineCol(text, deep);
-    throw badRequest(`the ${what} nests objects or arrays more than ${MAX_FLOW_DEPTH} deep, at line ${at.line}, column ${at.column}`, [
-      { reason: 'NestingTooDeep', message: `nested more than ${MAX_FLOW_DEPTH} deep`, line: at.line, column: at.column },
-    ]);
+    throw badRequest(
+      `the ${what} nests objects or arrays more than ${MAX_FLOW_DEPTH} deep, at line ${at.line}, column ${at.column}`,
+      [
+        {
+          reason: 'NestingTooDeep',
+          message: `nested more than ${MAX_FLOW_DEPTH} deep`,
+          line: at.line,
+          column: at.column,
+        },
+      ],
+    );
   }
   let value: unknown;
   try {
@@ -129,7 +181,9 @@ export function parseJson(text: string, what = 'request body'): unknown {
   } catch (err) {
     const off = jsonErrorOffset(text);
     const at = lineCol(text, off < 0 ? text.length : off);
-    const why = errorMessage(err).replace(/, "[\s\S]*" is not valid JSON$/, '').replace(/ in JSON at position \d+.*$/, '');
+    const why = errorMessage(err)
+      .replace(/, "[\s\S]*" is not valid JSON$/, '')
+      .replace(/ in JSON at position \d+.*$/, '');
     throw badRequest(`the ${what} is not valid JSON: ${why} at line ${at.line}, column ${at.column}`, [
       { reason: 'FieldValueInvalid', message: `invalid JSON: ${why}`, line: at.line, column: at.column },
     ]);
@@ -137,9 +191,17 @@ export function parseJson(text: string, what = 'request body'): unknown {
   const dup = duplicateKeyOffset(text);
   if (dup) {
     const at = lineCol(text, dup.offset);
-    throw badRequest(`the ${what} has the key ${JSON.stringify(dup.key)} twice in one object, at line ${at.line}, column ${at.column}; give each key once`, [
-      { reason: 'FieldValueDuplicate', message: `duplicate key ${JSON.stringify(dup.key)}`, line: at.line, column: at.column },
-    ]);
+    throw badRequest(
+      `the ${what} has the key ${JSON.stringify(dup.key)} twice in one object, at line ${at.line}, column ${at.column}; give each key once`,
+      [
+        {
+          reason: 'FieldValueDuplicate',
+          message: `duplicate key ${JSON.stringify(dup.key)}`,
+          line: at.line,
+          column: at.column,
+        },
+      ],
+    );
   }
   return value;
 }
@@ -152,7 +214,8 @@ export function parseObjectBody(body: unknown, contentType: string | undefined, 
   const text = String(body);
   if ((YAML_TYPES as readonly string[]).includes(type)) {
     const { documents } = parseDocuments([{ text }]);
-    if (documents.length !== 1) throw badRequest(`the request body must hold exactly one YAML document, got ${documents.length}`);
+    if (documents.length !== 1)
+      throw badRequest(`the request body must hold exactly one YAML document, got ${documents.length}`);
     return documents[0]!.object;
   }
   return parseJson(text);
@@ -166,7 +229,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!isPlainObject(patch)) return patch;
   const out: Record<string, unknown> = {};
-  const define = (k: string, v: unknown) => Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  const define = (k: string, v: unknown) =>
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
   if (isPlainObject(target)) for (const [k, v] of Object.entries(target)) define(k, v);
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];

@@ -59,7 +59,11 @@ export async function loadOrCreateCredentials(
 ): Promise<{ credentials: Credentials; source: 'env' | 'file' | 'generated'; path: string }> {
   const path = credentialsPath(dataDir);
   if (env.TIDEPOOL_PASSWORD) {
-    return { credentials: { username: env.TIDEPOOL_USER || 'admin', password: env.TIDEPOOL_PASSWORD }, source: 'env', path };
+    return {
+      credentials: { username: env.TIDEPOOL_USER || 'admin', password: env.TIDEPOOL_PASSWORD },
+      source: 'env',
+      path,
+    };
   }
   const existing = await readCredentialsFile(dataDir);
   if (existing) return { credentials: existing, source: 'file', path };
@@ -70,7 +74,10 @@ export async function loadOrCreateCredentials(
 }
 
 /** The CLI's credentials: TIDEPOOL_USER / TIDEPOOL_PASSWORD, else the local server's file. */
-export async function clientCredentials(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<Credentials | undefined> {
+export async function clientCredentials(
+  dataDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Credentials | undefined> {
   if (env.TIDEPOOL_PASSWORD) return { username: env.TIDEPOOL_USER || 'admin', password: env.TIDEPOOL_PASSWORD };
   return readCredentialsFile(dataDir);
 }
@@ -81,7 +88,9 @@ export async function loadOrCreateId(dataDir: string): Promise<string> {
   try {
     const id = (await readFile(path, 'utf8')).trim();
     if (/^[a-z0-9]{6,32}$/.test(id)) return id;
-    throw new Error(`${path} does not hold a Tidepool id (6..32 lowercase letters and digits): ${JSON.stringify(id.slice(0, 40))}`);
+    throw new Error(
+      `${path} does not hold a Tidepool id (6..32 lowercase letters and digits): ${JSON.stringify(id.slice(0, 40))}`,
+    );
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }

@@ -27,11 +27,14 @@ export const CHANNEL = { stdin: 0, stdout: 1, stderr: 2, status: 3, resize: 4, c
 const PATH = /^\/api\/v1\/workspaces\/([^/?]+)\/exec(?:\?|$)/;
 const DEV = { uid: 1000, gid: 1000 };
 
-export function registerExec(app: FastifyInstance, opts: {
-  store: Store;
-  exec: ExecHolder | undefined;
-  authorized: (header: string | undefined) => boolean;
-}): void {
+export function registerExec(
+  app: FastifyInstance,
+  opts: {
+    store: Store;
+    exec: ExecHolder | undefined;
+    authorized: (header: string | undefined) => boolean;
+  },
+): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
   const sessions = new Set<ExecSession>();
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -39,7 +42,8 @@ export function registerExec(app: FastifyInstance, opts: {
     if (!m) return; // another upgrade handler's (or none: the socket is left to Node's default)
     let plan: { name: string; exec: ExecFunction; request: ExecRequest };
     try {
-      if (!opts.authorized(req.headers.authorization)) throw new ApiError(401, 'Unauthorized', 'Unauthorized: this server needs HTTP basic auth');
+      if (!opts.authorized(req.headers.authorization))
+        throw new ApiError(401, 'Unauthorized', 'Unauthorized: this server needs HTTP basic auth');
       plan = planExec(decodeURIComponent(m[1]!), new URL(req.url!, 'http://x').searchParams, opts);
     } catch (err) {
       return refuse(socket, isStatusError(err) ? ApiError.from(err) : new ApiError(500, 'InternalError', String(err)));
@@ -57,13 +61,24 @@ function planExec(name: string, q: URLSearchParams, opts: { store: Store; exec: 
   const ws = opts.store.get('Workspace', name);
   if (!ws) throw notFound('workspaces', name);
   const exec = opts.exec?.exec;
-  if (!exec && opts.exec?.starting) throw new ApiError(503, 'ServiceUnavailable', 'Tidepool is still connecting to its runtime: try again in a moment');
-  if (!exec) throw new ApiError(501, 'NotImplemented', `this server's runtime cannot run commands in a workspace (exec is supported on Incus)`);
+  if (!exec && opts.exec?.starting)
+    throw new ApiError(503, 'ServiceUnavailable', 'Tidepool is still connecting to its runtime: try again in a moment');
+  if (!exec)
+    throw new ApiError(
+      501,
+      'NotImplemented',
+      `this server's runtime cannot run commands in a workspace (exec is supported on Incus)`,
+    );
   if (ws.status?.phase !== 'Running') {
-    throw new ApiError(409, 'Conflict', `workspace ${name} is ${ws.status?.phase ?? 'not running yet'}: start it first (tidepool start ${name})`);
+    throw new ApiError(
+      409,
+      'Conflict',
+      `workspace ${name} is ${ws.status?.phase ?? 'not running yet'}: start it first (tidepool start ${name})`,
+    );
   }
   const command = q.getAll('command');
-  if (!command.length || command.some((c) => c === '')) throw badRequest('command: at least one non-empty command argument is required (?command=sh&command=-c&...)');
+  if (!command.length || command.some((c) => c === ''))
+    throw badRequest('command: at least one non-empty command argument is required (?command=sh&command=-c&...)');
   const user = q.get('user') ?? 'dev';
   if (user !== 'dev' && user !== 'root') throw badRequest(`user must be dev or root, got "${user}"`);
   const tty = q.get('tty') === 'true';
@@ -83,16 +98,25 @@ function planExec(name: string, q: URLSearchParams, opts: { store: Store; exec: 
     argv = ['/bin/sh', '-c', 'cd "$HOME" 2>/dev/null; exec "$@"', 'sh', ...command];
   }
   const request: ExecRequest = {
-    command: argv, tty, env, ...(user === 'dev' ? DEV : {}),
-    ...(width !== undefined ? { width } : {}), ...(height !== undefined ? { height } : {}),
+    command: argv,
+    tty,
+    env,
+    ...(user === 'dev' ? DEV : {}),
+    ...(width !== undefined ? { width } : {}),
+    ...(height !== undefined ? { height } : {}),
   };
   return { name, exec, request };
 }
 
-async function bridge(ws: WebSocket, plan: { name: string; exec: ExecFunction; request: ExecRequest }, sessions: Set<ExecSession>): Promise<void> {
+async function bridge(
+  ws: WebSocket,
+  plan: { name: string; exec: ExecFunction; request: ExecRequest },
+  sessions: Set<ExecSession>,
+): Promise<void> {
   const send = (channel: number, data: Uint8Array | string) => {
     if (ws.readyState !== ws.OPEN) return;
-    const body = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const body =
+      typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     ws.send(Buffer.concat([Buffer.from([channel]), body]));
   };
   // Input may arrive before the runtime has started the command: keep it until then.
@@ -106,8 +130,11 @@ async function bridge(ws: WebSocket, plan: { name: string; exec: ExecFunction; r
     else if (channel === CHANNEL.resize) {
       try {
         const { width, height } = JSON.parse(body.toString('utf8')) as { width?: number; height?: number };
-        if (Number.isInteger(width) && Number.isInteger(height) && width! > 0 && height! > 0) session!.resize(width!, height!);
-      } catch { /* a malformed resize is ignored, as a terminal would */ }
+        if (Number.isInteger(width) && Number.isInteger(height) && width! > 0 && height! > 0)
+          session!.resize(width!, height!);
+      } catch {
+        /* a malformed resize is ignored, as a terminal would */
+      }
     }
   };
   ws.on('message', (raw: Buffer, isBinary: boolean) => {
@@ -127,7 +154,9 @@ async function bridge(ws: WebSocket, plan: { name: string; exec: ExecFunction; r
   for (const raw of early.splice(0)) handle(raw);
   // The client went away: the command goes too (as kubectl exec's does).
   const running = session;
-  ws.on('close', () => { if (sessions.has(running)) running.kill(); });
+  ws.on('close', () => {
+    if (sessions.has(running)) running.kill();
+  });
   try {
     const exitCode = await running.exitCode;
     send(CHANNEL.status, JSON.stringify({ exitCode }));
@@ -143,5 +172,7 @@ async function bridge(ws: WebSocket, plan: { name: string; exec: ExecFunction; r
 function refuse(socket: Duplex, err: ApiError): void {
   const body = JSON.stringify(err.toStatus());
   const extra = err.code === 401 ? 'WWW-Authenticate: Basic realm="tidepool", charset="UTF-8"\r\n' : '';
-  socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
+  );
 }

@@ -1,5 +1,12 @@
 // The API server and what other parts of Tidepool reuse from it.
-export { activeWatchCount, buildServer, startServer, LOG_REDACT, type ServerOptions, type StartedServer } from './server.js';
+export {
+  activeWatchCount,
+  buildServer,
+  startServer,
+  LOG_REDACT,
+  type ServerOptions,
+  type StartedServer,
+} from './server.js';
 export * from '../store/apply/index.js';
 export { openApiDocument } from './openapi.js';
 export { mergePatch } from './body.js';

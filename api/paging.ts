@@ -25,14 +25,18 @@ export function parsePage(limit: string | undefined, token: string | undefined):
     } catch {
       after = undefined;
     }
-    if (typeof after !== 'string' || !after) throw badRequest('continue: the continue token is not valid (it must come from metadata.continue of a list)');
+    if (typeof after !== 'string' || !after)
+      throw badRequest('continue: the continue token is not valid (it must come from metadata.continue of a list)');
     page.after = after;
   }
   return page;
 }
 
 /** The page of `sorted` (sorted by name) and the list metadata that goes with it. */
-export function pageOf<T extends { metadata: { name: string } }>(sorted: T[], page: PageRequest): { items: T[]; continue?: string; remainingItemCount?: number } {
+export function pageOf<T extends { metadata: { name: string } }>(
+  sorted: T[],
+  page: PageRequest,
+): { items: T[]; continue?: string; remainingItemCount?: number } {
   const start = page.after === undefined ? 0 : sorted.findIndex((o) => o.metadata.name > page.after!);
   const from = start < 0 ? sorted.length : start;
   const to = page.limit === undefined ? sorted.length : Math.min(sorted.length, from + page.limit);

@@ -38,15 +38,43 @@ export function tcpAnswers(host: string, port: number, timeoutMs = PROBE_TIMEOUT
 export function registerPortProbe(app: FastifyInstance, store: Store): void {
   app.get('/api/v1/ports/:name/probe', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
     const port = store.get('Port', req.params.name);
-    if (!port) throw new ApiError(404, 'NotFound', `ports "${req.params.name}" not found`, { name: req.params.name, kind: 'Port' });
+    if (!port)
+      throw new ApiError(404, 'NotFound', `ports "${req.params.name}" not found`, {
+        name: req.params.name,
+        kind: 'Port',
+      });
     const workspace = port.spec.workspace as string;
     const n = port.spec.port as number;
     const ip = store.get('Workspace', workspace)?.status?.ip as string | undefined;
     const probe: PortProbe = ip
       ? (await tcpAnswers(ip, n))
-        ? { apiVersion: API_VERSION, kind: 'PortProbe', workspace, port: n, answering: true, message: `Something answers on ${ip}:${n}.` }
-        : { apiVersion: API_VERSION, kind: 'PortProbe', workspace, port: n, answering: false, message: `Nothing answers on ${ip}:${n}: start a server on port ${n} in the workspace.` }
-      : { apiVersion: API_VERSION, kind: 'PortProbe', workspace, port: n, answering: false, message: `Workspace "${workspace}" has no IP address: it is not running.` };
-    return reply.type('application/json; charset=utf-8').header('cache-control', 'no-store').send(JSON.stringify(probe));
+        ? {
+            apiVersion: API_VERSION,
+            kind: 'PortProbe',
+            workspace,
+            port: n,
+            answering: true,
+            message: `Something answers on ${ip}:${n}.`,
+          }
+        : {
+            apiVersion: API_VERSION,
+            kind: 'PortProbe',
+            workspace,
+            port: n,
+            answering: false,
+            message: `Nothing answers on ${ip}:${n}: start a server on port ${n} in the workspace.`,
+          }
+      : {
+          apiVersion: API_VERSION,
+          kind: 'PortProbe',
+          workspace,
+          port: n,
+          answering: false,
+          message: `Workspace "${workspace}" has no IP address: it is not running.`,
+        };
+    return reply
+      .type('application/json; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(JSON.stringify(probe));
   });
 }

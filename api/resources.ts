@@ -3,9 +3,27 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_VERSION, KINDS, validateManifest, type KindInfo, type StatusCause } from '../specs/index.js';
 import { strictStatusCauses } from './strict.js';
-import { badRequest, checkResourceVersion, invalid, notFound, parseSelector, timestamp, type Resource, type Store } from '../store/index.js';
+import {
+  badRequest,
+  checkResourceVersion,
+  invalid,
+  notFound,
+  parseSelector,
+  timestamp,
+  type Resource,
+  type Store,
+} from '../store/index.js';
 import { ApiError } from './errors.js';
-import { JSON_TYPES, MERGE_PATCH_TYPES, YAML_TYPES, mediaType, mergePatch, parseJson, parseObjectBody, unsupportedMediaType } from './body.js';
+import {
+  JSON_TYPES,
+  MERGE_PATCH_TYPES,
+  YAML_TYPES,
+  mediaType,
+  mergePatch,
+  parseJson,
+  parseObjectBody,
+  unsupportedMediaType,
+} from './body.js';
 import { startWatch, type WatchRegistry } from './watch.js';
 import { objectJson } from './json.js';
 import { pageOf, parsePage } from './paging.js';
@@ -38,10 +56,15 @@ export function queryBool(q: Query, name: string): boolean {
 }
 
 export function methodNotAllowed(method: string, url: string, allow: readonly string[]): ApiError {
-  return new ApiError(405, 'MethodNotAllowed', `the server does not allow method ${method} on ${url.split('?')[0]} (allowed: ${allow.join(', ')})`);
+  return new ApiError(
+    405,
+    'MethodNotAllowed',
+    `the server does not allow method ${method} on ${url.split('?')[0]} (allowed: ${allow.join(', ')})`,
+  );
 }
 
-const byName = (a: Resource, b: Resource) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0);
+const byName = (a: Resource, b: Resource) =>
+  a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
 
 function sendJson(reply: FastifyReply, code: number, body: string) {
   return reply.code(code).type('application/json; charset=utf-8').send(body);
@@ -52,13 +75,17 @@ function checkIdentity(info: KindInfo, body: unknown, urlName: string | undefine
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return; // validation says what is wrong
   const b = body as Record<string, any>;
   if (b.kind !== undefined && b.kind !== info.kind) {
-    throw badRequest(`the kind of the object ("${String(b.kind)}") does not match the URL (${info.plural}: ${info.kind})`,
-      [{ field: 'kind', reason: 'FieldValueInvalid', message: `must be "${info.kind}" on /api/v1/${info.plural}` }]);
+    throw badRequest(
+      `the kind of the object ("${String(b.kind)}") does not match the URL (${info.plural}: ${info.kind})`,
+      [{ field: 'kind', reason: 'FieldValueInvalid', message: `must be "${info.kind}" on /api/v1/${info.plural}` }],
+    );
   }
   const name = b.metadata?.name;
   if (urlName !== undefined && name !== undefined && name !== urlName) {
-    throw badRequest(`the name of the object (${JSON.stringify(name)}) does not match the name on the URL ("${urlName}")`,
-      [{ field: 'metadata.name', reason: 'FieldValueInvalid', message: `must be "${urlName}", the name on the URL` }]);
+    throw badRequest(
+      `the name of the object (${JSON.stringify(name)}) does not match the name on the URL ("${urlName}")`,
+      [{ field: 'metadata.name', reason: 'FieldValueInvalid', message: `must be "${urlName}", the name on the URL` }],
+    );
   }
 }
 
@@ -67,7 +94,10 @@ function managerOf(q: Query): string {
   const m = queryParam(q, 'fieldManager');
   if (m === undefined || m === '') return DEFAULT_MANAGER;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused here
-  if (m.length > 128 || /[\x00-\x1f]/.test(m)) throw badRequest('fieldManager must be at most 128 printable characters', [{ field: 'fieldManager', reason: 'FieldValueInvalid', message: 'invalid field manager' }]);
+  if (m.length > 128 || /[\x00-\x1f]/.test(m))
+    throw badRequest('fieldManager must be at most 128 printable characters', [
+      { field: 'fieldManager', reason: 'FieldValueInvalid', message: 'invalid field manager' },
+    ]);
   return m;
 }
 
@@ -102,7 +132,8 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     const others = METHODS.filter((m) => !allowed.includes(m));
     const allow = [...allowed, ...(allowed.includes('GET') ? ['HEAD'] : [])];
     app.route({
-      method: others as unknown as string[], url,
+      method: others as unknown as string[],
+      url,
       onRequest: async (req, reply) => {
         reply.header('allow', allow.join(', '));
         throw methodNotAllowed(req.method, req.url, allow);
@@ -122,11 +153,22 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       if (queryBool(q, 'watch')) {
         const sse = /\btext\/event-stream\b/i.test(req.headers.accept ?? '');
         const lastEventId = req.headers['last-event-id'];
-        const rv = (sse && typeof lastEventId === 'string' && lastEventId !== '') ? lastEventId : queryParam(q, 'resourceVersion');
-        startWatch(store, req, reply, {
-          info, selector: parseSelector(selectorText), resourceVersion: rv, sse,
-          bookmarks: queryBool(q, 'allowWatchBookmarks'), pingMs: opts.pingMs,
-        }, opts.watches);
+        const rv =
+          sse && typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : queryParam(q, 'resourceVersion');
+        startWatch(
+          store,
+          req,
+          reply,
+          {
+            info,
+            selector: parseSelector(selectorText),
+            resourceVersion: rv,
+            sse,
+            bookmarks: queryBool(q, 'allowWatchBookmarks'),
+            pingMs: opts.pingMs,
+          },
+          opts.watches,
+        );
         return reply;
       }
       const asked = queryParam(q, 'resourceVersion');
@@ -136,8 +178,15 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       if (page) {
         const all = [...store.list(info.kind, parseSelector(selectorText)).items].sort(byName);
         const p = pageOf(all, page);
-        const meta = JSON.stringify({ resourceVersion: rv, ...(p.continue ? { continue: p.continue, remainingItemCount: p.remainingItemCount } : {}) });
-        return sendJson(reply, 200, `{"apiVersion":"${API_VERSION}","kind":"${info.kind}List","metadata":${meta},"items":[${p.items.map(objectJson).join(',')}]}`);
+        const meta = JSON.stringify({
+          resourceVersion: rv,
+          ...(p.continue ? { continue: p.continue, remainingItemCount: p.remainingItemCount } : {}),
+        });
+        return sendJson(
+          reply,
+          200,
+          `{"apiVersion":"${API_VERSION}","kind":"${info.kind}List","metadata":${meta},"items":[${p.items.map(objectJson).join(',')}]}`,
+        );
       }
       const key = `${info.kind}\0${selectorText}`;
       // Keyed by what reads see (a write in flight or rolled back changes it, not only the rv).
@@ -201,11 +250,14 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     app.patch(item, async (req: FastifyRequest<{ Params: { name: string }; Querystring: Query }>, reply) => {
       const manager = managerOf(req.query);
       const type = mediaType(req.headers['content-type']);
-      if (req.body === undefined || req.body === null) throw badRequest('a request body (a JSON merge patch) is required');
+      if (req.body === undefined || req.body === null)
+        throw badRequest('a request body (a JSON merge patch) is required');
       if (!(MERGE_PATCH_TYPES as readonly string[]).includes(type)) throw unsupportedMediaType(type, MERGE_PATCH_TYPES);
       const patch = parseJson(String(req.body), 'merge patch');
       if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
-        throw badRequest('a JSON merge patch must be an object', [{ reason: 'FieldValueTypeInvalid', message: 'expected an object' }]);
+        throw badRequest('a JSON merge patch must be an object', [
+          { reason: 'FieldValueTypeInvalid', message: 'expected an object' },
+        ]);
       }
       const name = req.params.name;
       const out = await store.transaction((tx) => {
@@ -229,15 +281,23 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         const type = mediaType(req.headers['content-type']);
         if (!(JSON_TYPES as readonly string[]).includes(type)) throw unsupportedMediaType(type, JSON_TYPES);
         const opts = parseJson(String(req.body), 'DeleteOptions body') as Record<string, any> | null;
-        if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw badRequest('DeleteOptions must be an object');
+        if (opts === null || typeof opts !== 'object' || Array.isArray(opts))
+          throw badRequest('DeleteOptions must be an object');
         if (opts.kind !== undefined && opts.kind !== 'DeleteOptions') {
-          throw badRequest(`the body of a DELETE must be DeleteOptions, got kind "${String(opts.kind)}"`, [{ field: 'kind', reason: 'FieldValueInvalid', message: 'must be DeleteOptions' }]);
+          throw badRequest(`the body of a DELETE must be DeleteOptions, got kind "${String(opts.kind)}"`, [
+            { field: 'kind', reason: 'FieldValueInvalid', message: 'must be DeleteOptions' },
+          ]);
         }
         const pre = opts.preconditions;
-        if (pre !== undefined && (pre === null || typeof pre !== 'object')) throw badRequest('preconditions must be an object', [{ field: 'preconditions', reason: 'FieldValueTypeInvalid', message: 'expected an object' }]);
+        if (pre !== undefined && (pre === null || typeof pre !== 'object'))
+          throw badRequest('preconditions must be an object', [
+            { field: 'preconditions', reason: 'FieldValueTypeInvalid', message: 'expected an object' },
+          ]);
         for (const f of ['resourceVersion', 'uid'] as const) {
           if (pre?.[f] !== undefined && typeof pre[f] !== 'string') {
-            throw badRequest(`preconditions.${f} must be a string`, [{ field: `preconditions.${f}`, reason: 'FieldValueTypeInvalid', message: 'expected string' }]);
+            throw badRequest(`preconditions.${f} must be a string`, [
+              { field: `preconditions.${f}`, reason: 'FieldValueTypeInvalid', message: 'expected string' },
+            ]);
           }
         }
         if (pre?.resourceVersion !== undefined) {
@@ -261,7 +321,8 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       const statusUrl = `${item}/status`;
       app.put(statusUrl, async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
         const type = mediaType(req.headers['content-type']);
-        if (req.body === undefined || req.body === null) throw badRequest('a request body (the object with its status) is required');
+        if (req.body === undefined || req.body === null)
+          throw badRequest('a request body (the object with its status) is required');
         if (!(JSON_TYPES as readonly string[]).includes(type)) throw unsupportedMediaType(type, JSON_TYPES);
         const body = parseJson(String(req.body));
         if (body === null || typeof body !== 'object' || Array.isArray(body)) {
@@ -270,11 +331,19 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         checkIdentity(info, body, req.params.name);
         const b = body as Record<string, any>;
         if (!('status' in b)) {
-          throw invalid(info.kind, req.params.name, [{ field: 'status', reason: 'FieldValueRequired', message: 'Required value: the body must carry the status to write' }]);
+          throw invalid(info.kind, req.params.name, [
+            {
+              field: 'status',
+              reason: 'FieldValueRequired',
+              message: 'Required value: the body must carry the status to write',
+            },
+          ]);
         }
         const rv = b.metadata?.resourceVersion;
         if (rv !== undefined && typeof rv !== 'string') {
-          throw invalid(info.kind, req.params.name, [{ field: 'metadata.resourceVersion', reason: 'FieldValueTypeInvalid', message: 'expected string' }]);
+          throw invalid(info.kind, req.params.name, [
+            { field: 'metadata.resourceVersion', reason: 'FieldValueTypeInvalid', message: 'expected string' },
+          ]);
         }
         const causes: StatusCause[] = strictStatusCauses(info, b.status);
         if (causes.length) throw invalid(info.kind, req.params.name, causes);

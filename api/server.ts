@@ -58,9 +58,15 @@ export interface StartedServer {
 /** Paths and fields that never reach a log line. */
 export const LOG_REDACT = {
   paths: [
-    'req.headers.authorization', 'req.headers["proxy-authorization"]', 'req.headers.cookie',
-    'headers.authorization', 'headers["proxy-authorization"]',
-    'credentials', 'password', '*.password', '*.credentials',
+    'req.headers.authorization',
+    'req.headers["proxy-authorization"]',
+    'req.headers.cookie',
+    'headers.authorization',
+    'headers["proxy-authorization"]',
+    'credentials',
+    'password',
+    '*.password',
+    '*.credentials',
   ],
   censor: '[REDACTED]',
 };
@@ -81,16 +87,29 @@ function toApiError(err: unknown, request: FastifyRequest): ApiError {
   const code = e.statusCode;
   switch (code) {
     case 413:
-      return new ApiError(413, 'RequestEntityTooLarge', `the request body is too large: the limit is ${request.routeOptions.bodyLimit ?? 'the configured'} bytes`);
+      return new ApiError(
+        413,
+        'RequestEntityTooLarge',
+        `the request body is too large: the limit is ${request.routeOptions.bodyLimit ?? 'the configured'} bytes`,
+      );
     case 415:
       return unsupportedMediaType(mediaType(request.headers['content-type']), ALL_BODY_TYPES);
     case 400:
       return new ApiError(400, 'BadRequest', `bad request: ${e.message ?? 'malformed request'}`);
     case 404:
-      return new ApiError(404, 'NotFound', `the server could not find the requested resource (${request.method} ${request.url.split('?')[0]})`);
+      return new ApiError(
+        404,
+        'NotFound',
+        `the server could not find the requested resource (${request.method} ${request.url.split('?')[0]})`,
+      );
     default:
-      if (code !== undefined && code >= 400 && code < 500) return new ApiError(code, 'BadRequest', e.message ?? 'bad request');
-      return new ApiError(500, 'InternalError', `an internal error occurred (request ${request.id}); the server log has the details`);
+      if (code !== undefined && code >= 400 && code < 500)
+        return new ApiError(code, 'BadRequest', e.message ?? 'bad request');
+      return new ApiError(
+        500,
+        'InternalError',
+        `an internal error occurred (request ${request.id}); the server log has the details`,
+      );
   }
 }
 
@@ -121,9 +140,10 @@ export function activeWatchCount(app: FastifyInstance): number {
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const { store } = opts;
   const bodyLimit = opts.bodyLimit ?? 2 ** 20;
-  const loggerOpts = opts.logger && typeof opts.logger === 'object'
-    ? { loggerInstance: opts.logger.child({}, { redact: LOG_REDACT }) }
-    : { logger: opts.logger ? { level: 'info', redact: LOG_REDACT } : false };
+  const loggerOpts =
+    opts.logger && typeof opts.logger === 'object'
+      ? { loggerInstance: opts.logger.child({}, { redact: LOG_REDACT }) }
+      : { logger: opts.logger ? { level: 'info', redact: LOG_REDACT } : false };
   const headersTimeout = opts.headersTimeoutMs ?? 10_000;
   const requestTimeout = opts.requestTimeoutMs ?? 30_000;
   const app = Fastify({
@@ -137,16 +157,30 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     logController: new LogController({ disableRequestLogging: true }),
     // Header and whole-request (body) deadlines, checked every second: a client that sends
     // half a request holds its socket for seconds, not forever.
-    serverFactory: (handler) => createServer({
-      headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout), keepAliveTimeout: 5000,
-    }, handler),
+    serverFactory: (handler) =>
+      createServer(
+        {
+          headersTimeout,
+          requestTimeout,
+          connectionsCheckingInterval: Math.min(1000, headersTimeout),
+          keepAliveTimeout: 5000,
+        },
+        handler,
+      ),
     // Malformed framing (two Content-Length, Content-Length with Transfer-Encoding, a bad
     // chunk size, obs-fold) is refused by Node's parser before any route: as a Status too.
     clientErrorHandler: (err, socket) => framingError(err as Error & { code?: string }, socket),
     frameworkErrors: (err, request, reply) => {
       const e = err as { code?: string; message: string };
       if (e.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-        return statusReply(reply, new ApiError(414, 'RequestURITooLong', `a path segment of ${request.url.split('?')[0]!.slice(0, 80)}... is longer than 2048 characters; no name is that long`));
+        return statusReply(
+          reply,
+          new ApiError(
+            414,
+            'RequestURITooLong',
+            `a path segment of ${request.url.split('?')[0]!.slice(0, 80)}... is longer than 2048 characters; no name is that long`,
+          ),
+        );
       }
       if (e.code === 'FST_ERR_BAD_URL') return statusReply(reply, badRequest(`the URL is malformed (${e.message})`));
       return statusReply(reply, toApiError(err, request));
@@ -154,12 +188,17 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   }) as unknown as FastifyInstance;
   app.server.maxConnections = opts.maxConnections ?? defaultMaxConnections();
   app.addHook('onResponse', async (req, reply) => {
-    req.log.debug({ method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    req.log.debug(
+      { method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
   });
 
   // Every accepted body type arrives as a string; handlers parse it (errors with line/column).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser([...ALL_BODY_TYPES], { parseAs: 'string', bodyLimit }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser([...ALL_BODY_TYPES], { parseAs: 'string', bodyLimit }, (_req, body, done) =>
+    done(null, body),
+  );
 
   const authorized = basicAuthChecker(opts.credentials);
   const throttle = new LoginThrottle(opts.throttle);
@@ -186,8 +225,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (apiErr.code >= 500) request.log.error({ err }, 'request failed');
     return statusReply(reply, apiErr);
   });
-  app.setNotFoundHandler((request, reply) => statusReply(reply, new ApiError(404, 'NotFound',
-    `the server could not find the requested resource (${request.method} ${request.url.split('?')[0]})`)));
+  app.setNotFoundHandler((request, reply) =>
+    statusReply(
+      reply,
+      new ApiError(
+        404,
+        'NotFound',
+        `the server could not find the requested resource (${request.method} ${request.url.split('?')[0]})`,
+      ),
+    ),
+  );
 
   const watches: WatchRegistry = new Set();
   openWatches.set(app, watches);
@@ -202,7 +249,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const sock = req.socket;
     sockets.set(sock, (sockets.get(sock) ?? 0) + 1);
-    res.once('close', () => { if (sockets.has(sock)) sockets.set(sock, Math.max(0, sockets.get(sock)! - 1)); });
+    res.once('close', () => {
+      if (sockets.has(sock)) sockets.set(sock, Math.max(0, sockets.get(sock)! - 1));
+    });
   });
   app.addHook('preClose', async () => {
     for (const stop of [...watches]) stop();
@@ -210,19 +259,29 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   app.get('/healthz', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok'));
-  app.get('/version', async (_req, reply) => reply.type('application/json; charset=utf-8').send(
-    { gitVersion: `v${TIDEPOOL_VERSION}`, platform: `${process.platform}/${process.arch}`, nodeVersion: process.version },
-  ));
+  app.get('/version', async (_req, reply) =>
+    reply
+      .type('application/json; charset=utf-8')
+      .send({
+        gitVersion: `v${TIDEPOOL_VERSION}`,
+        platform: `${process.platform}/${process.arch}`,
+        nodeVersion: process.version,
+      }),
+  );
   // Ready means able to take writes: a store whose disk refuses them says so here (and
   // turns ready again by itself once a retry gets through).
   app.get('/readyz', async (_req, reply) => {
     const h = store.health();
     if (h.writable) return reply.type('text/plain; charset=utf-8').send('ok');
-    return statusReply(reply, new ApiError(503, 'ServiceUnavailable', `the store cannot be written since ${h.since}: ${h.error}; retrying`));
+    return statusReply(
+      reply,
+      new ApiError(503, 'ServiceUnavailable', `the store cannot be written since ${h.since}: ${h.error}; retrying`),
+    );
   });
   // The proxy's forward auth: 204 for the right credentials, else 401 after the throttle.
   app.route({
-    method: ['GET', 'HEAD'], url: '/authz',
+    method: ['GET', 'HEAD'],
+    url: '/authz',
     handler: async (req, reply) => {
       await authenticate(req, reply);
       return reply.code(204).send();
@@ -231,13 +290,28 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.get('/openapi.json', async (_req, reply) => reply.type('application/json; charset=utf-8').send(openApiJson()));
 
   const discovery = JSON.stringify({
-    apiVersion: 'v1', kind: 'APIResourceList', groupVersion: API_VERSION,
+    apiVersion: 'v1',
+    kind: 'APIResourceList',
+    groupVersion: API_VERSION,
     resources: KINDS.map((k) => ({
-      name: k.plural, singularName: k.singular, kind: k.kind, shortNames: k.shortNames, namespaced: false,
-      verbs: k.userWritable ? ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] : ['get', 'list', 'watch'],
-    })).concat(KINDS.filter((k) => k.statusSchema).map((k) => ({
-      name: `${k.plural}/status`, singularName: '', kind: k.kind, shortNames: [], namespaced: false, verbs: k.userWritable ? ['get', 'update'] : ['get'],
-    }))),
+      name: k.plural,
+      singularName: k.singular,
+      kind: k.kind,
+      shortNames: k.shortNames,
+      namespaced: false,
+      verbs: k.userWritable
+        ? ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']
+        : ['get', 'list', 'watch'],
+    })).concat(
+      KINDS.filter((k) => k.statusSchema).map((k) => ({
+        name: `${k.plural}/status`,
+        singularName: '',
+        kind: k.kind,
+        shortNames: [],
+        namespaced: false,
+        verbs: k.userWritable ? ['get', 'update'] : ['get'],
+      })),
+    ),
   });
   app.get('/api/v1', async (_req, reply) => reply.type('application/json; charset=utf-8').send(discovery));
 
@@ -246,32 +320,39 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   if (opts.logsDir) registerLogRoutes(app, { store, logsDir: opts.logsDir });
   registerExec(app, { store, exec: opts.exec, authorized });
 
-  app.post('/api/v1/apply', async (req: FastifyRequest<{ Querystring: Record<string, string | string[] | undefined> }>, reply) => {
-    const options = applyOptions(req.query);
-    const type = mediaType(req.headers['content-type']);
-    const accepted: string[] = [...JSON_TYPES, ...YAML_TYPES];
-    if (req.body === undefined || req.body === null) throw badRequest('a request body (YAML or JSON manifests) is required');
-    if (!accepted.includes(type)) throw unsupportedMediaType(type, accepted);
-    const text = String(req.body);
-    let results;
-    if ((JSON_TYPES as readonly string[]).includes(type)) {
-      // JSON is applied from JSON.parse (the YAML parser takes seconds per MiB, blocking the
-      // server); only when it is refused is the text read again by the YAML parser, for the
-      // line and column of every problem. A refused apply wrote nothing, so trying again is safe.
-      const value = parseJson(text);
-      try {
-        ({ results } = await applyDocuments(store, objectDocuments([value]), options));
-      } catch (err) {
-        if (!isStoreError(err, 'Invalid', 'BadRequest')) throw err;
+  app.post(
+    '/api/v1/apply',
+    async (req: FastifyRequest<{ Querystring: Record<string, string | string[] | undefined> }>, reply) => {
+      const options = applyOptions(req.query);
+      const type = mediaType(req.headers['content-type']);
+      const accepted: string[] = [...JSON_TYPES, ...YAML_TYPES];
+      if (req.body === undefined || req.body === null)
+        throw badRequest('a request body (YAML or JSON manifests) is required');
+      if (!accepted.includes(type)) throw unsupportedMediaType(type, accepted);
+      const text = String(req.body);
+      let results;
+      if ((JSON_TYPES as readonly string[]).includes(type)) {
+        // JSON is applied from JSON.parse (the YAML parser takes seconds per MiB, blocking the
+        // server); only when it is refused is the text read again by the YAML parser, for the
+        // line and column of every problem. A refused apply wrote nothing, so trying again is safe.
+        const value = parseJson(text);
+        try {
+          ({ results } = await applyDocuments(store, objectDocuments([value]), options));
+        } catch (err) {
+          if (!isStoreError(err, 'Invalid', 'BadRequest')) throw err;
+          ({ results } = await applyDocuments(store, parseDocuments([{ text }]), options));
+        }
+      } else {
         ({ results } = await applyDocuments(store, parseDocuments([{ text }]), options));
       }
-    } else {
-      ({ results } = await applyDocuments(store, parseDocuments([{ text }]), options));
-    }
-    return reply.type('application/json; charset=utf-8').send(JSON.stringify({ apiVersion: API_VERSION, kind: 'ApplyResult', dryRun: !!options.dryRun, results }));
-  });
+      return reply
+        .type('application/json; charset=utf-8')
+        .send(JSON.stringify({ apiVersion: API_VERSION, kind: 'ApplyResult', dryRun: !!options.dryRun, results }));
+    },
+  );
   app.route({
-    method: METHODS.filter((m) => m !== 'POST') as unknown as string[], url: '/api/v1/apply',
+    method: METHODS.filter((m) => m !== 'POST') as unknown as string[],
+    url: '/api/v1/apply',
     onRequest: async (req, reply) => {
       reply.header('allow', 'POST');
       throw methodNotAllowed(req.method, req.url, ['POST']);
@@ -283,9 +364,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     await app.register(fastifyStatic, { root: opts.webRoot, prefix: '/app/', index: ['index.html'], wildcard: true });
     app.get('/app', async (_req, reply) => reply.redirect('/app/', 301));
     // The UI routes in the browser: a deep link (reload, a shared URL) gets the page itself.
-    app.get('/app/workspaces/*', async (_req, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html'));
+    app.get('/app/workspaces/*', async (_req, reply) =>
+      reply.header('cache-control', 'no-cache').sendFile('index.html'),
+    );
     const uiConfig = JSON.stringify(opts.uiConfig ?? {});
-    app.get('/app/config.json', async (_req, reply) => reply.type('application/json').header('cache-control', 'no-cache').send(uiConfig));
+    app.get('/app/config.json', async (_req, reply) =>
+      reply.type('application/json').header('cache-control', 'no-cache').send(uiConfig),
+    );
   }
 
   return app;

@@ -20,10 +20,16 @@ export function duplicateKeyOffset(s: string): { offset: number; key: string } |
         top.add(key);
         expectKey = false;
       }
-    } else if (c === 123 /* { */) { stack.push(new Set()); expectKey = true; }
-    else if (c === 91 /* [ */) { stack.push(null); expectKey = false; }
-    else if (c === 125 || c === 93) { stack.pop(); expectKey = false; }
-    else if (c === 44 /* , */) expectKey = stack.at(-1) instanceof Set;
+    } else if (c === 123 /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === 91 /* [ */) {
+      stack.push(null);
+      expectKey = false;
+    } else if (c === 125 || c === 93) {
+      stack.pop();
+      expectKey = false;
+    } else if (c === 44 /* , */) expectKey = stack.at(-1) instanceof Set;
   }
   return undefined;
 }
@@ -33,7 +39,9 @@ function closed(schema: TSchema): TSchema {
   if (Array.isArray(s.anyOf)) return { ...s, anyOf: s.anyOf.map(closed) } as unknown as TSchema;
   if (s.type === 'array' && s.items) return { ...s, items: closed(s.items) } as unknown as TSchema;
   if (s.type !== 'object' || !s.properties) return schema;
-  const properties = Object.fromEntries(Object.entries(s.properties as Record<string, TSchema>).map(([k, v]) => [k, closed(v)]));
+  const properties = Object.fromEntries(
+    Object.entries(s.properties as Record<string, TSchema>).map(([k, v]) => [k, closed(v)]),
+  );
   return { ...s, properties, additionalProperties: s.additionalProperties ?? false } as unknown as TSchema;
 }
 
@@ -41,7 +49,8 @@ const strictSchemas = new Map<string, TSchema>();
 
 /** Every problem of a status written through the status subresource, unknown fields included. */
 export function strictStatusCauses(info: KindInfo, status: unknown): StatusCause[] {
-  if (!info.statusSchema) return [{ field: 'status', reason: 'FieldValueForbidden', message: `${info.kind} has no status subresource` }];
+  if (!info.statusSchema)
+    return [{ field: 'status', reason: 'FieldValueForbidden', message: `${info.kind} has no status subresource` }];
   let schema = strictSchemas.get(info.kind);
   if (!schema) strictSchemas.set(info.kind, (schema = closed(info.statusSchema)));
   return schemaCauses(schema, status, 'status');

@@ -27,7 +27,9 @@ export function syncOwnerOf(store: Store, o: Resource): SyncOwner | undefined {
 }
 
 export function describeOwner(owner: SyncOwner): string {
-  const where = [owner.folder ? `folder ${owner.folder}` : '', owner.file ? `file ${owner.file}` : ''].filter(Boolean).join(', ');
+  const where = [owner.folder ? `folder ${owner.folder}` : '', owner.file ? `file ${owner.file}` : '']
+    .filter(Boolean)
+    .join(', ');
   return `sync "${owner.sync}"${where ? ` (${where})` : ''}`;
 }
 
@@ -38,9 +40,12 @@ export function refuseSyncedDelete(store: Store, info: KindInfo, name: string, f
   const owner = o && syncOwnerOf(store, o);
   if (!owner) return;
   const home = info.kind === 'Workspace' ? ', with an empty home' : '';
-  throw new ApiError(409, 'Conflict',
+  throw new ApiError(
+    409,
+    'Conflict',
     `${info.plural} "${name}" is managed by ${describeOwner(owner)}: deleted now, the sync would create it again${home}. ` +
-      `To delete it for good, remove it from ${owner.file ?? 'the sync folder'}; to delete it anyway, delete with --force (?force=true).`);
+      `To delete it for good, remove it from ${owner.file ?? 'the sync folder'}; to delete it anyway, delete with --force (?force=true).`,
+  );
 }
 
 /**
@@ -57,8 +62,11 @@ export function refusePowerOverSync(tx: Tx, cur: Resource, next: Resource): void
     const folder = (s.spec as { path?: string } | undefined)?.path;
     const file = cur.metadata.annotations?.[SYNC_FILE_ANNOTATION];
     const where = file ? (folder ? `${folder.replace(/\/$/, '')}/${file}` : file) : (folder ?? 'its folder');
-    throw new ApiError(409, 'Conflict',
+    throw new ApiError(
+      409,
+      'Conflict',
       `workspace/${cur.metadata.name} is managed by sync ${sync} (${where} sets spec.running): ` +
-        `the sync will ${running ? 'stop' : 'start'} it again; edit the file`);
+        `the sync will ${running ? 'stop' : 'start'} it again; edit the file`,
+    );
   }
 }

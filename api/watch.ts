@@ -29,7 +29,13 @@ type EventType = WatchEvent['type'] | 'BOOKMARK';
  * Starts a watch. Subscribes synchronously (so a 410 is thrown here, before anything is
  * sent), then takes the connection over from Fastify and streams until the client goes.
  */
-export function startWatch(store: Store, request: FastifyRequest, reply: FastifyReply, p: WatchParams, registry: WatchRegistry): void {
+export function startWatch(
+  store: Store,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  p: WatchParams,
+  registry: WatchRegistry,
+): void {
   const resume = p.resourceVersion !== undefined && p.resourceVersion !== '' && p.resourceVersion !== '0';
   const pending: string[] = [];
   let res: ServerResponse | undefined;
@@ -41,7 +47,10 @@ export function startWatch(store: Store, request: FastifyRequest, reply: Fastify
   };
   const send = (chunk: string) => {
     if (closed) return;
-    if (!res) { pending.push(chunk); return; }
+    if (!res) {
+      pending.push(chunk);
+      return;
+    }
     res.write(chunk);
     if (res.writableLength > (p.maxBufferedBytes ?? 16 * 2 ** 20)) stop();
   };
@@ -75,7 +84,9 @@ export function startWatch(store: Store, request: FastifyRequest, reply: Fastify
     unsubscribe = store.watch({ kind: p.info.kind, resourceVersion: p.resourceVersion }, onEvent); // may throw 410
   } else {
     const { items, resourceVersion } = store.list(p.info.kind);
-    const sorted = [...items].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+    const sorted = [...items].sort((a, b) =>
+      a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0,
+    );
     for (const o of sorted as Resource[]) {
       const m = p.selector(o.metadata.labels);
       matched.set(o.metadata.name, m);
@@ -83,7 +94,8 @@ export function startWatch(store: Store, request: FastifyRequest, reply: Fastify
     }
     // SSE: the initial events carry no id; this one sets the id to resume from.
     if (p.sse) send(`id: ${resourceVersion}\n\n`);
-    else if (p.bookmarks) send(frame('BOOKMARK', { apiVersion: API_VERSION, kind: p.info.kind, metadata: { name: '', resourceVersion } }));
+    else if (p.bookmarks)
+      send(frame('BOOKMARK', { apiVersion: API_VERSION, kind: p.info.kind, metadata: { name: '', resourceVersion } }));
     unsubscribe = store.watch({ kind: p.info.kind }, onEvent);
   }
 
@@ -100,16 +112,22 @@ export function startWatch(store: Store, request: FastifyRequest, reply: Fastify
 
   reply.hijack();
   res = reply.raw;
-  res.writeHead(200, p.sse
-    ? { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
-    : { 'content-type': 'application/json', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+  res.writeHead(
+    200,
+    p.sse
+      ? { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
+      : { 'content-type': 'application/json', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
+  );
   res.flushHeaders();
   if (p.sse) res.write('retry: 2000\n\n');
   for (const chunk of pending.splice(0)) res.write(chunk);
   res.on('close', stop);
   res.on('error', stop);
   const socket = request.raw.socket;
-  if (!socket || socket.destroyed) { stop(); return; }
+  if (!socket || socket.destroyed) {
+    stop();
+    return;
+  }
   socket.setNoDelay(true);
   if (p.sse) {
     ping = setInterval(() => send(': ping\n\n'), p.pingMs);

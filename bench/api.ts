@@ -68,7 +68,8 @@ async function serve(): Promise<void> {
   await store.transaction((tx) => {
     for (let i = 0; i < 100; i++) {
       tx.create({
-        apiVersion: 'tidepool/v1', kind: 'Workspace',
+        apiVersion: 'tidepool/v1',
+        kind: 'Workspace',
         metadata: { name: `ws-${String(i).padStart(3, '0')}`, labels: { team: i % 2 ? 'web' : 'api', tier: 'bench' } },
         spec: { image: 'default', running: i % 3 !== 0, resources: { cpu: 2, memory: '4Gi' } },
       });
@@ -78,8 +79,20 @@ async function serve(): Promise<void> {
   await store.transaction((tx) => {
     for (const o of tx.list('Workspace')) {
       tx.updateStatus('Workspace', o.metadata.name, {
-        phase: 'Running', observedGeneration: 1, ip: '10.77.0.10', url: `/workspace/${o.metadata.name}/`,
-        conditions: [{ type: 'Ready', status: 'True', reason: 'Running', message: 'code-server answers', lastTransitionTime: '2024-01-01T00:00:00Z', observedGeneration: 1 }],
+        phase: 'Running',
+        observedGeneration: 1,
+        ip: '10.77.0.10',
+        url: `/workspace/${o.metadata.name}/`,
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'Running',
+            message: 'code-server answers',
+            lastTransitionTime: '2024-01-01T00:00:00Z',
+            observedGeneration: 1,
+          },
+        ],
       });
     }
   });
@@ -94,7 +107,9 @@ async function serve(): Promise<void> {
   await bare.listen({ host: '127.0.0.1', port: 0 });
   const bareAddr = bare.server.address() as { port: number };
 
-  process.stdout.write(`${JSON.stringify({ api: api.address, bare: `http://127.0.0.1:${bareAddr.port}`, listBytes: Buffer.byteLength(listText) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ api: api.address, bare: `http://127.0.0.1:${bareAddr.port}`, listBytes: Buffer.byteLength(listText) })}\n`,
+  );
   const stop = async () => {
     await api.close();
     await bare.close();
@@ -132,16 +147,30 @@ async function main(): Promise<void> {
     const rows = [
       await run('bare Fastify route, object (serialized per request)', { url: `${info.bare}/object` }),
       await run('bare Fastify route, pre-serialized string', { url: `${info.bare}/string` }),
-      await run('GET /api/v1/workspaces (100 objects, basic auth)', { url: `${info.api}/api/v1/workspaces`, headers: { authorization: AUTH } }),
+      await run('GET /api/v1/workspaces (100 objects, basic auth)', {
+        url: `${info.api}/api/v1/workspaces`,
+        headers: { authorization: AUTH },
+      }),
       await run('POST /api/v1/apply (3 objects, all unchanged)', {
-        url: `${info.api}/api/v1/apply`, method: 'POST', body: MANIFEST,
+        url: `${info.api}/api/v1/apply`,
+        method: 'POST',
+        body: MANIFEST,
         headers: { authorization: AUTH, 'content-type': 'application/yaml' },
       }),
     ];
-    const [bareObj, bareStr, list, apply] = rows as [typeof rows[0], typeof rows[0], typeof rows[0], typeof rows[0]];
-    console.log(`Tidepool API bench: ${connections} connections, ${duration} s per run (after a 1 s warm-up), loopback; list body ${info.listBytes} bytes`);
+    const [bareObj, bareStr, list, apply] = rows as [
+      (typeof rows)[0],
+      (typeof rows)[0],
+      (typeof rows)[0],
+      (typeof rows)[0],
+    ];
+    console.log(
+      `Tidepool API bench: ${connections} connections, ${duration} s per run (after a 1 s warm-up), loopback; list body ${info.listBytes} bytes`,
+    );
     for (const r of rows) {
-      console.log(`  ${r.title.padEnd(56)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50} ms  p99 ${r.p99} ms  (${r.total} requests)`);
+      console.log(
+        `  ${r.title.padEnd(56)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50} ms  p99 ${r.p99} ms  (${r.total} requests)`,
+      );
     }
     console.log(`  ratio list / bare (object):            ${(list.rps / bareObj.rps).toFixed(2)}  (target >= 0.5)`);
     console.log(`  ratio list / bare (pre-serialized):    ${(list.rps / bareStr.rps).toFixed(2)}  (target >= 0.5)`);

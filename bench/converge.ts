@@ -20,7 +20,8 @@ const WORKERS = Number(process.env.WORKERS ?? 4);
 const TIMEOUT_MS = Number(process.env.TIMEOUT_MS ?? 600_000);
 const GiB = 2 ** 30;
 
-const isReady = (o: { status?: { conditions?: Condition[] } }) => o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+const isReady = (o: { status?: { conditions?: Condition[] } }) =>
+  o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 const ms = (x: number) => `${x.toFixed(0)} ms`;
 
 async function main() {
@@ -29,7 +30,10 @@ async function main() {
   const runtime = createStubRuntime();
   const proxy = createMemoryProxy();
   const controller = await startController({
-    store, runtime, proxy, dataDir: dir,
+    store,
+    runtime,
+    proxy,
+    dataDir: dir,
     probe: runtime.probe,
     workers: WORKERS,
     resyncPeriodMs: 3_600_000,
@@ -39,10 +43,23 @@ async function main() {
     const docs: object[] = [];
     for (let i = 0; i < N; i++) {
       const ws = `ws-${String(i).padStart(4, '0')}`;
-      docs.push({ apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name: ws }, spec: { resources: { cpu: 1, memory: '1Gi' } } });
-      for (let p = 0; p < PORTS; p++) docs.push({ apiVersion: 'tidepool/v1', kind: 'Port', metadata: { name: `${ws}-${3000 + p}` }, spec: { workspace: ws, port: 3000 + p } });
+      docs.push({
+        apiVersion: 'tidepool/v1',
+        kind: 'Workspace',
+        metadata: { name: ws },
+        spec: { resources: { cpu: 1, memory: '1Gi' } },
+      });
+      for (let p = 0; p < PORTS; p++)
+        docs.push({
+          apiVersion: 'tidepool/v1',
+          kind: 'Port',
+          metadata: { name: `${ws}-${3000 + p}` },
+          spec: { workspace: ws, port: 3000 + p },
+        });
     }
-    const c0 = { ...runtime.calls }, p0 = { ...proxy.calls }, rv0 = Number(store.resourceVersion);
+    const c0 = { ...runtime.calls },
+      p0 = { ...proxy.calls },
+      rv0 = Number(store.resourceVersion);
     const cpuStart = process.cpuUsage();
     const t0 = performance.now();
     await applyDocuments(store, docs);
@@ -50,10 +67,12 @@ async function main() {
     const deadline = Date.now() + TIMEOUT_MS;
     let ready = 0;
     for (;;) {
-      const ws = store.list('Workspace').items, ports = store.list('Port').items;
+      const ws = store.list('Workspace').items,
+        ports = store.list('Port').items;
       ready = ws.filter(isReady).length + ports.filter(isReady).length;
       if (ready === N * (1 + PORTS)) break;
-      if (Date.now() > deadline) throw new Error(`not converged after ${TIMEOUT_MS} ms: ${ready} of ${N * (1 + PORTS)} Ready`);
+      if (Date.now() > deadline)
+        throw new Error(`not converged after ${TIMEOUT_MS} ms: ${ready} of ${N * (1 + PORTS)} Ready`);
       await new Promise((r) => setTimeout(r, 50));
     }
     const tReady = performance.now();
@@ -70,9 +89,13 @@ async function main() {
     console.log(`  runtime list calls:              ${runtime.calls.list - c0.list}`);
     console.log(`  runtime create calls:            ${runtime.calls.create - c0.create}`);
     console.log(`  store writes (resourceVersions): ${Number(store.resourceVersion) - rv0}`);
-    console.log(`  live routes:                     ${routes.workspaces.length} workspaces, ${routes.ports.length} ports`);
+    console.log(
+      `  live routes:                     ${routes.workspaces.length} workspaces, ${routes.ports.length} ports`,
+    );
 
-    const c1 = { ...runtime.calls }, p1 = { ...proxy.calls }, rv1 = store.resourceVersion;
+    const c1 = { ...runtime.calls },
+      p1 = { ...proxy.calls },
+      rv1 = store.resourceVersion;
     const cpu = process.cpuUsage();
     const t1 = performance.now();
     await controller.resync();
@@ -80,7 +103,9 @@ async function main() {
     const wall = performance.now() - t1;
     const used = process.cpuUsage(cpu);
     console.log(`resync of the converged set:`);
-    console.log(`  CPU time:                        ${ms((used.user + used.system) / 1000)} (user ${ms(used.user / 1000)}, system ${ms(used.system / 1000)})`);
+    console.log(
+      `  CPU time:                        ${ms((used.user + used.system) / 1000)} (user ${ms(used.user / 1000)}, system ${ms(used.system / 1000)})`,
+    );
     console.log(`  wall time (incl. ~20 ms idle check): ${ms(wall)}`);
     console.log(`  runtime list calls:              ${runtime.calls.list - c1.list} (target 1)`);
     console.log(`  proxy apply calls:               ${proxy.calls.apply - p1.apply} (target 0)`);

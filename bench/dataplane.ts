@@ -25,7 +25,18 @@ import { startController } from '../controller/index.js';
 import type { RouteTable } from '../controller/drivers/proxy/types.js';
 import { AccessLog } from '../controller/drivers/proxy/caddy/access.js';
 import {
-  AUTH, loadsInLog, median, openStream, openWebSocket, sleep, startDriver, startFloor, throughput, upstream, type Driver, type LongLived,
+  AUTH,
+  loadsInLog,
+  median,
+  openStream,
+  openWebSocket,
+  sleep,
+  startDriver,
+  startFloor,
+  throughput,
+  upstream,
+  type Driver,
+  type LongLived,
 } from './lib/dataplane.js';
 
 const { values: args } = parseArgs({
@@ -63,7 +74,10 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 30_00
 
 // ---- 1. dropped connections ----
 async function dropped(d: Driver): Promise<void> {
-  const servers = await Promise.all([upstream('127.78.200.1', 8080), ...Array.from({ length: 4 }, (_, i) => upstream(`127.78.200.${10 + i}`, 8080))]);
+  const servers = await Promise.all([
+    upstream('127.78.200.1', 8080),
+    ...Array.from({ length: 4 }, (_, i) => upstream(`127.78.200.${10 + i}`, 8080)),
+  ]);
   const alice = { name: 'alice', upstream: '127.78.200.1:8080' };
   const others = Array.from({ length: 4 }, (_, i) => ({ name: `other${i}`, ip: `127.78.200.${10 + i}` }));
   const tableFor = (i: number): RouteTable => {
@@ -72,7 +86,10 @@ async function dropped(d: Driver): Promise<void> {
     for (const [j, o] of others.entries()) {
       const step = (i + j) % 6;
       if (step === 0 || step === 2 || step === 4) t.workspaces.push({ name: o.name, upstream: `${o.ip}:8080` });
-      if (step === 3) { t.workspaces.push({ name: o.name, upstream: `${o.ip}:8080` }); t.ports.push({ workspace: o.name, port: 3000, upstream: `${o.ip}:3000` }); }
+      if (step === 3) {
+        t.workspaces.push({ name: o.name, upstream: `${o.ip}:8080` });
+        t.ports.push({ workspace: o.name, port: 3000, upstream: `${o.ip}:3000` });
+      }
       if (step === 1) t.idle!.workspaces.push(o.name);
     }
     return t;
@@ -81,7 +98,8 @@ async function dropped(d: Driver): Promise<void> {
   const open = async () => {
     const conns: LongLived[] = [];
     for (let i = 0; i < 4; i++) conns.push(await openWebSocket(`${d.workspaceUrl}/workspace/alice/ws${i}`));
-    for (let i = 0; i < 4; i++) conns.push(openStream(`${d.workspaceUrl}/workspace/alice/stream?lines=150&ms=100`, 150));
+    for (let i = 0; i < 4; i++)
+      conns.push(openStream(`${d.workspaceUrl}/workspace/alice/stream?lines=150&ms=100`, 150));
     await sleep(300);
     return conns;
   };
@@ -102,7 +120,9 @@ async function dropped(d: Driver): Promise<void> {
   const loadsNames = (await loadsInLog(d.stateDir)) - loads0;
 
   // The reload approach: every change is a POST /load of a config that differs (as a route table in Caddy's config would).
-  const base = await d.proxy.buildConfig() as { apps: { http: { servers: Record<string, { routes: { handle: { body?: string }[] }[] }> } } };
+  const base = (await d.proxy.buildConfig()) as {
+    apps: { http: { servers: Record<string, { routes: { handle: { body?: string }[] }[] }> } };
+  };
   conns = await open();
   const t1 = performance.now();
   for (let i = 1; i <= 100; i++) {
@@ -117,7 +137,9 @@ async function dropped(d: Driver): Promise<void> {
   const droppedReload = await finish(conns);
   await d.proxy.admin().load(base as never); // back to ours
   console.log('1. dropped connections (4 WebSockets + 4 slow streams to alice; 100 changes to other workspaces)');
-  console.log(`   names (dnsmasq hosts file):  ${droppedNames} of 8 dropped; Caddy loads ${loadsNames}; 100 changes in ${ms(namesMs)}`);
+  console.log(
+    `   names (dnsmasq hosts file):  ${droppedNames} of 8 dropped; Caddy loads ${loadsNames}; 100 changes in ${ms(namesMs)}`,
+  );
   console.log(`   one POST /load per change:   ${droppedReload} of 8 dropped; 100 loads in ${ms(reloadMs)}`);
   await Promise.all(servers.map((s) => s.close()));
 }
@@ -128,48 +150,99 @@ async function throughController(d: Driver): Promise<void> {
   const store = await Store.open(join(dir, 'store.json'));
   const runtime = createStubRuntime({ ideServers: true });
   const controller = await startController({
-    store, runtime, proxy: d.proxy, dataDir: dir, probe: runtime.probe, resyncPeriodMs: 3_600_000,
+    store,
+    runtime,
+    proxy: d.proxy,
+    dataDir: dir,
+    probe: runtime.probe,
+    resyncPeriodMs: 3_600_000,
     capacity: { maxRunning: 100, cpuBudget: 1000, memoryBudgetBytes: 1000 * GiB },
   });
-  const ws = (name: string, running = true) => ({ apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name }, spec: { running, resources: { cpu: 1, memory: '1Gi' } } }) as unknown as Resource;
-  const port = (name: string, workspace: string, n: number) => ({ apiVersion: 'tidepool/v1', kind: 'Port', metadata: { name }, spec: { workspace, port: n } }) as unknown as Resource;
-  const loads0 = await loadsInLog(d.stateDir), driverLoads0 = d.proxy.loads;
+  const ws = (name: string, running = true) =>
+    ({
+      apiVersion: 'tidepool/v1',
+      kind: 'Workspace',
+      metadata: { name },
+      spec: { running, resources: { cpu: 1, memory: '1Gi' } },
+    }) as unknown as Resource;
+  const port = (name: string, workspace: string, n: number) =>
+    ({
+      apiVersion: 'tidepool/v1',
+      kind: 'Port',
+      metadata: { name },
+      spec: { workspace, port: n },
+    }) as unknown as Resource;
+  const loads0 = await loadsInLog(d.stateDir),
+    driverLoads0 = d.proxy.loads;
   try {
     // Small sets: 10 workspaces applied -> each answering through Caddy.
     const small: number[] = [];
     for (let round = 0; round < 3; round++) {
       const names = Array.from({ length: 10 }, (_, i) => `s${round}-${i}`);
       const t0 = performance.now();
-      await store.transaction((tx) => { for (const n of names) tx.create(ws(n)); });
-      await until('10 answering', async () => (await Promise.all(names.map((n) => status(`${d.workspaceUrl}/workspace/${n}/`)))).every((s) => s === 200));
+      await store.transaction((tx) => {
+        for (const n of names) tx.create(ws(n));
+      });
+      await until('10 answering', async () =>
+        (await Promise.all(names.map((n) => status(`${d.workspaceUrl}/workspace/${n}/`)))).every((s) => s === 200),
+      );
       small.push(performance.now() - t0);
-      await store.transaction((tx) => { for (const n of names) tx.delete('Workspace', n); });
+      await store.transaction((tx) => {
+        for (const n of names) tx.delete('Workspace', n);
+      });
     }
     await controller.idle();
 
     // Change -> live.
     await store.create(ws('live'));
-    await until('live answering', async () => (await status(`${d.workspaceUrl}/workspace/live/`)) === 200 && typeof store.get('Workspace', 'live')?.status?.ip === 'string');
-    const portMs: number[] = [], stopMs: number[] = [];
+    await until(
+      'live answering',
+      async () =>
+        (await status(`${d.workspaceUrl}/workspace/live/`)) === 200 &&
+        typeof store.get('Workspace', 'live')?.status?.ip === 'string',
+    );
+    const portMs: number[] = [],
+      stopMs: number[] = [];
     for (let round = 0; round < 5; round++) {
       const ip = String(store.get('Workspace', 'live')!.status?.ip);
       const n = 3100 + round;
       const dev = await upstream(ip, n);
       await store.create(port(`live-${n}`, 'live', n));
-      portMs.push(await until('port 200', async () => (await status(`${d.previewUrl}/workspace/live/port/${n}/`)) === 200));
+      portMs.push(
+        await until('port 200', async () => (await status(`${d.previewUrl}/workspace/live/port/${n}/`)) === 200),
+      );
       await dev.close();
       const cur = store.get('Workspace', 'live')!;
-      await store.update({ ...structuredClone(cur), spec: { ...structuredClone(cur.spec), running: false } } as Resource);
+      await store.update({
+        ...structuredClone(cur),
+        spec: { ...structuredClone(cur.spec), running: false },
+      } as Resource);
       stopMs.push(await until('stopped 503', async () => (await status(`${d.workspaceUrl}/workspace/live/`)) === 503));
       const again = store.get('Workspace', 'live')!;
-      await store.update({ ...structuredClone(again), spec: { ...structuredClone(again.spec), running: true } } as Resource);
-      await until('live again', async () => (await status(`${d.workspaceUrl}/workspace/live/`)) === 200 && typeof store.get('Workspace', 'live')?.status?.ip === 'string');
+      await store.update({
+        ...structuredClone(again),
+        spec: { ...structuredClone(again.spec), running: true },
+      } as Resource);
+      await until(
+        'live again',
+        async () =>
+          (await status(`${d.workspaceUrl}/workspace/live/`)) === 200 &&
+          typeof store.get('Workspace', 'live')?.status?.ip === 'string',
+      );
     }
     const loads = (await loadsInLog(d.stateDir)) - loads0;
-    console.log('2. change -> live through the controller (stub runtime, real Caddy and dnsmasq), 5 rounds, median (max)');
-    console.log(`   Port added -> its first 200:      ${ms(median(portMs))} (${ms(Math.max(...portMs))}); target <= 1500 ms`);
-    console.log(`   workspace stopped -> its 503 page: ${ms(median(stopMs))} (${ms(Math.max(...stopMs))}); target <= 1500 ms`);
-    console.log(`   Caddy config loads meanwhile:      ${loads} (log), ${d.proxy.loads - driverLoads0} (driver); target 0`);
+    console.log(
+      '2. change -> live through the controller (stub runtime, real Caddy and dnsmasq), 5 rounds, median (max)',
+    );
+    console.log(
+      `   Port added -> its first 200:      ${ms(median(portMs))} (${ms(Math.max(...portMs))}); target <= 1500 ms`,
+    );
+    console.log(
+      `   workspace stopped -> its 503 page: ${ms(median(stopMs))} (${ms(Math.max(...stopMs))}); target <= 1500 ms`,
+    );
+    console.log(
+      `   Caddy config loads meanwhile:      ${loads} (log), ${d.proxy.loads - driverLoads0} (driver); target 0`,
+    );
     console.log('3. small sets: 10 workspaces applied -> all 10 answering through Caddy, 3 rounds');
     console.log(`   median ${ms(median(small))}, each ${small.map(ms).join(', ')}; target <= 500 ms`);
   } finally {
@@ -191,11 +264,13 @@ async function throughputs(): Promise<void> {
   const floor = await startFloor('127.78.200.100:8080', floorLog.address);
   const bare = await startFloor('127.78.200.100:8080');
   const table = (n: number): RouteTable => ({
-    workspaces: Array.from({ length: n }, (_, i) => ({ name: `w${i}`, upstream: `127.78.200.${100 + (i % 8)}:8080` })), ports: [],
+    workspaces: Array.from({ length: n }, (_, i) => ({ name: `w${i}`, upstream: `127.78.200.${100 + (i % 8)}:8080` })),
+    ports: [],
   });
   // Interleaved, best of two each: this host is shared, and a quiet moment is the fair figure for both.
   const pair = async (a: string, b: string, paths: string[]) => {
-    const xs = [await throughput(a, paths, SECONDS)], ys = [await throughput(b, paths, SECONDS)];
+    const xs = [await throughput(a, paths, SECONDS)],
+      ys = [await throughput(b, paths, SECONDS)];
     xs.push(await throughput(a, paths, SECONDS));
     ys.push(await throughput(b, paths, SECONDS));
     const top = (rs: typeof xs) => rs.reduce((x, y) => (y.rps > x.rps ? y : x));
@@ -207,14 +282,19 @@ async function throughputs(): Promise<void> {
     try {
       for (const n of [10, 5000]) {
         await d.proxy.apply(table(n));
-        const spread = Array.from({ length: Math.min(n, 1000) }, (_, i) => `/workspace/w${Math.floor((i * n) / Math.min(n, 1000))}/`);
+        const spread = Array.from(
+          { length: Math.min(n, 1000) },
+          (_, i) => `/workspace/w${Math.floor((i * n) / Math.min(n, 1000))}/`,
+        );
         await throughput(d.workspaceUrl, ['/workspace/w0/'], 1); // warm-up
         await throughput(floor.url, ['/workspace/w0/'], 1);
         const [f1, busy] = await pair(floor.url, d.workspaceUrl, ['/workspace/w0/']);
         const [f2, wide] = await pair(floor.url, d.workspaceUrl, spread);
         const bad = busy.non2xx + busy.errors + wide.non2xx + wide.errors;
-        lines.push(`   refresh ${refresh}, ${String(n).padStart(4)} names: one busy ${busy.rps.toFixed(0)} req/s vs floor ${f1.rps.toFixed(0)} = ${(busy.rps / f1.rps).toFixed(2)}x (target >= 0.9x); `
-          + `spread over ${spread.length} ${wide.rps.toFixed(0)} vs ${f2.rps.toFixed(0)} = ${(wide.rps / f2.rps).toFixed(2)}x (target >= 0.6x)${bad ? `; ${bad} failed or non-2xx` : ''}`);
+        lines.push(
+          `   refresh ${refresh}, ${String(n).padStart(4)} names: one busy ${busy.rps.toFixed(0)} req/s vs floor ${f1.rps.toFixed(0)} = ${(busy.rps / f1.rps).toFixed(2)}x (target >= 0.9x); ` +
+            `spread over ${spread.length} ${wide.rps.toFixed(0)} vs ${f2.rps.toFixed(0)} = ${(wide.rps / f2.rps).toFixed(2)}x (target >= 0.6x)${bad ? `; ${bad} failed or non-2xx` : ''}`,
+        );
       }
     } finally {
       await d.proxy.close();
@@ -223,9 +303,13 @@ async function throughputs(): Promise<void> {
   }
   await throughput(bare.url, ['/workspace/w0/'], 1);
   const [withLog, without] = await pair(floor.url, bare.url, ['/workspace/w0/']);
-  console.log(`4. throughput (autocannon, 32 connections, ${SECONDS} s each, loopback) against a static reverse_proxy floor with the same access stream`);
+  console.log(
+    `4. throughput (autocannon, 32 connections, ${SECONDS} s each, loopback) against a static reverse_proxy floor with the same access stream`,
+  );
   for (const l of lines) console.log(l);
-  console.log(`   the access stream itself (lastAccessTime), on the floor: ${withLog.rps.toFixed(0)} req/s with it vs ${without.rps.toFixed(0)} without = ${(withLog.rps / without.rps).toFixed(2)}x`);
+  console.log(
+    `   the access stream itself (lastAccessTime), on the floor: ${withLog.rps.toFixed(0)} req/s with it vs ${without.rps.toFixed(0)} without = ${(withLog.rps / without.rps).toFixed(2)}x`,
+  );
   await Promise.all([floor.stop(), bare.stop(), floorLog.close()]);
   await Promise.all(ups.map((u) => u.close()));
 }
@@ -236,32 +320,60 @@ async function converge(d: Driver): Promise<void> {
   const store = await Store.open(join(dir, 'store.json'));
   const runtime = createStubRuntime();
   const controller = await startController({
-    store, runtime, proxy: d.proxy, dataDir: dir, probe: runtime.probe, resyncPeriodMs: 3_600_000,
+    store,
+    runtime,
+    proxy: d.proxy,
+    dataDir: dir,
+    probe: runtime.probe,
+    resyncPeriodMs: 3_600_000,
     capacity: { maxRunning: 2000, cpuBudget: 4000, memoryBudgetBytes: 4000 * GiB },
   });
-  const loads0 = await loadsInLog(d.stateDir), driverLoads0 = d.proxy.loads;
+  const loads0 = await loadsInLog(d.stateDir),
+    driverLoads0 = d.proxy.loads;
   try {
     const t0 = performance.now();
     await store.transaction((tx) => {
       for (let i = 0; i < CONVERGE_WS; i++) {
         const name = `c${String(i).padStart(4, '0')}`;
-        tx.create({ apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name }, spec: { running: true, resources: { cpu: 1, memory: '1Gi' } } } as unknown as Resource);
-        for (let p = 0; p < 4; p++) tx.create({ apiVersion: 'tidepool/v1', kind: 'Port', metadata: { name: `${name}-${3000 + p}` }, spec: { workspace: name, port: 3000 + p } } as unknown as Resource);
+        tx.create({
+          apiVersion: 'tidepool/v1',
+          kind: 'Workspace',
+          metadata: { name },
+          spec: { running: true, resources: { cpu: 1, memory: '1Gi' } },
+        } as unknown as Resource);
+        for (let p = 0; p < 4; p++)
+          tx.create({
+            apiVersion: 'tidepool/v1',
+            kind: 'Port',
+            metadata: { name: `${name}-${3000 + p}` },
+            spec: { workspace: name, port: 3000 + p },
+          } as unknown as Resource);
       }
     });
-    const ready = (o: { status?: { conditions?: Condition[] } }) => o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    const ready = (o: { status?: { conditions?: Condition[] } }) =>
+      o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
     let last = 0;
-    await until('all Ready', async () => {
-      const n = store.list('Workspace').items.filter(ready).length + store.list('Port').items.filter(ready).length;
-      if (n !== last && process.env.VERBOSE) console.log(`   ${n} Ready at ${ms(performance.now() - t0)}`);
-      last = n;
-      return n === CONVERGE_WS * 5;
-    }, 300_000).catch((err: Error) => { throw new Error(`${err.message}: ${last} of ${CONVERGE_WS * 5}`); });
+    await until(
+      'all Ready',
+      async () => {
+        const n = store.list('Workspace').items.filter(ready).length + store.list('Port').items.filter(ready).length;
+        if (n !== last && process.env.VERBOSE) console.log(`   ${n} Ready at ${ms(performance.now() - t0)}`);
+        last = n;
+        return n === CONVERGE_WS * 5;
+      },
+      300_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${last} of ${CONVERGE_WS * 5}`);
+    });
     const took = performance.now() - t0;
     const table = await d.proxy.read();
-    console.log(`5. converge ${CONVERGE_WS} workspaces x (IDE + 4 Ports) = ${CONVERGE_WS * 5} routes through the controller (stub runtime, real Caddy and dnsmasq)`);
-    console.log(`   store write -> all Ready: ${ms(took)}; live names ${table?.workspaces.length} + ${table?.ports.length}; `
-      + `Caddy loads after boot ${(await loadsInLog(d.stateDir)) - loads0} (log), ${d.proxy.loads - driverLoads0} (driver); target 0`);
+    console.log(
+      `5. converge ${CONVERGE_WS} workspaces x (IDE + 4 Ports) = ${CONVERGE_WS * 5} routes through the controller (stub runtime, real Caddy and dnsmasq)`,
+    );
+    console.log(
+      `   store write -> all Ready: ${ms(took)}; live names ${table?.workspaces.length} + ${table?.ports.length}; ` +
+        `Caddy loads after boot ${(await loadsInLog(d.stateDir)) - loads0} (log), ${d.proxy.loads - driverLoads0} (driver); target 0`,
+    );
   } finally {
     await controller.stop();
     await runtime.close();
@@ -271,7 +383,10 @@ async function converge(d: Driver): Promise<void> {
 }
 
 // --only drops|live|converge|throughput runs one part.
-const run = (part: string) => (args.only ? args.only === part : !(part === 'converge' && args['skip-converge']) && !(part === 'throughput' && args['skip-throughput']));
+const run = (part: string) =>
+  args.only
+    ? args.only === part
+    : !(part === 'converge' && args['skip-converge']) && !(part === 'throughput' && args['skip-throughput']);
 // TP_BENCH_REFRESH=10s measures parts 2 and 3 with another name refresh (the cache of Caddy's lookups).
 const d = await startDriver(process.env.TP_BENCH_REFRESH ? { refresh: process.env.TP_BENCH_REFRESH } : {});
 try {

@@ -22,12 +22,30 @@ import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { instanceName } from '../controller/drivers/runtime/incus/names.js';
 import { cleanEnv, ROOT } from '../test/cli/helpers.js';
-import { Api, caddyPids, freePorts, incus, isOurCaddy, presetId, startIncusServe, stopServe, viaCaddy, workspace, type IncusServe } from '../test/e2e/incus-helpers.js';
-import { BRIDGE_PREFIX, PROFILE, deleteByTidepoolId, deleteVolumesByTidepoolId, probeIncus } from '../test/incus/helpers.js';
+import {
+  Api,
+  caddyPids,
+  freePorts,
+  incus,
+  isOurCaddy,
+  presetId,
+  startIncusServe,
+  stopServe,
+  viaCaddy,
+  workspace,
+  type IncusServe,
+} from '../test/e2e/incus-helpers.js';
+import {
+  BRIDGE_PREFIX,
+  PROFILE,
+  deleteByTidepoolId,
+  deleteVolumesByTidepoolId,
+  probeIncus,
+} from '../test/incus/helpers.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] ?? def : def;
+  return i >= 0 ? (process.argv[i + 1] ?? def) : def;
 }
 const num = (name: string, def: number) => {
   const v = Number(arg(name, String(def)));
@@ -98,8 +116,10 @@ async function cgroupMemory(instance: string): Promise<{ charged: number; anon: 
 async function main(): Promise<void> {
   const probe = await probeIncus();
   if (!probe.ok) throw new Error(`Incus is not usable here: ${probe.why}`);
-  if ((await incus(['image', 'show', IMAGE])).exitCode !== 0) throw new Error(`Incus has no image ${IMAGE}: build it with \`make image\` (or pass --image ALIAS)`);
-  if (!process.env.TIDEPOOL_SKIP_BUILD) execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if ((await incus(['image', 'show', IMAGE])).exitCode !== 0)
+    throw new Error(`Incus has no image ${IMAGE}: build it with \`make image\` (or pass --image ALIAS)`);
+  if (!process.env.TIDEPOOL_SKIP_BUILD)
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
 
   const scratch = await mkdtemp(join(tmpdir(), 'tp-bench-ide-'));
   const dataDir = join(scratch, 'data');
@@ -108,11 +128,20 @@ async function main(): Promise<void> {
   const baseMark = `bench-ide-${RUN}`;
   let serve: IncusServe | undefined;
   try {
-    serve = await startIncusServe(dataDir, await freePorts(), env, 60_000, ['--image', `ide=${IMAGE}`, '--image', 'minimal=tidepool-minimal']);
+    serve = await startIncusServe(dataDir, await freePorts(), env, 60_000, [
+      '--image',
+      `ide=${IMAGE}`,
+      '--image',
+      'minimal=tidepool-minimal',
+    ]);
     const api = new Api(serve.address);
     const s = serve;
     const spec = { image: 'ide', resources: { cpu: 2, memory: '2Gi' } };
-    console.log(`bench/ide: image ${IMAGE}, ${ROUNDS} round(s), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `bench/ide: image ${IMAGE}, ${ROUNDS} round(s), load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
 
     // ---- 1. apply → IDE answering through Caddy, vs incus launch + polling :8080 ----
     const applyTimes: number[] = [];
@@ -122,7 +151,9 @@ async function main(): Promise<void> {
         const name = `ide${round}`;
         const t0 = performance.now();
         await api.apply([workspace(name, spec)]);
-        await until(`${name} through Caddy`, async () => isCodeServerHealth((await viaCaddy(s, `/workspace/${name}/healthz`, true, 2000))?.body));
+        await until(`${name} through Caddy`, async () =>
+          isCodeServerHealth((await viaCaddy(s, `/workspace/${name}/healthz`, true, 2000))?.body),
+        );
         applyTimes.push(performance.now() - t0);
         await api.delete('workspaces', name);
         await until(`${name} deleted`, async () => !(await api.get('workspaces', name)));
@@ -130,7 +161,20 @@ async function main(): Promise<void> {
       const launch = async () => {
         const name = `${baseMark}-l${round}`;
         const t0 = performance.now();
-        await mustIncus(['launch', IMAGE, name, '-p', PROFILE, '-c', 'limits.cpu=2', '-c', 'limits.memory=2GiB', '-c', `user.bench=${baseMark}`, '-q']);
+        await mustIncus([
+          'launch',
+          IMAGE,
+          name,
+          '-p',
+          PROFILE,
+          '-c',
+          'limits.cpu=2',
+          '-c',
+          'limits.memory=2GiB',
+          '-c',
+          `user.bench=${baseMark}`,
+          '-q',
+        ]);
         await until(`${name} :8080`, async () => {
           const ip = await ipOf(name);
           return !!ip && isCodeServerHealth(await directHealth(ip));
@@ -146,20 +190,37 @@ async function main(): Promise<void> {
 
     // ---- 3. idle memory of one IDE workspace ----
     await api.apply([workspace('idle', spec)]);
-    await until('idle through Caddy', async () => isCodeServerHealth((await viaCaddy(s, '/workspace/idle/healthz', true, 2000))?.body));
+    await until('idle through Caddy', async () =>
+      isCodeServerHealth((await viaCaddy(s, '/workspace/idle/healthz', true, 2000))?.body),
+    );
     // One page load, as a browser's first request would, then idle.
     await viaCaddy(s, '/workspace/idle/', true, 10_000);
     await sleep(IDLE_S * 1000);
     const idle = await cgroupMemory(instanceName('idle', id));
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-    console.log(`idle memory of one IDE workspace (${IDLE_S} s after its first page): ${mib(idle.anon)} anonymous, ${mib(idle.charged)} charged to its cgroup with page cache`);
+    console.log(
+      `idle memory of one IDE workspace (${IDLE_S} s after its first page): ${mib(idle.anon)} anonymous, ${mib(idle.charged)} charged to its cgroup with page cache`,
+    );
     await api.delete('workspaces', 'idle');
 
     // ---- 2. a clone of a workspace with a 1 GiB home ----
     await api.apply([workspace('src', { image: 'minimal', resources: { cpu: 1, memory: '512Mi' } })]);
-    await until('src Ready', async () => (await api.get('workspaces', 'src'))?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false);
+    await until(
+      'src Ready',
+      async () =>
+        (await api.get('workspaces', 'src'))?.status?.conditions?.some(
+          (c) => c.type === 'Ready' && c.status === 'True',
+        ) ?? false,
+    );
     const srcInst = instanceName('src', id);
-    await mustIncus(['exec', srcInst, '--', 'sh', '-c', 'dd if=/dev/urandom of=/home/dev/big bs=1M count=1024 2>/dev/null && sync && ls -l /home/dev/big']);
+    await mustIncus([
+      'exec',
+      srcInst,
+      '--',
+      'sh',
+      '-c',
+      'dd if=/dev/urandom of=/home/dev/big bs=1M count=1024 2>/dev/null && sync && ls -l /home/dev/big',
+    ]);
     const srcVolume = `${srcInst}-home`;
     const cloneTimes: number[] = [];
     const manualTimes: number[] = [];
@@ -168,7 +229,13 @@ async function main(): Promise<void> {
       const tidepool = async () => {
         const name = `clone${round}`;
         const t0 = performance.now();
-        await api.apply([workspace(name, { image: 'minimal', resources: { cpu: 1, memory: '512Mi' }, source: { fromWorkspace: 'src' } })]);
+        await api.apply([
+          workspace(name, {
+            image: 'minimal',
+            resources: { cpu: 1, memory: '512Mi' },
+            source: { fromWorkspace: 'src' },
+          }),
+        ]);
         await until(`${name} Ready`, async () => {
           const o = await api.get('workspaces', name);
           return o?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
@@ -185,8 +252,32 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         await mustIncus(['storage', 'volume', 'copy', `${POOL}/${srcVolume}`, `${POOL}/${vol}`]);
         copyTimes.push(performance.now() - t0);
-        await mustIncus(['init', 'tidepool-minimal', name, '-p', PROFILE, '-c', 'limits.cpu=1', '-c', 'limits.memory=512MiB', '-c', `user.bench=${baseMark}`, '-q']);
-        await mustIncus(['config', 'device', 'add', name, 'home', 'disk', `pool=${POOL}`, `source=${vol}`, 'path=/home/dev', '-q']);
+        await mustIncus([
+          'init',
+          'tidepool-minimal',
+          name,
+          '-p',
+          PROFILE,
+          '-c',
+          'limits.cpu=1',
+          '-c',
+          'limits.memory=512MiB',
+          '-c',
+          `user.bench=${baseMark}`,
+          '-q',
+        ]);
+        await mustIncus([
+          'config',
+          'device',
+          'add',
+          name,
+          'home',
+          'disk',
+          `pool=${POOL}`,
+          `source=${vol}`,
+          'path=/home/dev',
+          '-q',
+        ]);
         await mustIncus(['start', name, '-q']);
         await until(`${name} :8080`, async () => {
           const ip = await ipOf(name);
@@ -199,27 +290,40 @@ async function main(): Promise<void> {
       for (const side of round % 2 === 0 ? [tidepool, manual] : [manual, tidepool]) await side();
     }
     console.log(`clone (fromWorkspace, 1 GiB home) apply → Ready: ${cloneTimes.map(secs).join(' / ')}`);
-    console.log(`volume copy + init + device add + start + :8080: ${manualTimes.map(secs).join(' / ')} (the copy alone: ${copyTimes.map(secs).join(' / ')})`);
+    console.log(
+      `volume copy + init + device add + start + :8080: ${manualTimes.map(secs).join(' / ')} (the copy alone: ${copyTimes.map(secs).join(' / ')})`,
+    );
     console.log(`  ratio (median): ${(median(cloneTimes) / median(manualTimes)).toFixed(2)}x (target ≤ 1.2x)`);
     await api.delete('workspaces', 'src');
     await until('src deleted', async () => !(await api.get('workspaces', 'src')));
   } finally {
     if (serve) {
       await stopServe(serve).catch(() => undefined);
-      for (const pid of caddyPids(serve)) if (await isOurCaddy(pid, serve.dataDir)) console.error(`bench/ide: Caddy ${pid} is still alive`);
+      for (const pid of caddyPids(serve))
+        if (await isOurCaddy(pid, serve.dataDir)) console.error(`bench/ide: Caddy ${pid} is still alive`);
     }
     // Whatever a failed run left: this run's instances and volumes only.
     await deleteByTidepoolId(id);
     await deleteVolumesByTidepoolId(id);
-    const left = await execa('incus', ['list', `user.bench=${baseMark}`, '-c', 'n', '-f', 'csv'], { reject: false, stdin: 'ignore' });
+    const left = await execa('incus', ['list', `user.bench=${baseMark}`, '-c', 'n', '-f', 'csv'], {
+      reject: false,
+      stdin: 'ignore',
+    });
     for (const n of (left.stdout ?? '').split('\n').filter(Boolean)) await incus(['delete', '-f', n]);
-    const vols = await execa('incus', ['storage', 'volume', 'list', POOL, '-c', 'n', '-f', 'csv'], { reject: false, stdin: 'ignore' });
-    for (const v of (vols.stdout ?? '').split('\n').filter((x) => x.startsWith(baseMark))) await incus(['storage', 'volume', 'delete', POOL, v]);
+    const vols = await execa('incus', ['storage', 'volume', 'list', POOL, '-c', 'n', '-f', 'csv'], {
+      reject: false,
+      stdin: 'ignore',
+    });
+    for (const v of (vols.stdout ?? '').split('\n').filter((x) => x.startsWith(baseMark)))
+      await incus(['storage', 'volume', 'delete', POOL, v]);
     await rm(scratch, { recursive: true, force: true });
   }
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  console.error(`bench/ide: ${(err as Error).stack ?? err}`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`bench/ide: ${(err as Error).stack ?? err}`);
+    process.exit(1);
+  },
+);

@@ -20,27 +20,39 @@ import { startServer } from '../api/server.js';
 import { createCaddyProxy, freeLoopbackPort } from '../controller/drivers/proxy/caddy/index.js';
 import { withForwardAuth } from '../controller/drivers/proxy/caddy/auth.js';
 
-const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, samples: { type: 'string', default: '30' } } });
+const { values: args } = parseArgs({
+  options: { seconds: { type: 'string', default: '8' }, samples: { type: 'string', default: '30' } },
+});
 const FLOOD_MS = Number(args.seconds) * 1000;
 const SAMPLES = Number(args.samples);
 const FLOOD_CONNECTIONS = 30;
 const FLOOD_MAX_REQUESTS = 20_000;
-const USER = 'bench', PASSWORD = 'bench-password-not-secret';
+const USER = 'bench',
+  PASSWORD = 'bench-password-not-secret';
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 
 const dir = await mkdtemp(join(tmpdir(), 'tp-bench-auth-'));
 const store = await Store.open(join(dir, 'store.json'));
-const api = await startServer({ store, listen: '127.0.0.1:0', logger: false, credentials: { username: USER, password: PASSWORD } });
+const api = await startServer({
+  store,
+  listen: '127.0.0.1:0',
+  logger: false,
+  credentials: { username: USER, password: PASSWORD },
+});
 const ide = createServer((_req, res) => res.end('ide'));
 // Workspaces are looked up by name and reached on their IDE port, 8080, of their own address.
 const ideIp = `127.89.${Math.floor(Math.random() * 250) + 1}.2`;
 await new Promise<void>((r) => ide.listen(8080, ideIp, r));
 const wsPort = await freeLoopbackPort();
 const proxy = createCaddyProxy({
-  appListen: `127.0.0.1:${await freeLoopbackPort()}`, workspaceListen: `127.0.0.1:${wsPort}`,
-  apiUpstream: new URL(api.address).host, credentials: { username: USER, password: PASSWORD }, stateDir: join(dir, 'caddy'),
+  appListen: `127.0.0.1:${await freeLoopbackPort()}`,
+  workspaceListen: `127.0.0.1:${wsPort}`,
+  apiUpstream: new URL(api.address).host,
+  credentials: { username: USER, password: PASSWORD },
+  stateDir: join(dir, 'caddy'),
 });
 const target = `http://127.0.0.1:${wsPort}/workspace/w/`;
 const legit = new Agent({ connections: 1, connect: { localAddress: '127.0.0.1' } });
@@ -92,13 +104,22 @@ try {
   await proxy.admin().load(withForwardAuth(await proxy.buildConfig(), new URL(api.address).host));
   const forward = await measure();
   const f = (n: number) => n.toFixed(1).padStart(9);
-  console.log(`legitimate GET ${target} (${SAMPLES} sequential), flood: ${FLOOD_CONNECTIONS} connections of wrong passwords for ${FLOOD_MS / 1000} s (at most ${FLOOD_MAX_REQUESTS})`);
+  console.log(
+    `legitimate GET ${target} (${SAMPLES} sequential), flood: ${FLOOD_CONNECTIONS} connections of wrong passwords for ${FLOOD_MS / 1000} s (at most ${FLOOD_MAX_REQUESTS})`,
+  );
   console.log(`                          idle p50  idle p99  flood p50  flood p99  flood/idle p50  flood requests`);
-  for (const [label, r] of [['forward auth (API)', forward], ['Caddy bcrypt (before)', bcryptRun]] as const) {
-    console.log(`${label.padEnd(24)} ${f(pct(r.idle, 0.5))} ${f(pct(r.idle, 0.99))}  ${f(pct(r.flood, 0.5))}  ${f(pct(r.flood, 0.99))}  ${f(pct(r.flood, 0.5) / pct(r.idle, 0.5))}       ${String(r.floodRequests).padStart(8)}`);
+  for (const [label, r] of [
+    ['forward auth (API)', forward],
+    ['Caddy bcrypt (before)', bcryptRun],
+  ] as const) {
+    console.log(
+      `${label.padEnd(24)} ${f(pct(r.idle, 0.5))} ${f(pct(r.idle, 0.99))}  ${f(pct(r.flood, 0.5))}  ${f(pct(r.flood, 0.99))}  ${f(pct(r.flood, 0.5) / pct(r.idle, 0.5))}       ${String(r.floodRequests).padStart(8)}`,
+    );
   }
   const ratio = pct(forward.flood, 0.5) / pct(forward.idle, 0.5);
-  console.log(`target: forward-auth flood p50 within 2x of idle: ${ratio <= 2 ? 'met' : 'NOT met'} (${ratio.toFixed(2)}x); bcrypt baseline ${(pct(bcryptRun.flood, 0.5) / pct(bcryptRun.idle, 0.5)).toFixed(1)}x`);
+  console.log(
+    `target: forward-auth flood p50 within 2x of idle: ${ratio <= 2 ? 'met' : 'NOT met'} (${ratio.toFixed(2)}x); bcrypt baseline ${(pct(bcryptRun.flood, 0.5) / pct(bcryptRun.idle, 0.5)).toFixed(1)}x`,
+  );
 } finally {
   await legit.close();
   await proxy.close();

@@ -30,7 +30,14 @@ import { createMemoryProxy } from '../controller/drivers/proxy/memory/index.js';
 import { startController } from '../controller/index.js';
 import { createIncusRuntime, IncusClient, CONFIG_ID } from '../controller/drivers/runtime/incus/index.js';
 import { MINIMAL_IMAGE_ALIAS } from '../controller/drivers/runtime/images.js';
-import { BRIDGE_PREFIX, INCUS_SOCKET, PROFILE, deleteByTidepoolId, httpGet, probeIncus } from '../test/incus/helpers.js';
+import {
+  BRIDGE_PREFIX,
+  INCUS_SOCKET,
+  PROFILE,
+  deleteByTidepoolId,
+  httpGet,
+  probeIncus,
+} from '../test/incus/helpers.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -60,10 +67,17 @@ interface Side {
 }
 
 /** Waits until every name has an IP (from `ips()`) and answers HTTP 200 on :8080. */
-async function untilAllAnswer(names: string[], ips: () => Promise<Map<string, string>>, deadline: number): Promise<void> {
+async function untilAllAnswer(
+  names: string[],
+  ips: () => Promise<Map<string, string>>,
+  deadline: number,
+): Promise<void> {
   const pending = new Set(names);
   while (pending.size) {
-    if (performance.now() > deadline) throw new Error(`timed out: ${pending.size} of ${names.length} not answering (${[...pending].slice(0, 5).join(', ')}...)`);
+    if (performance.now() > deadline)
+      throw new Error(
+        `timed out: ${pending.size} of ${names.length} not answering (${[...pending].slice(0, 5).join(', ')}...)`,
+      );
     const byName = await ips();
     await Promise.all(
       [...pending].map(async (n) => {
@@ -94,17 +108,26 @@ function tidepoolSide(round: number): Side {
       dir = await mkdtemp(join(tmpdir(), 'tp-bench-runtime-'));
       store = await Store.open(join(dir, 'store.json'));
       controller = await startController({
-        store, runtime: driver, proxy: createMemoryProxy(), dataDir: dir, workers: WORKERS,
+        store,
+        runtime: driver,
+        proxy: createMemoryProxy(),
+        dataDir: dir,
+        workers: WORKERS,
         // The bench asks for N x 4 GiB on purpose (the design's default size); the host budget
         // would rightly refuse some, which is not what this measures.
         capacity: { maxRunning: N, cpuBudget: CPU * N, memoryBudgetBytes: MEMORY_BYTES * N },
       });
     },
     async up(names, deadline) {
-      await applyDocuments(store!, names.map((name) => ({
-        apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name },
-        spec: { image: 'minimal', running: true, resources: { cpu: CPU, memory: MEMORY } },
-      })));
+      await applyDocuments(
+        store!,
+        names.map((name) => ({
+          apiVersion: 'tidepool/v1',
+          kind: 'Workspace',
+          metadata: { name },
+          spec: { image: 'minimal', running: true, resources: { cpu: CPU, memory: MEMORY } },
+        })),
+      );
       for (;;) {
         const ready = store!.list('Workspace').items.filter(isReady).length;
         if (ready === names.length) return;
@@ -129,8 +152,16 @@ function driverSide(round: number): Side {
   return {
     name: 'driver only',
     async up(names, deadline) {
-      await Promise.all(names.map((name) => driver.create({ name, image: 'minimal', cpu: CPU, memoryBytes: MEMORY_BYTES, start: true })));
-      await untilAllAnswer(names, async () => new Map((await driver.list()).filter((v) => v.ip).map((v) => [v.name, v.ip!])), deadline);
+      await Promise.all(
+        names.map((name) =>
+          driver.create({ name, image: 'minimal', cpu: CPU, memoryBytes: MEMORY_BYTES, start: true }),
+        ),
+      );
+      await untilAllAnswer(
+        names,
+        async () => new Map((await driver.list()).filter((v) => v.ip).map((v) => [v.name, v.ip!])),
+        deadline,
+      );
     },
     async cleanup() {
       await driver.close?.();
@@ -148,20 +179,49 @@ function incusLaunchSide(round: number): Side {
     async up(names, deadline) {
       await Promise.all(
         names.map((n) =>
-          execa('incus', ['launch', MINIMAL_IMAGE_ALIAS, n, '-p', PROFILE, '-c', `limits.cpu=${CPU}`, '-c', 'limits.memory=4GiB', '-c', `${CONFIG_ID}=${mark}`, '-q'], {
-            stdin: 'ignore', timeout: TIMEOUT_MS,
-          }),
+          execa(
+            'incus',
+            [
+              'launch',
+              MINIMAL_IMAGE_ALIAS,
+              n,
+              '-p',
+              PROFILE,
+              '-c',
+              `limits.cpu=${CPU}`,
+              '-c',
+              'limits.memory=4GiB',
+              '-c',
+              `${CONFIG_ID}=${mark}`,
+              '-q',
+            ],
+            {
+              stdin: 'ignore',
+              timeout: TIMEOUT_MS,
+            },
+          ),
         ),
       );
-      await untilAllAnswer(names, async () => {
-        const all = await client.call<{ name: string; state?: { network?: Record<string, { addresses?: { family: string; scope: string; address: string }[] }> } }[]>('GET', '/1.0/instances?recursion=2');
-        const m = new Map<string, string>();
-        for (const i of all) {
-          const a = i.state?.network?.eth0?.addresses?.find((x) => x.family === 'inet' && x.scope === 'global');
-          if (a) m.set(i.name, a.address);
-        }
-        return m;
-      }, deadline);
+      await untilAllAnswer(
+        names,
+        async () => {
+          const all = await client.call<
+            {
+              name: string;
+              state?: {
+                network?: Record<string, { addresses?: { family: string; scope: string; address: string }[] }>;
+              };
+            }[]
+          >('GET', '/1.0/instances?recursion=2');
+          const m = new Map<string, string>();
+          for (const i of all) {
+            const a = i.state?.network?.eth0?.addresses?.find((x) => x.family === 'inet' && x.scope === 'global');
+            if (a) m.set(i.name, a.address);
+          }
+          return m;
+        },
+        deadline,
+      );
     },
     async cleanup() {
       await client.close();
@@ -184,13 +244,23 @@ async function timed(side: Side, names: string[]): Promise<number> {
 async function main() {
   const probe = await probeIncus();
   if (!probe.ok) {
-    console.error(`bench/runtime: Incus is not usable (${probe.why}); run \`bash scripts/setup-host.sh\` as root first.`);
+    console.error(
+      `bench/runtime: Incus is not usable (${probe.why}); run \`bash scripts/setup-host.sh\` as root first.`,
+    );
     process.exit(2);
   }
   const { stdout: version } = await execa('incus', ['version'], { stdin: 'ignore', reject: false });
-  console.log(`bench/runtime: ${N} workspaces from nothing (image ${MINIMAL_IMAGE_ALIAS}, ${CPU} vCPU, 4 GiB), until every one answers on :8080`);
-  console.log(`  ${version.replace(/\n/g, ', ')}; ${ROUNDS} round(s), rotating which side goes first; controller with ${WORKERS} workers`);
-  console.log(`  host load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the start (other work on the host skews every side)`);
+  console.log(
+    `bench/runtime: ${N} workspaces from nothing (image ${MINIMAL_IMAGE_ALIAS}, ${CPU} vCPU, 4 GiB), until every one answers on :8080`,
+  );
+  console.log(
+    `  ${version.replace(/\n/g, ', ')}; ${ROUNDS} round(s), rotating which side goes first; controller with ${WORKERS} workers`,
+  );
+  console.log(
+    `  host load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} at the start (other work on the host skews every side)`,
+  );
 
   const sideNames = ['tidepool', 'incus launch', ...(WITH_DRIVER ? ['driver only'] : [])];
   const results: Record<string, number[]> = Object.fromEntries(sideNames.map((n) => [n, []]));
@@ -199,7 +269,9 @@ async function main() {
     for (let k = 0; k < round % sides.length; k++) sides.push(sides.shift()!);
     for (const side of sides) {
       // Workspace names for Tidepool (the driver adds its suffix); unique instance names for launch.
-      const names = Array.from({ length: N }, (_, i) => (side.name === 'incus launch' ? `bl-${RUN}-${round}-${i}` : `ws-${i}`));
+      const names = Array.from({ length: N }, (_, i) =>
+        side.name === 'incus launch' ? `bl-${RUN}-${round}-${i}` : `ws-${i}`,
+      );
       const ms = await timed(side, names);
       results[side.name]!.push(ms);
       console.log(`  round ${round + 1}: ${side.name.padEnd(12)} ${(ms / 1000).toFixed(2)} s`);
@@ -214,10 +286,15 @@ async function main() {
   const med = Object.fromEntries(sideNames.map((n) => [n, median(results[n]!)]));
   const bl = med['incus launch']!;
   console.log('');
-  for (const n of sideNames) console.log(`  median  ${n.padEnd(12)} ${(med[n]! / 1000).toFixed(2)} s${n === 'incus launch' ? '' : `  (${(med[n]! / bl).toFixed(2)}x incus launch)`}`);
+  for (const n of sideNames)
+    console.log(
+      `  median  ${n.padEnd(12)} ${(med[n]! / 1000).toFixed(2)} s${n === 'incus launch' ? '' : `  (${(med[n]! / bl).toFixed(2)}x incus launch)`}`,
+    );
   const ratio = med.tidepool! / bl;
-  console.log(`  ratio   tidepool (apply -> all Ready, through the controller) / incus launch: ${ratio.toFixed(2)}x ` +
-    `(target within 1.25x: ${ratio <= 1.25 ? 'met' : 'NOT met'})`);
+  console.log(
+    `  ratio   tidepool (apply -> all Ready, through the controller) / incus launch: ${ratio.toFixed(2)}x ` +
+      `(target within 1.25x: ${ratio <= 1.25 ? 'met' : 'NOT met'})`,
+  );
 }
 
 main().catch(async (err) => {

@@ -12,7 +12,9 @@ export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml' | 'name';
 export function parseOutput(o: string | undefined): OutputFormat {
   if (o === undefined || o === '') return 'table';
   if (o === 'wide' || o === 'json' || o === 'yaml' || o === 'name') return o;
-  throw new CliError(`unable to match a printer suitable for the output format "${o}", allowed formats are: json, name, wide, yaml`);
+  throw new CliError(
+    `unable to match a printer suitable for the output format "${o}", allowed formats are: json, name, wide, yaml`,
+  );
 }
 
 export interface Column {
@@ -25,7 +27,10 @@ export interface Column {
 const NONE = '<none>';
 const str = (v: unknown): string => (v === undefined || v === null || v === '' ? NONE : String(v));
 
-export function condition(o: ApiObject, type: string): { status: string; reason?: string; message?: string } | undefined {
+export function condition(
+  o: ApiObject,
+  type: string,
+): { status: string; reason?: string; message?: string } | undefined {
   const conds = o.status?.conditions;
   return Array.isArray(conds) ? conds.find((c: { type?: string }) => c?.type === type) : undefined;
 }
@@ -55,7 +60,11 @@ const COLUMNS: Record<string, Column[]> = {
     { header: 'URL', wide: true, value: (o) => str(o.status?.url) },
     // The runtime's own name, for `incus exec INSTANCE` and friends.
     { header: 'INSTANCE', wide: true, value: (o) => str(o.status?.instance) },
-    { header: 'ACCESSED', wide: true, value: (o, now) => (o.status?.lastAccessTime ? age(String(o.status.lastAccessTime), now) : '<none>') },
+    {
+      header: 'ACCESSED',
+      wide: true,
+      value: (o, now) => (o.status?.lastAccessTime ? age(String(o.status.lastAccessTime), now) : '<none>'),
+    },
   ],
   Port: [
     nameCol,
@@ -69,7 +78,13 @@ const COLUMNS: Record<string, Column[]> = {
     { header: 'LAST SEEN', value: (o, now) => age(String(o.lastTimestamp ?? o.metadata.creationTimestamp ?? ''), now) },
     { header: 'TYPE', value: (o) => str(o.type) },
     { header: 'REASON', value: (o) => str(o.reason) },
-    { header: 'OBJECT', value: (o) => { const r = o.regarding as { kind?: string; name?: string } | undefined; return objectRef(r?.kind, r?.name); } },
+    {
+      header: 'OBJECT',
+      value: (o) => {
+        const r = o.regarding as { kind?: string; name?: string } | undefined;
+        return objectRef(r?.kind, r?.name);
+      },
+    },
     { header: 'MESSAGE', value: (o) => str(o.note).replace(/\s*\n\s*/g, ' ') },
     { header: 'FIRST SEEN', wide: true, value: (o, now) => age(String(o.firstTimestamp ?? ''), now) },
     { header: 'COUNT', wide: true, value: (o) => str(o.count) },
@@ -80,7 +95,10 @@ const COLUMNS: Record<string, Column[]> = {
     { header: 'PATH', value: (o) => str(o.spec?.path) },
     { header: 'READY', value: ready },
     { header: 'REVISION', value: (o) => str(o.status?.lastAppliedRevision).slice(0, 12) },
-    { header: 'LAST APPLIED', value: (o, now) => (o.status?.lastAppliedTime ? age(o.status.lastAppliedTime, now) : NONE) },
+    {
+      header: 'LAST APPLIED',
+      value: (o, now) => (o.status?.lastAppliedTime ? age(o.status.lastAppliedTime, now) : NONE),
+    },
     ageCol,
   ],
 };

@@ -45,7 +45,15 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const idePort = opts.idePort ?? IDE_PORT;
   const ide = new IdeHealth(probe, idePort, clock, (name) => queue.add(workspaceKey(name)), opts.ideHealth);
   const ctx: Context = {
-    store, runtime, proxy, vms, capacity, ports, queue, clock, logger,
+    store,
+    runtime,
+    proxy,
+    vms,
+    capacity,
+    ports,
+    queue,
+    clock,
+    logger,
     routes: new RouteState(),
     status: new StatusWriter(store, (kind, name, err) => {
       logger.warn({ kind, name, err: err.message }, 'status write failed; retrying');
@@ -66,7 +74,10 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     },
     ideWaitSince: new Map(),
   };
-  logger.info({ runtime: runtime.name, proxy: proxy.name, budget: capacity.budget, workers, resyncPeriodMs }, 'controller starting');
+  logger.info(
+    { runtime: runtime.name, proxy: proxy.name, budget: capacity.budget, workers, resyncPeriodMs },
+    'controller starting',
+  );
 
   // Capacity freed: the workspaces refused for it try again, oldest first.
   vms.onFreed = () => {
@@ -152,7 +163,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   return {
     resync,
     async idle() {
-      const busy = () => queue.len() > 0 || queue.processingCount() > 0 || queue.delayedCount() > 0 || ctx.status.pending > 0;
+      const busy = () =>
+        queue.len() > 0 || queue.processingCount() > 0 || queue.delayedCount() > 0 || ctx.status.pending > 0;
       // Twice in a row: a reconcile's last write may enqueue once more on the way out.
       for (let calm = 0; calm < 2 && !stopped; ) {
         await new Promise((r) => setTimeout(r, 10));

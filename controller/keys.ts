@@ -10,7 +10,8 @@ export type ParsedKey = { kind: 'workspace' | 'port'; name: string } | { kind: '
 export function parseKey(key: string): ParsedKey | undefined {
   if (key === ROUTES_KEY) return { kind: 'routes' };
   const i = key.indexOf('/');
-  const kind = key.slice(0, i), name = key.slice(i + 1);
+  const kind = key.slice(0, i),
+    name = key.slice(i + 1);
   if (i > 0 && name && (kind === 'workspace' || kind === 'port')) return { kind, name };
   return undefined;
 }

@@ -31,11 +31,14 @@ export class LastAccessWriter {
       this.#write(workspace, now);
       return;
     }
-    const timer = this.clock.setTimeout(() => {
-      const p = this.#pending.get(workspace);
-      this.#pending.delete(workspace);
-      if (p) this.#write(workspace, p.at);
-    }, last + this.intervalMs - now);
+    const timer = this.clock.setTimeout(
+      () => {
+        const p = this.#pending.get(workspace);
+        this.#pending.delete(workspace);
+        if (p) this.#write(workspace, p.at);
+      },
+      last + this.intervalMs - now,
+    );
     this.#pending.set(workspace, { at: now, timer });
   }
 

@@ -11,11 +11,14 @@ export const PROBE_PATH = '/healthz';
 export function httpProbe(timeoutMs = 1000): Probe {
   return (ip, port) =>
     new Promise<boolean>((resolve) => {
-      const req = request({ host: ip, port, path: PROBE_PATH, method: 'GET', agent: false, timeout: timeoutMs }, (res) => {
-        res.resume();
-        resolve(true);
-        req.destroy();
-      });
+      const req = request(
+        { host: ip, port, path: PROBE_PATH, method: 'GET', agent: false, timeout: timeoutMs },
+        (res) => {
+          res.resume();
+          resolve(true);
+          req.destroy();
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('probe timed out')));
       req.on('error', () => resolve(false));
       req.end();

@@ -10,19 +10,51 @@ export type ConditionStatus = Condition['status'];
 
 /** Every condition type the controller writes. */
 export const CONDITION_TYPES = [
-  'Ready', 'VMReady', 'RouteReady', 'HomeReady', 'SourceReady', 'ImageApplied', 'ResourcesApplied', 'Stalled', 'Reconciling',
+  'Ready',
+  'VMReady',
+  'RouteReady',
+  'HomeReady',
+  'SourceReady',
+  'ImageApplied',
+  'ResourcesApplied',
+  'Stalled',
+  'Reconciling',
 ] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
 /** Every reason the controller's own code writes on a condition; the drivers' and the syncs' reasons join them. */
 export const CONDITION_REASONS = [
   // the VM's life (VMReady, Ready)
-  'Pending', 'Cloning', 'Creating', 'Recreating', 'Starting', 'Running', 'Stopping', 'Stopped', 'Deleting', 'Unknown',
-  'VMNotFound', 'WaitingForIDE', 'IDENotAnswering', 'InsufficientCapacity', 'ExceedsBudget',
+  'Pending',
+  'Cloning',
+  'Creating',
+  'Recreating',
+  'Starting',
+  'Running',
+  'Stopping',
+  'Stopped',
+  'Deleting',
+  'Unknown',
+  'VMNotFound',
+  'WaitingForIDE',
+  'IDENotAnswering',
+  'InsufficientCapacity',
+  'ExceedsBudget',
   // routes (RouteReady, a Port's Ready)
-  'Routed', 'WaitingForRoute', 'VMNotReady', 'WorkspaceNotFound', 'WorkspaceStopped', 'WorkspaceNotReady',
+  'Routed',
+  'WaitingForRoute',
+  'VMNotReady',
+  'WorkspaceNotFound',
+  'WorkspaceStopped',
+  'WorkspaceNotReady',
   // spec changes on a running workspace (ResourcesApplied, ImageApplied), homes (HomeReady, SourceReady)
-  'Applied', 'Refused', 'WaitingForRestart', 'NotSupported', 'Kept', 'Cloned', 'CloneFailed',
+  'Applied',
+  'Refused',
+  'WaitingForRestart',
+  'NotSupported',
+  'Kept',
+  'Cloned',
+  'CloneFailed',
 ] as const;
 export type ConditionReason = (typeof CONDITION_REASONS)[number] | RuntimeErrorReason | ProxyErrorReason | SyncReason;
 
@@ -37,7 +69,8 @@ export function getCondition(status: { conditions?: Condition[] } | undefined, t
   return status?.conditions?.find((c) => c.type === type);
 }
 
-export const isTrue = (status: { conditions?: Condition[] } | undefined, type: string) => getCondition(status, type)?.status === 'True';
+export const isTrue = (status: { conditions?: Condition[] } | undefined, type: string) =>
+  getCondition(status, type)?.status === 'True';
 
 /** Sets one condition in `conditions` (in place), keeping lastTransitionTime when its status did not change. */
 export function setCondition(conditions: Condition[], c: ConditionInput, nowMs: number, generation?: number): void {

@@ -32,24 +32,55 @@ export interface KindInfo {
 
 export const KINDS: readonly KindInfo[] = [
   {
-    kind: 'Workspace', plural: 'workspaces', singular: 'workspace', shortNames: ['ws'],
-    schema: Workspace, listSchema: WorkspaceList, specSchema: WorkspaceSpec, statusSchema: WorkspaceStatus, userWritable: true,
+    kind: 'Workspace',
+    plural: 'workspaces',
+    singular: 'workspace',
+    shortNames: ['ws'],
+    schema: Workspace,
+    listSchema: WorkspaceList,
+    specSchema: WorkspaceSpec,
+    statusSchema: WorkspaceStatus,
+    userWritable: true,
   },
   {
-    kind: 'Port', plural: 'ports', singular: 'port', shortNames: ['pt'],
-    schema: Port, listSchema: PortList, specSchema: PortSpec, statusSchema: PortStatus, userWritable: true,
+    kind: 'Port',
+    plural: 'ports',
+    singular: 'port',
+    shortNames: ['pt'],
+    schema: Port,
+    listSchema: PortList,
+    specSchema: PortSpec,
+    statusSchema: PortStatus,
+    userWritable: true,
   },
-  { kind: 'Event', plural: 'events', singular: 'event', shortNames: ['ev'], schema: Event, listSchema: EventList, userWritable: false },
   {
-    kind: 'Sync', plural: 'syncs', singular: 'sync', shortNames: [],
-    schema: Sync, listSchema: SyncList, specSchema: SyncSpec, statusSchema: SyncStatus, userWritable: false,
+    kind: 'Event',
+    plural: 'events',
+    singular: 'event',
+    shortNames: ['ev'],
+    schema: Event,
+    listSchema: EventList,
+    userWritable: false,
+  },
+  {
+    kind: 'Sync',
+    plural: 'syncs',
+    singular: 'sync',
+    shortNames: [],
+    schema: Sync,
+    listSchema: SyncList,
+    specSchema: SyncSpec,
+    statusSchema: SyncStatus,
+    userWritable: false,
   },
 ];
 
 /** Finds a kind by any of the names a user may type: `Workspace`, `workspace`, `workspaces`, `ws`. */
 export function lookupKind(name: string): KindInfo | undefined {
   const n = name.toLowerCase();
-  return KINDS.find((k) => k.kind.toLowerCase() === n || k.plural === n || k.singular === n || k.shortNames.includes(n));
+  return KINDS.find(
+    (k) => k.kind.toLowerCase() === n || k.plural === n || k.singular === n || k.shortNames.includes(n),
+  );
 }
 
 export function kindByName(kind: string): KindInfo | undefined {

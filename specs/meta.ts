@@ -19,16 +19,25 @@ export const Name = Type.String({
  * Label keys are `[prefix/]name`, as in Kubernetes: the prefix a DNS subdomain (at most 253
  * characters, dot-separated DNS labels of at most 63), the name at most 63 characters.
  */
-export const LABEL_KEY = '^((?=[-a-z0-9.]{1,253}/)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+export const LABEL_KEY =
+  '^((?=[-a-z0-9.]{1,253}/)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
 const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
 
-export const Labels = Type.Record(Type.String({ pattern: LABEL_KEY, maxLength: 317 }), Type.String({ pattern: LABEL_VALUE, maxLength: 63 }), {
-  description: 'Identifying key/value pairs, matched by labelSelector.',
-  additionalProperties: false,
-});
-export const Annotations = Type.Record(Type.String({ pattern: LABEL_KEY, maxLength: 317 }), Type.String({ maxLength: 65536 }), {
-  additionalProperties: false,
-});
+export const Labels = Type.Record(
+  Type.String({ pattern: LABEL_KEY, maxLength: 317 }),
+  Type.String({ pattern: LABEL_VALUE, maxLength: 63 }),
+  {
+    description: 'Identifying key/value pairs, matched by labelSelector.',
+    additionalProperties: false,
+  },
+);
+export const Annotations = Type.Record(
+  Type.String({ pattern: LABEL_KEY, maxLength: 317 }),
+  Type.String({ maxLength: 65536 }),
+  {
+    additionalProperties: false,
+  },
+);
 
 export const OwnerReference = Type.Object(
   {
@@ -46,10 +55,19 @@ const Timestamp = Type.String({ format: 'date-time', description: 'UTC, RFC 3339
 
 export const ManagedFieldsEntry = Type.Object(
   {
-    manager: Type.String({ minLength: 1, maxLength: 128, description: 'Who wrote: sync:NAME, tidepool-apply, tidepool-power (start/stop), tidepool-ui, tidepool-api.' }),
-    operation: Type.Union([Type.Literal('Apply'), Type.Literal('Update')], { description: 'Apply: declared in a manifest; Update: set by a patch or an update.' }),
+    manager: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      description: 'Who wrote: sync:NAME, tidepool-apply, tidepool-power (start/stop), tidepool-ui, tidepool-api.',
+    }),
+    operation: Type.Union([Type.Literal('Apply'), Type.Literal('Update')], {
+      description: 'Apply: declared in a manifest; Update: set by a patch or an update.',
+    }),
     time: Timestamp,
-    fields: Type.Array(Type.String({ maxLength: 400 }), { maxItems: 256, description: 'The fields this manager last set: spec.resources.cpu, metadata.labels[team].' }),
+    fields: Type.Array(Type.String({ maxLength: 400 }), {
+      maxItems: 256,
+      description: 'The fields this manager last set: spec.resources.cpu, metadata.labels[team].',
+    }),
   },
   { additionalProperties: false },
 );
@@ -69,9 +87,12 @@ export const ObjectMeta = Type.Object(
     annotations: Type.Optional(Annotations),
     finalizers: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 16 })),
     ownerReferences: Type.Optional(Type.Array(OwnerReference, { maxItems: 4 })),
-    managedFields: Type.Optional(Type.Array(ManagedFieldsEntry, {
-      maxItems: 16, description: 'Server-set: which manager owns which fields (as Kubernetes server-side apply records them).',
-    })),
+    managedFields: Type.Optional(
+      Type.Array(ManagedFieldsEntry, {
+        maxItems: 16,
+        description: 'Server-set: which manager owns which fields (as Kubernetes server-side apply records them).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -109,7 +130,9 @@ export const StatusObject = Type.Object({
   kind: Type.Literal('Status'),
   status: Type.Literal('Failure'),
   code: Type.Integer(),
-  reason: Type.String({ description: 'NotFound, AlreadyExists, Conflict, Invalid, BadRequest, Unauthorized, Gone, ...' }),
+  reason: Type.String({
+    description: 'NotFound, AlreadyExists, Conflict, Invalid, BadRequest, Unauthorized, Gone, ...',
+  }),
   message: Type.String(),
   details: Type.Optional(
     Type.Object({

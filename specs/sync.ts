@@ -5,8 +5,15 @@ import { API_VERSION, Condition, ListOf, ObjectMeta, StatusCause } from './meta.
 export const SyncSpec = Type.Object(
   {
     path: Type.String({ description: 'Absolute path of the watched folder.' }),
-    intervalSeconds: Type.Integer({ minimum: 1, default: 60, description: 'Self-heal: the folder is applied again this often. Defaults to 60.' }),
-    allowEmptyPrune: Type.Boolean({ default: false, description: 'A folder with no objects may prune everything the sync created. Defaults to false.' }),
+    intervalSeconds: Type.Integer({
+      minimum: 1,
+      default: 60,
+      description: 'Self-heal: the folder is applied again this often. Defaults to 60.',
+    }),
+    allowEmptyPrune: Type.Boolean({
+      default: false,
+      description: 'A folder with no objects may prune everything the sync created. Defaults to false.',
+    }),
   },
   { additionalProperties: false },
 );
@@ -17,8 +24,15 @@ export type SyncSpec = Static<typeof SyncSpec>;
  * start, Applied when in force, else what stopped the revision.
  */
 export const SYNC_REASONS = [
-  'Progressing', 'Applied', 'BuildFailed', 'ValidationFailed', 'OwnershipConflict', 'EmptyFolder', 'ApplyFailed',
-  'FolderNotFound', 'FolderUnreadable',
+  'Progressing',
+  'Applied',
+  'BuildFailed',
+  'ValidationFailed',
+  'OwnershipConflict',
+  'EmptyFolder',
+  'ApplyFailed',
+  'FolderNotFound',
+  'FolderUnreadable',
 ] as const;
 export type SyncReason = (typeof SYNC_REASONS)[number];
 

@@ -14,7 +14,8 @@ const MAX_MEMORY = 2 ** 40;
 // TypeBox knows no string formats until they are registered: without this, every timestamp
 // (creationTimestamp, lastTransitionTime) fails with "Unknown format 'date-time'".
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => RFC3339.test(v) && !Number.isNaN(Date.parse(v)));
+if (!FormatRegistry.Has('date-time'))
+  FormatRegistry.Set('date-time', (v) => RFC3339.test(v) && !Number.isNaN(Date.parse(v)));
 
 const compiled = new Map<TSchema, TypeCheck<TSchema>>();
 function checker(schema: TSchema): TypeCheck<TSchema> {
@@ -25,14 +26,17 @@ function checker(schema: TSchema): TypeCheck<TSchema> {
 
 /** `/spec/resources/memory` → `spec.resources.memory`; `/metadata/finalizers/0` → `metadata.finalizers[0]`. */
 export function pointerToField(pointer: string, prefix = ''): string {
-  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   let out = prefix;
   for (const p of parts) out += /^[0-9]+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
   return out;
 }
 
 function show(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+  const s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
@@ -46,7 +50,8 @@ function causeOf(e: ValueError, prefix: string): StatusCause {
       if (s.patternProperties) {
         const key = e.path.split('/').pop()!.replace(/~1/g, '/').replace(/~0/g, '~');
         return {
-          field, reason: 'FieldValueInvalid',
+          field,
+          reason: 'FieldValueInvalid',
           message: `Invalid value: ${show(key)}: a key must be [prefix/]name, the name 1..63 of letters, digits, '-', '_' or '.', starting and ending alphanumeric`,
         };
       }
@@ -56,16 +61,22 @@ function causeOf(e: ValueError, prefix: string): StatusCause {
     case ValueErrorType.NumberMinimum:
     case ValueErrorType.NumberMaximum:
       return {
-        field, reason: 'FieldValueInvalid',
+        field,
+        reason: 'FieldValueInvalid',
         message: `Invalid value: ${show(e.value)}: must be between ${s.minimum} and ${s.maximum}, inclusive`,
       };
     case ValueErrorType.StringMaxLength:
-      return { field, reason: 'FieldValueTooLong', message: `Too long: may not be more than ${s.maxLength} characters` };
+      return {
+        field,
+        reason: 'FieldValueTooLong',
+        message: `Too long: may not be more than ${s.maxLength} characters`,
+      };
     case ValueErrorType.StringMinLength:
       return { field, reason: 'FieldValueRequired', message: 'Required value: may not be empty' };
     case ValueErrorType.StringPattern:
       return {
-        field, reason: 'FieldValueInvalid',
+        field,
+        reason: 'FieldValueInvalid',
         message: `Invalid value: ${show(e.value)}: ${s.patternMessage ?? s.description ?? `must match ${s.pattern}`}`,
       };
     case ValueErrorType.ArrayMaxItems:
@@ -78,10 +89,18 @@ function causeOf(e: ValueError, prefix: string): StatusCause {
     case ValueErrorType.Array: {
       const want = String(s.type ?? 'value');
       const got = e.value === null ? 'null' : Array.isArray(e.value) ? 'array' : typeof e.value;
-      return { field, reason: 'FieldValueTypeInvalid', message: `Invalid value: ${show(e.value)}: expected ${want}, got ${got}` };
+      return {
+        field,
+        reason: 'FieldValueTypeInvalid',
+        message: `Invalid value: ${show(e.value)}: expected ${want}, got ${got}`,
+      };
     }
     case ValueErrorType.Literal:
-      return { field, reason: 'FieldValueNotSupported', message: `Unsupported value: ${show(e.value)}: supported value: ${show(s.const)}` };
+      return {
+        field,
+        reason: 'FieldValueNotSupported',
+        message: `Unsupported value: ${show(e.value)}: supported value: ${show(s.const)}`,
+      };
     default:
       return { field, reason: 'FieldValueInvalid', message: `Invalid value: ${show(e.value)}: ${e.message}` };
   }
@@ -104,7 +123,8 @@ export function schemaCauses(schema: TSchema, value: unknown, prefix = ''): Stat
 
 /** Rules of a kind beyond its schema, one function per kind that has any. */
 const SEMANTIC: Record<string, (obj: { spec?: unknown }) => StatusCause[]> = {
-  Workspace: (obj) => workspaceMemoryCauses((obj.spec as { resources?: { memory?: unknown } } | undefined)?.resources?.memory),
+  Workspace: (obj) =>
+    workspaceMemoryCauses((obj.spec as { resources?: { memory?: unknown } } | undefined)?.resources?.memory),
 };
 
 /** A schema-valid object's rules beyond the schema (the Workspace memory range); the store's loader checks them too. */
@@ -118,12 +138,19 @@ function workspaceMemoryCauses(memory: unknown): StatusCause[] {
   const bytes = parseQuantity(memory);
   if (bytes === undefined) return [];
   if (bytes < MIN_MEMORY || bytes > MAX_MEMORY) {
-    return [{ field: 'spec.resources.memory', reason: 'FieldValueInvalid', message: `Invalid value: "${memory}": must be between 64Mi and 1Ti` }];
+    return [
+      {
+        field: 'spec.resources.memory',
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: "${memory}": must be between 64Mi and 1Ti`,
+      },
+    ];
   }
   return [];
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**
  * Fills in schema defaults, descending only into plain objects. (TypeBox's Value.Default
@@ -157,21 +184,42 @@ export interface ManifestResult {
  */
 export function validateManifest(doc: unknown): ManifestResult {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    return { causes: [{ reason: 'FieldValueTypeInvalid', message: `expected an object with apiVersion, kind, metadata and spec, got ${doc === null ? 'null' : Array.isArray(doc) ? 'a list' : typeof doc}` }] };
+    return {
+      causes: [
+        {
+          reason: 'FieldValueTypeInvalid',
+          message: `expected an object with apiVersion, kind, metadata and spec, got ${doc === null ? 'null' : Array.isArray(doc) ? 'a list' : typeof doc}`,
+        },
+      ],
+    };
   }
   const raw = doc as Record<string, any>;
   const causes: StatusCause[] = [];
   if (raw.apiVersion !== API_VERSION) {
-    causes.push(raw.apiVersion === undefined
-      ? { field: 'apiVersion', reason: 'FieldValueRequired', message: `Required value: must be "${API_VERSION}"` }
-      : { field: 'apiVersion', reason: 'FieldValueNotSupported', message: `Unsupported value: ${show(raw.apiVersion)}: supported value: "${API_VERSION}"` });
+    causes.push(
+      raw.apiVersion === undefined
+        ? { field: 'apiVersion', reason: 'FieldValueRequired', message: `Required value: must be "${API_VERSION}"` }
+        : {
+            field: 'apiVersion',
+            reason: 'FieldValueNotSupported',
+            message: `Unsupported value: ${show(raw.apiVersion)}: supported value: "${API_VERSION}"`,
+          },
+    );
   }
   const info = typeof raw.kind === 'string' ? kindByName(raw.kind) : undefined;
   if (!info?.userWritable) {
-    const supported = KINDS.filter((k) => k.userWritable).map((k) => `"${k.kind}"`).join(', ');
-    causes.push(raw.kind === undefined
-      ? { field: 'kind', reason: 'FieldValueRequired', message: `Required value: one of ${supported}` }
-      : { field: 'kind', reason: 'FieldValueNotSupported', message: `Unsupported value: ${show(raw.kind)}: supported values: ${supported}` });
+    const supported = KINDS.filter((k) => k.userWritable)
+      .map((k) => `"${k.kind}"`)
+      .join(', ');
+    causes.push(
+      raw.kind === undefined
+        ? { field: 'kind', reason: 'FieldValueRequired', message: `Required value: one of ${supported}` }
+        : {
+            field: 'kind',
+            reason: 'FieldValueNotSupported',
+            message: `Unsupported value: ${show(raw.kind)}: supported values: ${supported}`,
+          },
+    );
   }
   if (!info?.userWritable) return { causes };
 
@@ -185,6 +233,7 @@ export function validateManifest(doc: unknown): ManifestResult {
 
 /** Checks a status written through the status subresource. */
 export function validateStatus(info: KindInfo, status: unknown): StatusCause[] {
-  if (!info.statusSchema) return [{ field: 'status', reason: 'FieldValueForbidden', message: `${info.kind} has no status subresource` }];
+  if (!info.statusSchema)
+    return [{ field: 'status', reason: 'FieldValueForbidden', message: `${info.kind} has no status subresource` }];
   return schemaCauses(info.statusSchema, status, 'status');
 }

@@ -6,7 +6,16 @@ import { QUANTITY_PATTERN } from './quantity.js';
 /** The port the IDE (code-server) answers on in every workspace the images make. */
 export const IDE_PORT = 8080;
 
-export const WORKSPACE_PHASES = ['Pending', 'Creating', 'Starting', 'Running', 'Stopping', 'Stopped', 'Failed', 'Deleting'] as const;
+export const WORKSPACE_PHASES = [
+  'Pending',
+  'Creating',
+  'Starting',
+  'Running',
+  'Stopping',
+  'Stopped',
+  'Failed',
+  'Deleting',
+] as const;
 export const WorkspacePhase = Type.Union(WORKSPACE_PHASES.map((p) => Type.Literal(p)));
 export type WorkspacePhase = (typeof WORKSPACE_PHASES)[number];
 
@@ -17,36 +26,45 @@ export const GIT_REF_PATTERN = '^(?!.*\\.\\.)[A-Za-z0-9_][A-Za-z0-9._/+-]*$';
 
 export const WorkspaceSource = Type.Object(
   {
-    fromWorkspace: Type.Optional(Type.String({
-      minLength: 1,
-      maxLength: 63,
-      pattern: DNS_LABEL,
-      patternMessage: "must be the name of a Workspace (a DNS label: lowercase letters, digits and '-')",
-      description: 'The new home starts as a copy of this Workspace\'s home (a copy-on-write copy where the storage allows). Read only when the home is made.',
-    })),
-    git: Type.Optional(Type.Object(
-      {
-        url: Type.String({
-          minLength: 1,
-          maxLength: 2048,
-          pattern: GIT_URL_PATTERN,
-          patternMessage: 'must be a git URL: https://, http://, git://, ssh://, file:// or user@host:path',
-          description: 'Repository cloned into ~/project as the user dev before the workspace is Ready.',
-        }),
-        ref: Type.Optional(Type.String({
-          minLength: 1,
-          maxLength: 255,
-          pattern: GIT_REF_PATTERN,
-          patternMessage: 'must be a branch, tag or commit: letters, digits, ".", "_", "/", "+" or "-", not starting with "-" or ".", without ".."',
-          description: 'Branch, tag or commit to check out. Defaults to the remote\'s default branch.',
-        })),
-      },
-      { additionalProperties: false },
-    )),
+    fromWorkspace: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 63,
+        pattern: DNS_LABEL,
+        patternMessage: "must be the name of a Workspace (a DNS label: lowercase letters, digits and '-')",
+        description:
+          "The new home starts as a copy of this Workspace's home (a copy-on-write copy where the storage allows). Read only when the home is made.",
+      }),
+    ),
+    git: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({
+            minLength: 1,
+            maxLength: 2048,
+            pattern: GIT_URL_PATTERN,
+            patternMessage: 'must be a git URL: https://, http://, git://, ssh://, file:// or user@host:path',
+            description: 'Repository cloned into ~/project as the user dev before the workspace is Ready.',
+          }),
+          ref: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 255,
+              pattern: GIT_REF_PATTERN,
+              patternMessage:
+                'must be a branch, tag or commit: letters, digits, ".", "_", "/", "+" or "-", not starting with "-" or ".", without ".."',
+              description: "Branch, tag or commit to check out. Defaults to the remote's default branch.",
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   {
     additionalProperties: false,
-    description: 'Where the home starts from; read only when the workspace is created (later changes are ignored). A failed clone leaves an empty ~/project, and the workspace still starts.',
+    description:
+      'Where the home starts from; read only when the workspace is created (later changes are ignored). A failed clone leaves an empty ~/project, and the workspace still starts.',
   },
 );
 export type WorkspaceSource = Static<typeof WorkspaceSource>;
@@ -61,7 +79,10 @@ export const WorkspaceSpec = Type.Object(
       patternMessage: 'must be lowercase letters, digits, ".", "-" or "_", starting and ending alphanumeric',
       description: 'Image template name, mapped to a runtime image by the server. Defaults to "default".',
     }),
-    running: Type.Boolean({ default: true, description: 'Desired power state; false stops the VM and keeps its disk. Defaults to true.' }),
+    running: Type.Boolean({
+      default: true,
+      description: 'Desired power state; false stops the VM and keeps its disk. Defaults to true.',
+    }),
     resources: Type.Object(
       {
         cpu: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'vCPUs. Defaults to 2.' }),
@@ -85,9 +106,17 @@ export const WorkspaceStatus = Type.Object({
   observedGeneration: Type.Optional(Type.Integer()),
   ip: Type.Optional(Type.String()),
   url: Type.Optional(Type.String({ description: 'Path of the IDE on the workspace server: /workspace/{name}/' })),
-  instance: Type.Optional(Type.String({ description: "The runtime's own name of the VM (for `incus exec NAME`, `tart ssh NAME`)." })),
+  instance: Type.Optional(
+    Type.String({ description: "The runtime's own name of the VM (for `incus exec NAME`, `tart ssh NAME`)." }),
+  ),
   lastStartedTime: Type.Optional(Type.String({ format: 'date-time' })),
-  lastAccessTime: Type.Optional(Type.String({ format: 'date-time', description: 'When a request last went through the proxy to this workspace (its IDE or a Port); written at most every ~30 s while it is used.' })),
+  lastAccessTime: Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description:
+        'When a request last went through the proxy to this workspace (its IDE or a Port); written at most every ~30 s while it is used.',
+    }),
+  ),
   conditions: Type.Optional(Type.Array(Condition)),
 });
 export type WorkspaceStatus = Static<typeof WorkspaceStatus>;

@@ -12,4 +12,7 @@ import type { Store } from './store.js';
  * Errors are StoreErrors (store/errors.ts): their `reason` says what went wrong.
  * Objects handed out are deep-frozen: clone before changing.
  */
-export type StoreClient = Pick<Store, 'get' | 'list' | 'watch' | 'transaction' | 'transactionAsync' | 'updateStatus' | 'now'>;
+export type StoreClient = Pick<
+  Store,
+  'get' | 'list' | 'watch' | 'transaction' | 'transactionAsync' | 'updateStatus' | 'now'
+>;

@@ -50,7 +50,8 @@ async function readIfExists(path: string): Promise<string | undefined> {
 }
 
 function parseJournal(text: string, file: string, out: LoadedFile['entries']): { goodBytes: number } {
-  let start = 0, line = 0;
+  let start = 0,
+    line = 0;
   while (start < text.length) {
     const nl = text.indexOf('\n', start);
     line++;
@@ -63,9 +64,16 @@ function parseJournal(text: string, file: string, out: LoadedFile['entries']): {
     } catch (err) {
       throw new JournalFormatError(`${file}, line ${line}: not valid JSON (${errorMessage(err)})`);
     }
-    if (entry === null || typeof entry !== 'object' || !Number.isSafeInteger(entry.rv) ||
-      (entry.put !== undefined && !Array.isArray(entry.put)) || (entry.del !== undefined && !Array.isArray(entry.del))) {
-      throw new JournalFormatError(`${file}, line ${line}: not a journal entry (expected {"rv": <integer>, "put": [...], "del": [...]})`);
+    if (
+      entry === null ||
+      typeof entry !== 'object' ||
+      !Number.isSafeInteger(entry.rv) ||
+      (entry.put !== undefined && !Array.isArray(entry.put)) ||
+      (entry.del !== undefined && !Array.isArray(entry.del))
+    ) {
+      throw new JournalFormatError(
+        `${file}, line ${line}: not a journal entry (expected {"rv": <integer>, "put": [...], "del": [...]})`,
+      );
     }
     out.push({ entry, file, line });
     start = nl + 1;
@@ -92,7 +100,8 @@ export async function loadFile(path: string): Promise<LoadedFile & { journalGood
     parseJournal(old, p.oldJournal, entries);
   }
   const cur = await readIfExists(p.journal);
-  let journalGoodBytes = 0, journalBytes = 0;
+  let journalGoodBytes = 0,
+    journalBytes = 0;
   if (cur !== undefined) {
     journalBytes = Buffer.byteLength(cur);
     journalGoodBytes = parseJournal(cur, p.journal, entries).goodBytes;
@@ -133,7 +142,11 @@ export class Journal {
   /** Error of the last compaction, cleared by the next one that works. */
   compactionError: Error | undefined;
 
-  constructor(path: string, state: { journalGoodBytes: number; journalBytes: number; snapshotBytes: number }, opts: JournalOptions = {}) {
+  constructor(
+    path: string,
+    state: { journalGoodBytes: number; journalBytes: number; snapshotBytes: number },
+    opts: JournalOptions = {},
+  ) {
     this.#p = journalPaths(path);
     this.#sync = opts.sync ?? true;
     this.#compactBytes = opts.compactBytes ?? 2 ** 20;
@@ -148,7 +161,9 @@ export class Journal {
 
   /** Removes what an interrupted write left: a snapshot temp file, a half journal line. */
   async cleanLeftovers(): Promise<void> {
-    await unlink(this.#p.tmp).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
+    await unlink(this.#p.tmp).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
     if (this.#torn) {
       await truncate(this.#p.journal, this.#size);
       this.#torn = false;
@@ -180,7 +195,12 @@ export class Journal {
     } catch (err) {
       this.#torn = true;
       // Best effort now; if it fails too, the next append tries again before writing.
-      await fh.truncate(this.#size).then(() => { this.#torn = false; }, () => {});
+      await fh.truncate(this.#size).then(
+        () => {
+          this.#torn = false;
+        },
+        () => {},
+      );
       throw err;
     }
     this.#size += buf.length;
@@ -202,8 +222,12 @@ export class Journal {
       await stat(this.#p.oldJournal);
       // A previous compaction failed after its rotation: fold both journals this time.
       return 'old-exists';
-    } catch { /* none: rotate */ }
-    await rename(this.#p.journal, this.#p.oldJournal).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
+    } catch {
+      /* none: rotate */
+    }
+    await rename(this.#p.journal, this.#p.oldJournal).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
     this.#size = 0;
     return 'rotated';
   }

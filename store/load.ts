@@ -17,16 +17,19 @@ export interface LoadedState {
 
 function objectProblem(kind: string, name: string, o: unknown): string | undefined {
   const what = `${kind} "${name}"`;
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) return `${what}: expected an object, got ${o === null ? 'null' : Array.isArray(o) ? 'a list' : typeof o}`;
+  if (o === null || typeof o !== 'object' || Array.isArray(o))
+    return `${what}: expected an object, got ${o === null ? 'null' : Array.isArray(o) ? 'a list' : typeof o}`;
   const info = kindByName(kind);
   if (!info) return `${what}: unknown kind "${kind}"`;
   const r = o as Resource;
   if (r.kind !== kind) return `${what}: kind: stored under ${kind} but says ${JSON.stringify(r.kind)}`;
-  if (r.metadata?.name !== name) return `${what}: metadata.name: stored under "${name}" but says ${JSON.stringify(r.metadata?.name)}`;
+  if (r.metadata?.name !== name)
+    return `${what}: metadata.name: stored under "${name}" but says ${JSON.stringify(r.metadata?.name)}`;
   const causes = schemaCauses(info.schema, o);
   if (causes.length) return `${what}: ${causes.map((c) => `${c.field ?? '(object)'}: ${c.message}`).join('; ')}`;
   const rv = r.metadata.resourceVersion;
-  if (typeof rv !== 'string' || !DECIMAL.test(rv)) return `${what}: metadata.resourceVersion: must be a decimal integer, got ${JSON.stringify(rv)}`;
+  if (typeof rv !== 'string' || !DECIMAL.test(rv))
+    return `${what}: metadata.resourceVersion: must be a decimal integer, got ${JSON.stringify(rv)}`;
   if (typeof r.metadata.uid !== 'string' || r.metadata.uid === '') return `${what}: metadata.uid: Required value`;
   const rules = semanticCauses(info, r);
   if (rules.length) return `${what}: ${rules.map((c) => `${c.field ?? '(object)'}: ${c.message}`).join('; ')}`;
@@ -35,8 +38,10 @@ function objectProblem(kind: string, name: string, o: unknown): string | undefin
 
 /** Builds the state from snapshot + journal, or throws StoreOpenError naming the first problem. */
 export function buildState(path: string, file: LoadedFile): LoadedState {
-  const fail = (where: string, why: string) => new StoreOpenError(
-    `store file ${where} cannot be loaded: ${why}. It was left untouched; repair it or move it away, then start again.`);
+  const fail = (where: string, why: string) =>
+    new StoreOpenError(
+      `store file ${where} cannot be loaded: ${why}. It was left untouched; repair it or move it away, then start again.`,
+    );
   const objects = new Map<string, Map<string, Resource>>();
   let rv = 0;
   const snap = file.snapshot as unknown;
@@ -49,16 +54,21 @@ export function buildState(path: string, file: LoadedFile): LoadedState {
       throw fail(path, `resourceVersion: must be a non-negative integer, got ${JSON.stringify(s.resourceVersion)}`);
     }
     rv = s.resourceVersion as number;
-    if (s.objects === null || typeof s.objects !== 'object' || Array.isArray(s.objects)) throw fail(path, 'objects: expected an object of kinds');
+    if (s.objects === null || typeof s.objects !== 'object' || Array.isArray(s.objects))
+      throw fail(path, 'objects: expected an object of kinds');
     for (const [kind, byName] of Object.entries(s.objects as Record<string, unknown>)) {
-      if (byName === null || typeof byName !== 'object' || Array.isArray(byName)) throw fail(path, `objects.${kind}: expected an object of names`);
+      if (byName === null || typeof byName !== 'object' || Array.isArray(byName))
+        throw fail(path, `objects.${kind}: expected an object of names`);
       const m = new Map<string, Resource>();
       for (const [name, o] of Object.entries(byName as Record<string, unknown>)) {
         const why = objectProblem(kind, name, o);
         if (why) throw fail(path, why);
         const orv = Number((o as Resource).metadata.resourceVersion);
         if (orv > rv) {
-          throw fail(path, `resourceVersion ${rv} is lower than that of ${kind} "${name}" (${orv}): versions would repeat`);
+          throw fail(
+            path,
+            `resourceVersion ${rv} is lower than that of ${kind} "${name}" (${orv}): versions would repeat`,
+          );
         }
         m.set(name, o as Resource);
       }
@@ -77,17 +87,24 @@ export function buildState(path: string, file: LoadedFile): LoadedState {
     const where = `${f}, line ${line}`;
     if (entry.rv <= last) throw fail(where, `resourceVersion ${entry.rv} does not follow ${last}`);
     for (const o of entry.put ?? []) {
-      const kind = (o as Resource | null)?.kind, name = (o as Resource | null)?.metadata?.name;
-      if (typeof kind !== 'string' || typeof name !== 'string') throw fail(where, 'an object without kind or metadata.name');
+      const kind = (o as Resource | null)?.kind,
+        name = (o as Resource | null)?.metadata?.name;
+      if (typeof kind !== 'string' || typeof name !== 'string')
+        throw fail(where, 'an object without kind or metadata.name');
       const why = objectProblem(kind, name, o);
       if (why) throw fail(where, why);
-      if (Number(o.metadata.resourceVersion) > entry.rv) throw fail(where, `${kind} "${name}": metadata.resourceVersion ${o.metadata.resourceVersion} is above the line's ${entry.rv}`);
+      if (Number(o.metadata.resourceVersion) > entry.rv)
+        throw fail(
+          where,
+          `${kind} "${name}": metadata.resourceVersion ${o.metadata.resourceVersion} is above the line's ${entry.rv}`,
+        );
       let m = objects.get(kind);
       if (!m) objects.set(kind, (m = new Map()));
       m.set(name, o);
     }
     for (const d of entry.del ?? []) {
-      if (!Array.isArray(d) || typeof d[0] !== 'string' || typeof d[1] !== 'string') throw fail(where, 'del: expected [kind, name] pairs');
+      if (!Array.isArray(d) || typeof d[0] !== 'string' || typeof d[1] !== 'string')
+        throw fail(where, 'del: expected [kind, name] pairs');
       objects.get(d[0])?.delete(d[1]);
     }
     last = entry.rv;
@@ -99,7 +116,13 @@ export function buildState(path: string, file: LoadedFile): LoadedState {
  * What is on disk for a store file, as the {format, resourceVersion, objects} document the
  * store file always held (snapshot plus journal; Events from their own file). For tools and tests.
  */
-export async function readStoreState(path: string): Promise<{ format: 'tidepool.store/v1'; resourceVersion: number; objects: Record<string, Record<string, Resource>> }> {
+export async function readStoreState(
+  path: string,
+): Promise<{
+  format: 'tidepool.store/v1';
+  resourceVersion: number;
+  objects: Record<string, Record<string, Resource>>;
+}> {
   const events = path.replace(/(\.json)?$/, '.events.json');
   const a = buildState(path, await loadFile(path));
   const b = buildState(events, await loadFile(events));

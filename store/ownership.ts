@@ -26,7 +26,9 @@ type Obj = Record<string, unknown>;
 const isMap = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The field paths an object (a manifest, a patch, a body) sets. */
-export function fieldPaths(o: { spec?: unknown; metadata?: { labels?: unknown; annotations?: unknown } } | null | undefined): string[] {
+export function fieldPaths(
+  o: { spec?: unknown; metadata?: { labels?: unknown; annotations?: unknown } } | null | undefined,
+): string[] {
   const out: string[] = [];
   const walk = (v: unknown, path: string) => {
     if (isMap(v) && Object.keys(v).length) for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
@@ -84,9 +86,17 @@ function remove(o: Obj, path: string): void {
 }
 
 /** `entries` with `fields` taken away from every manager but `keep`, and entries left empty dropped. */
-function without(entries: ManagedFieldsEntry[], fields: Set<string>, keep?: { manager: string; operation: string }): ManagedFieldsEntry[] {
+function without(
+  entries: ManagedFieldsEntry[],
+  fields: Set<string>,
+  keep?: { manager: string; operation: string },
+): ManagedFieldsEntry[] {
   return entries
-    .map((e) => (keep && e.manager === keep.manager && e.operation === keep.operation ? e : { ...e, fields: e.fields.filter((f) => !fields.has(f)) }))
+    .map((e) =>
+      keep && e.manager === keep.manager && e.operation === keep.operation
+        ? e
+        : { ...e, fields: e.fields.filter((f) => !fields.has(f)) },
+    )
     .filter((e) => e.fields.length > 0);
 }
 
@@ -95,23 +105,39 @@ function without(entries: ManagedFieldsEntry[], fields: Set<string>, keep?: { ma
  * annotations (before defaults are filled) and the new managedFields. `manifest` is the
  * document as written (without defaults), `desired` the same document validated.
  */
-export function applyOwned(cur: Resource, manifest: Obj, desired: Resource, manager: string, time: string): { object: Resource; managedFields: ManagedFieldsEntry[] } {
+export function applyOwned(
+  cur: Resource,
+  manifest: Obj,
+  desired: Resource,
+  manager: string,
+  time: string,
+): { object: Resource; managedFields: ManagedFieldsEntry[] } {
   const sets = fieldPaths(manifest as Parameters<typeof fieldPaths>[0]);
   const entries = cur.metadata.managedFields ?? [];
   const mine = entries.find((e) => e.manager === manager && e.operation === 'Apply');
   const ownedByOthers = new Set(entries.filter((e) => e !== mine).flatMap((e) => e.fields));
-  const next = structuredClone({ spec: cur.spec ?? {}, metadata: { labels: cur.metadata.labels ?? {}, annotations: cur.metadata.annotations ?? {} } }) as Obj;
+  const next = structuredClone({
+    spec: cur.spec ?? {},
+    metadata: { labels: cur.metadata.labels ?? {}, annotations: cur.metadata.annotations ?? {} },
+  }) as Obj;
   for (const f of mine?.fields ?? []) if (!sets.includes(f) && !ownedByOthers.has(f)) remove(next, f);
   for (const f of sets) {
     const v = read(desired as unknown as Obj, f);
     if (v.found) write(next, f, v.value);
   }
-  const others = without(entries.filter((e) => e !== mine), new Set(sets));
+  const others = without(
+    entries.filter((e) => e !== mine),
+    new Set(sets),
+  );
   // The same fields as last time keep their time: re-applying an unchanged manifest (a sync's
   // drift repair, every interval) must write nothing.
   const same = mine && isDeepStrictEqual(mine.fields, sets);
   const entry = { manager, operation: 'Apply' as const, time: same ? mine.time : time, fields: sets };
-  const managedFields = sets.length ? (same ? entries.map((e) => (e === mine ? entry : e)) : [...others, entry]) : others;
+  const managedFields = sets.length
+    ? same
+      ? entries.map((e) => (e === mine ? entry : e))
+      : [...others, entry]
+    : others;
   const meta = next.metadata as { labels: Record<string, string>; annotations: Record<string, string> };
   const object: Resource = {
     ...desired,
@@ -129,22 +155,28 @@ export function createdBy(o: Resource, manager: string, time: string): ManagedFi
 
 /** managedFields after `manager` changed `before` into `after` with an update or a patch. */
 export function updatedBy(before: Resource, after: Resource, manager: string, time: string): ManagedFieldsEntry[] {
-  const changed = new Set([...new Set([...fieldPaths(before), ...fieldPaths(after)])].filter((f) => {
-    const a = read(before as unknown as Obj, f);
-    const b = read(after as unknown as Obj, f);
-    return a.found !== b.found || !isDeepStrictEqual(a.value, b.value);
-  }));
+  const changed = new Set(
+    [...new Set([...fieldPaths(before), ...fieldPaths(after)])].filter((f) => {
+      const a = read(before as unknown as Obj, f);
+      const b = read(after as unknown as Obj, f);
+      return a.found !== b.found || !isDeepStrictEqual(a.value, b.value);
+    }),
+  );
   const entries = before.metadata.managedFields ?? [];
   if (!changed.size) return entries;
   const rest = without(entries, changed, { manager, operation: 'Update' });
   const mine = rest.find((e) => e.manager === manager && e.operation === 'Update');
   const present = [...changed].filter((f) => read(after as unknown as Obj, f).found);
-  const fields = [...new Set([...(mine?.fields ?? []), ...present])].filter((f) => read(after as unknown as Obj, f).found).sort();
+  const fields = [...new Set([...(mine?.fields ?? []), ...present])]
+    .filter((f) => read(after as unknown as Obj, f).found)
+    .sort();
   const others = rest.filter((e) => e !== mine);
   return fields.length ? [...others, { manager, operation: 'Update', time, fields }] : others;
 }
 
 /** The Apply managers (syncs included) that own `field` of `o`. */
 export function appliersOf(o: Resource, field: string): string[] {
-  return (o.metadata.managedFields ?? []).filter((e) => e.operation === 'Apply' && e.fields.includes(field)).map((e) => e.manager);
+  return (o.metadata.managedFields ?? [])
+    .filter((e) => e.operation === 'Apply' && e.fields.includes(field))
+    .map((e) => e.manager);
 }

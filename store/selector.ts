@@ -3,9 +3,7 @@
 import { LABEL_KEY } from '../specs/index.js';
 import { badRequest } from './errors.js';
 
-type Requirement =
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | '!exists' };
+type Requirement = { key: string; op: 'in' | 'notin'; values: string[] } | { key: string; op: 'exists' | '!exists' };
 
 export type Selector = (labels: Record<string, string> | undefined) => boolean;
 
@@ -15,11 +13,15 @@ const VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 /** Splits on commas that are not inside parentheses. */
 function splitTerms(s: string): string[] {
   const out: string[] = [];
-  let depth = 0, cur = '';
+  let depth = 0,
+    cur = '';
   for (const ch of s) {
     if (ch === '(') depth++;
     if (ch === ')') depth--;
-    if (ch === ',' && depth === 0) { out.push(cur); cur = ''; } else cur += ch;
+    if (ch === ',' && depth === 0) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
   }
   out.push(cur);
   return out.map((t) => t.trim());
@@ -58,10 +60,14 @@ export function parseSelector(s: string | undefined): Selector {
     reqs.every((r) => {
       const v = labels?.[r.key];
       switch (r.op) {
-        case 'exists': return v !== undefined;
-        case '!exists': return v === undefined;
-        case 'in': return v !== undefined && r.values.includes(v);
-        case 'notin': return v === undefined || !r.values.includes(v);
+        case 'exists':
+          return v !== undefined;
+        case '!exists':
+          return v === undefined;
+        case 'in':
+          return v !== undefined && r.values.includes(v);
+        case 'notin':
+          return v === undefined || !r.values.includes(v);
       }
       return false;
     });

@@ -8,10 +8,17 @@
 // split further, that state would have to be handed between files.
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Port, } from '../specs/index.js';
+import type { Port } from '../specs/index.js';
 import { errorMessage } from '../specs/errors.js';
 import { gone, invalid, unavailable } from './errors.js';
-import { Journal, loadFile, type JournalEntry, type JournalOptions, type LoadedFile, type SnapshotSource } from './journal.js';
+import {
+  Journal,
+  loadFile,
+  type JournalEntry,
+  type JournalOptions,
+  type LoadedFile,
+  type SnapshotSource,
+} from './journal.js';
 import { StoreOpenError, buildState } from './load.js';
 import { Persister } from './persister.js';
 import type { Selector } from './selector.js';
@@ -40,8 +47,6 @@ export interface StoreOptions {
 }
 
 type Listener = (ev: WatchEvent) => void;
-
-
 
 /** Where the Events of a store live: a file of their own beside it (store.json → store.events.json). */
 export const eventsPath = (path: string) => path.replace(/(\.json)?$/, '.events.json');
@@ -104,7 +109,17 @@ export class Store {
   }
   readonly #view: View;
 
-  private constructor(path: string, state: ReturnType<typeof buildState>, files: { main: Awaited<ReturnType<typeof loadFile>>; events: Awaited<ReturnType<typeof loadFile>>; mainBytes: number; eventBytes: number }, opts: StoreOptions) {
+  private constructor(
+    path: string,
+    state: ReturnType<typeof buildState>,
+    files: {
+      main: Awaited<ReturnType<typeof loadFile>>;
+      events: Awaited<ReturnType<typeof loadFile>>;
+      mainBytes: number;
+      eventBytes: number;
+    },
+    opts: StoreOptions,
+  ) {
     this.#historySize = opts.historySize ?? 10000;
     this.#maxEvents = opts.maxEvents ?? 1000;
     this.#maxPerObject = opts.maxEventsPerObject ?? 50;
@@ -117,10 +132,15 @@ export class Store {
       for (const o of m.values()) deepFreeze(o);
       this.#objects.set(kind, m);
     }
-    for (const p of this.#objects.get('Port')?.values() ?? []) this.#indexPort((p as Port).spec.workspace, p.metadata.name, true);
+    for (const p of this.#objects.get('Port')?.values() ?? [])
+      this.#indexPort((p as Port).spec.workspace, p.metadata.name, true);
     this.#main = new Journal(path, { ...files.main, snapshotBytes: files.mainBytes }, opts.journal);
     this.#events = new Journal(eventsPath(path), { ...files.events, snapshotBytes: files.eventBytes }, opts.journal);
-    this.#persister = new Persister([this.#main, this.#events], (j) => this.#snapshot(j), (err) => this.#rollback(err));
+    this.#persister = new Persister(
+      [this.#main, this.#events],
+      (j) => this.#snapshot(j),
+      (err) => this.#rollback(err),
+    );
     this.#view = {
       get: (kind, name) => this.get(kind, name),
       list: (kind) => this.#speculativeList(kind),
@@ -146,8 +166,10 @@ export class Store {
       try {
         return await loadFile(p);
       } catch (err) {
-        throw new StoreOpenError(`store file ${p} cannot be read: ${errorMessage(err)}. ` +
-          'It was left untouched; repair it or move it away, then start again.');
+        throw new StoreOpenError(
+          `store file ${p} cannot be read: ${errorMessage(err)}. ` +
+            'It was left untouched; repair it or move it away, then start again.',
+        );
       }
     };
     const main = await read(path);
@@ -159,7 +181,11 @@ export class Store {
     const migrate = (a.objects.get(EVENT)?.size ?? 0) > 0;
     if (migrate) b.objects.set(EVENT, new Map([...a.objects.get(EVENT)!, ...(b.objects.get(EVENT) ?? [])]));
     a.objects.delete(EVENT);
-    for (const [kind] of b.objects) if (kind !== EVENT) throw new StoreOpenError(`store file ${eventsPath(path)} cannot be loaded: it holds ${kind} objects; only Events belong there. It was left untouched.`);
+    for (const [kind] of b.objects)
+      if (kind !== EVENT)
+        throw new StoreOpenError(
+          `store file ${eventsPath(path)} cannot be loaded: it holds ${kind} objects; only Events belong there. It was left untouched.`,
+        );
     const state = { rv: Math.max(a.rv, b.rv), objects: new Map([...a.objects, ...b.objects]) };
     const size = (f: LoadedFile) => (f.snapshot ? JSON.stringify(f.snapshot).length : 0);
     const store = new Store(path, state, { main, events, mainBytes: size(main), eventBytes: size(events) }, opts);
@@ -199,13 +225,16 @@ export class Store {
    */
   get<K extends string>(kind: K, name: string): ObjectOf<K> | undefined {
     const key = `${kind}/${name}`;
-    const o = this.#overlay.has(key) ? this.#overlay.get(key) ?? undefined : this.#objects.get(kind)?.get(name);
+    const o = this.#overlay.has(key) ? (this.#overlay.get(key) ?? undefined) : this.#objects.get(kind)?.get(name);
     return o as ObjectOf<K> | undefined;
   }
 
   list<K extends string>(kind: K, selector?: Selector): { items: ObjectOf<K>[]; resourceVersion: string } {
     const all = [...this.#speculativeList(kind)] as ObjectOf<K>[];
-    return { items: selector ? all.filter((o) => selector(o.metadata.labels)) : all, resourceVersion: String(this.#rv) };
+    return {
+      items: selector ? all.filter((o) => selector(o.metadata.labels)) : all,
+      resourceVersion: String(this.#rv),
+    };
   }
 
   /** Changes whenever what reads see changes (a write, its commit, a rollback): for caches of reads. */
@@ -220,7 +249,8 @@ export class Store {
     for (const [key, o] of this.#overlay) {
       if (!key.startsWith(`${kind}/`)) continue;
       const name = key.slice(kind.length + 1);
-      if (o) out.set(name, o); else out.delete(name);
+      if (o) out.set(name, o);
+      else out.delete(name);
     }
     return out.values();
   }
@@ -248,14 +278,18 @@ export class Store {
     while (this.#lock) await this.#lock;
     if (this.#closed) throw unavailable('the store is closed');
     let release!: () => void;
-    this.#lock = new Promise<void>((r) => { release = r; });
+    this.#lock = new Promise<void>((r) => {
+      release = r;
+    });
     try {
       const generation = this.#generation;
       const tx = new Tx(this.#view, this.#nextRv);
       const result = await fn(tx);
       // A write queued before this one failed meanwhile: what this one was built on is gone.
       if (generation !== this.#generation) {
-        throw unavailable('the store cannot be written: an earlier write failed while this one was prepared; nothing was changed, try again');
+        throw unavailable(
+          'the store cannot be written: an earlier write failed while this one was prepared; nothing was changed, try again',
+        );
       }
       const done = this.#finish(tx, result);
       this.#lock = undefined;
@@ -292,7 +326,8 @@ export class Store {
       const j = kind === EVENT ? this.#events : this.#main;
       let p = parts.get(j);
       if (!p) parts.set(j, (p = { put: [], del: [] }));
-      if (o) p.put.push(o); else p.del.push([kind, key.slice(i + 1)]);
+      if (o) p.put.push(o);
+      else p.del.push([kind, key.slice(i + 1)]);
     }
     const out = new Map<Journal, string>();
     for (const [j, p] of parts) {
@@ -315,7 +350,8 @@ export class Store {
   #commit(tx: Tx) {
     for (const [key, o] of tx.changes) {
       const i = key.indexOf('/');
-      const kind = key.slice(0, i), name = key.slice(i + 1);
+      const kind = key.slice(0, i),
+        name = key.slice(i + 1);
       let m = this.#objects.get(kind);
       if (!m) this.#objects.set(kind, (m = new Map()));
       if (kind === 'Port') {
@@ -323,7 +359,8 @@ export class Store {
         if (before) this.#indexPort((before as Port).spec.workspace, name, false);
         if (o) this.#indexPort((o as Port).spec.workspace, name, true);
       }
-      if (o) m.set(name, o); else m.delete(name);
+      if (o) m.set(name, o);
+      else m.delete(name);
       if (this.#overlay.get(key) === o) this.#overlay.delete(key);
     }
     this.#rv = Math.max(this.#rv, tx.resourceVersion);
@@ -372,7 +409,9 @@ export class Store {
   /** Events beyond the caps go in the same transaction: oldest first, per object and in all. */
   #pruneEvents(tx: Tx) {
     if (![...tx.changes.keys()].some((k) => k.startsWith('Event/'))) return;
-    const events = tx.list(EVENT).sort((a, b) => Number(a.metadata.resourceVersion || Infinity) - Number(b.metadata.resourceVersion || Infinity));
+    const events = tx
+      .list(EVENT)
+      .sort((a, b) => Number(a.metadata.resourceVersion || Infinity) - Number(b.metadata.resourceVersion || Infinity));
     const drop = new Set<string>();
     const per = new Map<string, Resource[]>();
     for (const e of events) {
@@ -382,7 +421,8 @@ export class Store {
       list.push(e);
       per.set(k, list);
     }
-    for (const list of per.values()) for (const e of list.slice(0, Math.max(0, list.length - this.#maxPerObject))) drop.add(e.metadata.name);
+    for (const list of per.values())
+      for (const e of list.slice(0, Math.max(0, list.length - this.#maxPerObject))) drop.add(e.metadata.name);
     const left = events.filter((e) => !drop.has(e.metadata.name));
     for (const e of left.slice(0, Math.max(0, left.length - this.#maxEvents))) drop.add(e.metadata.name);
     for (const name of drop) tx.delete(EVENT, name);
@@ -406,8 +446,12 @@ export class Store {
     return this.#sweepEvents();
   }
 
-  create<T extends Resource>(obj: T) { return this.transaction((tx) => tx.create(obj)); }
-  update<T extends Resource>(obj: T) { return this.transaction((tx) => tx.update(obj)); }
+  create<T extends Resource>(obj: T) {
+    return this.transaction((tx) => tx.create(obj));
+  }
+  update<T extends Resource>(obj: T) {
+    return this.transaction((tx) => tx.update(obj));
+  }
   updateStatus<K extends string>(kind: K, name: string, status: StatusArg<K>, resourceVersion?: string) {
     return this.transaction((tx) => tx.updateStatus(kind, name, status, resourceVersion));
   }
@@ -429,13 +473,18 @@ export class Store {
    * then for each new one. Throws 410 Gone when that history is no longer kept.
    * Without a resourceVersion, only changes from now on.
    */
-  watch<K extends string = string>(opts: { kind?: K; resourceVersion?: string }, fn: (ev: WatchEvent<ObjectOf<K>>) => void): () => void {
+  watch<K extends string = string>(
+    opts: { kind?: K; resourceVersion?: string },
+    fn: (ev: WatchEvent<ObjectOf<K>>) => void,
+  ): () => void {
     const entry = { kind: opts.kind, fn: fn as Listener };
     if (opts.resourceVersion !== undefined && opts.resourceVersion !== '' && opts.resourceVersion !== '0') {
       checkResourceVersion(opts.resourceVersion);
       const from = Number(opts.resourceVersion);
       if (from < this.#historyFloor) {
-        throw gone(`too old resource version: ${from} (${this.#historyFloor}); list again and watch from the list's resourceVersion`);
+        throw gone(
+          `too old resource version: ${from} (${this.#historyFloor}); list again and watch from the list's resourceVersion`,
+        );
       }
       for (const h of this.#history) if (h.rv > from && (!opts.kind || opts.kind === h.ev.object.kind)) entry.fn(h.ev);
     }

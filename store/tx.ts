@@ -46,7 +46,11 @@ const DECIMAL = /^(0|[1-9][0-9]*)$/;
 export function checkResourceVersion(rv: string, field = 'resourceVersion'): void {
   if (!DECIMAL.test(rv) || !Number.isSafeInteger(Number(rv))) {
     throw badRequest(`invalid ${field} "${rv}": must be a decimal integer`, [
-      { field, reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(rv)}: must be a decimal integer` },
+      {
+        field,
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: ${JSON.stringify(rv)}: must be a decimal integer`,
+      },
     ]);
   }
 }
@@ -78,7 +82,8 @@ export class Tx implements StrategyTx {
     const out = new Map<string, Resource>();
     for (const o of this.#store.list(kind)) out.set(o.metadata.name, o);
     for (const [name, o] of this.#changesOf(kind)) {
-      if (o) out.set(name, o); else out.delete(name);
+      if (o) out.set(name, o);
+      else out.delete(name);
     }
     const items = [...out.values()] as ObjectOf<K>[];
     return selector ? items.filter((o) => selector(o.metadata.labels)) : items;
@@ -135,8 +140,11 @@ export class Tx implements StrategyTx {
     // An empty resourceVersion is no precondition (as in Kubernetes).
     if (expected !== undefined && expected !== '') checkResourceVersion(expected, 'metadata.resourceVersion');
     if (expected !== undefined && expected !== '' && expected !== current.metadata.resourceVersion) {
-      throw conflict(plural(current.kind), current.metadata.name,
-        'the object has been modified; please apply your changes to the latest version and try again');
+      throw conflict(
+        plural(current.kind),
+        current.metadata.name,
+        'the object has been modified; please apply your changes to the latest version and try again',
+      );
     }
   }
 
@@ -190,17 +198,23 @@ export class Tx implements StrategyTx {
     this.#checkRv(cur, obj.metadata.resourceVersion);
     const next = structuredClone(cur) as Resource;
     const { labels, annotations, finalizers } = obj.metadata;
-    for (const [field, value] of [['labels', labels], ['annotations', annotations]] as const) {
+    for (const [field, value] of [
+      ['labels', labels],
+      ['annotations', annotations],
+    ] as const) {
       if (value && Object.keys(value).length) (next.metadata as any)[field] = structuredClone(value);
       else delete next.metadata[field];
     }
     if (finalizers?.length) {
       const added = finalizers.filter((f) => !cur.metadata.finalizers?.includes(f));
       if (cur.metadata.deletionTimestamp && added.length) {
-        throw invalid(cur.kind, cur.metadata.name, [{
-          field: 'metadata.finalizers', reason: 'FieldValueForbidden',
-          message: `Forbidden: no new finalizers can be added while the object is being deleted (${added.join(', ')})`,
-        }]);
+        throw invalid(cur.kind, cur.metadata.name, [
+          {
+            field: 'metadata.finalizers',
+            reason: 'FieldValueForbidden',
+            message: `Forbidden: no new finalizers can be added while the object is being deleted (${added.join(', ')})`,
+          },
+        ]);
       }
       next.metadata.finalizers = [...finalizers];
     } else delete next.metadata.finalizers;
@@ -216,7 +230,8 @@ export class Tx implements StrategyTx {
       next.metadata.generation = (cur.metadata.generation ?? 0) + 1;
     }
     for (const field of Object.keys(obj)) {
-      if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(field)) (next as any)[field] = structuredClone(obj[field]);
+      if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(field))
+        (next as any)[field] = structuredClone(obj[field]);
     }
     strategyOf(next).prepareUpdate?.(this, next, specChanged);
     if (isDeepStrictEqual(next, cur)) return cur as T;
@@ -246,7 +261,11 @@ export class Tx implements StrategyTx {
     if (!cur) throw notFound(plural(kind), name);
     this.#checkRv(cur, opts.resourceVersion);
     if (opts.uid !== undefined && opts.uid !== cur.metadata.uid) {
-      throw conflict(plural(kind), name, `the UID in the precondition (${opts.uid}) does not match the UID in record (${cur.metadata.uid})`);
+      throw conflict(
+        plural(kind),
+        name,
+        `the UID in the precondition (${opts.uid}) does not match the UID in record (${cur.metadata.uid})`,
+      );
     }
     if (cur.metadata.finalizers?.length) {
       if (cur.metadata.deletionTimestamp) return cur;

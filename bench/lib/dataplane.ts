@@ -11,9 +11,16 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { accessLogging } from '../../controller/drivers/proxy/caddy/config.js';
-import { createCaddyProxy, freeLoopbackPort, type CaddyProxy, type CaddyProxyOptions } from '../../controller/drivers/proxy/caddy/index.js';
+import {
+  createCaddyProxy,
+  freeLoopbackPort,
+  type CaddyProxy,
+  type CaddyProxyOptions,
+} from '../../controller/drivers/proxy/caddy/index.js';
 
-type Autocannon = (opts: Record<string, unknown>) => Promise<{ requests: { average: number }; errors: number; non2xx: number }>;
+type Autocannon = (
+  opts: Record<string, unknown>,
+) => Promise<{ requests: { average: number }; errors: number; non2xx: number }>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 export const USER = 'tidepool';
@@ -28,10 +35,17 @@ export async function upstream(host: string, port: number): Promise<{ close(): P
   const server = http.createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
     if (u.pathname === '/stream') {
-      const lines = Math.min(Number(u.searchParams.get('lines') ?? 10), 2000), ms = Math.min(Number(u.searchParams.get('ms') ?? 50), 1000);
+      const lines = Math.min(Number(u.searchParams.get('lines') ?? 10), 2000),
+        ms = Math.min(Number(u.searchParams.get('ms') ?? 50), 1000);
       res.writeHead(200, { 'content-type': 'text/plain' });
       let i = 0;
-      const t = setInterval(() => { res.write(`line ${i++}\n`); if (i >= lines) { clearInterval(t); res.end(); } }, ms);
+      const t = setInterval(() => {
+        res.write(`line ${i++}\n`);
+        if (i >= lines) {
+          clearInterval(t);
+          res.end();
+        }
+      }, ms);
       res.on('close', () => clearInterval(t));
       return;
     }
@@ -39,34 +53,68 @@ export async function upstream(host: string, port: number): Promise<{ close(): P
     res.end('ok\n');
   });
   const wss = new WebSocketServer({ server });
-  wss.on('connection', (s) => { s.on('error', () => s.terminate()); s.on('message', (d) => s.send(d.toString())); });
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, () => resolve()); });
+  wss.on('connection', (s) => {
+    s.on('error', () => s.terminate());
+    s.on('message', (d) => s.send(d.toString()));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
   return {
-    close: () => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(); server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
-export interface Driver { proxy: CaddyProxy; stateDir: string; workspaceUrl: string; previewUrl: string; appUrl: string }
+export interface Driver {
+  proxy: CaddyProxy;
+  stateDir: string;
+  workspaceUrl: string;
+  previewUrl: string;
+  appUrl: string;
+}
 
 export async function startDriver(over: Partial<CaddyProxyOptions> = {}): Promise<Driver> {
   const stateDir = await mkdtemp(join(tmpdir(), 'tp-bench-dataplane-'));
   const opts: CaddyProxyOptions = {
-    appListen: `127.0.0.1:${await freeLoopbackPort()}`, workspaceListen: `127.0.0.1:${await freeLoopbackPort()}`,
-    previewListen: `127.0.0.1:${await freeLoopbackPort()}`, apiUpstream: '127.0.0.1:9', credentials: { username: USER, password: PASSWORD },
-    stateDir, ...over,
+    appListen: `127.0.0.1:${await freeLoopbackPort()}`,
+    workspaceListen: `127.0.0.1:${await freeLoopbackPort()}`,
+    previewListen: `127.0.0.1:${await freeLoopbackPort()}`,
+    apiUpstream: '127.0.0.1:9',
+    credentials: { username: USER, password: PASSWORD },
+    stateDir,
+    ...over,
   };
   const proxy = createCaddyProxy(opts);
   await proxy.start();
-  return { proxy, stateDir, workspaceUrl: `http://${opts.workspaceListen}`, previewUrl: `http://${opts.previewListen}`, appUrl: `http://${opts.appListen}` };
+  return {
+    proxy,
+    stateDir,
+    workspaceUrl: `http://${opts.workspaceListen}`,
+    previewUrl: `http://${opts.previewListen}`,
+    appUrl: `http://${opts.appListen}`,
+  };
 }
 
 /** "load complete" lines in a Caddy log: every config load, the boot included. */
 export async function loadsInLog(stateDir: string): Promise<number> {
-  return (await readFile(join(stateDir, 'caddy.log'), 'utf8').catch(() => '')).split('\n').filter((l) => l.includes('"msg":"load complete"')).length;
+  return (await readFile(join(stateDir, 'caddy.log'), 'utf8').catch(() => ''))
+    .split('\n')
+    .filter((l) => l.includes('"msg":"load complete"')).length;
 }
 
 /** A long-lived connection through Caddy; `dropped()` tells whether it broke before the end. */
-export interface LongLived { kind: 'websocket' | 'stream'; dropped(): boolean; end(): Promise<void> }
+export interface LongLived {
+  kind: 'websocket' | 'stream';
+  dropped(): boolean;
+  end(): Promise<void>;
+}
 
 export async function openWebSocket(url: string): Promise<LongLived> {
   const ws = await new Promise<WebSocket>((resolve, reject) => {
@@ -75,31 +123,51 @@ export async function openWebSocket(url: string): Promise<LongLived> {
     s.once('error', reject);
   });
   let closed = false;
-  ws.on('close', () => { closed = true; });
-  ws.on('error', () => { closed = true; });
+  ws.on('close', () => {
+    closed = true;
+  });
+  ws.on('error', () => {
+    closed = true;
+  });
   // Keep it busy: a message every 100 ms, each answered.
   let unanswered = 0;
-  ws.on('message', () => { unanswered = 0; });
-  const t = setInterval(() => { if (!closed) { unanswered++; ws.send('ping'); } }, 100);
+  ws.on('message', () => {
+    unanswered = 0;
+  });
+  const t = setInterval(() => {
+    if (!closed) {
+      unanswered++;
+      ws.send('ping');
+    }
+  }, 100);
   return {
     kind: 'websocket',
     dropped: () => closed || unanswered > 20,
-    async end() { clearInterval(t); ws.terminate(); },
+    async end() {
+      clearInterval(t);
+      ws.terminate();
+    },
   };
 }
 
 /** A slow streamed response of `lines` lines: dropped when it fails or ends short (a reload can cut it with a clean end). */
 export function openStream(url: string, lines: number): LongLived {
   let broken = false;
-  const p = request(url, { headers: { authorization: AUTH } }).then(async (res) => {
-    let text = '';
-    for await (const chunk of res.body) text += chunk.toString();
-    if (res.statusCode !== 200 || text.split('\n').filter(Boolean).length !== lines) broken = true;
-  }).catch(() => { broken = true; });
+  const p = request(url, { headers: { authorization: AUTH } })
+    .then(async (res) => {
+      let text = '';
+      for await (const chunk of res.body) text += chunk.toString();
+      if (res.statusCode !== 200 || text.split('\n').filter(Boolean).length !== lines) broken = true;
+    })
+    .catch(() => {
+      broken = true;
+    });
   return {
     kind: 'stream',
     dropped: () => broken,
-    async end() { await p; },
+    async end() {
+      await p;
+    },
   };
 }
 
@@ -116,41 +184,93 @@ export async function startFloor(dial: string, accessLog?: string): Promise<{ ur
   const config = {
     admin: { disabled: true, config: { persist: false } },
     ...(accessLog ? { logging: accessLogging(accessLog) } : {}),
-    apps: { http: { servers: { floor: {
-      listen: [`127.0.0.1:${port}`], automatic_https: { disable: true }, ...(accessLog ? { logs: {} } : {}),
-      routes: [
-        { handle: [{ handler: 'authentication', providers: { http_basic: { accounts: [{ username: USER, password: hash }], hash: { algorithm: 'bcrypt' }, hash_cache: {} } } }] },
-        { match: [{ path_regexp: { pattern: '^/workspace/[a-z0-9-]{1,63}/' } }], handle: [
-          { handler: 'vars', tp_prefix: '/workspace/{http.request.uri.path.1}' },
-          { handler: 'rewrite', strip_path_prefix: '{http.vars.tp_prefix}' },
-          { handler: 'reverse_proxy', upstreams: [{ dial }], flush_interval: -1, headers: { request: { delete: ['Authorization'] } } },
-        ] },
-      ],
-    } } } },
+    apps: {
+      http: {
+        servers: {
+          floor: {
+            listen: [`127.0.0.1:${port}`],
+            automatic_https: { disable: true },
+            ...(accessLog ? { logs: {} } : {}),
+            routes: [
+              {
+                handle: [
+                  {
+                    handler: 'authentication',
+                    providers: {
+                      http_basic: {
+                        accounts: [{ username: USER, password: hash }],
+                        hash: { algorithm: 'bcrypt' },
+                        hash_cache: {},
+                      },
+                    },
+                  },
+                ],
+              },
+              {
+                match: [{ path_regexp: { pattern: '^/workspace/[a-z0-9-]{1,63}/' } }],
+                handle: [
+                  { handler: 'vars', tp_prefix: '/workspace/{http.request.uri.path.1}' },
+                  { handler: 'rewrite', strip_path_prefix: '{http.vars.tp_prefix}' },
+                  {
+                    handler: 'reverse_proxy',
+                    upstreams: [{ dial }],
+                    flush_interval: -1,
+                    headers: { request: { delete: ['Authorization'] } },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    },
   };
   await writeFile(join(dir, 'floor.json'), JSON.stringify(config));
   await mkdir(join(dir, 'data'), { recursive: true });
   const log = await open(join(dir, 'caddy.log'), 'a');
   const child: ChildProcess = spawn('caddy', ['run', '--config', join(dir, 'floor.json')], {
-    stdio: ['ignore', log.fd, log.fd], env: { PATH: process.env.PATH, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'data') },
+    stdio: ['ignore', log.fd, log.fd],
+    env: { PATH: process.env.PATH, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'data') },
   });
   await log.close();
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
-    const ok = await request(`${url}/`, { headers: { authorization: AUTH } }).then((r) => { void r.body.dump(); return true; }, () => false);
+    const ok = await request(`${url}/`, { headers: { authorization: AUTH } }).then(
+      (r) => {
+        void r.body.dump();
+        return true;
+      },
+      () => false,
+    );
     if (ok) break;
     await sleep(25);
   }
   return {
     url,
-    stop: () => new Promise<void>((r) => { if (child.exitCode !== null) { r(); return; } child.once('exit', () => r()); child.kill('SIGTERM'); }),
+    stop: () =>
+      new Promise<void>((r) => {
+        if (child.exitCode !== null) {
+          r();
+          return;
+        }
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
   };
 }
 
 /** Requests per second of `paths` on `base` (round robin), `seconds` long. */
-export async function throughput(base: string, paths: string[], seconds: number, connections = 32): Promise<{ rps: number; errors: number; non2xx: number }> {
+export async function throughput(
+  base: string,
+  paths: string[],
+  seconds: number,
+  connections = 32,
+): Promise<{ rps: number; errors: number; non2xx: number }> {
   const result = await autocannon({
-    url: base, connections, duration: seconds, pipelining: 1,
+    url: base,
+    connections,
+    duration: seconds,
+    pipelining: 1,
     headers: { authorization: AUTH },
     requests: paths.map((path) => ({ method: 'GET', path })),
   });

@@ -13,7 +13,9 @@ export function registerDescribe(program: Command): void {
   program
     .command('describe')
     .summary('show an object in detail, with its conditions and recent events')
-    .description('Examples:\n  tidepool describe workspace alice\n  tidepool describe port/alice-3000\n  tidepool describe ws   (every workspace)')
+    .description(
+      'Examples:\n  tidepool describe workspace alice\n  tidepool describe port/alice-3000\n  tidepool describe ws   (every workspace)',
+    )
     .argument('<TYPE_AND_NAMES...>', 'TYPE [NAME...] or TYPE/NAME...')
     .option('-l, --selector <selector>', 'describe the objects matching this label selector')
     .action(async (args: string[], flags: { selector?: string }, cmd: Command) => {
@@ -63,9 +65,15 @@ export function fields(obj: Record<string, unknown>, indent: number, skip: strin
 }
 
 const isNested = (v: unknown) =>
-  v !== null && typeof v === 'object' && (Array.isArray(v) ? v.length > 0 && v.some((x) => x && typeof x === 'object') : Object.keys(v as object).length > 0);
+  v !== null &&
+  typeof v === 'object' &&
+  (Array.isArray(v) ? v.length > 0 && v.some((x) => x && typeof x === 'object') : Object.keys(v as object).length > 0);
 
-const indentLines = (text: string, n: number) => text.split('\n').map((l) => ' '.repeat(n) + l).join('\n');
+const indentLines = (text: string, n: number) =>
+  text
+    .split('\n')
+    .map((l) => ' '.repeat(n) + l)
+    .join('\n');
 
 function labelsLine(m: Record<string, string> | undefined, width: number): string[] {
   const entries = Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
@@ -82,10 +90,17 @@ export function describeObject(info: KindInfo, o: ApiObject, events: ApiObject[]
   out.push(line('Kind', o.kind));
   out.push(line('Labels', labelsLine(md.labels, W).join('\n')));
   out.push(line('Annotations', labelsLine(md.annotations, W).join('\n')));
-  out.push(line('Created', md.creationTimestamp ? `${md.creationTimestamp} (${age(md.creationTimestamp, now)} ago)` : '<unknown>'));
-  if (md.deletionTimestamp) out.push(line('Deleting', `since ${md.deletionTimestamp} (${age(md.deletionTimestamp, now)} ago)`));
+  out.push(
+    line(
+      'Created',
+      md.creationTimestamp ? `${md.creationTimestamp} (${age(md.creationTimestamp, now)} ago)` : '<unknown>',
+    ),
+  );
+  if (md.deletionTimestamp)
+    out.push(line('Deleting', `since ${md.deletionTimestamp} (${age(md.deletionTimestamp, now)} ago)`));
   if (md.finalizers?.length) out.push(line('Finalizers', md.finalizers.join(', ')));
-  if (md.ownerReferences?.length) out.push(line('Owner', md.ownerReferences.map((r) => objectRef(r.kind, r.name)).join(', ')));
+  if (md.ownerReferences?.length)
+    out.push(line('Owner', md.ownerReferences.map((r) => objectRef(r.kind, r.name)).join(', ')));
   out.push(line('Generation', String(md.generation ?? '<none>')));
   out.push(line('Version', String(md.resourceVersion ?? '<none>')));
   out.push(line('UID', md.uid ?? '<none>'));
@@ -104,8 +119,11 @@ export function describeObject(info: KindInfo, o: ApiObject, events: ApiObject[]
   const conds = Array.isArray(st.conditions) ? (st.conditions as Record<string, unknown>[]) : [];
   if (conds.length) {
     const rows = conds.map((c) => [
-      String(c.type ?? ''), String(c.status ?? ''), String(c.reason ?? ''),
-      c.lastTransitionTime ? age(String(c.lastTransitionTime), now) : '<unknown>', String(c.message ?? '').replace(/\s*\n\s*/g, ' '),
+      String(c.type ?? ''),
+      String(c.status ?? ''),
+      String(c.reason ?? ''),
+      c.lastTransitionTime ? age(String(c.lastTransitionTime), now) : '<unknown>',
+      String(c.message ?? '').replace(/\s*\n\s*/g, ' '),
     ]);
     out.push('Conditions:', indentLines(renderTable(['Type', 'Status', 'Reason', 'Age', 'Message'], rows), 2));
   } else if (info.statusSchema) {
@@ -115,9 +133,12 @@ export function describeObject(info: KindInfo, o: ApiObject, events: ApiObject[]
   if (info.kind !== 'Event') {
     if (events.length) {
       const rows = events.map((e) => [
-        String(e.type ?? ''), String(e.reason ?? ''),
-        age(String(e.lastTimestamp ?? e.metadata.creationTimestamp ?? ''), now) + (Number(e.count) > 1 ? ` (x${e.count} over ${age(String(e.firstTimestamp ?? ''), now)})` : ''),
-        String(e.reportingController ?? ''), String(e.note ?? '').replace(/\s*\n\s*/g, ' '),
+        String(e.type ?? ''),
+        String(e.reason ?? ''),
+        age(String(e.lastTimestamp ?? e.metadata.creationTimestamp ?? ''), now) +
+          (Number(e.count) > 1 ? ` (x${e.count} over ${age(String(e.firstTimestamp ?? ''), now)})` : ''),
+        String(e.reportingController ?? ''),
+        String(e.note ?? '').replace(/\s*\n\s*/g, ' '),
       ]);
       out.push('Events:', indentLines(renderTable(['Type', 'Reason', 'Age', 'From', 'Message'], rows), 2));
     } else {

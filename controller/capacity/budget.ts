@@ -18,7 +18,10 @@ export function hostHeadroomBytes(total: number): number {
   return Math.min(Math.max(GiB, Math.round(total * 0.1)), Math.floor(total / 2));
 }
 
-export function resolveBudget(opts: CapacityOptions = {}, host = { cpus: cpus().length, memoryBytes: totalmem() }): Budget {
+export function resolveBudget(
+  opts: CapacityOptions = {},
+  host = { cpus: cpus().length, memoryBytes: totalmem() },
+): Budget {
   return {
     maxRunning: opts.maxRunning ?? Infinity,
     cpu: opts.cpuBudget ?? host.cpus * CPU_OVERCOMMIT,
@@ -43,10 +46,14 @@ export function overBudget(budget: Budget, using: Usage[], want: Usage): string[
   const cpu = using.reduce((s, u) => s + u.cpu, 0);
   const mem = using.reduce((s, u) => s + u.memoryBytes, 0);
   const why: string[] = [];
-  if (using.length + 1 > budget.maxRunning) why.push(`${using.length} of at most ${budget.maxRunning} workspaces are running (--max-running)`);
-  if (cpu + want.cpu > budget.cpu) why.push(`${cpu} of ${budget.cpu} vCPUs are in use and it needs ${want.cpu} (--cpu-budget)`);
+  if (using.length + 1 > budget.maxRunning)
+    why.push(`${using.length} of at most ${budget.maxRunning} workspaces are running (--max-running)`);
+  if (cpu + want.cpu > budget.cpu)
+    why.push(`${cpu} of ${budget.cpu} vCPUs are in use and it needs ${want.cpu} (--cpu-budget)`);
   if (mem + want.memoryBytes > budget.memoryBytes) {
-    why.push(`${showBytes(mem)} of ${showBytes(budget.memoryBytes)} memory is in use and it needs ${showBytes(want.memoryBytes)} (--memory-budget)`);
+    why.push(
+      `${showBytes(mem)} of ${showBytes(budget.memoryBytes)} memory is in use and it needs ${showBytes(want.memoryBytes)} (--memory-budget)`,
+    );
   }
   return why;
 }
@@ -58,9 +65,12 @@ export function overBudget(budget: Budget, using: Usage[], want: Usage): string[
 export function neverFits(budget: Budget, want: Usage): string[] {
   const why: string[] = [];
   if (budget.maxRunning < 1) why.push('no workspace may run (--max-running)');
-  if (want.cpu > budget.cpu) why.push(`it needs ${want.cpu} vCPUs and the whole budget is ${budget.cpu} (raise it with serve --cpu-budget)`);
+  if (want.cpu > budget.cpu)
+    why.push(`it needs ${want.cpu} vCPUs and the whole budget is ${budget.cpu} (raise it with serve --cpu-budget)`);
   if (want.memoryBytes > budget.memoryBytes) {
-    why.push(`it needs ${showBytes(want.memoryBytes)} of memory and the whole budget is ${showBytes(budget.memoryBytes)} (raise it with serve --memory-budget)`);
+    why.push(
+      `it needs ${showBytes(want.memoryBytes)} of memory and the whole budget is ${showBytes(budget.memoryBytes)} (raise it with serve --memory-budget)`,
+    );
   }
   return why;
 }

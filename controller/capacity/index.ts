@@ -51,9 +51,12 @@ export class Capacity {
   admit(want: Usage, running: RunningWorkspace[]): Admission {
     const now = this.#snapshot();
     for (const [name, r] of this.#released) {
-      if (r.snapshot !== now || running.some((v) => v.name === name) || this.#reserved.has(name)) this.#released.delete(name);
+      if (r.snapshot !== now || running.some((v) => v.name === name) || this.#reserved.has(name))
+        this.#released.delete(name);
     }
-    const using: Usage[] = [...this.#reserved.values(), ...[...this.#released.values()].map((r) => r.usage)].filter((u) => u.name !== want.name);
+    const using: Usage[] = [...this.#reserved.values(), ...[...this.#released.values()].map((r) => r.usage)].filter(
+      (u) => u.name !== want.name,
+    );
     for (const r of running) if (r.name !== want.name && !this.#reserved.has(r.name)) using.push(r);
     const reasons = overBudget(this.budget, using, want);
     if (reasons.length === 0) {
@@ -72,7 +75,9 @@ export class Capacity {
       return seen !== undefined && seen > (r.accessedAt ?? -Infinity) ? { ...r, accessedAt: seen } : r;
     };
     const lra = [
-      ...running.filter((r) => r.stoppable && r.name !== want.name).map(accessed)
+      ...running
+        .filter((r) => r.stoppable && r.name !== want.name)
+        .map(accessed)
         .sort((a, b) => (a.accessedAt ?? 0) - (b.accessedAt ?? 0) || (a.name < b.name ? -1 : 1)),
       ...starting.sort((a, b) => (a.name < b.name ? -1 : 1)),
     ][0];

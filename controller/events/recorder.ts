@@ -73,7 +73,11 @@ export class EventRecorder {
 
   constructor(opts: EventRecorderOptions) {
     this.#o = {
-      aggregateWindowMs: 10_000, burst: 25, refillMs: 10_000, flushDelayMs: 50, maxLogBytes: 2 ** 20,
+      aggregateWindowMs: 10_000,
+      burst: 25,
+      refillMs: 10_000,
+      flushDelayMs: 50,
+      maxLogBytes: 2 ** 20,
       ...opts,
     };
     if (opts.dataDir) {
@@ -117,7 +121,8 @@ export class EventRecorder {
       return;
     }
     for (const ws of names) {
-      if (LOG_NAME.test(ws) && !this.#o.store.get('Workspace', ws)) await rm(join(logsDir(dataDir), ws), { recursive: true, force: true });
+      if (LOG_NAME.test(ws) && !this.#o.store.get('Workspace', ws))
+        await rm(join(logsDir(dataDir), ws), { recursive: true, force: true });
     }
   }
 
@@ -150,7 +155,12 @@ export class EventRecorder {
       kind: 'Event',
       metadata: { name: eventName(regarding.name) },
       regarding: { kind: regarding.kind, name: regarding.name, ...(regarding.uid ? { uid: regarding.uid } : {}) },
-      reason, note, type, count: 1, firstTimestamp: ts, lastTimestamp: ts,
+      reason,
+      note,
+      type,
+      count: 1,
+      firstTimestamp: ts,
+      lastTimestamp: ts,
       reportingController: REPORTING_CONTROLLER,
     };
     const ws = workspace ?? (regarding.kind === 'Workspace' ? regarding.name : undefined);
@@ -240,23 +250,29 @@ export class EventRecorder {
       lines.push(JSON.stringify(event));
       byWs.set(workspace, lines);
     }
-    await Promise.all([...byWs].map(async ([ws, lines]) => {
-      const dir = join(logsDir(dataDir), ws);
-      if (!this.#madeDirs.has(dir)) {
-        await mkdir(dir, { recursive: true });
-        this.#madeDirs.add(dir);
-      }
-      const file = join(dir, 'events.jsonl');
-      const text = `${lines.join('\n')}\n`;
-      let size = this.#logBytes.get(ws);
-      if (size === undefined) size = await stat(file).then((st) => st.size, () => 0);
-      if (size > 0 && size + Buffer.byteLength(text) > this.#o.maxLogBytes) {
-        await rename(file, `${file}.1`);
-        size = 0;
-      }
-      await appendFile(file, text);
-      this.#logBytes.set(ws, size + Buffer.byteLength(text));
-    }));
+    await Promise.all(
+      [...byWs].map(async ([ws, lines]) => {
+        const dir = join(logsDir(dataDir), ws);
+        if (!this.#madeDirs.has(dir)) {
+          await mkdir(dir, { recursive: true });
+          this.#madeDirs.add(dir);
+        }
+        const file = join(dir, 'events.jsonl');
+        const text = `${lines.join('\n')}\n`;
+        let size = this.#logBytes.get(ws);
+        if (size === undefined)
+          size = await stat(file).then(
+            (st) => st.size,
+            () => 0,
+          );
+        if (size > 0 && size + Buffer.byteLength(text) > this.#o.maxLogBytes) {
+          await rename(file, `${file}.1`);
+          size = 0;
+        }
+        await appendFile(file, text);
+        this.#logBytes.set(ws, size + Buffer.byteLength(text));
+      }),
+    );
   }
 }
 

@@ -45,7 +45,11 @@ export class FakeClock implements Clock {
   setTimeout(fn: () => void, ms: number): Timer {
     const t: FakeTimer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn, cancelled: false };
     this.#timers.push(t);
-    return { cancel: () => { t.cancelled = true; } };
+    return {
+      cancel: () => {
+        t.cancelled = true;
+      },
+    };
   }
 
   /** Moves time forward by `ms`, firing every timer that falls due (also ones armed by a firing timer). */

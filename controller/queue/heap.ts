@@ -36,7 +36,8 @@ export class TimeHeap<K> {
       a[0] = last;
       let i = 0;
       for (;;) {
-        const l = 2 * i + 1, r = l + 1;
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < a.length && a[l]!.at < a[m]!.at) m = l;
         if (r < a.length && a[r]!.at < a[m]!.at) m = r;

@@ -32,31 +32,72 @@ export async function reconcilePort(ctx: Context, name: string): Promise<Result>
 }
 
 /** The Ready condition; undefined means "leave it as it is" (the live routes are not known yet). */
-function readiness(ctx: Context, port: Port, ws: Workspace | undefined, wsName: string, n: number): ConditionInput | undefined {
-  const c = (status: 'True' | 'False', reason: ConditionReason, message: string): ConditionInput => ({ type: 'Ready', status, reason, message });
-  if (!ws) return c('False', 'WorkspaceNotFound', `Workspace "${wsName}" does not exist: create it, or point spec.workspace at one that does.`);
-  if (ws.metadata.deletionTimestamp) return c('False', 'WorkspaceNotFound', `Workspace "${wsName}" is being deleted; this Port goes with it.`);
+function readiness(
+  ctx: Context,
+  port: Port,
+  ws: Workspace | undefined,
+  wsName: string,
+  n: number,
+): ConditionInput | undefined {
+  const c = (status: 'True' | 'False', reason: ConditionReason, message: string): ConditionInput => ({
+    type: 'Ready',
+    status,
+    reason,
+    message,
+  });
+  if (!ws)
+    return c(
+      'False',
+      'WorkspaceNotFound',
+      `Workspace "${wsName}" does not exist: create it, or point spec.workspace at one that does.`,
+    );
+  if (ws.metadata.deletionTimestamp)
+    return c('False', 'WorkspaceNotFound', `Workspace "${wsName}" is being deleted; this Port goes with it.`);
   if (!ws.spec.running) {
-    return c('False', 'WorkspaceStopped', `Workspace "${wsName}" is stopped (spec.running is false); the port is routed once it runs.`);
+    return c(
+      'False',
+      'WorkspaceStopped',
+      `Workspace "${wsName}" is stopped (spec.running is false); the port is routed once it runs.`,
+    );
   }
   const ip = routedIp(ws);
   if (!ip) {
     // Not the workspace's own message: that changes at every step and would rewrite every Port with it.
-    return c('False', 'WorkspaceNotReady', `Workspace "${wsName}" is not ready yet; its status says why. The port is routed once it is.`);
+    return c(
+      'False',
+      'WorkspaceNotReady',
+      `Workspace "${wsName}" is not ready yet; its status says why. The port is routed once it is.`,
+    );
   }
   const upstream = `${ip}:${n}`;
   if (ctx.routes.portUpstream(wsName, n) === upstream) {
-    return c('True', 'Routed', `/workspace/${wsName}/port/${n}/ is live in the proxy, to ${upstream}; it answers 502 until something listens on port ${n}.`);
+    return c(
+      'True',
+      'Routed',
+      `/workspace/${wsName}/port/${n}/ is live in the proxy, to ${upstream}; it answers 502 until something listens on port ${n}.`,
+    );
   }
   if (ctx.routes.lastError) {
-    return c('False', ctx.routes.lastErrorReason, `The proxy (${ctx.proxy.name}) could not take the route table: ${ctx.routes.lastError}. Retrying with backoff.`);
+    return c(
+      'False',
+      ctx.routes.lastErrorReason,
+      `The proxy (${ctx.proxy.name}) could not take the route table: ${ctx.routes.lastError}. Retrying with backoff.`,
+    );
   }
   if (!ctx.routes.known && getCondition(port.status, 'Ready')) return undefined;
   // The workspace's route and this one go live in the same apply: until the workspace is
   // Ready, saying so spares every Port one more status write.
   if (!isTrue(ws.status, 'Ready')) {
-    return c('False', 'WorkspaceNotReady', `Workspace "${wsName}" is not ready yet; its status says why. The port is routed once it is.`);
+    return c(
+      'False',
+      'WorkspaceNotReady',
+      `Workspace "${wsName}" is not ready yet; its status says why. The port is routed once it is.`,
+    );
   }
   ctx.enqueueRoutes();
-  return c('False', 'WaitingForRoute', `Waiting for the proxy to route /workspace/${wsName}/port/${n}/ to ${upstream}.`);
+  return c(
+    'False',
+    'WaitingForRoute',
+    `Waiting for the proxy to route /workspace/${wsName}/port/${n}/ to ${upstream}.`,
+  );
 }

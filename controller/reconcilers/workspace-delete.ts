@@ -27,9 +27,19 @@ export async function finalize(ctx: Context, ws: Workspace): Promise<Result> {
   const status: WorkspaceStatus = structuredClone(ws.status ?? {});
   const conditions: Condition[] = status.conditions ?? [];
   const now = ctx.clock.now();
-  setCondition(conditions, { type: 'Ready', status: 'False', reason: 'Deleting', message }, now, ws.metadata.generation);
+  setCondition(
+    conditions,
+    { type: 'Ready', status: 'False', reason: 'Deleting', message },
+    now,
+    ws.metadata.generation,
+  );
   if (routed && ctx.routes.lastError) {
-    setCondition(conditions, { type: 'RouteReady', status: 'False', reason: ctx.routes.lastErrorReason, message: ctx.routes.lastError }, now, ws.metadata.generation);
+    setCondition(
+      conditions,
+      { type: 'RouteReady', status: 'False', reason: ctx.routes.lastErrorReason, message: ctx.routes.lastError },
+      now,
+      ws.metadata.generation,
+    );
   }
   ctx.status.write('Workspace', name, keepForeignStatus(ctx, name, { ...status, phase: 'Deleting', conditions }));
   if (routed) {
@@ -46,10 +56,17 @@ export async function finalize(ctx: Context, ws: Workspace): Promise<Result> {
     await ctx.runtime.homes?.delete(name);
   } catch (err) {
     ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, 'Warning', 'DeleteFailed', errorMessage(err));
-    setCondition(conditions, {
-      type: 'Ready', status: 'False', reason: 'RuntimeError',
-      message: `Deleting: the ${ctx.runtime.name} runtime failed to delete the VM or its home: ${errorMessage(err)}. Retrying with backoff.`,
-    }, ctx.clock.now(), ws.metadata.generation);
+    setCondition(
+      conditions,
+      {
+        type: 'Ready',
+        status: 'False',
+        reason: 'RuntimeError',
+        message: `Deleting: the ${ctx.runtime.name} runtime failed to delete the VM or its home: ${errorMessage(err)}. Retrying with backoff.`,
+      },
+      ctx.clock.now(),
+      ws.metadata.generation,
+    );
     ctx.status.write('Workspace', name, keepForeignStatus(ctx, name, { ...status, phase: 'Deleting', conditions }));
     throw err;
   }
@@ -60,7 +77,12 @@ export async function finalize(ctx: Context, ws: Workspace): Promise<Result> {
     next.metadata.finalizers = next.metadata.finalizers!.filter((f) => f !== FINALIZER);
     tx.update(next);
   });
-  ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, 'Normal', 'Deleted', `Deleted the VM and its disk${ctx.runtime.homes ? ' and home' : ''}; the workspace is gone.`);
+  ctx.events.record(
+    { kind: 'Workspace', name, uid: ws.metadata.uid! },
+    'Normal',
+    'Deleted',
+    `Deleted the VM and its disk${ctx.runtime.homes ? ' and home' : ''}; the workspace is gone.`,
+  );
   return {};
 }
 
@@ -74,7 +96,11 @@ export async function deleteOrphan(ctx: Context, name: string, vm: VM | undefine
   ctx.vms.patch(name, null);
   // No Workspace declares it: its home goes too (a Workspace of that name made later starts afresh).
   await ctx.runtime.homes?.delete(name);
-  ctx.events.record({ kind: 'Workspace', name }, 'Normal', 'OrphanDeleted',
-    `Deleted VM "${name}" (state ${vm.state}): it was made by this Tidepool but no Workspace declares it.`);
+  ctx.events.record(
+    { kind: 'Workspace', name },
+    'Normal',
+    'OrphanDeleted',
+    `Deleted VM "${name}" (state ${vm.state}): it was made by this Tidepool but no Workspace declares it.`,
+  );
   return {};
 }

@@ -24,7 +24,12 @@ export interface HomeBlocked {
  * Makes the home before the VM. A runtime without homes gets a condition saying the home is
  * on the VM's disk. Returns why not when the VM must wait (its source is missing).
  */
-export async function ensureHome(ctx: Context, ws: Workspace, status: WorkspaceStatus, note: Note): Promise<HomeBlocked | undefined> {
+export async function ensureHome(
+  ctx: Context,
+  ws: Workspace,
+  status: WorkspaceStatus,
+  note: Note,
+): Promise<HomeBlocked | undefined> {
   const name = ws.metadata.name;
   const source = ws.spec.source;
   const from = source?.fromWorkspace;
@@ -34,7 +39,11 @@ export async function ensureHome(ctx: Context, ws: Workspace, status: WorkspaceS
     setCondition(conditions(status), { type: 'HomeReady', status: s, reason, message }, now, gen);
   const homes = ctx.runtime.homes;
   if (!homes) {
-    set('False', 'NotSupported', `Homes are not kept on the ${ctx.runtime.name} runtime: /home/dev is on the VM's own disk and goes with the VM${from ? '; spec.source.fromWorkspace is not copied' : ''}.`);
+    set(
+      'False',
+      'NotSupported',
+      `Homes are not kept on the ${ctx.runtime.name} runtime: /home/dev is on the VM's own disk and goes with the VM${from ? '; spec.source.fromWorkspace is not copied' : ''}.`,
+    );
     return undefined;
   }
   const missing = (message: string): HomeBlocked => {
@@ -44,22 +53,39 @@ export async function ensureHome(ctx: Context, ws: Workspace, status: WorkspaceS
   };
   if (from !== undefined && !(await homes.exists(name))) {
     const src = ctx.store.get('Workspace', from);
-    const advice = 'The workspace is made once it exists; or remove spec.source.fromWorkspace to start with an empty home.';
-    if (from === name) return missing(`spec.source.fromWorkspace: "${from}" is this workspace itself; a home cannot start as a copy of itself. Remove spec.source.fromWorkspace.`);
-    if (!src || src.metadata.deletionTimestamp) return missing(`spec.source.fromWorkspace: workspace "${from}" does not exist${src ? ' (it is being deleted)' : ''}, so there is no home to copy. ${advice}`);
+    const advice =
+      'The workspace is made once it exists; or remove spec.source.fromWorkspace to start with an empty home.';
+    if (from === name)
+      return missing(
+        `spec.source.fromWorkspace: "${from}" is this workspace itself; a home cannot start as a copy of itself. Remove spec.source.fromWorkspace.`,
+      );
+    if (!src || src.metadata.deletionTimestamp)
+      return missing(
+        `spec.source.fromWorkspace: workspace "${from}" does not exist${src ? ' (it is being deleted)' : ''}, so there is no home to copy. ${advice}`,
+      );
   }
   try {
     const { created } = await homes.ensure(name, from);
     if (created) {
-      note('Normal', 'HomeCreated', from ? `Made the home as a copy of workspace "${from}"'s home.` : 'Made an empty home.');
+      note(
+        'Normal',
+        'HomeCreated',
+        from ? `Made the home as a copy of workspace "${from}"'s home.` : 'Made an empty home.',
+      );
     }
   } catch (err) {
     if (err instanceof RuntimeError && err.reason === 'SourceNotFound') {
-      return missing(`spec.source.fromWorkspace: workspace "${from}" has no home yet (${err.message}). It is copied once there is one.`);
+      return missing(
+        `spec.source.fromWorkspace: workspace "${from}" has no home yet (${err.message}). It is copied once there is one.`,
+      );
     }
     throw err;
   }
-  set('True', 'Kept', `The home at ${homes.path} is a ${ctx.runtime.name} volume of its own: it is kept across stop, start and a new image, and goes only with the workspace.`);
+  set(
+    'True',
+    'Kept',
+    `The home at ${homes.path} is a ${ctx.runtime.name} volume of its own: it is kept across stop, start and a new image, and goes only with the workspace.`,
+  );
   return undefined;
 }
 
@@ -67,10 +93,17 @@ export async function ensureHome(ctx: Context, ws: Workspace, status: WorkspaceS
 export function planClone(ctx: Context, ws: Workspace, status: WorkspaceStatus): void {
   const git = ws.spec.source?.git;
   if (!git || getCondition(status, 'SourceReady')) return;
-  setCondition(conditions(status), {
-    type: 'SourceReady', status: 'False', reason: 'Pending',
-    message: `${describe(git)} is cloned into ~/project once the VM runs.`,
-  }, ctx.clock.now(), ws.metadata.generation);
+  setCondition(
+    conditions(status),
+    {
+      type: 'SourceReady',
+      status: 'False',
+      reason: 'Pending',
+      message: `${describe(git)} is cloned into ~/project once the VM runs.`,
+    },
+    ctx.clock.now(),
+    ws.metadata.generation,
+  );
 }
 
 /** Whether a clone planned at creation still has to run (or to be checked again after a crash). */
@@ -104,7 +137,14 @@ const describe = (git: { url: string; ref?: string }) => `${git.url}${git.ref ? 
  * outcome is SourceReady and an event carrying git's own words. `writeProgress` is called
  * once the clone starts, so status says so while it runs.
  */
-export async function cloneSource(ctx: Context, ws: Workspace, status: WorkspaceStatus, vm: VM, note: Note, writeProgress: () => void): Promise<void> {
+export async function cloneSource(
+  ctx: Context,
+  ws: Workspace,
+  status: WorkspaceStatus,
+  vm: VM,
+  note: Note,
+  writeProgress: () => void,
+): Promise<void> {
   const git = ws.spec.source?.git;
   if (!git || !clonePending(status)) return;
   const gen = ws.metadata.generation;
@@ -124,13 +164,19 @@ export async function cloneSource(ctx: Context, ws: Workspace, status: Workspace
   let result;
   try {
     result = await exec(vm.name, ['sh', '-c', CLONE_SCRIPT, 'tidepool-clone', git.url, git.ref ?? ''], {
-      uid: 1000, gid: 1000, cwd: home,
+      uid: 1000,
+      gid: 1000,
+      cwd: home,
       env: { HOME: home, USER: 'dev', LOGNAME: 'dev', GIT_TERMINAL_PROMPT: '0', PATH: '/usr/local/bin:/usr/bin:/bin' },
       timeoutSeconds: 600,
     });
   } catch (err) {
     // The runtime could not run it at all (the VM went away, say): try again with backoff.
-    set('False', 'Cloning', `Cloning ${describe(git)}: the ${ctx.runtime.name} runtime could not run git: ${errorMessage(err)}. Retrying.`);
+    set(
+      'False',
+      'Cloning',
+      `Cloning ${describe(git)}: the ${ctx.runtime.name} runtime could not run git: ${errorMessage(err)}. Retrying.`,
+    );
     throw err;
   }
   if (result.exitCode === 0) {
@@ -139,8 +185,14 @@ export async function cloneSource(ctx: Context, ws: Workspace, status: Workspace
     note('Normal', 'Cloned', message);
     return;
   }
-  const said = (result.stderr.trim() || result.stdout.trim() || `exit code ${result.exitCode}`).split('\n').slice(-6).join('\n');
-  const what = result.exitCode === 93 ? `checking out spec.source.git.ref "${git.ref}" failed` : `cloning spec.source.git.url ${git.url} failed`;
+  const said = (result.stderr.trim() || result.stdout.trim() || `exit code ${result.exitCode}`)
+    .split('\n')
+    .slice(-6)
+    .join('\n');
+  const what =
+    result.exitCode === 93
+      ? `checking out spec.source.git.ref "${git.ref}" failed`
+      : `cloning spec.source.git.url ${git.url} failed`;
   const message = `${what[0]!.toUpperCase()}${what.slice(1)}: ${said}. ~/project is empty; the workspace starts without it (delete and re-create the workspace to clone again, or clone in the IDE's terminal).`;
   set('False', 'CloneFailed', message);
   note('Warning', 'CloneFailed', message);

@@ -20,7 +20,13 @@ const show = (r: { cpu?: number; memoryBytes?: number }) =>
  * ResourcesApplied. Returns the VM as it is after.
  */
 export async function applyResources(
-  ctx: Context, ws: Workspace, status: WorkspaceStatus, vm: VM, want: Usage, others: () => RunningWorkspace[], note: Note,
+  ctx: Context,
+  ws: Workspace,
+  status: WorkspaceStatus,
+  vm: VM,
+  want: Usage,
+  others: () => RunningWorkspace[],
+  note: Note,
 ): Promise<VM> {
   const name = ws.metadata.name;
   const gen = ws.metadata.generation;
@@ -38,12 +44,21 @@ export async function applyResources(
   const what = `${fields.join(' and ')} (${show(vm)} → ${show(want)})`;
   const update = ctx.runtime.updateResources?.bind(ctx.runtime);
   if (!update) {
-    set('False', 'NotSupported', `The ${ctx.runtime.name} runtime cannot change the resources of an existing VM: ${what} is not applied; it takes effect when the VM is made again (delete and re-create the workspace).`);
+    set(
+      'False',
+      'NotSupported',
+      `The ${ctx.runtime.name} runtime cannot change the resources of an existing VM: ${what} is not applied; it takes effect when the VM is made again (delete and re-create the workspace).`,
+    );
     return vm;
   }
   // Tried for this spec already and refused, or kept for the next start: not again until the spec changes.
   const prev = getCondition(status, 'ResourcesApplied');
-  if (prev?.status === 'False' && prev.observedGeneration === gen && (prev.reason === 'Refused' || prev.reason === 'WaitingForRestart')) return vm;
+  if (
+    prev?.status === 'False' &&
+    prev.observedGeneration === gen &&
+    (prev.reason === 'Refused' || prev.reason === 'WaitingForRestart')
+  )
+    return vm;
 
   const holding = HOLDS_CAPACITY.has(vm.state);
   if (holding) {
@@ -76,8 +91,16 @@ export async function applyResources(
   }
   const next: VM = { ...vm, cpu: want.cpu, memoryBytes: want.memoryBytes };
   ctx.vms.patch(name, next);
-  set('True', 'Applied', `The VM has ${show(want)}, as spec.resources asks (applied ${vm.state === 'Running' ? 'live, without a restart' : 'while stopped'}).`);
-  note('Normal', 'ResourcesUpdated', `Applied ${what} ${vm.state === 'Running' ? 'live, without a restart' : 'to the stopped VM'}.`);
+  set(
+    'True',
+    'Applied',
+    `The VM has ${show(want)}, as spec.resources asks (applied ${vm.state === 'Running' ? 'live, without a restart' : 'while stopped'}).`,
+  );
+  note(
+    'Normal',
+    'ResourcesUpdated',
+    `Applied ${what} ${vm.state === 'Running' ? 'live, without a restart' : 'to the stopped VM'}.`,
+  );
   return next;
 }
 
@@ -85,7 +108,13 @@ export async function applyResources(
  * Whether the VM is to be made again from a new spec.image (keeping its home). When the image
  * cannot be used, or the runtime keeps no home to carry over, ImageApplied says so and the VM stays.
  */
-export async function shouldRecreate(ctx: Context, ws: Workspace, status: WorkspaceStatus, vm: VM, note: Note): Promise<boolean> {
+export async function shouldRecreate(
+  ctx: Context,
+  ws: Workspace,
+  status: WorkspaceStatus,
+  vm: VM,
+  note: Note,
+): Promise<boolean> {
   const image = ws.spec.image;
   const gen = ws.metadata.generation;
   const set = (s: 'True' | 'False', reason: ConditionReason, message: string) =>
@@ -97,7 +126,11 @@ export async function shouldRecreate(ctx: Context, ws: Workspace, status: Worksp
   }
   const keep = `The VM keeps running image "${vm.image}".`;
   if (!ctx.runtime.homes) {
-    set('False', 'NotSupported', `spec.image "${image}" is not applied: the ${ctx.runtime.name} runtime keeps no home apart from the VM, so making the VM again would lose its files. ${keep} Delete and re-create the workspace to use the new image.`);
+    set(
+      'False',
+      'NotSupported',
+      `spec.image "${image}" is not applied: the ${ctx.runtime.name} runtime keeps no home apart from the VM, so making the VM again would lose its files. ${keep} Delete and re-create the workspace to use the new image.`,
+    );
     return false;
   }
   try {
@@ -111,6 +144,10 @@ export async function shouldRecreate(ctx: Context, ws: Workspace, status: Worksp
     return false;
   }
   set('False', 'Recreating', `Making the VM again from image "${image}" (was "${vm.image}"); the home is kept.`);
-  note('Normal', 'Recreating', `spec.image changed from "${vm.image}" to "${image}": making the VM again from the new image; the home is kept and attached again.`);
+  note(
+    'Normal',
+    'Recreating',
+    `spec.image changed from "${vm.image}" to "${image}": making the VM again from the new image; the home is kept and attached again.`,
+  );
   return true;
 }

@@ -5,7 +5,14 @@ import { KINDS, validateManifest, type StatusCause } from '../../specs/index.js'
 import type { ApplyAction, ApplyResult as ApplyResultDocument, ApplyResultItem } from '../../specs/apply.js';
 import { StoreError, badRequest, invalid, timestamp, type Resource, type StoreClient, type Tx } from '../index.js';
 import { DEFAULT_MANAGER, applyOwned, fieldPaths } from '../ownership.js';
-import { describeWhere, objectDocuments, parseDocuments, type ApplySource, type ParsedDocument, type ParsedDocuments } from './parse.js';
+import {
+  describeWhere,
+  objectDocuments,
+  parseDocuments,
+  type ApplySource,
+  type ParsedDocument,
+  type ParsedDocuments,
+} from './parse.js';
 
 export const APPLYSET_ANNOTATION = 'tidepool/applyset';
 /** `tidepool/prune: disabled` keeps an object out of every prune. */
@@ -43,9 +50,14 @@ class DryRun {
 }
 
 function isSources(input: readonly unknown[]): input is readonly ApplySource[] {
-  return input.every((e) => e !== null && typeof e === 'object' && !Array.isArray(e)
-    && typeof (e as ApplySource).text === 'string'
-    && Object.keys(e).every((k) => k === 'text' || k === 'name'));
+  return input.every(
+    (e) =>
+      e !== null &&
+      typeof e === 'object' &&
+      !Array.isArray(e) &&
+      typeof (e as ApplySource).text === 'string' &&
+      Object.keys(e).every((k) => k === 'text' || k === 'name'),
+  );
 }
 
 function toDocuments(input: readonly ApplySource[] | ParsedDocuments | readonly unknown[]): ParsedDocuments {
@@ -71,19 +83,27 @@ function invalidApply(causes: StatusCause[]): StoreError {
     return `document ${c.document}${describeWhere(c.file, pos)}: ${c.field ? `${c.field}: ` : ''}${c.message}`;
   });
   const n = causes.length;
-  return new StoreError('Invalid', `apply is invalid (${n} violation${n === 1 ? '' : 's'}, nothing was written): ${lines.join('; ')}`, {
-    kind: 'apply', causes,
-  });
+  return new StoreError(
+    'Invalid',
+    `apply is invalid (${n} violation${n === 1 ? '' : 's'}, nothing was written): ${lines.join('; ')}`,
+    {
+      kind: 'apply',
+      causes,
+    },
+  );
 }
 
 function checkOptions(opts: ApplyOptions) {
   if (opts.applyset !== undefined && (!APPLYSET_NAME.test(opts.applyset) || opts.applyset.length > 253)) {
-    throw badRequest(`invalid applyset name "${opts.applyset}": lowercase letters, digits, '-', '.' and '_', starting and ending alphanumeric, at most 253`,
-      [{ field: 'applyset', reason: 'FieldValueInvalid', message: 'invalid applyset name' }]);
+    throw badRequest(
+      `invalid applyset name "${opts.applyset}": lowercase letters, digits, '-', '.' and '_', starting and ending alphanumeric, at most 253`,
+      [{ field: 'applyset', reason: 'FieldValueInvalid', message: 'invalid applyset name' }],
+    );
   }
   if (opts.prune && !opts.applyset) {
-    throw badRequest('prune requires an applyset: only objects stamped with the same applyset are ever pruned',
-      [{ field: 'applyset', reason: 'FieldValueRequired', message: 'Required value: prune needs an applyset' }]);
+    throw badRequest('prune requires an applyset: only objects stamped with the same applyset are ever pruned', [
+      { field: 'applyset', reason: 'FieldValueRequired', message: 'Required value: prune needs an applyset' },
+    ]);
   }
 }
 
@@ -114,9 +134,14 @@ function applyOne(tx: Tx, p: Planned, opts: ApplyOptions, time: string): ApplyAc
   if (!merged.object) throw invalid(obj.kind, obj.metadata.name, merged.causes);
   const next = merged.object as Resource;
   // Server annotations (tidepool/*) are nobody's fields: the manifest's (a sync stamps the file) and the options' win.
-  const serverSet = Object.fromEntries(Object.entries(obj.metadata.annotations ?? {}).filter(([k]) => k.startsWith(SERVER_ANNOTATION_PREFIX)));
+  const serverSet = Object.fromEntries(
+    Object.entries(obj.metadata.annotations ?? {}).filter(([k]) => k.startsWith(SERVER_ANNOTATION_PREFIX)),
+  );
   const ownedAnnotations: Record<string, string> = {
-    ...next.metadata.annotations, ...serverSet, ...opts.annotations, ...(opts.applyset ? { [APPLYSET_ANNOTATION]: opts.applyset } : {}),
+    ...next.metadata.annotations,
+    ...serverSet,
+    ...opts.annotations,
+    ...(opts.applyset ? { [APPLYSET_ANNOTATION]: opts.applyset } : {}),
   };
   for (const [k, v] of Object.entries(cur.metadata.annotations ?? {})) {
     if (k.startsWith(SERVER_ANNOTATION_PREFIX) && !(k in ownedAnnotations)) ownedAnnotations[k] = v;
@@ -188,10 +213,13 @@ export async function applyDocuments(
     const key = `${object.kind}/${object.metadata.name}`;
     const first = seen.get(key);
     if (first) {
-      causes.push(locatedCause(doc, {
-        field: 'metadata.name', reason: 'FieldValueDuplicate',
-        message: `Duplicate value: ${object.kind} "${object.metadata.name}" is already defined by document ${first.index}${describeWhere(first.file, first.line ? { line: first.line, column: first.column ?? 1 } : undefined)}`,
-      }));
+      causes.push(
+        locatedCause(doc, {
+          field: 'metadata.name',
+          reason: 'FieldValueDuplicate',
+          message: `Duplicate value: ${object.kind} "${object.metadata.name}" is already defined by document ${first.index}${describeWhere(first.file, first.line ? { line: first.line, column: first.column ?? 1 } : undefined)}`,
+        }),
+      );
       continue;
     }
     seen.set(key, doc);
@@ -218,7 +246,9 @@ export async function applyDocuments(
           if (!(err instanceof StoreError)) throw err;
           const where = `document ${p.doc.index}${describeWhere(p.doc.file, p.doc.line ? { line: p.doc.line, column: p.doc.column ?? 1 } : undefined)}`;
           if (err.reason === 'Invalid') {
-            const cs = err.details?.causes?.length ? err.details.causes : [{ reason: err.reason, message: err.message }];
+            const cs = err.details?.causes?.length
+              ? err.details.causes
+              : [{ reason: err.reason, message: err.message }];
             for (const c of cs) storeCauses.push(locatedCause(p.doc, c));
             continue;
           }
@@ -227,13 +257,28 @@ export async function applyDocuments(
       }
       if (storeCauses.length) throw invalidApply(storeCauses.sort((a, b) => a.document! - b.document!));
 
-      const results: ApplyResultItem[] = planned.map((p) => ({ kind: p.object.kind, name: p.object.metadata.name, action: actions.get(p)! }));
+      const results: ApplyResultItem[] = planned.map((p) => ({
+        kind: p.object.kind,
+        name: p.object.metadata.name,
+        action: actions.get(p)!,
+      }));
       if (opts.prune && opts.applyset) {
         const victims = pruneVictims(tx, opts.applyset, new Set(seen.keys()));
         if (documents.length === 0 && victims.length && !opts.allowEmptyPrune) {
-          throw new StoreError('Invalid',
+          throw new StoreError(
+            'Invalid',
             `refusing to prune every object of applyset "${opts.applyset}" (${victims.length}: ${victims.map((v) => `${v.kind.toLowerCase()}/${v.metadata.name}`).join(', ')}) because the apply contains no objects; allow it explicitly (allowEmptyPrune) if that is what you want`,
-            { kind: 'apply', causes: [{ field: 'allowEmptyPrune', reason: 'FieldValueForbidden', message: 'an empty apply would prune every object of the applyset' }] });
+            {
+              kind: 'apply',
+              causes: [
+                {
+                  field: 'allowEmptyPrune',
+                  reason: 'FieldValueForbidden',
+                  message: 'an empty apply would prune every object of the applyset',
+                },
+              ],
+            },
+          );
         }
         for (const v of victims) {
           if (!tx.get(v.kind, v.metadata.name)) continue;

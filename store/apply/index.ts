@@ -1,2 +1,10 @@
 export * from './apply.js';
-export { parseDocuments, objectDocuments, type ApplySource, type ParsedDocument, type ParsedDocuments, type ParseOptions, type Position } from './parse.js';
+export {
+  parseDocuments,
+  objectDocuments,
+  type ApplySource,
+  type ParsedDocument,
+  type ParsedDocuments,
+  type ParseOptions,
+  type Position,
+} from './parse.js';

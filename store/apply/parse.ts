@@ -2,7 +2,19 @@
 // too) from one or more named sources. Every object keeps a map back to its source text, so
 // that a violation found later (by the schemas or by the store) can be reported with the
 // file, line and column of the node that causes it.
-import { CST, Lexer, LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
+import {
+  CST,
+  Lexer,
+  LineCounter,
+  parseAllDocuments,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  visit,
+  type Document,
+  type Node,
+} from 'yaml';
 import type { StatusCause } from '../../specs/index.js';
 import { errorMessage } from '../../specs/errors.js';
 import { badRequest } from '../errors.js';
@@ -54,21 +66,39 @@ export const MAX_BLOCK_DEPTH = 200;
  * stack limit. Tokens come from the YAML lexer, which is iterative and knows quoted scalars.
  */
 function checkNesting(text: string, file: string | undefined): StatusCause | undefined {
-  let offset = 0, flow = 0, indent = 0, indicators = 0, lineStart = true, scalar = false;
+  let offset = 0,
+    flow = 0,
+    indent = 0,
+    indicators = 0,
+    lineStart = true,
+    scalar = false;
   for (const tok of new Lexer().lex(text)) {
-    if (tok === CST.SCALAR) { scalar = true; continue; }
+    if (tok === CST.SCALAR) {
+      scalar = true;
+      continue;
+    }
     if (scalar) {
       // The source of a scalar (a block scalar or a multi-line plain one may span lines).
       scalar = false;
       offset += tok.length;
       lineStart = tok.endsWith('\n');
-      if (lineStart) { indent = 0; indicators = 0; }
+      if (lineStart) {
+        indent = 0;
+        indicators = 0;
+      }
       continue;
     }
     const type = CST.tokenType(tok);
     // Lexer control tokens (document mode, scalar markers, ...) are not in the source.
-    const width = tok.length === 1 && tok.charCodeAt(0) < 0x20 && tok !== '\n' && tok !== '\t' && tok !== '\r' ? 0 : tok.length;
-    if (type === 'newline') { lineStart = true; indent = 0; indicators = 0; offset += width; continue; }
+    const width =
+      tok.length === 1 && tok.charCodeAt(0) < 0x20 && tok !== '\n' && tok !== '\t' && tok !== '\r' ? 0 : tok.length;
+    if (type === 'newline') {
+      lineStart = true;
+      indent = 0;
+      indicators = 0;
+      offset += width;
+      continue;
+    }
     if (type === 'space' && lineStart) indent = tok.length;
     else if (width) lineStart = false;
     if (type === 'flow-seq-start' || type === 'flow-map-start') flow++;
@@ -80,10 +110,13 @@ function checkNesting(text: string, file: string | undefined): StatusCause | und
       const column = offset - (before.lastIndexOf('\n') + 1) + 1;
       return {
         reason: 'NestingTooDeep',
-        message: flow > MAX_FLOW_DEPTH
-          ? `collections nested more than ${MAX_FLOW_DEPTH} deep are refused`
-          : `indentation and block indicators deeper than ${MAX_BLOCK_DEPTH} on one line are refused`,
-        ...(file !== undefined ? { file } : {}), line, column,
+        message:
+          flow > MAX_FLOW_DEPTH
+            ? `collections nested more than ${MAX_FLOW_DEPTH} deep are refused`
+            : `indentation and block indicators deeper than ${MAX_BLOCK_DEPTH} on one line are refused`,
+        ...(file !== undefined ? { file } : {}),
+        line,
+        column,
       };
     }
     offset += width;
@@ -91,10 +124,14 @@ function checkNesting(text: string, file: string | undefined): StatusCause | und
   return undefined;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** The deepest node on `field`'s path under `root`, and the key node of the last step taken. */
-function resolve(root: Node | null | undefined, field: string): { node: Node | null | undefined; key?: Node; complete: boolean } {
+function resolve(
+  root: Node | null | undefined,
+  field: string,
+): { node: Node | null | undefined; key?: Node; complete: boolean } {
   let node = root;
   let key: Node | undefined;
   let rest = field;
@@ -104,7 +141,9 @@ function resolve(root: Node | null | undefined, field: string): { node: Node | n
       if (!isSeq(node)) break;
       const item = node.items[Number(idx[1])] as Node | undefined;
       if (!item) break;
-      node = item; key = undefined; rest = rest.slice(idx[0].length);
+      node = item;
+      key = undefined;
+      rest = rest.slice(idx[0].length);
       continue;
     }
     if (!isMap(node)) break;
@@ -112,12 +151,17 @@ function resolve(root: Node | null | undefined, field: string): { node: Node | n
     for (const pair of node.items) {
       const k = isScalar(pair.key) ? String(pair.key.value) : undefined;
       if (k === undefined || (best && best.len >= k.length)) continue;
-      if (rest === k || rest.startsWith(`${k}.`) || rest.startsWith(`${k}[`)) best = { len: k.length, value: pair.value as Node | null, key: pair.key as Node };
+      if (rest === k || rest.startsWith(`${k}.`) || rest.startsWith(`${k}[`))
+        best = { len: k.length, value: pair.value as Node | null, key: pair.key as Node };
     }
     if (!best) break;
     rest = rest.slice(best.len).replace(/^\./, '');
     key = best.key;
-    if (!best.value) { node = key; key = undefined; break; }
+    if (!best.value) {
+      node = key;
+      key = undefined;
+      break;
+    }
     node = best.value;
     if (isAlias(node)) break;
   }
@@ -131,10 +175,17 @@ function positionOf(node: Node | null | undefined, lc: LineCounter): Position | 
   return { line: p.line, column: p.col };
 }
 
-function textDocument(index: number, object: unknown, root: Node | null | undefined, lc: LineCounter, file: string | undefined): ParsedDocument {
+function textDocument(
+  index: number,
+  object: unknown,
+  root: Node | null | undefined,
+  lc: LineCounter,
+  file: string | undefined,
+): ParsedDocument {
   const start = positionOf(root, lc);
   return {
-    index, object,
+    index,
+    object,
     ...(file !== undefined ? { file } : {}),
     ...(start ? { line: start.line, column: start.column } : {}),
     locate(field = '', opts = {}) {
@@ -177,7 +228,9 @@ export function parseDocuments(sources: readonly ApplySource[], opts: ParseOptio
       errors.push({ ...deep, document: index++ });
       continue;
     }
-    const docs = parseAllDocuments(src.text, { lineCounter: lc, uniqueKeys: true, prettyErrors: true }) as Document.Parsed[] | { errors?: unknown };
+    const docs = parseAllDocuments(src.text, { lineCounter: lc, uniqueKeys: true, prettyErrors: true }) as
+      | Document.Parsed[]
+      | { errors?: unknown };
     if (!Array.isArray(docs)) continue; // an empty stream
     for (const doc of docs) {
       if (doc.errors.length) {
@@ -188,7 +241,9 @@ export function parseDocuments(sources: readonly ApplySource[], opts: ParseOptio
           errors.push({
             reason: e.code === 'DUPLICATE_KEY' ? 'DuplicateKey' : 'InvalidSyntax',
             message: e.code === 'DUPLICATE_KEY' ? `duplicate key: ${message}` : message,
-            document: index, ...(file !== undefined ? { file } : {}), ...(pos ?? {}),
+            document: index,
+            ...(file !== undefined ? { file } : {}),
+            ...(pos ?? {}),
           });
         }
         index++;
@@ -199,7 +254,12 @@ export function parseDocuments(sources: readonly ApplySource[], opts: ParseOptio
         value = doc.toJS({ maxAliasCount });
       } catch (err) {
         let alias: Node | undefined;
-        visit(doc, { Alias(_k, n) { alias = n as Node; return visit.BREAK; } });
+        visit(doc, {
+          Alias(_k, n) {
+            alias = n as Node;
+            return visit.BREAK;
+          },
+        });
         const pos = positionOf(alias ?? doc.contents, lc);
         const excessive = /Excessive alias count/.test(errorMessage(err));
         errors.push({
@@ -207,7 +267,9 @@ export function parseDocuments(sources: readonly ApplySource[], opts: ParseOptio
           message: excessive
             ? `too many alias expansions (more than ${maxAliasCount}): aliases that expand exponentially ("billion laughs") are refused`
             : errorMessage(err),
-          document: index, ...(file !== undefined ? { file } : {}), ...(pos ?? {}),
+          document: index,
+          ...(file !== undefined ? { file } : {}),
+          ...(pos ?? {}),
         });
         index++;
         continue;
@@ -224,7 +286,8 @@ export function parseDocuments(sources: readonly ApplySource[], opts: ParseOptio
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
     throw badRequest(
       `cannot parse document ${first.document}${where(first.file, first.line ? { line: first.line, column: first.column! } : undefined)}: ${first.message}${more}`,
-      errors);
+      errors,
+    );
   }
   return { documents };
 }

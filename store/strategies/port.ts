@@ -9,17 +9,23 @@ function checkSiblings(tx: StrategyTx, port: Port) {
   const ws = port.spec.workspace;
   const siblings = tx.portsOf(ws).filter((p) => p.metadata.name !== port.metadata.name);
   if (siblings.length >= MAX_PORTS_PER_WORKSPACE) {
-    throw invalid('Port', port.metadata.name, [{
-      field: 'spec.workspace', reason: 'FieldValueTooMany',
-      message: `Too many: workspace "${ws}" already has ${siblings.length} Ports (${siblings.map((p) => p.metadata.name).join(', ')}); at most ${MAX_PORTS_PER_WORKSPACE} Ports may name one Workspace`,
-    }]);
+    throw invalid('Port', port.metadata.name, [
+      {
+        field: 'spec.workspace',
+        reason: 'FieldValueTooMany',
+        message: `Too many: workspace "${ws}" already has ${siblings.length} Ports (${siblings.map((p) => p.metadata.name).join(', ')}); at most ${MAX_PORTS_PER_WORKSPACE} Ports may name one Workspace`,
+      },
+    ]);
   }
   const same = siblings.find((p) => p.spec.port === port.spec.port);
   if (same) {
-    throw invalid('Port', port.metadata.name, [{
-      field: 'spec.port', reason: 'FieldValueDuplicate',
-      message: `Duplicate value: ${port.spec.port}: port "${same.metadata.name}" already publishes port ${port.spec.port} of workspace "${ws}"`,
-    }]);
+    throw invalid('Port', port.metadata.name, [
+      {
+        field: 'spec.port',
+        reason: 'FieldValueDuplicate',
+        message: `Duplicate value: ${port.spec.port}: port "${same.metadata.name}" already publishes port ${port.spec.port} of workspace "${ws}"`,
+      },
+    ]);
   }
 }
 
@@ -27,7 +33,9 @@ function checkSiblings(tx: StrategyTx, port: Port) {
 export function portOwnerRefs(tx: StrategyTx, port: Port): OwnerReference[] | undefined {
   const ws = tx.get('Workspace', port.spec.workspace);
   if (!ws) return undefined;
-  return [{ apiVersion: ws.apiVersion, kind: 'Workspace', name: ws.metadata.name, uid: ws.metadata.uid!, controller: true }];
+  return [
+    { apiVersion: ws.apiVersion, kind: 'Workspace', name: ws.metadata.name, uid: ws.metadata.uid!, controller: true },
+  ];
 }
 
 export const portStrategy: KindStrategy<Port> = {

@@ -37,10 +37,18 @@ export function imageTemplateAdmission(templates: readonly string[]): Admission 
     const image: string | undefined = obj.spec?.image;
     // Only a new object, or a changed image, is checked: an old object whose template was
     // removed from the configuration can still be stopped, started or deleted.
-    if (image === undefined || known.includes(image) || (current && isKind(current, 'Workspace') && current.spec?.image === image)) return [];
-    return [{
-      field: 'spec.image', reason: 'FieldValueNotSupported',
-      message: `Unsupported value: "${image}": supported values: ${known.map((t) => `"${t}"`).join(', ')} (image templates of this server; add one with serve --image ${image}=ALIAS)`,
-    }];
+    if (
+      image === undefined ||
+      known.includes(image) ||
+      (current && isKind(current, 'Workspace') && current.spec?.image === image)
+    )
+      return [];
+    return [
+      {
+        field: 'spec.image',
+        reason: 'FieldValueNotSupported',
+        message: `Unsupported value: "${image}": supported values: ${known.map((t) => `"${t}"`).join(', ')} (image templates of this server; add one with serve --image ${image}=ALIAS)`,
+      },
+    ];
   };
 }

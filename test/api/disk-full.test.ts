@@ -25,10 +25,12 @@ afterAll(async () => {
   await rmdir(mnt).catch(() => {});
 });
 
-const req = (url: string, method: string, path: string, body?: unknown) => fetch(`${url}${path}`, {
-  method, headers: { authorization: AUTH, ...(body ? { 'content-type': 'application/json' } : {}) },
-  ...(body ? { body: JSON.stringify(body) } : {}),
-});
+const req = (url: string, method: string, path: string, body?: unknown) =>
+  fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: AUTH, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
 
 describe('a full disk', () => {
   it('refuses the write, does not serve it, reports it on /readyz and recovers without a restart', async () => {
@@ -37,7 +39,12 @@ describe('a full disk', () => {
     // Retries every 1.5 s: slow enough that /readyz is read while the store still cannot write
     // (a quick retry can already get through once the refused write is cut off the journal).
     const store = await Store.open(storeFile, { retryMs: 1500, journal: { compactBytes: 64 * 1024 } });
-    const server: StartedServer = await startServer({ store, listen: '127.0.0.1:0', logger: false, credentials: { username: USER, password: PASSWORD } });
+    const server: StartedServer = await startServer({
+      store,
+      listen: '127.0.0.1:0',
+      logger: false,
+      credentials: { username: USER, password: PASSWORD },
+    });
     const url = server.address;
     const ok: string[] = [];
     try {
@@ -51,7 +58,7 @@ describe('a full disk', () => {
         if (r.status === 201) ok.push(name);
         else {
           expect(r.status).toBe(503);
-          const st = await r.json() as { kind: string; reason: string; message: string };
+          const st = (await r.json()) as { kind: string; reason: string; message: string };
           expect(st.kind).toBe('Status');
           expect(st.message).toMatch(/ENOSPC|no space/i);
           refused = name;
@@ -62,7 +69,9 @@ describe('a full disk', () => {
 
       // Not served, not listed.
       expect((await req(url, 'GET', `/api/v1/workspaces/${refused}`)).status).toBe(404);
-      const list = await (await req(url, 'GET', '/api/v1/workspaces')).json() as { items: { metadata: { name: string } }[] };
+      const list = (await (await req(url, 'GET', '/api/v1/workspaces')).json()) as {
+        items: { metadata: { name: string } }[];
+      };
       expect(list.items.map((o) => o.metadata.name)).toEqual([...ok].sort());
       // /healthz is liveness; /readyz says the store cannot write.
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
@@ -82,7 +91,9 @@ describe('a full disk', () => {
       expect(again.status).toBe(201);
       ok.push(refused!);
       const patched = await fetch(`${url}/api/v1/workspaces/${ok[0]}`, {
-        method: 'PATCH', headers: { authorization: AUTH, 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { labels: { after: 'yes' } } }),
+        method: 'PATCH',
+        headers: { authorization: AUTH, 'content-type': 'application/merge-patch+json' },
+        body: JSON.stringify({ metadata: { labels: { after: 'yes' } } }),
       });
       expect(patched.status).toBe(200);
     } finally {
@@ -91,7 +102,12 @@ describe('a full disk', () => {
     }
     // What is on disk is exactly what was acknowledged.
     const reopened = await Store.open(storeFile);
-    expect(reopened.list('Workspace').items.map((o) => o.metadata.name).sort()).toEqual([...ok].sort());
+    expect(
+      reopened
+        .list('Workspace')
+        .items.map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual([...ok].sort());
     expect(reopened.get('Workspace', 'ws-0')?.metadata.labels).toEqual({ after: 'yes' });
     await reopened.close();
   });

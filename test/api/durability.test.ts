@@ -20,13 +20,22 @@ afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-function serve(dataDir: string): { child: ChildProcess; ready: Promise<string>; exited: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
+function serve(dataDir: string): {
+  child: ChildProcess;
+  ready: Promise<string>;
+  exited: Promise<{ code: number | null; signal: string | null; stderr: string }>;
+} {
   const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, dataDir], {
-    cwd: ROOT, env: { ...process.env, TIDEPOOL_USER: USER, TIDEPOOL_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT,
+    env: { ...process.env, TIDEPOOL_USER: USER, TIDEPOOL_PASSWORD: PASSWORD },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
-  let stdout = '', stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d; });
+  let stdout = '',
+    stderr = '';
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
   const exited = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
   });
@@ -41,12 +50,18 @@ function serve(dataDir: string): { child: ChildProcess; ready: Promise<string>; 
   return { child, ready, exited };
 }
 
-const post = (url: string, body: unknown) => fetch(`${url}/api/v1/workspaces`, {
-  method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: JSON.stringify(body),
-});
-const patch = (url: string, name: string, body: unknown) => fetch(`${url}/api/v1/workspaces/${name}`, {
-  method: 'PATCH', headers: { authorization: AUTH, 'content-type': 'application/merge-patch+json' }, body: JSON.stringify(body),
-});
+const post = (url: string, body: unknown) =>
+  fetch(`${url}/api/v1/workspaces`, {
+    method: 'POST',
+    headers: { authorization: AUTH, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+const patch = (url: string, name: string, body: unknown) =>
+  fetch(`${url}/api/v1/workspaces/${name}`, {
+    method: 'PATCH',
+    headers: { authorization: AUTH, 'content-type': 'application/merge-patch+json' },
+    body: JSON.stringify(body),
+  });
 
 describe('durability', () => {
   it('keeps every acknowledged write across kill -9', async () => {

@@ -16,7 +16,11 @@ export interface TestServer {
   storeFile: string;
   store: Store;
   server: StartedServer;
-  req(method: string, path: string, init?: { body?: unknown; type?: string; headers?: Record<string, string>; auth?: string | null }): Promise<Reply>;
+  req(
+    method: string,
+    path: string,
+    init?: { body?: unknown; type?: string; headers?: Record<string, string>; auth?: string | null },
+  ): Promise<Reply>;
   close(): Promise<void>;
 }
 
@@ -28,12 +32,18 @@ export interface Reply {
   json: any;
 }
 
-export async function startTestServer(opts: Partial<ServerOptions> & { storeOptions?: StoreOptions } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: Partial<ServerOptions> & { storeOptions?: StoreOptions } = {},
+): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'tp-api-'));
   const storeFile = join(dir, 'store.json');
   const store = await Store.open(storeFile, opts.storeOptions);
   const server = await startServer({
-    store, listen: '127.0.0.1:0', logger: false, credentials: { username: USER, password: PASSWORD }, ...opts,
+    store,
+    listen: '127.0.0.1:0',
+    logger: false,
+    credentials: { username: USER, password: PASSWORD },
+    ...opts,
   });
   const url = server.address;
   const req: TestServer['req'] = async (method, path, init = {}) => {
@@ -47,11 +57,20 @@ export async function startTestServer(opts: Partial<ServerOptions> & { storeOpti
     const res = await fetch(`${url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
     const text = await res.text();
     let json: any;
-    try { json = JSON.parse(text); } catch { json = undefined; }
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
     return { status: res.status, headers: res.headers, text, json };
   };
   return {
-    url, dir, storeFile, store, server, req,
+    url,
+    dir,
+    storeFile,
+    store,
+    server,
+    req,
     async close() {
       await server.close();
       await store.close();
@@ -68,12 +87,22 @@ export async function diskBytes(storeFile: string): Promise<Buffer> {
   return Buffer.concat(await Promise.all(parts.map((p) => readFile(p).catch(() => Buffer.from(`(no ${p})`)))));
 }
 
-export const workspace = (name: string, spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}) => ({
-  apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name, ...metadata }, spec,
+export const workspace = (
+  name: string,
+  spec: Record<string, unknown> = {},
+  metadata: Record<string, unknown> = {},
+) => ({
+  apiVersion: 'tidepool/v1',
+  kind: 'Workspace',
+  metadata: { name, ...metadata },
+  spec,
 });
 
 export const port = (name: string, ws: string, n: number, metadata: Record<string, unknown> = {}) => ({
-  apiVersion: 'tidepool/v1', kind: 'Port', metadata: { name, ...metadata }, spec: { workspace: ws, port: n },
+  apiVersion: 'tidepool/v1',
+  kind: 'Port',
+  metadata: { name, ...metadata },
+  spec: { workspace: ws, port: n },
 });
 
 /** Reads a streaming response line by line (NDJSON) or event by event (SSE). */
@@ -119,7 +148,8 @@ export class StreamReader {
     for (const line of block.split('\n')) {
       if (line.startsWith(':')) ev.comments.push(line.slice(1).trim());
       else if (line.startsWith('id:')) ev.id = line.slice(3).trim();
-      else if (line.startsWith('data:')) ev.data = (ev.data === undefined ? '' : `${ev.data}\n`) + line.slice(5).trimStart();
+      else if (line.startsWith('data:'))
+        ev.data = (ev.data === undefined ? '' : `${ev.data}\n`) + line.slice(5).trimStart();
       else if (line.startsWith('retry:')) ev.retry = line.slice(6).trim();
     }
     return ev;

@@ -3,11 +3,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers.js';
 
 let t: TestServer;
-const ws = (name: string, labels: Record<string, string> = {}) => ({ apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name, labels }, spec: {} });
+const ws = (name: string, labels: Record<string, string> = {}) => ({
+  apiVersion: 'tidepool/v1',
+  kind: 'Workspace',
+  metadata: { name, labels },
+  spec: {},
+});
 
 beforeAll(async () => {
   t = await startTestServer();
-  for (const n of ['e', 'a', 'd', 'b', 'c']) expect((await t.req('POST', '/api/v1/workspaces', { body: ws(n, { odd: String('ace'.includes(n)) }) })).status).toBe(201);
+  for (const n of ['e', 'a', 'd', 'b', 'c'])
+    expect(
+      (await t.req('POST', '/api/v1/workspaces', { body: ws(n, { odd: String('ace'.includes(n)) }) })).status,
+    ).toBe(201);
 });
 afterAll(async () => t?.close());
 
@@ -24,7 +32,10 @@ describe('paged lists', () => {
       expect(r.json.items.length).toBeLessThanOrEqual(2);
       seen.push(...names(r));
       cont = r.json.metadata.continue;
-      if (!cont) { expect(r.json.metadata.remainingItemCount).toBeUndefined(); break; }
+      if (!cont) {
+        expect(r.json.metadata.remainingItemCount).toBeUndefined();
+        break;
+      }
       remaining.push(r.json.metadata.remainingItemCount);
     }
     expect(seen).toEqual(['a', 'b', 'c', 'd', 'e']);
@@ -34,7 +45,10 @@ describe('paged lists', () => {
   it('pages what a label selector selects', async () => {
     const r = await t.req('GET', '/api/v1/workspaces?labelSelector=odd%3Dtrue&limit=2');
     expect(names(r)).toEqual(['a', 'c']);
-    const next = await t.req('GET', `/api/v1/workspaces?labelSelector=odd%3Dtrue&limit=2&continue=${r.json.metadata.continue}`);
+    const next = await t.req(
+      'GET',
+      `/api/v1/workspaces?labelSelector=odd%3Dtrue&limit=2&continue=${r.json.metadata.continue}`,
+    );
     expect(names(next)).toEqual(['e']);
     expect(next.json.metadata.continue).toBeUndefined();
   });

@@ -21,17 +21,24 @@ const seen: { auth?: string | undefined }[] = [];
 
 beforeAll(async () => {
   t = await startTestServer({ throttle: { floorMs: 50 } });
-  ide = createServer((req, res) => { seen.push({ auth: req.headers.authorization }); res.end('ide'); });
+  ide = createServer((req, res) => {
+    seen.push({ auth: req.headers.authorization });
+    res.end('ide');
+  });
   // Workspaces are looked up by name and reached on their IDE port, 8080, of their own address.
   const ideIp = `127.89.${Math.floor(Math.random() * 250) + 1}.1`;
   await new Promise<void>((r) => ide.listen(8080, ideIp, r));
   stateDir = await mkdtemp(join(tmpdir(), 'tp-proxy-auth-'));
-  const appPort = await freeLoopbackPort(), wsPort = await freeLoopbackPort();
+  const appPort = await freeLoopbackPort(),
+    wsPort = await freeLoopbackPort();
   app = `http://127.0.0.1:${appPort}`;
   wsUrl = `http://127.0.0.1:${wsPort}`;
   proxy = createCaddyProxy({
-    appListen: `127.0.0.1:${appPort}`, workspaceListen: `127.0.0.1:${wsPort}`,
-    apiUpstream: new URL(t.url).host, credentials: { username: USER, password: PASSWORD }, stateDir,
+    appListen: `127.0.0.1:${appPort}`,
+    workspaceListen: `127.0.0.1:${wsPort}`,
+    apiUpstream: new URL(t.url).host,
+    credentials: { username: USER, password: PASSWORD },
+    stateDir,
   });
   await proxy.start();
   const table = { workspaces: [{ name: 'w', upstream: `${ideIp}:8080` }], ports: [] };
@@ -51,16 +58,20 @@ const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toStri
 describe('the proxy asks the API who may pass', () => {
   it('passes a right login with its body to the API', async () => {
     const r = await fetch(`${app}/api/v1/workspaces`, {
-      method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: JSON.stringify(workspace('via-caddy')),
+      method: 'POST',
+      headers: { authorization: AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify(workspace('via-caddy')),
     });
     expect(r.status).toBe(201);
     expect(((await r.json()) as { metadata: { name: string } }).metadata.name).toBe('via-caddy');
   });
 
-  it('answers a wrong password and a wrong user with the API\'s 401 Status, on both servers', async () => {
+  it("answers a wrong password and a wrong user with the API's 401 Status, on both servers", async () => {
     for (const base of [app, wsUrl]) {
       for (const auth of [basic(USER, 'wrong'), basic('nobody', PASSWORD)]) {
-        const r = await fetch(`${base}${base === app ? '/api/v1/workspaces' : '/workspace/w/'}`, { headers: { authorization: auth } });
+        const r = await fetch(`${base}${base === app ? '/api/v1/workspaces' : '/workspace/w/'}`, {
+          headers: { authorization: auth },
+        });
         expect(r.status).toBe(401);
         expect(r.headers.get('www-authenticate')).toContain('Basic realm="tidepool"');
         expect(await r.json()).toMatchObject({ kind: 'Status', code: 401 });

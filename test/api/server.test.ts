@@ -11,11 +11,18 @@ import type { Store } from '../../store/index.js';
 import { AUTH, PASSWORD, USER, startTestServer, workspace } from './helpers.js';
 
 const cleanup: (() => Promise<void>)[] = [];
-afterAll(async () => { for (const c of cleanup.reverse()) await c(); });
+afterAll(async () => {
+  for (const c of cleanup.reverse()) await c();
+});
 
 function memoryLogger() {
   const lines: string[] = [];
-  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   return { logger: pino({ level: 'debug' }, stream), lines };
 }
 
@@ -25,10 +32,15 @@ describe('logging', () => {
     const t = await startTestServer({ logger });
     cleanup.push(() => t.close());
     await t.req('POST', '/api/v1/workspaces', { body: workspace('alice') });
-    await t.req('GET', '/api/v1/workspaces', { auth: `Basic ${Buffer.from(`${USER}:wrong-${PASSWORD}`).toString('base64')}` });
+    await t.req('GET', '/api/v1/workspaces', {
+      auth: `Basic ${Buffer.from(`${USER}:wrong-${PASSWORD}`).toString('base64')}`,
+    });
     await t.req('GET', '/api/v1/workspaces', { headers: { 'proxy-authorization': AUTH } });
     // Anything that logs request headers gets them redacted.
-    t.server.app.log.info({ req: { headers: { authorization: AUTH } }, credentials: { username: USER, password: PASSWORD } }, 'probe');
+    t.server.app.log.info(
+      { req: { headers: { authorization: AUTH } }, credentials: { username: USER, password: PASSWORD } },
+      'probe',
+    );
     const all = lines.join('');
     expect(lines.length).toBeGreaterThan(3);
     expect(all).toContain('probe');
@@ -42,9 +54,16 @@ describe('logging', () => {
 describe('internal errors', () => {
   it('answers 500 with a Status and no stack trace, and logs the error', async () => {
     const { logger, lines } = memoryLogger();
-    const boom = () => { throw new Error('boom at /secret/path'); };
+    const boom = () => {
+      throw new Error('boom at /secret/path');
+    };
     const store = { get: boom, list: boom, resourceVersion: '1', watch: boom, transaction: boom } as unknown as Store;
-    const s: StartedServer = await startServer({ store, listen: '127.0.0.1:0', logger, credentials: { username: USER, password: PASSWORD } });
+    const s: StartedServer = await startServer({
+      store,
+      listen: '127.0.0.1:0',
+      logger,
+      credentials: { username: USER, password: PASSWORD },
+    });
     cleanup.push(() => s.close());
     const res = await fetch(`${s.address}/api/v1/workspaces/x`, { headers: { authorization: AUTH } });
     expect(res.status).toBe(500);
@@ -64,7 +83,10 @@ describe('the UI at /app/', () => {
     await writeFile(join(web, 'index.html'), '<!doctype html><title>Tidepool</title>');
     await writeFile(join(web, 'assets', 'app.js'), 'console.log(1)');
     const t = await startTestServer({ webRoot: web });
-    cleanup.push(async () => { await t.close(); await rm(web, { recursive: true, force: true }); });
+    cleanup.push(async () => {
+      await t.close();
+      await rm(web, { recursive: true, force: true });
+    });
     const index = await t.req('GET', '/app/');
     expect(index.status).toBe(200);
     expect(index.headers.get('content-type')).toMatch(/text\/html/);

@@ -8,7 +8,12 @@ import { AUTH, PASSWORD, USER, startTestServer, type TestServer } from './helper
 
 let t: TestServer;
 const agents: Agent[] = [];
-beforeAll(async () => { t = await startTestServer({ listen: '127.0.0.1:0', throttle: { floorMs: 3000, freeFailures: 1, maxMs: 6000 } } as never); });
+beforeAll(async () => {
+  t = await startTestServer({
+    listen: '127.0.0.1:0',
+    throttle: { floorMs: 3000, freeFailures: 1, maxMs: 6000 },
+  } as never);
+});
 afterAll(async () => {
   for (const a of agents) await a.close();
   await t.close();
@@ -19,10 +24,16 @@ function from(addr: string, path: string, auth?: string) {
   const agent = new Agent({ connect: { localAddress: addr } });
   agents.push(agent);
   let settled = false;
-  const p = fetch(`${t.url}${path}`, { dispatcher: agent, headers: auth ? { authorization: auth } : {} }).then(async (r) => {
-    settled = true;
-    return { status: r.status, body: await r.json().catch(() => undefined) as any, www: r.headers.get('www-authenticate') };
-  });
+  const p = fetch(`${t.url}${path}`, { dispatcher: agent, headers: auth ? { authorization: auth } : {} }).then(
+    async (r) => {
+      settled = true;
+      return {
+        status: r.status,
+        body: (await r.json().catch(() => undefined)) as any,
+        www: r.headers.get('www-authenticate'),
+      };
+    },
+  );
   return { p, settled: () => settled };
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,4 +1,3 @@
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetch } from 'undici';
 import { activeWatchCount } from '../../api/server.js';
@@ -6,15 +5,21 @@ import { AUTH, StreamReader, startTestServer, workspace, type TestServer } from 
 import { poll } from '../poll.js';
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer({ storeOptions: { historySize: 20 }, ssePingMs: 200 }); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer({ storeOptions: { historySize: 20 }, ssePingMs: 200 });
+});
+afterAll(async () => {
+  await t?.close();
+});
 
 async function open(path: string, headers: Record<string, string> = {}) {
   const res = await fetch(`${t.url}${path}`, { headers: { authorization: AUTH, ...headers } });
   let stream: StreamReader | undefined;
   return {
     res,
-    get stream() { return (stream ??= new StreamReader(res.body as ReadableStream<Uint8Array>)); },
+    get stream() {
+      return (stream ??= new StreamReader(res.body as ReadableStream<Uint8Array>));
+    },
   };
 }
 
@@ -32,7 +37,10 @@ describe('watch as newline-delimited JSON', () => {
     expect(summary(await stream.line())).toBe('ADDED a');
     expect(summary(await stream.line())).toBe('ADDED b');
     await until(() => activeWatchCount(t.server.app) === 1, 'the watch to register');
-    await t.req('PATCH', '/api/v1/workspaces/a', { type: 'application/merge-patch+json', body: { spec: { running: false } } });
+    await t.req('PATCH', '/api/v1/workspaces/a', {
+      type: 'application/merge-patch+json',
+      body: { spec: { running: false } },
+    });
     const mod = await stream.line();
     expect(summary(mod)).toBe('MODIFIED a');
     expect(mod.object.spec.running).toBe(false);
@@ -54,7 +62,10 @@ describe('watch as newline-delimited JSON', () => {
   it('replays after a resourceVersion, then streams live', async () => {
     const start = (await t.req('GET', '/api/v1/workspaces')).json.metadata.resourceVersion;
     await t.req('POST', '/api/v1/workspaces', { body: workspace('c') });
-    await t.req('PATCH', '/api/v1/workspaces/c', { type: 'application/merge-patch+json', body: { metadata: { labels: { x: 'y' } } } });
+    await t.req('PATCH', '/api/v1/workspaces/c', {
+      type: 'application/merge-patch+json',
+      body: { metadata: { labels: { x: 'y' } } },
+    });
     const { res, stream } = await open(`/api/v1/workspaces?watch=true&resourceVersion=${start}`);
     expect(res.status).toBe(200);
     expect(summary(await stream.line())).toBe('ADDED c');
@@ -71,9 +82,15 @@ describe('watch as newline-delimited JSON', () => {
     await t.req('POST', '/api/v1/workspaces', { body: workspace('l2', {}, { labels: { team: 'api' } }) });
     const { stream } = await open(`/api/v1/workspaces?watch=true&labelSelector=${encodeURIComponent('team in (web)')}`);
     expect(summary(await stream.line())).toBe('ADDED l1');
-    await t.req('PATCH', '/api/v1/workspaces/l2', { type: 'application/merge-patch+json', body: { metadata: { labels: { team: 'web' } } } });
+    await t.req('PATCH', '/api/v1/workspaces/l2', {
+      type: 'application/merge-patch+json',
+      body: { metadata: { labels: { team: 'web' } } },
+    });
     expect(summary(await stream.line())).toBe('ADDED l2');
-    await t.req('PATCH', '/api/v1/workspaces/l1', { type: 'application/merge-patch+json', body: { metadata: { labels: { team: 'ops' } } } });
+    await t.req('PATCH', '/api/v1/workspaces/l1', {
+      type: 'application/merge-patch+json',
+      body: { metadata: { labels: { team: 'ops' } } },
+    });
     expect(summary(await stream.line())).toBe('DELETED l1');
     await t.req('POST', '/api/v1/workspaces', { body: workspace('l3', {}, { labels: { team: 'ops' } }) });
     await t.req('POST', '/api/v1/workspaces', { body: workspace('l4', {}, { labels: { team: 'web' } }) });
@@ -82,7 +99,11 @@ describe('watch as newline-delimited JSON', () => {
   });
 
   it('answers 410 Gone (a Status, before any streaming) for a resourceVersion no longer kept', async () => {
-    for (let i = 0; i < 25; i++) await t.req('PATCH', '/api/v1/workspaces/a', { type: 'application/merge-patch+json', body: { metadata: { labels: { n: String(i) } } } });
+    for (let i = 0; i < 25; i++)
+      await t.req('PATCH', '/api/v1/workspaces/a', {
+        type: 'application/merge-patch+json',
+        body: { metadata: { labels: { n: String(i) } } },
+      });
     const { res } = await open('/api/v1/workspaces?watch=true&resourceVersion=1');
     expect(res.status).toBe(410);
     const body = (await res.json()) as any;
@@ -98,8 +119,16 @@ describe('watch as newline-delimited JSON', () => {
     const now = '2024-01-01T00:00:00Z';
     await until(() => activeWatchCount(t.server.app) === 1, 'the watch');
     await t.store.create({
-      apiVersion: 'tidepool/v1', kind: 'Event', metadata: { name: 'a.1' },
-      regarding: { kind: 'Workspace', name: 'a' }, reason: 'Started', note: 'started', type: 'Normal', count: 1, firstTimestamp: now, lastTimestamp: now,
+      apiVersion: 'tidepool/v1',
+      kind: 'Event',
+      metadata: { name: 'a.1' },
+      regarding: { kind: 'Workspace', name: 'a' },
+      reason: 'Started',
+      note: 'started',
+      type: 'Normal',
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
     });
     const e = await stream.line();
     expect(e.type).toBe('ADDED');
@@ -111,7 +140,9 @@ describe('watch as newline-delimited JSON', () => {
 
 describe('watch as Server-Sent Events', () => {
   it('streams id/data events, pings, and resumes from Last-Event-ID', async () => {
-    const { res, stream } = await open('/api/v1/workspaces?watch=true&labelSelector=team%3Dsse', { accept: 'text/event-stream' });
+    const { res, stream } = await open('/api/v1/workspaces?watch=true&labelSelector=team%3Dsse', {
+      accept: 'text/event-stream',
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     let ev = await stream.event();
@@ -120,20 +151,30 @@ describe('watch as Server-Sent Events', () => {
     // no object matches yet: the first event only sets the id to resume from
     expect(ev?.data).toBeUndefined();
     expect(ev?.id).toMatch(/^\d+$/);
-    const created = (await t.req('POST', '/api/v1/workspaces', { body: workspace('s1', {}, { labels: { team: 'sse' } }) })).json;
-    do ev = await stream.event(); while (ev && ev.data === undefined); // skip pings
+    const created = (
+      await t.req('POST', '/api/v1/workspaces', { body: workspace('s1', {}, { labels: { team: 'sse' } }) })
+    ).json;
+    do ev = await stream.event();
+    while (ev && ev.data === undefined); // skip pings
     expect(ev!.id).toBe(created.metadata.resourceVersion);
     expect(JSON.parse(ev!.data!)).toMatchObject({ type: 'ADDED', object: { metadata: { name: 's1' } } });
     // a ping comment arrives when nothing happens
-    do ev = await stream.event(); while (ev && !ev.comments.includes('ping'));
+    do ev = await stream.event();
+    while (ev && !ev.comments.includes('ping'));
     expect(ev!.comments).toContain('ping');
     const lastId = created.metadata.resourceVersion;
     await stream.cancel();
 
     // changes while disconnected are replayed from Last-Event-ID (it wins over the query's resourceVersion)
-    await t.req('PATCH', '/api/v1/workspaces/s1', { type: 'application/merge-patch+json', body: { spec: { running: false } } });
+    await t.req('PATCH', '/api/v1/workspaces/s1', {
+      type: 'application/merge-patch+json',
+      body: { spec: { running: false } },
+    });
     await t.req('POST', '/api/v1/workspaces', { body: workspace('s2', {}, { labels: { team: 'sse' } }) });
-    const again = await open('/api/v1/workspaces?watch=true&labelSelector=team%3Dsse&resourceVersion=1', { accept: 'text/event-stream', 'last-event-id': lastId });
+    const again = await open('/api/v1/workspaces?watch=true&labelSelector=team%3Dsse&resourceVersion=1', {
+      accept: 'text/event-stream',
+      'last-event-id': lastId,
+    });
     expect(again.res.status).toBe(200);
     const got: string[] = [];
     while (got.length < 2) {

@@ -52,9 +52,15 @@ describe('caddy driver: the access log as a stream', () => {
     expect(workspaceOfEntry(JSON.stringify({ request: { uri: '/api/v1/workspaces' } }))).toBeUndefined();
     expect(workspaceOfEntry('not json')).toBeUndefined();
     // Another field that holds the key's text (escaped in JSON) does not count; the real key does.
-    expect(workspaceOfEntry(JSON.stringify({ request: { host: '"uri":"/workspace/evil/', uri: '/api/' } }))).toBeUndefined();
-    expect(workspaceOfEntry(JSON.stringify({ request: { host: '"uri":"/workspace/evil/', uri: '/workspace/bob/x' } }))).toBe('bob');
+    expect(
+      workspaceOfEntry(JSON.stringify({ request: { host: '"uri":"/workspace/evil/', uri: '/api/' } })),
+    ).toBeUndefined();
+    expect(
+      workspaceOfEntry(JSON.stringify({ request: { host: '"uri":"/workspace/evil/', uri: '/workspace/bob/x' } })),
+    ).toBe('bob');
     expect(workspaceOfEntry(JSON.stringify({ request: { uri: `/workspace/${'a'.repeat(64)}/` } }))).toBeUndefined();
-    expect(workspaceOfEntry(JSON.stringify({ request: { uri: `/workspace/${'a'.repeat(63)}/` } }))).toBe('a'.repeat(63));
+    expect(workspaceOfEntry(JSON.stringify({ request: { uri: `/workspace/${'a'.repeat(63)}/` } }))).toBe(
+      'a'.repeat(63),
+    );
   });
 });

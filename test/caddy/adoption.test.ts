@@ -8,7 +8,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCaddyProxy, type CaddyProxy } from '../../controller/drivers/proxy/caddy/index.js';
 import type { RouteTable } from '../../controller/drivers/proxy/types.js';
-import { alive, echo, fakeServer, get, openSocket, startHarness, waitFor, type FakeServer, type Harness } from './helpers.js';
+import {
+  alive,
+  echo,
+  fakeServer,
+  get,
+  openSocket,
+  startHarness,
+  waitFor,
+  type FakeServer,
+  type Harness,
+} from './helpers.js';
 
 describe('caddy driver: adopting a data plane left running', () => {
   let h: Harness;
@@ -79,7 +89,10 @@ describe('caddy driver: adopting a data plane left running', () => {
       expect(ours.pid).toBe(caddyPid);
       await ours.close();
       expect(alive(caddyPid!)).toBe(false);
-      await writeFile(join(h.stateDir, 'caddy.pid'), JSON.stringify({ pid: stranger.pid, argv: ['caddy', 'run', '--config', join(h.stateDir, 'caddy.json')] }));
+      await writeFile(
+        join(h.stateDir, 'caddy.pid'),
+        JSON.stringify({ pid: stranger.pid, argv: ['caddy', 'run', '--config', join(h.stateDir, 'caddy.json')] }),
+      );
       const next = createCaddyProxy(h.options);
       drivers.push(next);
       await next.start();

@@ -19,8 +19,14 @@ describe('caddy driver: an existing Caddy through adminUrl', () => {
 
   const driver = (over: Partial<Parameters<typeof createCaddyProxy>[0]> = {}) => {
     const d = createCaddyProxy({
-      adminUrl, apiUpstream: api.upstream, credentials: { username: USER, password: PASSWORD }, appListen, workspaceListen, previewListen,
-      stateDir: join(dir, `driver-${drivers.length}`), ...over,
+      adminUrl,
+      apiUpstream: api.upstream,
+      credentials: { username: USER, password: PASSWORD },
+      appListen,
+      workspaceListen,
+      previewListen,
+      stateDir: join(dir, `driver-${drivers.length}`),
+      ...over,
     });
     drivers.push(d);
     return d;
@@ -36,9 +42,13 @@ describe('caddy driver: an existing Caddy through adminUrl', () => {
     workspaceListen = `127.0.0.1:${await freeLoopbackPort()}`;
     previewListen = `127.0.0.1:${await freeLoopbackPort()}`;
     adminUrl = `http://127.0.0.1:${adminPort}`;
-    await writeFile(join(dir, 'boot.json'), JSON.stringify({ admin: { listen: `127.0.0.1:${adminPort}`, config: { persist: false } } }));
+    await writeFile(
+      join(dir, 'boot.json'),
+      JSON.stringify({ admin: { listen: `127.0.0.1:${adminPort}`, config: { persist: false } } }),
+    );
     caddy = spawn('caddy', ['run', '--config', join(dir, 'boot.json')], {
-      stdio: 'ignore', env: { ...process.env, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+      stdio: 'ignore',
+      env: { ...process.env, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
     });
     await waitFor('the external caddy admin API', async () => (await fetch(`${adminUrl}/config/`)).ok);
   }, 30_000);
@@ -71,7 +81,7 @@ describe('caddy driver: an existing Caddy through adminUrl', () => {
     expect(caddy!.exitCode).toBeNull();
   });
 
-  it('reports a config Caddy rejects with Caddy\'s own message, and Caddy keeps its admin endpoint', async () => {
+  it("reports a config Caddy rejects with Caddy's own message, and Caddy keeps its admin endpoint", async () => {
     const d = driver({ appListen: '127.0.0.1:notaport' });
     const err = await d.apply({ workspaces: [], ports: [] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProxyError);

@@ -10,7 +10,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
-import { createCaddyProxy, freeLoopbackPort, type CaddyProxy, type CaddyProxyOptions } from '../../controller/drivers/proxy/caddy/index.js';
+import {
+  createCaddyProxy,
+  freeLoopbackPort,
+  type CaddyProxy,
+  type CaddyProxyOptions,
+} from '../../controller/drivers/proxy/caddy/index.js';
 import { poll } from '../poll.js';
 
 export const USER = 'tidepool';
@@ -27,7 +32,10 @@ export function ensureCaddy(): void {
   }
 }
 
-export interface SeenRequest { url: string; headers: http.IncomingHttpHeaders }
+export interface SeenRequest {
+  url: string;
+  headers: http.IncomingHttpHeaders;
+}
 
 export interface FakeServer {
   name: string;
@@ -43,18 +51,27 @@ export interface FakeServer {
  * An HTTP server answering JSON {server, url, prefix} and echoing WebSocket messages as
  * "<name>:<msg>"; `/stream?lines=N&ms=M` streams N lines "<name> i", one every M ms.
  */
-export async function fakeServer(name: string, host: string, port = 0, extraHeaders: Record<string, string> = {}): Promise<FakeServer> {
+export async function fakeServer(
+  name: string,
+  host: string,
+  port = 0,
+  extraHeaders: Record<string, string> = {},
+): Promise<FakeServer> {
   const seen: SeenRequest[] = [];
   const server = http.createServer((req, res) => {
     seen.push({ url: req.url ?? '', headers: req.headers });
     const u = new URL(req.url ?? '/', 'http://x');
     if (u.pathname === '/stream') {
-      const lines = Math.min(Number(u.searchParams.get('lines') ?? 10), 1000), ms = Math.min(Number(u.searchParams.get('ms') ?? 50), 1000);
+      const lines = Math.min(Number(u.searchParams.get('lines') ?? 10), 1000),
+        ms = Math.min(Number(u.searchParams.get('ms') ?? 50), 1000);
       res.writeHead(200, { 'content-type': 'text/plain' });
       let i = 0;
       const timer = setInterval(() => {
         res.write(`${name} ${i++}\n`);
-        if (i >= lines) { clearInterval(timer); res.end(); }
+        if (i >= lines) {
+          clearInterval(timer);
+          res.end();
+        }
       }, ms);
       res.on('close', () => clearInterval(timer));
       return;
@@ -69,16 +86,24 @@ export async function fakeServer(name: string, host: string, port = 0, extraHead
     sock.on('error', () => sock.terminate());
     sock.on('message', (data) => sock.send(`${name}:${data.toString()}`));
   });
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, () => resolve()); });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
   const addr = server.address() as { port: number };
   return {
-    name, host, port: addr.port, upstream: `${host}:${addr.port}`, seen,
-    close: () => new Promise<void>((resolve) => {
-      for (const c of wss.clients) c.terminate();
-      wss.close();
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    name,
+    host,
+    port: addr.port,
+    upstream: `${host}:${addr.port}`,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -96,7 +121,7 @@ export interface Harness {
 /** A driver that runs its own Caddy and dnsmasq, the three servers on free 127.0.0.1 ports. */
 export async function startHarness(over: Partial<CaddyProxyOptions> & { apiUpstream: string }): Promise<Harness> {
   ensureCaddy();
-  const stateDir = over.stateDir ?? await mkdtemp(join(tmpdir(), 'tp-caddy-test-'));
+  const stateDir = over.stateDir ?? (await mkdtemp(join(tmpdir(), 'tp-caddy-test-')));
   const options: CaddyProxyOptions = {
     appListen: `127.0.0.1:${await freeLoopbackPort()}`,
     workspaceListen: `127.0.0.1:${await freeLoopbackPort()}`,
@@ -108,7 +133,9 @@ export async function startHarness(over: Partial<CaddyProxyOptions> & { apiUpstr
   const proxy = createCaddyProxy(options);
   await proxy.start();
   return {
-    proxy, stateDir, options,
+    proxy,
+    stateDir,
+    options,
     appUrl: `http://${options.appListen}`,
     workspaceUrl: `http://${options.workspaceListen}`,
     previewUrl: `http://${options.previewListen}`,
@@ -149,14 +176,22 @@ export function alive(pid: number): boolean {
 
 const agent = new Agent({ connect: { timeout: 3_000 }, headersTimeout: 10_000, bodyTimeout: 10_000 });
 
-export interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 
 /**
  * One request, redirects not followed; auth: true = the right credentials, a string = that header, false = none.
  * Each on a fresh connection (reset): a Caddy reload closes idle keep-alive connections, and a
  * pooled one picked up right after a load fails with "other side closed".
  */
-export async function get(url: string, auth: boolean | string = true, extra: Record<string, string> = {}): Promise<Reply> {
+export async function get(
+  url: string,
+  auth: boolean | string = true,
+  extra: Record<string, string> = {},
+): Promise<Reply> {
   const headers: Record<string, string> = { ...extra };
   if (auth !== false) headers.authorization = auth === true ? AUTH : auth;
   const res = await request(url, { dispatcher: agent, headers, reset: true });
@@ -176,10 +211,23 @@ export function openSocket(url: string): Promise<WebSocket> {
 /** Sends `msg` and resolves with the next message (rejects if the socket closes or nothing comes in 5 s). */
 export function echo(ws: WebSocket, msg: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const done = () => { clearTimeout(timer); ws.off('message', onMessage); ws.off('close', onClose); };
-    const onMessage = (data: unknown) => { done(); resolve(String(data)); };
-    const onClose = () => { done(); reject(new Error('socket closed')); };
-    const timer = setTimeout(() => { done(); reject(new Error('no echo within 5 s')); }, 5_000);
+    const done = () => {
+      clearTimeout(timer);
+      ws.off('message', onMessage);
+      ws.off('close', onClose);
+    };
+    const onMessage = (data: unknown) => {
+      done();
+      resolve(String(data));
+    };
+    const onClose = () => {
+      done();
+      reject(new Error('socket closed'));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error('no echo within 5 s'));
+    }, 5_000);
     ws.on('message', onMessage);
     ws.on('close', onClose);
     ws.send(msg);
@@ -191,7 +239,10 @@ export function closesWithin(ws: WebSocket, ms: number): Promise<boolean> {
   if (ws.readyState === WebSocket.CLOSED) return Promise.resolve(true);
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);
-    ws.once('close', () => { clearTimeout(timer); resolve(true); });
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
   });
 }
 

@@ -4,7 +4,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_CSP } from '../../controller/drivers/proxy/caddy/index.js';
 import type { RouteTable } from '../../controller/drivers/proxy/types.js';
-import { AUTH, echo, fakeServer, get, openSocket, reloadCount, startHarness, waitFor, type FakeServer, type Harness } from './helpers.js';
+import {
+  AUTH,
+  echo,
+  fakeServer,
+  get,
+  openSocket,
+  reloadCount,
+  startHarness,
+  waitFor,
+  type FakeServer,
+  type Harness,
+} from './helpers.js';
 
 const HTML = { accept: 'text/html,application/xhtml+xml' };
 
@@ -20,11 +31,18 @@ describe('caddy driver: routing through a real Caddy, looked up by name', () => 
     dev = await fakeServer('alice-3000', '127.78.1.10', 3000);
     bobIde = await fakeServer('bob-ide', '127.78.1.11', 8080);
     // The API sends a permissive CORS header; Caddy must not pass it on.
-    api = await fakeServer('api', '127.0.0.1', 0, { 'access-control-allow-origin': '*', 'access-control-allow-credentials': 'true' });
+    api = await fakeServer('api', '127.0.0.1', 0, {
+      'access-control-allow-origin': '*',
+      'access-control-allow-credentials': 'true',
+    });
     h = await startHarness({ apiUpstream: api.upstream });
     loadsAtBoot = await reloadCount(h.stateDir);
     table = {
-      workspaces: [{ name: 'alice', upstream: '127.78.1.10:8080' }, { name: 'bob', upstream: '127.78.1.11:8080' }, { name: 'dead', upstream: '127.78.1.12:8080' }],
+      workspaces: [
+        { name: 'alice', upstream: '127.78.1.10:8080' },
+        { name: 'bob', upstream: '127.78.1.11:8080' },
+        { name: 'dead', upstream: '127.78.1.12:8080' },
+      ],
       ports: [
         { workspace: 'alice', port: 3000, upstream: '127.78.1.10:3000' },
         { workspace: 'alice', port: 5173, upstream: '127.78.1.10:5173' },
@@ -67,7 +85,11 @@ describe('caddy driver: routing through a real Caddy, looked up by name', () => 
     const before = ide.seen.length;
     const r = await get(`${h.previewUrl}/workspace/alice/port/3000/api/items?page=2`);
     expect(r.status).toBe(200);
-    expect(JSON.parse(r.body)).toEqual({ server: 'alice-3000', url: '/api/items?page=2', prefix: '/workspace/alice/port/3000' });
+    expect(JSON.parse(r.body)).toEqual({
+      server: 'alice-3000',
+      url: '/api/items?page=2',
+      prefix: '/workspace/alice/port/3000',
+    });
     const devSeen = dev.seen.length;
     const old = await get(`${h.workspaceUrl}/workspace/alice/port/3000/api/items?page=2`);
     expect(old.status).toBe(308);
@@ -96,7 +118,9 @@ describe('caddy driver: routing through a real Caddy, looked up by name', () => 
     const url = `${h.previewUrl}/workspace/alice/port/5173/`;
     const r = await get(url);
     expect(r.status).toBe(502);
-    expect(r.body).toMatch(/^502: Port 5173 of workspace "alice" is registered, but nothing answers on port 5173 in the workspace\./);
+    expect(r.body).toMatch(
+      /^502: Port 5173 of workspace "alice" is registered, but nothing answers on port 5173 in the workspace\./,
+    );
     late = await fakeServer('alice-5173', '127.78.1.10', 5173);
     const ok = await get(url);
     expect(ok.status).toBe(200);
@@ -113,7 +137,9 @@ describe('caddy driver: routing through a real Caddy, looked up by name', () => 
     const ws = await get(`${h.workspaceUrl}/workspace/nobody/x`);
     expect(ws.status).toBe(404);
     expect(ws.headers['content-type']).toMatch(/^text\/plain/);
-    expect(ws.body).toMatch(/^404: There is no workspace "nobody" on this Tidepool\. \(Tidepool: http:\/\/127\.0\.0\.1:\d+\/app\/\)\n$/);
+    expect(ws.body).toMatch(
+      /^404: There is no workspace "nobody" on this Tidepool\. \(Tidepool: http:\/\/127\.0\.0\.1:\d+\/app\/\)\n$/,
+    );
     expect(ws.body.split('\n').filter(Boolean)).toHaveLength(1);
     const port = await get(`${h.previewUrl}/workspace/alice/port/4000/`);
     expect(port.status).toBe(404);
@@ -129,7 +155,9 @@ describe('caddy driver: routing through a real Caddy, looked up by name', () => 
   it('a workspace that exists but is stopped or starting: 503 saying so, with a link to the UI; its Ports too', async () => {
     const r = await get(`${h.workspaceUrl}/workspace/carol/`);
     expect(r.status).toBe(503);
-    expect(r.body).toMatch(/^503: Workspace "carol" exists but is not running: it is stopped or still starting\. \(Tidepool: http:\/\/127\.0\.0\.1:\d+\/app\/\)\n$/);
+    expect(r.body).toMatch(
+      /^503: Workspace "carol" exists but is not running: it is stopped or still starting\. \(Tidepool: http:\/\/127\.0\.0\.1:\d+\/app\/\)\n$/,
+    );
     const html = await get(`${h.workspaceUrl}/workspace/carol/`, true, HTML);
     expect(html.status).toBe(503);
     expect(html.body).toContain('<h1>Workspace not running</h1>');
@@ -142,7 +170,17 @@ describe('caddy driver: routing through a real Caddy, looked up by name', () => 
   });
 
   it('answers 404 pages for paths that are no workspace or port path, and never reaches the API there', async () => {
-    for (const path of ['/', '/nope', '/workspace/', '/workspace/Alice/', '/api/', '/api/v1/workspaces', '/app/', '/openapi.json', '/healthz']) {
+    for (const path of [
+      '/',
+      '/nope',
+      '/workspace/',
+      '/workspace/Alice/',
+      '/api/',
+      '/api/v1/workspaces',
+      '/app/',
+      '/openapi.json',
+      '/healthz',
+    ]) {
       const r = await get(`${h.workspaceUrl}${path}`);
       expect(r.status, path).toBe(404);
       expect(r.body, path).toMatch(/^404: /);
@@ -153,7 +191,12 @@ describe('caddy driver: routing through a real Caddy, looked up by name', () => 
 
   it('answers 401 with WWW-Authenticate without credentials or with wrong ones, on every public server', async () => {
     const wrong = `Basic ${Buffer.from('tidepool:nope').toString('base64')}`;
-    for (const url of [`${h.workspaceUrl}/workspace/alice/`, `${h.previewUrl}/workspace/alice/port/3000/`, `${h.appUrl}/api/v1/workspaces`, `${h.appUrl}/app/`]) {
+    for (const url of [
+      `${h.workspaceUrl}/workspace/alice/`,
+      `${h.previewUrl}/workspace/alice/port/3000/`,
+      `${h.appUrl}/api/v1/workspaces`,
+      `${h.appUrl}/app/`,
+    ]) {
       for (const auth of [false, wrong] as const) {
         const r = await get(url, auth);
         expect(r.status, `${url} auth=${String(auth)}`).toBe(401);
@@ -171,7 +214,12 @@ describe('caddy driver: routing through a real Caddy, looked up by name', () => 
     expect(r.headers['access-control-allow-credentials']).toBeUndefined();
     // The API checks the credentials itself too, so they reach it.
     expect(api.seen.at(-1)!.headers.authorization).toBe(AUTH);
-    for (const reply of [r, await get(`${h.appUrl}/app/index.html`), await get(`${h.appUrl}/app/`, false), await get(`${h.appUrl}/healthz`, false)]) {
+    for (const reply of [
+      r,
+      await get(`${h.appUrl}/app/index.html`),
+      await get(`${h.appUrl}/app/`, false),
+      await get(`${h.appUrl}/healthz`, false),
+    ]) {
       expect(reply.headers['content-security-policy']).toBe(APP_CSP);
       expect(reply.headers['x-content-type-options']).toBe('nosniff');
     }
@@ -196,7 +244,10 @@ describe('caddy driver: routing through a real Caddy, looked up by name', () => 
     // A name that just went away may be answered from Caddy's cache for up to one refresh (1 s).
     await waitFor('alice not running', async () => (await get(`${h.workspaceUrl}/workspace/alice/`)).status === 503);
     // Each name has its own cache entry: the Port's may be followed a moment later than the IDE's.
-    await waitFor('alice/3000 not running', async () => (await get(`${h.previewUrl}/workspace/alice/port/3000/`)).status === 503);
+    await waitFor(
+      'alice/3000 not running',
+      async () => (await get(`${h.previewUrl}/workspace/alice/port/3000/`)).status === 503,
+    );
     expect((await get(`${h.previewUrl}/workspace/bob/port/3000/`)).status).toBe(502);
     expect(await h.proxy.read()).toEqual(next);
     expect(h.proxy.loads).toBe(0);

@@ -7,7 +7,19 @@ import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCaddyProxy, type Json } from '../../controller/drivers/proxy/caddy/index.js';
 import { ProxyError, type RouteTable } from '../../controller/drivers/proxy/types.js';
-import { alive, echo, fakeServer, get, openSocket, PASSWORD, startHarness, USER, waitFor, type FakeServer, type Harness } from './helpers.js';
+import {
+  alive,
+  echo,
+  fakeServer,
+  get,
+  openSocket,
+  PASSWORD,
+  startHarness,
+  USER,
+  waitFor,
+  type FakeServer,
+  type Harness,
+} from './helpers.js';
 
 describe('caddy driver: supervision and drift', () => {
   let h: Harness;
@@ -24,8 +36,13 @@ describe('caddy driver: supervision and drift', () => {
     process.env.TIDEPOOL_PASSWORD = secret;
     h = await startHarness({ apiUpstream: api.upstream });
     delete process.env.TIDEPOOL_PASSWORD;
-    h.proxy.subscribe(() => { changes++; });
-    table = { workspaces: [{ name: 'alice', upstream: '127.78.3.10:8080' }], ports: [{ workspace: 'alice', port: 3000, upstream: '127.78.3.10:3000' }] };
+    h.proxy.subscribe(() => {
+      changes++;
+    });
+    table = {
+      workspaces: [{ name: 'alice', upstream: '127.78.3.10:8080' }],
+      ports: [{ workspace: 'alice', port: 3000, upstream: '127.78.3.10:3000' }],
+    };
     await h.proxy.apply(table);
   }, 30_000);
 
@@ -34,8 +51,9 @@ describe('caddy driver: supervision and drift', () => {
     await Promise.all([ide, dev, api].map((s) => s?.close()));
   });
 
-  const routed = async () => (await get(`${h.workspaceUrl}/workspace/alice/`)).status === 200
-    && (await get(`${h.previewUrl}/workspace/alice/port/3000/`)).status === 200;
+  const routed = async () =>
+    (await get(`${h.workspaceUrl}/workspace/alice/`)).status === 200 &&
+    (await get(`${h.previewUrl}/workspace/alice/port/3000/`)).status === 200;
 
   it('keeps the admin API on a 0600 unix socket in a 0700 directory', async () => {
     expect(h.proxy.adminUrl).toMatch(/^unix\/\/.+\/admin\.sock$/);
@@ -45,7 +63,7 @@ describe('caddy driver: supervision and drift', () => {
     expect(s.mode & 0o777).toBe(0o600);
     expect((await stat(dirname(socket))).mode & 0o777).toBe(0o700);
     // Nothing listens for the admin API on TCP: the config names only the socket.
-    const config = await h.proxy.admin().getConfig() as { admin: { listen: string } };
+    const config = (await h.proxy.admin().getConfig()) as { admin: { listen: string } };
     expect(config.admin.listen).toBe(h.proxy.adminUrl);
   });
 
@@ -63,7 +81,10 @@ describe('caddy driver: supervision and drift', () => {
     const before = changes;
     const socket = await openSocket(`${h.workspaceUrl}/workspace/alice/ws`);
     process.kill(pid, 'SIGKILL');
-    await waitFor('a new dnsmasq', async () => h.proxy.dnsmasqPid !== undefined && h.proxy.dnsmasqPid !== pid && changes > before);
+    await waitFor(
+      'a new dnsmasq',
+      async () => h.proxy.dnsmasqPid !== undefined && h.proxy.dnsmasqPid !== pid && changes > before,
+    );
     expect(alive(pid)).toBe(false);
     await waitFor('routes back', routed);
     expect(await h.proxy.read()).toEqual(table);
@@ -92,7 +113,7 @@ describe('caddy driver: supervision and drift', () => {
   });
 
   it('Caddy emptied behind our back (as a Caddy restarted with another config): read() says so, apply loads the config once', async () => {
-    const config = await h.proxy.admin().getConfig() as { admin: Json };
+    const config = (await h.proxy.admin().getConfig()) as { admin: Json };
     await h.proxy.admin().load({ admin: config.admin });
     expect(await h.proxy.read()).toBeNull();
     await h.proxy.apply(table);
@@ -113,7 +134,15 @@ describe('caddy driver: supervision and drift', () => {
 
   it('fails with a ProxyError naming the executable when caddy or dnsmasq cannot run', async () => {
     for (const over of [{ caddyBinary: '/nonexistent/caddy' }, { dnsmasqBinary: '/nonexistent/dnsmasq' }]) {
-      const d = createCaddyProxy({ apiUpstream: api.upstream, credentials: { username: USER, password: PASSWORD }, appListen: '127.0.0.1:0', workspaceListen: '127.0.0.1:0', previewListen: '127.0.0.1:0', stateDir: `${h.stateDir}-bad`, ...over });
+      const d = createCaddyProxy({
+        apiUpstream: api.upstream,
+        credentials: { username: USER, password: PASSWORD },
+        appListen: '127.0.0.1:0',
+        workspaceListen: '127.0.0.1:0',
+        previewListen: '127.0.0.1:0',
+        stateDir: `${h.stateDir}-bad`,
+        ...over,
+      });
       const err = await d.start().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ProxyError);
       expect((err as Error).message).toContain('/nonexistent/');

@@ -3,7 +3,17 @@
 // and complete, while 20 route changes happen to other workspaces.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteTable } from '../../controller/drivers/proxy/types.js';
-import { closesWithin, echo, fakeServer, openSocket, readStream, reloadCount, startHarness, type FakeServer, type Harness } from './helpers.js';
+import {
+  closesWithin,
+  echo,
+  fakeServer,
+  openSocket,
+  readStream,
+  reloadCount,
+  startHarness,
+  type FakeServer,
+  type Harness,
+} from './helpers.js';
 
 describe('caddy driver: established connections survive changes to other workspaces', () => {
   let h: Harness;
@@ -33,10 +43,18 @@ describe('caddy driver: established connections survive changes to other workspa
       const other = `w${(i % 4) + 1}`;
       const table: RouteTable = { workspaces: [alice], ports: [] };
       switch (i % 4) {
-        case 0: table.workspaces.push({ name: other, upstream: `127.78.5.${21 + (i % 4)}:8080` }); break; // started
-        case 1: table.idle = { workspaces: [other], ports: [] }; break; // stopped
-        case 2: table.workspaces.push({ name: other, upstream: `127.78.5.${21 + (i % 4)}:8080` }); table.ports.push({ workspace: other, port: 3000, upstream: `127.78.5.${21 + (i % 4)}:3000` }); break; // Port added
-        default: break; // deleted
+        case 0:
+          table.workspaces.push({ name: other, upstream: `127.78.5.${21 + (i % 4)}:8080` });
+          break; // started
+        case 1:
+          table.idle = { workspaces: [other], ports: [] };
+          break; // stopped
+        case 2:
+          table.workspaces.push({ name: other, upstream: `127.78.5.${21 + (i % 4)}:8080` });
+          table.ports.push({ workspace: other, port: 3000, upstream: `127.78.5.${21 + (i % 4)}:3000` });
+          break; // Port added
+        default:
+          break; // deleted
       }
       await h.proxy.apply(table);
       expect(await echo(socket, `m${i}`)).toBe(`alice-ide:m${i}`);

@@ -56,20 +56,29 @@ describe('apply', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(lines(first.stdout).sort()).toEqual([
-      'port/alice-3000 created', 'port/carol-8000 created',
-      'workspace/alice created', 'workspace/bob created', 'workspace/carol created',
+      'port/alice-3000 created',
+      'port/carol-8000 created',
+      'workspace/alice created',
+      'workspace/bob created',
+      'workspace/carol created',
     ]);
     const again = await run(['apply', '-f', 'examples/']);
     expect(again.code).toBe(0);
     expect(lines(again.stdout).sort()).toEqual([
-      'port/alice-3000 unchanged', 'port/carol-8000 unchanged',
-      'workspace/alice unchanged', 'workspace/bob unchanged', 'workspace/carol unchanged',
+      'port/alice-3000 unchanged',
+      'port/carol-8000 unchanged',
+      'workspace/alice unchanged',
+      'workspace/bob unchanged',
+      'workspace/carol unchanged',
     ]);
   });
 
   it('--dry-run=server reports and writes nothing', async () => {
     const file = join(scratch, 'dry.yaml');
-    await writeFile(file, 'apiVersion: tidepool/v1\nkind: Workspace\nmetadata:\n  name: dry\nspec:\n  resources: {cpu: 1, memory: 512Mi}\n');
+    await writeFile(
+      file,
+      'apiVersion: tidepool/v1\nkind: Workspace\nmetadata:\n  name: dry\nspec:\n  resources: {cpu: 1, memory: 512Mi}\n',
+    );
     const r = await run(['apply', '-f', file, '--dry-run=server']);
     expect(r.stdout.trim()).toBe('workspace/dry created (server dry run)');
     expect(r.code).toBe(0);
@@ -79,7 +88,12 @@ describe('apply', () => {
   });
 
   it('reads stdin and JSON', async () => {
-    const json = JSON.stringify({ apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name: 'from-stdin' }, spec: { resources: { cpu: 1, memory: '512Mi' } } });
+    const json = JSON.stringify({
+      apiVersion: 'tidepool/v1',
+      kind: 'Workspace',
+      metadata: { name: 'from-stdin' },
+      spec: { resources: { cpu: 1, memory: '512Mi' } },
+    });
     const r = await run(['apply', '-f', '-'], { input: json });
     expect(r.stdout.trim()).toBe('workspace/from-stdin created');
     const del = await run(['delete', 'ws', 'from-stdin']);
@@ -88,26 +102,31 @@ describe('apply', () => {
 
   it('an invalid file: every problem at file:line:column with its field, nothing written, non-zero exit', async () => {
     const file = join(scratch, 'bad.yaml');
-    await writeFile(file, [
-      'apiVersion: tidepool/v1', //      1
-      'kind: Workspace', //               2
-      'metadata:', //                     3
-      '  name: fine', //                  4
-      '---', //                           5
-      '# a port on a privileged number', // 6
-      'apiVersion: tidepool/v1', //       7
-      'kind: Port', //                    8
-      'metadata:', //                     9
-      '  name: fine-80', //               10
-      'spec:', //                         11
-      '  workspace: fine', //             12
-      '  port: 80', //                    13
-      '',
-    ].join('\n'));
+    await writeFile(
+      file,
+      [
+        'apiVersion: tidepool/v1', //      1
+        'kind: Workspace', //               2
+        'metadata:', //                     3
+        '  name: fine', //                  4
+        '---', //                           5
+        '# a port on a privileged number', // 6
+        'apiVersion: tidepool/v1', //       7
+        'kind: Port', //                    8
+        'metadata:', //                     9
+        '  name: fine-80', //               10
+        'spec:', //                         11
+        '  workspace: fine', //             12
+        '  port: 80', //                    13
+        '',
+      ].join('\n'),
+    );
     const r = await run(['apply', '-f', 'examples/workspace.yaml', '-f', file]);
     expect(r.code).not.toBe(0);
     expect(r.stdout).toBe('');
-    expect(lines(r.stderr)).toContain(`${file}:13:9: spec.port: Invalid value: 80: must be between 1024 and 65535, inclusive`);
+    expect(lines(r.stderr)).toContain(
+      `${file}:13:9: spec.port: Invalid value: 80: must be between 1024 and 65535, inclusive`,
+    );
     expect(r.stderr).toMatch(/^Error from server \(Invalid\): 1 problem; nothing was applied:/);
     expect((await run(['get', 'ws', 'fine'])).code).toBe(1);
   });
@@ -117,21 +136,26 @@ describe('apply', () => {
     await writeFile(file, 'apiVersion: tidepool/v1\nkind: Workspace\nmetadata:\n  name: dup\n  name: dup2\n');
     const r = await run(['apply', '-f', file]);
     expect(r.code).toBe(1);
-    expect(lines(r.stderr)[1]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:5:3: invalid YAML: Map keys must be unique`));
+    expect(lines(r.stderr)[1]).toMatch(
+      new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:5:3: invalid YAML: Map keys must be unique`),
+    );
   });
 
   it('--prune with --applyset deletes what left the files', async () => {
     const dir = join(scratch, 'set');
     const { mkdir } = await import('node:fs/promises');
     await mkdir(dir);
-    const ws = (n: string) => `apiVersion: tidepool/v1\nkind: Workspace\nmetadata:\n  name: ${n}\nspec:\n  resources: {cpu: 1, memory: 512Mi}\n`;
+    const ws = (n: string) =>
+      `apiVersion: tidepool/v1\nkind: Workspace\nmetadata:\n  name: ${n}\nspec:\n  resources: {cpu: 1, memory: 512Mi}\n`;
     await writeFile(join(dir, 'p1.yaml'), ws('prune-one'));
     await writeFile(join(dir, 'p2.yaml'), ws('prune-two'));
     expect((await run(['apply', '-f', dir, '--prune', '--applyset', 'set1'])).code).toBe(0);
     await rm(join(dir, 'p2.yaml'));
     const r = await run(['apply', '-f', dir, '--prune', '--applyset', 'set1']);
     expect(lines(r.stdout)).toEqual(['workspace/prune-one unchanged', 'workspace/prune-two pruned']);
-    expect((await run(['apply', '-f', dir, '--prune'])).stderr.trim()).toBe('error: --prune requires --applyset NAME: the set of objects to prune from');
+    expect((await run(['apply', '-f', dir, '--prune'])).stderr.trim()).toBe(
+      'error: --prune requires --applyset NAME: the set of objects to prune from',
+    );
     // An empty set prunes everything only when explicitly allowed.
     await rm(join(dir, 'p1.yaml'));
     const refused = await run(['apply', '-f', dir, '--prune', '--applyset', 'set1']);
@@ -166,15 +190,28 @@ describe('get', () => {
 
   it('-o json and -o yaml', async () => {
     const one = JSON.parse((await run(['get', 'workspace', 'alice', '-o', 'json'])).stdout);
-    expect(one).toMatchObject({ kind: 'Workspace', metadata: { name: 'alice' }, spec: { resources: { cpu: 1, memory: '1Gi' } } });
+    expect(one).toMatchObject({
+      kind: 'Workspace',
+      metadata: { name: 'alice' },
+      spec: { resources: { cpu: 1, memory: '1Gi' } },
+    });
     expect(one.metadata.uid).toBeTruthy();
     const list = parseYaml((await run(['get', 'ports', '-o', 'yaml'])).stdout);
     expect(list.kind).toBe('PortList');
-    expect(list.items.map((p: { metadata: { name: string } }) => p.metadata.name)).toEqual(['alice-3000', 'carol-8000']);
+    expect(list.items.map((p: { metadata: { name: string } }) => p.metadata.name)).toEqual([
+      'alice-3000',
+      'carol-8000',
+    ]);
   });
 
   it('-o name, all, and -l', async () => {
-    expect(await names(['get', 'all'])).toEqual(['workspace/alice', 'workspace/bob', 'workspace/carol', 'port/alice-3000', 'port/carol-8000']);
+    expect(await names(['get', 'all'])).toEqual([
+      'workspace/alice',
+      'workspace/bob',
+      'workspace/carol',
+      'port/alice-3000',
+      'port/carol-8000',
+    ]);
     expect(await names(['get', 'ws', '-l', 'team=web'])).toEqual(['workspace/bob', 'workspace/carol']);
     expect(await names(['get', 'ws', '-l', 'team=web,role!=lead'])).toEqual(['workspace/bob']);
     expect(await names(['get', 'ws/alice', 'port/carol-8000'])).toEqual(['workspace/alice', 'port/carol-8000']);
@@ -194,13 +231,15 @@ describe('get', () => {
     expect(r.stderr.trim()).toBe('No resources found.');
   });
 
-  it('events are listed (read-only kind): the controller\'s, about the examples', async () => {
+  it("events are listed (read-only kind): the controller's, about the examples", async () => {
     const r = await run(['get', 'events']);
     expect(r.code).toBe(0);
     const rows = lines(r.stdout);
     expect(rows[0]).toMatch(/^LAST SEEN +TYPE +REASON +OBJECT +MESSAGE$/);
     expect(rows.some((l) => /^\S+ +Normal +Created +workspace\/alice +Created the VM/.test(l))).toBe(true);
-    const put = await run(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'tidepool/v1', kind: 'Event', metadata: { name: 'mine' } }) });
+    const put = await run(['apply', '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'tidepool/v1', kind: 'Event', metadata: { name: 'mine' } }),
+    });
     expect(put.code).toBe(1);
     expect(put.stderr).toContain('kind: Unsupported value: "Event"');
   });
@@ -226,7 +265,9 @@ describe('describe', () => {
     const out = r.stdout;
     expect(lines(out)[0]).toBe('Name:         alice');
     expect(out).toMatch(/^Kind: +Workspace$/m);
-    expect(out).toMatch(/^Spec:\n {2}Image: +default\n {2}Running: +true\n {2}Resources:\n {4}CPU: +1\n {4}Memory: +1Gi$/m);
+    expect(out).toMatch(
+      /^Spec:\n {2}Image: +default\n {2}Running: +true\n {2}Resources:\n {4}CPU: +1\n {4}Memory: +1Gi$/m,
+    );
     expect(out).toMatch(/^Status:/m);
     expect(out).toMatch(/^Conditions:/m);
     expect(out).toMatch(/^Events:/m);
@@ -259,7 +300,10 @@ describe('diff', () => {
 
   it('a new object shows as all added', async () => {
     const file = join(scratch, 'new.yaml');
-    await writeFile(file, 'apiVersion: tidepool/v1\nkind: Port\nmetadata:\n  name: alice-4000\nspec:\n  workspace: alice\n  port: 4000\n');
+    await writeFile(
+      file,
+      'apiVersion: tidepool/v1\nkind: Port\nmetadata:\n  name: alice-4000\nspec:\n  workspace: alice\n  port: 4000\n',
+    );
     const r = await run(['diff', '-f', file]);
     expect(r.code).toBe(1);
     const body = lines(r.stdout).filter((l) => !l.startsWith('---') && !l.startsWith('+++') && !l.startsWith('@@'));
@@ -288,7 +332,10 @@ describe('start and stop', () => {
 describe('wait and delete', () => {
   it('wait --for=delete returns once another command deleted the object', async () => {
     const file = join(scratch, 'gone.yaml');
-    await writeFile(file, 'apiVersion: tidepool/v1\nkind: Workspace\nmetadata:\n  name: gone\nspec:\n  resources: {cpu: 1, memory: 512Mi}\n');
+    await writeFile(
+      file,
+      'apiVersion: tidepool/v1\nkind: Workspace\nmetadata:\n  name: gone\nspec:\n  resources: {cpu: 1, memory: 512Mi}\n',
+    );
     expect((await run(['apply', '-f', file])).code).toBe(0);
     const waiter = tp(['wait', 'workspace/gone', '--for=delete', '--timeout=60s'], { env, timeoutMs: 60_000 });
     // The waiter may start watching before or after the delete: either way it must see it.
@@ -300,7 +347,7 @@ describe('wait and delete', () => {
     expect(w.code).toBe(0);
   });
 
-  it('wait times out with kubectl\'s message', async () => {
+  it("wait times out with kubectl's message", async () => {
     const r = await run(['wait', 'ws/alice', '--for=condition=NeverTrue', '--timeout=1s']);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe('error: timed out waiting for the condition on workspaces/alice');
@@ -309,7 +356,11 @@ describe('wait and delete', () => {
   it('delete --wait returns when the objects are gone; delete -f takes a Port before its Workspace', async () => {
     const r = await tp(['delete', '-f', 'examples/team.yaml', '--wait', '--timeout=60s'], { env, timeoutMs: 60_000 });
     expect(r.stderr).toBe('');
-    expect(lines(r.stdout)).toEqual(['port "carol-8000" deleted', 'workspace "bob" deleted', 'workspace "carol" deleted']);
+    expect(lines(r.stdout)).toEqual([
+      'port "carol-8000" deleted',
+      'workspace "bob" deleted',
+      'workspace "carol" deleted',
+    ]);
     expect(await names(['get', 'all'])).toEqual(['workspace/alice', 'port/alice-3000']);
     const again = await run(['delete', 'workspace', 'bob']);
     expect(again.code).toBe(1);
@@ -334,7 +385,9 @@ describe('errors', () => {
   it('a wrong password', async () => {
     const r = await run(['get', 'ws'], { env: { ...env, TIDEPOOL_USER: 'admin', TIDEPOOL_PASSWORD: 'wrong' } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: You must be logged in to the server \(Unauthorized\): .*TIDEPOOL_USER \/ TIDEPOOL_PASSWORD/);
+    expect(r.stderr).toMatch(
+      /^error: You must be logged in to the server \(Unauthorized\): .*TIDEPOOL_USER \/ TIDEPOOL_PASSWORD/,
+    );
   });
 
   it('no credentials file where the data directory points', async () => {
@@ -347,7 +400,9 @@ describe('errors', () => {
 
   it('credentials are picked up from --data-dir, with nothing in the environment', async () => {
     const bare = cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg') });
-    const r = await tp(['--server', served.address, 'get', 'ws', 'alice', '--data-dir', served.dataDir, '-o', 'name'], { env: bare });
+    const r = await tp(['--server', served.address, 'get', 'ws', 'alice', '--data-dir', served.dataDir, '-o', 'name'], {
+      env: bare,
+    });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('workspace/alice');
   });
@@ -356,7 +411,9 @@ describe('errors', () => {
     const port = await closedPort();
     const r = await run(['get', 'ws'], { env: { ...env, TIDEPOOL_SERVER: `http://127.0.0.1:${port}` } });
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe(`error: cannot reach the Tidepool server at http://127.0.0.1:${port}: connection refused (is "tidepool serve" running?)`);
+    expect(r.stderr.trim()).toBe(
+      `error: cannot reach the Tidepool server at http://127.0.0.1:${port}: connection refused (is "tidepool serve" running?)`,
+    );
   });
 });
 

@@ -75,8 +75,11 @@ describe('the examples, end to end', { timeout: 4 * WAIT_MS }, () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(lines(r.stdout).sort()).toEqual([
-      'port/alice-3000 created', 'port/carol-8000 created',
-      'workspace/alice created', 'workspace/bob created', 'workspace/carol created',
+      'port/alice-3000 created',
+      'port/carol-8000 created',
+      'workspace/alice created',
+      'workspace/bob created',
+      'workspace/carol created',
     ]);
   });
 
@@ -85,7 +88,12 @@ describe('the examples, end to end', { timeout: 4 * WAIT_MS }, () => {
     expect(ws.stderr).toBe('');
     expect(ws.code).toBe(0);
     expect(lines(ws.stdout)).toEqual(workspaces.map((n) => `workspace/${n} condition met`));
-    const p = await run(['wait', '--for=condition=Ready', ...ports.map((n) => `port/${n}`), `--timeout=${WAIT_MS / 1000}s`]);
+    const p = await run([
+      'wait',
+      '--for=condition=Ready',
+      ...ports.map((n) => `port/${n}`),
+      `--timeout=${WAIT_MS / 1000}s`,
+    ]);
     expect(p.stderr).toBe('');
     expect(p.code).toBe(0);
     expect(lines(p.stdout)).toEqual(ports.map((n) => `port/${n} condition met`));
@@ -110,8 +118,18 @@ describe('the examples, end to end', { timeout: 4 * WAIT_MS }, () => {
   it('get ports: each Ready, with its URL under its workspace', async () => {
     const rows = await table('ports');
     expect([...rows.keys()]).toEqual(ports);
-    expect(rows.get('alice-3000')).toMatchObject({ WORKSPACE: 'alice', PORT: '3000', READY: 'True', URL: '/workspace/alice/port/3000/' });
-    expect(rows.get('carol-8000')).toMatchObject({ WORKSPACE: 'carol', PORT: '8000', READY: 'True', URL: '/workspace/carol/port/8000/' });
+    expect(rows.get('alice-3000')).toMatchObject({
+      WORKSPACE: 'alice',
+      PORT: '3000',
+      READY: 'True',
+      URL: '/workspace/alice/port/3000/',
+    });
+    expect(rows.get('carol-8000')).toMatchObject({
+      WORKSPACE: 'carol',
+      PORT: '8000',
+      READY: 'True',
+      URL: '/workspace/carol/port/8000/',
+    });
   });
 
   it('stop: the workspace goes Stopped without an IP, its VM is off, and its port is no longer Ready', async () => {
@@ -131,7 +149,10 @@ describe('the examples, end to end', { timeout: 4 * WAIT_MS }, () => {
     const p = await run(['wait', 'port/carol-8000', '--for=condition=Ready=False', `--timeout=${WAIT_MS / 1000}s`]);
     expect(p.code).toBe(0);
     const port = JSON.parse((await run(['get', 'port', 'carol-8000', '-o', 'json'])).stdout);
-    expect(port.status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'WorkspaceStopped' });
+    expect(port.status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'WorkspaceStopped',
+    });
   });
 
   it('start --wait: Running and Ready again, with an IP where its IDE answers, and its port Ready', async () => {
@@ -159,7 +180,8 @@ describe('the examples, end to end', { timeout: 4 * WAIT_MS }, () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     const events = out.slice(out.indexOf('Events:'));
-    for (const reason of ['Created', 'IDEReady', 'Stopped', 'Started']) expect(events).toMatch(new RegExp(`\\b${reason}\\b`));
+    for (const reason of ['Created', 'IDEReady', 'Stopped', 'Started'])
+      expect(events).toMatch(new RegExp(`\\b${reason}\\b`));
     expect(out).toMatch(/^ {2}Phase: +Running$/m);
   });
 

@@ -27,7 +27,7 @@ export default function setup() {
   // Several suites (or several people's runs) may build at once: one at a time.
   const hasFlock = existsSync('/usr/bin/flock') || existsSync('/bin/flock');
   const [cmd, args] = hasFlock
-    ? ['flock', ['/tmp/tp-build.lock', 'npm', 'run', '--silent', 'build']] as const
-    : ['npm', ['run', '--silent', 'build']] as const;
+    ? (['flock', ['/tmp/tp-build.lock', 'npm', 'run', '--silent', 'build']] as const)
+    : (['npm', ['run', '--silent', 'build']] as const);
   execFileSync(cmd, [...args], { cwd: ROOT, stdio: 'inherit' });
 }

@@ -26,7 +26,10 @@ export interface Result {
 }
 
 /** Runs `tidepool ARGS` to completion (bounded by `timeoutMs`). */
-export function tp(args: string[], opts: { env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string }): Promise<Result> {
+export function tp(
+  args: string[],
+  opts: { env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string },
+): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(BIN, args, { env: opts.env, cwd: opts.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -34,8 +37,14 @@ export function tp(args: string[], opts: { env: NodeJS.ProcessEnv; input?: strin
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.end(opts.input ?? '');
   });
 }
@@ -64,8 +73,10 @@ export class Proc {
     let gone = false;
     void this.exited.then(() => (gone = true));
     while (!test(this.stdout)) {
-      if (gone) throw new Error(`process exited before the expected output.\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
-      if (Date.now() > deadline) throw new Error(`timed out waiting for output.\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      if (gone)
+        throw new Error(`process exited before the expected output.\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for output.\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -89,7 +100,10 @@ export interface Served {
  * controller, no Incus or Caddy needed.
  */
 export async function startServe(
-  dataDir: string, env: NodeJS.ProcessEnv, args: string[] = ['--runtime', 'stub', '--proxy', 'memory'], timeoutMs = 30_000,
+  dataDir: string,
+  env: NodeJS.ProcessEnv,
+  args: string[] = ['--runtime', 'stub', '--proxy', 'memory'],
+  timeoutMs = 30_000,
 ): Promise<Served> {
   const proc = new Proc(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...args], env);
   let address: string | undefined;
@@ -99,7 +113,9 @@ export async function startServe(
       try {
         const rec = JSON.parse(line) as { address?: string; ready?: boolean };
         if (rec.ready && rec.address) address = rec.address;
-      } catch { /* a partial line */ }
+      } catch {
+        /* a partial line */
+      }
     }
     return address !== undefined;
   }, timeoutMs);

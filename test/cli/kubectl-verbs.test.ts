@@ -12,7 +12,8 @@ import { cleanEnv, Proc, startServe, tp, type Served } from './helpers.js';
 let served: Served | undefined;
 let env: NodeJS.ProcessEnv;
 let scratch: string;
-const run = (args: string[], extra: NodeJS.ProcessEnv = {}) => tp(args, { env: { ...env, ...extra }, timeoutMs: 40_000 });
+const run = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
+  tp(args, { env: { ...env, ...extra }, timeoutMs: 40_000 });
 const lines = (s: string) => s.split('\n').filter(Boolean);
 
 const MANIFESTS = `apiVersion: tidepool/v1
@@ -55,7 +56,12 @@ describe('get output formats', () => {
     expect(names.stdout.trim()).toBe('alice bob');
     const cpu = await run(['get', 'ws', 'alice', '-o', 'jsonpath={.spec.resources.cpu}']);
     expect(cpu.stdout.trim()).toBe('3');
-    const range = await run(['get', 'ws', '-o', 'jsonpath={range .items[*]}{.metadata.name}:{.spec.running}{"\\n"}{end}']);
+    const range = await run([
+      'get',
+      'ws',
+      '-o',
+      'jsonpath={range .items[*]}{.metadata.name}:{.spec.running}{"\\n"}{end}',
+    ]);
     expect(lines(range.stdout)).toEqual(['alice:true', 'bob:false']);
     const ready = await run(['get', 'ws', 'alice', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
     expect(ready.stdout.trim()).toBe('True');
@@ -64,16 +70,23 @@ describe('get output formats', () => {
   });
 
   it('a bad jsonpath template is an error with exit code 1', async () => {
-    const r = await run(['get', 'ws', '-o', 'jsonpath={.items[*'] );
+    const r = await run(['get', 'ws', '-o', 'jsonpath={.items[*']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: error parsing jsonpath/);
   });
 
   it('-o custom-columns', async () => {
-    const r = await run(['get', 'ws', '-o', 'custom-columns=NAME:.metadata.name,CPU:.spec.resources.cpu,TEAM:.metadata.labels.team,MISSING:.status.nothing']);
+    const r = await run([
+      'get',
+      'ws',
+      '-o',
+      'custom-columns=NAME:.metadata.name,CPU:.spec.resources.cpu,TEAM:.metadata.labels.team,MISSING:.status.nothing',
+    ]);
     expect(r.code).toBe(0);
     expect(lines(r.stdout).map((l) => l.trim().split(/ +/))).toEqual([
-      ['NAME', 'CPU', 'TEAM', 'MISSING'], ['alice', '3', 'web', '<none>'], ['bob', '1', 'api', '<none>'],
+      ['NAME', 'CPU', 'TEAM', 'MISSING'],
+      ['alice', '3', 'web', '<none>'],
+      ['bob', '1', 'api', '<none>'],
     ]);
     const bad = await run(['get', 'ws', '-o', 'custom-columns=NAME']);
     expect(bad.code).toBe(1);
@@ -105,7 +118,14 @@ describe('get output formats', () => {
     expect(lines(byName.stdout)).toEqual(['workspace/bob']);
     const running = await run(['get', 'ws', '--field-selector', 'status.phase!=Stopped', '-o', 'name']);
     expect(lines(running.stdout)).toEqual(['workspace/alice']);
-    const events = await run(['get', 'events', '--field-selector', 'involvedObject.name=alice', '-o', 'jsonpath={.items[*].regarding.name}']);
+    const events = await run([
+      'get',
+      'events',
+      '--field-selector',
+      'involvedObject.name=alice',
+      '-o',
+      'jsonpath={.items[*].regarding.name}',
+    ]);
     expect(events.code).toBe(0);
     const seen = new Set(events.stdout.trim().split(' ').filter(Boolean));
     expect([...seen]).toEqual(['alice']);
@@ -131,7 +151,9 @@ describe('label, annotate, patch', () => {
   });
 
   it('annotate sets and removes annotations', async () => {
-    expect((await run(['annotate', 'ws', 'alice', 'note=hello world'])).stdout.trim()).toBe('workspace/alice annotated');
+    expect((await run(['annotate', 'ws', 'alice', 'note=hello world'])).stdout.trim()).toBe(
+      'workspace/alice annotated',
+    );
     const a = await run(['get', 'ws', 'alice', '-o', 'jsonpath={.metadata.annotations.note}']);
     expect(a.stdout.trim()).toBe('hello world');
     await run(['annotate', 'ws', 'alice', 'note-']);
@@ -179,8 +201,10 @@ describe('edit', () => {
 
   it('a conflicting change meanwhile is reported as kubectl does, and the edit is kept in a file', async () => {
     // The editor changes the object behind the edit's back (another user), then edits the file.
-    const ed = await editor('ed-conflict.sh',
-      `TIDEPOOL_SERVER='${env.TIDEPOOL_SERVER}' TIDEPOOL_DATA_DIR='${env.TIDEPOOL_DATA_DIR}' node '${process.cwd()}/dist/cli/main.js' label ws alice meanwhile=yes >/dev/null\nsed -i 's/cpu: 4/cpu: 5/' "$1"`);
+    const ed = await editor(
+      'ed-conflict.sh',
+      `TIDEPOOL_SERVER='${env.TIDEPOOL_SERVER}' TIDEPOOL_DATA_DIR='${env.TIDEPOOL_DATA_DIR}' node '${process.cwd()}/dist/cli/main.js' label ws alice meanwhile=yes >/dev/null\nsed -i 's/cpu: 4/cpu: 5/' "$1"`,
+    );
     const r = await run(['edit', 'ws', 'alice'], { EDITOR: ed });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error: workspaces "alice" could not be patched');
@@ -214,7 +238,10 @@ describe('explain, version, completion', () => {
   it('version prints the client and the server version; --client needs no server', async () => {
     const r = await run(['version']);
     expect(r.code).toBe(0);
-    expect(lines(r.stdout)).toEqual([expect.stringMatching(/^Client Version: v\d+\.\d+\.\d+$/), expect.stringMatching(/^Server Version: v\d+\.\d+\.\d+$/)]);
+    expect(lines(r.stdout)).toEqual([
+      expect.stringMatching(/^Client Version: v\d+\.\d+\.\d+$/),
+      expect.stringMatching(/^Server Version: v\d+\.\d+\.\d+$/),
+    ]);
     const json = JSON.parse((await run(['version', '-o', 'json'])).stdout);
     expect(json.serverVersion.gitVersion).toBe(json.clientVersion.gitVersion);
     const offline = await run(['version', '--client'], { TIDEPOOL_SERVER: 'http://127.0.0.1:1' });

@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { formatLogLine } from '../../server/log-format.js';
 
 describe('formatLogLine', () => {
-  const line = JSON.stringify({ level: 30, time: Date.parse('2026-12-01T09:23:27Z'), pid: 7, hostname: 'h', msg: 'Tidepool is up', address: 'http://127.0.0.1:7080', ready: true });
+  const line = JSON.stringify({
+    level: 30,
+    time: Date.parse('2026-12-01T09:23:27Z'),
+    pid: 7,
+    hostname: 'h',
+    msg: 'Tidepool is up',
+    address: 'http://127.0.0.1:7080',
+    ready: true,
+  });
 
   it('shows time, level, message and the other fields, without pino bookkeeping', () => {
     const out = formatLogLine(line, false);
@@ -13,7 +21,10 @@ describe('formatLogLine', () => {
   });
 
   it('quotes values with spaces and objects as JSON, colors the level only when asked', () => {
-    const out = formatLogLine(JSON.stringify({ level: 50, time: 0, msg: 'failed', err: { message: 'a b' }, why: 'no room here' }), false);
+    const out = formatLogLine(
+      JSON.stringify({ level: 50, time: 0, msg: 'failed', err: { message: 'a b' }, why: 'no room here' }),
+      false,
+    );
     expect(out).toContain('ERROR failed');
     expect(out).toContain('err={"message":"a b"}');
     expect(out).toContain('why="no room here"');

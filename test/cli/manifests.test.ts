@@ -6,7 +6,8 @@ import { parseDocuments } from '../../store/apply/parse.js';
 import { CliError } from '../../cli/errors.js';
 import { ManifestError, bundle, identity, locate, readSources, type Source } from '../../cli/manifests.js';
 
-const ws = (name: string) => `apiVersion: tidepool/v1\nkind: Workspace\nmetadata:\n  name: ${name}\nspec:\n  running: true\n`;
+const ws = (name: string) =>
+  `apiVersion: tidepool/v1\nkind: Workspace\nmetadata:\n  name: ${name}\nspec:\n  running: true\n`;
 
 const SOURCES: Source[] = [
   {
@@ -37,10 +38,28 @@ describe('bundle: many files into one request body, and back', () => {
   const b = bundle(SOURCES);
 
   it('keeps every object, in order, and drops empty documents', () => {
-    expect(b.docs.map((d) => identity(d.object).name)).toEqual(
-      ['one', 'two', 'one-3000', 'three', 'three-4000', 'four', 'four-5000', 'five', 'six'],
-    );
-    expect(b.docs.map((d) => d.file)).toEqual(['a.yaml', 'a.yaml', 'b.json', 'c.json', 'c.json', 'd.yaml', 'd.yaml', 'f.yaml', 'g.yaml']);
+    expect(b.docs.map((d) => identity(d.object).name)).toEqual([
+      'one',
+      'two',
+      'one-3000',
+      'three',
+      'three-4000',
+      'four',
+      'four-5000',
+      'five',
+      'six',
+    ]);
+    expect(b.docs.map((d) => d.file)).toEqual([
+      'a.yaml',
+      'a.yaml',
+      'b.json',
+      'c.json',
+      'c.json',
+      'd.yaml',
+      'd.yaml',
+      'f.yaml',
+      'g.yaml',
+    ]);
     expect(b.docs.map((d) => d.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
@@ -62,9 +81,16 @@ describe('bundle: many files into one request body, and back', () => {
           const want = doc.locate(field);
           const got = inBody.locate(field);
           if (!want || !got) continue;
-          const mapped = locate(b, { reason: 'FieldValueInvalid', message: 'x', field, document: inBody.index, ...got });
-          expect({ file: mapped.file, line: mapped.line, column: mapped.column }, `${src.name} #${i} ${field}`)
-            .toEqual({ file: src.name, line: want.line, column: want.column });
+          const mapped = locate(b, {
+            reason: 'FieldValueInvalid',
+            message: 'x',
+            field,
+            document: inBody.index,
+            ...got,
+          });
+          expect({ file: mapped.file, line: mapped.line, column: mapped.column }, `${src.name} #${i} ${field}`).toEqual(
+            { file: src.name, line: want.line, column: want.column },
+          );
           checked++;
         }
       });
@@ -84,7 +110,12 @@ describe('bundle: many files into one request body, and back', () => {
   });
 
   it('an empty set of sources is an empty body', () => {
-    expect(bundle([{ name: 'x.yaml', text: '' }, { name: 'y.yaml', text: '---\n# c\n' }])).toEqual({ body: '', docs: [] });
+    expect(
+      bundle([
+        { name: 'x.yaml', text: '' },
+        { name: 'y.yaml', text: '---\n# c\n' },
+      ]),
+    ).toEqual({ body: '', docs: [] });
   });
 });
 
@@ -116,8 +147,15 @@ describe('readSources', () => {
     const dir = await mkdtemp(join(tmpdir(), 'tp-cli-src-'));
     await mkdir(join(dir, 'sub'));
     await mkdir(join(dir, '.git'));
-    for (const [f, t] of [['b.yml', ws('b')], ['a.yaml', ws('a')], ['c.json', '{}'], ['notes.txt', 'x'], ['.hidden.yaml', ws('h')],
-      ['sub/d.yaml', ws('d')], ['.git/e.yaml', ws('e')]] as const) {
+    for (const [f, t] of [
+      ['b.yml', ws('b')],
+      ['a.yaml', ws('a')],
+      ['c.json', '{}'],
+      ['notes.txt', 'x'],
+      ['.hidden.yaml', ws('h')],
+      ['sub/d.yaml', ws('d')],
+      ['.git/e.yaml', ws('e')],
+    ] as const) {
       await writeFile(join(dir, f), t);
     }
     const flat = await readSources([dir], false);
@@ -126,10 +164,15 @@ describe('readSources', () => {
     expect(deep.map((s) => s.name)).toEqual([...flat.map((s) => s.name), join(dir, 'sub', 'd.yaml')]);
     // An explicit file is read whatever its extension; - is stdin.
     const mixed = await readSources([join(dir, 'notes.txt'), '-'], false, async () => ws('in'));
-    expect(mixed).toEqual([{ name: join(dir, 'notes.txt'), text: 'x' }, { name: '<stdin>', text: ws('in') }]);
+    expect(mixed).toEqual([
+      { name: join(dir, 'notes.txt'), text: 'x' },
+      { name: '<stdin>', text: ws('in') },
+    ]);
   });
 
   it('a path that does not exist is a clear error', async () => {
-    await expect(readSources(['/nonexistent/x.yaml'], false)).rejects.toThrow(new CliError('the path "/nonexistent/x.yaml" does not exist'));
+    await expect(readSources(['/nonexistent/x.yaml'], false)).rejects.toThrow(
+      new CliError('the path "/nonexistent/x.yaml" does not exist'),
+    );
   });
 });

@@ -31,30 +31,56 @@ describe('serve refuses a bad flag with a clear error and exit 1', () => {
     { args: ['--runtime', 'foo'], error: 'error: --runtime must be one of incus, tart, stub, got "foo"' },
     { args: ['--proxy', 'nginx'], error: 'error: --proxy must be one of caddy, memory, got "nginx"' },
     { args: ['--app-port', '0'], error: 'error: --app-port must be a port or host:port (1..65535), got "0"' },
-    { args: ['--workspace-port', '70000'], error: 'error: --workspace-port must be a port or host:port (1..65535), got "70000"' },
-    { args: ['--memory-budget', 'lots'], error: 'error: --memory-budget must be a quantity such as 16Gi or 8192Mi, got "lots"' },
-    { args: ['--resync-period', '-1'], error: 'error: --resync-period must be a positive duration such as 30s, 5m or 1h, got "-1"' },
-    { args: ['--resync-period', '0s'], error: 'error: --resync-period must be a positive duration such as 30s, 5m or 1h, got "0s"' },
-    { args: ['--sync-interval', 'soon'], error: 'error: --sync-interval must be a positive duration such as 30s, 5m or 1h, got "soon"' },
+    {
+      args: ['--workspace-port', '70000'],
+      error: 'error: --workspace-port must be a port or host:port (1..65535), got "70000"',
+    },
+    {
+      args: ['--memory-budget', 'lots'],
+      error: 'error: --memory-budget must be a quantity such as 16Gi or 8192Mi, got "lots"',
+    },
+    {
+      args: ['--resync-period', '-1'],
+      error: 'error: --resync-period must be a positive duration such as 30s, 5m or 1h, got "-1"',
+    },
+    {
+      args: ['--resync-period', '0s'],
+      error: 'error: --resync-period must be a positive duration such as 30s, 5m or 1h, got "0s"',
+    },
+    {
+      args: ['--sync-interval', 'soon'],
+      error: 'error: --sync-interval must be a positive duration such as 30s, 5m or 1h, got "soon"',
+    },
     { args: ['--max-running', '1.5'], error: 'error: --max-running must be a positive whole number, got "1.5"' },
     { args: ['--cpu-budget', 'many'], error: 'error: --cpu-budget must be a positive number, got "many"' },
-    { args: ['--workspace-url', 'ftp://ide.example.com'], error: 'error: --workspace-url must be an http(s) URL, got "ftp://ide.example.com"' },
+    {
+      args: ['--workspace-url', 'ftp://ide.example.com'],
+      error: 'error: --workspace-url must be an http(s) URL, got "ftp://ide.example.com"',
+    },
     {
       args: ['--app-port', '8080', '--workspace-port', '8080'],
-      error: 'error: --app-port :8080 and --workspace-port :8080 take the same port: they must differ, as the API and the workspaces are separate origins on purpose',
+      error:
+        'error: --app-port :8080 and --workspace-port :8080 take the same port: they must differ, as the API and the workspaces are separate origins on purpose',
     },
     {
       // One on every interface covers the other.
       args: ['--app-port', '8080', '--workspace-port', '127.0.0.1:8080'],
-      error: 'error: --app-port :8080 and --workspace-port 127.0.0.1:8080 take the same port: they must differ, as the API and the workspaces are separate origins on purpose',
+      error:
+        'error: --app-port :8080 and --workspace-port 127.0.0.1:8080 take the same port: they must differ, as the API and the workspaces are separate origins on purpose',
     },
   ];
 
   for (const { args, error } of cases) {
     it(args.join(' '), async () => {
       const dataDir = join(scratch, `data-${args.join('_').replace(/[^a-z0-9_-]/gi, '')}`);
-      const withDrivers = args.includes('--runtime') ? ['--proxy', 'memory'] : args.includes('--proxy') ? ['--runtime', 'stub'] : ['--runtime', 'stub', '--proxy', 'memory'];
-      const r = await tp(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...withDrivers, ...args], { env: env() });
+      const withDrivers = args.includes('--runtime')
+        ? ['--proxy', 'memory']
+        : args.includes('--proxy')
+          ? ['--runtime', 'stub']
+          : ['--runtime', 'stub', '--proxy', 'memory'];
+      const r = await tp(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...withDrivers, ...args], {
+        env: env(),
+      });
       expect(r.stderr).toBe(`${error}\n`);
       expect(r.code).toBe(1);
       // Refused before anything started: no log, and nothing written to the data directory.
@@ -66,7 +92,22 @@ describe('serve refuses a bad flag with a clear error and exit 1', () => {
   it('--runtime incus with a socket that is not there names the socket and suggests --runtime stub', async () => {
     const socket = join(scratch, 'no-incus', 'unix.socket');
     const dataDir = join(scratch, 'data-incus');
-    const r = await tp(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--runtime', 'incus', '--incus-socket', socket, '--proxy', 'memory'], { env: env() });
+    const r = await tp(
+      [
+        'serve',
+        '--data-dir',
+        dataDir,
+        '--listen',
+        '127.0.0.1:0',
+        '--runtime',
+        'incus',
+        '--incus-socket',
+        socket,
+        '--proxy',
+        'memory',
+      ],
+      { env: env() },
+    );
     expect(r.code).toBe(1);
     const errors = r.stderr.split('\n').filter(Boolean);
     expect(errors).toHaveLength(1);
@@ -84,9 +125,14 @@ describe('one serve per data directory', () => {
     const dataDir = join(scratch, 'data-lock');
     const first = await startServe(dataDir, env());
     started.push(first);
-    const second = await tp(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--runtime', 'stub', '--proxy', 'memory'], { env: env() });
+    const second = await tp(
+      ['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--runtime', 'stub', '--proxy', 'memory'],
+      { env: env() },
+    );
     expect(second.code).toBe(1);
-    expect(second.stderr).toBe(`error: another tidepool serve (pid ${first.proc.pid}) runs on the data directory ${dataDir}; stop it first, or use another --data-dir\n`);
+    expect(second.stderr).toBe(
+      `error: another tidepool serve (pid ${first.proc.pid}) runs on the data directory ${dataDir}; stop it first, or use another --data-dir\n`,
+    );
     expect(second.stdout).not.toContain('"ready":true');
     // The refused one did not take the first one's store or lock away.
     expect((await tp(['--server', first.address, 'get', 'workspaces'], { env: env() })).code).toBe(0);
@@ -102,10 +148,28 @@ describe('serve --help', () => {
     const r = await tp(['serve', '--help'], { env: env() });
     expect(r.code).toBe(0);
     const flags = [
-      '--listen', '--runtime', '--proxy', '--app-port', '--workspace-port', '--caddy-admin', '--caddy-binary',
-      '--incus-socket', '--incus-url', '--incus-cert', '--incus-key', '--incus-server-cert', '--incus-project', '--tart-path',
-      '--resync-period', '--max-running', '--cpu-budget', '--memory-budget',
-      '--sync-dir', '--sync-interval', '--sync-allow-empty-prune', '--workspace-url',
+      '--listen',
+      '--runtime',
+      '--proxy',
+      '--app-port',
+      '--workspace-port',
+      '--caddy-admin',
+      '--caddy-binary',
+      '--incus-socket',
+      '--incus-url',
+      '--incus-cert',
+      '--incus-key',
+      '--incus-server-cert',
+      '--incus-project',
+      '--tart-path',
+      '--resync-period',
+      '--max-running',
+      '--cpu-budget',
+      '--memory-budget',
+      '--sync-dir',
+      '--sync-interval',
+      '--sync-allow-empty-prune',
+      '--workspace-url',
     ];
     const listed = new Set([...r.stdout.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]));
     for (const f of flags) expect(listed, f).toContain(f);
@@ -117,7 +181,13 @@ describe('serve --help', () => {
 describe('/app/config.json tells the UI where the workspaces are', () => {
   const auth = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
   const config = async (extra: string[]) => {
-    const s = await startServe(join(scratch, `cfg-${started.length}`), env(), ['--runtime', 'stub', '--proxy', 'memory', ...extra]);
+    const s = await startServe(join(scratch, `cfg-${started.length}`), env(), [
+      '--runtime',
+      'stub',
+      '--proxy',
+      'memory',
+      ...extra,
+    ]);
     started.push(s);
     expect((await fetch(`${s.address}/app/config.json`)).status).toBe(401);
     const res = await fetch(`${s.address}/app/config.json`, { headers: { authorization: auth } });
@@ -131,7 +201,10 @@ describe('/app/config.json tells the UI where the workspaces are', () => {
   beforeAll(() => {
     // serve only serves /app/ (and config.json) when the UI is built.
     if (existsSync(join(ROOT, 'web', 'dist', 'index.html'))) return;
-    execFileSync('flock', ['/tmp/tp-build.lock', 'npm', 'run', '--silent', 'build:web'], { cwd: ROOT, stdio: 'inherit' });
+    execFileSync('flock', ['/tmp/tp-build.lock', 'npm', 'run', '--silent', 'build:web'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
   });
 
   it('the workspace port, 8081 by default', async () => {
@@ -143,7 +216,10 @@ describe('/app/config.json tells the UI where the workspaces are', () => {
   });
 
   it('the URL of --workspace-url', async () => {
-    expect(await config(['--workspace-url', 'https://ide.example.com'])).toEqual({ workspaceBaseUrl: 'https://ide.example.com', imageTemplates: ['default', 'minimal'] });
+    expect(await config(['--workspace-url', 'https://ide.example.com'])).toEqual({
+      workspaceBaseUrl: 'https://ide.example.com',
+      imageTemplates: ['default', 'minimal'],
+    });
   });
 
   it('the image templates, with those of --image (for the create form)', async () => {

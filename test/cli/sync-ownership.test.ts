@@ -13,11 +13,14 @@ let env: NodeJS.ProcessEnv;
 let scratch: string;
 let folder: string;
 const run = (args: string[]) => tp(args, { env, timeoutMs: 40_000 });
-const ELI = 'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: eli, labels: {team: web}}\nspec: {resources: {cpu: 2, memory: 512Mi}}\n';
-const field = async (name: string, path: string) => (await run(['get', 'ws', name, '-o', `jsonpath={${path}}`])).stdout.trim();
+const ELI =
+  'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: eli, labels: {team: web}}\nspec: {resources: {cpu: 2, memory: 512Mi}}\n';
+const field = async (name: string, path: string) =>
+  (await run(['get', 'ws', name, '-o', `jsonpath={${path}}`])).stdout.trim();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const until = <T>(what: string, f: () => Promise<T | undefined>, ms = 20_000): Promise<T> => poll(what, f, ms, 200) as Promise<T>;
+const until = <T>(what: string, f: () => Promise<T | undefined>, ms = 20_000): Promise<T> =>
+  poll(what, f, ms, 200) as Promise<T>;
 const uidOf = async (name: string) => {
   const r = await run(['get', 'ws', name, '-o', 'jsonpath={.metadata.uid}']);
   return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
@@ -27,12 +30,27 @@ beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'tp-cli-owned-'));
   folder = join(scratch, 'team');
   await mkdir(folder);
-  await writeFile(join(folder, 'dana.yaml'), 'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: dana}\nspec: {resources: {cpu: 1, memory: 512Mi}}\n');
+  await writeFile(
+    join(folder, 'dana.yaml'),
+    'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: dana}\nspec: {resources: {cpu: 1, memory: 512Mi}}\n',
+  );
   await writeFile(join(folder, 'eli.yaml'), ELI);
-  await writeFile(join(folder, 'fay.yaml'), 'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: fay}\nspec: {running: true, resources: {cpu: 1, memory: 512Mi}}\n');
+  await writeFile(
+    join(folder, 'fay.yaml'),
+    'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: fay}\nspec: {running: true, resources: {cpu: 1, memory: 512Mi}}\n',
+  );
   const dataDir = join(scratch, 'data');
   const base = cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg') });
-  served = await startServe(dataDir, base, ['--runtime', 'stub', '--proxy', 'memory', '--sync-dir', `team=${folder}`, '--sync-interval', '1s']);
+  served = await startServe(dataDir, base, [
+    '--runtime',
+    'stub',
+    '--proxy',
+    'memory',
+    '--sync-dir',
+    `team=${folder}`,
+    '--sync-interval',
+    '1s',
+  ]);
   env = { ...base, TIDEPOOL_SERVER: served.address, TIDEPOOL_DATA_DIR: dataDir };
   for (const n of ['dana', 'eli', 'fay']) await until(`${n} synced`, () => uidOf(n));
 }, 60_000);
@@ -55,32 +73,50 @@ describe('field ownership: the sync puts back only the fields its files set', ()
   it('stop of a workspace whose file sets spec.running is refused, naming the sync and the file', async () => {
     const r = await run(['stop', 'fay']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^Error from server \(Conflict\): workspace\/fay is managed by sync team \(.*sets spec\.running\): the sync will start it again; edit the file$/m);
+    expect(r.stderr).toMatch(
+      /^Error from server \(Conflict\): workspace\/fay is managed by sync team \(.*sets spec\.running\): the sync will start it again; edit the file$/m,
+    );
     expect(await field('fay', '.spec.running')).toBe('true');
   });
 
   it('get -o yaml shows the managers: the sync applied its fields, start/stop owns spec.running', async () => {
     const y = (await run(['get', 'ws', 'eli', '-o', 'yaml'])).stdout;
     expect(y).toContain('managedFields:');
-    const mf = JSON.parse((await run(['get', 'ws', 'eli', '-o', 'jsonpath={.metadata.managedFields}'])).stdout) as { manager: string; operation: string; fields: string[] }[];
+    const mf = JSON.parse((await run(['get', 'ws', 'eli', '-o', 'jsonpath={.metadata.managedFields}'])).stdout) as {
+      manager: string;
+      operation: string;
+      fields: string[];
+    }[];
     const sync = mf.find((e) => e.manager === 'sync:team');
     expect(sync).toMatchObject({ operation: 'Apply' });
-    expect(sync!.fields).toEqual(expect.arrayContaining(['spec.resources.cpu', 'spec.resources.memory', 'metadata.labels[team]']));
+    expect(sync!.fields).toEqual(
+      expect.arrayContaining(['spec.resources.cpu', 'spec.resources.memory', 'metadata.labels[team]']),
+    );
     expect(sync!.fields).not.toContain('spec.running');
-    expect(mf.find((e) => e.manager === 'tidepool-power')).toMatchObject({ operation: 'Update', fields: ['spec.running'] });
+    expect(mf.find((e) => e.manager === 'tidepool-power')).toMatchObject({
+      operation: 'Update',
+      fields: ['spec.running'],
+    });
   });
 
   it('a field the file sets is put back after a change by hand; a label added by hand stays', async () => {
     expect((await run(['patch', 'ws', 'eli', '-p', '{"spec":{"resources":{"cpu":3}}}'])).code).toBe(0);
     expect((await run(['label', 'ws', 'eli', 'extra=yes'])).code).toBe(0);
-    await until('cpu put back to 2 by the sync', async () => ((await field('eli', '.spec.resources.cpu')) === '2' ? true : undefined));
+    await until('cpu put back to 2 by the sync', async () =>
+      (await field('eli', '.spec.resources.cpu')) === '2' ? true : undefined,
+    );
     await sleep(2000);
     expect(await field('eli', '.metadata.labels.extra')).toBe('yes');
   });
 
   it('a field taken out of the file goes back to its default; a label taken out goes', async () => {
-    await writeFile(join(folder, 'eli.yaml'), 'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: eli}\nspec: {resources: {cpu: 2}}\n');
-    await until('memory back to the default', async () => ((await field('eli', '.spec.resources.memory')) === '4Gi' ? true : undefined));
+    await writeFile(
+      join(folder, 'eli.yaml'),
+      'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: eli}\nspec: {resources: {cpu: 2}}\n',
+    );
+    await until('memory back to the default', async () =>
+      (await field('eli', '.spec.resources.memory')) === '4Gi' ? true : undefined,
+    );
     expect(await field('eli', '.metadata.labels.team')).toBe('');
     expect(await field('eli', '.metadata.labels.extra')).toBe('yes');
     expect(await field('eli', '.spec.running')).toBe('false');
@@ -118,7 +154,14 @@ describe('deleting what a sync manages', () => {
   });
 
   it('what no sync manages is deleted without --force', async () => {
-    expect((await tp(['apply', '-f', '-'], { env, input: 'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: mine}\nspec: {}\n' })).code).toBe(0);
+    expect(
+      (
+        await tp(['apply', '-f', '-'], {
+          env,
+          input: 'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: mine}\nspec: {}\n',
+        })
+      ).code,
+    ).toBe(0);
     const r = await run(['delete', 'ws', 'mine']);
     expect(r.code).toBe(0);
   });
@@ -126,7 +169,10 @@ describe('deleting what a sync manages', () => {
 
 describe('admission that tells the truth', () => {
   it('an unknown image template is a 422 at apply naming spec.image and the known templates; nothing is stored', async () => {
-    const r = await tp(['apply', '-f', '-'], { env, input: 'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: odd}\nspec: {image: ubuntu-99}\n' });
+    const r = await tp(['apply', '-f', '-'], {
+      env,
+      input: 'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: odd}\nspec: {image: ubuntu-99}\n',
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('spec.image');
     expect(r.stderr).toMatch(/Unsupported value: "ubuntu-99": supported values: .*"default".*"minimal"/);

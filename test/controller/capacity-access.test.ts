@@ -3,7 +3,13 @@
 import { describe, expect, it } from 'vitest';
 import { Capacity, type RunningWorkspace } from '../../controller/capacity/index.js';
 
-const ws = (name: string, accessedAt: number): RunningWorkspace => ({ name, cpu: 1, memoryBytes: 1, accessedAt, stoppable: true });
+const ws = (name: string, accessedAt: number): RunningWorkspace => ({
+  name,
+  cpu: 1,
+  memoryBytes: 1,
+  accessedAt,
+  stoppable: true,
+});
 
 describe('Capacity: least recently accessed', () => {
   const want = { name: 'new', cpu: 1, memoryBytes: 1 };

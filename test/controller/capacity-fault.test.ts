@@ -9,8 +9,12 @@ import { cond, GiB, harness, waitFor, workspace, type Harness } from './helpers.
 
 describe('capacity after a failed create', () => {
   let h: Harness;
-  beforeEach(async () => { h = await harness({ listLatencyMs: 400 }); });
-  afterEach(async () => { await h.close(); });
+  beforeEach(async () => {
+    h = await harness({ listLatencyMs: 400 });
+  });
+  afterEach(async () => {
+    await h.close();
+  });
 
   it('counts the VM a timed-out create left running', async () => {
     const stub = h.runtime;
@@ -31,9 +35,16 @@ describe('capacity after a failed create', () => {
     await h.store.create(workspace('second', { resources: { cpu: 2, memory: '1Gi' } }));
     await waitFor('second decided', () => {
       const c = cond(h.ws('second'), 'Ready');
-      return c?.reason === 'InsufficientCapacity' || c?.status === 'True' || h.runtime.snapshot().some((v) => v.name === 'second');
+      return (
+        c?.reason === 'InsufficientCapacity' ||
+        c?.status === 'True' ||
+        h.runtime.snapshot().some((v) => v.name === 'second')
+      );
     });
-    const cpus = h.runtime.snapshot().filter((v) => v.state === 'Running' || v.state === 'Starting').reduce((n, v) => n + (v.cpu ?? 0), 0);
+    const cpus = h.runtime
+      .snapshot()
+      .filter((v) => v.state === 'Running' || v.state === 'Starting')
+      .reduce((n, v) => n + (v.cpu ?? 0), 0);
     expect(h.runtime.snapshot().map((v) => v.name)).toEqual(['first']);
     expect(cpus).toBeLessThanOrEqual(4);
     expect(cond(h.ws('second'), 'Ready')?.message).toContain('3 of 4 vCPUs are in use');

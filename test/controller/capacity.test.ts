@@ -11,8 +11,12 @@ function shiftedClock() {
 
 describe('capacity', () => {
   let h: Harness;
-  beforeEach(async () => { h = await harness(); });
-  afterEach(async () => { await h.close(); });
+  beforeEach(async () => {
+    h = await harness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
 
   it('derives the default budget from the host: memory not overcommitted, CPU overcommitted', () => {
     const b = resolveBudget({}, { cpus: 8, memoryBytes: 32 * GiB });
@@ -20,7 +24,11 @@ describe('capacity', () => {
     expect(b.memoryBytes).toBeLessThan(32 * GiB);
     expect(b.memoryBytes).toBeGreaterThan(16 * GiB);
     expect(b.maxRunning).toBe(Infinity);
-    expect(resolveBudget({ maxRunning: 3, cpuBudget: 5, memoryBudgetBytes: GiB })).toEqual({ maxRunning: 3, cpu: 5, memoryBytes: GiB });
+    expect(resolveBudget({ maxRunning: 3, cpuBudget: 5, memoryBudgetBytes: GiB })).toEqual({
+      maxRunning: 3,
+      cpu: 5,
+      memoryBytes: GiB,
+    });
   });
 
   it('refuses a start over max-running, names the least recently accessed workspace, and starts it once capacity frees', async () => {
@@ -42,13 +50,26 @@ describe('capacity', () => {
     expect(cond(refused, 'Ready')!.message).toContain('"zed"');
     expect(cond(refused, 'Ready')!.message).toContain('2 of at most 2 workspaces are running');
     expect(refused.status!.phase).toBe('Pending');
-    expect(h.runtime.snapshot().map((v) => v.name).sort()).toEqual(['amy', 'zed']);
-    await waitFor('InsufficientCapacity event', () => eventsFor(h.store, 'carl').some((e) => e.reason === 'InsufficientCapacity' && e.type === 'Warning'));
+    expect(
+      h.runtime
+        .snapshot()
+        .map((v) => v.name)
+        .sort(),
+    ).toEqual(['amy', 'zed']);
+    await waitFor('InsufficientCapacity event', () =>
+      eventsFor(h.store, 'carl').some((e) => e.reason === 'InsufficientCapacity' && e.type === 'Warning'),
+    );
 
     await h.setSpec('zed', { running: false });
     const started = await h.ready('carl');
     expect(started.status!.phase).toBe('Running');
-    expect(h.runtime.snapshot().filter((v) => v.state === 'Running').map((v) => v.name).sort()).toEqual(['amy', 'carl']);
+    expect(
+      h.runtime
+        .snapshot()
+        .filter((v) => v.state === 'Running')
+        .map((v) => v.name)
+        .sort(),
+    ).toEqual(['amy', 'carl']);
   });
 
   it('a workspace larger than the whole budget is told it can never start under it, and which flag raises it', async () => {
@@ -56,7 +77,9 @@ describe('capacity', () => {
     await h.store.create(workspace('small', { resources: { cpu: 1, memory: '1Gi' } }));
     await h.ready('small');
     await h.store.create(workspace('huge', { resources: { cpu: 64, memory: '1Gi' } }));
-    const c = await waitFor('huge refused', () => (cond(h.ws('huge'), 'Ready')?.reason === 'ExceedsBudget' ? cond(h.ws('huge'), 'Ready') : undefined));
+    const c = await waitFor('huge refused', () =>
+      cond(h.ws('huge'), 'Ready')?.reason === 'ExceedsBudget' ? cond(h.ws('huge'), 'Ready') : undefined,
+    );
     expect(c!.status).toBe('False');
     expect(c!.message).toContain('can never start under this budget');
     expect(c!.message).toContain('it needs 64 vCPUs and the whole budget is 8');
@@ -76,11 +99,17 @@ describe('capacity', () => {
     await h.store.create(workspace('big', { resources: { cpu: 3, memory: '2Gi' } }));
     await h.ready('big');
     await h.store.create(workspace('cpu', { resources: { cpu: 2, memory: '2Gi' } }));
-    const cpuMsg = await waitFor('cpu refused', () => cond(h.ws('cpu'), 'Ready')?.reason === 'InsufficientCapacity' && cond(h.ws('cpu'), 'Ready')!.message);
+    const cpuMsg = await waitFor(
+      'cpu refused',
+      () => cond(h.ws('cpu'), 'Ready')?.reason === 'InsufficientCapacity' && cond(h.ws('cpu'), 'Ready')!.message,
+    );
     expect(cpuMsg).toContain('3 of 4 vCPUs are in use and it needs 2');
     expect(cpuMsg).toContain('"big"');
     await h.store.create(workspace('mem', { resources: { cpu: 1, memory: '5Gi' } }));
-    const memMsg = await waitFor('mem refused', () => cond(h.ws('mem'), 'Ready')?.reason === 'InsufficientCapacity' && cond(h.ws('mem'), 'Ready')!.message);
+    const memMsg = await waitFor(
+      'mem refused',
+      () => cond(h.ws('mem'), 'Ready')?.reason === 'InsufficientCapacity' && cond(h.ws('mem'), 'Ready')!.message,
+    );
     expect(memMsg).toContain('2Gi of 6Gi memory is in use and it needs 5Gi');
     expect(h.runtime.snapshot().map((v) => v.name)).toEqual(['big']);
 
@@ -90,8 +119,10 @@ describe('capacity', () => {
     await h.store.delete('Workspace', 'big');
     const [winner, loser] = await waitFor('one started, one refused naming it', () => {
       const [c, m] = [h.ws('cpu'), h.ws('mem')];
-      const refusedFor = (o: typeof c, name: string) => cond(o, 'Ready')?.reason === 'InsufficientCapacity' && !cond(o, 'Ready')!.message.includes('"big"')
-        && cond(o, 'Ready')!.message.includes(name);
+      const refusedFor = (o: typeof c, name: string) =>
+        cond(o, 'Ready')?.reason === 'InsufficientCapacity' &&
+        !cond(o, 'Ready')!.message.includes('"big"') &&
+        cond(o, 'Ready')!.message.includes(name);
       if (cond(c, 'Ready')?.status === 'True' && refusedFor(m, 'in use')) return ['cpu', 'mem'];
       if (cond(m, 'Ready')?.status === 'True' && refusedFor(c, 'in use')) return ['mem', 'cpu'];
       return undefined;
@@ -107,8 +138,10 @@ describe('capacity', () => {
     });
     await waitFor('3 ready, 5 refused', () => {
       const all = h.store.list('Workspace').items;
-      return all.filter((w) => cond(w, 'Ready')?.status === 'True').length === 3
-        && all.filter((w) => cond(w, 'Ready')?.reason === 'InsufficientCapacity').length === 5;
+      return (
+        all.filter((w) => cond(w, 'Ready')?.status === 'True').length === 3 &&
+        all.filter((w) => cond(w, 'Ready')?.reason === 'InsufficientCapacity').length === 5
+      );
     });
     expect(h.runtime.snapshot().filter((v) => v.state === 'Running')).toHaveLength(3);
   });

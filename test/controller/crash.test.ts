@@ -3,12 +3,19 @@ import type { Resource } from '../../store/index.js';
 import { FINALIZER } from '../../controller/index.js';
 import { cond, harness, port, waitFor, workspace, type Harness } from './helpers.js';
 
-const withMeta = (o: Resource, meta: Partial<Resource['metadata']>): Resource => ({ ...o, metadata: { ...o.metadata, ...meta } });
+const withMeta = (o: Resource, meta: Partial<Resource['metadata']>): Resource => ({
+  ...o,
+  metadata: { ...o.metadata, ...meta },
+});
 
 describe('restart after a crash mid-reconcile', () => {
   let h: Harness;
-  beforeEach(async () => { h = await harness({ latencyMs: 5 }); });
-  afterEach(async () => { await h.close(); });
+  beforeEach(async () => {
+    h = await harness({ latencyMs: 5 });
+  });
+  afterEach(async () => {
+    await h.close();
+  });
 
   /**
    * The world a controller leaves when it dies between a runtime call and the store write
@@ -31,11 +38,23 @@ describe('restart after a crash mid-reconcile', () => {
       tx.create(port('fresh-4000', 'fresh', 4000));
     });
     await h.store.updateStatus('Workspace', 'made', { phase: 'Creating' });
-    await h.runtime.createBehindBack({ name: 'made', image: 'default', cpu: 2, memoryBytes: 4 * GiB, start: true }, { notify: false });
-    await h.runtime.createBehindBack({ name: 'half', image: 'default', cpu: 2, memoryBytes: 4 * GiB, start: true }, { notify: false });
-    await h.runtime.createBehindBack({ name: 'orphan', image: 'default', cpu: 2, memoryBytes: 4 * GiB, start: true }, { notify: false });
+    await h.runtime.createBehindBack(
+      { name: 'made', image: 'default', cpu: 2, memoryBytes: 4 * GiB, start: true },
+      { notify: false },
+    );
+    await h.runtime.createBehindBack(
+      { name: 'half', image: 'default', cpu: 2, memoryBytes: 4 * GiB, start: true },
+      { notify: false },
+    );
+    await h.runtime.createBehindBack(
+      { name: 'orphan', image: 'default', cpu: 2, memoryBytes: 4 * GiB, start: true },
+      { notify: false },
+    );
     const halfIp = h.runtime.snapshot().find((v) => v.name === 'half')!.ip!;
-    await h.proxy.apply({ workspaces: [{ name: 'half', upstream: `${halfIp}:8080` }], ports: [{ workspace: 'half', port: 3000, upstream: `${halfIp}:3000` }] });
+    await h.proxy.apply({
+      workspaces: [{ name: 'half', upstream: `${halfIp}:8080` }],
+      ports: [{ workspace: 'half', port: 3000, upstream: `${halfIp}:3000` }],
+    });
     await h.store.delete('Workspace', 'gone');
     await h.store.delete('Workspace', 'half');
   }
@@ -44,13 +63,31 @@ describe('restart after a crash mid-reconcile', () => {
     await h.ready('made');
     await h.ready('fresh');
     await waitFor('deleted workspaces gone', () => !h.ws('gone') && !h.ws('half'));
-    await waitFor('VMs match', () => h.runtime.snapshot().map((v) => v.name).sort().join() === 'fresh,made');
-    await waitFor('ports Ready', () => ['made-3000', 'fresh-4000'].every((p) => cond(h.store.get('Port', p), 'Ready')?.status === 'True'));
+    await waitFor(
+      'VMs match',
+      () =>
+        h.runtime
+          .snapshot()
+          .map((v) => v.name)
+          .sort()
+          .join() === 'fresh,made',
+    );
+    await waitFor('ports Ready', () =>
+      ['made-3000', 'fresh-4000'].every((p) => cond(h.store.get('Port', p), 'Ready')?.status === 'True'),
+    );
     await waitFor('routes match', () => {
       const t = h.proxy.table();
-      return t?.workspaces.map((w) => w.name).join() === 'fresh,made' && t.ports.map((p) => `${p.workspace}/${p.port}`).join() === 'fresh/4000,made/3000';
+      return (
+        t?.workspaces.map((w) => w.name).join() === 'fresh,made' &&
+        t.ports.map((p) => `${p.workspace}/${p.port}`).join() === 'fresh/4000,made/3000'
+      );
     });
-    expect(h.store.list('Port').items.map((p) => p.metadata.name).sort()).toEqual(['fresh-4000', 'made-3000']);
+    expect(
+      h.store
+        .list('Port')
+        .items.map((p) => p.metadata.name)
+        .sort(),
+    ).toEqual(['fresh-4000', 'made-3000']);
     expect(h.runtime.snapshot().every((v) => v.state === 'Running')).toBe(true);
   }
 

@@ -20,19 +20,30 @@ describe('drift repair', () => {
     await waitFor('idle Stopped', () => h.ws('idle')?.status?.phase === 'Stopped');
     await waitFor('port route', () => h.proxy.table()?.ports.length === 1);
   });
-  afterEach(async () => { await h.close(); });
+  afterEach(async () => {
+    await h.close();
+  });
 
   for (const notify of [true, false]) {
     const how = notify ? 'reported by the runtime' : 'found by the resync';
-    const resyncUnlessNotified = async () => { if (!notify) await c.resync(); };
+    const resyncUnlessNotified = async () => {
+      if (!notify) await c.resync();
+    };
 
     it(`recreates a running VM deleted behind its back (${how})`, async () => {
       const before = h.runtime.calls.create;
       await h.runtime.deleteBehindBack('run', { notify });
       await resyncUnlessNotified();
-      await waitFor('recreated', () => h.runtime.calls.create === before + 1 && h.runtime.snapshot().find((v) => v.name === 'run')?.state === 'Running');
+      await waitFor(
+        'recreated',
+        () =>
+          h.runtime.calls.create === before + 1 &&
+          h.runtime.snapshot().find((v) => v.name === 'run')?.state === 'Running',
+      );
       await h.ready('run');
-      await waitFor('VMNotFound event', () => eventsFor(h.store, 'run').some((e) => e.reason === 'VMNotFound' && e.type === 'Warning'));
+      await waitFor('VMNotFound event', () =>
+        eventsFor(h.store, 'run').some((e) => e.reason === 'VMNotFound' && e.type === 'Warning'),
+      );
       await waitFor('port routed again', () => cond(h.store.get('Port', 'run-3000'), 'Ready')?.status === 'True');
     });
 
@@ -41,7 +52,9 @@ describe('drift repair', () => {
       await resyncUnlessNotified();
       await waitFor('started again', () => h.runtime.snapshot().find((v) => v.name === 'run')?.state === 'Running');
       await h.ready('run');
-      await waitFor('Started event', () => eventsFor(h.store, 'run').some((e) => e.reason === 'Started' && String(e.note).includes('outside Tidepool')));
+      await waitFor('Started event', () =>
+        eventsFor(h.store, 'run').some((e) => e.reason === 'Started' && String(e.note).includes('outside Tidepool')),
+      );
     });
 
     it(`stops a VM started behind its back (${how})`, async () => {
@@ -53,10 +66,18 @@ describe('drift repair', () => {
     });
 
     it(`deletes a managed VM that no Workspace declares (${how})`, async () => {
-      await h.runtime.createBehindBack({ name: 'ghost', image: 'default', cpu: 1, memoryBytes: 2 ** 30, start: true }, { notify });
+      await h.runtime.createBehindBack(
+        { name: 'ghost', image: 'default', cpu: 1, memoryBytes: 2 ** 30, start: true },
+        { notify },
+      );
       await resyncUnlessNotified();
       await waitFor('ghost deleted', () => !h.runtime.snapshot().some((v) => v.name === 'ghost'));
-      expect(h.runtime.snapshot().map((v) => v.name).sort()).toEqual(['idle', 'run']);
+      expect(
+        h.runtime
+          .snapshot()
+          .map((v) => v.name)
+          .sort(),
+      ).toEqual(['idle', 'run']);
       await waitFor('OrphanDeleted event', () => eventsFor(h.store, 'ghost').some((e) => e.reason === 'OrphanDeleted'));
     });
   }

@@ -19,7 +19,16 @@ describe('EventRecorder', () => {
     dir = await mkdtemp(join(tmpdir(), 'tp-events-'));
     store = await Store.open(join(dir, 'store.json'), { maxEvents: 50 });
     clock = new FakeClock(Date.parse('2030-01-01T00:00:00Z'));
-    rec = new EventRecorder({ store, clock, logger: silent, dataDir: dir, aggregateWindowMs: 10_000, burst: 3, refillMs: 10_000, flushDelayMs: 50 });
+    rec = new EventRecorder({
+      store,
+      clock,
+      logger: silent,
+      dataDir: dir,
+      aggregateWindowMs: 10_000,
+      burst: 3,
+      refillMs: 10_000,
+      flushDelayMs: 50,
+    });
   });
   afterEach(async () => {
     await store.close();
@@ -32,12 +41,22 @@ describe('EventRecorder', () => {
     clock.advance(50);
     await waitFor('first write', () => events().length === 1);
     expect(events()[0]).toMatchObject({
-      kind: 'Event', regarding: alice, type: 'Warning', reason: 'StartFailed', note: 'no space left', count: 1,
-      firstTimestamp: '2030-01-01T00:00:00Z', lastTimestamp: '2030-01-01T00:00:00Z', reportingController: 'tidepool-controller',
+      kind: 'Event',
+      regarding: alice,
+      type: 'Warning',
+      reason: 'StartFailed',
+      note: 'no space left',
+      count: 1,
+      firstTimestamp: '2030-01-01T00:00:00Z',
+      lastTimestamp: '2030-01-01T00:00:00Z',
+      reportingController: 'tidepool-controller',
     });
     expect(events()[0]!.metadata.name).toMatch(/^alice-[0-9a-f]{12}$/);
     // Reads see a write before it is on disk; the store's resourceVersion counts durable ones.
-    await waitFor('first write durable', () => Number(store.resourceVersion) >= Number(events()[0]!.metadata.resourceVersion));
+    await waitFor(
+      'first write durable',
+      () => Number(store.resourceVersion) >= Number(events()[0]!.metadata.resourceVersion),
+    );
     const rv = store.resourceVersion;
 
     clock.advance(1000);
@@ -74,15 +93,22 @@ describe('EventRecorder', () => {
     rec.record(carol, 'Warning', 'CreateFailed', 'attempt 6');
     expect(rec.dropped).toBe(2);
     await rec.flush();
-    expect(events().filter((e) => (e.regarding as { name: string }).name === 'carol').map((e) => e.note).sort())
-      .toEqual(['attempt 0', 'attempt 1', 'attempt 2', 'attempt 5', 'attempt 6']);
+    expect(
+      events()
+        .filter((e) => (e.regarding as { name: string }).name === 'carol')
+        .map((e) => e.note)
+        .sort(),
+    ).toEqual(['attempt 0', 'attempt 1', 'attempt 2', 'attempt 5', 'attempt 6']);
   });
 
   it("appends each workspace's events to .logs/<workspace>/events.jsonl, Port events to their workspace's log", async () => {
     rec.record({ kind: 'Workspace', name: 'dave' }, 'Normal', 'Created', 'one');
     rec.record({ kind: 'Port', name: 'dave-3000' }, 'Normal', 'Routed', 'two', 'dave');
     await rec.flush();
-    const lines = (await readFile(join(dir, '.logs', 'dave', 'events.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(join(dir, '.logs', 'dave', 'events.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.note)).toEqual(['one', 'two']);
   });
 

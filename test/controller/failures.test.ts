@@ -3,7 +3,11 @@ import type { PortStatus, WorkspaceStatus } from '../../specs/index.js';
 import { cond, eventsFor, harness, port, waitFor, workspace, type Harness } from './helpers.js';
 
 /** Every status a kind/name had, in order, as the store's watch reported it. */
-function history(h: Harness, kind: 'Workspace' | 'Port', name: string): { statuses: (WorkspaceStatus | PortStatus | undefined)[]; stop: () => void } {
+function history(
+  h: Harness,
+  kind: 'Workspace' | 'Port',
+  name: string,
+): { statuses: (WorkspaceStatus | PortStatus | undefined)[]; stop: () => void } {
   const statuses: (WorkspaceStatus | PortStatus | undefined)[] = [];
   const stop = h.store.watch({ kind }, (ev) => {
     if (ev.object.metadata.name === name) statuses.push(ev.object.status);
@@ -11,12 +15,17 @@ function history(h: Harness, kind: 'Workspace' | 'Port', name: string): { status
   return { statuses, stop };
 }
 
-const condOf = (status: WorkspaceStatus | PortStatus | undefined, type: string) => status?.conditions?.find((c) => c.type === type);
+const condOf = (status: WorkspaceStatus | PortStatus | undefined, type: string) =>
+  status?.conditions?.find((c) => c.type === type);
 
 describe('failures', () => {
   let h: Harness;
-  beforeEach(async () => { h = await harness(); });
-  afterEach(async () => { await h.close(); });
+  beforeEach(async () => {
+    h = await harness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
 
   it('shows a runtime that fails to create N times in status, then recovers', async () => {
     h.runtime.fail('create', 3, 'incus: no space left on device');
@@ -46,8 +55,16 @@ describe('failures', () => {
     seen.stop();
     // Status writes are group-committed: a failure's status may be replaced before a watcher
     // sees it. What is always kept: a status that said so, or the Warning event with the runtime's words.
-    const inStatus = seen.statuses.some((s) => condOf(s, 'Ready')?.reason === 'RuntimeError' && condOf(s, 'Ready')!.message.includes('tart: VM is locked'));
-    const inEvents = () => eventsFor(h.store, 'slow').some((e) => (e as { type?: string }).type === 'Warning' && String((e as { note?: string }).note).includes('tart: VM is locked'));
+    const inStatus = seen.statuses.some(
+      (s) =>
+        condOf(s, 'Ready')?.reason === 'RuntimeError' && condOf(s, 'Ready')!.message.includes('tart: VM is locked'),
+    );
+    const inEvents = () =>
+      eventsFor(h.store, 'slow').some(
+        (e) =>
+          (e as { type?: string }).type === 'Warning' &&
+          String((e as { note?: string }).note).includes('tart: VM is locked'),
+      );
     if (!inStatus) await waitFor('the Warning event of the failed start', inEvents);
     expect(h.runtime.calls.start).toBe(3);
   });
@@ -69,7 +86,9 @@ describe('failures', () => {
     let up = false;
     await h.start({ probe: async () => up, ideTimeoutMs: 200 });
     await h.store.create(workspace('mute'));
-    const waiting = await waitFor('WaitingForIDE', () => (cond(h.ws('mute'), 'VMReady')?.reason === 'WaitingForIDE' ? h.ws('mute') : undefined));
+    const waiting = await waitFor('WaitingForIDE', () =>
+      cond(h.ws('mute'), 'VMReady')?.reason === 'WaitingForIDE' ? h.ws('mute') : undefined,
+    );
     expect(waiting.status!.phase).toBe('Starting');
     expect(waiting.status!.ip).toMatch(/^127\.77\./);
     expect(h.proxy.table()?.workspaces ?? []).toEqual([]);
@@ -104,7 +123,12 @@ describe('failures', () => {
     await waitFor('first (empty) table applied', () => h.proxy.calls.apply >= 1);
     // These failures hit the apply that routes the workspace (once its IDE answers) and its retries;
     // the earlier ones, naming it idle, go through.
-    h.proxy.fail('apply', 4, 'caddy: loading config: listen tcp :8081: bind: address already in use', (t) => t.workspaces.length > 0);
+    h.proxy.fail(
+      'apply',
+      4,
+      'caddy: loading config: listen tcp :8081: bind: address already in use',
+      (t) => t.workspaces.length > 0,
+    );
     const wsSeen = history(h, 'Workspace', 'web');
     const portSeen = history(h, 'Port', 'web-3000');
     await h.store.transaction((tx) => {
@@ -133,8 +157,16 @@ describe('failures', () => {
     const seen = history(h, 'Workspace', 'ro');
     h.proxy.reset();
     await waitFor('ProxyError shown', () => seen.statuses.some((s) => condOf(s, 'Ready')?.reason === 'ProxyError'));
-    await waitFor('recovered', () => cond(h.ws('ro'), 'Ready')?.status === 'True' && h.proxy.table()?.workspaces.length === 1);
+    await waitFor(
+      'recovered',
+      () => cond(h.ws('ro'), 'Ready')?.status === 'True' && h.proxy.table()?.workspaces.length === 1,
+    );
     seen.stop();
-    expect(condOf(seen.statuses.find((s) => condOf(s, 'Ready')?.reason === 'ProxyError'), 'Ready')!.message).toContain('connection refused');
+    expect(
+      condOf(
+        seen.statuses.find((s) => condOf(s, 'Ready')?.reason === 'ProxyError'),
+        'Ready',
+      )!.message,
+    ).toContain('connection refused');
   });
 });

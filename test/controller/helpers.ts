@@ -3,10 +3,19 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store, } from '../../store/index.js';
+import { Store } from '../../store/index.js';
 import { createMemoryProxy, type MemoryProxy } from '../../controller/drivers/proxy/memory/index.js';
-import { createStubRuntime, type StubRuntime, type StubRuntimeOptions } from '../../controller/drivers/runtime/stub/index.js';
-import { ExponentialBackoff, startController, type Controller, type ControllerOptions } from '../../controller/index.js';
+import {
+  createStubRuntime,
+  type StubRuntime,
+  type StubRuntimeOptions,
+} from '../../controller/drivers/runtime/stub/index.js';
+import {
+  ExponentialBackoff,
+  startController,
+  type Controller,
+  type ControllerOptions,
+} from '../../controller/index.js';
 import { validateManifest, type Condition, type Event, type Port, type Workspace } from '../../specs/index.js';
 import { poll } from '../poll.js';
 
@@ -19,7 +28,12 @@ export function workspace(name: string, spec: Record<string, unknown> = {}): Wor
 }
 
 export function port(name: string, ws: string, n: number): Port {
-  const r = validateManifest({ apiVersion: 'tidepool/v1', kind: 'Port', metadata: { name }, spec: { workspace: ws, port: n } });
+  const r = validateManifest({
+    apiVersion: 'tidepool/v1',
+    kind: 'Port',
+    metadata: { name },
+    spec: { workspace: ws, port: n },
+  });
   if (!r.object) throw new Error(JSON.stringify(r.causes));
   return r.object as Port;
 }
@@ -53,10 +67,16 @@ export async function harness(stub: StubRuntimeOptions = {}): Promise<Harness> {
   const proxy = createMemoryProxy();
   const controllers: Controller[] = [];
   const h: Harness = {
-    dir, store, runtime, proxy,
+    dir,
+    store,
+    runtime,
+    proxy,
     async start(extra = {}) {
       const c = await startController({
-        store, runtime, proxy, dataDir: dir,
+        store,
+        runtime,
+        proxy,
+        dataDir: dir,
         probe: runtime.probe,
         resyncPeriodMs: 3_600_000,
         capacity: { maxRunning: 100, cpuBudget: 1000, memoryBudgetBytes: 1024 * GiB },
@@ -72,10 +92,15 @@ export async function harness(stub: StubRuntimeOptions = {}): Promise<Harness> {
       const cur = store.get('Workspace', name)!;
       await store.update({ ...structuredClone(cur), spec: { ...structuredClone(cur.spec), ...spec } });
     },
-    ready: (name, timeoutMs) => waitFor(`workspace ${name} Ready`, () => {
-      const w = store.get('Workspace', name);
-      return cond(w, 'Ready')?.status === 'True' ? w : undefined;
-    }, timeoutMs),
+    ready: (name, timeoutMs) =>
+      waitFor(
+        `workspace ${name} Ready`,
+        () => {
+          const w = store.get('Workspace', name);
+          return cond(w, 'Ready')?.status === 'True' ? w : undefined;
+        },
+        timeoutMs,
+      ),
     async close() {
       await Promise.all(controllers.map((c) => c.stop()));
       await runtime.close();
@@ -88,7 +113,8 @@ export async function harness(stub: StubRuntimeOptions = {}): Promise<Harness> {
 
 /** Events about `name` in the store, oldest first. */
 export function eventsFor(store: Store, name: string): Event[] {
-  return store.list('Event').items
-    .filter((e) => e.regarding.name === name)
+  return store
+    .list('Event')
+    .items.filter((e) => e.regarding.name === name)
     .sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
 }

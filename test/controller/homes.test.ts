@@ -14,7 +14,9 @@ const reasons = (name: string) => eventsFor(h.store, name).map((e) => e.reason a
 const condOf = (name: string, type: string) => cond(h.ws(name), type);
 /** Events are gathered before they are written: wait for them. */
 const waitEvents = (name: string, ...want: string[]) =>
-  waitFor(`${name} events ${want.join(', ')}`, () => (want.every((r) => reasons(name).includes(r)) ? reasons(name) : undefined));
+  waitFor(`${name} events ${want.join(', ')}`, () =>
+    want.every((r) => reasons(name).includes(r)) ? reasons(name) : undefined,
+  );
 const waitCond = (name: string, type: string, reason: string) =>
   waitFor(`${name} ${type} ${reason}`, () => (condOf(name, type)?.reason === reason ? condOf(name, type) : undefined));
 
@@ -37,7 +39,9 @@ describe('homes', () => {
 
     const creates = h.runtime.calls.create;
     await h.setSpec('alice', { image: 'minimal' });
-    await waitFor('recreated from minimal', () => h.runtime.snapshot().find((v) => v.name === 'alice' && v.image === 'minimal' && v.state === 'Running'));
+    await waitFor('recreated from minimal', () =>
+      h.runtime.snapshot().find((v) => v.name === 'alice' && v.image === 'minimal' && v.state === 'Running'),
+    );
     const w = await h.ready('alice');
     expect(h.runtime.calls.create).toBe(creates + 1);
     expect(h.runtime.homeFiles.get('alice')!.get('notes.txt')).toBe('hello');
@@ -50,7 +54,7 @@ describe('homes', () => {
     expect(h.runtime.snapshot()).toEqual([]);
   });
 
-  it('a VM deleted behind Tidepool\'s back comes back with the same home', async () => {
+  it("a VM deleted behind Tidepool's back comes back with the same home", async () => {
     h = await harness();
     await h.start();
     await h.store.create(workspace('bob'));
@@ -112,7 +116,9 @@ describe('homes', () => {
     await h.setSpec('tart-like', { image: 'minimal' });
     const c = await waitCond('tart-like', 'ImageApplied', 'NotSupported');
     expect(c.message).toContain('spec.image "minimal" is not applied');
-    expect(h.runtime.snapshot()).toEqual([expect.objectContaining({ name: 'tart-like', image: 'default', state: 'Running' })]);
+    expect(h.runtime.snapshot()).toEqual([
+      expect.objectContaining({ name: 'tart-like', image: 'default', state: 'Running' }),
+    ]);
     expect(condOf('tart-like', 'Ready')?.status).toBe('True');
   });
 
@@ -125,7 +131,9 @@ describe('homes', () => {
     const c = await waitCond('img', 'ImageApplied', 'UnknownImage');
     expect(c.message).toContain('spec.image "nonesuch" cannot be used');
     expect(c.message).toContain('known: default, minimal');
-    expect(h.runtime.snapshot()).toEqual([expect.objectContaining({ name: 'img', image: 'default', state: 'Running' })]);
+    expect(h.runtime.snapshot()).toEqual([
+      expect.objectContaining({ name: 'img', image: 'default', state: 'Running' }),
+    ]);
     expect(condOf('img', 'Ready')?.status).toBe('True');
   });
 
@@ -148,11 +156,15 @@ describe('spec.resources', () => {
     await h.ready('res');
     const { create, start, stop } = h.runtime.calls;
     await h.setSpec('res', { resources: { cpu: 2, memory: '2Gi' } });
-    await waitFor('applied', () => h.runtime.snapshot().find((v) => v.name === 'res' && v.memoryBytes === 2 * GiB && v.cpu === 2));
+    await waitFor('applied', () =>
+      h.runtime.snapshot().find((v) => v.name === 'res' && v.memoryBytes === 2 * GiB && v.cpu === 2),
+    );
     await waitCond('res', 'ResourcesApplied', 'Applied');
     expect(h.runtime.calls).toMatchObject({ create, start, stop });
     await waitEvents('res', 'ResourcesUpdated');
-    expect(eventsFor(h.store, 'res').find((e) => e.reason === 'ResourcesUpdated')!.note).toContain('spec.resources.cpu and spec.resources.memory (1 vCPU, 1Gi → 2 vCPU, 2Gi) live, without a restart');
+    expect(eventsFor(h.store, 'res').find((e) => e.reason === 'ResourcesUpdated')!.note).toContain(
+      'spec.resources.cpu and spec.resources.memory (1 vCPU, 1Gi → 2 vCPU, 2Gi) live, without a restart',
+    );
     expect(condOf('res', 'Ready')?.status).toBe('True');
   });
 
@@ -164,7 +176,9 @@ describe('spec.resources', () => {
     await h.setSpec('big', { resources: { cpu: 1, memory: '8Gi' } });
     const c = await waitCond('big', 'ResourcesApplied', 'InsufficientCapacity');
     expect(c.message).toContain('spec.resources.memory');
-    expect(h.runtime.snapshot()).toEqual([expect.objectContaining({ name: 'big', memoryBytes: GiB, state: 'Running' })]);
+    expect(h.runtime.snapshot()).toEqual([
+      expect.objectContaining({ name: 'big', memoryBytes: GiB, state: 'Running' }),
+    ]);
     expect(condOf('big', 'Ready')?.status).toBe('True');
     await waitEvents('big', 'ResourcesRefused');
   });
@@ -222,11 +236,13 @@ function fakeGit(repos: Record<string, Record<string, string>>, seen: { argv: st
   return (_name, argv, opts, home) => {
     seen.push({ argv, ...(opts.uid !== undefined ? { uid: opts.uid } : {}) });
     const [url, ref] = argv.slice(-2) as [string, string];
-    if ([...home!.keys()].some((k) => k.startsWith('project/') && k !== 'project/')) return { exitCode: 0, stdout: 'tidepool: ~/project is there already\n', stderr: '' };
+    if ([...home!.keys()].some((k) => k.startsWith('project/') && k !== 'project/'))
+      return { exitCode: 0, stdout: 'tidepool: ~/project is there already\n', stderr: '' };
     const repo = repos[url];
     home!.set('project/', '');
     if (!repo) return { exitCode: 92, stdout: '', stderr: `fatal: repository '${url}' not found\n` };
-    if (ref && ref !== 'main') return { exitCode: 93, stdout: '', stderr: `error: pathspec '${ref}' did not match any file(s) known to git\n` };
+    if (ref && ref !== 'main')
+      return { exitCode: 93, stdout: '', stderr: `error: pathspec '${ref}' did not match any file(s) known to git\n` };
     for (const [f, c] of Object.entries(repo)) home!.set(`project/${f}`, c);
     return { exitCode: 0, stdout: '', stderr: '' };
   };
@@ -253,13 +269,16 @@ describe('spec.source.git', () => {
     expect(seen).toHaveLength(1);
   });
 
-  it('a bad URL or an unknown ref is a condition and an event carrying git\'s words; the workspace still starts', async () => {
+  it("a bad URL or an unknown ref is a condition and an event carrying git's words; the workspace still starts", async () => {
     const seen: { argv: string[] }[] = [];
     h = await harness({ exec: fakeGit(repos, seen) });
     await h.start();
     await h.store.create(workspace('badurl', { source: { git: { url: 'https://git.example/nope.git' } } }));
     await h.store.create(workspace('badref', { source: { git: { url: 'https://git.example/app.git', ref: 'v9' } } }));
-    for (const [name, words] of [['badurl', "fatal: repository 'https://git.example/nope.git' not found"], ['badref', "error: pathspec 'v9' did not match"]] as const) {
+    for (const [name, words] of [
+      ['badurl', "fatal: repository 'https://git.example/nope.git' not found"],
+      ['badref', "error: pathspec 'v9' did not match"],
+    ] as const) {
       const w = await h.ready(name);
       const c = cond(w, 'SourceReady');
       expect(c).toMatchObject({ status: 'False', reason: 'CloneFailed' });
@@ -295,7 +314,7 @@ describe('spec.source.git', () => {
 });
 
 describe('status fields of other writers', () => {
-  it('a lastAccessTime written while a reconcile is in flight is kept by that reconcile\'s status write', async () => {
+  it("a lastAccessTime written while a reconcile is in flight is kept by that reconcile's status write", async () => {
     h = await harness({ latencyMs: 150 });
     await h.start();
     await h.store.create(workspace('seen', { resources: { cpu: 1, memory: '1Gi' } }));
@@ -305,7 +324,10 @@ describe('status fields of other writers', () => {
     // The update takes 150 ms in the stub: write the access time meanwhile, as the access-log writer does.
     await waitFor('update in flight', () => h.runtime.calls.update > updates);
     const stamp = '2030-01-02T03:04:05Z';
-    await h.store.updateStatus('Workspace', 'seen', { ...structuredClone(h.ws('seen')!.status), lastAccessTime: stamp });
+    await h.store.updateStatus('Workspace', 'seen', {
+      ...structuredClone(h.ws('seen')!.status),
+      lastAccessTime: stamp,
+    });
     await waitCond('seen', 'ResourcesApplied', 'Applied');
     await waitFor('cpu applied', () => h.runtime.snapshot()[0]?.cpu === 2);
     expect((h.ws('seen')!.status as { lastAccessTime?: string }).lastAccessTime).toBe(stamp);

@@ -27,7 +27,11 @@ describe('IDE health rounds', () => {
       return up.get(ip) ?? true;
     };
     const changes: string[] = [];
-    const health = new IdeHealth(probe, 8080, clock, (n) => changes.push(n), { intervalMs: 1000, failures: 2, concurrency: 3 });
+    const health = new IdeHealth(probe, 8080, clock, (n) => changes.push(n), {
+      intervalMs: 1000,
+      failures: 2,
+      concurrency: 3,
+    });
     for (let i = 0; i < 10; i++) health.watch(`w${i}`, `10.0.0.${i}`);
     await health.round();
     expect(changes).toEqual([]);
@@ -58,10 +62,16 @@ describe('IDE health rounds', () => {
   it('runs rounds on its clock until stopped', async () => {
     const clock = new FakeClock(0);
     let probes = 0;
-    const health = new IdeHealth(async () => {
-      probes++;
-      return true;
-    }, 8080, clock, () => {}, { intervalMs: 1000 });
+    const health = new IdeHealth(
+      async () => {
+        probes++;
+        return true;
+      },
+      8080,
+      clock,
+      () => {},
+      { intervalMs: 1000 },
+    );
     health.watch('a', '10.0.0.1');
     health.start();
     clock.advance(999);
@@ -96,7 +106,9 @@ describe('Ready follows the IDE while the workspace runs', () => {
 
     await h.runtime.setIdeDown('ide', false);
     await h.ready('ide');
-    await waitFor('answers again event', () => eventsFor(h!.store, 'ide').some((e) => e.reason === 'IDEReady' && String(e.note).includes('again')));
+    await waitFor('answers again event', () =>
+      eventsFor(h!.store, 'ide').some((e) => e.reason === 'IDEReady' && String(e.note).includes('again')),
+    );
     await waitFor('route back', () => h!.proxy.table()?.workspaces.length === 1);
   });
 
@@ -104,10 +116,13 @@ describe('Ready follows the IDE while the workspace runs', () => {
     h = await harness();
     let probes = 0;
     const runtime = h.runtime;
-    const ctl = await h.start({ probe: async (ip, port) => {
+    const ctl = await h.start({
+      probe: async (ip, port) => {
         probes++;
         return runtime.probe(ip, port);
-      }, ideHealth: { intervalMs: 3_600_000 } });
+      },
+      ideHealth: { intervalMs: 3_600_000 },
+    });
     for (const n of ['a', 'b', 'c']) await h.store.create(workspace(n));
     for (const n of ['a', 'b', 'c']) await h.ready(n);
     await ctl.idle();

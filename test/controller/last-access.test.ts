@@ -18,7 +18,9 @@ describe('LastAccessWriter', () => {
     dir = await mkdtemp(join(tmpdir(), 'tp-access-'));
     store = await Store.open(join(dir, 'store.json'));
     clock = new FakeClock(T0);
-    status = new StatusWriter(store, (_k, _n, err) => { throw err; });
+    status = new StatusWriter(store, (_k, _n, err) => {
+      throw err;
+    });
     writer = new LastAccessWriter(store, status, clock, 30_000);
     await store.create(workspace('alice'));
     await store.updateStatus('Workspace', 'alice', { phase: 'Running', ip: '10.0.0.5' });

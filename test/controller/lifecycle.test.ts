@@ -6,8 +6,12 @@ import { cond, eventsFor, harness, port, waitFor, workspace, type Harness } from
 
 describe('workspace lifecycle', () => {
   let h: Harness;
-  beforeEach(async () => { h = await harness(); });
-  afterEach(async () => { await h.close(); });
+  beforeEach(async () => {
+    h = await harness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
 
   it('creates a VM and reports Running and Ready with ip, url, routes and port status', async () => {
     await h.start();
@@ -20,8 +24,11 @@ describe('workspace lifecycle', () => {
     expect(ws.status).toMatchObject({ phase: 'Running', url: '/workspace/alice/', observedGeneration: 1 });
     expect(ws.status!.ip).toMatch(/^127\.77\.\d+\.\d+$/);
     expect(ws.status!.lastStartedTime).toMatch(/Z$/);
-    for (const t of ['VMReady', 'RouteReady', 'Ready']) expect(cond(ws, t)).toMatchObject({ status: 'True', observedGeneration: 1 });
-    expect(h.runtime.snapshot()).toEqual([expect.objectContaining({ name: 'alice', state: 'Running', cpu: 2, memoryBytes: 2 ** 30, image: 'default' })]);
+    for (const t of ['VMReady', 'RouteReady', 'Ready'])
+      expect(cond(ws, t)).toMatchObject({ status: 'True', observedGeneration: 1 });
+    expect(h.runtime.snapshot()).toEqual([
+      expect.objectContaining({ name: 'alice', state: 'Running', cpu: 2, memoryBytes: 2 ** 30, image: 'default' }),
+    ]);
     await waitFor('port route', () => h.proxy.table()?.ports.length === 1);
     expect(h.proxy.table()).toEqual({
       workspaces: [{ name: 'alice', upstream: `${ws.status!.ip}:8080` }],
@@ -37,10 +44,22 @@ describe('workspace lifecycle', () => {
       const e = eventsFor(h.store, 'alice');
       return e.some((x) => x.reason === 'Created') ? e : undefined;
     });
-    expect(evs[0]).toMatchObject({ type: 'Normal', count: 1, reportingController: 'tidepool-controller', regarding: { kind: 'Workspace', name: 'alice', uid: ws.metadata.uid } });
+    expect(evs[0]).toMatchObject({
+      type: 'Normal',
+      count: 1,
+      reportingController: 'tidepool-controller',
+      regarding: { kind: 'Workspace', name: 'alice', uid: ws.metadata.uid },
+    });
     const log = await waitFor('events.jsonl', () => readFile(join(h.dir, '.logs', 'alice', 'events.jsonl'), 'utf8'));
     // The home is made first (its own volume), then the VM with it attached.
-    expect(log.trim().split('\n').slice(0, 2).map((l) => JSON.parse(l) as { reason: string }).map((e) => e.reason)).toEqual(['HomeCreated', 'Created']);
+    expect(
+      log
+        .trim()
+        .split('\n')
+        .slice(0, 2)
+        .map((l) => JSON.parse(l) as { reason: string })
+        .map((e) => e.reason),
+    ).toEqual(['HomeCreated', 'Created']);
   });
 
   it('stops and starts the VM to match spec.running', async () => {
@@ -61,8 +80,14 @@ describe('workspace lifecycle', () => {
     expect(stopped.status!.ip).toBeUndefined();
     expect(stopped.status!.observedGeneration).toBe(2);
     expect(h.runtime.snapshot()[0]).toMatchObject({ name: 'bob', state: 'Stopped' });
-    await waitFor('routes dropped', () => h.proxy.table()?.workspaces.length === 0 && h.proxy.table()?.ports.length === 0);
-    await waitFor('port WorkspaceStopped', () => cond(h.store.get('Port', 'bob-8000'), 'Ready')?.reason === 'WorkspaceStopped');
+    await waitFor(
+      'routes dropped',
+      () => h.proxy.table()?.workspaces.length === 0 && h.proxy.table()?.ports.length === 0,
+    );
+    await waitFor(
+      'port WorkspaceStopped',
+      () => cond(h.store.get('Port', 'bob-8000'), 'Ready')?.reason === 'WorkspaceStopped',
+    );
 
     await h.setSpec('bob', { running: true });
     const again = await waitFor('bob Ready again', () => {
@@ -70,7 +95,9 @@ describe('workspace lifecycle', () => {
       return w?.status?.observedGeneration === 3 && cond(w, 'Ready')?.status === 'True' ? w : undefined;
     });
     expect(h.runtime.snapshot()[0]).toMatchObject({ state: 'Running' });
-    expect(Date.parse(again.status!.lastStartedTime!)).toBeGreaterThanOrEqual(Date.parse(first.status!.lastStartedTime!));
+    expect(Date.parse(again.status!.lastStartedTime!)).toBeGreaterThanOrEqual(
+      Date.parse(first.status!.lastStartedTime!),
+    );
     await waitFor('port Ready again', () => cond(h.store.get('Port', 'bob-8000'), 'Ready')?.status === 'True');
     // Events are gathered for a moment before they are written: wait for the last one.
     const reasons = await waitFor('Started event', () => {
@@ -100,7 +127,10 @@ describe('workspace lifecycle', () => {
     const routedAtDelete: boolean[] = [];
     const realDelete = h.runtime.delete.bind(h.runtime);
     h.runtime.delete = async (name) => {
-      routedAtDelete.push(!!h.proxy.table()?.workspaces.some((w) => w.name === name) || !!h.proxy.table()?.ports.some((p) => p.workspace === name));
+      routedAtDelete.push(
+        !!h.proxy.table()?.workspaces.some((w) => w.name === name) ||
+          !!h.proxy.table()?.ports.some((p) => p.workspace === name),
+      );
       return realDelete(name);
     };
     await h.store.delete('Workspace', 'carol');
@@ -115,7 +145,10 @@ describe('workspace lifecycle', () => {
   it('reports a Port whose workspace does not exist, and routes it once it does', async () => {
     await h.start();
     await h.store.create(port('dave-3000', 'dave', 3000));
-    await waitFor('WorkspaceNotFound', () => cond(h.store.get('Port', 'dave-3000'), 'Ready')?.reason === 'WorkspaceNotFound');
+    await waitFor(
+      'WorkspaceNotFound',
+      () => cond(h.store.get('Port', 'dave-3000'), 'Ready')?.reason === 'WorkspaceNotFound',
+    );
     await h.store.create(workspace('dave'));
     await h.ready('dave');
     await waitFor('port Ready', () => cond(h.store.get('Port', 'dave-3000'), 'Ready')?.status === 'True');

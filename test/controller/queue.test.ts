@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DelayingQueue, ExponentialBackoff, FakeClock, RateLimitingQueue, WorkQueue } from '../../controller/queue/index.js';
+import {
+  DelayingQueue,
+  ExponentialBackoff,
+  FakeClock,
+  RateLimitingQueue,
+  WorkQueue,
+} from '../../controller/queue/index.js';
 
 /** Every key the queue hands out right now, without marking any done. */
 function drain<K>(q: WorkQueue<K>): K[] {
@@ -13,32 +19,62 @@ describe('WorkQueue', () => {
   const cases: { name: string; steps: Step[]; waiting: string[] }[] = [
     {
       name: 'collapses adds of a waiting key into one',
-      steps: [['add', 'a'], ['add', 'b'], ['add', 'a'], ['add', 'a']],
+      steps: [
+        ['add', 'a'],
+        ['add', 'b'],
+        ['add', 'a'],
+        ['add', 'a'],
+      ],
       waiting: ['a', 'b'],
     },
     {
       name: 'keeps first-in first-out order',
-      steps: [['add', 'c'], ['add', 'a'], ['add', 'b']],
+      steps: [
+        ['add', 'c'],
+        ['add', 'a'],
+        ['add', 'b'],
+      ],
       waiting: ['c', 'a', 'b'],
     },
     {
       name: 'does not hand a key being processed to a second worker',
-      steps: [['add', 'a'], ['get', 'a'], ['add', 'a'], ['get', undefined]],
+      steps: [
+        ['add', 'a'],
+        ['get', 'a'],
+        ['add', 'a'],
+        ['get', undefined],
+      ],
       waiting: [],
     },
     {
       name: 'processes a key re-added during processing once more after done',
-      steps: [['add', 'a'], ['get', 'a'], ['add', 'a'], ['add', 'a'], ['done', 'a']],
+      steps: [
+        ['add', 'a'],
+        ['get', 'a'],
+        ['add', 'a'],
+        ['add', 'a'],
+        ['done', 'a'],
+      ],
       waiting: ['a'],
     },
     {
       name: 'forgets a key processed and not re-added',
-      steps: [['add', 'a'], ['get', 'a'], ['done', 'a']],
+      steps: [
+        ['add', 'a'],
+        ['get', 'a'],
+        ['done', 'a'],
+      ],
       waiting: [],
     },
     {
       name: 'lets other keys through while one is processed',
-      steps: [['add', 'a'], ['get', 'a'], ['add', 'b'], ['add', 'a'], ['get', 'b']],
+      steps: [
+        ['add', 'a'],
+        ['get', 'a'],
+        ['add', 'b'],
+        ['add', 'a'],
+        ['get', 'b'],
+      ],
       waiting: [],
     },
   ];
@@ -109,11 +145,54 @@ describe('WorkQueue', () => {
 
 describe('DelayingQueue', () => {
   const cases: { name: string; adds: [string, number][]; checks: [number, string[]][] }[] = [
-    { name: 'adds a key when its delay has passed', adds: [['a', 100]], checks: [[99, []], [1, ['a']]] },
-    { name: 'adds a zero or negative delay at once', adds: [['a', 0], ['b', -5]], checks: [[0, ['a', 'b']]] },
-    { name: 'keeps the earlier time for a key parked twice', adds: [['a', 500], ['a', 100], ['a', 900]], checks: [[100, ['a']], [900, []]] },
-    { name: 'adds keys in time order', adds: [['late', 300], ['early', 100], ['mid', 200]], checks: [[300, ['early', 'mid', 'late']]] },
-    { name: 'fires each key at its own time', adds: [['a', 100], ['b', 200]], checks: [[150, ['a']], [50, ['b']]] },
+    {
+      name: 'adds a key when its delay has passed',
+      adds: [['a', 100]],
+      checks: [
+        [99, []],
+        [1, ['a']],
+      ],
+    },
+    {
+      name: 'adds a zero or negative delay at once',
+      adds: [
+        ['a', 0],
+        ['b', -5],
+      ],
+      checks: [[0, ['a', 'b']]],
+    },
+    {
+      name: 'keeps the earlier time for a key parked twice',
+      adds: [
+        ['a', 500],
+        ['a', 100],
+        ['a', 900],
+      ],
+      checks: [
+        [100, ['a']],
+        [900, []],
+      ],
+    },
+    {
+      name: 'adds keys in time order',
+      adds: [
+        ['late', 300],
+        ['early', 100],
+        ['mid', 200],
+      ],
+      checks: [[300, ['early', 'mid', 'late']]],
+    },
+    {
+      name: 'fires each key at its own time',
+      adds: [
+        ['a', 100],
+        ['b', 200],
+      ],
+      checks: [
+        [150, ['a']],
+        [50, ['b']],
+      ],
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -154,7 +233,11 @@ describe('DelayingQueue', () => {
 describe('ExponentialBackoff and RateLimitingQueue', () => {
   const cases: { name: string; base?: number; cap?: number; failures: number; want: number[] }[] = [
     { name: 'defaults: 500 ms doubling', failures: 4, want: [500, 1000, 2000, 4000] },
-    { name: 'defaults: capped at 5 minutes', failures: 12, want: [500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000, 256000, 300000, 300000] },
+    {
+      name: 'defaults: capped at 5 minutes',
+      failures: 12,
+      want: [500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000, 256000, 300000, 300000],
+    },
     { name: 'configurable base and cap', base: 10, cap: 35, failures: 5, want: [10, 20, 35, 35, 35] },
   ];
   for (const c of cases) {
@@ -179,7 +262,8 @@ describe('ExponentialBackoff and RateLimitingQueue', () => {
     q.addRateLimited('b'); // 100
     clock.advance(100);
     expect(drain(q)).toEqual(['a', 'b']);
-    q.done('a'); q.done('b');
+    q.done('a');
+    q.done('b');
     q.addRateLimited('a'); // 200
     q.addRateLimited('a'); // 400, but 200 is earlier and kept
     expect(q.numRequeues('a')).toBe(3);

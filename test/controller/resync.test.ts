@@ -3,8 +3,12 @@ import { cond, harness, port, waitFor, workspace, type Harness } from './helpers
 
 describe('resync of a converged set', () => {
   let h: Harness;
-  beforeEach(async () => { h = await harness(); });
-  afterEach(async () => { await h.close(); });
+  beforeEach(async () => {
+    h = await harness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
 
   it('makes exactly one runtime list call, no proxy apply and no store write', async () => {
     const c = await h.start();
@@ -14,10 +18,15 @@ describe('resync of a converged set', () => {
         for (let p = 0; p < 2; p++) tx.create(port(`ws${i}-${3000 + p}`, `ws${i}`, 3000 + p));
       }
     });
-    await waitFor('all converged', () => h.store.list('Workspace').items.every((w) =>
-      w.spec.running ? cond(w, 'Ready')?.status === 'True' : w.status?.phase === 'Stopped'));
+    await waitFor('all converged', () =>
+      h.store
+        .list('Workspace')
+        .items.every((w) => (w.spec.running ? cond(w, 'Ready')?.status === 'True' : w.status?.phase === 'Stopped')),
+    );
     await c.idle();
-    const lists = h.runtime.calls.list, applies = h.proxy.calls.apply, reads = h.proxy.calls.read;
+    const lists = h.runtime.calls.list,
+      applies = h.proxy.calls.apply,
+      reads = h.proxy.calls.read;
     const rv = h.store.resourceVersion;
 
     await c.resync();

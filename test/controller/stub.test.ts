@@ -38,7 +38,9 @@ describe('stub runtime', () => {
     expect(a!.ip).toMatch(/^127\.77\.\d+\.\d+$/);
     expect(b).toMatchObject({ name: 'b', state: 'Stopped' });
     expect(b!.ip).toBeUndefined();
-    await expect(rt.create({ name: 'a', image: 'default', cpu: 1, memoryBytes: GiB, start: false })).rejects.toBeInstanceOf(RuntimeError);
+    await expect(
+      rt.create({ name: 'a', image: 'default', cpu: 1, memoryBytes: GiB, start: false }),
+    ).rejects.toBeInstanceOf(RuntimeError);
     await rt.start('a');
     await rt.stop('b');
     await rt.delete('missing');
@@ -63,7 +65,10 @@ describe('stub runtime', () => {
     await rt.stopBehindBack('a');
     await rt.startBehindBack('a');
     await rt.deleteBehindBack('a');
-    await rt.createBehindBack({ name: 'b', image: 'default', cpu: 1, memoryBytes: GiB, start: true }, { notify: false });
+    await rt.createBehindBack(
+      { name: 'b', image: 'default', cpu: 1, memoryBytes: GiB, start: true },
+      { notify: false },
+    );
     expect(seen).toEqual(['a', 'a', 'a']);
   });
 
@@ -91,7 +96,13 @@ describe('memory proxy', () => {
   it('converges the whole table, reads it back sorted, counts calls and allows drift', async () => {
     const p = createMemoryProxy();
     expect(await p.read()).toBeNull();
-    await p.apply({ workspaces: [{ name: 'b', upstream: '127.0.0.1:1' }, { name: 'a', upstream: '127.0.0.1:2' }], ports: [{ workspace: 'a', port: 3000, upstream: '127.0.0.1:3000' }] });
+    await p.apply({
+      workspaces: [
+        { name: 'b', upstream: '127.0.0.1:1' },
+        { name: 'a', upstream: '127.0.0.1:2' },
+      ],
+      ports: [{ workspace: 'a', port: 3000, upstream: '127.0.0.1:3000' }],
+    });
     expect((await p.read())!.workspaces.map((w) => w.name)).toEqual(['a', 'b']);
     p.removeRoute('a');
     expect(p.table()).toEqual({ workspaces: [{ name: 'b', upstream: '127.0.0.1:1' }], ports: [] });

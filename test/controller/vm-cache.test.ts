@@ -20,13 +20,24 @@ function gatedRuntime() {
   } as unknown as RuntimeDriver;
   return {
     runtime,
-    set: (v: VM[]) => { vms = v; },
-    answer: async () => { pending.shift()!(); await new Promise((r) => setImmediate(r)); },
-    get lists() { return lists; },
+    set: (v: VM[]) => {
+      vms = v;
+    },
+    answer: async () => {
+      pending.shift()!();
+      await new Promise((r) => setImmediate(r));
+    },
+    get lists() {
+      return lists;
+    },
   };
 }
 
-const vm = (name: string, state: VM['state'] = 'Running'): VM => ({ name, state, ...(state === 'Running' ? { ip: '127.77.0.1' } : {}) });
+const vm = (name: string, state: VM['state'] = 'Running'): VM => ({
+  name,
+  state,
+  ...(state === 'Running' ? { ip: '127.77.0.1' } : {}),
+});
 
 describe('VMCache', () => {
   it('serves many callers with one list, and lists again only after invalidate', async () => {
@@ -112,16 +123,37 @@ describe('VMCache', () => {
 describe('setCondition', () => {
   const cases: { name: string; old?: Partial<Condition>; next: Partial<Condition>; keepsTime: boolean }[] = [
     { name: 'a new condition gets the current time', next: { status: 'True', reason: 'Running' }, keepsTime: false },
-    { name: 'the same status with another reason keeps the time', old: { status: 'False', reason: 'Creating' }, next: { status: 'False', reason: 'Starting' }, keepsTime: true },
-    { name: 'a status change moves the time', old: { status: 'False', reason: 'Starting' }, next: { status: 'True', reason: 'Running' }, keepsTime: false },
+    {
+      name: 'the same status with another reason keeps the time',
+      old: { status: 'False', reason: 'Creating' },
+      next: { status: 'False', reason: 'Starting' },
+      keepsTime: true,
+    },
+    {
+      name: 'a status change moves the time',
+      old: { status: 'False', reason: 'Starting' },
+      next: { status: 'True', reason: 'Running' },
+      keepsTime: false,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
       const old = '2020-01-01T00:00:00Z';
-      const conditions: Condition[] = c.old ? [{ type: 'Ready', message: '', lastTransitionTime: old, ...c.old } as Condition] : [];
-      setCondition(conditions, { type: 'Ready', message: 'm', ...c.next } as never, Date.parse('2030-01-01T00:00:00Z'), 3);
+      const conditions: Condition[] = c.old
+        ? [{ type: 'Ready', message: '', lastTransitionTime: old, ...c.old } as Condition]
+        : [];
+      setCondition(
+        conditions,
+        { type: 'Ready', message: 'm', ...c.next } as never,
+        Date.parse('2030-01-01T00:00:00Z'),
+        3,
+      );
       expect(conditions).toHaveLength(1);
-      expect(conditions[0]).toMatchObject({ ...c.next, observedGeneration: 3, lastTransitionTime: c.keepsTime ? old : '2030-01-01T00:00:00Z' });
+      expect(conditions[0]).toMatchObject({
+        ...c.next,
+        observedGeneration: 3,
+        lastTransitionTime: c.keepsTime ? old : '2030-01-01T00:00:00Z',
+      });
     });
   }
 });

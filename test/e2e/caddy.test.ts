@@ -12,8 +12,24 @@ import type { WebSocket } from 'ws';
 import { cleanEnv, closedPort, type Proc } from '../cli/helpers.js';
 import { echo, ensureCaddy, fakeServer, freePortOn, openSocket, waitFor, type FakeServer } from '../caddy/helpers.js';
 import {
-  adminSocketCall, alive, applyManifest, caddyLine, cmdline, condition, get, getObject, isCaddy, isDnsmasq, OwnCaddy, portYaml, records,
-  startCaddyServe, waitObject, waitReady, workspaceYaml, type CaddyServe,
+  adminSocketCall,
+  alive,
+  applyManifest,
+  caddyLine,
+  cmdline,
+  condition,
+  get,
+  getObject,
+  isCaddy,
+  isDnsmasq,
+  OwnCaddy,
+  portYaml,
+  records,
+  startCaddyServe,
+  waitObject,
+  waitReady,
+  workspaceYaml,
+  type CaddyServe,
 } from './caddy-helpers.js';
 
 const started: Proc[] = [];
@@ -87,7 +103,13 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
     const before = Date.now() - 1_000; // timestamps have second precision
     expect((await getObject(s, 'workspaces', 'alice')).status).not.toHaveProperty('lastAccessTime');
     expect((await get(`${s.workspaceUrl}/workspace/alice/touch`)).status).toBe(200);
-    const o = await waitObject(s, 'workspaces', 'alice', 'lastAccessTime', (x) => typeof (x.status as { lastAccessTime?: string }).lastAccessTime === 'string');
+    const o = await waitObject(
+      s,
+      'workspaces',
+      'alice',
+      'lastAccessTime',
+      (x) => typeof (x.status as { lastAccessTime?: string }).lastAccessTime === 'string',
+    );
     expect(Date.parse((o.status as { lastAccessTime: string }).lastAccessTime)).toBeGreaterThanOrEqual(before);
   });
 
@@ -114,7 +136,11 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
   });
 
   it('answers 401 without credentials or with wrong ones, on the workspace and the app port', async () => {
-    for (const url of [`${s.workspaceUrl}/workspace/alice/`, `${s.workspaceUrl}/nope`, `${s.appUrl}/api/v1/workspaces`]) {
+    for (const url of [
+      `${s.workspaceUrl}/workspace/alice/`,
+      `${s.workspaceUrl}/nope`,
+      `${s.appUrl}/api/v1/workspaces`,
+    ]) {
       const none = await get(url, false);
       expect(none.status, url).toBe(401);
       expect(String(none.headers['www-authenticate'])).toMatch(/^Basic /);
@@ -125,7 +151,9 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
     // With them, the app port is the API.
     const api = await get(`${s.appUrl}/api/v1/workspaces`);
     expect(api.status).toBe(200);
-    expect((JSON.parse(api.body) as { items: { metadata: { name: string } }[] }).items.map((i) => i.metadata.name)).toEqual(['alice']);
+    expect(
+      (JSON.parse(api.body) as { items: { metadata: { name: string } }[] }).items.map((i) => i.metadata.name),
+    ).toEqual(['alice']);
   });
 
   it('answers 404 pages for unknown paths, workspaces and ports, naming them', async () => {
@@ -135,7 +163,9 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
       expect(r.status, path).toBe(404);
       expect(r.body, path).not.toContain('stub IDE');
     }
-    expect((await get(`${s.workspaceUrl}/workspace/ghost/`)).body).toMatch(/^404: There is no workspace "ghost" on this Tidepool\./);
+    expect((await get(`${s.workspaceUrl}/workspace/ghost/`)).body).toMatch(
+      /^404: There is no workspace "ghost" on this Tidepool\./,
+    );
     for (const path of ['/workspace/alice/port/65000/', '/workspace/ghost/port/3000/x']) {
       const r = await get(`${s.previewUrl}${path}`);
       expect(r.status, path).toBe(404);
@@ -164,7 +194,9 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
 
   it('a Port: 502 while nothing listens, 200 once something does; prefix stripped, credentials kept from it; WebSocket echo', async () => {
     devPort = await freePortOn(ip);
-    expect(await applyManifest(s, scratch, 'alice-dev.yaml', portYaml('alice-dev', 'alice', devPort))).toContain('port/alice-dev created');
+    expect(await applyManifest(s, scratch, 'alice-dev.yaml', portYaml('alice-dev', 'alice', devPort))).toContain(
+      'port/alice-dev created',
+    );
     await waitReady(s, 'port/alice-dev');
     const port = await getObject(s, 'ports', 'alice-dev');
     expect(condition(port, 'Ready')!.message).toContain(`${ip}:${devPort}`);
@@ -172,13 +204,19 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
     const url = `${s.previewUrl}/workspace/alice/port/${devPort}/api/items?page=2`;
     const before = await get(url);
     expect(before.status).toBe(502);
-    expect(before.body).toMatch(new RegExp(`^502: Port ${devPort} of workspace "alice" is registered, but nothing answers on port ${devPort}`));
+    expect(before.body).toMatch(
+      new RegExp(`^502: Port ${devPort} of workspace "alice" is registered, but nothing answers on port ${devPort}`),
+    );
 
     dev = await fakeServer('alice-dev', ip, devPort);
     servers.push(dev);
     const r = await get(url);
     expect(r.status).toBe(200);
-    expect(JSON.parse(r.body)).toEqual({ server: 'alice-dev', url: '/api/items?page=2', prefix: `/workspace/alice/port/${devPort}` });
+    expect(JSON.parse(r.body)).toEqual({
+      server: 'alice-dev',
+      url: '/api/items?page=2',
+      prefix: `/workspace/alice/port/${devPort}`,
+    });
     const seen = dev.seen.find((x) => x.url === '/api/items?page=2');
     expect(seen).toBeDefined();
     expect(seen!.headers.authorization).toBeUndefined();
@@ -208,20 +246,32 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
   };
   const portWorks = async () => {
     const r = await get(`${s.previewUrl}/workspace/alice/port/${devPort}/y`);
-    return r.status === 200 && r.body.startsWith('{') && (JSON.parse(r.body) as { server: string }).server === 'alice-dev';
+    return (
+      r.status === 200 && r.body.startsWith('{') && (JSON.parse(r.body) as { server: string }).server === 'alice-dev'
+    );
   };
   const loaded = () => records(s.proc).filter((r) => String(r.msg).startsWith('caddy config loaded')).length;
 
   it('a stopped workspace answers 503 saying so, a started one its IDE again; no Caddy load either way', async () => {
     const loads = loaded();
-    expect(await applyManifest(s, scratch, 'alice-stop.yaml', workspaceYaml('alice').replace('running: true', 'running: false'))).toContain('configured');
+    expect(
+      await applyManifest(
+        s,
+        scratch,
+        'alice-stop.yaml',
+        workspaceYaml('alice').replace('running: true', 'running: false'),
+      ),
+    ).toContain('configured');
     await waitFor('alice 503', async () => (await get(`${s.workspaceUrl}/workspace/alice/`)).status === 503);
-    expect((await get(`${s.workspaceUrl}/workspace/alice/`)).body).toMatch(/^503: Workspace "alice" exists but is not running/);
+    expect((await get(`${s.workspaceUrl}/workspace/alice/`)).body).toMatch(
+      /^503: Workspace "alice" exists but is not running/,
+    );
     expect((await get(`${s.previewUrl}/workspace/alice/port/${devPort}/`)).status).toBe(503);
     expect(await applyManifest(s, scratch, 'alice.yaml', workspaceYaml('alice'))).toContain('configured');
     await waitReady(s, 'workspace/alice');
     ip = (await getObject(s, 'workspaces', 'alice')).status!.ip!;
-    if (dev.host !== ip) { // the stub may hand out another address: the dev server follows it
+    if (dev.host !== ip) {
+      // the stub may hand out another address: the dev server follows it
       await dev.close();
       dev = await fakeServer('alice-dev', ip, devPort);
       servers.push(dev);
@@ -234,7 +284,9 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
   it("Caddy emptied behind Tidepool's back (a Caddy restarted with another config): the resync loads the config again", async () => {
     const loads = loaded();
     const config = JSON.parse((await adminSocketCall(adminUrl, 'GET', '/config/')).body) as { admin: unknown };
-    expect((await adminSocketCall(adminUrl, 'POST', '/load', JSON.stringify({ admin: config.admin }))).status).toBe(200);
+    expect((await adminSocketCall(adminUrl, 'POST', '/load', JSON.stringify({ admin: config.admin }))).status).toBe(
+      200,
+    );
     await waitFor('the config put back', async () => (await ideWorks()) && (await portWorks()), 30_000);
     expect(loaded()).toBe(loads + 1);
   }, 60_000);
@@ -242,10 +294,16 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
   it('kill -9 of dnsmasq: serve starts a new one and every route is back', async () => {
     expect(isDnsmasq(dnsmasqPid)).toBe(true);
     process.kill(dnsmasqPid, 'SIGKILL');
-    const newPid = await waitFor('serve to log a restarted dnsmasq', async () => {
-      const rec = records(s.proc).find((r) => r.msg === 'dnsmasq restarted' && typeof r.dnsmasqPid === 'number' && r.dnsmasqPid !== dnsmasqPid);
-      return rec?.dnsmasqPid as number | undefined;
-    }, 30_000);
+    const newPid = await waitFor(
+      'serve to log a restarted dnsmasq',
+      async () => {
+        const rec = records(s.proc).find(
+          (r) => r.msg === 'dnsmasq restarted' && typeof r.dnsmasqPid === 'number' && r.dnsmasqPid !== dnsmasqPid,
+        );
+        return rec?.dnsmasqPid as number | undefined;
+      },
+      30_000,
+    );
     dnsmasqPids.add(newPid);
     expect(isDnsmasq(newPid)).toBe(true);
     await waitFor('routes back', async () => (await ideWorks()) && (await portWorks()), 30_000);
@@ -261,10 +319,16 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
   it('kill -9 of Caddy: Tidepool starts a new one and every route is back', async () => {
     expect(isCaddy(caddyPid)).toBe(true);
     process.kill(caddyPid, 'SIGKILL');
-    const newPid = await waitFor('serve to log a restarted Caddy', async () => {
-      const rec = records(s.proc).find((r) => r.msg === 'caddy restarted' && typeof r.caddyPid === 'number' && r.caddyPid !== caddyPid);
-      return rec?.caddyPid as number | undefined;
-    }, 30_000);
+    const newPid = await waitFor(
+      'serve to log a restarted Caddy',
+      async () => {
+        const rec = records(s.proc).find(
+          (r) => r.msg === 'caddy restarted' && typeof r.caddyPid === 'number' && r.caddyPid !== caddyPid,
+        );
+        return rec?.caddyPid as number | undefined;
+      },
+      30_000,
+    );
     caddyPids.add(newPid);
     expect(newPid).not.toBe(s.proc.pid);
     expect(isCaddy(newPid)).toBe(true);
@@ -297,7 +361,12 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     for (const pid of caddyPids) expect(alive(pid), `caddy pid ${pid} (${cmdline(pid)})`).toBe(false);
     for (const pid of dnsmasqPids) expect(alive(pid), `dnsmasq pid ${pid} (${cmdline(pid)})`).toBe(false);
-    expect(await get(`${s.workspaceUrl}/workspace/alice/`).then(() => 'answered', () => 'refused')).toBe('refused');
+    expect(
+      await get(`${s.workspaceUrl}/workspace/alice/`).then(
+        () => 'answered',
+        () => 'refused',
+      ),
+    ).toBe('refused');
   }, 30_000);
 });
 
@@ -318,7 +387,11 @@ describe('the data plane outlives serve: kill -9 or --keep-data-plane, then the 
     pids = { caddy: line.pid!, dnsmasq: line.dnsmasqPid! };
     caddyPids.add(pids.caddy);
     dnsmasqPids.add(pids.dnsmasq);
-    ports = { app: Number(new URL(s.appUrl).port), workspace: Number(new URL(s.workspaceUrl).port), preview: Number(new URL(s.previewUrl).port) };
+    ports = {
+      app: Number(new URL(s.appUrl).port),
+      workspace: Number(new URL(s.workspaceUrl).port),
+      preview: Number(new URL(s.previewUrl).port),
+    };
     await applyManifest(s, scratch, 'erin.yaml', workspaceYaml('erin'));
     await waitReady(s, 'workspace/erin');
     // The stub's IDEs live inside serve; a dev server of the test's own stands for what keeps
@@ -386,7 +459,11 @@ describe('the data plane outlives serve: kill -9 or --keep-data-plane, then the 
     expect(isCaddy(first.pid!) && isDnsmasq(first.dnsmasqPid!)).toBe(true);
     expect((await get(devUrl())).status).toBe(200);
     const next = await restart();
-    expect(next).toMatchObject({ pid: first.pid, dnsmasqPid: first.dnsmasqPid, adopted: { caddy: true, dnsmasq: true } });
+    expect(next).toMatchObject({
+      pid: first.pid,
+      dnsmasqPid: first.dnsmasqPid,
+      adopted: { caddy: true, dnsmasq: true },
+    });
     await s.proc.stop('SIGTERM');
     await waitFor('both gone', async () => !alive(first.pid!) && !alive(first.dnsmasqPid!));
   }, 120_000);
@@ -406,12 +483,18 @@ describe('Caddy errors on the Workspace and Port conditions (tidepool serve --ca
     const base = cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg') });
     // Nothing listens on the admin port yet: serve must come up anyway.
     s = await startCaddyServe(join(scratch, 'errors'), base, started, {
-      workspacePort, extra: ['--caddy-admin', `http://127.0.0.1:${adminPort}`],
+      workspacePort,
+      extra: ['--caddy-admin', `http://127.0.0.1:${adminPort}`],
     });
     // It drives the Caddy at --caddy-admin and runs none of its own.
     expect(caddyLine(s.proc)).toMatchObject({ pid: undefined, admin: `http://127.0.0.1:${adminPort}` });
     dnsmasqPids.add(caddyLine(s.proc).dnsmasqPid!);
-    const out = await applyManifest(s, scratch, 'bob.yaml', `${workspaceYaml('bob')}---\n${portYaml('bob-dev', 'bob', 3000)}`);
+    const out = await applyManifest(
+      s,
+      scratch,
+      'bob.yaml',
+      `${workspaceYaml('bob')}---\n${portYaml('bob-dev', 'bob', 3000)}`,
+    );
     expect(out).toContain('workspace/bob created');
     expect(out).toContain('port/bob-dev created');
   }, 120_000);
@@ -422,16 +505,32 @@ describe('Caddy errors on the Workspace and Port conditions (tidepool serve --ca
   });
 
   const unreachable = (m: string | undefined) =>
-    !!m && m.includes(`Caddy admin API at http://127.0.0.1:${adminPort} unreachable`) && m.includes('ECONNREFUSED') && m.includes('Retrying with backoff');
+    !!m &&
+    m.includes(`Caddy admin API at http://127.0.0.1:${adminPort} unreachable`) &&
+    m.includes('ECONNREFUSED') &&
+    m.includes('Retrying with backoff');
 
-  it('admin API down (ProxyUnreachable): Caddy\'s error on RouteReady/Ready of the Workspace and Ready of the Port, retried with backoff', async () => {
-    expect(records(s.proc).some((r) => r.level === 40 && String(r.msg).includes(`Caddy admin API at http://127.0.0.1:${adminPort} does not answer yet`))).toBe(true);
-    const bob = await waitObject(s, 'workspaces', 'bob', 'bob to show the unreachable admin API',
-      (o) => condition(o, 'VMReady')?.status === 'True' && unreachable(condition(o, 'RouteReady')?.message));
+  it("admin API down (ProxyUnreachable): Caddy's error on RouteReady/Ready of the Workspace and Ready of the Port, retried with backoff", async () => {
+    expect(
+      records(s.proc).some(
+        (r) =>
+          r.level === 40 &&
+          String(r.msg).includes(`Caddy admin API at http://127.0.0.1:${adminPort} does not answer yet`),
+      ),
+    ).toBe(true);
+    const bob = await waitObject(
+      s,
+      'workspaces',
+      'bob',
+      'bob to show the unreachable admin API',
+      (o) => condition(o, 'VMReady')?.status === 'True' && unreachable(condition(o, 'RouteReady')?.message),
+    );
     expect(condition(bob, 'RouteReady')).toMatchObject({ status: 'False', reason: 'ProxyUnreachable' });
     expect(condition(bob, 'Ready')).toMatchObject({ status: 'False', reason: 'ProxyUnreachable' });
     expect(unreachable(condition(bob, 'Ready')!.message)).toBe(true);
-    const port = await waitObject(s, 'ports', 'bob-dev', 'bob-dev to show the unreachable admin API', (o) => unreachable(condition(o, 'Ready')?.message));
+    const port = await waitObject(s, 'ports', 'bob-dev', 'bob-dev to show the unreachable admin API', (o) =>
+      unreachable(condition(o, 'Ready')?.message),
+    );
     expect(condition(port, 'Ready')).toMatchObject({ status: 'False', reason: 'ProxyUnreachable' });
 
     // Retried: the routes key fails again and again, its backoff counter rising.
@@ -445,18 +544,34 @@ describe('Caddy errors on the Workspace and Port conditions (tidepool serve --ca
   it('a config Caddy rejects: its message on the conditions; once the cause is gone, the retry loads it', async () => {
     // Something else holds the workspace port, so Caddy cannot load a config that listens there.
     blocker = createServer();
-    await new Promise<void>((resolve, reject) => { blocker!.once('error', reject); blocker!.listen(workspacePort, '127.0.0.1', () => resolve()); });
+    await new Promise<void>((resolve, reject) => {
+      blocker!.once('error', reject);
+      blocker!.listen(workspacePort, '127.0.0.1', () => resolve());
+    });
     await ours.start();
     const rejected = (m: string | undefined) =>
-      !!m && m.includes('Caddy POST /load (400)') && m.includes(`127.0.0.1:${workspacePort}`) && m.includes('address already in use');
-    const bob = await waitObject(s, 'workspaces', 'bob', 'bob to show the rejected config', (o) => rejected(condition(o, 'RouteReady')?.message));
+      !!m &&
+      m.includes('Caddy POST /load (400)') &&
+      m.includes(`127.0.0.1:${workspacePort}`) &&
+      m.includes('address already in use');
+    const bob = await waitObject(s, 'workspaces', 'bob', 'bob to show the rejected config', (o) =>
+      rejected(condition(o, 'RouteReady')?.message),
+    );
     expect(condition(bob, 'Ready')).toMatchObject({ status: 'False', reason: 'ProxyConfigRejected' });
     expect(rejected(condition(bob, 'Ready')!.message)).toBe(true);
-    await waitObject(s, 'ports', 'bob-dev', 'bob-dev to show the rejected config', (o) => rejected(condition(o, 'Ready')?.message));
+    await waitObject(s, 'ports', 'bob-dev', 'bob-dev to show the rejected config', (o) =>
+      rejected(condition(o, 'Ready')?.message),
+    );
 
     await new Promise<void>((r) => blocker!.close(() => r()));
     blocker = undefined;
-    await waitObject(s, 'workspaces', 'bob', 'bob Ready once Caddy takes the config', (o) => condition(o, 'Ready')?.status === 'True');
+    await waitObject(
+      s,
+      'workspaces',
+      'bob',
+      'bob Ready once Caddy takes the config',
+      (o) => condition(o, 'Ready')?.status === 'True',
+    );
     await waitObject(s, 'ports', 'bob-dev', 'bob-dev Ready', (o) => condition(o, 'Ready')?.status === 'True');
     const r = await get(`${s.workspaceUrl}/workspace/bob/z`);
     expect(r.status).toBe(200);
@@ -465,8 +580,12 @@ describe('Caddy errors on the Workspace and Port conditions (tidepool serve --ca
 
   it('the admin API going down later shows again, and a Caddy back on it gets the whole table again', async () => {
     await ours.stop('SIGKILL');
-    await waitObject(s, 'workspaces', 'bob', 'bob to show the admin API down', (o) => unreachable(condition(o, 'Ready')?.message));
-    await waitObject(s, 'ports', 'bob-dev', 'bob-dev to show the admin API down', (o) => unreachable(condition(o, 'Ready')?.message));
+    await waitObject(s, 'workspaces', 'bob', 'bob to show the admin API down', (o) =>
+      unreachable(condition(o, 'Ready')?.message),
+    );
+    await waitObject(s, 'ports', 'bob-dev', 'bob-dev to show the admin API down', (o) =>
+      unreachable(condition(o, 'Ready')?.message),
+    );
 
     // A fresh Caddy on the same admin port has an empty config: Tidepool loads everything again.
     await ours.start();

@@ -17,10 +17,15 @@ let scratch: string;
 let served: Served | undefined;
 let env: NodeJS.ProcessEnv;
 let id: string;
-const cli = (args: string[], input?: string) => tp(args, { env, timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
+const cli = (args: string[], input?: string) =>
+  tp(args, { env, timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
 
 /** Runs `tidepool ARGS` under a pseudo-terminal of the given size (util-linux `script`), feeding `input`. */
-function underPty(args: string[], input: string, size = { cols: 123, rows: 45 }): Promise<{ code: number | null; out: string }> {
+function underPty(
+  args: string[],
+  input: string,
+  size = { cols: 123, rows: 45 },
+): Promise<{ code: number | null; out: string }> {
   const inner = `stty cols ${size.cols} rows ${size.rows}; ${BIN} ${args.map((a) => `'${a}'`).join(' ')}; echo "[exit=$?]"`;
   return new Promise((resolve) => {
     const child = spawn('script', ['-qec', inner, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -28,7 +33,10 @@ function underPty(args: string[], input: string, size = { cols: 123, rows: 45 })
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, out }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
     // The shell needs a moment to print its prompt before it reads.
     setTimeout(() => child.stdin.write(input), 1500);
   });
@@ -40,9 +48,15 @@ beforeAll(async () => {
   const dataDir = join(scratch, 'data');
   id = await presetId(dataDir, 'exec');
   const base = cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg') });
-  served = await startServe(dataDir, base, ['--runtime', 'incus', '--incus-socket', INCUS_SOCKET, '--proxy', 'memory', '--cpu-budget', '64'], 60_000);
+  served = await startServe(
+    dataDir,
+    base,
+    ['--runtime', 'incus', '--incus-socket', INCUS_SOCKET, '--proxy', 'memory', '--cpu-budget', '64'],
+    60_000,
+  );
   env = { ...base, TIDEPOOL_SERVER: served.address, TIDEPOOL_DATA_DIR: dataDir };
-  const manifest = 'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: ex}\nspec: {image: minimal, resources: {cpu: 1, memory: 256Mi}}\n';
+  const manifest =
+    'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: ex}\nspec: {image: minimal, resources: {cpu: 1, memory: 256Mi}}\n';
   expect((await cli(['apply', '-f', '-'], manifest)).code).toBe(0);
   const w = await cli(['wait', 'workspace/ex', '--for=condition=Ready', '--timeout=90s']);
   expect(w.stderr).toBe('');
@@ -95,7 +109,7 @@ describe.runIf(run)('exec', () => {
 });
 
 describe.runIf(run)('shell', () => {
-  it('through a pty: the terminal has the caller\'s size, a command runs and its output is seen, the exit code comes back', async () => {
+  it("through a pty: the terminal has the caller's size, a command runs and its output is seen, the exit code comes back", async () => {
     const r = await underPty(['shell', 'ex'], 'echo "size=$(stty size) tty=$(tty)"; exit 5\n');
     expect(r.out).toContain('size=45 123 tty=/dev/pts/');
     expect(r.out).toContain('[exit=5]');

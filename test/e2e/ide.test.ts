@@ -17,8 +17,22 @@ import { idSuffix, instanceName } from '../../controller/drivers/runtime/incus/n
 import { cleanEnv } from '../cli/helpers.js';
 import { deleteByTidepoolId, requireOrSkip, until } from '../incus/helpers.js';
 import {
-  Api, caddyPids, freePorts, incus, inside, instancesOf, isOurCaddy, isReady, PASSWORD, presetId, startIncusServe, started, stopServe, USER,
-  workspace, type IncusServe,
+  Api,
+  caddyPids,
+  freePorts,
+  incus,
+  inside,
+  instancesOf,
+  isOurCaddy,
+  isReady,
+  PASSWORD,
+  presetId,
+  startIncusServe,
+  started,
+  stopServe,
+  USER,
+  workspace,
+  type IncusServe,
 } from './incus-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -30,11 +44,14 @@ const POOL = process.env.TIDEPOOL_POOL ?? 'tidepool';
 async function usable(): Promise<boolean> {
   if (!(await requireOrSkip('test/e2e/ide'))) return false;
   const missing: string[] = [];
-  if ((await incus(['image', 'show', IDE_IMAGE_ALIAS])).exitCode !== 0) missing.push(`the Incus image ${IDE_IMAGE_ALIAS} (scripts/setup-host.sh builds it)`);
-  if (!existsSync(CHROMIUM)) missing.push(`Chromium at ${CHROMIUM} (scripts/setup-host.sh --with-chromium installs it)`);
+  if ((await incus(['image', 'show', IDE_IMAGE_ALIAS])).exitCode !== 0)
+    missing.push(`the Incus image ${IDE_IMAGE_ALIAS} (scripts/setup-host.sh builds it)`);
+  if (!existsSync(CHROMIUM))
+    missing.push(`Chromium at ${CHROMIUM} (scripts/setup-host.sh --with-chromium installs it)`);
   if (!missing.length) return true;
   const msg = `test/e2e/ide: missing ${missing.join(' and ')}`;
-  if (process.env.TIDEPOOL_REQUIRE_INCUS) throw new Error(`${msg}. TIDEPOOL_REQUIRE_INCUS is set, so this is a failure.`);
+  if (process.env.TIDEPOOL_REQUIRE_INCUS)
+    throw new Error(`${msg}. TIDEPOOL_REQUIRE_INCUS is set, so this is a failure.`);
   console.warn(`SKIPPING ${msg}. Set TIDEPOOL_REQUIRE_INCUS=1 to make this a failure.`);
   return false;
 }
@@ -52,7 +69,9 @@ async function volumesOf(id: string): Promise<string[]> {
   if (r.exitCode !== 0) return [];
   const vols = JSON.parse(r.stdout as string) as { name: string; type: string; config?: Record<string, string> }[];
   const suffix = idSuffix(id);
-  return vols.filter((v) => v.type === 'custom' && (v.config?.['user.tidepool.id'] === id || v.name.includes(suffix))).map((v) => v.name);
+  return vols
+    .filter((v) => v.type === 'custom' && (v.config?.['user.tidepool.id'] === id || v.name.includes(suffix)))
+    .map((v) => v.name);
 }
 
 beforeAll(async () => {
@@ -67,9 +86,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close().catch(() => undefined);
-  for (const s of started) await stopServe(s).catch((err: unknown) => console.error(`stopping serve ${s.proc.pid}: ${err}`));
+  for (const s of started)
+    await stopServe(s).catch((err: unknown) => console.error(`stopping serve ${s.proc.pid}: ${err}`));
   for (const s of started) {
-    for (const pid of caddyPids(s)) if (await isOurCaddy(pid, s.dataDir)) console.error(`test/e2e/ide: Caddy ${pid} is still alive`);
+    for (const pid of caddyPids(s))
+      if (await isOurCaddy(pid, s.dataDir)) console.error(`test/e2e/ide: Caddy ${pid} is still alive`);
   }
   if (run && ID) {
     const gone = await deleteByTidepoolId(ID);
@@ -112,22 +133,39 @@ describe.skipIf(!run)('the IDE in a real browser (code-server image, Incus, Cadd
     const inst = instanceName(ws, ID);
     // The default template: the IDE image. 1 GiB is what one idle IDE plus a browser session needs.
     await api.apply([workspace(ws, { image: 'default', resources: { cpu: 2, memory: '1Gi' } })]);
-    const o = await until(`workspace ${ws} Ready`, async () => {
-      const w = await api.get('workspaces', ws);
-      return isReady(w) ? w : undefined;
-    }, 240_000, 250);
+    const o = await until(
+      `workspace ${ws} Ready`,
+      async () => {
+        const w = await api.get('workspaces', ws);
+        return isReady(w) ? w : undefined;
+      },
+      240_000,
+      250,
+    );
     expect(o.status?.phase).toBe('Running');
     // Incus agrees that it runs the IDE image (and not busybox).
     const seen = (await instancesOf(ID)).find((i) => i.name === inst);
     expect(seen?.status).toBe('Running');
-    expect((await inside(inst, 'cat /etc/debian_version && command -v code-server')).out).toMatch(/^12\.[\s\S]*\/usr\/local\/bin\/code-server/);
+    expect((await inside(inst, 'cat /etc/debian_version && command -v code-server')).out).toMatch(
+      /^12\.[\s\S]*\/usr\/local\/bin\/code-server/,
+    );
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
-    const context = await browser.newContext({ httpCredentials: { username: USER, password: PASSWORD }, viewport: { width: 1280, height: 800 } });
+    const context = await browser.newContext({
+      httpCredentials: { username: USER, password: PASSWORD },
+      viewport: { width: 1280, height: 800 },
+    });
     const page = await context.newPage();
     const url = `http://127.0.0.1:${serve.workspacePort}/workspace/${ws}/`;
     const res = await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
@@ -138,8 +176,12 @@ describe.skipIf(!run)('the IDE in a real browser (code-server image, Incus, Cadd
 
     await openTerminal(page);
     // Type once the terminal's shell runs in the container (keys sent earlier are echoed before its prompt).
-    await until('the terminal\'s bash running as dev in the container', async () =>
-      ((await inside(inst, 'pgrep -u dev -x bash')).code === 0 ? true : undefined), 30_000, 250);
+    await until(
+      "the terminal's bash running as dev in the container",
+      async () => ((await inside(inst, 'pgrep -u dev -x bash')).code === 0 ? true : undefined),
+      30_000,
+      250,
+    );
     const token = randomBytes(6).toString('hex');
     // $((6*7)) and $(id -un) are evaluated by the shell in the container: the file can only say
     // "42" and "dev" if a real terminal ran the command as the workspace user.
@@ -149,10 +191,15 @@ describe.skipIf(!run)('the IDE in a real browser (code-server image, Incus, Cadd
     await page.keyboard.press('Enter');
 
     const want = `tp-${token}-42-dev`;
-    const proof = await until('~/project/proof.txt written in the container by the terminal', async () => {
-      const r = await incus(['exec', inst, '--', 'cat', '/home/dev/project/proof.txt'], 20_000);
-      return r.exitCode === 0 && (r.stdout as string).trim() === want ? (r.stdout as string).trim() : undefined;
-    }, 60_000, 500);
+    const proof = await until(
+      '~/project/proof.txt written in the container by the terminal',
+      async () => {
+        const r = await incus(['exec', inst, '--', 'cat', '/home/dev/project/proof.txt'], 20_000);
+        return r.exitCode === 0 && (r.stdout as string).trim() === want ? (r.stdout as string).trim() : undefined;
+      },
+      60_000,
+      500,
+    );
     expect(proof).toBe(want);
     expect((await inside(inst, 'stat -c %U /home/dev/project/proof.txt')).out.trim()).toBe('dev');
 
@@ -164,7 +211,9 @@ describe.skipIf(!run)('the IDE in a real browser (code-server image, Incus, Cadd
     await row.click();
     // innerText, not textContent: it keeps the editor's line breaks, which `want` spans.
     // biome-ignore lint/performance/useDomNodeTextContent: the rendered text with its line breaks is the point
-    await expect.poll(() => page.locator('.editor-instance .view-lines').first().innerText(), { timeout: 30_000 }).toContain(want);
+    await expect
+      .poll(() => page.locator('.editor-instance .view-lines').first().innerText(), { timeout: 30_000 })
+      .toContain(want);
     // The screenshot: the workbench with the file open over the terminal panel that wrote it,
     // in a page still connected to the container (no dialog).
     expect(await page.locator('.terminal-wrapper .xterm').first().isVisible()).toBe(true);
@@ -174,6 +223,11 @@ describe.skipIf(!run)('the IDE in a real browser (code-server image, Incus, Cadd
     await context.close();
 
     await api.delete('workspaces', ws);
-    await until(`instance ${inst} deleted`, async () => ((await instancesOf(ID)).some((i) => i.name === inst) ? undefined : true), 120_000, 500);
+    await until(
+      `instance ${inst} deleted`,
+      async () => ((await instancesOf(ID)).some((i) => i.name === inst) ? undefined : true),
+      120_000,
+      500,
+    );
   }, 600_000);
 });

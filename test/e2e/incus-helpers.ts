@@ -17,7 +17,10 @@ export const AUTH = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64
 
 /** A fresh Tidepool id (the format api/config.ts accepts), written before serve starts so cleanup knows it even if serve never comes up. */
 export async function presetId(dataDir: string, tag: string): Promise<string> {
-  const id = `${tag}${randomBytes(4).toString('hex')}`.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 32);
+  const id = `${tag}${randomBytes(4).toString('hex')}`
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')
+    .slice(0, 32);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await writeFile(join(dataDir, 'id'), `${id}\n`);
   return id;
@@ -56,18 +59,40 @@ export const started: IncusServe[] = [];
  * `tidepool serve --runtime incus --proxy caddy` on loopback; resolves when it logs that it is up.
  * The process is recorded in `started` before waiting, so a serve that hangs is still ended.
  */
-export async function startIncusServe(dataDir: string, ports: Ports, env: NodeJS.ProcessEnv, timeoutMs = 60_000, extraArgs: string[] = []): Promise<IncusServe> {
+export async function startIncusServe(
+  dataDir: string,
+  ports: Ports,
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 60_000,
+  extraArgs: string[] = [],
+): Promise<IncusServe> {
   const args = [
-    '--runtime', 'incus', '--incus-socket', INCUS_SOCKET,
-    '--proxy', 'caddy', '--app-port', `127.0.0.1:${ports.appPort}`, '--workspace-port', `127.0.0.1:${ports.workspacePort}`,
-    '--preview-port', `127.0.0.1:${ports.previewPort}`,
-    '--resync-period', '2s',
+    '--runtime',
+    'incus',
+    '--incus-socket',
+    INCUS_SOCKET,
+    '--proxy',
+    'caddy',
+    '--app-port',
+    `127.0.0.1:${ports.appPort}`,
+    '--workspace-port',
+    `127.0.0.1:${ports.workspacePort}`,
+    '--preview-port',
+    `127.0.0.1:${ports.previewPort}`,
+    '--resync-period',
+    '2s',
     // The default CPU budget is the host's CPUs x 4: 8 on a 2-core host, fewer than the 10
     // one-vCPU workspaces of the crash test (they would wait, rightly, as InsufficientCapacity).
-    '--cpu-budget', '64',
+    '--cpu-budget',
+    '64',
     ...extraArgs,
   ];
-  const served = await startServe(dataDir, { ...env, TIDEPOOL_USER: USER, TIDEPOOL_PASSWORD: PASSWORD }, args, timeoutMs);
+  const served = await startServe(
+    dataDir,
+    { ...env, TIDEPOOL_USER: USER, TIDEPOOL_PASSWORD: PASSWORD },
+    args,
+    timeoutMs,
+  );
   const s: IncusServe = { proc: served.proc, address: served.address, dataDir, ...ports };
   started.push(s);
   return s;
@@ -118,13 +143,20 @@ async function ourDnsmasqs(s: IncusServe): Promise<number[]> {
 /** SIGKILLs each logged Caddy (and dnsmasq) pid of `s` that is still ours; returns the Caddy pids it killed. */
 export async function killCaddies(s: IncusServe): Promise<number[]> {
   const killed: number[] = [];
-  for (const pid of await ourDnsmasqs(s)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+  for (const pid of await ourDnsmasqs(s))
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone meanwhile */
+    }
   for (const pid of caddyPids(s)) {
     if (!(await isOurCaddy(pid, s.dataDir))) continue;
     try {
       process.kill(pid, 'SIGKILL');
       killed.push(pid);
-    } catch { /* gone meanwhile */ }
+    } catch {
+      /* gone meanwhile */
+    }
     for (let i = 0; i < 100 && (await isOurCaddy(pid, s.dataDir)); i++) await sleep(20);
   }
   return killed;
@@ -158,12 +190,17 @@ export interface Obj {
 }
 
 export const workspace = (name: string, extra: Record<string, unknown> = {}) => ({
-  apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name },
+  apiVersion: 'tidepool/v1',
+  kind: 'Workspace',
+  metadata: { name },
   // The busybox image (`minimal`: `default` is the IDE): small enough for a 2-core host running several at once.
   spec: { image: 'minimal', running: true, resources: { cpu: 1, memory: '256Mi' }, ...extra },
 });
 export const port = (name: string, ws: string, n: number) => ({
-  apiVersion: 'tidepool/v1', kind: 'Port', metadata: { name }, spec: { workspace: ws, port: n },
+  apiVersion: 'tidepool/v1',
+  kind: 'Port',
+  metadata: { name },
+  spec: { workspace: ws, port: n },
 });
 
 export class Api {
@@ -188,7 +225,12 @@ export class Api {
 
   /** POST /api/v1/apply of the objects as a YAML stream; throws unless 200. */
   async apply(objects: object[]): Promise<void> {
-    const r = await this.call('POST', '/api/v1/apply', objects.map((o) => JSON.stringify(o)).join('\n---\n'), 'application/yaml');
+    const r = await this.call(
+      'POST',
+      '/api/v1/apply',
+      objects.map((o) => JSON.stringify(o)).join('\n---\n'),
+      'application/yaml',
+    );
     if (r.status !== 200) throw new Error(`apply: ${r.status} ${JSON.stringify(r.json)}`);
   }
 
@@ -205,30 +247,45 @@ export class Api {
 
   /** A JSON merge patch of the Workspace's spec; throws unless 200. */
   async patchSpec(name: string, spec: Record<string, unknown>): Promise<Obj> {
-    const r = await this.call('PATCH', `/api/v1/workspaces/${name}`, JSON.stringify({ spec }), 'application/merge-patch+json');
+    const r = await this.call(
+      'PATCH',
+      `/api/v1/workspaces/${name}`,
+      JSON.stringify({ spec }),
+      'application/merge-patch+json',
+    );
     if (r.status !== 200) throw new Error(`patch ${name}: ${r.status} ${JSON.stringify(r.json)}`);
     return r.json as Obj;
   }
 
   async delete(plural: 'workspaces' | 'ports', name: string): Promise<void> {
     const r = await this.call('DELETE', `/api/v1/${plural}/${name}`);
-    if (r.status !== 200 && r.status !== 404) throw new Error(`delete ${plural}/${name}: ${r.status} ${JSON.stringify(r.json)}`);
+    if (r.status !== 200 && r.status !== 404)
+      throw new Error(`delete ${plural}/${name}: ${r.status} ${JSON.stringify(r.json)}`);
   }
 }
 
 export const condition = (o: Obj | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
 /** Ready=True, written for the current generation (not one left over from before a change). */
 export const isReady = (o: Obj | undefined) =>
-  !!o && (o.status?.observedGeneration ?? 0) >= (o.metadata.generation ?? 0) && condition(o, 'Ready')?.status === 'True';
+  !!o &&
+  (o.status?.observedGeneration ?? 0) >= (o.metadata.generation ?? 0) &&
+  condition(o, 'Ready')?.status === 'True';
 
 // ---- through Caddy ----
 
 /** GET <path> through Caddy (Port paths on the preview port) with the Tidepool credentials (or none); never throws. */
-export async function viaCaddy(s: Ports, path: string, auth = true, timeoutMs = 4000): Promise<{ status: number; body: string } | undefined> {
+export async function viaCaddy(
+  s: Ports,
+  path: string,
+  auth = true,
+  timeoutMs = 4000,
+): Promise<{ status: number; body: string } | undefined> {
   try {
     const port = /^\/workspace\/[^/]+\/port\//.test(path) ? s.previewPort : s.workspacePort;
     const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-      headers: auth ? { authorization: AUTH } : {}, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs),
+      headers: auth ? { authorization: AUTH } : {},
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
     });
     return { status: res.status, body: await res.text() };
   } catch {
@@ -239,10 +296,13 @@ export async function viaCaddy(s: Ports, path: string, auth = true, timeoutMs = 
 /** The status of GET http://127.0.0.1:<port><path> on a connection of its own (fetch would reuse one); 0 on error. */
 export function freshGet(port: number, path: string, timeoutMs = 4000): Promise<number> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, headers: { authorization: AUTH }, timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, agent: false, headers: { authorization: AUTH }, timeout: timeoutMs },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', () => resolve(0));
     req.end();
@@ -268,15 +328,26 @@ export async function instancesOf(id: string): Promise<Seen[]> {
   const client = new IncusClient({ socketPath: INCUS_SOCKET, requestTimeoutMs: 10_000 });
   try {
     type Raw = {
-      name: string; status: string; created_at: string; config?: Record<string, string>;
-      state?: { network?: Record<string, { addresses?: { family: string; scope: string; address: string }[] }> | null } | null;
+      name: string;
+      status: string;
+      created_at: string;
+      config?: Record<string, string>;
+      state?: {
+        network?: Record<string, { addresses?: { family: string; scope: string; address: string }[] }> | null;
+      } | null;
     };
     const all = await client.call<Raw[]>('GET', '/1.0/instances?recursion=2');
     return all
       .filter((i) => i.config?.[CONFIG_ID] === id)
       .map((i) => {
         const ip = i.state?.network?.eth0?.addresses?.find((a) => a.family === 'inet' && a.scope === 'global')?.address;
-        return { name: i.name, status: i.status, createdAt: i.created_at, config: i.config ?? {}, ...(ip ? { ip } : {}) };
+        return {
+          name: i.name,
+          status: i.status,
+          createdAt: i.created_at,
+          config: i.config ?? {},
+          ...(ip ? { ip } : {}),
+        };
       });
   } finally {
     await client.close();
@@ -284,8 +355,15 @@ export async function instancesOf(id: string): Promise<Seen[]> {
 }
 
 /** Runs `sh -c script` inside an instance (as root, or as `user` uid); exit code and output. */
-export async function inside(instance: string, script: string, user?: number): Promise<{ code: number | undefined; out: string }> {
-  const as = user === undefined ? [] : ['--user', String(user), '--group', String(user), '--env', 'HOME=/home/dev', '--cwd', '/home/dev'];
+export async function inside(
+  instance: string,
+  script: string,
+  user?: number,
+): Promise<{ code: number | undefined; out: string }> {
+  const as =
+    user === undefined
+      ? []
+      : ['--user', String(user), '--group', String(user), '--env', 'HOME=/home/dev', '--cwd', '/home/dev'];
   const r = await incus(['exec', instance, ...as, '--', 'sh', '-c', script], 20_000);
   return { code: r.exitCode, out: r.all ?? '' };
 }
@@ -297,7 +375,10 @@ export async function volumesOf(id: string): Promise<string[]> {
   try {
     const pools = await client.call<string[]>('GET', '/1.0/storage-pools');
     const all = (await Promise.all(pools.map((p) => client.call<Volume[]>('GET', `${p}/volumes?recursion=1`)))).flat();
-    return all.filter((v) => v.type === 'custom' && v.config?.[CONFIG_ID] === id).map((v) => v.name).sort();
+    return all
+      .filter((v) => v.type === 'custom' && v.config?.[CONFIG_ID] === id)
+      .map((v) => v.name)
+      .sort();
   } finally {
     await client.close();
   }

@@ -10,10 +10,33 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instanceName } from '../../controller/drivers/runtime/incus/names.js';
 import { cleanEnv } from '../cli/helpers.js';
-import { BRIDGE_PREFIX, deleteByTidepoolId, deleteVolumesByTidepoolId, requireOrSkip, until } from '../incus/helpers.js';
 import {
-  Api, caddyPids, condition, freePorts, freshGet, inside, instancesOf, incus, isOurCaddy, isReady, port, presetId,
-  startIncusServe, started, stopServe, viaCaddy, workspace, type IncusServe, type Obj,
+  BRIDGE_PREFIX,
+  deleteByTidepoolId,
+  deleteVolumesByTidepoolId,
+  requireOrSkip,
+  until,
+} from '../incus/helpers.js';
+import {
+  Api,
+  caddyPids,
+  condition,
+  freePorts,
+  freshGet,
+  inside,
+  instancesOf,
+  incus,
+  isOurCaddy,
+  isReady,
+  port,
+  presetId,
+  startIncusServe,
+  started,
+  stopServe,
+  viaCaddy,
+  workspace,
+  type IncusServe,
+  type Obj,
 } from './incus-helpers.js';
 
 const run = await requireOrSkip('test/e2e/incus');
@@ -26,17 +49,27 @@ let ID: string;
 
 /** Resolves with the Workspace once it is Ready for its current spec. */
 const ready = (a: Api, name: string, timeoutMs = 60_000) =>
-  until(`workspace ${name} Ready`, async () => {
-    const o = await a.get('workspaces', name);
-    return isReady(o) ? o : undefined;
-  }, timeoutMs, 100);
+  until(
+    `workspace ${name} Ready`,
+    async () => {
+      const o = await a.get('workspaces', name);
+      return isReady(o) ? o : undefined;
+    },
+    timeoutMs,
+    100,
+  );
 
 /** Resolves once GET <path> through Caddy answers `status` (and, when given, a body containing `text`). */
 const throughCaddy = (path: string, status: number, text?: string, timeoutMs = 30_000, s: IncusServe = serve) =>
-  until(`${path} through Caddy to answer ${status}${text ? ` with "${text}"` : ''}`, async () => {
-    const r = await viaCaddy(s, path);
-    return r?.status === status && (text === undefined || r.body.includes(text)) ? r : undefined;
-  }, timeoutMs, 100);
+  until(
+    `${path} through Caddy to answer ${status}${text ? ` with "${text}"` : ''}`,
+    async () => {
+      const r = await viaCaddy(s, path);
+      return r?.status === status && (text === undefined || r.body.includes(text)) ? r : undefined;
+    },
+    timeoutMs,
+    100,
+  );
 
 const instance = async (id: string, name: string) => (await instancesOf(id)).find((i) => i.name === name);
 
@@ -53,16 +86,20 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  for (const s of started) await stopServe(s).catch((err: unknown) => console.error(`stopping serve ${s.proc.pid}: ${err}`));
+  for (const s of started)
+    await stopServe(s).catch((err: unknown) => console.error(`stopping serve ${s.proc.pid}: ${err}`));
   for (const s of started) {
-    for (const pid of caddyPids(s)) if (await isOurCaddy(pid, s.dataDir)) console.error(`test/e2e/incus: Caddy ${pid} is still alive`);
+    for (const pid of caddyPids(s))
+      if (await isOurCaddy(pid, s.dataDir)) console.error(`test/e2e/incus: Caddy ${pid} is still alive`);
   }
   if (run) {
     for (const id of ids) {
       const gone = await deleteByTidepoolId(id);
-      if (gone.length) console.log(`test/e2e/incus: cleaned up ${gone.length} instance(s) of ${id}: ${gone.join(', ')}`);
+      if (gone.length)
+        console.log(`test/e2e/incus: cleaned up ${gone.length} instance(s) of ${id}: ${gone.join(', ')}`);
       const homes = await deleteVolumesByTidepoolId(id);
-      if (homes.length) console.log(`test/e2e/incus: cleaned up ${homes.length} home volume(s) of ${id}: ${homes.join(', ')}`);
+      if (homes.length)
+        console.log(`test/e2e/incus: cleaned up ${homes.length} home volume(s) of ${id}: ${homes.join(', ')}`);
     }
   }
   if (scratch) await rm(scratch, { recursive: true, force: true });
@@ -87,7 +124,11 @@ describe.skipIf(!run)('Tidepool on the real Incus and Caddy', () => {
     const page = await throughCaddy(`/workspace/${ws}/`, 200, `Tidepool workspace ${ws}`);
     expect(page.body).toContain(`instance ${inst}`);
     // The Port on 3000, a second server of the same container.
-    await until('Port alpha-3000 Ready', async () => (condition(await api.get('ports', 'alpha-3000'), 'Ready')?.status === 'True' ? true : undefined), 30_000);
+    await until(
+      'Port alpha-3000 Ready',
+      async () => (condition(await api.get('ports', 'alpha-3000'), 'Ready')?.status === 'True' ? true : undefined),
+      30_000,
+    );
     const p3000 = await throughCaddy(`/workspace/${ws}/port/3000/`, 200, `port 3000 of ${ws}`);
     expect(p3000.body).toContain(`instance ${inst}`);
     // Caddy asks for the credentials, and knows nothing of other workspaces or ports.
@@ -97,10 +138,16 @@ describe.skipIf(!run)('Tidepool on the real Incus and Caddy', () => {
 
     // Stop: the container stops (its disk kept: the instance is still there), both routes go.
     await api.setRunning(ws, false);
-    const stopped = await until('phase Stopped', async () => {
-      const x = await api.get('workspaces', ws);
-      return x && (x.status?.observedGeneration ?? 0) >= x.metadata.generation! && x.status?.phase === 'Stopped' ? x : undefined;
-    }, 60_000);
+    const stopped = await until(
+      'phase Stopped',
+      async () => {
+        const x = await api.get('workspaces', ws);
+        return x && (x.status?.observedGeneration ?? 0) >= x.metadata.generation! && x.status?.phase === 'Stopped'
+          ? x
+          : undefined;
+      },
+      60_000,
+    );
     expect(condition(stopped, 'Ready')?.status).toBe('False');
     expect((await instance(ID, inst))?.status).toBe('Stopped');
     await throughCaddy(`/workspace/${ws}/`, 503, `Workspace "${ws}" exists but is not running`);
@@ -109,20 +156,32 @@ describe.skipIf(!run)('Tidepool on the real Incus and Caddy', () => {
     // Start: back, the same instance, served again.
     await api.setRunning(ws, true);
     const back = await ready(api, ws);
-    expect((await instance(ID, inst))).toMatchObject({ status: 'Running', ip: back.status!.ip, createdAt: seen!.createdAt });
+    expect(await instance(ID, inst)).toMatchObject({
+      status: 'Running',
+      ip: back.status!.ip,
+      createdAt: seen!.createdAt,
+    });
     await throughCaddy(`/workspace/${ws}/`, 200, `Tidepool workspace ${ws}`);
     await throughCaddy(`/workspace/${ws}/port/3000/`, 200, `port 3000 of ${ws}`);
 
     // Delete: the Workspace, its Port (owned by it) and the container go; so do the routes.
     await api.delete('workspaces', ws);
-    await until('the Workspace gone from the API', async () => ((await api.get('workspaces', ws)) ? undefined : true), 60_000);
+    await until(
+      'the Workspace gone from the API',
+      async () => ((await api.get('workspaces', ws)) ? undefined : true),
+      60_000,
+    );
     expect(await instance(ID, inst)).toBeUndefined();
-    await until('the Port gone with it', async () => ((await api.get('ports', 'alpha-3000')) ? undefined : true), 30_000);
+    await until(
+      'the Port gone with it',
+      async () => ((await api.get('ports', 'alpha-3000')) ? undefined : true),
+      30_000,
+    );
     await throughCaddy(`/workspace/${ws}/`, 404);
     await throughCaddy(`/workspace/${ws}/port/3000/`, 404);
   }, 150_000);
 
-  it('an `incus stop -f` and an `incus delete -f` behind Tidepool\'s back are repaired', async () => {
+  it("an `incus stop -f` and an `incus delete -f` behind Tidepool's back are repaired", async () => {
     const ws = 'drift';
     const inst = instanceName(ws, ID);
     await api.apply([workspace(ws)]);
@@ -146,8 +205,10 @@ describe.skipIf(!run)('Tidepool on the real Incus and Caddy', () => {
       const tGone = Date.now();
       await throughCaddy(`/workspace/${ws}/`, 200, `instance ${inst}`, 20_000);
       const ms = Date.now() - tGone;
-      console.log(`test/e2e/incus: \`incus ${what}\` behind Tidepool's back: served through Caddy again ${ms} ms after it returned ` +
-        `(${Date.now() - t0} ms after it began; the issue asks for 5000 ms)`);
+      console.log(
+        `test/e2e/incus: \`incus ${what}\` behind Tidepool's back: served through Caddy again ${ms} ms after it returned ` +
+          `(${Date.now() - t0} ms after it began; the issue asks for 5000 ms)`,
+      );
       return ms;
     };
 
@@ -162,10 +223,14 @@ describe.skipIf(!run)('Tidepool on the real Incus and Caddy', () => {
     expect(recreated.createdAt).not.toBe(before.createdAt); // a new instance
     expect(recreated.config['user.tidepool.workspace']).toBe(ws);
     // The status catches up with the new instance (its IP may differ from the old one).
-    await until('status with the new IP, Ready', async () => {
-      const o = await api.get('workspaces', ws);
-      return isReady(o) && o!.status?.ip === recreated.ip ? true : undefined;
-    }, 20_000);
+    await until(
+      'status with the new IP, Ready',
+      async () => {
+        const o = await api.get('workspaces', ws);
+        return isReady(o) && o!.status?.ip === recreated.ip ? true : undefined;
+      },
+      20_000,
+    );
 
     await api.delete('workspaces', ws);
     await until(`${inst} deleted`, async () => ((await instance(ID, inst)) ? undefined : true), 60_000);
@@ -175,7 +240,8 @@ describe.skipIf(!run)('Tidepool on the real Incus and Caddy', () => {
     const names = ['iso-a', 'iso-b'];
     await api.apply(names.map((n) => workspace(n)));
     const [a, b] = await Promise.all(names.map((n) => ready(api, n)));
-    const ipA = a!.status!.ip!, ipB = b!.status!.ip!;
+    const ipA = a!.status!.ip!,
+      ipB = b!.status!.ip!;
     expect(ipA).not.toBe(ipB);
     // Caddy (on the host) reaches both containers.
     await throughCaddy('/workspace/iso-a/', 200, `instance ${instanceName('iso-a', ID)}`);
@@ -186,7 +252,10 @@ describe.skipIf(!run)('Tidepool on the real Incus and Caddy', () => {
     // Control: the client inside the container works (its own server answers).
     const self = await inside(instanceName('iso-a', ID), get(ipA));
     expect(self.out).toContain('200 OK');
-    const [ab, ba] = await Promise.all([inside(instanceName('iso-a', ID), get(ipB)), inside(instanceName('iso-b', ID), get(ipA))]);
+    const [ab, ba] = await Promise.all([
+      inside(instanceName('iso-a', ID), get(ipB)),
+      inside(instanceName('iso-b', ID), get(ipA)),
+    ]);
     for (const r of [ab, ba]) {
       expect(r.code).not.toBe(0);
       expect(r.out).not.toContain('200 OK');
@@ -194,7 +263,12 @@ describe.skipIf(!run)('Tidepool on the real Incus and Caddy', () => {
     }
 
     await Promise.all(names.map((n) => api.delete('workspaces', n)));
-    await until('both instances deleted', async () => ((await instancesOf(ID)).some((i) => names.some((n) => i.name === instanceName(n, ID))) ? undefined : true), 60_000);
+    await until(
+      'both instances deleted',
+      async () =>
+        (await instancesOf(ID)).some((i) => names.some((n) => i.name === instanceName(n, ID))) ? undefined : true,
+      60_000,
+    );
   }, 120_000);
 
   it('kill -9 in the middle of creating 10 workspaces; after a restart on the same data dir all 10 are Ready, with no extra instance', async () => {
@@ -210,10 +284,15 @@ describe.skipIf(!run)('Tidepool on the real Incus and Caddy', () => {
 
     await a1.apply(names.map((n) => workspace(n)));
     // Kill as soon as Incus has the first of them: the rest are still to be made.
-    const atKill = await until('a first instance', async () => {
-      const xs = await instancesOf(id);
-      return xs.length ? xs : undefined;
-    }, 60_000, 20);
+    const atKill = await until(
+      'a first instance',
+      async () => {
+        const xs = await instancesOf(id);
+        return xs.length ? xs : undefined;
+      },
+      60_000,
+      20,
+    );
     process.kill(first.proc.pid, 'SIGKILL');
     const exit = await first.proc.exited;
     expect(exit.signal).toBe('SIGKILL');
@@ -225,8 +304,10 @@ describe.skipIf(!run)('Tidepool on the real Incus and Caddy', () => {
     const orphan = caddies[0]!;
     const orphaned = await isOurCaddy(orphan, dataDir);
     const running = atKill.filter((i) => i.status === 'Running').length;
-    console.log(`test/e2e/incus: killed serve ${first.proc.pid} (-9) with ${atKill.length} of 10 instances in Incus (${running} running); ` +
-      `its Caddy ${orphan} ${orphaned ? 'outlived it' : 'was gone already'}`);
+    console.log(
+      `test/e2e/incus: killed serve ${first.proc.pid} (-9) with ${atKill.length} of 10 instances in Incus (${running} running); ` +
+        `its Caddy ${orphan} ${orphaned ? 'outlived it' : 'was gone already'}`,
+    );
     expect(atKill.length).toBeLessThan(10);
 
     const t0 = Date.now();
@@ -236,17 +317,30 @@ describe.skipIf(!run)('Tidepool on the real Incus and Caddy', () => {
     expect(await isOurCaddy(orphan, dataDir)).toBe(true);
     expect(caddyPids(second)).toEqual([orphan]);
     const a2 = new Api(second.address);
-    const all = await until('all 10 Ready', async () => {
-      const xs = await Promise.all(names.map((n) => a2.get('workspaces', n)));
-      return xs.every(isReady) ? (xs as Obj[]) : undefined;
-    }, 150_000, 200).catch(async (err: Error) => {
+    const all = await until(
+      'all 10 Ready',
+      async () => {
+        const xs = await Promise.all(names.map((n) => a2.get('workspaces', n)));
+        return xs.every(isReady) ? (xs as Obj[]) : undefined;
+      },
+      150_000,
+      200,
+    ).catch(async (err: Error) => {
       // What each one says, what Incus has, and what the controller logged: the failure explains itself.
       for (const n of names) {
         const o = await a2.get('workspaces', n).catch(() => undefined);
-        console.error(`${n}: phase ${o?.status?.phase}; ${JSON.stringify(o?.status?.conditions?.map((c) => [c.type, c.status, c.reason, c.message]))}`);
+        console.error(
+          `${n}: phase ${o?.status?.phase}; ${JSON.stringify(o?.status?.conditions?.map((c) => [c.type, c.status, c.reason, c.message]))}`,
+        );
       }
       console.error(`Incus: ${JSON.stringify((await instancesOf(id)).map((i) => [i.name, i.status, i.ip]))}`);
-      console.error(`serve log (warnings and errors):\n${second.proc.stdout.split('\n').filter((l) => /"level":(40|50|60)/.test(l)).slice(-40).join('\n')}`);
+      console.error(
+        `serve log (warnings and errors):\n${second.proc.stdout
+          .split('\n')
+          .filter((l) => /"level":(40|50|60)/.test(l))
+          .slice(-40)
+          .join('\n')}`,
+      );
       throw err;
     });
     console.log(`test/e2e/incus: all 10 Ready ${Date.now() - t0} ms after the restart began`);
@@ -265,7 +359,9 @@ describe.skipIf(!run)('Tidepool on the real Incus and Caddy', () => {
       await throughCaddy(`/workspace/${o.metadata.name}/`, 200, `instance ${inst}`, 30_000, second);
     }
     // Every request, each on a new connection, is served: no second Caddy shares the port.
-    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => freshGet(second.workspacePort, `/workspace/${names[i % 10]}/`)));
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => freshGet(second.workspacePort, `/workspace/${names[i % 10]}/`)),
+    );
     expect(answers.filter((st) => st !== 200)).toEqual([]);
     // Still exactly those after a few resyncs (2 s period): nothing made late, nothing lost.
     await new Promise((r) => setTimeout(r, 5000));

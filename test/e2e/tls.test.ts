@@ -14,7 +14,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, closedPort, tp, type Proc } from '../cli/helpers.js';
 import { ensureCaddy, waitFor } from '../caddy/helpers.js';
 import {
-  alive, applyManifest, caddyLine, isCaddy, isDnsmasq, OwnCaddy, PASSWORD, records, startCaddyServe, USER, waitReady, workspaceYaml, type CaddyServe,
+  alive,
+  applyManifest,
+  caddyLine,
+  isCaddy,
+  isDnsmasq,
+  OwnCaddy,
+  PASSWORD,
+  records,
+  startCaddyServe,
+  USER,
+  waitReady,
+  workspaceYaml,
+  type CaddyServe,
 } from './caddy-helpers.js';
 
 const started: Proc[] = [];
@@ -29,15 +41,22 @@ const SYSTEM_EXTRA = '/usr/local/share/ca-certificates';
 /** What the host's trust store holds: the bundle's hash, and every file (and its hash) of the extra folder. */
 function trustStore(): { bundle: string; extra: string[] } {
   const hash = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
-  const files = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : []).flatMap((e) =>
-    e.isDirectory() ? files(join(dir, e.name)) : [`${join(dir, e.name)} ${hash(join(dir, e.name))}`]);
+  const files = (dir: string): string[] =>
+    (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : []).flatMap((e) =>
+      e.isDirectory() ? files(join(dir, e.name)) : [`${join(dir, e.name)} ${hash(join(dir, e.name))}`],
+    );
   return { bundle: existsSync(SYSTEM_BUNDLE) ? hash(SYSTEM_BUNDLE) : 'absent', extra: files(SYSTEM_EXTRA).sort() };
 }
 
 /** The base64 body of a PEM certificate (to look for it inside a bundle). */
 const pemBody = (pem: string) => pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
 
-interface Curl { code: number; status: number; body: string; stderr: string }
+interface Curl {
+  code: number;
+  status: number;
+  body: string;
+  stderr: string;
+}
 
 /**
  * curl with no CA but `ca` (none at all when absent: only what curl finds by itself, i.e. the
@@ -53,7 +72,9 @@ function curl(url: string, opts: { ca?: string; auth?: boolean; system?: boolean
       const at = stdout.lastIndexOf('\n');
       resolve({
         code: err ? Number((err as { code?: number }).code ?? 1) : 0,
-        status: Number(stdout.slice(at + 1)), body: stdout.slice(0, at), stderr,
+        status: Number(stdout.slice(at + 1)),
+        body: stdout.slice(0, at),
+        stderr,
       });
     });
   });
@@ -79,19 +100,38 @@ afterAll(async () => {
 
 describe('serve refuses bad TLS flags with one error line and exit 1, before anything starts', () => {
   const cases: { args: string[]; error: string }[] = [
-    { args: ['--tls', 'acme'], error: 'error: --tls acme needs --domain NAME (the public DNS name that points at this host)' },
+    {
+      args: ['--tls', 'acme'],
+      error: 'error: --tls acme needs --domain NAME (the public DNS name that points at this host)',
+    },
     { args: ['--tls', 'self-signed'], error: 'error: --tls must be one of internal, acme, got "self-signed"' },
-    { args: ['--tls', 'acme', '--domain', '10.1.2.3'], error: 'error: --tls acme needs a DNS name for --domain (ACME CAs do not issue for IP addresses), got "10.1.2.3"' },
-    { args: ['--tls', 'internal', '--domain', 'bad_name!'], error: 'error: --domain must be a DNS name or an IP address, got "bad_name!"' },
-    { args: ['--tls', 'internal', '--acme-email', 'ops@example.com'], error: 'error: --acme-email is for --tls acme only' },
-    { args: ['--domain', 'ide.example.com'], error: 'error: --domain is for --tls (internal or acme); without --tls Caddy serves plain HTTP' },
-    { args: ['--tls', 'internal', '--proxy', 'memory'], error: 'error: --tls is served by Caddy: it needs --proxy caddy, got --proxy memory' },
+    {
+      args: ['--tls', 'acme', '--domain', '10.1.2.3'],
+      error: 'error: --tls acme needs a DNS name for --domain (ACME CAs do not issue for IP addresses), got "10.1.2.3"',
+    },
+    {
+      args: ['--tls', 'internal', '--domain', 'bad_name!'],
+      error: 'error: --domain must be a DNS name or an IP address, got "bad_name!"',
+    },
+    {
+      args: ['--tls', 'internal', '--acme-email', 'ops@example.com'],
+      error: 'error: --acme-email is for --tls acme only',
+    },
+    {
+      args: ['--domain', 'ide.example.com'],
+      error: 'error: --domain is for --tls (internal or acme); without --tls Caddy serves plain HTTP',
+    },
+    {
+      args: ['--tls', 'internal', '--proxy', 'memory'],
+      error: 'error: --tls is served by Caddy: it needs --proxy caddy, got --proxy memory',
+    },
   ];
   for (const { args, error } of cases) {
     it(args.join(' '), async () => {
       const dataDir = join(scratch, `bad-${args.join('_').replace(/[^a-z0-9_-]/gi, '')}`);
-      const r = await tp(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--runtime', 'stub', ...args],
-        { env: cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg'), TIDEPOOL_USER: USER, TIDEPOOL_PASSWORD: PASSWORD }) });
+      const r = await tp(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--runtime', 'stub', ...args], {
+        env: cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg'), TIDEPOOL_USER: USER, TIDEPOOL_PASSWORD: PASSWORD }),
+      });
       expect(r.stderr).toBe(`${error}\n`);
       expect(r.code).toBe(1);
       expect(r.stdout).toBe('');
@@ -110,7 +150,10 @@ describe('tidepool serve --tls internal: https on the three ports, trusting only
   const https = (port: number, path: string, host = '127.0.0.1') => `https://${host}:${port}${path}`;
 
   const serve = async (extra: string[]) => {
-    s = await startCaddyServe(dataDir(), cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg') }), started, { ports, extra: [...listen, ...extra] });
+    s = await startCaddyServe(dataDir(), cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg') }), started, {
+      ports,
+      extra: [...listen, ...extra],
+    });
     const line = caddyLine(s.proc);
     caddyPids.add(line.pid!);
     dnsmasqPids.add(line.dnsmasqPid!);
@@ -135,7 +178,9 @@ describe('tidepool serve --tls internal: https on the three ports, trusting only
   it("the CA file is the root certificate in Caddy's own storage inside the data directory", () => {
     expect(ca).toBe(join(dataDir(), 'caddy', 'caddy-data', 'caddy', 'pki', 'authorities', 'local', 'root.crt'));
     expect(readFileSync(ca, 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\n?$/);
-    const rec = records(s.proc).find((r) => typeof r.msg === 'string' && r.msg.startsWith('Caddy serves the UI and API on'));
+    const rec = records(s.proc).find(
+      (r) => typeof r.msg === 'string' && r.msg.startsWith('Caddy serves the UI and API on'),
+    );
     expect(rec).toMatchObject({ tls: 'internal', tlsNames: ['localhost', '127.0.0.1', '::1'] });
   });
 
@@ -146,7 +191,9 @@ describe('tidepool serve --tls internal: https on the three ports, trusting only
     expect(app.body).toContain('<');
     const viaName = await curl(https(ports.app, '/api/v1/workspaces', 'localhost'), { ca });
     expect(viaName.status).toBe(200);
-    expect((JSON.parse(viaName.body) as { items: { metadata: { name: string } }[] }).items.map((i) => i.metadata.name)).toEqual(['tina']);
+    expect(
+      (JSON.parse(viaName.body) as { items: { metadata: { name: string } }[] }).items.map((i) => i.metadata.name),
+    ).toEqual(['tina']);
     expect((await curl(https(ports.app, '/app/'), { ca, auth: false })).status).toBe(401);
     // The UI builds workspace links from its page's own scheme and this port: https here.
     const config = await curl(https(ports.app, '/app/config.json'), { ca });
@@ -160,8 +207,25 @@ describe('tidepool serve --tls internal: https on the three ports, trusting only
     expect(ide.status).toBe(200);
     expect(ide.body).toBe('stub IDE of workspace tina: GET /\n');
     const toPreview = await new Promise<string>((resolve, reject) => {
-      execFile('curl', ['-sS', '--cacert', ca, '--capath', '/nonexistent', '-u', `${USER}:${PASSWORD}`, '-o', '/dev/null', '-w', '%{http_code} %{redirect_url}',
-        https(ports.workspace, '/workspace/tina/port/3000/')], { env: { PATH: process.env.PATH ?? '' } }, (err, out) => (err ? reject(err) : resolve(out)));
+      execFile(
+        'curl',
+        [
+          '-sS',
+          '--cacert',
+          ca,
+          '--capath',
+          '/nonexistent',
+          '-u',
+          `${USER}:${PASSWORD}`,
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code} %{redirect_url}',
+          https(ports.workspace, '/workspace/tina/port/3000/'),
+        ],
+        { env: { PATH: process.env.PATH ?? '' } },
+        (err, out) => (err ? reject(err) : resolve(out)),
+      );
     });
     expect(toPreview).toBe(`308 ${https(ports.preview, '/workspace/tina/port/3000/')}`);
     // The preview port speaks TLS with the same CA (no Port here: our own 404 page).
@@ -181,7 +245,11 @@ describe('tidepool serve --tls internal: https on the three ports, trusting only
   });
 
   it('plain http on the three ports no longer serves the pages', async () => {
-    for (const [port, path] of [[ports.app, '/app/'], [ports.workspace, '/workspace/tina/'], [ports.preview, '/workspace/tina/port/3000/']] as const) {
+    for (const [port, path] of [
+      [ports.app, '/app/'],
+      [ports.workspace, '/workspace/tina/'],
+      [ports.preview, '/workspace/tina/port/3000/'],
+    ] as const) {
       const r = await curl(`http://127.0.0.1:${port}${path}`);
       expect(r.status, `port ${port}`).toBe(400);
       expect(r.body.trim(), `port ${port}`).toBe('Client sent an HTTP request to an HTTPS server.');
@@ -194,7 +262,10 @@ describe('tidepool serve --tls internal: https on the three ports, trusting only
     expect(isCaddy(first.pid!)).toBe(true);
     const same = await serve(['--tls', 'internal', '--keep-data-plane']);
     expect(same).toMatchObject({ pid: first.pid, adopted: { caddy: true } });
-    const reloads = () => records(s.proc).filter((r) => String(r.msg).startsWith('caddy config loaded') || String(r.msg).includes('other server settings'));
+    const reloads = () =>
+      records(s.proc).filter(
+        (r) => String(r.msg).startsWith('caddy config loaded') || String(r.msg).includes('other server settings'),
+      );
     expect(reloads()).toEqual([]);
     expect((await curl(https(ports.app, '/app/'), { ca })).status).toBe(200);
 
@@ -207,7 +278,10 @@ describe('tidepool serve --tls internal: https on the three ports, trusting only
     ]);
     expect(records(s.proc).some((r) => typeof r.caCert === 'string')).toBe(false);
     await waitReady(s, 'workspace/tina');
-    await waitFor('the IDE over plain http', async () => (await curl(`http://127.0.0.1:${ports.workspace}/workspace/tina/`)).status === 200);
+    await waitFor(
+      'the IDE over plain http',
+      async () => (await curl(`http://127.0.0.1:${ports.workspace}/workspace/tina/`)).status === 200,
+    );
     expect((await curl(`http://127.0.0.1:${ports.app}/app/`)).status).toBe(200);
     await s.proc.stop('SIGTERM');
     await waitFor('Caddy gone', async () => !alive(first.pid!));
@@ -220,24 +294,53 @@ describe('tidepool serve --tls internal --caddy-admin: a Caddy not started by se
     const caddy = new OwnCaddy(join(scratch, 'own'), await closedPort());
     own.push(caddy);
     await caddy.start();
-    const s = await startCaddyServe(join(scratch, 'tls-own'), cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg') }), started,
-      { extra: ['--tls', 'internal', '--domain', 'ide.test', '--caddy-admin', `http://127.0.0.1:${caddy.adminPort}`] });
+    const s = await startCaddyServe(
+      join(scratch, 'tls-own'),
+      cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg') }),
+      started,
+      { extra: ['--tls', 'internal', '--domain', 'ide.test', '--caddy-admin', `http://127.0.0.1:${caddy.adminPort}`] },
+    );
     const dnsmasq = caddyLine(s.proc).dnsmasqPid;
     if (dnsmasq) dnsmasqPids.add(dnsmasq);
     const ca = records(s.proc).find((r) => typeof r.caCert === 'string')?.caCert as string | undefined;
     expect(ca).toBe(join(scratch, 'tls-own', 'caddy', 'ca-root.crt'));
     // The same certificate as the one that Caddy keeps in its own storage.
-    expect(readFileSync(ca!, 'utf8').trim()).toBe(readFileSync(join(scratch, 'own', 'data', 'caddy', 'pki', 'authorities', 'local', 'root.crt'), 'utf8').trim());
-    expect(records(s.proc).find((r) => r.tlsNames !== undefined)?.tlsNames).toEqual(['localhost', '127.0.0.1', '::1', 'ide.test']);
+    expect(readFileSync(ca!, 'utf8').trim()).toBe(
+      readFileSync(join(scratch, 'own', 'data', 'caddy', 'pki', 'authorities', 'local', 'root.crt'), 'utf8').trim(),
+    );
+    expect(records(s.proc).find((r) => r.tlsNames !== undefined)?.tlsNames).toEqual([
+      'localhost',
+      '127.0.0.1',
+      '::1',
+      'ide.test',
+    ]);
     const app = new URL(s.appUrl).port;
     const r = await curl(`https://127.0.0.1:${app}/api/v1/workspaces`, { ca: ca! });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(200);
     // By --domain, with the name resolved to loopback for curl.
     const byName = await new Promise<string>((resolve, reject) => {
-      execFile('curl', ['-sS', '--cacert', ca!, '--capath', '/nonexistent', '-u', `${USER}:${PASSWORD}`, '--resolve', `ide.test:${app}:127.0.0.1`,
-        '-o', '/dev/null', '-w', '%{http_code}', `https://ide.test:${app}/api/v1/workspaces`], { env: { PATH: process.env.PATH ?? '' } },
-      (err, out, stderr) => (err ? reject(new Error(stderr)) : resolve(out)));
+      execFile(
+        'curl',
+        [
+          '-sS',
+          '--cacert',
+          ca!,
+          '--capath',
+          '/nonexistent',
+          '-u',
+          `${USER}:${PASSWORD}`,
+          '--resolve',
+          `ide.test:${app}:127.0.0.1`,
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          `https://ide.test:${app}/api/v1/workspaces`,
+        ],
+        { env: { PATH: process.env.PATH ?? '' } },
+        (err, out, stderr) => (err ? reject(new Error(stderr)) : resolve(out)),
+      );
     });
     expect(byName).toBe('200');
     expect(trustStore()).toEqual(before);

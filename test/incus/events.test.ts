@@ -7,7 +7,12 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { createIncusRuntime, instanceName, CONFIG_ID, CONFIG_WORKSPACE } from '../../controller/drivers/runtime/incus/index.js';
+import {
+  createIncusRuntime,
+  instanceName,
+  CONFIG_ID,
+  CONFIG_WORKSPACE,
+} from '../../controller/drivers/runtime/incus/index.js';
 import { instanceFromSource } from '../../controller/drivers/runtime/incus/events.js';
 import { poll } from '../poll.js';
 
@@ -42,13 +47,23 @@ function fakeIncus(instances: object[]) {
   });
   servers.push(server);
   const send = (action: string, instance: string) => {
-    const frame = JSON.stringify({ type: 'lifecycle', metadata: { action, source: `/1.0/instances/${instance}`, name: instance, project: 'default' }, project: 'default' });
+    const frame = JSON.stringify({
+      type: 'lifecycle',
+      metadata: { action, source: `/1.0/instances/${instance}`, name: instance, project: 'default' },
+      project: 'default',
+    });
     for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(frame);
   };
   const dropAll = () => {
     for (const ws of sockets.splice(0)) ws.terminate();
   };
-  return { server, send, dropAll, connections: () => connections, open: () => sockets.filter((s) => s.readyState === s.OPEN).length };
+  return {
+    server,
+    send,
+    dropAll,
+    connections: () => connections,
+    open: () => sockets.filter((s) => s.readyState === s.OPEN).length,
+  };
 }
 
 const until = (what: string, fn: () => boolean, timeoutMs = 5000) => poll(what, fn, timeoutMs, 10);

@@ -42,12 +42,16 @@ export async function requireOrSkip(suite: string): Promise<boolean> {
   const probe = await probeIncus();
   if (probe.ok) return true;
   const msg = `${suite}: Incus is not usable (${probe.why}); run \`bash scripts/setup-host.sh\` as root`;
-  if (process.env.TIDEPOOL_REQUIRE_INCUS) throw new Error(`${msg}. TIDEPOOL_REQUIRE_INCUS is set, so this is a failure.`);
+  if (process.env.TIDEPOOL_REQUIRE_INCUS)
+    throw new Error(`${msg}. TIDEPOOL_REQUIRE_INCUS is set, so this is a failure.`);
   console.warn(`SKIPPING ${msg}. Set TIDEPOOL_REQUIRE_INCUS=1 to make this a failure.`);
   return false;
 }
 
-interface RawInstance { name: string; config?: Record<string, string> }
+interface RawInstance {
+  name: string;
+  config?: Record<string, string>;
+}
 
 /** Force-deletes every instance carrying user.tidepool.id=<id> (and any extra names given). */
 export async function deleteByTidepoolId(id: string, extraNames: string[] = []): Promise<string[]> {
@@ -88,13 +92,22 @@ export const runId = (tag: string) => `${tag}-${process.pid}-${Date.now().toStri
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls fn until it returns a value (not undefined) or the deadline passes (then throws with the last state). */
-export const until = <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 100): Promise<T> =>
-  poll(what, fn, timeoutMs, everyMs) as Promise<T>;
+export const until = <T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> => poll(what, fn, timeoutMs, everyMs) as Promise<T>;
 
 /** GET http://ip:port/ from the host (the project's own bridge); the body, or undefined if it fails. */
-export async function httpGet(ip: string, port = 8080, timeoutMs = 2000): Promise<{ status: number; body: string } | undefined> {
+export async function httpGet(
+  ip: string,
+  port = 8080,
+  timeoutMs = 2000,
+): Promise<{ status: number; body: string } | undefined> {
   // Network rule: only instances on the project's own bridge.
-  if (!ip.startsWith(BRIDGE_PREFIX)) throw new Error(`refusing to send traffic to ${ip}: not on the Tidepool bridge ${BRIDGE_PREFIX}0/24`);
+  if (!ip.startsWith(BRIDGE_PREFIX))
+    throw new Error(`refusing to send traffic to ${ip}: not on the Tidepool bridge ${BRIDGE_PREFIX}0/24`);
   try {
     const res = await fetch(`http://${ip}:${port}/`, { signal: AbortSignal.timeout(timeoutMs) });
     return { status: res.status, body: await res.text() };

@@ -35,9 +35,30 @@ const freePort = () =>
 beforeAll(async () => {
   if (!run) return;
   dir = mkdtempSync(join(tmpdir(), 'tp-incus-https-'));
-  await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', `/CN=${ID}`, '-keyout', join(dir, 'client.key'), '-out', join(dir, 'client.crt')], { stdin: 'ignore' });
-  trustFingerprint = new X509Certificate(readFileSync(join(dir, 'client.crt'))).fingerprint256.replace(/:/g, '').toLowerCase();
+  await execa(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${ID}`,
+      '-keyout',
+      join(dir, 'client.key'),
+      '-out',
+      join(dir, 'client.crt'),
+    ],
+    { stdin: 'ignore' },
+  );
+  trustFingerprint = new X509Certificate(readFileSync(join(dir, 'client.crt'))).fingerprint256
+    .replace(/:/g, '')
+    .toLowerCase();
   await incus('config', 'trust', 'add-certificate', join(dir, 'client.crt'), '--name', ID);
   const { stdout } = await incus('config', 'get', 'core.https_address');
   let address = stdout.trim();
@@ -55,7 +76,8 @@ afterAll(async () => {
   for (const d of drivers) await d.close?.();
   if (!run) return;
   await deleteByTidepoolId(ID);
-  if (trustFingerprint) await execa('incus', ['config', 'trust', 'remove', trustFingerprint], { stdin: 'ignore', reject: false });
+  if (trustFingerprint)
+    await execa('incus', ['config', 'trust', 'remove', trustFingerprint], { stdin: 'ignore', reject: false });
   if (setAddress) await execa('incus', ['config', 'unset', 'core.https_address'], { stdin: 'ignore', reject: false });
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
@@ -63,8 +85,11 @@ afterAll(async () => {
 describe.skipIf(!run)('Incus runtime driver over HTTPS with a client certificate', () => {
   it('lists, creates, reports events and deletes through the HTTPS endpoint', async () => {
     const d = createIncusRuntime({
-      tidepoolId: ID, url, profile: PROFILE,
-      cert: readFileSync(join(dir, 'client.crt')), key: readFileSync(join(dir, 'client.key')),
+      tidepoolId: ID,
+      url,
+      profile: PROFILE,
+      cert: readFileSync(join(dir, 'client.crt')),
+      key: readFileSync(join(dir, 'client.key')),
       serverCert: readFileSync('/var/lib/incus/server.crt'),
     });
     drivers.push(d);
@@ -80,17 +105,41 @@ describe.skipIf(!run)('Incus runtime driver over HTTPS with a client certificate
     expect(await d.list()).toEqual([]);
   }, 60_000);
 
-  it('an untrusted client certificate gets Incus\'s refusal as a RuntimeError', async () => {
+  it("an untrusted client certificate gets Incus's refusal as a RuntimeError", async () => {
     const other = mkdtempSync(join(tmpdir(), 'tp-incus-untrusted-'));
     try {
-      await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-        '-subj', '/CN=untrusted', '-keyout', join(other, 'k'), '-out', join(other, 'c')], { stdin: 'ignore' });
+      await execa(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=untrusted',
+          '-keyout',
+          join(other, 'k'),
+          '-out',
+          join(other, 'c'),
+        ],
+        { stdin: 'ignore' },
+      );
       const d = createIncusRuntime({
-        tidepoolId: ID, url, cert: readFileSync(join(other, 'c')), key: readFileSync(join(other, 'k')),
+        tidepoolId: ID,
+        url,
+        cert: readFileSync(join(other, 'c')),
+        key: readFileSync(join(other, 'k')),
         serverCert: readFileSync('/var/lib/incus/server.crt'),
       });
       drivers.push(d);
-      const err = await d.create({ name: 'nope', image: 'minimal', cpu: 1, memoryBytes: 2 ** 27, start: false }).catch((e: unknown) => e);
+      const err = await d
+        .create({ name: 'nope', image: 'minimal', cpu: 1, memoryBytes: 2 ** 27, start: false })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(RuntimeError);
       expect((err as RuntimeError).code).toBe(403);
       expect((err as RuntimeError).reason).toBe('Forbidden');
@@ -101,7 +150,10 @@ describe.skipIf(!run)('Incus runtime driver over HTTPS with a client certificate
 
   it('a server certificate that does not match is refused', async () => {
     const d = createIncusRuntime({
-      tidepoolId: ID, url, cert: readFileSync(join(dir, 'client.crt')), key: readFileSync(join(dir, 'client.key')),
+      tidepoolId: ID,
+      url,
+      cert: readFileSync(join(dir, 'client.crt')),
+      key: readFileSync(join(dir, 'client.key')),
       serverCert: readFileSync(join(dir, 'client.crt')), // not the server's
     });
     drivers.push(d);

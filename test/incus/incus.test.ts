@@ -2,10 +2,25 @@
 // Every instance carries this run's own Tidepool id and is force-deleted by that id in afterAll.
 import { afterAll, describe, expect, it } from 'vitest';
 import { execa as execaRaw } from 'execa';
-import { createIncusRuntime, IncusClient, CONFIG_ID, CONFIG_WORKSPACE, type IncusRuntime } from '../../controller/drivers/runtime/incus/index.js';
+import {
+  createIncusRuntime,
+  IncusClient,
+  CONFIG_ID,
+  CONFIG_WORKSPACE,
+  type IncusRuntime,
+} from '../../controller/drivers/runtime/incus/index.js';
 import { MINIMAL_IMAGE_ALIAS, withImages } from '../../controller/drivers/runtime/images.js';
 import { RuntimeError, type VM } from '../../controller/drivers/runtime/types.js';
-import { BRIDGE_PREFIX, INCUS_SOCKET, PROFILE, deleteByTidepoolId, httpGet, requireOrSkip, runId, until } from './helpers.js';
+import {
+  BRIDGE_PREFIX,
+  INCUS_SOCKET,
+  PROFILE,
+  deleteByTidepoolId,
+  httpGet,
+  requireOrSkip,
+  runId,
+  until,
+} from './helpers.js';
 
 const run = await requireOrSkip('test/incus');
 // The incus CLI reads YAML from a stdin that is not a terminal (create/launch): give it none.
@@ -17,12 +32,19 @@ const foreignNames: string[] = [];
 const drivers: IncusRuntime[] = [];
 
 function driver(id = ID, extra: Partial<Parameters<typeof createIncusRuntime>[0]> = {}): IncusRuntime {
-  const d = createIncusRuntime({ tidepoolId: id, socketPath: INCUS_SOCKET, profile: PROFILE, stopTimeoutSeconds: 10, ...extra });
+  const d = createIncusRuntime({
+    tidepoolId: id,
+    socketPath: INCUS_SOCKET,
+    profile: PROFILE,
+    stopTimeoutSeconds: 10,
+    ...extra,
+  });
   drivers.push(d);
   return d;
 }
 
-const find = async (d: IncusRuntime, name: string): Promise<VM | undefined> => (await d.list()).find((v) => v.name === name);
+const find = async (d: IncusRuntime, name: string): Promise<VM | undefined> =>
+  (await d.list()).find((v) => v.name === name);
 const runningWithIp = (d: IncusRuntime, name: string) =>
   until(`${name} Running with an IP`, async () => {
     const vm = await find(d, name);
@@ -47,7 +69,12 @@ async function incusInstance(name: string): Promise<{ status: string; config: Re
 }
 /** Runs `sh -c script` in an instance; exit code and output. */
 async function inside(instance: string, script: string) {
-  const r = await execaRaw('incus', ['exec', instance, '--', 'sh', '-c', script], { stdin: 'ignore', reject: false, all: true, timeout: 20_000 });
+  const r = await execaRaw('incus', ['exec', instance, '--', 'sh', '-c', script], {
+    stdin: 'ignore',
+    reject: false,
+    all: true,
+    timeout: 20_000,
+  });
   return { code: r.exitCode, out: r.all ?? '' };
 }
 
@@ -79,7 +106,9 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
     expect(raw?.config[CONFIG_WORKSPACE]).toBe(ws);
 
     // create again: AlreadyExists, not a crash and not a second instance.
-    const dup = await d.create({ name: ws, image: 'minimal', cpu: 1, memoryBytes: 256 * MiB, start: true }).catch((e: unknown) => e);
+    const dup = await d
+      .create({ name: ws, image: 'minimal', cpu: 1, memoryBytes: 256 * MiB, start: true })
+      .catch((e: unknown) => e);
     expect(dup).toBeInstanceOf(RuntimeError);
     expect((dup as RuntimeError).reason).toBe('AlreadyExists');
     expect((dup as RuntimeError).code).toBe(409);
@@ -114,7 +143,7 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
     expect(await find(d, long)).toBeUndefined();
   }, 60_000);
 
-  it('list() shows only this Tidepool\'s instances and never touches another\'s', async () => {
+  it("list() shows only this Tidepool's instances and never touches another's", async () => {
     const mine = driver();
     const theirs = driver(OTHER_ID);
     await mine.create({ name: 'shared', image: 'minimal', cpu: 1, memoryBytes: 128 * MiB, start: false });
@@ -124,7 +153,18 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
     // One made by hand: another id, but named exactly as my workspace "byhand" would be.
     const handName = mine.instanceName('byhand');
     foreignNames.push(handName);
-    await incus(['create', MINIMAL_IMAGE_ALIAS, handName, '-p', PROFILE, '-c', `${CONFIG_ID}=someone-else`, '-c', `${CONFIG_WORKSPACE}=byhand`, '-q']);
+    await incus([
+      'create',
+      MINIMAL_IMAGE_ALIAS,
+      handName,
+      '-p',
+      PROFILE,
+      '-c',
+      `${CONFIG_ID}=someone-else`,
+      '-c',
+      `${CONFIG_WORKSPACE}=byhand`,
+      '-q',
+    ]);
     // And one with no Tidepool marks at all.
     const plain = `plain-${process.pid}`;
     foreignNames.push(plain);
@@ -138,8 +178,9 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
     expect(await incusInstance(handName)).toBeDefined();
     await expect(mine.start('byhand')).rejects.toMatchObject({ reason: 'NotFound' });
     // Creating "byhand" finds the name taken by someone else's instance: a clear conflict.
-    await expect(mine.create({ name: 'byhand', image: 'minimal', cpu: 1, memoryBytes: 128 * MiB, start: false }))
-      .rejects.toMatchObject({ reason: 'NameConflict', message: expect.stringContaining('someone-else') });
+    await expect(
+      mine.create({ name: 'byhand', image: 'minimal', cpu: 1, memoryBytes: 128 * MiB, start: false }),
+    ).rejects.toMatchObject({ reason: 'NameConflict', message: expect.stringContaining('someone-else') });
 
     await mine.delete('shared');
     expect(await mine.list()).toEqual([]);
@@ -151,7 +192,7 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
     }
   }, 90_000);
 
-  it('subscribe() reports an `incus stop -f` done behind Tidepool\'s back', async () => {
+  it("subscribe() reports an `incus stop -f` done behind Tidepool's back", async () => {
     const d = driver();
     const ws = 'drift';
     await d.create({ name: ws, image: 'minimal', cpu: 1, memoryBytes: 128 * MiB, start: true });
@@ -183,7 +224,11 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
 
   it('two workspaces cannot reach each other, while the host reaches both', async () => {
     const d = driver();
-    await Promise.all(['iso-a', 'iso-b'].map((name) => d.create({ name, image: 'minimal', cpu: 1, memoryBytes: 128 * MiB, start: true })));
+    await Promise.all(
+      ['iso-a', 'iso-b'].map((name) =>
+        d.create({ name, image: 'minimal', cpu: 1, memoryBytes: 128 * MiB, start: true }),
+      ),
+    );
     const a = await runningWithIp(d, 'iso-a');
     const b = await runningWithIp(d, 'iso-b');
     expect((await answers(a.ip!)).body).toContain('iso-a');
@@ -205,20 +250,26 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
     await Promise.all(['iso-a', 'iso-b'].map((n) => d.delete(n)));
   }, 90_000);
 
-  it('Incus\'s own error messages come back as RuntimeError', async () => {
+  it("Incus's own error messages come back as RuntimeError", async () => {
     const d = driver(ID, { imageMap: withImages({ incus: { broken: { alias: 'tidepool-no-such-image' } } }) });
-    const err = await d.create({ name: 'noimage', image: 'broken', cpu: 1, memoryBytes: 128 * MiB, start: true }).catch((e: unknown) => e);
+    const err = await d
+      .create({ name: 'noimage', image: 'broken', cpu: 1, memoryBytes: 128 * MiB, start: true })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RuntimeError);
     expect((err as RuntimeError).reason).toBe('ImageNotFound');
     expect((err as RuntimeError).message).toContain('tidepool-no-such-image');
     expect(await find(d, 'noimage')).toBeUndefined();
 
-    await expect(d.create({ name: 'x', image: 'nope', cpu: 1, memoryBytes: MiB, start: false })).rejects.toMatchObject({ reason: 'UnknownImage' });
+    await expect(d.create({ name: 'x', image: 'nope', cpu: 1, memoryBytes: MiB, start: false })).rejects.toMatchObject({
+      reason: 'UnknownImage',
+    });
     await expect(d.stop('never-made')).rejects.toMatchObject({ reason: 'NotFound', code: 404 });
 
     // A profile Incus does not have: Incus's own words, its own code.
     const noProfile = driver(ID, { profile: 'tidepool-no-such-profile' });
-    const perr = await noProfile.create({ name: 'noprofile', image: 'minimal', cpu: 1, memoryBytes: 128 * MiB, start: false }).catch((e: unknown) => e);
+    const perr = await noProfile
+      .create({ name: 'noprofile', image: 'minimal', cpu: 1, memoryBytes: 128 * MiB, start: false })
+      .catch((e: unknown) => e);
     expect(perr).toBeInstanceOf(RuntimeError);
     expect((perr as RuntimeError).message).toMatch(/profile/i);
     expect((perr as RuntimeError).code).toBeGreaterThanOrEqual(400);
@@ -227,7 +278,11 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
 
 describe('Incus runtime driver without Incus', () => {
   it('a socket path that does not exist gives a RuntimeError with a clear message, and nothing crashes', async () => {
-    const d = createIncusRuntime({ tidepoolId: ID, socketPath: '/nonexistent/tidepool-test/incus.socket', eventsBackoffMs: [20, 50] });
+    const d = createIncusRuntime({
+      tidepoolId: ID,
+      socketPath: '/nonexistent/tidepool-test/incus.socket',
+      eventsBackoffMs: [20, 50],
+    });
     const calls: Promise<unknown>[] = [
       d.list(),
       d.create({ name: 'a', image: 'minimal', cpu: 1, memoryBytes: MiB, start: true }),
@@ -236,14 +291,22 @@ describe('Incus runtime driver without Incus', () => {
       d.delete('a'),
     ];
     for (const p of calls) {
-      const err = await p.then(() => undefined, (e: unknown) => e);
+      const err = await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(RuntimeError);
       expect((err as RuntimeError).reason).toBe('RuntimeUnavailable');
       expect((err as RuntimeError).message).toContain('/nonexistent/tidepool-test/incus.socket');
       expect((err as RuntimeError).message).toMatch(/ENOENT|no such/i);
     }
     const logs: string[] = [];
-    const d2 = createIncusRuntime({ tidepoolId: ID, socketPath: '/nonexistent/tidepool-test/incus.socket', eventsBackoffMs: [20, 50], log: (m) => logs.push(m) });
+    const d2 = createIncusRuntime({
+      tidepoolId: ID,
+      socketPath: '/nonexistent/tidepool-test/incus.socket',
+      eventsBackoffMs: [20, 50],
+      log: (m) => logs.push(m),
+    });
     const unsubscribe = d2.subscribe!(() => undefined);
     await until('a reconnect attempt', async () => (logs.length >= 2 ? true : undefined), 5000, 20);
     unsubscribe();

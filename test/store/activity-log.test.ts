@@ -9,8 +9,13 @@ import { EventRecorder, FakeClock } from '../../controller/index.js';
 import { validateManifest } from '../../specs/index.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
-const ws = (name: string) => validateManifest({ apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name }, spec: {} }).object as Resource;
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const ws = (name: string) =>
+  validateManifest({ apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name }, spec: {} }).object as Resource;
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 describe('activity logs', () => {
   it('are rotated, and removed with their workspace', async () => {
@@ -21,7 +26,15 @@ describe('activity logs', () => {
     const store = await Store.open(join(dir, 'store.json'));
     await store.create(ws('busy'));
     const clock = new FakeClock(Date.parse('2030-01-01T00:00:00Z'));
-    const rec = new EventRecorder({ store, clock, logger: silent, dataDir: dir, burst: 1000, flushDelayMs: 1, maxLogBytes: 4096 });
+    const rec = new EventRecorder({
+      store,
+      clock,
+      logger: silent,
+      dataDir: dir,
+      burst: 1000,
+      flushDelayMs: 1,
+      maxLogBytes: 4096,
+    });
     const log = join(dir, '.logs', 'busy', 'events.jsonl');
     for (let i = 0; i < 60; i++) {
       rec.record({ kind: 'Workspace', name: 'busy' }, 'Normal', 'Churn', `round ${i} ${'x'.repeat(100)}`);

@@ -7,9 +7,16 @@ import { describe, expect, it } from 'vitest';
 import { Store, timestamp, type Resource } from '../../store/index.js';
 
 const event = (name: string, about: string, at: number): Resource => ({
-  apiVersion: 'tidepool/v1', kind: 'Event', metadata: { name },
-  regarding: { kind: 'Workspace', name: about }, reason: 'Tested', note: name, type: 'Normal', count: 1,
-  firstTimestamp: timestamp(at), lastTimestamp: timestamp(at),
+  apiVersion: 'tidepool/v1',
+  kind: 'Event',
+  metadata: { name },
+  regarding: { kind: 'Workspace', name: about },
+  reason: 'Tested',
+  note: name,
+  type: 'Normal',
+  count: 1,
+  firstTimestamp: timestamp(at),
+  lastTimestamp: timestamp(at),
 });
 
 describe('Events', () => {
@@ -20,7 +27,12 @@ describe('Events', () => {
     const store = await Store.open(path, { now: () => now, maxEventsPerObject: 3, eventTtlMs: 3_600_000 });
     for (let i = 0; i < 5; i++) await store.create(event(`a-${i}`, 'a', now));
     await store.create(event('b-0', 'b', now));
-    expect(store.list('Event').items.map((e) => e.metadata.name).sort()).toEqual(['a-2', 'a-3', 'a-4', 'b-0']);
+    expect(
+      store
+        .list('Event')
+        .items.map((e) => e.metadata.name)
+        .sort(),
+    ).toEqual(['a-2', 'a-3', 'a-4', 'b-0']);
     // Their own file: the store file's journal holds no Event.
     expect(await readdir(dir)).toContain('store.events.json.journal');
     expect(await readFile(`${path}.journal`, 'utf8').catch(() => '')).not.toContain('"kind":"Event"');

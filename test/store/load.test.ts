@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { Store, StoreOpenError } from '../../store/index.js';
 
 const good = (name: string, rv: string, spec: Record<string, unknown> = {}) => ({
-  apiVersion: 'tidepool/v1', kind: 'Workspace',
+  apiVersion: 'tidepool/v1',
+  kind: 'Workspace',
   metadata: { name, uid: `uid-${name}`, generation: 1, resourceVersion: rv, creationTimestamp: '2026-01-01T00:00:00Z' },
   spec: { image: 'default', running: true, resources: { cpu: 2, memory: '4Gi' }, ...spec },
   status: {},
@@ -25,7 +26,10 @@ async function storeWith(objects: Record<string, Record<string, unknown>>, resou
 async function refused(objects: Record<string, Record<string, unknown>>, resourceVersion?: number): Promise<string> {
   const { dir, path, text } = await storeWith(objects, resourceVersion);
   const before = await readdir(dir);
-  const err = await Store.open(path).then(() => undefined, (e: Error) => e);
+  const err = await Store.open(path).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   expect(err).toBeInstanceOf(StoreOpenError);
   expect(err!.message).toContain(path);
   expect(await readFile(path, 'utf8')).toBe(text);
@@ -48,10 +52,12 @@ describe('loading the store file', () => {
 
   it('refuses an unknown field and a memory out of range', async () => {
     expect(await refused({ Workspace: { a: { ...good('a', '1'), extra: true } } })).toMatch(/Workspace "a".*extra/);
-    expect(await refused({ Workspace: { a: good('a', '1', { resources: { cpu: 2, memory: '1Ki' } }) } })).toContain('spec.resources.memory');
+    expect(await refused({ Workspace: { a: good('a', '1', { resources: { cpu: 2, memory: '1Ki' } }) } })).toContain(
+      'spec.resources.memory',
+    );
   });
 
-  it('refuses a counter lower than an object\'s resourceVersion (versions would repeat)', async () => {
+  it("refuses a counter lower than an object's resourceVersion (versions would repeat)", async () => {
     const msg = await refused({ Workspace: { a: good('a', '12') } }, 10);
     expect(msg).toContain('resourceVersion 10 is lower than that of Workspace "a" (12)');
   });
@@ -69,7 +75,12 @@ describe('loading the store file', () => {
     const line = JSON.stringify({ rv: 2, put: [good('b', '2')] });
     await writeFile(`${path}.journal`, `${line}\n{"rv":3,"put":[{"apiVers`);
     const store = await Store.open(path);
-    expect(store.list('Workspace').items.map((o) => o.metadata.name).sort()).toEqual(['a', 'b']);
+    expect(
+      store
+        .list('Workspace')
+        .items.map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['a', 'b']);
     expect(store.resourceVersion).toBe('2');
     expect(await readdir(dir)).not.toContain('.store.json.tmp');
     expect(await readFile(`${path}.journal`, 'utf8')).toBe(`${line}\n`);
@@ -79,7 +90,10 @@ describe('loading the store file', () => {
   it('refuses a journal line that is not JSON in the middle, naming the line', async () => {
     const { path } = await storeWith({}, 0);
     await writeFile(`${path}.journal`, `not json\n${JSON.stringify({ rv: 1, put: [good('a', '1')] })}\n`);
-    const err = await Store.open(path).then(() => undefined, (e: Error) => e);
+    const err = await Store.open(path).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err).toBeInstanceOf(StoreOpenError);
     expect(err!.message).toContain(`${path}.journal, line 1`);
   });
@@ -88,16 +102,31 @@ describe('loading the store file', () => {
 describe('a store file written before Events had their own', () => {
   it('moves its Events to the Events file at start, and keeps them', async () => {
     const ev = {
-      apiVersion: 'tidepool/v1', kind: 'Event', metadata: { name: 'e1', uid: 'u-e1', generation: 1, resourceVersion: '2', creationTimestamp: '2026-01-01T00:00:00Z' },
-      regarding: { kind: 'Workspace', name: 'a' }, reason: 'Created', note: 'made', type: 'Normal', count: 1,
-      firstTimestamp: '2026-01-01T00:00:00Z', lastTimestamp: '2026-01-01T00:00:00Z',
+      apiVersion: 'tidepool/v1',
+      kind: 'Event',
+      metadata: {
+        name: 'e1',
+        uid: 'u-e1',
+        generation: 1,
+        resourceVersion: '2',
+        creationTimestamp: '2026-01-01T00:00:00Z',
+      },
+      regarding: { kind: 'Workspace', name: 'a' },
+      reason: 'Created',
+      note: 'made',
+      type: 'Normal',
+      count: 1,
+      firstTimestamp: '2026-01-01T00:00:00Z',
+      lastTimestamp: '2026-01-01T00:00:00Z',
     };
     const { path } = await storeWith({ Workspace: { a: good('a', '1') }, Event: { e1: ev } }, 2);
     const store = await Store.open(path, { eventTtlMs: 1e12 });
     expect(store.list('Event').items.map((e) => e.metadata.name)).toEqual(['e1']);
     await store.close();
     expect(Object.keys(JSON.parse(await readFile(path, 'utf8')).objects)).toEqual(['Workspace']);
-    expect(Object.keys(JSON.parse(await readFile(path.replace(/\.json$/, '.events.json'), 'utf8')).objects.Event)).toEqual(['e1']);
+    expect(
+      Object.keys(JSON.parse(await readFile(path.replace(/\.json$/, '.events.json'), 'utf8')).objects.Event),
+    ).toEqual(['e1']);
     const again = await Store.open(path, { eventTtlMs: 1e12 });
     expect(again.list('Event').items.map((e) => e.metadata.name)).toEqual(['e1']);
     expect(again.resourceVersion).toBe('2');
@@ -120,8 +149,12 @@ describe('the journal', () => {
     // The snapshot has moved on from the empty one written at creation.
     expect(snap.resourceVersion).toBeGreaterThan(0);
     const again = await Store.open(path);
-    expect(again.list('Workspace').items.map((o) => o.metadata.name).sort()).toEqual(
-      Array.from({ length: 30 }, (_, i) => `w${2 * i + 1}`).sort());
+    expect(
+      again
+        .list('Workspace')
+        .items.map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(Array.from({ length: 30 }, (_, i) => `w${2 * i + 1}`).sort());
     expect(again.resourceVersion).toBe('90');
     await again.close();
   });

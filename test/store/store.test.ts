@@ -6,9 +6,15 @@ import { Store, StoreOpenError, parseSelector, type WatchEvent } from '../../sto
 import { validateManifest } from '../../specs/index.js';
 
 const ws = (name: string, spec: object = {}, labels?: Record<string, string>) =>
-  validateManifest({ apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name, ...(labels ? { labels } : {}) }, spec }).object as any;
+  validateManifest({
+    apiVersion: 'tidepool/v1',
+    kind: 'Workspace',
+    metadata: { name, ...(labels ? { labels } : {}) },
+    spec,
+  }).object as any;
 const port = (name: string, workspace: string, n: number) =>
-  validateManifest({ apiVersion: 'tidepool/v1', kind: 'Port', metadata: { name }, spec: { workspace, port: n } }).object as any;
+  validateManifest({ apiVersion: 'tidepool/v1', kind: 'Port', metadata: { name }, spec: { workspace, port: n } })
+    .object as any;
 
 async function fresh() {
   const dir = await mkdtemp(join(tmpdir(), 'tp-store-'));
@@ -38,9 +44,16 @@ describe('Store', () => {
   it('rejects a stale resourceVersion and an existing name', async () => {
     const { store } = await fresh();
     const a = await store.create(ws('alice'));
-    await store.update({ ...ws('alice', { running: false }), metadata: { name: 'alice', resourceVersion: a.metadata.resourceVersion } });
-    await expect(store.update({ ...ws('alice', { running: true }), metadata: { name: 'alice', resourceVersion: a.metadata.resourceVersion } }))
-      .rejects.toMatchObject({ reason: 'Conflict' });
+    await store.update({
+      ...ws('alice', { running: false }),
+      metadata: { name: 'alice', resourceVersion: a.metadata.resourceVersion },
+    });
+    await expect(
+      store.update({
+        ...ws('alice', { running: true }),
+        metadata: { name: 'alice', resourceVersion: a.metadata.resourceVersion },
+      }),
+    ).rejects.toMatchObject({ reason: 'Conflict' });
     await expect(store.create(ws('alice'))).rejects.toMatchObject({ reason: 'AlreadyExists' });
   });
 
@@ -53,7 +66,10 @@ describe('Store', () => {
     expect(d.metadata.deletionTimestamp).toBeDefined();
     expect(store.get('Workspace', 'alice')).toBeDefined();
     const cur = store.get('Workspace', 'alice')!;
-    await store.update({ ...structuredClone(cur), metadata: { ...structuredClone(cur.metadata), finalizers: [] } } as any);
+    await store.update({
+      ...structuredClone(cur),
+      metadata: { ...structuredClone(cur.metadata), finalizers: [] },
+    } as any);
     expect(store.get('Workspace', 'alice')).toBeUndefined();
     expect(store.get('Port', 'alice-3000')).toBeUndefined();
   });
@@ -61,9 +77,15 @@ describe('Store', () => {
   it('allows at most 5 Ports per Workspace and one Port per workspace port', async () => {
     const { store } = await fresh();
     for (let i = 0; i < 5; i++) await store.create(port(`p${i}`, 'alice', 3000 + i));
-    await expect(store.create(port('p5', 'alice', 4000))).rejects.toMatchObject({ reason: 'Invalid', message: expect.stringMatching(/at most 5 Ports/) });
+    await expect(store.create(port('p5', 'alice', 4000))).rejects.toMatchObject({
+      reason: 'Invalid',
+      message: expect.stringMatching(/at most 5 Ports/),
+    });
     await expect(store.create(port('dup', 'bob', 3000))).resolves.toBeDefined();
-    await expect(store.create(port('dup2', 'bob', 3000))).rejects.toMatchObject({ reason: 'Invalid', details: { causes: [{ field: 'spec.port' }] } });
+    await expect(store.create(port('dup2', 'bob', 3000))).rejects.toMatchObject({
+      reason: 'Invalid',
+      details: { causes: [{ field: 'spec.port' }] },
+    });
   });
 
   it('replays watch history from a resourceVersion and answers 410 when it is gone', async () => {
@@ -73,7 +95,9 @@ describe('Store', () => {
     for (const n of ['b', 'c', 'd', 'e']) await store.create(ws(n));
     expect(() => store.watch({ resourceVersion: first.metadata.resourceVersion }, () => {})).toThrow(/too old/);
     const seen: WatchEvent[] = [];
-    const stop = store.watch({ kind: 'Workspace', resourceVersion: String(Number(store.resourceVersion) - 2) }, (e) => seen.push(e));
+    const stop = store.watch({ kind: 'Workspace', resourceVersion: String(Number(store.resourceVersion) - 2) }, (e) =>
+      seen.push(e),
+    );
     await store.delete('Workspace', 'e');
     stop();
     expect(seen.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED d', 'ADDED e', 'DELETED e']);

@@ -123,14 +123,23 @@ export class Daemon {
         this.#adopted = true;
         await this.o.afterReady?.();
         this.#watch();
-        this.o.logger.info({ [this.#pidKey]: left.pid }, `${this.o.name} adopted: the process a previous Tidepool left running`);
+        this.o.logger.info(
+          { [this.#pidKey]: left.pid },
+          `${this.o.name} adopted: the process a previous Tidepool left running`,
+        );
         return;
       } catch (err) {
-        this.o.logger.warn({ [this.#pidKey]: left.pid, err: errorMessage(err) }, `${this.o.name}: the process left running does not serve; ending it`);
+        this.o.logger.warn(
+          { [this.#pidKey]: left.pid, err: errorMessage(err) },
+          `${this.o.name}: the process left running does not serve; ending it`,
+        );
         await this.#end(left.pid, 3_000);
       }
     } else if (left) {
-      this.o.logger.warn({ [this.#pidKey]: left.pid, argv: left.argv }, `${this.o.name}: the process left running has other settings; ending it`);
+      this.o.logger.warn(
+        { [this.#pidKey]: left.pid, argv: left.argv },
+        `${this.o.name}: the process left running has other settings; ending it`,
+      );
       await this.#end(left.pid, 3_000);
     }
     await this.#spawnAndWait();
@@ -146,12 +155,18 @@ export class Daemon {
     }
     const argv = [this.o.binary, ...this.o.args];
     // Its own session: a Ctrl-C to serve's process group, or serve's death, does not reach it.
-    const child = spawn(this.o.binary, this.o.args, { stdio: ['ignore', log.fd, log.fd], env: this.o.env, detached: true });
+    const child = spawn(this.o.binary, this.o.args, {
+      stdio: ['ignore', log.fd, log.fd],
+      env: this.o.env,
+      detached: true,
+    });
     child.unref();
     let exited: string | undefined;
     let spawnError: Error | undefined;
     let ready = false;
-    child.on('error', (err) => { spawnError ??= err; });
+    child.on('error', (err) => {
+      spawnError ??= err;
+    });
     child.once('exit', (code, signal) => {
       exited = signal ? `signal ${signal}` : `exit code ${code}`;
       if (this.#child === child) this.#pid = undefined;
@@ -168,13 +183,23 @@ export class Daemon {
       await rename(tmp, this.o.pidFile);
     }
     try {
-      await this.#waitReady(() => {
-        if (spawnError) throw new ProxyError(`cannot run ${this.o.binary}: ${spawnError.message}`, 'ProxyUnavailable');
-        if (exited) return `exited during start-up (${exited})`;
-        return undefined;
-      }, Date.now() + (this.o.readyTimeoutMs ?? 15_000), logStart);
+      await this.#waitReady(
+        () => {
+          if (spawnError)
+            throw new ProxyError(`cannot run ${this.o.binary}: ${spawnError.message}`, 'ProxyUnavailable');
+          if (exited) return `exited during start-up (${exited})`;
+          return undefined;
+        },
+        Date.now() + (this.o.readyTimeoutMs ?? 15_000),
+        logStart,
+      );
     } catch (err) {
-      if (child.pid !== undefined && exited === undefined) try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
+      if (child.pid !== undefined && exited === undefined)
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
       throw err;
     }
     ready = true;
@@ -184,14 +209,21 @@ export class Daemon {
   async #waitReady(check: () => string | undefined, deadline: number, logStart?: number): Promise<void> {
     for (;;) {
       const dead = check();
-      if (dead) throw new ProxyError(`${this.o.name} ${dead}: ${await logTail(this.o.logFile, logStart ?? 0)}`, 'ProxyUnavailable');
+      if (dead)
+        throw new ProxyError(
+          `${this.o.name} ${dead}: ${await logTail(this.o.logFile, logStart ?? 0)}`,
+          'ProxyUnavailable',
+        );
       try {
         await this.o.probe();
         return;
       } catch (err) {
         if (Date.now() > deadline) {
           const tail = logStart === undefined ? '' : `; ${await logTail(this.o.logFile, logStart)}`;
-          throw new ProxyError(`${this.o.name} did not answer within the start-up timeout: ${errorMessage(err)}${tail}`, 'ProxyUnavailable');
+          throw new ProxyError(
+            `${this.o.name} did not answer within the start-up timeout: ${errorMessage(err)}${tail}`,
+            'ProxyUnavailable',
+          );
         }
       }
       await sleep(25);
@@ -241,8 +273,15 @@ export class Daemon {
 
   async #end(pid: number, graceMs: number): Promise<void> {
     const argv = await processArgv(pid);
-    for (const [signal, waitMs] of [['SIGTERM', graceMs], ['SIGKILL', 3_000]] as const) {
-      try { process.kill(pid, signal); } catch { return; }
+    for (const [signal, waitMs] of [
+      ['SIGTERM', graceMs],
+      ['SIGKILL', 3_000],
+    ] as const) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        return;
+      }
       const deadline = Date.now() + waitMs;
       while (Date.now() < deadline) {
         const now = await processArgv(pid);

@@ -64,7 +64,11 @@ export const DEFAULT_PORTS = { app: 8080, workspace: 8081, preview: 8082 } as co
 
 /** Every reason a ProxyError may carry (a CamelCase word for conditions). */
 export const PROXY_ERROR_REASONS = [
-  'ProxyError', 'InvalidRouteTable', 'ProxyUnavailable', 'ProxyUnreachable', 'ProxyConfigRejected',
+  'ProxyError',
+  'InvalidRouteTable',
+  'ProxyUnavailable',
+  'ProxyUnreachable',
+  'ProxyConfigRejected',
 ] as const;
 export type ProxyErrorReason = (typeof PROXY_ERROR_REASONS)[number];
 
@@ -83,19 +87,31 @@ const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export function sortRouteTable(t: RouteTable): RouteTable {
   const out: RouteTable = {
     workspaces: [...t.workspaces].sort((a, b) => byString(a.name, b.name)),
-    ports: [...t.ports].sort((a, b) => (a.workspace < b.workspace ? -1 : a.workspace > b.workspace ? 1 : a.port - b.port)),
+    ports: [...t.ports].sort((a, b) =>
+      a.workspace < b.workspace ? -1 : a.workspace > b.workspace ? 1 : a.port - b.port,
+    ),
   };
   if (t.idle && (t.idle.workspaces.length || t.idle.ports.length)) {
-    out.idle = { workspaces: [...new Set(t.idle.workspaces)].sort(byString), ports: [...new Set(t.idle.ports)].sort(byString) };
+    out.idle = {
+      workspaces: [...new Set(t.idle.workspaces)].sort(byString),
+      ports: [...new Set(t.idle.ports)].sort(byString),
+    };
   }
   return out;
 }
 
 export function routeTablesEqual(a: RouteTable, b: RouteTable): boolean {
   if (a.workspaces.length !== b.workspaces.length || a.ports.length !== b.ports.length) return false;
-  const x = sortRouteTable(a), y = sortRouteTable(b);
-  const idleX = JSON.stringify(x.idle ?? null), idleY = JSON.stringify(y.idle ?? null);
-  return idleX === idleY
-    && x.workspaces.every((w, i) => w.name === y.workspaces[i]!.name && w.upstream === y.workspaces[i]!.upstream)
-    && x.ports.every((p, i) => p.workspace === y.ports[i]!.workspace && p.port === y.ports[i]!.port && p.upstream === y.ports[i]!.upstream);
+  const x = sortRouteTable(a),
+    y = sortRouteTable(b);
+  const idleX = JSON.stringify(x.idle ?? null),
+    idleY = JSON.stringify(y.idle ?? null);
+  return (
+    idleX === idleY &&
+    x.workspaces.every((w, i) => w.name === y.workspaces[i]!.name && w.upstream === y.workspaces[i]!.upstream) &&
+    x.ports.every(
+      (p, i) =>
+        p.workspace === y.ports[i]!.workspace && p.port === y.ports[i]!.port && p.upstream === y.ports[i]!.upstream,
+    )
+  );
 }

@@ -48,7 +48,10 @@ export const defaultImageMap: ImageMap = {
 };
 
 /** The default map with entries added or replaced (per runtime, per template name). */
-export function withImages(overrides: { incus?: Record<string, IncusImage>; tart?: Record<string, TartImage> }, base: ImageMap = defaultImageMap): ImageMap {
+export function withImages(
+  overrides: { incus?: Record<string, IncusImage>; tart?: Record<string, TartImage> },
+  base: ImageMap = defaultImageMap,
+): ImageMap {
   return {
     incus: { ...base.incus, ...overrides.incus },
     tart: { ...base.tart, ...overrides.tart },
@@ -56,12 +59,20 @@ export function withImages(overrides: { incus?: Record<string, IncusImage>; tart
 }
 
 /** The runtime image for a template name, or a RuntimeError (reason UnknownImage) naming the known ones. */
-export function resolveImage<R extends keyof ImageMap>(map: ImageMap, runtime: R, template: string): ImageMap[R][string] {
+export function resolveImage<R extends keyof ImageMap>(
+  map: ImageMap,
+  runtime: R,
+  template: string,
+): ImageMap[R][string] {
   const table = map[runtime] as Record<string, ImageMap[R][string]>;
   const hit = Object.hasOwn(table, template) ? table[template] : undefined;
   if (!hit) {
     const known = Object.keys(table).sort().join(', ') || 'none';
-    throw new RuntimeError(`image template "${template}" is not in the ${runtime} image map (known: ${known})`, 'UnknownImage', 422);
+    throw new RuntimeError(
+      `image template "${template}" is not in the ${runtime} image map (known: ${known})`,
+      'UnknownImage',
+      422,
+    );
   }
   return hit;
 }

@@ -128,12 +128,30 @@ export interface RuntimeDriver {
 
 /** Every reason a RuntimeError may carry (a CamelCase word for conditions), from all drivers. */
 export const RUNTIME_ERROR_REASONS = [
-  'RuntimeError', 'InvalidConfig', 'RuntimeUnavailable', 'Timeout', 'UnknownImage', 'ImageNotFound',
-  'NotFound', 'NotRunning', 'AlreadyExists', 'NameConflict', 'Conflict', 'BadRequest', 'Forbidden', 'SourceNotFound',
+  'RuntimeError',
+  'InvalidConfig',
+  'RuntimeUnavailable',
+  'Timeout',
+  'UnknownImage',
+  'ImageNotFound',
+  'NotFound',
+  'NotRunning',
+  'AlreadyExists',
+  'NameConflict',
+  'Conflict',
+  'BadRequest',
+  'Forbidden',
+  'SourceNotFound',
   // Incus
-  'IncusError', 'OperationFailed',
+  'IncusError',
+  'OperationFailed',
   // Tart: which `tart` command failed
-  'TartError', 'CloneFailed', 'CreateFailed', 'StartFailed', 'StopFailed', 'DeleteFailed',
+  'TartError',
+  'CloneFailed',
+  'CreateFailed',
+  'StartFailed',
+  'StopFailed',
+  'DeleteFailed',
 ] as const;
 export type RuntimeErrorReason = (typeof RUNTIME_ERROR_REASONS)[number];
 

@@ -35,11 +35,15 @@ export class AccessLog {
 
   /** Listens on `port` when it is free (the one Caddy's config names already), else on a new one. */
   async listen(port: number): Promise<void> {
-    const bind = (p: number) => new Promise<Socket>((resolve, reject) => {
-      const s = createSocket('udp4');
-      s.once('error', reject);
-      s.bind(p, '127.0.0.1', () => { s.off('error', reject); resolve(s); });
-    });
+    const bind = (p: number) =>
+      new Promise<Socket>((resolve, reject) => {
+        const s = createSocket('udp4');
+        s.once('error', reject);
+        s.bind(p, '127.0.0.1', () => {
+          s.off('error', reject);
+          resolve(s);
+        });
+      });
     this.#socket = await bind(port).catch(() => bind(0));
     this.#socket.on('error', (err) => this.logger.warn({ err: err.message }, 'access log listener failed'));
     this.#socket.on('message', (msg) => {
@@ -47,7 +51,11 @@ export class AccessLog {
         const ws = line && workspaceOfEntry(line);
         if (!ws) continue;
         for (const fn of this.#listeners) {
-          try { fn(ws); } catch (err) { this.logger.error({ err: errorMessage(err) }, 'access listener failed'); }
+          try {
+            fn(ws);
+          } catch (err) {
+            this.logger.error({ err: errorMessage(err) }, 'access listener failed');
+          }
         }
       }
     });
@@ -55,7 +63,9 @@ export class AccessLog {
 
   subscribe(fn: (workspace: string) => void): () => void {
     this.#listeners.add(fn);
-    return () => { this.#listeners.delete(fn); };
+    return () => {
+      this.#listeners.delete(fn);
+    };
   }
 
   close(): Promise<void> {

@@ -18,7 +18,8 @@ export class CaddyAdminError extends ProxyError {
 }
 
 const RESET_RETRIES = 5;
-const isReset = (e: NodeJS.ErrnoException) => e.code === 'ECONNRESET' || e.code === 'UND_ERR_SOCKET' || e.code === 'EPIPE';
+const isReset = (e: NodeJS.ErrnoException) =>
+  e.code === 'ECONNRESET' || e.code === 'UND_ERR_SOCKET' || e.code === 'EPIPE';
 
 export class CaddyAdmin {
   private readonly dispatcher: Agent;
@@ -34,7 +35,11 @@ export class CaddyAdmin {
     const socketPath = target.startsWith('/') ? target : undefined;
     this.where = socketPath ? `unix socket ${socketPath}` : target;
     this.base = socketPath ? 'http://localhost' : target;
-    this.dispatcher = new Agent({ connect: { timeout: 3_000, ...(socketPath ? { socketPath } : {}) }, headersTimeout: 120_000, bodyTimeout: 120_000 });
+    this.dispatcher = new Agent({
+      connect: { timeout: 3_000, ...(socketPath ? { socketPath } : {}) },
+      headersTimeout: 120_000,
+      bodyTimeout: 120_000,
+    });
     this.socket = socketPath !== undefined;
   }
 
@@ -74,7 +79,10 @@ export class CaddyAdmin {
           await new Promise((r) => setTimeout(r, 20 * attempt));
           continue;
         }
-        throw new CaddyAdminError(`Caddy admin API at ${this.where} unreachable (${method} ${path}): ${e.code ? `${e.code} ` : ''}${e.message}`, 'ProxyUnreachable');
+        throw new CaddyAdminError(
+          `Caddy admin API at ${this.where} unreachable (${method} ${path}): ${e.code ? `${e.code} ` : ''}${e.message}`,
+          'ProxyUnreachable',
+        );
       }
     }
     const text = await res.body.text();
@@ -83,7 +91,9 @@ export class CaddyAdmin {
     try {
       const parsed = JSON.parse(text) as { error?: unknown };
       if (typeof parsed.error === 'string') message = parsed.error;
-    } catch { /* not JSON: keep the text */ }
+    } catch {
+      /* not JSON: keep the text */
+    }
     throw new CaddyAdminError(
       `Caddy ${method} ${path} (${res.statusCode}): ${message || 'no message'}`,
       path === '/load' && res.statusCode === 400 ? 'ProxyConfigRejected' : 'ProxyError',

@@ -25,7 +25,9 @@ export function forwardAuthHandler(apiUpstream: string): Json {
     upstreams: [{ dial: apiUpstream }],
     // The original method and URI go along for the log; the API looks at Authorization only.
     rewrite: { method: 'GET', uri: '/authz' },
-    headers: { request: { set: { 'X-Forwarded-Method': ['{http.request.method}'], 'X-Forwarded-Uri': ['{http.request.uri}'] } } },
+    headers: {
+      request: { set: { 'X-Forwarded-Method': ['{http.request.method}'], 'X-Forwarded-Uri': ['{http.request.uri}'] } },
+    },
     // A 2xx: go on to the next handler (the request itself). Anything else is written back.
     handle_response: [{ match: { status_code: [2] }, routes: [{ handle: [{ handler: 'vars' }] }] }],
   };
@@ -35,7 +37,9 @@ export function forwardAuthHandler(apiUpstream: string): Json {
 export function bcryptBasicAuthHandler(username: string, passwordHash: string): Json {
   return {
     handler: 'authentication',
-    providers: { http_basic: { accounts: [{ username, password: passwordHash }], hash: { algorithm: 'bcrypt' }, hash_cache: {} } },
+    providers: {
+      http_basic: { accounts: [{ username, password: passwordHash }], hash: { algorithm: 'bcrypt' }, hash_cache: {} },
+    },
   };
 }
 
@@ -44,7 +48,10 @@ export class PasswordHash {
   /** bcrypt.compare results by hash: compare costs tens of ms, reads happen often. */
   private readonly verdicts = new Map<string, Promise<boolean>>();
 
-  constructor(private readonly password: string, private readonly cost = 10) {}
+  constructor(
+    private readonly password: string,
+    private readonly cost = 10,
+  ) {}
 
   /** The first of `candidates` that matches the password, else our own hash (made once). */
   async pick(candidates: string[]): Promise<string> {

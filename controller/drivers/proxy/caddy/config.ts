@@ -56,11 +56,18 @@ export const PREVIEW_SERVER = 'tidepool_previews';
 export const PAGES_SERVER = 'tidepool_pages';
 
 /** Upstreams must not be able to make a browser call the API, so these never reach the client from the API. */
-const CORS_HEADERS = ['Access-Control-Allow-Origin', 'Access-Control-Allow-Credentials', 'Access-Control-Allow-Methods', 'Access-Control-Allow-Headers', 'Access-Control-Expose-Headers'];
+const CORS_HEADERS = [
+  'Access-Control-Allow-Origin',
+  'Access-Control-Allow-Credentials',
+  'Access-Control-Allow-Methods',
+  'Access-Control-Allow-Headers',
+  'Access-Control-Expose-Headers',
+];
 
 /** The UI's policy: its own scripts and API only; never framed (a workspace page could frame its Stop buttons). */
-export const APP_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-  + "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+export const APP_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+  "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const portOf = (listen: string) => Number(listen.slice(listen.lastIndexOf(':') + 1));
 /** The UI, on the host the browser used, at the app port. */
@@ -91,19 +98,31 @@ function apiProxy(s: CaddyConfigSettings): Json {
 
 function lookup(s: CaddyConfigSettings, name: string, port: string): Json {
   return {
-    source: 'a', name, port, refresh: s.refresh,
+    source: 'a',
+    name,
+    port,
+    refresh: s.refresh,
     // UDP: about twice as fast as the default TCP; dnsmasq answers from memory and never forwards.
     resolver: { addresses: [`udp/127.0.0.1:${s.dnsPort}`] },
   };
 }
 
 /** "?query" when there is one, "" otherwise: kept on the trailing-slash redirect. */
-const QUERY_VAR: Json = { handler: 'map', source: '{http.request.uri.query}', destinations: ['{tp_qs}'], mappings: [{ input_regexp: '^(.+)$', outputs: ['?$1'] }], defaults: [''] };
+const QUERY_VAR: Json = {
+  handler: 'map',
+  source: '{http.request.uri.query}',
+  destinations: ['{tp_qs}'],
+  mappings: [{ input_regexp: '^(.+)$', outputs: ['?$1'] }],
+  defaults: [''],
+};
 
 function slashRedirect(pattern: string): Json {
   return {
     match: [{ path_regexp: { pattern } }],
-    handle: [QUERY_VAR, { handler: 'static_response', status_code: 308, headers: { Location: ['{http.request.uri.path}/{tp_qs}'] } }],
+    handle: [
+      QUERY_VAR,
+      { handler: 'static_response', status_code: 308, headers: { Location: ['{http.request.uri.path}/{tp_qs}'] } },
+    ],
   };
 }
 
@@ -113,11 +132,19 @@ function slashRedirect(pattern: string): Json {
  */
 function routed(s: CaddyConfigSettings, kind: PageKind, pattern: string): Json {
   const ide = kind === 'ide';
-  const prefix = ide ? '/workspace/{http.request.uri.path.1}' : '/workspace/{http.request.uri.path.1}/port/{http.request.uri.path.3}';
+  const prefix = ide
+    ? '/workspace/{http.request.uri.path.1}'
+    : '/workspace/{http.request.uri.path.1}/port/{http.request.uri.path.3}';
   return {
     match: [{ path_regexp: { pattern } }],
     handle: [
-      { handler: 'vars', tp_kind: kind, tp_ws: '{http.request.uri.path.1}', tp_port: ide ? String(s.idePort) : '{http.request.uri.path.3}', tp_prefix: prefix },
+      {
+        handler: 'vars',
+        tp_kind: kind,
+        tp_ws: '{http.request.uri.path.1}',
+        tp_port: ide ? String(s.idePort) : '{http.request.uri.path.3}',
+        tp_prefix: prefix,
+      },
       { handler: 'rewrite', strip_path_prefix: '{http.vars.tp_prefix}' },
       {
         handler: 'reverse_proxy',
@@ -144,20 +171,29 @@ function errorRoutes(s: CaddyConfigSettings, kind: PageKind): Json {
     routes: [
       {
         match: [{ vars: { '{http.error.status_code}': ['503'], '{http.vars.tp_kind}': [kind] } }],
-        handle: [{
-          handler: 'reverse_proxy',
-          upstreams: [{ dial: s.pagesListen }],
-          headers: {
-            request: {
-              set: {
-                'X-Tp-Page': ['lookup'], 'X-Tp-Kind': [kind], 'X-Tp-Ws': ['{http.vars.tp_ws}'], 'X-Tp-Port': ['{http.vars.tp_port}'], 'X-Tp-Ui': [uiUrl(s)],
+        handle: [
+          {
+            handler: 'reverse_proxy',
+            upstreams: [{ dial: s.pagesListen }],
+            headers: {
+              request: {
+                set: {
+                  'X-Tp-Page': ['lookup'],
+                  'X-Tp-Kind': [kind],
+                  'X-Tp-Ws': ['{http.vars.tp_ws}'],
+                  'X-Tp-Port': ['{http.vars.tp_port}'],
+                  'X-Tp-Ui': [uiUrl(s)],
+                },
+                delete: ['Authorization'],
               },
-              delete: ['Authorization'],
             },
           },
-        }],
+        ],
       },
-      { match: [{ vars: { '{http.error.status_code}': ['502'], '{http.vars.tp_kind}': [kind] } }], handle: [page(502, refused.title, refused.text, uiUrl(s))] },
+      {
+        match: [{ vars: { '{http.error.status_code}': ['502'], '{http.vars.tp_kind}': [kind] } }],
+        handle: [page(502, refused.title, refused.text, uiUrl(s))],
+      },
     ],
   };
 }
@@ -176,94 +212,150 @@ const NAME_RE = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 function pagesServer(s: CaddyConfigSettings): Json {
   const pagesPort = String(portOf(s.pagesListen));
   const h = (k: string) => `{http.request.header.${k}}`;
-  const ws = h('X-Tp-Ws'), port = h('X-Tp-Port'), ui = h('X-Tp-Ui');
+  const ws = h('X-Tp-Ws'),
+    port = h('X-Tp-Port'),
+    ui = h('X-Tp-Ui');
   const valid = { header_regexp: { 'X-Tp-Ws': { pattern: NAME_RE }, 'X-Tp-Port': { pattern: '^[0-9]{1,5}$' } } };
   const when = (stage: string, kind: PageKind) => ({ ...valid, header: { 'X-Tp-Page': [stage], 'X-Tp-Kind': [kind] } });
-  const failed = (stage: string, kind: PageKind) => [{ ...when(stage, kind), vars: { '{http.error.status_code}': ['503'] } }];
+  const failed = (stage: string, kind: PageKind) => [
+    { ...when(stage, kind), vars: { '{http.error.status_code}': ['503'] } },
+  ];
   const setStage = (stage: string) => ({ request: { set: { 'X-Tp-Page': [stage] } } });
-  const hop = (name: string, stage: string): Json => ({ handler: 'reverse_proxy', dynamic_upstreams: lookup(s, name, pagesPort), headers: setStage(stage) });
+  const hop = (name: string, stage: string): Json => ({
+    handler: 'reverse_proxy',
+    dynamic_upstreams: lookup(s, name, pagesPort),
+    headers: setStage(stage),
+  });
   const routes: Json[] = [];
   const errors: Json[] = [];
   for (const kind of ['ide', 'port'] as const) {
-    const [up, idleName] = kind === 'ide'
-      ? [`${ws}.up.${ZONE}.`, `${ws}.idle.${ZONE}.`]
-      : [`${port}.${ws}.upport.${ZONE}.`, `${port}.${ws}.idleport.${ZONE}.`];
-    const refused = texts.refused(kind, ws, port), idle = texts.idle(kind, ws, port), unknown = texts.unknown(kind, ws, port);
+    const [up, idleName] =
+      kind === 'ide'
+        ? [`${ws}.up.${ZONE}.`, `${ws}.idle.${ZONE}.`]
+        : [`${port}.${ws}.upport.${ZONE}.`, `${port}.${ws}.idleport.${ZONE}.`];
+    const refused = texts.refused(kind, ws, port),
+      idle = texts.idle(kind, ws, port),
+      unknown = texts.unknown(kind, ws, port);
     routes.push({ match: [when('lookup', kind)], handle: [hop(up, 'refused')] });
     routes.push({ match: [when('lookup2', kind)], handle: [hop(idleName, 'idle')] });
     routes.push({ match: [when('refused', kind)], handle: [page(502, refused.title, refused.text, ui)] });
     routes.push({ match: [when('idle', kind)], handle: [page(503, idle.title, idle.text, ui)] });
     routes.push({ match: [when('unknown', kind)], handle: [page(404, unknown.title, unknown.text, ui)] });
-    errors.push({ match: failed('lookup', kind), handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: s.pagesListen }], headers: setStage('lookup2') }] });
+    errors.push({
+      match: failed('lookup', kind),
+      handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: s.pagesListen }], headers: setStage('lookup2') }],
+    });
     errors.push({ match: failed('lookup2', kind), handle: [hop(`alive.${ZONE}.`, 'unknown')] });
   }
   routes.push({ handle: [{ handler: 'static_response', status_code: 400, body: 'bad request\n' }] });
   return { listen: [s.pagesListen], automatic_https: { disable: true }, routes, errors: { routes: errors } };
 }
 
-export function buildCaddyConfig(s: CaddyConfigSettings): { [key: string]: Json } {
-  const notAPath = (kind: PageKind) => {
-    const t = texts.notAPath(kind);
-    return { handle: [page(404, t.title, t.text)] };
+type JsonObject = { [key: string]: Json };
+
+const notAPath = (kind: PageKind): Json => {
+  const t = texts.notAPath(kind);
+  return { handle: [page(404, t.title, t.text)] };
+};
+
+/** What every public server shares: no automatic HTTPS, TLS when asked, the access log on the workspace ones. */
+function publicServer(s: CaddyConfigSettings, listen: string, logged: boolean): JsonObject {
+  return {
+    listen: [listen],
+    automatic_https: { disable: true },
+    ...(s.tls ? TLS_SERVER : {}),
+    ...(logged && s.accessLog ? { logs: {} } : {}),
   };
+}
+
+/** The UI and the API, with the browser protections. */
+function appServer(s: CaddyConfigSettings): Json {
+  return {
+    ...publicServer(s, s.appListen, false),
+    routes: [
+      {
+        handle: [
+          {
+            handler: 'headers',
+            response: {
+              set: {
+                'Content-Security-Policy': [APP_CSP],
+                'X-Content-Type-Options': ['nosniff'],
+                'Referrer-Policy': ['same-origin'],
+              },
+            },
+          },
+        ],
+      },
+      { match: [{ path: ['/healthz'] }], handle: [apiProxy(s)], terminal: true },
+      { handle: [basicAuth(s)] },
+      {
+        match: [{ path: ['/'] }],
+        handle: [{ handler: 'static_response', status_code: 302, headers: { Location: ['/app/'] } }],
+        terminal: true,
+      },
+      {
+        match: [{ path: ['/api/*', '/app', '/app/*', '/openapi.json'] }],
+        handle: [apiProxy(s)],
+        terminal: true,
+      },
+      { handle: [{ handler: 'static_response', status_code: 404, body: '404 page not found\n' }] },
+    ],
+  };
+}
+
+/** The IDEs; the old Port paths redirect to the preview server. */
+function workspaceServer(s: CaddyConfigSettings): Json {
   const previewPort = portOf(s.previewListen);
-  const logged: { [key: string]: Json } = s.accessLog ? { logs: {} } : {};
-  const tls: { [key: string]: Json } = s.tls ? TLS_SERVER : {};
-  const config: { [key: string]: Json } = {
+  return {
+    ...publicServer(s, s.workspaceListen, true),
+    routes: [
+      { handle: [basicAuth(s)] },
+      {
+        // Ports live on their own origin: a dev server's page must not be same-origin with the IDEs.
+        match: [{ path_regexp: { pattern: '^/workspace/[^/]+/port/[0-9]+(/|$)' } }],
+        handle: [
+          {
+            handler: 'static_response',
+            status_code: 308,
+            headers: {
+              Location: [`{http.request.scheme}://{http.request.host}:${previewPort}{http.request.uri}`],
+            },
+          },
+        ],
+        terminal: true,
+      },
+      { ...(slashRedirect('^/workspace/[a-z0-9-]{1,63}$') as object), terminal: true },
+      { ...(routed(s, 'ide', '^/workspace/[a-z0-9-]{1,63}/') as object), terminal: true },
+      notAPath('ide'),
+    ],
+    errors: errorRoutes(s, 'ide'),
+  };
+}
+
+/** The Ports, an origin apart from the IDEs. */
+function previewServer(s: CaddyConfigSettings): Json {
+  return {
+    ...publicServer(s, s.previewListen, true),
+    routes: [
+      { handle: [basicAuth(s)] },
+      { ...(slashRedirect('^/workspace/[a-z0-9-]{1,63}/port/[0-9]{1,5}$') as object), terminal: true },
+      { ...(routed(s, 'port', '^/workspace/[a-z0-9-]{1,63}/port/[0-9]{1,5}/') as object), terminal: true },
+      notAPath('port'),
+    ],
+    errors: errorRoutes(s, 'port'),
+  };
+}
+
+export function buildCaddyConfig(s: CaddyConfigSettings): JsonObject {
+  const config: JsonObject = {
     admin: s.admin,
     apps: {
       http: {
         servers: {
-          [APP_SERVER]: {
-            listen: [s.appListen],
-            automatic_https: { disable: true },
-            ...tls,
-            routes: [
-              {
-                handle: [{
-                  handler: 'headers',
-                  response: { set: { 'Content-Security-Policy': [APP_CSP], 'X-Content-Type-Options': ['nosniff'], 'Referrer-Policy': ['same-origin'] } },
-                }],
-              },
-              { match: [{ path: ['/healthz'] }], handle: [apiProxy(s)], terminal: true },
-              { handle: [basicAuth(s)] },
-              { match: [{ path: ['/'] }], handle: [{ handler: 'static_response', status_code: 302, headers: { Location: ['/app/'] } }], terminal: true },
-              { match: [{ path: ['/api/*', '/app', '/app/*', '/openapi.json'] }], handle: [apiProxy(s)], terminal: true },
-              { handle: [{ handler: 'static_response', status_code: 404, body: '404 page not found\n' }] },
-            ],
-          },
-          [WORKSPACE_SERVER]: {
-            listen: [s.workspaceListen],
-            automatic_https: { disable: true },
-            ...tls,
-            ...logged,
-            routes: [
-              { handle: [basicAuth(s)] },
-              {
-                // Ports live on their own origin: a dev server's page must not be same-origin with the IDEs.
-                match: [{ path_regexp: { pattern: '^/workspace/[^/]+/port/[0-9]+(/|$)' } }],
-                handle: [{ handler: 'static_response', status_code: 308, headers: { Location: [`{http.request.scheme}://{http.request.host}:${previewPort}{http.request.uri}`] } }],
-                terminal: true,
-              },
-              { ...(slashRedirect('^/workspace/[a-z0-9-]{1,63}$') as object), terminal: true },
-              { ...(routed(s, 'ide', '^/workspace/[a-z0-9-]{1,63}/') as object), terminal: true },
-              notAPath('ide'),
-            ],
-            errors: errorRoutes(s, 'ide'),
-          },
-          [PREVIEW_SERVER]: {
-            listen: [s.previewListen],
-            automatic_https: { disable: true },
-            ...tls,
-            ...logged,
-            routes: [
-              { handle: [basicAuth(s)] },
-              { ...(slashRedirect('^/workspace/[a-z0-9-]{1,63}/port/[0-9]{1,5}$') as object), terminal: true },
-              { ...(routed(s, 'port', '^/workspace/[a-z0-9-]{1,63}/port/[0-9]{1,5}/') as object), terminal: true },
-              notAPath('port'),
-            ],
-            errors: errorRoutes(s, 'port'),
-          },
+          [APP_SERVER]: appServer(s),
+          [WORKSPACE_SERVER]: workspaceServer(s),
+          [PREVIEW_SERVER]: previewServer(s),
           [PAGES_SERVER]: pagesServer(s),
         },
       },
@@ -285,7 +377,15 @@ export function accessLogging(address: string): { [key: string]: Json } {
       tidepool_access: {
         writer: { output: 'net', address, dial_timeout: '1s' },
         // One small datagram per request: the headers are not needed (and must not travel).
-        encoder: { format: 'filter', wrap: { format: 'json' }, fields: { 'request>headers': { filter: 'delete' }, resp_headers: { filter: 'delete' }, 'request>tls': { filter: 'delete' } } },
+        encoder: {
+          format: 'filter',
+          wrap: { format: 'json' },
+          fields: {
+            'request>headers': { filter: 'delete' },
+            resp_headers: { filter: 'delete' },
+            'request>tls': { filter: 'delete' },
+          },
+        },
         include: ['http.log.access'],
       },
     },
@@ -310,7 +410,10 @@ export function passwordHashesIn(config: Json, username: string): string[] {
 export function canonicalJson(v: Json): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   if (v !== null && typeof v === 'object') {
-    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k]!)}`).join(',')}}`;
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k]!)}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }

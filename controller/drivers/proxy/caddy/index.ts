@@ -19,7 +19,17 @@ import { caRootPath, type TlsSettings } from './tls.js';
 import { errorMessage } from '../../../../specs/errors.js';
 
 export { CaddyAdmin, CaddyAdminError } from './admin.js';
-export { APP_CSP, APP_SERVER, PAGES_SERVER, PREVIEW_SERVER, WORKSPACE_SERVER, buildCaddyConfig, canonicalJson, type CaddyConfigSettings, type Json } from './config.js';
+export {
+  APP_CSP,
+  APP_SERVER,
+  PAGES_SERVER,
+  PREVIEW_SERVER,
+  WORKSPACE_SERVER,
+  buildCaddyConfig,
+  canonicalJson,
+  type CaddyConfigSettings,
+  type Json,
+} from './config.js';
 export { freeLoopbackPort, type Logger } from './process.js';
 export { normalizeRouteTable } from './table.js';
 export { TLS_MODES, tlsSettings, type TlsMode, type TlsSettings } from './tls.js';
@@ -120,7 +130,11 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   const accessSubscribers = new Set<(workspace: string) => void>();
   const notify = () => {
     for (const fn of [...listeners]) {
-      try { fn(); } catch (err) { logger.error({ err: errorMessage(err) }, 'proxy subscriber failed'); }
+      try {
+        fn();
+      } catch (err) {
+        logger.error({ err: errorMessage(err) }, 'proxy subscriber failed');
+      }
     }
   };
 
@@ -131,8 +145,12 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       workspaceListen: opts.workspaceListen ?? `:${DEFAULT_PORTS.workspace}`,
       previewListen: opts.previewListen ?? `:${DEFAULT_PORTS.preview}`,
       pagesListen: `127.0.0.1:${pagesPort}`,
-      apiUpstream: opts.apiUpstream, username, passwordHash,
-      dnsPort: dns!.port, idePort, refresh: opts.refresh ?? '1s',
+      apiUpstream: opts.apiUpstream,
+      username,
+      passwordHash,
+      dnsPort: dns!.port,
+      idePort,
+      refresh: opts.refresh ?? '1s',
       ...(access ? { accessLog: access.address } : {}),
       ...(opts.tls ? { tls: opts.tls } : {}),
     });
@@ -143,7 +161,11 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   async function previousBoot(): Promise<void> {
     const text = await readFile(caddyConfigPath(stateDir), 'utf8').catch(() => '');
     let old: Json = null;
-    try { old = text ? (JSON.parse(text) as Json) : null; } catch { /* rewritten below */ }
+    try {
+      old = text ? (JSON.parse(text) as Json) : null;
+    } catch {
+      /* rewritten below */
+    }
     passwordHash = await hash.pick(passwordHashesIn(old, username));
     const m = /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(text.slice(text.indexOf('"tidepool_pages"')));
     pagesPort = m ? Number(m[1]) : await freeLoopbackPort();
@@ -169,7 +191,8 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     if (opts.tls?.mode !== 'internal') return;
     if (!caddy) {
       const ca = JSON.parse(await client!.call('GET', '/pki/ca/local')) as { root_certificate?: string };
-      if (!ca.root_certificate) throw new Error('the Caddy admin API gave no root certificate for its local CA (/pki/ca/local)');
+      if (!ca.root_certificate)
+        throw new Error('the Caddy admin API gave no root certificate for its local CA (/pki/ca/local)');
       caCertPath = join(stateDir, 'ca-root.crt');
       await writeFile(caCertPath, ca.root_certificate, { mode: 0o644 });
       return;
@@ -184,7 +207,13 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
 
   async function startAll(): Promise<void> {
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
-    dns = new Dnsmasq({ stateDir, logger, idePort, onRestart: notify, ...(opts.dnsmasqBinary ? { binary: opts.dnsmasqBinary } : {}) });
+    dns = new Dnsmasq({
+      stateDir,
+      logger,
+      idePort,
+      onRestart: notify,
+      ...(opts.dnsmasqBinary ? { binary: opts.dnsmasqBinary } : {}),
+    });
     await dns.start();
     await previousBoot();
     if (opts.accessLog !== false) {
@@ -197,7 +226,10 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       try {
         const live = await c.getConfig();
         const found = live !== null && typeof live === 'object' && !Array.isArray(live) ? live.admin : undefined;
-        adminBlock = found && typeof found === 'object' && !Array.isArray(found) ? found : { listen: new URL(opts.adminUrl).host, config: { persist: false } };
+        adminBlock =
+          found && typeof found === 'object' && !Array.isArray(found)
+            ? found
+            : { listen: new URL(opts.adminUrl).host, config: { persist: false } };
         passwordHash = await hash.pick(passwordHashesIn(live, username));
         client = c;
         buildDesired();
@@ -215,7 +247,13 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       buildDesired();
       const c = new CaddyAdmin(adminSocket);
       const d = caddyDaemon({
-        binary: opts.caddyBinary ?? 'caddy', stateDir, adminSocket, client: c, config: () => desired!.json, logger, onRestart: notify,
+        binary: opts.caddyBinary ?? 'caddy',
+        stateDir,
+        adminSocket,
+        client: c,
+        config: () => desired!.json,
+        logger,
+        onRestart: notify,
       });
       try {
         await d.start();
@@ -226,12 +264,18 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
         if (d.adopted) {
           const live = await c.getConfig();
           if (live === null || canonicalJson(live) !== desired!.canonical) {
-            logger.warn({ caddyPid: d.pid }, 'the Caddy left running has other server settings: loading ours (this reload closes its proxied connections)');
+            logger.warn(
+              { caddyPid: d.pid },
+              'the Caddy left running has other server settings: loading ours (this reload closes its proxied connections)',
+            );
             await converge();
           }
         }
         await locateCaRoot();
-        logger.info({ caddyPid: d.pid, adopted: d.adopted, admin: adminSocket, dnsmasqPid: dns.pid, dnsPort: dns.port }, d.adopted ? 'caddy adopted' : 'caddy started');
+        logger.info(
+          { caddyPid: d.pid, adopted: d.adopted, admin: adminSocket, dnsmasqPid: dns.pid, dnsPort: dns.port },
+          d.adopted ? 'caddy adopted' : 'caddy started',
+        );
         return;
       } catch (err) {
         await c.close();
@@ -262,14 +306,30 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
 
   return {
     name: 'caddy',
-    get adminUrl() { return client?.baseUrl ?? opts.adminUrl; },
-    get pid() { return caddy?.pid; },
-    get dnsmasqPid() { return dns?.pid; },
-    get dnsPort() { return dns?.port; },
-    get adopted() { return { caddy: !!caddy?.adopted, dnsmasq: !!dns?.adopted }; },
-    get hostsPath() { return join(stateDir, 'hosts', 'routes'); },
-    get loads() { return loads; },
-    get caCertPath() { return caCertPath; },
+    get adminUrl() {
+      return client?.baseUrl ?? opts.adminUrl;
+    },
+    get pid() {
+      return caddy?.pid;
+    },
+    get dnsmasqPid() {
+      return dns?.pid;
+    },
+    get dnsPort() {
+      return dns?.port;
+    },
+    get adopted() {
+      return { caddy: !!caddy?.adopted, dnsmasq: !!dns?.adopted };
+    },
+    get hostsPath() {
+      return join(stateDir, 'hosts', 'routes');
+    },
+    get loads() {
+      return loads;
+    },
+    get caCertPath() {
+      return caCertPath;
+    },
     start,
 
     async read() {
@@ -288,14 +348,19 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
 
     subscribe(onChange) {
       listeners.add(onChange);
-      return () => { listeners.delete(onChange); };
+      return () => {
+        listeners.delete(onChange);
+      };
     },
 
     subscribeAccess(onAccess) {
       // Subscribing may come before start(): keep it until the listener exists.
       accessSubscribers.add(onAccess);
       const off = access?.subscribe(onAccess);
-      return () => { accessSubscribers.delete(onAccess); off?.(); };
+      return () => {
+        accessSubscribers.delete(onAccess);
+        off?.();
+      };
     },
 
     async close(closeOpts) {

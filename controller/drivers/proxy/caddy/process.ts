@@ -42,17 +42,23 @@ export function caddyDaemon(o: CaddyDaemonOptions): Daemon {
   const configPath = caddyConfigPath(o.stateDir);
   const args = ['run', '--config', configPath];
   return new Daemon({
-    name: 'caddy', binary: o.binary, args,
+    name: 'caddy',
+    binary: o.binary,
+    args,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       // Keep Caddy's storage and autosave away from the user's own Caddy.
-      HOME: o.stateDir, XDG_DATA_HOME: caddyDataHome(o.stateDir), XDG_CONFIG_HOME: join(o.stateDir, 'caddy-config'),
+      HOME: o.stateDir,
+      XDG_DATA_HOME: caddyDataHome(o.stateDir),
+      XDG_CONFIG_HOME: join(o.stateDir, 'caddy-config'),
     },
     pidFile: join(o.stateDir, 'caddy.pid'),
     logFile: join(o.stateDir, 'caddy.log'),
     // Same binary and config path; what the config says is compared once it answers.
     accept: (argv) => argv.join('\0') === [o.binary, ...args].join('\0'),
-    probe: async () => { await o.client.call('GET', '/config/'); },
+    probe: async () => {
+      await o.client.call('GET', '/config/');
+    },
     beforeSpawn: async () => {
       await writeFile(configPath, o.config(), { mode: 0o600 });
       await rm(o.adminSocket, { force: true }); // a stale socket would make Caddy's listen fail

@@ -12,7 +12,11 @@ function checkUpstream(upstream: unknown, what: string, port: number): string {
     throw new ProxyError(`${what}: upstream ${JSON.stringify(upstream)} is not ip:port`, 'InvalidRouteTable');
   }
   const found = Number(upstream.slice(upstream.lastIndexOf(':') + 1));
-  if (found !== port) throw new ProxyError(`${what}: upstream ${upstream} must be on port ${port} (the name holds only the address)`, 'InvalidRouteTable');
+  if (found !== port)
+    throw new ProxyError(
+      `${what}: upstream ${upstream} must be on port ${port} (the name holds only the address)`,
+      'InvalidRouteTable',
+    );
   return upstream;
 }
 
@@ -42,10 +46,16 @@ export function normalizeRouteTable(table: RouteTable, idePort = IDE_PORT): Rout
   const ports = new Map<string, { workspace: string; port: number; upstream: string }>();
   for (const p of table.ports) {
     if (typeof p.workspace !== 'string' || p.workspace.length > 63 || !NAME.test(p.workspace)) {
-      throw new ProxyError(`port route: workspace ${JSON.stringify(p.workspace)} is not a DNS label`, 'InvalidRouteTable');
+      throw new ProxyError(
+        `port route: workspace ${JSON.stringify(p.workspace)} is not a DNS label`,
+        'InvalidRouteTable',
+      );
     }
     if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
-      throw new ProxyError(`port route ${p.workspace}/${String(p.port)}: port must be an integer in 1..65535`, 'InvalidRouteTable');
+      throw new ProxyError(
+        `port route ${p.workspace}/${String(p.port)}: port must be an integer in 1..65535`,
+        'InvalidRouteTable',
+      );
     }
     const key = `${p.workspace}/${p.port}`;
     const upstream = checkUpstream(p.upstream, `port ${key}`, p.port);
@@ -59,7 +69,8 @@ export function normalizeRouteTable(table: RouteTable, idePort = IDE_PORT): Rout
     workspaces: table.idle.workspaces.map((w) => checkName(w, 'idle workspace')),
     ports: table.idle.ports.map((key) => {
       const m = /^([^/]+)\/([0-9]{1,5})$/.exec(key);
-      if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new ProxyError(`idle port ${JSON.stringify(key)} is not workspace/port`, 'InvalidRouteTable');
+      if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535)
+        throw new ProxyError(`idle port ${JSON.stringify(key)} is not workspace/port`, 'InvalidRouteTable');
       checkName(m[1], 'idle port');
       return key;
     }),

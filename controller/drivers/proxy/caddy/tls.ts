@@ -34,12 +34,19 @@ const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9](
  * message names the flag that is wrong.
  */
 export function tlsSettings(mode: string, domain?: string, email?: string): TlsSettings {
-  if (!(TLS_MODES as readonly string[]).includes(mode)) throw new Error(`--tls must be one of ${TLS_MODES.join(', ')}, got "${mode}"`);
-  if (domain !== undefined && !(DNS_NAME.test(domain) || isIP(domain))) throw new Error(`--domain must be a DNS name or an IP address, got "${domain}"`);
-  if (email !== undefined && !/^[^@\s]+@[^@\s]+$/.test(email)) throw new Error(`--acme-email must be an e-mail address, got "${email}"`);
+  if (!(TLS_MODES as readonly string[]).includes(mode))
+    throw new Error(`--tls must be one of ${TLS_MODES.join(', ')}, got "${mode}"`);
+  if (domain !== undefined && !(DNS_NAME.test(domain) || isIP(domain)))
+    throw new Error(`--domain must be a DNS name or an IP address, got "${domain}"`);
+  if (email !== undefined && !/^[^@\s]+@[^@\s]+$/.test(email))
+    throw new Error(`--acme-email must be an e-mail address, got "${email}"`);
   if (mode === 'acme') {
-    if (domain === undefined) throw new Error('--tls acme needs --domain NAME (the public DNS name that points at this host)');
-    if (isIP(domain)) throw new Error(`--tls acme needs a DNS name for --domain (ACME CAs do not issue for IP addresses), got "${domain}"`);
+    if (domain === undefined)
+      throw new Error('--tls acme needs --domain NAME (the public DNS name that points at this host)');
+    if (isIP(domain))
+      throw new Error(
+        `--tls acme needs a DNS name for --domain (ACME CAs do not issue for IP addresses), got "${domain}"`,
+      );
     return { mode: 'acme', names: [domain.toLowerCase()], ...(email ? { email } : {}) };
   }
   if (email !== undefined) throw new Error('--acme-email is for --tls acme only');
@@ -50,9 +57,10 @@ export function tlsSettings(mode: string, domain?: string, email?: string): TlsS
 
 /** The `pki` and `tls` apps for these settings. */
 export function tlsApps(t: TlsSettings): { [key: string]: Json } {
-  const issuer: Json = t.mode === 'internal'
-    ? { module: 'internal', ca: 'local' }
-    : { module: 'acme', ...(t.email ? { email: t.email } : {}), ...(t.acmeCa ? { ca: t.acmeCa } : {}) };
+  const issuer: Json =
+    t.mode === 'internal'
+      ? { module: 'internal', ca: 'local' }
+      : { module: 'acme', ...(t.email ? { email: t.email } : {}), ...(t.acmeCa ? { ca: t.acmeCa } : {}) };
   return {
     // Defined even for acme: Caddy provisions the local CA anyway, and without this it would try to install it.
     pki: { certificate_authorities: { local: { install_trust: false } } },
@@ -67,4 +75,5 @@ export function tlsApps(t: TlsSettings): { [key: string]: Json } {
 export const TLS_SERVER: { [key: string]: Json } = { tls_connection_policies: [{}] };
 
 /** The root certificate of Caddy's local CA, under the data dir Caddy gets from XDG_DATA_HOME (see process.ts). */
-export const caRootPath = (xdgDataHome: string) => join(xdgDataHome, 'caddy', 'pki', 'authorities', 'local', 'root.crt');
+export const caRootPath = (xdgDataHome: string) =>
+  join(xdgDataHome, 'caddy', 'pki', 'authorities', 'local', 'root.crt');

@@ -41,7 +41,10 @@ const FILE = 'routes';
 
 function defaultBinary(): string {
   // Debian's dnsmasq-base installs to /usr/sbin, which a non-root PATH often lacks.
-  return ['/usr/sbin/dnsmasq', '/usr/local/sbin/dnsmasq', '/opt/homebrew/sbin/dnsmasq'].find((p) => existsSync(p)) ?? 'dnsmasq';
+  return (
+    ['/usr/sbin/dnsmasq', '/usr/local/sbin/dnsmasq', '/opt/homebrew/sbin/dnsmasq'].find((p) => existsSync(p)) ??
+    'dnsmasq'
+  );
 }
 
 export class Dnsmasq {
@@ -79,11 +82,21 @@ export class Dnsmasq {
 
   #args(port: number): string[] {
     return [
-      '--keep-in-foreground', '--no-daemon', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--no-poll',
-      '--bind-interfaces', '--listen-address=127.0.0.1', `--port=${port}`, `--local=/${ZONE}/`,
-      `--hostsdir=${this.#hostsDir}`, '--log-facility=-',
+      '--keep-in-foreground',
+      '--no-daemon',
+      '--conf-file=/dev/null',
+      '--no-resolv',
+      '--no-hosts',
+      '--no-poll',
+      '--bind-interfaces',
+      '--listen-address=127.0.0.1',
+      `--port=${port}`,
+      `--local=/${ZONE}/`,
+      `--hostsdir=${this.#hostsDir}`,
+      '--log-facility=-',
       // As root it would switch to "nobody", who cannot read the 0700 data dir.
-      `--user=${userInfo().username}`, `--pid-file=${join(this.#o.stateDir, 'dnsmasq.own.pid')}`,
+      `--user=${userInfo().username}`,
+      `--pid-file=${join(this.#o.stateDir, 'dnsmasq.own.pid')}`,
     ];
   }
 
@@ -92,17 +105,28 @@ export class Dnsmasq {
     const pidFile = join(this.#o.stateDir, 'dnsmasq.pid');
     // Adopt a dnsmasq of this state dir left running; keep its port (Caddy's config names it).
     const probe = new Daemon({
-      name: 'dnsmasq', binary: this.#binary, args: [], env: {}, pidFile, logFile: join(this.#o.stateDir, 'dnsmasq.log'),
-      accept: () => false, probe: async () => {}, onRestart() {}, logger: this.#o.logger,
+      name: 'dnsmasq',
+      binary: this.#binary,
+      args: [],
+      env: {},
+      pidFile,
+      logFile: join(this.#o.stateDir, 'dnsmasq.log'),
+      accept: () => false,
+      probe: async () => {},
+      onRestart() {},
+      logger: this.#o.logger,
     });
     const left = await probe.leftRunning();
     const leftPort = left?.argv.find((a) => a.startsWith('--port='))?.slice('--port='.length);
     this.#port = leftPort && /^\d+$/.test(leftPort) ? Number(leftPort) : await freeUdpPort();
     const args = this.#args(this.#port);
     this.#daemon = new Daemon({
-      name: 'dnsmasq', binary: this.#binary, args,
+      name: 'dnsmasq',
+      binary: this.#binary,
+      args,
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
-      pidFile, logFile: join(this.#o.stateDir, 'dnsmasq.log'),
+      pidFile,
+      logFile: join(this.#o.stateDir, 'dnsmasq.log'),
       accept: (argv) => argv.slice(1).join('\0') === args.join('\0'),
       probe: () => this.#answers(),
       beforeSpawn: async () => {
@@ -139,9 +163,11 @@ export class Dnsmasq {
 
   /** Resolves once dnsmasq answers for the zone. */
   async #answers(): Promise<void> {
-    await this.#resolver().resolve4(ALIVE_NAME).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOTFOUND') throw err; // NXDOMAIN: it answers, the file is not read yet
-    });
+    await this.#resolver()
+      .resolve4(ALIVE_NAME)
+      .catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOTFOUND') throw err; // NXDOMAIN: it answers, the file is not read yet
+      });
   }
 
   #nextSerial(): string {
@@ -182,7 +208,10 @@ export class Dnsmasq {
     const deadline = Date.now() + 5_000;
     while (!(await this.#serves(serial))) {
       if (Date.now() > deadline) {
-        throw new ProxyError(`dnsmasq (pid ${this.pid ?? 'none'}, port ${this.#port}) did not load ${this.hostsPath} within 5 s`, 'ProxyUnavailable');
+        throw new ProxyError(
+          `dnsmasq (pid ${this.pid ?? 'none'}, port ${this.#port}) did not load ${this.hostsPath} within 5 s`,
+          'ProxyUnavailable',
+        );
       }
       await new Promise((r) => setTimeout(r, 5));
     }

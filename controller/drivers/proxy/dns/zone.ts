@@ -20,9 +20,17 @@ const hostOf = (upstream: string) => upstream.slice(0, upstream.lastIndexOf(':')
 
 /** The hosts file for `table` (already normalized): one "ip name" line per name. */
 export function hostsFile(table: RouteTable, serial: string): string {
-  const lines = [`# Written by Tidepool; replaced as a whole on every route change.`, `${PAGES_IP} ${ALIVE_NAME} ${serialName(serial)}`];
-  for (const w of table.workspaces) lines.push(`${hostOf(w.upstream)} ${w.name}.ws.${ZONE}`, `${PAGES_IP} ${w.name}.up.${ZONE}`);
-  for (const p of table.ports) lines.push(`${hostOf(p.upstream)} ${p.port}.${p.workspace}.port.${ZONE}`, `${PAGES_IP} ${p.port}.${p.workspace}.upport.${ZONE}`);
+  const lines = [
+    `# Written by Tidepool; replaced as a whole on every route change.`,
+    `${PAGES_IP} ${ALIVE_NAME} ${serialName(serial)}`,
+  ];
+  for (const w of table.workspaces)
+    lines.push(`${hostOf(w.upstream)} ${w.name}.ws.${ZONE}`, `${PAGES_IP} ${w.name}.up.${ZONE}`);
+  for (const p of table.ports)
+    lines.push(
+      `${hostOf(p.upstream)} ${p.port}.${p.workspace}.port.${ZONE}`,
+      `${PAGES_IP} ${p.port}.${p.workspace}.upport.${ZONE}`,
+    );
   for (const w of table.idle?.workspaces ?? []) lines.push(`${PAGES_IP} ${w}.idle.${ZONE}`);
   for (const key of table.idle?.ports ?? []) {
     const [ws, port] = key.split('/');
@@ -49,8 +57,14 @@ export function parseHostsFile(text: string, idePort: number): { table: RouteTab
       const kind = labels[labels.length - 1];
       if (labels.length === 1 && kind === 'alive') continue;
       if (labels.length === 2 && kind === 'serial') serial = labels[0]!.slice(1);
-      else if (labels.length === 2 && kind === 'ws') table.workspaces.push({ name: labels[0]!, upstream: withPort(ip!, idePort) });
-      else if (labels.length === 3 && kind === 'port') table.ports.push({ workspace: labels[1]!, port: Number(labels[0]), upstream: withPort(ip!, Number(labels[0])) });
+      else if (labels.length === 2 && kind === 'ws')
+        table.workspaces.push({ name: labels[0]!, upstream: withPort(ip!, idePort) });
+      else if (labels.length === 3 && kind === 'port')
+        table.ports.push({
+          workspace: labels[1]!,
+          port: Number(labels[0]),
+          upstream: withPort(ip!, Number(labels[0])),
+        });
       else if ((labels.length === 2 && kind === 'up') || (labels.length === 3 && kind === 'upport')) continue;
       else if (labels.length === 2 && kind === 'idle') idle.workspaces.push(labels[0]!);
       else if (labels.length === 3 && kind === 'idleport') idle.ports.push(`${labels[1]}/${labels[0]}`);

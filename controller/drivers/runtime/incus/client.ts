@@ -58,13 +58,16 @@ export class IncusClient {
     this.timeoutMs = conn.requestTimeoutMs ?? 30_000;
     if (conn.url) {
       const url = new URL(conn.url);
-      if (url.protocol !== 'https:') throw new RuntimeError(`Incus URL must be https:// (got ${conn.url})`, 'InvalidConfig');
+      if (url.protocol !== 'https:')
+        throw new RuntimeError(`Incus URL must be https:// (got ${conn.url})`, 'InvalidConfig');
       this.base = url.origin;
       this.where = `Incus at ${url.origin}`;
       const pinned = conn.serverCert ? pinnedDer(conn.serverCert) : undefined;
       this.dispatcher = new Agent({
         connect: {
-          cert: conn.cert, key: conn.key, ca: conn.serverCert,
+          cert: conn.cert,
+          key: conn.key,
+          ca: conn.serverCert,
           rejectUnauthorized: !conn.insecureSkipVerify,
           checkServerIdentity: (host: string, cert: PeerCertificate) =>
             pinned && cert.raw?.equals(pinned) ? undefined : checkServerIdentity(host, cert),
@@ -82,7 +85,12 @@ export class IncusClient {
   }
 
   /** One request; returns the sync metadata or, for async replies, the finished operation's metadata. */
-  async call<T = unknown>(method: Dispatcher.HttpMethod, path: string, body?: unknown, opts: { waitSeconds?: number } = {}): Promise<T> {
+  async call<T = unknown>(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    body?: unknown,
+    opts: { waitSeconds?: number } = {},
+  ): Promise<T> {
     const env = await this.raw(method, path, body);
     if (env.type === 'async' && env.operation) {
       const op = await this.wait(env.operation, opts.waitSeconds ?? 120);
@@ -92,7 +100,12 @@ export class IncusClient {
   }
 
   /** One HTTP exchange; error replies throw. */
-  async raw(method: Dispatcher.HttpMethod, path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<Envelope> {
+  async raw(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    body?: unknown,
+    timeoutMs = this.timeoutMs,
+  ): Promise<Envelope> {
     let res: Dispatcher.ResponseData;
     try {
       res = await request(this.base + path, {
@@ -116,7 +129,11 @@ export class IncusClient {
     try {
       env = JSON.parse(text) as Envelope;
     } catch {
-      throw new RuntimeError(`${this.where}: ${method} ${path} answered HTTP ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`, 'IncusError', res.statusCode);
+      throw new RuntimeError(
+        `${this.where}: ${method} ${path} answered HTTP ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`,
+        'IncusError',
+        res.statusCode,
+      );
     }
     if (env.type === 'error' || res.statusCode >= 400) {
       const code = env.error_code ?? res.statusCode;
@@ -129,7 +146,12 @@ export class IncusClient {
   async text(path: string): Promise<string> {
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(this.base + path, { method: 'GET', dispatcher: this.dispatcher, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+      res = await request(this.base + path, {
+        method: 'GET',
+        dispatcher: this.dispatcher,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
     } catch (err) {
       throw this.unreachable(err);
     }
@@ -140,7 +162,9 @@ export class IncusClient {
       let message = `HTTP ${res.statusCode}`;
       try {
         message = (JSON.parse(body) as Envelope).error || message;
-      } catch { /* not JSON */ }
+      } catch {
+        /* not JSON */
+      }
       throw new RuntimeError(message, reasonFor(res.statusCode), res.statusCode);
     }
     return body;
@@ -159,7 +183,12 @@ export class IncusClient {
       const slice = Math.min(left, 60);
       let env: Envelope;
       try {
-        env = await this.raw('GET', `${path}/wait?timeout=${slice}${query ? `&${query}` : ''}`, undefined, (slice + 30) * 1000);
+        env = await this.raw(
+          'GET',
+          `${path}/wait?timeout=${slice}${query ? `&${query}` : ''}`,
+          undefined,
+          (slice + 30) * 1000,
+        );
       } catch (err) {
         if (!(err instanceof RuntimeError) || err.reason === 'RuntimeUnavailable') throw err;
         if (err.code === 404) return undefined;
@@ -173,7 +202,11 @@ export class IncusClient {
         throw new RuntimeError(op.err || `operation ${op.status ?? op.status_code}`, 'OperationFailed', op.status_code);
       }
       if (Date.now() >= deadline) {
-        throw new RuntimeError(`${this.where}: operation ${path} still ${op.status} after ${timeoutSeconds}s`, 'Timeout', 504);
+        throw new RuntimeError(
+          `${this.where}: operation ${path} still ${op.status} after ${timeoutSeconds}s`,
+          'Timeout',
+          504,
+        );
       }
     }
   }
@@ -183,10 +216,13 @@ export class IncusClient {
     const code = e.code ?? e.cause?.code;
     const msg = e.cause?.message ?? e.message ?? String(err);
     const hint =
-      code === 'ENOENT' ? ' (no such socket: is Incus installed and incusd running? see scripts/setup-host.sh)'
-      : code === 'ECONNREFUSED' ? ' (connection refused: is incusd running?)'
-      : code === 'EACCES' ? ' (permission denied: run as root or as a member of incus-admin)'
-      : '';
+      code === 'ENOENT'
+        ? ' (no such socket: is Incus installed and incusd running? see scripts/setup-host.sh)'
+        : code === 'ECONNREFUSED'
+          ? ' (connection refused: is incusd running?)'
+          : code === 'EACCES'
+            ? ' (permission denied: run as root or as a member of incus-admin)'
+            : '';
     return new RuntimeError(`${this.where} is not reachable: ${msg}${hint}`, 'RuntimeUnavailable', 503);
   }
 
@@ -205,12 +241,19 @@ function pinnedDer(pem: string | Buffer): Buffer | undefined {
 
 function reasonFor(code: number): RuntimeErrorReason {
   switch (code) {
-    case 400: return 'BadRequest';
-    case 403: return 'Forbidden';
-    case 404: return 'NotFound';
-    case 409: return 'AlreadyExists';
-    case 412: return 'Conflict';
-    case 503: return 'RuntimeUnavailable';
-    default: return 'IncusError';
+    case 400:
+      return 'BadRequest';
+    case 403:
+      return 'Forbidden';
+    case 404:
+      return 'NotFound';
+    case 409:
+      return 'AlreadyExists';
+    case 412:
+      return 'Conflict';
+    case 503:
+      return 'RuntimeUnavailable';
+    default:
+      return 'IncusError';
   }
 }

@@ -29,6 +29,7 @@ export function instanceFromSource(source: string | undefined): string | undefin
   return m ? decodeURIComponent(m[1]!) : undefined;
 }
 
+// One closure over the socket, its reconnect timer and the backoff they share; its handlers are short.
 export function subscribeEvents(client: IncusClient, opts: EventsOptions): () => void {
   const [first, max] = opts.backoffMs ?? [250, 10_000];
   const log = opts.log ?? (() => undefined);
@@ -63,16 +64,25 @@ export function subscribeEvents(client: IncusClient, opts: EventsOptions): () =>
     ws.onmessage = (ev) => {
       let frame: LifecycleFrame;
       try {
-        frame = JSON.parse(typeof ev.data === 'string' ? ev.data : Buffer.from(ev.data as ArrayBuffer).toString('utf8')) as LifecycleFrame;
+        frame = JSON.parse(
+          typeof ev.data === 'string' ? ev.data : Buffer.from(ev.data as ArrayBuffer).toString('utf8'),
+        ) as LifecycleFrame;
       } catch {
         return;
       }
       const action = frame.metadata?.action ?? '';
       if (frame.type !== 'lifecycle' || !action.startsWith('instance-')) return;
-      if (opts.project && (frame.project ?? frame.metadata?.project) && (frame.project ?? frame.metadata?.project) !== opts.project) return;
+      if (
+        opts.project &&
+        (frame.project ?? frame.metadata?.project) &&
+        (frame.project ?? frame.metadata?.project) !== opts.project
+      )
+        return;
       const instance = instanceFromSource(frame.metadata?.source) ?? frame.metadata?.name;
       if (!instance) return;
-      Promise.resolve(opts.onEvent(instance, action)).catch((err) => log(`incus events: handler failed: ${errorMessage(err)}`));
+      Promise.resolve(opts.onEvent(instance, action)).catch((err) =>
+        log(`incus events: handler failed: ${errorMessage(err)}`),
+      );
     };
     ws.onerror = () => {
       // onclose follows; the reason is there.
@@ -80,7 +90,9 @@ export function subscribeEvents(client: IncusClient, opts: EventsOptions): () =>
     ws.onclose = (ev) => {
       if (socket === ws) socket = undefined;
       if (closed) return;
-      log(`incus events: socket ${opened ? 'dropped' : 'failed to open'} (code ${ev.code}${ev.reason ? `, ${ev.reason}` : ''}); reconnecting in ${delay} ms`);
+      log(
+        `incus events: socket ${opened ? 'dropped' : 'failed to open'} (code ${ev.code}${ev.reason ? `, ${ev.reason}` : ''}); reconnecting in ${delay} ms`,
+      );
       retry();
     };
   };

@@ -32,12 +32,19 @@ export async function incusExec(client: IncusClient, execPath: string, req: Exec
   });
   const op = env.metadata as ExecOperation | undefined;
   const fds = op?.metadata?.fds;
-  if (!env.operation || !fds?.control || !fds['0']) throw new RuntimeError(`Incus did not start the exec operation (${JSON.stringify(env).slice(0, 200)})`, 'RuntimeError');
+  if (!env.operation || !fds?.control || !fds['0'])
+    throw new RuntimeError(
+      `Incus did not start the exec operation (${JSON.stringify(env).slice(0, 200)})`,
+      'RuntimeError',
+    );
   const open = (secret: string) => connect(client, `${env.operation}/websocket?secret=${encodeURIComponent(secret)}`);
 
   // Every socket is connected before output can be lost: Incus starts the command once all are.
   const [control, stdin, stdout, stderr] = await Promise.all([
-    open(fds.control), open(fds['0']), fds['1'] ? open(fds['1']) : undefined, fds['2'] ? open(fds['2']) : undefined,
+    open(fds.control),
+    open(fds['0']),
+    fds['1'] ? open(fds['1']) : undefined,
+    fds['2'] ? open(fds['2']) : undefined,
   ]);
   let inputOpen = true;
   const listeners: ((stream: 'stdout' | 'stderr', data: Uint8Array) => void)[] = [];
@@ -47,20 +54,24 @@ export async function incusExec(client: IncusClient, execPath: string, req: Exec
     else pending.push([stream, data]);
   };
   /** Resolves when the stream's end barrier (an empty text message) arrives or the socket closes. */
-  const drain = (sock: Socket | undefined, stream: 'stdout' | 'stderr') => new Promise<void>((resolve) => {
-    if (!sock) return resolve();
-    sock.onMessage((data) => {
-      if (typeof data === 'string') {
-        // The command's output ended. Incus finishes the operation only once we close this
-        // socket too (its own client does the same); a terminal's socket is also our stdin.
-        if (sock === stdin && inputOpen) { inputOpen = false; sock.ws.send(''); }
-        sock.ws.close();
-        return resolve();
-      }
-      deliver(stream, new Uint8Array(data));
+  const drain = (sock: Socket | undefined, stream: 'stdout' | 'stderr') =>
+    new Promise<void>((resolve) => {
+      if (!sock) return resolve();
+      sock.onMessage((data) => {
+        if (typeof data === 'string') {
+          // The command's output ended. Incus finishes the operation only once we close this
+          // socket too (its own client does the same); a terminal's socket is also our stdin.
+          if (sock === stdin && inputOpen) {
+            inputOpen = false;
+            sock.ws.send('');
+          }
+          sock.ws.close();
+          return resolve();
+        }
+        deliver(stream, new Uint8Array(data));
+      });
+      sock.onEnd(resolve);
     });
-    sock.onEnd(resolve);
-  });
   // With a terminal, output comes back on the stdin socket.
   const outputs = Promise.all([drain(stdout ?? stdin, 'stdout'), drain(stderr, 'stderr')]);
 
@@ -80,21 +91,31 @@ export async function incusExec(client: IncusClient, execPath: string, req: Exec
     const ret = (done?.metadata as { return?: number } | undefined)?.return;
     if (typeof ret !== 'number' && /command not found/i.test(done?.err ?? '')) return 127;
     if (typeof ret !== 'number' && /permission denied/i.test(done?.err ?? '')) return 126;
-    if (typeof ret !== 'number') throw new RuntimeError(`the exec operation ended without an exit code: ${done?.err ?? 'unknown'}`, 'RuntimeError');
+    if (typeof ret !== 'number')
+      throw new RuntimeError(
+        `the exec operation ended without an exit code: ${done?.err ?? 'unknown'}`,
+        'RuntimeError',
+      );
     return ret;
   })();
   exitCode.catch(() => undefined);
 
-  const sendControl = (msg: unknown) => { if (control.ws.readyState === WebSocket.OPEN) control.ws.send(JSON.stringify(msg)); };
+  const sendControl = (msg: unknown) => {
+    if (control.ws.readyState === WebSocket.OPEN) control.ws.send(JSON.stringify(msg));
+  };
   return {
-    write(data) { if (inputOpen && stdin.ws.readyState === WebSocket.OPEN) stdin.ws.send(data); },
+    write(data) {
+      if (inputOpen && stdin.ws.readyState === WebSocket.OPEN) stdin.ws.send(data);
+    },
     endInput() {
       if (!inputOpen) return;
       inputOpen = false;
       // The barrier ends stdin only: the socket stays open for a terminal's output.
       if (stdin.ws.readyState === WebSocket.OPEN) stdin.ws.send('');
     },
-    resize(width, height) { sendControl({ command: 'window-resize', args: { width: String(width), height: String(height) } }); },
+    resize(width, height) {
+      sendControl({ command: 'window-resize', args: { width: String(width), height: String(height) } });
+    },
     onOutput(cb) {
       listeners.push(cb);
       for (const [s, d] of pending.splice(0)) cb(s, d);
@@ -103,7 +124,9 @@ export async function incusExec(client: IncusClient, execPath: string, req: Exec
     kill() {
       sendControl({ command: 'signal', args: { signal: 9 } });
       // A command that ignores us must not keep sockets (and the process) alive.
-      setTimeout(() => { for (const sock of [control, stdin, stdout, stderr]) sock?.ws.close(); }, 1000).unref();
+      setTimeout(() => {
+        for (const sock of [control, stdin, stdout, stderr]) sock?.ws.close();
+      }, 1000).unref();
     },
   };
 }
@@ -126,16 +149,34 @@ function connect(client: IncusClient, path: string): Promise<Socket> {
     let reader: ((data: ArrayBuffer | string) => void) | undefined;
     let ended = false;
     let endReader: (() => void) | undefined;
-    ws.onmessage = (ev) => { if (reader) reader(ev.data as ArrayBuffer | string); else queue.push(ev.data as ArrayBuffer | string); };
-    ws.onclose = () => { ended = true; endReader?.(); };
-    ws.onopen = () => resolve({
-      ws,
-      onMessage(cb) { reader = cb; for (const m of queue.splice(0)) cb(m); },
-      onEnd(cb) { if (ended) cb(); else endReader = cb; },
-    });
+    ws.onmessage = (ev) => {
+      if (reader) reader(ev.data as ArrayBuffer | string);
+      else queue.push(ev.data as ArrayBuffer | string);
+    };
+    ws.onclose = () => {
+      ended = true;
+      endReader?.();
+    };
+    ws.onopen = () =>
+      resolve({
+        ws,
+        onMessage(cb) {
+          reader = cb;
+          for (const m of queue.splice(0)) cb(m);
+        },
+        onEnd(cb) {
+          if (ended) cb();
+          else endReader = cb;
+        },
+      });
     ws.onerror = (ev) => {
       if (ws.readyState === WebSocket.CONNECTING) {
-        reject(new RuntimeError(`cannot open the exec websocket ${path.split('?')[0]}: ${(ev as { message?: string }).message ?? 'error'}`, 'RuntimeError'));
+        reject(
+          new RuntimeError(
+            `cannot open the exec websocket ${path.split('?')[0]}: ${(ev as { message?: string }).message ?? 'error'}`,
+            'RuntimeError',
+          ),
+        );
       }
     };
   });

@@ -10,7 +10,11 @@ interface ExecMetadata {
 }
 
 export async function execIn(
-  client: IncusClient, instancePath: string, q: (path: string) => string, argv: string[], opts: ExecOptions = {},
+  client: IncusClient,
+  instancePath: string,
+  q: (path: string) => string,
+  argv: string[],
+  opts: ExecOptions = {},
 ): Promise<ExecResult> {
   const body = {
     command: argv,
@@ -22,8 +26,11 @@ export async function execIn(
     group: opts.gid ?? 0,
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
   };
-  const meta = await client.call<ExecMetadata>('POST', q(`${instancePath}/exec`), body, { waitSeconds: opts.timeoutSeconds ?? 300 });
-  if (!meta || typeof meta.return !== 'number') throw new RuntimeError(`Incus exec in ${instancePath} ended without an exit code`, 'IncusError');
+  const meta = await client.call<ExecMetadata>('POST', q(`${instancePath}/exec`), body, {
+    waitSeconds: opts.timeoutSeconds ?? 300,
+  });
+  if (!meta || typeof meta.return !== 'number')
+    throw new RuntimeError(`Incus exec in ${instancePath} ended without an exit code`, 'IncusError');
   const read = async (fd: string) => {
     const path = meta.output?.[fd];
     if (!path) return '';

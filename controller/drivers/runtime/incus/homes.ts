@@ -45,10 +45,18 @@ export function createIncusHomes(o: IncusHomesOptions): IncusHomes {
 
   /** The pool of the profile's root disk: where the instances live, so copies stay cheap. */
   const poolName = (): Promise<string> => {
-    pool ??= client.call<{ devices?: Record<string, Record<string, string>> }>('GET', q(`/1.0/profiles/${encodeURIComponent(o.profile)}`))
+    pool ??= client
+      .call<{ devices?: Record<string, Record<string, string>> }>(
+        'GET',
+        q(`/1.0/profiles/${encodeURIComponent(o.profile)}`),
+      )
       .then((p) => {
         const root = Object.values(p.devices ?? {}).find((d) => d.type === 'disk' && d.path === '/');
-        if (!root?.pool) throw new RuntimeError(`Incus profile ${o.profile} has no root disk with a pool: homes need one (scripts/setup-host.sh makes it)`, 'InvalidConfig');
+        if (!root?.pool)
+          throw new RuntimeError(
+            `Incus profile ${o.profile} has no root disk with a pool: homes need one (scripts/setup-host.sh makes it)`,
+            'InvalidConfig',
+          );
         return root.pool;
       })
       .catch((err: unknown) => {
@@ -70,7 +78,10 @@ export function createIncusHomes(o: IncusHomesOptions): IncusHomes {
       throw err;
     }
     if (v.config?.[CONFIG_ID] !== o.tidepoolId) {
-      throw new RuntimeError(`Incus storage volume ${name} is not this Tidepool's (${CONFIG_ID}=${v.config?.[CONFIG_ID] ?? 'unset'})`, 'NameConflict');
+      throw new RuntimeError(
+        `Incus storage volume ${name} is not this Tidepool's (${CONFIG_ID}=${v.config?.[CONFIG_ID] ?? 'unset'})`,
+        'NameConflict',
+      );
     }
     return v;
   }
@@ -94,10 +105,20 @@ export function createIncusHomes(o: IncusHomesOptions): IncusHomes {
 
     async ensure(ws, from) {
       if (await getOwn(ws)) return { created: false };
-      const body: Record<string, unknown> = { name: volumeName(ws), type: 'custom', content_type: 'filesystem', config: config(ws) };
+      const body: Record<string, unknown> = {
+        name: volumeName(ws),
+        type: 'custom',
+        content_type: 'filesystem',
+        config: config(ws),
+      };
       if (from !== undefined) {
         const src = await getOwn(from).catch(() => undefined);
-        if (!src) throw new RuntimeError(`workspace "${from}" has no home on this Tidepool to copy (no Incus storage volume ${volumeName(from)})`, 'SourceNotFound', 404);
+        if (!src)
+          throw new RuntimeError(
+            `workspace "${from}" has no home on this Tidepool to copy (no Incus storage volume ${volumeName(from)})`,
+            'SourceNotFound',
+            404,
+          );
         body.source = { type: 'copy', pool: await poolName(), name: src.name, volume_only: true };
         // The source's volatile.idmap.* say how its files are shifted; without them the copy's
         // files would show up under the wrong owners (1001000 instead of dev) in the new instance.
@@ -109,7 +130,12 @@ export function createIncusHomes(o: IncusHomesOptions): IncusHomes {
         await client.call('POST', q(await volumes()), body, { waitSeconds: 600 });
       } catch (err) {
         // Made meanwhile (another worker, a retry after a lost reply): it is there, which is what was asked.
-        if (err instanceof RuntimeError && (err.code === 409 || /already exists/i.test(err.message)) && (await getOwn(ws))) return { created: false };
+        if (
+          err instanceof RuntimeError &&
+          (err.code === 409 || /already exists/i.test(err.message)) &&
+          (await getOwn(ws))
+        )
+          return { created: false };
         throw err;
       }
       return { created: true };
@@ -123,7 +149,9 @@ export function createIncusHomes(o: IncusHomesOptions): IncusHomes {
       const v = await getOwn(ws);
       if (!v) return;
       try {
-        await client.call('DELETE', q(`${await volumes()}/${encodeURIComponent(v.name)}`), undefined, { waitSeconds: 120 });
+        await client.call('DELETE', q(`${await volumes()}/${encodeURIComponent(v.name)}`), undefined, {
+          waitSeconds: 120,
+        });
       } catch (err) {
         if (err instanceof RuntimeError && err.code === 404) return;
         throw err;

@@ -2,7 +2,14 @@
 // API on the local unix socket or on a remote HTTPS endpoint (an Incus cluster places the
 // instances itself). Only instances marked with this Tidepool's id are ever listed or touched.
 import { defaultImageMap, resolveImage, type ImageMap, type IncusImage } from '../images.js';
-import { RuntimeError, type CreateVMRequest, type ExecRequest, type Resources, type RuntimeDriver, type VM, } from '../types.js';
+import {
+  RuntimeError,
+  type CreateVMRequest,
+  type ExecRequest,
+  type Resources,
+  type RuntimeDriver,
+  type VM,
+} from '../types.js';
 import { IncusClient, type IncusConnection } from './client.js';
 import { subscribeEvents, type EventsOptions } from './events.js';
 import { execIn } from './exec.js';
@@ -68,7 +75,14 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
   /** Instance name → workspace name, for events; filled by list(), create() and lookups. */
   const known = new Map<string, string>();
   const unsubscribes = new Set<() => void>();
-  const homes = createIncusHomes({ client, tidepoolId: id, instanceName: nameOf, profile, q, ...(opts.homePool ? { pool: opts.homePool } : {}) });
+  const homes = createIncusHomes({
+    client,
+    tidepoolId: id,
+    instanceName: nameOf,
+    profile,
+    q,
+    ...(opts.homePool ? { pool: opts.homePool } : {}),
+  });
 
   function workspaceOf(i: Instance): string | undefined {
     const cfg = i.config ?? {};
@@ -88,7 +102,12 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
     }
   }
 
-  async function setState(name: string, action: 'start' | 'stop' | 'unfreeze', extra: { timeout?: number; force?: boolean } = {}, waitSeconds = 120): Promise<void> {
+  async function setState(
+    name: string,
+    action: 'start' | 'stop' | 'unfreeze',
+    extra: { timeout?: number; force?: boolean } = {},
+    waitSeconds = 120,
+  ): Promise<void> {
     await client.call('PUT', q(`${inst(name)}/state`), { action, ...extra }, { waitSeconds });
   }
 
@@ -128,19 +147,27 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
     async checkImage(template: string) {
       const image = resolveImage(imageMap, 'incus', template);
       if (image.server || /^[0-9a-f]{64}$/.test(image.alias)) return;
-      await client.call('GET', `/1.0/images/aliases/${encodeURIComponent(image.alias)}${project ? `?${project}` : ''}`).catch((err: unknown) => {
-        if (err instanceof RuntimeError && err.code === 404) {
-          throw new RuntimeError(`Incus has no image "${image.alias}" (image template "${template}"); build and import it with scripts/setup-host.sh`, 'ImageNotFound', 404);
-        }
-        throw err;
-      });
+      await client
+        .call('GET', `/1.0/images/aliases/${encodeURIComponent(image.alias)}${project ? `?${project}` : ''}`)
+        .catch((err: unknown) => {
+          if (err instanceof RuntimeError && err.code === 404) {
+            throw new RuntimeError(
+              `Incus has no image "${image.alias}" (image template "${template}"); build and import it with scripts/setup-host.sh`,
+              'ImageNotFound',
+              404,
+            );
+          }
+          throw err;
+        });
     },
 
     async updateResources(workspace: string, r: Resources) {
       const i = await getOwn(workspace);
       if (!i) throw notFound(workspace);
       // Containers take new limits live (cgroups); Incus refuses what it cannot do, in its own words.
-      await client.call('PATCH', q(inst(i.name)), { config: { 'limits.cpu': String(r.cpu), 'limits.memory': formatBytes(r.memoryBytes) } });
+      await client.call('PATCH', q(inst(i.name)), {
+        config: { 'limits.cpu': String(r.cpu), 'limits.memory': formatBytes(r.memoryBytes) },
+      });
       return 'now' as const;
     },
 
@@ -184,7 +211,11 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
         await client.call('POST', path, body, { waitSeconds: createTimeout });
       } catch (err) {
         // Refusals (403 and the like) are already clear; a failed create operation is not always.
-        if (!(err instanceof RuntimeError) || !(err.reason === 'OperationFailed' || err.code === 400 || err.code === 409)) throw err;
+        if (
+          !(err instanceof RuntimeError) ||
+          !(err.reason === 'OperationFailed' || err.code === 400 || err.code === 409)
+        )
+          throw err;
         throw await explainCreateFailure(err, req.name, name, image);
       }
     },
@@ -212,7 +243,11 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
     async openExec(workspace: string, req: ExecRequest) {
       const i = await getOwn(workspace);
       if (!i) throw notFound(workspace);
-      if (i.status !== 'Running') throw new RuntimeError(`workspace ${workspace} is not running (instance ${i.name} is ${i.status ?? 'unknown'})`, 'NotRunning');
+      if (i.status !== 'Running')
+        throw new RuntimeError(
+          `workspace ${workspace} is not running (instance ${i.name} is ${i.status ?? 'unknown'})`,
+          'NotRunning',
+        );
       return incusExec(client, q(`${inst(i.name)}/exec`), req);
     },
 
@@ -276,7 +311,12 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
     }
   }
 
-  async function explainCreateFailure(err: RuntimeError, workspace: string, name: string, image: IncusImage): Promise<RuntimeError> {
+  async function explainCreateFailure(
+    err: RuntimeError,
+    workspace: string,
+    name: string,
+    image: IncusImage,
+  ): Promise<RuntimeError> {
     // Incus reports a duplicate name as a database constraint failure: say it plainly.
     const existing = await client.call<Instance>('GET', q(inst(name))).catch(() => undefined);
     if (existing) {
@@ -292,8 +332,12 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
       );
     }
     if (!image.server) {
-      const missing = await client.call('GET', `/1.0/images/aliases/${encodeURIComponent(image.alias)}${project ? `?${project}` : ''}`)
-        .then(() => false, (e: unknown) => e instanceof RuntimeError && e.code === 404);
+      const missing = await client
+        .call('GET', `/1.0/images/aliases/${encodeURIComponent(image.alias)}${project ? `?${project}` : ''}`)
+        .then(
+          () => false,
+          (e: unknown) => e instanceof RuntimeError && e.code === 404,
+        );
       if (missing && !/^[0-9a-f]{64}$/.test(image.alias)) {
         return new RuntimeError(
           `Incus has no image "${image.alias}" (${err.message}); build and import it with scripts/setup-host.sh`,
