@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { powerPending } from '../status.js';
-import { baseStyles } from '../styles.js';
+import { baseStyles, buttonStyles } from '../styles.js';
 
 /** Sets a Workspace's spec.running; resolves when the API accepted it. */
 export type SetRunning = (name: string, running: boolean) => Promise<unknown>;
@@ -31,8 +31,8 @@ export class TpPowerButton extends LitElement {
   declare disabled: boolean;
   /** The Workspace's status.phase: the button waits ("Starting…") until it follows spec.running. */
   declare phase: string | undefined;
-  private declare _busy: boolean;
-  private declare _error: string;
+  declare private _busy: boolean;
+  declare private _error: string;
 
   constructor() {
     super();
@@ -45,35 +45,18 @@ export class TpPowerButton extends LitElement {
 
   static override styles = [
     baseStyles,
+    buttonStyles,
     css`
       :host {
         display: block;
       }
       button {
-        font: inherit;
-        font-size: 0.875rem;
-        font-weight: 600;
         /* Fits "Stopping…": the row does not move when the label changes. */
         min-width: 7.5em;
         padding: 0.35em 0.9em;
-        border-radius: 6px;
-        border: 1px solid var(--tp-border-strong, #b6bec8);
-        background: var(--tp-surface, #fff);
-        color: var(--tp-text, #1b1f24);
-        cursor: pointer;
-      }
-      button:hover:not(:disabled) {
-        background: var(--tp-hover, #f0f3f6);
-      }
-      button.start {
-        border-color: var(--tp-accent, #0b5cc2);
-        background: var(--tp-accent, #0b5cc2);
-        color: var(--tp-on-accent, #fff);
-      }
-      button.start:hover:not(:disabled) {
-        background: var(--tp-accent-hover, #094a9c);
       }
       button:disabled {
+        /* Mostly disabled while the phase catches up: "wait", not "refused". */
         cursor: progress;
         opacity: 0.65;
       }
@@ -120,7 +103,7 @@ export class TpPowerButton extends LitElement {
     const label = pending ? (starting ? 'Starting…' : 'Stopping…') : verb;
     return html`<button
         type="button"
-        class=${this.running ? 'stop' : 'start'}
+        class=${this.running ? 'stop' : 'start primary'}
         ?disabled=${pending || this.disabled || !this.action}
         aria-label=${`${pending ? label.slice(0, -1) : verb} ${this.name}`}
         aria-describedby="error"
