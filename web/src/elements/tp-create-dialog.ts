@@ -1,5 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { ApiError, type NewWorkspace, type StatusCause, type Workspace } from '../api.js';
+import { ModalDialog } from '../modal.js';
 import { baseStyles, controlStyles } from '../styles.js';
 
 /** Creates a workspace; the page wires it to POST /api/v1/workspaces. */
@@ -29,7 +30,8 @@ export function causesByField(err: unknown): { fields: Partial<Record<Field, str
     else rest.push(c.field ? `${c.field}: ${c.message}` : c.message);
   }
   // No cause named a field: the message itself is what the person needs.
-  if (Object.keys(fields).length === 0 && rest.length === 0) rest.push(err instanceof Error ? err.message : String(err));
+  if (Object.keys(fields).length === 0 && rest.length === 0)
+    rest.push(err instanceof Error ? err.message : String(err));
   return { fields, form: rest.join(' ') };
 }
 
@@ -53,10 +55,10 @@ export class TpCreateDialog extends LitElement {
   /** Names of the workspaces whose home a new one may start from. */
   declare workspaces: string[];
   declare create: CreateWorkspace | undefined;
-  private declare _errors: Partial<Record<Field, string>>;
-  private declare _formError: string;
-  private declare _busy: boolean;
-  private _opener: HTMLElement | undefined;
+  declare private _errors: Partial<Record<Field, string>>;
+  declare private _formError: string;
+  declare private _busy: boolean;
+  private readonly _modal = new ModalDialog(this);
 
   constructor() {
     super();
@@ -88,23 +90,15 @@ export class TpCreateDialog extends LitElement {
 
   /** Opens the form empty; focus goes to Name, and back to `opener` when it closes. */
   open(opener?: HTMLElement): void {
-    this._opener = opener;
+    this._modal.remember(opener);
     this._errors = {};
     this._formError = '';
-    const dialog = this.renderRoot.querySelector('dialog');
-    const form = this.renderRoot.querySelector('form');
-    form?.reset();
-    if (!dialog) return;
-    if (typeof dialog.showModal === 'function') dialog.showModal();
-    else dialog.setAttribute('open', '');
-    (this.renderRoot.querySelector('#name') as HTMLInputElement | null)?.focus();
+    this.renderRoot.querySelector('form')?.reset();
+    this._modal.show('#name');
   }
 
   close(): void {
-    const dialog = this.renderRoot.querySelector('dialog');
-    if (typeof dialog?.close === 'function') dialog.close();
-    else dialog?.removeAttribute('open');
-    this._opener?.focus();
+    this._modal.close();
   }
 
   private async _submit(e: SubmitEvent): Promise<void> {
@@ -125,8 +119,7 @@ export class TpCreateDialog extends LitElement {
     try {
       const created = await this.create(w);
       this.dispatchEvent(new CustomEvent('created', { detail: created, bubbles: true, composed: true }));
-      this._opener = undefined;
-      this.close();
+      this._modal.done();
     } catch (err) {
       const { fields, form: rest } = causesByField(err);
       this._errors = fields;
@@ -154,7 +147,7 @@ export class TpCreateDialog extends LitElement {
     const image = templates.includes('default') ? 'default' : templates[0];
     const inv = (f: Field) => (this._errors[f] ? 'true' : 'false');
     const described = (f: Field, hint = false) => `${hint ? `${f}-hint ` : ''}${f}-error`;
-    return html`<dialog aria-labelledby="create-title" @close=${() => this._opener?.focus()}>
+    return html`<dialog aria-labelledby="create-title" @close=${this._modal.onClose}>
       <form novalidate @submit=${this._submit}>
         <h2 id="create-title">New workspace</h2>
         <p class="form-error" role="alert">${this._formError}</p>

@@ -1,5 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { describeOwner, type SyncOwner } from '../status.js';
+import { ModalDialog } from '../modal.js';
 import { baseStyles, controlStyles } from '../styles.js';
 
 /** Deletes a workspace; the page wires it to DELETE /api/v1/workspaces/{name}. */
@@ -22,12 +23,12 @@ export class TpDeleteDialog extends LitElement {
   };
 
   declare deleteWorkspace: DeleteWorkspace | undefined;
-  private declare _name: string;
-  private declare _owner: SyncOwner | undefined;
-  private declare _typed: string;
-  private declare _error: string;
-  private declare _busy: boolean;
-  private _opener: HTMLElement | undefined;
+  declare private _name: string;
+  declare private _owner: SyncOwner | undefined;
+  declare private _typed: string;
+  declare private _error: string;
+  declare private _busy: boolean;
+  private readonly _modal = new ModalDialog(this);
 
   constructor() {
     super();
@@ -61,20 +62,13 @@ export class TpDeleteDialog extends LitElement {
     this._owner = owner;
     this._typed = '';
     this._error = '';
-    this._opener = opener;
+    this._modal.remember(opener);
     await this.updateComplete;
-    const dialog = this.renderRoot.querySelector('dialog');
-    if (!dialog) return;
-    if (typeof dialog.showModal === 'function') dialog.showModal();
-    else dialog.setAttribute('open', '');
-    (this.renderRoot.querySelector('#confirm') as HTMLInputElement | null)?.focus();
+    this._modal.show('#confirm');
   }
 
   close(): void {
-    const dialog = this.renderRoot.querySelector('dialog');
-    if (typeof dialog?.close === 'function') dialog.close();
-    else dialog?.removeAttribute('open');
-    this._opener?.focus();
+    this._modal.close();
   }
 
   private async _submit(e: SubmitEvent): Promise<void> {
@@ -85,8 +79,7 @@ export class TpDeleteDialog extends LitElement {
     try {
       await this.deleteWorkspace(this._name);
       this.dispatchEvent(new CustomEvent('deleted', { detail: this._name, bubbles: true, composed: true }));
-      this._opener = undefined;
-      this.close();
+      this._modal.done();
     } catch (err) {
       this._error = err instanceof Error ? err.message : String(err);
     } finally {
@@ -97,16 +90,18 @@ export class TpDeleteDialog extends LitElement {
   override render() {
     const name = this._name;
     const o = this._owner;
-    return html`<dialog aria-labelledby="delete-title" aria-describedby="delete-what" @close=${() => this._opener?.focus()}>
+    return html`<dialog aria-labelledby="delete-title" aria-describedby="delete-what" @close=${this._modal.onClose}>
       <form novalidate @submit=${this._submit}>
         <h2 id="delete-title">Delete ${name}?</h2>
         <p id="delete-what">Its disk and its home directory are deleted for good, with every file in them. This cannot be undone.</p>
-        ${o
-          ? html`<p class="sync" id="delete-sync">
+        ${
+          o
+            ? html`<p class="sync" id="delete-sync">
               It is declared in ${describeOwner(o)}. The sync will create it again, with an empty home, unless
               ${o.file ? html`that file no longer declares it` : html`the folder no longer declares it`}.
             </p>`
-          : nothing}
+            : nothing
+        }
         <div class="field">
           <label for="confirm">Type <strong class="mono">${name}</strong> to confirm</label>
           <input id="confirm" name="confirm" autocomplete="off" spellcheck="false" autocapitalize="none"
