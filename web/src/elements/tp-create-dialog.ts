@@ -1,5 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { ApiError, type NewWorkspace, type StatusCause, type Workspace } from '../api.js';
+import { ActionState } from '../action.js';
 import { ModalDialog } from '../modal.js';
 import { baseStyles, controlStyles } from '../styles.js';
 
@@ -46,8 +47,6 @@ export class TpCreateDialog extends LitElement {
     workspaces: { attribute: false },
     create: { attribute: false },
     _errors: { state: true },
-    _formError: { state: true },
-    _busy: { state: true },
   };
 
   /** The image template names the server knows. */
@@ -56,17 +55,15 @@ export class TpCreateDialog extends LitElement {
   declare workspaces: string[];
   declare create: CreateWorkspace | undefined;
   declare private _errors: Partial<Record<Field, string>>;
-  declare private _formError: string;
-  declare private _busy: boolean;
   private readonly _modal = new ModalDialog(this);
+  /** The create call: in flight; its error is what no field's message holds. */
+  private readonly _create = new ActionState(this);
 
   constructor() {
     super();
     this.templates = [];
     this.workspaces = [];
     this._errors = {};
-    this._formError = '';
-    this._busy = false;
   }
 
   static override styles = [
@@ -92,7 +89,7 @@ export class TpCreateDialog extends LitElement {
   open(opener?: HTMLElement): void {
     this._modal.remember(opener);
     this._errors = {};
-    this._formError = '';
+    this._create.error = '';
     this.renderRoot.querySelector('form')?.reset();
     this._modal.show('#name');
   }
@@ -103,7 +100,8 @@ export class TpCreateDialog extends LitElement {
 
   private async _submit(e: SubmitEvent): Promise<void> {
     e.preventDefault();
-    if (this._busy || !this.create) return;
+    const create = this.create;
+    if (this._create.busy || !create) return;
     const form = e.target as HTMLFormElement;
     const data = new FormData(form);
     const w: NewWorkspace = {
@@ -113,23 +111,23 @@ export class TpCreateDialog extends LitElement {
       memory: String(data.get('memory') ?? '').trim(),
       ...(data.get('source') ? { fromWorkspace: String(data.get('source')) } : {}),
     };
-    this._busy = true;
     this._errors = {};
-    this._formError = '';
-    try {
-      const created = await this.create(w);
-      this.dispatchEvent(new CustomEvent('created', { detail: created, bubbles: true, composed: true }));
-      this._modal.done();
-    } catch (err) {
-      const { fields, form: rest } = causesByField(err);
-      this._errors = fields;
-      this._formError = rest;
-      await this.updateComplete;
-      const first = (['name', 'image', 'cpu', 'memory', 'source'] as const).find((f) => fields[f]);
-      (this.renderRoot.querySelector(`#${first ?? 'name'}`) as HTMLElement | null)?.focus();
-    } finally {
-      this._busy = false;
-    }
+    await this._create.run(async () => {
+      // A failure is caught here, not by run(): its causes go next to their fields, and focus goes
+      // to the first of them once they show (while the call still counts as in flight).
+      try {
+        const created = await create(w);
+        this.dispatchEvent(new CustomEvent('created', { detail: created, bubbles: true, composed: true }));
+        this._modal.done();
+      } catch (err) {
+        const { fields, form: rest } = causesByField(err);
+        this._errors = fields;
+        this._create.error = rest;
+        await this.updateComplete;
+        const first = (['name', 'image', 'cpu', 'memory', 'source'] as const).find((f) => fields[f]);
+        (this.renderRoot.querySelector(`#${first ?? 'name'}`) as HTMLElement | null)?.focus();
+      }
+    });
   }
 
   private _field(id: Field, label: string, control: unknown, hint?: string) {
@@ -150,7 +148,7 @@ export class TpCreateDialog extends LitElement {
     return html`<dialog aria-labelledby="create-title" @close=${this._modal.onClose}>
       <form novalidate @submit=${this._submit}>
         <h2 id="create-title">New workspace</h2>
-        <p class="form-error" role="alert">${this._formError}</p>
+        <p class="form-error" role="alert">${this._create.error}</p>
         ${this._field(
           'name',
           'Name',
@@ -191,7 +189,7 @@ export class TpCreateDialog extends LitElement {
         </div>
         <div class="actions">
           <button type="button" @click=${() => this.close()}>Cancel</button>
-          <button type="submit" class="primary" ?disabled=${this._busy}>${this._busy ? 'Creating…' : 'Create'}</button>
+          <button type="submit" class="primary" ?disabled=${this._create.busy}>${this._create.busy ? 'Creating…' : 'Create'}</button>
         </div>
       </form>
     </dialog>`;

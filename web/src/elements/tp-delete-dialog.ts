@@ -1,5 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { describeOwner, type SyncOwner } from '../status.js';
+import { ActionState } from '../action.js';
 import { ModalDialog } from '../modal.js';
 import { baseStyles, controlStyles } from '../styles.js';
 
@@ -18,24 +19,20 @@ export class TpDeleteDialog extends LitElement {
     _name: { state: true },
     _owner: { state: true },
     _typed: { state: true },
-    _error: { state: true },
-    _busy: { state: true },
   };
 
   declare deleteWorkspace: DeleteWorkspace | undefined;
   declare private _name: string;
   declare private _owner: SyncOwner | undefined;
   declare private _typed: string;
-  declare private _error: string;
-  declare private _busy: boolean;
   private readonly _modal = new ModalDialog(this);
+  /** The delete call: in flight, and why it failed. */
+  private readonly _delete = new ActionState(this);
 
   constructor() {
     super();
     this._name = '';
     this._typed = '';
-    this._error = '';
-    this._busy = false;
   }
 
   static override styles = [
@@ -61,7 +58,7 @@ export class TpDeleteDialog extends LitElement {
     this._name = name;
     this._owner = owner;
     this._typed = '';
-    this._error = '';
+    this._delete.error = '';
     this._modal.remember(opener);
     await this.updateComplete;
     this._modal.show('#confirm');
@@ -73,18 +70,13 @@ export class TpDeleteDialog extends LitElement {
 
   private async _submit(e: SubmitEvent): Promise<void> {
     e.preventDefault();
-    if (this._busy || !this.deleteWorkspace || this._typed !== this._name) return;
-    this._busy = true;
-    this._error = '';
-    try {
-      await this.deleteWorkspace(this._name);
+    const deleteWorkspace = this.deleteWorkspace;
+    if (this._delete.busy || !deleteWorkspace || this._typed !== this._name) return;
+    await this._delete.run(async () => {
+      await deleteWorkspace(this._name);
       this.dispatchEvent(new CustomEvent('deleted', { detail: this._name, bubbles: true, composed: true }));
       this._modal.done();
-    } catch (err) {
-      this._error = err instanceof Error ? err.message : String(err);
-    } finally {
-      this._busy = false;
-    }
+    });
   }
 
   override render() {
@@ -108,11 +100,11 @@ export class TpDeleteDialog extends LitElement {
             .value=${this._typed} @input=${(e: InputEvent) => (this._typed = (e.target as HTMLInputElement).value)}
             aria-describedby="delete-error" />
         </div>
-        <p class="form-error" id="delete-error" role="alert">${this._error}</p>
+        <p class="form-error" id="delete-error" role="alert">${this._delete.error}</p>
         <div class="actions">
           <button type="button" @click=${() => this.close()}>Cancel</button>
-          <button type="submit" class="danger solid" ?disabled=${this._busy || this._typed !== name}>
-            ${this._busy ? 'Deleting…' : 'Delete for good'}
+          <button type="submit" class="danger solid" ?disabled=${this._delete.busy || this._typed !== name}>
+            ${this._delete.busy ? 'Deleting…' : 'Delete for good'}
           </button>
         </div>
       </form>

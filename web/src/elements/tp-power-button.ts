@@ -1,4 +1,6 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { ActionState } from '../action.js';
+import { errorMessage } from '../../../specs/errors.js';
 import { powerPending } from '../status.js';
 import { baseStyles, buttonStyles } from '../styles.js';
 
@@ -17,8 +19,6 @@ export class TpPowerButton extends LitElement {
     action: { attribute: false },
     disabled: { type: Boolean },
     phase: { type: String },
-    _busy: { state: true },
-    _error: { state: true },
   };
 
   /** The Workspace's name. */
@@ -31,16 +31,14 @@ export class TpPowerButton extends LitElement {
   declare disabled: boolean;
   /** The Workspace's status.phase: the button waits ("Starting…") until it follows spec.running. */
   declare phase: string | undefined;
-  declare private _busy: boolean;
-  declare private _error: string;
+  /** The PATCH: in flight, and why it failed. */
+  private readonly _set = new ActionState(this);
 
   constructor() {
     super();
     this.name = '';
     this.running = false;
     this.disabled = false;
-    this._busy = false;
-    this._error = '';
   }
 
   static override styles = [
@@ -73,32 +71,28 @@ export class TpPowerButton extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     // A new desired state from the API settles an earlier failure.
-    if (changed.has('running') && changed.get('running') !== undefined) this._error = '';
+    if (changed.has('running') && changed.get('running') !== undefined) this._set.error = '';
   }
 
   private async _onClick(): Promise<void> {
-    if (this.pending || this.disabled || !this.action) return;
+    const action = this.action;
+    if (this.pending || this.disabled || !action) return;
     const target = !this.running;
-    this._busy = true;
-    this._error = '';
-    try {
-      await this.action(this.name, target);
-    } catch (err) {
-      this._error = (err as Error).message || String(err);
-    } finally {
-      this._busy = false;
-    }
+    await this._set.run(
+      () => action(this.name, target),
+      (err) => errorMessage(err) || String(err),
+    );
   }
 
   /** The request is in flight, or the phase has not followed spec.running yet. */
   get pending(): boolean {
-    return this._busy || (this.phase !== undefined && powerPending(this.running, this.phase));
+    return this._set.busy || (this.phase !== undefined && powerPending(this.running, this.phase));
   }
 
   override render() {
     const pending = this.pending && !this.disabled;
     // While a request is in flight, spec.running is about to flip: say what it is becoming.
-    const starting = this._busy ? !this.running : this.running;
+    const starting = this._set.busy ? !this.running : this.running;
     const verb = this.running ? 'Stop' : 'Start';
     const label = pending ? (starting ? 'Starting…' : 'Stopping…') : verb;
     return html`<button
@@ -111,7 +105,7 @@ export class TpPowerButton extends LitElement {
       >
         ${label}
       </button>
-      <span id="error" class="error" role="alert">${this._error || nothing}</span>`;
+      <span id="error" class="error" role="alert">${this._set.error || nothing}</span>`;
   }
 }
 
