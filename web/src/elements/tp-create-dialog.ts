@@ -9,6 +9,13 @@ export type CreateWorkspace = (w: NewWorkspace) => Promise<Workspace>;
 
 type Field = 'name' | 'image' | 'cpu' | 'memory' | 'source';
 
+/** What ties a field's control to its hint and error. */
+interface FieldAttrs {
+  invalid: 'true' | 'false';
+  /** The ids of the hint (when there is one) and the error. */
+  describedBy: string;
+}
+
 /** The form field a Status cause is about (by its field path), or undefined for the form as a whole. */
 export function fieldOfCause(path: string | undefined): Field | undefined {
   if (!path) return undefined;
@@ -130,12 +137,25 @@ export class TpCreateDialog extends LitElement {
     });
   }
 
-  private _field(id: Field, label: string, control: unknown, hint?: string) {
+  /**
+   * One form field: its label, control, hint and error, wired together once here. `control` gets
+   * the attributes that tie it to them (id and name are the field's id).
+   */
+  private _field(
+    id: Field,
+    label: string,
+    control: (a: FieldAttrs) => unknown,
+    opts: { hint?: string; class?: string } = {},
+  ) {
     const error = this._errors[id];
-    return html`<div class="field">
+    const attrs: FieldAttrs = {
+      invalid: error ? 'true' : 'false',
+      describedBy: `${opts.hint ? `${id}-hint ` : ''}${id}-error`,
+    };
+    return html`<div class=${opts.class ? `field ${opts.class}` : 'field'}>
       <label for=${id}>${label}</label>
-      ${control}
-      ${hint ? html`<p class="hint" id=${`${id}-hint`}>${hint}</p>` : nothing}
+      ${control(attrs)}
+      ${opts.hint ? html`<p class="hint" id=${`${id}-hint`}>${opts.hint}</p>` : nothing}
       <p class="field-error" id=${`${id}-error`}>${error ?? ''}</p>
     </div>`;
   }
@@ -143,50 +163,34 @@ export class TpCreateDialog extends LitElement {
   override render() {
     const templates = this.templates.length ? this.templates : ['default'];
     const image = templates.includes('default') ? 'default' : templates[0];
-    const inv = (f: Field) => (this._errors[f] ? 'true' : 'false');
-    const described = (f: Field, hint = false) => `${hint ? `${f}-hint ` : ''}${f}-error`;
+    // Each control with what only it has; _field adds its label, hint and error, and the wiring.
+    const name = (a: FieldAttrs) => html`<input id="name" name="name" autocomplete="off" spellcheck="false"
+      autocapitalize="none" aria-invalid=${a.invalid} aria-describedby=${a.describedBy} />`;
+    const imageSelect = (a: FieldAttrs) => html`<select id="image" name="image"
+      aria-invalid=${a.invalid} aria-describedby=${a.describedBy}>
+      ${templates.map((t) => html`<option value=${t} ?selected=${t === image}>${t}</option>`)}
+    </select>`;
+    const cpu = (a: FieldAttrs) => html`<input id="cpu" name="cpu" type="number" inputmode="numeric"
+      value="2" min="1" max="64" step="1" aria-invalid=${a.invalid} aria-describedby=${a.describedBy} />`;
+    const memory = (a: FieldAttrs) => html`<input id="memory" name="memory" value="4Gi" autocomplete="off"
+      spellcheck="false" aria-invalid=${a.invalid} aria-describedby=${a.describedBy} />`;
+    const source = (a: FieldAttrs) => html`<select id="source" name="source"
+      aria-invalid=${a.invalid} aria-describedby=${a.describedBy}>
+      <option value="">Nothing: an empty home</option>
+      ${[...this.workspaces].sort().map((n) => html`<option value=${n}>${n}’s home</option>`)}
+    </select>`;
+    const nameHint = 'Lowercase letters, digits and “-”; it is also the IDE’s address.';
     return html`<dialog aria-labelledby="create-title" @close=${this._modal.onClose}>
       <form novalidate @submit=${this._submit}>
         <h2 id="create-title">New workspace</h2>
         <p class="form-error" role="alert">${this._create.error}</p>
-        ${this._field(
-          'name',
-          'Name',
-          html`<input id="name" name="name" autocomplete="off" spellcheck="false" autocapitalize="none"
-            aria-invalid=${inv('name')} aria-describedby=${described('name', true)} />`,
-          'Lowercase letters, digits and “-”; it is also the IDE’s address.',
-        )}
-        ${this._field(
-          'image',
-          'Image',
-          html`<select id="image" name="image" aria-invalid=${inv('image')} aria-describedby=${described('image')}>
-            ${templates.map((t) => html`<option value=${t} ?selected=${t === image}>${t}</option>`)}
-          </select>`,
-        )}
+        ${this._field('name', 'Name', name, { hint: nameHint })}
+        ${this._field('image', 'Image', imageSelect)}
         <div class="row">
-          ${this._field(
-            'cpu',
-            'CPU',
-            html`<input id="cpu" name="cpu" type="number" inputmode="numeric" value="2" min="1" max="64" step="1"
-              aria-invalid=${inv('cpu')} aria-describedby=${described('cpu', true)} />`,
-            'vCPUs, 1–64',
-          )}
-          ${this._field(
-            'memory',
-            'Memory',
-            html`<input id="memory" name="memory" value="4Gi" autocomplete="off" spellcheck="false"
-              aria-invalid=${inv('memory')} aria-describedby=${described('memory', true)} />`,
-            'e.g. 512Mi or 4Gi',
-          )}
+          ${this._field('cpu', 'CPU', cpu, { hint: 'vCPUs, 1–64' })}
+          ${this._field('memory', 'Memory', memory, { hint: 'e.g. 512Mi or 4Gi' })}
         </div>
-        <div class="field source">
-          <label for="source">Start from a copy of</label>
-          <select id="source" name="source" aria-invalid=${inv('source')} aria-describedby="source-error">
-            <option value="">Nothing: an empty home</option>
-            ${[...this.workspaces].sort().map((n) => html`<option value=${n}>${n}’s home</option>`)}
-          </select>
-          <p class="field-error" id="source-error">${this._errors.source ?? ''}</p>
-        </div>
+        ${this._field('source', 'Start from a copy of', source, { class: 'source' })}
         <div class="actions">
           <button type="button" @click=${() => this.close()}>Cancel</button>
           <button type="submit" class="primary" ?disabled=${this._create.busy}>${this._create.busy ? 'Creating…' : 'Create'}</button>
