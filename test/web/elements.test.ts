@@ -7,7 +7,7 @@ import { causeLocation, syncState } from '../../web/src/elements/tp-syncs.js';
 import { tickListenerCount } from '../../web/src/clock.js';
 import { formatAge } from '../../web/src/time.js';
 import type { StatusCause } from '../../web/src/api.js';
-import { $, $$, event, mount, port, settle, text, workspace } from './helpers.js';
+import { $, $$, appStores, event, mount, port, settle, text, workspace } from './helpers.js';
 
 afterEach(() => {
   document.body.innerHTML = '';
@@ -307,14 +307,8 @@ describe('tp-syncs', () => {
 
 describe('tp-app', () => {
   it('shows every kind from its store and the connection state of them all', async () => {
-    const { ResourceStore } = await import('../../web/src/store.js');
     // Stores that never start: fed by apply(), as the watch would.
-    const stores = {
-      workspaces: new ResourceStore<ReturnType<typeof workspace>>('workspaces'),
-      ports: new ResourceStore<ReturnType<typeof port>>('ports'),
-      events: new ResourceStore<ReturnType<typeof event>>('events'),
-      syncs: new ResourceStore<never>('syncs'),
-    };
+    const stores = await appStores();
     const el = await mount('tp-app', { stores: stores as never, config: { workspaceBaseUrl: 'http://h:8081' } });
     expect(text($(el, 'tp-connection'))).toBe('Connecting…');
     expect(text($(el, 'tp-workspaces'))).toBe('Loading…');

@@ -106,3 +106,14 @@ export function event(name: string, type: 'Normal' | 'Warning', last: string, re
     lastTimestamp: last,
   };
 }
+
+/** One store per kind for tp-app, never started: a test feeds them with apply(), as the watch would. */
+export async function appStores() {
+  const { ResourceStore } = await import('../../web/src/store.js');
+  return {
+    workspaces: new ResourceStore<ReturnType<typeof workspace>>('workspaces'),
+    ports: new ResourceStore<ReturnType<typeof port>>('ports'),
+    events: new ResourceStore<ReturnType<typeof event>>('events'),
+    syncs: new ResourceStore<never>('syncs'),
+  };
+}

@@ -14,7 +14,7 @@ import { humanStatus, ideState, plainMessage, powerPending, syncOwner } from '..
 import { toYaml } from '../../web/src/yaml.js';
 import { MAX_PORTS_PER_WORKSPACE } from '../../specs/port.js';
 import { PORT_LIMIT } from '../../web/src/elements/tp-ports.js';
-import { $, $$, event, mount, port, settle, text, workspace } from './helpers.js';
+import { $, $$, appStores, event, mount, port, settle, text, workspace } from './helpers.js';
 
 afterEach(() => {
   document.body.innerHTML = '';
@@ -285,13 +285,7 @@ describe('yaml', () => {
 
 describe('tp-app', () => {
   it('shows the workspace page for /app/workspaces/NAME, and New workspace on the list', async () => {
-    const { ResourceStore } = await import('../../web/src/store.js');
-    const stores = {
-      workspaces: new ResourceStore<ReturnType<typeof workspace>>('workspaces'),
-      ports: new ResourceStore<ReturnType<typeof port>>('ports'),
-      events: new ResourceStore<ReturnType<typeof event>>('events'),
-      syncs: new ResourceStore<never>('syncs'),
-    };
+    const stores = await appStores();
     stores.workspaces.apply(workspace('alice', { ready }));
     const el = await mount('tp-app', { stores: stores as never, config: { workspaceBaseUrl: 'http://h:8081' }, route: { view: 'list' } });
     expect(text($(el, 'button.new'))).toBe('New workspace');
