@@ -7,7 +7,7 @@ import { causeLocation, syncState } from '../../web/src/elements/tp-syncs.js';
 import { tickListenerCount } from '../../web/src/clock.js';
 import { formatAge } from '../../web/src/time.js';
 import type { StatusCause } from '../../web/src/api.js';
-import { $, $$, event, mount, port, settle, text, workspace } from './helpers.js';
+import { $, $$, appStores, event, mount, port, settle, text, workspace } from './helpers.js';
 
 afterEach(() => {
   document.body.innerHTML = '';
@@ -87,7 +87,13 @@ describe('tp-time', () => {
     expect(text(utc)).toContain('1 Mar');
     expect(text(utc)).toMatch(/23:30:00/);
     const local = await mount('tp-time', { datetime: iso });
-    const expected = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(Date.parse(iso));
+    const expected = new Intl.DateTimeFormat(undefined, {
+      month: 'short',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    }).format(Date.parse(iso));
     expect(text(local)).toBe(expected);
     expect($(local, 'time')?.getAttribute('title')).toBeTruthy();
   });
@@ -134,7 +140,10 @@ describe('tp-power-button', () => {
   });
 
   it("shows the API's error and lets the user try again", async () => {
-    const action = vi.fn().mockRejectedValueOnce(new Error('Conflict: the object has been modified')).mockResolvedValueOnce(undefined);
+    const action = vi
+      .fn()
+      .mockRejectedValueOnce(new Error('Conflict: the object has been modified'))
+      .mockResolvedValueOnce(undefined);
     const el = await mount('tp-power-button', { name: 'bob', running: false, action });
     const button = $(el, 'button') as HTMLButtonElement;
     expect(text(button)).toBe('Start');
@@ -185,7 +194,9 @@ describe('tp-workspaces', () => {
     expect(alice.querySelector('tp-badge')?.getAttribute('tone')).toBe('ok');
     // In words for a person, not the controller's reason.
     expect(text(alice.querySelector('td.ready .message'))).toBe('Ready: the IDE answers.');
-    expect(text(zed.querySelector('td.ready .message'))).toBe('Stopped. Its disk and home are kept; Start runs it again.');
+    expect(text(zed.querySelector('td.ready .message'))).toBe(
+      'Stopped. Its disk and home are kept; Start runs it again.',
+    );
     expect(text(alice.querySelector('td.ip'))).toContain('10.20.0.5');
     expect(text(zed.querySelector('td.ip'))).toContain('—');
     expect(zed.querySelector('tp-badge')?.getAttribute('tone')).toBe('neutral');
@@ -194,7 +205,10 @@ describe('tp-workspaces', () => {
     expect(ide.getAttribute('href')).toBe('http://example.test:8081/workspace/alice/');
     expect(ide.getAttribute('rel')).toContain('noopener');
     const ports = [...alice.querySelectorAll('a.port')].map((a) => a.getAttribute('href'));
-    expect(ports).toEqual(['http://example.test:8081/workspace/alice/port/3000/', 'http://example.test:8081/workspace/alice/port/5173/']);
+    expect(ports).toEqual([
+      'http://example.test:8081/workspace/alice/port/3000/',
+      'http://example.test:8081/workspace/alice/port/5173/',
+    ]);
     expect(text(alice.querySelector('a.port'))).toBe('Port :3000');
     // A stopped workspace has no IDE or port link, and says why.
     expect(zed.querySelector('a.ide')).toBeNull();
@@ -249,7 +263,9 @@ describe('tp-events', () => {
   });
 
   it('shows at most limit events', async () => {
-    const events = Array.from({ length: 8 }, (_, i) => event(`e${i}`, 'Normal', new Date(Date.UTC(2025, 0, 1, 0, i)).toISOString()));
+    const events = Array.from({ length: 8 }, (_, i) =>
+      event(`e${i}`, 'Normal', new Date(Date.UTC(2025, 0, 1, 0, i)).toISOString()),
+    );
     const el = await mount('tp-events', { loaded: true, limit: 3, events });
     expect($$(el, 'li.event').map((r) => r.getAttribute('data-name'))).toEqual(['e7', 'e6', 'e5']);
     expect(newestFirst(events)[0]!.metadata.name).toBe('e7');
@@ -267,8 +283,24 @@ describe('tp-syncs', () => {
       lastAppliedRevision: 'sha256:0123456789abcdef',
       errors,
       conditions: [
-        { type: 'Ready', status: ready, reason: ready === 'True' ? 'Applied' : 'InvalidManifest', message: ready === 'True' ? 'applied' : '1 error', lastTransitionTime: '2025-01-01T00:00:00Z' },
-        ...(ready === 'False' ? [{ type: 'Stalled', status: 'True' as const, reason: 'InvalidManifest', message: '1 error', lastTransitionTime: '2025-01-01T00:00:00Z' }] : []),
+        {
+          type: 'Ready',
+          status: ready,
+          reason: ready === 'True' ? 'Applied' : 'InvalidManifest',
+          message: ready === 'True' ? 'applied' : '1 error',
+          lastTransitionTime: '2025-01-01T00:00:00Z',
+        },
+        ...(ready === 'False'
+          ? [
+              {
+                type: 'Stalled',
+                status: 'True' as const,
+                reason: 'InvalidManifest',
+                message: '1 error',
+                lastTransitionTime: '2025-01-01T00:00:00Z',
+              },
+            ]
+          : []),
       ],
     },
   });
@@ -277,7 +309,16 @@ describe('tp-syncs', () => {
     const el = await mount('tp-syncs', {
       loaded: true,
       syncs: [
-        sync('team', 'False', [{ file: 'bad.yaml', line: 4, column: 3, field: 'spec.running', reason: 'Invalid', message: 'must be boolean' }]),
+        sync('team', 'False', [
+          {
+            file: 'bad.yaml',
+            line: 4,
+            column: 3,
+            field: 'spec.running',
+            reason: 'Invalid',
+            message: 'must be boolean',
+          },
+        ]),
         sync('examples', 'True'),
       ],
     });
@@ -295,9 +336,17 @@ describe('tp-syncs', () => {
     expect(syncState(sync('a', 'True')).label).toBe('Ready');
     expect(syncState(sync('a', 'False')).label).toBe('Stalled');
     expect(syncState({ ...sync('a', 'True'), status: {} }).label).toBe('Pending');
-    const cond = (type: string, status: 'True' | 'False') => ({ type, status, reason: 'R', message: 'm', lastTransitionTime: '2025-01-01T00:00:00Z' });
+    const cond = (type: string, status: 'True' | 'False') => ({
+      type,
+      status,
+      reason: 'R',
+      message: 'm',
+      lastTransitionTime: '2025-01-01T00:00:00Z',
+    });
     const withConds = (...conditions: ReturnType<typeof cond>[]) => ({ ...sync('a', 'True'), status: { conditions } });
-    expect(syncState(withConds(cond('Ready', 'False'), cond('Stalled', 'False'), cond('Reconciling', 'True'))).label).toBe('Reconciling');
+    expect(
+      syncState(withConds(cond('Ready', 'False'), cond('Stalled', 'False'), cond('Reconciling', 'True'))).label,
+    ).toBe('Reconciling');
     expect(syncState(withConds(cond('Ready', 'False'))).label).toBe('Not ready');
     expect(causeLocation({ reason: 'x', message: 'y', file: 'a.yaml', line: 2 })).toBe('a.yaml:2');
     expect(causeLocation({ reason: 'x', message: 'y', file: 'a.yaml' })).toBe('a.yaml');
@@ -307,14 +356,8 @@ describe('tp-syncs', () => {
 
 describe('tp-app', () => {
   it('shows every kind from its store and the connection state of them all', async () => {
-    const { ResourceStore } = await import('../../web/src/store.js');
     // Stores that never start: fed by apply(), as the watch would.
-    const stores = {
-      workspaces: new ResourceStore<ReturnType<typeof workspace>>('workspaces'),
-      ports: new ResourceStore<ReturnType<typeof port>>('ports'),
-      events: new ResourceStore<ReturnType<typeof event>>('events'),
-      syncs: new ResourceStore<never>('syncs'),
-    };
+    const stores = await appStores();
     const el = await mount('tp-app', { stores: stores as never, config: { workspaceBaseUrl: 'http://h:8081' } });
     expect(text($(el, 'tp-connection'))).toBe('Connecting…');
     expect(text($(el, 'tp-workspaces'))).toBe('Loading…');

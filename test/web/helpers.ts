@@ -62,7 +62,17 @@ export function text(el: Element | null | undefined): string {
 const T0 = Date.parse('2025-01-01T00:00:00Z');
 
 /** A minimal Workspace as the API returns it. */
-export function workspace(name: string, over: { running?: boolean; phase?: string; ip?: string; ready?: [string, string, string]; rv?: string; created?: string } = {}) {
+export function workspace(
+  name: string,
+  over: {
+    running?: boolean;
+    phase?: string;
+    ip?: string;
+    ready?: [string, string, string];
+    rv?: string;
+    created?: string;
+  } = {},
+) {
   return {
     apiVersion: 'tidepool/v1' as const,
     kind: 'Workspace' as const,
@@ -77,7 +87,15 @@ export function workspace(name: string, over: { running?: boolean; phase?: strin
       phase: (over.phase ?? 'Running') as 'Running',
       ip: over.ip,
       conditions: over.ready
-        ? [{ type: 'Ready', status: over.ready[0] as 'True', reason: over.ready[1], message: over.ready[2], lastTransitionTime: new Date(T0).toISOString() }]
+        ? [
+            {
+              type: 'Ready',
+              status: over.ready[0] as 'True',
+              reason: over.ready[1],
+              message: over.ready[2],
+              lastTransitionTime: new Date(T0).toISOString(),
+            },
+          ]
         : [],
     },
   };
@@ -92,7 +110,14 @@ export function port(ws: string, n: number) {
   };
 }
 
-export function event(name: string, type: 'Normal' | 'Warning', last: string, reason = 'Started', note = 'did a thing', count = 1) {
+export function event(
+  name: string,
+  type: 'Normal' | 'Warning',
+  last: string,
+  reason = 'Started',
+  note = 'did a thing',
+  count = 1,
+) {
   return {
     apiVersion: 'tidepool/v1' as const,
     kind: 'Event' as const,
@@ -104,5 +129,16 @@ export function event(name: string, type: 'Normal' | 'Warning', last: string, re
     count,
     firstTimestamp: last,
     lastTimestamp: last,
+  };
+}
+
+/** One store per kind for tp-app, never started: a test feeds them with apply(), as the watch would. */
+export async function appStores() {
+  const { ResourceStore } = await import('../../web/src/store.js');
+  return {
+    workspaces: new ResourceStore<ReturnType<typeof workspace>>('workspaces'),
+    ports: new ResourceStore<ReturnType<typeof port>>('ports'),
+    events: new ResourceStore<ReturnType<typeof event>>('events'),
+    syncs: new ResourceStore<never>('syncs'),
   };
 }

@@ -14,7 +14,7 @@ import { humanStatus, ideState, plainMessage, powerPending, syncOwner } from '..
 import { toYaml } from '../../web/src/yaml.js';
 import { MAX_PORTS_PER_WORKSPACE } from '../../specs/port.js';
 import { PORT_LIMIT } from '../../web/src/elements/tp-ports.js';
-import { $, $$, event, mount, port, settle, text, workspace } from './helpers.js';
+import { $, $$, appStores, event, mount, port, settle, text, workspace } from './helpers.js';
 
 afterEach(() => {
   document.body.innerHTML = '';
@@ -23,10 +23,17 @@ afterEach(() => {
 const tick = () => new Promise((r) => setTimeout(r, 0));
 const ready = ['True', 'Running', 'The IDE is at /workspace/x/.'] as [string, string, string];
 const invalid = (field: string, message: string) =>
-  new ApiError(`Invalid: x is invalid: ${field}: ${message}`, 422, 'Invalid', [{ field, reason: 'FieldValueInvalid', message }]);
+  new ApiError(`Invalid: x is invalid: ${field}: ${message}`, 422, 'Invalid', [
+    { field, reason: 'FieldValueInvalid', message },
+  ]);
 
 function sync(name: string, path: string) {
-  return { apiVersion: 'tidepool/v1' as const, kind: 'Sync' as const, metadata: { name }, spec: { path, intervalSeconds: 60, allowEmptyPrune: false } };
+  return {
+    apiVersion: 'tidepool/v1' as const,
+    kind: 'Sync' as const,
+    metadata: { name },
+    spec: { path, intervalSeconds: 60, allowEmptyPrune: false },
+  };
 }
 function owned(name: string, annotations: Record<string, string>) {
   const ws = workspace(name, { ready });
@@ -36,12 +43,17 @@ function owned(name: string, annotations: Record<string, string>) {
 describe('truthful controls', () => {
   it('the IDE opens only while Running and Ready; otherwise it says why', () => {
     expect(ideState(workspace('a', { ready }))).toEqual({ open: true });
-    expect(ideState(workspace('a', { ready: ['False', 'WaitingForRoute', 'w'] }))).toEqual({ open: false, why: 'starting' });
+    expect(ideState(workspace('a', { ready: ['False', 'WaitingForRoute', 'w'] }))).toEqual({
+      open: false,
+      why: 'starting',
+    });
     expect(ideState(workspace('a', { phase: 'Stopped', running: false }))).toEqual({ open: false, why: 'stopped' });
     expect(ideState(workspace('a', { phase: 'Starting' }))).toEqual({ open: false, why: 'starting' });
     expect(ideState(workspace('a', { phase: 'Failed' }))).toEqual({ open: false, why: 'failed' });
     const deleting = workspace('a', { ready });
-    expect(ideState({ ...deleting, metadata: { ...deleting.metadata, deletionTimestamp: '2025-01-01T00:00:00Z' } })).toEqual({ open: false, why: 'being deleted' });
+    expect(
+      ideState({ ...deleting, metadata: { ...deleting.metadata, deletionTimestamp: '2025-01-01T00:00:00Z' } }),
+    ).toEqual({ open: false, why: 'being deleted' });
   });
 
   it('Start and Stop are pending until the phase follows spec.running, not in Pending or Failed', () => {
@@ -76,10 +88,33 @@ describe('truthful controls', () => {
   });
 
   it('speaks to a person, not in API fields', () => {
-    expect(plainMessage('The VM is stopped (spec.running is false); set spec.running to true to start it.')).toBe('The VM is stopped; Start runs it again.');
-    expect(humanStatus(workspace('a', { phase: 'Stopped', running: false, ready: ['False', 'Stopped', 'The VM is stopped (spec.running is false); set spec.running to true to start it.'] }))).not.toContain('spec.');
-    expect(humanStatus(workspace('a', { phase: 'Creating', ready: ['False', 'Creating', 'Creating the VM'] }))).toBe('Creating it from image “default”…');
-    expect(humanStatus(workspace('a', { phase: 'Failed', ready: ['False', 'RuntimeError', 'The incus runtime failed to start the VM: boom. Retrying with backoff.'] }))).toContain('boom');
+    expect(plainMessage('The VM is stopped (spec.running is false); set spec.running to true to start it.')).toBe(
+      'The VM is stopped; Start runs it again.',
+    );
+    expect(
+      humanStatus(
+        workspace('a', {
+          phase: 'Stopped',
+          running: false,
+          ready: [
+            'False',
+            'Stopped',
+            'The VM is stopped (spec.running is false); set spec.running to true to start it.',
+          ],
+        }),
+      ),
+    ).not.toContain('spec.');
+    expect(humanStatus(workspace('a', { phase: 'Creating', ready: ['False', 'Creating', 'Creating the VM'] }))).toBe(
+      'Creating it from image “default”…',
+    );
+    expect(
+      humanStatus(
+        workspace('a', {
+          phase: 'Failed',
+          ready: ['False', 'RuntimeError', 'The incus runtime failed to start the VM: boom. Retrying with backoff.'],
+        }),
+      ),
+    ).toContain('boom');
     expect(humanStatus(workspace('a', { ready }))).toBe('Ready: the IDE answers.');
   });
 
@@ -87,7 +122,11 @@ describe('truthful controls', () => {
     const syncs = [sync('team', '/srv/team')];
     expect(syncOwner(workspace('a'), syncs)).toBeUndefined();
     expect(syncOwner(owned('a', { 'tidepool/sync': 'team' }), syncs)).toEqual({ sync: 'team', folder: '/srv/team' });
-    expect(syncOwner(owned('a', { 'tidepool/sync': 'team', 'tidepool/sync-file': 'ws/a.yaml' }), syncs)).toEqual({ sync: 'team', folder: '/srv/team', file: 'ws/a.yaml' });
+    expect(syncOwner(owned('a', { 'tidepool/sync': 'team', 'tidepool/sync-file': 'ws/a.yaml' }), syncs)).toEqual({
+      sync: 'team',
+      folder: '/srv/team',
+      file: 'ws/a.yaml',
+    });
     expect(syncOwner(owned('a', { 'tidepool/sync': 'gone' }), syncs)).toEqual({ sync: 'gone' });
   });
 });
@@ -104,16 +143,30 @@ describe('router', () => {
 
 describe('create', () => {
   it('posts a running Workspace with what the form says', async () => {
-    const fetch = vi.fn(async (_u: string, _i?: RequestInit) => new Response(JSON.stringify(workspace('carol')), { status: 201 }));
-    await createWorkspace({ name: 'carol', image: 'minimal', cpu: 1, memory: '1Gi', fromWorkspace: 'alice' }, fetch as never);
+    const fetch = vi.fn(
+      async (_u: string, _i?: RequestInit) => new Response(JSON.stringify(workspace('carol')), { status: 201 }),
+    );
+    await createWorkspace(
+      { name: 'carol', image: 'minimal', cpu: 1, memory: '1Gi', fromWorkspace: 'alice' },
+      fetch as never,
+    );
     const [url, init] = fetch.mock.calls[0]!;
     expect(url).toBe('/api/v1/workspaces');
     expect(init?.method).toBe('POST');
     expect(JSON.parse(String(init?.body))).toEqual({
-      apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name: 'carol' },
-      spec: { image: 'minimal', running: true, resources: { cpu: 1, memory: '1Gi' }, source: { fromWorkspace: 'alice' } },
+      apiVersion: 'tidepool/v1',
+      kind: 'Workspace',
+      metadata: { name: 'carol' },
+      spec: {
+        image: 'minimal',
+        running: true,
+        resources: { cpu: 1, memory: '1Gi' },
+        source: { fromWorkspace: 'alice' },
+      },
     });
-    expect((workspaceObject({ name: 'x', image: 'default', cpu: 2, memory: '4Gi' }).spec as object)).not.toHaveProperty('source');
+    expect(workspaceObject({ name: 'x', image: 'default', cpu: 2, memory: '4Gi' }).spec as object).not.toHaveProperty(
+      'source',
+    );
   });
 
   it('puts each Status cause next to the field it names', () => {
@@ -121,15 +174,25 @@ describe('create', () => {
     expect(fieldOfCause('spec.resources.memory')).toBe('memory');
     expect(fieldOfCause('spec.source.fromWorkspace')).toBe('source');
     expect(fieldOfCause('spec.other')).toBeUndefined();
-    expect(causesByField(invalid('spec.resources.cpu', 'must be <= 64'))).toEqual({ fields: { cpu: 'must be <= 64' }, form: '' });
-    expect(causesByField(new ApiError('AlreadyExists: workspaces "a" already exists', 409, 'AlreadyExists'))).toEqual({ fields: {}, form: 'AlreadyExists: workspaces "a" already exists' });
+    expect(causesByField(invalid('spec.resources.cpu', 'must be <= 64'))).toEqual({
+      fields: { cpu: 'must be <= 64' },
+      form: '',
+    });
+    expect(causesByField(new ApiError('AlreadyExists: workspaces "a" already exists', 409, 'AlreadyExists'))).toEqual({
+      fields: {},
+      form: 'AlreadyExists: workspaces "a" already exists',
+    });
   });
 
   it('the form offers the server’s templates and the other workspaces, and shows a 422 next to Name', async () => {
     const create = vi.fn(async () => {
       throw invalid('metadata.name', 'Invalid value: "Bad": must be a DNS label');
     });
-    const el = await mount('tp-create-dialog', { templates: ['default', 'minimal'], workspaces: ['bob', 'alice'], create });
+    const el = await mount('tp-create-dialog', {
+      templates: ['default', 'minimal'],
+      workspaces: ['bob', 'alice'],
+      create,
+    });
     el.open();
     await settle(el);
     expect($$(el, '#image option').map((o) => o.textContent)).toEqual(['default', 'minimal']);
@@ -186,15 +249,36 @@ describe('delete', () => {
 
 describe('ports', () => {
   const ws = workspace('alice', { ready, ip: '10.0.0.5' });
-  const routed = (ws: string, n: number) => ({ ...port(ws, n), status: { conditions: [{ type: 'Ready', status: 'True' as const, reason: 'Routed', message: 'm', lastTransitionTime: '2025-01-01T00:00:00Z' }] } });
+  const routed = (ws: string, n: number) => ({
+    ...port(ws, n),
+    status: {
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True' as const,
+          reason: 'Routed',
+          message: 'm',
+          lastTransitionTime: '2025-01-01T00:00:00Z',
+        },
+      ],
+    },
+  });
 
   it('lists this workspace’s ports with whether something answers, adds and removes', async () => {
     const actions = {
       add: vi.fn(async () => undefined),
       remove: vi.fn(async () => undefined),
-      probe: vi.fn(async (name: string) => ({ answering: name === 'alice-3000', message: name === 'alice-3000' ? 'ok' : 'Nothing answers on 10.0.0.5:5173' })),
+      probe: vi.fn(async (name: string) => ({
+        answering: name === 'alice-3000',
+        message: name === 'alice-3000' ? 'ok' : 'Nothing answers on 10.0.0.5:5173',
+      })),
     };
-    const el = await mount('tp-ports', { workspace: ws, ports: [routed('alice', 5173), routed('alice', 3000), routed('bob', 4000)], config: { workspaceBaseUrl: 'http://h:8081' }, actions });
+    const el = await mount('tp-ports', {
+      workspace: ws,
+      ports: [routed('alice', 5173), routed('alice', 3000), routed('bob', 4000)],
+      config: { workspaceBaseUrl: 'http://h:8081' },
+      actions,
+    });
     await tick();
     await settle(el);
     expect($$(el, 'li').map((l) => l.getAttribute('data-port'))).toEqual(['3000', '5173']);
@@ -215,7 +299,11 @@ describe('ports', () => {
 
   it('shows the API’s refusal next to the field, and stops at the limit of 5', async () => {
     expect(PORT_LIMIT).toBe(MAX_PORTS_PER_WORKSPACE);
-    const actions = { add: vi.fn(async () => Promise.reject(invalid('spec.port', 'must be between 1024 and 65535'))), remove: vi.fn(), probe: vi.fn(async () => ({ answering: false, message: '' })) };
+    const actions = {
+      add: vi.fn(async () => Promise.reject(invalid('spec.port', 'must be between 1024 and 65535'))),
+      remove: vi.fn(),
+      probe: vi.fn(async () => ({ answering: false, message: '' })),
+    };
     const el = await mount('tp-ports', { workspace: ws, ports: [], actions });
     ($(el, '#new-port') as HTMLInputElement).value = '80';
     ($(el, 'form') as HTMLFormElement).requestSubmit();
@@ -238,9 +326,20 @@ describe('ports', () => {
 
 describe('events', () => {
   it('filters by workspace (its ports count) and by type', () => {
-    const about = (name: string, kind: string, who: string, type: 'Normal' | 'Warning') => ({ ...event(name, type, '2025-01-01T00:00:00Z'), regarding: { kind, name: who } });
-    const events = [about('e1', 'Workspace', 'alice', 'Normal'), about('e2', 'Port', 'alice-3000', 'Warning'), about('e3', 'Workspace', 'bob', 'Warning'), about('e4', 'Sync', 'team', 'Normal')];
-    const names = (f: { workspace: string; type: string }) => filterEvents(events, f, [port('alice', 3000)]).map((e) => e.metadata.name).sort();
+    const about = (name: string, kind: string, who: string, type: 'Normal' | 'Warning') => ({
+      ...event(name, type, '2025-01-01T00:00:00Z'),
+      regarding: { kind, name: who },
+    });
+    const events = [
+      about('e1', 'Workspace', 'alice', 'Normal'),
+      about('e2', 'Port', 'alice-3000', 'Warning'),
+      about('e3', 'Workspace', 'bob', 'Warning'),
+      about('e4', 'Sync', 'team', 'Normal'),
+    ];
+    const names = (f: { workspace: string; type: string }) =>
+      filterEvents(events, f, [port('alice', 3000)])
+        .map((e) => e.metadata.name)
+        .sort();
     expect(names({ workspace: 'alice', type: '' })).toEqual(['e1', 'e2']);
     expect(names({ workspace: '', type: 'Warning' })).toEqual(['e2', 'e3']);
     expect(names({ workspace: 'alice', type: 'Warning' })).toEqual(['e2']);
@@ -248,7 +347,9 @@ describe('events', () => {
   });
 
   it('says how many it shows of how many', async () => {
-    const events = Array.from({ length: 8 }, (_, i) => event(`e${i}`, 'Normal', new Date(Date.UTC(2025, 0, 1, 0, i)).toISOString()));
+    const events = Array.from({ length: 8 }, (_, i) =>
+      event(`e${i}`, 'Normal', new Date(Date.UTC(2025, 0, 1, 0, i)).toISOString()),
+    );
     const el = await mount('tp-events', { loaded: true, limit: 3, events });
     expect(text($(el, '.shown'))).toBe('Latest 3 of 8');
     expect($$(el, 'li.event')).toHaveLength(3);
@@ -258,7 +359,13 @@ describe('events', () => {
 describe('workspace page', () => {
   it('shows phase, conditions, details, owner and YAML; says so when there is no such workspace', async () => {
     const ws = owned('alice', { 'tidepool/sync': 'team', 'tidepool/sync-file': 'alice.yaml' });
-    const el = await mount('tp-workspace-page', { name: 'alice', workspace: ws as never, loaded: true, syncs: [sync('team', '/srv/team')], config: { workspaceBaseUrl: 'http://h:8081' } });
+    const el = await mount('tp-workspace-page', {
+      name: 'alice',
+      workspace: ws as never,
+      loaded: true,
+      syncs: [sync('team', '/srv/team')],
+      config: { workspaceBaseUrl: 'http://h:8081' },
+    });
     expect(text($(el, 'h2'))).toBe('alice');
     expect(text($(el, '.head tp-badge'))).toBe('Running');
     expect($(el, '.head a.ide')?.getAttribute('href')).toBe('http://h:8081/workspace/alice/');
@@ -275,7 +382,12 @@ describe('yaml', () => {
   it('writes what the yaml package reads back as the same object', () => {
     const obj = {
       apiVersion: 'tidepool/v1',
-      metadata: { name: 'a', labels: { 'tidepool.dev/team': 'web' }, annotations: { note: 'a: b # c', empty: '', yes: 'yes', num: '0123' }, finalizers: ['tidepool/vm'] },
+      metadata: {
+        name: 'a',
+        labels: { 'tidepool.dev/team': 'web' },
+        annotations: { note: 'a: b # c', empty: '', yes: 'yes', num: '0123' },
+        finalizers: ['tidepool/vm'],
+      },
       spec: { running: true, resources: { cpu: 2, memory: '4Gi' }, list: [], map: {} },
       status: { conditions: [{ type: 'Ready', status: 'True', message: 'line 1\nline 2 "quoted"' }], nothing: null },
     };
@@ -285,15 +397,13 @@ describe('yaml', () => {
 
 describe('tp-app', () => {
   it('shows the workspace page for /app/workspaces/NAME, and New workspace on the list', async () => {
-    const { ResourceStore } = await import('../../web/src/store.js');
-    const stores = {
-      workspaces: new ResourceStore<ReturnType<typeof workspace>>('workspaces'),
-      ports: new ResourceStore<ReturnType<typeof port>>('ports'),
-      events: new ResourceStore<ReturnType<typeof event>>('events'),
-      syncs: new ResourceStore<never>('syncs'),
-    };
+    const stores = await appStores();
     stores.workspaces.apply(workspace('alice', { ready }));
-    const el = await mount('tp-app', { stores: stores as never, config: { workspaceBaseUrl: 'http://h:8081' }, route: { view: 'list' } });
+    const el = await mount('tp-app', {
+      stores: stores as never,
+      config: { workspaceBaseUrl: 'http://h:8081' },
+      route: { view: 'list' },
+    });
     expect(text($(el, 'button.new'))).toBe('New workspace');
     expect($(el, 'tp-workspace-page')).toBeNull();
     expect($(el, 'tp-workspaces', 'button.delete')?.getAttribute('aria-label')).toBe('Delete alice');

@@ -78,15 +78,11 @@ export const tableStyles = css`
   }
 `;
 
-/** Buttons, form fields and dialogs. */
-export const controlStyles = css`
-  button,
-  input,
-  select {
+/** Buttons: plain, `.primary` (the accent colour), `.danger` (outlined) and `.danger.solid`. */
+export const buttonStyles = css`
+  button {
     font: inherit;
     font-size: 0.875rem;
-  }
-  button {
     font-weight: 600;
     padding: 0.4em 0.9em;
     border-radius: 6px;
@@ -122,8 +118,15 @@ export const controlStyles = css`
     cursor: not-allowed;
     opacity: 0.6;
   }
+`;
+
+/** Buttons, form fields and dialogs. */
+export const controlStyles = css`
+  ${buttonStyles}
   input,
   select {
+    font: inherit;
+    font-size: 0.875rem;
     box-sizing: border-box;
     width: 100%;
     padding: 0.45em 0.6em;

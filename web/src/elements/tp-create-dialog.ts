@@ -1,11 +1,20 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { ApiError, type NewWorkspace, type StatusCause, type Workspace } from '../api.js';
+import { ActionState } from '../action.js';
+import { ModalDialog } from '../modal.js';
 import { baseStyles, controlStyles } from '../styles.js';
 
 /** Creates a workspace; the page wires it to POST /api/v1/workspaces. */
 export type CreateWorkspace = (w: NewWorkspace) => Promise<Workspace>;
 
 type Field = 'name' | 'image' | 'cpu' | 'memory' | 'source';
+
+/** What ties a field's control to its hint and error. */
+interface FieldAttrs {
+  invalid: 'true' | 'false';
+  /** The ids of the hint (when there is one) and the error. */
+  describedBy: string;
+}
 
 /** The form field a Status cause is about (by its field path), or undefined for the form as a whole. */
 export function fieldOfCause(path: string | undefined): Field | undefined {
@@ -29,7 +38,8 @@ export function causesByField(err: unknown): { fields: Partial<Record<Field, str
     else rest.push(c.field ? `${c.field}: ${c.message}` : c.message);
   }
   // No cause named a field: the message itself is what the person needs.
-  if (Object.keys(fields).length === 0 && rest.length === 0) rest.push(err instanceof Error ? err.message : String(err));
+  if (Object.keys(fields).length === 0 && rest.length === 0)
+    rest.push(err instanceof Error ? err.message : String(err));
   return { fields, form: rest.join(' ') };
 }
 
@@ -44,8 +54,6 @@ export class TpCreateDialog extends LitElement {
     workspaces: { attribute: false },
     create: { attribute: false },
     _errors: { state: true },
-    _formError: { state: true },
-    _busy: { state: true },
   };
 
   /** The image template names the server knows. */
@@ -53,18 +61,16 @@ export class TpCreateDialog extends LitElement {
   /** Names of the workspaces whose home a new one may start from. */
   declare workspaces: string[];
   declare create: CreateWorkspace | undefined;
-  private declare _errors: Partial<Record<Field, string>>;
-  private declare _formError: string;
-  private declare _busy: boolean;
-  private _opener: HTMLElement | undefined;
+  declare private _errors: Partial<Record<Field, string>>;
+  private readonly _modal = new ModalDialog(this);
+  /** The create call: in flight; its error is what no field's message holds. */
+  private readonly _create = new ActionState(this);
 
   constructor() {
     super();
     this.templates = [];
     this.workspaces = [];
     this._errors = {};
-    this._formError = '';
-    this._busy = false;
   }
 
   static override styles = [
@@ -88,28 +94,21 @@ export class TpCreateDialog extends LitElement {
 
   /** Opens the form empty; focus goes to Name, and back to `opener` when it closes. */
   open(opener?: HTMLElement): void {
-    this._opener = opener;
+    this._modal.remember(opener);
     this._errors = {};
-    this._formError = '';
-    const dialog = this.renderRoot.querySelector('dialog');
-    const form = this.renderRoot.querySelector('form');
-    form?.reset();
-    if (!dialog) return;
-    if (typeof dialog.showModal === 'function') dialog.showModal();
-    else dialog.setAttribute('open', '');
-    (this.renderRoot.querySelector('#name') as HTMLInputElement | null)?.focus();
+    this._create.error = '';
+    this.renderRoot.querySelector('form')?.reset();
+    this._modal.show('#name');
   }
 
   close(): void {
-    const dialog = this.renderRoot.querySelector('dialog');
-    if (typeof dialog?.close === 'function') dialog.close();
-    else dialog?.removeAttribute('open');
-    this._opener?.focus();
+    this._modal.close();
   }
 
   private async _submit(e: SubmitEvent): Promise<void> {
     e.preventDefault();
-    if (this._busy || !this.create) return;
+    const create = this.create;
+    if (this._create.busy || !create) return;
     const form = e.target as HTMLFormElement;
     const data = new FormData(form);
     const w: NewWorkspace = {
@@ -119,32 +118,44 @@ export class TpCreateDialog extends LitElement {
       memory: String(data.get('memory') ?? '').trim(),
       ...(data.get('source') ? { fromWorkspace: String(data.get('source')) } : {}),
     };
-    this._busy = true;
     this._errors = {};
-    this._formError = '';
-    try {
-      const created = await this.create(w);
-      this.dispatchEvent(new CustomEvent('created', { detail: created, bubbles: true, composed: true }));
-      this._opener = undefined;
-      this.close();
-    } catch (err) {
-      const { fields, form: rest } = causesByField(err);
-      this._errors = fields;
-      this._formError = rest;
-      await this.updateComplete;
-      const first = (['name', 'image', 'cpu', 'memory', 'source'] as const).find((f) => fields[f]);
-      (this.renderRoot.querySelector(`#${first ?? 'name'}`) as HTMLElement | null)?.focus();
-    } finally {
-      this._busy = false;
-    }
+    await this._create.run(async () => {
+      // A failure is caught here, not by run(): its causes go next to their fields, and focus goes
+      // to the first of them once they show (while the call still counts as in flight).
+      try {
+        const created = await create(w);
+        this.dispatchEvent(new CustomEvent('created', { detail: created, bubbles: true, composed: true }));
+        this._modal.done();
+      } catch (err) {
+        const { fields, form: rest } = causesByField(err);
+        this._errors = fields;
+        this._create.error = rest;
+        await this.updateComplete;
+        const first = (['name', 'image', 'cpu', 'memory', 'source'] as const).find((f) => fields[f]);
+        (this.renderRoot.querySelector(`#${first ?? 'name'}`) as HTMLElement | null)?.focus();
+      }
+    });
   }
 
-  private _field(id: Field, label: string, control: unknown, hint?: string) {
+  /**
+   * One form field: its label, control, hint and error, wired together once here. `control` gets
+   * the attributes that tie it to them (id and name are the field's id).
+   */
+  private _field(
+    id: Field,
+    label: string,
+    control: (a: FieldAttrs) => unknown,
+    opts: { hint?: string; class?: string } = {},
+  ) {
     const error = this._errors[id];
-    return html`<div class="field">
+    const attrs: FieldAttrs = {
+      invalid: error ? 'true' : 'false',
+      describedBy: `${opts.hint ? `${id}-hint ` : ''}${id}-error`,
+    };
+    return html`<div class=${opts.class ? `field ${opts.class}` : 'field'}>
       <label for=${id}>${label}</label>
-      ${control}
-      ${hint ? html`<p class="hint" id=${`${id}-hint`}>${hint}</p>` : nothing}
+      ${control(attrs)}
+      ${opts.hint ? html`<p class="hint" id=${`${id}-hint`}>${opts.hint}</p>` : nothing}
       <p class="field-error" id=${`${id}-error`}>${error ?? ''}</p>
     </div>`;
   }
@@ -152,53 +163,37 @@ export class TpCreateDialog extends LitElement {
   override render() {
     const templates = this.templates.length ? this.templates : ['default'];
     const image = templates.includes('default') ? 'default' : templates[0];
-    const inv = (f: Field) => (this._errors[f] ? 'true' : 'false');
-    const described = (f: Field, hint = false) => `${hint ? `${f}-hint ` : ''}${f}-error`;
-    return html`<dialog aria-labelledby="create-title" @close=${() => this._opener?.focus()}>
+    // Each control with what only it has; _field adds its label, hint and error, and the wiring.
+    const name = (a: FieldAttrs) => html`<input id="name" name="name" autocomplete="off" spellcheck="false"
+      autocapitalize="none" aria-invalid=${a.invalid} aria-describedby=${a.describedBy} />`;
+    const imageSelect = (a: FieldAttrs) => html`<select id="image" name="image"
+      aria-invalid=${a.invalid} aria-describedby=${a.describedBy}>
+      ${templates.map((t) => html`<option value=${t} ?selected=${t === image}>${t}</option>`)}
+    </select>`;
+    const cpu = (a: FieldAttrs) => html`<input id="cpu" name="cpu" type="number" inputmode="numeric"
+      value="2" min="1" max="64" step="1" aria-invalid=${a.invalid} aria-describedby=${a.describedBy} />`;
+    const memory = (a: FieldAttrs) => html`<input id="memory" name="memory" value="4Gi" autocomplete="off"
+      spellcheck="false" aria-invalid=${a.invalid} aria-describedby=${a.describedBy} />`;
+    const source = (a: FieldAttrs) => html`<select id="source" name="source"
+      aria-invalid=${a.invalid} aria-describedby=${a.describedBy}>
+      <option value="">Nothing: an empty home</option>
+      ${[...this.workspaces].sort().map((n) => html`<option value=${n}>${n}’s home</option>`)}
+    </select>`;
+    const nameHint = 'Lowercase letters, digits and “-”; it is also the IDE’s address.';
+    return html`<dialog aria-labelledby="create-title" @close=${this._modal.onClose}>
       <form novalidate @submit=${this._submit}>
         <h2 id="create-title">New workspace</h2>
-        <p class="form-error" role="alert">${this._formError}</p>
-        ${this._field(
-          'name',
-          'Name',
-          html`<input id="name" name="name" autocomplete="off" spellcheck="false" autocapitalize="none"
-            aria-invalid=${inv('name')} aria-describedby=${described('name', true)} />`,
-          'Lowercase letters, digits and “-”; it is also the IDE’s address.',
-        )}
-        ${this._field(
-          'image',
-          'Image',
-          html`<select id="image" name="image" aria-invalid=${inv('image')} aria-describedby=${described('image')}>
-            ${templates.map((t) => html`<option value=${t} ?selected=${t === image}>${t}</option>`)}
-          </select>`,
-        )}
+        <p class="form-error" role="alert">${this._create.error}</p>
+        ${this._field('name', 'Name', name, { hint: nameHint })}
+        ${this._field('image', 'Image', imageSelect)}
         <div class="row">
-          ${this._field(
-            'cpu',
-            'CPU',
-            html`<input id="cpu" name="cpu" type="number" inputmode="numeric" value="2" min="1" max="64" step="1"
-              aria-invalid=${inv('cpu')} aria-describedby=${described('cpu', true)} />`,
-            'vCPUs, 1–64',
-          )}
-          ${this._field(
-            'memory',
-            'Memory',
-            html`<input id="memory" name="memory" value="4Gi" autocomplete="off" spellcheck="false"
-              aria-invalid=${inv('memory')} aria-describedby=${described('memory', true)} />`,
-            'e.g. 512Mi or 4Gi',
-          )}
+          ${this._field('cpu', 'CPU', cpu, { hint: 'vCPUs, 1–64' })}
+          ${this._field('memory', 'Memory', memory, { hint: 'e.g. 512Mi or 4Gi' })}
         </div>
-        <div class="field source">
-          <label for="source">Start from a copy of</label>
-          <select id="source" name="source" aria-invalid=${inv('source')} aria-describedby="source-error">
-            <option value="">Nothing: an empty home</option>
-            ${[...this.workspaces].sort().map((n) => html`<option value=${n}>${n}’s home</option>`)}
-          </select>
-          <p class="field-error" id="source-error">${this._errors.source ?? ''}</p>
-        </div>
+        ${this._field('source', 'Start from a copy of', source, { class: 'source' })}
         <div class="actions">
           <button type="button" @click=${() => this.close()}>Cancel</button>
-          <button type="submit" class="primary" ?disabled=${this._busy}>${this._busy ? 'Creating…' : 'Create'}</button>
+          <button type="submit" class="primary" ?disabled=${this._create.busy}>${this._create.busy ? 'Creating…' : 'Create'}</button>
         </div>
       </form>
     </dialog>`;

@@ -1,5 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { describeOwner, type SyncOwner } from '../status.js';
+import { ActionState } from '../action.js';
+import { ModalDialog } from '../modal.js';
 import { baseStyles, controlStyles } from '../styles.js';
 
 /** Deletes a workspace; the page wires it to DELETE /api/v1/workspaces/{name}. */
@@ -17,24 +19,20 @@ export class TpDeleteDialog extends LitElement {
     _name: { state: true },
     _owner: { state: true },
     _typed: { state: true },
-    _error: { state: true },
-    _busy: { state: true },
   };
 
   declare deleteWorkspace: DeleteWorkspace | undefined;
-  private declare _name: string;
-  private declare _owner: SyncOwner | undefined;
-  private declare _typed: string;
-  private declare _error: string;
-  private declare _busy: boolean;
-  private _opener: HTMLElement | undefined;
+  declare private _name: string;
+  declare private _owner: SyncOwner | undefined;
+  declare private _typed: string;
+  private readonly _modal = new ModalDialog(this);
+  /** The delete call: in flight, and why it failed. */
+  private readonly _delete = new ActionState(this);
 
   constructor() {
     super();
     this._name = '';
     this._typed = '';
-    this._error = '';
-    this._busy = false;
   }
 
   static override styles = [
@@ -60,64 +58,53 @@ export class TpDeleteDialog extends LitElement {
     this._name = name;
     this._owner = owner;
     this._typed = '';
-    this._error = '';
-    this._opener = opener;
+    this._delete.error = '';
+    this._modal.remember(opener);
     await this.updateComplete;
-    const dialog = this.renderRoot.querySelector('dialog');
-    if (!dialog) return;
-    if (typeof dialog.showModal === 'function') dialog.showModal();
-    else dialog.setAttribute('open', '');
-    (this.renderRoot.querySelector('#confirm') as HTMLInputElement | null)?.focus();
+    this._modal.show('#confirm');
   }
 
   close(): void {
-    const dialog = this.renderRoot.querySelector('dialog');
-    if (typeof dialog?.close === 'function') dialog.close();
-    else dialog?.removeAttribute('open');
-    this._opener?.focus();
+    this._modal.close();
   }
 
   private async _submit(e: SubmitEvent): Promise<void> {
     e.preventDefault();
-    if (this._busy || !this.deleteWorkspace || this._typed !== this._name) return;
-    this._busy = true;
-    this._error = '';
-    try {
-      await this.deleteWorkspace(this._name);
+    const deleteWorkspace = this.deleteWorkspace;
+    if (this._delete.busy || !deleteWorkspace || this._typed !== this._name) return;
+    await this._delete.run(async () => {
+      await deleteWorkspace(this._name);
       this.dispatchEvent(new CustomEvent('deleted', { detail: this._name, bubbles: true, composed: true }));
-      this._opener = undefined;
-      this.close();
-    } catch (err) {
-      this._error = err instanceof Error ? err.message : String(err);
-    } finally {
-      this._busy = false;
-    }
+      this._modal.done();
+    });
   }
 
   override render() {
     const name = this._name;
     const o = this._owner;
-    return html`<dialog aria-labelledby="delete-title" aria-describedby="delete-what" @close=${() => this._opener?.focus()}>
+    return html`<dialog aria-labelledby="delete-title" aria-describedby="delete-what" @close=${this._modal.onClose}>
       <form novalidate @submit=${this._submit}>
         <h2 id="delete-title">Delete ${name}?</h2>
         <p id="delete-what">Its disk and its home directory are deleted for good, with every file in them. This cannot be undone.</p>
-        ${o
-          ? html`<p class="sync" id="delete-sync">
+        ${
+          o
+            ? html`<p class="sync" id="delete-sync">
               It is declared in ${describeOwner(o)}. The sync will create it again, with an empty home, unless
               ${o.file ? html`that file no longer declares it` : html`the folder no longer declares it`}.
             </p>`
-          : nothing}
+            : nothing
+        }
         <div class="field">
           <label for="confirm">Type <strong class="mono">${name}</strong> to confirm</label>
           <input id="confirm" name="confirm" autocomplete="off" spellcheck="false" autocapitalize="none"
             .value=${this._typed} @input=${(e: InputEvent) => (this._typed = (e.target as HTMLInputElement).value)}
             aria-describedby="delete-error" />
         </div>
-        <p class="form-error" id="delete-error" role="alert">${this._error}</p>
+        <p class="form-error" id="delete-error" role="alert">${this._delete.error}</p>
         <div class="actions">
           <button type="button" @click=${() => this.close()}>Cancel</button>
-          <button type="submit" class="danger solid" ?disabled=${this._busy || this._typed !== name}>
-            ${this._busy ? 'Deleting…' : 'Delete for good'}
+          <button type="submit" class="danger solid" ?disabled=${this._delete.busy || this._typed !== name}>
+            ${this._delete.busy ? 'Deleting…' : 'Delete for good'}
           </button>
         </div>
       </form>

@@ -1,6 +1,8 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import { ApiError, condition, portUrl, type Port, type PortProbe, type UiConfig, type Workspace } from '../api.js';
+import { ActionState } from '../action.js';
+import { errorMessage } from '../../../specs/errors.js';
 import { ideState } from '../status.js';
 import { baseStyles, controlStyles } from '../styles.js';
 import './tp-badge.js';
@@ -28,8 +30,6 @@ export class TpPorts extends LitElement {
     config: { attribute: false },
     actions: { attribute: false },
     _probes: { state: true },
-    _error: { state: true },
-    _busy: { state: true },
   };
 
   declare workspace: Workspace | undefined;
@@ -37,9 +37,9 @@ export class TpPorts extends LitElement {
   declare ports: Port[];
   declare config: UiConfig;
   declare actions: PortActions | undefined;
-  private declare _probes: Record<string, ProbeState>;
-  private declare _error: string;
-  private declare _busy: boolean;
+  declare private _probes: Record<string, ProbeState>;
+  /** Adding or removing a port: in flight (adding), and why it failed. */
+  private readonly _change = new ActionState(this);
   private _probedKey = '';
 
   constructor() {
@@ -47,8 +47,6 @@ export class TpPorts extends LitElement {
     this.ports = [];
     this.config = { workspaceBaseUrl: '' };
     this._probes = {};
-    this._error = '';
-    this._busy = false;
   }
 
   static override styles = [
@@ -128,7 +126,9 @@ export class TpPorts extends LitElement {
 
   private get _mine(): Port[] {
     const name = this.workspace?.metadata.name;
-    return this.ports.filter((p) => p.spec.workspace === name && !p.metadata.deletionTimestamp).sort((a, b) => a.spec.port - b.spec.port);
+    return this.ports
+      .filter((p) => p.spec.workspace === name && !p.metadata.deletionTimestamp)
+      .sort((a, b) => a.spec.port - b.spec.port);
   }
 
   protected override updated(_changed: PropertyValues<this>): void {
@@ -152,7 +152,7 @@ export class TpPorts extends LitElement {
         try {
           result = await actions.probe(name);
         } catch (err) {
-          result = { error: err instanceof Error ? err.message : String(err) };
+          result = { error: errorMessage(err) };
         }
         this._probes = { ...this._probes, [name]: result };
       }),
@@ -162,35 +162,37 @@ export class TpPorts extends LitElement {
   private async _add(e: SubmitEvent): Promise<void> {
     e.preventDefault();
     const ws = this.workspace?.metadata.name;
-    if (!ws || !this.actions || this._busy) return;
+    const actions = this.actions;
+    if (!ws || !actions || this._change.busy) return;
     const input = this.renderRoot.querySelector('#new-port') as HTMLInputElement;
     const raw = input.value.trim();
-    this._error = '';
+    this._change.error = '';
     if (!/^\d+$/.test(raw)) {
-      this._error = 'Give a port number, 1024–65535.';
+      this._change.error = 'Give a port number, 1024–65535.';
       input.focus();
       return;
     }
-    this._busy = true;
-    try {
-      await this.actions.add(ws, Number(raw));
-      input.value = '';
-    } catch (err) {
-      const causes = err instanceof ApiError ? err.causes : [];
-      this._error = causes.length ? causes.map((c) => c.message).join(' ') : err instanceof Error ? err.message : String(err);
-      input.focus();
-    } finally {
-      this._busy = false;
-    }
+    await this._change.run(
+      async () => {
+        await actions.add(ws, Number(raw));
+        input.value = '';
+      },
+      (err) => {
+        input.focus();
+        const causes = err instanceof ApiError ? err.causes : [];
+        return causes.length ? causes.map((c) => c.message).join(' ') : errorMessage(err);
+      },
+    );
   }
 
   private async _remove(p: Port): Promise<void> {
     if (!this.actions) return;
-    this._error = '';
+    // Not busy meanwhile: a remove does not hold up adding one.
+    this._change.error = '';
     try {
       await this.actions.remove(p.metadata.name);
     } catch (err) {
-      this._error = err instanceof Error ? err.message : String(err);
+      this._change.error = errorMessage(err);
     }
   }
 
@@ -209,11 +211,13 @@ export class TpPorts extends LitElement {
     const routed = condition(p.status?.conditions)?.status === 'True';
     return html`<li data-port=${n} data-name=${p.metadata.name}>
       <span class="port mono num">
-        ${wsOpen && routed
-          ? html`<a href=${portUrl(this.config, ws, n)} target="_blank" rel="noopener noreferrer"
+        ${
+          wsOpen && routed
+            ? html`<a href=${portUrl(this.config, ws, n)} target="_blank" rel="noopener noreferrer"
               ><span class="visually-hidden">Port </span>:${n}<span aria-hidden="true"> ↗</span></a
             >`
-          : html`:${n}`}
+            : html`:${n}`
+        }
       </span>
       <span class="state">
         ${this._answer(p.metadata.name)}
@@ -229,23 +233,29 @@ export class TpPorts extends LitElement {
     const mine = this._mine;
     const full = mine.length >= PORT_LIMIT;
     const wsOpen = ideState(ws).open;
-    return html`${mine.length
+    return html`${
+      mine.length
         ? html`<div class="toolbar">
               <button type="button" class="small" @click=${() => this.probeAll()}>Check again</button>
             </div>
             <ul aria-label="Published ports">
-              ${repeat(mine, (p) => p.metadata.name, (p) => this._row(p, wsOpen))}
+              ${repeat(
+                mine,
+                (p) => p.metadata.name,
+                (p) => this._row(p, wsOpen),
+              )}
             </ul>`
-        : html`<p class="empty">No published ports. Add one to reach a server running in the workspace.</p>`}
+        : html`<p class="empty">No published ports. Add one to reach a server running in the workspace.</p>`
+    }
       <form novalidate @submit=${this._add}>
         <div class="field">
           <label for="new-port">Port</label>
           <input id="new-port" name="port" type="number" inputmode="numeric" min="1024" max="65535" placeholder="3000"
-            aria-invalid=${this._error ? 'true' : 'false'} aria-describedby="port-error port-limit" ?disabled=${full} />
+            aria-invalid=${this._change.error ? 'true' : 'false'} aria-describedby="port-error port-limit" ?disabled=${full} />
         </div>
-        <button type="submit" class="primary" ?disabled=${full || this._busy}>Add port</button>
+        <button type="submit" class="primary" ?disabled=${full || this._change.busy}>Add port</button>
         <p class="limit" id="port-limit">${mine.length} of ${PORT_LIMIT}${full ? ': remove one to add another' : ''}</p>
-        <p class="field-error errors" id="port-error" role="alert">${this._error}</p>
+        <p class="field-error errors" id="port-error" role="alert">${this._change.error}</p>
       </form>`;
   }
 }

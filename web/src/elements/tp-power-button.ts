@@ -1,6 +1,8 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { ActionState } from '../action.js';
+import { errorMessage } from '../../../specs/errors.js';
 import { powerPending } from '../status.js';
-import { baseStyles } from '../styles.js';
+import { baseStyles, buttonStyles } from '../styles.js';
 
 /** Sets a Workspace's spec.running; resolves when the API accepted it. */
 export type SetRunning = (name: string, running: boolean) => Promise<unknown>;
@@ -17,8 +19,6 @@ export class TpPowerButton extends LitElement {
     action: { attribute: false },
     disabled: { type: Boolean },
     phase: { type: String },
-    _busy: { state: true },
-    _error: { state: true },
   };
 
   /** The Workspace's name. */
@@ -31,49 +31,30 @@ export class TpPowerButton extends LitElement {
   declare disabled: boolean;
   /** The Workspace's status.phase: the button waits ("Starting…") until it follows spec.running. */
   declare phase: string | undefined;
-  private declare _busy: boolean;
-  private declare _error: string;
+  /** The PATCH: in flight, and why it failed. */
+  private readonly _set = new ActionState(this);
 
   constructor() {
     super();
     this.name = '';
     this.running = false;
     this.disabled = false;
-    this._busy = false;
-    this._error = '';
   }
 
   static override styles = [
     baseStyles,
+    buttonStyles,
     css`
       :host {
         display: block;
       }
       button {
-        font: inherit;
-        font-size: 0.875rem;
-        font-weight: 600;
         /* Fits "Stopping…": the row does not move when the label changes. */
         min-width: 7.5em;
         padding: 0.35em 0.9em;
-        border-radius: 6px;
-        border: 1px solid var(--tp-border-strong, #b6bec8);
-        background: var(--tp-surface, #fff);
-        color: var(--tp-text, #1b1f24);
-        cursor: pointer;
-      }
-      button:hover:not(:disabled) {
-        background: var(--tp-hover, #f0f3f6);
-      }
-      button.start {
-        border-color: var(--tp-accent, #0b5cc2);
-        background: var(--tp-accent, #0b5cc2);
-        color: var(--tp-on-accent, #fff);
-      }
-      button.start:hover:not(:disabled) {
-        background: var(--tp-accent-hover, #094a9c);
       }
       button:disabled {
+        /* Mostly disabled while the phase catches up: "wait", not "refused". */
         cursor: progress;
         opacity: 0.65;
       }
@@ -90,37 +71,33 @@ export class TpPowerButton extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     // A new desired state from the API settles an earlier failure.
-    if (changed.has('running') && changed.get('running') !== undefined) this._error = '';
+    if (changed.has('running') && changed.get('running') !== undefined) this._set.error = '';
   }
 
   private async _onClick(): Promise<void> {
-    if (this.pending || this.disabled || !this.action) return;
+    const action = this.action;
+    if (this.pending || this.disabled || !action) return;
     const target = !this.running;
-    this._busy = true;
-    this._error = '';
-    try {
-      await this.action(this.name, target);
-    } catch (err) {
-      this._error = (err as Error).message || String(err);
-    } finally {
-      this._busy = false;
-    }
+    await this._set.run(
+      () => action(this.name, target),
+      (err) => errorMessage(err) || String(err),
+    );
   }
 
   /** The request is in flight, or the phase has not followed spec.running yet. */
   get pending(): boolean {
-    return this._busy || (this.phase !== undefined && powerPending(this.running, this.phase));
+    return this._set.busy || (this.phase !== undefined && powerPending(this.running, this.phase));
   }
 
   override render() {
     const pending = this.pending && !this.disabled;
     // While a request is in flight, spec.running is about to flip: say what it is becoming.
-    const starting = this._busy ? !this.running : this.running;
+    const starting = this._set.busy ? !this.running : this.running;
     const verb = this.running ? 'Stop' : 'Start';
     const label = pending ? (starting ? 'Starting…' : 'Stopping…') : verb;
     return html`<button
         type="button"
-        class=${this.running ? 'stop' : 'start'}
+        class=${this.running ? 'stop' : 'start primary'}
         ?disabled=${pending || this.disabled || !this.action}
         aria-label=${`${pending ? label.slice(0, -1) : verb} ${this.name}`}
         aria-describedby="error"
@@ -128,7 +105,7 @@ export class TpPowerButton extends LitElement {
       >
         ${label}
       </button>
-      <span id="error" class="error" role="alert">${this._error || nothing}</span>`;
+      <span id="error" class="error" role="alert">${this._set.error || nothing}</span>`;
   }
 }
 

@@ -1,39 +1,24 @@
-import { LitElement, css, html } from 'lit';
-import { formatFull, formatLocal, parseTime } from '../time.js';
+import { html } from 'lit';
+import { formatLocal } from '../time.js';
+import { TimestampElement } from './timestamp-element.js';
 
 /** A UTC timestamp shown as a date and time in the browser's locale and time zone. */
-export class TpTime extends LitElement {
+export class TpTime extends TimestampElement {
   static override properties = {
-    datetime: { type: String },
     locale: { type: String },
     timeZone: { type: String, attribute: 'time-zone' },
   };
 
-  /** An RFC 3339 timestamp (UTC), as the API sends it. */
-  declare datetime: string;
   /** A BCP 47 locale; the browser's when unset. */
   declare locale: string | undefined;
   /** An IANA time zone; the browser's when unset. */
   declare timeZone: string | undefined;
 
-  constructor() {
-    super();
-    this.datetime = '';
-  }
-
-  static override styles = css`
-    :host {
-      display: inline-block;
-      font-variant-numeric: tabular-nums;
-      white-space: nowrap;
-    }
-  `;
-
   override render() {
-    const t = parseTime(this.datetime);
+    const t = this.time;
     if (t === undefined) return html`—`;
     const opts = { locale: this.locale, timeZone: this.timeZone };
-    return html`<time datetime=${this.datetime} title=${formatFull(t, opts)}>${formatLocal(t, opts)}</time>`;
+    return this.renderTime(t, formatLocal(t, opts), opts);
   }
 }
 
