@@ -260,13 +260,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.get('/healthz', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok'));
   app.get('/version', async (_req, reply) =>
-    reply
-      .type('application/json; charset=utf-8')
-      .send({
-        gitVersion: `v${TIDEPOOL_VERSION}`,
-        platform: `${process.platform}/${process.arch}`,
-        nodeVersion: process.version,
-      }),
+    reply.type('application/json; charset=utf-8').send({
+      gitVersion: `v${TIDEPOOL_VERSION}`,
+      platform: `${process.platform}/${process.arch}`,
+      nodeVersion: process.version,
+    }),
   );
   // Ready means able to take writes: a store whose disk refuses them says so here (and
   // turns ready again by itself once a retry gets through).

@@ -116,9 +116,7 @@ export function buildState(path: string, file: LoadedFile): LoadedState {
  * What is on disk for a store file, as the {format, resourceVersion, objects} document the
  * store file always held (snapshot plus journal; Events from their own file). For tools and tests.
  */
-export async function readStoreState(
-  path: string,
-): Promise<{
+export async function readStoreState(path: string): Promise<{
   format: 'tidepool.store/v1';
   resourceVersion: number;
   objects: Record<string, Record<string, Resource>>;

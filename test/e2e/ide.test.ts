@@ -210,10 +210,10 @@ describe.skipIf(!run)('the IDE in a real browser (code-server image, Incus, Cadd
     await row.waitFor({ state: 'visible', timeout: 30_000 });
     await row.click();
     // innerText, not textContent: it keeps the editor's line breaks, which `want` spans.
-    // biome-ignore lint/performance/useDomNodeTextContent: the rendered text with its line breaks is the point
-    await expect
-      .poll(() => page.locator('.editor-instance .view-lines').first().innerText(), { timeout: 30_000 })
-      .toContain(want);
+    const editorText = () =>
+      // biome-ignore lint/performance/useDomNodeTextContent: the rendered text with its line breaks is the point
+      page.locator('.editor-instance .view-lines').first().innerText();
+    await expect.poll(editorText, { timeout: 30_000 }).toContain(want);
     // The screenshot: the workbench with the file open over the terminal panel that wrote it,
     // in a page still connected to the container (no dialog).
     expect(await page.locator('.terminal-wrapper .xterm').first().isVisible()).toBe(true);

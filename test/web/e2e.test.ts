@@ -10,7 +10,19 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { AUTH, CLI, Serve, WEB_DIST, buildUi, closeBrowser, openBrowser, skipBrowserSuite, sleep, workspaceYaml, type Browsing } from './harness.js';
+import {
+  AUTH,
+  CLI,
+  Serve,
+  WEB_DIST,
+  buildUi,
+  closeBrowser,
+  openBrowser,
+  skipBrowserSuite,
+  sleep,
+  workspaceYaml,
+  type Browsing,
+} from './harness.js';
 
 const run = promisify(execFile);
 
@@ -21,7 +33,8 @@ describe.skipIf(skipBrowserSuite())('status UI in Chromium against tidepool serv
   let b: Browsing | undefined;
   let page: Page;
   const api = (path: string, init: RequestInit = {}) => serve.api(path, init);
-  const cli = (...args: string[]) => run(process.execPath, [CLI, '--server', serve.base, ...args], { env: serve.env, cwd: tmp });
+  const cli = (...args: string[]) =>
+    run(process.execPath, [CLI, '--server', serve.base, ...args], { env: serve.env, cwd: tmp });
 
   const row = (name: string) => page.locator(`tp-workspaces tr[data-name="${name}"]`);
   const connection = () => page.locator('tp-connection');
@@ -77,7 +90,9 @@ describe.skipIf(skipBrowserSuite())('status UI in Chromium against tidepool serv
     expect(await ide.getAttribute('href')).toBe('http://127.0.0.1:8081/workspace/web-alice/');
     expect(await ide.getAttribute('target')).toBe('_blank');
     await row('web-alice').locator('a.port').waitFor({ timeout: 2000 });
-    expect(await row('web-alice').locator('a.port').getAttribute('href')).toBe('http://127.0.0.1:8081/workspace/web-alice/port/3000/');
+    expect(await row('web-alice').locator('a.port').getAttribute('href')).toBe(
+      'http://127.0.0.1:8081/workspace/web-alice/port/3000/',
+    );
   });
 
   it('shows the workspace Running once the controller has started it, with the IP where its IDE answers', async () => {
@@ -94,12 +109,16 @@ describe.skipIf(skipBrowserSuite())('status UI in Chromium against tidepool serv
     const stop = page.getByRole('button', { name: 'Stop web-alice' });
     await stop.focus();
     await page.keyboard.press('Enter');
-    await expect.poll(async () => (await api('/api/v1/workspaces/web-alice')).spec.running, { timeout: 10_000 }).toBe(false);
+    await expect
+      .poll(async () => (await api('/api/v1/workspaces/web-alice')).spec.running, { timeout: 10_000 })
+      .toBe(false);
     await page.getByRole('button', { name: 'Start web-alice' }).waitFor({ timeout: 15_000 });
 
     // The controller stops the VM and says so in status; the row follows, in words, and the IDE link goes.
     await row('web-alice').locator('tp-badge[tone="neutral"]', { hasText: 'Stopped' }).waitFor({ timeout: 15_000 });
-    expect(await row('web-alice').locator('td.ready').textContent()).toContain('Stopped. Its disk and home are kept; Start runs it again.');
+    expect(await row('web-alice').locator('td.ready').textContent()).toContain(
+      'Stopped. Its disk and home are kept; Start runs it again.',
+    );
     expect(await row('web-alice').locator('a.ide').count()).toBe(0);
     expect(await row('web-alice').locator('.ide-off').textContent()).toBe('IDE: stopped');
     expect((await row('web-alice').locator('td.ip').textContent())?.replace(/^\s*IP/, '').trim()).toBe('—');
@@ -116,17 +135,26 @@ describe.skipIf(skipBrowserSuite())('status UI in Chromium against tidepool serv
   });
 
   it('shows the error of an invalid file in a sync folder, with file and line', async () => {
-    writeFileSync(join(syncDir, 'broken.yaml'), ['apiVersion: tidepool/v1', 'kind: Workspace', 'metadata: {name: broken}', 'spec:', '  running: maybe', ''].join('\n'));
+    writeFileSync(
+      join(syncDir, 'broken.yaml'),
+      ['apiVersion: tidepool/v1', 'kind: Workspace', 'metadata: {name: broken}', 'spec:', '  running: maybe', ''].join(
+        '\n',
+      ),
+    );
     const errors = page.locator('tp-syncs li.sync[data-name="e2e"] ul.errors li');
     await errors.first().waitFor({ timeout: 15_000 });
     const text = (await errors.allTextContents()).join('\n');
     // broken.yaml:LINE:COLUMN, the field path and the message.
     expect(text).toMatch(/broken\.yaml:5(:\d+)?/);
     expect(text).toContain('spec.running');
-    await page.locator('tp-syncs li.sync[data-name="e2e"] tp-badge[tone="error"]', { hasText: 'Stalled' }).waitFor({ timeout: 5000 });
+    await page
+      .locator('tp-syncs li.sync[data-name="e2e"] tp-badge[tone="error"]', { hasText: 'Stalled' })
+      .waitFor({ timeout: 5000 });
     // Nothing of the broken revision was applied; the previous one stays in force.
     expect((await api('/api/v1/workspaces/from-git')).spec.running).toBe(true);
-    expect((await fetch(`${serve.base}/api/v1/workspaces/broken`, { headers: { authorization: AUTH } })).status).toBe(404);
+    expect((await fetch(`${serve.base}/api/v1/workspaces/broken`, { headers: { authorization: AUTH } })).status).toBe(
+      404,
+    );
     expect(await row('from-git').isVisible()).toBe(true);
   });
 

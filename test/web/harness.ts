@@ -101,13 +101,27 @@ export class Serve {
     const port = await freePort();
     this.base = `http://127.0.0.1:${port}`;
     mkdirSync(this.dataDir, { recursive: true });
-    this.args = ['--data-dir', this.dataDir, '--listen', `127.0.0.1:${port}`, '--runtime', 'stub', '--proxy', 'memory', ...extra];
+    this.args = [
+      '--data-dir',
+      this.dataDir,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--runtime',
+      'stub',
+      '--proxy',
+      'memory',
+      ...extra,
+    ];
     await this.restart();
   }
 
   /** Starts again with the same flags (after stop). */
   async restart(): Promise<void> {
-    const child = spawn(process.execPath, [CLI, 'serve', ...this.args], { env: this.env, cwd: this.tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', ...this.args], {
+      env: this.env,
+      cwd: this.tmp,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     child.stdout?.on('data', (d: Buffer) => (this.log += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.log += d.toString()));
@@ -137,7 +151,10 @@ export class Serve {
 
   /** A JSON API call with the test's credentials; a non-2xx reply throws with its Status. */
   async api(path: string, init: RequestInit = {}): Promise<Record<string, any>> {
-    const res = await fetch(`${this.base}${path}`, { ...init, headers: { authorization: AUTH, accept: 'application/json', ...(init.headers ?? {}) } });
+    const res = await fetch(`${this.base}${path}`, {
+      ...init,
+      headers: { authorization: AUTH, accept: 'application/json', ...(init.headers ?? {}) },
+    });
     const body = await res.json();
     if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${JSON.stringify(body)}`);
     return body as Record<string, any>;
@@ -156,7 +173,14 @@ export interface Browsing {
 export async function openBrowser(viewport = { width: 1280, height: 860 }): Promise<Browsing> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   const context = await browser.newContext({ httpCredentials: { username: USER, password: PASSWORD }, viewport });
   const page = await context.newPage();
@@ -177,7 +201,15 @@ export function workspaceYaml(name: string, port?: number): string {
     'kind: Workspace',
     `metadata: {name: ${name}, labels: {suite: web-e2e}}`,
     'spec: {image: default, running: true, resources: {cpu: 1, memory: 512Mi}}',
-    ...(port ? ['---', 'apiVersion: tidepool/v1', 'kind: Port', `metadata: {name: ${name}-${port}}`, `spec: {workspace: ${name}, port: ${port}}`] : []),
+    ...(port
+      ? [
+          '---',
+          'apiVersion: tidepool/v1',
+          'kind: Port',
+          `metadata: {name: ${name}-${port}}`,
+          `spec: {workspace: ${name}, port: ${port}}`,
+        ]
+      : []),
     '',
   ].join('\n');
 }

@@ -11,10 +11,27 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { AUTH, PASSWORD, ROOT, Serve, USER, buildUi, closeBrowser, openBrowser, skipBrowserSuite, sleep, workspaceYaml, type Browsing } from './harness.js';
+import {
+  AUTH,
+  PASSWORD,
+  ROOT,
+  Serve,
+  USER,
+  buildUi,
+  closeBrowser,
+  openBrowser,
+  skipBrowserSuite,
+  sleep,
+  workspaceYaml,
+  type Browsing,
+} from './harness.js';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const SHOTS = { desktop: join(ROOT, 'docs', 'screenshot.png'), workspace: join(ROOT, 'docs', 'workspace.png'), mobile: join(ROOT, 'docs', 'mobile.png') };
+const SHOTS = {
+  desktop: join(ROOT, 'docs', 'screenshot.png'),
+  workspace: join(ROOT, 'docs', 'workspace.png'),
+  mobile: join(ROOT, 'docs', 'mobile.png'),
+};
 
 interface AxeViolation {
   id: string;
@@ -26,10 +43,11 @@ interface AxeViolation {
 /** axe-core run inside the page; the serious and critical violations, each with where it is. */
 async function seriousViolations(page: Page): Promise<string[]> {
   if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: unknown[] }> } }).axe;
+  const violations = (await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: unknown[] }> } })
+      .axe;
     return (await axe.run(document, { resultTypes: ['violations'] })).violations;
-  }) as AxeViolation[];
+  })) as AxeViolation[];
   return violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
@@ -37,7 +55,10 @@ async function seriousViolations(page: Page): Promise<string[]> {
 
 /** Whether the page scrolls sideways (its content is wider than the window). */
 async function scrollsSideways(page: Page): Promise<{ scrollWidth: number; clientWidth: number }> {
-  return page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
+  return page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth,
+  }));
 }
 
 describe.skipIf(skipBrowserSuite())('managing workspaces in Chromium against tidepool serve', () => {
@@ -49,11 +70,12 @@ describe.skipIf(skipBrowserSuite())('managing workspaces in Chromium against tid
   const url = (path: string) => `${serve.base}${path}`;
   const dialog = (tag: string) => page.locator(`${tag} dialog`);
   const row = (name: string) => page.locator(`tp-workspaces tr[data-name="${name}"]`);
-  const focused = () => page.evaluate(() => {
-    let el: Element | null = document.activeElement;
-    while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
-    return el ? `${el.localName}#${el.id}` : '';
-  });
+  const focused = () =>
+    page.evaluate(() => {
+      let el: Element | null = document.activeElement;
+      while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
+      return el ? `${el.localName}#${el.id}` : '';
+    });
 
   beforeAll(async () => {
     await buildUi();
@@ -61,12 +83,27 @@ describe.skipIf(skipBrowserSuite())('managing workspaces in Chromium against tid
     writeFileSync(join(syncDir, 'team.yaml'), workspaceYaml('from-git'));
     await serve.start(['--sync-dir', `team=${syncDir}`]);
     // A few workspaces applied through the API, so that the list is a real one.
-    const post = (plural: string, body: object) => serve.api(`/api/v1/${plural}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (plural: string, body: object) =>
+      serve.api(`/api/v1/${plural}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     const ws = (name: string, running: boolean, cpu: number, memory: string) =>
-      post('workspaces', { apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name }, spec: { image: 'default', running, resources: { cpu, memory } } });
+      post('workspaces', {
+        apiVersion: 'tidepool/v1',
+        kind: 'Workspace',
+        metadata: { name },
+        spec: { image: 'default', running, resources: { cpu, memory } },
+      });
     await ws('alice', true, 2, '4Gi');
     await ws('bob', false, 1, '2Gi');
-    await post('ports', { apiVersion: 'tidepool/v1', kind: 'Port', metadata: { name: 'alice-5173' }, spec: { workspace: 'alice', port: 5173 } });
+    await post('ports', {
+      apiVersion: 'tidepool/v1',
+      kind: 'Port',
+      metadata: { name: 'alice-5173' },
+      spec: { workspace: 'alice', port: 5173 },
+    });
     b = await openBrowser();
     page = b.page;
   });
@@ -88,7 +125,9 @@ describe.skipIf(skipBrowserSuite())('managing workspaces in Chromium against tid
     // The form opens on Name.
     expect(await focused()).toBe('input#name');
     const templates = await page.getByRole('combobox', { name: 'Image' }).locator('option').allTextContents();
-    expect(templates).toEqual((await (await fetch(url('/app/config.json'), { headers: { authorization: AUTH } })).json()).imageTemplates);
+    expect(templates).toEqual(
+      (await (await fetch(url('/app/config.json'), { headers: { authorization: AUTH } })).json()).imageTemplates,
+    );
     expect(templates).toContain('default');
     await page.keyboard.type('web-carol');
     await page.keyboard.press('Tab'); // Image
@@ -141,7 +180,9 @@ describe.skipIf(skipBrowserSuite())('managing workspaces in Chromium against tid
     const input = ports.getByRole('spinbutton', { name: 'Port' });
     await input.fill('80');
     await ports.getByRole('button', { name: 'Add port' }).click();
-    await expect.poll(() => ports.locator('#port-error').textContent(), { timeout: 5000 }).toContain('must be between 1024 and 65535');
+    await expect
+      .poll(() => ports.locator('#port-error').textContent(), { timeout: 5000 })
+      .toContain('must be between 1024 and 65535');
 
     await input.fill('3000');
     await input.press('Enter');
@@ -181,7 +222,8 @@ describe.skipIf(skipBrowserSuite())('managing workspaces in Chromium against tid
     expect(await ws.locator('dd.owner').textContent()).toContain('No sync');
     await ws.locator('tp-events li.event', { hasText: 'Created' }).first().waitFor({ timeout: 10_000 });
     // Only this workspace's events (and its ports').
-    for (const t of await ws.locator('tp-events li.event .object').allTextContents()) expect(t).toMatch(/^(Workspace\/web-carol|Port\/web-carol-\d+)$/);
+    for (const t of await ws.locator('tp-events li.event .object').allTextContents())
+      expect(t).toMatch(/^(Workspace\/web-carol|Port\/web-carol-\d+)$/);
     const yaml = await ws.locator('pre').textContent();
     expect(yaml).toContain('kind: Workspace');
     expect(yaml).toContain('  name: web-carol');
@@ -200,10 +242,11 @@ describe.skipIf(skipBrowserSuite())('managing workspaces in Chromium against tid
     const events = page.locator('tp-app >> tp-events').first();
     await events.locator('li.event').first().waitFor({ timeout: 10_000 });
     await events.getByRole('combobox', { name: 'Workspace' }).selectOption('alice');
-    await expect.poll(async () => [...new Set(await events.locator('li.event .object').allTextContents())], { timeout: 5000 }).toEqual(
-      expect.arrayContaining(['Workspace/alice']),
-    );
-    for (const t of await events.locator('li.event .object').allTextContents()) expect(t).toMatch(/^(Workspace\/alice|Port\/alice-\d+)$/);
+    await expect
+      .poll(async () => [...new Set(await events.locator('li.event .object').allTextContents())], { timeout: 5000 })
+      .toEqual(expect.arrayContaining(['Workspace/alice']));
+    for (const t of await events.locator('li.event .object').allTextContents())
+      expect(t).toMatch(/^(Workspace\/alice|Port\/alice-\d+)$/);
     await events.getByRole('combobox', { name: 'Type' }).selectOption('Warning');
     await expect.poll(() => events.locator('li.event.normal').count()).toBe(0);
     await events.getByRole('combobox', { name: 'Workspace' }).selectOption('');
@@ -231,7 +274,8 @@ describe.skipIf(skipBrowserSuite())('managing workspaces in Chromium against tid
   it('makes the README screenshots of what it checked: the list, the workspace page, and a phone', async () => {
     await page.goto(url('/app/'));
     await page.locator('tp-connection[state="live"]').waitFor({ timeout: 10_000 });
-    for (const n of ['alice', 'web-carol', 'from-git']) await row(n).locator('tp-badge', { hasText: 'Running' }).waitFor({ timeout: 15_000 });
+    for (const n of ['alice', 'web-carol', 'from-git'])
+      await row(n).locator('tp-badge', { hasText: 'Running' }).waitFor({ timeout: 15_000 });
     await row('bob').locator('tp-badge', { hasText: 'Stopped' }).waitFor({ timeout: 15_000 });
     expect(await page.locator('tp-workspaces tbody tr').count()).toBe(4);
     expect(await row('from-git').locator('.owner').textContent()).toBe('from sync team');
@@ -245,8 +289,14 @@ describe.skipIf(skipBrowserSuite())('managing workspaces in Chromium against tid
     await page.setViewportSize({ width: 1280, height: 860 });
     await page.mouse.move(0, 0);
     await sleep(300);
-    const bottom = await page.evaluate(() => document.querySelector('tp-app')?.shadowRoot?.querySelector('main')?.getBoundingClientRect().bottom ?? 0);
-    await page.screenshot({ path: SHOTS.desktop, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(bottom) + 16 }, fullPage: true });
+    const bottom = await page.evaluate(
+      () => document.querySelector('tp-app')?.shadowRoot?.querySelector('main')?.getBoundingClientRect().bottom ?? 0,
+    );
+    await page.screenshot({
+      path: SHOTS.desktop,
+      clip: { x: 0, y: 0, width: 1280, height: Math.ceil(bottom) + 16 },
+      fullPage: true,
+    });
 
     await page.goto(url('/app/workspaces/web-carol'));
     const ws = page.locator('tp-workspace-page');
@@ -257,7 +307,13 @@ describe.skipIf(skipBrowserSuite())('managing workspaces in Chromium against tid
     await page.screenshot({ path: SHOTS.workspace, fullPage: true });
 
     // A phone: nothing wider than the window, on the list, the workspace page and the form.
-    const phone = await b!.browser.newContext({ httpCredentials: { username: USER, password: PASSWORD }, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const phone = await b!.browser.newContext({
+      httpCredentials: { username: USER, password: PASSWORD },
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    });
     try {
       const p = await phone.newPage();
       await p.goto(url('/app/workspaces/web-carol'));
@@ -265,12 +321,16 @@ describe.skipIf(skipBrowserSuite())('managing workspaces in Chromium against tid
       let m = await scrollsSideways(p);
       expect(m.scrollWidth).toBeLessThanOrEqual(m.clientWidth);
       await p.goto(url('/app/'));
-      await p.locator('tp-workspaces tr[data-name="alice"] tp-badge', { hasText: 'Running' }).waitFor({ timeout: 10_000 });
+      await p
+        .locator('tp-workspaces tr[data-name="alice"] tp-badge', { hasText: 'Running' })
+        .waitFor({ timeout: 10_000 });
       m = await scrollsSideways(p);
       expect(m.scrollWidth).toBeLessThanOrEqual(m.clientWidth);
       expect(m.clientWidth).toBe(390);
       // Every workspace's Start/Stop and Delete is on screen (not cut off to the right).
-      for (const box of await p.locator('tp-workspaces button.delete').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().right))) {
+      for (const box of await p
+        .locator('tp-workspaces button.delete')
+        .evaluateAll((els) => els.map((e) => e.getBoundingClientRect().right))) {
         expect(box).toBeLessThanOrEqual(390);
       }
       await sleep(300);
@@ -295,7 +355,9 @@ describe.skipIf(skipBrowserSuite())('managing workspaces in Chromium against tid
     expect(warning).toContain('the sync folder “team”');
     expect(warning).toContain(syncDir);
     expect(warning).toContain('create it again, with an empty home');
-    const file = (await serve.api('/api/v1/workspaces/from-git')).metadata.annotations?.['tidepool/sync-file'] as string | undefined;
+    const file = (await serve.api('/api/v1/workspaces/from-git')).metadata.annotations?.['tidepool/sync-file'] as
+      | string
+      | undefined;
     if (file) expect(warning).toContain(`file ${file}`);
     await page.keyboard.press('Escape');
     await d.waitFor({ state: 'hidden' });
@@ -322,10 +384,15 @@ describe.skipIf(skipBrowserSuite())('managing workspaces in Chromium against tid
     await page.waitForURL(url('/app/'), { timeout: 10_000 });
     await row('web-carol').waitFor({ state: 'detached', timeout: 15_000 });
     await expect
-      .poll(async () => (await fetch(url('/api/v1/workspaces/web-carol'), { headers: { authorization: AUTH } })).status, { timeout: 15_000 })
+      .poll(
+        async () => (await fetch(url('/api/v1/workspaces/web-carol'), { headers: { authorization: AUTH } })).status,
+        { timeout: 15_000 },
+      )
       .toBe(404);
     // Its Ports went with it.
-    expect((await serve.api('/api/v1/ports')).items.map((p: { metadata: { name: string } }) => p.metadata.name)).not.toContain('web-carol-3000');
+    expect(
+      (await serve.api('/api/v1/ports')).items.map((p: { metadata: { name: string } }) => p.metadata.name),
+    ).not.toContain('web-carol-3000');
   });
 
   it('threw no error in the page', () => {

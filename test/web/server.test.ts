@@ -16,7 +16,10 @@ beforeAll(async () => {
   await mkdir(join(web, 'assets'));
   await writeFile(join(web, 'index.html'), '<!doctype html><title>Tidepool page</title>');
   await writeFile(join(web, 'assets', 'app.js'), 'console.log(1)');
-  t = await startTestServer({ webRoot: web, uiConfig: { workspacePort: 8081, imageTemplates: ['default', 'minimal'] } });
+  t = await startTestServer({
+    webRoot: web,
+    uiConfig: { workspacePort: 8081, imageTemplates: ['default', 'minimal'] },
+  });
 });
 
 afterAll(async () => {
@@ -35,7 +38,10 @@ describe('deep links into the UI', () => {
     expect((await t.req('GET', '/app/workspaces/alice', { auth: null })).status).toBe(401);
     expect((await t.req('GET', '/app/assets/app.js')).text).toBe('console.log(1)');
     expect((await t.req('GET', '/app/assets/nope.js')).status).toBe(404);
-    expect((await t.req('GET', '/app/config.json')).json).toEqual({ workspacePort: 8081, imageTemplates: ['default', 'minimal'] });
+    expect((await t.req('GET', '/app/config.json')).json).toEqual({
+      workspacePort: 8081,
+      imageTemplates: ['default', 'minimal'],
+    });
   });
 });
 
@@ -44,7 +50,12 @@ describe('GET /api/v1/ports/NAME/probe', () => {
   afterAll(() => listener?.close());
 
   const workspace = (name: string) => ({ apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name }, spec: {} });
-  const port = (ws: string, n: number) => ({ apiVersion: 'tidepool/v1', kind: 'Port', metadata: { name: `${ws}-${n}` }, spec: { workspace: ws, port: n } });
+  const port = (ws: string, n: number) => ({
+    apiVersion: 'tidepool/v1',
+    kind: 'Port',
+    metadata: { name: `${ws}-${n}` },
+    spec: { workspace: ws, port: n },
+  });
 
   it('says whether something answers on the port of the workspace’s IP', async () => {
     // A listener on a loopback address stands for a server in the workspace.
@@ -61,7 +72,8 @@ describe('GET /api/v1/ports/NAME/probe', () => {
     });
     expect((await t.req('POST', '/api/v1/workspaces', { body: workspace('alice') })).status).toBe(201);
     t.store.updateStatus('Workspace', 'alice', { phase: 'Running', ip: '127.0.0.1' });
-    for (const n of [open, closed]) expect((await t.req('POST', '/api/v1/ports', { body: port('alice', n) })).status).toBe(201);
+    for (const n of [open, closed])
+      expect((await t.req('POST', '/api/v1/ports', { body: port('alice', n) })).status).toBe(201);
 
     const yes = await t.req('GET', `/api/v1/ports/alice-${open}/probe`);
     expect(yes.status).toBe(200);

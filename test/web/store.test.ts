@@ -46,10 +46,13 @@ class FakeEventSource implements EventSourceLike {
 }
 
 function listReply(rv: string, items: unknown[]) {
-  return new Response(JSON.stringify({ kind: 'WorkspaceList', apiVersion: 'tidepool/v1', metadata: { resourceVersion: rv }, items }), {
-    status: 200,
-    headers: { 'content-type': 'application/json' },
-  });
+  return new Response(
+    JSON.stringify({ kind: 'WorkspaceList', apiVersion: 'tidepool/v1', metadata: { resourceVersion: rv }, items }),
+    {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+    },
+  );
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
@@ -115,7 +118,11 @@ describe('ResourceStore', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const replies = [listReply('3', [workspace('alice')]), listReply('50', [workspace('bob', { rv: '50' })])];
     const fetch = vi.fn(async () => replies.shift()!);
-    store = new ResourceStore('workspaces', { fetch: fetch as never, EventSource: FakeEventSource, retryDelays: [100] });
+    store = new ResourceStore('workspaces', {
+      fetch: fetch as never,
+      EventSource: FakeEventSource,
+      retryDelays: [100],
+    });
     store.start();
     await vi.advanceTimersByTimeAsync(0);
     FakeEventSource.all[0]!.open();
@@ -136,7 +143,11 @@ describe('ResourceStore', () => {
   it('lists again at once on an ERROR event in the stream', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const fetch = vi.fn(async () => listReply('3', []));
-    store = new ResourceStore('workspaces', { fetch: fetch as never, EventSource: FakeEventSource, retryDelays: [5000] });
+    store = new ResourceStore('workspaces', {
+      fetch: fetch as never,
+      EventSource: FakeEventSource,
+      retryDelays: [5000],
+    });
     store.start();
     await vi.advanceTimersByTimeAsync(0);
     const es = FakeEventSource.all[0]!;
@@ -155,7 +166,11 @@ describe('ResourceStore', () => {
       if (!up) throw new TypeError('Failed to fetch');
       return listReply('9', [workspace('alice', { rv: '9' })]);
     });
-    store = new ResourceStore('workspaces', { fetch: fetch as never, EventSource: FakeEventSource, retryDelays: [100, 200] });
+    store = new ResourceStore('workspaces', {
+      fetch: fetch as never,
+      EventSource: FakeEventSource,
+      retryDelays: [100, 200],
+    });
     store.start();
     await vi.advanceTimersByTimeAsync(0);
     expect(store.state).toBe('reconnecting');
@@ -210,7 +225,11 @@ describe('ResourceStore', () => {
   });
 
   it('overallState: reconnecting wins, live needs every store live', async () => {
-    const mk = () => new ResourceStore('workspaces', { fetch: vi.fn(async () => listReply('1', [])) as never, EventSource: FakeEventSource });
+    const mk = () =>
+      new ResourceStore('workspaces', {
+        fetch: vi.fn(async () => listReply('1', [])) as never,
+        EventSource: FakeEventSource,
+      });
     const a = mk();
     const b = mk();
     a.start();
@@ -231,18 +250,29 @@ describe('ResourceStore', () => {
 describe('api', () => {
   it('setRunning sends a JSON merge patch of spec.running', async () => {
     const updated = workspace('alice', { running: false, rv: '4' });
-    const fetch = vi.fn(async (_url: string, _init?: RequestInit) => new Response(JSON.stringify(updated), { status: 200 }));
+    const fetch = vi.fn(
+      async (_url: string, _init?: RequestInit) => new Response(JSON.stringify(updated), { status: 200 }),
+    );
     const ws = await setRunning('alice', false, fetch as never);
     expect(ws.spec.running).toBe(false);
     const [url, init] = fetch.mock.calls[0]!;
     expect(url).toBe('/api/v1/workspaces/alice?fieldManager=tidepool-power');
     expect(init?.method).toBe('PATCH');
-    expect((init?.headers as Record<string, string> | undefined)?.['content-type']).toBe('application/merge-patch+json');
+    expect((init?.headers as Record<string, string> | undefined)?.['content-type']).toBe(
+      'application/merge-patch+json',
+    );
     expect(JSON.parse(String(init?.body))).toEqual({ spec: { running: false } });
   });
 
   it("setRunning fails with the Status object's reason and message", async () => {
-    const status = { apiVersion: 'v1', kind: 'Status', status: 'Failure', code: 404, reason: 'NotFound', message: 'workspaces "x" not found' };
+    const status = {
+      apiVersion: 'v1',
+      kind: 'Status',
+      status: 'Failure',
+      code: 404,
+      reason: 'NotFound',
+      message: 'workspaces "x" not found',
+    };
     const fetch = vi.fn(async () => new Response(JSON.stringify(status), { status: 404 }));
     const err = await setRunning('x', true, fetch as never).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
@@ -261,16 +291,29 @@ describe('api', () => {
     const loc = { protocol: 'https:', hostname: 'devbox.lan' };
     expect(defaultConfig(loc)).toEqual({ workspaceBaseUrl: 'https://devbox.lan:8081' });
     const missing = vi.fn(async () => new Response('not found', { status: 404 }));
-    expect(await loadConfig('/app/config.json', missing as never, loc)).toEqual({ workspaceBaseUrl: 'https://devbox.lan:8081' });
+    expect(await loadConfig('/app/config.json', missing as never, loc)).toEqual({
+      workspaceBaseUrl: 'https://devbox.lan:8081',
+    });
     const given = vi.fn(async () => new Response(JSON.stringify({ workspaceBaseUrl: 'http://10.0.0.2:9000' })));
-    expect(await loadConfig('/app/config.json', given as never, loc)).toEqual({ workspaceBaseUrl: 'http://10.0.0.2:9000' });
+    expect(await loadConfig('/app/config.json', given as never, loc)).toEqual({
+      workspaceBaseUrl: 'http://10.0.0.2:9000',
+    });
     expect(given).toHaveBeenCalledWith('/app/config.json', expect.anything());
     const port = vi.fn(async () => new Response(JSON.stringify({ workspacePort: 9443 })));
-    expect(await loadConfig('/app/config.json', port as never, loc)).toEqual({ workspaceBaseUrl: 'https://devbox.lan:9443' });
-    const templates = vi.fn(async () => new Response(JSON.stringify({ workspacePort: 8081, imageTemplates: ['default', 'minimal', 7] })));
-    expect(await loadConfig('/app/config.json', templates as never, loc)).toEqual({ workspaceBaseUrl: 'https://devbox.lan:8081', imageTemplates: ['default', 'minimal'] });
+    expect(await loadConfig('/app/config.json', port as never, loc)).toEqual({
+      workspaceBaseUrl: 'https://devbox.lan:9443',
+    });
+    const templates = vi.fn(
+      async () => new Response(JSON.stringify({ workspacePort: 8081, imageTemplates: ['default', 'minimal', 7] })),
+    );
+    expect(await loadConfig('/app/config.json', templates as never, loc)).toEqual({
+      workspaceBaseUrl: 'https://devbox.lan:8081',
+      imageTemplates: ['default', 'minimal'],
+    });
     const garbage = vi.fn(async () => new Response('<html>'));
-    expect(await loadConfig('/app/config.json', garbage as never, loc)).toEqual({ workspaceBaseUrl: 'https://devbox.lan:8081' });
+    expect(await loadConfig('/app/config.json', garbage as never, loc)).toEqual({
+      workspaceBaseUrl: 'https://devbox.lan:8081',
+    });
   });
 
   it('builds the IDE and port links on the workspace origin', () => {

@@ -3,6 +3,7 @@
 import type { Condition, StatusCause, StatusObject } from '../../specs/meta.js';
 import type { Workspace } from '../../specs/workspace.js';
 import type { Port } from '../../specs/port.js';
+import { errorMessage } from '../../specs/errors.js';
 
 export type { Condition, StatusCause } from '../../specs/meta.js';
 export type { Workspace, WorkspacePhase } from '../../specs/workspace.js';
@@ -46,7 +47,13 @@ type Fetch = typeof fetch;
 const defaultFetch: Fetch = (...args) => globalThis.fetch(...args);
 
 /** One API call: JSON in and out; a failure is an ApiError (a network failure has code 0). */
-export async function request<T>(method: string, path: string, body?: unknown, fetchFn: Fetch = defaultFetch, contentType = 'application/json'): Promise<T> {
+export async function request<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  fetchFn: Fetch = defaultFetch,
+  contentType = 'application/json',
+): Promise<T> {
   let res: Response;
   try {
     res = await fetchFn(path, {
@@ -55,16 +62,27 @@ export async function request<T>(method: string, path: string, body?: unknown, f
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (err) {
-    throw new ApiError(`Network error: ${(err as Error).message}`, 0);
+    throw new ApiError(`Network error: ${errorMessage(err)}`, 0);
   }
   if (!res.ok) throw await apiError(res);
   return (await res.json()) as T;
 }
 
 /** Sets a Workspace's spec.running with a JSON merge patch; resolves to the updated Workspace. */
-export function setRunning(name: string, running: boolean, fetchFn: Fetch = defaultFetch, base = API_BASE): Promise<Workspace> {
+export function setRunning(
+  name: string,
+  running: boolean,
+  fetchFn: Fetch = defaultFetch,
+  base = API_BASE,
+): Promise<Workspace> {
   // The start/stop manager, as the CLI's: refused (409, naming the file) when a sync's file sets spec.running.
-  return request<Workspace>('PATCH', `${base}/workspaces/${encodeURIComponent(name)}?fieldManager=tidepool-power`, { spec: { running } }, fetchFn, 'application/merge-patch+json');
+  return request<Workspace>(
+    'PATCH',
+    `${base}/workspaces/${encodeURIComponent(name)}?fieldManager=tidepool-power`,
+    { spec: { running } },
+    fetchFn,
+    'application/merge-patch+json',
+  );
 }
 
 /** What the create form asks for. */
@@ -98,15 +116,34 @@ export function createWorkspace(w: NewWorkspace, fetchFn: Fetch = defaultFetch, 
 
 /** Deletes an object of a kind (by plural): the server answers with the object, marked for deletion or gone. */
 export function deleteObject(
-  plural: 'workspaces' | 'ports', name: string, fetchFn: Fetch = defaultFetch, base = API_BASE, opts: { force?: boolean } = {},
+  plural: 'workspaces' | 'ports',
+  name: string,
+  fetchFn: Fetch = defaultFetch,
+  base = API_BASE,
+  opts: { force?: boolean } = {},
 ): Promise<unknown> {
   // force: the user confirmed deleting what a sync folder manages (the server refuses it otherwise).
-  return request<unknown>('DELETE', `${base}/${plural}/${encodeURIComponent(name)}${opts.force ? '?force=true' : ''}`, undefined, fetchFn);
+  return request<unknown>(
+    'DELETE',
+    `${base}/${plural}/${encodeURIComponent(name)}${opts.force ? '?force=true' : ''}`,
+    undefined,
+    fetchFn,
+  );
 }
 
 /** Publishes a port of a workspace as the Port "{workspace}-{port}". */
-export function createPort(workspace: string, port: number, fetchFn: Fetch = defaultFetch, base = API_BASE): Promise<Port> {
-  const body = { apiVersion: 'tidepool/v1', kind: 'Port', metadata: { name: `${workspace}-${port}` }, spec: { workspace, port } };
+export function createPort(
+  workspace: string,
+  port: number,
+  fetchFn: Fetch = defaultFetch,
+  base = API_BASE,
+): Promise<Port> {
+  const body = {
+    apiVersion: 'tidepool/v1',
+    kind: 'Port',
+    metadata: { name: `${workspace}-${port}` },
+    spec: { workspace, port },
+  };
   return request<Port>('POST', `${base}/ports`, body, fetchFn);
 }
 
@@ -149,9 +186,12 @@ export async function loadConfig(
     const res = await fetchFn(url, { headers: { accept: 'application/json' } });
     if (!res.ok) return config;
     const body = (await res.json()) as Partial<UiConfig> & { workspacePort?: unknown };
-    if (typeof body.workspaceBaseUrl === 'string' && body.workspaceBaseUrl) config.workspaceBaseUrl = body.workspaceBaseUrl;
-    else if (typeof body.workspacePort === 'number') config.workspaceBaseUrl = `${loc.protocol}//${loc.hostname}:${body.workspacePort}`;
-    if (Array.isArray(body.imageTemplates)) config.imageTemplates = body.imageTemplates.filter((t): t is string => typeof t === 'string');
+    if (typeof body.workspaceBaseUrl === 'string' && body.workspaceBaseUrl)
+      config.workspaceBaseUrl = body.workspaceBaseUrl;
+    else if (typeof body.workspacePort === 'number')
+      config.workspaceBaseUrl = `${loc.protocol}//${loc.hostname}:${body.workspacePort}`;
+    if (Array.isArray(body.imageTemplates))
+      config.imageTemplates = body.imageTemplates.filter((t): t is string => typeof t === 'string');
   } catch {
     // No config.json (or not JSON): the defaults stand.
   }

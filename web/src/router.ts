@@ -36,7 +36,9 @@ export function navigate(path: string, win: Window = window): void {
 export function interceptLinks(win: Window = window): () => void {
   const onClick = (e: MouseEvent) => {
     if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
-    const a = e.composedPath().find((n): n is HTMLAnchorElement => (n as Element).localName === 'a' && 'href' in (n as object));
+    const a = e
+      .composedPath()
+      .find((n): n is HTMLAnchorElement => (n as Element).localName === 'a' && 'href' in (n as object));
     if (!a || a.target || a.hasAttribute('download')) return;
     const url = new URL(a.href, win.location.href);
     if (url.origin !== win.location.origin || !url.pathname.startsWith(APP_BASE)) return;

@@ -62,7 +62,9 @@ export function plainMessage(message: string): string {
   return message
     .replace(/;?\s*set spec\.running to true to start it/g, '; Start runs it again')
     .replace(/\s*\(spec\.running is (true|false)\)/g, '')
-    .replace(/spec\.running is (true|false)/g, (_m, v: string) => (v === 'true' ? 'it should run' : 'it should be stopped'));
+    .replace(/spec\.running is (true|false)/g, (_m, v: string) =>
+      v === 'true' ? 'it should run' : 'it should be stopped',
+    );
 }
 
 /** One sentence about where the workspace stands, for the person looking at it. */
@@ -80,7 +82,9 @@ export function humanStatus(ws: Workspace): string {
     case 'Starting':
       return 'Starting; waiting for its network address…';
     case 'WaitingForIDE':
-      return ready.message.includes('has not answered') ? plainMessage(ready.message) : 'Started; waiting for the IDE to answer…';
+      return ready.message.includes('has not answered')
+        ? plainMessage(ready.message)
+        : 'Started; waiting for the IDE to answer…';
     case 'WaitingForRoute':
     case 'VMNotReady':
       return 'Started; opening the way to its IDE…';

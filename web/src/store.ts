@@ -4,6 +4,7 @@
 //   EventSource closes: the store lists again and watches from the new resourceVersion, with backoff.
 // No polling: between changes nothing is sent.
 import { API_BASE } from './api.js';
+import { errorMessage } from '../../specs/errors.js';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
 
@@ -151,7 +152,7 @@ export class ResourceStore<T extends StoredObject> extends EventTarget {
       this.#watch();
     } catch (err) {
       if (generation !== this.#generation) return;
-      this.#error = (err as Error).message;
+      this.#error = errorMessage(err);
       this.#retry();
     }
   }

@@ -12,7 +12,11 @@ export interface VisibilitySource extends EventTarget {
 }
 
 /** Starts the stores now (if the page is visible) and pauses them while it is hidden for graceMs. */
-export function followWhileVisible(stores: readonly Pausable[], doc: VisibilitySource = document, graceMs = 10_000): () => void {
+export function followWhileVisible(
+  stores: readonly Pausable[],
+  doc: VisibilitySource = document,
+  graceMs = 10_000,
+): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const startAll = () => {
     for (const s of stores) s.start();

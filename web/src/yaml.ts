@@ -3,13 +3,15 @@
 // of the page's weight for this one job.
 
 const PLAIN = /^[A-Za-z0-9_./][A-Za-z0-9_./ @+-]*$/;
-const LOOKS_TYPED = /^(true|false|null|yes|no|on|off|~|[-+]?(\d[\d_]*(\.\d*)?|\.\d+)([eE][-+]?\d+)?|0x[0-9a-fA-F]+|\.inf|\.nan)$/i;
+const LOOKS_TYPED =
+  /^(true|false|null|yes|no|on|off|~|[-+]?(\d[\d_]*(\.\d*)?|\.\d+)([eE][-+]?\d+)?|0x[0-9a-fA-F]+|\.inf|\.nan)$/i;
 
 function scalar(v: unknown): string {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   const s = String(v);
-  if (s !== '' && PLAIN.test(s) && !LOOKS_TYPED.test(s) && !s.endsWith(' ') && !s.includes(' #') && !s.includes(': ')) return s;
+  if (s !== '' && PLAIN.test(s) && !LOOKS_TYPED.test(s) && !s.endsWith(' ') && !s.includes(' #') && !s.includes(': '))
+    return s;
   return JSON.stringify(s);
 }
 
@@ -18,7 +20,10 @@ function key(k: string): string {
 }
 
 function isEmpty(v: unknown): boolean {
-  return (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
+  return (
+    (Array.isArray(v) && v.length === 0) ||
+    (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0)
+  );
 }
 
 function lines(v: unknown, indent: string): string[] {
@@ -35,7 +40,8 @@ function lines(v: unknown, indent: string): string[] {
     return Object.entries(v).flatMap(([k, val]) => {
       if (val === undefined) return [];
       if (isEmpty(val)) return [`${indent}${key(k)}: ${Array.isArray(val) ? '[]' : '{}'}`];
-      if (typeof val === 'object' && val !== null) return [`${indent}${key(k)}:`, ...lines(val, Array.isArray(val) ? indent : `${indent}  `)];
+      if (typeof val === 'object' && val !== null)
+        return [`${indent}${key(k)}:`, ...lines(val, Array.isArray(val) ? indent : `${indent}  `)];
       return [`${indent}${key(k)}: ${scalar(val)}`];
     });
   }

@@ -1,6 +1,18 @@
 // Over 300 lines: half of it is the page layout's CSS, kept beside the markup it styles.
 import { LitElement, css, html, type PropertyValues } from 'lit';
-import { createPort, createWorkspace, deleteObject, probePort, setRunning, type Event, type NewWorkspace, type Port, type Sync, type UiConfig, type Workspace } from '../api.js';
+import {
+  createPort,
+  createWorkspace,
+  deleteObject,
+  probePort,
+  setRunning,
+  type Event,
+  type NewWorkspace,
+  type Port,
+  type Sync,
+  type UiConfig,
+  type Workspace,
+} from '../api.js';
 import { APP_BASE, navigate, parseRoute, workspacePath, type Route } from '../router.js';
 import { syncOwner } from '../status.js';
 import { overallState, type ResourceStore, type StoredObject } from '../store.js';

@@ -31,7 +31,9 @@ export interface EventFilter {
 /** The events matching a filter, newest first. */
 export function filterEvents(events: readonly Event[], f: EventFilter, ports: readonly Port[] = []): Event[] {
   const portWs = new Map(ports.map((p) => [p.metadata.name, p.spec.workspace]));
-  return newestFirst(events).filter((e) => (!f.type || e.type === f.type) && (!f.workspace || eventWorkspace(e, portWs) === f.workspace));
+  return newestFirst(events).filter(
+    (e) => (!f.type || e.type === f.type) && (!f.workspace || eventWorkspace(e, portWs) === f.workspace),
+  );
 }
 
 /**
@@ -62,8 +64,8 @@ export class TpEvents extends LitElement {
   declare workspace: string;
   /** The names the workspace filter offers. */
   declare workspaces: string[];
-  private declare _ws: string;
-  private declare _type: string;
+  declare private _ws: string;
+  declare private _type: string;
 
   constructor() {
     super();
@@ -180,15 +182,17 @@ export class TpEvents extends LitElement {
   private _filters(shown: number, total: number) {
     const names = [...new Set([...this.workspaces, ...(this._ws ? [this._ws] : [])])].sort();
     return html`<div class="filters">
-      ${this.workspace
-        ? nothing
-        : html`<div class="filter">
+      ${
+        this.workspace
+          ? nothing
+          : html`<div class="filter">
             <label for="f-ws">Workspace</label>
             <select id="f-ws" @change=${(e: globalThis.Event) => (this._ws = (e.target as HTMLSelectElement).value)}>
               <option value="" ?selected=${!this._ws}>All</option>
               ${names.map((n) => html`<option value=${n} ?selected=${n === this._ws}>${n}</option>`)}
             </select>
-          </div>`}
+          </div>`
+      }
       <div class="filter">
         <label for="f-type">Type</label>
         <select id="f-type" @change=${(e: globalThis.Event) => (this._type = (e.target as HTMLSelectElement).value)}>

@@ -119,15 +119,20 @@ export class TpSyncs extends LitElement {
         <span class="path mono muted">${s.spec.path}</span>
       </header>
       <p class="meta muted">
-        ${applied
-          ? html`Applied <tp-age .datetime=${applied}></tp-age> ago${rev ? html` · revision <span class="mono">${rev.slice(0, 12)}</span>` : nothing}`
-          : 'Not applied yet'}
+        ${
+          applied
+            ? html`Applied <tp-age .datetime=${applied}></tp-age> ago${rev ? html` · revision <span class="mono">${rev.slice(0, 12)}</span>` : nothing}`
+            : 'Not applied yet'
+        }
       </p>
-      ${state.label !== 'Ready' && ready?.message && errors.length === 0
-        ? html`<p class="why"><strong>${ready.reason}</strong> ${ready.message}</p>`
-        : nothing}
-      ${errors.length
-        ? html`<ul class="errors" aria-label=${`Errors in ${s.metadata.name}`}>
+      ${
+        state.label !== 'Ready' && ready?.message && errors.length === 0
+          ? html`<p class="why"><strong>${ready.reason}</strong> ${ready.message}</p>`
+          : nothing
+      }
+      ${
+        errors.length
+          ? html`<ul class="errors" aria-label=${`Errors in ${s.metadata.name}`}>
             ${errors.map(
               (c) => html`<li>
                 ${causeLocation(c) ? html`<span class="where mono">${causeLocation(c)}</span> ` : nothing}
@@ -135,7 +140,8 @@ export class TpSyncs extends LitElement {
               </li>`,
             )}
           </ul>`
-        : nothing}
+          : nothing
+      }
     </li>`;
   }
 

@@ -20,7 +20,13 @@ import './tp-time.js';
 /** The object as `tidepool apply` takes it: without the server's bookkeeping. */
 export function manifestOf(ws: Workspace): Record<string, unknown> {
   const { managedFields: _m, ...metadata } = ws.metadata as Workspace['metadata'] & { managedFields?: unknown };
-  return { apiVersion: ws.apiVersion, kind: ws.kind, metadata, spec: ws.spec, ...(ws.status ? { status: ws.status } : {}) };
+  return {
+    apiVersion: ws.apiVersion,
+    kind: ws.kind,
+    metadata,
+    spec: ws.spec,
+    ...(ws.status ? { status: ws.status } : {}),
+  };
 }
 
 /**
@@ -56,7 +62,7 @@ export class TpWorkspacePage extends LitElement {
   declare action: SetRunning | undefined;
   declare portActions: PortActions | undefined;
   declare requestDelete: RequestDelete | undefined;
-  private declare _copied: string;
+  declare private _copied: string;
 
   constructor() {
     super();
@@ -70,12 +76,7 @@ export class TpWorkspacePage extends LitElement {
     this._copied = '';
   }
 
-  static override styles = [
-    baseStyles,
-    controlStyles,
-    tableStyles,
-    pageStyles,
-  ];
+  static override styles = [baseStyles, controlStyles, tableStyles, pageStyles];
 
   private async _copy(text: string): Promise<void> {
     try {

@@ -279,9 +279,11 @@ export class TpWorkspaces extends LitElement {
     const list = [...this.workspaces].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     if (list.length === 0) {
       return html`<p class="empty">
-        ${this.loaded
-          ? html`No workspaces yet. Make one with “New workspace”, or declare one and apply it: <code>tidepool apply -f workspace.yaml</code>`
-          : 'Loading…'}
+        ${
+          this.loaded
+            ? html`No workspaces yet. Make one with “New workspace”, or declare one and apply it: <code>tidepool apply -f workspace.yaml</code>`
+            : 'Loading…'
+        }
       </p>`;
     }
     return html`<table>
