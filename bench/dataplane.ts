@@ -145,10 +145,16 @@ async function dropped(d: Driver): Promise<void> {
 }
 
 // ---- 2 and 3. through the controller ----
-async function throughController(d: Driver): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'tp-bench-dp-ctl-'));
+/** A store, a stub runtime and a controller on `d`'s proxy, in a scratch folder; stop() undoes it all. */
+async function benchController(
+  d: Driver,
+  tag: string,
+  stub: Parameters<typeof createStubRuntime>[0],
+  maxRunning: number,
+) {
+  const dir = await mkdtemp(join(tmpdir(), `tp-bench-dp-${tag}-`));
   const store = await Store.open(join(dir, 'store.json'));
-  const runtime = createStubRuntime({ ideServers: true });
+  const runtime = createStubRuntime(stub);
   const controller = await startController({
     store,
     runtime,
@@ -156,8 +162,19 @@ async function throughController(d: Driver): Promise<void> {
     dataDir: dir,
     probe: runtime.probe,
     resyncPeriodMs: 3_600_000,
-    capacity: { maxRunning: 100, cpuBudget: 1000, memoryBudgetBytes: 1000 * GiB },
+    capacity: { maxRunning, cpuBudget: maxRunning * 2, memoryBudgetBytes: maxRunning * 2 * GiB },
   });
+  const stop = async () => {
+    await controller.stop();
+    await runtime.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  };
+  return { store, runtime, controller, stop };
+}
+
+async function throughController(d: Driver): Promise<void> {
+  const { store, runtime, controller, stop } = await benchController(d, 'ctl', { ideServers: true }, 100);
   const ws = (name: string, running = true) =>
     ({
       apiVersion: 'tidepool/v1',
@@ -246,10 +263,7 @@ async function throughController(d: Driver): Promise<void> {
     console.log('3. small sets: 10 workspaces applied -> all 10 answering through Caddy, 3 rounds');
     console.log(`   median ${ms(median(small))}, each ${small.map(ms).join(', ')}; target <= 500 ms`);
   } finally {
-    await controller.stop();
-    await runtime.close();
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await stop();
   }
 }
 
@@ -316,18 +330,7 @@ async function throughputs(): Promise<void> {
 
 // ---- 5. converge 5000 routes ----
 async function converge(d: Driver): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'tp-bench-dp-conv-'));
-  const store = await Store.open(join(dir, 'store.json'));
-  const runtime = createStubRuntime();
-  const controller = await startController({
-    store,
-    runtime,
-    proxy: d.proxy,
-    dataDir: dir,
-    probe: runtime.probe,
-    resyncPeriodMs: 3_600_000,
-    capacity: { maxRunning: 2000, cpuBudget: 4000, memoryBudgetBytes: 4000 * GiB },
-  });
+  const { store, runtime, stop } = await benchController(d, 'conv', {}, 2000);
   const loads0 = await loadsInLog(d.stateDir),
     driverLoads0 = d.proxy.loads;
   try {
@@ -375,10 +378,7 @@ async function converge(d: Driver): Promise<void> {
         `Caddy loads after boot ${(await loadsInLog(d.stateDir)) - loads0} (log), ${d.proxy.loads - driverLoads0} (driver); target 0`,
     );
   } finally {
-    await controller.stop();
-    await runtime.close();
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await stop();
   }
 }
 
