@@ -10,10 +10,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDE_IMAGE_ALIAS } from '../../controller/drivers/runtime/images.js';
 import { idSuffix, instanceName } from '../../controller/drivers/runtime/incus/names.js';
+import { CHROMIUM, launchChromium } from '../chromium.js';
 import { cleanEnv } from '../cli/helpers.js';
 import { deleteByTidepoolId, requireOrSkip, until } from '../incus/helpers.js';
 import {
@@ -36,7 +37,6 @@ import {
 } from './incus-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CHROMIUM = process.env.TIDEPOOL_CHROMIUM || '/usr/bin/chromium';
 const SCREENSHOT = join(ROOT, 'docs', 'ide.png');
 const POOL = process.env.TIDEPOOL_POOL ?? 'tidepool';
 
@@ -150,18 +150,8 @@ describe.skipIf(!run)('the IDE in a real browser (code-server image, Incus, Cadd
       /^12\.[\s\S]*\/usr\/local\/bin\/code-server/,
     );
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
+
     const context = await browser.newContext({
       httpCredentials: { username: USER, password: PASSWORD },
       viewport: { width: 1280, height: 800 },

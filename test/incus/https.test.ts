@@ -35,27 +35,7 @@ const freePort = () =>
 beforeAll(async () => {
   if (!run) return;
   dir = mkdtempSync(join(tmpdir(), 'tp-incus-https-'));
-  await execa(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${ID}`,
-      '-keyout',
-      join(dir, 'client.key'),
-      '-out',
-      join(dir, 'client.crt'),
-    ],
-    { stdin: 'ignore' },
-  );
+  await selfSignedCert(`/CN=${ID}`, join(dir, 'client.key'), join(dir, 'client.crt'));
   trustFingerprint = new X509Certificate(readFileSync(join(dir, 'client.crt'))).fingerprint256
     .replace(/:/g, '')
     .toLowerCase();
@@ -81,6 +61,12 @@ afterAll(async () => {
   if (setAddress) await execa('incus', ['config', 'unset', 'core.https_address'], { stdin: 'ignore', reject: false });
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
+
+/** A throwaway self-signed EC certificate (one day) and its key, as an Incus client uses. */
+async function selfSignedCert(subject: string, keyFile: string, certFile: string): Promise<void> {
+  const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1'];
+  await execa('openssl', [...args, '-subj', subject, '-keyout', keyFile, '-out', certFile], { stdin: 'ignore' });
+}
 
 describe.skipIf(!run)('Incus runtime driver over HTTPS with a client certificate', () => {
   it('lists, creates, reports events and deletes through the HTTPS endpoint', async () => {
@@ -108,27 +94,7 @@ describe.skipIf(!run)('Incus runtime driver over HTTPS with a client certificate
   it("an untrusted client certificate gets Incus's refusal as a RuntimeError", async () => {
     const other = mkdtempSync(join(tmpdir(), 'tp-incus-untrusted-'));
     try {
-      await execa(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:prime256v1',
-          '-nodes',
-          '-days',
-          '1',
-          '-subj',
-          '/CN=untrusted',
-          '-keyout',
-          join(other, 'k'),
-          '-out',
-          join(other, 'c'),
-        ],
-        { stdin: 'ignore' },
-      );
+      await selfSignedCert('/CN=untrusted', join(other, 'k'), join(other, 'c'));
       const d = createIncusRuntime({
         tidepoolId: ID,
         url,

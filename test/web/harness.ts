@@ -9,13 +9,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { vi } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 export const WEB_DIST = join(ROOT, 'web', 'dist');
-export const CHROMIUM = process.env.TIDEPOOL_CHROMIUM || '/usr/bin/chromium';
+export { CHROMIUM } from '../chromium.js';
+import { CHROMIUM, launchChromium } from '../chromium.js';
 export const USER = 'e2e';
 export const PASSWORD = 'e2e-password-not-secret';
 export const AUTH = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
@@ -171,17 +172,7 @@ export interface Browsing {
 
 /** Headless Chromium with the test's credentials, one page of the given size. */
 export async function openBrowser(viewport = { width: 1280, height: 860 }): Promise<Browsing> {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchChromium();
   const context = await browser.newContext({ httpCredentials: { username: USER, password: PASSWORD }, viewport });
   const page = await context.newPage();
   const errors: string[] = [];
