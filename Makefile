@@ -57,7 +57,9 @@ install: build
 	ln -sfn $(CURDIR)/dist/cli/main.js $(PREFIX)/bin/tidepool
 	@echo "tidepool -> $(CURDIR)/dist/cli/main.js (try: tidepool version --client; completion: source <(tidepool completion bash))"
 
+## Runs every benchmark (bench/dataplane's throughput part drives Debian's wrk, installed here when missing).
 bench: host build
+	command -v wrk >/dev/null || apt-get install -y -qq --no-install-recommends wrk
 	for b in bench/*.ts; do echo "== $$b"; npx tsx $$b || exit 1; done
 
 clean:

@@ -9,7 +9,7 @@
 //      against a static reverse_proxy floor
 //   5. converge 5000 routes (1000 workspaces x (IDE + 4 Ports)) through the controller; Caddy
 //      loads after boot
-// Run: npx tsx bench/dataplane.ts [--seconds 5] [--skip-throughput] [--skip-converge]
+// Run: npx tsx bench/dataplane.ts [--seconds 4] [--rounds 3] [--skip-throughput] [--skip-converge]
 // Loopback only (127.0.0.1, 127.77.x.y of the stub runtime, 127.78.200.x upstreams); bounded.
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,6 +34,7 @@ import {
   startDriver,
   startFloor,
   throughput,
+  requireWrk,
   upstream,
   type Driver,
   type LongLived,
@@ -41,13 +42,15 @@ import {
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '3' },
     'skip-throughput': { type: 'boolean', default: false },
     'skip-converge': { type: 'boolean', default: false },
     only: { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
+const ROUNDS = Number(args.rounds);
 /** Workspaces of the converge (each with 4 Ports). Default 1000: 5000 routes. */
 const CONVERGE_WS = Number(process.env.CONVERGE_WS ?? 1000);
 const GiB = 2 ** 30;
@@ -174,7 +177,7 @@ async function benchController(
 }
 
 async function throughController(d: Driver): Promise<void> {
-  const { store, runtime, controller, stop } = await benchController(d, 'ctl', { ideServers: true }, 100);
+  const { store, controller, stop } = await benchController(d, 'ctl', { ideServers: true }, 100);
   const ws = (name: string, running = true) =>
     ({
       apiVersion: 'tidepool/v1',
@@ -272,6 +275,7 @@ async function throughController(d: Driver): Promise<void> {
 // listeners in this process), so the ratio is the cost of the name lookups; what the access
 // stream itself costs is measured apart, on the floor, and printed beside it.
 async function throughputs(): Promise<void> {
+  await requireWrk();
   const ups = await Promise.all(Array.from({ length: 8 }, (_, i) => upstream(`127.78.200.${100 + i}`, 8080)));
   const floorLog = new AccessLog({ info() {}, warn() {}, error() {} });
   await floorLog.listen(0);
@@ -281,14 +285,23 @@ async function throughputs(): Promise<void> {
     workspaces: Array.from({ length: n }, (_, i) => ({ name: `w${i}`, upstream: `127.78.200.${100 + (i % 8)}:8080` })),
     ports: [],
   });
-  // Interleaved, best of two each: this host is shared, and a quiet moment is the fair figure for both.
+  // Interleaved rounds, the median of each side and of the rounds' ratios: this host is shared,
+  // and a slow moment then weighs on both sides alike.
   const pair = async (a: string, b: string, paths: string[]) => {
-    const xs = [await throughput(a, paths, SECONDS)],
-      ys = [await throughput(b, paths, SECONDS)];
-    xs.push(await throughput(a, paths, SECONDS));
-    ys.push(await throughput(b, paths, SECONDS));
-    const top = (rs: typeof xs) => rs.reduce((x, y) => (y.rps > x.rps ? y : x));
-    return [top(xs), top(ys)] as const;
+    const xs: Awaited<ReturnType<typeof throughput>>[] = [];
+    const ys: typeof xs = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      xs.push(await throughput(a, paths, SECONDS));
+      ys.push(await throughput(b, paths, SECONDS));
+    }
+    const bad = [...xs, ...ys].reduce((n, r) => n + r.errors + r.non2xx, 0);
+    return {
+      a: median(xs.map((r) => r.rps)),
+      b: median(ys.map((r) => r.rps)),
+      ratio: median(ys.map((y, i) => y.rps / xs[i]!.rps)),
+      ratios: ys.map((y, i) => (y.rps / xs[i]!.rps).toFixed(2)).join(' '),
+      bad,
+    };
   };
   const lines: string[] = [];
   for (const refresh of ['1s', '10s']) {
@@ -302,12 +315,12 @@ async function throughputs(): Promise<void> {
         );
         await throughput(d.workspaceUrl, ['/workspace/w0/'], 1); // warm-up
         await throughput(floor.url, ['/workspace/w0/'], 1);
-        const [f1, busy] = await pair(floor.url, d.workspaceUrl, ['/workspace/w0/']);
-        const [f2, wide] = await pair(floor.url, d.workspaceUrl, spread);
-        const bad = busy.non2xx + busy.errors + wide.non2xx + wide.errors;
+        const busy = await pair(floor.url, d.workspaceUrl, ['/workspace/w0/']);
+        const wide = await pair(floor.url, d.workspaceUrl, spread);
+        const bad = busy.bad + wide.bad;
         lines.push(
-          `   refresh ${refresh}, ${String(n).padStart(4)} names: one busy ${busy.rps.toFixed(0)} req/s vs floor ${f1.rps.toFixed(0)} = ${(busy.rps / f1.rps).toFixed(2)}x (target >= 0.9x); ` +
-            `spread over ${spread.length} ${wide.rps.toFixed(0)} vs ${f2.rps.toFixed(0)} = ${(wide.rps / f2.rps).toFixed(2)}x (target >= 0.6x)${bad ? `; ${bad} failed or non-2xx` : ''}`,
+          `   refresh ${refresh}, ${String(n).padStart(4)} names: one busy ${busy.b.toFixed(0)} req/s vs floor ${busy.a.toFixed(0)} = ${busy.ratio.toFixed(2)}x (rounds ${busy.ratios}; target >= 0.9x); ` +
+            `spread over ${spread.length} ${wide.b.toFixed(0)} vs ${wide.a.toFixed(0)} = ${wide.ratio.toFixed(2)}x (rounds ${wide.ratios}; target >= 0.6x)${bad ? `; ${bad} failed or non-2xx` : ''}`,
         );
       }
     } finally {
@@ -316,13 +329,13 @@ async function throughputs(): Promise<void> {
     }
   }
   await throughput(bare.url, ['/workspace/w0/'], 1);
-  const [withLog, without] = await pair(floor.url, bare.url, ['/workspace/w0/']);
+  const stream = await pair(bare.url, floor.url, ['/workspace/w0/']);
   console.log(
-    `4. throughput (autocannon, 32 connections, ${SECONDS} s each, loopback) against a static reverse_proxy floor with the same access stream`,
+    `4. throughput (wrk, 32 connections, ${ROUNDS} interleaved rounds of ${SECONDS} s, loopback) against a static reverse_proxy floor with the same access stream`,
   );
   for (const l of lines) console.log(l);
   console.log(
-    `   the access stream itself (lastAccessTime), on the floor: ${withLog.rps.toFixed(0)} req/s with it vs ${without.rps.toFixed(0)} without = ${(withLog.rps / without.rps).toFixed(2)}x`,
+    `   the access stream itself (lastAccessTime), on the floor: ${stream.b.toFixed(0)} req/s with it vs ${stream.a.toFixed(0)} without = ${stream.ratio.toFixed(2)}x (rounds ${stream.ratios})`,
   );
   await Promise.all([floor.stop(), bare.stop(), floorLog.close()]);
   await Promise.all(ups.map((u) => u.close()));
@@ -330,7 +343,7 @@ async function throughputs(): Promise<void> {
 
 // ---- 5. converge 5000 routes ----
 async function converge(d: Driver): Promise<void> {
-  const { store, runtime, stop } = await benchController(d, 'conv', {}, 2000);
+  const { store, stop } = await benchController(d, 'conv', {}, 2000);
   const loads0 = await loadsInLog(d.stateDir),
     driverLoads0 = d.proxy.loads;
   try {

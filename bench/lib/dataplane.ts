@@ -1,13 +1,13 @@
 // Fixtures of bench/dataplane.ts: the Caddy driver on free loopback ports, fast upstreams on
 // 127.78.200.x:8080 (and :3000), long-lived connections that report whether they were dropped,
-// a static reverse_proxy Caddy as the floor, and autocannon runs. Loopback only; every loop is
+// a static reverse_proxy Caddy as the floor, and wrk runs. Loopback only; every loop is
 // bounded by a count and a deadline.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, open, readFile, writeFile } from 'node:fs/promises';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { accessLogging } from '../../controller/drivers/proxy/caddy/config.js';
@@ -18,10 +18,7 @@ import {
   type CaddyProxyOptions,
 } from '../../controller/drivers/proxy/caddy/index.js';
 
-type Autocannon = (
-  opts: Record<string, unknown>,
-) => Promise<{ requests: { average: number }; errors: number; non2xx: number }>;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+const run = promisify(execFile);
 
 export const USER = 'tidepool';
 export const PASSWORD = 'bench password';
@@ -259,20 +256,43 @@ export async function startFloor(dial: string, accessLog?: string): Promise<{ ur
   };
 }
 
-/** Requests per second of `paths` on `base` (round robin), `seconds` long. */
+/**
+ * Requests per second of `paths` on `base` (round robin), `seconds` long, by `wrk` (Debian's
+ * `wrk`): a process of its own, so that the load does not share this process's event loop
+ * with the upstreams and the access-log listeners it measures.
+ */
 export async function throughput(
   base: string,
   paths: string[],
   seconds: number,
   connections = 32,
 ): Promise<{ rps: number; errors: number; non2xx: number }> {
-  const result = await autocannon({
-    url: base,
-    connections,
-    duration: seconds,
-    pipelining: 1,
-    headers: { authorization: AUTH },
-    requests: paths.map((path) => ({ method: 'GET', path })),
+  const dir = await mkdtemp(join(tmpdir(), 'tp-bench-wrk-'));
+  try {
+    const script = join(dir, 'paths.lua');
+    await writeFile(
+      script,
+      `local paths = {${paths.map((p) => JSON.stringify(p)).join(',')}}\nlocal i = 0\n` +
+        `wrk.headers["Authorization"] = ${JSON.stringify(AUTH)}\n` +
+        'request = function()\n  i = i % #paths + 1\n  return wrk.format("GET", paths[i])\nend\n',
+    );
+    const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', script, base];
+    const { stdout } = await run('wrk', args, { timeout: (seconds + 30) * 1000 });
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+    if (!Number.isFinite(rps)) throw new Error(`wrk printed no Requests/sec:\n${stdout}`);
+    const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+    const errors = socket ? socket.slice(1).reduce((n, x) => n + Number(x), 0) : 0;
+    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
+    return { rps, errors, non2xx };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Fails at once, with what to do, when `wrk` is not installed. */
+export async function requireWrk(): Promise<void> {
+  await run('wrk', ['-v']).catch((err: NodeJS.ErrnoException & { stdout?: string }) => {
+    // `wrk -v` prints its version and exits 1.
+    if (err.code === 'ENOENT') throw new Error('bench/dataplane part 4 needs wrk: apt-get install wrk');
   });
-  return { rps: result.requests.average, errors: result.errors, non2xx: result.non2xx };
 }
