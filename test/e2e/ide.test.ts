@@ -2,19 +2,19 @@
 // Workspace on the `default` template (the code-server image of images/ide), and Debian's
 // Chromium through the real Caddy with basic auth. The page must load VS Code, open a
 // terminal and run a command typed into it; the command's effect is checked inside the
-// container through `incus exec`, not through the page. Saves docs/ide.png.
+// container through `incus exec`, not through the page. Saves docs/ide.png (TIDEPOOL_UPDATE_SCREENSHOTS=1; else a scratch copy).
 // With TIDEPOOL_REQUIRE_INCUS set (make test), a missing Incus, IDE image or Chromium fails.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDE_IMAGE_ALIAS } from '../../controller/drivers/runtime/images.js';
 import { idSuffix, instanceName } from '../../controller/drivers/runtime/incus/names.js';
 import { CHROMIUM, launchChromium } from '../chromium.js';
+import { screenshotPath } from '../screenshots.js';
 import { cleanEnv } from '../cli/helpers.js';
 import { deleteByTidepoolId, requireOrSkip, until } from '../incus/helpers.js';
 import {
@@ -36,8 +36,7 @@ import {
   type IncusServe,
 } from './incus-helpers.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SCREENSHOT = join(ROOT, 'docs', 'ide.png');
+const SCREENSHOT = screenshotPath('ide.png');
 const POOL = process.env.TIDEPOOL_POOL ?? 'tidepool';
 
 /** Incus usable and the IDE image and Chromium there; a failure under TIDEPOOL_REQUIRE_INCUS, else a skip. */

@@ -14,7 +14,6 @@ import type { Page } from 'playwright-core';
 import {
   AUTH,
   PASSWORD,
-  ROOT,
   Serve,
   USER,
   buildUi,
@@ -25,12 +24,13 @@ import {
   workspaceYaml,
   type Browsing,
 } from './harness.js';
+import { screenshotPath } from '../screenshots.js';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const SHOTS = {
-  desktop: join(ROOT, 'docs', 'screenshot.png'),
-  workspace: join(ROOT, 'docs', 'workspace.png'),
-  mobile: join(ROOT, 'docs', 'mobile.png'),
+  desktop: screenshotPath('screenshot.png'),
+  workspace: screenshotPath('workspace.png'),
+  mobile: screenshotPath('mobile.png'),
 };
 
 interface AxeViolation {
