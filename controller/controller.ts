@@ -11,24 +11,23 @@ import { isKind } from '../store/index.js';
 import { httpProbe } from './probe.js';
 import { ExponentialBackoff, RateLimitingQueue, realClock, type Timer } from './queue/index.js';
 import { runWorker, type Result } from './reconcile.js';
-import { IDE_PORT, type Context } from './reconcilers/context.js';
+import { IDE_PORT } from '../specs/workspace.js';
+import type { Context } from './reconcilers/context.js';
 import { reconcilePort } from './reconcilers/port.js';
 import { reconcileRoutes } from './reconcilers/routes.js';
 import { reconcileWorkspace } from './reconcilers/workspace.js';
 import { RouteState } from './route-state.js';
 import { StatusWriter } from './status.js';
-import type { Controller, ControllerOptions, Logger } from './types.js';
+import { silentLogger, type Controller, type ControllerOptions } from './types.js';
 import { VMCache } from './vm-cache.js';
 import { errorMessage } from '../specs/errors.js';
-
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 // One long function on purpose: it is the controller's wiring (queue, caches, watches, workers,
 // resync, stop) and every part closes over the same few objects; each job it wires is a
 // module of its own (reconcilers/, status.ts, vm-cache.ts, queue/).
 export async function startController(opts: ControllerOptions): Promise<Controller> {
   const { store, runtime, proxy } = opts;
-  const logger = opts.logger ?? silent;
+  const logger = opts.logger ?? silentLogger;
   const clock = opts.clock ?? realClock;
   const resyncPeriodMs = opts.resyncPeriodMs ?? 30_000;
   const workers = opts.workers ?? 4;

@@ -7,6 +7,9 @@ import type { Backoff, Clock } from './queue/index.js';
 
 type LogFn = (obj: object, msg?: string) => void;
 
+/** A logger that drops everything: the default when none is given (the controller's, a sync's). */
+export const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
 /** The subset of a pino logger the controller uses. */
 export interface Logger {
   debug: LogFn;

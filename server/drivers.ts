@@ -17,6 +17,7 @@ export type ProxyName = 'caddy' | 'memory';
 export { DEFAULT_INCUS_SOCKET } from '../controller/drivers/runtime/incus/client.js';
 import { DEFAULT_INCUS_SOCKET } from '../controller/drivers/runtime/incus/client.js';
 import { errorMessage } from '../specs/errors.js';
+import { IDE_PORT } from '../specs/workspace.js';
 
 export interface RuntimeSettings {
   runtime: RuntimeName;
@@ -162,7 +163,7 @@ export function createRuntime(
  * address): then a free one, which the stub, the controller and the proxy all use.
  */
 export async function idePortFor(s: RuntimeSettings, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const { IDE_PORT, pickIdePort } = await import('../controller/drivers/runtime/stub/ide-server.js');
+  const { pickIdePort } = await import('../controller/drivers/runtime/stub/ide-server.js');
   if (s.runtime !== 'stub') return IDE_PORT;
   // TIDEPOOL_STUB_IDE_PORT: the port the stub tries first (tests use it to stand in for 8080).
   const preferred = Number(env.TIDEPOOL_STUB_IDE_PORT);

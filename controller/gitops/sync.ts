@@ -16,7 +16,8 @@ import { applysetFor, claimName, ownershipConflicts } from './ownership.js';
 import { SyncReporter } from './report.js';
 import { Tickets } from './tickets.js';
 import { documentsOf, SettleGate } from './revision.js';
-import { noopLogger, type SyncHandle, type SyncLogger, type SyncOptions } from './types.js';
+import { silentLogger } from '../types.js';
+import type { SyncHandle, SyncLogger, SyncOptions } from './types.js';
 import { FolderWatcher } from './watcher.js';
 
 /** Retries of a failing apply start at this delay and double up to the self-heal interval. */
@@ -49,7 +50,7 @@ function settings(opts: SyncOptions): Settings {
     folderCheckMs: Math.max(10, Math.min(opts.folderCheckMs ?? 1000, intervalMs)),
     allowEmptyPrune: opts.allowEmptyPrune ?? false,
     clock: opts.clock ?? realClock,
-    log: opts.logger ?? noopLogger,
+    log: opts.logger ?? silentLogger,
   };
 }
 

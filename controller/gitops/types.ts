@@ -55,5 +55,3 @@ export interface SyncHandle {
   /** Reads and applies the folder now (even when unchanged), and resolves when that is done. */
   resync(): Promise<void>;
 }
-
-export const noopLogger: SyncLogger = { debug() {}, info() {}, warn() {}, error() {} };

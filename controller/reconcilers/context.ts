@@ -63,6 +63,5 @@ export function keepForeignStatus<S extends object>(ctx: Context, name: string, 
 }
 /** How often it looks once the IDE timeout has passed. */
 export const SLOW_POLL_MS = 10_000;
-export { IDE_PORT } from '../../specs/workspace.js';
 /** Held by every Workspace until its VM is deleted. */
 export const FINALIZER = 'tidepool/vm';

@@ -8,6 +8,7 @@ import type { Result } from '../reconcile.js';
 import { setCondition } from '../status.js';
 import { FINALIZER, keepForeignStatus, type Context } from './context.js';
 import { errorMessage } from '../../specs/errors.js';
+import { noteFor } from './workspace-home.js';
 
 /** How often a deletion waiting for its routes to go looks again (the routes reconciler also wakes it). */
 const ROUTE_WAIT_MS = 1000;
@@ -55,7 +56,7 @@ export async function finalize(ctx: Context, ws: Workspace): Promise<Result> {
     ctx.vms.patch(name, null);
     await ctx.runtime.homes?.delete(name);
   } catch (err) {
-    ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, 'Warning', 'DeleteFailed', errorMessage(err));
+    noteFor(ctx, ws)('Warning', 'DeleteFailed', errorMessage(err));
     setCondition(
       conditions,
       {

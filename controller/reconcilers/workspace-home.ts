@@ -12,6 +12,12 @@ import { errorMessage } from '../../specs/errors.js';
 
 export type Note = (type: 'Normal' | 'Warning', reason: string, text: string) => void;
 
+/** Records events about `ws` (its kind, name and uid). */
+export const noteFor =
+  (ctx: Context, ws: Workspace): Note =>
+  (type, reason, text) =>
+    ctx.events.record({ kind: 'Workspace', name: ws.metadata.name, uid: ws.metadata.uid! }, type, reason, text);
+
 const conditions = (status: WorkspaceStatus): Condition[] => (status.conditions ??= []);
 
 /** Why the VM cannot be made yet (the source home is missing), or undefined when the home is there. */

@@ -7,6 +7,7 @@ import type { VM } from '../drivers/runtime/types.js';
 import type { Result } from '../reconcile.js';
 import { getCondition, isTrue, setCondition, type ConditionInput, type ConditionReason } from '../status.js';
 import { POLL_MS, SLOW_POLL_MS, keepForeignStatus, pollMs, type Context } from './context.js';
+import { noteFor } from './workspace-home.js';
 
 export type VMReady = ConditionInput & { type: 'VMReady' };
 /** What the VM looks like now, as status: phase, VMReady, and when to look again. */
@@ -103,8 +104,7 @@ async function fromIde(ctx: Context, ws: Workspace, vm: VM, prev: WorkspaceStatu
     ip: vm.ip,
     vmReady: vmReady('True', 'Running', `The IDE answers on ${vm.ip}:${ctx.idePort}.`),
   };
-  const note = (type: 'Normal' | 'Warning', reason: string, text: string) =>
-    ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, type, reason, text);
+  const note = noteFor(ctx, ws);
   // It answered on this IP before, and the IDE health rounds (ctx.ide) have not seen it stop
   // since: a resync costs no probe. Those rounds enqueue this key when it stops answering.
   const answeredBefore =

@@ -14,7 +14,7 @@ import { setCondition } from '../status.js';
 import { HOLDS_CAPACITY } from '../vm-cache.js';
 import { FINALIZER, MIN_POLL_MS, SLOW_POLL_MS, keepForeignStatus, type Context } from './context.js';
 import { deleteOrphan, finalize } from './workspace-delete.js';
-import { cloneSource, clonePending, ensureHome, planClone, type Note } from './workspace-home.js';
+import { cloneSource, clonePending, ensureHome, planClone, noteFor, type Note } from './workspace-home.js';
 import { applyResources, shouldRecreate } from './workspace-spec.js';
 import { observe, vmReady, write } from './workspace-observe.js';
 
@@ -98,8 +98,7 @@ async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promis
   const want: Usage = { name, cpu: spec.resources.cpu, memoryBytes };
   const prev: WorkspaceStatus = ws.status ?? {};
   const status: WorkspaceStatus = structuredClone(prev);
-  const note: Note = (type, reason, text) =>
-    ctx.events.record({ kind: 'Workspace', name, uid: ws.metadata.uid! }, type, reason, text);
+  const note = noteFor(ctx, ws);
   status.instance = ctx.runtime.instanceName?.(name) ?? name;
 
   if (!spec.running) ctx.capacity.waiting.delete(name);

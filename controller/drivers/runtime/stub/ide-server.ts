@@ -8,8 +8,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { IDE_PORT } from '../../../../specs/workspace.js';
 
-export { IDE_PORT };
-
 /**
  * Listens on ip:port (port 0: a free port, see idePortOf). An address in use keeps its
  * `code` (EADDRINUSE), so a caller can move on to another address or port.

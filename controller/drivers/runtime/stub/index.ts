@@ -15,7 +15,8 @@ import {
   type VM,
   type VMState,
 } from '../types.js';
-import { IDE_PORT, closeIde, listenIde } from './ide-server.js';
+import { IDE_PORT } from '../../../../specs/workspace.js';
+import { closeIde, listenIde } from './ide-server.js';
 
 export type StubOp = 'list' | 'create' | 'start' | 'stop' | 'delete' | 'update' | 'exec' | 'home';
 
