@@ -10,7 +10,7 @@ import { PortIndex } from './port-index.js';
 import { isKind } from '../store/index.js';
 import { httpProbe } from './probe.js';
 import { ExponentialBackoff, RateLimitingQueue, realClock, type Timer } from './queue/index.js';
-import { runWorker, type Result } from './reconcile.js';
+import { runWorker, type ReconcileRun, type Result } from './reconcile.js';
 import { IDE_PORT } from '../specs/workspace.js';
 import type { Context } from './reconcilers/context.js';
 import { reconcilePort } from './reconcilers/port.js';
@@ -83,14 +83,16 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     for (const name of capacity.waiting) queue.add(workspaceKey(name));
   };
 
-  const reconcile = (key: string): Promise<Result> => {
+  const reconcile = (key: string, run: ReconcileRun): Promise<Result> => {
     const k = parseKey(key);
     if (!k) {
-      logger.error({ key }, 'unknown key dropped');
+      run.logger.error({}, 'unknown key dropped');
       return Promise.resolve({});
     }
-    if (k.kind === 'routes') return reconcileRoutes(ctx);
-    return k.kind === 'workspace' ? reconcileWorkspace(ctx, k.name) : reconcilePort(ctx, k.name);
+    // The run's own view: the same shared objects, with a logger that names the key and run.
+    const runCtx: Context = { ...ctx, logger: run.logger };
+    if (k.kind === 'routes') return reconcileRoutes(runCtx);
+    return k.kind === 'workspace' ? reconcileWorkspace(runCtx, k.name) : reconcilePort(runCtx, k.name);
   };
 
   const unwatch = store.watch({}, (ev) => {
@@ -124,7 +126,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     lastAccess.accessed(name);
   });
 
-  const running = Array.from({ length: workers }, () => runWorker(queue, reconcile, logger));
+  const running = Array.from({ length: workers }, () =>
+    runWorker(queue, reconcile, logger, opts.observer ? { observer: opts.observer } : {}),
+  );
 
   let stopped = false;
   let resyncTimer: Timer | undefined;

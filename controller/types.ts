@@ -4,6 +4,7 @@ import type { ProxyDriver } from './drivers/proxy/types.js';
 import type { RuntimeDriver } from './drivers/runtime/types.js';
 import type { IdeHealthOptions } from './ide-health.js';
 import type { Backoff, Clock } from './queue/index.js';
+import type { ReconcileObserver } from './reconcile.js';
 
 type LogFn = (obj: object, msg?: string) => void;
 
@@ -16,6 +17,24 @@ export interface Logger {
   info: LogFn;
   warn: LogFn;
   error: LogFn;
+  /** A logger whose every line carries `bindings` (pino's child); optional so plain objects serve in tests. */
+  child?(bindings: Record<string, unknown>): Logger;
+}
+
+/** `logger` with `bindings` on every line: its own child where it has one, else a wrapper that merges them. */
+export function childLogger(logger: Logger, bindings: Record<string, unknown>): Logger {
+  if (logger.child) return logger.child(bindings);
+  const bound =
+    (fn: LogFn): LogFn =>
+    (obj, msg) =>
+      fn.call(logger, { ...bindings, ...obj }, msg);
+  return {
+    debug: bound(logger.debug),
+    info: bound(logger.info),
+    warn: bound(logger.warn),
+    error: bound(logger.error),
+    child: (more) => childLogger(logger, { ...bindings, ...more }),
+  };
 }
 
 /** Tells whether something answers HTTP on ip:port. */
@@ -58,6 +77,8 @@ export interface ControllerOptions {
   ideTimeoutMs?: number;
   /** The port the IDE answers on in each VM. Defaults to 8080 (code-server in the images); the stub may use another. */
   idePort?: number;
+  /** Told about every reconcile (its key, id, duration and outcome): where metrics attach. Defaults to none. */
+  observer?: ReconcileObserver;
   /** How the IDEs of Ready workspaces keep being probed. Defaults: every 5 s, down after 2 failed rounds, 16 probes at once. */
   ideHealth?: IdeHealthOptions;
 }
