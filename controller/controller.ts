@@ -38,7 +38,11 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const queue = new RateLimitingQueue(clock, opts.backoff ?? new ExponentialBackoff());
   const vms = new VMCache(runtime, clock);
   // The VM snapshot tells capacity when the runtime has been looked at again after a release.
-  const capacity = new Capacity(resolveBudget(opts.capacity), () => vms.peek());
+  const capacity = new Capacity(
+    resolveBudget(opts.capacity),
+    () => vms.peek(),
+    () => clock.now(),
+  );
   const ports = new PortIndex(store.list('Port').items);
   const probe = opts.probe ?? httpProbe();
   const idePort = opts.idePort ?? IDE_PORT;

@@ -145,7 +145,7 @@ async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promis
       }
       const admission = ctx.capacity.admit(want, runningWorkspaces(ctx, name));
       if (!admission.ok) {
-        const message = refusal(want, admission.reasons, admission.leastRecentlyAccessed);
+        const message = admission.message;
         note('Warning', 'InsufficientCapacity', message);
         return write(ctx, ws, status, { phase: 'Pending', vmReady: vmReady('False', 'InsufficientCapacity', message) });
       }
@@ -326,14 +326,6 @@ function runningWorkspaces(ctx: Context, except: string): RunningWorkspace[] {
     });
   }
   return out;
-}
-
-function refusal(want: Usage, reasons: string[], lra: RunningWorkspace | undefined): string {
-  const head = `Not enough capacity to start it (${want.cpu} vCPU, ${showBytes(want.memoryBytes)}): ${reasons.join('; ')}.`;
-  const advice = lra
-    ? ` Stop the least recently accessed running workspace, "${lra.name}"${lra.accessedAt !== undefined ? ` (last accessed ${timestamp(lra.accessedAt)})` : ''}, by setting its spec.running to false, or raise the budget.`
-    : ' Wait for a workspace to stop, or raise the budget.';
-  return `${head}${advice} It starts by itself once there is room.`;
 }
 
 const withoutIp = (vm: VM): VM => {
