@@ -31,6 +31,7 @@ import {
   type RuntimeSettings,
 } from './drivers.js';
 import { ServeError } from './errors.js';
+import { portTakenMessage } from './port-taken.js';
 import { lockDataDir } from './lock.js';
 import { readableLog } from './log-format.js';
 import { errorMessage } from '../specs/errors.js';
@@ -214,14 +215,18 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') {
+        const port = parseListen(opts.listen).port;
+        throw new ServeError(
+          `cannot listen on ${opts.listen}: ${await portTakenMessage(port, [{ flag: '--listen', listen: opts.listen }])}`,
+        );
+      }
       const why =
-        code === 'EADDRINUSE'
-          ? 'address already in use'
-          : code === 'EADDRNOTAVAIL'
-            ? 'address not available on this host'
-            : code === 'EACCES'
-              ? 'permission denied'
-              : errorMessage(err);
+        code === 'EADDRNOTAVAIL'
+          ? 'address not available on this host'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : errorMessage(err);
       throw new ServeError(`cannot listen on ${opts.listen}: ${why}`);
     }
     components.add('api server', () => server.close());
