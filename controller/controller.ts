@@ -140,7 +140,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     try {
       vmNames = [...(await vms.get()).keys()];
     } catch (err) {
-      logger.warn({ err: errorMessage(err) }, 'resync: the runtime could not list its VMs');
+      logger.warn({ err: errorMessage(err) }, 'resync: the runtime could not list its instances');
     }
     if (stopped) return;
     queue.add(ROUTES_KEY);
