@@ -336,8 +336,10 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
 /** What the UI reads from /app/config.json: where workspaces are reached. */
 function uiConfig(workspaceBaseUrl: string | undefined, proxy: ProxySettings): Record<string, unknown> {
   // Port links need no key of their own: /workspace/{ws}/port/{n}/ on the workspace port redirects to the preview port.
-  if (workspaceBaseUrl) return { workspaceBaseUrl };
-  return { workspacePort: parseListen(proxy.workspaceListen).port };
+  // Caddy's access log is what tells a workspace's last access; without it there is none to show.
+  const reportsAccess = proxy.proxy === 'caddy';
+  if (workspaceBaseUrl) return { workspaceBaseUrl, reportsAccess };
+  return { workspacePort: parseListen(proxy.workspaceListen).port, reportsAccess };
 }
 
 /** The image template names (spec.image) the server knows, for the UI's create form; the stub offers Incus' names. */
