@@ -28,8 +28,10 @@ build: deps
 	$(NPM) run build:web
 
 ## Sets up the host and runs Tidepool with Incus and Caddy; the examples folder is synced (GitOps).
+## ARGS are more serve flags, e.g. make run ARGS="--app-port 18080 --workspace-port 18081 --preview-port 18082".
+ARGS ?=
 run: host build
-	node dist/cli/main.js serve --data-dir $(DATA_DIR) --runtime incus --proxy caddy --sync-dir examples=$(CURDIR)/examples
+	node dist/cli/main.js serve --data-dir $(DATA_DIR) --runtime incus --proxy caddy --sync-dir examples=$(CURDIR)/examples $(ARGS)
 
 ## The quick checks, without root or any host service, in well under a minute: lint (a warning
 ## fails it too), the format of the whole tree, type-check of every tsconfig, the unit tests.

@@ -25,7 +25,7 @@ export function buildProgram(): Command {
   const program = new Command('tidepool')
     .description(
       'Tidepool: a self-hosted cloud IDE control plane. Declare Workspaces and Ports in YAML, ' +
-        'apply them, and Tidepool makes the VMs and routes match.',
+        'apply them, and Tidepool makes the instances (Incus containers or VMs, Tart VMs) and routes match.',
     )
     .version(VERSION, '--version', 'print the version')
     .option(

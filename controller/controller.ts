@@ -38,7 +38,11 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const queue = new RateLimitingQueue(clock, opts.backoff ?? new ExponentialBackoff());
   const vms = new VMCache(runtime, clock);
   // The VM snapshot tells capacity when the runtime has been looked at again after a release.
-  const capacity = new Capacity(resolveBudget(opts.capacity), () => vms.peek());
+  const capacity = new Capacity(
+    resolveBudget(opts.capacity),
+    () => vms.peek(),
+    () => clock.now(),
+  );
   const ports = new PortIndex(store.list('Port').items);
   const probe = opts.probe ?? httpProbe();
   const idePort = opts.idePort ?? IDE_PORT;
@@ -140,7 +144,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     try {
       vmNames = [...(await vms.get()).keys()];
     } catch (err) {
-      logger.warn({ err: errorMessage(err) }, 'resync: the runtime could not list its VMs');
+      logger.warn({ err: errorMessage(err) }, 'resync: the runtime could not list its instances');
     }
     if (stopped) return;
     queue.add(ROUTES_KEY);

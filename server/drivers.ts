@@ -10,6 +10,7 @@ import type { CaddyProxy, TlsSettings } from '../controller/drivers/proxy/caddy/
 import type { ProxyDriver } from '../controller/drivers/proxy/types.js';
 import type { RuntimeDriver } from '../controller/drivers/runtime/types.js';
 import { ServeError } from './errors.js';
+import { portTakenMessage, takenPortIn } from './port-taken.js';
 
 export type RuntimeName = 'incus' | 'tart' | 'stub';
 export type ProxyName = 'caddy' | 'memory';
@@ -240,8 +241,29 @@ async function startCaddy(
       return proxy;
     }
     await proxy.close().catch(() => {});
-    const hint = ' (are caddy and dnsmasq installed? `make host` installs them; --proxy memory runs without them)';
-    throw new ServeError(`cannot start the Caddy proxy: ${errorMessage(err)}${hint}`);
+    throw new ServeError(`cannot start the Caddy proxy: ${await explainProxyFailure(errorMessage(err), s)}`);
   }
   return proxy;
+}
+
+/**
+ * Caddy's start-up failure in words that say what to do: a taken port is named with its flag
+ * and holder (Caddy's own words buried it in its log lines); a missing program gets the
+ * install hint; anything else is Caddy's message as it is.
+ */
+async function explainProxyFailure(message: string, s: ProxySettings): Promise<string> {
+  const taken = takenPortIn(message);
+  if (taken !== undefined) {
+    const log = /\(log: ([^)]+)\)/.exec(message)?.[1];
+    const said = await portTakenMessage(taken, [
+      { flag: '--app-port', listen: s.appListen },
+      { flag: '--workspace-port', listen: s.workspaceListen },
+      { flag: '--preview-port', listen: s.previewListen },
+    ]);
+    return `${said}${log ? ` (Caddy's log: ${log})` : ''}`;
+  }
+  const missing = /ENOENT|not found|no such file/i.test(message);
+  return missing
+    ? `${message} (are caddy and dnsmasq installed? \`make host\` installs them; --proxy memory runs without them)`
+    : message;
 }

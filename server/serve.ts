@@ -31,6 +31,7 @@ import {
   type RuntimeSettings,
 } from './drivers.js';
 import { ServeError } from './errors.js';
+import { portTakenMessage } from './port-taken.js';
 import { lockDataDir } from './lock.js';
 import { readableLog } from './log-format.js';
 import { errorMessage } from '../specs/errors.js';
@@ -214,14 +215,18 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') {
+        const port = parseListen(opts.listen).port;
+        throw new ServeError(
+          `cannot listen on ${opts.listen}: ${await portTakenMessage(port, [{ flag: '--listen', listen: opts.listen }])}`,
+        );
+      }
       const why =
-        code === 'EADDRINUSE'
-          ? 'address already in use'
-          : code === 'EADDRNOTAVAIL'
-            ? 'address not available on this host'
-            : code === 'EACCES'
-              ? 'permission denied'
-              : errorMessage(err);
+        code === 'EADDRNOTAVAIL'
+          ? 'address not available on this host'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : errorMessage(err);
       throw new ServeError(`cannot listen on ${opts.listen}: ${why}`);
     }
     components.add('api server', () => server.close());
@@ -331,8 +336,10 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
 /** What the UI reads from /app/config.json: where workspaces are reached. */
 function uiConfig(workspaceBaseUrl: string | undefined, proxy: ProxySettings): Record<string, unknown> {
   // Port links need no key of their own: /workspace/{ws}/port/{n}/ on the workspace port redirects to the preview port.
-  if (workspaceBaseUrl) return { workspaceBaseUrl };
-  return { workspacePort: parseListen(proxy.workspaceListen).port };
+  // Caddy's access log is what tells a workspace's last access; without it there is none to show.
+  const reportsAccess = proxy.proxy === 'caddy';
+  if (workspaceBaseUrl) return { workspaceBaseUrl, reportsAccess };
+  return { workspacePort: parseListen(proxy.workspaceListen).port, reportsAccess };
 }
 
 /** The image template names (spec.image) the server knows, for the UI's create form; the stub offers Incus' names. */

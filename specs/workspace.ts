@@ -57,7 +57,11 @@ export const WorkspaceSource = Type.Object(
             }),
           ),
         },
-        { additionalProperties: false },
+        {
+          additionalProperties: false,
+          description:
+            'A git repository cloned into ~/project as the user dev when the home is made; a failed clone is the SourceReady condition and a CloneFailed event, and the workspace still starts.',
+        },
       ),
     ),
   },
@@ -81,7 +85,8 @@ export const WorkspaceSpec = Type.Object(
     }),
     running: Type.Boolean({
       default: true,
-      description: 'Desired power state; false stops the VM and keeps its disk. Defaults to true.',
+      description:
+        'Desired power state; false stops the instance (the Incus container or VM, the Tart VM) and keeps its disk and home. Defaults to true.',
     }),
     resources: Type.Object(
       {
@@ -93,7 +98,12 @@ export const WorkspaceSpec = Type.Object(
           description: 'Kubernetes quantity (512Mi, 4Gi), 64Mi..1Ti. Defaults to 4Gi.',
         }),
       },
-      { default: {}, additionalProperties: false },
+      {
+        default: {},
+        additionalProperties: false,
+        description:
+          'CPU and memory limits of the workspace, applied live where the runtime can; a change over the host budget is a condition naming the field. Defaults to 2 vCPUs and 4Gi.',
+      },
     ),
     source: Type.Optional(WorkspaceSource),
   },
@@ -107,7 +117,10 @@ export const WorkspaceStatus = Type.Object({
   ip: Type.Optional(Type.String()),
   url: Type.Optional(Type.String({ description: 'Path of the IDE on the workspace server: /workspace/{name}/' })),
   instance: Type.Optional(
-    Type.String({ description: "The runtime's own name of the VM (for `incus exec NAME`, `tart ssh NAME`)." }),
+    Type.String({
+      description:
+        "The runtime's own name of the instance, the Incus container or VM or the Tart VM (for `incus exec NAME`, `tart ssh NAME`).",
+    }),
   ),
   lastStartedTime: Type.Optional(Type.String({ format: 'date-time' })),
   lastAccessTime: Type.Optional(

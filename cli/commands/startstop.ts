@@ -38,7 +38,8 @@ export function registerStartStop(program: Command): void {
               } else {
                 // The power manager: the server refuses it (409, naming the file) when a sync's file sets spec.running.
                 await ctx.client.mergePatch(info, name, { spec: { running } }, { fieldManager: 'tidepool-power' });
-                ctx.out(`${refName(info, name)} ${running ? 'started' : 'stopped'}`);
+                // With --wait, "stopped" is said once, when it is (a stop takes a while to happen).
+                ctx.out(`${refName(info, name)} ${running ? 'started' : flags.wait ? 'stopping' : 'stopped'}`);
               }
               done.push(name);
             } catch (err) {

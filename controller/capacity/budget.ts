@@ -41,23 +41,6 @@ export function showBytes(bytes: number): string {
   return `${+(bytes / 2 ** 20).toFixed(0)}Mi`;
 }
 
-/** Why `want` does not fit next to `using`; empty when it fits. */
-export function overBudget(budget: Budget, using: Usage[], want: Usage): string[] {
-  const cpu = using.reduce((s, u) => s + u.cpu, 0);
-  const mem = using.reduce((s, u) => s + u.memoryBytes, 0);
-  const why: string[] = [];
-  if (using.length + 1 > budget.maxRunning)
-    why.push(`${using.length} of at most ${budget.maxRunning} workspaces are running (--max-running)`);
-  if (cpu + want.cpu > budget.cpu)
-    why.push(`${cpu} of ${budget.cpu} vCPUs are in use and it needs ${want.cpu} (--cpu-budget)`);
-  if (mem + want.memoryBytes > budget.memoryBytes) {
-    why.push(
-      `${showBytes(mem)} of ${showBytes(budget.memoryBytes)} memory is in use and it needs ${showBytes(want.memoryBytes)} (--memory-budget)`,
-    );
-  }
-  return why;
-}
-
 /**
  * Why `want` could not start even on an idle host under this budget; empty when it could.
  * Such a workspace is told so (and which flag raises the budget), not to wait for room.

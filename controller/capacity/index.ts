@@ -1,9 +1,11 @@
 // Admission of starts against the host budget. The check and the reservation happen in
 // one synchronous step, so two workers never both take the last slot; the reservation
 // lasts until the start is done and the VM cache shows it.
-import { overBudget, type Budget, type Usage } from './budget.js';
+import { planStops, refusalMessage, shortfall, whatIsShort, type StopPlan } from './advice.js';
+import type { Budget, Usage } from './budget.js';
 
 export * from './budget.js';
+export * from './advice.js';
 
 export interface RunningWorkspace extends Usage {
   /** When it was last accessed (ms), as far as Tidepool knows; undefined when unknown. */
@@ -12,7 +14,18 @@ export interface RunningWorkspace extends Usage {
   stoppable: boolean;
 }
 
-export type Admission = { ok: true } | { ok: false; reasons: string[]; leastRecentlyAccessed?: RunningWorkspace };
+export type Admission =
+  | { ok: true }
+  | {
+      ok: false;
+      /** Each limit that is short, with its figures. */
+      reasons: string[];
+      /** The workspaces that would have to stop, least recently accessed first, as many as it takes. */
+      plan: StopPlan;
+      /** The whole refusal as a person reads it (the reasons, the plan, what it would free). */
+      message: string;
+      leastRecentlyAccessed?: RunningWorkspace;
+    };
 
 export class Capacity {
   readonly budget: Budget;
@@ -30,9 +43,13 @@ export class Capacity {
   /** Last access of each workspace as the proxy's access log tells it (ms). */
   readonly #accessed = new Map<string, number>();
 
-  constructor(budget: Budget, snapshot: () => unknown = () => undefined) {
+  /** The controller's clock (ms), for how long a workspace named in a refusal has been idle. */
+  readonly #now: () => number;
+
+  constructor(budget: Budget, snapshot: () => unknown = () => undefined, now: () => number = Date.now) {
     this.budget = budget;
     this.#snapshot = snapshot;
+    this.#now = now;
   }
 
   /**
@@ -58,8 +75,8 @@ export class Capacity {
       (u) => u.name !== want.name,
     );
     for (const r of running) if (r.name !== want.name && !this.#reserved.has(r.name)) using.push(r);
-    const reasons = overBudget(this.budget, using, want);
-    if (reasons.length === 0) {
+    const short = shortfall(this.budget, using, want);
+    if (short.cpu <= 0 && short.memoryBytes <= 0 && short.running <= 0) {
       this.#reserved.set(want.name, want);
       this.waiting.delete(want.name);
       return { ok: true };
@@ -74,14 +91,22 @@ export class Capacity {
       const seen = this.#accessed.get(r.name);
       return seen !== undefined && seen > (r.accessedAt ?? -Infinity) ? { ...r, accessedAt: seen } : r;
     };
-    const lra = [
+    const candidates = [
       ...running
         .filter((r) => r.stoppable && r.name !== want.name)
         .map(accessed)
         .sort((a, b) => (a.accessedAt ?? 0) - (b.accessedAt ?? 0) || (a.name < b.name ? -1 : 1)),
       ...starting.sort((a, b) => (a.name < b.name ? -1 : 1)),
-    ][0];
-    return { ok: false, reasons, ...(lra ? { leastRecentlyAccessed: lra } : {}) };
+    ];
+    const plan = planStops(short, candidates);
+    const lra = candidates[0];
+    return {
+      ok: false,
+      reasons: whatIsShort(this.budget, using, want, short),
+      plan,
+      message: refusalMessage(this.budget, using, want, plan, this.#now()),
+      ...(lra ? { leastRecentlyAccessed: lra } : {}),
+    };
   }
 
   release(name: string): void {

@@ -169,7 +169,9 @@ export class EventRecorder {
       const oldest = this.#series.keys().next().value!;
       this.#series.delete(oldest);
     }
-    this.#o.logger.info({ regarding: `${regarding.kind}/${regarding.name}`, type, reason }, note);
+    // A Warning event is something to look at: logged at warn, so a log filtered to warnings shows it.
+    const level = type === 'Warning' ? 'warn' : 'info';
+    this.#o.logger[level]({ regarding: `${regarding.kind}/${regarding.name}`, type, reason }, note);
     this.#schedule(now + this.#o.flushDelayMs);
   }
 

@@ -21,10 +21,10 @@ export async function finalize(ctx: Context, ws: Workspace): Promise<Result> {
   if (!ws.metadata.finalizers?.includes(FINALIZER)) return {};
   const routed = ctx.routes.mayRoute(name);
   const message = !routed
-    ? 'Deleting the VM and its disk.'
+    ? 'Deleting the instance and its disk.'
     : ctx.routes.lastError
       ? `Deleting: waiting for the proxy (${ctx.proxy.name}) to drop the routes, and it fails: ${ctx.routes.lastError}. Retrying with backoff.`
-      : 'Deleting: removing the routes first, then the VM and its disk.';
+      : 'Deleting: removing the routes first, then the instance and its disk.';
   const status: WorkspaceStatus = structuredClone(ws.status ?? {});
   const conditions: Condition[] = status.conditions ?? [];
   const now = ctx.clock.now();
@@ -63,7 +63,7 @@ export async function finalize(ctx: Context, ws: Workspace): Promise<Result> {
         type: 'Ready',
         status: 'False',
         reason: 'RuntimeError',
-        message: `Deleting: the ${ctx.runtime.name} runtime failed to delete the VM or its home: ${errorMessage(err)}. Retrying with backoff.`,
+        message: `Deleting: the ${ctx.runtime.name} runtime failed to delete the instance or its home: ${errorMessage(err)}. Retrying with backoff.`,
       },
       ctx.clock.now(),
       ws.metadata.generation,
@@ -82,7 +82,7 @@ export async function finalize(ctx: Context, ws: Workspace): Promise<Result> {
     { kind: 'Workspace', name, uid: ws.metadata.uid! },
     'Normal',
     'Deleted',
-    `Deleted the VM and its disk${ctx.runtime.homes ? ' and home' : ''}; the workspace is gone.`,
+    `Deleted the instance and its disk${ctx.runtime.homes ? ' and home' : ''}; the workspace is gone.`,
   );
   return {};
 }

@@ -48,7 +48,7 @@ export async function ensureHome(
     set(
       'False',
       'NotSupported',
-      `Homes are not kept on the ${ctx.runtime.name} runtime: /home/dev is on the VM's own disk and goes with the VM${from ? '; spec.source.fromWorkspace is not copied' : ''}.`,
+      `Homes are not kept on the ${ctx.runtime.name} runtime: /home/dev is on the instance's own disk and goes with the instance${from ? '; spec.source.fromWorkspace is not copied' : ''}.`,
     );
     return undefined;
   }
@@ -105,7 +105,7 @@ export function planClone(ctx: Context, ws: Workspace, status: WorkspaceStatus):
       type: 'SourceReady',
       status: 'False',
       reason: 'Pending',
-      message: `${describe(git)} is cloned into ~/project once the VM runs.`,
+      message: `${describe(git)} is cloned into ~/project once the instance runs.`,
     },
     ctx.clock.now(),
     ws.metadata.generation,
@@ -158,7 +158,7 @@ export async function cloneSource(
     setCondition(conditions(status), { type: 'SourceReady', status: s, reason, message }, ctx.clock.now(), gen);
   const exec = ctx.runtime.exec?.bind(ctx.runtime);
   if (!exec) {
-    const message = `The ${ctx.runtime.name} runtime cannot run commands in the VM, so ${describe(git)} is not cloned; clone it in the IDE's terminal.`;
+    const message = `The ${ctx.runtime.name} runtime cannot run commands in the instance, so ${describe(git)} is not cloned; clone it in the IDE's terminal.`;
     set('False', 'NotSupported', message);
     note('Warning', 'CloneNotSupported', message);
     return;

@@ -35,13 +35,13 @@ export async function observe(
   if (!vm)
     return {
       phase: 'Pending',
-      vmReady: vmReady('False', 'VMNotFound', 'The VM does not exist yet.'),
+      vmReady: vmReady('False', 'VMNotFound', 'The instance does not exist yet.'),
       requeueAfterMs: POLL_MS,
     };
   return fromState(ctx, vm, ws.spec.running as boolean) ?? (await fromIde(ctx, ws, vm, prev));
 }
 
-/** What the VM's state alone tells (an error, unknown, stopped or stopping); undefined when it runs. */
+/** What the instance's state alone tells (an error, unknown, stopped or stopping); undefined when it runs. */
 function fromState(ctx: Context, vm: VM, running: boolean): Observed | undefined {
   if (vm.state === 'Error') {
     return {
@@ -49,7 +49,7 @@ function fromState(ctx: Context, vm: VM, running: boolean): Observed | undefined
       vmReady: vmReady(
         'False',
         'RuntimeError',
-        `The ${ctx.runtime.name} runtime reports the VM in an error state${vm.message ? `: ${vm.message}` : ''}. Fix it there, or delete and recreate the workspace.`,
+        `The ${ctx.runtime.name} runtime reports the instance in an error state${vm.message ? `: ${vm.message}` : ''}. Fix it there, or delete and recreate the workspace.`,
       ),
       requeueAfterMs: SLOW_POLL_MS,
     };
@@ -57,7 +57,7 @@ function fromState(ctx: Context, vm: VM, running: boolean): Observed | undefined
   if (vm.state === 'Unknown') {
     return {
       phase: 'Pending',
-      vmReady: vmReady('Unknown', 'Unknown', `The ${ctx.runtime.name} runtime cannot tell the VM's state.`),
+      vmReady: vmReady('Unknown', 'Unknown', `The ${ctx.runtime.name} runtime cannot tell the instance's state.`),
       requeueAfterMs: SLOW_POLL_MS,
     };
   }
@@ -68,20 +68,32 @@ function fromState(ctx: Context, vm: VM, running: boolean): Observed | undefined
         vmReady: vmReady(
           'False',
           'Stopped',
-          'The VM is stopped (spec.running is false); set spec.running to true to start it.',
+          'The instance is stopped (spec.running is false); set spec.running to true to start it.',
         ),
       };
-    return { phase: 'Stopping', vmReady: vmReady('False', 'Stopping', 'The VM is stopping.'), requeueAfterMs: POLL_MS };
+    return {
+      phase: 'Stopping',
+      vmReady: vmReady('False', 'Stopping', 'The instance is stopping.'),
+      requeueAfterMs: POLL_MS,
+    };
   }
   if (vm.state === 'Stopping') {
     return {
       phase: 'Stopping',
-      vmReady: vmReady('False', 'Stopping', 'The VM is stopping outside Tidepool; it is started again once stopped.'),
+      vmReady: vmReady(
+        'False',
+        'Stopping',
+        'The instance is stopping outside Tidepool; it is started again once stopped.',
+      ),
       requeueAfterMs: POLL_MS,
     };
   }
   if (vm.state === 'Stopped')
-    return { phase: 'Pending', vmReady: vmReady('False', 'Stopped', 'The VM is stopped.'), requeueAfterMs: POLL_MS };
+    return {
+      phase: 'Pending',
+      vmReady: vmReady('False', 'Stopped', 'The instance is stopped.'),
+      requeueAfterMs: POLL_MS,
+    };
   return undefined;
 }
 
@@ -95,7 +107,7 @@ async function fromIde(ctx: Context, ws: Workspace, vm: VM, prev: WorkspaceStatu
   if (vm.state === 'Starting' || !vm.ip) {
     return {
       phase: 'Starting',
-      vmReady: vmReady('False', 'Starting', 'The VM is starting; waiting for its IP address.'),
+      vmReady: vmReady('False', 'Starting', 'The instance is starting; waiting for its IP address.'),
       requeueAfterMs: soon,
     };
   }
@@ -122,7 +134,7 @@ async function fromIde(ctx: Context, ws: Workspace, vm: VM, prev: WorkspaceStatu
   }
   if (answeredBefore) {
     // It answered, and stopped: the VM runs, the IDE in it does not (crashed, hung, stopped).
-    const message = `The IDE stopped answering on ${vm.ip}:${ctx.idePort} (the VM is running): it is not reachable until it answers again; check code-server in the VM (\`${ctx.runtime.name === 'incus' ? `incus exec ${ctx.runtime.instanceName?.(name) ?? name} -- systemctl status code-server` : 'its logs'}\`).`;
+    const message = `The IDE stopped answering on ${vm.ip}:${ctx.idePort} (the instance is running): it is not reachable until it answers again; check code-server in the instance (\`${ctx.runtime.name === 'incus' ? `incus exec ${ctx.runtime.instanceName?.(name) ?? name} -- systemctl status code-server` : 'its logs'}\`).`;
     if (isTrue(prev, 'VMReady')) note('Warning', 'IDENotAnswering', message);
     return {
       phase: 'Running',
@@ -133,8 +145,8 @@ async function fromIde(ctx: Context, ws: Workspace, vm: VM, prev: WorkspaceStatu
   }
   const late = now - ctx.ideWaitSince.get(name)! >= ctx.ideTimeoutMs;
   const message = late
-    ? `The IDE has not answered on ${vm.ip}:${ctx.idePort} for over ${Math.round(ctx.ideTimeoutMs / 1000)} s since the VM started: check that image "${ws.spec.image}" runs code-server on port ${ctx.idePort}. Still checking every ${SLOW_POLL_MS / 1000} s.`
-    : `The VM is running at ${vm.ip}; waiting for the IDE to answer on port ${ctx.idePort}.`;
+    ? `The IDE has not answered on ${vm.ip}:${ctx.idePort} for over ${Math.round(ctx.ideTimeoutMs / 1000)} s since the instance started: check that image "${ws.spec.image}" runs code-server on port ${ctx.idePort}. Still checking every ${SLOW_POLL_MS / 1000} s.`
+    : `The instance is running at ${vm.ip}; waiting for the IDE to answer on port ${ctx.idePort}.`;
   return {
     phase: 'Starting',
     ip: vm.ip,

@@ -38,7 +38,7 @@ export async function applyResources(
   if (vm.cpu !== undefined && vm.cpu !== want.cpu) fields.push('spec.resources.cpu');
   if (vm.memoryBytes !== undefined && vm.memoryBytes !== want.memoryBytes) fields.push('spec.resources.memory');
   if (fields.length === 0) {
-    set('True', 'Applied', `The VM has ${show(want)}, as spec.resources asks.`);
+    set('True', 'Applied', `The instance has ${show(want)}, as spec.resources asks.`);
     return vm;
   }
   const what = `${fields.join(' and ')} (${show(vm)} → ${show(want)})`;
@@ -47,7 +47,7 @@ export async function applyResources(
     set(
       'False',
       'NotSupported',
-      `The ${ctx.runtime.name} runtime cannot change the resources of an existing VM: ${what} is not applied; it takes effect when the VM is made again (delete and re-create the workspace).`,
+      `The ${ctx.runtime.name} runtime cannot change the resources of an existing instance: ${what} is not applied; it takes effect when the instance is made again (delete and re-create the workspace).`,
     );
     return vm;
   }
@@ -84,7 +84,7 @@ export async function applyResources(
     ctx.capacity.release(name);
   }
   if (how === 'nextStart') {
-    const message = `${what} takes effect at the VM's next start: the ${ctx.runtime.name} runtime cannot change a running VM.`;
+    const message = `${what} takes effect at the instance's next start: the ${ctx.runtime.name} runtime cannot change a running instance.`;
     set('False', 'WaitingForRestart', message);
     note('Normal', 'ResourcesPending', message);
     return vm;
@@ -94,12 +94,12 @@ export async function applyResources(
   set(
     'True',
     'Applied',
-    `The VM has ${show(want)}, as spec.resources asks (applied ${vm.state === 'Running' ? 'live, without a restart' : 'while stopped'}).`,
+    `The instance has ${show(want)}, as spec.resources asks (applied ${vm.state === 'Running' ? 'live, without a restart' : 'while stopped'}).`,
   );
   note(
     'Normal',
     'ResourcesUpdated',
-    `Applied ${what} ${vm.state === 'Running' ? 'live, without a restart' : 'to the stopped VM'}.`,
+    `Applied ${what} ${vm.state === 'Running' ? 'live, without a restart' : 'to the stopped instance'}.`,
   );
   return next;
 }
@@ -121,15 +121,15 @@ export async function shouldRecreate(
     setCondition(conditions(status), { type: 'ImageApplied', status: s, reason, message }, ctx.clock.now(), gen);
   if (vm.image === undefined) return false;
   if (vm.image === image) {
-    set('True', 'Applied', `The VM runs image template "${image}".`);
+    set('True', 'Applied', `The instance runs image template "${image}".`);
     return false;
   }
-  const keep = `The VM keeps running image "${vm.image}".`;
+  const keep = `The instance keeps running image "${vm.image}".`;
   if (!ctx.runtime.homes) {
     set(
       'False',
       'NotSupported',
-      `spec.image "${image}" is not applied: the ${ctx.runtime.name} runtime keeps no home apart from the VM, so making the VM again would lose its files. ${keep} Delete and re-create the workspace to use the new image.`,
+      `spec.image "${image}" is not applied: the ${ctx.runtime.name} runtime keeps no home apart from the instance, so making the instance again would lose its files. ${keep} Delete and re-create the workspace to use the new image.`,
     );
     return false;
   }
@@ -143,11 +143,11 @@ export async function shouldRecreate(
     set('False', err.reason, message);
     return false;
   }
-  set('False', 'Recreating', `Making the VM again from image "${image}" (was "${vm.image}"); the home is kept.`);
+  set('False', 'Recreating', `Making the instance again from image "${image}" (was "${vm.image}"); the home is kept.`);
   note(
     'Normal',
     'Recreating',
-    `spec.image changed from "${vm.image}" to "${image}": making the VM again from the new image; the home is kept and attached again.`,
+    `spec.image changed from "${vm.image}" to "${image}": making the instance again from the new image; the home is kept and attached again.`,
   );
   return true;
 }

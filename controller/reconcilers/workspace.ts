@@ -56,7 +56,7 @@ function unreachable(ctx: Context, name: string, err: Error): void {
       type: 'Ready',
       status: 'Unknown',
       reason: 'RuntimeError',
-      message: `The ${ctx.runtime.name} runtime cannot be reached to list the VMs: ${err.message}. The last known state is shown; retrying with backoff.`,
+      message: `The ${ctx.runtime.name} runtime cannot be reached to list the instances: ${err.message}. The last known state is shown; retrying with backoff.`,
     },
     ctx.clock.now(),
     ws.metadata.generation,
@@ -108,7 +108,11 @@ async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promis
   if (vm && vm.state !== 'Error' && (await shouldRecreate(ctx, ws, status, vm, note))) {
     write(ctx, ws, status, {
       phase: 'Creating',
-      vmReady: vmReady('False', 'Recreating', `Making the VM again from image "${spec.image}"; the home is kept.`),
+      vmReady: vmReady(
+        'False',
+        'Recreating',
+        `Making the instance again from image "${spec.image}"; the home is kept.`,
+      ),
     });
     try {
       await ctx.runtime.delete(name);
@@ -145,7 +149,7 @@ async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promis
       }
       const admission = ctx.capacity.admit(want, runningWorkspaces(ctx, name));
       if (!admission.ok) {
-        const message = refusal(want, admission.reasons, admission.leastRecentlyAccessed);
+        const message = admission.message;
         note('Warning', 'InsufficientCapacity', message);
         return write(ctx, ws, status, { phase: 'Pending', vmReady: vmReady('False', 'InsufficientCapacity', message) });
       }
@@ -171,7 +175,7 @@ async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promis
     const drift = prev.phase === 'Stopped';
     write(ctx, ws, status, {
       phase: 'Stopping',
-      vmReady: vmReady('False', 'Stopping', 'Stopping the VM (spec.running is false).'),
+      vmReady: vmReady('False', 'Stopping', 'Stopping the instance (spec.running is false).'),
     });
     try {
       await ctx.runtime.stop(name);
@@ -185,8 +189,8 @@ async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promis
       'Normal',
       'Stopped',
       drift
-        ? 'The VM was started outside Tidepool; stopped it again (spec.running is false).'
-        : 'Stopped the VM; its disk is kept.',
+        ? 'The instance was started outside Tidepool; stopped it again (spec.running is false).'
+        : 'Stopped the instance; its disk is kept.',
     );
   } else if (vm.state === 'Running' || vm.state === 'Stopped') {
     vm = await applyResources(ctx, ws, status, vm, want, () => runningWorkspaces(ctx, name), note);
@@ -221,12 +225,12 @@ async function create(
     ? vmReady(
         'False',
         'VMNotFound',
-        `The VM was not found in the ${ctx.runtime.name} runtime; creating it again (${kept}).`,
+        `The instance was not found in the ${ctx.runtime.name} runtime; creating it again (${kept}).`,
       )
     : vmReady(
         'False',
         recreating ? 'Recreating' : 'Creating',
-        `Creating the VM from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)}).`,
+        `Creating the instance from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)}).`,
       );
   // Only a workspace being made clones its source (read only at creation), and the plan is in status before the VM exists.
   if (!lost && !recreating) planClone(ctx, ws, status);
@@ -248,7 +252,8 @@ async function create(
     memoryBytes: want.memoryBytes,
   };
   ctx.vms.patch(name, vm);
-  if (lost) note('Warning', 'VMNotFound', `The VM was missing (deleted outside Tidepool); created it again (${kept}).`);
+  if (lost)
+    note('Warning', 'VMNotFound', `The instance was missing (deleted outside Tidepool); created it again (${kept}).`);
   if (recreating) {
     setCondition(
       (status.conditions ??= []),
@@ -256,7 +261,7 @@ async function create(
         type: 'ImageApplied',
         status: 'True',
         reason: 'Applied',
-        message: `The VM runs image template "${spec.image}".`,
+        message: `The instance runs image template "${spec.image}".`,
       },
       ctx.clock.now(),
       ws.metadata.generation,
@@ -265,7 +270,7 @@ async function create(
   note(
     'Normal',
     recreating ? 'Recreated' : 'Created',
-    `${recreating ? 'Made the VM again' : 'Created the VM'} from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)})${home ? ' with its home attached' : ''}${spec.running ? ' and started it' : ''}.`,
+    `${recreating ? 'Made the instance again' : 'Created the instance'} from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)})${home ? ' with its home attached' : ''}${spec.running ? ' and started it' : ''}.`,
   );
   return vm;
 }
@@ -279,7 +284,9 @@ async function start(ctx: Context, ws: Workspace, vm: VM, note: Note): Promise<V
   note(
     'Normal',
     'Started',
-    drift ? 'The VM was stopped outside Tidepool; started it again (spec.running is true).' : 'Started the VM.',
+    drift
+      ? 'The instance was stopped outside Tidepool; started it again (spec.running is true).'
+      : 'Started the instance.',
   );
   return started;
 }
@@ -298,7 +305,7 @@ async function fail(
   // An image the runtime cannot make VMs from is the user's to fix: say which field.
   const badImage = err instanceof RuntimeError && (err.reason === 'UnknownImage' || err.reason === 'ImageNotFound');
   const words = badImage ? `spec.image "${ws.spec.image}": ${err.message}` : err.message;
-  const message = `The ${ctx.runtime.name} runtime failed to ${op} the VM: ${words}. Retrying with backoff.`;
+  const message = `The ${ctx.runtime.name} runtime failed to ${op} the instance: ${words}. Retrying with backoff.`;
   const word = op.split(' ')[0]!;
   note('Warning', `${word[0]!.toUpperCase()}${word.slice(1)}Failed`, words);
   write(ctx, ws, status, {
@@ -326,14 +333,6 @@ function runningWorkspaces(ctx: Context, except: string): RunningWorkspace[] {
     });
   }
   return out;
-}
-
-function refusal(want: Usage, reasons: string[], lra: RunningWorkspace | undefined): string {
-  const head = `Not enough capacity to start it (${want.cpu} vCPU, ${showBytes(want.memoryBytes)}): ${reasons.join('; ')}.`;
-  const advice = lra
-    ? ` Stop the least recently accessed running workspace, "${lra.name}"${lra.accessedAt !== undefined ? ` (last accessed ${timestamp(lra.accessedAt)})` : ''}, by setting its spec.running to false, or raise the budget.`
-    : ' Wait for a workspace to stop, or raise the budget.';
-  return `${head}${advice} It starts by itself once there is room.`;
 }
 
 const withoutIp = (vm: VM): VM => {

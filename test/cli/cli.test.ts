@@ -236,7 +236,7 @@ describe('get', () => {
     expect(r.code).toBe(0);
     const rows = lines(r.stdout);
     expect(rows[0]).toMatch(/^LAST SEEN +TYPE +REASON +OBJECT +MESSAGE$/);
-    expect(rows.some((l) => /^\S+ +Normal +Created +workspace\/alice +Created the VM/.test(l))).toBe(true);
+    expect(rows.some((l) => /^\S+ +Normal +Created +workspace\/alice +Created the instance/.test(l))).toBe(true);
     const put = await run(['apply', '-f', '-'], {
       input: JSON.stringify({ apiVersion: 'tidepool/v1', kind: 'Event', metadata: { name: 'mine' } }),
     });

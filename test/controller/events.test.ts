@@ -119,4 +119,25 @@ describe('EventRecorder', () => {
     expect(events().some((e) => (e.regarding as { name: string }).name === 'w79')).toBe(true);
     expect(events().some((e) => (e.regarding as { name: string }).name === 'w0')).toBe(false);
   });
+
+  it('logs a Warning event at warn and a Normal one at info', () => {
+    const lines: [string, string][] = [];
+    const logger = {
+      debug() {},
+      info: (_o: unknown, msg?: string) => {
+        lines.push(['info', msg ?? '']);
+      },
+      warn: (_o: unknown, msg?: string) => {
+        lines.push(['warn', msg ?? '']);
+      },
+      error() {},
+    };
+    const logged = new EventRecorder({ store, clock, logger, dataDir: dir, flushDelayMs: 50 });
+    logged.record({ kind: 'Workspace', name: 'dan' }, 'Warning', 'InsufficientCapacity', 'Not enough capacity.');
+    logged.record({ kind: 'Workspace', name: 'dan' }, 'Normal', 'Started', 'Started the instance.');
+    expect(lines).toEqual([
+      ['warn', 'Not enough capacity.'],
+      ['info', 'Started the instance.'],
+    ]);
+  });
 });

@@ -413,3 +413,39 @@ describe('tp-app', () => {
     expect($(el, 'tp-workspaces')).toBeNull();
   });
 });
+
+describe('last access on the workspace page', () => {
+  const lastAccess = (el: Element) => {
+    const dts = $$(el, 'dt');
+    const i = dts.findIndex((d) => text(d) === 'Last access');
+    return text($$(el, 'dd')[i]!);
+  };
+
+  it('says "never opened" when the server records access and there is none yet, and "not reported" when it does not record it', async () => {
+    const ws = workspace('fresh', { ready });
+    const recorded = await mount('tp-workspace-page', {
+      name: 'fresh',
+      workspace: ws as never,
+      loaded: true,
+      config: { workspaceBaseUrl: 'http://h:8081', reportsAccess: true },
+    });
+    expect(lastAccess(recorded)).toBe('never opened');
+    const unrecorded = await mount('tp-workspace-page', {
+      name: 'fresh',
+      workspace: ws as never,
+      loaded: true,
+      config: { workspaceBaseUrl: 'http://h:8081', reportsAccess: false },
+    });
+    expect(lastAccess(unrecorded)).toBe('not reported by this server');
+  });
+
+  it('config.json tells whether the server records access', async () => {
+    const { loadConfig } = await import('../../web/src/api.js');
+    const answer = (body: unknown) => (async () => new Response(JSON.stringify(body))) as unknown as typeof fetch;
+    const loc = { protocol: 'http:', hostname: 'h' };
+    expect((await loadConfig('/c', answer({ workspacePort: 8081, reportsAccess: true }), loc)).reportsAccess).toBe(
+      true,
+    );
+    expect((await loadConfig('/c', answer({ workspacePort: 8081 }), loc)).reportsAccess).toBeUndefined();
+  });
+});

@@ -168,6 +168,8 @@ export interface UiConfig {
   workspaceBaseUrl: string;
   /** The image template names (spec.image) the server knows; the create form offers them. */
   imageTemplates?: string[];
+  /** Whether this server records workspaces' last access (through Caddy's access log). */
+  reportsAccess?: boolean;
 }
 
 /** The same host name as the page, on port 8081. */
@@ -190,6 +192,7 @@ export async function loadConfig(
       config.workspaceBaseUrl = body.workspaceBaseUrl;
     else if (typeof body.workspacePort === 'number')
       config.workspaceBaseUrl = `${loc.protocol}//${loc.hostname}:${body.workspacePort}`;
+    if (typeof body.reportsAccess === 'boolean') config.reportsAccess = body.reportsAccess;
     if (Array.isArray(body.imageTemplates))
       config.imageTemplates = body.imageTemplates.filter((t): t is string => typeof t === 'string');
   } catch {

@@ -111,7 +111,7 @@ export class TpWorkspacePage extends LitElement {
       <dt>Last started</dt>
       <dd>${ws.status?.lastStartedTime ? html`<tp-age .datetime=${ws.status.lastStartedTime}></tp-age> ago` : dash}</dd>
       <dt>Last access</dt>
-      <dd>${x.lastAccessTime ? html`<tp-age .datetime=${x.lastAccessTime}></tp-age> ago` : html`<span class="muted">not reported by this server</span>`}</dd>
+      <dd>${x.lastAccessTime ? html`<tp-age .datetime=${x.lastAccessTime}></tp-age> ago` : html`<span class="muted">${this.config.reportsAccess ? 'never opened' : 'not reported by this server'}</span>`}</dd>
       <dt>Owned by</dt>
       <dd class="owner">${owner ? `${describeOwner(owner)[0]!.toUpperCase()}${describeOwner(owner).slice(1)}` : html`<span class="muted">No sync: made through the API or the UI</span>`}</dd>
     </dl>`;

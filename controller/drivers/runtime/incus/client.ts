@@ -5,6 +5,9 @@ import { X509Certificate } from 'node:crypto';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { RuntimeError, type RuntimeErrorReason } from '../types.js';
+import { waitForOperation, type Operation } from './operation-wait.js';
+
+export type { Operation } from './operation-wait.js';
 
 export const DEFAULT_INCUS_SOCKET = '/var/lib/incus/unix.socket';
 
@@ -27,6 +30,11 @@ export interface IncusConnection {
   insecureSkipVerify?: boolean;
   /** Timeout for one HTTP request, ms (default 30 s; operation waits have their own). */
   requestTimeoutMs?: number;
+  /**
+   * Longest single /wait request, seconds (default 60); a longer wait is several in a row. Tests
+   * make it short to see an operation outlive one /wait without taking a minute.
+   */
+  waitSliceSeconds?: number;
 }
 
 interface Envelope {
@@ -38,14 +46,6 @@ interface Envelope {
   metadata?: unknown;
 }
 
-export interface Operation {
-  id: string;
-  status: string;
-  status_code: number;
-  err: string;
-  metadata?: Record<string, unknown> | null;
-}
-
 export class IncusClient {
   readonly dispatcher: Dispatcher;
   /** Base for http(s) requests; the host part is ignored on a unix socket. */
@@ -53,9 +53,11 @@ export class IncusClient {
   /** Where this client talks to, for error messages. */
   readonly where: string;
   private readonly timeoutMs: number;
+  private readonly waitSliceSeconds: number;
 
   constructor(conn: IncusConnection) {
     this.timeoutMs = conn.requestTimeoutMs ?? 30_000;
+    this.waitSliceSeconds = Math.max(1, conn.waitSliceSeconds ?? 60);
     if (conn.url) {
       const url = new URL(conn.url);
       if (url.protocol !== 'https:')
@@ -84,16 +86,21 @@ export class IncusClient {
     }
   }
 
-  /** One request; returns the sync metadata or, for async replies, the finished operation's metadata. */
+  /**
+   * One request; returns the sync metadata or, for async replies, the finished operation's
+   * metadata. `ifGone` runs when the operation was reaped before its outcome could be read.
+   */
   async call<T = unknown>(
     method: Dispatcher.HttpMethod,
     path: string,
     body?: unknown,
-    opts: { waitSeconds?: number } = {},
+    opts: { waitSeconds?: number; ifGone?: () => Promise<void> } = {},
   ): Promise<T> {
     const env = await this.raw(method, path, body);
     if (env.type === 'async' && env.operation) {
       const op = await this.wait(env.operation, opts.waitSeconds ?? 120);
+      // Reaped before we saw how it ended: the caller checks the resource (and throws if wrong).
+      if (!op) await opts.ifGone?.();
       return (op?.metadata ?? undefined) as T;
     }
     return env.metadata as T;
@@ -171,44 +178,13 @@ export class IncusClient {
   }
 
   /**
-   * Waits for an operation through /wait (which answers 200 at once and sends the body when the
-   * operation ends or the timeout passes) and reads the outcome from the body. A failed operation
-   * throws with its `err`. An operation already gone (404: finished and expired) returns undefined.
+   * Waits for an operation and reads its outcome (see operation-wait.ts for Incus 6.0's traps).
+   * A failed operation throws with its `err`, whatever code its /wait answered with. Returns
+   * undefined only when the operation is truly gone (finished and reaped before we looked):
+   * then its outcome is unknown, and a caller that needs certainty checks the resource.
    */
-  async wait(operation: string, timeoutSeconds: number): Promise<Operation | undefined> {
-    const deadline = Date.now() + timeoutSeconds * 1000;
-    const [path, query = ''] = operation.split('?');
-    for (;;) {
-      const left = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
-      const slice = Math.min(left, 60);
-      let env: Envelope;
-      try {
-        env = await this.raw(
-          'GET',
-          `${path}/wait?timeout=${slice}${query ? `&${query}` : ''}`,
-          undefined,
-          (slice + 30) * 1000,
-        );
-      } catch (err) {
-        if (!(err instanceof RuntimeError) || err.reason === 'RuntimeUnavailable') throw err;
-        if (err.code === 404) return undefined;
-        // An operation that had already failed when /wait was called comes back as an error
-        // reply (error_code 500) carrying the operation's err, instead of a 200 with the body.
-        throw new RuntimeError(err.message, 'OperationFailed', err.code);
-      }
-      const op = env.metadata as Operation;
-      if (op.status_code === 200) return op;
-      if (op.status_code >= 400) {
-        throw new RuntimeError(op.err || `operation ${op.status ?? op.status_code}`, 'OperationFailed', op.status_code);
-      }
-      if (Date.now() >= deadline) {
-        throw new RuntimeError(
-          `${this.where}: operation ${path} still ${op.status} after ${timeoutSeconds}s`,
-          'Timeout',
-          504,
-        );
-      }
-    }
+  wait(operation: string, timeoutSeconds: number): Promise<Operation | undefined> {
+    return waitForOperation(this, operation, timeoutSeconds, this.waitSliceSeconds);
   }
 
   private unreachable(err: unknown): RuntimeError {

@@ -127,7 +127,13 @@ export function createIncusHomes(o: IncusHomesOptions): IncusHomes {
         body.config = { ...Object.fromEntries(copied), [CONFIG_ID]: o.tidepoolId, [CONFIG_WORKSPACE]: ws };
       }
       try {
-        await client.call('POST', q(await volumes()), body, { waitSeconds: 600 });
+        await client.call('POST', q(await volumes()), body, {
+          waitSeconds: 600,
+          ifGone: async () => {
+            if (!(await getOwn(ws)))
+              throw new RuntimeError(`creating the home volume ${volumeName(ws)} did not make it`, 'IncusError');
+          },
+        });
       } catch (err) {
         // Made meanwhile (another worker, a retry after a lost reply): it is there, which is what was asked.
         if (

@@ -208,7 +208,14 @@ export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
       known.set(name, req.name);
       const path = q('/1.0/instances', ...(opts.target ? [`target=${encodeURIComponent(opts.target)}`] : []));
       try {
-        await client.call('POST', path, body, { waitSeconds: createTimeout });
+        await client.call('POST', path, body, {
+          waitSeconds: createTimeout,
+          // The create's operation was reaped before we read it: only the instance says how it went.
+          ifGone: async () => {
+            if (!(await getOwn(req.name)))
+              throw new RuntimeError(`creating Incus instance ${name} did not make it`, 'OperationFailed');
+          },
+        });
       } catch (err) {
         // Refusals (403 and the like) are already clear; a failed create operation is not always.
         if (
