@@ -12,17 +12,28 @@ import { startFakeIncus, type FakeIncus } from './fake-incus-operations.js';
 let dir: string;
 let fake: FakeIncus;
 let client: IncusClient;
+let socketPath: string;
+const clients: IncusClient[] = [];
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tp-fake-incus-ops-'));
-  const socketPath = join(dir, 'unix.socket');
+  socketPath = join(dir, 'unix.socket');
   fake = await startFakeIncus(socketPath);
   // One-second /wait slices: an operation of a few seconds outlives several of them.
   client = new IncusClient({ socketPath, waitSliceSeconds: 1 });
+  clients.push(client);
 });
 
+/** A client whose one /wait outlasts any operation here, even on a loaded host: for cases about
+ * what a single /wait answers, where a slice running out would be a different case. */
+function unslicedClient(): IncusClient {
+  const c = new IncusClient({ socketPath, waitSliceSeconds: 30 });
+  clients.push(c);
+  return c;
+}
+
 afterEach(async () => {
-  await client.close();
+  for (const c of clients.splice(0)) await c.close();
   await fake.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -49,14 +60,14 @@ describe('Incus operation waits (Incus 6.0 semantics)', () => {
     const message =
       'Failed creating instance record: Failed initializing instance: Failed add validation for device "home": Failed loading custom volume: Storage volume not found';
     fake.next({ runMs: 100, outcome: { ok: false, code: 404, err: message } });
-    const err = await rejection(client.call('POST', '/1.0/instances', {}, { waitSeconds: 30 }));
+    const err = await rejection(unslicedClient().call('POST', '/1.0/instances', {}, { waitSeconds: 30 }));
     expect(err.reason).toBe('OperationFailed');
     expect(err.message).toBe(message);
   });
 
   it('reports a failure whose /wait answered 500 with the failure message', async () => {
     fake.next({ runMs: 50, outcome: { ok: false, code: 500, err: 'Image not provided for instance creation' } });
-    const err = await rejection(client.call('POST', '/1.0/instances', {}, { waitSeconds: 30 }));
+    const err = await rejection(unslicedClient().call('POST', '/1.0/instances', {}, { waitSeconds: 30 }));
     expect(err.reason).toBe('OperationFailed');
     expect(err.message).toBe('Image not provided for instance creation');
   });
@@ -73,7 +84,7 @@ describe('Incus operation waits (Incus 6.0 semantics)', () => {
       outcome: { ok: false, code: 404, err: 'Storage volume not found' },
       reapRecordAtEnd: true,
     });
-    const err = await rejection(client.call('POST', '/1.0/instances', {}, { waitSeconds: 30 }));
+    const err = await rejection(unslicedClient().call('POST', '/1.0/instances', {}, { waitSeconds: 30 }));
     expect(err.reason).toBe('OperationFailed');
     expect(err.message).toBe('Storage volume not found');
   });
