@@ -1,6 +1,7 @@
 // The workspace bridge's input filter (scripts/bridge-filter.sh), tested from inside a real
 // container: a listener the host binds to all interfaces is refused at the bridge's address and
-// at any other address of the host, TCP and UDP alike, and the refusals are counted; DHCP, DNS
+// at any other address of the host, IPv4 and IPv6, TCP and UDP alike, and the refusals are
+// counted (Tidepool's bridge has no IPv6, but the filter must not depend on that); DHCP, DNS
 // and ping still work; a port opened with `allow` is reachable (how the homes test serves git);
 // the host still reaches the container (the proxy path). Other tests use the shared bridge at
 // the same time, so this one makes a bridge, a container and a filter of its own, on a subnet
@@ -25,6 +26,7 @@ const run = await requireOrSkip('test/incus/bridge-filter');
 const name = `tpfilt-${randomBytes(3).toString('hex')}`; // bridge and container: 13 characters
 let bridgeAddress = ''; // the host's address on the test bridge (the container's gateway)
 let otherAddress = ''; // a second address of the host, on the same bridge, outside its subnet
+let bridgeAddress6 = ''; // the host's IPv6 address on the test bridge
 let containerIp = '';
 let bridgeMade = false;
 let tcp: Server | undefined;
@@ -61,13 +63,19 @@ beforeAll(async () => {
   const [net, other] = await freeSubnets();
   bridgeAddress = `${net}1`;
   otherAddress = `${other}1`;
+  // A random unique-local /64 (fd00::/8), none routed anywhere but here; groups without leading
+  // zeros, so that it reads the same in Incus's listing.
+  const group = () => randomInt(0x1000, 0x10000).toString(16);
+  const ula = `fd${randomInt(0x10, 0x100).toString(16)}:${group()}:${group()}`;
+  bridgeAddress6 = `${ula}:1::1`;
   await incus([
     'network',
     'create',
     name,
     `ipv4.address=${bridgeAddress}/24`,
     'ipv4.nat=false', // no egress: the container talks to the host only
-    'ipv6.address=none',
+    `ipv6.address=${bridgeAddress6}/64`,
+    'ipv6.nat=false',
   ]);
   bridgeMade = true;
   // A second host address on the bridge: a listener bound to all interfaces answers on every
@@ -87,6 +95,12 @@ beforeAll(async () => {
     30_000,
     200,
   );
+  await until(
+    `an IPv6 address on ${name} (router advertisement)`,
+    async () => (await incus(['list', name, '--format', 'csv', '--columns', '6'], false)).stdout.includes(ula),
+    30_000,
+    200,
+  );
 
   // The host's listeners, on all interfaces and a random port each, as Caddy's `:8080` is.
   tcp = createServer((socket) => {
@@ -96,7 +110,7 @@ beforeAll(async () => {
       socket.end('ok\n');
     });
   });
-  await new Promise<void>((r) => tcp?.listen(0, '0.0.0.0', r));
+  await new Promise<void>((r) => tcp?.listen(0, '::', r)); // IPv4 and IPv6
   tcpPort = (tcp.address() as { port: number }).port;
   const u = createSocket('udp4');
   udp = u;
@@ -125,9 +139,9 @@ describe.skipIf(!run)('the workspace bridge filter, from inside a container', ()
     expect(ping.exitCode, ping.stdout + ping.stderr).toBe(0);
   });
 
-  it('a host listener bound to all interfaces is refused over TCP and UDP, at every host address, and counted', async () => {
+  it('a host listener bound to all interfaces is refused over TCP and UDP, at every host address, IPv6 too, and counted', async () => {
     const before = await refused();
-    for (const addr of [bridgeAddress, otherAddress]) {
+    for (const addr of [bridgeAddress, otherAddress, bridgeAddress6]) {
       const r = await ncFromContainer(addr, tcpPort);
       expect(r.exitCode, `nc ${addr}:${tcpPort} from the container`).not.toBe(0);
       expect(r.stderr).toContain('refused');
@@ -136,7 +150,7 @@ describe.skipIf(!run)('the workspace bridge filter, from inside a container', ()
     await inContainer(`timeout 2 tftp -g -r x -l /dev/null ${bridgeAddress} ${udpPort}`);
     expect(tcpSeen).toEqual([]);
     expect(udpSeen).toBe(0);
-    expect(await refused()).toBeGreaterThanOrEqual(before + 3);
+    expect(await refused()).toBeGreaterThanOrEqual(before + 4);
   });
 
   it('a TCP port opened with `allow` is reachable from the container, and refused again after `disallow`', async () => {
