@@ -9,7 +9,12 @@
 #      already provides bookworm-backports; runs apt-get update only when that file is new or
 #      the backports index is missing; installs what is missing of:
 #        incus (from bookworm-backports, --no-install-recommends), dnsmasq-base, busybox-static, caddy,
-#        btrfs-progs (where the kernel has btrfs), mmdebstrap and zstd (to build the IDE image)
+#        btrfs-progs (where the kernel has btrfs), nftables (the bridge filter), mmdebstrap and zstd
+#        (to build the IDE image)
+#   1b. the bridge filter (scripts/bridge-filter.sh): an nftables table `inet tidepool-$TIDEPOOL_BRIDGE`
+#       that lets workspaces reach on this host only DHCP, DNS on the bridge address and ICMP, and
+#       refuses the rest (every listener bound to all interfaces: Caddy's ports, anything else);
+#       created or updated when missing or different, before incusd starts its containers.
 #   2. incusd: when the daemon does not answer, starts `/usr/libexec/incus/incusd --group root`
 #      in the background (works without systemd), logging to $TIDEPOOL_INCUSD_LOG, then waits
 #      with `incus admin waitready`.
@@ -140,7 +145,7 @@ if [ "$apt" = 1 ]; then
 
   missing_bp=() missing=()
   pkg_installed incus || missing_bp+=(incus)
-  for p in dnsmasq-base busybox-static caddy; do pkg_installed "$p" || missing+=("$p"); done
+  for p in dnsmasq-base busybox-static caddy nftables; do pkg_installed "$p" || missing+=("$p"); done
   # btrfs-progs: Incus needs it for a btrfs pool (new or existing), where the kernel has btrfs.
   if kernel_btrfs; then pkg_installed btrfs-progs || missing+=(btrfs-progs); fi
   if [ "$ide_image" = 1 ]; then for p in mmdebstrap zstd; do pkg_installed "$p" || missing+=("$p"); done; fi
@@ -162,6 +167,18 @@ if [ "$apt" = 1 ]; then
 fi
 
 command -v incus >/dev/null || { [ "$check" = 1 ] && { say "would: everything below (incus not installed yet)"; exit 1; }; die "incus is not installed (run without --no-apt)"; }
+
+# ---------------------------------------------------------------- 1b. bridge filter
+# Before incusd: a reboot clears nftables, and incusd restarts the containers that were running,
+# so the filter goes in first. It matches the bridge by name and needs nothing from Incus.
+filter=("$repo/scripts/bridge-filter.sh")
+if ! command -v nft >/dev/null; then
+  if [ "$check" = 1 ]; then change "bridge filter on $BRIDGE (nft not installed yet)" true
+  else die "nft is not installed (run without --no-apt, or apt-get install nftables)"; fi
+elif ! "${filter[@]}" check "$BRIDGE" "${SUBNET%/*}"; then
+  change "bridge filter on $BRIDGE: workspaces reach only DHCP, DNS and ICMP on this host" \
+    "${filter[@]}" ensure "$BRIDGE" "${SUBNET%/*}"
+fi
 
 # ---------------------------------------------------------------- 2. incusd
 incus_up() { timeout 5 incus query /1.0 >/dev/null 2>&1; }

@@ -10,6 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instanceName } from '../../controller/drivers/runtime/incus/names.js';
@@ -37,6 +38,9 @@ import {
 const IDE_ALIAS = 'tidepool-ide';
 /** The bridge's host address: the containers reach it (NAT gateway), and so does the host. */
 const HOST_ON_BRIDGE = '10.77.0.1';
+/** The bridge filter refuses the host's ports to workspaces; this run opens its git daemon's, and closes it after. */
+const BRIDGE = process.env.TIDEPOOL_BRIDGE ?? 'tpbr0';
+const BRIDGE_FILTER = fileURLToPath(new URL('../../scripts/bridge-filter.sh', import.meta.url));
 
 const run = await requireOrSkip('test/e2e/homes');
 // The code-server image is built by scripts/setup-host.sh (make test); without it the image
@@ -141,6 +145,7 @@ beforeAll(async () => {
       ].join(' && '),
     ]);
     gitPort = await freePortOn(HOST_ON_BRIDGE);
+    await execa(BRIDGE_FILTER, ['allow', BRIDGE, String(gitPort)]);
     gitDaemon = spawn(
       'git',
       [
@@ -170,6 +175,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (gitDaemon?.pid && gitDaemon.exitCode === null) process.kill(gitDaemon.pid, 'SIGTERM');
+  if (gitPort) await execa(BRIDGE_FILTER, ['disallow', BRIDGE, String(gitPort)], { reject: false });
   for (const s of started)
     await stopServe(s).catch((err: unknown) => console.error(`stopping serve ${s.proc.pid}: ${err}`));
   for (const s of started) {
