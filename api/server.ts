@@ -20,6 +20,7 @@ import { applyDocuments, objectDocuments, parseDocuments, type ApplyOptions } fr
 import type { WatchRegistry } from './watch.js';
 import { LoginThrottle, clientOf, type ThrottleOptions } from './throttle.js';
 import { defaultMaxConnections, framingError } from './framing.js';
+import { crossOriginRefusal } from './origin.js';
 
 export interface ServerOptions {
   store: Store;
@@ -46,12 +47,15 @@ export interface ServerOptions {
   maxConnections?: number;
   /** How failed logins are slowed (per client). */
   throttle?: ThrottleOptions;
+  /** Origins that are not the app's even if their host matched (the IDEs' --workspace-url): refused like any other. */
+  foreignOrigins?: string[];
 }
 
 export interface StartedServer {
   app: FastifyInstance;
   /** `http://host:port` of the listening socket (the real port when listening on port 0). */
   address: string;
+  /** Ends every open session (exec, watch, logs -f) and stops listening; a second call waits for the first. */
   close(): Promise<void>;
 }
 
@@ -214,6 +218,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     reply.header('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`);
     throw unauthorized(req.headers.authorization);
   };
+  // Before authentication: a page of another origin is refused whatever credentials its
+  // browser attaches, and its guesses never reach the login throttle.
+  const origins = { foreign: opts.foreignOrigins ?? [] };
+  app.addHook('onRequest', async (req) => {
+    const refused = crossOriginRefusal(req.raw, origins);
+    if (refused) throw refused;
+  });
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;
     if (PUBLIC_PATHS.has(path)) return;
@@ -316,7 +327,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerResourceRoutes(app, { store, watches, pingMs: opts.ssePingMs ?? 15_000 });
   registerPortProbe(app, store);
   if (opts.logsDir) registerLogRoutes(app, { store, logsDir: opts.logsDir });
-  registerExec(app, { store, exec: opts.exec, authorized });
+  registerExec(app, {
+    store,
+    exec: opts.exec,
+    authorized,
+    origins,
+    log: (fields, msg) => app.log.warn(fields, msg),
+  });
 
   app.post(
     '/api/v1/apply',

@@ -210,6 +210,8 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
         ...(webRoot ? { webRoot } : {}),
         logsDir: logsDir(opts.dataDir),
         exec,
+        // The IDEs' origin is never the app's, even behind a proxy that gives both one host name.
+        ...(opts.workspaceBaseUrl ? { foreignOrigins: [opts.workspaceBaseUrl] } : {}),
         uiConfig: { ...uiConfig(opts.workspaceBaseUrl, proxySettings), imageTemplates: templates },
       });
     } catch (err) {
