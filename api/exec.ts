@@ -76,11 +76,29 @@ export function registerExec(
       void bridge(ws, plan, sessions);
     });
   });
+  // Closing: every client is told why (a status, then 1001 Going Away) and its command is
+  // killed; a client that does not answer the close handshake is cut a second later, so that
+  // no session holds the server open.
   app.addHook('preClose', async () => {
+    for (const ws of wss.clients) {
+      sendStatus(ws, { error: 'Tidepool is shutting down: the command was ended' });
+      ws.close(1001, 'server shutting down');
+    }
     for (const s of sessions) s.kill();
-    for (const ws of wss.clients) ws.terminate();
+    if (wss.clients.size) setTimeout(() => terminateAll(wss), SHUTDOWN_GRACE_MS).unref();
     wss.close();
   });
+}
+
+const SHUTDOWN_GRACE_MS = 1000;
+
+function terminateAll(wss: WebSocketServer): void {
+  for (const ws of wss.clients) ws.terminate();
+}
+
+function sendStatus(ws: WebSocket, status: { exitCode: number } | { error: string }): void {
+  if (ws.readyState === ws.OPEN)
+    ws.send(Buffer.concat([Buffer.from([CHANNEL.status]), Buffer.from(JSON.stringify(status))]));
 }
 
 /** The largest frame (or message) a client may send: stdin arrives in small pieces, 1 MiB is plenty. */
@@ -185,6 +203,11 @@ async function bridge(
   } catch (err) {
     send(CHANNEL.status, JSON.stringify({ error: errorMessage(err) }));
     ws.close(1000);
+    return;
+  }
+  // The client went (or the server closed it) while the command was starting: it goes too.
+  if (ws.readyState !== ws.OPEN) {
+    session.kill();
     return;
   }
   sessions.add(session);

@@ -264,6 +264,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       if (sockets.has(sock)) sockets.set(sock, Math.max(0, sockets.get(sock)! - 1));
     });
   });
+  // An upgraded socket is the WebSocket's now: exec closes it with a reason on close.
+  app.server.on('upgrade', (req: IncomingMessage) => sockets.delete(req.socket));
   app.addHook('preClose', async () => {
     for (const stop of [...watches]) stop();
     for (const [sock, inFlight] of sockets) if (inFlight === 0) sock.destroy();
@@ -398,9 +400,10 @@ export async function startServer(opts: ServerOptions & { listen: string }): Pro
   const addr = app.server.address();
   const bound = addr && typeof addr === 'object' ? addr : { address: host, port };
   const h = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
+  let closing: Promise<void> | undefined;
   return {
     app,
     address: `http://${h}:${bound.port}`,
-    close: () => app.close(),
+    close: () => (closing ??= app.close()),
   };
 }

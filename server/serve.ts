@@ -228,12 +228,22 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     }
     components.add('api server', () => server.close());
     logger.info({ address: server.address, dataDir: opts.dataDir }, `Tidepool API listening on ${server.address}`);
+    // Stopping starts with the API (its close is idempotent, so its place in the list above only
+    // matters when start-up fails): its open sessions (exec, watch, logs -f) end while the runtime
+    // that an exec session waits on is still up, and nothing new starts while the rest stops.
     const handle: ServeHandle = {
       address: server.address,
       store,
       credentials,
       logger,
-      close: () => components.close(),
+      close: async () => {
+        try {
+          await server.close();
+        } catch (err) {
+          logger.error({ err, component: 'api server' }, 'stopping api server failed');
+        }
+        await components.close();
+      },
     };
     if (opts.apiOnly) return handle;
 
