@@ -34,10 +34,7 @@ import { skipBrowserSuite } from './harness.js';
 const skip = skipBrowserSuite();
 const started: Proc[] = [];
 let scratch: string;
-let s: CaddyServe;
-let page: Server | undefined;
 let browser: Browser | undefined;
-let devPort: number;
 
 /** The Port's page: what any dev server's JavaScript can do. Results go to window.attack. */
 const attackPage = (app: string) => `<!doctype html><title>dev server</title><script>
@@ -55,29 +52,58 @@ beforeAll(async () => {
   if (skip) return;
   ensureCaddy();
   scratch = await mkdtemp(join(tmpdir(), 'tp-web-xorigin-'));
-  s = await startCaddyServe(join(scratch, 'data'), cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg') }), started);
-  expect(await applyManifest(s, scratch, 'alice.yaml', workspaceYaml('alice'))).toContain('workspace/alice created');
-  await waitReady(s, 'workspace/alice');
-  const ip = (await getObject(s, 'workspaces', 'alice')).status!.ip!;
-  devPort = await freePortOn(ip);
-  const html = attackPage(s.appUrl);
-  page = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(html));
-  await new Promise<void>((r) => page!.listen(devPort, ip, r));
-  await applyManifest(s, scratch, 'dev.yaml', portYaml('alice-dev', 'alice', devPort));
-  await waitReady(s, 'port/alice-dev');
   browser = await launchChromium();
-}, 120_000);
+}, 60_000);
 
+// Every serve started here (even one whose set-up failed half way), then its Caddy and dnsmasq, by the pids it logged.
 afterAll(async () => {
   await browser?.close().catch(() => undefined);
-  const pids = records(s?.proc ?? ({ stdout: '' } as Proc))
-    .flatMap((r) => [r.caddyPid, r.dnsmasqPid])
-    .filter((p): p is number => typeof p === 'number');
-  for (const p of started) await p.stop('SIGTERM').catch(() => undefined);
-  for (const pid of pids) if (isCaddy(pid) || isDnsmasq(pid)) process.kill(pid, 'SIGKILL');
-  await new Promise((r) => (page ? page.close(r) : r(undefined)));
+  for (const proc of started) {
+    const pids = records(proc)
+      .flatMap((r) => [r.caddyPid, r.dnsmasqPid])
+      .filter((p): p is number => typeof p === 'number');
+    await proc.stop('SIGTERM').catch(() => undefined);
+    for (const pid of pids) if (isCaddy(pid) || isDnsmasq(pid)) process.kill(pid, 'SIGKILL');
+  }
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
+
+/** A serve with Caddy (plain HTTP or --tls internal), workspace alice Running, and a Port of it serving the attack page. */
+interface Setup {
+  s: CaddyServe;
+  /** The three origins as the browser reaches them (https with --tls). */
+  app: string;
+  preview: string;
+  devPort: number;
+  page: Server;
+}
+
+async function setUp(mode: string, extra: string[], scheme: 'http' | 'https'): Promise<Setup> {
+  const s = await startCaddyServe(
+    join(scratch, mode),
+    cleanEnv({ XDG_DATA_HOME: join(scratch, `xdg-${mode}`) }),
+    started,
+    {
+      extra,
+    },
+  );
+  const as = (url: string) => url.replace(/^http:/, `${scheme}:`);
+  const dir = join(scratch, mode);
+  expect(await applyManifest(s, dir, 'alice.yaml', workspaceYaml('alice'))).toContain('workspace/alice created');
+  await waitReady(s, 'workspace/alice');
+  const ip = (await getObject(s, 'workspaces', 'alice')).status!.ip!;
+  const devPort = await freePortOn(ip);
+  const html = attackPage(as(s.appUrl));
+  const page = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(html));
+  await new Promise<void>((r) => page.listen(devPort, ip, r));
+  await applyManifest(s, dir, 'dev.yaml', portYaml('alice-dev', 'alice', devPort));
+  await waitReady(s, 'port/alice-dev');
+  return { s, app: as(s.appUrl), preview: as(s.previewUrl), devPort, page };
+}
+
+async function tearDown(x: Setup | undefined): Promise<void> {
+  if (x) await new Promise((r) => x.page.close(r));
+}
 
 /** What Chromium's network log says of the requests to the API: WebSocket handshakes and responses. */
 interface Seen {
@@ -85,7 +111,7 @@ interface Seen {
   responses: { url: string; method: string; status: number }[];
 }
 
-async function watchNetwork(p: Page): Promise<Seen> {
+async function watchNetwork(p: Page, app: string): Promise<Seen> {
   const cdp: CDPSession = await p.context().newCDPSession(p);
   const seen: Seen = { handshakes: [], responses: [] };
   const methods = new Map<string, string>();
@@ -106,7 +132,7 @@ async function watchNetwork(p: Page): Promise<Seen> {
   });
   cdp.on('Network.requestWillBeSent', (e) => methods.set(e.requestId, e.request.method));
   cdp.on('Network.responseReceived', (e) => {
-    if (e.response.url.startsWith(s.appUrl))
+    if (e.response.url.startsWith(app))
       seen.responses.push({ url: e.response.url, method: methods.get(e.requestId) ?? '?', status: e.response.status });
   });
   await cdp.send('Network.enable');
@@ -122,15 +148,32 @@ const poll = async <T>(fn: () => Promise<T | undefined>, what: string): Promise<
   throw new Error(`timed out waiting for ${what}`);
 };
 
-describe.skipIf(skip)('a Port page against the API, in Chromium through Caddy', () => {
+const MODES = [
+  { mode: 'plain HTTP', dir: 'plain', extra: [] as string[], scheme: 'http' as const },
+  { mode: '--tls internal', dir: 'tls', extra: ['--tls', 'internal'], scheme: 'https' as const },
+];
+
+describe.skipIf(skip).each(MODES)('a Port page against the API, in Chromium through Caddy ($mode)', (m) => {
+  let x: Setup | undefined;
+  beforeAll(async () => {
+    x = await setUp(m.dir, m.extra, m.scheme);
+  }, 120_000);
+  afterAll(async () => {
+    await tearDown(x);
+  });
+  /** The test's credentials; Caddy's own CA is not trusted here, so its certificates are accepted for this context. */
+  const newContext = () =>
+    browser!.newContext({ httpCredentials: { username: USER, password: PASSWORD }, ignoreHTTPSErrors: true });
+
   it("cannot open exec or POST with the user's cached credentials: both get 403", async () => {
-    const context = await browser!.newContext({ httpCredentials: { username: USER, password: PASSWORD } });
+    const { s, app, preview, devPort } = x!;
+    const context = await newContext();
     try {
       const p = await context.newPage();
       // The user signs in on the app origin: Chromium caches the credentials for the API.
-      expect((await p.goto(`${s.appUrl}/api/v1/workspaces`))!.status()).toBe(200);
-      const seen = await watchNetwork(p);
-      const port = await p.goto(`${s.previewUrl}/workspace/alice/port/${devPort}/`);
+      expect((await p.goto(`${app}/api/v1/workspaces`))!.status()).toBe(200);
+      const seen = await watchNetwork(p, app);
+      const port = await p.goto(`${preview}/workspace/alice/port/${devPort}/`);
       expect(port!.status()).toBe(200);
       const attack = await poll(
         () =>
@@ -144,7 +187,7 @@ describe.skipIf(skip)('a Port page against the API, in Chromium through Caddy', 
       // Refused before any login: Chromium has no challenge to answer with the cached credentials.
       expect(seen.handshakes.map((h) => h.status)).toEqual([403]);
       expect(seen.responses.filter((r) => r.url.endsWith('/api/v1/apply'))).toEqual([
-        { url: `${s.appUrl}/api/v1/apply`, method: 'POST', status: 403 },
+        { url: `${app}/api/v1/apply`, method: 'POST', status: 403 },
       ]);
       const mallory = await fetch(`${s.address}/api/v1/workspaces/mallory`, {
         headers: { authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}` },
@@ -156,11 +199,12 @@ describe.skipIf(skip)('a Port page against the API, in Chromium through Caddy', 
   });
 
   it('lets a page of the app origin make the same requests', async () => {
-    const context = await browser!.newContext({ httpCredentials: { username: USER, password: PASSWORD } });
+    const { app } = x!;
+    const context = await newContext();
     try {
       const p = await context.newPage();
-      expect((await p.goto(`${s.appUrl}/api/v1/workspaces`))!.status()).toBe(200);
-      const seen = await watchNetwork(p);
+      expect((await p.goto(`${app}/api/v1/workspaces`))!.status()).toBe(200);
+      const seen = await watchNetwork(p, app);
       const created = await p.evaluate(async () => {
         const res = await fetch('/api/v1/workspaces', {
           method: 'POST',
@@ -180,7 +224,7 @@ describe.skipIf(skip)('a Port page against the API, in Chromium through Caddy', 
           const ws = new WebSocket(url);
           ws.onclose = () => undefined;
         },
-        `${s.appUrl.replace(/^http/, 'ws')}/api/v1/workspaces/alice/exec?command=id`,
+        `${app.replace(/^http/, 'ws')}/api/v1/workspaces/alice/exec?command=id`,
       );
       await poll(async () => (seen.handshakes.length ? true : undefined), 'the handshake');
       expect(seen.handshakes).toEqual([{ status: 501, authorization: true }]);
