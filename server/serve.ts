@@ -1,6 +1,7 @@
 // The composition root: builds and starts Tidepool from one settings object — the data
 // directory lock, the store, the credentials, the API, the runtime and proxy drivers (from
-// their registries), the controller and the syncs — and stops them in reverse order.
+// their registries), the controller and the syncs — and stops them: the API first (its open
+// sessions), then the rest in reverse order.
 // `tidepool serve` (cli/commands/serve.ts) only turns its flags into these settings.
 // Over 300 lines, and runServe over 80, on purpose: the start order and its undoing on failure
 // read best in one place; each component it starts is built elsewhere (drivers.ts, sync-dirs.ts).
