@@ -4,13 +4,18 @@
 // `user` (dev, the default, or root). Frames are binary, the first byte names the channel:
 //   client → server: 0 stdin data · 4 resize {"width","height"} · 255 [0] end of stdin
 //   server → client: 1 stdout · 2 stderr · 3 status {"exitCode"} or {"error"}, then close
-// Authentication is the API's own (basic auth on the upgrade request).
+// Authentication is the API's own (basic auth on the upgrade request), after the Origin check
+// (api/origin.ts): a page of another origin must not open a shell with the browser's credentials.
+// This is the API's only WebSocket, so this handler answers every upgrade request: any other
+// path gets a 404 Status rather than a socket left open with no one to answer it.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { badRequest, notFound, type Store } from '../store/index.js';
 import { ApiError, isStatusError } from './errors.js';
+import { crossOriginRefusal, type OriginPolicy } from './origin.js';
+import { strictQuery } from './query.js';
 import { errorMessage } from '../specs/errors.js';
 
 import type { ExecFunction, ExecRequest, ExecSession } from '../specs/exec.js';
@@ -33,28 +38,79 @@ export function registerExec(
     store: Store;
     exec: ExecHolder | undefined;
     authorized: (header: string | undefined) => boolean;
+    origins: OriginPolicy;
+    log: (fields: Record<string, unknown>, msg: string) => void;
   },
 ): void {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const sessions = new Set<ExecSession>();
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const m = PATH.exec(req.url ?? '');
-    if (!m) return; // another upgrade handler's (or none: the socket is left to Node's default)
+    // Node hands an upgrading socket over without its own error listener: a client that
+    // resets it (before or after the handshake) must not take the server down.
+    socket.on('error', () => socket.destroy());
     let plan: { name: string; exec: ExecFunction; request: ExecRequest };
     try {
+      const refused = crossOriginRefusal(req, opts.origins, true);
+      if (refused) throw refused;
+      const path = (req.url ?? '').split('?')[0]!;
+      const m = PATH.exec(req.url ?? '');
+      if (!m)
+        throw new ApiError(
+          404,
+          'NotFound',
+          `no WebSocket is served at ${path.slice(0, 200)}: the API's only one is /api/v1/workspaces/{name}/exec`,
+        );
       if (!opts.authorized(req.headers.authorization))
         throw new ApiError(401, 'Unauthorized', 'Unauthorized: this server needs HTTP basic auth');
-      plan = planExec(decodeURIComponent(m[1]!), new URL(req.url!, 'http://x').searchParams, opts);
+      plan = planExec(pathName(m[1]!), strictQuery(req.url!), opts);
     } catch (err) {
       return refuse(socket, isStatusError(err) ? ApiError.from(err) : new ApiError(500, 'InternalError', String(err)));
     }
-    wss.handleUpgrade(req, socket, head, (ws) => void bridge(ws, plan, sessions));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      // A frame the protocol forbids (unmasked, a reserved opcode or RSV bit, over the size
+      // limit) makes ws close the socket itself (1002 or 1009) and then emit 'error': without
+      // a listener that error would be thrown and end the process.
+      ws.on('error', (err) =>
+        opts.log({ workspace: plan.name, err: err.message }, 'exec WebSocket closed on a bad frame'),
+      );
+      void bridge(ws, plan, sessions);
+    });
   });
+  // Closing: every client is told why (a status, then 1001 Going Away) and its command is
+  // killed; a client that does not answer the close handshake is cut a second later, so that
+  // no session holds the server open.
   app.addHook('preClose', async () => {
+    for (const ws of wss.clients) {
+      sendStatus(ws, { error: 'Tidepool is shutting down: the command was ended' });
+      ws.close(1001, 'server shutting down');
+    }
     for (const s of sessions) s.kill();
-    for (const ws of wss.clients) ws.terminate();
+    if (wss.clients.size) setTimeout(() => terminateAll(wss), SHUTDOWN_GRACE_MS).unref();
     wss.close();
   });
+}
+
+const SHUTDOWN_GRACE_MS = 1000;
+
+function terminateAll(wss: WebSocketServer): void {
+  for (const ws of wss.clients) ws.terminate();
+}
+
+function sendStatus(ws: WebSocket, status: { exitCode: number } | { error: string }): void {
+  if (ws.readyState === ws.OPEN)
+    ws.send(Buffer.concat([Buffer.from([CHANNEL.status]), Buffer.from(JSON.stringify(status))]));
+}
+
+/** The largest frame (or message) a client may send: stdin arrives in small pieces, 1 MiB is plenty. */
+export const MAX_FRAME_BYTES = 1 << 20;
+
+/** The workspace name of the path, percent-decoded; bad encoding is the client's error, named. */
+function pathName(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw badRequest(`the workspace name in the path is not valid percent-encoding: "${raw.slice(0, 100)}"`);
+  }
 }
 
 function planExec(name: string, q: URLSearchParams, opts: { store: Store; exec: ExecHolder | undefined }) {
@@ -147,6 +203,11 @@ async function bridge(
   } catch (err) {
     send(CHANNEL.status, JSON.stringify({ error: errorMessage(err) }));
     ws.close(1000);
+    return;
+  }
+  // The client went (or the server closed it) while the command was starting: it goes too.
+  if (ws.readyState !== ws.OPEN) {
+    session.kill();
     return;
   }
   sessions.add(session);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest, type Store } from '../store/index.js';
 import { ApiError } from './errors.js';
+import { endStream } from './stream-end.js';
 
 interface LogQuery {
   follow?: string;
@@ -18,6 +19,12 @@ interface LogQuery {
 const FOLLOW_POLL_MS = 250;
 
 export function registerLogRoutes(app: FastifyInstance, opts: { store: Store; logsDir: string }): void {
+  // `follow=true` streams until the client goes; closing the server ends every one of them
+  // (one hook, added before the server listens: Fastify refuses hooks added after that).
+  const followers = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...followers]) end();
+  });
   app.get(
     '/api/v1/workspaces/:name/log',
     async (req: FastifyRequest<{ Params: { name: string }; Querystring: LogQuery }>, reply) => {
@@ -64,12 +71,16 @@ export function registerLogRoutes(app: FastifyInstance, opts: { store: Store; lo
       const stop = () => {
         closed = true;
         clearInterval(timer);
+        followers.delete(end);
       };
-      res.once('close', stop);
-      app.addHook('preClose', async () => {
+      // The server is closing: the stream ends (the client sees a complete response) and its
+      // connection goes with it, rather than staying open for a next request that never comes.
+      const end = () => {
         stop();
-        res.end();
-      });
+        endStream(res);
+      };
+      followers.add(end);
+      res.once('close', stop);
     },
   );
 }

@@ -20,6 +20,7 @@ import { applyDocuments, objectDocuments, parseDocuments, type ApplyOptions } fr
 import type { WatchRegistry } from './watch.js';
 import { LoginThrottle, clientOf, type ThrottleOptions } from './throttle.js';
 import { defaultMaxConnections, framingError } from './framing.js';
+import { crossOriginRefusal } from './origin.js';
 
 export interface ServerOptions {
   store: Store;
@@ -46,12 +47,15 @@ export interface ServerOptions {
   maxConnections?: number;
   /** How failed logins are slowed (per client). */
   throttle?: ThrottleOptions;
+  /** Origins that are not the app's even if their host matched (the IDEs' --workspace-url): refused like any other. */
+  foreignOrigins?: string[];
 }
 
 export interface StartedServer {
   app: FastifyInstance;
   /** `http://host:port` of the listening socket (the real port when listening on port 0). */
   address: string;
+  /** Ends every open session (exec, watch, logs -f) and stops listening; a second call waits for the first. */
   close(): Promise<void>;
 }
 
@@ -214,6 +218,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     reply.header('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`);
     throw unauthorized(req.headers.authorization);
   };
+  // Before authentication: a page of another origin is refused whatever credentials its
+  // browser attaches, and its guesses never reach the login throttle.
+  const origins = { foreign: opts.foreignOrigins ?? [] };
+  app.addHook('onRequest', async (req) => {
+    const refused = crossOriginRefusal(req.raw, origins);
+    if (refused) throw refused;
+  });
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;
     if (PUBLIC_PATHS.has(path)) return;
@@ -253,6 +264,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       if (sockets.has(sock)) sockets.set(sock, Math.max(0, sockets.get(sock)! - 1));
     });
   });
+  // An upgraded socket is the WebSocket's now: exec closes it with a reason on close.
+  app.server.on('upgrade', (req: IncomingMessage) => sockets.delete(req.socket));
   app.addHook('preClose', async () => {
     for (const stop of [...watches]) stop();
     for (const [sock, inFlight] of sockets) if (inFlight === 0) sock.destroy();
@@ -316,7 +329,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerResourceRoutes(app, { store, watches, pingMs: opts.ssePingMs ?? 15_000 });
   registerPortProbe(app, store);
   if (opts.logsDir) registerLogRoutes(app, { store, logsDir: opts.logsDir });
-  registerExec(app, { store, exec: opts.exec, authorized });
+  registerExec(app, {
+    store,
+    exec: opts.exec,
+    authorized,
+    origins,
+    log: (fields, msg) => app.log.warn(fields, msg),
+  });
 
   app.post(
     '/api/v1/apply',
@@ -381,9 +400,10 @@ export async function startServer(opts: ServerOptions & { listen: string }): Pro
   const addr = app.server.address();
   const bound = addr && typeof addr === 'object' ? addr : { address: host, port };
   const h = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
+  let closing: Promise<void> | undefined;
   return {
     app,
     address: `http://${h}:${bound.port}`,
-    close: () => app.close(),
+    close: () => (closing ??= app.close()),
   };
 }

@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { API_VERSION, type KindInfo } from '../specs/index.js';
 import type { Resource, Selector, Store, WatchEvent } from '../store/index.js';
 import { objectJson } from './json.js';
+import { endStream } from './stream-end.js';
 
 export interface WatchParams {
   info: KindInfo;
@@ -106,7 +107,9 @@ export function startWatch(
     unsubscribe();
     if (ping) clearInterval(ping);
     registry.delete(stop);
-    if (res && !res.writableEnded) res.end();
+    // Its connection goes too: a stream ends only when the client or the server goes, and a
+    // closing server must not wait for the keep-alive timeout of every watcher.
+    if (res) endStream(res);
   }
   registry.add(stop);
 

@@ -1,6 +1,7 @@
 // The composition root: builds and starts Tidepool from one settings object — the data
 // directory lock, the store, the credentials, the API, the runtime and proxy drivers (from
-// their registries), the controller and the syncs — and stops them in reverse order.
+// their registries), the controller and the syncs — and stops them: the API first (its open
+// sessions), then the rest in reverse order.
 // `tidepool serve` (cli/commands/serve.ts) only turns its flags into these settings.
 // Over 300 lines, and runServe over 80, on purpose: the start order and its undoing on failure
 // read best in one place; each component it starts is built elsewhere (drivers.ts, sync-dirs.ts).
@@ -211,6 +212,8 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
         ...(webRoot ? { webRoot } : {}),
         logsDir: logsDir(opts.dataDir),
         exec,
+        // The IDEs' origin is never the app's, even behind a proxy that gives both one host name.
+        ...(opts.workspaceBaseUrl ? { foreignOrigins: [opts.workspaceBaseUrl] } : {}),
         uiConfig: { ...uiConfig(opts.workspaceBaseUrl, proxySettings), imageTemplates: templates },
       });
     } catch (err) {
@@ -231,12 +234,22 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     }
     components.add('api server', () => server.close());
     logger.info({ address: server.address, dataDir: opts.dataDir }, `Tidepool API listening on ${server.address}`);
+    // Stopping starts with the API (its close is idempotent, so its place in the list above only
+    // matters when start-up fails): its open sessions (exec, watch, logs -f) end while the runtime
+    // that an exec session waits on is still up, and nothing new starts while the rest stops.
     const handle: ServeHandle = {
       address: server.address,
       store,
       credentials,
       logger,
-      close: () => components.close(),
+      close: async () => {
+        try {
+          await server.close();
+        } catch (err) {
+          logger.error({ err, component: 'api server' }, 'stopping api server failed');
+        }
+        await components.close();
+      },
     };
     if (opts.apiOnly) return handle;
 
