@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { API_VERSION, Condition, ListOf, Name, ObjectMeta } from './meta.js';
+import { API_VERSION, Condition, ListOf, Name, ObjectMeta, type StatusCause } from './meta.js';
+import { IDE_PORT } from './workspace.js';
 
 /** DESIGN.md: at most 5 Ports may name one Workspace. */
 export const MAX_PORTS_PER_WORKSPACE = 5;
@@ -12,6 +13,24 @@ export const PortSpec = Type.Object(
   { additionalProperties: false },
 );
 export type PortSpec = Static<typeof PortSpec>;
+
+/**
+ * A Port's rules beyond its schema: it may not publish the IDE's own port. The IDE is served on
+ * the workspace origin (:8081) behind Tidepool's login; the same IDE on the preview origin
+ * (:8082), where any dev server's page runs, would hand that page a terminal in the workspace.
+ * Checked on every write (validateManifest), not when the store loads: a Port stored before
+ * this rule still loads, and the proxy refuses to route it (caddy/config.ts).
+ */
+export function portSpecCauses(spec: { port?: unknown } | undefined): StatusCause[] {
+  if (spec?.port !== IDE_PORT) return [];
+  return [
+    {
+      field: 'spec.port',
+      reason: 'FieldValueForbidden',
+      message: `Forbidden: ${IDE_PORT} is the port of the workspace's IDE (code-server), which is reached at /workspace/{name}/ on the workspace port; publishing it as a Port would serve the IDE, with its terminals, on the preview origin where dev servers' pages run. Choose another port`,
+    },
+  ];
+}
 
 /** The phases the controller writes for a Port: Ready once its route serves, Pending until then. */
 export const PORT_PHASES = ['Pending', 'Ready'] as const;

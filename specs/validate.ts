@@ -7,6 +7,7 @@ import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { API_VERSION, type StatusCause } from './meta.js';
 import { KINDS, kindByName, type KindInfo } from './kinds.js';
 import { parseQuantity } from './quantity.js';
+import { portSpecCauses } from './port.js';
 
 const MIN_MEMORY = 64 * 2 ** 20;
 const MAX_MEMORY = 2 ** 40;
@@ -125,6 +126,7 @@ export function schemaCauses(schema: TSchema, value: unknown, prefix = ''): Stat
 const SEMANTIC: Record<string, (obj: { spec?: unknown }) => StatusCause[]> = {
   Workspace: (obj) =>
     workspaceMemoryCauses((obj.spec as { resources?: { memory?: unknown } } | undefined)?.resources?.memory),
+  Port: (obj) => portSpecCauses(obj.spec as { port?: unknown } | undefined),
 };
 
 /** A schema-valid object's rules beyond the schema (the Workspace memory range); the store's loader checks them too. */
