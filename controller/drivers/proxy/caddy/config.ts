@@ -158,6 +158,9 @@ function routed(s: CaddyConfigSettings, kind: PageKind, pattern: string): Json {
             // The Tidepool credentials are for Caddy; a workspace must never see them.
             delete: ['Authorization'],
           },
+          // A Port's cookies would be the host's (cookies ignore ports): the UI's, the API's and
+          // every IDE's. A browser never gets them.
+          ...(ide ? {} : { response: { delete: ['Set-Cookie'] } }),
         },
       },
     ],
@@ -258,11 +261,29 @@ const notAPath = (kind: PageKind): Json => {
   return { handle: [page(404, t.title, t.text)] };
 };
 
+/**
+ * The app and workspace servers use no cookie: the UI and the API sign in with basic auth, and
+ * code-server with `--auth none` reads none (its session cookie is for `--auth password`; VS
+ * Code's connection-token cookie is off, code-server runs it without one). Every cookie of the
+ * host (cookies ignore ports) would be set by a page on the preview origin, so it is dropped
+ * before the request goes anywhere: no Port's page can reach, or overflow, the UI, the API or an
+ * IDE with cookies.
+ */
+const DROP_COOKIES: Json = { handle: [{ handler: 'headers', request: { delete: ['Cookie'] } }] };
+
+/**
+ * Go's own limit on a request's headers is 1 MiB (Caddy's default); set here so that the limit
+ * is written down: Chromium keeps up to 180 cookies of 4 KiB for a host, about 720 KiB, which
+ * must still reach DROP_COOKIES rather than be answered 431 by Caddy.
+ */
+export const MAX_HEADER_BYTES = 1 << 20;
+
 /** What every public server shares: no automatic HTTPS, TLS when asked, the access log on the workspace ones. */
 function publicServer(s: CaddyConfigSettings, listen: string, logged: boolean): JsonObject {
   return {
     listen: [listen],
     automatic_https: { disable: true },
+    max_header_bytes: MAX_HEADER_BYTES,
     ...(s.tls ? TLS_SERVER : {}),
     ...(logged && s.accessLog ? { logs: {} } : {}),
   };
@@ -277,6 +298,8 @@ function appServer(s: CaddyConfigSettings): Json {
         handle: [
           {
             handler: 'headers',
+            // DROP_COOKIES, in the handler that is there anyway.
+            request: { delete: ['Cookie'] },
             response: {
               set: {
                 'Content-Security-Policy': [APP_CSP],
@@ -310,6 +333,7 @@ function workspaceServer(s: CaddyConfigSettings): Json {
   return {
     ...publicServer(s, s.workspaceListen, true),
     routes: [
+      DROP_COOKIES,
       { handle: [basicAuth(s)] },
       {
         // Ports live on their own origin: a dev server's page must not be same-origin with the IDEs.
@@ -333,12 +357,26 @@ function workspaceServer(s: CaddyConfigSettings): Json {
   };
 }
 
+/**
+ * The IDE's port is never a Port (specs/port.ts refuses one); a Port stored before that rule
+ * must still not serve the IDE on this origin.
+ */
+function idePortRefused(s: CaddyConfigSettings): Json {
+  const t = texts.idePort('{http.request.uri.path.1}', String(s.idePort));
+  return {
+    match: [{ path_regexp: { pattern: `^/workspace/[a-z0-9-]{1,63}/port/0*${s.idePort}(/|$)` } }],
+    handle: [page(404, t.title, t.text, uiUrl(s))],
+    terminal: true,
+  };
+}
+
 /** The Ports, an origin apart from the IDEs. */
 function previewServer(s: CaddyConfigSettings): Json {
   return {
     ...publicServer(s, s.previewListen, true),
     routes: [
       { handle: [basicAuth(s)] },
+      idePortRefused(s),
       { ...(slashRedirect('^/workspace/[a-z0-9-]{1,63}/port/[0-9]{1,5}$') as object), terminal: true },
       { ...(routed(s, 'port', '^/workspace/[a-z0-9-]{1,63}/port/[0-9]{1,5}/') as object), terminal: true },
       notAPath('port'),

@@ -84,6 +84,10 @@ export const texts = {
           title: 'Nothing listens on this port',
           text: `Port ${port} of workspace "${ws}" is registered, but nothing answers on port ${port} in the workspace.`,
         },
+  idePort: (ws: string, port: string) => ({
+    title: 'Not a Port',
+    text: `Port ${port} is the IDE's own port: workspace "${ws}" is at /workspace/${ws}/ on the workspace port, never on this preview port.`,
+  }),
   notAPath: (kind: PageKind) =>
     kind === 'ide'
       ? { title: 'Not a workspace path', text: 'Nothing here: workspaces are at /workspace/NAME/.' }
