@@ -1,6 +1,6 @@
 // The Fastify server: auth, body parsing, the Status error contract, resource routes,
 // watch, apply, OpenAPI, health, and the built UI at /app/.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
@@ -9,7 +9,8 @@ import { API_VERSION, KINDS, TIDEPOOL_VERSION } from '../specs/index.js';
 import { badRequest, isStoreError, type Store, type StoreError } from '../store/index.js';
 import { ApiError, isStatusError } from './errors.js';
 import { parseListen, type Credentials } from './config.js';
-import { basicAuthChecker, REALM, unauthorized } from './auth.js';
+import { basicAuthChecker, LoginRefused, WWW_AUTHENTICATE, loginGate } from './auth.js';
+import { gatedServer } from './upgrade-gate.js';
 import { ALL_BODY_TYPES, JSON_TYPES, YAML_TYPES, mediaType, parseJson, unsupportedMediaType } from './body.js';
 import { METHODS, methodNotAllowed, queryBool, queryParam, registerResourceRoutes } from './resources.js';
 import { openApiJson } from './openapi.js';
@@ -18,7 +19,7 @@ import { registerLogRoutes } from './logs.js';
 import { registerExec, type ExecHolder } from './exec.js';
 import { applyDocuments, objectDocuments, parseDocuments, type ApplyOptions } from '../store/apply/index.js';
 import type { WatchRegistry } from './watch.js';
-import { LoginThrottle, clientOf, type ThrottleOptions } from './throttle.js';
+import type { ThrottleOptions } from './throttle.js';
 import { defaultMaxConnections, framingError } from './framing.js';
 import { crossOriginRefusal } from './origin.js';
 
@@ -49,6 +50,8 @@ export interface ServerOptions {
   throttle?: ThrottleOptions;
   /** Origins that are not the app's even if their host matched (the IDEs' --workspace-url): refused like any other. */
   foreignOrigins?: string[];
+  /** The secret Tidepool's Caddy sends (PROXY_SECRET_HEADER): only then is its X-Forwarded-For believed. */
+  proxySecret?: string;
 }
 
 export interface StartedServer {
@@ -80,7 +83,8 @@ const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/authz']);
 
 function statusReply(reply: FastifyReply, e: ApiError | StoreError) {
   const err = ApiError.from(e);
-  if (err.code === 401) reply.header('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`);
+  if (err.code === 401) reply.header('www-authenticate', WWW_AUTHENTICATE);
+  if (err instanceof LoginRefused) reply.headers(err.headers);
   return reply.code(err.code).type('application/json; charset=utf-8').send(JSON.stringify(err.toStatus()));
 }
 
@@ -148,6 +152,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     opts.logger && typeof opts.logger === 'object'
       ? { loggerInstance: opts.logger.child({}, { redact: LOG_REDACT }) }
       : { logger: opts.logger ? { level: 'info', redact: LOG_REDACT } : false };
+  const gate = loginGate({
+    credentials: opts.credentials,
+    ...(opts.throttle ? { throttle: opts.throttle } : {}),
+    ...(opts.proxySecret ? { proxySecret: opts.proxySecret } : {}),
+  });
   const headersTimeout = opts.headersTimeoutMs ?? 10_000;
   const requestTimeout = opts.requestTimeoutMs ?? 30_000;
   const app = Fastify({
@@ -161,8 +170,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     logController: new LogController({ disableRequestLogging: true }),
     // Header and whole-request (body) deadlines, checked every second: a client that sends
     // half a request holds its socket for seconds, not forever.
+    // Upgrades (exec) pass the same login gate as every route, before any upgrade listener.
     serverFactory: (handler) =>
-      createServer(
+      gatedServer(
         {
           headersTimeout,
           requestTimeout,
@@ -170,6 +180,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
           keepAliveTimeout: 5000,
         },
         handler,
+        gate,
       ),
     // Malformed framing (two Content-Length, Content-Length with Transfer-Encoding, a bad
     // chunk size, obs-fold) is refused by Node's parser before any route: as a Status too.
@@ -205,19 +216,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   );
 
   const authorized = basicAuthChecker(opts.credentials);
-  const throttle = new LoginThrottle(opts.throttle);
-  /** Throws 401 (after the throttle's wait when credentials were given and are wrong). */
-  const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
-    const client = clientOf(req.socket.remoteAddress, req.headers['x-forwarded-for']);
-    if (authorized(req.headers.authorization)) {
-      throttle.succeeded(client);
-      return;
-    }
-    // No credentials at all is a browser asking which realm; only a wrong guess waits.
-    if (req.headers.authorization) await throttle.failed(client);
-    reply.header('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`);
-    throw unauthorized(req.headers.authorization);
-  };
   // Before authentication: a page of another origin is refused whatever credentials its
   // browser attaches, and its guesses never reach the login throttle.
   const origins = { foreign: opts.foreignOrigins ?? [] };
@@ -225,10 +223,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const refused = crossOriginRefusal(req.raw, origins);
     if (refused) throw refused;
   });
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', async (req) => {
     const path = req.url.split('?')[0]!;
     if (PUBLIC_PATHS.has(path)) return;
-    await authenticate(req, reply);
+    await gate.check(req);
   });
 
   app.setErrorHandler((err, request, reply) => {
@@ -294,7 +292,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     method: ['GET', 'HEAD'],
     url: '/authz',
     handler: async (req, reply) => {
-      await authenticate(req, reply);
+      await gate.check(req);
       return reply.code(204).send();
     },
   });

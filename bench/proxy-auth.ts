@@ -2,13 +2,15 @@
 // request's latency (a right login to /workspace/w/, sequential) idle and under a flood of
 // wrong passwords (30 connections from another loopback address, closed loop, bounded in
 // time and count), with
-//   (a) Tidepool's forward auth: Caddy asks the API's /authz, which holds every wrong guess
-//       on a timer (api/throttle.ts);
-//   (b) the baseline: Caddy's own basic auth with a bcrypt hash (cost 10), the config the
-//       driver builds today (config.ts); (a) is that config with the auth handler swapped.
+//   (a) Tidepool's forward auth, the config the driver builds (config.ts, auth.ts): Caddy asks
+//       the API's /authz, which holds a wrong guess on a timer and locks a client that keeps
+//       guessing out with 429 (api/throttle.ts);
+//   (b) the baseline: Caddy's own basic auth with a bcrypt hash (cost 10), what the driver
+//       built before: (a) with its auth position replaced by the bcrypt fallback it carries.
 // Target: (a) flood p50 within 2x of idle p50. Prints p50/p99 and the ratios.
 // Run: npx tsx bench/proxy-auth.ts [--seconds 8] [--samples 30]
 // Traffic goes to loopback only (127.0.0.1 legitimate, 127.0.0.2 the flood).
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,7 +20,7 @@ import { Agent, request } from 'undici';
 import { Store } from '../store/index.js';
 import { startServer } from '../api/server.js';
 import { createCaddyProxy, freeLoopbackPort } from '../controller/drivers/proxy/caddy/index.js';
-import { withForwardAuth } from '../controller/drivers/proxy/caddy/auth.js';
+import type { Json } from '../controller/drivers/proxy/caddy/config.js';
 
 const { values: args } = parseArgs({
   options: { seconds: { type: 'string', default: '8' }, samples: { type: 'string', default: '30' } },
@@ -35,12 +37,15 @@ const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 
 const dir = await mkdtemp(join(tmpdir(), 'tp-bench-auth-'));
+// What serve shares between its API and its Caddy: the API then tells the flood from the legitimate client.
+const proxySecret = randomBytes(32).toString('base64url');
 const store = await Store.open(join(dir, 'store.json'));
 const api = await startServer({
   store,
   listen: '127.0.0.1:0',
   logger: false,
   credentials: { username: USER, password: PASSWORD },
+  proxySecret,
 });
 const ide = createServer((_req, res) => res.end('ide'));
 // Workspaces are looked up by name and reached on their IDE port, 8080, of their own address.
@@ -52,6 +57,7 @@ const proxy = createCaddyProxy({
   workspaceListen: `127.0.0.1:${wsPort}`,
   apiUpstream: new URL(api.address).host,
   credentials: { username: USER, password: PASSWORD },
+  proxySecret,
   stateDir: join(dir, 'caddy'),
 });
 const target = `http://127.0.0.1:${wsPort}/workspace/w/`;
@@ -95,13 +101,27 @@ async function measure(): Promise<{ idle: number[]; flood: number[]; floodReques
   return { idle, flood, floodRequests: sent };
 }
 
+/** `config` with each login subroute replaced by the Caddy basic auth it falls back to (the old config). */
+function withCaddyBasicAuth(config: Json): Json {
+  if (Array.isArray(config)) return config.map(withCaddyBasicAuth);
+  if (config && typeof config === 'object') {
+    const o = config as { [k: string]: Json };
+    const fallback = (o.errors as { routes?: { handle?: Json[] }[] } | undefined)?.routes?.[0]?.handle?.[0];
+    if (o.handler === 'subroute' && (fallback as { handler?: string } | undefined)?.handler === 'authentication')
+      return fallback!;
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, withCaddyBasicAuth(v)]));
+  }
+  return config;
+}
+
 try {
   await proxy.start();
   const table = { workspaces: [{ name: 'w', upstream: `${ideIp}:8080` }], ports: [] };
-  // Baseline first: the config the driver builds today (Caddy's bcrypt basic auth).
+  // Baseline first: Caddy's bcrypt basic auth (the config of before), then the driver's own.
   await proxy.apply(table);
+  await proxy.admin().load(withCaddyBasicAuth(await proxy.buildConfig()));
   const bcryptRun = await measure();
-  await proxy.admin().load(withForwardAuth(await proxy.buildConfig(), new URL(api.address).host));
+  await proxy.admin().load(await proxy.buildConfig());
   const forward = await measure();
   const f = (n: number) => n.toFixed(1).padStart(9);
   console.log(

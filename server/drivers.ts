@@ -178,9 +178,11 @@ export function loopbackUpstream(apiAddress: string): string {
 
 export const isCaddy = (proxy: ProxyDriver): proxy is CaddyProxy => proxy.name === 'caddy';
 
-interface ProxyContext {
+export interface ProxyContext {
   apiAddress: string;
   credentials: Credentials;
+  /** Sent by Caddy to the API with every request (server/proxy-secret.ts). */
+  proxySecret: string;
   dataDir: string;
   logger: Logger;
   idePort: number;
@@ -197,26 +199,20 @@ const PROXY_FACTORIES: Record<ProxyName, (s: ProxySettings, ctx: ProxyContext) =
 
 export const PROXIES = Object.keys(PROXY_FACTORIES) as ProxyName[];
 
-export function createProxy(
-  s: ProxySettings,
-  apiAddress: string,
-  credentials: Credentials,
-  dataDir: string,
-  logger: Logger,
-  idePort: number,
-): Promise<ProxyDriver | CaddyProxy> {
-  return PROXY_FACTORIES[s.proxy](s, { apiAddress, credentials, dataDir, logger, idePort });
+export function createProxy(s: ProxySettings, ctx: ProxyContext): Promise<ProxyDriver | CaddyProxy> {
+  return PROXY_FACTORIES[s.proxy](s, ctx);
 }
 
 async function startCaddy(
   s: ProxySettings,
-  { apiAddress, credentials, dataDir, logger, idePort }: ProxyContext,
+  { apiAddress, credentials, proxySecret, dataDir, logger, idePort }: ProxyContext,
 ): Promise<CaddyProxy> {
   const { createCaddyProxy } = await import('../controller/drivers/proxy/caddy/index.js');
   const proxy = createCaddyProxy({
     apiUpstream: loopbackUpstream(apiAddress),
     idePort,
     credentials: { username: credentials.username, password: credentials.password },
+    proxySecret,
     appListen: s.appListen,
     workspaceListen: s.workspaceListen,
     previewListen: s.previewListen,

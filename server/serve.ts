@@ -34,6 +34,7 @@ import {
 import { ServeError } from './errors.js';
 import { portTakenMessage } from './port-taken.js';
 import { lockDataDir } from './lock.js';
+import { loadOrCreateProxySecret } from './proxy-secret.js';
 import { readableLog } from './log-format.js';
 import { errorMessage } from '../specs/errors.js';
 import { IDE_PORT } from '../specs/workspace.js';
@@ -192,6 +193,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       );
     }
 
+    const proxySecret = await loadOrCreateProxySecret(opts.dataDir);
     const webRoot = opts.webRoot ?? defaultWebRoot();
     const proxySettings = opts.proxy ?? {
       proxy: 'caddy',
@@ -207,6 +209,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       server = await startServer({
         store,
         credentials,
+        proxySecret,
         logger,
         listen: opts.listen,
         ...(webRoot ? { webRoot } : {}),
@@ -274,7 +277,14 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     if (runtime.openExec) exec.exec = runtime.openExec.bind(runtime);
     exec.starting = false;
 
-    const proxy = await createProxy(proxySettings, server.address, credentials, opts.dataDir, logger, idePort);
+    const proxy = await createProxy(proxySettings, {
+      apiAddress: server.address,
+      credentials,
+      proxySecret,
+      dataDir: opts.dataDir,
+      logger,
+      idePort,
+    });
     // The data plane outlives serve when asked: Caddy and dnsmasq keep serving, the next serve adopts them.
     components.add('proxy', async () => {
       await proxy.close?.({ keepRunning: opts.keepDataPlane ?? false });

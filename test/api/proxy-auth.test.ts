@@ -1,7 +1,6 @@
 // Through the real Caddy with the forward auth (auth.ts: Caddy asks the API's /authz): a
 // right login passes with its body intact, a wrong one gets the API's 401 Status and
-// WWW-Authenticate, and a workspace never sees the credentials. The config is the driver's
-// own with the auth handler swapped (withForwardAuth), loaded through the admin API.
+// WWW-Authenticate, and a workspace never sees the credentials. The config is the driver's own.
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,9 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetch } from 'undici';
 import { createCaddyProxy, freeLoopbackPort, type CaddyProxy } from '../../controller/drivers/proxy/caddy/index.js';
-import { withForwardAuth } from '../../controller/drivers/proxy/caddy/auth.js';
 import { AUTH, PASSWORD, USER, startTestServer, workspace, type TestServer } from './helpers.js';
 
+const PROXY_SECRET = 'proxy-auth-test-secret-0123456789abcdef';
 let t: TestServer;
 let proxy: CaddyProxy;
 let ide: Server;
@@ -20,7 +19,7 @@ let app: string, wsUrl: string;
 const seen: { auth?: string | undefined }[] = [];
 
 beforeAll(async () => {
-  t = await startTestServer({ throttle: { floorMs: 50 } });
+  t = await startTestServer({ throttle: { floorMs: 50 }, proxySecret: PROXY_SECRET });
   ide = createServer((req, res) => {
     seen.push({ auth: req.headers.authorization });
     res.end('ide');
@@ -38,12 +37,12 @@ beforeAll(async () => {
     workspaceListen: `127.0.0.1:${wsPort}`,
     apiUpstream: new URL(t.url).host,
     credentials: { username: USER, password: PASSWORD },
+    proxySecret: PROXY_SECRET,
     stateDir,
   });
   await proxy.start();
   const table = { workspaces: [{ name: 'w', upstream: `${ideIp}:8080` }], ports: [] };
   await proxy.apply(table);
-  await proxy.admin().load(withForwardAuth(await proxy.buildConfig(), new URL(t.url).host));
 });
 
 afterAll(async () => {
@@ -86,5 +85,21 @@ describe('the proxy asks the API who may pass', () => {
     expect(r.status).toBe(200);
     expect(await r.text()).toBe('ide');
     expect(seen.at(-1)!.auth).toBeUndefined();
+  });
+
+  // Last: it stops the API. The data plane outlives serve; a new request meanwhile is checked by
+  // Caddy itself (its bcrypt basic auth, unthrottled) rather than refused.
+  it("while the API is away, checks the password itself: a right login passes, a wrong one gets Caddy's 401", async () => {
+    await t.server.close();
+    const right = await fetch(`${wsUrl}/workspace/w/`, { headers: { authorization: AUTH } });
+    expect(right.status).toBe(200);
+    expect(await right.text()).toBe('ide');
+    for (const auth of [basic(USER, 'wrong'), basic('nobody', PASSWORD)]) {
+      const wrong = await fetch(`${wsUrl}/workspace/w/`, { headers: { authorization: auth } });
+      expect(wrong.status).toBe(401);
+      expect(wrong.headers.get('www-authenticate')).toContain('realm="tidepool"');
+      await wrong.text();
+    }
+    expect((await fetch(`${wsUrl}/workspace/w/`)).status).toBe(401);
   });
 });

@@ -59,8 +59,15 @@ export async function fakeServer(
 ): Promise<FakeServer> {
   const seen: SeenRequest[] = [];
   const server = http.createServer((req, res) => {
-    seen.push({ url: req.url ?? '', headers: req.headers });
     const u = new URL(req.url ?? '/', 'http://x');
+    // The fake API answers Caddy's forward auth as the real one does (api/auth.ts), without
+    // its throttle; the login check is not a request of its own in `seen`.
+    if (name === 'api' && u.pathname === '/authz') {
+      if (req.headers.authorization === AUTH) res.writeHead(204).end();
+      else res.writeHead(401, { 'www-authenticate': 'Basic realm="tidepool"' }).end('{"kind":"Status","code":401}');
+      return;
+    }
+    seen.push({ url: req.url ?? '', headers: req.headers });
     if (u.pathname === '/stream') {
       const lines = Math.min(Number(u.searchParams.get('lines') ?? 10), 1000),
         ms = Math.min(Number(u.searchParams.get('ms') ?? 50), 1000);

@@ -22,6 +22,7 @@ const base: CaddyConfigSettings = {
   previewListen: '127.0.0.1:18082',
   pagesListen: '127.0.0.1:18083',
   apiUpstream: '127.0.0.1:7080',
+  proxySecret: 'not-a-secret-only-a-config-test-0123456789',
   username: 'u',
   passwordHash: '$2a$10$abcdefghijklmnopqrstuv',
   dnsPort: 5353,

@@ -19,6 +19,8 @@
 import { ZONE } from '../dns/zone.js';
 import { page, texts, type PageKind } from './pages.js';
 import { TLS_SERVER, tlsApps, type TlsSettings } from './tls.js';
+import { login } from './auth.js';
+import { PROXY_SECRET_HEADER } from '../../../../specs/proxy.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -35,6 +37,8 @@ export interface CaddyConfigSettings {
   pagesListen: string;
   /** host:port of Tidepool's API. */
   apiUpstream: string;
+  /** Sent to the API with every request (the forward auth, the proxied API): its X-Forwarded-For is then believed. */
+  proxySecret: string;
   username: string;
   /** bcrypt hash of the password ("$2a$..."): Caddy reads a leading "$" as a raw hash. */
   passwordHash: string;
@@ -73,26 +77,19 @@ const portOf = (listen: string) => Number(listen.slice(listen.lastIndexOf(':') +
 /** The UI, on the host the browser used, at the app port. */
 const uiUrl = (s: CaddyConfigSettings) => `{http.request.scheme}://{http.request.host}:${portOf(s.appListen)}/app/`;
 
-function basicAuth(s: CaddyConfigSettings): Json {
-  return {
-    handler: 'authentication',
-    providers: {
-      http_basic: {
-        accounts: [{ username: s.username, password: s.passwordHash }],
-        hash: { algorithm: 'bcrypt' },
-        // Caddy checks bcrypt on every request otherwise (tens of ms of CPU each).
-        hash_cache: {},
-      },
-    },
-  };
-}
+/** The auth position of every public server (./auth.ts): the API's throttled check. */
+const basicAuth = (s: CaddyConfigSettings): Json => login(s);
 
 function apiProxy(s: CaddyConfigSettings): Json {
   return {
     handler: 'reverse_proxy',
     upstreams: [{ dial: s.apiUpstream }],
     flush_interval: -1, // the API's watch streams must not be buffered
-    headers: { response: { delete: CORS_HEADERS } },
+    headers: {
+      // The API counts logins per client: this tells it the X-Forwarded-For is Caddy's.
+      request: { set: { [PROXY_SECRET_HEADER]: [s.proxySecret] } },
+      response: { delete: CORS_HEADERS },
+    },
   };
 }
 

@@ -2,6 +2,7 @@
 // route table as names. apply() writes a hosts file (and waits until dnsmasq answers from it);
 // Caddy is loaded only when its config is not the one the server settings make (a Caddy
 // restarted empty, a changed password): route changes never reload it.
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { caddyConfigPath, caddyDaemon, caddyDataHome, freeLoopbackPort, type Log
 import { normalizeRouteTable } from './table.js';
 import { caRootPath, type TlsSettings } from './tls.js';
 import { errorMessage } from '../../../../specs/errors.js';
+import { PROXY_SECRET_HEADER } from '../../../../specs/proxy.js';
 
 export { CaddyAdmin, CaddyAdminError } from './admin.js';
 export {
@@ -53,8 +55,14 @@ export interface CaddyProxyOptions {
   previewListen?: string;
   /** host:port of Tidepool's API, e.g. "127.0.0.1:7080". Required. */
   apiUpstream: string;
-  /** Basic-auth credentials enforced by Caddy on the public servers (/healthz on the app server is exempt). Required. */
+  /** Basic-auth credentials enforced on the public servers (/healthz on the app server is exempt). Required. */
   credentials: { username: string; password: string };
+  /**
+   * Sent to the API with every request Caddy makes to it (the forward auth, the proxied API), so
+   * that the API believes Caddy's X-Forwarded-For. Default: a random one of this driver (serve
+   * keeps one in the data directory, so that an adopted Caddy still holds the right one).
+   */
+  proxySecret?: string;
   /** The port of every workspace's IDE. Default 8080. */
   idePort?: number;
   /** How long Caddy keeps a name's answer. Default "1s" (see bench/proxy.ts for the figures). */
@@ -110,6 +118,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   const idePort = opts.idePort ?? IDE_PORT;
   const { username, password } = opts.credentials;
   const hash = new PasswordHash(password);
+  let proxySecret = opts.proxySecret ?? '';
   const listeners = new Set<() => void>();
   const adminSocket = join(stateDir, 'admin.sock');
 
@@ -146,6 +155,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       previewListen: opts.previewListen ?? `:${DEFAULT_PORTS.preview}`,
       pagesListen: `127.0.0.1:${pagesPort}`,
       apiUpstream: opts.apiUpstream,
+      proxySecret,
       username,
       passwordHash,
       dnsPort: dns!.port,
@@ -155,6 +165,13 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       ...(opts.tls ? { tls: opts.tls } : {}),
     });
     desired = { json: JSON.stringify(config), canonical: canonicalJson(config) };
+  }
+
+  /** Without a secret given, the one a config holds (an adopted Caddy's), else a new one. */
+  function reuseProxySecret(configText: string): void {
+    if (opts.proxySecret) return;
+    const found = new RegExp(`"${PROXY_SECRET_HEADER}":\\["([A-Za-z0-9_-]+)"\\]`).exec(configText)?.[1];
+    proxySecret = found ?? (proxySecret || randomBytes(32).toString('base64url'));
   }
 
   /** The pages port and password hash of the config this state dir last booted, reused so that an adopted Caddy matches. */
@@ -170,6 +187,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     const m = /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(text.slice(text.indexOf('"tidepool_pages"')));
     pagesPort = m ? Number(m[1]) : await freeLoopbackPort();
     accessPort = Number(/"address":"udp\/127\.0\.0\.1:(\d+)"/.exec(text)?.[1] ?? 0);
+    reuseProxySecret(text);
   }
 
   /** Loads our config when the live one differs (a server setting changed, or Caddy lost it). */
@@ -231,6 +249,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
             ? found
             : { listen: new URL(opts.adminUrl).host, config: { persist: false } };
         passwordHash = await hash.pick(passwordHashesIn(live, username));
+        reuseProxySecret(JSON.stringify(live));
         client = c;
         buildDesired();
         await converge();

@@ -1,0 +1,53 @@
+// Every WebSocket upgrade (exec, and any other upgrade a route adds) passes the login gate
+// before any upgrade listener sees it: the gate is in the server's own emit, so no listener,
+// however it was added, can run first. A refused upgrade gets a plain HTTP answer carrying the
+// Status (401 with WWW-Authenticate, 429 with Retry-After) and the socket closes.
+import { Server, type IncomingMessage, type ServerOptions, type RequestListener } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ApiError } from './errors.js';
+import { LoginRefused, type LoginGate } from './auth.js';
+
+class GatedServer extends Server {
+  constructor(
+    options: ServerOptions,
+    handler: RequestListener,
+    private readonly gate: LoginGate,
+  ) {
+    super(options, handler);
+  }
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'upgrade') return super.emit(event as string, ...args);
+    const [req, socket, head] = args as [IncomingMessage, Duplex, Buffer];
+    // The socket has no error listener while the gate waits (Node removed its own): a client
+    // that goes away then must not take the server down.
+    const ignore = () => undefined;
+    socket.on('error', ignore);
+    this.gate.check(req).then(
+      () => {
+        socket.off('error', ignore);
+        if (!socket.destroyed) super.emit('upgrade', req, socket, head);
+      },
+      (err: unknown) => refuseUpgrade(socket, err),
+    );
+    return true;
+  }
+}
+
+/** An http.Server (for Fastify's serverFactory) whose upgrades pass `gate` first. */
+export function gatedServer(options: ServerOptions, handler: RequestListener, gate: LoginGate): Server {
+  return new GatedServer(options, handler, gate);
+}
+
+function refuseUpgrade(socket: Duplex, err: unknown): void {
+  const e = err instanceof ApiError ? err : new ApiError(500, 'InternalError', 'the login check failed');
+  const headers = err instanceof LoginRefused ? err.headers : {};
+  const body = JSON.stringify(e.toStatus());
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  if (socket.destroyed) return;
+  socket.end(
+    `HTTP/1.1 ${e.code} ${e.reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
+  );
+}
