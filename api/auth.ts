@@ -97,6 +97,9 @@ export function loginGate(opts: LoginGateOptions): LoginGate {
       const wait = throttle.lockedFor(client);
       if (wait > 0) {
         const seconds = Math.ceil(wait / 1000);
+        // Held like a wrong guess: a locked-out flood then costs sockets and timers, not a
+        // tight loop of instant answers on both cores.
+        await throttle.hold();
         throw new LoginRefused(
           429,
           'TooManyRequests',

@@ -2,10 +2,10 @@
 // `floorMs` (a wrong user name and a wrong password alike). After `freeFailures` wrong guesses
 // in a row a client is locked out for `lockMs`, doubling with each further wrong guess up to
 // `maxMs`: while locked out, every request of that client that carries credentials is
-// answered 429 with Retry-After, right or wrong, without looking at them (answering a right
-// guess with anything else would tell the guesser it was right, and the lockout would slow
-// nothing). Waiting costs no CPU (a timer), so a flood of wrong guesses holds sockets, not
-// cores. A right login clears only its own client's count; `forgetMs` without a failure clears
+// answered 429 with Retry-After (after the same floor), right or wrong, without looking at
+// them (answering a right guess with anything else would tell the guesser it was right, and
+// the lockout would slow nothing). Waiting costs no CPU (a timer), so a flood of wrong
+// guesses holds sockets, not cores. A right login clears only its own client's count; `forgetMs` without a failure clears
 // a client too.
 import { isIPv6 } from 'node:net';
 
@@ -67,6 +67,11 @@ export class LoginThrottle {
     this.#clients.delete(client);
     this.#clients.set(client, c);
     if (this.#clients.size > this.#o.maxClients) this.#clients.delete(this.#clients.keys().next().value!);
+    return this.hold();
+  }
+
+  /** Resolves after `floorMs`: how long every refused guess is held, locked out or not. */
+  hold(): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, this.#o.floorMs).unref());
   }
 

@@ -16,7 +16,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Agent, request } from 'undici';
+import { type Agent, request } from 'undici';
+import { agentFrom } from '../test/loopback-agent.js';
 import { Store } from '../store/index.js';
 import { startServer } from '../api/server.js';
 import { createCaddyProxy, freeLoopbackPort } from '../controller/drivers/proxy/caddy/index.js';
@@ -61,7 +62,8 @@ const proxy = createCaddyProxy({
   stateDir: join(dir, 'caddy'),
 });
 const target = `http://127.0.0.1:${wsPort}/workspace/w/`;
-const legit = new Agent({ connections: 1, connect: { localAddress: '127.0.0.1' } });
+// Two clients, by loopback address (undici ignores connect.localAddress: agentFrom binds the socket).
+const legit = agentFrom('127.0.0.1', { connections: 1 });
 
 async function once(agent: Agent, auth: string): Promise<number> {
   const r = await request(target, { dispatcher: agent, headers: { authorization: auth } });
@@ -84,7 +86,7 @@ async function sample(): Promise<number[]> {
 async function measure(): Promise<{ idle: number[]; flood: number[]; floodRequests: number }> {
   for (let i = 0; i < 5; i++) await once(legit, basic(USER, PASSWORD)); // warm-up
   const idle = await sample();
-  const floodAgent = new Agent({ connections: FLOOD_CONNECTIONS, connect: { localAddress: '127.0.0.2' } });
+  const floodAgent = agentFrom('127.0.0.2', { connections: FLOOD_CONNECTIONS });
   const until = Date.now() + FLOOD_MS;
   let sent = 0;
   const worker = async (w: number) => {
@@ -106,9 +108,11 @@ function withCaddyBasicAuth(config: Json): Json {
   if (Array.isArray(config)) return config.map(withCaddyBasicAuth);
   if (config && typeof config === 'object') {
     const o = config as { [k: string]: Json };
-    const fallback = (o.errors as { routes?: { handle?: Json[] }[] } | undefined)?.routes?.[0]?.handle?.[0];
-    if (o.handler === 'subroute' && (fallback as { handler?: string } | undefined)?.handler === 'authentication')
-      return fallback!;
+    const handlers = ((o.errors as { routes?: { handle?: Json[] }[] } | undefined)?.routes ?? []).flatMap(
+      (r) => r.handle ?? [],
+    );
+    const fallback = handlers.find((h) => (h as { handler?: string }).handler === 'authentication');
+    if (o.handler === 'subroute' && fallback) return fallback;
     return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, withCaddyBasicAuth(v)]));
   }
   return config;
