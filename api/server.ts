@@ -68,6 +68,7 @@ export const LOG_REDACT = {
     'req.headers.authorization',
     'req.headers["proxy-authorization"]',
     'req.headers.cookie',
+    'req.headers["x-tidepool-proxy"]',
     'headers.authorization',
     'headers["proxy-authorization"]',
     'credentials',
