@@ -158,6 +158,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     ...(opts.throttle ? { throttle: opts.throttle } : {}),
     ...(opts.proxySecret ? { proxySecret: opts.proxySecret } : {}),
   });
+  const origins = { foreign: opts.foreignOrigins ?? [] };
   const headersTimeout = opts.headersTimeoutMs ?? 10_000;
   const requestTimeout = opts.requestTimeoutMs ?? 30_000;
   const app = Fastify({
@@ -171,7 +172,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     logController: new LogController({ disableRequestLogging: true }),
     // Header and whole-request (body) deadlines, checked every second: a client that sends
     // half a request holds its socket for seconds, not forever.
-    // Upgrades (exec) pass the same login gate as every route, before any upgrade listener.
+    // Upgrades (exec) pass the Origin check, then the same login gate as every route, before
+    // any upgrade listener.
     serverFactory: (handler) =>
       gatedServer(
         {
@@ -182,6 +184,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         },
         handler,
         gate,
+        (req) => crossOriginRefusal(req, origins, true),
       ),
     // Malformed framing (two Content-Length, Content-Length with Transfer-Encoding, a bad
     // chunk size, obs-fold) is refused by Node's parser before any route: as a Status too.
@@ -219,7 +222,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const authorized = basicAuthChecker(opts.credentials);
   // Before authentication: a page of another origin is refused whatever credentials its
   // browser attaches, and its guesses never reach the login throttle.
-  const origins = { foreign: opts.foreignOrigins ?? [] };
   app.addHook('onRequest', async (req) => {
     const refused = crossOriginRefusal(req.raw, origins);
     if (refused) throw refused;

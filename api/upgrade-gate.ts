@@ -1,6 +1,7 @@
 // Every WebSocket upgrade (exec, and any other upgrade a route adds) passes the login gate
 // before any upgrade listener sees it: the gate is in the server's own emit, so no listener,
-// however it was added, can run first. A refused upgrade gets a plain HTTP answer carrying the
+// however it was added, can run first. `before` runs ahead of the login (the Origin check: a
+// page of another origin is refused before its guesses count). A refused upgrade gets a plain HTTP answer carrying the
 // Status (401 with WWW-Authenticate, 429 with Retry-After) and the socket closes.
 import { Server, type IncomingMessage, type ServerOptions, type RequestListener } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -12,6 +13,7 @@ class GatedServer extends Server {
     options: ServerOptions,
     handler: RequestListener,
     private readonly gate: LoginGate,
+    private readonly before: UpgradeCheck,
   ) {
     super(options, handler);
   }
@@ -23,6 +25,11 @@ class GatedServer extends Server {
     // that goes away then must not take the server down.
     const ignore = () => undefined;
     socket.on('error', ignore);
+    const refused = this.before(req);
+    if (refused) {
+      refuseUpgrade(socket, refused);
+      return true;
+    }
     this.gate.check(req).then(
       () => {
         socket.off('error', ignore);
@@ -34,9 +41,17 @@ class GatedServer extends Server {
   }
 }
 
-/** An http.Server (for Fastify's serverFactory) whose upgrades pass `gate` first. */
-export function gatedServer(options: ServerOptions, handler: RequestListener, gate: LoginGate): Server {
-  return new GatedServer(options, handler, gate);
+/** A check ahead of the login: the refusal, or undefined to go on. */
+export type UpgradeCheck = (req: IncomingMessage) => ApiError | undefined;
+
+/** An http.Server (for Fastify's serverFactory) whose upgrades pass `before`, then `gate`, first. */
+export function gatedServer(
+  options: ServerOptions,
+  handler: RequestListener,
+  gate: LoginGate,
+  before: UpgradeCheck = () => undefined,
+): Server {
+  return new GatedServer(options, handler, gate, before);
 }
 
 function refuseUpgrade(socket: Duplex, err: unknown): void {
