@@ -208,7 +208,12 @@ describe('/app/config.json tells the UI where the workspaces are', () => {
   });
 
   it('the workspace port, 8081 by default', async () => {
-    expect(await config([])).toEqual({ workspacePort: 8081, imageTemplates: ['default', 'minimal'] });
+    // This serve has no access log (the memory proxy), and says so: the UI then shows no last access.
+    expect(await config([])).toEqual({
+      workspacePort: 8081,
+      imageTemplates: ['default', 'minimal'],
+      reportsAccess: false,
+    });
   });
 
   it('the port of --workspace-port', async () => {
@@ -219,6 +224,7 @@ describe('/app/config.json tells the UI where the workspaces are', () => {
     expect(await config(['--workspace-url', 'https://ide.example.com'])).toEqual({
       workspaceBaseUrl: 'https://ide.example.com',
       imageTemplates: ['default', 'minimal'],
+      reportsAccess: false,
     });
   });
 
