@@ -168,7 +168,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     components.add('data directory lock', unlock);
     let store: Store;
     try {
-      store = await Store.open(storePath(opts.dataDir));
+      store = await Store.open(storePath(opts.dataDir), { warn: (message, fields) => logger.warn(fields, message) });
     } catch (err) {
       if (err instanceof StoreOpenError) throw new ServeError(err.message);
       throw new ServeError(`cannot open the store in ${opts.dataDir}: ${errorMessage(err)}`);
