@@ -16,6 +16,7 @@ import { openApiJson } from './openapi.js';
 import { registerPortProbe } from './probe.js';
 import { registerLogRoutes } from './logs.js';
 import { registerExec, type ExecHolder } from './exec.js';
+import { registerOrphanRoutes, type OrphansHolder } from './orphans.js';
 import { applyDocuments, objectDocuments, parseDocuments, type ApplyOptions } from '../store/apply/index.js';
 import type { WatchRegistry } from './watch.js';
 import { LoginThrottle, clientOf, type ThrottleOptions } from './throttle.js';
@@ -36,6 +37,8 @@ export interface ServerOptions {
   logsDir?: string;
   /** Runs commands in workspaces (the runtime's exec), for GET /api/v1/workspaces/{name}/exec. Defaults to none (501). */
   exec?: ExecHolder;
+  /** Lists and deletes orphans (the controller's), for /api/v1/orphans. Defaults to none (501). */
+  orphans?: OrphansHolder;
   /** Interval of the `: ping` comments on Server-Sent Events streams. Defaults to 15 s. */
   ssePingMs?: number;
   /** Time a client has to send the request headers. Defaults to 10 s. */
@@ -317,6 +320,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerPortProbe(app, store);
   if (opts.logsDir) registerLogRoutes(app, { store, logsDir: opts.logsDir });
   registerExec(app, { store, exec: opts.exec, authorized });
+  registerOrphanRoutes(app, opts.orphans);
 
   app.post(
     '/api/v1/apply',

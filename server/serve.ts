@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { imageTemplateAdmission } from '../store/index.js';
 import type { ExecHolder } from '../api/exec.js';
+import type { OrphansHolder } from '../api/orphans.js';
 import {
   loadOrCreateCredentials,
   logsDir,
@@ -201,6 +202,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     // objects stored before the controller runs are simply reconciled when it does.
     let server;
     const exec: ExecHolder = { starting: !opts.apiOnly };
+    const orphans: OrphansHolder = { starting: !opts.apiOnly };
     try {
       server = await startServer({
         store,
@@ -210,6 +212,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
         ...(webRoot ? { webRoot } : {}),
         logsDir: logsDir(opts.dataDir),
         exec,
+        orphans,
         uiConfig: { ...uiConfig(opts.workspaceBaseUrl, proxySettings), imageTemplates: templates },
       });
     } catch (err) {
@@ -300,6 +303,8 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       ...(opts.capacity ? { capacity: opts.capacity } : {}),
     });
     components.add('controller', () => controller.stop());
+    orphans.service = controller.orphans;
+    orphans.starting = false;
     logger.info({ tidepoolId, runtime: runtime.name, proxy: proxy.name }, 'controller started');
 
     if (opts.syncDirs?.length) {

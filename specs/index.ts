@@ -9,3 +9,4 @@ export * from './validate.js';
 export * from './version.js';
 export * from './limits.js';
 export * from './exec.js';
+export * from './orphan.js';
