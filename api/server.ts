@@ -11,7 +11,7 @@ import { ApiError, isStatusError } from './errors.js';
 import { parseListen, type Credentials } from './config.js';
 import { basicAuthChecker, REALM, unauthorized } from './auth.js';
 import { ALL_BODY_TYPES, JSON_TYPES, YAML_TYPES, mediaType, parseJson, unsupportedMediaType } from './body.js';
-import { METHODS, methodNotAllowed, queryBool, queryParam, registerResourceRoutes } from './resources.js';
+import { METHODS, managerOf, methodNotAllowed, queryBool, queryParam, registerResourceRoutes } from './resources.js';
 import { openApiJson } from './openapi.js';
 import { registerPortProbe } from './probe.js';
 import { registerLogRoutes } from './logs.js';
@@ -123,7 +123,8 @@ function applyOptions(q: Record<string, string | string[] | undefined>): ApplyOp
   else if (dry === 'true' || dry === 'All' || dry === 'all' || dry === 'server' || dry === '1') dryRun = true;
   else throw badRequest(`dryRun must be true, All or server, got "${dry}"`);
   const applyset = queryParam(q, 'applyset');
-  const fieldManager = queryParam(q, 'fieldManager');
+  // Checked as every other write path checks it (a 400 naming it), or the store would refuse it later as a 422.
+  const fieldManager = queryParam(q, 'fieldManager') ? managerOf(q) : undefined;
   return {
     dryRun,
     prune: queryBool(q, 'prune'),

@@ -6,13 +6,11 @@
 // journal alone would drop every object written before it), and one with lines missing at
 // its start or in its middle (each line names the one before it: `prev`). A store missing
 // objects is not harmless: the controller would see their workspaces' containers as orphans.
-import { kindByName, schemaCauses, semanticCauses } from '../specs/index.js';
 import { loadFile, type LoadedFile } from './journal.js';
+import { storedObjectCauses } from './stored-object.js';
 import type { Resource } from './types.js';
 
 export class StoreOpenError extends Error {}
-
-const DECIMAL = /^(0|[1-9][0-9]*)$/;
 
 export interface LoadedState {
   rv: number;
@@ -20,24 +18,9 @@ export interface LoadedState {
 }
 
 function objectProblem(kind: string, name: string, o: unknown): string | undefined {
-  const what = `${kind} "${name}"`;
-  if (o === null || typeof o !== 'object' || Array.isArray(o))
-    return `${what}: expected an object, got ${o === null ? 'null' : Array.isArray(o) ? 'a list' : typeof o}`;
-  const info = kindByName(kind);
-  if (!info) return `${what}: unknown kind "${kind}"`;
-  const r = o as Resource;
-  if (r.kind !== kind) return `${what}: kind: stored under ${kind} but says ${JSON.stringify(r.kind)}`;
-  if (r.metadata?.name !== name)
-    return `${what}: metadata.name: stored under "${name}" but says ${JSON.stringify(r.metadata?.name)}`;
-  const causes = schemaCauses(info.schema, o);
-  if (causes.length) return `${what}: ${causes.map((c) => `${c.field ?? '(object)'}: ${c.message}`).join('; ')}`;
-  const rv = r.metadata.resourceVersion;
-  if (typeof rv !== 'string' || !DECIMAL.test(rv))
-    return `${what}: metadata.resourceVersion: must be a decimal integer, got ${JSON.stringify(rv)}`;
-  if (typeof r.metadata.uid !== 'string' || r.metadata.uid === '') return `${what}: metadata.uid: Required value`;
-  const rules = semanticCauses(info, r);
-  if (rules.length) return `${what}: ${rules.map((c) => `${c.field ?? '(object)'}: ${c.message}`).join('; ')}`;
-  return undefined;
+  const causes = storedObjectCauses(kind, name, o);
+  if (!causes.length) return undefined;
+  return `${kind} "${name}": ${causes.map((c) => `${c.field ?? '(object)'}: ${c.message}`).join('; ')}`;
 }
 
 export interface BuildOptions {

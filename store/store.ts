@@ -22,6 +22,7 @@ import {
 } from './journal.js';
 import { StoreOpenError, buildState } from './load.js';
 import { Persister } from './persister.js';
+import { storedObjectCauses } from './stored-object.js';
 import { setAside } from './set-aside.js';
 import type { Selector } from './selector.js';
 import type { Admission } from './strategies/index.js';
@@ -341,6 +342,12 @@ export class Store {
 
   async #finish<T>(tx: Tx, result: T): Promise<T> {
     if (tx.events.length === 0) return result;
+    // What is stored must load again (store/load.ts checks the same): refused here, nothing is written.
+    for (const o of tx.changes.values()) {
+      if (!o) continue;
+      const causes = storedObjectCauses(o.kind, o.metadata.name, o);
+      if (causes.length) throw invalid(o.kind, o.metadata.name, causes);
+    }
     this.#pruneEvents(tx);
     for (const [key, o] of tx.changes) this.#overlay.set(key, o);
     this.#readVersion++;
