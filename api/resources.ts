@@ -1,7 +1,14 @@
 // Resource routes, generated from the KINDS table: list/watch, create, read, replace,
 // merge-patch, delete, and the status subresource.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { API_VERSION, KINDS, validateManifest, type KindInfo, type StatusCause } from '../specs/index.js';
+import {
+  API_VERSION,
+  KINDS,
+  ManagedFieldsEntry,
+  validateManifest,
+  type KindInfo,
+  type StatusCause,
+} from '../specs/index.js';
 import { strictStatusCauses } from './strict.js';
 import {
   badRequest,
@@ -89,14 +96,28 @@ function checkIdentity(info: KindInfo, body: unknown, urlName: string | undefine
   }
 }
 
-/** The writer named by `?fieldManager=` (kubectl's flag), for managedFields. */
-function managerOf(q: Query): string {
+const MAX_MANAGER = ManagedFieldsEntry.properties.manager.maxLength ?? 128;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused here
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+/**
+ * The writer named by `?fieldManager=` (kubectl's flag), for managedFields: every write path
+ * (create, update, patch, status, delete, apply) reads it here, so a name the store could not
+ * load again (longer than the schema's limit) or could not show (control characters) is a 400
+ * naming the parameter, before anything is written.
+ */
+export function managerOf(q: Query): string {
   const m = queryParam(q, 'fieldManager');
   if (m === undefined || m === '') return DEFAULT_MANAGER;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused here
-  if (m.length > 128 || /[\x00-\x1f]/.test(m))
-    throw badRequest('fieldManager must be at most 128 printable characters', [
-      { field: 'fieldManager', reason: 'FieldValueInvalid', message: 'invalid field manager' },
+  const why =
+    m.length > MAX_MANAGER
+      ? `may not be more than ${MAX_MANAGER} characters (got ${m.length})`
+      : CONTROL.test(m)
+        ? 'may not contain control characters'
+        : undefined;
+  if (why)
+    throw badRequest(`fieldManager ${why}`, [
+      { field: 'fieldManager', reason: 'FieldValueInvalid', message: `Invalid value: ${why}` },
     ]);
   return m;
 }

@@ -12,11 +12,12 @@ import { parseListen, type Credentials } from './config.js';
 import { basicAuthChecker, LoginRefused, WWW_AUTHENTICATE, loginGate } from './auth.js';
 import { gatedServer } from './upgrade-gate.js';
 import { ALL_BODY_TYPES, JSON_TYPES, YAML_TYPES, mediaType, parseJson, unsupportedMediaType } from './body.js';
-import { METHODS, methodNotAllowed, queryBool, queryParam, registerResourceRoutes } from './resources.js';
+import { METHODS, managerOf, methodNotAllowed, queryBool, queryParam, registerResourceRoutes } from './resources.js';
 import { openApiJson } from './openapi.js';
 import { registerPortProbe } from './probe.js';
 import { registerLogRoutes } from './logs.js';
 import { registerExec, type ExecHolder } from './exec.js';
+import { registerOrphanRoutes, type OrphansHolder } from './orphans.js';
 import { applyDocuments, objectDocuments, parseDocuments, type ApplyOptions } from '../store/apply/index.js';
 import type { WatchRegistry } from './watch.js';
 import type { ThrottleOptions } from './throttle.js';
@@ -38,6 +39,8 @@ export interface ServerOptions {
   logsDir?: string;
   /** Runs commands in workspaces (the runtime's exec), for GET /api/v1/workspaces/{name}/exec. Defaults to none (501). */
   exec?: ExecHolder;
+  /** Lists and deletes orphans (the controller's), for /api/v1/orphans. Defaults to none (501). */
+  orphans?: OrphansHolder;
   /** Interval of the `: ping` comments on Server-Sent Events streams. Defaults to 15 s. */
   ssePingMs?: number;
   /** Time a client has to send the request headers. Defaults to 10 s. */
@@ -129,7 +132,8 @@ function applyOptions(q: Record<string, string | string[] | undefined>): ApplyOp
   else if (dry === 'true' || dry === 'All' || dry === 'all' || dry === 'server' || dry === '1') dryRun = true;
   else throw badRequest(`dryRun must be true, All or server, got "${dry}"`);
   const applyset = queryParam(q, 'applyset');
-  const fieldManager = queryParam(q, 'fieldManager');
+  // Checked as every other write path checks it (a 400 naming it), or the store would refuse it later as a 422.
+  const fieldManager = queryParam(q, 'fieldManager') ? managerOf(q) : undefined;
   return {
     dryRun,
     prune: queryBool(q, 'prune'),
@@ -337,6 +341,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     origins,
     log: (fields, msg) => app.log.warn(fields, msg),
   });
+  registerOrphanRoutes(app, opts.orphans);
 
   app.post(
     '/api/v1/apply',

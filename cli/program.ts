@@ -14,6 +14,7 @@ import { registerExec } from './commands/exec.js';
 import { registerExplain } from './commands/explain.js';
 import { registerLabel } from './commands/label.js';
 import { registerLogs } from './commands/logs.js';
+import { registerOrphans } from './commands/orphans.js';
 import { registerPatch } from './commands/patch.js';
 import { registerVersion } from './commands/version.js';
 import { errorMessage } from '../specs/errors.js';
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerPatch(program);
   registerLabel(program);
   registerExplain(program);
+  registerOrphans(program);
   registerVersion(program);
   // Last: it reads the table of every command registered before it.
   registerCompletion(program);

@@ -6,6 +6,7 @@ import { EventRecorder } from './events/index.js';
 import { IdeHealth } from './ide-health.js';
 import { ROUTES_KEY, parseKey, portKey, workspaceKey } from './keys.js';
 import { LastAccessWriter } from './last-access.js';
+import { Orphans } from './orphans.js';
 import { PortIndex } from './port-index.js';
 import { isKind } from '../store/index.js';
 import { httpProbe } from './probe.js';
@@ -76,6 +77,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       else queue.add(ROUTES_KEY);
     },
     ideWaitSince: new Map(),
+    orphans: new Orphans(store, runtime, queue, clock),
   };
   logger.info(
     { runtime: runtime.name, proxy: proxy.name, budget: capacity.budget, workers, resyncPeriodMs },
@@ -146,11 +148,17 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     } catch (err) {
       logger.warn({ err: errorMessage(err) }, 'resync: the runtime could not list its instances');
     }
+    let homeNames: string[] = [];
+    try {
+      homeNames = (await runtime.homes?.list?.()) ?? [];
+    } catch (err) {
+      logger.warn({ err: errorMessage(err) }, 'resync: the runtime could not list its homes');
+    }
     if (stopped) return;
     queue.add(ROUTES_KEY);
     for (const ws of store.list('Workspace').items) queue.add(workspaceKey(ws.metadata.name));
-    // A VM with no Workspace gets its key too: the workspace reconciler deletes orphans.
-    for (const name of vmNames) queue.add(workspaceKey(name));
+    // A VM or home with no Workspace gets its key too: the workspace reconciler keeps and reports orphans.
+    for (const name of new Set([...vmNames, ...homeNames])) queue.add(workspaceKey(name));
     for (const p of store.list('Port').items) queue.add(portKey(p.metadata.name));
   };
 
@@ -168,6 +176,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   ide.start();
 
   return {
+    orphans: ctx.orphans,
     resync,
     async idle() {
       const busy = () =>
@@ -191,6 +200,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       lastAccess.stop();
       queue.shutdown();
       await Promise.all(running);
+      ctx.orphans.close();
       await ctx.status.drain();
       await ctx.events.close();
       logger.info({}, 'controller stopped');

@@ -1,4 +1,5 @@
 // Public types of the controller: its options, its handle, and the logger it accepts.
+import type { OrphanService } from '../specs/index.js';
 import type { StoreClient } from '../store/index.js';
 import type { ProxyDriver } from './drivers/proxy/types.js';
 import type { RuntimeDriver } from './drivers/runtime/types.js';
@@ -84,6 +85,8 @@ export interface ControllerOptions {
 }
 
 export interface Controller {
+  /** What this Tidepool made for names no Workspace declares: listed and deleted only on request (the API's /orphans). */
+  orphans: OrphanService;
   /** Enqueues every key now, as the periodic resync does (after one runtime list that the reconciles share). */
   resync(): Promise<void>;
   /** Resolves when no key is waiting, parked or being processed. */

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { imageTemplateAdmission } from '../store/index.js';
 import type { ExecHolder } from '../api/exec.js';
+import type { OrphansHolder } from '../api/orphans.js';
 import {
   loadOrCreateCredentials,
   logsDir,
@@ -171,7 +172,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     components.add('data directory lock', unlock);
     let store: Store;
     try {
-      store = await Store.open(storePath(opts.dataDir));
+      store = await Store.open(storePath(opts.dataDir), { warn: (message, fields) => logger.warn(fields, message) });
     } catch (err) {
       if (err instanceof StoreOpenError) throw new ServeError(err.message);
       throw new ServeError(`cannot open the store in ${opts.dataDir}: ${errorMessage(err)}`);
@@ -205,6 +206,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     // objects stored before the controller runs are simply reconciled when it does.
     let server;
     const exec: ExecHolder = { starting: !opts.apiOnly };
+    const orphans: OrphansHolder = { starting: !opts.apiOnly };
     try {
       server = await startServer({
         store,
@@ -217,6 +219,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
         exec,
         // The IDEs' origin is never the app's, even behind a proxy that gives both one host name.
         ...(opts.workspaceBaseUrl ? { foreignOrigins: [opts.workspaceBaseUrl] } : {}),
+        orphans,
         uiConfig: { ...uiConfig(opts.workspaceBaseUrl, proxySettings), imageTemplates: templates },
       });
     } catch (err) {
@@ -328,6 +331,8 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       ...(opts.capacity ? { capacity: opts.capacity } : {}),
     });
     components.add('controller', () => controller.stop());
+    orphans.service = controller.orphans;
+    orphans.starting = false;
     logger.info({ tidepoolId, runtime: runtime.name, proxy: proxy.name }, 'controller started');
 
     if (opts.syncDirs?.length) {

@@ -10,3 +10,4 @@ export * from './version.js';
 export * from './limits.js';
 export * from './exec.js';
 export * from './proxy.js';
+export * from './orphan.js';

@@ -5,6 +5,9 @@
 // the cost per write stays flat. A batch that cannot be written (ENOSPC, EIO) is cut off the
 // journal again, so the file never holds a half line after a failure the process survived;
 // a half line left by a kill is the last line, never acknowledged, and is dropped at start.
+// Each line names the resourceVersion of the line before it in this file (`prev`), so a
+// journal with lines missing at its start or in its middle (cut by hand, a bad restore) is
+// told apart from a shorter history at load (store/load.ts) instead of loading silently.
 import { open, readFile, rename, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Resource, StoreFile } from './types.js';
@@ -13,6 +16,11 @@ import { errorMessage } from '../specs/errors.js';
 /** One journal line: the resourceVersion after it, the objects written and the ones removed. */
 export interface JournalEntry {
   rv: number;
+  /**
+   * The resourceVersion of the line before this one in the journal (or of the snapshot it
+   * follows). Absent in lines written before it existed, which load unchecked.
+   */
+  prev?: number;
   put?: Resource[];
   del?: [kind: string, name: string][];
 }
@@ -68,6 +76,7 @@ function parseJournal(text: string, file: string, out: LoadedFile['entries']): {
       entry === null ||
       typeof entry !== 'object' ||
       !Number.isSafeInteger(entry.rv) ||
+      (entry.prev !== undefined && !Number.isSafeInteger(entry.prev)) ||
       (entry.put !== undefined && !Array.isArray(entry.put)) ||
       (entry.del !== undefined && !Array.isArray(entry.del))
     ) {
@@ -109,12 +118,24 @@ export async function loadFile(path: string): Promise<LoadedFile & { journalGood
   return { snapshot, entries, journalGoodBytes, journalBytes };
 }
 
+/** The resourceVersion the next line appended to this file follows (its `prev`). */
+export function lastRecordedRv(file: LoadedFile): number {
+  const snap = (file.snapshot as { resourceVersion?: unknown } | undefined)?.resourceVersion;
+  return Math.max(Number.isSafeInteger(snap) ? (snap as number) : 0, file.entries.at(-1)?.entry.rv ?? 0);
+}
+
 /** Snapshot source for a compaction: taken synchronously, serialized piece by piece. */
 export interface SnapshotSource {
   rv: number;
   /** Kind → objects (by name), as of rv. The objects are frozen, so holding them is enough. */
   objects: [kind: string, entries: [name: string, obj: Resource][]][];
   json: (o: Resource) => string;
+}
+
+/** One line to append: its resourceVersion and what follows it (`,"put":[...]`, `,"del":[...]`, or nothing). */
+export interface JournalLine {
+  rv: number;
+  body: string;
 }
 
 export interface JournalOptions {
@@ -138,13 +159,15 @@ export class Journal {
   /** A failed append may have left bytes past #size: cut them before the next append. */
   #torn: boolean;
   #snapshotBytes = 0;
+  /** resourceVersion of the last line on disk (or of the snapshot when there is none): the next line's `prev`. */
+  #lastRv: number;
   #compacting: Promise<void> | undefined;
   /** Error of the last compaction, cleared by the next one that works. */
   compactionError: Error | undefined;
 
   constructor(
     path: string,
-    state: { journalGoodBytes: number; journalBytes: number; snapshotBytes: number },
+    state: { journalGoodBytes: number; journalBytes: number; snapshotBytes: number; lastRv: number },
     opts: JournalOptions = {},
   ) {
     this.#p = journalPaths(path);
@@ -153,6 +176,7 @@ export class Journal {
     this.#size = state.journalGoodBytes;
     this.#torn = state.journalBytes > state.journalGoodBytes;
     this.#snapshotBytes = state.snapshotBytes;
+    this.#lastRv = state.lastRv;
   }
 
   get path(): string {
@@ -180,8 +204,14 @@ export class Journal {
     return this.#fh;
   }
 
-  /** Appends one batch (whole lines). On failure the journal is cut back to where it was. */
-  async append(text: string): Promise<void> {
+  /** Appends one batch of lines, chained by `prev`. On failure the journal is cut back to where it was. */
+  async append(lines: JournalLine[]): Promise<void> {
+    let prev = this.#lastRv;
+    let text = '';
+    for (const l of lines) {
+      text += `{"rv":${l.rv},"prev":${prev}${l.body}}\n`;
+      prev = l.rv;
+    }
     const fh = await this.#handle();
     if (this.#torn) {
       await fh.truncate(this.#size);
@@ -204,6 +234,7 @@ export class Journal {
       throw err;
     }
     this.#size += buf.length;
+    this.#lastRv = prev;
   }
 
   get needsCompaction(): boolean {

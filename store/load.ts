@@ -2,13 +2,15 @@
 // the API would refuse (null, `cpu: "lots"`, an unknown field), a counter lower than an
 // object's resourceVersion (versions would repeat), a journal line out of order: the start
 // is refused with the file, the object and the field, and nothing on disk is changed.
-import { kindByName, schemaCauses, semanticCauses } from '../specs/index.js';
+// So is a journal that is not whole: one without the snapshot it follows (starting from the
+// journal alone would drop every object written before it), and one with lines missing at
+// its start or in its middle (each line names the one before it: `prev`). A store missing
+// objects is not harmless: the controller would see their workspaces' containers as orphans.
 import { loadFile, type LoadedFile } from './journal.js';
+import { storedObjectCauses } from './stored-object.js';
 import type { Resource } from './types.js';
 
 export class StoreOpenError extends Error {}
-
-const DECIMAL = /^(0|[1-9][0-9]*)$/;
 
 export interface LoadedState {
   rv: number;
@@ -16,32 +18,31 @@ export interface LoadedState {
 }
 
 function objectProblem(kind: string, name: string, o: unknown): string | undefined {
-  const what = `${kind} "${name}"`;
-  if (o === null || typeof o !== 'object' || Array.isArray(o))
-    return `${what}: expected an object, got ${o === null ? 'null' : Array.isArray(o) ? 'a list' : typeof o}`;
-  const info = kindByName(kind);
-  if (!info) return `${what}: unknown kind "${kind}"`;
-  const r = o as Resource;
-  if (r.kind !== kind) return `${what}: kind: stored under ${kind} but says ${JSON.stringify(r.kind)}`;
-  if (r.metadata?.name !== name)
-    return `${what}: metadata.name: stored under "${name}" but says ${JSON.stringify(r.metadata?.name)}`;
-  const causes = schemaCauses(info.schema, o);
-  if (causes.length) return `${what}: ${causes.map((c) => `${c.field ?? '(object)'}: ${c.message}`).join('; ')}`;
-  const rv = r.metadata.resourceVersion;
-  if (typeof rv !== 'string' || !DECIMAL.test(rv))
-    return `${what}: metadata.resourceVersion: must be a decimal integer, got ${JSON.stringify(rv)}`;
-  if (typeof r.metadata.uid !== 'string' || r.metadata.uid === '') return `${what}: metadata.uid: Required value`;
-  const rules = semanticCauses(info, r);
-  if (rules.length) return `${what}: ${rules.map((c) => `${c.field ?? '(object)'}: ${c.message}`).join('; ')}`;
-  return undefined;
+  const causes = storedObjectCauses(kind, name, o);
+  if (!causes.length) return undefined;
+  return `${kind} "${name}": ${causes.map((c) => `${c.field ?? '(object)'}: ${c.message}`).join('; ')}`;
+}
+
+export interface BuildOptions {
+  /**
+   * A journal with records needs its snapshot (the main store file: its journal holds only the
+   * changes since the snapshot). Events may go without: they are disposable. Defaults to true.
+   */
+  requireSnapshot?: boolean;
 }
 
 /** Builds the state from snapshot + journal, or throws StoreOpenError naming the first problem. */
-export function buildState(path: string, file: LoadedFile): LoadedState {
-  const fail = (where: string, why: string) =>
-    new StoreOpenError(
-      `store file ${where} cannot be loaded: ${why}. It was left untouched; repair it or move it away, then start again.`,
+export function buildState(path: string, file: LoadedFile, opts: BuildOptions = {}): LoadedState {
+  const fail = (where: string, why: string, fix = 'repair it or move it away, then start again') =>
+    new StoreOpenError(`store file ${where} cannot be loaded: ${why}. It was left untouched; ${fix}.`);
+  if (file.snapshot === undefined && file.entries.length > 0 && (opts.requireSnapshot ?? true)) {
+    const journals = [...new Set(file.entries.map((e) => e.file))].join(' and ');
+    throw fail(
+      journals,
+      `it holds ${file.entries.length} records but its snapshot ${path} is missing, and the journal holds only the changes since that snapshot: starting from it alone would lose every object written before`,
+      `restore ${path} from a backup; or, to start with an empty store, move ${journals} away (the containers and homes of the workspaces lost are kept and listed by \`tidepool orphans\`)`,
     );
+  }
   const objects = new Map<string, Map<string, Resource>>();
   let rv = 0;
   const snap = file.snapshot as unknown;
@@ -76,9 +77,21 @@ export function buildState(path: string, file: LoadedFile): LoadedState {
     }
   }
   let last = rv;
+  /** The resourceVersion of the line before, in file order (folded lines included). */
+  let preceding: number | undefined;
   for (const { entry, file: f, line } of file.entries) {
+    const before = preceding;
+    preceding = entry.rv;
     // Lines already folded into the snapshot (a compaction stopped before it removed them).
     if (entry.rv <= rv) continue;
+    const gap = journalGap(entry.prev, before, rv);
+    if (gap) {
+      throw fail(
+        `${f}, line ${line}`,
+        `${gap}: the journal was cut, and the changes in between are missing`,
+        `restore the journal from a backup; or, to start with what comes before the gap, keep only the lines before line ${line} (\`head -n ${line - 1} ${f} > ${f}.kept && mv ${f}.kept ${f}\`; the containers and homes of the workspaces lost are kept and listed by \`tidepool orphans\`)`,
+      );
+    }
     // A line without changes: the store checking that the disk takes writes again.
     if (!entry.put?.length && !entry.del?.length) {
       if (entry.rv < last) throw fail(`${f}, line ${line}`, `resourceVersion ${entry.rv} is below ${last}`);
@@ -113,6 +126,24 @@ export function buildState(path: string, file: LoadedFile): LoadedState {
 }
 
 /**
+ * Why a line does not follow the one before it (undefined when it does). `prev` is what the
+ * line says came before it, `before` the resourceVersion of the line before it in the file,
+ * `snapshotRv` the snapshot's: a first unfolded line must follow a line the snapshot holds.
+ */
+function journalGap(prev: number | undefined, before: number | undefined, snapshotRv: number): string | undefined {
+  // Lines written before `prev` existed cannot be checked.
+  if (prev === undefined) return undefined;
+  if (before !== undefined && before > snapshotRv) {
+    return prev === before
+      ? undefined
+      : `this line follows resourceVersion ${prev}, but the line before it is ${before}`;
+  }
+  return prev <= snapshotRv
+    ? undefined
+    : `this line follows resourceVersion ${prev}, but the snapshot is at ${snapshotRv} and no line before it reaches ${prev}`;
+}
+
+/**
  * What is on disk for a store file, as the {format, resourceVersion, objects} document the
  * store file always held (snapshot plus journal; Events from their own file). For tools and tests.
  */
@@ -123,7 +154,7 @@ export async function readStoreState(path: string): Promise<{
 }> {
   const events = path.replace(/(\.json)?$/, '.events.json');
   const a = buildState(path, await loadFile(path));
-  const b = buildState(events, await loadFile(events));
+  const b = buildState(events, await loadFile(events), { requireSnapshot: false });
   const objects: Record<string, Record<string, Resource>> = {};
   for (const [kind, m] of [...a.objects, ...b.objects]) objects[kind] = { ...objects[kind], ...Object.fromEntries(m) };
   return { format: 'tidepool.store/v1', resourceVersion: Math.max(a.rv, b.rv), objects };

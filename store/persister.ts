@@ -3,10 +3,10 @@
 // once its line is on disk, before its promise resolves. A batch that fails fails every
 // transaction queued behind it too (each was computed on top of the failed one): the store
 // is told once, first, so that no new transaction is built on what was refused.
-import type { Journal, SnapshotSource } from './journal.js';
+import type { Journal, JournalLine, SnapshotSource } from './journal.js';
 
 interface Waiter {
-  lines: Map<Journal, string>;
+  lines: Map<Journal, JournalLine>;
   onDurable: () => void;
   resolve: () => void;
   reject: (e: Error) => void;
@@ -26,7 +26,7 @@ export class Persister {
   }
 
   /** Resolves when every line is on disk; `onDurable` runs just before, in commit order. */
-  save(lines: Map<Journal, string>, onDurable: () => void): Promise<void> {
+  save(lines: Map<Journal, JournalLine>, onDurable: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ lines, onDurable, resolve, reject });
       if (!this.#inFlight) this.#inFlight = this.#loop();
@@ -39,8 +39,8 @@ export class Persister {
       this.#queue = [];
       try {
         for (const j of this.#journals) {
-          const text = batch.map((w) => w.lines.get(j) ?? '').join('');
-          if (text) await j.append(text);
+          const lines = batch.flatMap((w) => w.lines.get(j) ?? []);
+          if (lines.length) await j.append(lines);
         }
       } catch (err) {
         const rest = this.#queue;

@@ -13,14 +13,17 @@ import { errorMessage } from '../specs/errors.js';
 import { gone, invalid, unavailable } from './errors.js';
 import {
   Journal,
+  lastRecordedRv,
   loadFile,
-  type JournalEntry,
+  type JournalLine,
   type JournalOptions,
   type LoadedFile,
   type SnapshotSource,
 } from './journal.js';
 import { StoreOpenError, buildState } from './load.js';
 import { Persister } from './persister.js';
+import { storedObjectCauses } from './stored-object.js';
+import { setAside } from './set-aside.js';
 import type { Selector } from './selector.js';
 import type { Admission } from './strategies/index.js';
 import { Tx, checkResourceVersion, deepFreeze, type View } from './tx.js';
@@ -44,6 +47,8 @@ export interface StoreOptions {
   journal?: JournalOptions;
   /** Clock for timestamps. Defaults to Date.now. */
   now?: () => number;
+  /** Told what was set aside at open (an Events file that could not be loaded). Defaults to none. */
+  warn?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 type Listener = (ev: WatchEvent) => void;
@@ -134,8 +139,16 @@ export class Store {
     }
     for (const p of this.#objects.get('Port')?.values() ?? [])
       this.#indexPort((p as Port).spec.workspace, p.metadata.name, true);
-    this.#main = new Journal(path, { ...files.main, snapshotBytes: files.mainBytes }, opts.journal);
-    this.#events = new Journal(eventsPath(path), { ...files.events, snapshotBytes: files.eventBytes }, opts.journal);
+    this.#main = new Journal(
+      path,
+      { ...files.main, snapshotBytes: files.mainBytes, lastRv: lastRecordedRv(files.main) },
+      opts.journal,
+    );
+    this.#events = new Journal(
+      eventsPath(path),
+      { ...files.events, snapshotBytes: files.eventBytes, lastRv: lastRecordedRv(files.events) },
+      opts.journal,
+    );
     this.#persister = new Persister(
       [this.#main, this.#events],
       (j) => this.#snapshot(j),
@@ -173,9 +186,8 @@ export class Store {
       }
     };
     const main = await read(path);
-    const events = await read(eventsPath(path));
     const a = buildState(path, main);
-    const b = buildState(eventsPath(path), events);
+    const { file: events, state: b } = await Store.#openEvents(path, read, opts);
     // A store written before Events had a file of their own: they move over (below), and
     // what the Events file says wins over the store file's old copies.
     const migrate = (a.objects.get(EVENT)?.size ?? 0) > 0;
@@ -206,6 +218,31 @@ export class Store {
     }
     store.#sweepTimer = setInterval(() => void store.#sweepEvents(), Math.min(60_000, store.#eventTtlMs)).unref();
     return store;
+  }
+
+  /**
+   * The Events file, or none when it cannot be loaded: it is set aside (renamed, with a
+   * warning naming the files), since Events are disposable and must not block a start.
+   */
+  static async #openEvents(
+    path: string,
+    read: (p: string) => Promise<Awaited<ReturnType<typeof loadFile>>>,
+    opts: StoreOptions,
+  ): Promise<{ file: Awaited<ReturnType<typeof loadFile>>; state: ReturnType<typeof buildState> }> {
+    const p = eventsPath(path);
+    try {
+      const file = await read(p);
+      return { file, state: buildState(p, file, { requireSnapshot: false }) };
+    } catch (err) {
+      if (!(err instanceof StoreOpenError)) throw err;
+      const aside = await setAside(p, new Date(opts.now?.() ?? Date.now()));
+      opts.warn?.(
+        `the Events file could not be loaded and was set aside (${aside.moved.join(', ')}); starting without past Events: ${err.message}`,
+        { setAside: aside.moved },
+      );
+      const file = { snapshot: undefined, entries: [], journalGoodBytes: 0, journalBytes: 0 };
+      return { file, state: { rv: aside.highestRv, objects: new Map() } };
+    }
   }
 
   get resourceVersion(): string {
@@ -305,6 +342,12 @@ export class Store {
 
   async #finish<T>(tx: Tx, result: T): Promise<T> {
     if (tx.events.length === 0) return result;
+    // What is stored must load again (store/load.ts checks the same): refused here, nothing is written.
+    for (const o of tx.changes.values()) {
+      if (!o) continue;
+      const causes = storedObjectCauses(o.kind, o.metadata.name, o);
+      if (causes.length) throw invalid(o.kind, o.metadata.name, causes);
+    }
     this.#pruneEvents(tx);
     for (const [key, o] of tx.changes) this.#overlay.set(key, o);
     this.#readVersion++;
@@ -318,7 +361,7 @@ export class Store {
     return result;
   }
 
-  #journalLines(tx: Tx): Map<Journal, string> {
+  #journalLines(tx: Tx): Map<Journal, JournalLine> {
     const parts = new Map<Journal, { put: Resource[]; del: [string, string][] }>();
     for (const [key, o] of tx.changes) {
       const i = key.indexOf('/');
@@ -329,13 +372,12 @@ export class Store {
       if (o) p.put.push(o);
       else p.del.push([kind, key.slice(i + 1)]);
     }
-    const out = new Map<Journal, string>();
+    const out = new Map<Journal, JournalLine>();
     for (const [j, p] of parts) {
-      const e: JournalEntry = { rv: tx.resourceVersion };
-      let line = `{"rv":${e.rv}`;
-      if (p.put.length) line += `,"put":[${p.put.map((o) => this.#objectJson(o)).join(',')}]`;
-      if (p.del.length) line += `,"del":${JSON.stringify(p.del)}`;
-      out.set(j, `${line}}\n`);
+      let body = '';
+      if (p.put.length) body += `,"put":[${p.put.map((o) => this.#objectJson(o)).join(',')}]`;
+      if (p.del.length) body += `,"del":${JSON.stringify(p.del)}`;
+      out.set(j, { rv: tx.resourceVersion, body });
     }
     return out;
   }
@@ -402,7 +444,7 @@ export class Store {
   /** Appends an empty line (no change) to see whether the disk takes writes again. */
   async #probe() {
     if (!this.#failure || this.#closed) return;
-    const lines = new Map([[this.#main, `{"rv":${this.#rv}}\n`]]);
+    const lines = new Map([[this.#main, { rv: this.#rv, body: '' }]]);
     await this.#persister.save(lines, () => this.#recovered()).catch(() => {});
   }
 

@@ -6,6 +6,7 @@ import type { ProxyDriver } from '../drivers/proxy/types.js';
 import type { RuntimeDriver } from '../drivers/runtime/types.js';
 import type { EventRecorder } from '../events/index.js';
 import type { IdeHealth } from '../ide-health.js';
+import type { Orphans } from '../orphans.js';
 import type { PortIndex } from '../port-index.js';
 import type { Clock, RateLimitingQueue } from '../queue/index.js';
 import type { RouteState } from '../route-state.js';
@@ -36,6 +37,8 @@ export interface Context {
   enqueueRoutes(): void;
   /** When each workspace began waiting for its IDE (in memory; a restart begins again). */
   ideWaitSince: Map<string, number>;
+  /** What this Tidepool made for names no Workspace declares: kept, reported, deleted only when asked. */
+  orphans: Orphans;
 }
 
 /** How often a workspace waiting on the runtime or its IDE looks again, at most. (A look while

@@ -1,6 +1,7 @@
 // Deletion: a Workspace being deleted loses its routes first (so no request reaches an
 // address that may be reused), then its VM and disk, then the finalizer, and the store
-// removes it and its Ports. A VM that no Workspace declares is deleted.
+// removes it and its Ports. This is the only place a home goes with its Workspace; a VM or
+// home that no Workspace declares is an orphan, kept (controller/orphans.ts).
 import type { Workspace } from '../../specs/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import type { VM } from '../drivers/runtime/types.js';
@@ -87,21 +88,15 @@ export async function finalize(ctx: Context, ws: Workspace): Promise<Result> {
   return {};
 }
 
-export async function deleteOrphan(ctx: Context, name: string, vm: VM | undefined): Promise<Result> {
+/**
+ * A name no Workspace declares: whatever this Tidepool made for it is an orphan, stopped and
+ * kept, never deleted here (controller/orphans.ts): a missing Workspace is no proof that its
+ * home is unwanted.
+ */
+export async function orphan(ctx: Context, name: string, vm: VM | undefined): Promise<Result> {
   ctx.capacity.waiting.delete(name);
   ctx.capacity.release(name);
   ctx.ideWaitSince.delete(name);
   ctx.ide.unwatch(name);
-  if (!vm) return {};
-  await ctx.runtime.delete(name);
-  ctx.vms.patch(name, null);
-  // No Workspace declares it: its home goes too (a Workspace of that name made later starts afresh).
-  await ctx.runtime.homes?.delete(name);
-  ctx.events.record(
-    { kind: 'Workspace', name },
-    'Normal',
-    'OrphanDeleted',
-    `Deleted VM "${name}" (state ${vm.state}): it was made by this Tidepool but no Workspace declares it.`,
-  );
-  return {};
+  return ctx.orphans.reconcile(ctx, name, vm);
 }

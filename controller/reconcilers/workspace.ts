@@ -13,7 +13,7 @@ import { TerminalError, type Result } from '../reconcile.js';
 import { setCondition } from '../status.js';
 import { HOLDS_CAPACITY } from '../vm-cache.js';
 import { FINALIZER, MIN_POLL_MS, SLOW_POLL_MS, keepForeignStatus, type Context } from './context.js';
-import { deleteOrphan, finalize } from './workspace-delete.js';
+import { finalize, orphan } from './workspace-delete.js';
 import { cloneSource, clonePending, ensureHome, planClone, noteFor, type Note } from './workspace-home.js';
 import { applyResources, shouldRecreate } from './workspace-spec.js';
 import { observe, vmReady, write } from './workspace-observe.js';
@@ -33,7 +33,8 @@ export async function reconcileWorkspace(ctx: Context, name: string): Promise<Re
     throw err;
   }
   const ws = ctx.store.get('Workspace', name);
-  if (!ws) return deleteOrphan(ctx, name, vm);
+  if (!ws) return orphan(ctx, name, vm);
+  ctx.orphans.declared(name);
   if (ws.metadata.deletionTimestamp) return finalize(ctx, ws);
   const current = ensureFinalizer(ctx, ws);
   if (!current) return {};
@@ -67,7 +68,7 @@ function unreachable(ctx: Context, name: string, err: Error): void {
 /**
  * Adds the finalizer without waiting for the disk, like status writes. That is safe: if
  * a crash loses it, the VM made meanwhile is either adopted again (the Workspace is
- * still there) or deleted by the orphan collection (it is not).
+ * still there) or kept as an orphan (it is not) until a person deletes it.
  */
 function ensureFinalizer(ctx: Context, ws: Workspace): Workspace | undefined {
   const name = ws.metadata.name;

@@ -121,7 +121,7 @@ describe('watch as newline-delimited JSON', () => {
     await t.store.create({
       apiVersion: 'tidepool/v1',
       kind: 'Event',
-      metadata: { name: 'a.1' },
+      metadata: { name: 'a-1' },
       regarding: { kind: 'Workspace', name: 'a' },
       reason: 'Started',
       note: 'started',

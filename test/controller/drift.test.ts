@@ -65,22 +65,52 @@ describe('drift repair', () => {
       expect(h.proxy.table()!.workspaces.map((w) => w.name)).toEqual(['run']);
     });
 
-    it(`deletes a managed VM that no Workspace declares (${how})`, async () => {
+    it(`stops and keeps a managed VM that no Workspace declares, and reports it (${how})`, async () => {
+      h.runtime.homeFiles.set('ghost', new Map());
       await h.runtime.createBehindBack(
         { name: 'ghost', image: 'default', cpu: 1, memoryBytes: 2 ** 30, start: true },
         { notify },
       );
       await resyncUnlessNotified();
-      await waitFor('ghost deleted', () => !h.runtime.snapshot().some((v) => v.name === 'ghost'));
-      expect(
-        h.runtime
-          .snapshot()
-          .map((v) => v.name)
-          .sort(),
-      ).toEqual(['idle', 'run']);
-      await waitFor('OrphanDeleted event', () => eventsFor(h.store, 'ghost').some((e) => e.reason === 'OrphanDeleted'));
+      await waitFor('ghost stopped', () => h.runtime.snapshot().find((v) => v.name === 'ghost')?.state === 'Stopped');
+      await waitFor('OrphanKept event', () =>
+        eventsFor(h.store, 'ghost').some((e) => e.reason === 'OrphanKept' && e.type === 'Warning'),
+      );
+      expect(h.runtime.homeFiles.has('ghost')).toBe(true);
+      expect(await c.orphans.list()).toEqual([{ name: 'ghost', instance: 'ghost', state: 'Stopped', home: true }]);
+      expect(eventsFor(h.store, 'ghost').some((e) => e.reason === 'OrphanDeleted')).toBe(false);
     });
   }
+
+  it('deletes an orphan only when asked, and refuses names that are not orphans', async () => {
+    h.runtime.homeFiles.set('ghost', new Map());
+    await h.runtime.createBehindBack(
+      { name: 'ghost', image: 'default', cpu: 1, memoryBytes: 2 ** 30, start: true },
+      { notify: true },
+    );
+    await waitFor('ghost stopped', () => h.runtime.snapshot().find((v) => v.name === 'ghost')?.state === 'Stopped');
+    await c.resync();
+    await c.idle();
+    expect(h.runtime.snapshot().some((v) => v.name === 'ghost')).toBe(true);
+    await expect(c.orphans.delete('run')).rejects.toThrow(/a Workspace of that name exists/);
+    await expect(c.orphans.delete('nobody')).rejects.toThrow(/not found/);
+    await c.orphans.delete('ghost');
+    expect(h.runtime.snapshot().some((v) => v.name === 'ghost')).toBe(false);
+    expect(h.runtime.homeFiles.has('ghost')).toBe(false);
+    await waitFor('OrphanDeleted event', () => eventsFor(h.store, 'ghost').some((e) => e.reason === 'OrphanDeleted'));
+    expect(await c.orphans.list()).toEqual([]);
+  });
+
+  it('keeps and reports a home left without VM or Workspace, and a Workspace of its name adopts it', async () => {
+    h.runtime.homeFiles.set('lost', new Map([['notes.txt', 'work']]));
+    await c.resync();
+    await waitFor('OrphanKept event', () => eventsFor(h.store, 'lost').some((e) => e.reason === 'OrphanKept'));
+    expect(await c.orphans.list()).toEqual([{ name: 'lost', instance: 'lost', home: true }]);
+    await h.store.create(workspace('lost'));
+    await h.ready('lost');
+    expect(h.runtime.homeFiles.get('lost')?.get('notes.txt')).toBe('work');
+    expect(await c.orphans.list()).toEqual([]);
+  });
 
   it('restores a route removed from the proxy, found by the resync', async () => {
     const routes = h.proxy.table();

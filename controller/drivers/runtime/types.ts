@@ -76,6 +76,8 @@ export interface HomeVolumes {
   exists(workspace: string): Promise<boolean>;
   /** Deletes the home; a missing one is not an error. Call after the VM is gone. */
   delete(workspace: string): Promise<void>;
+  /** The workspaces that have a home of this Tidepool's (by Workspace name): how orphaned homes are found. */
+  list?(): Promise<string[]>;
 }
 
 // The exec contract is shared with the API's exec endpoint: one definition, in specs/.

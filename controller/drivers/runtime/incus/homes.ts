@@ -151,6 +151,13 @@ export function createIncusHomes(o: IncusHomesOptions): IncusHomes {
       return (await getOwn(ws)) !== undefined;
     },
 
+    async list() {
+      const all = await client.call<Volume[]>('GET', q(await volumes(), 'recursion=1'));
+      return (all ?? [])
+        .filter((v) => v.config?.[CONFIG_ID] === o.tidepoolId && v.config?.[CONFIG_WORKSPACE])
+        .map((v) => v.config![CONFIG_WORKSPACE]!);
+    },
+
     async delete(ws) {
       const v = await getOwn(ws);
       if (!v) return;

@@ -228,6 +228,9 @@ export function createStubRuntime(opts: StubRuntimeOptions = {}): StubRuntime {
     async exists(name) {
       return homeFiles.has(name);
     },
+    async list() {
+      return [...homeFiles.keys()];
+    },
     async delete(name) {
       check('home', name);
       await sleep(latencyMs);
