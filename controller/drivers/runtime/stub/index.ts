@@ -13,7 +13,7 @@ import {
   type RuntimeDriver,
   type VM,
 } from '../types.js';
-import { StubFaults, type StubOp } from './faults.js';
+import { StubFaults, type FailNext, type StubOp } from './faults.js';
 import { StubHomes, type StubHome } from './homes.js';
 import { StubMachines, stubNotFound } from './machines.js';
 
@@ -37,7 +37,7 @@ export interface StubRuntimeOptions {
    * Asked before every call; return a message (or true) to make that call fail with a
    * RuntimeError. Defaults to never failing. See also `fail()`.
    */
-  failNext?: (op: StubOp, name: string | undefined) => string | boolean | undefined;
+  failNext?: FailNext;
   /** Give each running VM a real HTTP server on ip:8080. Defaults to false (the in-memory `probe` answers instead). */
   ideServers?: boolean;
   /** The port of those IDE servers (and of the in-memory probe). Defaults to 8080; serve picks another when the host holds 8080. */
