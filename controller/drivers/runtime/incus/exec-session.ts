@@ -10,6 +10,7 @@ import type { ExecRequest, ExecSession } from '../types.js';
 import { RuntimeError } from '../types.js';
 import type { IncusClient, Operation } from './client.js';
 import { errorMessage } from '../../../../specs/errors.js';
+import { ExecOutput } from '../exec-output.js';
 
 interface ExecOperation {
   id: string;
@@ -62,9 +63,7 @@ class IncusExecSession implements ExecSession {
   readonly exitCode: Promise<number>;
   readonly #sockets: ExecSockets;
   #inputOpen = true;
-  readonly #listeners: ((stream: Stream, data: Uint8Array) => void)[] = [];
-  /** Output that came before anyone listened. */
-  readonly #pending: [Stream, Uint8Array][] = [];
+  readonly #output = new ExecOutput();
 
   constructor(client: IncusClient, operation: string, sockets: ExecSockets) {
     this.#sockets = sockets;
@@ -94,8 +93,7 @@ class IncusExecSession implements ExecSession {
   }
 
   onOutput(cb: (stream: Stream, data: Uint8Array) => void): void {
-    this.#listeners.push(cb);
-    for (const [s, d] of this.#pending.splice(0)) cb(s, d);
+    this.#output.listen(cb);
   }
 
   kill(): void {
@@ -139,15 +137,10 @@ class IncusExecSession implements ExecSession {
           sock.ws.close();
           return resolve();
         }
-        this.#deliver(stream, new Uint8Array(data));
+        this.#output.deliver(stream, new Uint8Array(data));
       });
       sock.onEnd(resolve);
     });
-  }
-
-  #deliver(stream: Stream, data: Uint8Array): void {
-    if (this.#listeners.length) for (const l of this.#listeners) l(stream, data);
-    else this.#pending.push([stream, data]);
   }
 
   #sendControl(msg: unknown): void {
