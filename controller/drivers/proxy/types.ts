@@ -1,6 +1,7 @@
 // The proxy driver contract: the whole route table, converged in one call.
 // Implementations: memory (tests, `--proxy memory`), caddy (a Caddy whose config is fixed at
 // boot, looking every route up by name in a zone a supervised dnsmasq serves).
+import { DriverError } from '../errors.js';
 
 export interface WorkspaceRoute {
   /** Workspace name: /workspace/{name}/* goes to upstream. */
@@ -72,13 +73,9 @@ export const PROXY_ERROR_REASONS = [
 ] as const;
 export type ProxyErrorReason = (typeof PROXY_ERROR_REASONS)[number];
 
-export class ProxyError extends Error {
-  constructor(
-    message: string,
-    readonly reason: ProxyErrorReason = 'ProxyError',
-  ) {
-    super(message);
-    this.name = 'ProxyError';
+export class ProxyError extends DriverError<ProxyErrorReason> {
+  constructor(message: string, reason: ProxyErrorReason = 'ProxyError') {
+    super(message, reason);
   }
 }
 

@@ -2,6 +2,7 @@
 // Implementations: stub (in memory), incus (REST over the unix socket), tart (CLI).
 // The controller imports only this file, never a concrete driver.
 import type { ExecRequest, ExecSession } from '../../../specs/exec.js';
+import { DriverError } from '../errors.js';
 
 export type VMState = 'Running' | 'Stopped' | 'Starting' | 'Stopping' | 'Error' | 'Unknown';
 
@@ -158,14 +159,13 @@ export const RUNTIME_ERROR_REASONS = [
 export type RuntimeErrorReason = (typeof RUNTIME_ERROR_REASONS)[number];
 
 /** A failure the runtime reported, with its own message; `reason` is a CamelCase word for conditions. */
-export class RuntimeError extends Error {
+export class RuntimeError extends DriverError<RuntimeErrorReason> {
   constructor(
     message: string,
-    readonly reason: RuntimeErrorReason = 'RuntimeError',
+    reason: RuntimeErrorReason = 'RuntimeError',
     /** HTTP-like status from the runtime when it has one (Incus error_code). */
     readonly code?: number,
   ) {
-    super(message);
-    this.name = 'RuntimeError';
+    super(message, reason);
   }
 }

@@ -52,12 +52,12 @@ export class IncusClient {
   readonly base: string;
   /** Where this client talks to, for error messages. */
   readonly where: string;
-  private readonly timeoutMs: number;
-  private readonly waitSliceSeconds: number;
+  readonly #timeoutMs: number;
+  readonly #waitSliceSeconds: number;
 
   constructor(conn: IncusConnection) {
-    this.timeoutMs = conn.requestTimeoutMs ?? 30_000;
-    this.waitSliceSeconds = Math.max(1, conn.waitSliceSeconds ?? 60);
+    this.#timeoutMs = conn.requestTimeoutMs ?? 30_000;
+    this.#waitSliceSeconds = Math.max(1, conn.waitSliceSeconds ?? 60);
     if (conn.url) {
       const url = new URL(conn.url);
       if (url.protocol !== 'https:')
@@ -111,7 +111,7 @@ export class IncusClient {
     method: Dispatcher.HttpMethod,
     path: string,
     body?: unknown,
-    timeoutMs = this.timeoutMs,
+    timeoutMs = this.#timeoutMs,
   ): Promise<Envelope> {
     let res: Dispatcher.ResponseData;
     try {
@@ -124,13 +124,13 @@ export class IncusClient {
         bodyTimeout: timeoutMs,
       });
     } catch (err) {
-      throw this.unreachable(err);
+      throw this.#unreachable(err);
     }
     let text: string;
     try {
       text = await res.body.text();
     } catch (err) {
-      throw this.unreachable(err);
+      throw this.#unreachable(err);
     }
     let env: Envelope;
     try {
@@ -156,14 +156,14 @@ export class IncusClient {
       res = await request(this.base + path, {
         method: 'GET',
         dispatcher: this.dispatcher,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
       });
     } catch (err) {
-      throw this.unreachable(err);
+      throw this.#unreachable(err);
     }
     const body = await res.body.text().catch((err: unknown) => {
-      throw this.unreachable(err);
+      throw this.#unreachable(err);
     });
     if (res.statusCode >= 400) {
       let message = `HTTP ${res.statusCode}`;
@@ -184,10 +184,10 @@ export class IncusClient {
    * then its outcome is unknown, and a caller that needs certainty checks the resource.
    */
   wait(operation: string, timeoutSeconds: number): Promise<Operation | undefined> {
-    return waitForOperation(this, operation, timeoutSeconds, this.waitSliceSeconds);
+    return waitForOperation(this, operation, timeoutSeconds, this.#waitSliceSeconds);
   }
 
-  private unreachable(err: unknown): RuntimeError {
+  #unreachable(err: unknown): RuntimeError {
     const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
     const code = e.code ?? e.cause?.code;
     const msg = e.cause?.message ?? e.message ?? String(err);

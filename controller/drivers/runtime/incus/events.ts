@@ -29,90 +29,118 @@ export function instanceFromSource(source: string | undefined): string | undefin
   return m ? decodeURIComponent(m[1]!) : undefined;
 }
 
-// One closure over the socket, its reconnect timer and the backoff they share; its handlers are short.
 export function subscribeEvents(client: IncusClient, opts: EventsOptions): () => void {
-  const [first, max] = opts.backoffMs ?? [250, 10_000];
-  const log = opts.log ?? (() => undefined);
-  const url = `${client.base.replace(/^http/, 'ws')}/1.0/events?type=lifecycle${opts.project ? `&project=${encodeURIComponent(opts.project)}` : ''}`;
-  let closed = false;
-  let socket: WebSocket | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let delay = first;
-  let opened = false;
-  let everOpened = false;
+  const stream = new EventStream(client, opts);
+  stream.connect();
+  return () => stream.close();
+}
 
-  const connect = () => {
-    if (closed) return;
-    opened = false;
+/** The instance and action of an instance-* lifecycle frame in `project` (any when unset), else undefined. */
+export function instanceEventOf(
+  data: unknown,
+  project: string | undefined,
+): { instance: string; action: string } | undefined {
+  let frame: LifecycleFrame;
+  try {
+    frame = JSON.parse(
+      typeof data === 'string' ? data : Buffer.from(data as ArrayBuffer).toString('utf8'),
+    ) as LifecycleFrame;
+  } catch {
+    return undefined;
+  }
+  const action = frame.metadata?.action ?? '';
+  if (frame.type !== 'lifecycle' || !action.startsWith('instance-')) return undefined;
+  const frameProject = frame.project ?? frame.metadata?.project;
+  if (project && frameProject && frameProject !== project) return undefined;
+  const instance = instanceFromSource(frame.metadata?.source) ?? frame.metadata?.name;
+  return instance ? { instance, action } : undefined;
+}
+
+/** One events websocket, opened again after each drop with a backoff that a good open resets. */
+class EventStream {
+  readonly #client: IncusClient;
+  readonly #opts: EventsOptions;
+  readonly #url: string;
+  readonly #backoff: [first: number, max: number];
+  readonly #log: (msg: string) => void;
+  #closed = false;
+  #socket: WebSocket | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #delay: number;
+  /** The current socket opened (as opposed to failing to). */
+  #opened = false;
+  /** Some socket opened before: the next open is a reconnect, after which events may be missing. */
+  #everOpened = false;
+
+  constructor(client: IncusClient, opts: EventsOptions) {
+    this.#client = client;
+    this.#opts = opts;
+    this.#backoff = opts.backoffMs ?? [250, 10_000];
+    this.#delay = this.#backoff[0];
+    this.#log = opts.log ?? (() => undefined);
+    this.#url = `${client.base.replace(/^http/, 'ws')}/1.0/events?type=lifecycle${opts.project ? `&project=${encodeURIComponent(opts.project)}` : ''}`;
+  }
+
+  connect(): void {
+    if (this.#closed) return;
+    this.#opened = false;
     let ws: WebSocket;
     try {
-      ws = new WebSocket(url, { dispatcher: client.dispatcher });
+      ws = new WebSocket(this.#url, { dispatcher: this.#client.dispatcher });
     } catch (err) {
-      log(`incus events: cannot open ${url}: ${errorMessage(err)}`);
-      return retry();
+      this.#log(`incus events: cannot open ${this.#url}: ${errorMessage(err)}`);
+      this.#retry();
+      return;
     }
-    socket = ws;
-    ws.onopen = () => {
-      opened = true;
-      delay = first;
-      if (everOpened) {
-        log('incus events: reconnected');
-        opts.onReconnect?.();
-      }
-      everOpened = true;
-    };
-    ws.onmessage = (ev) => {
-      let frame: LifecycleFrame;
-      try {
-        frame = JSON.parse(
-          typeof ev.data === 'string' ? ev.data : Buffer.from(ev.data as ArrayBuffer).toString('utf8'),
-        ) as LifecycleFrame;
-      } catch {
-        return;
-      }
-      const action = frame.metadata?.action ?? '';
-      if (frame.type !== 'lifecycle' || !action.startsWith('instance-')) return;
-      if (
-        opts.project &&
-        (frame.project ?? frame.metadata?.project) &&
-        (frame.project ?? frame.metadata?.project) !== opts.project
-      )
-        return;
-      const instance = instanceFromSource(frame.metadata?.source) ?? frame.metadata?.name;
-      if (!instance) return;
-      Promise.resolve(opts.onEvent(instance, action)).catch((err) =>
-        log(`incus events: handler failed: ${errorMessage(err)}`),
-      );
-    };
+    this.#socket = ws;
+    ws.onopen = () => this.#onOpen();
+    ws.onmessage = (ev) => this.#onMessage(ev.data);
     ws.onerror = () => {
       // onclose follows; the reason is there.
     };
     ws.onclose = (ev) => {
-      if (socket === ws) socket = undefined;
-      if (closed) return;
-      log(
-        `incus events: socket ${opened ? 'dropped' : 'failed to open'} (code ${ev.code}${ev.reason ? `, ${ev.reason}` : ''}); reconnecting in ${delay} ms`,
+      if (this.#socket === ws) this.#socket = undefined;
+      if (this.#closed) return;
+      this.#log(
+        `incus events: socket ${this.#opened ? 'dropped' : 'failed to open'} (code ${ev.code}${ev.reason ? `, ${ev.reason}` : ''}); reconnecting in ${this.#delay} ms`,
       );
-      retry();
+      this.#retry();
     };
-  };
+  }
 
-  const retry = () => {
-    if (closed) return;
-    timer = setTimeout(connect, delay);
-    timer.unref?.();
-    delay = Math.min(max, delay * 2);
-  };
-
-  connect();
-  return () => {
-    closed = true;
-    if (timer) clearTimeout(timer);
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
     try {
-      socket?.close();
+      this.#socket?.close();
     } catch {
       // already closing
     }
-    socket = undefined;
-  };
+    this.#socket = undefined;
+  }
+
+  #onOpen(): void {
+    this.#opened = true;
+    this.#delay = this.#backoff[0];
+    if (this.#everOpened) {
+      this.#log('incus events: reconnected');
+      this.#opts.onReconnect?.();
+    }
+    this.#everOpened = true;
+  }
+
+  #onMessage(data: unknown): void {
+    const event = instanceEventOf(data, this.#opts.project);
+    if (!event) return;
+    Promise.resolve(this.#opts.onEvent(event.instance, event.action)).catch((err) =>
+      this.#log(`incus events: handler failed: ${errorMessage(err)}`),
+    );
+  }
+
+  #retry(): void {
+    if (this.#closed) return;
+    this.#timer = setTimeout(() => this.connect(), this.#delay);
+    this.#timer.unref?.();
+    this.#delay = Math.min(this.#backoff[1], this.#delay * 2);
+  }
 }

@@ -8,16 +8,25 @@
 import { WebSocket } from 'undici';
 import type { ExecRequest, ExecSession } from '../types.js';
 import { RuntimeError } from '../types.js';
-import type { IncusClient } from './client.js';
+import type { IncusClient, Operation } from './client.js';
 import { errorMessage } from '../../../../specs/errors.js';
+import { ExecOutput } from '../exec-output.js';
 
 interface ExecOperation {
   id: string;
   metadata?: { fds?: Record<string, string> } | null;
 }
 
-// Long because the session is one closure over the three websockets of an Incus exec
-// (stdin/stdout, stderr, control) and their shared state; the methods it returns are short.
+type Stream = 'stdout' | 'stderr';
+
+/** The sockets of one exec operation; without a terminal stdout and stderr have their own. */
+interface ExecSockets {
+  control: Socket;
+  stdin: Socket;
+  stdout: Socket | undefined;
+  stderr: Socket | undefined;
+}
+
 export async function incusExec(client: IncusClient, execPath: string, req: ExecRequest): Promise<ExecSession> {
   const env = await client.raw('POST', execPath, {
     command: req.command,
@@ -32,12 +41,13 @@ export async function incusExec(client: IncusClient, execPath: string, req: Exec
   });
   const op = env.metadata as ExecOperation | undefined;
   const fds = op?.metadata?.fds;
-  if (!env.operation || !fds?.control || !fds['0'])
+  const operation = env.operation;
+  if (!operation || !fds?.control || !fds['0'])
     throw new RuntimeError(
       `Incus did not start the exec operation (${JSON.stringify(env).slice(0, 200)})`,
       'RuntimeError',
     );
-  const open = (secret: string) => connect(client, `${env.operation}/websocket?secret=${encodeURIComponent(secret)}`);
+  const open = (secret: string) => connect(client, `${operation}/websocket?secret=${encodeURIComponent(secret)}`);
 
   // Every socket is connected before output can be lost: Incus starts the command once all are.
   const [control, stdin, stdout, stderr] = await Promise.all([
@@ -46,39 +56,56 @@ export async function incusExec(client: IncusClient, execPath: string, req: Exec
     fds['1'] ? open(fds['1']) : undefined,
     fds['2'] ? open(fds['2']) : undefined,
   ]);
-  let inputOpen = true;
-  const listeners: ((stream: 'stdout' | 'stderr', data: Uint8Array) => void)[] = [];
-  const pending: ['stdout' | 'stderr', Uint8Array][] = [];
-  const deliver = (stream: 'stdout' | 'stderr', data: Uint8Array) => {
-    if (listeners.length) for (const l of listeners) l(stream, data);
-    else pending.push([stream, data]);
-  };
-  /** Resolves when the stream's end barrier (an empty text message) arrives or the socket closes. */
-  const drain = (sock: Socket | undefined, stream: 'stdout' | 'stderr') =>
-    new Promise<void>((resolve) => {
-      if (!sock) return resolve();
-      sock.onMessage((data) => {
-        if (typeof data === 'string') {
-          // The command's output ended. Incus finishes the operation only once we close this
-          // socket too (its own client does the same); a terminal's socket is also our stdin.
-          if (sock === stdin && inputOpen) {
-            inputOpen = false;
-            sock.ws.send('');
-          }
-          sock.ws.close();
-          return resolve();
-        }
-        deliver(stream, new Uint8Array(data));
-      });
-      sock.onEnd(resolve);
-    });
-  // With a terminal, output comes back on the stdin socket.
-  const outputs = Promise.all([drain(stdout ?? stdin, 'stdout'), drain(stderr, 'stderr')]);
+  return new IncusExecSession(client, operation, { control, stdin, stdout, stderr });
+}
 
-  const exitCode = (async () => {
-    let done;
+class IncusExecSession implements ExecSession {
+  readonly exitCode: Promise<number>;
+  readonly #sockets: ExecSockets;
+  #inputOpen = true;
+  readonly #output = new ExecOutput();
+
+  constructor(client: IncusClient, operation: string, sockets: ExecSockets) {
+    this.#sockets = sockets;
+    // With a terminal, output comes back on the stdin socket.
+    const outputs = Promise.all([
+      this.#drain(sockets.stdout ?? sockets.stdin, 'stdout'),
+      this.#drain(sockets.stderr, 'stderr'),
+    ]);
+    this.exitCode = this.#exitCode(client, operation, outputs);
+    this.exitCode.catch(() => undefined);
+  }
+
+  write(data: Uint8Array): void {
+    const { stdin } = this.#sockets;
+    if (this.#inputOpen && stdin.ws.readyState === WebSocket.OPEN) stdin.ws.send(data);
+  }
+
+  endInput(): void {
+    if (!this.#inputOpen) return;
+    this.#inputOpen = false;
+    // The barrier ends stdin only: the socket stays open for a terminal's output.
+    if (this.#sockets.stdin.ws.readyState === WebSocket.OPEN) this.#sockets.stdin.ws.send('');
+  }
+
+  resize(width: number, height: number): void {
+    this.#sendControl({ command: 'window-resize', args: { width: String(width), height: String(height) } });
+  }
+
+  onOutput(cb: (stream: Stream, data: Uint8Array) => void): void {
+    this.#output.listen(cb);
+  }
+
+  kill(): void {
+    this.#sendControl({ command: 'signal', args: { signal: 9 } });
+    // A command that ignores us must not keep sockets (and the process) alive.
+    setTimeout(() => this.#closeAll(), 1000).unref();
+  }
+
+  async #exitCode(client: IncusClient, operation: string, outputs: Promise<unknown>): Promise<number> {
+    let done: Operation | undefined;
     try {
-      done = await client.wait(env.operation!, 24 * 3600);
+      done = await client.wait(operation, 24 * 3600);
     } catch (err) {
       // Incus fails the operation instead of returning 127/126 when the command cannot be run;
       // a shell would have said 127 (not found) or 126 (not executable), and so do we.
@@ -87,48 +114,44 @@ export async function incusExec(client: IncusClient, execPath: string, req: Exec
       throw err;
     }
     await Promise.race([outputs, new Promise((r) => setTimeout(r, 2000))]);
-    for (const sock of [control, stdin, stdout, stderr]) sock?.ws.close();
+    this.#closeAll();
     const ret = (done?.metadata as { return?: number } | undefined)?.return;
-    if (typeof ret !== 'number' && /command not found/i.test(done?.err ?? '')) return 127;
-    if (typeof ret !== 'number' && /permission denied/i.test(done?.err ?? '')) return 126;
-    if (typeof ret !== 'number')
-      throw new RuntimeError(
-        `the exec operation ended without an exit code: ${done?.err ?? 'unknown'}`,
-        'RuntimeError',
-      );
-    return ret;
-  })();
-  exitCode.catch(() => undefined);
+    if (typeof ret === 'number') return ret;
+    if (/command not found/i.test(done?.err ?? '')) return 127;
+    if (/permission denied/i.test(done?.err ?? '')) return 126;
+    throw new RuntimeError(`the exec operation ended without an exit code: ${done?.err ?? 'unknown'}`, 'RuntimeError');
+  }
 
-  const sendControl = (msg: unknown) => {
+  /** Resolves when the stream's end barrier (an empty text message) arrives or the socket closes. */
+  #drain(sock: Socket | undefined, stream: Stream): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (!sock) return resolve();
+      sock.onMessage((data) => {
+        if (typeof data === 'string') {
+          // The command's output ended. Incus finishes the operation only once we close this
+          // socket too (its own client does the same); a terminal's socket is also our stdin.
+          if (sock === this.#sockets.stdin && this.#inputOpen) {
+            this.#inputOpen = false;
+            sock.ws.send('');
+          }
+          sock.ws.close();
+          return resolve();
+        }
+        this.#output.deliver(stream, new Uint8Array(data));
+      });
+      sock.onEnd(resolve);
+    });
+  }
+
+  #sendControl(msg: unknown): void {
+    const { control } = this.#sockets;
     if (control.ws.readyState === WebSocket.OPEN) control.ws.send(JSON.stringify(msg));
-  };
-  return {
-    write(data) {
-      if (inputOpen && stdin.ws.readyState === WebSocket.OPEN) stdin.ws.send(data);
-    },
-    endInput() {
-      if (!inputOpen) return;
-      inputOpen = false;
-      // The barrier ends stdin only: the socket stays open for a terminal's output.
-      if (stdin.ws.readyState === WebSocket.OPEN) stdin.ws.send('');
-    },
-    resize(width, height) {
-      sendControl({ command: 'window-resize', args: { width: String(width), height: String(height) } });
-    },
-    onOutput(cb) {
-      listeners.push(cb);
-      for (const [s, d] of pending.splice(0)) cb(s, d);
-    },
-    exitCode,
-    kill() {
-      sendControl({ command: 'signal', args: { signal: 9 } });
-      // A command that ignores us must not keep sockets (and the process) alive.
-      setTimeout(() => {
-        for (const sock of [control, stdin, stdout, stderr]) sock?.ws.close();
-      }, 1000).unref();
-    },
-  };
+  }
+
+  #closeAll(): void {
+    const { control, stdin, stdout, stderr } = this.#sockets;
+    for (const sock of [control, stdin, stdout, stderr]) sock?.ws.close();
+  }
 }
 
 /** A socket whose messages are kept from the moment it opens until a reader takes them. */

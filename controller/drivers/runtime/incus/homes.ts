@@ -6,6 +6,7 @@
 import { RuntimeError, type HomeVolumes } from '../types.js';
 import type { IncusClient } from './client.js';
 import { CONFIG_ID, CONFIG_WORKSPACE } from './names.js';
+import { isNotFound } from './scope.js';
 
 /** Where the home is mounted, and who owns it there (the image's `dev` user). */
 export const HOME_PATH = '/home/dev';
@@ -36,48 +37,108 @@ export interface IncusHomesOptions {
   q: (path: string, ...extra: string[]) => string;
 }
 
-// A factory returning an object of short methods that share one client and the pool's
-// settings: long as a whole, not in any one method.
 export function createIncusHomes(o: IncusHomesOptions): IncusHomes {
-  const { client, q } = o;
-  let pool: Promise<string> | undefined = o.pool ? Promise.resolve(o.pool) : undefined;
-  const volumeName = (ws: string) => `${o.instanceName(ws)}-home`;
+  return new IncusHomeVolumes(o);
+}
+
+class IncusHomeVolumes implements IncusHomes {
+  readonly path = HOME_PATH;
+  readonly #o: IncusHomesOptions;
+  /** The pool's name once asked (or given); forgotten when asking failed, so the next call asks again. */
+  #pool: Promise<string> | undefined;
+
+  constructor(o: IncusHomesOptions) {
+    this.#o = o;
+    this.#pool = o.pool ? Promise.resolve(o.pool) : undefined;
+  }
+
+  volumeName(ws: string): string {
+    return `${this.#o.instanceName(ws)}-home`;
+  }
+
+  async device(ws: string): Promise<Record<string, string>> {
+    return { type: 'disk', pool: await this.#poolName(), source: this.volumeName(ws), path: HOME_PATH };
+  }
+
+  async ensure(ws: string, from?: string): Promise<{ created: boolean }> {
+    if (await this.#getOwn(ws)) return { created: false };
+    const body = from === undefined ? this.#freshVolume(ws) : await this.#copiedVolume(ws, from);
+    return this.#createVolume(ws, body);
+  }
+
+  async exists(ws: string): Promise<boolean> {
+    return (await this.#getOwn(ws)) !== undefined;
+  }
+  /** The workspaces that have a home of this Tidepool's (by Workspace name): how orphaned homes are found. */
+  async list(): Promise<string[]> {
+    const all = await this.#o.client.call<Volume[]>('GET', this.#o.q(await this.#volumesPath(), 'recursion=1'));
+    const names: string[] = [];
+    for (const v of all ?? []) {
+      const ws = v.config?.[CONFIG_ID] === this.#o.tidepoolId ? v.config?.[CONFIG_WORKSPACE] : undefined;
+      if (ws) names.push(ws);
+    }
+    return names;
+  }
+
+  async delete(ws: string): Promise<void> {
+    const v = await this.#getOwn(ws);
+    if (!v) return;
+    try {
+      await this.#o.client.call(
+        'DELETE',
+        this.#o.q(`${await this.#volumesPath()}/${encodeURIComponent(v.name)}`),
+        undefined,
+        {
+          waitSeconds: 120,
+        },
+      );
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+  }
 
   /** The pool of the profile's root disk: where the instances live, so copies stay cheap. */
-  const poolName = (): Promise<string> => {
-    pool ??= client
+  #poolName(): Promise<string> {
+    this.#pool ??= this.#o.client
       .call<{ devices?: Record<string, Record<string, string>> }>(
         'GET',
-        q(`/1.0/profiles/${encodeURIComponent(o.profile)}`),
+        this.#o.q(`/1.0/profiles/${encodeURIComponent(this.#o.profile)}`),
       )
       .then((p) => {
         const root = Object.values(p.devices ?? {}).find((d) => d.type === 'disk' && d.path === '/');
         if (!root?.pool)
           throw new RuntimeError(
-            `Incus profile ${o.profile} has no root disk with a pool: homes need one (scripts/setup-host.sh makes it)`,
+            `Incus profile ${this.#o.profile} has no root disk with a pool: homes need one (scripts/setup-host.sh makes it)`,
             'InvalidConfig',
           );
         return root.pool;
       })
       .catch((err: unknown) => {
-        pool = undefined;
+        this.#pool = undefined;
         throw err;
       });
-    return pool;
-  };
-  const volumes = async () => `/1.0/storage-pools/${encodeURIComponent(await poolName())}/volumes/custom`;
+    return this.#pool;
+  }
+
+  async #volumesPath(): Promise<string> {
+    return `/1.0/storage-pools/${encodeURIComponent(await this.#poolName())}/volumes/custom`;
+  }
 
   /** The volume when it exists; throws when a volume of that name is someone else's. */
-  async function getOwn(ws: string): Promise<Volume | undefined> {
-    const name = volumeName(ws);
+  async #getOwn(ws: string): Promise<Volume | undefined> {
+    const name = this.volumeName(ws);
     let v: Volume;
     try {
-      v = await client.call<Volume>('GET', q(`${await volumes()}/${encodeURIComponent(name)}`));
+      v = await this.#o.client.call<Volume>(
+        'GET',
+        this.#o.q(`${await this.#volumesPath()}/${encodeURIComponent(name)}`),
+      );
     } catch (err) {
-      if (err instanceof RuntimeError && err.code === 404) return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
-    if (v.config?.[CONFIG_ID] !== o.tidepoolId) {
+    if (v.config?.[CONFIG_ID] !== this.#o.tidepoolId) {
       throw new RuntimeError(
         `Incus storage volume ${name} is not this Tidepool's (${CONFIG_ID}=${v.config?.[CONFIG_ID] ?? 'unset'})`,
         'NameConflict',
@@ -86,89 +147,62 @@ export function createIncusHomes(o: IncusHomesOptions): IncusHomes {
     return v;
   }
 
-  const config = (ws: string) => ({
-    [CONFIG_ID]: o.tidepoolId,
-    [CONFIG_WORKSPACE]: ws,
-    // A fresh volume's root is root's; the IDE runs as dev and writes its settings there.
-    'initial.uid': String(HOME_UID),
-    'initial.gid': String(HOME_UID),
-    'initial.mode': '0755',
-  });
+  /** The request body of a new, empty home. */
+  #freshVolume(ws: string): Record<string, unknown> {
+    return {
+      name: this.volumeName(ws),
+      type: 'custom',
+      content_type: 'filesystem',
+      config: {
+        [CONFIG_ID]: this.#o.tidepoolId,
+        [CONFIG_WORKSPACE]: ws,
+        // A fresh volume's root is root's; the IDE runs as dev and writes its settings there.
+        'initial.uid': String(HOME_UID),
+        'initial.gid': String(HOME_UID),
+        'initial.mode': '0755',
+      },
+    };
+  }
 
-  return {
-    path: HOME_PATH,
-    volumeName,
+  /** The request body of a home that starts as a copy of workspace `from`'s; SourceNotFound without one. */
+  async #copiedVolume(ws: string, from: string): Promise<Record<string, unknown>> {
+    const src = await this.#getOwn(from).catch(() => undefined);
+    if (!src)
+      throw new RuntimeError(
+        `workspace "${from}" has no home on this Tidepool to copy (no Incus storage volume ${this.volumeName(from)})`,
+        'SourceNotFound',
+        404,
+      );
+    // The source's volatile.idmap.* say how its files are shifted; without them the copy's
+    // files would show up under the wrong owners (1001000 instead of dev) in the new instance.
+    // No initial.*: Incus would chown the copy's root unshifted (nobody inside).
+    const copied = Object.entries(src.config ?? {}).filter(([k]) => !k.startsWith('initial.'));
+    return {
+      ...this.#freshVolume(ws),
+      source: { type: 'copy', pool: await this.#poolName(), name: src.name, volume_only: true },
+      config: { ...Object.fromEntries(copied), [CONFIG_ID]: this.#o.tidepoolId, [CONFIG_WORKSPACE]: ws },
+    };
+  }
 
-    async device(ws) {
-      return { type: 'disk', pool: await poolName(), source: volumeName(ws), path: HOME_PATH };
-    },
-
-    async ensure(ws, from) {
-      if (await getOwn(ws)) return { created: false };
-      const body: Record<string, unknown> = {
-        name: volumeName(ws),
-        type: 'custom',
-        content_type: 'filesystem',
-        config: config(ws),
-      };
-      if (from !== undefined) {
-        const src = await getOwn(from).catch(() => undefined);
-        if (!src)
-          throw new RuntimeError(
-            `workspace "${from}" has no home on this Tidepool to copy (no Incus storage volume ${volumeName(from)})`,
-            'SourceNotFound',
-            404,
-          );
-        body.source = { type: 'copy', pool: await poolName(), name: src.name, volume_only: true };
-        // The source's volatile.idmap.* say how its files are shifted; without them the copy's
-        // files would show up under the wrong owners (1001000 instead of dev) in the new instance.
-        // No initial.*: Incus would chown the copy's root unshifted (nobody inside).
-        const copied = Object.entries(src.config ?? {}).filter(([k]) => !k.startsWith('initial.'));
-        body.config = { ...Object.fromEntries(copied), [CONFIG_ID]: o.tidepoolId, [CONFIG_WORKSPACE]: ws };
-      }
-      try {
-        await client.call('POST', q(await volumes()), body, {
-          waitSeconds: 600,
-          ifGone: async () => {
-            if (!(await getOwn(ws)))
-              throw new RuntimeError(`creating the home volume ${volumeName(ws)} did not make it`, 'IncusError');
-          },
-        });
-      } catch (err) {
-        // Made meanwhile (another worker, a retry after a lost reply): it is there, which is what was asked.
-        if (
-          err instanceof RuntimeError &&
-          (err.code === 409 || /already exists/i.test(err.message)) &&
-          (await getOwn(ws))
-        )
-          return { created: false };
-        throw err;
-      }
-      return { created: true };
-    },
-
-    async exists(ws) {
-      return (await getOwn(ws)) !== undefined;
-    },
-
-    async list() {
-      const all = await client.call<Volume[]>('GET', q(await volumes(), 'recursion=1'));
-      return (all ?? [])
-        .filter((v) => v.config?.[CONFIG_ID] === o.tidepoolId && v.config?.[CONFIG_WORKSPACE])
-        .map((v) => v.config![CONFIG_WORKSPACE]!);
-    },
-
-    async delete(ws) {
-      const v = await getOwn(ws);
-      if (!v) return;
-      try {
-        await client.call('DELETE', q(`${await volumes()}/${encodeURIComponent(v.name)}`), undefined, {
-          waitSeconds: 120,
-        });
-      } catch (err) {
-        if (err instanceof RuntimeError && err.code === 404) return;
-        throw err;
-      }
-    },
-  };
+  async #createVolume(ws: string, body: Record<string, unknown>): Promise<{ created: boolean }> {
+    try {
+      await this.#o.client.call('POST', this.#o.q(await this.#volumesPath()), body, {
+        waitSeconds: 600,
+        ifGone: async () => {
+          if (!(await this.#getOwn(ws)))
+            throw new RuntimeError(`creating the home volume ${this.volumeName(ws)} did not make it`, 'IncusError');
+        },
+      });
+    } catch (err) {
+      // Made meanwhile (another worker, a retry after a lost reply): it is there, which is what was asked.
+      if (
+        err instanceof RuntimeError &&
+        (err.code === 409 || /already exists/i.test(err.message)) &&
+        (await this.#getOwn(ws))
+      )
+        return { created: false };
+      throw err;
+    }
+    return { created: true };
+  }
 }

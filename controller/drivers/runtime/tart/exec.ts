@@ -3,6 +3,7 @@
 // no user, environment or window size: the environment goes in through `env`, the command
 // runs as the VM's own user, and a resize is not passed on (the CLI has no way to).
 import { spawn } from 'node:child_process';
+import { ExecOutput } from '../exec-output.js';
 import type { ExecRequest, ExecSession } from '../types.js';
 
 export function tartExec(tartPath: string, env: Record<string, string>, vmName: string, req: ExecRequest): ExecSession {
@@ -12,14 +13,9 @@ export function tartExec(tartPath: string, env: Record<string, string>, vmName: 
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  const listeners: ((stream: 'stdout' | 'stderr', data: Uint8Array) => void)[] = [];
-  const pending: ['stdout' | 'stderr', Uint8Array][] = [];
-  const deliver = (stream: 'stdout' | 'stderr') => (data: Buffer) => {
-    if (listeners.length) for (const l of listeners) l(stream, data);
-    else pending.push([stream, data]);
-  };
-  child.stdout.on('data', deliver('stdout'));
-  child.stderr.on('data', deliver('stderr'));
+  const output = new ExecOutput();
+  child.stdout.on('data', (data: Buffer) => output.deliver('stdout', data));
+  child.stderr.on('data', (data: Buffer) => output.deliver('stderr', data));
   child.stdin.on('error', () => undefined); // the command may end before reading all of it
   const exitCode = new Promise<number>((resolve, reject) => {
     child.once('error', reject);
@@ -37,8 +33,7 @@ export function tartExec(tartPath: string, env: Record<string, string>, vmName: 
       /* tart exec has no window size to set */
     },
     onOutput(cb) {
-      listeners.push(cb);
-      for (const [s, d] of pending.splice(0)) cb(s, d);
+      output.listen(cb);
     },
     exitCode,
     kill() {

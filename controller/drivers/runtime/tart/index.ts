@@ -147,9 +147,8 @@ class TartDriver implements TartRuntime {
   async start(workspace: string): Promise<void> {
     const name = this.vmName(workspace);
     if (this.#runs.running(name)) return;
-    const e = await this.#find(workspace);
-    if (!e) throw new RuntimeError(`Tart VM ${name} of workspace ${workspace} not found`, 'NotFound', 404);
-    if (isRunning(e)) return; // running already (started before a Tidepool restart, or by hand)
+    // Running already: started before a Tidepool restart, or by hand.
+    if (isRunning(await this.#get(workspace))) return;
     await this.#awaitRunning(workspace, this.#runs.spawn(name));
   }
 
@@ -159,9 +158,7 @@ class TartDriver implements TartRuntime {
 
   async openExec(workspace: string, req: ExecRequest): Promise<ExecSession> {
     const name = this.vmName(workspace);
-    const e = await this.#find(workspace);
-    if (!e) throw new RuntimeError(`Tart VM ${name} of workspace ${workspace} not found`, 'NotFound', 404);
-    if (!isRunning(e))
+    if (!isRunning(await this.#get(workspace)))
       throw new RuntimeError(`workspace ${workspace} is not running (Tart VM ${name} is stopped)`, 'NotRunning');
     return tartExec(this.#cli.path, this.#cli.env, name, req);
   }
@@ -192,6 +189,13 @@ class TartDriver implements TartRuntime {
   async #find(workspace: string): Promise<TartListEntry | undefined> {
     const name = this.vmName(workspace);
     return (await this.#cli.list()).find((e) => isLocal(e) && e.Name === name);
+  }
+
+  /** The workspace's VM, or RuntimeError NotFound. */
+  async #get(workspace: string): Promise<TartListEntry> {
+    const e = await this.#find(workspace);
+    if (e) return e;
+    throw new RuntimeError(`Tart VM ${this.vmName(workspace)} of workspace ${workspace} not found`, 'NotFound', 404);
   }
 
   async #ipOf(name: string): Promise<string | undefined> {
