@@ -1,0 +1,62 @@
+// The event sources: each only enqueues keys (never hands an event to a reconciler). The store's
+// watch, the runtime's instance events, the proxy's "my table changed", and the access stream
+// (which also feeds lastAccessTime and capacity's "least recently accessed").
+import { ROUTES_KEY, portKey, workspaceKey } from './keys.js';
+import { LastAccessWriter } from './last-access.js';
+import type { Context } from './reconcilers/context.js';
+import { isKind, type WatchEvent } from '../store/index.js';
+
+export class EventSources {
+  readonly #ctx: Context;
+  readonly #lastAccess: LastAccessWriter;
+  readonly #unsubscribe: (() => void)[] = [];
+
+  constructor(ctx: Context, accessWriteIntervalMs: number) {
+    this.#ctx = ctx;
+    this.#lastAccess = new LastAccessWriter(ctx.store, ctx.status, ctx.clock, accessWriteIntervalMs);
+  }
+
+  start(): void {
+    const { store, runtime, proxy, queue, vms, capacity } = this.#ctx;
+    this.#unsubscribe.push(store.watch({}, (ev) => this.#onStoreEvent(ev)));
+    const offRuntime = runtime.subscribe?.((name) => {
+      vms.markDirty(name);
+      queue.add(workspaceKey(name));
+    });
+    const offProxy = proxy.subscribe?.(() => queue.add(ROUTES_KEY));
+    // "Least recently accessed" in capacity refusals: what the access log says, also between writes.
+    for (const ws of store.list('Workspace').items) {
+      const at = Date.parse(String(ws.status?.lastAccessTime ?? ''));
+      if (!Number.isNaN(at)) capacity.noteAccess(ws.metadata.name, at);
+    }
+    const offAccess = proxy.subscribeAccess?.((name) => {
+      capacity.noteAccess(name, this.#ctx.clock.now());
+      this.#lastAccess.accessed(name);
+    });
+    for (const off of [offRuntime, offProxy, offAccess]) if (off) this.#unsubscribe.push(off);
+  }
+
+  stop(): void {
+    for (const off of this.#unsubscribe.splice(0)) off();
+    this.#lastAccess.stop();
+  }
+
+  /** A Workspace change wakes it, its Ports and the routes; a Port change wakes it, its workspace
+   * (and the one it pointed at before, when it moved) and the routes. */
+  #onStoreEvent(ev: WatchEvent): void {
+    const { queue, ports, capacity } = this.#ctx;
+    const o = ev.object;
+    if (isKind(o, 'Workspace')) {
+      if (ev.type === 'DELETED') capacity.forget(o.metadata.name);
+      queue.add(workspaceKey(o.metadata.name));
+      for (const p of ports.portsOf(o.metadata.name)) queue.add(portKey(p));
+      this.#ctx.enqueueRoutes();
+    } else if (isKind(o, 'Port')) {
+      const before = ports.apply({ type: ev.type, object: o });
+      queue.add(portKey(o.metadata.name));
+      queue.add(workspaceKey(o.spec.workspace));
+      if (before) queue.add(workspaceKey(before));
+      this.#ctx.enqueueRoutes();
+    }
+  }
+}
