@@ -30,7 +30,7 @@ export async function applyResources(
 ): Promise<VM> {
   const name = ws.metadata.name;
   const gen = ws.metadata.generation;
-  const set = (s: 'True' | 'False', reason: ConditionReason, message: string) =>
+  const set: SetApplied = (s, reason, message) =>
     setCondition(conditions(status), { type: 'ResourcesApplied', status: s, reason, message }, ctx.clock.now(), gen);
   // A runtime that does not report resources: nothing to compare, nothing claimed.
   if (vm.cpu === undefined && vm.memoryBytes === undefined) return vm;
@@ -60,6 +60,31 @@ export async function applyResources(
   )
     return vm;
 
+  return changeResources({ ctx, name, vm, want, what, set, note }, update, others);
+}
+
+type SetApplied = (s: 'True' | 'False', reason: ConditionReason, message: string) => void;
+
+/** One resources change that is to be tried now: its workspace, the instance as it is, and how to tell. */
+interface ResourcesChange {
+  ctx: Context;
+  name: string;
+  vm: VM;
+  want: Usage;
+  /** The fields and values that change, for messages. */
+  what: string;
+  set: SetApplied;
+  note: Note;
+}
+
+/** Admits the change against the budget (a running instance holds capacity), asks the runtime,
+ * and says how it went; returns the instance as it is after. */
+async function changeResources(
+  c: ResourcesChange,
+  update: NonNullable<Context['runtime']['updateResources']>,
+  others: () => RunningWorkspace[],
+): Promise<VM> {
+  const { ctx, name, vm, want, what, set, note } = c;
   const holding = HOLDS_CAPACITY.has(vm.state);
   if (holding) {
     const admission = ctx.capacity.admit(want, others());

@@ -1,9 +1,8 @@
 // The Workspace reconciler: makes the VM match the Workspace (exists, running or not,
 // IDE answering) and says how it stands in status. It reads the whole object and the
 // whole VM each time, acts at most once, and writes status only when it changed.
-// Over 300 lines: the lifecycle's steps that share its Note plumbing; the steps with state of
-// their own are apart (workspace-home.ts, workspace-spec.ts, workspace-delete.ts), and so is
-// how it stands as status (workspace-observe.ts).
+// The steps with state of their own are apart (workspace-home.ts, workspace-spec.ts,
+// workspace-delete.ts), and so is how it stands as status (workspace-observe.ts).
 import type { Workspace } from '../../specs/index.js';
 import { parseQuantity, type Condition, type WorkspaceStatus } from '../../specs/index.js';
 import { timestamp } from '../../store/index.js';
@@ -87,125 +86,179 @@ function ensureFinalizer(ctx: Context, ws: Workspace): Workspace | undefined {
   return ctx.store.get('Workspace', name);
 }
 
-// Over 80 lines on purpose: one decision per branch (recreate, create, start, stop, resources,
-// home, clone), in the order they apply, each a call into its own function; read top to bottom
-// it is the lifecycle.
+/** What one convergence works on: the Workspace as read, the status being built, and its notes. */
+interface Convergence {
+  ctx: Context;
+  ws: Workspace;
+  name: string;
+  want: Usage;
+  prev: WorkspaceStatus;
+  status: WorkspaceStatus;
+  note: Note;
+}
+
+/** A step either leaves the instance as it now is, or ends the reconcile with a result. */
+type Step = { vm: VM | undefined; result?: undefined } | { result: Result };
+
+/**
+ * The lifecycle, one decision per step in the order they apply: recreate on a new image,
+ * then at most one runtime action (create or start, stop, or resources live), then the clone,
+ * then how it stands. Each step is a function of its own below.
+ */
 async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promise<Result> {
-  const name = ws.metadata.name;
+  const c = convergence(ctx, ws);
   const spec = ws.spec;
-  const memoryBytes = parseQuantity(spec.resources.memory);
+  if (!spec.running) ctx.capacity.waiting.delete(c.name);
+
+  const recreate = await recreateOnNewImage(c, vm);
+  if (recreate.result) return recreate.result;
+  let step: Step = recreate;
+  const now = recreate.vm;
+  if (!now || (spec.running && now.state === 'Stopped'))
+    step = await createOrStart(c, now, now === undefined && vm !== undefined);
+  else if (!spec.running && (now.state === 'Running' || now.state === 'Starting')) step = await stopInstance(c, now);
+  else if (now.state === 'Running' || now.state === 'Stopped')
+    step = { vm: await applyResources(ctx, ws, c.status, now, c.want, () => runningWorkspaces(ctx, c.name), c.note) };
+  if (step.result) return step.result;
+  const after = step.vm;
+
+  // spec.source.git, planned at creation: cloned once the instance runs, before it is Ready.
+  if (spec.running && after?.state === 'Running' && after.ip && clonePending(c.status)) {
+    const ip = after.ip;
+    const cloning = vmReady('False', 'Cloning', 'Cloning spec.source.git into ~/project; Ready once it is done.');
+    await cloneSource(ctx, ws, c.status, after, c.note, () =>
+      write(ctx, ws, c.status, { phase: 'Starting', ip, vmReady: cloning }),
+    );
+  }
+  return write(ctx, ws, c.status, await observe(ctx, ws, after, c.prev));
+}
+
+function convergence(ctx: Context, ws: Workspace): Convergence {
+  const name = ws.metadata.name;
+  const memoryBytes = parseQuantity(ws.spec.resources.memory);
   if (memoryBytes === undefined)
-    throw new TerminalError(`workspace ${name}: spec.resources.memory "${spec.resources.memory}" is not a quantity`);
-  const want: Usage = { name, cpu: spec.resources.cpu, memoryBytes };
+    throw new TerminalError(`workspace ${name}: spec.resources.memory "${ws.spec.resources.memory}" is not a quantity`);
   const prev: WorkspaceStatus = ws.status ?? {};
   const status: WorkspaceStatus = structuredClone(prev);
-  const note = noteFor(ctx, ws);
   status.instance = ctx.runtime.instanceName?.(name) ?? name;
+  return {
+    ctx,
+    ws,
+    name,
+    want: { name, cpu: ws.spec.resources.cpu, memoryBytes },
+    prev,
+    status,
+    note: noteFor(ctx, ws),
+  };
+}
 
-  if (!spec.running) ctx.capacity.waiting.delete(name);
-
-  // A new image: the VM is made again (below) from it, with the same home.
-  let recreating = false;
-  if (vm && vm.state !== 'Error' && (await shouldRecreate(ctx, ws, status, vm, note))) {
-    write(ctx, ws, status, {
-      phase: 'Creating',
-      vmReady: vmReady(
-        'False',
-        'Recreating',
-        `Making the instance again from image "${spec.image}"; the home is kept.`,
-      ),
-    });
-    try {
-      await ctx.runtime.delete(name);
-    } catch (err) {
-      return fail(ctx, ws, status, 'delete (to recreate)', err as Error, note);
-    }
-    ctx.vms.patch(name, null);
-    ctx.ide.unwatch(name);
-    vm = undefined;
-    recreating = true;
+/** A new image: the instance is deleted here and made again (by createOrStart) with the same home. */
+async function recreateOnNewImage(c: Convergence, vm: VM | undefined): Promise<Step> {
+  const { ctx, ws, status, note, name } = c;
+  if (!vm || vm.state === 'Error' || !(await shouldRecreate(ctx, ws, status, vm, note))) return { vm };
+  write(ctx, ws, status, {
+    phase: 'Creating',
+    vmReady: vmReady(
+      'False',
+      'Recreating',
+      `Making the instance again from image "${ws.spec.image}"; the home is kept.`,
+    ),
+  });
+  try {
+    await ctx.runtime.delete(name);
+  } catch (err) {
+    return fail(ctx, ws, status, 'delete (to recreate)', err as Error, note);
   }
+  ctx.vms.patch(name, null);
+  ctx.ide.unwatch(name);
+  return { vm: undefined };
+}
 
-  // Act: at most one runtime action, then look at the VM as that action left it.
-  if (!vm || (spec.running && vm.state === 'Stopped')) {
-    if (!vm) {
-      const blocked = await ensureHome(ctx, ws, status, note).catch((err: Error) =>
-        fail(ctx, ws, status, 'make the home of', err, note),
-      );
-      if (blocked) {
-        return write(ctx, ws, status, {
+/** No instance: make its home and create it; a stopped one that should run: start it. Both
+ * only when the budget admits it (a refusal names what would have to stop). */
+async function createOrStart(c: Convergence, vm: VM | undefined, recreating: boolean): Promise<Step> {
+  const { ctx, ws, status, note, name, want } = c;
+  const spec = ws.spec;
+  if (!vm) {
+    const blocked = await ensureHome(ctx, ws, status, note).catch((err: Error) =>
+      fail(ctx, ws, status, 'make the home of', err, note),
+    );
+    if (blocked) {
+      return {
+        result: write(ctx, ws, status, {
           phase: 'Pending',
           vmReady: vmReady('False', blocked.reason, blocked.message),
           requeueAfterMs: SLOW_POLL_MS,
-        });
-      }
+        }),
+      };
     }
+  }
+  if (spec.running) {
+    const refused = admit(c);
+    if (refused) return { result: refused };
+  }
+  try {
+    const made = !vm ? await create(ctx, ws, status, want, spec, note, recreating) : await start(ctx, ws, vm, note);
     if (spec.running) {
-      const never = neverFits(ctx.capacity.budget, want);
-      if (never.length) {
-        // Terminal until the spec or the budget changes: there is nothing to wait for.
-        const message = `It can never start under this budget: ${never.join('; ')}. Lower spec.resources, or raise the budget.`;
-        note('Warning', 'ExceedsBudget', message);
-        return write(ctx, ws, status, { phase: 'Pending', vmReady: vmReady('False', 'ExceedsBudget', message) });
-      }
-      const admission = ctx.capacity.admit(want, runningWorkspaces(ctx, name));
-      if (!admission.ok) {
-        const message = admission.message;
-        note('Warning', 'InsufficientCapacity', message);
-        return write(ctx, ws, status, { phase: 'Pending', vmReady: vmReady('False', 'InsufficientCapacity', message) });
-      }
+      status.lastStartedTime = timestamp(ctx.clock.now());
+      ctx.ideWaitSince.set(name, ctx.clock.now());
     }
-    try {
-      if (!vm) vm = await create(ctx, ws, status, want, spec, note, recreating);
-      else vm = await start(ctx, ws, vm, note);
-      if (spec.running) {
-        status.lastStartedTime = timestamp(ctx.clock.now());
-        ctx.ideWaitSince.set(name, ctx.clock.now());
-      }
-    } catch (err) {
-      if (err instanceof RuntimeError && (err.reason === 'AlreadyExists' || err.code === 409)) {
-        // Someone made it since the last list (another controller, a person): look again.
-        ctx.vms.markDirty(name);
-        return { requeueAfterMs: 0 };
-      }
-      return fail(ctx, ws, status, !vm ? 'create' : 'start', err as Error, note);
-    } finally {
-      ctx.capacity.release(name);
+    return { vm: made };
+  } catch (err) {
+    if (err instanceof RuntimeError && (err.reason === 'AlreadyExists' || err.code === 409)) {
+      // Someone made it since the last list (another controller, a person): look again.
+      ctx.vms.markDirty(name);
+      return { result: { requeueAfterMs: 0 } };
     }
-  } else if (!spec.running && (vm.state === 'Running' || vm.state === 'Starting')) {
-    const drift = prev.phase === 'Stopped';
-    write(ctx, ws, status, {
-      phase: 'Stopping',
-      vmReady: vmReady('False', 'Stopping', 'Stopping the instance (spec.running is false).'),
-    });
-    try {
-      await ctx.runtime.stop(name);
-    } catch (err) {
-      return fail(ctx, ws, status, 'stop', err as Error, note);
-    }
-    vm = { ...withoutIp(vm), state: 'Stopped' };
-    ctx.vms.patch(name, vm);
-    ctx.ideWaitSince.delete(name);
-    note(
-      'Normal',
-      'Stopped',
-      drift
-        ? 'The instance was started outside Tidepool; stopped it again (spec.running is false).'
-        : 'Stopped the instance; its disk is kept.',
-    );
-  } else if (vm.state === 'Running' || vm.state === 'Stopped') {
-    vm = await applyResources(ctx, ws, status, vm, want, () => runningWorkspaces(ctx, name), note);
+    return fail(ctx, ws, status, !vm ? 'create' : 'start', err as Error, note);
+  } finally {
+    ctx.capacity.release(name);
   }
+}
 
-  // spec.source.git, planned at creation: cloned once the VM runs, before it is Ready.
-  if (spec.running && vm?.state === 'Running' && vm.ip && clonePending(status)) {
-    const cloning = vmReady('False', 'Cloning', 'Cloning spec.source.git into ~/project; Ready once it is done.');
-    await cloneSource(ctx, ws, status, vm, note, () =>
-      write(ctx, ws, status, { phase: 'Starting', ip: vm!.ip!, vmReady: cloning }),
-    );
+/** Whether the budget lets it run now; the status that says why not, when it does not. */
+function admit(c: Convergence): Result | undefined {
+  const { ctx, ws, status, note, name, want } = c;
+  const never = neverFits(ctx.capacity.budget, want);
+  if (never.length) {
+    // Terminal until the spec or the budget changes: there is nothing to wait for.
+    const message = `It can never start under this budget: ${never.join('; ')}. Lower spec.resources, or raise the budget.`;
+    note('Warning', 'ExceedsBudget', message);
+    return write(ctx, ws, status, { phase: 'Pending', vmReady: vmReady('False', 'ExceedsBudget', message) });
   }
+  const admission = ctx.capacity.admit(want, runningWorkspaces(ctx, name));
+  if (admission.ok) return undefined;
+  note('Warning', 'InsufficientCapacity', admission.message);
+  return write(ctx, ws, status, {
+    phase: 'Pending',
+    vmReady: vmReady('False', 'InsufficientCapacity', admission.message),
+  });
+}
 
-  return write(ctx, ws, status, await observe(ctx, ws, vm, prev));
+/** spec.running is false and the instance runs: stop it (its disk is kept). */
+async function stopInstance(c: Convergence, vm: VM): Promise<Step> {
+  const { ctx, ws, status, note, name } = c;
+  const drift = c.prev.phase === 'Stopped';
+  write(ctx, ws, status, {
+    phase: 'Stopping',
+    vmReady: vmReady('False', 'Stopping', 'Stopping the instance (spec.running is false).'),
+  });
+  try {
+    await ctx.runtime.stop(name);
+  } catch (err) {
+    return fail(ctx, ws, status, 'stop', err as Error, note);
+  }
+  const stopped: VM = { ...withoutIp(vm), state: 'Stopped' };
+  ctx.vms.patch(name, stopped);
+  ctx.ideWaitSince.delete(name);
+  note(
+    'Normal',
+    'Stopped',
+    drift
+      ? 'The instance was started outside Tidepool; stopped it again (spec.running is false).'
+      : 'Stopped the instance; its disk is kept.',
+  );
+  return { vm: stopped };
 }
 
 async function create(
