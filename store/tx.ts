@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { kindByName, sizeCauses, type Port } from '../specs/index.js';
 import { alreadyExists, badRequest, conflict, invalid, notFound } from './errors.js';
 import type { Selector } from './selector.js';
-import { strategyOf, type StrategyTx } from './strategies/index.js';
+import type { KindStrategy, StrategyTx } from './strategies/index.js';
 import type { ObjectOf, Resource, StatusArg, WatchEvent } from './types.js';
 
 /** RFC 3339 UTC with second precision, as Kubernetes writes timestamps. */
@@ -38,6 +38,8 @@ export interface View {
   now(): number;
   /** The server's admission rules (Store.admission): throws Invalid naming the violations. */
   admit(obj: Resource, current: Resource | undefined): void;
+  /** The rules of a kind (store/strategies). */
+  strategyOf(kind: string): KindStrategy;
 }
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
@@ -113,6 +115,12 @@ export class Tx implements StrategyTx {
     return out;
   }
 
+  /** Runs the strategies' last step (beforeCommit) for every kind this transaction changed. */
+  prepareCommit(): void {
+    for (const [kind, changes] of [...this.#byKind])
+      if (changes.size) this.#store.strategyOf(kind).beforeCommit?.(this);
+  }
+
   #put(type: WatchEvent['type'], obj: Resource, remove = false): Resource {
     const stored = deepFreeze(obj);
     if (!remove) {
@@ -121,9 +129,10 @@ export class Tx implements StrategyTx {
       if (causes.length) throw invalid(obj.kind, obj.metadata.name, causes);
       this.#store.remember(stored, json);
     }
+    const previous = type === 'MODIFIED' ? this.get(obj.kind, obj.metadata.name) : undefined;
     this.changes.set(`${obj.kind}/${obj.metadata.name}`, remove ? null : stored);
     this.#changesOf(obj.kind).set(obj.metadata.name, remove ? null : stored);
-    this.events.push({ type, object: stored });
+    this.events.push(previous ? { type, object: stored, previous } : { type, object: stored });
     return stored;
   }
 
@@ -169,7 +178,7 @@ export class Tx implements StrategyTx {
     });
     delete o.status;
     this.#store.admit(o, undefined);
-    const strategy = strategyOf(o);
+    const strategy = this.#store.strategyOf(o.kind);
     strategy.prepareCreate?.(this, o);
     // A kind with a status starts with an empty one; the others (Event) have none.
     if (kindByName(o.kind)?.statusSchema) o.status = {};
@@ -233,7 +242,7 @@ export class Tx implements StrategyTx {
       if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(field))
         (next as any)[field] = structuredClone(obj[field]);
     }
-    strategyOf(next).prepareUpdate?.(this, next, specChanged);
+    this.#store.strategyOf(next.kind).prepareUpdate?.(this, next, specChanged);
     if (isDeepStrictEqual(next, cur)) return cur as T;
     if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) return this.#remove(next) as T;
     next.metadata.resourceVersion = this.#nextRv();
@@ -282,7 +291,7 @@ export class Tx implements StrategyTx {
     last.metadata.deletionTimestamp ??= this.#now();
     last.metadata.resourceVersion = this.#nextRv();
     const removed = this.#put('DELETED', last, true);
-    strategyOf(obj).afterRemove?.(this, obj);
+    this.#store.strategyOf(obj.kind).afterRemove?.(this, obj);
     return removed;
   }
 }

@@ -31,6 +31,11 @@ export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 export interface WatchEvent<T = Resource> {
   type: WatchEventType;
   object: T;
+  /**
+   * Of a MODIFIED event: the object before the change (what the previous event of this
+   * object carried), as an informer hands its update handlers the old and the new object.
+   */
+  previous?: T;
 }
 
 /** The on-disk shape of the store file. */
