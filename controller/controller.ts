@@ -7,7 +7,6 @@ import { IdeHealth } from './ide-health.js';
 import { ROUTES_KEY, parseKey, portKey, workspaceKey } from './keys.js';
 import { LastAccessWriter } from './last-access.js';
 import { Orphans } from './orphans.js';
-import { PortIndex } from './port-index.js';
 import { isKind } from '../store/index.js';
 import { httpProbe } from './probe.js';
 import { ExponentialBackoff, RateLimitingQueue, realClock, type Timer } from './queue/index.js';
@@ -44,7 +43,6 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     () => vms.peek(),
     () => clock.now(),
   );
-  const ports = new PortIndex(store.list('Port').items);
   const probe = opts.probe ?? httpProbe();
   const idePort = opts.idePort ?? IDE_PORT;
   const ide = new IdeHealth(probe, idePort, clock, (name) => queue.add(workspaceKey(name)), opts.ideHealth);
@@ -54,7 +52,6 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     proxy,
     vms,
     capacity,
-    ports,
     queue,
     clock,
     logger,
@@ -106,13 +103,14 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     if (isKind(o, 'Workspace')) {
       if (ev.type === 'DELETED') capacity.forget(o.metadata.name);
       queue.add(workspaceKey(o.metadata.name));
-      for (const p of ports.portsOf(o.metadata.name)) queue.add(portKey(p));
+      for (const p of store.portsOf(o.metadata.name)) queue.add(portKey(p.metadata.name));
       ctx.enqueueRoutes();
     } else if (isKind(o, 'Port')) {
-      const before = ports.apply({ type: ev.type, object: o });
       queue.add(portKey(o.metadata.name));
       queue.add(workspaceKey(o.spec.workspace));
-      if (before) queue.add(workspaceKey(before));
+      // A Port moved to another workspace: the one it named before is reconciled too.
+      const before = ev.previous && isKind(ev.previous, 'Port') ? ev.previous.spec.workspace : undefined;
+      if (before !== undefined && before !== o.spec.workspace) queue.add(workspaceKey(before));
       ctx.enqueueRoutes();
     }
   });
