@@ -10,8 +10,9 @@ export class PortIndex {
   /** Workspace name → Port name → the durable Port. */
   readonly #byWorkspace = new Map<string, Map<string, Port>>();
 
-  constructor(ports: Iterable<Port>) {
-    for (const p of ports) this.#add(p);
+  /** `objects`: the durable objects of kind Port. */
+  constructor(objects: Iterable<Resource>) {
+    for (const o of objects) this.update(undefined, o);
   }
 
   /** A committed change of a Port: `before` is what was durable, `after` what is now (none: removed). */

@@ -15,7 +15,7 @@ import type { Selector } from './selector.js';
 import { storedObjectCauses } from './stored-object.js';
 import { EventRetention, strategies, type Admission } from './strategies/index.js';
 import { Tx, deepFreeze, type View } from './tx.js';
-import type { ObjectOf, Resource, StatusArg, WatchEvent } from './types.js';
+import { asKind, asKindList, type ObjectOf, type Resource, type StatusArg, type WatchEvent } from './types.js';
 import { WatchHub } from './watch-hub.js';
 import { WriteHealth, type StoreHealth } from './write-health.js';
 
@@ -86,7 +86,7 @@ export class Store {
       for (const o of m.values()) deepFreeze(o);
       this.#objects.set(kind, m);
     }
-    this.#ports = new PortIndex(this.#durable('Port'));
+    this.#ports = new PortIndex(this.#objects.get('Port')?.values() ?? []);
     this.#hub = new WatchHub(opts.historySize ?? 10000, this.#rv);
     this.#retention = new EventRetention({
       maxEvents: opts.maxEvents ?? 1000,
@@ -148,13 +148,11 @@ export class Store {
   get<K extends string>(kind: K, name: string): ObjectOf<K> | undefined {
     const key = `${kind}/${name}`;
     const o = this.#overlay.has(key) ? (this.#overlay.get(key) ?? undefined) : this.#objects.get(kind)?.get(name);
-    // Objects are stored under their own kind (Tx and load put them there): the one of key K is an ObjectOf<K>.
-    return o as ObjectOf<K> | undefined;
+    return asKind<K>(o);
   }
 
   list<K extends string>(kind: K, selector?: Selector): { items: ObjectOf<K>[]; resourceVersion: string } {
-    // As in get: every object listed under kind K is an ObjectOf<K>.
-    const all = [...this.#speculativeList(kind)] as ObjectOf<K>[];
+    const all = asKindList<K>([...this.#speculativeList(kind)]);
     return {
       items: selector ? all.filter((o) => selector(o.metadata.labels)) : all,
       resourceVersion: String(this.#rv),
@@ -172,11 +170,6 @@ export class Store {
   /** Changes whenever what reads see changes (a write, its commit, a rollback): for caches of reads. */
   get readVersion(): number {
     return this.#readVersion;
-  }
-
-  #durable<K extends string>(kind: K): Iterable<ObjectOf<K>> {
-    // As in get.
-    return (this.#objects.get(kind)?.values() ?? []) as Iterable<ObjectOf<K>>;
   }
 
   #speculativeList(kind: string): Iterable<Resource> {
