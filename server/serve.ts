@@ -69,6 +69,8 @@ export interface ServeOptions {
   /** Self-heal period of the syncs. Defaults to 60 s. */
   syncIntervalMs?: number;
   syncAllowEmptyPrune?: boolean;
+  /** How long an object must be missing from its sync folder before it is pruned. Defaults to 5 s (PRUNE_SETTLE_MS). */
+  syncPruneSettleMs?: number;
   /** Where the UI sends people for a workspace's IDE. Defaults to the page's own host on the workspace port. */
   workspaceBaseUrl?: string;
   /** On close, leave Caddy and dnsmasq running for the next serve to adopt (connections survive). Default false. */
@@ -345,6 +347,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
           logger: logger.child({ component: 'gitops' }),
           ...(opts.syncIntervalMs !== undefined ? { intervalMs: opts.syncIntervalMs } : {}),
           allowEmptyPrune: opts.syncAllowEmptyPrune ?? false,
+          ...(opts.syncPruneSettleMs !== undefined ? { pruneSettleMs: opts.syncPruneSettleMs } : {}),
           recordEvent: async (ev) => recorder.record(ev.regarding, ev.type, ev.reason, ev.note),
         });
       } catch (err) {

@@ -33,6 +33,8 @@ export const SYNC_REASONS = [
   'ApplyFailed',
   'FolderNotFound',
   'FolderUnreadable',
+  'FolderTooLarge',
+  'LinkOutsideFolder',
 ] as const;
 export type SyncReason = (typeof SYNC_REASONS)[number];
 
