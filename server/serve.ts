@@ -69,6 +69,8 @@ export interface ServeOptions {
   /** Self-heal period of the syncs. Defaults to 60 s. */
   syncIntervalMs?: number;
   syncAllowEmptyPrune?: boolean;
+  /** How long an object must be missing from its sync folder before it is pruned. Defaults to 5 s (PRUNE_SETTLE_MS). */
+  syncPruneSettleMs?: number;
   /** Where the UI sends people for a workspace's IDE. Defaults to the page's own host on the workspace port. */
   workspaceBaseUrl?: string;
   /** On close, leave Caddy and dnsmasq running for the next serve to adopt (connections survive). Default false. */
@@ -260,10 +262,12 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     if (opts.apiOnly) return handle;
 
     // Components: each registers its stop with components.add (stops run in reverse order).
-    const [{ startController, EventRecorder, realClock }, { startSyncs }] = await Promise.all([
-      import('../controller/index.js'),
-      import('./sync-dirs.js'),
-    ]);
+    const [{ startController, EventRecorder, realClock }, { startSyncs, parseSyncDirFlag }, { markNotRunning }] =
+      await Promise.all([
+        import('../controller/index.js'),
+        import('./sync-dirs.js'),
+        import('../controller/gitops/index.js'),
+      ]);
     const tidepoolId = await loadOrCreateId(opts.dataDir);
     const runtimeSettings = opts.runtime ?? { runtime: defaultRuntime() };
     const idePort = await idePortFor(runtimeSettings, env);
@@ -345,6 +349,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
           logger: logger.child({ component: 'gitops' }),
           ...(opts.syncIntervalMs !== undefined ? { intervalMs: opts.syncIntervalMs } : {}),
           allowEmptyPrune: opts.syncAllowEmptyPrune ?? false,
+          ...(opts.syncPruneSettleMs !== undefined ? { pruneSettleMs: opts.syncPruneSettleMs } : {}),
           recordEvent: async (ev) => recorder.record(ev.regarding, ev.type, ev.reason, ev.note),
         });
       } catch (err) {
@@ -353,6 +358,9 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       components.add('gitops', () => syncs.stop());
       logger.info({ syncs: syncs.syncs }, `syncing ${syncs.syncs.map((x) => `${x.name}=${x.dir}`).join(', ')}`);
     }
+    // A Sync object of an earlier run whose folder this serve does not sync says so (and owns nothing).
+    const syncNames = new Set((opts.syncDirs ?? []).map((v) => parseSyncDirFlag(v).name));
+    await markNotRunning(store, syncNames, logger.child({ component: 'gitops' }));
     logger.info({ ready: true, address: server.address }, 'Tidepool is up');
     return handle;
   } catch (err) {

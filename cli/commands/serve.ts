@@ -65,6 +65,7 @@ interface ServeFlags extends Partial<Record<Verbatim, string>> {
   memoryBudget?: string;
   syncDir?: string[];
   syncInterval?: string;
+  syncPruneSettle?: string;
   syncAllowEmptyPrune?: boolean;
   workspaceUrl?: string;
   logLevel?: string;
@@ -136,6 +137,10 @@ export function addServeFlags(cmd: Command): Command {
     )
     .option('--sync-interval <duration>', 'how often a sync folder is applied again to undo drift (default 60s)')
     .option('--sync-allow-empty-prune', 'an empty sync folder may prune everything it applied')
+    .option(
+      '--sync-prune-settle <duration>',
+      "how long an object must be missing from its sync folder before it is pruned (an editor's save leaves a file missing for a moment; default 5s)",
+    )
     .option(
       '--workspace-url <url>',
       'where the UI links workspaces, e.g. https://ide.example.com (default: the page host on --workspace-port)',
@@ -306,6 +311,9 @@ export function serveOptionsFromFlags(
       ? { syncIntervalMs: positiveDuration('--sync-interval', flags.syncInterval) }
       : {}),
     ...(flags.syncAllowEmptyPrune ? { syncAllowEmptyPrune: true } : {}),
+    ...(flags.syncPruneSettle !== undefined
+      ? { syncPruneSettleMs: positiveDuration('--sync-prune-settle', flags.syncPruneSettle) }
+      : {}),
     ...(flags.workspaceUrl ? { workspaceBaseUrl: flags.workspaceUrl } : {}),
     ...(flags.keepDataPlane ? { keepDataPlane: true } : {}),
   };

@@ -35,6 +35,11 @@ export interface ApplyOptions {
   fieldManager?: string;
   /** Stamped on every applied object (e.g. the sync that owns it). */
   annotations?: Record<string, string>;
+  /**
+   * Told what a prune would delete (`Kind/name`), returns those to keep this time: a sync keeps
+   * an object whose file has not been gone long enough (an editor's save). Defaults to none.
+   */
+  holdPrune?: (victims: string[]) => ReadonlySet<string>;
 }
 
 /** What applyDocuments returns: the results of the API's ApplyResult (specs/apply.ts). */
@@ -309,8 +314,10 @@ function prune(tx: Tx, opts: ApplyOptions, keep: Set<string>, empty: boolean): A
       },
     );
   }
+  const held = opts.holdPrune?.(victims.map((v) => `${v.kind}/${v.metadata.name}`));
   const pruned: ApplyResultItem[] = [];
   for (const v of victims) {
+    if (held?.has(`${v.kind}/${v.metadata.name}`)) continue;
     if (!tx.get(v.kind, v.metadata.name)) continue;
     tx.delete(v.kind, v.metadata.name);
     pruned.push({ kind: v.kind, name: v.metadata.name, action: 'pruned' });
