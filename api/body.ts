@@ -1,6 +1,8 @@
 // Request bodies: every accepted content type arrives as a string (Fastify enforces the size
 // limit) and is parsed here, so that a syntax error becomes a 400 Status naming the line and
 // column, and a content type a route does not take becomes a 415 Status.
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { badRequest } from '../store/index.js';
 import { ApiError } from './errors.js';
 import { MAX_FLOW_DEPTH, parseDocuments } from '../store/apply/parse.js';
@@ -12,6 +14,19 @@ export const MERGE_PATCH_TYPES = ['application/merge-patch+json', 'application/j
 export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'] as const;
 /** Every content type the server parses at all; anything else is 415 before a handler runs. */
 export const ALL_BODY_TYPES = ['application/json', 'application/merge-patch+json', ...YAML_TYPES] as const;
+
+/** Every accepted body type arrives as a string; handlers parse it (errors with line/column). */
+export const bodyPlugin = fp(
+  async (app: FastifyInstance, opts: { bodyLimit: number }) => {
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser(
+      [...ALL_BODY_TYPES],
+      { parseAs: 'string', bodyLimit: opts.bodyLimit },
+      (_req, body, done) => done(null, body),
+    );
+  },
+  { name: 'tidepool-body', fastify: '5.x' },
+);
 
 export function mediaType(header: string | undefined): string {
   return (header ?? '').split(';')[0]!.trim().toLowerCase();
