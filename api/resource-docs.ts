@@ -3,16 +3,16 @@
 import type { KindInfo } from '../specs/index.js';
 import { errorResponses, json, ref } from './openapi.js';
 
-/** The OpenAPI fields of each operation on kind `k`, keyed by operation. */
+/** One table: the OpenAPI fields of each operation on kind `k`, keyed by operation. */
 export function resourceDocs(k: KindInfo) {
   const tags = [k.kind];
   const obj = ref(k.kind);
   const body = { required: true, content: { ...json(obj), 'application/yaml': { schema: obj } } };
-  const read = (operationId: string) => ({
-    operationId,
-    tags,
-    responses: { 200: { description: 'The object', content: json(obj) }, ...errorResponses(401, 404) },
+  const answers = (code: number, description: string, ...errors: number[]) => ({
+    [code]: { description, content: json(obj) },
+    ...errorResponses(...errors),
   });
+  const read = (operationId: string) => ({ operationId, tags, responses: answers(200, 'The object', 401, 404) });
   return {
     list: {
       operationId: `list${k.kind}`,
@@ -32,19 +32,13 @@ export function resourceDocs(k: KindInfo) {
       operationId: `create${k.kind}`,
       tags,
       requestBody: body,
-      responses: {
-        201: { description: 'Created', content: json(obj) },
-        ...errorResponses(400, 401, 409, 413, 415, 422),
-      },
+      responses: answers(201, 'Created', 400, 401, 409, 413, 415, 422),
     },
     replace: {
       operationId: `replace${k.kind}`,
       tags,
       requestBody: body,
-      responses: {
-        200: { description: 'Replaced', content: json(obj) },
-        ...errorResponses(400, 401, 404, 409, 413, 415, 422),
-      },
+      responses: answers(200, 'Replaced', 400, 401, 404, 409, 413, 415, 422),
     },
     patch: {
       operationId: `patch${k.kind}`,
@@ -57,10 +51,7 @@ export function resourceDocs(k: KindInfo) {
           'application/json': { schema: { type: 'object' } },
         },
       },
-      responses: {
-        200: { description: 'Patched', content: json(obj) },
-        ...errorResponses(400, 401, 404, 409, 413, 415, 422),
-      },
+      responses: answers(200, 'Patched', 400, 401, 404, 409, 413, 415, 422),
     },
     delete: {
       operationId: `delete${k.kind}`,
@@ -80,10 +71,7 @@ export function resourceDocs(k: KindInfo) {
       description:
         'Writes status only: the body is the object; only its status (and metadata.resourceVersion as a precondition) is used.',
       requestBody: { required: true, content: json(obj) },
-      responses: {
-        200: { description: 'Updated', content: json(obj) },
-        ...errorResponses(400, 401, 404, 409, 415, 422),
-      },
+      responses: answers(200, 'Updated', 400, 401, 404, 409, 415, 422),
     },
   };
 }
