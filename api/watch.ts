@@ -2,7 +2,8 @@
 // Server-Sent Events for browsers. Errors that happen before the stream starts (410 Gone,
 // a bad resourceVersion) are thrown, so the caller replies with a Status.
 import type { ServerResponse } from 'node:http';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import { API_VERSION, type KindInfo } from '../specs/index.js';
 import type { Resource, Selector, Store, WatchEvent } from '../store/index.js';
 import { objectJson } from './json.js';
@@ -23,6 +24,30 @@ export interface WatchParams {
 
 /** Open streams, ended when the server closes. */
 export type WatchRegistry = Set<() => void>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The open watch streams (each holds one store listener). */
+    watches: WatchRegistry;
+  }
+}
+
+/** The registry of open watch streams, every one of them ended when the server closes. */
+export const watchPlugin = fp(
+  async (app: FastifyInstance) => {
+    const watches: WatchRegistry = new Set();
+    app.decorate('watches', watches);
+    app.addHook('preClose', async () => {
+      for (const stop of [...watches]) stop();
+    });
+  },
+  { name: 'tidepool-watch', fastify: '5.x' },
+);
+
+/** How many watch streams a server has open. */
+export function activeWatchCount(app: FastifyInstance): number {
+  return app.hasDecorator('watches') ? app.watches.size : 0;
+}
 
 type EventType = WatchEvent['type'] | 'BOOKMARK';
 
