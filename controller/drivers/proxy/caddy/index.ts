@@ -5,7 +5,8 @@
 //
 // The parts: driver.ts (the contract), boot.ts (first start, adoption, the previous settings),
 // running.ts (the steady state), desired.ts (the config wanted, what a boot reuses), config.ts
-// (the config itself), process.ts (the supervised Caddy), ../dns/ (the names).
+// (the config itself), process.ts (the supervised Caddy), describe.ts (its start-up log
+// lines), ../dns/ (the names).
 import { CaddyProxyDriver } from './driver.js';
 import type { CaddyProxy, CaddyProxyOptions } from './options.js';
 
@@ -21,6 +22,7 @@ export {
   type CaddyConfigSettings,
   type Json,
 } from './config.js';
+export { describeCaddy, type CaddyListens, type CaddyLogLine } from './describe.js';
 export type { CaddyProxy, CaddyProxyOptions } from './options.js';
 export { freeLoopbackPort, type Logger } from './process.js';
 export { normalizeRouteTable } from './table.js';
