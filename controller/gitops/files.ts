@@ -180,11 +180,35 @@ const insideRoot = (root: string, target: string) => {
 export async function readManifests(root: string, limits: FolderLimits = {}): Promise<ManifestFile[]> {
   const maxFiles = limits.maxFiles ?? MAX_MANIFEST_FILES;
   const maxBytes = limits.maxBytes ?? MAX_MANIFEST_BYTES;
-  const tooLarge = (what: string) =>
-    new FolderError(
-      'FolderTooLarge',
-      `sync folder ${root} holds more than ${what} of manifests, the most one revision may hold (MAX_MANIFEST_FILES = ${MAX_MANIFEST_FILES} files and MAX_MANIFEST_BYTES = ${MAX_MANIFEST_BYTES} bytes in controller/gitops/files.ts); split it into several sync folders`,
-    );
+  const paths = await listManifestPaths(root, maxFiles);
+  const files: ManifestFile[] = [];
+  let bytes = 0;
+  for (let i = 0; i < paths.length; i++) {
+    const full = paths[i]!;
+    const path = toPosix(relative(root, full));
+    try {
+      const text = readSmallFile(full, path, () => maxBytes - bytes);
+      bytes += Buffer.byteLength(text);
+      files.push({ path, text });
+    } catch (err) {
+      if (err instanceof TooLarge) throw tooLarge(root, `${maxBytes} bytes`);
+      if (err instanceof FolderError) throw err;
+      if (errCode(err) === 'ENOENT') continue;
+      throw folderError(root, err, path);
+    }
+    if (i % BATCH === BATCH - 1) await yieldToLoop();
+  }
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+const tooLarge = (root: string, what: string) =>
+  new FolderError(
+    'FolderTooLarge',
+    `sync folder ${root} holds more than ${what} of manifests, the most one revision may hold (MAX_MANIFEST_FILES = ${MAX_MANIFEST_FILES} files and MAX_MANIFEST_BYTES = ${MAX_MANIFEST_BYTES} bytes in controller/gitops/files.ts); split it into several sync folders`,
+  );
+
+/** The paths of every manifest file under `root`, breadth first, following links only inside it. */
+async function listManifestPaths(root: string, maxFiles: number): Promise<string[]> {
   let realRoot: string;
   try {
     realRoot = realpathSync(root);
@@ -211,54 +235,39 @@ export async function readManifests(root: string, limits: FolderLimits = {}): Pr
     for (const e of entries) {
       if (isIgnoredName(e.name)) continue;
       const full = join(dir, e.name);
-      let isDir = e.isDirectory();
-      let isFile = e.isFile();
-      if (e.isSymbolicLink()) {
-        let target: string;
-        try {
-          target = realpathSync(full);
-          const st = statSync(target);
-          isDir = st.isDirectory();
-          isFile = st.isFile();
-        } catch {
-          continue; // a dangling link declares nothing
-        }
-        if ((isDir || MANIFEST_EXT.test(e.name)) && !insideRoot(realRoot, target)) {
-          const link = toPosix(relative(root, full));
-          throw new FolderError(
-            'LinkOutsideFolder',
-            `${link} in sync folder ${root} is a symbolic link that leads out of the folder; links are followed only to files and folders inside it: remove the link, or copy what it points to into the folder`,
-            link,
-          );
-        }
-      }
-      if (isDir) pendingDirs.push(full);
-      else if (isFile && MANIFEST_EXT.test(e.name)) {
+      const kind = entryKind(root, realRoot, full, e);
+      if (kind === 'dir') pendingDirs.push(full);
+      else if (kind === 'file' && MANIFEST_EXT.test(e.name)) {
         paths.push(full);
-        if (paths.length > maxFiles) throw tooLarge(`${maxFiles} files`);
+        if (paths.length > maxFiles) throw tooLarge(root, `${maxFiles} files`);
       }
     }
     if (++work % BATCH === 0) await yieldToLoop();
   }
+  return paths;
+}
 
-  const files: ManifestFile[] = [];
-  let bytes = 0;
-  for (let i = 0; i < paths.length; i++) {
-    const full = paths[i]!;
-    const path = toPosix(relative(root, full));
-    try {
-      const text = readSmallFile(full, path, () => maxBytes - bytes);
-      bytes += Buffer.byteLength(text);
-      files.push({ path, text });
-    } catch (err) {
-      if (err instanceof TooLarge) throw tooLarge(`${maxBytes} bytes`);
-      if (err instanceof FolderError) throw err;
-      if (errCode(err) === 'ENOENT') continue;
-      throw folderError(root, err, path);
-    }
-    if (i % BATCH === BATCH - 1) await yieldToLoop();
+/** What an entry is, a link's target seen through; a link out of the folder is a FolderError naming the link. */
+function entryKind(root: string, realRoot: string, full: string, e: Dirent): 'dir' | 'file' | 'other' {
+  const kindOf = (dir: boolean, file: boolean) => (dir ? 'dir' : file ? 'file' : 'other');
+  if (!e.isSymbolicLink()) return kindOf(e.isDirectory(), e.isFile());
+  let target: string;
+  let st: ReturnType<typeof statSync>;
+  try {
+    target = realpathSync(full);
+    st = statSync(target);
+  } catch {
+    return 'other'; // a dangling link declares nothing
   }
-  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  if ((st.isDirectory() || MANIFEST_EXT.test(e.name)) && !insideRoot(realRoot, target)) {
+    const link = toPosix(relative(root, full));
+    throw new FolderError(
+      'LinkOutsideFolder',
+      `${link} in sync folder ${root} is a symbolic link that leads out of the folder; links are followed only to files and folders inside it: remove the link, or copy what it points to into the folder`,
+      link,
+    );
+  }
+  return kindOf(st.isDirectory(), st.isFile());
 }
 
 function toPosix(p: string): string {
