@@ -266,7 +266,12 @@ describe('through Caddy, run and supervised by tidepool serve', () => {
     expect((await get(`${s.workspaceUrl}/workspace/alice/`)).body).toMatch(
       /^503: Workspace "alice" exists but is not running/,
     );
-    expect((await get(`${s.previewUrl}/workspace/alice/port/${devPort}/`)).status).toBe(503);
+    // Each name is looked up on its own with a 1 s refresh: the Port's may answer for up to that
+    // long after the workspace's (the data plane's documented "stopped → 503 page" time).
+    await waitFor(
+      'the Port 503 too',
+      async () => (await get(`${s.previewUrl}/workspace/alice/port/${devPort}/`)).status === 503,
+    );
     expect(await applyManifest(s, scratch, 'alice.yaml', workspaceYaml('alice'))).toContain('configured');
     await waitReady(s, 'workspace/alice');
     ip = (await getObject(s, 'workspaces', 'alice')).status!.ip!;
