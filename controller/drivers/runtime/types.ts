@@ -92,6 +92,12 @@ export interface RuntimeDriver {
    */
   list(): Promise<VM[]>;
   /**
+   * One VM, looked at alone (its own state, never a listing of the host): what the controller
+   * asks while a workspace starts or after the runtime reported it changed. Undefined when it
+   * does not exist or is not this Tidepool's. Without it, the controller lists instead.
+   */
+  get?(name: string): Promise<VM | undefined>;
+  /**
    * Creates the VM (and starts it when asked). Fails if it already exists. May return the VM
    * as created (with its IP when it has one already), which saves the controller a list.
    */

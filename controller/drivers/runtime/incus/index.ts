@@ -58,6 +58,7 @@ export interface IncusRuntimeOptions extends IncusConnection {
 export interface IncusRuntime extends RuntimeDriver {
   readonly client: IncusClient;
   readonly homes: IncusHomes;
+  get(workspace: string): Promise<VM | undefined>;
   /** The Incus instance name of a workspace (for logs and tests). */
   instanceName(workspace: string): string;
 }
@@ -123,6 +124,14 @@ class IncusDriver implements IncusRuntime {
       vms.push(vmOf(instance, workspace));
     }
     return vms;
+  }
+
+  // GET /1.0/instances/NAME?recursion=1: this instance's config and state in one request.
+  async get(workspace: string): Promise<VM | undefined> {
+    const instance = await this.#instances.find(workspace);
+    if (!instance) return undefined;
+    this.#watch.remember(instance.name, workspace);
+    return vmOf(instance, workspace);
   }
 
   async create(req: CreateVMRequest): Promise<undefined> {

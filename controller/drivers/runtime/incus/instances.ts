@@ -46,7 +46,7 @@ export class IncusInstances {
     return own;
   }
 
-  /** The instance when it exists and is ours; undefined when missing or someone else's. */
+  /** The instance (config and state, one request) when it exists and is ours; undefined when missing or someone else's. */
   async find(workspace: string): Promise<Instance | undefined> {
     try {
       const path = this.#scope.query(this.#path(workspace), 'recursion=1');
