@@ -32,6 +32,8 @@ export interface RuntimeSettings {
   tartPath?: string;
   /** `--image TEMPLATE=IMAGE`: extra or replaced entries of the image map for the chosen runtime. */
   images?: Record<string, string>;
+  /** `--warm-pool TEMPLATE=N`: started instances kept ready per image template (Incus only). */
+  warmPool?: Record<string, number>;
 }
 
 export interface ProxySettings {
@@ -101,6 +103,7 @@ const RUNTIME_FACTORIES: Record<RuntimeName, (s: RuntimeSettings, ctx: RuntimeCo
         log,
         url: s.incusUrl,
         imageMap: await imageMapFor('incus', s.images),
+        ...(s.warmPool ? { warmPool: s.warmPool } : {}),
         cert: await read('--incus-cert', s.incusCert),
         key: await read('--incus-key', s.incusKey),
         ...(s.incusServerCert ? { serverCert: await read('--incus-server-cert', s.incusServerCert) } : {}),
@@ -119,6 +122,7 @@ const RUNTIME_FACTORIES: Record<RuntimeName, (s: RuntimeSettings, ctx: RuntimeCo
       log,
       socketPath,
       imageMap: await imageMapFor('incus', s.images),
+      ...(s.warmPool ? { warmPool: s.warmPool } : {}),
       ...(s.incusProject ? { project: s.incusProject } : {}),
     });
     try {

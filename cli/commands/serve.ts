@@ -59,6 +59,7 @@ interface ServeFlags extends Partial<Record<Verbatim, string>> {
   domain?: string;
   acmeEmail?: string;
   image?: string[];
+  warmPool?: string[];
   resyncPeriod?: string;
   maxRunning?: string;
   cpuBudget?: string;
@@ -122,6 +123,11 @@ export function addServeFlags(cmd: Command): Command {
       'map an image template name (spec.image) to an Incus alias (ALIAS or ALIAS,vm) or a Tart VM/OCI source; repeatable',
       collect,
     )
+    .option(
+      '--warm-pool <template=n>',
+      'keep N started instances of an image template ready (IDE not yet running) for new workspaces, e.g. default=2; Incus only; repeatable',
+      collect,
+    )
     .option('--resync-period <duration>', 'how often every object is reconciled again, e.g. 30s, 5m (default 30s)')
     .option('--max-running <n>', 'most workspaces running at once (default: no limit)')
     .option('--cpu-budget <n>', "vCPUs all running workspaces may have together (default: the host's CPUs x 4)")
@@ -176,6 +182,17 @@ function proxyListen(flag: string, value: string | undefined, fallback: number):
     throw new CliError(`${flag} must be a port or host:port (1..65535), got "${value}"`);
   }
   return listen;
+}
+
+function parseWarmPoolFlags(values: string[]): Record<string, number> {
+  const sizes: Record<string, number> = {};
+  for (const v of values) {
+    const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)=(\d{1,3})$/.exec(v);
+    if (!m)
+      throw new CliError(`--warm-pool must be TEMPLATE=N (a DNS-label template name, N from 0 to 999), got "${v}"`);
+    sizes[m[1]!] = Number(m[3]);
+  }
+  return sizes;
 }
 
 function parseImageFlags(values: string[]): Record<string, string> {
@@ -238,7 +255,10 @@ export function serveOptionsFromFlags(
     runtime: flags.runtime ? oneOf<RuntimeName>('--runtime', flags.runtime, RUNTIMES) : defaultRuntime(),
     ...verbatim(flags, RUNTIME_VERBATIM),
     ...(flags.image?.length ? { images: parseImageFlags(flags.image) } : {}),
+    ...(flags.warmPool?.length ? { warmPool: parseWarmPoolFlags(flags.warmPool) } : {}),
   };
+  if (runtime.warmPool && runtime.runtime !== 'incus')
+    throw new CliError(`--warm-pool works with --runtime incus only (this is --runtime ${runtime.runtime})`);
   const proxy: ProxySettings = {
     proxy: flags.proxy ? oneOf<ProxyName>('--proxy', flags.proxy, PROXIES) : 'caddy',
     appListen: proxyListen('--app-port', flags.appPort, DEFAULT_PORTS.app),

@@ -388,6 +388,9 @@ function runningWorkspaces(ctx: Context, except: string): RunningWorkspace[] {
       stoppable: !!ws && !ws.metadata.deletionTimestamp && ws.spec.running && vm.state === 'Running',
     });
   }
+  // A warm pool's instances hold their share too, and are nobody's to stop.
+  for (const [i, r] of (ctx.runtime.reserved?.() ?? []).entries())
+    out.push({ name: `(warm pool ${i + 1})`, ...r, stoppable: false });
   return out;
 }
 

@@ -131,6 +131,11 @@ export interface RuntimeDriver {
   updateResources?(name: string, resources: Resources): Promise<ResourcesApplied>;
   /** Runs a command in the running VM and waits for it (output recorded, no terminal). */
   exec?(name: string, argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Resources held by the runtime's own instances that are no workspace's (a warm pool), one
+   * entry per instance: counted against the capacity budget, never stopped for a workspace.
+   */
+  reserved?(): Resources[];
   /** Throws RuntimeError (UnknownImage, ImageNotFound) when a VM could not be made from image template `template`. */
   checkImage?(template: string): Promise<void>;
 }
