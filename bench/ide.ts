@@ -31,6 +31,7 @@ import {
   caddyPids,
   freePorts,
   incus,
+  instancesOf,
   isOurCaddy,
   presetId,
   startIncusServe,
@@ -47,7 +48,8 @@ import {
   probeIncus,
 } from '../test/incus/helpers.js';
 import { IncusFloor, directHealth, isCodeServerHealth } from './lib/incus-floor.js';
-import { lifecycleRounds, median, report, secs, type Lifecycle } from './lib/ide-rounds.js';
+import { lifecycleRounds, median, report, secs, warmRounds, type Lifecycle } from './lib/ide-rounds.js';
+import { CONFIG_WARM } from '../controller/drivers/runtime/incus/names.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -122,6 +124,8 @@ async function main(): Promise<void> {
     timeoutMs: TIMEOUT_MS,
   });
   let serve: IncusServe | undefined;
+  let warmServe: IncusServe | undefined;
+  let warmId: string | undefined;
   try {
     serve = await startIncusServe(dataDir, await freePorts(), env, 60_000, [
       '--image',
@@ -268,8 +272,51 @@ async function main(): Promise<void> {
     console.log(`  ratio of medians ${(median(cloneTimes) / median(manualTimes)).toFixed(2)}x (target ≤ 1.2x)`);
     await api.delete('workspaces', 'src');
     await until('src deleted', async () => !(await api.get('workspaces', 'src')));
+    // ---- 4. apply → IDE answering with a warm pool, against the same without ----
+    const warmDir = join(scratch, 'warm');
+    warmId = await presetId(warmDir, 'benchwarm');
+    const wid = warmId;
+    warmServe = await startIncusServe(warmDir, await freePorts(), env, 60_000, [
+      '--image',
+      `ide=${IMAGE}`,
+      '--resync-period',
+      '30s',
+      '--warm-pool',
+      'ide=2',
+    ]);
+    const ws = warmServe;
+    const booted = async (name: string) =>
+      ['running', 'degraded'].includes(
+        (await incus(['exec', name, '--', 'systemctl', 'is-system-running'])).stdout.trim(),
+      );
+    const warm = await warmRounds({
+      rounds: ROUNDS,
+      until,
+      spec,
+      warm: { api: new Api(ws.address), ports: ws },
+      cold: { api, ports: s },
+      poolReady: () =>
+        until('the warm pool full and booted', async () => {
+          const pool = (await instancesOf(wid)).filter((i) => i.config[CONFIG_WARM]);
+          return pool.length === 2 && (await Promise.all(pool.map((p) => booted(p.name)))).every(Boolean);
+        }),
+    });
+    report(
+      'apply → IDE answering through Caddy, warm pool',
+      warm.warm,
+      warm.cold,
+      'the same without a pool',
+      '≤ 0.5x and ≤ 1.5 s',
+    );
+    console.log(`  warm pool median ${secs(median(warm.warm))} (target ≤ 1.50 s)`);
     console.log(`bench/ide: done, load average ${load()}`);
   } finally {
+    if (warmServe) await stopServe(warmServe).catch(() => undefined);
+    // The pool outlives its serve by design (the next start adopts it): this run deletes it.
+    if (warmId) {
+      await deleteByTidepoolId(warmId);
+      await deleteVolumesByTidepoolId(warmId);
+    }
     await floor.cleanup().catch((err: unknown) => console.error(`bench/ide: floor cleanup: ${err}`));
     await floor.close();
     if (serve) {

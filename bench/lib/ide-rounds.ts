@@ -102,3 +102,34 @@ export function report(label: string, ours: number[], floor: number[], floorLabe
   console.log(`  floor, ${floorLabel}: ${floor.map(secs).join(' / ')}`);
   console.log(`  ratio of medians ${(median(ours) / median(floor)).toFixed(2)}x (rounds: ${rounds}; target ${target})`);
 }
+
+export interface WarmSetup {
+  rounds: number;
+  until: Until;
+  spec: RoundsSetup['spec'];
+  /** A serve with a warm pool of the spec's template, and one without. */
+  warm: { api: Api; ports: Ports };
+  cold: { api: Api; ports: Ports };
+  /** Resolves once the pool is full and booted again (not timed). */
+  poolReady: () => Promise<void>;
+}
+
+/** Apply → IDE answering through Caddy, with the warm pool and without, interleaved. */
+export async function warmRounds(s: WarmSetup): Promise<{ warm: number[]; cold: number[] }> {
+  const out = { warm: [] as number[], cold: [] as number[] };
+  const once = async (side: 'warm' | 'cold', name: string) => {
+    const { api, ports } = s[side];
+    if (side === 'warm') await s.poolReady();
+    const t0 = performance.now();
+    await api.apply([workspace(name, s.spec)]);
+    await throughCaddy(s.until, ports, name);
+    out[side].push(since(t0));
+    await api.delete('workspaces', name);
+    await s.until(`${name} deleted`, async () => !(await api.get('workspaces', name)));
+  };
+  for (let round = 0; round < s.rounds; round++) {
+    const sides = round % 2 === 0 ? (['warm', 'cold'] as const) : (['cold', 'warm'] as const);
+    for (const side of sides) await once(side, `${side}${round}`);
+  }
+  return out;
+}
