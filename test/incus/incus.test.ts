@@ -287,18 +287,21 @@ describe('Incus runtime driver without Incus', () => {
       socketPath: '/nonexistent/tidepool-test/incus.socket',
       eventsBackoffMs: [20, 50],
     });
-    const calls: Promise<unknown>[] = [
+    // Each outcome is caught at once: the calls fail at their own pace, and one that failed
+    // before the loop reached it would otherwise be an unhandled rejection.
+    const outcomes = [
       d.list(),
       d.create({ name: 'a', image: 'minimal', cpu: 1, memoryBytes: MiB, start: true }),
       d.start('a'),
       d.stop('a'),
       d.delete('a'),
-    ];
-    for (const p of calls) {
-      const err = await p.then(
+    ].map((p: Promise<unknown>) =>
+      p.then(
         () => undefined,
         (e: unknown) => e,
-      );
+      ),
+    );
+    for (const err of await Promise.all(outcomes)) {
       expect(err).toBeInstanceOf(RuntimeError);
       expect((err as RuntimeError).reason).toBe('RuntimeUnavailable');
       expect((err as RuntimeError).message).toContain('/nonexistent/tidepool-test/incus.socket');
