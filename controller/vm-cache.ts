@@ -3,14 +3,19 @@
 // that needs newer news, until it is older than that caller's maxAgeMs. Results of the
 // controller's own actions are patched in at once, so they cost no list; a list that
 // started before a patch does not undo it. Fetches are single-flight.
+// News of one VM (a workspace starting, or one the runtime reported changed) comes from a
+// look at that VM alone (runtime.get) when the runtime has one: a workspace waiting for its
+// address costs one small request per poll, not a listing of the whole host.
 import type { RuntimeDriver, VM, VMState } from './drivers/runtime/types.js';
 import type { Clock } from './queue/index.js';
 
-interface Snapshot {
-  /** Sequence number when the fetch started: later than every patch and mark it reflects. */
+/** When a look at the runtime started: its sequence number (later than every patch and mark it reflects) and clock time. */
+interface Look {
   seq: number;
-  /** Clock time when the fetch started. */
   at: number;
+}
+
+interface Snapshot extends Look {
   vms: Map<string, VM>;
 }
 
@@ -35,6 +40,9 @@ export class VMCache {
   #inflight: { seq: number; at: number; promise: Promise<Map<string, VM>> } | undefined;
   readonly #patches = new Map<string, { seq: number; vm: VM | null }>();
   readonly #dirty = new Map<string, number>();
+  /** Looks at one VM alone since the last list started, by name. */
+  readonly #looked = new Map<string, Look>();
+  readonly #inflightOne = new Map<string, Look & { promise: Promise<void> }>();
   /** Called when a VM stops holding capacity (stopped, deleted, gone). */
   onFreed: () => void = () => {};
 
@@ -66,6 +74,30 @@ export class VMCache {
     }
   }
 
+  /**
+   * One VM as fresh as `get` would give it, looked at alone (runtime.get) when the snapshot is
+   * valid but too old for it; a list only before the first snapshot, after invalidate, or on a
+   * runtime that cannot look at one VM.
+   */
+  async one(name: string, opts: Omit<GetOptions, 'name'> = {}): Promise<VM | undefined> {
+    const snap = this.#snap;
+    if (!this.#runtime.get || !snap || snap.seq <= this.#validAfter)
+      return (await this.get({ ...opts, name })).get(name);
+    const minSeq = Math.max(this.#validAfter, this.#dirty.get(name) ?? 0);
+    const minAt = opts.maxAgeMs === undefined ? -Infinity : this.#clock.now() - opts.maxAgeMs;
+    const fresh = (s: Look | undefined) => s !== undefined && s.seq > minSeq && s.at >= minAt;
+    for (;;) {
+      if (fresh(this.#snap) || fresh(this.#looked.get(name))) return this.#snap?.vms.get(name);
+      const f = this.#inflightOne.get(name);
+      if (f && fresh(f)) {
+        await f.promise;
+        return this.#snap?.vms.get(name);
+      }
+      if (f) await f.promise.catch(() => {});
+      else this.#fetchOne(name);
+    }
+  }
+
   /** The newest snapshot as it is (empty before the first list), without listing. */
   peek(): ReadonlyMap<string, VM> {
     return this.#snap?.vms ?? new Map();
@@ -73,7 +105,12 @@ export class VMCache {
 
   /** Records the outcome of the controller's own action: `vm`, or null when it is gone. */
   patch(name: string, vm: VM | null): void {
-    this.#patches.set(name, { seq: ++this.#seq, vm });
+    this.#put(name, vm, ++this.#seq);
+  }
+
+  /** Puts what is known of `name` as of sequence `seq` into the snapshot, kept over older lists. */
+  #put(name: string, vm: VM | null, seq: number): void {
+    this.#patches.set(name, { seq, vm });
     if (!this.#snap) return;
     const old = this.#snap.vms.get(name);
     if (vm) this.#snap.vms.set(name, vm);
@@ -92,12 +129,30 @@ export class VMCache {
         else vms.delete(name);
       }
       for (const [name, s] of this.#dirty) if (s < seq) this.#dirty.delete(name);
+      for (const [name, l] of this.#looked) if (l.seq < seq) this.#looked.delete(name);
       this.#replace({ seq, at, vms });
       return vms;
     });
     this.#inflight = { seq, at, promise };
     const clear = () => {
       if (this.#inflight?.seq === seq) this.#inflight = undefined;
+    };
+    promise.then(clear, clear);
+  }
+
+  #fetchOne(name: string): void {
+    const look: Look = { seq: ++this.#seq, at: this.#clock.now() };
+    const promise = this.#runtime.get!(name).then((vm) => {
+      // A patch or a list that started after this look knows better.
+      const p = this.#patches.get(name);
+      if ((p && p.seq > look.seq) || (this.#snap && this.#snap.seq > look.seq)) return;
+      this.#put(name, vm ?? null, look.seq);
+      this.#looked.set(name, look);
+      if ((this.#dirty.get(name) ?? 0) < look.seq) this.#dirty.delete(name);
+    });
+    this.#inflightOne.set(name, { ...look, promise });
+    const clear = () => {
+      if (this.#inflightOne.get(name)?.seq === look.seq) this.#inflightOne.delete(name);
     };
     promise.then(clear, clear);
   }

@@ -63,6 +63,18 @@ export async function imageMapFor(runtime: 'incus' | 'tart', images: Record<stri
   });
 }
 
+/** `--warm-pool TEMPLATE=N`, repeatable: started instances kept ready per image template. */
+function warmPoolFlags(values: string[]): Record<string, number> {
+  const sizes: Record<string, number> = {};
+  for (const v of values) {
+    const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)=(\d{1,3})$/.exec(v);
+    if (!m)
+      throw new ServeError(`--warm-pool must be TEMPLATE=N (a DNS-label template name, N from 0 to 999), got "${v}"`);
+    sizes[m[1]!] = Number(m[3]);
+  }
+  return sizes;
+}
+
 const incus = defineRuntime({
   imageFamily: 'incus',
   flags: defineFlags([
@@ -103,7 +115,20 @@ const incus = defineRuntime({
       setting: 'project',
       parse: text,
     },
+    {
+      name: '--warm-pool',
+      value: '<template=n>',
+      repeatable: true,
+      help: 'keep N started instances of an image template ready (IDE not yet running) for new workspaces, e.g. default=2; Incus only; repeatable',
+      setting: 'warmPool',
+      parse: warmPoolFlags,
+    },
   ]),
+  settings(flags, chosen) {
+    if (flags.warmPool && chosen !== 'incus')
+      throw new ServeError(`--warm-pool works with --runtime incus only (this is --runtime ${chosen})`);
+    return flags;
+  },
   async create(s, { tidepoolId, logger, images }) {
     const { readFile } = await import('node:fs/promises');
     const { createIncusRuntime } = await import('../controller/drivers/runtime/incus/index.js');
@@ -112,6 +137,7 @@ const incus = defineRuntime({
       log: (msg: string) => logger.info({ runtime: 'incus' }, msg),
       imageMap: await imageMapFor('incus', images),
       ...(s.project ? { project: s.project } : {}),
+      ...(s.warmPool ? { warmPool: s.warmPool } : {}),
     };
     if (s.url) {
       if (!s.cert || !s.key)

@@ -40,7 +40,7 @@ export interface Context {
 }
 
 /** How often a workspace waiting on the runtime or its IDE looks again, at most. (A look while
- * waiting for the IDE is one refused connect; for the IP, a list that all waiting ones share.) */
+ * waiting for the IDE is one refused connect; for the IP, one look at that instance alone.) */
 export const POLL_MS = 250;
 /** The first looks come sooner (a stub or a fast runtime has an IP at once): from this, growing to POLL_MS. */
 export const MIN_POLL_MS = 50;

@@ -22,10 +22,12 @@ export { FINALIZER } from './context.js';
 export async function reconcileWorkspace(ctx: Context, name: string): Promise<Result> {
   let vm: VM | undefined;
   try {
-    vm = (await ctx.vms.get({ name })).get(name);
-    // A VM on its way somewhere (or without an IP yet) needs news newer than the last poll.
+    vm = await ctx.vms.one(name);
+    // A VM on its way somewhere (or without an IP yet) needs news newer than the last poll: a
+    // look at that one instance, never a listing of the host (that would grow with every
+    // instance, for every poll of every starting workspace).
     if (vm && (vm.state === 'Starting' || vm.state === 'Stopping' || (vm.state === 'Running' && !vm.ip))) {
-      vm = (await ctx.vms.get({ name, maxAgeMs: MIN_POLL_MS })).get(name);
+      vm = await ctx.vms.one(name, { maxAgeMs: MIN_POLL_MS });
     }
   } catch (err) {
     unreachable(ctx, name, err as Error);
@@ -386,6 +388,9 @@ function runningWorkspaces(ctx: Context, except: string): RunningWorkspace[] {
       stoppable: !!ws && !ws.metadata.deletionTimestamp && ws.spec.running && vm.state === 'Running',
     });
   }
+  // A warm pool's instances hold their share too, and are nobody's to stop.
+  for (const [i, r] of (ctx.runtime.reserved?.() ?? []).entries())
+    out.push({ name: `(warm pool ${i + 1})`, ...r, stoppable: false });
   return out;
 }
 

@@ -43,9 +43,21 @@ describe('stub runtime', () => {
     ).rejects.toBeInstanceOf(RuntimeError);
     await rt.start('a');
     await rt.stop('b');
+    expect(await rt.get!('a')).toMatchObject({ name: 'a', state: 'Running', ip: a!.ip });
+    expect(await rt.get!('missing')).toBeUndefined();
     await rt.delete('missing');
     await expect(rt.start('missing')).rejects.toMatchObject({ reason: 'NotFound' });
-    expect(rt.calls).toEqual({ list: 1, create: 3, start: 2, stop: 1, delete: 1, update: 0, exec: 0, home: 0 });
+    expect(rt.calls).toEqual({
+      list: 1,
+      get: 2,
+      create: 3,
+      start: 2,
+      stop: 1,
+      delete: 1,
+      update: 0,
+      exec: 0,
+      home: 0,
+    });
   });
 
   it('fails the next N calls of an operation, and through the failNext hook', async () => {

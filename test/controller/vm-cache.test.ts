@@ -120,6 +120,74 @@ describe('VMCache', () => {
   });
 });
 
+/** A runtime with list() and get() that answer at once, counting both. */
+function countingRuntime(vms: VM[]) {
+  const calls = { list: 0, get: 0 };
+  const runtime = {
+    name: 'counting',
+    list: async () => {
+      calls.list++;
+      return structuredClone(vms);
+    },
+    get: async (name: string) => {
+      calls.get++;
+      return structuredClone(vms.find((v) => v.name === name));
+    },
+  } as unknown as RuntimeDriver;
+  return { runtime, calls, vms };
+}
+
+describe('VMCache.one', () => {
+  it('looks at one VM alone when it needs newer news, and lists only without a valid snapshot', async () => {
+    const r = countingRuntime([vm('a'), vm('b', 'Stopped')]);
+    const clock = new FakeClock();
+    const cache = new VMCache(r.runtime, clock);
+    expect((await cache.one('a'))?.state).toBe('Running');
+    expect(r.calls).toEqual({ list: 1, get: 0 });
+    // Fresh enough: no call at all.
+    expect((await cache.one('b', { maxAgeMs: 1000 }))?.state).toBe('Stopped');
+    expect(r.calls).toEqual({ list: 1, get: 0 });
+    // Reported changed, or older than asked: that one VM, looked at once.
+    r.vms[1] = vm('b');
+    cache.markDirty('b');
+    expect((await cache.one('b'))?.state).toBe('Running');
+    expect(cache.peek().get('b')?.state).toBe('Running');
+    clock.advance(500);
+    await cache.one('a', { maxAgeMs: 100 });
+    await cache.one('a', { maxAgeMs: 100 });
+    expect(r.calls).toEqual({ list: 1, get: 2 });
+    // A VM gone is gone from the snapshot too.
+    r.vms.splice(0, 1);
+    cache.markDirty('a');
+    expect(await cache.one('a')).toBeUndefined();
+    expect(cache.peek().has('a')).toBe(false);
+    // After invalidate (the resync), one listing serves everyone again.
+    cache.invalidate();
+    await Promise.all([cache.one('a'), cache.one('b')]);
+    expect(r.calls).toEqual({ list: 2, get: 3 });
+  });
+
+  it("keeps the controller's own action over a look that started before it", async () => {
+    let answer: (v: VM) => void = () => {};
+    const runtime = {
+      name: 'gated-get',
+      list: async () => [vm('a', 'Stopped')],
+      get: () => new Promise<VM>((resolve) => (answer = resolve)),
+    } as unknown as RuntimeDriver;
+    const cache = new VMCache(runtime, new FakeClock());
+    await cache.get();
+    cache.markDirty('a');
+    const look = cache.one('a');
+    await new Promise((r) => setImmediate(r));
+    cache.patch('a', vm('a', 'Running'));
+    answer(vm('a', 'Stopped'));
+    await new Promise((r) => setImmediate(r));
+    expect(cache.peek().get('a')?.state).toBe('Running');
+    answer(vm('a', 'Running'));
+    expect((await look)?.state).toBe('Running');
+  });
+});
+
 describe('setCondition', () => {
   const cases: { name: string; old?: Partial<Condition>; next: Partial<Condition>; keepsTime: boolean }[] = [
     { name: 'a new condition gets the current time', next: { status: 'True', reason: 'Running' }, keepsTime: false },

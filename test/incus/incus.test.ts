@@ -99,6 +99,9 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
     expect(page.body).toContain(`Tidepool workspace ${ws}`);
     const port3000 = await answers(vm.ip!, 3000);
     expect(port3000.body).toContain(`port 3000 of ${ws}`);
+    // get(): the same VM, from that one instance alone.
+    expect(await d.get(ws)).toEqual(vm);
+    expect(await d.get('not-there')).toBeUndefined();
 
     // Marked as ours, with the workspace name in config, on our profile.
     const raw = await incusInstance(d.instanceName(ws));
@@ -115,6 +118,7 @@ describe.skipIf(!run)('Incus runtime driver (real Incus)', () => {
 
     await d.stop(ws);
     expect(await find(d, ws)).toMatchObject({ name: ws, state: 'Stopped' });
+    expect(await d.get(ws)).toMatchObject({ name: ws, state: 'Stopped' });
     expect((await find(d, ws))?.ip).toBeUndefined();
     expect((await incusInstance(d.instanceName(ws)))?.status).toBe('Stopped'); // disk kept: the instance is still there
     await d.stop(ws); // stopping a stopped one is fine
@@ -283,18 +287,21 @@ describe('Incus runtime driver without Incus', () => {
       socketPath: '/nonexistent/tidepool-test/incus.socket',
       eventsBackoffMs: [20, 50],
     });
-    const calls: Promise<unknown>[] = [
+    // Each outcome is caught at once: the calls fail at their own pace, and one that failed
+    // before the loop reached it would otherwise be an unhandled rejection.
+    const outcomes = [
       d.list(),
       d.create({ name: 'a', image: 'minimal', cpu: 1, memoryBytes: MiB, start: true }),
       d.start('a'),
       d.stop('a'),
       d.delete('a'),
-    ];
-    for (const p of calls) {
-      const err = await p.then(
+    ].map((p: Promise<unknown>) =>
+      p.then(
         () => undefined,
         (e: unknown) => e,
-      );
+      ),
+    );
+    for (const err of await Promise.all(outcomes)) {
       expect(err).toBeInstanceOf(RuntimeError);
       expect((err as RuntimeError).reason).toBe('RuntimeUnavailable');
       expect((err as RuntimeError).message).toContain('/nonexistent/tidepool-test/incus.socket');

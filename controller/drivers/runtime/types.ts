@@ -92,6 +92,12 @@ export interface RuntimeDriver {
    */
   list(): Promise<VM[]>;
   /**
+   * One VM, looked at alone (its own state, never a listing of the host): what the controller
+   * asks while a workspace starts or after the runtime reported it changed. Undefined when it
+   * does not exist or is not this Tidepool's. Without it, the controller lists instead.
+   */
+  get?(name: string): Promise<VM | undefined>;
+  /**
    * Creates the VM (and starts it when asked). Fails if it already exists. May return the VM
    * as created (with its IP when it has one already), which saves the controller a list.
    */
@@ -125,6 +131,11 @@ export interface RuntimeDriver {
   updateResources?(name: string, resources: Resources): Promise<ResourcesApplied>;
   /** Runs a command in the running VM and waits for it (output recorded, no terminal). */
   exec?(name: string, argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Resources held by the runtime's own instances that are no workspace's (a warm pool), one
+   * entry per instance: counted against the capacity budget, never stopped for a workspace.
+   */
+  reserved?(): Resources[];
   /** Throws RuntimeError (UnknownImage, ImageNotFound) when a VM could not be made from image template `template`. */
   checkImage?(template: string): Promise<void>;
 }

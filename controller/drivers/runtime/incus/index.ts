@@ -26,6 +26,7 @@ import { createIncusHomes, type IncusHomes } from './homes.js';
 import { IncusInstances, isLocalAlias } from './instances.js';
 import { vmOf } from './mapping.js';
 import { IncusScope } from './scope.js';
+import { WarmPool } from './warm.js';
 import { InstanceWatch } from './watch.js';
 
 export { DEFAULT_INCUS_SOCKET, IncusClient, type IncusConnection } from './client.js';
@@ -53,11 +54,14 @@ export interface IncusRuntimeOptions extends IncusConnection {
   eventsBackoffMs?: EventsOptions['backoffMs'];
   /** Diagnostics (websocket drops and reconnects); default silent. */
   log?: (msg: string) => void;
+  /** Warm pool: instances kept started (IDE not yet running) per image template; default none (warm.ts). */
+  warmPool?: Record<string, number>;
 }
 
 export interface IncusRuntime extends RuntimeDriver {
   readonly client: IncusClient;
   readonly homes: IncusHomes;
+  get(workspace: string): Promise<VM | undefined>;
   /** The Incus instance name of a workspace (for logs and tests). */
   instanceName(workspace: string): string;
 }
@@ -75,6 +79,7 @@ class IncusDriver implements IncusRuntime {
   readonly #imageMap: ImageMap;
   readonly #instances: IncusInstances;
   readonly #watch: InstanceWatch;
+  readonly #pool: WarmPool | undefined;
 
   constructor(opts: IncusRuntimeOptions) {
     this.client = new IncusClient(opts);
@@ -86,7 +91,8 @@ class IncusDriver implements IncusRuntime {
     this.homes = createIncusHomes({
       client: this.client,
       tidepoolId: opts.tidepoolId,
-      instanceName: (ws) => scope.instanceName(ws),
+      // Named after the usual instance name, whatever instance the workspace has now.
+      instanceName: (ws) => scope.coldName(ws),
       profile,
       q: (path, ...extra) => scope.query(path, ...extra),
       ...(opts.homePool ? { pool: opts.homePool } : {}),
@@ -100,6 +106,11 @@ class IncusDriver implements IncusRuntime {
       log,
     });
     this.#watch = new InstanceWatch(scope, { project: opts.project, backoffMs: opts.eventsBackoffMs, log });
+    const sizes = Object.fromEntries(Object.entries(opts.warmPool ?? {}).filter(([, n]) => n > 0));
+    if (Object.keys(sizes).length) {
+      const imageMap = this.#imageMap;
+      this.#pool = new WarmPool(scope, this.homes, { sizes, profile, imageMap, log });
+    }
   }
 
   instanceName(workspace: string): string {
@@ -118,15 +129,35 @@ class IncusDriver implements IncusRuntime {
 
   async list(): Promise<VM[]> {
     const vms: VM[] = [];
-    for (const { instance, workspace } of await this.#instances.list()) {
+    const { own, warm } = await this.#instances.list();
+    for (const { instance, workspace } of own) {
       this.#watch.remember(instance.name, workspace);
       vms.push(vmOf(instance, workspace));
     }
+    this.#pool?.observe(warm);
     return vms;
   }
 
+  reserved(): Resources[] {
+    return this.#pool?.reserved() ?? [];
+  }
+
+  // GET /1.0/instances/NAME?recursion=1: this instance's config and state in one request.
+  async get(workspace: string): Promise<VM | undefined> {
+    const instance = await this.#instances.find(workspace);
+    if (!instance) return undefined;
+    this.#watch.remember(instance.name, workspace);
+    return vmOf(instance, workspace);
+  }
+
   async create(req: CreateVMRequest): Promise<undefined> {
-    this.#watch.remember(this.instanceName(req.name), req.name);
+    const taken = req.start ? await this.#pool?.take(req) : undefined;
+    if (taken) {
+      this.#scope.place(req.name, taken);
+      this.#watch.remember(taken, req.name);
+      return undefined;
+    }
+    this.#watch.remember(this.#scope.coldName(req.name), req.name);
     await this.#instances.create(req);
     return undefined;
   }
@@ -169,7 +200,9 @@ class IncusDriver implements IncusRuntime {
     return this.#watch.subscribe(onChange);
   }
 
+  // The warm pool's instances stay: the next start adopts them.
   async close(): Promise<void> {
+    this.#pool?.close();
     this.#watch.close();
     await this.client.close();
   }

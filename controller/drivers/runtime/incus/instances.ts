@@ -35,18 +35,22 @@ export class IncusInstances {
     this.#s = settings;
   }
 
-  /** Every instance of this Tidepool, with its workspace. */
-  async list(): Promise<{ instance: Instance; workspace: string }[]> {
+  /** Every instance of this Tidepool: the workspaces' (each with its workspace) and the warm pool's. */
+  async list(): Promise<{ own: { instance: Instance; workspace: string }[]; warm: Instance[] }> {
     const all = await this.#scope.client.call<Instance[]>('GET', this.#scope.query('/1.0/instances', 'recursion=2'));
     const own: { instance: Instance; workspace: string }[] = [];
+    const warm: Instance[] = [];
     for (const instance of all ?? []) {
       const workspace = this.#scope.workspaceOf(instance);
-      if (workspace) own.push({ instance, workspace });
+      if (workspace) {
+        own.push({ instance, workspace });
+        this.#scope.place(workspace, instance.name);
+      } else if (this.#scope.isWarm(instance)) warm.push(instance);
     }
-    return own;
+    return { own, warm };
   }
 
-  /** The instance when it exists and is ours; undefined when missing or someone else's. */
+  /** The instance (config and state, one request) when it exists and is ours; undefined when missing or someone else's. */
   async find(workspace: string): Promise<Instance | undefined> {
     try {
       const path = this.#scope.query(this.#path(workspace), 'recursion=1');
@@ -68,7 +72,7 @@ export class IncusInstances {
 
   async create(req: CreateVMRequest): Promise<void> {
     const image = resolveImage(this.#s.imageMap, 'incus', req.image);
-    const name = this.#scope.instanceName(req.name);
+    const name = this.#scope.coldName(req.name);
     const body = {
       name,
       type: image.type ?? 'container',
@@ -103,7 +107,7 @@ export class IncusInstances {
   }
 
   async start(workspace: string): Promise<void> {
-    const i = await this.get(workspace);
+    const i = await this.#renamedWhenStopped(workspace, await this.get(workspace));
     if (i.status === 'Running') return;
     try {
       if (i.status === 'Frozen') await this.#power(i.name, 'unfreeze');
@@ -116,7 +120,9 @@ export class IncusInstances {
   }
 
   async stop(workspace: string): Promise<void> {
-    await this.#stop(workspace, await this.get(workspace), true);
+    const i = await this.get(workspace);
+    await this.#stop(workspace, i, true);
+    await this.#renamedWhenStopped(workspace, { ...i, status: 'Stopped' });
   }
 
   /** Deletes the workspace's instance; returns its name, or undefined when there was none. */
@@ -133,6 +139,7 @@ export class IncusInstances {
       if (isNotFound(err)) return undefined;
       throw err;
     }
+    this.#scope.place(workspace, this.#scope.coldName(workspace));
     return i.name;
   }
 
@@ -142,6 +149,19 @@ export class IncusInstances {
     await this.#scope.client.call('PATCH', this.#scope.query(this.#scope.instancePath(i.name)), {
       config: { 'limits.cpu': String(r.cpu), 'limits.memory': formatBytes(r.memoryBytes) },
     });
+  }
+
+  /**
+   * An instance taken from the warm pool keeps the pool's name while it runs (Incus renames
+   * only stopped instances): once stopped, it gets the usual name. Returns the instance as renamed.
+   */
+  async #renamedWhenStopped(workspace: string, i: Instance): Promise<Instance> {
+    const cold = this.#scope.coldName(workspace);
+    if (i.status !== 'Stopped' || i.name === cold) return i;
+    await this.#scope.client.call('POST', this.#scope.query(this.#scope.instancePath(i.name)), { name: cold });
+    this.#scope.place(workspace, cold);
+    this.#s.log(`incus: instance ${i.name} of workspace ${workspace} (from the warm pool) renamed ${cold}`);
+    return { ...i, name: cold };
   }
 
   #path(workspace: string): string {
@@ -184,7 +204,7 @@ export class IncusInstances {
   }
 
   async #explainCreateFailure(err: RuntimeError, workspace: string, image: IncusImage): Promise<RuntimeError> {
-    const name = this.#scope.instanceName(workspace);
+    const name = this.#scope.coldName(workspace);
     // Incus reports a duplicate name as a database constraint failure: say it plainly.
     const existing = await this.#scope.client
       .call<Instance>('GET', this.#scope.query(this.#scope.instancePath(name)))

@@ -10,6 +10,8 @@ export const MAX_INSTANCE_NAME = 63;
 export const CONFIG_ID = 'user.tidepool.id';
 export const CONFIG_WORKSPACE = 'user.tidepool.workspace';
 export const CONFIG_IMAGE = 'user.tidepool.image';
+/** On a warm-pool instance (no workspace yet): the image template it was made from. */
+export const CONFIG_WARM = 'user.tidepool.warm';
 
 const hex = (s: string, n: number) => createHash('sha256').update(s).digest('hex').slice(0, n);
 
@@ -35,4 +37,12 @@ export function plainWorkspaceOf(instance: string, tidepoolId: string): string |
   if (!instance.endsWith(suffix)) return undefined;
   const ws = instance.slice(0, -suffix.length);
   return ws && instanceName(ws, tidepoolId) === instance ? ws : undefined;
+}
+
+/**
+ * A warm-pool instance's name: "warm-<suffix>-<8 hex>". It does not end in "-<suffix>", so it
+ * is never read as a workspace's name (plainWorkspaceOf), and events about it are ignored.
+ */
+export function warmInstanceName(tidepoolId: string, random: string): string {
+  return `warm-${idSuffix(tidepoolId)}-${random}`;
 }

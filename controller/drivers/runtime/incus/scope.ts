@@ -4,12 +4,14 @@
 import { RuntimeError } from '../types.js';
 import type { IncusClient } from './client.js';
 import type { Instance } from './mapping.js';
-import { CONFIG_ID, CONFIG_WORKSPACE, instanceName, plainWorkspaceOf } from './names.js';
+import { CONFIG_ID, CONFIG_WARM, CONFIG_WORKSPACE, instanceName, plainWorkspaceOf } from './names.js';
 
 export class IncusScope {
   readonly client: IncusClient;
   readonly tidepoolId: string;
   readonly #projectParam: string;
+  /** Workspaces whose instance has another name than the usual one (taken from the warm pool and not renamed yet). */
+  readonly #placed = new Map<string, string>();
 
   constructor(client: IncusClient, tidepoolId: string, project: string | undefined) {
     this.client = client;
@@ -28,16 +30,32 @@ export class IncusScope {
     return `/1.0/instances/${encodeURIComponent(instance)}`;
   }
 
-  /** The Incus instance name of a workspace. */
+  /** The Incus instance name of a workspace: the usual one, unless its instance came from the warm pool. */
   instanceName(workspace: string): string {
+    return this.#placed.get(workspace) ?? this.coldName(workspace);
+  }
+
+  /** The name a workspace's instance gets when made for it (names.ts); its home is named after it. */
+  coldName(workspace: string): string {
     return instanceName(workspace, this.tidepoolId);
   }
 
-  /** The workspace an instance belongs to, or undefined when the instance is not this Tidepool's. */
+  /** Records which instance a workspace has (seen in a listing, or just taken from the warm pool). */
+  place(workspace: string, instance: string): void {
+    if (instance === this.coldName(workspace)) this.#placed.delete(workspace);
+    else this.#placed.set(workspace, instance);
+  }
+
+  /** The workspace an instance belongs to, or undefined when the instance is not this Tidepool's or is in the warm pool. */
   workspaceOf(i: Instance): string | undefined {
     const cfg = i.config ?? {};
-    if (cfg[CONFIG_ID] !== this.tidepoolId) return undefined;
+    if (cfg[CONFIG_ID] !== this.tidepoolId || cfg[CONFIG_WARM]) return undefined;
     return cfg[CONFIG_WORKSPACE] || plainWorkspaceOf(i.name, this.tidepoolId);
+  }
+
+  /** Whether an instance is this Tidepool's warm-pool instance. */
+  isWarm(i: Instance): boolean {
+    return i.config?.[CONFIG_ID] === this.tidepoolId && !!i.config?.[CONFIG_WARM];
   }
 
   /** Whether the image alias is missing in the project (a 404); other failures throw. */

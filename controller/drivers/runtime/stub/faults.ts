@@ -2,7 +2,7 @@
 // itself and first asks here whether it should fail.
 import { RuntimeError } from '../types.js';
 
-export type StubOp = 'list' | 'create' | 'start' | 'stop' | 'delete' | 'update' | 'exec' | 'home';
+export type StubOp = 'list' | 'get' | 'create' | 'start' | 'stop' | 'delete' | 'update' | 'exec' | 'home';
 
 /** Asked before every call; a message (or true) makes that call fail. */
 export type FailNext = (op: StubOp, name: string | undefined) => string | boolean | undefined;
@@ -18,6 +18,7 @@ export class StubFaults {
   /** Calls made through the driver interface, by operation. */
   readonly calls: Record<StubOp, number> = {
     list: 0,
+    get: 0,
     create: 0,
     start: 0,
     stop: 0,

@@ -33,6 +33,8 @@ export interface StubRuntimeOptions {
   latencyMs?: number;
   /** Delay of list. Defaults to 0. */
   listLatencyMs?: number;
+  /** A started VM has no IP until this long after its start, as with DHCP (the controller polls meanwhile). Defaults to 0. */
+  ipAfterMs?: number;
   /**
    * Asked before every call; return a message (or true) to make that call fail with a
    * RuntimeError. Defaults to never failing. See also `fail()`.
@@ -101,7 +103,11 @@ class StubDriver implements StubRuntime {
   constructor(opts: StubRuntimeOptions) {
     this.#opts = opts;
     this.#faults = new StubFaults(opts.failNext);
-    this.#machines = new StubMachines({ ideServers: opts.ideServers ?? false, idePort: opts.idePort ?? IDE_PORT });
+    this.#machines = new StubMachines({
+      ideServers: opts.ideServers ?? false,
+      idePort: opts.idePort ?? IDE_PORT,
+      ipAfterMs: opts.ipAfterMs ?? 0,
+    });
     this.#homes = new StubHomes(
       this.#faults,
       () => this.#delay(),
@@ -121,6 +127,12 @@ class StubDriver implements StubRuntime {
     this.#faults.check('list');
     await sleep(this.#opts.listLatencyMs ?? 0);
     return this.#machines.views();
+  }
+
+  async get(name: string): Promise<VM | undefined> {
+    this.#faults.check('get', name);
+    await sleep(this.#opts.listLatencyMs ?? 0);
+    return this.#machines.view(name);
   }
 
   async create(req: CreateVMRequest): Promise<VM> {

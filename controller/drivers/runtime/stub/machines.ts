@@ -15,12 +15,16 @@ interface StubVM {
   pending?: Resources;
   ideDown?: boolean;
   server?: Server;
+  /** When it last started (Date.now()), for ipAfterMs. */
+  startedAt?: number;
 }
 
 export interface MachinesSettings {
   /** Give each running VM a real HTTP server on ip:idePort. */
   ideServers: boolean;
   idePort: number;
+  /** A started VM reports no IP until this long after its start (DHCP). */
+  ipAfterMs: number;
 }
 
 export class StubMachines {
@@ -39,7 +43,13 @@ export class StubMachines {
 
   /** The VMs as the driver reports them. */
   views(): VM[] {
-    return [...this.#vms.values()].map(viewOf);
+    return [...this.#vms.values()].map((vm) => this.#viewOf(vm));
+  }
+
+  /** One VM as the driver reports it; undefined when missing. */
+  view(name: string): VM | undefined {
+    const vm = this.#vms.get(name);
+    return vm && this.#viewOf(vm);
   }
 
   /** Makes a VM (started when asked); the caller has checked the request. */
@@ -54,7 +64,7 @@ export class StubMachines {
     };
     this.#vms.set(req.name, vm);
     if (req.start) await this.#powerOn(vm);
-    return viewOf(vm);
+    return this.#viewOf(vm);
   }
 
   async start(name: string): Promise<void> {
@@ -112,6 +122,18 @@ export class StubMachines {
     for (const vm of this.#vms.values()) vm.server = undefined;
   }
 
+  #viewOf(vm: StubVM): VM {
+    const addressed = vm.state === 'Running' && Date.now() - (vm.startedAt ?? 0) >= this.#s.ipAfterMs;
+    return {
+      name: vm.name,
+      state: vm.state,
+      image: vm.image,
+      cpu: vm.cpu,
+      memoryBytes: vm.memoryBytes,
+      ...(addressed ? { ip: vm.ip } : {}),
+    };
+  }
+
   #get(name: string): StubVM {
     const vm = this.#vms.get(name);
     if (!vm) throw stubNotFound(name);
@@ -130,6 +152,7 @@ export class StubMachines {
       vm.memoryBytes = vm.pending.memoryBytes;
       vm.pending = undefined;
     }
+    if (vm.state !== 'Running') vm.startedAt = Date.now();
     vm.state = 'Running';
     if (!this.#s.ideServers || vm.server || vm.ideDown) return;
     // Another process may hold this address's IDE port (a parallel test run): move on to the next one.
@@ -158,15 +181,4 @@ export class StubMachines {
 
 export function stubNotFound(name: string): RuntimeError {
   return new RuntimeError(`stub: instance "${name}" not found`, 'NotFound', 404);
-}
-
-function viewOf(vm: StubVM): VM {
-  return {
-    name: vm.name,
-    state: vm.state,
-    image: vm.image,
-    cpu: vm.cpu,
-    memoryBytes: vm.memoryBytes,
-    ...(vm.state === 'Running' ? { ip: vm.ip } : {}),
-  };
 }

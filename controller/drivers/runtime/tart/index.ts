@@ -110,17 +110,13 @@ class TartDriver implements TartRuntime {
 
   async list(): Promise<VM[]> {
     const mine = (await this.#cli.list()).filter((e) => isLocal(e) && e.Name.startsWith(this.#prefix));
-    return Promise.all(
-      mine.map(async (e): Promise<VM> => {
-        const running = isRunning(e);
-        const vm: VM = { name: this.#workspaceOf(e.Name), state: running ? 'Running' : 'Stopped' };
-        if (running) {
-          const ip = await this.#ipOf(e.Name);
-          if (ip) vm.ip = ip;
-        } else this.#ips.delete(e.Name);
-        return vm;
-      }),
-    );
+    return Promise.all(mine.map((e) => this.#vmOf(e)));
+  }
+
+  // `tart list` is Tart's only view of state, but the IP is asked of this one VM alone.
+  async get(workspace: string): Promise<VM | undefined> {
+    const e = await this.#find(workspace);
+    return e && this.#vmOf(e);
   }
 
   async create(req: CreateVMRequest): Promise<undefined> {
@@ -180,6 +176,16 @@ class TartDriver implements TartRuntime {
   async close(): Promise<void> {
     this.#poller.close();
     // VMs keep running: Tidepool's restart must not stop workspaces.
+  }
+
+  async #vmOf(e: TartListEntry): Promise<VM> {
+    const running = isRunning(e);
+    const vm: VM = { name: this.#workspaceOf(e.Name), state: running ? 'Running' : 'Stopped' };
+    if (running) {
+      const ip = await this.#ipOf(e.Name);
+      if (ip) vm.ip = ip;
+    } else this.#ips.delete(e.Name);
+    return vm;
   }
 
   #workspaceOf(vm: string): string {
