@@ -342,6 +342,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     log: (fields, msg) => app.log.warn(fields, msg),
   });
   registerOrphanRoutes(app, opts.orphans);
+  await app.register((await import('./observe.js')).observeRoutes, { observe: opts.observe });
 
   app.post(
     '/api/v1/apply',

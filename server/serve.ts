@@ -73,6 +73,12 @@ export interface ServeOptions {
   workspaceBaseUrl?: string;
   /** On close, leave Caddy and dnsmasq running for the next serve to adopt (connections survive). Default false. */
   keepDataPlane?: boolean;
+  /** Serve /metrics on the API (behind its login). Defaults to true. */
+  metrics?: boolean;
+  /** Also serve /metrics without login on this host:port (loopback). Defaults to none. */
+  metricsListen?: string;
+  /** Time between two samples of the workspaces' usage (`tidepool top`, graphs). Defaults to 10 s. */
+  usageIntervalMs?: number;
 }
 
 export interface ServeHandle {
@@ -146,10 +152,11 @@ function makeLogger(pino: typeof import('pino').pino, env: NodeJS.ProcessEnv): L
  */
 export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
   // Loaded here, not at the top: every other command starts faster without the server's modules.
-  const [{ pino }, { Store, StoreOpenError }, { startServer }] = await Promise.all([
+  const [{ pino }, { Store, StoreOpenError }, { startServer }, { Observability }] = await Promise.all([
     import('pino'),
     import('../store/index.js'),
     import('../api/server.js'),
+    import('./observe.js'),
   ]);
   const env = opts.env ?? process.env;
   const logger = opts.logger ?? makeLogger(pino, env);
@@ -207,6 +214,11 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     let server;
     const exec: ExecHolder = { starting: !opts.apiOnly };
     const orphans: OrphansHolder = { starting: !opts.apiOnly };
+    const observe = new Observability({
+      metrics: opts.metrics ?? true,
+      runtimeComing: !opts.apiOnly,
+      usageIntervalMs: opts.usageIntervalMs,
+    });
     try {
       server = await startServer({
         store,
@@ -220,6 +232,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
         // The IDEs' origin is never the app's, even behind a proxy that gives both one host name.
         ...(opts.workspaceBaseUrl ? { foreignOrigins: [opts.workspaceBaseUrl] } : {}),
         orphans,
+        observe: observe.apiOptions,
         uiConfig: { ...uiConfig(opts.workspaceBaseUrl, proxySettings), imageTemplates: templates },
       });
     } catch (err) {
@@ -240,6 +253,8 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     }
     components.add('api server', () => server.close());
     logger.info({ address: server.address, dataDir: opts.dataDir }, `Tidepool API listening on ${server.address}`);
+    if (opts.metricsListen)
+      components.add('metrics listener', (await observe.listen(opts.metricsListen, logger)).close);
     // Stopping starts with the API (its close is idempotent, so its place in the list above only
     // matters when start-up fails): its open sessions (exec, watch, logs -f) end while the runtime
     // that an exec session waits on is still up, and nothing new starts while the rest stops.
@@ -278,6 +293,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       await runtime.close?.();
     });
     if (runtime.openExec) exec.exec = runtime.openExec.bind(runtime);
+    components.add('usage sampler', observe.startUsage(runtime, store, opts.capacity, logger));
     exec.starting = false;
 
     const proxy = await createProxy(proxySettings, {
@@ -322,9 +338,10 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
 
     const controller = await startController({
       idePort,
-      store,
+      store: observe.controllerStore(store),
       runtime,
       proxy,
+      ...(observe.metrics ? { metrics: observe.metrics } : {}),
       logger: logger.child({ component: 'controller' }),
       dataDir: opts.dataDir,
       ...(opts.resyncPeriodMs !== undefined ? { resyncPeriodMs: opts.resyncPeriodMs } : {}),
@@ -345,7 +362,10 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
           logger: logger.child({ component: 'gitops' }),
           ...(opts.syncIntervalMs !== undefined ? { intervalMs: opts.syncIntervalMs } : {}),
           allowEmptyPrune: opts.syncAllowEmptyPrune ?? false,
-          recordEvent: async (ev) => recorder.record(ev.regarding, ev.type, ev.reason, ev.note),
+          recordEvent: async (ev) => {
+            observe.syncEvent(ev);
+            await recorder.record(ev.regarding, ev.type, ev.reason, ev.note);
+          },
         });
       } catch (err) {
         throw new ServeError(errorMessage(err));

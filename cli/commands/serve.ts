@@ -69,6 +69,8 @@ interface ServeFlags extends Partial<Record<Verbatim, string>> {
   workspaceUrl?: string;
   logLevel?: string;
   logFormat?: string;
+  metricsListen?: string;
+  usageInterval?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -147,6 +149,14 @@ export function addServeFlags(cmd: Command): Command {
     .option(
       '--log-format <format>',
       'text (readable lines) or json (env TIDEPOOL_LOG_FORMAT; default text on a terminal, json otherwise)',
+    )
+    .option(
+      '--metrics-listen <host:port>',
+      'also serve /metrics without login here, e.g. 127.0.0.1:9464 (default: only on the API, with login)',
+    )
+    .option(
+      '--usage-interval <duration>',
+      "how often the workspaces' CPU, memory, disk and network are sampled (default 10s)",
     );
 }
 
@@ -156,6 +166,15 @@ function positiveDuration(flag: string, value: string): number {
   if (!(ms !== undefined && ms > 0))
     throw new CliError(`${flag} must be a positive duration such as 30s, 5m or 1h, got "${value}"`);
   return ms;
+}
+
+function listenFlag(flag: string, value: string): string {
+  try {
+    parseListen(value);
+  } catch (err) {
+    throw new CliError(`${flag}: ${errorMessage(err)}`);
+  }
+  return value;
 }
 
 function parsePositive(flag: string, value: string, integer: boolean): number {
@@ -308,6 +327,8 @@ export function serveOptionsFromFlags(
     ...(flags.syncAllowEmptyPrune ? { syncAllowEmptyPrune: true } : {}),
     ...(flags.workspaceUrl ? { workspaceBaseUrl: flags.workspaceUrl } : {}),
     ...(flags.keepDataPlane ? { keepDataPlane: true } : {}),
+    ...(flags.metricsListen ? { metricsListen: listenFlag('--metrics-listen', flags.metricsListen) } : {}),
+    ...(flags.usageInterval ? { usageIntervalMs: positiveDuration('--usage-interval', flags.usageInterval) } : {}),
   };
 }
 

@@ -17,6 +17,7 @@ import {
   type Resources,
   type RuntimeDriver,
   type VM,
+  type VMUsage,
 } from '../types.js';
 import { IncusClient, type IncusConnection } from './client.js';
 import type { EventsOptions } from './events.js';
@@ -26,6 +27,7 @@ import { createIncusHomes, type IncusHomes } from './homes.js';
 import { IncusInstances, isLocalAlias } from './instances.js';
 import { vmOf } from './mapping.js';
 import { IncusScope } from './scope.js';
+import { IncusUsage } from './usage.js';
 import { InstanceWatch } from './watch.js';
 
 export { DEFAULT_INCUS_SOCKET, IncusClient, type IncusConnection } from './client.js';
@@ -75,6 +77,7 @@ class IncusDriver implements IncusRuntime {
   readonly #imageMap: ImageMap;
   readonly #instances: IncusInstances;
   readonly #watch: InstanceWatch;
+  readonly #usage: IncusUsage;
 
   constructor(opts: IncusRuntimeOptions) {
     this.client = new IncusClient(opts);
@@ -99,6 +102,7 @@ class IncusDriver implements IncusRuntime {
       createTimeoutSeconds: opts.createTimeoutSeconds ?? 600,
       log,
     });
+    this.#usage = new IncusUsage(scope, this.homes);
     this.#watch = new InstanceWatch(scope, { project: opts.project, backoffMs: opts.eventsBackoffMs, log });
   }
 
@@ -163,6 +167,10 @@ class IncusDriver implements IncusRuntime {
         'NotRunning',
       );
     return incusExec(this.client, this.#scope.query(`${this.#scope.instancePath(i.name)}/exec`), req);
+  }
+
+  async usageAll(): Promise<VMUsage[]> {
+    return this.#usage.of(await this.#instances.list());
   }
 
   subscribe(onChange: (name: string) => void): () => void {

@@ -1,0 +1,28 @@
+// The observability routes as one plugin: /metrics (metrics.ts) and /api/v1/usage (usage.ts).
+// Its settings ride on ServerOptions.observe (declared here, so the server's options stay the
+// server's); registered inside the API app, so the API's login and origin checks apply.
+import type { FastifyInstance } from 'fastify';
+import { metricsRoutes, type MetricsSource } from './metrics.js';
+import { usageRoutes, type UsageHolder } from './usage.js';
+
+export interface ObserveOptions {
+  /** What /metrics renders. Defaults to none (404). */
+  metrics?: MetricsSource;
+  /** Where /api/v1/usage reads from. Defaults to none (501). */
+  usage?: UsageHolder;
+}
+
+declare module './server.js' {
+  interface ServerOptions {
+    /** /metrics and /api/v1/usage. Defaults to neither. */
+    observe?: ObserveOptions;
+  }
+}
+
+export async function observeRoutes(
+  app: FastifyInstance,
+  opts: { observe?: ObserveOptions | undefined },
+): Promise<void> {
+  await app.register(metricsRoutes, { source: opts.observe?.metrics });
+  await app.register(usageRoutes, { holder: opts.observe?.usage });
+}
