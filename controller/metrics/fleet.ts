@@ -32,6 +32,20 @@ export function registerFleetGauges(registers: Registry[], src: FleetSources): v
     },
   });
   new Gauge({
+    name: 'tidepool_workspace_ready',
+    help: 'Whether a workspace that should run (spec.running) is Ready: 1 or 0',
+    labelNames: ['workspace'],
+    registers,
+    collect() {
+      this.reset();
+      for (const ws of src.store.list('Workspace').items) {
+        if (ws.spec.running === false || ws.metadata.deletionTimestamp) continue;
+        const ready = ws.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        this.set({ workspace: ws.metadata.name }, ready ? 1 : 0);
+      }
+    },
+  });
+  new Gauge({
     name: 'tidepool_capacity_budget',
     help: 'The host budget for running workspaces: vCPUs, memory bytes, workspaces running at once (+Inf: no limit)',
     labelNames: ['resource'],
