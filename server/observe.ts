@@ -11,6 +11,7 @@ import { parseListen } from '../api/config.js';
 import { resolveBudget } from '../controller/capacity/index.js';
 import type { RuntimeDriver } from '../controller/drivers/runtime/types.js';
 import { ControllerMetrics } from '../controller/metrics/index.js';
+import { ReconcileLog } from '../controller/metrics/reconcile-log.js';
 import { registerUsageMetrics } from '../controller/usage/metrics.js';
 import { UsageSampler } from '../controller/usage/sampler.js';
 import type { CapacityOptions } from '../controller/types.js';
@@ -29,6 +30,8 @@ export interface ObservabilitySettings {
 export class Observability {
   readonly metrics: ControllerMetrics | undefined;
   readonly usage: UsageHolder;
+  /** The last reconciles, for `tidepool logs --controller`: the controller's observer. */
+  readonly reconciles = new ReconcileLog();
   readonly #s: ObservabilitySettings;
 
   constructor(s: ObservabilitySettings) {
@@ -39,7 +42,11 @@ export class Observability {
 
   /** The API's /metrics and /api/v1/usage. */
   get apiOptions(): ObserveOptions {
-    return { ...(this.metrics ? { metrics: this.metrics } : {}), usage: this.usage };
+    return {
+      ...(this.metrics ? { metrics: this.metrics } : {}),
+      usage: this.usage,
+      ...(this.#s.runtimeComing ? { reconciles: this.reconciles } : {}),
+    };
   }
 
   /** `--metrics-listen`: /metrics alone, without login, on its own address (loopback is the point). */

@@ -342,6 +342,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       runtime,
       proxy,
       ...(observe.metrics ? { metrics: observe.metrics } : {}),
+      observer: observe.reconciles,
       logger: logger.child({ component: 'controller' }),
       dataDir: opts.dataDir,
       ...(opts.resyncPeriodMs !== undefined ? { resyncPeriodMs: opts.resyncPeriodMs } : {}),

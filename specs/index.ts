@@ -12,3 +12,4 @@ export * from './exec.js';
 export * from './proxy.js';
 export * from './orphan.js';
 export * from './usage.js';
+export * from './reconcile-log.js';
