@@ -34,6 +34,7 @@ let ID: string;
 let prom: Prometheus | undefined;
 let api: Api;
 let cliEnv: NodeJS.ProcessEnv;
+let metricsUrl: string;
 
 beforeAll(async () => {
   if (!run) return;
@@ -42,6 +43,7 @@ beforeAll(async () => {
   const dataDir = join(scratch, 'data');
   ID = await presetId(dataDir, 'metrics');
   const metricsPort = await closedPort();
+  metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   const serve = await startIncusServe(dataDir, await freePorts(), env, 60_000, [
     '--image',
     'minimal=tidepool-minimal',
@@ -111,6 +113,29 @@ describe.skipIf(!run)('Prometheus scraping serve', () => {
       500,
     );
     expect(firing.labels.workspace).toBe('waiting');
+  });
+});
+
+describe.skipIf(!run)('the Grafana dashboard', () => {
+  it('asks Prometheus only what it can answer, of series serve exports', async () => {
+    const dash = JSON.parse(await readFile(join(ROOT, 'docs/monitoring/grafana-dashboard.json'), 'utf8')) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    // Every series serve declares (a counter nothing has counted yet has its # TYPE line and no sample).
+    const exported = await (await fetch(metricsUrl)).text();
+    const declared = (name: string) => exported.includes(`# TYPE ${name.replace(/_(bucket|count|sum)$/, '')} `);
+    for (const panel of dash.panels) {
+      for (const { expr } of panel.targets) {
+        const promql = expr.replaceAll('$job', '.*');
+        const res = (await (await fetch(`${prom!.url}/api/v1/query?query=${encodeURIComponent(promql)}`)).json()) as {
+          status: string;
+          error?: string;
+        };
+        expect([panel.title, res.status, res.error]).toEqual([panel.title, 'success', undefined]);
+        for (const name of promql.match(/\b(?:tidepool|controller_runtime|workqueue|process)_[a-z_]+/g) ?? [])
+          expect([panel.title, name, declared(name)]).toEqual([panel.title, name, true]);
+      }
+    }
   });
 });
 
