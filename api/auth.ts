@@ -5,6 +5,8 @@
 // for every request to the UI, the IDEs and the Ports.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { PROXY_SECRET_HEADER } from '../specs/index.js';
 import { ApiError } from './errors.js';
 import { LoginThrottle, clientOf, type ThrottleOptions } from './throttle.js';
@@ -118,3 +120,31 @@ export function loginGate(opts: LoginGateOptions): LoginGate {
     },
   };
 }
+
+/** /authz checks the credentials itself (it is what the proxy asks). */
+const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/authz']);
+
+/**
+ * The login gate on every route but the public ones, and /authz: the proxy's forward auth,
+ * 204 for the right credentials, else 401 after the throttle. Registered after the origin
+ * check, whose hook must run first.
+ */
+export const authPlugin = fp(
+  async (app: FastifyInstance, opts: { gate: LoginGate }) => {
+    if (!opts.gate) throw new Error('authPlugin needs a login gate');
+    const { gate } = opts;
+    app.addHook('onRequest', async (req) => {
+      if (PUBLIC_PATHS.has(req.url.split('?')[0]!)) return;
+      await gate.check(req);
+    });
+    app.route({
+      method: ['GET', 'HEAD'],
+      url: '/authz',
+      handler: async (req, reply) => {
+        await gate.check(req);
+        return reply.code(204).send();
+      },
+    });
+  },
+  { name: 'tidepool-auth', fastify: '5.x', dependencies: ['tidepool-origin'] },
+);

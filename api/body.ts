@@ -1,10 +1,13 @@
 // Request bodies: every accepted content type arrives as a string (Fastify enforces the size
 // limit) and is parsed here, so that a syntax error becomes a 400 Status naming the line and
 // column, and a content type a route does not take becomes a 415 Status.
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { badRequest } from '../store/index.js';
 import { ApiError } from './errors.js';
 import { MAX_FLOW_DEPTH, parseDocuments } from '../store/apply/parse.js';
 import { duplicateKeyOffset } from './strict.js';
+import { jsonErrorOffset } from './json-scan.js';
 import { errorMessage } from '../specs/errors.js';
 
 export const JSON_TYPES = ['application/json'] as const;
@@ -12,6 +15,19 @@ export const MERGE_PATCH_TYPES = ['application/merge-patch+json', 'application/j
 export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'] as const;
 /** Every content type the server parses at all; anything else is 415 before a handler runs. */
 export const ALL_BODY_TYPES = ['application/json', 'application/merge-patch+json', ...YAML_TYPES] as const;
+
+/** Every accepted body type arrives as a string; handlers parse it (errors with line/column). */
+export const bodyPlugin = fp(
+  async (app: FastifyInstance, opts: { bodyLimit: number }) => {
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser(
+      [...ALL_BODY_TYPES],
+      { parseAs: 'string', bodyLimit: opts.bodyLimit },
+      (_req, body, done) => done(null, body),
+    );
+  },
+  { name: 'tidepool-body', fastify: '5.x' },
+);
 
 export function mediaType(header: string | undefined): string {
   return (header ?? '').split(';')[0]!.trim().toLowerCase();
@@ -35,109 +51,6 @@ export function lineCol(text: string, offset: number): { line: number; column: n
       start = i + 1;
     }
   return { line, column: Math.min(offset, text.length) - start + 1 };
-}
-
-/**
- * Offset of the first JSON syntax error in `s` (V8's messages do not always carry one).
- * A small recursive-descent scanner; it is only run once JSON.parse has already failed.
- */
-export function jsonErrorOffset(s: string): number {
-  let i = 0;
-  const ws = () => {
-    while (i < s.length && ' \t\n\r'.includes(s[i]!)) i++;
-  };
-  const fail = (): never => {
-    throw i;
-  };
-  const str = () => {
-    if (s[i] !== '"') fail();
-    i++;
-    while (i < s.length && s[i] !== '"') {
-      const c = s.charCodeAt(i);
-      if (c < 0x20) fail();
-      if (s[i] === '\\') {
-        i++;
-        if (s[i] === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(s.slice(i + 1, i + 5))) fail();
-          i += 5;
-        } else if (s[i] !== undefined && '"\\/bfnrt'.includes(s[i]!)) i++;
-        else fail();
-      } else i++;
-    }
-    if (i >= s.length) fail();
-    i++;
-  };
-  const value = (depth: number): void => {
-    if (depth > 512) fail();
-    ws();
-    const c = s[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (s[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        str();
-        ws();
-        if (s[i] !== ':') fail();
-        i++;
-        value(depth + 1);
-        ws();
-        if (s[i] === ',') {
-          i++;
-          continue;
-        }
-        if (s[i] === '}') {
-          i++;
-          return;
-        }
-        fail();
-      }
-    }
-    if (c === '[') {
-      i++;
-      ws();
-      if (s[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value(depth + 1);
-        ws();
-        if (s[i] === ',') {
-          i++;
-          continue;
-        }
-        if (s[i] === ']') {
-          i++;
-          return;
-        }
-        fail();
-      }
-    }
-    if (c === '"') {
-      str();
-      return;
-    }
-    for (const lit of ['true', 'false', 'null'])
-      if (s.startsWith(lit, i)) {
-        i += lit.length;
-        return;
-      }
-    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?/.exec(s.slice(i, i + 400));
-    if (!m || m[0] === '' || m[0] === '-') fail();
-    i += m![0].length;
-  };
-  try {
-    value(0);
-    ws();
-    return i < s.length ? i : -1;
-  } catch (at) {
-    return at as number;
-  }
 }
 
 /** Offset of the first `[` or `{` nested deeper than `max` (outside strings), or -1. */

@@ -11,6 +11,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { badRequest, notFound, type Store } from '../store/index.js';
 import { ApiError, isStatusError } from './errors.js';
@@ -32,16 +33,17 @@ export const CHANNEL = { stdin: 0, stdout: 1, stderr: 2, status: 3, resize: 4, c
 const PATH = /^\/api\/v1\/workspaces\/([^/?]+)\/exec(?:\?|$)/;
 const DEV = { uid: 1000, gid: 1000 };
 
-export function registerExec(
-  app: FastifyInstance,
-  opts: {
-    store: Store;
-    exec: ExecHolder | undefined;
-    authorized: (header: string | undefined) => boolean;
-    origins: OriginPolicy;
-    log: (fields: Record<string, unknown>, msg: string) => void;
-  },
-): void {
+export interface ExecOptions {
+  store: Store;
+  exec: ExecHolder | undefined;
+  authorized: (header: string | undefined) => boolean;
+  origins: OriginPolicy;
+}
+
+/** The exec WebSocket: every upgrade request of the server, and its sessions ended on close. */
+export const execPlugin = fp(serveExec, { name: 'tidepool-exec', fastify: '5.x' });
+
+async function serveExec(app: FastifyInstance, opts: ExecOptions): Promise<void> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const sessions = new Set<ExecSession>();
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -71,7 +73,7 @@ export function registerExec(
       // limit) makes ws close the socket itself (1002 or 1009) and then emit 'error': without
       // a listener that error would be thrown and end the process.
       ws.on('error', (err) =>
-        opts.log({ workspace: plan.name, err: err.message }, 'exec WebSocket closed on a bad frame'),
+        app.log.warn({ workspace: plan.name, err: err.message }, 'exec WebSocket closed on a bad frame'),
       );
       void bridge(ws, plan, sessions);
     });

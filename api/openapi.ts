@@ -1,10 +1,28 @@
-// The OpenAPI 3.1 document, generated from the TypeBox schemas and the KINDS table:
-// components from the schemas, paths from the kinds. Nothing here is written per kind by hand.
+// The OpenAPI 3.1 document: components from the TypeBox schemas of the kinds, paths from the
+// routes themselves (collected as they are added), each operation's parameters from the same
+// params and querystring schemas Fastify validates requests with. A route is documented when
+// its schema has an operationId; its other OpenAPI fields (responses, requestBody, tags) ride
+// along in the schema, where Fastify leaves them alone.
 import { Type, type TSchema } from '@sinclair/typebox';
+import type { FastifyInstance, RouteOptions } from 'fastify';
+import fp from 'fastify-plugin';
 import { ApplyResult } from '../specs/apply.js';
-import { API_VERSION, KINDS, StatusObject, type KindInfo } from '../specs/index.js';
+import { API_VERSION, KINDS, StatusObject } from '../specs/index.js';
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+declare module 'fastify' {
+  /** The OpenAPI fields a route schema may carry (as @fastify/swagger declares them). */
+  interface FastifySchema {
+    operationId?: string;
+    tags?: readonly string[];
+    summary?: string;
+    description?: string;
+    security?: readonly unknown[];
+    requestBody?: unknown;
+    responses?: Record<number, unknown>;
+  }
+}
+
+export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 export const DeleteOptionsSchema = Type.Object({
   apiVersion: Type.Optional(Type.String()),
@@ -38,7 +56,7 @@ function plain(schema: TSchema, components: Map<string, string>, top: boolean): 
   return walk(schema, top);
 }
 
-const errorResponses = (...codes: number[]) =>
+export const errorResponses = (...codes: number[]) =>
   Object.fromEntries(
     codes.map((c) => [
       String(c),
@@ -62,196 +80,60 @@ const errorResponses = (...codes: number[]) =>
     ]),
   );
 
-const json = (schema: unknown) => ({ 'application/json': { schema } });
-const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
+export const json = (schema: unknown) => ({ 'application/json': { schema } });
 
-function kindPaths(k: KindInfo): Record<string, unknown> {
-  const base = `/api/v1/${k.plural}`;
-  const tag = [k.kind];
-  const obj = ref(k.kind),
-    list = ref(`${k.kind}List`);
-  const body = { required: true, content: { ...json(obj), 'application/yaml': { schema: obj } } };
-  const collection: Record<string, unknown> = {
-    get: {
-      operationId: `list${k.kind}`,
-      tags: tag,
-      summary: `List or watch ${k.plural}`,
-      parameters: [
-        {
-          name: 'labelSelector',
-          in: 'query',
-          schema: { type: 'string' },
-          description:
-            'Equality (a=b, a!=b) and set-based (a in (x,y), a notin (x), a, !a) requirements, comma-separated.',
-        },
-        {
-          name: 'watch',
-          in: 'query',
-          schema: { type: 'boolean' },
-          description:
-            'Stream changes: newline-delimited JSON {type, object}, or Server-Sent Events with Accept: text/event-stream.',
-        },
-        {
-          name: 'resourceVersion',
-          in: 'query',
-          schema: { type: 'string' },
-          description: 'With watch: replay changes after this version (410 Gone when too old).',
-        },
-        {
-          name: 'allowWatchBookmarks',
-          in: 'query',
-          schema: { type: 'boolean' },
-          description: 'With watch: a BOOKMARK event carries the resourceVersion after the initial ADDED events.',
-        },
-      ],
-      responses: {
-        200: {
-          description: `The ${k.kind} list, or a watch stream`,
-          content: { ...json(list), 'text/event-stream': { schema: { type: 'string' } } },
-        },
-        ...errorResponses(400, 401, 410),
-      },
-    },
-  };
-  const item: Record<string, unknown> = {
-    parameters: [nameParam],
-    get: {
-      operationId: `read${k.kind}`,
-      tags: tag,
-      responses: { 200: { description: 'The object', content: json(obj) }, ...errorResponses(401, 404) },
-    },
-  };
-  if (k.userWritable) {
-    collection.post = {
-      operationId: `create${k.kind}`,
-      tags: tag,
-      requestBody: body,
-      responses: {
-        201: { description: 'Created', content: json(obj) },
-        ...errorResponses(400, 401, 409, 413, 415, 422),
-      },
+/** The schema keys Fastify validates with; every other key of a route schema is OpenAPI as it is. */
+const VALIDATED = new Set(['params', 'querystring', 'body', 'headers', 'response']);
+
+function parameters(schema: TSchema | undefined, where: 'path' | 'query'): unknown[] {
+  const props = (schema?.properties ?? {}) as Record<string, TSchema>;
+  const required = new Set<string>(schema?.required ?? []);
+  return Object.entries(props).map(([name, s]) => {
+    const { description, ...rest } = plain(s, new Map(), true) as Record<string, unknown>;
+    return {
+      name,
+      in: where,
+      ...(where === 'path' || required.has(name) ? { required: true } : {}),
+      ...(description ? { description } : {}),
+      schema: rest,
     };
-    item.put = {
-      operationId: `replace${k.kind}`,
-      tags: tag,
-      requestBody: body,
-      responses: {
-        200: { description: 'Replaced', content: json(obj) },
-        ...errorResponses(400, 401, 404, 409, 413, 415, 422),
-      },
-    };
-    item.patch = {
-      operationId: `patch${k.kind}`,
-      tags: tag,
-      description: 'JSON merge patch (RFC 7386).',
-      requestBody: {
-        required: true,
-        content: {
-          'application/merge-patch+json': { schema: { type: 'object' } },
-          'application/json': { schema: { type: 'object' } },
-        },
-      },
-      responses: {
-        200: { description: 'Patched', content: json(obj) },
-        ...errorResponses(400, 401, 404, 409, 413, 415, 422),
-      },
-    };
-    item.delete = {
-      operationId: `delete${k.kind}`,
-      tags: tag,
-      parameters: [{ name: 'resourceVersion', in: 'query', schema: { type: 'string' }, description: 'Precondition.' }],
-      requestBody: { required: false, content: json(ref('DeleteOptions')) },
-      responses: {
-        200: {
-          description: 'The object, with deletionTimestamp set while finalizers remain, or as it was when removed',
-          content: json(obj),
-        },
-        ...errorResponses(401, 404, 409),
-      },
-    };
-  }
-  const paths: Record<string, unknown> = { [base]: collection, [`${base}/{name}`]: item };
-  if (k.statusSchema) {
-    paths[`${base}/{name}/status`] = {
-      parameters: [nameParam],
-      get: {
-        operationId: `read${k.kind}Status`,
-        tags: tag,
-        responses: { 200: { description: 'The object', content: json(obj) }, ...errorResponses(401, 404) },
-      },
-    };
-  }
-  if (k.statusSchema && k.userWritable) {
-    (paths[`${base}/{name}/status`] as Record<string, unknown>).put = {
-      operationId: `replace${k.kind}Status`,
-      tags: tag,
-      description:
-        'Writes status only: the body is the object; only its status (and metadata.resourceVersion as a precondition) is used.',
-      requestBody: { required: true, content: json(obj) },
-      responses: {
-        200: { description: 'Updated', content: json(obj) },
-        ...errorResponses(400, 401, 404, 409, 415, 422),
-      },
-    };
-  }
-  return paths;
+  });
 }
 
-let cached: string | undefined;
+/** One operation of a documented route. */
+function operation(schema: Record<string, unknown>): Record<string, unknown> {
+  const params = [
+    ...parameters(schema.params as TSchema | undefined, 'path'),
+    ...parameters(schema.querystring as TSchema | undefined, 'query'),
+  ];
+  const op: Record<string, unknown> = Object.fromEntries(Object.entries(schema).filter(([k]) => !VALIDATED.has(k)));
+  return params.length ? { ...op, parameters: params } : op;
+}
 
-/** The OpenAPI 3.1 document. */
-export function openApiDocument(): Record<string, unknown> {
-  const components = new Map<string, string>();
-  for (const k of KINDS) components.set(k.kind, k.kind);
+function components(): Record<string, unknown> {
+  const known = new Map<string, string>();
+  for (const k of KINDS) known.set(k.kind, k.kind);
   const schemas: Record<string, unknown> = {};
   for (const k of KINDS) {
-    schemas[k.kind] = plain(k.schema, components, true);
-    schemas[`${k.kind}List`] = plain(k.listSchema, components, true);
+    schemas[k.kind] = plain(k.schema, known, true);
+    schemas[`${k.kind}List`] = plain(k.listSchema, known, true);
   }
-  schemas.Status = plain(StatusObject, components, true);
-  schemas.ApplyResult = plain(ApplyResult, components, true);
-  schemas.DeleteOptions = plain(DeleteOptionsSchema, components, true);
+  schemas.Status = plain(StatusObject, known, true);
+  schemas.ApplyResult = plain(ApplyResult, known, true);
+  schemas.DeleteOptions = plain(DeleteOptionsSchema, known, true);
+  return { schemas, securitySchemes: { basicAuth: { type: 'http', scheme: 'basic' } } };
+}
 
-  const paths: Record<string, unknown> = {};
-  for (const k of KINDS) Object.assign(paths, kindPaths(k));
-  const applyBody = { schema: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] } };
-  paths['/api/v1/apply'] = {
-    post: {
-      operationId: 'apply',
-      tags: ['Apply'],
-      description:
-        'Creates or updates every object of a multi-document YAML or JSON body (an object, an array, or a List). Every document is validated before any is written.',
-      parameters: [
-        { name: 'dryRun', in: 'query', schema: { type: 'string', enum: ['true', 'false', 'All', 'server'] } },
-        { name: 'prune', in: 'query', schema: { type: 'boolean' } },
-        { name: 'applyset', in: 'query', schema: { type: 'string' } },
-        { name: 'allowEmptyPrune', in: 'query', schema: { type: 'boolean' } },
-        { name: 'fieldManager', in: 'query', schema: { type: 'string' } },
-      ],
-      requestBody: {
-        required: true,
-        content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': applyBody },
-      },
-      responses: {
-        200: { description: 'What happened to each object', content: json(ref('ApplyResult')) },
-        ...errorResponses(400, 401, 409, 413, 415, 422),
-      },
-    },
-  };
-  paths['/healthz'] = {
-    get: {
-      operationId: 'healthz',
-      security: [],
-      responses: { 200: { description: 'ok', content: { 'text/plain': { schema: { type: 'string' } } } } },
-    },
-  };
-  paths['/openapi.json'] = {
-    get: {
-      operationId: 'openapi',
-      responses: { 200: { description: 'This document', content: json({ type: 'object' }) } },
-    },
-  };
-
+/** The OpenAPI 3.1 document of these routes. */
+export function openApiDocument(routes: readonly RouteOptions[]): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const schema = route.schema as Record<string, unknown> | undefined;
+    if (!schema?.operationId) continue;
+    const path = route.url.replace(/:(\w+)/g, '{$1}');
+    const methods = [route.method].flat().filter((m) => m !== 'HEAD');
+    for (const m of methods) (paths[path] ??= {})[m.toLowerCase()] = operation(schema);
+  }
   return {
     openapi: '3.1.0',
     info: {
@@ -263,11 +145,32 @@ export function openApiDocument(): Record<string, unknown> {
     security: [{ basicAuth: [] }],
     tags: [...KINDS.map((k) => ({ name: k.kind })), { name: 'Apply' }],
     paths,
-    components: { schemas, securitySchemes: { basicAuth: { type: 'http', scheme: 'basic' } } },
+    components: components(),
   };
 }
 
-/** The document serialized once: it depends only on the schemas. */
-export function openApiJson(): string {
-  return (cached ??= JSON.stringify(openApiDocument()));
-}
+/**
+ * GET /openapi.json, the document of every route added after this plugin (register it
+ * first), serialized once: the routes do not change after the server starts.
+ */
+export const openApiPlugin = fp(
+  async (app: FastifyInstance) => {
+    const routes: RouteOptions[] = [];
+    app.addHook('onRoute', (route) => {
+      routes.push(route);
+    });
+    let cached: string | undefined;
+    app.get(
+      '/openapi.json',
+      {
+        schema: {
+          operationId: 'openapi',
+          responses: { 200: { description: 'This document', content: json({ type: 'object' }) } },
+        },
+      },
+      async (_req, reply) =>
+        reply.type('application/json; charset=utf-8').send((cached ??= JSON.stringify(openApiDocument(routes)))),
+    );
+  },
+  { name: 'tidepool-openapi', fastify: '5.x' },
+);

@@ -11,6 +11,8 @@
 // behind a tunnel that keeps the Host. The workspace and preview origins differ from it by
 // their port, so they never match; the origin of --workspace-url is refused by name as well.
 import type { IncomingHttpHeaders } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { ApiError } from './errors.js';
 
 export interface OriginPolicy {
@@ -93,3 +95,17 @@ export function sameOrigin(origin: string, host: string): boolean {
   const port = (u: URL) => u.port || DEFAULT_PORT[u.protocol];
   return o.hostname.toLowerCase() === h.hostname.toLowerCase() && port(o) === port(h);
 }
+
+/**
+ * Refuses a cross-origin request before authentication: a page of another origin is refused
+ * whatever credentials its browser attaches, and its guesses never reach the login throttle.
+ */
+export const originPlugin = fp(
+  async (app: FastifyInstance, policy: OriginPolicy) => {
+    app.addHook('onRequest', async (req) => {
+      const refused = crossOriginRefusal(req.raw, policy);
+      if (refused) throw refused;
+    });
+  },
+  { name: 'tidepool-origin', fastify: '5.x' },
+);

@@ -2,10 +2,12 @@
 // Workspace declares. The controller keeps them, stopped; this is how a person sees them
 // (GET) and deletes one (DELETE /api/v1/orphans/{name}: its instance and home, for good).
 // Adopting one back needs no endpoint: apply a Workspace of that name.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { API_VERSION, type OrphanList, type OrphanService } from '../specs/index.js';
 import { errorMessage } from '../specs/errors.js';
 import { ApiError, isStatusError } from './errors.js';
+import { NameParams, type TypeBoxProvider } from './params.js';
 
 /** Filled in once the controller is up (the API starts before it). */
 export interface OrphansHolder {
@@ -30,20 +32,31 @@ function runtimeFailure(err: unknown): never {
   );
 }
 
-export function registerOrphanRoutes(app: FastifyInstance, holder: OrphansHolder | undefined): void {
-  app.get('/api/v1/orphans', async (): Promise<OrphanList> => {
-    const items = await serviceOf(holder).list().catch(runtimeFailure);
-    return { apiVersion: API_VERSION, kind: 'OrphanList', items };
-  });
-  app.delete('/api/v1/orphans/:name', async (req: FastifyRequest<{ Params: { name: string } }>) => {
-    const orphan = await serviceOf(holder).delete(req.params.name).catch(runtimeFailure);
-    return {
-      apiVersion: 'v1',
-      kind: 'Status',
-      status: 'Success',
-      code: 200,
-      message: `orphan "${orphan.name}" deleted (${[orphan.state ? `instance ${orphan.instance}` : '', orphan.home ? 'home' : ''].filter(Boolean).join(' and ')})`,
-      details: { name: orphan.name, kind: 'orphans' },
-    };
-  });
-}
+const tags = ['Orphan'];
+const object = (description: string) => ({
+  200: { description, content: { 'application/json': { schema: { type: 'object' } } } },
+});
+
+export const orphansPlugin = fp(
+  async (app: FastifyInstance, { holder }: { holder: OrphansHolder | undefined }) => {
+    const r = app.withTypeProvider<TypeBoxProvider>();
+    const list = { operationId: 'listOrphans', tags, responses: object('An OrphanList') };
+    r.get('/api/v1/orphans', { schema: list }, async (): Promise<OrphanList> => {
+      const items = await serviceOf(holder).list().catch(runtimeFailure);
+      return { apiVersion: API_VERSION, kind: 'OrphanList', items };
+    });
+    const remove = { operationId: 'deleteOrphan', tags, params: NameParams, responses: object('A Status') };
+    r.delete('/api/v1/orphans/:name', { schema: remove }, async (req) => {
+      const orphan = await serviceOf(holder).delete(req.params.name).catch(runtimeFailure);
+      return {
+        apiVersion: 'v1',
+        kind: 'Status',
+        status: 'Success',
+        code: 200,
+        message: `orphan "${orphan.name}" deleted (${[orphan.state ? `instance ${orphan.instance}` : '', orphan.home ? 'home' : ''].filter(Boolean).join(' and ')})`,
+        details: { name: orphan.name, kind: 'orphans' },
+      };
+    });
+  },
+  { name: 'tidepool-orphans', fastify: '5.x' },
+);

@@ -14,10 +14,8 @@ export interface PageRequest {
 export function parsePage(limit: string | undefined, token: string | undefined): PageRequest | undefined {
   if (limit === undefined && token === undefined) return undefined;
   const page: PageRequest = {};
-  if (limit !== undefined && limit !== '0') {
-    if (!/^[1-9]\d{0,8}$/.test(limit)) throw badRequest(`limit must be a positive whole number, got "${limit}"`);
-    page.limit = Number(limit);
-  }
+  // The route's schema (ListQuery) has checked that it is a whole number.
+  if (limit !== undefined && limit !== '0') page.limit = Number(limit);
   if (token !== undefined && token !== '') {
     let after: unknown;
     try {

@@ -2,10 +2,12 @@
 // connect to the workspace's IP on that port, from the server). The UI shows it beside each
 // Port; the Port's own status says only whether it is routed, not whether a server listens.
 import { connect } from 'node:net';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { API_VERSION } from '../specs/index.js';
 import type { Store } from '../store/index.js';
 import { ApiError } from './errors.js';
+import { NameParams, type TypeBoxProvider } from './params.js';
 
 /** How long a connect may take before the port counts as not answering. */
 const PROBE_TIMEOUT_MS = 1500;
@@ -35,46 +37,57 @@ export function tcpAnswers(host: string, port: number, timeoutMs = PROBE_TIMEOUT
   });
 }
 
-export function registerPortProbe(app: FastifyInstance, store: Store): void {
-  app.get('/api/v1/ports/:name/probe', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
-    const port = store.get('Port', req.params.name);
-    if (!port)
-      throw new ApiError(404, 'NotFound', `ports "${req.params.name}" not found`, {
-        name: req.params.name,
-        kind: 'Port',
-      });
-    const workspace = port.spec.workspace as string;
-    const n = port.spec.port as number;
-    const ip = store.get('Workspace', workspace)?.status?.ip as string | undefined;
-    const probe: PortProbe = ip
-      ? (await tcpAnswers(ip, n))
-        ? {
-            apiVersion: API_VERSION,
-            kind: 'PortProbe',
-            workspace,
-            port: n,
-            answering: true,
-            message: `Something answers on ${ip}:${n}.`,
-          }
+const docs = {
+  operationId: 'probePort',
+  tags: ['Port'],
+  summary: 'Whether something answers on the Port now',
+  responses: { 200: { description: 'A PortProbe', content: { 'application/json': { schema: { type: 'object' } } } } },
+};
+
+export const probePlugin = fp(
+  async (app: FastifyInstance, { store }: { store: Store }) => {
+    const schema = { ...docs, params: NameParams };
+    app.withTypeProvider<TypeBoxProvider>().get('/api/v1/ports/:name/probe', { schema }, async (req, reply) => {
+      const port = store.get('Port', req.params.name);
+      if (!port)
+        throw new ApiError(404, 'NotFound', `ports "${req.params.name}" not found`, {
+          name: req.params.name,
+          kind: 'Port',
+        });
+      const workspace = port.spec.workspace as string;
+      const n = port.spec.port as number;
+      const ip = store.get('Workspace', workspace)?.status?.ip as string | undefined;
+      const probe: PortProbe = ip
+        ? (await tcpAnswers(ip, n))
+          ? {
+              apiVersion: API_VERSION,
+              kind: 'PortProbe',
+              workspace,
+              port: n,
+              answering: true,
+              message: `Something answers on ${ip}:${n}.`,
+            }
+          : {
+              apiVersion: API_VERSION,
+              kind: 'PortProbe',
+              workspace,
+              port: n,
+              answering: false,
+              message: `Nothing answers on ${ip}:${n}: start a server on port ${n} in the workspace.`,
+            }
         : {
             apiVersion: API_VERSION,
             kind: 'PortProbe',
             workspace,
             port: n,
             answering: false,
-            message: `Nothing answers on ${ip}:${n}: start a server on port ${n} in the workspace.`,
-          }
-      : {
-          apiVersion: API_VERSION,
-          kind: 'PortProbe',
-          workspace,
-          port: n,
-          answering: false,
-          message: `Workspace "${workspace}" has no IP address: it is not running.`,
-        };
-    return reply
-      .type('application/json; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .send(JSON.stringify(probe));
-  });
-}
+            message: `Workspace "${workspace}" has no IP address: it is not running.`,
+          };
+      return reply
+        .type('application/json; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(JSON.stringify(probe));
+    });
+  },
+  { name: 'tidepool-probe', fastify: '5.x' },
+);

@@ -35,14 +35,14 @@ export function duplicateKeyOffset(s: string): { offset: number; key: string } |
 }
 
 function closed(schema: TSchema): TSchema {
-  const s = schema as Record<string, any>;
-  if (Array.isArray(s.anyOf)) return { ...s, anyOf: s.anyOf.map(closed) } as unknown as TSchema;
-  if (s.type === 'array' && s.items) return { ...s, items: closed(s.items) } as unknown as TSchema;
+  const s: TSchema & Record<string, any> = schema;
+  if (Array.isArray(s.anyOf)) return { ...s, anyOf: s.anyOf.map(closed) };
+  if (s.type === 'array' && s.items) return { ...s, items: closed(s.items) };
   if (s.type !== 'object' || !s.properties) return schema;
   const properties = Object.fromEntries(
     Object.entries(s.properties as Record<string, TSchema>).map(([k, v]) => [k, closed(v)]),
   );
-  return { ...s, properties, additionalProperties: s.additionalProperties ?? false } as unknown as TSchema;
+  return { ...s, properties, additionalProperties: s.additionalProperties ?? false };
 }
 
 const strictSchemas = new Map<string, TSchema>();

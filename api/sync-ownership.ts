@@ -7,7 +7,7 @@ import type { Resource, Store, Tx } from '../store/index.js';
 import { ApiError } from './errors.js';
 import { appliersOf, syncOfManager } from '../store/ownership.js';
 
-import { SYNC_ANNOTATION, SYNC_FILE_ANNOTATION } from '../specs/index.js';
+import { SYNC_ANNOTATION, SYNC_FILE_ANNOTATION, syncRunning } from '../specs/index.js';
 
 export interface SyncOwner {
   sync: string;
@@ -20,7 +20,7 @@ export function syncOwnerOf(store: Store, o: Resource): SyncOwner | undefined {
   const sync = o.metadata.annotations?.[SYNC_ANNOTATION];
   if (!sync) return undefined;
   const s = store.get('Sync', sync);
-  if (!s) return undefined;
+  if (!s || !syncRunning(s)) return undefined;
   const folder = (s.spec as { path?: string } | undefined)?.path;
   const file = o.metadata.annotations?.[SYNC_FILE_ANNOTATION];
   return { sync, ...(folder ? { folder } : {}), ...(file ? { file } : {}) };
@@ -58,7 +58,7 @@ export function refusePowerOverSync(tx: Tx, cur: Resource, next: Resource): void
   for (const manager of appliersOf(cur, 'spec.running')) {
     const sync = syncOfManager(manager);
     const s = sync ? tx.get('Sync', sync) : undefined;
-    if (!sync || !s) continue;
+    if (!sync || !s || !syncRunning(s)) continue;
     const folder = (s.spec as { path?: string } | undefined)?.path;
     const file = cur.metadata.annotations?.[SYNC_FILE_ANNOTATION];
     const where = file ? (folder ? `${folder.replace(/\/$/, '')}/${file}` : file) : (folder ?? 'its folder');

@@ -5,7 +5,6 @@ import { EventRecorder } from './events/index.js';
 import { IdeHealth } from './ide-health.js';
 import { ROUTES_KEY, portKey, workspaceKey } from './keys.js';
 import { Orphans } from './orphans.js';
-import { PortIndex } from './port-index.js';
 import { httpProbe } from './probe.js';
 import type { Clock, RateLimitingQueue } from './queue/index.js';
 import type { Context } from './reconcilers/context.js';
@@ -45,7 +44,6 @@ export function buildContext({ opts, queue, clock, logger }: ContextParts): Cont
     proxy,
     vms,
     capacity,
-    ports: new PortIndex(store.list('Port').items),
     queue,
     clock,
     logger,

@@ -44,18 +44,19 @@ export class EventSources {
   /** A Workspace change wakes it, its Ports and the routes; a Port change wakes it, its workspace
    * (and the one it pointed at before, when it moved) and the routes. */
   #onStoreEvent(ev: WatchEvent): void {
-    const { queue, ports, capacity } = this.#ctx;
+    const { queue, store, capacity } = this.#ctx;
     const o = ev.object;
     if (isKind(o, 'Workspace')) {
       if (ev.type === 'DELETED') capacity.forget(o.metadata.name);
       queue.add(workspaceKey(o.metadata.name));
-      for (const p of ports.portsOf(o.metadata.name)) queue.add(portKey(p));
+      for (const p of store.portsOf(o.metadata.name)) queue.add(portKey(p.metadata.name));
       this.#ctx.enqueueRoutes();
     } else if (isKind(o, 'Port')) {
-      const before = ports.apply({ type: ev.type, object: o });
       queue.add(portKey(o.metadata.name));
       queue.add(workspaceKey(o.spec.workspace));
-      if (before) queue.add(workspaceKey(before));
+      // A Port moved to another workspace: the one it named before is reconciled too.
+      const before = ev.previous && isKind(ev.previous, 'Port') ? ev.previous.spec.workspace : undefined;
+      if (before !== undefined && before !== o.spec.workspace) queue.add(workspaceKey(before));
       this.#ctx.enqueueRoutes();
     }
   }

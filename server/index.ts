@@ -1,22 +1,11 @@
-// The composition root's public face: what `tidepool serve` (and a test or a bench) starts.
-export {
-  DEFAULT_PORTS,
-  defaultWebRoot,
-  runServe,
-  serveUntilSignalled,
-  type ServeHandle,
-  type ServeOptions,
-} from './serve.js';
-export {
-  DEFAULT_INCUS_SOCKET,
-  PROXIES,
-  RUNTIMES,
-  defaultRuntime,
-  imageMapFor,
-  type ProxyName,
-  type ProxySettings,
-  type RuntimeName,
-  type RuntimeSettings,
-} from './drivers.js';
+// The composition root's public face: what `tidepool serve` (and a test or a bench) starts,
+// and the table of its flags.
+export { DEFAULT_PORTS } from '../controller/drivers/proxy/types.js';
+export { defaultWebRoot } from './lifecycle.js';
+export { runServe, serveUntilSignalled, type ServeHandle, type ServeOptions } from './serve.js';
+export { serveFlags, serveSettingsFrom, type ServeSettings } from './serve-flags.js';
+export { optionSpec, attributeName, type Flag, type RawFlags } from './flags.js';
+export { DEFAULT_INCUS_SOCKET, RUNTIMES, defaultRuntime, imageMapFor, type RuntimeName } from './runtimes.js';
+export { PROXIES, type ProxyName } from './proxies.js';
 export { ServeError } from './errors.js';
 export { parseSyncDirFlag, parseSyncDirFlags } from './sync-dirs.js';

@@ -19,7 +19,7 @@ export type PortSpec = Static<typeof PortSpec>;
  * the workspace origin (:8081) behind Tidepool's login; the same IDE on the preview origin
  * (:8082), where any dev server's page runs, would hand that page a terminal in the workspace.
  * Checked on every write (validateManifest), not when the store loads: a Port stored before
- * this rule still loads, and the proxy refuses to route it (caddy/config.ts).
+ * this rule still loads, and the proxy refuses to route it (idePortRefused in the Caddy driver).
  */
 export function portSpecCauses(spec: { port?: unknown } | undefined): StatusCause[] {
   if (spec?.port !== IDE_PORT) return [];

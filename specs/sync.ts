@@ -33,8 +33,20 @@ export const SYNC_REASONS = [
   'ApplyFailed',
   'FolderNotFound',
   'FolderUnreadable',
+  'FolderTooLarge',
+  'LinkOutsideFolder',
+  'NotRunning',
 ] as const;
 export type SyncReason = (typeof SYNC_REASONS)[number];
+
+/**
+ * Whether the sync behind a Sync object runs in this server: a Sync object stays when serve
+ * starts without its --sync-dir (its history is worth keeping), and says so with reason
+ * NotRunning. A sync that does not run owns nothing: what it applied may be changed or deleted.
+ */
+export function syncRunning(s: { status?: { conditions?: { reason?: string }[] } } | undefined): boolean {
+  return s !== undefined && !s.status?.conditions?.some((c) => c.reason === 'NotRunning');
+}
 
 /** Set by a sync on every object it applies: the name of that sync. */
 export const SYNC_ANNOTATION = 'tidepool/sync';

@@ -31,98 +31,113 @@ export interface BuildOptions {
   requireSnapshot?: boolean;
 }
 
+const openError = (where: string, why: string, fix = 'repair it or move it away, then start again') =>
+  new StoreOpenError(`store file ${where} cannot be loaded: ${why}. It was left untouched; ${fix}.`);
+
+type Objects = Map<string, Map<string, Resource>>;
+type JournalEntry = LoadedFile['entries'][number];
+
 /** Builds the state from snapshot + journal, or throws StoreOpenError naming the first problem. */
 export function buildState(path: string, file: LoadedFile, opts: BuildOptions = {}): LoadedState {
-  const fail = (where: string, why: string, fix = 'repair it or move it away, then start again') =>
-    new StoreOpenError(`store file ${where} cannot be loaded: ${why}. It was left untouched; ${fix}.`);
   if (file.snapshot === undefined && file.entries.length > 0 && (opts.requireSnapshot ?? true)) {
     const journals = [...new Set(file.entries.map((e) => e.file))].join(' and ');
-    throw fail(
+    throw openError(
       journals,
       `it holds ${file.entries.length} records but its snapshot ${path} is missing, and the journal holds only the changes since that snapshot: starting from it alone would lose every object written before`,
       `restore ${path} from a backup; or, to start with an empty store, move ${journals} away (the containers and homes of the workspaces lost are kept and listed by \`tidepool orphans\`)`,
     );
   }
-  const objects = new Map<string, Map<string, Resource>>();
-  let rv = 0;
-  const snap = file.snapshot as unknown;
-  if (snap !== undefined) {
-    const s = snap as Record<string, unknown> | null;
-    if (s === null || typeof s !== 'object' || Array.isArray(s) || s.format !== 'tidepool.store/v1') {
-      throw fail(path, 'it is not a Tidepool store file (expected {"format": "tidepool.store/v1", ...})');
-    }
-    if (!Number.isSafeInteger(s.resourceVersion) || (s.resourceVersion as number) < 0) {
-      throw fail(path, `resourceVersion: must be a non-negative integer, got ${JSON.stringify(s.resourceVersion)}`);
-    }
-    rv = s.resourceVersion as number;
-    if (s.objects === null || typeof s.objects !== 'object' || Array.isArray(s.objects))
-      throw fail(path, 'objects: expected an object of kinds');
-    for (const [kind, byName] of Object.entries(s.objects as Record<string, unknown>)) {
-      if (byName === null || typeof byName !== 'object' || Array.isArray(byName))
-        throw fail(path, `objects.${kind}: expected an object of names`);
-      const m = new Map<string, Resource>();
-      for (const [name, o] of Object.entries(byName as Record<string, unknown>)) {
-        const why = objectProblem(kind, name, o);
-        if (why) throw fail(path, why);
-        const orv = Number((o as Resource).metadata.resourceVersion);
-        if (orv > rv) {
-          throw fail(
-            path,
-            `resourceVersion ${rv} is lower than that of ${kind} "${name}" (${orv}): versions would repeat`,
-          );
-        }
-        m.set(name, o as Resource);
-      }
-      objects.set(kind, m);
-    }
+  const objects: Objects = new Map();
+  const rv = file.snapshot === undefined ? 0 : loadSnapshot(path, file.snapshot as unknown, objects);
+  return { rv: replayJournal(file.entries, rv, objects), objects };
+}
+
+/** Fills `objects` from the snapshot after checking its shape; returns its resourceVersion. */
+function loadSnapshot(path: string, snap: unknown, objects: Objects): number {
+  const s = snap as Record<string, unknown> | null;
+  if (s === null || typeof s !== 'object' || Array.isArray(s) || s.format !== 'tidepool.store/v1') {
+    throw openError(path, 'it is not a Tidepool store file (expected {"format": "tidepool.store/v1", ...})');
   }
+  if (!Number.isSafeInteger(s.resourceVersion) || (s.resourceVersion as number) < 0) {
+    throw openError(path, `resourceVersion: must be a non-negative integer, got ${JSON.stringify(s.resourceVersion)}`);
+  }
+  const rv = s.resourceVersion as number;
+  if (s.objects === null || typeof s.objects !== 'object' || Array.isArray(s.objects))
+    throw openError(path, 'objects: expected an object of kinds');
+  for (const [kind, byName] of Object.entries(s.objects as Record<string, unknown>)) {
+    if (byName === null || typeof byName !== 'object' || Array.isArray(byName))
+      throw openError(path, `objects.${kind}: expected an object of names`);
+    const m = new Map<string, Resource>();
+    for (const [name, o] of Object.entries(byName as Record<string, unknown>)) {
+      const why = objectProblem(kind, name, o);
+      if (why) throw openError(path, why);
+      const orv = Number((o as Resource).metadata.resourceVersion);
+      if (orv > rv)
+        throw openError(
+          path,
+          `resourceVersion ${rv} is lower than that of ${kind} "${name}" (${orv}): versions would repeat`,
+        );
+      m.set(name, o as Resource);
+    }
+    objects.set(kind, m);
+  }
+  return rv;
+}
+
+/** Applies the journal's lines after the snapshot's `rv`, checking that none is missing; returns the last resourceVersion. */
+function replayJournal(entries: readonly JournalEntry[], rv: number, objects: Objects): number {
   let last = rv;
   /** The resourceVersion of the line before, in file order (folded lines included). */
   let preceding: number | undefined;
-  for (const { entry, file: f, line } of file.entries) {
+  for (const { entry, file: f, line } of entries) {
     const before = preceding;
     preceding = entry.rv;
     // Lines already folded into the snapshot (a compaction stopped before it removed them).
     if (entry.rv <= rv) continue;
+    const where = `${f}, line ${line}`;
     const gap = journalGap(entry.prev, before, rv);
     if (gap) {
-      throw fail(
-        `${f}, line ${line}`,
+      throw openError(
+        where,
         `${gap}: the journal was cut, and the changes in between are missing`,
         `restore the journal from a backup; or, to start with what comes before the gap, keep only the lines before line ${line} (\`head -n ${line - 1} ${f} > ${f}.kept && mv ${f}.kept ${f}\`; the containers and homes of the workspaces lost are kept and listed by \`tidepool orphans\`)`,
       );
     }
     // A line without changes: the store checking that the disk takes writes again.
     if (!entry.put?.length && !entry.del?.length) {
-      if (entry.rv < last) throw fail(`${f}, line ${line}`, `resourceVersion ${entry.rv} is below ${last}`);
+      if (entry.rv < last) throw openError(where, `resourceVersion ${entry.rv} is below ${last}`);
       continue;
     }
-    const where = `${f}, line ${line}`;
-    if (entry.rv <= last) throw fail(where, `resourceVersion ${entry.rv} does not follow ${last}`);
-    for (const o of entry.put ?? []) {
-      const kind = (o as Resource | null)?.kind,
-        name = (o as Resource | null)?.metadata?.name;
-      if (typeof kind !== 'string' || typeof name !== 'string')
-        throw fail(where, 'an object without kind or metadata.name');
-      const why = objectProblem(kind, name, o);
-      if (why) throw fail(where, why);
-      if (Number(o.metadata.resourceVersion) > entry.rv)
-        throw fail(
-          where,
-          `${kind} "${name}": metadata.resourceVersion ${o.metadata.resourceVersion} is above the line's ${entry.rv}`,
-        );
-      let m = objects.get(kind);
-      if (!m) objects.set(kind, (m = new Map()));
-      m.set(name, o);
-    }
-    for (const d of entry.del ?? []) {
-      if (!Array.isArray(d) || typeof d[0] !== 'string' || typeof d[1] !== 'string')
-        throw fail(where, 'del: expected [kind, name] pairs');
-      objects.get(d[0])?.delete(d[1]);
-    }
+    if (entry.rv <= last) throw openError(where, `resourceVersion ${entry.rv} does not follow ${last}`);
+    applyLine(entry, where, objects);
     last = entry.rv;
   }
-  return { rv: last, objects };
+  return last;
+}
+
+/** One journal line's puts and deletes, each object checked as the loader checks every object. */
+function applyLine(entry: JournalEntry['entry'], where: string, objects: Objects): void {
+  for (const o of entry.put ?? []) {
+    const kind = (o as Resource | null)?.kind,
+      name = (o as Resource | null)?.metadata?.name;
+    if (typeof kind !== 'string' || typeof name !== 'string')
+      throw openError(where, 'an object without kind or metadata.name');
+    const why = objectProblem(kind, name, o);
+    if (why) throw openError(where, why);
+    if (Number(o.metadata.resourceVersion) > entry.rv)
+      throw openError(
+        where,
+        `${kind} "${name}": metadata.resourceVersion ${o.metadata.resourceVersion} is above the line's ${entry.rv}`,
+      );
+    let m = objects.get(kind);
+    if (!m) objects.set(kind, (m = new Map()));
+    m.set(name, o);
+  }
+  for (const d of entry.del ?? []) {
+    if (!Array.isArray(d) || typeof d[0] !== 'string' || typeof d[1] !== 'string')
+      throw openError(where, 'del: expected [kind, name] pairs');
+    objects.get(d[0])?.delete(d[1]);
+  }
 }
 
 /**

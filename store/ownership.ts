@@ -122,7 +122,7 @@ export function applyOwned(
   }) as Obj;
   for (const f of mine?.fields ?? []) if (!sets.includes(f) && !ownedByOthers.has(f)) remove(next, f);
   for (const f of sets) {
-    const v = read(desired as unknown as Obj, f);
+    const v = read(desired, f);
     if (v.found) write(next, f, v.value);
   }
   const others = without(
@@ -157,8 +157,8 @@ export function createdBy(o: Resource, manager: string, time: string): ManagedFi
 export function updatedBy(before: Resource, after: Resource, manager: string, time: string): ManagedFieldsEntry[] {
   const changed = new Set(
     [...new Set([...fieldPaths(before), ...fieldPaths(after)])].filter((f) => {
-      const a = read(before as unknown as Obj, f);
-      const b = read(after as unknown as Obj, f);
+      const a = read(before, f);
+      const b = read(after, f);
       return a.found !== b.found || !isDeepStrictEqual(a.value, b.value);
     }),
   );
@@ -166,10 +166,8 @@ export function updatedBy(before: Resource, after: Resource, manager: string, ti
   if (!changed.size) return entries;
   const rest = without(entries, changed, { manager, operation: 'Update' });
   const mine = rest.find((e) => e.manager === manager && e.operation === 'Update');
-  const present = [...changed].filter((f) => read(after as unknown as Obj, f).found);
-  const fields = [...new Set([...(mine?.fields ?? []), ...present])]
-    .filter((f) => read(after as unknown as Obj, f).found)
-    .sort();
+  const present = [...changed].filter((f) => read(after, f).found);
+  const fields = [...new Set([...(mine?.fields ?? []), ...present])].filter((f) => read(after, f).found).sort();
   const others = rest.filter((e) => e !== mine);
   return fields.length ? [...others, { manager, operation: 'Update', time, fields }] : others;
 }

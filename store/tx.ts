@@ -7,8 +7,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { kindByName, sizeCauses, type Port } from '../specs/index.js';
 import { alreadyExists, badRequest, conflict, invalid, notFound } from './errors.js';
 import type { Selector } from './selector.js';
-import { strategyOf, type StrategyTx } from './strategies/index.js';
-import type { ObjectOf, Resource, StatusArg, WatchEvent } from './types.js';
+import type { KindStrategy, StrategyTx } from './strategies/index.js';
+import { asKind, asKindList, isKind, type ObjectOf, type Resource, type StatusArg, type WatchEvent } from './types.js';
 
 /** RFC 3339 UTC with second precision, as Kubernetes writes timestamps. */
 export function timestamp(ms: number): string {
@@ -38,6 +38,8 @@ export interface View {
   now(): number;
   /** The server's admission rules (Store.admission): throws Invalid naming the violations. */
   admit(obj: Resource, current: Resource | undefined): void;
+  /** The rules of a kind (store/strategies). */
+  strategyOf(kind: string): KindStrategy;
 }
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
@@ -74,8 +76,7 @@ export class Tx implements StrategyTx {
 
   get<K extends string>(kind: K, name: string): ObjectOf<K> | undefined {
     const key = `${kind}/${name}`;
-    if (this.changes.has(key)) return (this.changes.get(key) ?? undefined) as ObjectOf<K> | undefined;
-    return this.#store.get(kind, name) as ObjectOf<K> | undefined;
+    return asKind<K>(this.changes.has(key) ? (this.changes.get(key) ?? undefined) : this.#store.get(kind, name));
   }
 
   list<K extends string>(kind: K, selector?: Selector): ObjectOf<K>[] {
@@ -85,7 +86,7 @@ export class Tx implements StrategyTx {
       if (o) out.set(name, o);
       else out.delete(name);
     }
-    const items = [...out.values()] as ObjectOf<K>[];
+    const items = asKindList<K>([...out.values()]);
     return selector ? items.filter((o) => selector(o.metadata.labels)) : items;
   }
 
@@ -104,13 +105,20 @@ export class Tx implements StrategyTx {
    */
   portsOf(ws: string): Port[] {
     const names = new Set(this.#store.portCandidates(ws));
-    for (const [name, o] of this.#changesOf('Port')) if ((o as Port | null)?.spec.workspace === ws) names.add(name);
+    for (const [name, o] of this.#changesOf('Port'))
+      if (o && isKind(o, 'Port') && o.spec.workspace === ws) names.add(name);
     const out: Port[] = [];
     for (const name of names) {
       const p = this.get('Port', name);
       if (p && p.spec.workspace === ws) out.push(p);
     }
     return out;
+  }
+
+  /** Runs the strategies' last step (beforeCommit) for every kind this transaction changed. */
+  prepareCommit(): void {
+    for (const [kind, changes] of [...this.#byKind])
+      if (changes.size) this.#store.strategyOf(kind).beforeCommit?.(this);
   }
 
   #put(type: WatchEvent['type'], obj: Resource, remove = false): Resource {
@@ -121,9 +129,10 @@ export class Tx implements StrategyTx {
       if (causes.length) throw invalid(obj.kind, obj.metadata.name, causes);
       this.#store.remember(stored, json);
     }
+    const previous = type === 'MODIFIED' ? this.get(obj.kind, obj.metadata.name) : undefined;
     this.changes.set(`${obj.kind}/${obj.metadata.name}`, remove ? null : stored);
     this.#changesOf(obj.kind).set(obj.metadata.name, remove ? null : stored);
-    this.events.push({ type, object: stored });
+    this.events.push(previous ? { type, object: stored, previous } : { type, object: stored });
     return stored;
   }
 
@@ -169,7 +178,7 @@ export class Tx implements StrategyTx {
     });
     delete o.status;
     this.#store.admit(o, undefined);
-    const strategy = strategyOf(o);
+    const strategy = this.#store.strategyOf(o.kind);
     strategy.prepareCreate?.(this, o);
     // A kind with a status starts with an empty one; the others (Event) have none.
     if (kindByName(o.kind)?.statusSchema) o.status = {};
@@ -181,7 +190,7 @@ export class Tx implements StrategyTx {
 
   /** For kind strategies: a server-side change of an object (a copy, with a new resourceVersion). */
   rewrite<T extends Resource>(obj: T, change: (next: T) => void): void {
-    const next = structuredClone(obj) as T;
+    const next = structuredClone(obj);
     change(next);
     next.metadata.resourceVersion = this.#nextRv();
     this.#put('MODIFIED', next);
@@ -196,7 +205,7 @@ export class Tx implements StrategyTx {
     const cur = this.get(obj.kind, obj.metadata.name);
     if (!cur) throw notFound(plural(obj.kind), obj.metadata.name);
     this.#checkRv(cur, obj.metadata.resourceVersion);
-    const next = structuredClone(cur) as Resource;
+    const next = structuredClone(cur);
     const { labels, annotations, finalizers } = obj.metadata;
     for (const [field, value] of [
       ['labels', labels],
@@ -233,7 +242,7 @@ export class Tx implements StrategyTx {
       if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(field))
         (next as any)[field] = structuredClone(obj[field]);
     }
-    strategyOf(next).prepareUpdate?.(this, next, specChanged);
+    this.#store.strategyOf(next.kind).prepareUpdate?.(this, next, specChanged);
     if (isDeepStrictEqual(next, cur)) return cur as T;
     if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) return this.#remove(next) as T;
     next.metadata.resourceVersion = this.#nextRv();
@@ -246,7 +255,7 @@ export class Tx implements StrategyTx {
     if (!cur) throw notFound(plural(kind), name);
     this.#checkRv(cur, resourceVersion);
     if (isDeepStrictEqual(cur.status, status)) return cur as ObjectOf<K>;
-    const next = structuredClone(cur) as Resource;
+    const next = structuredClone(cur);
     next.status = structuredClone(status);
     next.metadata.resourceVersion = this.#nextRv();
     return this.#put('MODIFIED', next) as ObjectOf<K>;
@@ -269,7 +278,7 @@ export class Tx implements StrategyTx {
     }
     if (cur.metadata.finalizers?.length) {
       if (cur.metadata.deletionTimestamp) return cur;
-      const next = structuredClone(cur) as Resource;
+      const next = structuredClone(cur);
       next.metadata.deletionTimestamp = this.#now();
       next.metadata.resourceVersion = this.#nextRv();
       return this.#put('MODIFIED', next);
@@ -278,11 +287,11 @@ export class Tx implements StrategyTx {
   }
 
   #remove(obj: Resource): Resource {
-    const last = structuredClone(obj) as Resource;
+    const last = structuredClone(obj);
     last.metadata.deletionTimestamp ??= this.#now();
     last.metadata.resourceVersion = this.#nextRv();
     const removed = this.#put('DELETED', last, true);
-    strategyOf(obj).afterRemove?.(this, obj);
+    this.#store.strategyOf(obj.kind).afterRemove?.(this, obj);
     return removed;
   }
 }

@@ -26,11 +26,30 @@ export function isKind<K extends KindName>(o: Resource, kind: K): o is Resource 
   return o.kind === kind;
 }
 
+/**
+ * An object read from under kind K: the store keeps each object under its own kind (a
+ * transaction and the loader put it there, checked against the kind's schema), so it is an
+ * ObjectOf<K>. The one place reads assert it; the compiler cannot follow a kind in a key.
+ */
+export function asKind<K extends string>(o: Resource | undefined): ObjectOf<K> | undefined {
+  return o as ObjectOf<K> | undefined;
+}
+
+/** The objects listed under kind K (see asKind). */
+export function asKindList<K extends string>(os: Resource[]): ObjectOf<K>[] {
+  return os as ObjectOf<K>[];
+}
+
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface WatchEvent<T = Resource> {
   type: WatchEventType;
   object: T;
+  /**
+   * Of a MODIFIED event: the object before the change (what the previous event of this
+   * object carried), as an informer hands its update handlers the old and the new object.
+   */
+  previous?: T;
 }
 
 /** The on-disk shape of the store file. */

@@ -26,6 +26,21 @@ export const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 export const MAX_FILE_BYTES = 4 * 2 ** 20;
 
 /**
+ * The most manifest files one revision may hold, and their most bytes together: a folder past
+ * either is reported (FolderTooLarge) and nothing of it is applied or pruned. They bound what
+ * one read holds in memory (a link to /usr once made a read of 6,068 files take 5 GB).
+ */
+export const MAX_MANIFEST_FILES = 5000;
+export const MAX_MANIFEST_BYTES = 32 * 2 ** 20;
+
+export interface FolderLimits {
+  /** Defaults to MAX_MANIFEST_FILES. */
+  maxFiles?: number;
+  /** Defaults to MAX_MANIFEST_BYTES. */
+  maxBytes?: number;
+}
+
+/**
  * Names that are never manifests nor folders of manifests: dotfiles and dot-folders
  * (`.git`, `.#alice.yaml` Emacs locks, `.alice.yaml.swp`), editor swap and backup files
  * (`*.swp`, `*.swx`, `*~`, `#alice.yaml#`), vim's write probe `4913`, and temp files
@@ -63,7 +78,10 @@ export interface ManifestFile {
   text: string;
 }
 
-export type FolderProblem = Extract<SyncReason, 'FolderNotFound' | 'FolderUnreadable'>;
+export type FolderProblem = Extract<
+  SyncReason,
+  'FolderNotFound' | 'FolderUnreadable' | 'FolderTooLarge' | 'LinkOutsideFolder'
+>;
 
 /** The folder cannot be read as a whole, or one of its files cannot. */
 export class FolderError extends Error {
@@ -109,11 +127,12 @@ export async function folderIdentity(root: string): Promise<string> {
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 const BATCH = 64;
 
-/** Reads a whole file with one open, fstat and read: no file is read past MAX_FILE_BYTES. */
-function readSmallFile(full: string, path: string): string {
+/** Reads a whole file with one open, fstat and read: no file is read past MAX_FILE_BYTES, nor past `budget` bytes. */
+function readSmallFile(full: string, path: string, budget: () => number): string {
   const fd = openSync(full, 'r');
   try {
     const size = fstatSync(fd).size;
+    if (size > budget()) throw new TooLarge();
     if (size > MAX_FILE_BYTES) {
       throw new FolderError(
         'FolderUnreadable',
@@ -134,18 +153,68 @@ function readSmallFile(full: string, path: string): string {
   }
 }
 
+/** Thrown inside a read when the byte cap is reached; reported as FolderTooLarge. */
+class TooLarge extends Error {}
+
+/** Whether `target` (a real path) is `root` (a real path) or lies inside it. */
+const insideRoot = (root: string, target: string) => {
+  const rel = relative(root, target);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+};
+
 /**
- * Reads every manifest under `root`, recursively, sorted by path. Symbolic links are
- * followed (a folder reached twice is read once). A file that disappears while the folder
- * is read is left out (it was being deleted or renamed; the watcher reports it and the
- * folder is read again). Throws FolderError when the folder or one of its entries cannot
- * be read.
+ * Reads every manifest under `root`, recursively, sorted by path. A symbolic link is followed
+ * only when it leads to a file or folder inside the folder (a folder reached twice is read
+ * once); one that leads out of it is a FolderError (LinkOutsideFolder) naming the link, never
+ * its target or the target's content, and nothing of the folder is applied until it goes: a
+ * sync folder holds what its files say, not what the server's own disk holds. More than
+ * `maxFiles` manifest files or `maxBytes` bytes is a FolderError (FolderTooLarge) naming the
+ * cap. A file that disappears while the folder is read is left out (it was being deleted or
+ * renamed; the watcher reports it and the folder is read again). Throws FolderError when the
+ * folder or one of its entries cannot be read.
  *
  * The reads are synchronous, in batches with the event loop let through in between: a
  * thousand small files take ~10 ms this way against ~60 ms through the libuv thread pool,
  * and that is most of the latency of an edit.
  */
-export async function readManifests(root: string): Promise<ManifestFile[]> {
+export async function readManifests(root: string, limits: FolderLimits = {}): Promise<ManifestFile[]> {
+  const maxFiles = limits.maxFiles ?? MAX_MANIFEST_FILES;
+  const maxBytes = limits.maxBytes ?? MAX_MANIFEST_BYTES;
+  const paths = await listManifestPaths(root, maxFiles);
+  const files: ManifestFile[] = [];
+  let bytes = 0;
+  for (let i = 0; i < paths.length; i++) {
+    const full = paths[i]!;
+    const path = toPosix(relative(root, full));
+    try {
+      const text = readSmallFile(full, path, () => maxBytes - bytes);
+      bytes += Buffer.byteLength(text);
+      files.push({ path, text });
+    } catch (err) {
+      if (err instanceof TooLarge) throw tooLarge(root, `${maxBytes} bytes`);
+      if (err instanceof FolderError) throw err;
+      if (errCode(err) === 'ENOENT') continue;
+      throw folderError(root, err, path);
+    }
+    if (i % BATCH === BATCH - 1) await yieldToLoop();
+  }
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+const tooLarge = (root: string, what: string) =>
+  new FolderError(
+    'FolderTooLarge',
+    `sync folder ${root} holds more than ${what} of manifests, the most one revision may hold (MAX_MANIFEST_FILES = ${MAX_MANIFEST_FILES} files and MAX_MANIFEST_BYTES = ${MAX_MANIFEST_BYTES} bytes in controller/gitops/files.ts); split it into several sync folders`,
+  );
+
+/** The paths of every manifest file under `root`, breadth first, following links only inside it. */
+async function listManifestPaths(root: string, maxFiles: number): Promise<string[]> {
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(root);
+  } catch (err) {
+    throw folderError(root, err);
+  }
   const paths: string[] = [];
   const seenDirs = new Set<string>();
   const pendingDirs = [root];
@@ -166,37 +235,39 @@ export async function readManifests(root: string): Promise<ManifestFile[]> {
     for (const e of entries) {
       if (isIgnoredName(e.name)) continue;
       const full = join(dir, e.name);
-      let isDir = e.isDirectory();
-      let isFile = e.isFile();
-      if (e.isSymbolicLink()) {
-        try {
-          const st = statSync(full);
-          isDir = st.isDirectory();
-          isFile = st.isFile();
-        } catch {
-          continue; // a dangling link declares nothing
-        }
+      const kind = entryKind(root, realRoot, full, e);
+      if (kind === 'dir') pendingDirs.push(full);
+      else if (kind === 'file' && MANIFEST_EXT.test(e.name)) {
+        paths.push(full);
+        if (paths.length > maxFiles) throw tooLarge(root, `${maxFiles} files`);
       }
-      if (isDir) pendingDirs.push(full);
-      else if (isFile && MANIFEST_EXT.test(e.name)) paths.push(full);
     }
     if (++work % BATCH === 0) await yieldToLoop();
   }
+  return paths;
+}
 
-  const files: ManifestFile[] = [];
-  for (let i = 0; i < paths.length; i++) {
-    const full = paths[i]!;
-    const path = toPosix(relative(root, full));
-    try {
-      files.push({ path, text: readSmallFile(full, path) });
-    } catch (err) {
-      if (err instanceof FolderError) throw err;
-      if (errCode(err) === 'ENOENT') continue;
-      throw folderError(root, err, path);
-    }
-    if (i % BATCH === BATCH - 1) await yieldToLoop();
+/** What an entry is, a link's target seen through; a link out of the folder is a FolderError naming the link. */
+function entryKind(root: string, realRoot: string, full: string, e: Dirent): 'dir' | 'file' | 'other' {
+  const kindOf = (dir: boolean, file: boolean) => (dir ? 'dir' : file ? 'file' : 'other');
+  if (!e.isSymbolicLink()) return kindOf(e.isDirectory(), e.isFile());
+  let target: string;
+  let st: ReturnType<typeof statSync>;
+  try {
+    target = realpathSync(full);
+    st = statSync(target);
+  } catch {
+    return 'other'; // a dangling link declares nothing
   }
-  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  if ((st.isDirectory() || MANIFEST_EXT.test(e.name)) && !insideRoot(realRoot, target)) {
+    const link = toPosix(relative(root, full));
+    throw new FolderError(
+      'LinkOutsideFolder',
+      `${link} in sync folder ${root} is a symbolic link that leads out of the folder; links are followed only to files and folders inside it: remove the link, or copy what it points to into the folder`,
+      link,
+    );
+  }
+  return kindOf(st.isDirectory(), st.isFile());
 }
 
 function toPosix(p: string): string {

@@ -6,6 +6,8 @@
 //   outcome.ts   what an attempt came to: applied, stalled or retrying
 //   report.ts    the Sync object's status and the Events
 //   ownership.ts which sync owns a name and an object
+//   prune-settle.ts  a prune waits until the object has been missing for a while
+//   not-running.ts   a Sync object without its --sync-dir says it is not running
 //   tickets.ts   what resync() waits for
 //   files.ts / build.ts / debounce.ts / status.ts / apply.ts  reading, parsing, debounce, conditions, the apply path
 export { startSync } from './sync.js';
@@ -16,3 +18,4 @@ export { SYNC_ANNOTATION, SYNC_FILE_ANNOTATION } from '../../specs/index.js';
 export { nameForFolder, revisionOf, readManifests, isIgnoredName, isIgnoredRelPath, MANIFEST_EXT } from './files.js';
 export type { ApplyFn, ApplyResult } from './apply.js';
 export type { SyncEvent, SyncHandle, SyncLogger, SyncOptions } from './types.js';
+export { markNotRunning } from './not-running.js';

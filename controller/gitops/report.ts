@@ -2,7 +2,14 @@
 // revisions, errors, inventory) and Events. A problem seen again at every self-heal is
 // reported once; a write that fails is logged, never thrown (the sync goes on).
 import { isDeepStrictEqual } from 'node:util';
-import { API_VERSION, type Sync, type SyncReason, type SyncSpec, type SyncStatus } from '../../specs/index.js';
+import {
+  API_VERSION,
+  syncRunning,
+  type Sync,
+  type SyncReason,
+  type SyncSpec,
+  type SyncStatus,
+} from '../../specs/index.js';
 import { timestamp, type StoreClient } from '../../store/index.js';
 import { shortRevision } from './files.js';
 import { plural, type Outcome } from './outcome.js';
@@ -50,7 +57,8 @@ export class SyncReporter {
   async starting(): Promise<void> {
     const now = timestamp(this.#o.store.now());
     await this.#writeStatus((prev) =>
-      prev.conditions?.length
+      // A sync marked NotRunning (a serve without its folder) that runs again starts afresh.
+      prev.conditions?.length && syncRunning({ status: prev })
         ? prev
         : {
             ...prev,

@@ -63,6 +63,15 @@ export function stalledConditions(reason: SyncReason, message: string): Conditio
   ];
 }
 
+/** Ready=False, Stalled=False, Reconciling=False: no sync of this name runs in this server. */
+export function notRunningConditions(message: string): ConditionInput[] {
+  return [
+    { type: 'Ready', status: 'False', reason: 'NotRunning', message },
+    { type: 'Stalled', status: 'False', reason: 'NotRunning', message: 'Not running, so not stalled.' },
+    { type: 'Reconciling', status: 'False', reason: 'NotRunning', message: 'Not running: nothing is read or applied.' },
+  ];
+}
+
 /** Ready=False (or Unknown), Reconciling=True: work under way, or a transient failure being retried. */
 export function reconcilingConditions(
   reason: SyncReason,

@@ -9,7 +9,15 @@ import { type Clock, ExponentialBackoff, RateLimitingQueue, realClock, type Time
 import { type ApplyFn, defaultApply } from './apply.js';
 import { ParseCache } from './build.js';
 import { Debouncer } from './debounce.js';
-import { FolderError, folderIdentity, type ManifestFile, readManifests, revisionOf } from './files.js';
+import {
+  FolderError,
+  type FolderLimits,
+  folderIdentity,
+  type ManifestFile,
+  readManifests,
+  revisionOf,
+} from './files.js';
+import { PRUNE_SETTLE_MS, PruneSettle } from './prune-settle.js';
 import { failureOutcome, folderOutcome, type Outcome, ownershipError } from './outcome.js';
 import { SYNC_ANNOTATION } from '../../specs/index.js';
 import { applysetFor, claimName, ownershipConflicts } from './ownership.js';
@@ -33,6 +41,8 @@ interface Settings {
   gitLockWaitMs: number;
   folderCheckMs: number;
   allowEmptyPrune: boolean;
+  pruneSettleMs: number;
+  limits: FolderLimits;
   clock: Clock;
   log: SyncLogger;
 }
@@ -49,6 +59,11 @@ function settings(opts: SyncOptions): Settings {
     gitLockWaitMs: Math.max(0, opts.gitLockWaitMs ?? 30_000),
     folderCheckMs: Math.max(10, Math.min(opts.folderCheckMs ?? 1000, intervalMs)),
     allowEmptyPrune: opts.allowEmptyPrune ?? false,
+    pruneSettleMs: Math.max(0, opts.pruneSettleMs ?? PRUNE_SETTLE_MS),
+    limits: {
+      ...(opts.maxFiles !== undefined ? { maxFiles: opts.maxFiles } : {}),
+      ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
+    },
     clock: opts.clock ?? realClock,
     log: opts.logger ?? silentLogger,
   };
@@ -66,6 +81,7 @@ class FolderSync implements SyncHandle {
   readonly #debouncer: Debouncer;
   readonly #gate: SettleGate;
   readonly #watcher: FolderWatcher;
+  readonly #prunes: PruneSettle;
   #worker: Promise<void> | undefined;
   #healTimer: Timer | undefined;
   #stopped = false;
@@ -80,6 +96,7 @@ class FolderSync implements SyncHandle {
     this.#apply = apply;
     this.#releaseName = releaseName;
     const { name, dir, log, clock } = s;
+    this.#prunes = new PruneSettle(s.pruneSettleMs, () => clock.now());
     this.#queue = new RateLimitingQueue(clock, new ExponentialBackoff({ baseMs: RETRY_BASE_MS, capMs: s.intervalMs }));
     const spec: SyncSpec = {
       path: dir,
@@ -211,7 +228,7 @@ class FolderSync implements SyncHandle {
       const identity = await folderIdentity(dir);
       const newWatch = identity !== this.#watcher.watched;
       if (newWatch) await this.#watcher.setWatch(identity);
-      return { files: await readManifests(dir), newWatch };
+      return { files: await readManifests(dir, this.#s.limits), newWatch };
     } catch (err) {
       if (!(err instanceof FolderError)) throw err;
       if (err.reason === 'FolderNotFound') await this.#watcher.setWatch(undefined);
@@ -225,11 +242,20 @@ class FolderSync implements SyncHandle {
   async #attempt(files: ManifestFile[], revision: string): Promise<Outcome> {
     const { store } = this.#opts;
     const { name, allowEmptyPrune } = this.#s;
+    let recheckInMs: number | undefined;
+    let held: string[] = [];
     try {
       const documents = documentsOf(this.#parsed, files);
       const conflicts = ownershipConflicts(store, name, documents);
       if (conflicts.length) throw ownershipError(conflicts);
       const results = await this.#apply(store, documents, {
+        // A file missing for a moment (an editor's save) prunes nothing: see prune-settle.ts.
+        holdPrune: (victims) => {
+          const h = this.#prunes.hold(victims);
+          recheckInMs = h.recheckInMs;
+          held = [...h.keep];
+          return h.keep;
+        },
         prune: true,
         applyset: applysetFor(name),
         allowEmptyPrune,
@@ -237,10 +263,22 @@ class FolderSync implements SyncHandle {
         // The sync owns the fields its files set: its drift repair puts back only those.
         fieldManager: `sync:${name}`,
       });
+      if (recheckInMs !== undefined) this.#recheckPrunes(held, recheckInMs);
       return { kind: 'applied', revision, results };
     } catch (err) {
       return failureOutcome(err, revision, files.length);
     }
+  }
+
+  /** Reads the folder again once the held prunes have settled: still missing then, they go. */
+  #recheckPrunes(held: string[], inMs: number): void {
+    if (this.#stopped) return;
+    this.#s.log.info(
+      { sync: this.#s.name, held, pruneSettleMs: this.#s.pruneSettleMs },
+      `sync: ${held.join(', ')} missing from the folder; pruned only if still missing in ${Math.ceil(inMs)} ms`,
+    );
+    this.#wantForce = true;
+    this.#queue.addAfter(this.#s.name, inMs);
   }
 
   /** Reports an outcome and turns it into a queue operation (controller-runtime's switch). */

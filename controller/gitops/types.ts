@@ -41,6 +41,16 @@ export interface SyncOptions {
   folderCheckMs?: number;
   /** A folder with no objects may prune everything this sync applied. Defaults to false. */
   allowEmptyPrune?: boolean;
+  /**
+   * An object is pruned only after missing from the folder for this long, and after the folder
+   * was read again (an editor's save leaves a file missing for a moment). Defaults to
+   * PRUNE_SETTLE_MS (5000).
+   */
+  pruneSettleMs?: number;
+  /** Most manifest files one revision may hold. Defaults to MAX_MANIFEST_FILES (5000). */
+  maxFiles?: number;
+  /** Most bytes the manifest files of one revision may hold together. Defaults to MAX_MANIFEST_BYTES (32 MiB). */
+  maxBytes?: number;
   logger?: SyncLogger;
   recordEvent?: (ev: SyncEvent) => Promise<void>;
   /** The apply path; defaults to `applyDocuments` of store/apply (what `tidepool apply` uses). */

@@ -88,7 +88,9 @@ export class FolderWatcher {
   async #open(identity: string): Promise<void> {
     const { dir, name, log, onChange } = this.#o;
     await this.#closeWatcher();
-    const w = watch(dir, { ignoreInitial: true, ignored: watchIgnored(dir), persistent: true });
+    // Links are not followed: a link to /usr would have chokidar watch thousands of files. The
+    // link itself is watched, and readManifests refuses one that leads out of the folder.
+    const w = watch(dir, { ignoreInitial: true, ignored: watchIgnored(dir), persistent: true, followSymlinks: false });
     w.on('all', (event, path) => {
       if (this.#closed) return;
       log.debug({ sync: name, event, path }, 'sync: file event');

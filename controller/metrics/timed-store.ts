@@ -15,6 +15,7 @@ export function timedStore(store: StoreClient, client: string, m: FleetMetrics):
   return {
     get: (kind, name) => store.get(kind, name),
     list: (kind, selector) => store.list(kind, selector),
+    portsOf: (ws) => store.portsOf(ws),
     watch: (opts, fn) => store.watch(opts, fn),
     now: () => store.now(),
     transaction: (fn) => timed('transaction', store.transaction(fn), performance.now()),

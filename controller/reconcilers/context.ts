@@ -7,7 +7,6 @@ import type { RuntimeDriver } from '../drivers/runtime/types.js';
 import type { EventRecorder } from '../events/index.js';
 import type { IdeHealth } from '../ide-health.js';
 import type { Orphans } from '../orphans.js';
-import type { PortIndex } from '../port-index.js';
 import type { Clock, RateLimitingQueue } from '../queue/index.js';
 import type { RouteState } from '../route-state.js';
 import type { StatusWriter } from '../status.js';
@@ -23,7 +22,6 @@ export interface Context {
   routes: RouteState;
   capacity: Capacity;
   events: EventRecorder;
-  ports: PortIndex;
   queue: RateLimitingQueue;
   clock: Clock;
   logger: Logger;

@@ -79,7 +79,8 @@ function enqueueChanged(ctx: Context, changed: { workspaces: Set<string>; ports:
   for (const key of changed.ports) {
     const i = key.lastIndexOf('/');
     const ws = key.slice(0, i);
-    const name = ctx.ports.nameOf(ws, Number(key.slice(i + 1)));
+    const port = Number(key.slice(i + 1));
+    const name = ctx.store.portsOf(ws).find((p) => p.spec.port === port)?.metadata.name;
     if (name) ctx.queue.add(portKey(name));
     ctx.queue.add(workspaceKey(ws));
   }
@@ -89,6 +90,6 @@ function enqueueChanged(ctx: Context, changed: { workspaces: Set<string>; ports:
 function enqueueAll(ctx: Context, workspaces: Workspace[]): void {
   for (const ws of workspaces) {
     ctx.queue.add(workspaceKey(ws.metadata.name));
-    for (const p of ctx.ports.portsOf(ws.metadata.name)) ctx.queue.add(portKey(p));
+    for (const p of ctx.store.portsOf(ws.metadata.name)) ctx.queue.add(portKey(p.metadata.name));
   }
 }

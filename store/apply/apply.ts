@@ -35,6 +35,11 @@ export interface ApplyOptions {
   fieldManager?: string;
   /** Stamped on every applied object (e.g. the sync that owns it). */
   annotations?: Record<string, string>;
+  /**
+   * Told what a prune would delete (`Kind/name`), returns those to keep this time: a sync keeps
+   * an object whose file has not been gone long enough (an editor's save). Defaults to none.
+   */
+  holdPrune?: (victims: string[]) => ReadonlySet<string>;
 }
 
 /** What applyDocuments returns: the results of the API's ApplyResult (specs/apply.ts). */
@@ -178,6 +183,20 @@ function pruneVictims(tx: Tx, applyset: string, keep: Set<string>): Resource[] {
   return victims;
 }
 
+/** Gives the event loop a turn every 20 ms of work: thousands of objects are handled in slices,
+ * so the server keeps answering meanwhile. */
+class Slicer {
+  #since = performance.now();
+  async pause(): Promise<void> {
+    if (performance.now() - this.#since <= 20) return;
+    await new Promise<void>((r) => setImmediate(r));
+    this.#since = performance.now();
+  }
+}
+
+const whereOf = (doc: ParsedDocument): string =>
+  `document ${doc.index}${describeWhere(doc.file, doc.line ? { line: doc.line, column: doc.column ?? 1 } : undefined)}`;
+
 /**
  * Applies documents: creates what is missing, replaces spec, labels and annotations of
  * what differs (keeping finalizers, status and `tidepool/*` annotations it does not set),
@@ -193,17 +212,35 @@ export async function applyDocuments(
 ): Promise<ApplyResult> {
   checkOptions(opts);
   const { documents } = toDocuments(input);
+  const { planned, keys } = await planDocuments(documents);
+  const applyTime = timestamp(store.now());
+  const order = [...planned].sort((a, b) => APPLY_ORDER.indexOf(a.object.kind) - APPLY_ORDER.indexOf(b.object.kind));
+  try {
+    return await store.transactionAsync(async (tx) => {
+      const actions = await writePlanned(tx, order, opts, applyTime);
+      const results: ApplyResultItem[] = planned.map((p) => ({
+        kind: p.object.kind,
+        name: p.object.metadata.name,
+        action: actions.get(p)!,
+      }));
+      if (opts.prune && opts.applyset) results.push(...prune(tx, opts, keys, documents.length === 0));
+      if (opts.dryRun) throw new DryRun(results);
+      return { results };
+    });
+  } catch (err) {
+    if (err instanceof DryRun) return { results: err.results };
+    throw err;
+  }
+}
 
+/** Validates every document and refuses two of one kind and name; every violation at once, located. */
+async function planDocuments(documents: readonly ParsedDocument[]): Promise<{ planned: Planned[]; keys: Set<string> }> {
   const causes: StatusCause[] = [];
   const planned: Planned[] = [];
   const seen = new Map<string, ParsedDocument>();
-  // A big apply (thousands of objects) is validated in slices, so the server keeps answering.
-  let slice = performance.now();
+  const slicer = new Slicer();
   for (const doc of documents) {
-    if (performance.now() - slice > 20) {
-      await new Promise<void>((r) => setImmediate(r));
-      slice = performance.now();
-    }
+    await slicer.pause();
     const r = validateManifest(doc.object);
     if (!r.object) {
       for (const c of r.causes) causes.push(locatedCause(doc, c));
@@ -217,7 +254,7 @@ export async function applyDocuments(
         locatedCause(doc, {
           field: 'metadata.name',
           reason: 'FieldValueDuplicate',
-          message: `Duplicate value: ${object.kind} "${object.metadata.name}" is already defined by document ${first.index}${describeWhere(first.file, first.line ? { line: first.line, column: first.column ?? 1 } : undefined)}`,
+          message: `Duplicate value: ${object.kind} "${object.metadata.name}" is already defined by ${whereOf(first)}`,
         }),
       );
       continue;
@@ -226,71 +263,64 @@ export async function applyDocuments(
     planned.push({ doc, object });
   }
   if (causes.length) throw invalidApply(causes);
+  return { planned, keys: new Set(seen.keys()) };
+}
 
-  const applyTime = timestamp(store.now());
-  const order = [...planned].sort((a, b) => APPLY_ORDER.indexOf(a.object.kind) - APPLY_ORDER.indexOf(b.object.kind));
-  try {
-    return await store.transactionAsync(async (tx) => {
-      const actions = new Map<Planned, ApplyAction>();
-      const storeCauses: StatusCause[] = [];
-      // Thousands of objects are written in slices too; other writes wait meanwhile.
-      let slice = performance.now();
-      for (const p of order) {
-        if (performance.now() - slice > 20) {
-          await new Promise<void>((r) => setImmediate(r));
-          slice = performance.now();
-        }
-        try {
-          actions.set(p, applyOne(tx, p, opts, applyTime));
-        } catch (err) {
-          if (!(err instanceof StoreError)) throw err;
-          const where = `document ${p.doc.index}${describeWhere(p.doc.file, p.doc.line ? { line: p.doc.line, column: p.doc.column ?? 1 } : undefined)}`;
-          if (err.reason === 'Invalid') {
-            const cs = err.details?.causes?.length
-              ? err.details.causes
-              : [{ reason: err.reason, message: err.message }];
-            for (const c of cs) storeCauses.push(locatedCause(p.doc, c));
-            continue;
-          }
-          throw new StoreError(err.reason, `${where}: ${err.message}`, err.details);
-        }
+/** Writes each planned object in order; the store's refusals are gathered (located) and thrown together. */
+async function writePlanned(
+  tx: Tx,
+  order: readonly Planned[],
+  opts: ApplyOptions,
+  applyTime: string,
+): Promise<Map<Planned, ApplyAction>> {
+  const actions = new Map<Planned, ApplyAction>();
+  const storeCauses: StatusCause[] = [];
+  const slicer = new Slicer();
+  for (const p of order) {
+    await slicer.pause();
+    try {
+      actions.set(p, applyOne(tx, p, opts, applyTime));
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+      if (err.reason === 'Invalid') {
+        const cs = err.details?.causes?.length ? err.details.causes : [{ reason: err.reason, message: err.message }];
+        for (const c of cs) storeCauses.push(locatedCause(p.doc, c));
+        continue;
       }
-      if (storeCauses.length) throw invalidApply(storeCauses.sort((a, b) => a.document! - b.document!));
-
-      const results: ApplyResultItem[] = planned.map((p) => ({
-        kind: p.object.kind,
-        name: p.object.metadata.name,
-        action: actions.get(p)!,
-      }));
-      if (opts.prune && opts.applyset) {
-        const victims = pruneVictims(tx, opts.applyset, new Set(seen.keys()));
-        if (documents.length === 0 && victims.length && !opts.allowEmptyPrune) {
-          throw new StoreError(
-            'Invalid',
-            `refusing to prune every object of applyset "${opts.applyset}" (${victims.length}: ${victims.map((v) => `${v.kind.toLowerCase()}/${v.metadata.name}`).join(', ')}) because the apply contains no objects; allow it explicitly (allowEmptyPrune) if that is what you want`,
-            {
-              kind: 'apply',
-              causes: [
-                {
-                  field: 'allowEmptyPrune',
-                  reason: 'FieldValueForbidden',
-                  message: 'an empty apply would prune every object of the applyset',
-                },
-              ],
-            },
-          );
-        }
-        for (const v of victims) {
-          if (!tx.get(v.kind, v.metadata.name)) continue;
-          tx.delete(v.kind, v.metadata.name);
-          results.push({ kind: v.kind, name: v.metadata.name, action: 'pruned' });
-        }
-      }
-      if (opts.dryRun) throw new DryRun(results);
-      return { results };
-    });
-  } catch (err) {
-    if (err instanceof DryRun) return { results: err.results };
-    throw err;
+      throw new StoreError(err.reason, `${whereOf(p.doc)}: ${err.message}`, err.details);
+    }
   }
+  if (storeCauses.length) throw invalidApply(storeCauses.sort((a, b) => a.document! - b.document!));
+  return actions;
+}
+
+/** Deletes the applyset's objects the documents no longer hold; an empty apply may not prune everything unless allowed. */
+function prune(tx: Tx, opts: ApplyOptions, keep: Set<string>, empty: boolean): ApplyResultItem[] {
+  const applyset = opts.applyset!;
+  const victims = pruneVictims(tx, applyset, keep);
+  if (empty && victims.length && !opts.allowEmptyPrune) {
+    throw new StoreError(
+      'Invalid',
+      `refusing to prune every object of applyset "${applyset}" (${victims.length}: ${victims.map((v) => `${v.kind.toLowerCase()}/${v.metadata.name}`).join(', ')}) because the apply contains no objects; allow it explicitly (allowEmptyPrune) if that is what you want`,
+      {
+        kind: 'apply',
+        causes: [
+          {
+            field: 'allowEmptyPrune',
+            reason: 'FieldValueForbidden',
+            message: 'an empty apply would prune every object of the applyset',
+          },
+        ],
+      },
+    );
+  }
+  const held = opts.holdPrune?.(victims.map((v) => `${v.kind}/${v.metadata.name}`));
+  const pruned: ApplyResultItem[] = [];
+  for (const v of victims) {
+    if (held?.has(`${v.kind}/${v.metadata.name}`)) continue;
+    if (!tx.get(v.kind, v.metadata.name)) continue;
+    tx.delete(v.kind, v.metadata.name);
+    pruned.push({ kind: v.kind, name: v.metadata.name, action: 'pruned' });
+  }
+  return pruned;
 }

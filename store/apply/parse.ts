@@ -211,6 +211,19 @@ function where(file: string | undefined, p: Position | undefined): string {
 }
 
 /**
+ * The parser's words without any of the source: its first line only (the rest is a frame of
+ * source lines), no position (the cause carries line and column), and nothing after a colon
+ * (where it quotes a token: an alias, a tag, a directive). A file's content never reaches a
+ * status or an error; the file, line and column say where to look.
+ */
+function syntaxMessage(raw: string): string {
+  return raw
+    .split('\n')[0]!
+    .replace(/ at line \d+, column \d+:?$/, '')
+    .replace(/:\s.*$/, '');
+}
+
+/**
  * Parses every source. Empty documents (`---` alone, comments only) are skipped. Syntax
  * errors, duplicate keys and alias bombs of every document are reported together in one
  * 400 Status, each cause with its document index, file, line and column.
@@ -237,7 +250,7 @@ export function parseDocuments(sources: readonly ApplySource[], opts: ParseOptio
         for (const e of doc.errors) {
           const p = e.linePos?.[0];
           const pos = p ? { line: p.line, column: p.col } : positionOf(doc.contents, lc);
-          const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+          const message = syntaxMessage(e.message);
           errors.push({
             reason: e.code === 'DUPLICATE_KEY' ? 'DuplicateKey' : 'InvalidSyntax',
             message: e.code === 'DUPLICATE_KEY' ? `duplicate key: ${message}` : message,
@@ -266,7 +279,7 @@ export function parseDocuments(sources: readonly ApplySource[], opts: ParseOptio
           reason: excessive ? 'ExcessiveAliases' : 'InvalidSyntax',
           message: excessive
             ? `too many alias expansions (more than ${maxAliasCount}): aliases that expand exponentially ("billion laughs") are refused`
-            : errorMessage(err),
+            : syntaxMessage(errorMessage(err)),
           document: index,
           ...(file !== undefined ? { file } : {}),
           ...(pos ?? {}),

@@ -245,7 +245,7 @@ describe('sync: git at work', () => {
 
 describe('sync: a revision is all or nothing', () => {
   it('invalid YAML in one of ten files applies nothing and prunes nothing, then the fix applies everything', async () => {
-    const h = await harness(ten());
+    const h = await harness(ten(), { pruneSettleMs: 0 });
     const good = h.status().lastAppliedRevision;
     expect(h.store.list('Workspace').items).toHaveLength(10);
 
@@ -357,7 +357,7 @@ describe('sync: a revision is all or nothing', () => {
 
 describe('sync: prune by inventory', () => {
   it('a folder emptied of files prunes nothing without permission', async () => {
-    const h = await harness(ten());
+    const h = await harness(ten(), { pruneSettleMs: 0 });
     for (const f of Object.keys(ten())) await unlink(join(h.dir, f));
     await waitFor(() => h.condition('Stalled')?.status === 'True', 'Stalled');
     expect(h.condition('Stalled')).toMatchObject({ reason: 'EmptyFolder' });
@@ -372,7 +372,7 @@ describe('sync: prune by inventory', () => {
   });
 
   it('with allowEmptyPrune an empty folder prunes everything the sync applied', async () => {
-    const h = await harness(ten(), { allowEmptyPrune: true });
+    const h = await harness(ten(), { allowEmptyPrune: true, pruneSettleMs: 0 });
     expect(h.store.get('Sync', 'manifests')!.spec.allowEmptyPrune).toBe(true);
     for (const f of Object.keys(ten())) await unlink(join(h.dir, f));
     await waitFor(

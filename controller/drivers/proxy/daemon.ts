@@ -4,10 +4,13 @@
 // recorded, and that the caller accepts) instead of starting a second one beside it. Both
 // children and adopted processes are watched; one that dies is started again with backoff
 // and onRestart runs, so the caller can check what it serves.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { open, readFile } from 'node:fs/promises';
+import { endProcess, PidFile, processArgv } from './pid-file.js';
 import { ProxyError } from './types.js';
 import { errorMessage } from '../../../specs/errors.js';
+
+export { processArgv } from './pid-file.js';
 
 export interface Logger {
   info(obj: object | string, msg?: string): void;
@@ -44,25 +47,19 @@ export interface DaemonOptions {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** A live process's argv; undefined when there is none (or a zombie). */
-export async function processArgv(pid: number): Promise<string[] | undefined> {
-  if (process.platform === 'linux') {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    const argv = cmdline.split('\0').filter(Boolean);
-    return argv.length ? argv : undefined;
-  }
-  return new Promise((resolve) => {
-    execFile('ps', ['-ww', '-o', 'command=', '-p', String(pid)], (err, stdout) => {
-      resolve(err || !stdout.trim() ? undefined : stdout.trim().split(/\s+/));
-    });
-  });
-}
-
 /** The last lines a process wrote since `from` (its reason for failing to start), and where the log is. */
 async function logTail(path: string, from: number): Promise<string> {
   const text = await readFile(path, 'utf8').catch(() => '');
   const lines = text.slice(from).trim().split('\n').filter(Boolean).slice(-3);
   return `${lines.length ? lines.join(' | ') : 'no output'} (log: ${path})`;
+}
+
+/** What the start-up of one spawned process has seen of it. */
+interface StartState {
+  exited?: string;
+  spawnError?: Error;
+  /** Set once it served: an exit after that is a death to restart from. */
+  ready: boolean;
 }
 
 export class Daemon {
@@ -74,12 +71,17 @@ export class Daemon {
   #restartTimer: NodeJS.Timeout | undefined;
   #watchTimer: NodeJS.Timeout | undefined;
   #failures = 0;
+  readonly #o: DaemonOptions;
+  readonly #pidFile: PidFile;
 
-  constructor(private readonly o: DaemonOptions) {}
+  constructor(o: DaemonOptions) {
+    this.#o = o;
+    this.#pidFile = new PidFile(o.pidFile);
+  }
 
   /** "caddyPid", "dnsmasqPid": a log key of its own (pino's own `pid` is Tidepool's). */
   get #pidKey(): string {
-    return `${this.o.name}Pid`;
+    return `${this.#o.name}Pid`;
   }
 
   /** pid of the live process, undefined while there is none. */
@@ -97,104 +99,52 @@ export class Daemon {
     return this.#adopted;
   }
 
-  /** The argv recorded in the pid file, when its process still runs with exactly that command line. */
-  async leftRunning(): Promise<{ pid: number; argv: string[] } | undefined> {
-    let rec: { pid?: unknown; argv?: unknown };
-    try {
-      rec = JSON.parse(await readFile(this.o.pidFile, 'utf8')) as typeof rec;
-    } catch {
-      return undefined;
-    }
-    if (typeof rec.pid !== 'number' || !Array.isArray(rec.argv) || rec.pid === process.pid) return undefined;
-    const live = await processArgv(rec.pid);
-    if (!live || live.join('\0') !== (rec.argv as string[]).join('\0')) return undefined; // gone, or a reused pid
-    return { pid: rec.pid, argv: rec.argv as string[] };
+  /** The process recorded in the pid file, when it still runs with exactly that command line. */
+  leftRunning(): Promise<{ pid: number; argv: string[] } | undefined> {
+    return this.#pidFile.leftRunning();
   }
 
   /** Adopts the process left running when it is ours and accepted, else spawns one; resolves once it serves. */
   async start(): Promise<void> {
     this.#stopping = false;
     const left = await this.leftRunning();
-    if (left && this.o.accept(left.argv)) {
+    if (left && this.#o.accept(left.argv)) {
       try {
         await this.#waitReady(() => undefined, Date.now() + 3_000);
         this.#pid = left.pid;
         this.#argv = left.argv;
         this.#adopted = true;
-        await this.o.afterReady?.();
+        await this.#o.afterReady?.();
         this.#watch();
-        this.o.logger.info(
+        this.#o.logger.info(
           { [this.#pidKey]: left.pid },
-          `${this.o.name} adopted: the process a previous Tidepool left running`,
+          `${this.#o.name} adopted: the process a previous Tidepool left running`,
         );
         return;
       } catch (err) {
-        this.o.logger.warn(
+        this.#o.logger.warn(
           { [this.#pidKey]: left.pid, err: errorMessage(err) },
-          `${this.o.name}: the process left running does not serve; ending it`,
+          `${this.#o.name}: the process left running does not serve; ending it`,
         );
-        await this.#end(left.pid, 3_000);
+        await endProcess(left.pid, 3_000);
       }
     } else if (left) {
-      this.o.logger.warn(
+      this.#o.logger.warn(
         { [this.#pidKey]: left.pid, argv: left.argv },
-        `${this.o.name}: the process left running has other settings; ending it`,
+        `${this.#o.name}: the process left running has other settings; ending it`,
       );
-      await this.#end(left.pid, 3_000);
+      await endProcess(left.pid, 3_000);
     }
     await this.#spawnAndWait();
   }
 
   async #spawnAndWait(): Promise<void> {
-    await this.o.beforeSpawn?.();
-    const log = await open(this.o.logFile, 'a', 0o600);
-    const logStart = (await log.stat()).size;
-    if (this.#stopping) {
-      await log.close();
-      throw new ProxyError(`${this.o.name} supervisor stopped`, 'ProxyUnavailable');
-    }
-    const argv = [this.o.binary, ...this.o.args];
-    // Its own session: a Ctrl-C to serve's process group, or serve's death, does not reach it.
-    const child = spawn(this.o.binary, this.o.args, {
-      stdio: ['ignore', log.fd, log.fd],
-      env: this.o.env,
-      detached: true,
-    });
-    child.unref();
-    let exited: string | undefined;
-    let spawnError: Error | undefined;
-    let ready = false;
-    child.on('error', (err) => {
-      spawnError ??= err;
-    });
-    child.once('exit', (code, signal) => {
-      exited = signal ? `signal ${signal}` : `exit code ${code}`;
-      if (this.#child === child) this.#pid = undefined;
-      if (ready && this.#child === child) this.#died(exited);
-    });
-    await log.close();
-    this.#child = child;
-    this.#adopted = false;
-    if (child.pid !== undefined) {
-      this.#pid = child.pid;
-      this.#argv = argv;
-      const tmp = `${this.o.pidFile}.tmp`;
-      await writeFile(tmp, JSON.stringify({ pid: child.pid, argv }), { mode: 0o600 });
-      await rename(tmp, this.o.pidFile);
-    }
+    await this.#o.beforeSpawn?.();
+    const { child, state, logStart } = await this.#spawn();
     try {
-      await this.#waitReady(
-        () => {
-          if (spawnError)
-            throw new ProxyError(`cannot run ${this.o.binary}: ${spawnError.message}`, 'ProxyUnavailable');
-          if (exited) return `exited during start-up (${exited})`;
-          return undefined;
-        },
-        Date.now() + (this.o.readyTimeoutMs ?? 15_000),
-        logStart,
-      );
+      await this.#waitReady(() => this.#startFailure(state), Date.now() + (this.#o.readyTimeoutMs ?? 15_000), logStart);
     } catch (err) {
-      if (child.pid !== undefined && exited === undefined)
+      if (child.pid !== undefined && state.exited === undefined)
         try {
           process.kill(child.pid, 'SIGKILL');
         } catch {
@@ -202,8 +152,53 @@ export class Daemon {
         }
       throw err;
     }
-    ready = true;
-    await this.o.afterReady?.();
+    state.ready = true;
+    await this.#o.afterReady?.();
+  }
+
+  /** Spawns a new process with its output in the log, and records it in the pid file. */
+  async #spawn(): Promise<{ child: ChildProcess; state: StartState; logStart: number }> {
+    const log = await open(this.#o.logFile, 'a', 0o600);
+    const logStart = (await log.stat()).size;
+    if (this.#stopping) {
+      await log.close();
+      throw new ProxyError(`${this.#o.name} supervisor stopped`, 'ProxyUnavailable');
+    }
+    const argv = [this.#o.binary, ...this.#o.args];
+    // Its own session: a Ctrl-C to serve's process group, or serve's death, does not reach it.
+    const child = spawn(this.#o.binary, this.#o.args, {
+      stdio: ['ignore', log.fd, log.fd],
+      env: this.#o.env,
+      detached: true,
+    });
+    child.unref();
+    const state: StartState = { ready: false };
+    child.on('error', (err) => {
+      state.spawnError ??= err;
+    });
+    child.once('exit', (code, signal) => {
+      const exited = signal ? `signal ${signal}` : `exit code ${code}`;
+      state.exited = exited;
+      if (this.#child === child) this.#pid = undefined;
+      if (state.ready && this.#child === child) this.#died(exited);
+    });
+    await log.close();
+    this.#child = child;
+    this.#adopted = false;
+    if (child.pid !== undefined) {
+      this.#pid = child.pid;
+      this.#argv = argv;
+      await this.#pidFile.record(child.pid, argv);
+    }
+    return { child, state, logStart };
+  }
+
+  /** Why a process being started will not serve (undefined: it may yet); throws when it could not run at all. */
+  #startFailure(state: StartState): string | undefined {
+    if (state.spawnError)
+      throw new ProxyError(`cannot run ${this.#o.binary}: ${state.spawnError.message}`, 'ProxyUnavailable');
+    if (state.exited) return `exited during start-up (${state.exited})`;
+    return undefined;
   }
 
   async #waitReady(check: () => string | undefined, deadline: number, logStart?: number): Promise<void> {
@@ -211,17 +206,17 @@ export class Daemon {
       const dead = check();
       if (dead)
         throw new ProxyError(
-          `${this.o.name} ${dead}: ${await logTail(this.o.logFile, logStart ?? 0)}`,
+          `${this.#o.name} ${dead}: ${await logTail(this.#o.logFile, logStart ?? 0)}`,
           'ProxyUnavailable',
         );
       try {
-        await this.o.probe();
+        await this.#o.probe();
         return;
       } catch (err) {
         if (Date.now() > deadline) {
-          const tail = logStart === undefined ? '' : `; ${await logTail(this.o.logFile, logStart)}`;
+          const tail = logStart === undefined ? '' : `; ${await logTail(this.#o.logFile, logStart)}`;
           throw new ProxyError(
-            `${this.o.name} did not answer within the start-up timeout: ${errorMessage(err)}${tail}`,
+            `${this.#o.name} did not answer within the start-up timeout: ${errorMessage(err)}${tail}`,
             'ProxyUnavailable',
           );
         }
@@ -241,13 +236,13 @@ export class Daemon {
         this.#pid = undefined;
         this.#died('gone');
       });
-    }, this.o.watchMs ?? 500);
+    }, this.#o.watchMs ?? 500);
     this.#watchTimer.unref();
   }
 
   #died(how: string): void {
     if (this.#stopping) return;
-    this.o.logger.warn({ how }, `${this.o.name} exited unexpectedly; restarting`);
+    this.#o.logger.warn({ how }, `${this.#o.name} exited unexpectedly; restarting`);
     this.#scheduleRestart();
   }
 
@@ -259,36 +254,16 @@ export class Daemon {
       this.#spawnAndWait().then(
         () => {
           this.#failures = 0;
-          this.o.logger.info({ [this.#pidKey]: this.#pid }, `${this.o.name} restarted`);
-          this.o.onRestart();
+          this.#o.logger.info({ [this.#pidKey]: this.#pid }, `${this.#o.name} restarted`);
+          this.#o.onRestart();
         },
         (err: Error) => {
           this.#failures++;
-          this.o.logger.error({ err: err.message }, `${this.o.name} restart failed`);
+          this.#o.logger.error({ err: err.message }, `${this.#o.name} restart failed`);
           this.#scheduleRestart();
         },
       );
     }, delay);
-  }
-
-  async #end(pid: number, graceMs: number): Promise<void> {
-    const argv = await processArgv(pid);
-    for (const [signal, waitMs] of [
-      ['SIGTERM', graceMs],
-      ['SIGKILL', 3_000],
-    ] as const) {
-      try {
-        process.kill(pid, signal);
-      } catch {
-        return;
-      }
-      const deadline = Date.now() + waitMs;
-      while (Date.now() < deadline) {
-        const now = await processArgv(pid);
-        if (!now || now.join('\0') !== argv?.join('\0')) return;
-        await sleep(25);
-      }
-    }
   }
 
   /** Stops supervising and leaves the process running, for the next Tidepool to adopt. */
@@ -304,7 +279,7 @@ export class Daemon {
     this.release();
     const pid = this.#pid;
     this.#pid = undefined;
-    if (pid !== undefined) await this.#end(pid, graceMs);
-    await rm(this.o.pidFile, { force: true }).catch(() => undefined);
+    if (pid !== undefined) await endProcess(pid, graceMs);
+    await this.#pidFile.remove();
   }
 }

@@ -3,7 +3,7 @@
 // Caddy sent one.
 import { Agent, request } from 'undici';
 import { ProxyError, type ProxyErrorReason } from '../types.js';
-import type { Json } from './config.js';
+import type { Json } from './json.js';
 
 export class CaddyAdminError extends ProxyError {
   constructor(

@@ -21,8 +21,7 @@
 // is reused instead.
 import bcrypt from 'bcryptjs';
 import { PROXY_SECRET_HEADER } from '../../../../specs/proxy.js';
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+import type { Json } from './json.js';
 
 export interface LoginSettings {
   /** host:port of Tidepool's API. */

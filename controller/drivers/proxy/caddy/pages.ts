@@ -1,7 +1,7 @@
 // Tidepool's own answers on the workspace and preview ports, as Caddy handlers: one line of
 // text for curl, a small HTML page for a browser (Accept: text/html). Names in them come from
 // vars or headers that only ever hold [a-z0-9-] (the path matchers and the pages server check).
-import type { Json } from './config.js';
+import type { Json } from './json.js';
 
 export type PageKind = 'ide' | 'port';
 

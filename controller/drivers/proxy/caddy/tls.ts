@@ -9,7 +9,7 @@
 // from routes): the certificates are managed explicitly, listed in `tls.certificates.automate`.
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import type { Json } from './config.js';
+import type { Json } from './json.js';
 
 export const TLS_MODES = ['internal', 'acme'] as const;
 export type TlsMode = (typeof TLS_MODES)[number];

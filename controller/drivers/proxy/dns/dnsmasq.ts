@@ -9,6 +9,7 @@ import { createSocket } from 'node:dgram';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Daemon, type Logger } from '../daemon.js';
+import { PidFile } from '../pid-file.js';
 import { ProxyError, type RouteTable } from '../types.js';
 import { IDE_PORT } from '../../../../specs/workspace.js';
 import { ALIVE_NAME, ZONE, hostsFile, parseHostsFile, serialName } from './zone.js';
@@ -104,19 +105,7 @@ export class Dnsmasq {
     await mkdir(this.#hostsDir, { recursive: true, mode: 0o700 });
     const pidFile = join(this.#o.stateDir, 'dnsmasq.pid');
     // Adopt a dnsmasq of this state dir left running; keep its port (Caddy's config names it).
-    const probe = new Daemon({
-      name: 'dnsmasq',
-      binary: this.#binary,
-      args: [],
-      env: {},
-      pidFile,
-      logFile: join(this.#o.stateDir, 'dnsmasq.log'),
-      accept: () => false,
-      probe: async () => {},
-      onRestart() {},
-      logger: this.#o.logger,
-    });
-    const left = await probe.leftRunning();
+    const left = await new PidFile(pidFile).leftRunning();
     const leftPort = left?.argv.find((a) => a.startsWith('--port='))?.slice('--port='.length);
     this.#port = leftPort && /^\d+$/.test(leftPort) ? Number(leftPort) : await freeUdpPort();
     const args = this.#args(this.#port);

@@ -29,69 +29,94 @@ export interface MemoryProxy extends ProxyDriver {
 
 const clone = (t: RouteTable): RouteTable => sortRouteTable(structuredClone(t));
 
+type Failure = { op: MemoryProxyOp; times: number; message: string; when?: (table: RouteTable) => boolean };
+
 export function createMemoryProxy(): MemoryProxy {
-  let live: RouteTable | null = null;
-  const calls: Record<MemoryProxyOp, number> = { read: 0, apply: 0 };
-  const failures: { op: MemoryProxyOp; times: number; message: string; when?: (table: RouteTable) => boolean }[] = [];
-  const listeners = new Set<() => void>();
-  const accessListeners = new Set<(workspace: string) => void>();
+  return new MemoryProxyDriver();
+}
 
-  const check = (op: MemoryProxyOp, table?: RouteTable) => {
-    calls[op]++;
-    const i = failures.findIndex((f) => f.op === op && (!f.when || (table !== undefined && f.when(table))));
+class MemoryProxyDriver implements MemoryProxy {
+  readonly name = 'memory';
+  readonly calls: Record<MemoryProxyOp, number> = { read: 0, apply: 0 };
+  #live: RouteTable | null = null;
+  readonly #failures: Failure[] = [];
+  readonly #listeners = new Set<() => void>();
+  readonly #accessListeners = new Set<(workspace: string) => void>();
+
+  /** Counts a call of `op`, and throws when an injected failure is due. */
+  #check(op: MemoryProxyOp, table?: RouteTable): void {
+    this.calls[op]++;
+    const i = this.#failures.findIndex((f) => f.op === op && (!f.when || (table !== undefined && f.when(table))));
     if (i < 0) return;
-    const f = failures[i]!;
-    if (--f.times <= 0) failures.splice(i, 1);
+    const f = this.#failures[i]!;
+    if (--f.times <= 0) this.#failures.splice(i, 1);
     throw new ProxyError(f.message);
-  };
+  }
 
-  return {
-    name: 'memory',
-    calls,
-    async start() {},
-    async read() {
-      check('read');
-      return live && clone(live);
-    },
-    async apply(table) {
-      check('apply', table);
-      live = clone(table);
-    },
-    subscribe(onChange) {
-      listeners.add(onChange);
-      return () => listeners.delete(onChange);
-    },
-    subscribeAccess(onAccess) {
-      accessListeners.add(onAccess);
-      return () => accessListeners.delete(onAccess);
-    },
-    access(workspace) {
-      for (const l of accessListeners) l(workspace);
-    },
-    table() {
-      if (!live) return null;
-      const { idle: _idle, ...routes } = clone(live);
-      return routes;
-    },
-    idle() {
-      return structuredClone(live?.idle ?? { workspaces: [], ports: [] });
-    },
-    removeRoute(workspace, port, opts) {
-      if (!live) return;
-      if (port === undefined) live.workspaces = live.workspaces.filter((w) => w.name !== workspace);
-      live.ports = live.ports.filter((p) => p.workspace !== workspace || (port !== undefined && p.port !== port));
-      if (opts?.notify) for (const l of listeners) l();
-    },
-    reset(opts) {
-      live = null;
-      if (opts?.notify !== false) for (const l of listeners) l();
-    },
-    fail(op, times = 1, message = `memory proxy: injected failure of ${op}`, when) {
-      failures.push({ op, times, message, ...(when ? { when } : {}) });
-    },
-    async close() {
-      listeners.clear();
-      accessListeners.clear();
-    },
-  };
+  #notify(): void {
+    for (const l of this.#listeners) l();
+  }
+
+  async start(): Promise<void> {}
+
+  async read(): Promise<RouteTable | null> {
+    this.#check('read');
+    return this.#live && clone(this.#live);
+  }
+
+  async apply(table: RouteTable): Promise<void> {
+    this.#check('apply', table);
+    this.#live = clone(table);
+  }
+
+  subscribe(onChange: () => void): () => void {
+    this.#listeners.add(onChange);
+    return () => this.#listeners.delete(onChange);
+  }
+
+  subscribeAccess(onAccess: (workspace: string) => void): () => void {
+    this.#accessListeners.add(onAccess);
+    return () => this.#accessListeners.delete(onAccess);
+  }
+
+  access(workspace: string): void {
+    for (const l of this.#accessListeners) l(workspace);
+  }
+
+  table(): RouteTable | null {
+    if (!this.#live) return null;
+    const { idle: _idle, ...routes } = clone(this.#live);
+    return routes;
+  }
+
+  idle(): { workspaces: string[]; ports: string[] } {
+    return structuredClone(this.#live?.idle ?? { workspaces: [], ports: [] });
+  }
+
+  removeRoute(workspace: string, port?: number, opts?: { notify?: boolean }): void {
+    const live = this.#live;
+    if (!live) return;
+    if (port === undefined) live.workspaces = live.workspaces.filter((w) => w.name !== workspace);
+    live.ports = live.ports.filter((p) => p.workspace !== workspace || (port !== undefined && p.port !== port));
+    if (opts?.notify) this.#notify();
+  }
+
+  reset(opts?: { notify?: boolean }): void {
+    this.#live = null;
+    if (opts?.notify !== false) this.#notify();
+  }
+
+  fail(
+    op: MemoryProxyOp,
+    times = 1,
+    message = `memory proxy: injected failure of ${op}`,
+    when?: (table: RouteTable) => boolean,
+  ): void {
+    this.#failures.push({ op, times, message, ...(when ? { when } : {}) });
+  }
+
+  async close(): Promise<void> {
+    this.#listeners.clear();
+    this.#accessListeners.clear();
+  }
 }
