@@ -90,6 +90,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   if (opts.logsDir) await app.register(logsPlugin, { store, logsDir: opts.logsDir });
   await app.register(execPlugin, { store, exec: opts.exec, authorized: basicAuthChecker(opts.credentials), origins });
   await app.register(orphansPlugin, { holder: opts.orphans });
+  await app.register((await import('./observe.js')).observeRoutes, { observe: opts.observe });
   await app.register(applyPlugin, { store });
   if (opts.webRoot) await app.register(uiPlugin, { webRoot: opts.webRoot, uiConfig: opts.uiConfig });
   return app;

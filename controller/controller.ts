@@ -6,7 +6,7 @@
 import { buildContext } from './context-builder.js';
 import { parseKey } from './keys.js';
 import { ExponentialBackoff, RateLimitingQueue, realClock } from './queue/index.js';
-import { runWorker, type ReconcileRun, type Result } from './reconcile.js';
+import { runWorker, type ReconcileObserver, type ReconcileRun, type Result } from './reconcile.js';
 import type { Context } from './reconcilers/context.js';
 import { reconcilePort } from './reconcilers/port.js';
 import { reconcileRoutes } from './reconcilers/routes.js';
@@ -23,8 +23,16 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   if (!(workers >= 1)) throw new Error(`workers must be at least 1, got ${workers}`);
   if (!(resyncPeriodMs > 0)) throw new Error(`resyncPeriodMs must be positive, got ${resyncPeriodMs}`);
 
-  const queue = new RateLimitingQueue(clock, opts.backoff ?? new ExponentialBackoff());
+  const metrics = opts.metrics;
+  const queue = new RateLimitingQueue(clock, opts.backoff ?? new ExponentialBackoff(), metrics?.queue);
   const ctx = buildContext({ opts, queue, clock, logger });
+  const detachMetrics = metrics?.attach({
+    store: opts.store,
+    budget: ctx.capacity.budget,
+    vms: () => ctx.vms.peek(),
+    proxy: opts.proxy,
+    workers,
+  });
   logger.info(
     { runtime: opts.runtime.name, proxy: opts.proxy.name, budget: ctx.capacity.budget, workers, resyncPeriodMs },
     'controller starting',
@@ -32,14 +40,29 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const sources = new EventSources(ctx, opts.accessWriteIntervalMs ?? 30_000);
   sources.start();
   const reconcile = (key: string, run: ReconcileRun) => dispatch(ctx, key, run);
+  const observer = observerOf(opts.observer, metrics?.reconciles);
   const running = Array.from({ length: workers }, () =>
-    runWorker(queue, reconcile, logger, opts.observer ? { observer: opts.observer } : {}),
+    runWorker(queue, reconcile, logger, observer ? { observer } : {}),
   );
   const resync = new Resync(ctx, resyncPeriodMs);
   await resync.run();
   resync.schedule();
   ctx.ide.start();
-  return new RunningController(ctx, sources, resync, running);
+  return new RunningController(ctx, sources, resync, running, detachMetrics);
+}
+
+/** One observer telling both, when there are two (a caller's and the metrics). */
+function observerOf(...all: (ReconcileObserver | undefined)[]): ReconcileObserver | undefined {
+  const some = all.filter((o): o is ReconcileObserver => o !== undefined);
+  if (some.length <= 1) return some[0];
+  return {
+    started: (key, controller) => {
+      for (const o of some) o.started?.(key, controller);
+    },
+    finished: (record) => {
+      for (const o of some) o.finished(record);
+    },
+  };
 }
 
 /** Hands a key to its reconciler, with the run's own logger (naming the key and the run). */
@@ -59,10 +82,18 @@ class RunningController implements Controller {
   readonly #sources: EventSources;
   readonly #resync: Resync;
   readonly #workers: Promise<void>[];
+  readonly #detachMetrics: (() => void) | undefined;
   #stopped = false;
 
-  constructor(ctx: Context, sources: EventSources, resync: Resync, workers: Promise<void>[]) {
+  constructor(
+    ctx: Context,
+    sources: EventSources,
+    resync: Resync,
+    workers: Promise<void>[],
+    detachMetrics: (() => void) | undefined,
+  ) {
     this.#ctx = ctx;
+    this.#detachMetrics = detachMetrics;
     this.#sources = sources;
     this.#resync = resync;
     this.#workers = workers;
@@ -93,6 +124,7 @@ class RunningController implements Controller {
     this.#resync.stop();
     this.#ctx.ide.stop();
     this.#sources.stop();
+    this.#detachMetrics?.();
     this.#ctx.queue.shutdown();
     await Promise.all(this.#workers);
     this.#ctx.orphans.close();

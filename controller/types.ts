@@ -4,6 +4,7 @@ import type { StoreClient } from '../store/index.js';
 import type { ProxyDriver } from './drivers/proxy/types.js';
 import type { RuntimeDriver } from './drivers/runtime/types.js';
 import type { IdeHealthOptions } from './ide-health.js';
+import type { ControllerMetrics } from './metrics/index.js';
 import type { Backoff, Clock } from './queue/index.js';
 import type { ReconcileObserver } from './reconcile.js';
 
@@ -80,6 +81,8 @@ export interface ControllerOptions {
   idePort?: number;
   /** Told about every reconcile (its key, id, duration and outcome): where metrics attach. Defaults to none. */
   observer?: ReconcileObserver;
+  /** Prometheus metrics (controller_runtime_*, workqueue_*, the fleet's) on this registry. Defaults to none. */
+  metrics?: ControllerMetrics;
   /** How the IDEs of Ready workspaces keep being probed. Defaults: every 5 s, down after 2 failed rounds, 16 probes at once. */
   ideHealth?: IdeHealthOptions;
 }

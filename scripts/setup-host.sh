@@ -35,7 +35,8 @@
 #   --no-apt         skip step 1 (packages already installed some other way)
 #   --no-image       skip steps 4 and 5
 #   --no-ide-image   skip step 5
-#   --with-chromium  also install Debian's chromium (the UI's end-to-end test drives it; `make test` asks for it)
+#   --with-chromium  also install Debian's chromium and prometheus (the UI's end-to-end test drives
+#                    chromium, the monitoring test runs its own prometheus on loopback; `make test` asks for it)
 #   --rebuild-image  rebuild and re-import both images even when they are current (`make image`)
 # Environment (defaults):
 #   TIDEPOOL_POOL=tidepool  TIDEPOOL_POOL_SIZE=60GiB (at most the free space less 5 GiB)
@@ -149,7 +150,7 @@ if [ "$apt" = 1 ]; then
   # btrfs-progs: Incus needs it for a btrfs pool (new or existing), where the kernel has btrfs.
   if kernel_btrfs; then pkg_installed btrfs-progs || missing+=(btrfs-progs); fi
   if [ "$ide_image" = 1 ]; then for p in mmdebstrap zstd; do pkg_installed "$p" || missing+=("$p"); done; fi
-  if [ "$chromium" = 1 ]; then pkg_installed chromium || missing+=(chromium); fi
+  if [ "$chromium" = 1 ]; then for p in chromium prometheus; do pkg_installed "$p" || missing+=("$p"); done; fi
   if [ $(( ${#missing_bp[@]} + ${#missing[@]} )) -gt 0 ]; then
     if [ "$need_update" = 1 ]; then change "apt-get update" apt-get update -qq; need_update=0; fi
     export DEBIAN_FRONTEND=noninteractive

@@ -165,6 +165,20 @@ const HOW = defineFlags([
     setting: 'logFormat',
     parse: oneOf(['text', 'json']),
   },
+  {
+    name: '--metrics-listen',
+    value: '<host:port>',
+    help: 'also serve /metrics without login here, e.g. 127.0.0.1:9464 (default: only on the API, with its login)',
+    setting: 'metricsListen',
+    parse: apiListen,
+  },
+  {
+    name: '--usage-interval',
+    value: '<duration>',
+    help: "how often the workspaces' CPU, memory, disk and network are sampled, e.g. 5s (default 10s)",
+    setting: 'usageIntervalMs',
+    parse: positiveDuration,
+  },
 ]);
 
 /** Every flag of `tidepool serve` (besides the global --data-dir), in the order of its help. */

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { imageTemplateAdmission, type Store } from '../store/index.js';
 import type { ExecHolder } from '../api/exec.js';
 import type { OrphansHolder } from '../api/orphans.js';
+import type { ObserveOptions } from '../api/observe.js';
 import {
   loadOrCreateCredentials,
   logsDir,
@@ -26,6 +27,7 @@ import { proxyEntry, type ProxyListens } from './proxies.js';
 import { loadOrCreateProxySecret } from './proxy-secret.js';
 import { imageMapFor, runtimeEntry } from './runtimes.js';
 import { defaultServeSettings, type ServeSettings } from './serve-flags.js';
+import type { Observability } from './observe.js';
 
 /**
  * The settings of `tidepool serve` (serve-flags.ts: each field's flag says its default; a
@@ -43,6 +45,8 @@ export type ServeOptions = Partial<Omit<ServeSettings, 'drivers'>> & {
   webRoot?: string;
   /** Runs the API (and UI) only: no runtime, proxy, controller or sync. For tests of the API alone. */
   apiOnly?: boolean;
+  /** Serve /metrics on the API (behind its login) and count for it. Defaults to true. */
+  metrics?: boolean;
 };
 
 export interface ServeHandle {
@@ -69,6 +73,8 @@ interface Serving {
   address: string;
   exec: ExecHolder;
   orphans: OrphansHolder;
+  /** Metrics, usage and the reconcile log (observe.ts). */
+  observe: Observability;
 }
 
 /**
@@ -79,7 +85,7 @@ interface Serving {
  */
 export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
   // Loaded here, not at the top: every other command starts faster without the server's modules.
-  const { pino } = await import('pino');
+  const [{ pino }, { Observability }] = await Promise.all([import('pino'), import('./observe.js')]);
   const defaults = defaultServeSettings();
   const s: ServeSettings = { ...defaults, ...opts, drivers: { ...defaults.drivers, ...opts.drivers } };
   const env = opts.env ?? process.env;
@@ -95,9 +101,16 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     // objects stored before the controller runs are simply reconciled when it does.
     const exec: ExecHolder = { starting: !opts.apiOnly };
     const orphans: OrphansHolder = { starting: !opts.apiOnly };
-    const server = await startApi(s, { store, credentials, proxySecret, logger, exec, orphans, templates }, opts);
+    const observe = new Observability({
+      metrics: opts.metrics ?? true,
+      runtimeComing: !opts.apiOnly,
+      ...(s.usageIntervalMs !== undefined ? { usageIntervalMs: s.usageIntervalMs } : {}),
+    });
+    const parts = { store, credentials, proxySecret, logger, exec, orphans, templates, observe: observe.apiOptions };
+    const server = await startApi(s, parts, opts);
     components.add('api server', () => server.close());
     logger.info({ address: server.address, dataDir: s.dataDir }, `Tidepool API listening on ${server.address}`);
+    if (s.metricsListen) components.add('metrics listener', (await observe.listen(s.metricsListen, logger)).close);
     // Stopping starts with the API (its close is idempotent, so its place in the list above only
     // matters when start-up fails): its open sessions (exec, watch, logs -f) end while the runtime
     // that an exec session waits on is still up, and nothing new starts while the rest stops.
@@ -127,6 +140,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       address: server.address,
       exec,
       orphans,
+      observe,
     };
     handle.proxy = await startDriversAndController(serving);
     await startSyncs(serving);
@@ -172,6 +186,7 @@ async function loadCredentials(dataDir: string, env: NodeJS.ProcessEnv, logger: 
 
 type ApiParts = Pick<Serving, 'store' | 'credentials' | 'proxySecret' | 'logger' | 'exec' | 'orphans'> & {
   templates: string[];
+  observe: ObserveOptions;
 };
 
 /** The API server on --listen; a busy or foreign address is a ServeError that says so. */
@@ -226,6 +241,12 @@ async function startDriversAndController(x: Serving): Promise<ProxyDriver> {
   });
   if (runtime.openExec) x.exec.exec = runtime.openExec.bind(runtime);
   x.exec.starting = false;
+  const capacity = {
+    ...(s.maxRunning !== undefined ? { maxRunning: s.maxRunning } : {}),
+    ...(s.cpuBudget !== undefined ? { cpuBudget: s.cpuBudget } : {}),
+    ...(s.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: s.memoryBudgetBytes } : {}),
+  };
+  components.add('usage sampler', x.observe.startUsage(runtime, x.store, capacity, logger));
 
   const proxies = proxyEntry(s.proxy);
   const proxySettings = s.drivers[s.proxy];
@@ -247,17 +268,15 @@ async function startDriversAndController(x: Serving): Promise<ProxyDriver> {
 
   const controller = await startController({
     idePort,
-    store: x.store,
+    store: x.observe.controllerStore(x.store),
     runtime,
     proxy,
+    ...(x.observe.metrics ? { metrics: x.observe.metrics } : {}),
+    observer: x.observe.reconciles,
     logger: logger.child({ component: 'controller' }),
     dataDir: s.dataDir,
     ...(s.resyncPeriodMs !== undefined ? { resyncPeriodMs: s.resyncPeriodMs } : {}),
-    capacity: {
-      ...(s.maxRunning !== undefined ? { maxRunning: s.maxRunning } : {}),
-      ...(s.cpuBudget !== undefined ? { cpuBudget: s.cpuBudget } : {}),
-      ...(s.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: s.memoryBudgetBytes } : {}),
-    },
+    capacity,
   });
   components.add('controller', () => controller.stop());
   x.orphans.service = controller.orphans;
@@ -270,7 +289,7 @@ async function startDriversAndController(x: Serving): Promise<ProxyDriver> {
  * One GitOps sync per --sync-dir, with their events; the Sync object of an earlier run whose
  * folder this serve does not sync says so (and owns nothing).
  */
-async function startSyncs({ s, store, logger, components }: Serving): Promise<void> {
+async function startSyncs({ s, store, logger, components, observe }: Serving): Promise<void> {
   const [{ EventRecorder, realClock }, { startSyncs, parseSyncDirFlag }, { markNotRunning }] = await Promise.all([
     import('../controller/index.js'),
     import('./sync-dirs.js'),
@@ -289,7 +308,10 @@ async function startSyncs({ s, store, logger, components }: Serving): Promise<vo
         ...(s.syncIntervalMs !== undefined ? { intervalMs: s.syncIntervalMs } : {}),
         allowEmptyPrune: s.syncAllowEmptyPrune ?? false,
         ...(s.syncPruneSettleMs !== undefined ? { pruneSettleMs: s.syncPruneSettleMs } : {}),
-        recordEvent: async (ev) => recorder.record(ev.regarding, ev.type, ev.reason, ev.note),
+        recordEvent: async (ev) => {
+          observe.syncEvent(ev);
+          await recorder.record(ev.regarding, ev.type, ev.reason, ev.note);
+        },
       });
     } catch (err) {
       throw new ServeError(errorMessage(err));

@@ -9,6 +9,7 @@ import { CliError } from '../errors.js';
 import { parseDuration } from '../format.js';
 
 interface LogsFlags {
+  controller?: boolean;
   follow?: boolean;
   since?: string;
   sinceTime?: string;
@@ -21,18 +22,23 @@ export function registerLogs(program: Command): void {
     .summary("print a workspace's activity log")
     .description(
       'Prints what Tidepool did and saw for one workspace (created, started, stopped, probe failures, ...), oldest first.\n\n' +
-        'Examples:\n  tidepool logs alice\n  tidepool logs alice -f\n  tidepool logs alice --since 10m --tail 20',
+        "With --controller, prints the controller's reconciles instead (of WORKSPACE and its Ports, or all): each with its " +
+        'key, reconcile id (as in the server log), duration and outcome, and the error of a failed one.\n\n' +
+        'Examples:\n  tidepool logs alice\n  tidepool logs alice -f\n  tidepool logs alice --since 10m --tail 20\n' +
+        '  tidepool logs --controller -f\n  tidepool logs --controller alice',
     )
-    .argument('<WORKSPACE>', 'workspace name (workspace/NAME also works)')
+    .argument('[WORKSPACE]', 'workspace name (workspace/NAME also works)')
+    .option('--controller', "the controller's reconcile log (of WORKSPACE when given) instead of the activity log")
     .option('-f, --follow', 'keep printing new lines as they are written')
     .option('--since <duration>', 'only lines newer than this, e.g. 10m, 1h')
     .option('--since-time <time>', 'only lines at or after this RFC 3339 time')
     .option('--tail <lines>', 'only the last N lines (before following)')
-    .action(async (arg: string, flags: LogsFlags, cmd: Command) => {
+    .action(async (arg: string | undefined, flags: LogsFlags, cmd: Command) => {
+      if (arg === undefined && !flags.controller) throw new CliError('a workspace name is required (or --controller)');
       await runClient(cmd, async (ctx) => {
-        const name = arg.replace(/^(workspaces?|ws)\//, '');
-        const query = logQuery(flags);
-        const path = `${ApiClient.path(lookupKind('workspace')!, name)}/log`;
+        const name = arg?.replace(/^(workspaces?|ws)\//, '');
+        const query = flags.controller ? controllerQuery(flags, name) : logQuery(flags);
+        const path = flags.controller ? '/api/v1/reconciles' : `${ApiClient.path(lookupKind('workspace')!, name!)}/log`;
         if (!flags.follow) {
           let text = '';
           for await (const chunk of ctx.client.streamText(path, query)) text += chunk;
@@ -52,6 +58,13 @@ export function registerLogs(program: Command): void {
         }
       });
     });
+}
+
+/** The reconcile log takes a workspace and --tail; --since is the activity log's. */
+function controllerQuery(flags: LogsFlags, workspace: string | undefined): Record<string, string | undefined> {
+  if (flags.since || flags.sinceTime)
+    throw new CliError('--since and --since-time are for the activity log, not --controller');
+  return { ...(workspace ? { workspace } : {}), ...(flags.tail !== undefined ? logQuery({ tail: flags.tail }) : {}) };
 }
 
 export function logQuery(flags: LogsFlags): Record<string, string | undefined> {

@@ -3,6 +3,7 @@
 // armed, for the earliest key, on the injected clock.
 import type { Clock, Timer } from './clock.js';
 import { TimeHeap } from './heap.js';
+import type { QueueMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 
 export class DelayingQueue<K = string> extends WorkQueue<K> {
@@ -13,8 +14,8 @@ export class DelayingQueue<K = string> extends WorkQueue<K> {
   #timer: Timer | undefined;
   #timerAt = Infinity;
 
-  constructor(clock: Clock) {
-    super();
+  constructor(clock: Clock, metrics?: QueueMetrics<K>) {
+    super(metrics);
     this.clock = clock;
   }
 

@@ -3,3 +3,4 @@ export * from './clock.js';
 export * from './delaying.js';
 export * from './queue.js';
 export * from './rate-limiting.js';
+export * from './metrics.js';

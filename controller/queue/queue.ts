@@ -2,6 +2,7 @@
 // `dirty` holds keys that need processing; `processing` holds keys a worker has.
 // A key added while waiting is not added twice; a key added while processing is
 // parked in `dirty` and handed out again only after `done`: one key, one worker.
+import { noQueueMetrics, type QueueMetrics } from './metrics.js';
 
 export class WorkQueue<K = string> {
   #items: K[] = [];
@@ -10,11 +11,18 @@ export class WorkQueue<K = string> {
   readonly #processing = new Set<K>();
   #getters: ((key: K | undefined) => void)[] = [];
   #shuttingDown = false;
+  protected readonly metrics: QueueMetrics<K>;
+
+  /** `metrics` is told of every add, get and done (workqueue_* series). Defaults to nobody. */
+  constructor(metrics: QueueMetrics<K> = noQueueMetrics) {
+    this.metrics = metrics;
+  }
 
   /** Marks `key` as needing processing. Adding a waiting key does nothing. */
   add(key: K): void {
     if (this.#shuttingDown || this.#dirty.has(key)) return;
     this.#dirty.add(key);
+    this.metrics.added(key);
     if (this.#processing.has(key)) return;
     this.#items.push(key);
     this.#dispatch();
@@ -38,12 +46,14 @@ export class WorkQueue<K = string> {
     }
     this.#dirty.delete(key);
     this.#processing.add(key);
+    this.metrics.taken(key);
     return key;
   }
 
   /** Ends the processing of `key`; if it was added meanwhile, it waits again. */
   done(key: K): void {
     this.#processing.delete(key);
+    this.metrics.done(key);
     if (this.#dirty.has(key) && !this.#shuttingDown) {
       this.#items.push(key);
       this.#dispatch();

@@ -3,17 +3,19 @@
 import { ExponentialBackoff, type Backoff } from './backoff.js';
 import type { Clock } from './clock.js';
 import { DelayingQueue } from './delaying.js';
+import type { QueueMetrics } from './metrics.js';
 
 export class RateLimitingQueue extends DelayingQueue<string> {
   readonly #backoff: Backoff;
 
-  constructor(clock: Clock, backoff: Backoff = new ExponentialBackoff()) {
-    super(clock);
+  constructor(clock: Clock, backoff: Backoff = new ExponentialBackoff(), metrics?: QueueMetrics) {
+    super(clock, metrics);
     this.#backoff = backoff;
   }
 
   /** Adds `key` once its backoff has passed. */
   addRateLimited(key: string): void {
+    this.metrics.retried(key);
     this.addAfter(key, this.#backoff.when(key));
   }
 

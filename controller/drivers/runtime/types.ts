@@ -20,6 +20,23 @@ export interface VM {
   message?: string;
 }
 
+/** What a running VM uses now, as the runtime counts it; a figure the runtime cannot tell is absent. */
+export interface VMUsage {
+  /** The Workspace name. */
+  name: string;
+  /** CPU time used since the VM started, seconds: a counter that starts again with the VM. */
+  cpuSeconds?: number;
+  /** Memory in use now, bytes. */
+  memoryBytes?: number;
+  /** The memory limit, bytes. */
+  memoryLimitBytes?: number;
+  /** Bytes used on the workspace's home volume. */
+  homeUsedBytes?: number;
+  /** Bytes received and sent on the VM's network interfaces since it started (counters). */
+  networkRxBytes?: number;
+  networkTxBytes?: number;
+}
+
 export interface CreateVMRequest {
   /** Workspace name. */
   name: string;
@@ -138,6 +155,11 @@ export interface RuntimeDriver {
   reserved?(): Resources[];
   /** Throws RuntimeError (UnknownImage, ImageNotFound) when a VM could not be made from image template `template`. */
   checkImage?(template: string): Promise<void>;
+  /**
+   * What every running VM of this Tidepool uses now (`tidepool top`, the metrics, the UI's
+   * graphs), in as few runtime calls as it can. Without it, there are no usage figures.
+   */
+  usageAll?(): Promise<VMUsage[]>;
 }
 
 /** Every reason a RuntimeError may carry (a CamelCase word for conditions), from all drivers. */

@@ -16,6 +16,7 @@ import './tp-events.js';
 import './tp-ports.js';
 import './tp-power-button.js';
 import './tp-time.js';
+import './tp-usage-panel.js';
 
 /** The object as `tidepool apply` takes it: without the server's bookkeeping. */
 export function manifestOf(ws: Workspace): Record<string, unknown> {
@@ -163,6 +164,10 @@ export class TpWorkspacePage extends LitElement {
         </div>
         <p class="summary" role="status">${humanStatus(ws)}</p>
       </div>
+      <section aria-labelledby="h-usage">
+        <h3 id="h-usage">Usage, last hour</h3>
+        <div class="card"><tp-usage-panel .name=${name}></tp-usage-panel></div>
+      </section>
       <div class="grid">
         <div>
           <section aria-labelledby="h-details">

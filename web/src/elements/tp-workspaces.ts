@@ -11,9 +11,32 @@ import type { SetRunning } from './tp-power-button.js';
 import './tp-badge.js';
 import './tp-age.js';
 import './tp-power-button.js';
+import './tp-usage-bar.js';
+import { UsagePoller, byName, showBytes, showCores, type UsageList, type WorkspaceUsage } from '../usage.js';
 
 /** Asks to delete a workspace (the page opens the confirmation); `opener` gets the focus back. */
 export type RequestDelete = (name: string, opener: HTMLElement) => void;
+
+/** The usage bars of each row and the host's budget above the table. */
+const usageStyles = css`
+    .usage {
+      display: grid;
+      gap: 2px;
+      margin-top: 0.3rem;
+      max-width: 14rem;
+    }
+    .host {
+      display: grid;
+      grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr));
+      gap: 0.25rem 1.5rem;
+      padding: 0.6rem 0.75rem;
+      border-bottom: 1px solid var(--tp-border, #d8dde3);
+    }
+    .host-title {
+      grid-column: 1 / -1;
+      font-size: 0.8125rem;
+    }
+`;
 
 /**
  * The Workspaces table: name (a link to its page) and the sync that owns it, phase, where it
@@ -29,6 +52,7 @@ export class TpWorkspaces extends LitElement {
     requestDelete: { attribute: false },
     syncs: { attribute: false },
     loaded: { type: Boolean },
+    _usage: { state: true },
   };
 
   /** The Workspaces to show (any order: shown by name). */
@@ -45,6 +69,23 @@ export class TpWorkspaces extends LitElement {
   declare syncs: Sync[];
   /** False until the first list arrived: shows "Loading…" instead of "No workspaces". */
   declare loaded: boolean;
+  /** The server's latest usage sample (a bar per running workspace, the host's budget). */
+  declare private _usage: UsageList | undefined;
+  #usageByName = new Map<string, WorkspaceUsage>();
+  readonly #poller = new UsagePoller('', (s) => {
+    this._usage = 'list' in s ? s.list : undefined;
+    this.#usageByName = this._usage ? byName(this._usage) : new Map();
+  });
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.#poller.start();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.#poller.stop();
+  }
 
   constructor() {
     super();
@@ -58,6 +99,7 @@ export class TpWorkspaces extends LitElement {
   static override styles = [
     baseStyles,
     controlStyles,
+    usageStyles,
     tableStyles,
     css`
       :host {
@@ -245,6 +287,7 @@ export class TpWorkspaces extends LitElement {
         <a class="name" href=${workspacePath(name)}>${name}</a>
         ${cpu && mem ? html`<span class="spec muted num">${cpu} CPU · ${mem}</span>` : nothing}
         ${owner ? html`<span class="owner muted">from sync ${owner.sync}</span>` : nothing}
+        ${this._bars(this.#usageByName.get(name))}
       </td>
       <td class="phase"><tp-badge .label=${deleting ? 'Deleting' : phase} .tone=${phaseTone(deleting ? 'Deleting' : phase)}></tp-badge></td>
       <td class="ready"><span class="message">${humanStatus(ws)}</span></td>
@@ -275,6 +318,24 @@ export class TpWorkspaces extends LitElement {
     </tr>`;
   }
 
+  private _bars(u: WorkspaceUsage | undefined) {
+    if (!u || u.cpuCores === undefined) return nothing;
+    return html`<span class="usage">
+      <tp-usage-bar label="CPU" .value=${u.cpuCores} .max=${u.cpuLimit ?? 1} .text=${`${showCores(u.cpuCores)} of ${u.cpuLimit ?? '?'} cores`}></tp-usage-bar>
+      ${u.memoryBytes !== undefined && u.memoryLimitBytes ? html`<tp-usage-bar label="Mem" .value=${u.memoryBytes} .max=${u.memoryLimitBytes} .text=${`${showBytes(u.memoryBytes)} of ${showBytes(u.memoryLimitBytes)}`}></tp-usage-bar>` : nothing}
+    </span>`;
+  }
+
+  /** The host budget held by the running workspaces (what admission counts), above the table. */
+  private _host() {
+    const h = this._usage?.host;
+    if (!h) return nothing;
+    return html`<div class="host" role="group" aria-labelledby="host-title"><span id="host-title" class="muted host-title">Host budget held by running workspaces</span>
+      <tp-usage-bar label="CPU" .value=${h.cpuAllocated} .max=${h.cpuBudget} .text=${`${h.cpuAllocated} of ${h.cpuBudget} vCPUs held by running workspaces; ${showCores(h.cpuCores)} cores in use`}></tp-usage-bar>
+      <tp-usage-bar label="Mem" .value=${h.memoryAllocatedBytes} .max=${h.memoryBudgetBytes} .text=${`${showBytes(h.memoryAllocatedBytes)} of ${showBytes(h.memoryBudgetBytes)} held by running workspaces; ${showBytes(h.memoryBytes)} in use`}></tp-usage-bar>
+    </div>`;
+  }
+
   override render() {
     const list = [...this.workspaces].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     if (list.length === 0) {
@@ -286,7 +347,7 @@ export class TpWorkspaces extends LitElement {
         }
       </p>`;
     }
-    return html`<table>
+    return html`${this._host()}<table>
       <thead>
         <tr>
           <th scope="col">Name</th>

@@ -17,6 +17,7 @@ import {
   type Resources,
   type RuntimeDriver,
   type VM,
+  type VMUsage,
 } from '../types.js';
 import { IncusClient, type IncusConnection } from './client.js';
 import type { EventsOptions } from './events.js';
@@ -27,6 +28,7 @@ import { IncusInstances, isLocalAlias } from './instances.js';
 import { vmOf } from './mapping.js';
 import { IncusScope } from './scope.js';
 import { WarmPool } from './warm.js';
+import { IncusUsage } from './usage.js';
 import { InstanceWatch } from './watch.js';
 
 export { DEFAULT_INCUS_SOCKET, IncusClient, type IncusConnection } from './client.js';
@@ -80,6 +82,7 @@ class IncusDriver implements IncusRuntime {
   readonly #instances: IncusInstances;
   readonly #watch: InstanceWatch;
   readonly #pool: WarmPool | undefined;
+  readonly #usage: IncusUsage;
 
   constructor(opts: IncusRuntimeOptions) {
     this.client = new IncusClient(opts);
@@ -105,6 +108,7 @@ class IncusDriver implements IncusRuntime {
       createTimeoutSeconds: opts.createTimeoutSeconds ?? 600,
       log,
     });
+    this.#usage = new IncusUsage(scope, this.homes);
     this.#watch = new InstanceWatch(scope, { project: opts.project, backoffMs: opts.eventsBackoffMs, log });
     const sizes = Object.fromEntries(Object.entries(opts.warmPool ?? {}).filter(([, n]) => n > 0));
     if (Object.keys(sizes).length) {
@@ -194,6 +198,10 @@ class IncusDriver implements IncusRuntime {
         'NotRunning',
       );
     return incusExec(this.client, this.#scope.query(`${this.#scope.instancePath(i.name)}/exec`), req);
+  }
+
+  async usageAll(): Promise<VMUsage[]> {
+    return this.#usage.of((await this.#instances.list()).own);
   }
 
   subscribe(onChange: (name: string) => void): () => void {

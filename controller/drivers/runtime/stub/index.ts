@@ -12,6 +12,7 @@ import {
   type ResourcesApplied,
   type RuntimeDriver,
   type VM,
+  type VMUsage,
 } from '../types.js';
 import { StubFaults, type FailNext, type StubOp } from './faults.js';
 import { StubHomes, type StubHome } from './homes.js';
@@ -76,6 +77,8 @@ export interface StubRuntime extends RuntimeDriver {
   deleteBehindBack(name: string, opts?: BehindBackOptions): Promise<void>;
   stopBehindBack(name: string, opts?: BehindBackOptions): Promise<void>;
   startBehindBack(name: string, opts?: BehindBackOptions): Promise<void>;
+  /** Sets what `usageAll` reports for a VM while it runs (CPU seconds, memory...); unset figures are 0. */
+  setUsage(name: string, usage: Omit<VMUsage, 'name'>): void;
   close(): Promise<void>;
 }
 
@@ -99,6 +102,7 @@ class StubDriver implements StubRuntime {
   readonly #machines: StubMachines;
   readonly #homes: StubHomes;
   readonly #listeners = new Set<(name: string) => void>();
+  readonly #usage = new Map<string, Omit<VMUsage, 'name'>>();
 
   constructor(opts: StubRuntimeOptions) {
     this.#opts = opts;
@@ -197,6 +201,30 @@ class StubDriver implements StubRuntime {
     this.#notify(name, o);
   }
 
+  setUsage(name: string, usage: Omit<VMUsage, 'name'>): void {
+    this.#usage.set(name, { ...this.#usage.get(name), ...usage });
+  }
+
+  /** Running VMs with what setUsage said (else 0), their memory limit and their home's bytes. */
+  async usageAll(): Promise<VMUsage[]> {
+    const out: VMUsage[] = [];
+    for (const vm of this.#machines.views()) {
+      if (vm.state !== 'Running') continue;
+      const home = this.#homes.files.get(vm.name);
+      out.push({
+        name: vm.name,
+        cpuSeconds: 0,
+        memoryBytes: 0,
+        networkRxBytes: 0,
+        networkTxBytes: 0,
+        ...(vm.memoryBytes !== undefined ? { memoryLimitBytes: vm.memoryBytes } : {}),
+        ...(home ? { homeUsedBytes: homeBytes(home) } : {}),
+        ...this.#usage.get(vm.name),
+      });
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     this.#listeners.clear();
     await this.#machines.closeServers();
@@ -257,6 +285,12 @@ class StubDriver implements StubRuntime {
     if (o?.notify === false) return;
     for (const l of this.#listeners) l(name);
   }
+}
+
+function homeBytes(home: StubHome): number {
+  let n = 0;
+  for (const v of home.values()) n += Buffer.byteLength(v);
+  return n;
 }
 
 /**
