@@ -81,7 +81,12 @@ describe('controller metrics', () => {
     ).toBeGreaterThan(0);
     expect(await value(reg, 'tidepool_workspaces', { phase: 'Running' })).toBe(1);
     expect(await value(reg, 'tidepool_workspaces', { phase: 'Failed' })).toBe(0);
-    expect(await value(reg, 'tidepool_workspace_apply_to_ready_seconds_count')).toBe(1);
+    // Read from the store's watch, which hears of a write once it is on disk: that can be just
+    // after ready() saw it (a read sees a write before its promise settles).
+    await waitFor(
+      'apply → Ready observed',
+      async () => (await value(reg, 'tidepool_workspace_apply_to_ready_seconds_count')) === 1,
+    );
     expect(await value(reg, 'tidepool_workspace_start_to_ide_seconds_count')).toBe(1);
     expect(await value(reg, 'tidepool_capacity_used', { resource: 'cpu' })).toBe(3);
     expect(await value(reg, 'tidepool_capacity_budget', { resource: 'cpu' })).toBe(1000);
