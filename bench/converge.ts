@@ -10,8 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { applyDocuments } from '../store/apply/index.js';
 import { Store } from '../store/index.js';
 import type { Condition } from '../specs/index.js';
-import { createMemoryProxy } from '../controller/drivers/proxy/memory/index.js';
-import { createStubRuntime } from '../controller/drivers/runtime/stub/index.js';
+import { createMemoryProxy } from '../drivers/proxy/memory/index.js';
+import { createStubRuntime } from '../drivers/runtime/stub/index.js';
 import { startController } from '../controller/index.js';
 
 const N = Number(process.env.N ?? 1000);

@@ -20,10 +20,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { request } from 'undici';
 import { Store, type Resource } from '../store/index.js';
 import type { Condition } from '../specs/index.js';
-import { createStubRuntime } from '../controller/drivers/runtime/stub/index.js';
+import { createStubRuntime } from '../drivers/runtime/stub/index.js';
 import { startController } from '../controller/index.js';
-import type { RouteTable } from '../controller/drivers/proxy/types.js';
-import { AccessLog } from '../controller/drivers/proxy/caddy/access.js';
+import type { RouteTable } from '../drivers/proxy/types.js';
+import { AccessLog } from '../drivers/proxy/caddy/access.js';
 import {
   AUTH,
   loadsInLog,

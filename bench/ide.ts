@@ -24,7 +24,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
-import { instanceName } from '../controller/drivers/runtime/incus/names.js';
+import { instanceName } from '../drivers/runtime/incus/names.js';
 import { cleanEnv, ROOT } from '../test/cli/helpers.js';
 import {
   Api,
@@ -49,7 +49,7 @@ import {
 } from '../test/incus/helpers.js';
 import { IncusFloor, directHealth, isCodeServerHealth } from './lib/incus-floor.js';
 import { lifecycleRounds, median, report, secs, warmRounds, type Lifecycle } from './lib/ide-rounds.js';
-import { CONFIG_WARM } from '../controller/drivers/runtime/incus/names.js';
+import { CONFIG_WARM } from '../drivers/runtime/incus/names.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);

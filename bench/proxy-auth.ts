@@ -20,8 +20,8 @@ import { type Agent, request } from 'undici';
 import { agentFrom } from '../test/loopback-agent.js';
 import { Store } from '../store/index.js';
 import { startServer } from '../api/server.js';
-import { createCaddyProxy, freeLoopbackPort } from '../controller/drivers/proxy/caddy/index.js';
-import type { Json } from '../controller/drivers/proxy/caddy/config.js';
+import { createCaddyProxy, freeLoopbackPort } from '../drivers/proxy/caddy/index.js';
+import type { Json } from '../drivers/proxy/caddy/config.js';
 
 const { values: args } = parseArgs({
   options: { seconds: { type: 'string', default: '8' }, samples: { type: 'string', default: '30' } },

@@ -26,10 +26,10 @@ import { execa } from 'execa';
 import { applyDocuments } from '../store/apply/index.js';
 import { Store } from '../store/index.js';
 import type { Condition } from '../specs/index.js';
-import { createMemoryProxy } from '../controller/drivers/proxy/memory/index.js';
+import { createMemoryProxy } from '../drivers/proxy/memory/index.js';
 import { startController } from '../controller/index.js';
-import { createIncusRuntime, IncusClient, CONFIG_ID } from '../controller/drivers/runtime/incus/index.js';
-import { MINIMAL_IMAGE_ALIAS } from '../controller/drivers/runtime/images.js';
+import { createIncusRuntime, IncusClient, CONFIG_ID } from '../drivers/runtime/incus/index.js';
+import { MINIMAL_IMAGE_ALIAS } from '../drivers/runtime/images.js';
 import {
   BRIDGE_PREFIX,
   INCUS_SOCKET,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Store } from '../store/index.js';
-import { startSync } from '../controller/gitops/index.js';
+import { startSync } from '../gitops/index.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);

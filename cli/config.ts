@@ -9,7 +9,7 @@ import {
   resolveDataDir,
   serverUrlForListen,
   type Credentials,
-} from '../api/config.js';
+} from '../server/index.js';
 
 export { serverUrlForListen };
 import { CliError } from './errors.js';

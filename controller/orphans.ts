@@ -8,7 +8,7 @@
 // Only a Workspace deleted through the API or a sync prune deletes a home (workspace-delete.ts).
 import type { Orphan, OrphanService } from '../specs/index.js';
 import { conflict, notFound, unavailable, type StoreClient } from '../store/index.js';
-import type { RuntimeDriver, VM } from './drivers/runtime/types.js';
+import type { RuntimeDriver, VM } from '../drivers/runtime/types.js';
 import { workspaceKey } from './keys.js';
 import type { Clock, RateLimitingQueue } from './queue/index.js';
 import type { Context } from './reconcilers/context.js';

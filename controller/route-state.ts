@@ -1,6 +1,6 @@
 // What the routes reconciler last saw in the proxy, shared with the workspace and port
 // reconcilers so they can tell whether their route is live (RouteReady, Ready).
-import type { ProxyErrorReason, RouteTable } from './drivers/proxy/types.js';
+import type { ProxyErrorReason, RouteTable } from '../drivers/proxy/types.js';
 
 export class RouteState {
   #workspaces = new Map<string, string>();

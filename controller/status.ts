@@ -3,8 +3,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { isStoreError, timestamp, type StoreClient } from '../store/index.js';
 import type { Condition, SyncReason } from '../specs/index.js';
-import type { ProxyErrorReason } from './drivers/proxy/types.js';
-import type { RuntimeErrorReason } from './drivers/runtime/types.js';
+import type { ProxyErrorReason } from '../drivers/proxy/types.js';
+import type { RuntimeErrorReason } from '../drivers/runtime/types.js';
 
 export type ConditionStatus = Condition['status'];
 

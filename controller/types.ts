@@ -1,8 +1,8 @@
 // Public types of the controller: its options, its handle, and the logger it accepts.
 import type { OrphanService } from '../specs/index.js';
 import type { StoreClient } from '../store/index.js';
-import type { ProxyDriver } from './drivers/proxy/types.js';
-import type { RuntimeDriver } from './drivers/runtime/types.js';
+import type { ProxyDriver } from '../drivers/proxy/types.js';
+import type { RuntimeDriver } from '../drivers/runtime/types.js';
 import type { IdeHealthOptions } from './ide-health.js';
 import type { ControllerMetrics } from './metrics/index.js';
 import type { Backoff, Clock } from './queue/index.js';

@@ -6,7 +6,7 @@
 // News of one VM (a workspace starting, or one the runtime reported changed) comes from a
 // look at that VM alone (runtime.get) when the runtime has one: a workspace waiting for its
 // address costs one small request per poll, not a listing of the whole host.
-import type { RuntimeDriver, VM, VMState } from './drivers/runtime/types.js';
+import type { RuntimeDriver, VM, VMState } from '../drivers/runtime/types.js';
 import type { Clock } from './queue/index.js';
 
 /** When a look at the runtime started: its sequence number (later than every patch and mark it reflects) and clock time. */

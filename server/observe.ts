@@ -9,7 +9,7 @@ import { metricsRoutes } from '../api/metrics.js';
 import type { UsageHolder } from '../api/usage.js';
 import { parseListen } from '../api/config.js';
 import { resolveBudget } from '../controller/capacity/index.js';
-import type { RuntimeDriver } from '../controller/drivers/runtime/types.js';
+import type { RuntimeDriver } from '../drivers/runtime/types.js';
 import { ControllerMetrics } from '../controller/metrics/index.js';
 import { ReconcileLog } from '../controller/metrics/reconcile-log.js';
 import { registerUsageMetrics } from '../controller/usage/metrics.js';

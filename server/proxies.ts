@@ -4,10 +4,10 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { serverUrlForListen, type Credentials } from '../api/config.js';
-import type { CaddyProxy } from '../controller/drivers/proxy/caddy/index.js';
-import { describeCaddy } from '../controller/drivers/proxy/caddy/describe.js';
-import { tlsSettings, type TlsSettings } from '../controller/drivers/proxy/caddy/tls.js';
-import type { ProxyDriver } from '../controller/drivers/proxy/types.js';
+import type { CaddyProxy } from '../drivers/proxy/caddy/index.js';
+import { describeCaddy } from '../drivers/proxy/caddy/describe.js';
+import { tlsSettings, type TlsSettings } from '../drivers/proxy/caddy/tls.js';
+import type { ProxyDriver } from '../drivers/proxy/types.js';
 import { errorMessage } from '../specs/errors.js';
 import { type DriverEntry, settingsOfEach } from './drivers.js';
 import { ServeError } from './errors.js';
@@ -127,7 +127,7 @@ const memory = defineProxy({
   reportsAccess: false,
   flags: defineFlags([]),
   async create() {
-    const { createMemoryProxy } = await import('../controller/drivers/proxy/memory/index.js');
+    const { createMemoryProxy } = await import('../drivers/proxy/memory/index.js');
     return createMemoryProxy();
   },
 });
@@ -153,7 +153,7 @@ export function loopbackUpstream(apiAddress: string): string {
 }
 
 async function startCaddy(s: CaddySettings, ctx: ProxyContext): Promise<CaddyProxy> {
-  const { createCaddyProxy } = await import('../controller/drivers/proxy/caddy/index.js');
+  const { createCaddyProxy } = await import('../drivers/proxy/caddy/index.js');
   const { credentials, logger, listens } = ctx;
   const proxy = createCaddyProxy({
     apiUpstream: loopbackUpstream(ctx.apiAddress),

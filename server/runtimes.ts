@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { platform } from 'node:os';
 import type { Logger } from 'pino';
-import type { RuntimeDriver } from '../controller/drivers/runtime/types.js';
-import { DEFAULT_INCUS_SOCKET } from '../controller/drivers/runtime/incus/client.js';
+import type { RuntimeDriver } from '../drivers/runtime/types.js';
+import { DEFAULT_INCUS_SOCKET } from '../drivers/runtime/incus/client.js';
 import { errorMessage } from '../specs/errors.js';
 import { IDE_PORT } from '../specs/workspace.js';
 import { type DriverEntry, settingsOfEach } from './drivers.js';
@@ -48,7 +48,7 @@ export function defaultRuntime(): RuntimeName {
  * `TEMPLATE=ALIAS,vm`; Tart: `TEMPLATE=SOURCE` (a local VM name or an OCI reference).
  */
 export async function imageMapFor(runtime: 'incus' | 'tart', images: Record<string, string> | undefined) {
-  const { withImages, defaultImageMap } = await import('../controller/drivers/runtime/images.js');
+  const { withImages, defaultImageMap } = await import('../drivers/runtime/images.js');
   if (!images) return defaultImageMap;
   const entries = Object.entries(images);
   if (runtime === 'tart')
@@ -131,7 +131,7 @@ const incus = defineRuntime({
   },
   async create(s, { tidepoolId, logger, images }) {
     const { readFile } = await import('node:fs/promises');
-    const { createIncusRuntime } = await import('../controller/drivers/runtime/incus/index.js');
+    const { createIncusRuntime } = await import('../drivers/runtime/incus/index.js');
     const common = {
       tidepoolId,
       log: (msg: string) => logger.info({ runtime: 'incus' }, msg),
@@ -185,7 +185,7 @@ const tart = defineRuntime({
     },
   ]),
   async create(s, { tidepoolId, dataDir, logger, images }) {
-    const { createTartRuntime } = await import('../controller/drivers/runtime/tart/index.js');
+    const { createTartRuntime } = await import('../drivers/runtime/tart/index.js');
     return createTartRuntime({
       tidepoolId,
       logDir: join(dataDir, 'tart'),
@@ -200,7 +200,7 @@ const stub = defineRuntime({
   imageFamily: 'incus',
   flags: defineFlags([]),
   async create(_s, { idePort }) {
-    const { createStubRuntime } = await import('../controller/drivers/runtime/stub/index.js');
+    const { createStubRuntime } = await import('../drivers/runtime/stub/index.js');
     // Real HTTP servers on 127.77.x.y:idePort stand in for the IDEs, so a real proxy has something to reach.
     return createStubRuntime({ ideServers: true, idePort });
   },
@@ -209,7 +209,7 @@ const stub = defineRuntime({
    * every 127.77 address): then a free one, which the stub, the controller and the proxy all use.
    */
   async idePort(env, logger) {
-    const { pickIdePort } = await import('../controller/drivers/runtime/stub/ide-server.js');
+    const { pickIdePort } = await import('../drivers/runtime/stub/ide-server.js');
     // TIDEPOOL_STUB_IDE_PORT: the port the stub tries first (tests use it to stand in for 8080).
     const preferred = Number(env.TIDEPOOL_STUB_IDE_PORT);
     const port = await pickIdePort(

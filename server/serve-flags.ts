@@ -3,7 +3,7 @@
 // makes its options from `serveFlags()` and hands what was typed to `serveOptionsFrom`. A new
 // flag is one entry here (or in its driver's entry).
 import { DEFAULT_LISTEN, resolveDataDir } from '../api/config.js';
-import { DEFAULT_PORTS } from '../controller/drivers/proxy/types.js';
+import { DEFAULT_PORTS } from '../drivers/proxy/types.js';
 import { ServeError } from './errors.js';
 import {
   apiListen,

@@ -16,7 +16,7 @@ import {
   storePath,
   type Credentials,
 } from '../api/config.js';
-import type { ProxyDriver } from '../controller/drivers/proxy/types.js';
+import type { ProxyDriver } from '../drivers/proxy/types.js';
 import { IDE_PORT } from '../specs/workspace.js';
 import { errorMessage } from '../specs/errors.js';
 import { ServeError } from './errors.js';
@@ -293,7 +293,7 @@ async function startSyncs({ s, store, logger, components, observe }: Serving): P
   const [{ EventRecorder, realClock }, { startSyncs, parseSyncDirFlag }, { markNotRunning }] = await Promise.all([
     import('../controller/index.js'),
     import('./sync-dirs.js'),
-    import('../controller/gitops/index.js'),
+    import('../gitops/index.js'),
   ]);
   const gitopsLogger = logger.child({ component: 'gitops' });
   const dirs = s.syncDirs ?? [];

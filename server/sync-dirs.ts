@@ -1,5 +1,5 @@
 // `tidepool serve --sync-dir DIR|NAME=DIR` (repeatable): the flag's grammar, and starting
-// one sync per flag. Parsing is pure; the syncs themselves live in controller/gitops.
+// one sync per flag. Parsing is pure; the syncs themselves live in gitops/.
 import { resolve } from 'node:path';
 import {
   nameForFolder,
@@ -7,7 +7,7 @@ import {
   type SyncFolder,
   type SyncOptions,
   type SyncsHandle,
-} from '../controller/gitops/index.js';
+} from '../gitops/index.js';
 
 /** `NAME=DIR` or `DIR` (named after the folder's base name, made a DNS label). */
 export function parseSyncDirFlag(value: string): SyncFolder {

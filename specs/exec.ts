@@ -1,5 +1,5 @@
 // A command run in a workspace: the contract between the API's exec endpoint (api/exec.ts)
-// and the runtime drivers that run it (controller/drivers/runtime). Types only.
+// and the runtime drivers that run it (drivers/runtime). Types only.
 
 /** A command to run inside a running VM (`tidepool exec`, `tidepool shell`). */
 export interface ExecRequest {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const UNIT_DIRS = ['test/store/', 'test/api/', 'test/controller/', 'test/gitops/', 'test/tart/'];
 const UNIT_FILES = [
+  'test/structure.test.ts',
   'test/web/elements.test.ts',
   'test/web/store.test.ts',
   'test/web/manage-elements.test.ts',

@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
-import { accessLogging } from '../../controller/drivers/proxy/caddy/config.js';
+import { accessLogging } from '../../drivers/proxy/caddy/config.js';
 import {
   createCaddyProxy,
   freeLoopbackPort,
   type CaddyProxy,
   type CaddyProxyOptions,
-} from '../../controller/drivers/proxy/caddy/index.js';
+} from '../../drivers/proxy/caddy/index.js';
 
 const run = promisify(execFile);
 
@@ -176,7 +176,7 @@ export function openStream(url: string, lines: number): LongLived {
 export async function startFloor(dial: string, accessLog?: string): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'tp-bench-floor-'));
   const port = await freeLoopbackPort();
-  const { PasswordHash } = await import('../../controller/drivers/proxy/caddy/auth.js');
+  const { PasswordHash } = await import('../../drivers/proxy/caddy/auth.js');
   const hash = await new PasswordHash(PASSWORD).pick([]);
   const config = {
     admin: { disabled: true, config: { persist: false } },

@@ -4,8 +4,8 @@
 // its address, never a listing of the host (`incus list NAME` fetches the full state of every
 // instance, which slows both sides alike and hides the gap), then code-server's /healthz on it.
 import { performance } from 'node:perf_hooks';
-import { IncusClient } from '../../controller/drivers/runtime/incus/index.js';
-import { ipv4Of, type Instance } from '../../controller/drivers/runtime/incus/mapping.js';
+import { IncusClient } from '../../drivers/runtime/incus/index.js';
+import { ipv4Of, type Instance } from '../../drivers/runtime/incus/mapping.js';
 
 export interface FloorOptions {
   socketPath: string;

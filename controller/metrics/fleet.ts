@@ -4,7 +4,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { WORKSPACE_PHASES } from '../../specs/workspace.js';
 import type { StoreClient } from '../../store/index.js';
 import type { Budget } from '../capacity/index.js';
-import type { VM } from '../drivers/runtime/types.js';
+import type { VM } from '../../drivers/runtime/types.js';
 import { HOLDS_CAPACITY } from '../vm-cache.js';
 
 export interface FleetSources {

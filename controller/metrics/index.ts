@@ -4,7 +4,7 @@
 // parts only it has (its queue, its capacity, its runtime snapshot).
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { StoreClient } from '../../store/index.js';
-import type { ProxyDriver } from '../drivers/proxy/types.js';
+import type { ProxyDriver } from '../../drivers/proxy/types.js';
 import { registerFleetGauges, type FleetSources } from './fleet.js';
 import { ControllerRuntimeMetrics, FleetMetrics, WorkqueueMetrics } from './names.js';
 import { ReconcileMetrics } from './reconcile.js';

@@ -2,8 +2,8 @@
 // views of the world. Reconcilers do I/O only through these.
 import type { StoreClient } from '../../store/index.js';
 import type { Capacity } from '../capacity/index.js';
-import type { ProxyDriver } from '../drivers/proxy/types.js';
-import type { RuntimeDriver } from '../drivers/runtime/types.js';
+import type { ProxyDriver } from '../../drivers/proxy/types.js';
+import type { RuntimeDriver } from '../../drivers/runtime/types.js';
 import type { EventRecorder } from '../events/index.js';
 import type { IdeHealth } from '../ide-health.js';
 import type { Orphans } from '../orphans.js';

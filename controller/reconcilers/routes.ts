@@ -2,7 +2,7 @@
 // reads what is live, and applies it in one call only when they differ. Then tells the
 // workspaces and ports whose route appeared, went or failed.
 import type { Port, Workspace } from '../../specs/index.js';
-import { ProxyError, routeTablesEqual, sortRouteTable, type RouteTable } from '../drivers/proxy/types.js';
+import { ProxyError, routeTablesEqual, sortRouteTable, type RouteTable } from '../../drivers/proxy/types.js';
 import { portKey, workspaceKey } from '../keys.js';
 import { isTrue } from '../status.js';
 import type { Result } from '../reconcile.js';

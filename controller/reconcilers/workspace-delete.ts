@@ -4,7 +4,7 @@
 // home that no Workspace declares is an orphan, kept (controller/orphans.ts).
 import type { Workspace } from '../../specs/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
-import type { VM } from '../drivers/runtime/types.js';
+import type { VM } from '../../drivers/runtime/types.js';
 import type { Result } from '../reconcile.js';
 import { setCondition } from '../status.js';
 import { FINALIZER, keepForeignStatus, type Context } from './context.js';

@@ -5,7 +5,7 @@
 // does nothing when ~/project is there.
 import type { Workspace } from '../../specs/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
-import { RuntimeError, type VM } from '../drivers/runtime/types.js';
+import { RuntimeError, type VM } from '../../drivers/runtime/types.js';
 import { getCondition, setCondition, type ConditionReason } from '../status.js';
 import type { Context } from './context.js';
 import { errorMessage } from '../../specs/errors.js';

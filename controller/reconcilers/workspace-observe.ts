@@ -3,7 +3,7 @@
 // writes status only when it changed. The lifecycle that acts is workspace.ts.
 import type { Workspace } from '../../specs/index.js';
 import type { Condition, WorkspacePhase, WorkspaceStatus } from '../../specs/index.js';
-import type { VM } from '../drivers/runtime/types.js';
+import type { VM } from '../../drivers/runtime/types.js';
 import type { Result } from '../reconcile.js';
 import { getCondition, isTrue, setCondition, type ConditionInput, type ConditionReason } from '../status.js';
 import { POLL_MS, SLOW_POLL_MS, keepForeignStatus, pollMs, type Context } from './context.js';

@@ -4,7 +4,7 @@
 import type { Workspace } from '../../specs/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import { showBytes, type RunningWorkspace, type Usage } from '../capacity/index.js';
-import { RuntimeError, type VM } from '../drivers/runtime/types.js';
+import { RuntimeError, type VM } from '../../drivers/runtime/types.js';
 import { getCondition, setCondition, type ConditionReason } from '../status.js';
 import { HOLDS_CAPACITY } from '../vm-cache.js';
 import type { Context } from './context.js';

@@ -7,7 +7,7 @@ import type { Workspace } from '../../specs/index.js';
 import { parseQuantity, type Condition, type WorkspaceStatus } from '../../specs/index.js';
 import { timestamp } from '../../store/index.js';
 import { neverFits, showBytes, type RunningWorkspace, type Usage } from '../capacity/index.js';
-import { RuntimeError, type VM } from '../drivers/runtime/types.js';
+import { RuntimeError, type VM } from '../../drivers/runtime/types.js';
 import { TerminalError, type Result } from '../reconcile.js';
 import { setCondition } from '../status.js';
 import { HOLDS_CAPACITY } from '../vm-cache.js';

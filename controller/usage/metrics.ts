@@ -2,7 +2,7 @@
 // sample (a scrape never waits on the runtime): CPU seconds and network bytes as counters,
 // memory, its limit and the home's bytes as gauges, labelled `workspace`.
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { VMUsage } from '../drivers/runtime/types.js';
+import type { VMUsage } from '../../drivers/runtime/types.js';
 import type { UsageSampler } from './sampler.js';
 
 type Figure = Exclude<keyof VMUsage, 'name'>;

@@ -7,7 +7,7 @@ import type { HostUsage, UsageList, UsageService, WorkspaceUsage } from '../../s
 import { API_VERSION } from '../../specs/index.js';
 import type { StoreClient } from '../../store/index.js';
 import type { Budget } from '../capacity/index.js';
-import type { RuntimeDriver, VMUsage } from '../drivers/runtime/types.js';
+import type { RuntimeDriver, VMUsage } from '../../drivers/runtime/types.js';
 import { parseQuantity } from '../../specs/quantity.js';
 import type { Logger } from '../types.js';
 import { UsageRing } from './ring.js';

@@ -1,7 +1,7 @@
 # Tidepool workspace image for Tart (macOS hosts on Apple silicon): a Linux (default) or macOS
 # VM with code-server on :8080, stored as the local Tart VM "tidepool-workspace", which is
 # what the `default` image template maps to on the Tart runtime
-# (controller/drivers/runtime/images.ts).
+# (drivers/runtime/images.ts).
 #
 #   packer init workspace.pkr.hcl
 #   packer build workspace.pkr.hcl                                   # Linux guest (Ubuntu)

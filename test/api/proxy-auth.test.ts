@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetch } from 'undici';
-import { createCaddyProxy, freeLoopbackPort, type CaddyProxy } from '../../controller/drivers/proxy/caddy/index.js';
+import { createCaddyProxy, freeLoopbackPort, type CaddyProxy } from '../../drivers/proxy/caddy/index.js';
 import { AUTH, PASSWORD, USER, startTestServer, workspace, type TestServer } from './helpers.js';
 
 const PROXY_SECRET = 'proxy-auth-test-secret-0123456789abcdef';

@@ -1,7 +1,7 @@
 // Caddy's access log reaches Tidepool as a stream (UDP datagrams to a listener of the driver):
 // each request through the workspace or preview port names its workspace; nothing else does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workspaceOfEntry } from '../../controller/drivers/proxy/caddy/access.js';
+import { workspaceOfEntry } from '../../drivers/proxy/caddy/access.js';
 import { fakeServer, get, startHarness, waitFor, type FakeServer, type Harness } from './helpers.js';
 
 describe('caddy driver: the access log as a stream', () => {

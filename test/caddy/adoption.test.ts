@@ -7,9 +7,9 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import bcrypt from 'bcryptjs';
-import { createCaddyProxy, type CaddyProxy } from '../../controller/drivers/proxy/caddy/index.js';
-import { passwordHashesIn } from '../../controller/drivers/proxy/caddy/config.js';
-import type { RouteTable } from '../../controller/drivers/proxy/types.js';
+import { createCaddyProxy, type CaddyProxy } from '../../drivers/proxy/caddy/index.js';
+import { passwordHashesIn } from '../../drivers/proxy/caddy/config.js';
+import type { RouteTable } from '../../drivers/proxy/types.js';
 import {
   alive,
   echo,

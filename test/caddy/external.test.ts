@@ -5,8 +5,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCaddyProxy, freeLoopbackPort, type CaddyProxy } from '../../controller/drivers/proxy/caddy/index.js';
-import { ProxyError, type RouteTable } from '../../controller/drivers/proxy/types.js';
+import { createCaddyProxy, freeLoopbackPort, type CaddyProxy } from '../../drivers/proxy/caddy/index.js';
+import { ProxyError, type RouteTable } from '../../drivers/proxy/types.js';
 import { ensureCaddy, fakeServer, get, PASSWORD, USER, waitFor, type FakeServer } from './helpers.js';
 
 describe('caddy driver: an existing Caddy through adminUrl', () => {

@@ -15,7 +15,7 @@ import {
   freeLoopbackPort,
   type CaddyProxy,
   type CaddyProxyOptions,
-} from '../../controller/drivers/proxy/caddy/index.js';
+} from '../../drivers/proxy/caddy/index.js';
 import { poll } from '../poll.js';
 
 export const USER = 'tidepool';

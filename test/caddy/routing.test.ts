@@ -2,8 +2,8 @@
 // table: routes by name, our own pages for every name that gets no traffic, Ports on their own
 // origin, the app port's protections; and not one Caddy reload for any of it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APP_CSP } from '../../controller/drivers/proxy/caddy/index.js';
-import type { RouteTable } from '../../controller/drivers/proxy/types.js';
+import { APP_CSP } from '../../drivers/proxy/caddy/index.js';
+import type { RouteTable } from '../../drivers/proxy/types.js';
 import {
   AUTH,
   echo,

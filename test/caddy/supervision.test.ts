@@ -5,8 +5,8 @@
 import { readFile, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCaddyProxy, type Json } from '../../controller/drivers/proxy/caddy/index.js';
-import { ProxyError, type RouteTable } from '../../controller/drivers/proxy/types.js';
+import { createCaddyProxy, type Json } from '../../drivers/proxy/caddy/index.js';
+import { ProxyError, type RouteTable } from '../../drivers/proxy/types.js';
 import {
   alive,
   echo,

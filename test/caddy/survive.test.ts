@@ -2,7 +2,7 @@
 // connection. A WebSocket and a slow streamed response through the workspace port stay up,
 // and complete, while 20 route changes happen to other workspaces.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RouteTable } from '../../controller/drivers/proxy/types.js';
+import type { RouteTable } from '../../drivers/proxy/types.js';
 import {
   closesWithin,
   echo,

@@ -1,4 +1,4 @@
-// The TLS part of the Caddy config (controller/drivers/proxy/caddy/tls.ts): which flags are
+// The TLS part of the Caddy config (drivers/proxy/caddy/tls.ts): which flags are
 // accepted, and the exact `pki`/`tls` apps and server fields each mode builds. ACME cannot be
 // exercised on this host (no internet), so its config shape is pinned here; --tls internal is
 // proven end to end in test/e2e/tls.test.ts.
@@ -13,7 +13,7 @@ import {
   tlsSettings,
   type CaddyConfigSettings,
   type Json,
-} from '../../controller/drivers/proxy/caddy/index.js';
+} from '../../drivers/proxy/caddy/index.js';
 
 const base: CaddyConfigSettings = {
   admin: { listen: 'unix//tmp/x/admin.sock', config: { persist: false } },

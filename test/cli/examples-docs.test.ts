@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PORTS } from '../../controller/drivers/proxy/types.js';
+import { DEFAULT_PORTS } from '../../drivers/proxy/types.js';
 import { BIN, ROOT, cleanEnv, startServe, type Served } from './helpers.js';
 
 let scratch: string;

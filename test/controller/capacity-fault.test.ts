@@ -3,8 +3,8 @@
 // whatever happened to its reservation. Lists are slow here, so that a second workspace is
 // admitted while the runtime has not been looked at again.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RuntimeDriver } from '../../controller/drivers/runtime/types.js';
-import { RuntimeError } from '../../controller/drivers/runtime/types.js';
+import type { RuntimeDriver } from '../../drivers/runtime/types.js';
+import { RuntimeError } from '../../drivers/runtime/types.js';
 import { cond, GiB, harness, waitFor, workspace, type Harness } from './helpers.js';
 
 describe('capacity after a failed create', () => {

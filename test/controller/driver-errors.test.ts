@@ -1,9 +1,9 @@
 // The runtime and proxy errors share one shape (DriverError: message + reason) and keep
 // their own names, default reasons and instanceof.
 import { describe, expect, it } from 'vitest';
-import { DriverError } from '../../controller/drivers/errors.js';
-import { ProxyError } from '../../controller/drivers/proxy/types.js';
-import { RuntimeError } from '../../controller/drivers/runtime/types.js';
+import { DriverError } from '../../drivers/errors.js';
+import { ProxyError } from '../../drivers/proxy/types.js';
+import { RuntimeError } from '../../drivers/runtime/types.js';
 
 describe('driver errors', () => {
   it('RuntimeError is a DriverError with its reason, code and name', () => {

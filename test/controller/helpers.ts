@@ -4,12 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../../store/index.js';
-import { createMemoryProxy, type MemoryProxy } from '../../controller/drivers/proxy/memory/index.js';
-import {
-  createStubRuntime,
-  type StubRuntime,
-  type StubRuntimeOptions,
-} from '../../controller/drivers/runtime/stub/index.js';
+import { createMemoryProxy, type MemoryProxy } from '../../drivers/proxy/memory/index.js';
+import { createStubRuntime, type StubRuntime, type StubRuntimeOptions } from '../../drivers/runtime/stub/index.js';
 import {
   ExponentialBackoff,
   startController,

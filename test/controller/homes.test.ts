@@ -4,7 +4,7 @@
 // an exec that plays git), resources applied live or refused without losing the VM, and a
 // runtime without these capabilities saying so.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { StubExec } from '../../controller/drivers/runtime/stub/index.js';
+import type { StubExec } from '../../drivers/runtime/stub/index.js';
 import { cond, eventsFor, GiB, harness, waitFor, workspace, type Harness } from './helpers.js';
 
 let h: Harness;

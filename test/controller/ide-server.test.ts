@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeIde, idePortOf, listenIde, pickIdePort } from '../../controller/drivers/runtime/stub/ide-server.js';
+import { closeIde, idePortOf, listenIde, pickIdePort } from '../../drivers/runtime/stub/ide-server.js';
 import { httpProbe } from '../../controller/probe.js';
 
 const servers: Server[] = [];

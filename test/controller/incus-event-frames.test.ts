@@ -1,7 +1,7 @@
 // Which Incus lifecycle frames the driver reports as a change of an instance: a pure
 // function, tried frame by frame without Incus.
 import { describe, expect, it } from 'vitest';
-import { instanceEventOf } from '../../controller/drivers/runtime/incus/events.js';
+import { instanceEventOf } from '../../drivers/runtime/incus/events.js';
 
 const frame = (o: object) => JSON.stringify({ type: 'lifecycle', ...o });
 

@@ -8,7 +8,7 @@ import {
   sourceOf,
   vmOf,
   type Instance,
-} from '../../controller/drivers/runtime/incus/mapping.js';
+} from '../../drivers/runtime/incus/mapping.js';
 
 const running: Instance = {
   name: 'alice-1a2b3c',

@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IncusClient } from '../../controller/drivers/runtime/incus/client.js';
-import { RuntimeError } from '../../controller/drivers/runtime/types.js';
+import { IncusClient } from '../../drivers/runtime/incus/client.js';
+import { RuntimeError } from '../../drivers/runtime/types.js';
 import { startFakeIncus, type FakeIncus } from './fake-incus-operations.js';
 
 let dir: string;

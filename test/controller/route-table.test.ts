@@ -1,7 +1,7 @@
 // The pure parts of routing, table-driven: which names the desired route table holds (and which
 // are idle), and what RouteState reports as changed when the live table moves.
 import { describe, expect, it } from 'vitest';
-import type { RouteTable } from '../../controller/drivers/proxy/types.js';
+import type { RouteTable } from '../../drivers/proxy/types.js';
 import { desiredRouteTable } from '../../controller/reconcilers/routes.js';
 import { RouteState } from '../../controller/route-state.js';
 import type { Port, Workspace } from '../../specs/index.js';

@@ -2,8 +2,8 @@
 // that lacks one (the controller tells by its presence), and its methods work detached or
 // through an object derived from it, as tests and benchmarks use them.
 import { describe, expect, it } from 'vitest';
-import { createStubRuntime } from '../../controller/drivers/runtime/stub/index.js';
-import type { RuntimeDriver } from '../../controller/drivers/runtime/types.js';
+import { createStubRuntime } from '../../drivers/runtime/stub/index.js';
+import type { RuntimeDriver } from '../../drivers/runtime/types.js';
 
 describe('stub runtime capabilities', () => {
   it('has homes and live resources by default, exec only when given', async () => {

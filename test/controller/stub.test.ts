@@ -1,8 +1,8 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMemoryProxy } from '../../controller/drivers/proxy/memory/index.js';
-import { RuntimeError } from '../../controller/drivers/runtime/types.js';
-import { createStubRuntime, type StubRuntime } from '../../controller/drivers/runtime/stub/index.js';
+import { createMemoryProxy } from '../../drivers/proxy/memory/index.js';
+import { RuntimeError } from '../../drivers/runtime/types.js';
+import { createStubRuntime, type StubRuntime } from '../../drivers/runtime/stub/index.js';
 import { httpProbe } from '../../controller/index.js';
 import { harness, workspace, type Harness } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RuntimeDriver, VM } from '../../controller/drivers/runtime/types.js';
+import type { RuntimeDriver, VM } from '../../drivers/runtime/types.js';
 import { FakeClock } from '../../controller/index.js';
 import { setCondition } from '../../controller/status.js';
 import { VMCache } from '../../controller/vm-cache.js';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instanceName } from '../../controller/drivers/runtime/incus/names.js';
+import { instanceName } from '../../drivers/runtime/incus/names.js';
 import { cleanEnv } from '../cli/helpers.js';
 import { deleteByTidepoolId, deleteVolumesByTidepoolId, requireOrSkip, until } from '../incus/helpers.js';
 import {

@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { CONFIG_ID, IncusClient } from '../../controller/drivers/runtime/incus/index.js';
+import { CONFIG_ID, IncusClient } from '../../drivers/runtime/incus/index.js';
 import { closedPort, startServe, type Proc } from '../cli/helpers.js';
 import { INCUS_SOCKET, sleep } from '../incus/helpers.js';
 

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instanceName } from '../../controller/drivers/runtime/incus/names.js';
+import { instanceName } from '../../drivers/runtime/incus/names.js';
 import { cleanEnv } from '../cli/helpers.js';
 import {
   BRIDGE_PREFIX,

@@ -9,7 +9,7 @@ import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instanceName } from '../../controller/drivers/runtime/incus/names.js';
+import { instanceName } from '../../drivers/runtime/incus/names.js';
 import { readStoreState } from '../../store/index.js';
 import { cleanEnv, tp } from '../cli/helpers.js';
 import { deleteByTidepoolId, deleteVolumesByTidepoolId, requireOrSkip, until } from '../incus/helpers.js';

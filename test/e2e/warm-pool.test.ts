@@ -8,8 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IncusClient } from '../../controller/drivers/runtime/incus/index.js';
-import { CONFIG_WARM, CONFIG_WORKSPACE, instanceName } from '../../controller/drivers/runtime/incus/names.js';
+import { IncusClient } from '../../drivers/runtime/incus/index.js';
+import { CONFIG_WARM, CONFIG_WORKSPACE, instanceName } from '../../drivers/runtime/incus/names.js';
 import { cleanEnv } from '../cli/helpers.js';
 import { INCUS_SOCKET, deleteByTidepoolId, deleteVolumesByTidepoolId, requireOrSkip, until } from '../incus/helpers.js';
 import {

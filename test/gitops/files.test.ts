@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSyncDirFlag } from '../../server/sync-dirs.js';
-import { Debouncer } from '../../controller/gitops/debounce.js';
+import { Debouncer } from '../../gitops/debounce.js';
 import {
   FolderError,
   isIgnoredName,
@@ -11,8 +11,8 @@ import {
   readManifests,
   revisionOf,
   watchIgnored,
-} from '../../controller/gitops/files.js';
-import { mergeConditions } from '../../controller/gitops/status.js';
+} from '../../gitops/files.js';
+import { mergeConditions } from '../../gitops/status.js';
 import { waitFor } from './helpers.js';
 
 const roots: string[] = [];

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Store } from '../../store/index.js';
 import type { SyncStatus, Workspace } from '../../specs/index.js';
-import { startSync, type SyncEvent, type SyncHandle, type SyncOptions } from '../../controller/gitops/index.js';
+import { startSync, type SyncEvent, type SyncHandle, type SyncOptions } from '../../gitops/index.js';
 import { poll } from '../poll.js';
 
 export function workspaceYaml(

@@ -3,7 +3,7 @@
 // so nothing here sleeps and no figure depends on the machine's speed.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeClock } from '../../controller/queue/index.js';
-import { defaultApply, type ApplyFn } from '../../controller/gitops/apply.js';
+import { defaultApply, type ApplyFn } from '../../gitops/apply.js';
 import { cleanupAll, harness, workspaceYaml } from './helpers.js';
 
 afterEach(cleanupAll);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyDocuments } from '../../store/apply/index.js';
 import { kindByName, validateManifest, validateStatus } from '../../specs/index.js';
-import { applysetFor, SYNC_ANNOTATION, SYNC_FILE_ANNOTATION } from '../../controller/gitops/index.js';
+import { applysetFor, SYNC_ANNOTATION, SYNC_FILE_ANNOTATION } from '../../gitops/index.js';
 import { cleanupAll, harness, portYaml, waitFor, workspaceYaml } from './helpers.js';
 
 afterEach(cleanupAll);
@@ -531,7 +531,7 @@ describe('sync: self-heal and folder trouble', () => {
 
   it('refuses a second sync of the same name on one store, and an invalid name', async () => {
     const h = await harness({ 'a.yaml': workspaceYaml('a') });
-    const { startSync } = await import('../../controller/gitops/index.js');
+    const { startSync } = await import('../../gitops/index.js');
     await expect(startSync({ store: h.store, name: 'manifests', dir: h.dir })).rejects.toThrow(/already running/);
     await expect(startSync({ store: h.store, name: 'Bad_Name', dir: h.dir })).rejects.toThrow(/DNS label/);
   });

@@ -7,13 +7,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import {
-  createIncusRuntime,
-  instanceName,
-  CONFIG_ID,
-  CONFIG_WORKSPACE,
-} from '../../controller/drivers/runtime/incus/index.js';
-import { instanceFromSource } from '../../controller/drivers/runtime/incus/events.js';
+import { createIncusRuntime, instanceName, CONFIG_ID, CONFIG_WORKSPACE } from '../../drivers/runtime/incus/index.js';
+import { instanceFromSource } from '../../drivers/runtime/incus/events.js';
 import { poll } from '../poll.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tp-fake-incus-'));

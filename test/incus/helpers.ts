@@ -3,8 +3,8 @@
 // and TIDEPOOL_REQUIRE_INCUS is unset; CI sets it, so there they must run.
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
-import { IncusClient, DEFAULT_INCUS_SOCKET, CONFIG_ID } from '../../controller/drivers/runtime/incus/index.js';
-import { MINIMAL_IMAGE_ALIAS } from '../../controller/drivers/runtime/images.js';
+import { IncusClient, DEFAULT_INCUS_SOCKET, CONFIG_ID } from '../../drivers/runtime/incus/index.js';
+import { MINIMAL_IMAGE_ALIAS } from '../../drivers/runtime/images.js';
 import { poll } from '../poll.js';
 
 export const INCUS_SOCKET = process.env.TIDEPOOL_INCUS_SOCKET ?? DEFAULT_INCUS_SOCKET;

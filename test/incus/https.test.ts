@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { execa } from 'execa';
-import { createIncusRuntime, type IncusRuntime } from '../../controller/drivers/runtime/incus/index.js';
-import { RuntimeError } from '../../controller/drivers/runtime/types.js';
+import { createIncusRuntime, type IncusRuntime } from '../../drivers/runtime/incus/index.js';
+import { RuntimeError } from '../../drivers/runtime/types.js';
 import { PROFILE, deleteByTidepoolId, httpGet, requireOrSkip, runId, until } from './helpers.js';
 
 const run = await requireOrSkip('test/incus/https');

@@ -8,9 +8,9 @@ import {
   CONFIG_ID,
   CONFIG_WORKSPACE,
   type IncusRuntime,
-} from '../../controller/drivers/runtime/incus/index.js';
-import { MINIMAL_IMAGE_ALIAS, withImages } from '../../controller/drivers/runtime/images.js';
-import { RuntimeError, type VM } from '../../controller/drivers/runtime/types.js';
+} from '../../drivers/runtime/incus/index.js';
+import { MINIMAL_IMAGE_ALIAS, withImages } from '../../drivers/runtime/images.js';
+import { RuntimeError, type VM } from '../../drivers/runtime/types.js';
 import {
   BRIDGE_PREFIX,
   INCUS_SOCKET,

@@ -3,8 +3,8 @@
 // exec session of a few seconds outlives several slices (in production a slice is 60 s, and
 // sessions died at 60 s). Instances carry this run's id and are force-deleted in afterAll.
 import { afterAll, describe, expect, it } from 'vitest';
-import { createIncusRuntime, type IncusRuntime } from '../../controller/drivers/runtime/incus/index.js';
-import { RuntimeError } from '../../controller/drivers/runtime/types.js';
+import { createIncusRuntime, type IncusRuntime } from '../../drivers/runtime/incus/index.js';
+import { RuntimeError } from '../../drivers/runtime/types.js';
 import { INCUS_SOCKET, PROFILE, deleteByTidepoolId, requireOrSkip, runId, until } from './helpers.js';
 
 const run = await requireOrSkip('test/incus/operations');

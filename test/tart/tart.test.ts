@@ -11,9 +11,9 @@ import {
   tartPrefix,
   type TartRuntime,
   type TartRuntimeOptions,
-} from '../../controller/drivers/runtime/tart/index.js';
-import { TART_WORKSPACE_IMAGE, withImages } from '../../controller/drivers/runtime/images.js';
-import { RuntimeError } from '../../controller/drivers/runtime/types.js';
+} from '../../drivers/runtime/tart/index.js';
+import { TART_WORKSPACE_IMAGE, withImages } from '../../drivers/runtime/images.js';
+import { RuntimeError } from '../../drivers/runtime/types.js';
 import { poll } from '../poll.js';
 
 const FAKE_TART = fileURLToPath(new URL('../fixtures/fake-tart', import.meta.url));

@@ -4,7 +4,7 @@
 // false"); these speak to someone next to a Start button.
 import { condition, type Sync, type Workspace } from './api.js';
 
-/** Annotation a GitOps sync sets on every object it applies (controller/gitops SYNC_ANNOTATION). */
+/** Annotation a GitOps sync sets on every object it applies (gitops/ SYNC_ANNOTATION). */
 export const SYNC_ANNOTATION = 'tidepool/sync';
 /** The file, relative to the sync folder, that declares the object (when the server sets it). */
 export const SYNC_FILE_ANNOTATION = 'tidepool/sync-file';

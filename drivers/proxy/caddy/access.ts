@@ -1,0 +1,77 @@
+// Caddy's access log as a stream: Caddy's `net` log writer sends each entry as one UDP
+// datagram to 127.0.0.1:<port>, where this listener turns it into "workspace W was used".
+// UDP on purpose: a write never blocks Caddy's request path (a stream socket whose reader is
+// busy would), a datagram lost under load costs nothing (only "used recently" is kept), and
+// with no listener (Tidepool restarting) Caddy's writes just go nowhere. The port is kept
+// across restarts: it is part of Caddy's config, which must stay the same for an adoption.
+import { createSocket, type Socket } from 'node:dgram';
+import type { Logger } from '../daemon.js';
+import { errorMessage } from '../../../specs/errors.js';
+
+const URI_KEY = '"uri":"';
+/** The start of a request URI in a workspace (the name ends the path or is followed by "/"). */
+const WORKSPACE_URI = /^\/workspace\/([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)(?:\/|")/;
+
+/**
+ * The workspace a Caddy access log entry is about, if any. Found without parsing the entry
+ * (this runs once per proxied request): in JSON a quote inside a string is always escaped, so
+ * the first `"uri":"` is the key itself, and a workspace name needs no escaping.
+ */
+export function workspaceOfEntry(text: string): string | undefined {
+  const at = text.indexOf(URI_KEY);
+  return at < 0 ? undefined : WORKSPACE_URI.exec(text.slice(at + URI_KEY.length, at + URI_KEY.length + 80))?.[1];
+}
+
+export class AccessLog {
+  #socket: Socket | undefined;
+  readonly #listeners = new Set<(workspace: string) => void>();
+
+  constructor(private readonly logger: Logger) {}
+
+  /** The "udp/127.0.0.1:port" Caddy writes to (after listen). */
+  get address(): string {
+    return `udp/127.0.0.1:${this.#socket?.address().port ?? 0}`;
+  }
+
+  /** Listens on `port` when it is free (the one Caddy's config names already), else on a new one. */
+  async listen(port: number): Promise<void> {
+    const bind = (p: number) =>
+      new Promise<Socket>((resolve, reject) => {
+        const s = createSocket('udp4');
+        s.once('error', reject);
+        s.bind(p, '127.0.0.1', () => {
+          s.off('error', reject);
+          resolve(s);
+        });
+      });
+    this.#socket = await bind(port).catch(() => bind(0));
+    this.#socket.on('error', (err) => this.logger.warn({ err: err.message }, 'access log listener failed'));
+    this.#socket.on('message', (msg) => {
+      for (const line of msg.toString('utf8').split('\n')) {
+        const ws = line && workspaceOfEntry(line);
+        if (!ws) continue;
+        for (const fn of this.#listeners) {
+          try {
+            fn(ws);
+          } catch (err) {
+            this.logger.error({ err: errorMessage(err) }, 'access listener failed');
+          }
+        }
+      }
+    });
+  }
+
+  subscribe(fn: (workspace: string) => void): () => void {
+    this.#listeners.add(fn);
+    return () => {
+      this.#listeners.delete(fn);
+    };
+  }
+
+  close(): Promise<void> {
+    this.#listeners.clear();
+    const s = this.#socket;
+    this.#socket = undefined;
+    return new Promise((resolve) => (s ? s.close(() => resolve()) : resolve()));
+  }
+}
