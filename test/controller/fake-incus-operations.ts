@@ -108,7 +108,13 @@ export async function startFakeIncus(socketPath: string): Promise<FakeIncus> {
       };
       const left = op.endsAt - Date.now();
       if (left <= 0) return answer();
-      return later(timeoutMs < 0 ? left : Math.min(left, timeoutMs), answer);
+      if (timeoutMs >= 0 && timeoutMs < left) return later(timeoutMs, answer);
+      // The operation ends when this timer fires: a timer may fire a millisecond before
+      // Date.now() reaches endsAt, and the operation must not then look still running.
+      return later(left, () => {
+        op.endsAt = Math.min(op.endsAt, Date.now());
+        answer();
+      });
     }
     if (req.method === 'GET' && get?.[1]) {
       const op = live(get[1]);
