@@ -16,6 +16,7 @@ import { registerLabel } from './commands/label.js';
 import { registerLogs } from './commands/logs.js';
 import { registerOrphans } from './commands/orphans.js';
 import { registerPatch } from './commands/patch.js';
+import { registerRollout } from './commands/rollout.js';
 import { registerTop } from './commands/top.js';
 import { registerVersion } from './commands/version.js';
 import { errorMessage } from '../specs/errors.js';
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
   registerDiff(program);
   registerWait(program);
   registerStartStop(program);
+  registerRollout(program);
   registerLogs(program);
   registerTop(program);
   registerExec(program);

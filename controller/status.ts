@@ -19,6 +19,7 @@ export const CONDITION_TYPES = [
   'ResourcesApplied',
   'Stalled',
   'Reconciling',
+  'Built',
 ] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
@@ -55,6 +56,13 @@ export const CONDITION_REASONS = [
   'Kept',
   'Cloned',
   'CloneFailed',
+  // image templates (an ImageTemplate's Built and Ready, a Workspace's ImageApplied and VMReady)
+  'Building',
+  'Built',
+  'WaitingForBase',
+  'NoImage',
+  'UpdateWaiting',
+  'WaitingForImage',
 ] as const;
 export type ConditionReason = (typeof CONDITION_REASONS)[number] | RuntimeErrorReason | ProxyErrorReason | SyncReason;
 

@@ -1,6 +1,7 @@
 // What every reconciler is given: the store, the drivers, and the controller's shared
 // views of the world. Reconcilers do I/O only through these.
 import type { StoreClient } from '../../store/index.js';
+import type { ImageBuilds } from '../builds.js';
 import type { Capacity } from '../capacity/index.js';
 import type { ProxyDriver } from '../../drivers/proxy/types.js';
 import type { RuntimeDriver } from '../../drivers/runtime/types.js';
@@ -37,6 +38,8 @@ export interface Context {
   ideWaitSince: Map<string, number>;
   /** What this Tidepool made for names no Workspace declares: kept, reported, deleted only when asked. */
   orphans: Orphans;
+  /** The ImageTemplate builds in flight (one at a time, beside the workers). */
+  builds: ImageBuilds;
 }
 
 /** How often a workspace waiting on the runtime or its IDE looks again, at most. (A look while

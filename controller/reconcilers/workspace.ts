@@ -6,14 +6,16 @@
 import type { Workspace } from '../../specs/index.js';
 import { parseQuantity, type Condition, type WorkspaceStatus } from '../../specs/index.js';
 import { timestamp } from '../../store/index.js';
-import { neverFits, showBytes, type RunningWorkspace, type Usage } from '../capacity/index.js';
+import { neverFits, type RunningWorkspace, type Usage } from '../capacity/index.js';
 import { RuntimeError, type VM } from '../../drivers/runtime/types.js';
 import { TerminalError, type Result } from '../reconcile.js';
 import { setCondition } from '../status.js';
 import { HOLDS_CAPACITY } from '../vm-cache.js';
 import { FINALIZER, MIN_POLL_MS, SLOW_POLL_MS, keepForeignStatus, type Context } from './context.js';
 import { finalize, orphan } from './workspace-delete.js';
-import { cloneSource, clonePending, ensureHome, planClone, noteFor, type Note } from './workspace-home.js';
+import { create } from './workspace-create.js';
+import { waitingForImage } from './workspace-image.js';
+import { cloneSource, clonePending, ensureHome, noteFor, type Note } from './workspace-home.js';
 import { applyResources, shouldRecreate } from './workspace-spec.js';
 import { observe, vmReady, write } from './workspace-observe.js';
 
@@ -182,6 +184,11 @@ async function createOrStart(c: Convergence, vm: VM | undefined, recreating: boo
   const { ctx, ws, status, note, name, want } = c;
   const spec = ws.spec;
   if (!vm) {
+    const waiting = waitingForImage(ctx, ws);
+    if (waiting)
+      return {
+        result: write(ctx, ws, status, { phase: 'Pending', vmReady: vmReady('False', 'WaitingForImage', waiting) }),
+      };
     const blocked = await ensureHome(ctx, ws, status, note).catch((err: Error) =>
       fail(ctx, ws, status, 'make the home of', err, note),
     );
@@ -261,74 +268,6 @@ async function stopInstance(c: Convergence, vm: VM): Promise<Step> {
       : 'Stopped the instance; its disk is kept.',
   );
   return { vm: stopped };
-}
-
-async function create(
-  ctx: Context,
-  ws: Workspace,
-  status: WorkspaceStatus,
-  want: Usage,
-  spec: { image: string; running: boolean },
-  note: Note,
-  recreating: boolean,
-): Promise<VM> {
-  const name = ws.metadata.name;
-  const home = !!ctx.runtime.homes;
-  const kept = home ? 'its home is kept' : 'its disk is lost';
-  // It had a VM before (a phase past Creating): it was deleted behind Tidepool's back.
-  const lost = !recreating && status.phase !== undefined && !['Pending', 'Creating', 'Failed'].includes(status.phase);
-  const vmr = lost
-    ? vmReady(
-        'False',
-        'VMNotFound',
-        `The instance was not found in the ${ctx.runtime.name} runtime; creating it again (${kept}).`,
-      )
-    : vmReady(
-        'False',
-        recreating ? 'Recreating' : 'Creating',
-        `Creating the instance from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)}).`,
-      );
-  // Only a workspace being made clones its source (read only at creation), and the plan is in status before the VM exists.
-  if (!lost && !recreating) planClone(ctx, ws, status);
-  write(ctx, ws, status, { phase: 'Creating', vmReady: vmr });
-  const made = await ctx.runtime.create({
-    name,
-    image: spec.image,
-    cpu: want.cpu,
-    memoryBytes: want.memoryBytes,
-    start: spec.running,
-    home,
-  });
-  // A driver that reports the VM as made (with its IP, when it has one) saves a list and a poll.
-  const vm: VM = made ?? {
-    name,
-    state: spec.running ? 'Running' : 'Stopped',
-    image: spec.image,
-    cpu: want.cpu,
-    memoryBytes: want.memoryBytes,
-  };
-  ctx.vms.patch(name, vm);
-  if (lost)
-    note('Warning', 'VMNotFound', `The instance was missing (deleted outside Tidepool); created it again (${kept}).`);
-  if (recreating) {
-    setCondition(
-      (status.conditions ??= []),
-      {
-        type: 'ImageApplied',
-        status: 'True',
-        reason: 'Applied',
-        message: `The instance runs image template "${spec.image}".`,
-      },
-      ctx.clock.now(),
-      ws.metadata.generation,
-    );
-  }
-  note(
-    'Normal',
-    recreating ? 'Recreated' : 'Created',
-    `${recreating ? 'Made the instance again' : 'Created the instance'} from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)})${home ? ' with its home attached' : ''}${spec.running ? ' and started it' : ''}.`,
-  );
-  return vm;
 }
 
 async function start(ctx: Context, ws: Workspace, vm: VM, note: Note): Promise<VM> {
