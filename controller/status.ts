@@ -20,6 +20,7 @@ export const CONDITION_TYPES = [
   'Stalled',
   'Reconciling',
   'Built',
+  'DotfilesReady',
 ] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
@@ -63,6 +64,11 @@ export const CONDITION_REASONS = [
   'NoImage',
   'UpdateWaiting',
   'WaitingForImage',
+  // dotfiles (DotfilesReady, VMReady while they install)
+  'Installing',
+  'Installed',
+  'DotfilesFailed',
+  'InstallingDotfiles',
 ] as const;
 export type ConditionReason = (typeof CONDITION_REASONS)[number] | RuntimeErrorReason | ProxyErrorReason | SyncReason;
 

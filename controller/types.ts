@@ -83,6 +83,8 @@ export interface ControllerOptions {
   observer?: ReconcileObserver;
   /** Prometheus metrics (controller_runtime_*, workqueue_*, the fleet's) on this registry. Defaults to none. */
   metrics?: ControllerMetrics;
+  /** Dotfiles installed into every new workspace that names none of its own (spec.source.dotfiles). Defaults to none. */
+  dotfiles?: { url: string; ref?: string };
   /** How the IDEs of Ready workspaces keep being probed. Defaults: every 5 s, down after 2 failed rounds, 16 probes at once. */
   ideHealth?: IdeHealthOptions;
 }

@@ -276,6 +276,7 @@ async function startDriversAndController(x: Serving): Promise<ProxyDriver> {
     logger: logger.child({ component: 'controller' }),
     dataDir: s.dataDir,
     ...(s.resyncPeriodMs !== undefined ? { resyncPeriodMs: s.resyncPeriodMs } : {}),
+    ...(s.dotfiles ? { dotfiles: s.dotfiles } : {}),
     capacity,
   });
   components.add('controller', () => controller.stop());

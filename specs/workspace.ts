@@ -64,6 +64,36 @@ export const WorkspaceSource = Type.Object(
         },
       ),
     ),
+    dotfiles: Type.Optional(
+      Type.Object(
+        {
+          url: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 2048,
+              pattern: GIT_URL_PATTERN,
+              patternMessage: 'must be a git URL: https://, http://, git://, ssh://, file:// or user@host:path',
+              description: 'Dotfiles repository cloned into ~/.dotfiles as dev.',
+            }),
+          ),
+          ref: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 255,
+              pattern: GIT_REF_PATTERN,
+              patternMessage:
+                'must be a branch, tag or commit: letters, digits, ".", "_", "/", "+" or "-", not starting with "-" or ".", without ".."',
+              description: "Branch, tag or commit to check out. Defaults to the remote's default branch.",
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            "Dotfiles cloned into ~/.dotfiles as dev when the workspace is made, then installed as Coder and Codespaces do: the first of install.sh, install, bootstrap.sh, bootstrap, script/bootstrap, setup.sh, setup, script/setup is run; without one, the dotfiles (.name) are linked into the home. The output is in the activity log and DotfilesReady says how it went. Absent: the server's default (serve --dotfiles); {} : none.",
+        },
+      ),
+    ),
   },
   {
     additionalProperties: false,

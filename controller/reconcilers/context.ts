@@ -38,6 +38,8 @@ export interface Context {
   ideWaitSince: Map<string, number>;
   /** What this Tidepool made for names no Workspace declares: kept, reported, deleted only when asked. */
   orphans: Orphans;
+  /** The server's dotfiles for new workspaces that name none (serve --dotfiles). */
+  defaultDotfiles?: { url: string; ref?: string };
   /** The ImageTemplate builds in flight (one at a time, beside the workers). */
   builds: ImageBuilds;
 }

@@ -6,6 +6,7 @@ import { showBytes, type Usage } from '../capacity/index.js';
 import type { VM } from '../../drivers/runtime/types.js';
 import { setCondition } from '../status.js';
 import type { Context } from './context.js';
+import { planDotfiles } from './workspace-dotfiles.js';
 import { buildOf } from './workspace-image.js';
 import { planClone, type Note } from './workspace-home.js';
 import { vmReady, write } from './workspace-observe.js';
@@ -36,7 +37,10 @@ export async function create(
         `Creating the instance from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)}).`,
       );
   // Only a workspace being made clones its source (read only at creation), and the plan is in status before the VM exists.
-  if (!lost && !recreating) planClone(ctx, ws, status);
+  if (!lost && !recreating) {
+    planClone(ctx, ws, status);
+    planDotfiles(ctx, ws, status);
+  }
   write(ctx, ws, status, { phase: 'Creating', vmReady: vmr });
   const made = await ctx.runtime.create({
     name,

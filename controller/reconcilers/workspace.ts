@@ -14,6 +14,7 @@ import { HOLDS_CAPACITY } from '../vm-cache.js';
 import { FINALIZER, MIN_POLL_MS, SLOW_POLL_MS, keepForeignStatus, type Context } from './context.js';
 import { finalize, orphan } from './workspace-delete.js';
 import { create } from './workspace-create.js';
+import { dotfilesPending, installDotfiles } from './workspace-dotfiles.js';
 import { waitingForImage } from './workspace-image.js';
 import { cloneSource, clonePending, ensureHome, noteFor, type Note } from './workspace-home.js';
 import { applyResources, shouldRecreate } from './workspace-spec.js';
@@ -133,6 +134,12 @@ async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promis
     await cloneSource(ctx, ws, c.status, after, c.note, () =>
       write(ctx, ws, c.status, { phase: 'Starting', ip, vmReady: cloning }),
     );
+  }
+  // Dotfiles, planned at creation: installed after the clone (an install script may use the project).
+  if (spec.running && after?.state === 'Running' && after.ip && dotfilesPending(c.status)) {
+    const installing = vmReady('False', 'InstallingDotfiles', 'Installing the dotfiles; Ready once they are.');
+    write(ctx, ws, c.status, { phase: 'Starting', ip: after.ip, vmReady: installing });
+    await installDotfiles(ctx, ws, c.status, after, c.note);
   }
   return write(ctx, ws, c.status, await observe(ctx, ws, after, c.prev));
 }
