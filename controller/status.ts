@@ -21,6 +21,7 @@ export const CONDITION_TYPES = [
   'Reconciling',
   'Built',
   'DotfilesReady',
+  'SettingsApplied',
 ] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
@@ -69,6 +70,9 @@ export const CONDITION_REASONS = [
   'Installed',
   'DotfilesFailed',
   'InstallingDotfiles',
+  // editor settings (SettingsApplied)
+  'SettingsFailed',
+  'ExtensionsMissing',
 ] as const;
 export type ConditionReason = (typeof CONDITION_REASONS)[number] | RuntimeErrorReason | ProxyErrorReason | SyncReason;
 

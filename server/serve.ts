@@ -4,7 +4,7 @@
 // (its open sessions), then the rest in reverse order.
 // `tidepool serve` (cli/commands/serve.ts) only turns its flags into these settings (serve-flags.ts).
 import type { Logger } from 'pino';
-import { imageTemplateAdmission, type Store } from '../store/index.js';
+import { imageTemplateAdmission, SettingsFile, type Store } from '../store/index.js';
 import type { ExecHolder } from '../api/exec.js';
 import type { OrphansHolder } from '../api/orphans.js';
 import type { ObserveOptions } from '../api/observe.js';
@@ -75,6 +75,8 @@ interface Serving {
   orphans: OrphansHolder;
   /** Metrics, usage and the reconcile log (observe.ts). */
   observe: Observability;
+  /** The editor settings that follow the user, shared by the API (export, import) and the controller. */
+  settings: SettingsFile;
 }
 
 /**
@@ -106,7 +108,18 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       runtimeComing: !opts.apiOnly,
       ...(s.usageIntervalMs !== undefined ? { usageIntervalMs: s.usageIntervalMs } : {}),
     });
-    const parts = { store, credentials, proxySecret, logger, exec, orphans, templates, observe: observe.apiOptions };
+    const settings = new SettingsFile(s.dataDir);
+    const parts = {
+      store,
+      credentials,
+      proxySecret,
+      logger,
+      exec,
+      orphans,
+      templates,
+      settings,
+      observe: observe.apiOptions,
+    };
     const server = await startApi(s, parts, opts);
     components.add('api server', () => server.close());
     logger.info({ address: server.address, dataDir: s.dataDir }, `Tidepool API listening on ${server.address}`);
@@ -141,6 +154,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       exec,
       orphans,
       observe,
+      settings,
     };
     handle.proxy = await startDriversAndController(serving);
     await startSyncs(serving);
@@ -277,6 +291,7 @@ async function startDriversAndController(x: Serving): Promise<ProxyDriver> {
     dataDir: s.dataDir,
     ...(s.resyncPeriodMs !== undefined ? { resyncPeriodMs: s.resyncPeriodMs } : {}),
     ...(s.dotfiles ? { dotfiles: s.dotfiles } : {}),
+    settings: x.settings,
     capacity,
   });
   components.add('controller', () => controller.stop());

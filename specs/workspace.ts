@@ -136,6 +136,12 @@ export const WorkspaceSpec = Type.Object(
       },
     ),
     source: Type.Optional(WorkspaceSource),
+    settingsSync: Type.Optional(
+      Type.Boolean({
+        description:
+          'Whether the editor settings follow you into and out of this workspace: saved when it stops or is deleted, written into it when it is made. Defaults to true (where the server keeps them).',
+      }),
+    ),
   },
   { default: {}, additionalProperties: false },
 );

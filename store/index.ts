@@ -7,3 +7,4 @@ export { eventsPath } from './store.js';
 export { buildLogPath, logsDir, storePath } from './paths.js';
 export type { StoreClient } from './client.js';
 export { imageTemplateAdmission, type Admission } from './strategies/index.js';
+export { SettingsFile, SettingsFileError, settingsPath } from './settings-file.js';

@@ -1,6 +1,6 @@
 // What every reconciler is given: the store, the drivers, and the controller's shared
 // views of the world. Reconcilers do I/O only through these.
-import type { StoreClient } from '../../store/index.js';
+import type { SettingsFile, StoreClient } from '../../store/index.js';
 import type { ImageBuilds } from '../builds.js';
 import type { Capacity } from '../capacity/index.js';
 import type { ProxyDriver } from '../../drivers/proxy/types.js';
@@ -38,6 +38,8 @@ export interface Context {
   ideWaitSince: Map<string, number>;
   /** What this Tidepool made for names no Workspace declares: kept, reported, deleted only when asked. */
   orphans: Orphans;
+  /** The saved editor settings, when they follow the user (ControllerOptions.settingsSync). */
+  settings?: SettingsFile;
   /** The server's dotfiles for new workspaces that name none (serve --dotfiles). */
   defaultDotfiles?: { url: string; ref?: string };
   /** The ImageTemplate builds in flight (one at a time, beside the workers). */

@@ -8,6 +8,7 @@ import { setCondition } from '../status.js';
 import type { Context } from './context.js';
 import { planDotfiles } from './workspace-dotfiles.js';
 import { buildOf } from './workspace-image.js';
+import { planSettings } from './workspace-settings.js';
 import { planClone, type Note } from './workspace-home.js';
 import { vmReady, write } from './workspace-observe.js';
 
@@ -39,6 +40,7 @@ export async function create(
   // Only a workspace being made clones its source (read only at creation), and the plan is in status before the VM exists.
   if (!lost && !recreating) {
     planClone(ctx, ws, status);
+    planSettings(ctx, ws, status);
     planDotfiles(ctx, ws, status);
   }
   write(ctx, ws, status, { phase: 'Creating', vmReady: vmr });

@@ -16,6 +16,7 @@ import { finalize, orphan } from './workspace-delete.js';
 import { create } from './workspace-create.js';
 import { dotfilesPending, installDotfiles } from './workspace-dotfiles.js';
 import { waitingForImage } from './workspace-image.js';
+import { applySettings, saveSettings, settingsPending } from './workspace-settings.js';
 import { cloneSource, clonePending, ensureHome, noteFor, type Note } from './workspace-home.js';
 import { applyResources, shouldRecreate } from './workspace-spec.js';
 import { observe, vmReady, write } from './workspace-observe.js';
@@ -135,7 +136,9 @@ async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promis
       write(ctx, ws, c.status, { phase: 'Starting', ip, vmReady: cloning }),
     );
   }
-  // Dotfiles, planned at creation: installed after the clone (an install script may use the project).
+  // The saved editor settings, then the dotfiles (which may change them), both planned at creation.
+  if (spec.running && after?.state === 'Running' && after.ip && settingsPending(c.status))
+    await applySettings(ctx, ws, c.status, after, c.note);
   if (spec.running && after?.state === 'Running' && after.ip && dotfilesPending(c.status)) {
     const installing = vmReady('False', 'InstallingDotfiles', 'Installing the dotfiles; Ready once they are.');
     write(ctx, ws, c.status, { phase: 'Starting', ip: after.ip, vmReady: installing });
@@ -255,6 +258,7 @@ function admit(c: Convergence): Result | undefined {
 async function stopInstance(c: Convergence, vm: VM): Promise<Step> {
   const { ctx, ws, status, note, name } = c;
   const drift = c.prev.phase === 'Stopped';
+  if (!drift) await saveSettings(ctx, ws, vm, note);
   write(ctx, ws, status, {
     phase: 'Stopping',
     vmReady: vmReady('False', 'Stopping', 'Stopping the instance (spec.running is false).'),
