@@ -69,6 +69,7 @@ export function buildContext({ opts, queue, clock, logger }: ContextParts): Cont
     ideWaitSince: new Map(),
     orphans: new Orphans(store, runtime, queue, clock),
     ...(opts.dotfiles ? { defaultDotfiles: opts.dotfiles } : {}),
+    postStartDone: new Map(),
     ...(opts.settings ? { settings: opts.settings } : {}),
     builds: new ImageBuilds(runtime, opts.dataDir, clock, (name) => queue.add(templateKey(name))),
   };

@@ -22,6 +22,7 @@ export const CONDITION_TYPES = [
   'Built',
   'DotfilesReady',
   'SettingsApplied',
+  'DevcontainerApplied',
 ] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
@@ -73,6 +74,10 @@ export const CONDITION_REASONS = [
   // editor settings (SettingsApplied)
   'SettingsFailed',
   'ExtensionsMissing',
+  // a repository's devcontainer.json (DevcontainerApplied)
+  'NoDevcontainer',
+  'PartlyApplied',
+  'CommandFailed',
 ] as const;
 export type ConditionReason = (typeof CONDITION_REASONS)[number] | RuntimeErrorReason | ProxyErrorReason | SyncReason;
 

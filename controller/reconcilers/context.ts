@@ -40,6 +40,8 @@ export interface Context {
   orphans: Orphans;
   /** The saved editor settings, when they follow the user (ControllerOptions.settingsSync). */
   settings?: SettingsFile;
+  /** The start (status.lastStartedTime) whose devcontainer postStart ran, per workspace (in memory; the guest's own marker keeps it once per boot). */
+  postStartDone: Map<string, string>;
   /** The server's dotfiles for new workspaces that name none (serve --dotfiles). */
   defaultDotfiles?: { url: string; ref?: string };
   /** The ImageTemplate builds in flight (one at a time, beside the workers). */

@@ -6,6 +6,7 @@ import { showBytes, type Usage } from '../capacity/index.js';
 import type { VM } from '../../drivers/runtime/types.js';
 import { setCondition } from '../status.js';
 import type { Context } from './context.js';
+import { planDevcontainerFor } from './workspace-devcontainer.js';
 import { planDotfiles } from './workspace-dotfiles.js';
 import { buildOf } from './workspace-image.js';
 import { planSettings } from './workspace-settings.js';
@@ -42,6 +43,7 @@ export async function create(
     planClone(ctx, ws, status);
     planSettings(ctx, ws, status);
     planDotfiles(ctx, ws, status);
+    planDevcontainerFor(ctx, ws, status);
   }
   write(ctx, ws, status, { phase: 'Creating', vmReady: vmr });
   const made = await ctx.runtime.create({

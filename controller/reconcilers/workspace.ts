@@ -14,6 +14,7 @@ import { HOLDS_CAPACITY } from '../vm-cache.js';
 import { FINALIZER, MIN_POLL_MS, SLOW_POLL_MS, keepForeignStatus, type Context } from './context.js';
 import { finalize, orphan } from './workspace-delete.js';
 import { create } from './workspace-create.js';
+import { applyDevcontainer, devcontainerDue } from './workspace-devcontainer.js';
 import { dotfilesPending, installDotfiles } from './workspace-dotfiles.js';
 import { waitingForImage } from './workspace-image.js';
 import { applySettings, saveSettings, settingsPending } from './workspace-settings.js';
@@ -144,6 +145,15 @@ async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promis
     write(ctx, ws, c.status, { phase: 'Starting', ip: after.ip, vmReady: installing });
     await installDotfiles(ctx, ws, c.status, after, c.note);
   }
+  // The repository's devcontainer.json, once it is cloned: its commands, Ports, environment and editor set-up.
+  if (
+    spec.running &&
+    after?.state === 'Running' &&
+    after.ip &&
+    !clonePending(c.status) &&
+    devcontainerDue(ctx, c.name, c.status)
+  )
+    await applyDevcontainer(ctx, ws, c.status, after, c.note);
   return write(ctx, ws, c.status, await observe(ctx, ws, after, c.prev));
 }
 
