@@ -158,7 +158,8 @@ describe.runIf(run && hasIde)('image templates on Incus', () => {
     await setSpec({ debianPackages: ['python3-venv'], setup: 'echo v2 > /etc/tidepool-v2\n' });
     const second = (await phase('Ready', 3, 900_000)).status!.image!;
     expect(second).not.toBe(first);
-    expect(await aliasExists(first)).toBe(false);
+    // The previous image goes once the new one is in use (right after status says so).
+    await until('the previous image deleted', async () => ((await aliasExists(first)) ? undefined : true), 60_000, 500);
     const waiting = await wsCondition('ImageApplied', 'UpdateWaiting');
     expect(cond(waiting, 'ImageApplied')?.message).toMatch(/rollout restart workspace alice/);
     expect((await runtime.get('alice'))?.build).toBe(first);
