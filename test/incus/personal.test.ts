@@ -97,7 +97,12 @@ const cond = (name: string, type: string): Condition | undefined =>
 const ready = (name: string) =>
   until(`${name} Ready`, async () => (cond(name, 'Ready')?.status === 'True' ? true : undefined), 240_000, 500);
 const sh = (name: string, script: string) =>
-  runtime.exec!(name, ['bash', '-lc', script], { uid: 1000, gid: 1000, cwd: '/home/dev' });
+  runtime.exec!(name, ['bash', '-lc', script], {
+    uid: 1000,
+    gid: 1000,
+    cwd: '/home/dev',
+    env: { HOME: '/home/dev', USER: 'dev', PATH: '/usr/local/bin:/usr/bin:/bin' },
+  });
 
 describe.runIf(run && hasIde)('dotfiles, settings and devcontainer.json on Incus', () => {
   beforeAll(async () => {
@@ -148,7 +153,8 @@ describe.runIf(run && hasIde)('dotfiles, settings and devcontainer.json on Incus
   it("a repository's devcontainer.json and dotfiles with an install.sh are honoured; settings written there follow into the next workspace, whose dotfiles are linked", async () => {
     const app = await repo('app', { '.devcontainer/devcontainer.json': DEVCONTAINER, 'README.md': '# app' });
     const withScript = await repo('dots', {
-      'install.sh': '#!/bin/sh\necho "alias ll=\\"ls -l\\"" >> "$HOME/.bashrc"\necho installed-by-script\n',
+      'install.sh':
+        '#!/bin/sh\necho "export DOTFILES_MARK=from-install-sh" >> "$HOME/.bashrc"\necho installed-by-script\n',
     });
     const plain = await repo('plain-dots', { '.gitconfig': '[user]\n\tname = Dana\n' });
     await store.transaction((tx) =>
@@ -162,7 +168,11 @@ describe.runIf(run && hasIde)('dotfiles, settings and devcontainer.json on Incus
     await ready('alice');
     expect(cond('alice', 'SourceReady')?.reason).toBe('Cloned');
     expect(cond('alice', 'DotfilesReady')).toMatchObject({ status: 'True', reason: 'Installed' });
-    expect((await sh('alice', 'grep -c "alias ll" ~/.bashrc')).stdout.trim()).toBe('1');
+    const notes = store
+      .list('Event')
+      .items.filter((e) => e.regarding.name === 'alice')
+      .map((e) => `${e.reason}: ${e.note}`);
+    expect((await sh('alice', 'grep -c DOTFILES_MARK ~/.bashrc')).stdout.trim(), notes.join('\n')).toBe('1');
     const dc = cond('alice', 'DevcontainerApplied')!;
     expect(dc).toMatchObject({ status: 'False', reason: 'PartlyApplied' });
     expect(dc.message).toMatch(/features/);
