@@ -4,9 +4,11 @@
 // import get them; a workspace that stops or goes merges its newer files in.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { Value } from '@sinclair/typebox/value';
 import { SettingsProfile } from '../specs/index.js';
 import { errorMessage } from '../specs/errors.js';
-import { SettingsFileError, type SettingsFile } from '../store/index.js';
+import { invalid, SettingsFileError, type SettingsFile } from '../store/index.js';
+import { JSON_TYPES, parseObjectBody, YAML_TYPES } from './body.js';
 import { ApiError } from './errors.js';
 import type { TypeBoxProvider } from './params.js';
 
@@ -34,12 +36,18 @@ export const settingsPlugin = fp(
         schema: {
           operationId: 'replaceEditorSettings',
           tags,
-          body: SettingsProfile,
           responses: json('The saved EditorSettings'),
         },
       },
       async (req) => {
-        const next = { ...req.body, updated: new Date().toISOString(), source: 'import' };
+        const body = parseObjectBody(req.body, req.headers['content-type'], [...JSON_TYPES, ...YAML_TYPES]);
+        const causes = [...Value.Errors(SettingsProfile, body)].slice(0, 20).map((e) => ({
+          field: e.path.replace(/^\//, '').replace(/\//g, '.') || '(body)',
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: ${e.message}`,
+        }));
+        if (causes.length) throw invalid('EditorSettings', undefined, causes);
+        const next = { ...(body as SettingsProfile), updated: new Date().toISOString(), source: 'import' };
         try {
           await settings.update(() => next);
         } catch (err) {

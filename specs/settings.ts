@@ -32,6 +32,8 @@ export const SettingsProfile = Type.Object(
     apiVersion: Type.Literal('tidepool/v1'),
     kind: Type.Literal('EditorSettings'),
     files: Type.Record(Type.String({ pattern: SETTINGS_FILE_PATTERN }), SettingsFile, {
+      // Only these paths: a saved file is written into every new home, never anywhere else.
+      additionalProperties: false,
       description: "By path under the editor's User folder: settings.json, keybindings.json, snippets/*.json.",
     }),
     extensions: Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*\\.[a-z0-9][a-z0-9._-]*$', maxLength: 200 }), {
