@@ -29,8 +29,23 @@ import {
   deleteByTidepoolId,
   deleteVolumesByTidepoolId,
   probeIncus,
-  until,
 } from '../test/incus/helpers.js';
+
+/** Polls fn until it returns a value; throws after timeoutMs (test/poll.ts needs vitest's state). */
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs: number,
+  everyMs: number,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
 
 const arg = (name: string) => process.argv.indexOf(`--${name}`);
 const ROUNDS = arg('rounds') >= 0 ? Number(process.argv[arg('rounds') + 1]) : 3;
