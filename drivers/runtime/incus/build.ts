@@ -55,6 +55,8 @@ export class IncusImageBuilder {
       await this.#call('PUT', `${this.#path(name)}/state`, { action: 'stop', timeout: 60, force: true }, 120);
       await this.#publish(name, req);
       report.log(`published image ${req.image}`);
+      report.progress('publish', `unpacking image ${req.image} into the storage pool`);
+      await this.#warm(name, req.image);
     } finally {
       await this.#remove(name);
     }
@@ -124,6 +126,23 @@ export class IncusImageBuilder {
     if (!fingerprint) throw new ImageBuildError('publishing the image gave no fingerprint', 'publish');
     await this.delete(req.image); // a build of this generation cut short after its alias was made
     await this.#call('POST', '/1.0/images/aliases', { name: req.image, target: fingerprint });
+  }
+
+  /**
+   * An instance made (not started) from the new image and deleted again: Incus unpacks an image
+   * into the pool at its first use and keeps it there for the next ones (a copy-on-write clone on
+   * btrfs), so the first workspace on the template does not pay for the unpack.
+   */
+  async #warm(builder: string, alias: string): Promise<void> {
+    await this.#remove(builder);
+    const body = {
+      name: builder,
+      source: { type: 'image', alias },
+      config: { [CONFIG_ID]: this.#scope.tidepoolId, [CONFIG_BUILDER]: 'warm' },
+      profiles: [this.#s.profile],
+      start: false,
+    };
+    await this.#call('POST', '/1.0/instances', body, 600);
   }
 
   async #fingerprint(alias: string): Promise<string | undefined> {
