@@ -73,6 +73,7 @@ export class ImageBuilds {
     b.startedAt = this.#clock.now();
     await log.begin(`build of image template ${b.template} (generation ${b.generation}) as ${b.image}`);
     this.#onChange(b.template);
+    let failure: Build['failure'];
     try {
       await this.#runtime.buildImage!(req, {
         progress: (step, text) => {
@@ -83,17 +84,18 @@ export class ImageBuilds {
         },
         log: (text) => log.line(text),
       });
-      b.state = 'Succeeded';
       log.line(`build succeeded: image ${b.image}`);
     } catch (err) {
-      b.state = 'Failed';
       const step = err instanceof ImageBuildError ? err.step : (b.step ?? 'base');
       const item = err instanceof ImageBuildError ? err.item : undefined;
-      b.failure = { step, message: errorMessage(err), ...(item ? { item } : {}) };
+      failure = { step, message: errorMessage(err), ...(item ? { item } : {}) };
       log.line(`build failed in step ${step}: ${errorMessage(err)}`);
     }
-    b.endedAt = this.#clock.now();
+    // The log is whole before anyone sees the outcome.
     await log.flush();
+    b.endedAt = this.#clock.now();
+    if (failure) b.failure = failure;
+    b.state = failure ? 'Failed' : 'Succeeded';
     // Superseded while it ran (a newer spec, or the template deleted): its image is nobody's.
     if (b.state === 'Succeeded' && this.#builds.get(b.template) !== b)
       await this.#runtime.deleteImage?.(b.image).catch(() => undefined);

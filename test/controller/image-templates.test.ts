@@ -88,7 +88,7 @@ describe('image templates', () => {
     release();
     const second = (await phaseOf('py', 'Ready', 2)).status!.image!;
     expect(second).not.toBe(first);
-    expect(h.runtime.images.built.has(first)).toBe(false);
+    await waitFor('the previous image deleted', () => !h.runtime.images.built.has(first));
     const waiting = await waitFor('UpdateWaiting', () => {
       const ws = h.ws('alice');
       return cond(ws, 'ImageApplied')?.reason === 'UpdateWaiting' ? ws : undefined;
