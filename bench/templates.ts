@@ -69,6 +69,63 @@ async function buildBase(): Promise<number> {
   }
 }
 
+/** 1. the template build (through the controller: what a user gets) against the base image's own build. */
+async function buildRound(store: Store): Promise<void> {
+  const t = performance.now();
+  await store.transaction((tx) => void tx.create(manifest('ImageTemplate', 'jq', { debianPackages: ['jq'] })));
+  await until(
+    'template built',
+    async () =>
+      store.get('ImageTemplate', 'jq')?.status?.phase === 'Ready'
+        ? true
+        : store.get('ImageTemplate', 'jq')?.status?.phase === 'Failed'
+          ? Promise.reject(new Error('build failed'))
+          : undefined,
+    1_200_000,
+    500,
+  );
+  const template = performance.now() - t;
+  console.log(`template (default + jq) built and published: ${secs(template)}`);
+  if (arg('skip-base-build') < 0) {
+    const base = await buildBase();
+    console.log(`the default image built from nothing (build.sh all, not imported): ${secs(base)}`);
+    console.log(`ratio: ${(template / base).toFixed(2)}x (target: a small fraction)`);
+  }
+}
+
+/** 2. apply → Ready from the template and from the default image, interleaved. */
+async function applyRounds(store: Store): Promise<void> {
+  const times: Record<string, number[]> = { default: [], jq: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? ['jq', 'default'] : ['default', 'jq'];
+    for (const image of order) {
+      const name = `b-${image}-${round}`;
+      const t = performance.now();
+      await store.transaction(
+        (tx) => void tx.create(manifest('Workspace', name, { image, resources: { cpu: 1, memory: '1Gi' } })),
+      );
+      await until(
+        `${name} Ready`,
+        async () =>
+          store.get('Workspace', name)?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True'
+            ? true
+            : undefined,
+        300_000,
+        50,
+      );
+      times[image]!.push(performance.now() - t);
+      await store.transaction((tx) => void tx.delete('Workspace', name));
+      await until(`${name} gone`, async () => (store.get('Workspace', name) ? undefined : true), 120_000, 200);
+    }
+    console.log(
+      `round ${round + 1}: template ${secs(times.jq!.at(-1)!)}, default ${secs(times.default!.at(-1)!)}, ratio ${(times.jq!.at(-1)! / times.default!.at(-1)!).toFixed(2)}x`,
+    );
+  }
+  console.log(
+    `apply → Ready, medians: template ${secs(median(times.jq!))}, default ${secs(median(times.default!))}, ratio ${(median(times.jq!) / median(times.default!)).toFixed(2)}x (target ≤ 1.1x)`,
+  );
+}
+
 async function main(): Promise<void> {
   const probe = await probeIncus();
   if (!probe.ok) throw new Error(`Incus is not usable: ${probe.why}`);
@@ -94,57 +151,8 @@ async function main(): Promise<void> {
         .map((l) => l.toFixed(2))
         .join(' ')}`,
     );
-    // 1. the template build (through the controller: what a user gets) against the base image's own build.
-    let t = performance.now();
-    await store.transaction((tx) => void tx.create(manifest('ImageTemplate', 'jq', { debianPackages: ['jq'] })));
-    await until(
-      'template built',
-      async () =>
-        store.get('ImageTemplate', 'jq')?.status?.phase === 'Ready'
-          ? true
-          : store.get('ImageTemplate', 'jq')?.status?.phase === 'Failed'
-            ? Promise.reject(new Error('build failed'))
-            : undefined,
-      1_200_000,
-      500,
-    );
-    const template = performance.now() - t;
-    console.log(`template (default + jq) built and published: ${secs(template)}`);
-    if (arg('skip-base-build') < 0) {
-      const base = await buildBase();
-      console.log(`the default image built from nothing (build.sh all, not imported): ${secs(base)}`);
-      console.log(`ratio: ${(template / base).toFixed(2)}x (target: a small fraction)`);
-    }
-    // 2. apply → Ready from the template and from the default image, interleaved.
-    const times: Record<string, number[]> = { default: [], jq: [] };
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? ['jq', 'default'] : ['default', 'jq'];
-      for (const image of order) {
-        const name = `b-${image}-${round}`;
-        t = performance.now();
-        await store.transaction(
-          (tx) => void tx.create(manifest('Workspace', name, { image, resources: { cpu: 1, memory: '1Gi' } })),
-        );
-        await until(
-          `${name} Ready`,
-          async () =>
-            store.get('Workspace', name)?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True'
-              ? true
-              : undefined,
-          300_000,
-          50,
-        );
-        times[image]!.push(performance.now() - t);
-        await store.transaction((tx) => void tx.delete('Workspace', name));
-        await until(`${name} gone`, async () => (store.get('Workspace', name) ? undefined : true), 120_000, 200);
-      }
-      console.log(
-        `round ${round + 1}: template ${secs(times.jq!.at(-1)!)}, default ${secs(times.default!.at(-1)!)}, ratio ${(times.jq!.at(-1)! / times.default!.at(-1)!).toFixed(2)}x`,
-      );
-    }
-    console.log(
-      `apply → Ready, medians: template ${secs(median(times.jq!))}, default ${secs(median(times.default!))}, ratio ${(median(times.jq!) / median(times.default!)).toFixed(2)}x (target ≤ 1.1x)`,
-    );
+    await buildRound(store);
+    await applyRounds(store);
   } finally {
     await controller.stop();
     await runtime.close?.();
