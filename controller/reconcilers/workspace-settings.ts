@@ -33,11 +33,13 @@ done
 for d in "$HOME/${EDITOR_EXTENSIONS_DIR}"/*/; do [ -d "$d" ] && echo "E $(basename "$d")"; done
 exit 0`;
 
-// $@: triples of mtime, path, base64; then "--", then extension ids. Prints what it did.
-const WRITE_SCRIPT = `dir="$HOME/${EDITOR_USER_DIR}"
+// $1: when the instance started (s); then triples of mtime, path, base64; then "--", then extension
+// ids. A file the home brought (older than the start) and newer than the saved one is the user's
+// and kept; one written since the start (the image's defaults, code-server's first run) is not.
+const WRITE_SCRIPT = `dir="$HOME/${EDITOR_USER_DIR}"; boot="$1"; shift
 while [ $# -ge 3 ] && [ "$1" != -- ]; do
   t="$1"; p="$dir/$2"; b="$3"; shift 3
-  if [ -e "$p" ] && [ "$(stat -c %Y "$p")" -ge "$t" ]; then echo "kept $p (changed here since)"; continue; fi
+  if [ -e "$p" ]; then m="$(stat -c %Y "$p")"; if [ "$m" -ge "$t" ] && [ "$m" -lt "$boot" ]; then echo "kept $p (changed here since)"; continue; fi; fi
   mkdir -p "$(dirname "$p")" && printf '%s' "$b" | base64 -d > "$p.tidepool" && mv "$p.tidepool" "$p" && touch -d "@$t" "$p" && echo "wrote $p" || exit 70
 done
 [ "$1" = -- ] && shift
@@ -146,7 +148,9 @@ export async function applySettings(
     return;
   }
   const home = ctx.runtime.homes?.path ?? '/home/dev';
-  const argv = ['sh', '-c', WRITE_SCRIPT, 'tidepool-settings', ...args, '--', ...saved.extensions];
+  // A little before the start this controller saw: the guest's clock is the host's, its boot takes a moment.
+  const boot = Math.floor((Date.parse(status.lastStartedTime ?? '') || ctx.clock.now()) / 1000) - 2;
+  const argv = ['sh', '-c', WRITE_SCRIPT, 'tidepool-settings', String(boot), ...args, '--', ...saved.extensions];
   const r = await ctx.runtime.exec!(vm.name, argv, { ...DEV, cwd: home, env: envOf(home), timeoutSeconds: 600 });
   if (r.exitCode !== 0) {
     const message = `Writing the saved editor settings failed: ${(r.stderr.trim() || `exit code ${r.exitCode}`).slice(-400)}.`;

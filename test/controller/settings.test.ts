@@ -63,28 +63,29 @@ describe('editor settings that follow you', () => {
     await h.start({ settings });
     await h.store.transaction((tx) => tx.create(workspace('alice')));
     await h.ready('alice');
-    await vscodeWrites('alice', 'settings.json', '{ "editor.fontSize": 17 }\n', 1_800_000_000);
-    await vscodeWrites('alice', 'snippets/ts.json', '{}\n', 1_800_000_001);
+    await vscodeWrites('alice', 'settings.json', '{ "editor.fontSize": 17 }\n', 1_700_000_100);
+    await vscodeWrites('alice', 'snippets/ts.json', '{}\n', 1_700_000_101);
     await mkdir(join(homeOf('alice'), EDITOR_EXTENSIONS_DIR, 'esbenp.prettier-vscode-11.0.0'), { recursive: true });
     await setRunning('alice', false);
     const saved = await waitFor('settings saved', async () => {
       const p = await settings.read();
       return p.files['settings.json'] ? p : undefined;
     });
-    expect(saved.files['settings.json']).toEqual({ content: '{ "editor.fontSize": 17 }\n', mtime: 1_800_000_000 });
-    expect(saved.files['snippets/ts.json']?.mtime).toBe(1_800_000_001);
+    expect(saved.files['settings.json']).toEqual({ content: '{ "editor.fontSize": 17 }\n', mtime: 1_700_000_100 });
+    expect(saved.files['snippets/ts.json']?.mtime).toBe(1_700_000_101);
     expect(saved.extensions).toEqual(['esbenp.prettier-vscode']);
     expect(saved.source).toBe('alice');
 
-    // bob's home already has a keybindings.json newer than nothing saved, and a settings.json newer than alice's.
-    await vscodeWrites('bob', 'settings.json', '{ "mine": true }\n', 1_900_000_000);
+    // bob's home came with a settings.json newer than alice's (a copied home): kept. A file written
+    // since bob's instance started (the image's defaults, code-server's first run) would not be.
+    await vscodeWrites('bob', 'settings.json', '{ "mine": true }\n', 1_750_000_000);
     await h.store.transaction((tx) => tx.create(workspace('bob')));
     await h.ready('bob');
     const c = await applied('bob');
     const bobUser = join(homeOf('bob'), EDITOR_USER_DIR);
     expect(await readFile(join(bobUser, 'settings.json'), 'utf8')).toBe('{ "mine": true }\n');
     expect(await readFile(join(bobUser, 'snippets/ts.json'), 'utf8')).toBe('{}\n');
-    expect((await stat(join(bobUser, 'snippets/ts.json'))).mtimeMs).toBe(1_800_000_001_000);
+    expect((await stat(join(bobUser, 'snippets/ts.json'))).mtimeMs).toBe(1_700_000_101_000);
     // No code-server on this host to install the extension with: named, not hidden.
     expect(c).toMatchObject({ status: 'False', reason: 'ExtensionsMissing' });
     expect(c.message).toMatch(/esbenp\.prettier-vscode/);
@@ -97,6 +98,8 @@ describe('editor settings that follow you', () => {
       files: { 'settings.json': { content: '{ "a": 1 }\n', mtime: 1_700_000_000 } },
       extensions: [],
     });
+    // As code-server's first run writes it, after the instance started: not the user's, so replaced.
+    await vscodeWrites('carol', 'settings.json', '{ "defaults": true }\n', Math.floor(Date.now() / 1000) + 60);
     await h.start({ settings });
     await h.store.transaction((tx) => {
       tx.create(workspace('carol'));

@@ -206,7 +206,11 @@ describe.runIf(run && hasIde)('dotfiles, settings and devcontainer.json on Incus
     );
     await ready('bob');
     expect(cond('bob', 'SettingsApplied')).toMatchObject({ status: 'True', reason: 'Applied' });
-    expect((await sh('bob', 'cat ~/.local/share/code-server/User/settings.json')).stdout).toBe(
+    const bobNotes = store
+      .list('Event')
+      .items.filter((e) => e.regarding.name === 'bob')
+      .map((e) => `${e.reason}: ${e.note}`);
+    expect((await sh('bob', 'cat ~/.local/share/code-server/User/settings.json')).stdout, bobNotes.join('\n')).toBe(
       '{ "editor.fontSize": 19 }',
     );
     expect(cond('bob', 'DotfilesReady')).toMatchObject({ status: 'True', reason: 'Installed' });
