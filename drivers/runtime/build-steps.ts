@@ -113,15 +113,33 @@ export function failedSetupLine(stderr: string, script: string): string | undefi
   return `line ${n}: ${text}`.trim();
 }
 
+/** What tools that fetch over TLS read to trust the host's CA bundle (for the build only). */
+export const CA_ENV = (path: string): Record<string, string> => ({
+  SSL_CERT_FILE: path,
+  CURL_CA_BUNDLE: path,
+  REQUESTS_CA_BUNDLE: path,
+  PIP_CERT: path,
+  GIT_SSL_CAINFO: path,
+  NODE_EXTRA_CA_CERTS: path,
+  npm_config_cafile: path,
+});
+
 /** The setup script as root with bash `set -eE -o pipefail`; a failing line is named. */
-export async function runSetup(sh: BuildShell, script: string | undefined, report: BuildReport): Promise<void> {
+export async function runSetup(
+  sh: BuildShell,
+  script: string | undefined,
+  ca: Buffer | undefined,
+  report: BuildReport,
+): Promise<void> {
   if (!script?.trim()) return;
   report.progress('setup', 'setup script');
   await sh.push(BUILD_SETUP_PATH, script, '0600');
+  if (ca) await sh.push(BUILD_CA_PATH, ca);
   const wrapper =
     `trap 'echo "${SETUP_FAILED} line=$LINENO status=$?" >&2' ERR; set -eE -o pipefail; ` +
     `cd /root; source ${BUILD_SETUP_PATH}`;
-  const r = await sh.run(wrapper, { env: { HOME: '/root', DEBIAN_FRONTEND: 'noninteractive' }, timeoutSeconds: 3600 });
+  const env = { HOME: '/root', DEBIAN_FRONTEND: 'noninteractive', ...(ca ? CA_ENV(BUILD_CA_PATH) : {}) };
+  const r = await sh.run(wrapper, { env, timeoutSeconds: 3600 });
   if (r.exitCode === 0) return;
   const line = failedSetupLine(r.stderr, script);
   throw new ImageBuildError(
@@ -149,6 +167,6 @@ export async function runBuildSteps(
   }
   await installDebianPackages(sh, req.debianPackages, report);
   await installNpmPackages(sh, req.npmPackages, ca, report);
-  await runSetup(sh, req.setup, report);
+  await runSetup(sh, req.setup, ca, report);
   await sh.run(CLEAN_UP);
 }

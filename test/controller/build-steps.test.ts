@@ -68,6 +68,13 @@ describe('image build steps', () => {
     expect(npm[0]!.env).toMatchObject({ npm_config_cafile: BUILD_CA_PATH, NODE_EXTRA_CA_CERTS: BUILD_CA_PATH });
     expect(pushed.get(BUILD_CA_PATH)).toBe(ca.toString());
     expect(pushed.get('/run/tidepool-setup.sh')).toBe('echo hi');
+    // The setup script's downloads (pip, curl, git) trust the host's CA too, for the build only.
+    const setup = ran.find((r) => r.script.includes('source /run/tidepool-setup.sh'))!;
+    expect(setup.env).toMatchObject({
+      PIP_CERT: BUILD_CA_PATH,
+      SSL_CERT_FILE: BUILD_CA_PATH,
+      GIT_SSL_CAINFO: BUILD_CA_PATH,
+    });
     const last = scripts.at(-1)!;
     expect(last).toMatch(/rm -f \/run\/tidepool-build-ca.crt/);
     expect(last).toMatch(/: > \/etc\/machine-id/);
