@@ -24,6 +24,27 @@ export const GIT_URL_PATTERN = '^(https?://|git://|ssh://|file://|[A-Za-z0-9._-]
 /** A branch, tag or commit: git ref-name characters, not an option, no "..". */
 export const GIT_REF_PATTERN = '^(?!.*\\.\\.)[A-Za-z0-9_][A-Za-z0-9._/+-]*$';
 
+/** A branch, tag or commit to check out: one schema for every repository a workspace clones. */
+const gitRef = () =>
+  Type.String({
+    minLength: 1,
+    maxLength: 255,
+    pattern: GIT_REF_PATTERN,
+    patternMessage:
+      'must be a branch, tag or commit: letters, digits, ".", "_", "/", "+" or "-", not starting with "-" or ".", without ".."',
+    description: "Branch, tag or commit to check out. Defaults to the remote's default branch.",
+  });
+
+/** A git URL of a repository a workspace clones, with what it is for. */
+const gitUrl = (description: string) =>
+  Type.String({
+    minLength: 1,
+    maxLength: 2048,
+    pattern: GIT_URL_PATTERN,
+    patternMessage: 'must be a git URL: https://, http://, git://, ssh://, file:// or user@host:path',
+    description,
+  });
+
 export const WorkspaceSource = Type.Object(
   {
     fromWorkspace: Type.Optional(
@@ -39,23 +60,8 @@ export const WorkspaceSource = Type.Object(
     git: Type.Optional(
       Type.Object(
         {
-          url: Type.String({
-            minLength: 1,
-            maxLength: 2048,
-            pattern: GIT_URL_PATTERN,
-            patternMessage: 'must be a git URL: https://, http://, git://, ssh://, file:// or user@host:path',
-            description: 'Repository cloned into ~/project as the user dev before the workspace is Ready.',
-          }),
-          ref: Type.Optional(
-            Type.String({
-              minLength: 1,
-              maxLength: 255,
-              pattern: GIT_REF_PATTERN,
-              patternMessage:
-                'must be a branch, tag or commit: letters, digits, ".", "_", "/", "+" or "-", not starting with "-" or ".", without ".."',
-              description: "Branch, tag or commit to check out. Defaults to the remote's default branch.",
-            }),
-          ),
+          url: gitUrl('Repository cloned into ~/project as the user dev before the workspace is Ready.'),
+          ref: Type.Optional(gitRef()),
         },
         {
           additionalProperties: false,
@@ -67,25 +73,8 @@ export const WorkspaceSource = Type.Object(
     dotfiles: Type.Optional(
       Type.Object(
         {
-          url: Type.Optional(
-            Type.String({
-              minLength: 1,
-              maxLength: 2048,
-              pattern: GIT_URL_PATTERN,
-              patternMessage: 'must be a git URL: https://, http://, git://, ssh://, file:// or user@host:path',
-              description: 'Dotfiles repository cloned into ~/.dotfiles as dev.',
-            }),
-          ),
-          ref: Type.Optional(
-            Type.String({
-              minLength: 1,
-              maxLength: 255,
-              pattern: GIT_REF_PATTERN,
-              patternMessage:
-                'must be a branch, tag or commit: letters, digits, ".", "_", "/", "+" or "-", not starting with "-" or ".", without ".."',
-              description: "Branch, tag or commit to check out. Defaults to the remote's default branch.",
-            }),
-          ),
+          url: Type.Optional(gitUrl('Dotfiles repository cloned into ~/.dotfiles as dev.')),
+          ref: Type.Optional(gitRef()),
         },
         {
           additionalProperties: false,
