@@ -11,7 +11,7 @@ import type { ExecResult, VM } from '../../drivers/runtime/types.js';
 import { planDevcontainer, type Command, type DevcontainerPlan } from '../devcontainer/plan.js';
 import { getCondition, setCondition, type ConditionReason } from '../status.js';
 import type { Context } from './context.js';
-import type { Note } from './workspace-home.js';
+import { markPending, type Note } from './workspace-home.js';
 
 const READ = `cd "$HOME/project" 2>/dev/null || exit 3
 for f in .devcontainer/devcontainer.json .devcontainer.json; do [ -f "$f" ] && { echo "$f"; cat "$f"; exit 0; }; done
@@ -37,14 +37,9 @@ const tail = (r: ExecResult, n = 12) => `${r.stdout}\n${r.stderr}`.trim().split(
 
 /** Marks a workspace with a repository to look for a devcontainer.json once it is cloned. */
 export function planDevcontainerFor(ctx: Context, ws: Workspace, status: WorkspaceStatus): void {
-  if (!ws.spec.source?.git || getCondition(status, 'DevcontainerApplied')) return;
+  if (!ws.spec.source?.git) return;
   const message = 'The repository is looked at for a devcontainer.json once it is cloned.';
-  setCondition(
-    conditions(status),
-    { type: 'DevcontainerApplied', status: 'False', reason: 'Pending', message },
-    ctx.clock.now(),
-    ws.metadata.generation,
-  );
+  markPending(ctx, ws, status, 'DevcontainerApplied', message);
 }
 
 /** Whether the devcontainer has something to do in this reconcile: its first time, or a start (postStart). */

@@ -9,7 +9,7 @@ import type { VM } from '../../drivers/runtime/types.js';
 import { errorMessage } from '../../specs/errors.js';
 import { getCondition, setCondition, type ConditionReason } from '../status.js';
 import type { Context } from './context.js';
-import type { Note } from './workspace-home.js';
+import { markPending, type Note } from './workspace-home.js';
 
 export interface Dotfiles {
   url: string;
@@ -73,14 +73,7 @@ export function dotfilesOf(ctx: Context, ws: Workspace): Dotfiles | undefined {
 /** Marks, before the instance is made, that dotfiles are to be installed: only a workspace being made gets them. */
 export function planDotfiles(ctx: Context, ws: Workspace, status: WorkspaceStatus): void {
   const d = dotfilesOf(ctx, ws);
-  if (!d || getCondition(status, 'DotfilesReady')) return;
-  const message = `The ${describe(d)} are installed once the instance runs.`;
-  setCondition(
-    conditions(status),
-    { type: 'DotfilesReady', status: 'False', reason: 'Pending', message },
-    ctx.clock.now(),
-    ws.metadata.generation,
-  );
+  if (d) markPending(ctx, ws, status, 'DotfilesReady', `The ${describe(d)} are installed once the instance runs.`);
 }
 
 export function dotfilesPending(status: WorkspaceStatus): boolean {

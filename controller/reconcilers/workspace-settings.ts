@@ -19,7 +19,7 @@ import type { VM } from '../../drivers/runtime/types.js';
 import { errorMessage } from '../../specs/errors.js';
 import { getCondition, setCondition, type ConditionReason } from '../status.js';
 import type { Context } from './context.js';
-import type { Note } from './workspace-home.js';
+import { markPending, type Note } from './workspace-home.js';
 
 const DEV = { uid: 1000, gid: 1000 };
 const envOf = (home: string) => ({ HOME: home, USER: 'dev', LOGNAME: 'dev', PATH: '/usr/local/bin:/usr/bin:/bin' });
@@ -104,14 +104,9 @@ const conditions = (status: WorkspaceStatus): Condition[] => (status.conditions 
 
 /** Marks a workspace being made to get the saved settings once it runs. */
 export function planSettings(ctx: Context, ws: Workspace, status: WorkspaceStatus): void {
-  if (!follows(ctx, ws) || getCondition(status, 'SettingsApplied')) return;
+  if (!follows(ctx, ws)) return;
   const message = 'The saved editor settings are written into the home once the instance runs.';
-  setCondition(
-    conditions(status),
-    { type: 'SettingsApplied', status: 'False', reason: 'Pending', message },
-    ctx.clock.now(),
-    ws.metadata.generation,
-  );
+  markPending(ctx, ws, status, 'SettingsApplied', message);
 }
 
 export const settingsPending = (status: WorkspaceStatus) =>
