@@ -30,6 +30,8 @@ export interface KindInfo {
   statusSchema?: TSchema;
   /** Users may create and change it (through the API, apply or a sync); otherwise only the server writes it. */
   userWritable: boolean;
+  /** Lives in a namespace (metadata.namespace, /api/v1/namespaces/{ns}/...); otherwise one for the whole server. */
+  namespaced: boolean;
 }
 
 export const KINDS: readonly KindInfo[] = [
@@ -43,6 +45,7 @@ export const KINDS: readonly KindInfo[] = [
     specSchema: WorkspaceSpec,
     statusSchema: WorkspaceStatus,
     userWritable: true,
+    namespaced: true,
   },
   {
     kind: 'Port',
@@ -54,6 +57,7 @@ export const KINDS: readonly KindInfo[] = [
     specSchema: PortSpec,
     statusSchema: PortStatus,
     userWritable: true,
+    namespaced: true,
   },
   {
     kind: 'Event',
@@ -63,6 +67,7 @@ export const KINDS: readonly KindInfo[] = [
     schema: Event,
     listSchema: EventList,
     userWritable: false,
+    namespaced: true,
   },
   {
     kind: 'Sync',
@@ -74,6 +79,7 @@ export const KINDS: readonly KindInfo[] = [
     specSchema: SyncSpec,
     statusSchema: SyncStatus,
     userWritable: false,
+    namespaced: false,
   },
   {
     kind: 'ImageTemplate',
@@ -85,6 +91,7 @@ export const KINDS: readonly KindInfo[] = [
     specSchema: ImageTemplateSpec,
     statusSchema: ImageTemplateStatus,
     userWritable: true,
+    namespaced: false,
   },
 ];
 
