@@ -8,6 +8,7 @@ import {
   keyOf,
   namespaceOf,
   validateManifest,
+  type KindInfo,
   type StatusCause,
 } from '../../specs/index.js';
 import type { ApplyAction, ApplyResult as ApplyResultDocument, ApplyResultItem } from '../../specs/apply.js';
@@ -48,14 +49,20 @@ export interface ApplyOptions {
    * an object whose file has not been gone long enough (an editor's save). Defaults to none.
    */
   holdPrune?: (victims: string[]) => ReadonlySet<string>;
-  /**
-   * The namespace objects without metadata.namespace go into, and the only one this apply
-   * touches: an object naming another is refused (kubectl's rule for `apply -n`), and a prune
-   * deletes only in it. Absent: each object's own namespace (`default` when it names none).
-   */
+  /** The namespace objects without metadata.namespace go into. Defaults to `default`. */
   namespace?: string;
-  /** Called with the namespace of each object before anything is written: throws (403) when the applier may not write there. */
+  /**
+   * `namespace` is the only one this apply touches: an object naming another is refused
+   * (kubectl's rule for `apply -n`, and a sync's), and a prune deletes only in it.
+   */
+  onlyNamespace?: boolean;
+  /**
+   * Called with the namespace of each object before anything is written: throws (403) when
+   * the applier may not write there; a prune leaves the objects of such namespaces alone.
+   */
   checkNamespace?: (namespace: string) => void;
+  /** Called with each server-wide kind applied (an ImageTemplate): throws (403) when the applier may not write it. */
+  checkClusterKind?: (info: KindInfo) => void;
 }
 
 /** What applyDocuments returns: the results of the API's ApplyResult (specs/apply.ts). */
@@ -272,7 +279,7 @@ async function planDocuments(
       continue;
     }
     const object = r.object as Resource;
-    const wrongNamespace = intoNamespace(object, opts.namespace);
+    const wrongNamespace = intoNamespace(object, opts);
     if (wrongNamespace) {
       causes.push(locatedCause(doc, wrongNamespace));
       continue;
@@ -293,7 +300,11 @@ async function planDocuments(
     planned.push({ doc, object });
   }
   if (causes.length) throw invalidApply(causes);
-  for (const p of planned) if (kindByName(p.object.kind)?.namespaced) opts.checkNamespace?.(namespaceOf(p.object));
+  for (const p of planned) {
+    const info = kindByName(p.object.kind)!;
+    if (info.namespaced) opts.checkNamespace?.(namespaceOf(p.object));
+    else opts.checkClusterKind?.(info);
+  }
   return { planned, keys: new Set(seen.keys()) };
 }
 
@@ -301,14 +312,15 @@ async function planDocuments(
  * Puts a namespaced object without metadata.namespace into `namespace` (left absent for the
  * default one, as an object written before namespaces has it); the cause when it names another.
  */
-function intoNamespace(object: Resource, namespace: string | undefined): StatusCause | undefined {
-  if (namespace === undefined || !kindByName(object.kind)?.namespaced) return undefined;
+function intoNamespace(object: Resource, opts: ApplyOptions): StatusCause | undefined {
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  if (!kindByName(object.kind)?.namespaced) return undefined;
   const own = object.metadata.namespace;
   if (own === undefined) {
     if (namespace !== DEFAULT_NAMESPACE) object.metadata.namespace = namespace;
     return undefined;
   }
-  if (own === namespace) return undefined;
+  if (own === namespace || !opts.onlyNamespace) return undefined;
   return {
     field: 'metadata.namespace',
     reason: 'FieldValueInvalid',
@@ -344,12 +356,23 @@ async function writePlanned(
   return actions;
 }
 
+/** Whether a prune of this apply may delete `v`: in its namespace when it has only one, and where its applier may write. */
+function mayPrune(v: Resource, opts: ApplyOptions): boolean {
+  if (!kindByName(v.kind)?.namespaced) return true;
+  const ns = namespaceOf(v);
+  if (opts.onlyNamespace && ns !== (opts.namespace ?? DEFAULT_NAMESPACE)) return false;
+  try {
+    opts.checkNamespace?.(ns);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Deletes the applyset's objects the documents no longer hold; an empty apply may not prune everything unless allowed. */
 function prune(tx: Tx, opts: ApplyOptions, keep: Set<string>, empty: boolean): ApplyResultItem[] {
   const applyset = opts.applyset!;
-  const victims = pruneVictims(tx, applyset, keep).filter(
-    (v) => opts.namespace === undefined || !kindByName(v.kind)?.namespaced || namespaceOf(v) === opts.namespace,
-  );
+  const victims = pruneVictims(tx, applyset, keep).filter((v) => mayPrune(v, opts));
   if (empty && victims.length && !opts.allowEmptyPrune) {
     throw new StoreError(
       'Invalid',
