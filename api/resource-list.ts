@@ -2,7 +2,7 @@
 // or with ?watch=true the stream of its changes.
 import type { Static } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { API_VERSION, keyOf, namespaceOf, type KindInfo } from '../specs/index.js';
+import { API_VERSION, namespaceOf, type KindInfo } from '../specs/index.js';
 import { checkResourceVersion, parseSelector, type Resource, type Store } from '../store/index.js';
 import { objectJson } from './json.js';
 import { pageOf, parsePage } from './paging.js';
