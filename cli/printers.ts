@@ -1,7 +1,7 @@
 // How objects are shown: kubectl-style tables per kind (with -o wide columns), and
 // -o json | yaml | name.
 import { stringify } from 'yaml';
-import type { KindInfo } from '../specs/index.js';
+import { namespaceOf, type KindInfo } from '../specs/index.js';
 import type { ApiObject } from './client.js';
 import { CliError } from './errors.js';
 import { age, columnWidths, renderRow } from './format.js';
@@ -124,7 +124,9 @@ export function sortObjects(info: KindInfo, items: ApiObject[]): ApiObject[] {
     const t = (o: ApiObject) => Date.parse(String(o.lastTimestamp ?? o.metadata.creationTimestamp ?? '')) || 0;
     out.sort((a, b) => t(a) - t(b) || a.metadata.name.localeCompare(b.metadata.name));
   } else {
-    out.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+    // By namespace, then name (kubectl's order with -A; one namespace: by name).
+    const at = (o: ApiObject) => `${namespaceOf(o)}/${o.metadata.name}`;
+    out.sort((a, b) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0));
   }
   return out;
 }

@@ -20,6 +20,7 @@ import { registerRollout } from './commands/rollout.js';
 import { registerSettings } from './commands/settings.js';
 import { registerTop } from './commands/top.js';
 import { registerVersion } from './commands/version.js';
+import { registerNamespaceFlags } from './namespace.js';
 import { errorMessage } from '../specs/errors.js';
 import { TIDEPOOL_VERSION } from '../specs/index.js';
 
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) });
 
+  registerNamespaceFlags(program);
   registerServe(program);
   registerApply(program);
   registerGet(program);

@@ -89,7 +89,7 @@ export function registerEdit(program: Command): void {
                 continue;
               }
               try {
-                await ctx.client.call('PUT', ApiClient.path(t.info, name), { body: JSON.stringify(obj) });
+                await ctx.client.call('PUT', ctx.client.pathOf(t.info, name), { body: JSON.stringify(obj) });
                 ctx.out(`${refName(t.info, name)} edited`);
                 break;
               } catch (err) {

@@ -41,7 +41,7 @@ export function registerLogs(program: Command): void {
         if (template && flags.controller) throw new CliError('--controller is for workspaces, not image templates');
         const query = flags.controller ? controllerQuery(flags, name) : logQuery(flags);
         const kind = lookupKind(template ? 'imagetemplate' : 'workspace')!;
-        const path = flags.controller ? '/api/v1/reconciles' : `${ApiClient.path(kind, name!)}/log`;
+        const path = flags.controller ? '/api/v1/reconciles' : `${ctx.client.pathOf(kind, name!)}/log`;
         if (!flags.follow) {
           let text = '';
           for await (const chunk of ctx.client.streamText(path, query)) text += chunk;
