@@ -11,6 +11,7 @@ import { bodyPlugin } from './body.js';
 import { parseListen, type Credentials } from './config.js';
 import { connectionsPlugin } from './connections.js';
 import { execPlugin, type ExecHolder } from './exec.js';
+import { quotaUsagePlugin } from './quota-usage.js';
 import { healthPlugin } from './health.js';
 import { logsPlugin } from './logs.js';
 import { settingsPlugin } from './settings.js';
@@ -90,6 +91,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(healthPlugin, { store });
   await app.register(resourcesPlugin, { store, pingMs: opts.ssePingMs ?? 15_000 });
   await app.register(probePlugin, { store });
+  await app.register(quotaUsagePlugin, { store });
   if (opts.logsDir) await app.register(logsPlugin, { store, logsDir: opts.logsDir });
   await app.register(execPlugin, { store, exec: opts.exec, authorized: basicAuthChecker(opts.credentials), origins });
   await app.register(orphansPlugin, { holder: opts.orphans });

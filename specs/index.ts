@@ -16,3 +16,4 @@ export * from './orphan.js';
 export * from './usage.js';
 export * from './reconcile-log.js';
 export * from './object-key.js';
+export * from './quota.js';

@@ -5,6 +5,7 @@ import { Port, PortList, PortSpec, PortStatus } from './port.js';
 import { Event, EventList } from './event.js';
 import { Sync, SyncList, SyncSpec, SyncStatus } from './sync.js';
 import { ImageTemplate, ImageTemplateList, ImageTemplateSpec, ImageTemplateStatus } from './image-template.js';
+import { Quota, QuotaList, QuotaSpec } from './quota.js';
 
 /** Each kind's object type (the Static of its schema): what the store hands out for it. */
 export interface KindTypes {
@@ -13,6 +14,7 @@ export interface KindTypes {
   Event: Event;
   Sync: Sync;
   ImageTemplate: ImageTemplate;
+  Quota: Quota;
 }
 export type KindName = keyof KindTypes;
 /** The status of a kind that has one. */
@@ -90,6 +92,17 @@ export const KINDS: readonly KindInfo[] = [
     listSchema: ImageTemplateList,
     specSchema: ImageTemplateSpec,
     statusSchema: ImageTemplateStatus,
+    userWritable: true,
+    namespaced: false,
+  },
+  {
+    kind: 'Quota',
+    plural: 'quotas',
+    singular: 'quota',
+    shortNames: [],
+    schema: Quota,
+    listSchema: QuotaList,
+    specSchema: QuotaSpec,
     userWritable: true,
     namespaced: false,
   },

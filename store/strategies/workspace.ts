@@ -9,9 +9,16 @@ import { isDeepStrictEqual } from 'node:util';
 import { keyOf, type StatusCause, type Workspace } from '../../specs/index.js';
 import { isKind, type Resource } from '../types.js';
 import { portOwnerRefs } from './port.js';
+import { checkQuota } from './quota.js';
 import type { KindStrategy } from './types.js';
 
 export const workspaceStrategy: KindStrategy<Workspace> = {
+  prepareCreate(tx, ws) {
+    checkQuota(tx, ws, undefined);
+  },
+  prepareUpdate(tx, next, specChanged) {
+    if (specChanged) checkQuota(tx, next, tx.get('Workspace', keyOf(next)));
+  },
   afterCreate(tx, ws) {
     for (const p of tx.portsOf(keyOf(ws))) {
       const refs = portOwnerRefs(tx, p);
