@@ -35,5 +35,5 @@ export function namespaceFlags(cmd: Command): NamespaceFlags {
 /** A table with kubectl's NAMESPACE column first (for -A). */
 export function withNamespaceColumn(header: string[], rows: string[][], items: readonly ApiObject[]): void {
   header.unshift('NAMESPACE');
-  rows.forEach((r, i) => r.unshift(namespaceOf(items[i]!)));
+  for (const [i, r] of rows.entries()) r.unshift(namespaceOf(items[i]!));
 }

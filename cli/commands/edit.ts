@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { errorMessage } from '../../specs/errors.js';
-import { ApiClient, type ApiObject } from '../client.js';
+import type { ApiObject } from '../client.js';
 import { runClient } from '../context.js';
 import { CliError, ServerError } from '../errors.js';
 import { parseTargets, refName } from '../kinds.js';

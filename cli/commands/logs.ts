@@ -3,7 +3,6 @@
 // `kubectl logs` prints a pod's: -f keeps following until interrupted.
 import type { Command } from 'commander';
 import { lookupKind } from '../../specs/index.js';
-import { ApiClient } from '../client.js';
 import { runClient } from '../context.js';
 import { CliError } from '../errors.js';
 import { parseDuration } from '../format.js';
