@@ -4,6 +4,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import type {
   Event,
   ImageTemplate,
+  Quota,
   KindInfo,
   ObjectMeta,
   Port,
@@ -20,7 +21,7 @@ import { ConnectionError, ServerError, statusFromReply } from './errors.js';
  * type, and `kind` says which fields are there.
  */
 type AnyKindFields<T> = { [K in T extends unknown ? keyof T : never]?: T extends { [P in K]?: infer V } ? V : never };
-type KnownObject = Workspace | Port | Sync | Event | ImageTemplate;
+type KnownObject = Workspace | Port | Sync | Event | ImageTemplate | Quota;
 type WithSpec = Workspace | Port | Sync | ImageTemplate;
 
 /** Any object the server hands out, typed by the specs' schemas (fields of a newer server are `unknown`). */
@@ -28,7 +29,7 @@ export type ApiObject = Omit<AnyKindFields<KnownObject>, 'apiVersion' | 'kind' |
   apiVersion: string;
   kind: string;
   metadata: ObjectMeta;
-  spec?: AnyKindFields<WithSpec['spec']>;
+  spec?: AnyKindFields<(WithSpec | Quota)['spec']>;
   status?: AnyKindFields<NonNullable<WithSpec['status']>>;
   [field: string]: unknown;
 };

@@ -110,6 +110,14 @@ const COLUMNS: Record<string, Column[]> = {
     { header: 'PROGRESS', wide: true, value: (o) => str(o.status?.progress) },
     ageCol,
   ],
+  Quota: [
+    nameCol,
+    { header: 'FOR', value: (o) => str(o.spec?.namespace ?? '(everyone)') },
+    { header: 'WORKSPACES', value: (o) => str(o.spec?.workspaces) },
+    { header: 'CPU', value: (o) => str(o.spec?.cpu) },
+    { header: 'MEMORY', value: (o) => str(o.spec?.memory) },
+    ageCol,
+  ],
 };
 
 export function columnsFor(info: KindInfo, wide: boolean): Column[] {
