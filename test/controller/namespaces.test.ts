@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { workspaceOfEntry } from '../../drivers/proxy/caddy/access.js';
+import { normalizeRouteTable } from '../../drivers/proxy/caddy/table.js';
 import { hostsFile, parseHostsFile } from '../../drivers/proxy/dns/zone.js';
 import { instanceName } from '../../drivers/runtime/incus/names.js';
 import {
@@ -76,6 +77,11 @@ describe('object keys and the names derived from them', () => {
       ],
       idle: { workspaces: ['stopped.team-a'], ports: ['stopped.team-a/5000'] },
     };
+    expect(normalizeRouteTable(table)).toEqual(table);
+    for (const bad of ['dev.team-a.x', 'Dev', 'dev.', `${'a'.repeat(64)}.team-a`])
+      expect(() => normalizeRouteTable({ workspaces: [{ name: bad, upstream: '10.0.0.3:8080' }], ports: [] })).toThrow(
+        /is not a route name/,
+      );
     const text = hostsFile(table, '7');
     expect(text).toContain('10.0.0.2 dev.team-a.ws.tidepool.internal');
     expect(text).toContain('10.0.0.2 3000.dev.team-a.port.tidepool.internal');
