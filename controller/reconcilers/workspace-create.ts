@@ -2,6 +2,7 @@
 // built), with its home attached, started when spec.running says so; how it went in status
 // and the activity log.
 import { keyOf } from '../../specs/index.js';
+import { askedBy } from './requester.js';
 import type { Workspace, WorkspaceStatus } from '../../specs/index.js';
 import { showBytes, type Usage } from '../capacity/index.js';
 import type { VM } from '../../drivers/runtime/types.js';
@@ -84,7 +85,7 @@ export async function create(
   note(
     'Normal',
     recreating ? 'Recreated' : 'Created',
-    `${recreating ? 'Made the instance again' : 'Created the instance'} from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)})${home ? ' with its home attached' : ''}${spec.running ? ' and started it' : ''}.`,
+    `${recreating ? 'Made the instance again' : 'Created the instance'} from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)})${home ? ' with its home attached' : ''}${spec.running ? ' and started it' : ''}${askedBy(ws)}.`,
   );
   return vm;
 }

@@ -4,6 +4,7 @@
 // The steps with state of their own are apart (workspace-home.ts, workspace-spec.ts,
 // workspace-delete.ts), and so is how it stands as status (workspace-observe.ts).
 import { keyOf } from '../../specs/index.js';
+import { askedBy } from './requester.js';
 import type { Workspace } from '../../specs/index.js';
 import { parseQuantity, type WorkspaceStatus } from '../../specs/index.js';
 import { timestamp } from '../../store/index.js';
@@ -242,7 +243,7 @@ async function stopInstance(c: Convergence, vm: VM): Promise<Step> {
     'Stopped',
     drift
       ? 'The instance was started outside Tidepool; stopped it again (spec.running is false).'
-      : 'Stopped the instance; its disk is kept.',
+      : `Stopped the instance; its disk is kept${askedBy(ws)}.`,
   );
   return { vm: stopped };
 }
@@ -258,7 +259,7 @@ async function start(ctx: Context, ws: Workspace, vm: VM, note: Note): Promise<V
     'Started',
     drift
       ? 'The instance was stopped outside Tidepool; started it again (spec.running is true).'
-      : 'Started the instance.',
+      : `Started the instance${askedBy(ws)}.`,
   );
   return started;
 }

@@ -24,11 +24,17 @@ import {
 import { Store } from '../../store/index.js';
 import { cond, harness, type Harness, waitFor } from './helpers.js';
 
-function inNamespace<T>(kind: 'Workspace' | 'Port', name: string, namespace: string | undefined, spec: object): T {
+function inNamespace<T>(
+  kind: 'Workspace' | 'Port',
+  name: string,
+  namespace: string | undefined,
+  spec: object,
+  metadata: object = {},
+): T {
   const r = validateManifest({
     apiVersion: 'tidepool/v1',
     kind,
-    metadata: { name, ...(namespace ? { namespace } : {}) },
+    metadata: { name, ...(namespace ? { namespace } : {}), ...metadata },
     spec,
   });
   if (!r.object) throw new Error(JSON.stringify(r.causes));
@@ -109,7 +115,11 @@ describe('a workspace dev in two namespaces', () => {
     await h.start();
     await h.store.transaction((tx) => {
       tx.create(inNamespace<Workspace>('Workspace', 'dev', undefined, {}));
-      tx.create(inNamespace<Workspace>('Workspace', 'dev', 'team-a', {}));
+      // As the API writes it for alice signed in (api/namespaces.ts managerOf).
+      const byAlice = [
+        { manager: 'alice', operation: 'Update', time: '2026-01-01T00:00:00Z', fields: ['spec.running'] },
+      ];
+      tx.create(inNamespace<Workspace>('Workspace', 'dev', 'team-a', {}, { managedFields: byAlice }));
       tx.create(inNamespace<Port>('Port', 'web', 'team-a', { workspace: 'dev', port: 3000 }));
     });
     const plain = await h.ready('dev');
@@ -138,10 +148,18 @@ describe('a workspace dev in two namespaces', () => {
       ],
       ports: [{ workspace: 'dev.team-a', port: 3000, upstream: `${other.status!.ip}:3000` }],
     });
-    // Events about it live in its namespace and name it.
-    await waitFor('an Event in team-a', () =>
-      h.store.list('Event').items.find((e) => e.metadata.namespace === 'team-a' && e.regarding.name === 'dev'),
+    // Events about it live in its namespace, name it, and name the person who asked.
+    const created = await waitFor('a Created Event in team-a', () =>
+      h.store
+        .list('Event')
+        .items.find((e) => e.metadata.namespace === 'team-a' && e.regarding.name === 'dev' && e.reason === 'Created'),
     );
+    expect(created.regarding).toMatchObject({ kind: 'Workspace', name: 'dev', namespace: 'team-a' });
+    expect(created.note).toMatch(/\(asked by alice\)\.$/);
+    const plainCreated = h.store
+      .list('Event')
+      .items.find((e) => e.metadata.namespace === undefined && e.regarding.name === 'dev' && e.reason === 'Created');
+    expect(plainCreated?.note).not.toMatch(/asked by/);
     // Deleting one leaves the other running.
     await h.store.delete('Workspace', 'team-a/dev');
     await waitFor('team-a/dev gone', () => !h.store.get('Workspace', 'team-a/dev'));
