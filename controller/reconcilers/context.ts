@@ -12,6 +12,8 @@ import type { RouteState } from '../route-state.js';
 import type { StatusWriter } from '../status.js';
 import type { Logger, Probe } from '../types.js';
 import type { VMCache } from '../vm-cache.js';
+import type { Activity } from '../idle/activity.js';
+import type { Sleepers } from '../idle/sleepers.js';
 
 export interface Context {
   store: StoreClient;
@@ -37,6 +39,10 @@ export interface Context {
   ideWaitSince: Map<string, number>;
   /** What this Tidepool made for names no Workspace declares: kept, reported, deleted only when asked. */
   orphans: Orphans;
+  /** Which workspaces sleep, and the server's idle settings. */
+  sleepers: Sleepers;
+  /** When each signal last saw each workspace used (for the idle ticks). */
+  activity: Activity;
 }
 
 /** How often a workspace waiting on the runtime or its IDE looks again, at most. (A look while
@@ -52,7 +58,16 @@ export function pollMs(ctx: Context, since: number | undefined): number {
 }
 
 /** Status fields the workspace reconciler writes; any other (lastAccessTime) belongs to another writer and is kept as stored. */
-const OWNED_STATUS = new Set(['phase', 'observedGeneration', 'ip', 'url', 'instance', 'lastStartedTime', 'conditions']);
+const OWNED_STATUS = new Set([
+  'phase',
+  'observedGeneration',
+  'ip',
+  'url',
+  'instance',
+  'lastStartedTime',
+  'conditions',
+  'sleep',
+]);
 
 /** `status` with the fields it does not own taken from the stored object as it is now (not as it was read). */
 export function keepForeignStatus<S extends object>(ctx: Context, name: string, status: S): S {
