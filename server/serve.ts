@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { imageTemplateAdmission, type Store } from '../store/index.js';
 import type { ExecHolder } from '../api/exec.js';
 import type { OrphansHolder } from '../api/orphans.js';
+import type { SleepHolder } from '../api/sleep.js';
 import type { ObserveOptions } from '../api/observe.js';
 import {
   loadOrCreateCredentials,
@@ -73,6 +74,7 @@ interface Serving {
   address: string;
   exec: ExecHolder;
   orphans: OrphansHolder;
+  sleep: SleepHolder;
   /** Metrics, usage and the reconcile log (observe.ts). */
   observe: Observability;
 }
@@ -101,12 +103,23 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     // objects stored before the controller runs are simply reconciled when it does.
     const exec: ExecHolder = { starting: !opts.apiOnly };
     const orphans: OrphansHolder = { starting: !opts.apiOnly };
+    const sleep: SleepHolder = { starting: !opts.apiOnly };
     const observe = new Observability({
       metrics: opts.metrics ?? true,
       runtimeComing: !opts.apiOnly,
       ...(s.usageIntervalMs !== undefined ? { usageIntervalMs: s.usageIntervalMs } : {}),
     });
-    const parts = { store, credentials, proxySecret, logger, exec, orphans, templates, observe: observe.apiOptions };
+    const parts = {
+      store,
+      credentials,
+      proxySecret,
+      logger,
+      exec,
+      orphans,
+      sleep,
+      templates,
+      observe: observe.apiOptions,
+    };
     const server = await startApi(s, parts, opts);
     components.add('api server', () => server.close());
     logger.info({ address: server.address, dataDir: s.dataDir }, `Tidepool API listening on ${server.address}`);
@@ -140,6 +153,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       address: server.address,
       exec,
       orphans,
+      sleep,
       observe,
     };
     handle.proxy = await startDriversAndController(serving);
@@ -184,7 +198,7 @@ async function loadCredentials(dataDir: string, env: NodeJS.ProcessEnv, logger: 
   return credentials;
 }
 
-type ApiParts = Pick<Serving, 'store' | 'credentials' | 'proxySecret' | 'logger' | 'exec' | 'orphans'> & {
+type ApiParts = Pick<Serving, 'store' | 'credentials' | 'proxySecret' | 'logger' | 'exec' | 'orphans' | 'sleep'> & {
   templates: string[];
   observe: ObserveOptions;
 };
@@ -277,8 +291,16 @@ async function startDriversAndController(x: Serving): Promise<ProxyDriver> {
     dataDir: s.dataDir,
     ...(s.resyncPeriodMs !== undefined ? { resyncPeriodMs: s.resyncPeriodMs } : {}),
     capacity,
+    idle: {
+      ...(s.idleTimeoutMs !== undefined ? { defaultTimeoutMs: s.idleTimeoutMs } : {}),
+      ...(s.idleTickMs !== undefined ? { tickMs: s.idleTickMs } : {}),
+      makeRoom: s.makeRoom !== 'off',
+    },
   });
   components.add('controller', () => controller.stop());
+  x.sleep.service = controller.sleep;
+  x.sleep.starting = false;
+  x.exec.opened = (name) => controller.sleep.execOpened(name);
   x.orphans.service = controller.orphans;
   x.orphans.starting = false;
   logger.info({ tidepoolId, runtime: runtime.name, proxy: proxy.name }, 'controller started');

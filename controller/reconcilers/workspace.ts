@@ -6,11 +6,10 @@
 import type { Workspace } from '../../specs/index.js';
 import { parseQuantity, type Condition, type WorkspaceStatus } from '../../specs/index.js';
 import { timestamp } from '../../store/index.js';
-import { neverFits, showBytes, type RunningWorkspace, type Usage } from '../capacity/index.js';
+import { neverFits, showBytes, type Usage } from '../capacity/index.js';
 import { RuntimeError, type VM } from '../../drivers/runtime/types.js';
 import { TerminalError, type Result } from '../reconcile.js';
 import { setCondition } from '../status.js';
-import { HOLDS_CAPACITY } from '../vm-cache.js';
 import { FINALIZER, MIN_POLL_MS, SLOW_POLL_MS, keepForeignStatus, type Context } from './context.js';
 import { finalize, orphan } from './workspace-delete.js';
 import { cloneSource, clonePending, ensureHome, planClone, noteFor, type Note } from './workspace-home.js';

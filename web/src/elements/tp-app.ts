@@ -6,6 +6,7 @@ import {
   deleteObject,
   probePort,
   setRunning,
+  sleepOrWake,
   type Event,
   type NewWorkspace,
   type Port,
@@ -205,6 +206,8 @@ export class TpApp extends LitElement {
     };
   }
 
+  private _sleepOrWake = (name: string, verb: 'wake' | 'sleep'): Promise<unknown> => sleepOrWake(name, verb);
+
   private _setRunning = async (name: string, running: boolean): Promise<void> => {
     const ws = await setRunning(name, running);
     // Shown at once; the watch event that follows changes nothing.
@@ -290,6 +293,7 @@ export class TpApp extends LitElement {
       .syncs=${s?.syncs.items ?? []}
       .config=${this.config}
       .action=${this._setRunning}
+      .sleepAction=${this._sleepOrWake}
       .portActions=${this._portActions}
       .requestDelete=${this._requestDelete}
     ></tp-workspace-page>`;

@@ -1,0 +1,120 @@
+// Waking and sleeping by request: POST /api/v1/workspaces/{name}/wake and .../sleep (the CLI's
+// `tidepool wake|sleep`, the UI's buttons), and GET .../waking, the page the proxy shows for a
+// workspace that is not running. The proxy asks for that page with the request's own
+// credentials (it comes through the login gate like any API call): only an authenticated
+// request wakes a workspace. The page reloads itself every 2 s, so a browser lands in the IDE
+// once it answers; curl gets 503, Retry-After and one line.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { Type } from '@sinclair/typebox';
+import type { SleepAnswer, SleepService } from '../specs/index.js';
+import type { Store } from '../store/index.js';
+import { ApiError } from './errors.js';
+import { NameParams, type TypeBoxProvider } from './params.js';
+
+/** Filled in once the controller is up (the API starts before it). */
+export interface SleepHolder {
+  service?: SleepService;
+  starting?: boolean;
+}
+
+function serviceOf(holder: SleepHolder | undefined): SleepService {
+  if (holder?.service) return holder.service;
+  if (holder?.starting) throw new ApiError(503, 'ServiceUnavailable', 'the controller is starting; try again shortly');
+  throw new ApiError(501, 'NotImplemented', 'this server runs no controller (API only): nothing sleeps or wakes');
+}
+
+const CODES: Record<SleepAnswer['outcome'], [number, string]> = {
+  Asleep: [200, 'Success'],
+  Waking: [200, 'Success'],
+  Awake: [200, 'Success'],
+  Stopped: [409, 'Conflict'],
+  NotRunning: [409, 'Conflict'],
+  NotFound: [404, 'NotFound'],
+};
+
+function answer(name: string, a: SleepAnswer) {
+  const [code, reason] = CODES[a.outcome];
+  if (code !== 200) throw new ApiError(code, reason, a.message, { name, kind: 'workspaces' });
+  return {
+    apiVersion: 'v1',
+    kind: 'Status',
+    status: 'Success',
+    code,
+    reason: a.outcome,
+    message: a.message,
+    details: { name, kind: 'workspaces' },
+  };
+}
+
+const tags = ['Workspace'];
+const ok = (description: string) => ({
+  200: { description, content: { 'application/json': { schema: { type: 'object' } } } },
+});
+const WakingQuery = Type.Object({
+  kind: Type.Optional(Type.Union([Type.Literal('ide'), Type.Literal('port')])),
+  port: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
+});
+
+export const sleepPlugin = fp(
+  async (app: FastifyInstance, { holder, store }: { holder: SleepHolder | undefined; store: Store }) => {
+    const r = app.withTypeProvider<TypeBoxProvider>();
+    const wake = { operationId: 'wakeWorkspace', tags, params: NameParams, responses: ok('A Status') };
+    r.post('/api/v1/workspaces/:name/wake', { schema: wake }, async (req) =>
+      answer(req.params.name, serviceOf(holder).wake(req.params.name, 'a request to the API')),
+    );
+    const sleep = { operationId: 'sleepWorkspace', tags, params: NameParams, responses: ok('A Status') };
+    r.post('/api/v1/workspaces/:name/sleep', { schema: sleep }, async (req) =>
+      answer(req.params.name, serviceOf(holder).sleep(req.params.name, 'a request to the API')),
+    );
+    const waking = {
+      operationId: 'wakingPage',
+      tags,
+      params: NameParams,
+      querystring: WakingQuery,
+      responses: { 503: { description: 'The waking page (HTML for a browser, one line otherwise)' } },
+    };
+    r.get('/api/v1/workspaces/:name/waking', { schema: waking }, async (req, reply) =>
+      wakingPage(req, reply, serviceOf(holder), store),
+    );
+  },
+  { name: 'tidepool-sleep', fastify: '5.x' },
+);
+
+const escapeHtml = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** Wakes the workspace when it sleeps, and says what is happening now; always a 503 (the IDE is not there yet). */
+function wakingPage(
+  req: FastifyRequest<{ Params: { name: string }; Querystring: { kind?: 'ide' | 'port'; port?: string } }>,
+  reply: FastifyReply,
+  service: SleepService,
+  store: Store,
+) {
+  const name = req.params.name;
+  const a = service.wake(name, 'opening it through the proxy');
+  const ws = store.get('Workspace', name);
+  const what =
+    req.query.kind === 'port' ? `Port ${req.query.port ?? ''} of workspace "${name}"` : `Workspace "${name}"`;
+  const waking = a.outcome === 'Waking' || a.outcome === 'Awake';
+  const ready = ws?.status?.conditions?.find((c) => c.type === 'Ready');
+  const now = ws?.status?.phase ? `${ws.status.phase}${ready?.message ? `: ${ready.message}` : ''}` : 'Pending';
+  const line = waking
+    ? `${what} is waking up (${ws?.status?.phase ?? 'Pending'}); retry in a few seconds`
+    : `${what} is not running: ${a.message}`;
+  reply.code(503).header('Cache-Control', 'no-store').header('X-Content-Type-Options', 'nosniff');
+  if (waking) reply.header('Retry-After', '2');
+  if (!String(req.headers.accept ?? '').includes('text/html'))
+    return reply.type('text/plain; charset=utf-8').send(`503: ${line}\n`);
+  const title = waking ? `Waking ${name}…` : 'Workspace not running';
+  const body = waking
+    ? `<p>${escapeHtml(what)} was asleep and is starting now. This page reloads itself and opens it as soon as it answers.</p><p>Now: <output>${escapeHtml(now)}</output></p>`
+    : `<p>${escapeHtml(line)}.</p>`;
+  return reply
+    .type('text/html; charset=utf-8')
+    .send(
+      `<!doctype html><html><head><meta charset="utf-8">${waking ? '<meta http-equiv="refresh" content="2">' : ''}<title>${escapeHtml(title)}</title>` +
+        '<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em;color:#222}</style></head>' +
+        `<body><h1 id="tp-waking">${escapeHtml(title)}</h1>${body}</body></html>\n`,
+    );
+}
