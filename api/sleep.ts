@@ -2,7 +2,8 @@
 // `tidepool wake|sleep`, the UI's buttons), and GET .../waking, the page the proxy shows for a
 // workspace that is not running. The proxy asks for that page with the request's own
 // credentials (it comes through the login gate like any API call): only an authenticated
-// request wakes a workspace. The page reloads itself every 2 s, so a browser lands in the IDE
+// request wakes a workspace, and only a page opened in a browser or a client such as curl, never
+// a WebSocket or a script's fetch (see wakes()). The page reloads itself every 2 s, so a browser lands in the IDE
 // once it answers; curl gets 503, Retry-After and one line.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -81,6 +82,17 @@ export const sleepPlugin = fp(
   { name: 'tidepool-sleep', fastify: '5.x' },
 );
 
+/**
+ * Whether a request through the proxy wakes a sleeping workspace: a page opened in a browser
+ * (a navigation) or a client such as curl; never a WebSocket or a script's fetch (an IDE tab
+ * left open reconnects by itself, and would wake its workspace as soon as it slept).
+ */
+function wakes(req: FastifyRequest): boolean {
+  if (String(req.headers['x-tp-upgrade'] ?? '') !== '') return false;
+  const mode = req.headers['sec-fetch-mode'];
+  return mode === undefined || mode === 'navigate';
+}
+
 const escapeHtml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -92,7 +104,12 @@ function wakingPage(
   store: Store,
 ) {
   const name = req.params.name;
-  const a = service.wake(name, 'opening it through the proxy');
+  const a = wakes(req)
+    ? service.wake(name, 'opening it through the proxy')
+    : {
+        outcome: 'Asleep' as const,
+        message: `workspace "${name}" is asleep; opening it in a browser (or \`tidepool wake ${name}\`) wakes it`,
+      };
   const ws = store.get('Workspace', name);
   const what =
     req.query.kind === 'port' ? `Port ${req.query.port ?? ''} of workspace "${name}"` : `Workspace "${name}"`;
@@ -102,19 +119,22 @@ function wakingPage(
   const line = waking
     ? `${what} is waking up (${ws?.status?.phase ?? 'Pending'}); retry in a few seconds`
     : `${what} is not running: ${a.message}`;
+  // Where the UI is, as Caddy's pages say it (X-Tp-Ui, set by the proxy): a link to see why.
+  const ui = /^https?:\/\/[^\s"'<>]+$/.exec(String(req.headers['x-tp-ui'] ?? ''))?.[0];
   reply.code(503).header('Cache-Control', 'no-store').header('X-Content-Type-Options', 'nosniff');
   if (waking) reply.header('Retry-After', '2');
   if (!String(req.headers.accept ?? '').includes('text/html'))
-    return reply.type('text/plain; charset=utf-8').send(`503: ${line}\n`);
+    return reply.type('text/plain; charset=utf-8').send(`503: ${line}${ui ? ` (Tidepool: ${ui})` : ''}\n`);
   const title = waking ? `Waking ${name}…` : 'Workspace not running';
   const body = waking
     ? `<p>${escapeHtml(what)} was asleep and is starting now. This page reloads itself and opens it as soon as it answers.</p><p>Now: <output>${escapeHtml(now)}</output></p>`
     : `<p>${escapeHtml(line)}.</p>`;
+  const link = ui ? `<p><a href="${escapeHtml(ui)}">Open Tidepool</a> to see more.</p>` : '';
   return reply
     .type('text/html; charset=utf-8')
     .send(
       `<!doctype html><html><head><meta charset="utf-8">${waking ? '<meta http-equiv="refresh" content="2">' : ''}<title>${escapeHtml(title)}</title>` +
         '<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em;color:#222}</style></head>' +
-        `<body><h1 id="tp-waking">${escapeHtml(title)}</h1>${body}</body></html>\n`,
+        `<body><h1 id="tp-waking">${escapeHtml(title)}</h1>${body}${link}</body></html>\n`,
     );
 }

@@ -75,8 +75,10 @@ function wakeHop(s: CaddyConfigSettings, kind: PageKind, ws: string, port: strin
     rewrite: { method: 'GET', uri: `/api/v1/workspaces/${ws}/waking?kind=${kind}&port=${port}` },
     headers: {
       request: {
-        set: { [PROXY_SECRET_HEADER]: [s.proxySecret] },
-        // A WebSocket (an IDE tab reconnecting) asks as a plain GET; a Port's cookies stay out.
+        // A WebSocket (an IDE tab reconnecting) asks as a plain GET that says it was one: such a
+        // request does not wake the workspace (an open tab would wake it again as soon as it slept).
+        set: { [PROXY_SECRET_HEADER]: [s.proxySecret], 'X-Tp-Upgrade': ['{http.request.header.Upgrade}'] },
+        // A Port's cookies stay out.
         delete: ['Cookie', 'Connection', 'Upgrade'],
       },
       response: { set: { 'X-Content-Type-Options': ['nosniff'] } },
