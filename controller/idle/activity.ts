@@ -44,6 +44,15 @@ export class Activity {
     return out;
   }
 
+  /**
+   * Whether work is going on in `name` now: an exec session open, or CPU or network use seen
+   * within `windowMs`. Making room never puts such a workspace to sleep (a build would die).
+   */
+  busy(name: string, nowMs: number, windowMs: number): boolean {
+    const s = this.seen(name, nowMs);
+    return [s.exec, s.cpu, s.network].some((at) => at !== undefined && nowMs - at <= windowMs);
+  }
+
   note(name: string, signal: IdleSignal, atMs: number): void {
     let s = this.#seen.get(name);
     if (!s) this.#seen.set(name, (s = {}));

@@ -1,6 +1,7 @@
 // What holds capacity now, as the admission of a start sees it: every VM that runs (or is
 // starting or stopping), with its share, when it was last accessed, and whether it may be
-// stopped or put to sleep to make room; the warm pool's share too.
+// stopped or put to sleep to make room (one with an idle timeout, and no work going on in it:
+// no exec session open, no CPU or network use in the last two idle ticks); the warm pool's share too.
 import { parseQuantity } from '../../specs/index.js';
 import type { RunningWorkspace } from '../capacity/index.js';
 import { HOLDS_CAPACITY } from '../vm-cache.js';
@@ -9,6 +10,7 @@ import type { Context } from './context.js';
 /** Every VM holding capacity, with what it holds and when its workspace was last accessed. */
 export function runningWorkspaces(ctx: Context, except: string): RunningWorkspace[] {
   const out: RunningWorkspace[] = [];
+  const now = ctx.clock.now();
   // Reading the snapshot without awaiting keeps check-and-reserve in one synchronous step.
   for (const vm of ctx.vms.peek().values()) {
     if (vm.name === except || !HOLDS_CAPACITY.has(vm.state)) continue;
@@ -23,7 +25,10 @@ export function runningWorkspaces(ctx: Context, except: string): RunningWorkspac
       ...(accessed ? { accessedAt: Date.parse(accessed) } : {}),
       stoppable,
       // It may sleep to make room: it has an idle timeout (or already goes to sleep).
-      sleepable: stoppable && (!!ctx.sleepers.get(vm.name) || (!!ws && ctx.sleepers.sleepable(ws))),
+      sleepable:
+        stoppable &&
+        (!!ctx.sleepers.get(vm.name) ||
+          (!!ws && ctx.sleepers.sleepable(ws) && !ctx.activity.busy(vm.name, now, 2 * ctx.sleepers.tickMs))),
     });
   }
   // A warm pool's instances hold their share too, and are nobody's to stop.

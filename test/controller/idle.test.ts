@@ -131,6 +131,26 @@ describe('making room', () => {
     });
   });
 
+  it('never puts to sleep a workspace with work going on (an exec session open): the next least recently used goes', async () => {
+    const t = movableClock();
+    const c = await h.start({
+      clock: t.clock,
+      capacity: { maxRunning: 2, cpuBudget: 100, memoryBudgetBytes: 100 * GiB },
+      idle: { tickMs: 3_600_000 },
+    });
+    await h.store.create(workspace('old', { idleTimeout: '1h' }));
+    await h.ready('old');
+    t.offset += MIN;
+    await h.store.create(workspace('young', { idleTimeout: '1h' }));
+    await h.ready('young');
+    const close = c.sleep.execOpened('old');
+    await h.store.create(workspace('new'));
+    await h.ready('new');
+    await asleep(h, 'young');
+    expect(vmState(h, 'old')).toBe('Running');
+    close();
+  });
+
   it('a refusal that sleeping cannot cure names every workspace that would have to stop', async () => {
     await h.start({
       capacity: { maxRunning: 100, cpuBudget: 4, memoryBudgetBytes: 100 * GiB },
