@@ -133,6 +133,20 @@ const HOW = defineFlags([
     parse: positiveDuration,
   },
   {
+    name: '--idle-cpu',
+    value: '<cores>',
+    help: 'CPU use above this between two idle ticks counts as use, e.g. 0.25 (default 0.1 core)',
+    setting: 'idleCpuCores',
+    parse: positiveNumber(false),
+  },
+  {
+    name: '--idle-network',
+    value: '<bytes/s>',
+    help: "network traffic above this between two idle ticks counts as use (an open IDE being typed in; an idle tab's keep-alives stay under it; default 2048)",
+    setting: 'idleNetworkBytesPerSecond',
+    parse: positiveNumber(false),
+  },
+  {
     name: '--make-room',
     value: '<on|off>',
     help: 'on: a start that does not fit the budget puts idle workspaces with an idle timeout to sleep, least recently used first (never one without); off: it is refused (default on)',

@@ -291,11 +291,7 @@ async function startDriversAndController(x: Serving): Promise<ProxyDriver> {
     dataDir: s.dataDir,
     ...(s.resyncPeriodMs !== undefined ? { resyncPeriodMs: s.resyncPeriodMs } : {}),
     capacity,
-    idle: {
-      ...(s.idleTimeoutMs !== undefined ? { defaultTimeoutMs: s.idleTimeoutMs } : {}),
-      ...(s.idleTickMs !== undefined ? { tickMs: s.idleTickMs } : {}),
-      makeRoom: s.makeRoom !== 'off',
-    },
+    idle: idleOptions(s),
   });
   components.add('controller', () => controller.stop());
   x.sleep.service = controller.sleep;
@@ -305,6 +301,19 @@ async function startDriversAndController(x: Serving): Promise<ProxyDriver> {
   x.orphans.starting = false;
   logger.info({ tidepoolId, runtime: runtime.name, proxy: proxy.name }, 'controller started');
   return proxy;
+}
+
+/** Idle sleep from the flags: the default timeout, the tick, making room, what counts as use. */
+function idleOptions(s: ServeSettings) {
+  return {
+    ...(s.idleTimeoutMs !== undefined ? { defaultTimeoutMs: s.idleTimeoutMs } : {}),
+    ...(s.idleTickMs !== undefined ? { tickMs: s.idleTickMs } : {}),
+    makeRoom: s.makeRoom !== 'off',
+    thresholds: {
+      ...(s.idleCpuCores !== undefined ? { cpuCores: s.idleCpuCores } : {}),
+      ...(s.idleNetworkBytesPerSecond !== undefined ? { networkBytesPerSecond: s.idleNetworkBytesPerSecond } : {}),
+    },
+  };
 }
 
 /**
