@@ -128,6 +128,13 @@ async function awakeFor(name: string, ms: number): Promise<void> {
   }
   expect(await vmStatus(name)).toBe('Running');
 }
+/** What the usage sampler saw on the workspace's network over its last interval (for the log: the thresholds' margin). */
+async function networkRate(name: string): Promise<string> {
+  const r = await api.call('GET', '/api/v1/usage');
+  const u = (r.json?.items ?? []).find((i: { name: string }) => i.name === name);
+  if (!u) return 'not sampled';
+  return `${Math.round(u.networkRxBytesPerSecond ?? 0)} B/s in, ${Math.round(u.networkTxBytesPerSecond ?? 0)} B/s out`;
+}
 const wsUrl = (name: string) => `http://127.0.0.1:${serve.workspacePort}/workspace/${name}/`;
 
 describe.skipIf(!run)('idle sleep on the real Incus, Caddy and Chromium', () => {
@@ -167,7 +174,10 @@ describe.skipIf(!run)('idle sleep on the real Incus, Caddy and Chromium', () => 
       }
     })();
     await awakeFor(name, 40_000);
+    console.log(`test/e2e/sleep: network while typing: ${await networkRate(name)}`);
     await typing;
+    await new Promise((r) => setTimeout(r, 12_000));
+    console.log(`test/e2e/sleep: network with the tab open and no input: ${await networkRate(name)}`);
     // The tab stays open, with no input: it falls asleep anyway, and its reconnecting does not wake it.
     await asleep(name, 150_000);
     await new Promise((r) => setTimeout(r, 10_000));
