@@ -89,8 +89,10 @@ export const sleepPlugin = fp(
  */
 function wakes(req: FastifyRequest): boolean {
   if (String(req.headers['x-tp-upgrade'] ?? '') !== '') return false;
-  const mode = req.headers['sec-fetch-mode'];
-  return mode === undefined || mode === 'navigate';
+  // A browser says what a request is for: a page (document) wakes, a script's fetch, an image or
+  // a stylesheet does not. Clients that do not say (curl, undici) wake.
+  const dest = req.headers['sec-fetch-dest'];
+  return dest === undefined || dest === 'document';
 }
 
 const escapeHtml = (s: string) =>

@@ -59,7 +59,12 @@ describe('wake and sleep API', () => {
 
   it('the waking page: 503 with Retry-After; one line for curl, a page that reloads itself for a browser', async () => {
     service.outcome = 'Waking';
-    await t.store.create({ apiVersion: 'tidepool/v1', kind: 'Workspace', metadata: { name: 'w' }, spec: {} } as never);
+    await t.store.create({
+      apiVersion: 'tidepool/v1',
+      kind: 'Workspace',
+      metadata: { name: 'w' },
+      spec: { image: 'default', running: true, resources: { cpu: 2, memory: '4Gi' } },
+    } as never);
     const curl = await t.req('GET', '/api/v1/workspaces/w/waking?kind=ide&port=8080');
     expect(curl.status).toBe(503);
     expect(curl.headers.get('retry-after')).toBe('2');
@@ -87,7 +92,9 @@ describe('wake and sleep API', () => {
     const ws = await t.req('GET', '/api/v1/workspaces/w/waking', { headers: { 'x-tp-upgrade': 'websocket' } });
     expect(ws.status).toBe(503);
     expect(ws.text).toContain('is asleep; opening it in a browser');
-    await t.req('GET', '/api/v1/workspaces/w/waking', { headers: { 'sec-fetch-mode': 'cors' } });
+    await t.req('GET', '/api/v1/workspaces/w/waking', {
+      headers: { 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty' },
+    });
     expect(service.asked.length).toBe(before);
     await t.req('GET', '/api/v1/workspaces/w/waking', {
       headers: { 'sec-fetch-mode': 'navigate', accept: 'text/html' },
