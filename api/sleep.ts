@@ -98,7 +98,11 @@ function wakes(req: FastifyRequest): boolean {
 const escapeHtml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** Wakes the workspace when it sleeps, and says what is happening now; always a 503 (the IDE is not there yet). */
+/**
+ * Wakes the workspace when it sleeps (or says it is starting) with a 503 that says what is
+ * happening now; a 404 when it is not one to wake (unknown, stopped, running), and then the
+ * proxy answers with its own pages as for any name without an upstream.
+ */
 function wakingPage(
   req: FastifyRequest<{ Params: { name: string }; Querystring: { kind?: 'ide' | 'port'; port?: string } }>,
   reply: FastifyReply,
@@ -106,28 +110,27 @@ function wakingPage(
   store: Store,
 ) {
   const name = req.params.name;
-  const a = wakes(req)
-    ? service.wake(name, 'opening it through the proxy')
-    : {
-        outcome: 'Asleep' as const,
-        message: `workspace "${name}" is asleep; opening it in a browser (or \`tidepool wake ${name}\`) wakes it`,
-      };
+  const notMine = () => reply.code(404).send({ kind: 'Status', code: 404, reason: 'NotFound', message: 'not asleep' });
+  let waking = false;
+  if (wakes(req)) {
+    waking = service.wake(name, 'opening it through the proxy').outcome === 'Waking';
+    if (!waking) return notMine();
+  } else if (!store.get('Workspace', name)?.status?.sleep) return notMine();
   const ws = store.get('Workspace', name);
   const what =
     req.query.kind === 'port' ? `Port ${req.query.port ?? ''} of workspace "${name}"` : `Workspace "${name}"`;
-  const waking = a.outcome === 'Waking' || a.outcome === 'Awake';
   const ready = ws?.status?.conditions?.find((c) => c.type === 'Ready');
   const now = ws?.status?.phase ? `${ws.status.phase}${ready?.message ? `: ${ready.message}` : ''}` : 'Pending';
   const line = waking
     ? `${what} is waking up (${ws?.status?.phase ?? 'Pending'}); retry in a few seconds`
-    : `${what} is not running: ${a.message}`;
+    : `${what} is asleep; opening it in a browser (or \`tidepool wake ${name}\`) wakes it`;
   // Where the UI is, as Caddy's pages say it (X-Tp-Ui, set by the proxy): a link to see why.
   const ui = /^https?:\/\/[^\s"'<>]+$/.exec(String(req.headers['x-tp-ui'] ?? ''))?.[0];
   reply.code(503).header('Cache-Control', 'no-store').header('X-Content-Type-Options', 'nosniff');
   if (waking) reply.header('Retry-After', '2');
   if (!String(req.headers.accept ?? '').includes('text/html'))
     return reply.type('text/plain; charset=utf-8').send(`503: ${line}${ui ? ` (Tidepool: ${ui})` : ''}\n`);
-  const title = waking ? `Waking ${name}…` : 'Workspace not running';
+  const title = waking ? `Waking ${name}…` : `${name} is asleep`;
   const body = waking
     ? `<p>${escapeHtml(what)} was asleep and is starting now. This page reloads itself and opens it as soon as it answers.</p><p>Now: <output>${escapeHtml(now)}</output></p>`
     : `<p>${escapeHtml(line)}.</p>`;

@@ -29,8 +29,11 @@ export class SleepControl implements SleepService {
       queue.add(workspaceKey(name));
       return { outcome: 'Waking', message: `workspace "${name}" is waking up` };
     }
-    if (ws.status?.phase === 'Running') return { outcome: 'Awake', message: `workspace "${name}" is awake` };
-    return { outcome: 'Waking', message: `workspace "${name}" is starting (${ws.status?.phase ?? 'Pending'})` };
+    const phase = ws.status?.phase ?? 'Pending';
+    if (phase === 'Running') return { outcome: 'Awake', message: `workspace "${name}" is awake` };
+    if (phase === 'Pending' || phase === 'Creating' || phase === 'Starting')
+      return { outcome: 'Waking', message: `workspace "${name}" is starting (${phase})` };
+    return { outcome: 'NotRunning', message: `workspace "${name}" is not asleep (${phase})` };
   }
 
   sleep(name: string, by: string): SleepAnswer {

@@ -78,11 +78,9 @@ describe('wake and sleep API', () => {
     expect(page.text).toContain('<meta http-equiv="refresh" content="2">');
     expect(page.text).toContain('Port 3000 of workspace &quot;w&quot; was asleep');
     expect(page.text).toContain('<a href="http://127.0.0.1:8080/app/">Open Tidepool</a>');
+    // Not one to wake (stopped, running, unknown): a 404, and the proxy answers with its own pages.
     service.outcome = 'Stopped';
-    const stopped = await t.req('GET', '/api/v1/workspaces/w/waking', { headers: { accept: 'text/html' } });
-    expect(stopped.status).toBe(503);
-    expect(stopped.headers.get('retry-after')).toBeNull();
-    expect(stopped.text).not.toContain('refresh');
+    expect((await t.req('GET', '/api/v1/workspaces/w/waking', { headers: { accept: 'text/html' } })).status).toBe(404);
     expect((await t.req('GET', '/api/v1/workspaces/w/waking?kind=other')).status).toBe(400);
   });
 
@@ -90,8 +88,12 @@ describe('wake and sleep API', () => {
     service.outcome = 'Waking';
     const before = service.asked.length;
     const ws = await t.req('GET', '/api/v1/workspaces/w/waking', { headers: { 'x-tp-upgrade': 'websocket' } });
-    expect(ws.status).toBe(503);
-    expect(ws.text).toContain('is asleep; opening it in a browser');
+    expect(ws.status).toBe(404); // w is not asleep: the proxy's own page
+    await t.store.updateStatus('Workspace', 'w', { sleep: { since: '2026-01-01T00:00:00Z', reason: 'Idle' } });
+    const asleep = await t.req('GET', '/api/v1/workspaces/w/waking', { headers: { 'x-tp-upgrade': 'websocket' } });
+    expect(asleep.status).toBe(503);
+    expect(asleep.text).toContain('is asleep; opening it in a browser');
+    expect(asleep.headers.get('retry-after')).toBeNull();
     await t.req('GET', '/api/v1/workspaces/w/waking', {
       headers: { 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty' },
     });

@@ -71,11 +71,13 @@ export async function fakeServer(
       return;
     }
     // The waking page (api/sleep.ts): a workspace named sleepy* sleeps and is woken, as the real
-    // API answers; for any other name the API is away (the connection drops), so Caddy's own page shows.
+    // API answers; "nobody" finds the API away (the connection drops); any other is not one to
+    // wake (404). In both of those Caddy's own pages answer.
     const wake = name === 'api' ? /^\/api\/v1\/workspaces\/([^/]+)\/waking$/.exec(u.pathname) : null;
     if (wake) {
       waking.push({ url: req.url ?? '', headers: req.headers });
-      if (!wake[1]!.startsWith('sleepy')) return void req.socket.destroy();
+      if (wake[1] === 'nobody') return void req.socket.destroy();
+      if (!wake[1]!.startsWith('sleepy')) return void res.writeHead(404).end('{"kind":"Status","code":404}');
       const auth = req.headers.authorization === AUTH ? 'ok' : 'missing';
       res.writeHead(503, { 'retry-after': '2', 'content-type': 'text/plain' });
       return void res.end(`503: waking ${wake[1]} ${u.searchParams.get('kind')} ${req.method} auth=${auth}\n`);

@@ -169,7 +169,7 @@ describe('caddy driver: routing through a real Caddy, looked up by name', () => 
     expect((await get(`${h.previewUrl}/workspace/carol/port/3001/`)).status).toBe(404);
   });
 
-  it("a name that exists but does not run is answered by the API (which wakes it) with the request's own credentials; only a signed-in request gets there", async () => {
+  it("a name without an upstream is first the API's (which wakes a sleeping one) with the request's own credentials; only a signed-in request gets there", async () => {
     const before = api.waking.length;
     const r = await get(`${h.workspaceUrl}/workspace/sleepy/some/file?x=1`);
     expect(r.status).toBe(503);
@@ -182,6 +182,9 @@ describe('caddy driver: routing through a real Caddy, looked up by name', () => 
     // Without credentials the login answers, and the API's waking page is never asked.
     expect((await get(`${h.workspaceUrl}/workspace/sleepy/`, false)).status).toBe(401);
     expect(api.waking.length).toBe(before + 2);
+    // carol (404 from the API) and nobody (the API away) got Caddy's own pages, in the tests above.
+    expect(api.waking.some((r) => r.url.startsWith('/api/v1/workspaces/carol/waking'))).toBe(true);
+    expect(api.waking.some((r) => r.url.startsWith('/api/v1/workspaces/nobody/waking'))).toBe(true);
     // An IDE tab reconnecting (a WebSocket upgrade): the API is asked with a plain GET that says it was one (and does not wake it).
     await expect(openSocket(`${h.workspaceUrl}/workspace/sleepy/`)).rejects.toThrow(/503/);
     expect(api.waking.at(-1)!.headers.upgrade).toBeUndefined();

@@ -5,7 +5,6 @@ import { portOf, type CaddyConfigSettings } from './config-settings.js';
 import type { Json } from './json.js';
 import { page, texts, type PageKind } from './pages.js';
 import { lookup } from './routes.js';
-import { PROXY_SECRET_HEADER } from '../../../specs/proxy.js';
 
 const NAME_RE = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 
@@ -48,10 +47,7 @@ export function pagesServer(s: CaddyConfigSettings): Json {
     routes.push({ match: [when('lookup', kind)], handle: [hop(up, 'refused')] });
     routes.push({ match: [when('lookup2', kind)], handle: [hop(idleName, 'idle')] });
     routes.push({ match: [when('refused', kind)], handle: [page(502, refused.title, refused.text, ui)] });
-    // A name that exists but does not run: Tidepool's API answers (it wakes a sleeping workspace
-    // and says what is happening); while no API listens, the page of our own says it is not running.
-    routes.push({ match: [when('idle', kind)], handle: [wakeHop(s, kind, ws, port)] });
-    errors.push({ match: [when('idle', kind)], handle: [page(503, idle.title, idle.text, ui)] });
+    routes.push({ match: [when('idle', kind)], handle: [page(503, idle.title, idle.text, ui)] });
     routes.push({ match: [when('unknown', kind)], handle: [page(404, unknown.title, unknown.text, ui)] });
     errors.push({
       match: failed('lookup', kind),
@@ -61,27 +57,4 @@ export function pagesServer(s: CaddyConfigSettings): Json {
   }
   routes.push({ handle: [{ handler: 'static_response', status_code: 400, body: 'bad request\n' }] });
   return { listen: [s.pagesListen], automatic_https: { disable: true }, routes, errors: { routes: errors } };
-}
-
-/**
- * The request, as a GET with the client's own credentials, to the API's waking page: only a
- * request the login let through reaches it, and the API checks the login again. It wakes a
- * sleeping workspace and answers 503 with Retry-After (a page that reloads itself for a browser).
- */
-function wakeHop(s: CaddyConfigSettings, kind: PageKind, ws: string, port: string): Json {
-  return {
-    handler: 'reverse_proxy',
-    upstreams: [{ dial: s.apiUpstream }],
-    rewrite: { method: 'GET', uri: `/api/v1/workspaces/${ws}/waking?kind=${kind}&port=${port}` },
-    headers: {
-      request: {
-        // A WebSocket (an IDE tab reconnecting) asks as a plain GET that says it was one: such a
-        // request does not wake the workspace (an open tab would wake it again as soon as it slept).
-        set: { [PROXY_SECRET_HEADER]: [s.proxySecret], 'X-Tp-Upgrade': ['{http.request.header.Upgrade}'] },
-        // A Port's cookies stay out.
-        delete: ['Cookie', 'Connection', 'Upgrade'],
-      },
-      response: { set: { 'X-Content-Type-Options': ['nosniff'] } },
-    },
-  };
 }
