@@ -202,7 +202,9 @@ describe.skipIf(!run)('idle sleep on the real Incus, Caddy and Chromium', () => 
     const res = await fetch(wsUrl(name), { headers: { authorization: AUTH }, signal: AbortSignal.timeout(10_000) });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('2');
-    expect(await res.text()).toMatch(/^503: Workspace "busy" is waking up \(\w+\); retry in a few seconds\n$/);
+    expect(await res.text()).toMatch(
+      /^503: Workspace "busy" is waking up \(\w+\); retry in a few seconds \(Tidepool: http:\/\/127\.0\.0\.1:\d+\/app\/\)\n$/,
+    );
     await ready(name, 120_000);
     // Without credentials nothing wakes.
     await tp(['sleep', name, '--wait', '--timeout', '2m'], { env, timeoutMs: 150_000 });
