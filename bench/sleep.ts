@@ -80,7 +80,7 @@ async function serveWith(
 ): Promise<{ serve: IncusServe; api: Api; id: string; dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), `tp-bench-sleep-${tag}-`));
   const id = await presetId(join(dir, 'data'), `bsleep${tag}`);
-  const env = cleanEnv({ XDG_DATA_HOME: join(dir, 'xdg'), TIDEPOOL_LOG_LEVEL: 'warn' });
+  const env = cleanEnv({ XDG_DATA_HOME: join(dir, 'xdg'), TIDEPOOL_LOG_LEVEL: 'info' });
   const serve = await startIncusServe(join(dir, 'data'), await freePorts(), env, 60_000, [
     '--image',
     `ide=${IMAGE}`,
