@@ -10,7 +10,7 @@
 //    from the request to code-server answering (median, max) and how many sleeps it took.
 //
 // Run (as root, after `make host`; builds dist/ first unless TIDEPOOL_SKIP_BUILD):
-//   npx tsx bench/sleep.ts [--rounds 3] [--count 12] [--timeout 180] [--image tidepool-ide]
+//   npx tsx bench/sleep.ts [--rounds 3] [--count 12] [--timeout 180] [--image tidepool-ide] [--wake-only]
 // Traffic goes only to loopback (Caddy) and to instances on the Tidepool bridge; every wait is
 // bounded by --timeout; everything made is deleted.
 import { execFileSync } from 'node:child_process';
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
       .join(' ')}`,
   );
   await wakeBench();
-  await densityBench();
+  if (!process.argv.includes('--wake-only')) await densityBench();
 }
 
 await main();
