@@ -4,14 +4,15 @@
 // The steps with state of their own are apart (workspace-home.ts, workspace-spec.ts,
 // workspace-delete.ts), and so is how it stands as status (workspace-observe.ts).
 import type { Workspace } from '../../specs/index.js';
-import { parseQuantity, type Condition, type WorkspaceStatus } from '../../specs/index.js';
+import { parseQuantity, type WorkspaceStatus } from '../../specs/index.js';
 import { timestamp } from '../../store/index.js';
 import { neverFits, showBytes, type Usage } from '../capacity/index.js';
 import { RuntimeError, type VM } from '../../drivers/runtime/types.js';
 import { TerminalError, type Result } from '../reconcile.js';
 import { setCondition } from '../status.js';
-import { FINALIZER, MIN_POLL_MS, SLOW_POLL_MS, keepForeignStatus, type Context } from './context.js';
+import { MIN_POLL_MS, SLOW_POLL_MS, type Context } from './context.js';
 import { finalize, orphan } from './workspace-delete.js';
+import { ensureFinalizer, unreachable } from './workspace-guards.js';
 import { cloneSource, clonePending, ensureHome, planClone, noteFor, type Note } from './workspace-home.js';
 import { applyResources, shouldRecreate } from './workspace-spec.js';
 import { observe, vmReady, write } from './workspace-observe.js';
@@ -42,51 +43,6 @@ export async function reconcileWorkspace(ctx: Context, name: string): Promise<Re
   if (!current) return {};
   if (current.metadata.deletionTimestamp) return finalize(ctx, current);
   return converge(ctx, current, vm);
-}
-
-/**
- * The runtime cannot be listed: Ready says so, everything else keeps its last known
- * value (VMReady stays, so the routes of running workspaces stay up meanwhile).
- */
-function unreachable(ctx: Context, name: string, err: Error): void {
-  const ws = ctx.store.get('Workspace', name);
-  if (!ws || ws.metadata.deletionTimestamp) return;
-  const status: WorkspaceStatus = structuredClone(ws.status ?? {});
-  const conditions: Condition[] = status.conditions ?? [];
-  setCondition(
-    conditions,
-    {
-      type: 'Ready',
-      status: 'Unknown',
-      reason: 'RuntimeError',
-      message: `The ${ctx.runtime.name} runtime cannot be reached to list the instances: ${err.message}. The last known state is shown; retrying with backoff.`,
-    },
-    ctx.clock.now(),
-    ws.metadata.generation,
-  );
-  ctx.status.write('Workspace', name, keepForeignStatus(ctx, name, { ...status, conditions }));
-}
-
-/**
- * Adds the finalizer without waiting for the disk, like status writes. That is safe: if
- * a crash loses it, the VM made meanwhile is either adopted again (the Workspace is
- * still there) or kept as an orphan (it is not) until a person deletes it.
- */
-function ensureFinalizer(ctx: Context, ws: Workspace): Workspace | undefined {
-  const name = ws.metadata.name;
-  if (ws.metadata.finalizers?.includes(FINALIZER)) return ws;
-  ctx.status.track(
-    ctx.store.transaction((tx) => {
-      const cur = tx.get('Workspace', name);
-      if (!cur || cur.metadata.deletionTimestamp || cur.metadata.finalizers?.includes(FINALIZER)) return;
-      const next = structuredClone(cur);
-      next.metadata.finalizers = [...(next.metadata.finalizers ?? []), FINALIZER];
-      tx.update(next);
-    }),
-    'Workspace',
-    name,
-  );
-  return ctx.store.get('Workspace', name);
 }
 
 /** What one convergence works on: the Workspace as read, the status being built, and its notes. */

@@ -1,55 +1,23 @@
-// Frames the WebSocket protocol forbids, sent raw over TCP to the exec endpoint of a real
-// `tidepool serve` (Incus runtime, the busybox `minimal` image): a frame over the 1 MiB limit,
-// an unmasked client frame, a reserved opcode, RSV bits without an extension. Each closes that
-// one socket with the code RFC 6455 names (1009, 1002) and serve keeps serving: /healthz
-// answers, and a new exec session runs. Instances carry a Tidepool id written before serve
-// starts; afterAll deletes them and their homes by it and ends serve by its pid.
-import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, startServe, tp, type Served } from '../cli/helpers.js';
-import { deleteByTidepoolId, deleteVolumesByTidepoolId, INCUS_SOCKET, requireOrSkip } from '../incus/helpers.js';
-import { presetId } from './incus-helpers.js';
+import type { Served } from '../cli/helpers.js';
+import { requireOrSkip } from '../incus/helpers.js';
+import { oneWorkspace, type OneWorkspace } from './one-workspace.js';
 
 const run = await requireOrSkip('test/e2e/exec-frames');
-let scratch: string;
+let one: OneWorkspace | undefined;
 let served: Served | undefined;
-let env: NodeJS.ProcessEnv;
-let id: string;
-let auth: string;
-const cli = (args: string[], input?: string) =>
-  tp(args, { env, timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
+const auth = `Basic ${Buffer.from('e2e:frames-pw').toString('base64')}`;
+const cli = (args: string[], input?: string) => one!.cli(args, input);
 
 beforeAll(async () => {
   if (!run) return;
-  scratch = await mkdtemp(join(tmpdir(), 'tp-e2e-frames-'));
-  const dataDir = join(scratch, 'data');
-  id = await presetId(dataDir, 'frames');
-  const base = cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg'), TIDEPOOL_USER: 'e2e', TIDEPOOL_PASSWORD: 'frames-pw' });
-  auth = `Basic ${Buffer.from('e2e:frames-pw').toString('base64')}`;
-  served = await startServe(
-    dataDir,
-    base,
-    ['--runtime', 'incus', '--incus-socket', INCUS_SOCKET, '--proxy', 'memory', '--cpu-budget', '64'],
-    60_000,
-  );
-  env = { ...base, TIDEPOOL_SERVER: served.address, TIDEPOOL_DATA_DIR: dataDir };
-  const manifest =
-    'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: fr}\nspec: {image: minimal, resources: {cpu: 1, memory: 256Mi}}\n';
-  expect((await cli(['apply', '-f', '-'], manifest)).code).toBe(0);
-  const w = await cli(['wait', 'workspace/fr', '--for=condition=Ready', '--timeout=90s']);
-  expect(w.stderr).toBe('');
+  one = await oneWorkspace('frames', 'fr', { user: 'e2e', password: 'frames-pw' });
+  served = one.served;
 }, 150_000);
 
 afterAll(async () => {
-  await served?.proc.stop().catch(() => undefined);
-  if (run && id) {
-    await deleteByTidepoolId(id);
-    await deleteVolumesByTidepoolId(id);
-  }
-  if (scratch) await rm(scratch, { recursive: true, force: true });
+  await one?.close();
 });
 
 /** What came back on a raw socket: the handshake's status line, the server's frames, whether it closed. */

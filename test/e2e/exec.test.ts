@@ -4,21 +4,16 @@
 // run through a pty (`script`) runs a command whose output is seen. Instances carry a Tidepool
 // id written before serve starts; afterAll deletes them and their homes by it and ends the serve by its pid.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanEnv, startServe, tp, type Served } from '../cli/helpers.js';
-import { deleteByTidepoolId, deleteVolumesByTidepoolId, INCUS_SOCKET, requireOrSkip } from '../incus/helpers.js';
-import { presetId } from './incus-helpers.js';
+import { BIN, type Served } from '../cli/helpers.js';
+import { requireOrSkip } from '../incus/helpers.js';
+import { oneWorkspace, type OneWorkspace } from './one-workspace.js';
 
 const run = await requireOrSkip('test/e2e/exec');
-let scratch: string;
-let served: Served | undefined;
+let one: OneWorkspace | undefined;
+let _served: Served | undefined;
 let env: NodeJS.ProcessEnv;
-let id: string;
-const cli = (args: string[], input?: string) =>
-  tp(args, { env, timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
+const cli = (args: string[], input?: string) => one!.cli(args, input);
 
 /** Runs `tidepool ARGS` under a pseudo-terminal of the given size (util-linux `script`), feeding `input`. */
 function underPty(
@@ -44,32 +39,13 @@ function underPty(
 
 beforeAll(async () => {
   if (!run) return;
-  scratch = await mkdtemp(join(tmpdir(), 'tp-e2e-exec-'));
-  const dataDir = join(scratch, 'data');
-  id = await presetId(dataDir, 'exec');
-  const base = cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg') });
-  served = await startServe(
-    dataDir,
-    base,
-    ['--runtime', 'incus', '--incus-socket', INCUS_SOCKET, '--proxy', 'memory', '--cpu-budget', '64'],
-    60_000,
-  );
-  env = { ...base, TIDEPOOL_SERVER: served.address, TIDEPOOL_DATA_DIR: dataDir };
-  const manifest =
-    'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: ex}\nspec: {image: minimal, resources: {cpu: 1, memory: 256Mi}}\n';
-  expect((await cli(['apply', '-f', '-'], manifest)).code).toBe(0);
-  const w = await cli(['wait', 'workspace/ex', '--for=condition=Ready', '--timeout=90s']);
-  expect(w.stderr).toBe('');
+  one = await oneWorkspace('exec', 'ex');
+  _served = one.served;
+  env = one.env;
 }, 150_000);
 
 afterAll(async () => {
-  await served?.proc.stop().catch(() => undefined);
-  // The instance first, then its home volume (it outlives the instance by design).
-  if (run && id) {
-    await deleteByTidepoolId(id);
-    await deleteVolumesByTidepoolId(id);
-  }
-  if (scratch) await rm(scratch, { recursive: true, force: true });
+  await one?.close();
 });
 
 describe.runIf(run)('exec', () => {

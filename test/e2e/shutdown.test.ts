@@ -1,60 +1,24 @@
-// SIGTERM ends a real `tidepool serve` (Incus runtime, the busybox `minimal` image) while it
-// holds every kind of session a client can keep open: two exec sessions (one with a terminal)
-// running `sleep`, a `logs -f` follower and a watch stream. Serve ends each of them, logs
-// "stopped" and exits by itself with code 0 (the bound is this test's own wait, not a timing
-// claim), without an error logged on the way (`logs -f` added a Fastify hook per request, after
-// listening, which Fastify refused with an error each time). Instances carry a Tidepool id
-// written before serve starts; afterAll deletes them and their homes by it and ends serve by its pid.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { cleanEnv, startServe, tp, type Served } from '../cli/helpers.js';
-import { deleteByTidepoolId, deleteVolumesByTidepoolId, INCUS_SOCKET, requireOrSkip, sleep } from '../incus/helpers.js';
+import type { Served } from '../cli/helpers.js';
+import { requireOrSkip, sleep } from '../incus/helpers.js';
 import { records } from './caddy-helpers.js';
-import { presetId } from './incus-helpers.js';
+import { oneWorkspace, type OneWorkspace } from './one-workspace.js';
 
 const run = await requireOrSkip('test/e2e/shutdown');
-let scratch: string;
+let one: OneWorkspace | undefined;
 let served: Served | undefined;
-let env: NodeJS.ProcessEnv;
-let id: string;
 const AUTH = `Basic ${Buffer.from('e2e:shutdown-pw').toString('base64')}`;
-const cli = (args: string[], input?: string) =>
-  tp(args, { env, timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
+const _cli = (args: string[], input?: string) => one!.cli(args, input);
 
 beforeAll(async () => {
   if (!run) return;
-  scratch = await mkdtemp(join(tmpdir(), 'tp-e2e-shutdown-'));
-  const dataDir = join(scratch, 'data');
-  id = await presetId(dataDir, 'shutdown');
-  const base = cleanEnv({
-    XDG_DATA_HOME: join(scratch, 'xdg'),
-    TIDEPOOL_USER: 'e2e',
-    TIDEPOOL_PASSWORD: 'shutdown-pw',
-  });
-  served = await startServe(
-    dataDir,
-    base,
-    ['--runtime', 'incus', '--incus-socket', INCUS_SOCKET, '--proxy', 'memory', '--cpu-budget', '64'],
-    60_000,
-  );
-  env = { ...base, TIDEPOOL_SERVER: served.address, TIDEPOOL_DATA_DIR: dataDir };
-  const manifest =
-    'apiVersion: tidepool/v1\nkind: Workspace\nmetadata: {name: sd}\nspec: {image: minimal, resources: {cpu: 1, memory: 256Mi}}\n';
-  expect((await cli(['apply', '-f', '-'], manifest)).code).toBe(0);
-  const w = await cli(['wait', 'workspace/sd', '--for=condition=Ready', '--timeout=90s']);
-  expect(w.stderr).toBe('');
+  one = await oneWorkspace('shutdown', 'sd', { user: 'e2e', password: 'shutdown-pw' });
+  served = one.served;
 }, 150_000);
 
 afterAll(async () => {
-  await served?.proc.stop('SIGKILL').catch(() => undefined);
-  if (run && id) {
-    await deleteByTidepoolId(id);
-    await deleteVolumesByTidepoolId(id);
-  }
-  if (scratch) await rm(scratch, { recursive: true, force: true });
+  await one?.close('SIGKILL');
 });
 
 /** An exec session of `sleep 600` (as root), open once its output says the command runs. */

@@ -5,7 +5,7 @@
 import { resolveImage, type ImageMap, type IncusImage } from '../images.js';
 import { RuntimeError, type CreateVMRequest, type Resources } from '../types.js';
 import type { IncusHomes } from './homes.js';
-import { formatBytes, sourceOf, type Instance } from './mapping.js';
+import { formatBytes, instanceBody, type Instance } from './mapping.js';
 import { CONFIG_ID, CONFIG_IMAGE, CONFIG_WORKSPACE } from './names.js';
 import { isNotFound, type IncusScope } from './scope.js';
 
@@ -74,17 +74,14 @@ export class IncusInstances {
     const image = resolveImage(this.#s.imageMap, 'incus', req.image);
     const name = this.#scope.coldName(req.name);
     const body = {
-      name,
-      type: image.type ?? 'container',
-      source: sourceOf(image),
-      config: {
-        'limits.cpu': String(req.cpu),
-        'limits.memory': formatBytes(req.memoryBytes),
-        [CONFIG_ID]: this.#scope.tidepoolId,
-        [CONFIG_WORKSPACE]: req.name,
-        [CONFIG_IMAGE]: req.image,
-      },
-      profiles: [this.#s.profile],
+      ...instanceBody({
+        name,
+        image,
+        cpu: req.cpu,
+        memoryBytes: req.memoryBytes,
+        config: { [CONFIG_ID]: this.#scope.tidepoolId, [CONFIG_WORKSPACE]: req.name, [CONFIG_IMAGE]: req.image },
+        profile: this.#s.profile,
+      }),
       ...(req.home ? { devices: { home: await this.#homes.device(req.name) } } : {}),
       start: req.start,
     };

@@ -45,6 +45,24 @@ export function sourceOf(image: IncusImage): Record<string, string> {
   return src;
 }
 
+/** The body of `POST /1.0/instances` for an instance of `image` on `profile` with these limits and config keys. */
+export function instanceBody(o: {
+  name: string;
+  image: IncusImage;
+  cpu: number;
+  memoryBytes: number;
+  config: Record<string, string>;
+  profile: string;
+}): { name: string; type: string; source: Record<string, string>; config: Record<string, string>; profiles: string[] } {
+  return {
+    name: o.name,
+    type: o.image.type ?? 'container',
+    source: sourceOf(o.image),
+    config: { 'limits.cpu': String(o.cpu), 'limits.memory': formatBytes(o.memoryBytes), ...o.config },
+    profiles: [o.profile],
+  };
+}
+
 export function mapState(status: string | undefined): VMState {
   switch (status) {
     case 'Running':

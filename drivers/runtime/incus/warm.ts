@@ -16,7 +16,7 @@ import { resolveImage, type ImageMap } from '../images.js';
 import type { CreateVMRequest, Resources } from '../types.js';
 import { execIn } from './exec.js';
 import type { IncusHomes } from './homes.js';
-import { formatBytes, sourceOf, type Instance } from './mapping.js';
+import { formatBytes, instanceBody, type Instance } from './mapping.js';
 import { CONFIG_ID, CONFIG_IMAGE, CONFIG_WARM, CONFIG_WORKSPACE, warmInstanceName } from './names.js';
 import { isNotFound, type IncusScope } from './scope.js';
 
@@ -154,17 +154,14 @@ export class WarmPool {
     const path = this.#scope.instancePath(name);
     try {
       const body = {
-        name,
-        type: image.type ?? 'container',
-        source: sourceOf(image),
-        config: {
-          'limits.cpu': String(WARM_HOLDS.cpu),
-          'limits.memory': formatBytes(WARM_HOLDS.memoryBytes),
-          [CONFIG_ID]: this.#scope.tidepoolId,
-          [CONFIG_WARM]: template,
-          [CONFIG_IMAGE]: template,
-        },
-        profiles: [this.#s.profile],
+        ...instanceBody({
+          name,
+          image,
+          cpu: WARM_HOLDS.cpu,
+          memoryBytes: WARM_HOLDS.memoryBytes,
+          config: { [CONFIG_ID]: this.#scope.tidepoolId, [CONFIG_WARM]: template, [CONFIG_IMAGE]: template },
+          profile: this.#s.profile,
+        }),
         start: false,
       };
       await this.#scope.client.call('POST', this.#scope.query('/1.0/instances'), body, { waitSeconds: 600 });
