@@ -1,7 +1,9 @@
 // GET /api/v1/workspaces/{name}/log: a workspace's activity log (what the controller did
 // and saw, one line per event, from <dataDir>/.logs/<name>/events.jsonl), like a pod's
 // log in Kubernetes: `sinceSeconds`, `sinceTime`, `tailLines`, and `follow=true` to keep
-// the response open and send new lines as they are written.
+// the response open and send new lines as they are written. GET
+// /api/v1/imagetemplates/{name}/log: the last build's log of an ImageTemplate, the same way
+// (<dataDir>/.build-logs/<name>.log, plain lines, each with its time).
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Static } from '@sinclair/typebox';
@@ -15,6 +17,17 @@ import type { ServerResponse } from 'node:http';
 
 const FOLLOW_POLL_MS = 250;
 
+const buildDocs = {
+  operationId: 'readImageTemplateLog',
+  tags: ['ImageTemplate'],
+  responses: {
+    200: {
+      description: 'The last build log, one line each',
+      content: { 'text/plain': { schema: { type: 'string' } } },
+    },
+  },
+};
+
 const docs = {
   operationId: 'readWorkspaceLog',
   tags: ['Workspace'],
@@ -22,7 +35,7 @@ const docs = {
 };
 
 export const logsPlugin = fp(
-  async (app: FastifyInstance, opts: { store: Store; logsDir: string }) => {
+  async (app: FastifyInstance, opts: { store: Store; logsDir: string; buildLogsDir?: string }) => {
     // `follow=true` streams until the client goes; closing the server ends every one of them
     // (one hook, added before the server listens: Fastify refuses hooks added after that).
     const followers = new Set<() => void>();
@@ -52,12 +65,39 @@ export const logsPlugin = fp(
       reply.hijack();
       follow(reply.raw, file, offset, lines, followers);
     });
+    const buildSchema = { ...buildDocs, params: NameParams, querystring: LogQuery };
+    app
+      .withTypeProvider<TypeBoxProvider>()
+      .get('/api/v1/imagetemplates/:name/log', { schema: buildSchema }, async (req, reply) => {
+        const { name } = req.params;
+        if (!opts.store.get('ImageTemplate', name))
+          throw new ApiError(404, 'NotFound', `imagetemplates "${name}" not found`);
+        const file = join(opts.buildLogsDir ?? join(opts.logsDir, '..', '.build-logs'), `${name}.log`);
+        const buf = await readFrom(file, 0).catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT') return Buffer.alloc(0);
+          throw err;
+        });
+        let lines = plainLines(buf.toString('utf8'), sinceOf(req.query));
+        const tail = req.query.tailLines === undefined ? undefined : Number(req.query.tailLines);
+        if (tail !== undefined) lines = lines.slice(Math.max(0, lines.length - tail));
+        reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache');
+        if (req.query.follow !== 'true') return reply.send(lines.map((l) => `${l}\n`).join(''));
+        reply.hijack();
+        follow(reply.raw, file, buf.length, lines, followers, plainLines);
+      });
   },
   { name: 'tidepool-logs', fastify: '5.x' },
 );
 
 /** Streams the lines there are, then each new one, until the client goes or the server closes. */
-function follow(res: ServerResponse, file: string, from: number, lines: string[], followers: Set<() => void>): void {
+function follow(
+  res: ServerResponse,
+  file: string,
+  from: number,
+  lines: string[],
+  followers: Set<() => void>,
+  format: (text: string, since: number | undefined) => string[] = formatLines,
+): void {
   let offset = from;
   res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' });
   for (const l of lines) res.write(`${l}\n`);
@@ -73,7 +113,7 @@ function follow(res: ServerResponse, file: string, from: number, lines: string[]
       const chunk = partial + buf.toString('utf8');
       const cut = chunk.lastIndexOf('\n') + 1;
       partial = chunk.slice(cut);
-      for (const l of formatLines(chunk.slice(0, cut), undefined)) res.write(`${l}\n`);
+      for (const l of format(chunk.slice(0, cut), undefined)) res.write(`${l}\n`);
     } catch {
       // the next tick tries again; a log that cannot be read stays silent rather than failing the stream
     }
@@ -130,6 +170,13 @@ export function formatLines(text: string, since: number | undefined): string[] {
     );
   }
   return out;
+}
+
+/** A build log's lines as they are (each starts with its RFC 3339 time), those at or after `since`. */
+export function plainLines(text: string, since: number | undefined): string[] {
+  return text
+    .split('\n')
+    .filter((l) => l !== '' && (since === undefined || Date.parse(l.slice(0, l.indexOf(' '))) >= since));
 }
 
 function sinceOf(q: Static<typeof LogQuery>): number | undefined {

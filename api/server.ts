@@ -3,7 +3,7 @@
 // every route; the origin check before the login gate), and started on its address.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Store } from '../store/index.js';
+import type { SettingsFile, Store } from '../store/index.js';
 import { createApp } from './app.js';
 import { applyPlugin } from './apply.js';
 import { authPlugin, basicAuthChecker, loginGate } from './auth.js';
@@ -13,6 +13,7 @@ import { connectionsPlugin } from './connections.js';
 import { execPlugin, type ExecHolder } from './exec.js';
 import { healthPlugin } from './health.js';
 import { logsPlugin } from './logs.js';
+import { settingsPlugin } from './settings.js';
 import { openApiPlugin } from './openapi.js';
 import { originPlugin } from './origin.js';
 import { orphansPlugin, type OrphansHolder } from './orphans.js';
@@ -40,6 +41,8 @@ export interface ServerOptions {
   uiConfig?: Record<string, unknown>;
   /** Where the workspaces' activity logs are (`<dataDir>/.logs`), served at /api/v1/workspaces/{name}/log. Defaults to none. */
   logsDir?: string;
+  /** The editor settings that follow the user, for GET and PUT /api/v1/settings. Defaults to none (404). */
+  settings?: SettingsFile;
   /** Runs commands in workspaces (the runtime's exec), for GET /api/v1/workspaces/{name}/exec. Defaults to none (501). */
   exec?: ExecHolder;
   /** Lists and deletes orphans (the controller's), for /api/v1/orphans. Defaults to none (501). */
@@ -94,6 +97,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(execPlugin, { store, exec: opts.exec, authorized: basicAuthChecker(opts.credentials), origins });
   await app.register(orphansPlugin, { holder: opts.orphans });
   await app.register(sleepPlugin, { holder: opts.sleep, store });
+  if (opts.settings) await app.register(settingsPlugin, { settings: opts.settings });
   await app.register((await import('./observe.js')).observeRoutes, { observe: opts.observe });
   await app.register(applyPlugin, { store });
   if (opts.webRoot) await app.register(uiPlugin, { webRoot: opts.webRoot, uiConfig: opts.uiConfig });

@@ -1,7 +1,16 @@
 // The CLI's HTTP client of the Tidepool REST API (Kubernetes-style paths, Status errors,
 // NDJSON watch streams), over undici.
 import { Agent, request, type Dispatcher } from 'undici';
-import type { Event, KindInfo, ObjectMeta, Port, StatusObject, Sync, Workspace } from '../specs/index.js';
+import type {
+  Event,
+  ImageTemplate,
+  KindInfo,
+  ObjectMeta,
+  Port,
+  StatusObject,
+  Sync,
+  Workspace,
+} from '../specs/index.js';
 import type { ClientConfig } from './config.js';
 import { ConnectionError, ServerError, statusFromReply } from './errors.js';
 
@@ -11,8 +20,8 @@ import { ConnectionError, ServerError, statusFromReply } from './errors.js';
  * type, and `kind` says which fields are there.
  */
 type AnyKindFields<T> = { [K in T extends unknown ? keyof T : never]?: T extends { [P in K]?: infer V } ? V : never };
-type KnownObject = Workspace | Port | Sync | Event;
-type WithSpec = Workspace | Port | Sync;
+type KnownObject = Workspace | Port | Sync | Event | ImageTemplate;
+type WithSpec = Workspace | Port | Sync | ImageTemplate;
 
 /** Any object the server hands out, typed by the specs' schemas (fields of a newer server are `unknown`). */
 export type ApiObject = Omit<AnyKindFields<KnownObject>, 'apiVersion' | 'kind' | 'metadata' | 'spec' | 'status'> & {

@@ -109,6 +109,15 @@ const COLUMNS: Record<string, Column[]> = {
     },
     ageCol,
   ],
+  ImageTemplate: [
+    nameCol,
+    { header: 'PHASE', value: phase },
+    { header: 'READY', value: ready },
+    { header: 'BASE', value: (o) => str(o.spec?.base) },
+    { header: 'IMAGE', value: (o) => str(o.status?.image) },
+    { header: 'PROGRESS', wide: true, value: (o) => str(o.status?.progress) },
+    ageCol,
+  ],
 };
 
 export function columnsFor(info: KindInfo, wide: boolean): Column[] {

@@ -17,6 +17,8 @@ import { registerLabel } from './commands/label.js';
 import { registerLogs } from './commands/logs.js';
 import { registerOrphans } from './commands/orphans.js';
 import { registerPatch } from './commands/patch.js';
+import { registerRollout } from './commands/rollout.js';
+import { registerSettings } from './commands/settings.js';
 import { registerTop } from './commands/top.js';
 import { registerVersion } from './commands/version.js';
 import { errorMessage } from '../specs/errors.js';
@@ -57,6 +59,8 @@ export function buildProgram(): Command {
   registerWait(program);
   registerStartStop(program);
   registerSleepWake(program);
+  registerRollout(program);
+  registerSettings(program);
   registerLogs(program);
   registerTop(program);
   registerExec(program);

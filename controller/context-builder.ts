@@ -3,7 +3,8 @@
 import { resolveBudget, Capacity } from './capacity/index.js';
 import { EventRecorder } from './events/index.js';
 import { IdeHealth } from './ide-health.js';
-import { ROUTES_KEY, portKey, workspaceKey } from './keys.js';
+import { ImageBuilds } from './builds.js';
+import { ROUTES_KEY, keyOf, workspaceKey, templateKey } from './keys.js';
 import { Orphans } from './orphans.js';
 import { httpProbe } from './probe.js';
 import type { Clock, RateLimitingQueue } from './queue/index.js';
@@ -52,7 +53,7 @@ export function buildContext({ opts, queue, clock, logger }: ContextParts): Cont
     routes,
     status: new StatusWriter(store, (kind, name, err) => {
       logger.warn({ kind, name, err: err.message }, 'status write failed; retrying');
-      queue.addRateLimited(kind === 'Port' ? portKey(name) : workspaceKey(name));
+      queue.addRateLimited(keyOf(kind, name));
     }),
     events: new EventRecorder({ store, clock, logger, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) }),
     probe,
@@ -71,5 +72,9 @@ export function buildContext({ opts, queue, clock, logger }: ContextParts): Cont
     orphans: new Orphans(store, runtime, queue, clock),
     sleepers: new Sleepers(opts.idle),
     activity: new Activity(opts.idle?.thresholds),
+    ...(opts.dotfiles ? { defaultDotfiles: opts.dotfiles } : {}),
+    postStartDone: new Map(),
+    ...(opts.settings ? { settings: opts.settings } : {}),
+    builds: new ImageBuilds(runtime, opts.dataDir, clock, (name) => queue.add(templateKey(name))),
   };
 }

@@ -9,6 +9,7 @@ import { ExponentialBackoff, RateLimitingQueue, realClock } from './queue/index.
 import { runWorker, type ReconcileObserver, type ReconcileRun, type Result } from './reconcile.js';
 import type { Context } from './reconcilers/context.js';
 import { reconcilePort } from './reconcilers/port.js';
+import { reconcileImageTemplate } from './reconcilers/image-template.js';
 import { reconcileRoutes } from './reconcilers/routes.js';
 import { reconcileWorkspace } from './reconcilers/workspace.js';
 import { Resync } from './resync.js';
@@ -79,6 +80,7 @@ function dispatch(ctx: Context, key: string, run: ReconcileRun): Promise<Result>
   }
   const runCtx: Context = { ...ctx, logger: run.logger };
   if (k.kind === 'routes') return reconcileRoutes(runCtx);
+  if (k.kind === 'template') return reconcileImageTemplate(runCtx, k.name);
   return k.kind === 'workspace' ? reconcileWorkspace(runCtx, k.name) : reconcilePort(runCtx, k.name);
 }
 
@@ -143,6 +145,9 @@ class RunningController implements Controller {
     this.#ctx.queue.shutdown();
     await Promise.all(this.#workers);
     this.#ctx.orphans.close();
+    // A build in flight is not waited for (it takes minutes): the next build of its template
+    // removes the instance it leaves; one queued behind it never starts.
+    void this.#ctx.builds.close();
     await this.#ctx.status.drain();
     await this.#ctx.events.close();
     this.#ctx.logger.info({}, 'controller stopped');

@@ -1,7 +1,7 @@
 // The periodic resync: every key again, level-triggered, after one look at the runtime that
 // all the reconciles it enqueues share. Instances and homes without a Workspace get their key
 // too, so the workspace reconciler finds (and keeps, and reports) orphans.
-import { ROUTES_KEY, portKey, workspaceKey } from './keys.js';
+import { ROUTES_KEY, portKey, templateKey, workspaceKey } from './keys.js';
 import type { Timer } from './queue/index.js';
 import type { Context } from './reconcilers/context.js';
 import { errorMessage } from '../specs/errors.js';
@@ -38,6 +38,7 @@ export class Resync {
     for (const ws of store.list('Workspace').items) queue.add(workspaceKey(ws.metadata.name));
     for (const name of new Set([...instanceNames, ...homeNames])) queue.add(workspaceKey(name));
     for (const p of store.list('Port').items) queue.add(portKey(p.metadata.name));
+    for (const t of store.list('ImageTemplate').items) queue.add(templateKey(t.metadata.name));
   }
 
   /** Runs again every period, each run timed from the end of the one before. */

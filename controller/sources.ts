@@ -1,7 +1,7 @@
 // The event sources: each only enqueues keys (never hands an event to a reconciler). The store's
 // watch, the runtime's instance events, the proxy's "my table changed", and the access stream
 // (which also feeds lastAccessTime and capacity's "least recently accessed").
-import { ROUTES_KEY, portKey, workspaceKey } from './keys.js';
+import { ROUTES_KEY, portKey, templateKey, workspaceKey } from './keys.js';
 import { LastAccessWriter } from './last-access.js';
 import type { Context } from './reconcilers/context.js';
 import { isKind, type WatchEvent } from '../store/index.js';
@@ -63,6 +63,13 @@ export class EventSources {
       const before = ev.previous && isKind(ev.previous, 'Port') ? ev.previous.spec.workspace : undefined;
       if (before !== undefined && before !== o.spec.workspace) queue.add(workspaceKey(before));
       this.#ctx.enqueueRoutes();
+    } else if (isKind(o, 'ImageTemplate')) {
+      // A new build (or none) changes what the workspaces naming it are made from, or wait for.
+      queue.add(templateKey(o.metadata.name));
+      for (const ws of store.list('Workspace').items)
+        if (ws.spec.image === o.metadata.name) queue.add(workspaceKey(ws.metadata.name));
+      for (const t of store.list('ImageTemplate').items)
+        if (t.spec.base === o.metadata.name) queue.add(templateKey(t.metadata.name));
     }
   }
 }

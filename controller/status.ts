@@ -19,6 +19,10 @@ export const CONDITION_TYPES = [
   'ResourcesApplied',
   'Stalled',
   'Reconciling',
+  'Built',
+  'DotfilesReady',
+  'SettingsApplied',
+  'DevcontainerApplied',
 ] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
@@ -58,6 +62,25 @@ export const CONDITION_REASONS = [
   'Kept',
   'Cloned',
   'CloneFailed',
+  // image templates (an ImageTemplate's Built and Ready, a Workspace's ImageApplied and VMReady)
+  'Building',
+  'Built',
+  'WaitingForBase',
+  'NoImage',
+  'UpdateWaiting',
+  'WaitingForImage',
+  // dotfiles (DotfilesReady, VMReady while they install)
+  'Installing',
+  'Installed',
+  'DotfilesFailed',
+  'InstallingDotfiles',
+  // editor settings (SettingsApplied)
+  'SettingsFailed',
+  'ExtensionsMissing',
+  // a repository's devcontainer.json (DevcontainerApplied)
+  'NoDevcontainer',
+  'PartlyApplied',
+  'CommandFailed',
 ] as const;
 export type ConditionReason = (typeof CONDITION_REASONS)[number] | RuntimeErrorReason | ProxyErrorReason | SyncReason;
 

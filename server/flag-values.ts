@@ -4,6 +4,7 @@ import { parseListen } from '../api/config.js';
 import { parseDuration } from '../specs/duration.js';
 import { errorMessage } from '../specs/errors.js';
 import { parseQuantity } from '../specs/quantity.js';
+import { GIT_REF_PATTERN, GIT_URL_PATTERN } from '../specs/index.js';
 import { ServeError } from './errors.js';
 
 /** Paths, URLs, names, as typed; empty says nothing. */
@@ -80,6 +81,20 @@ export function proxyListen(value: string, flag: string): string {
 export function httpUrl(value: string, flag: string): string {
   if (!/^https?:\/\/[^/]+/.test(value)) throw new ServeError(`${flag} must be an http(s) URL, got "${value}"`);
   return value;
+}
+
+/** `--dotfiles URL[#REF]`: the dotfiles of every new workspace that names none of its own. */
+export function dotfilesFlag(value: string, flag: string): { url: string; ref?: string } {
+  const i = value.lastIndexOf('#');
+  const url = i > 0 ? value.slice(0, i) : value;
+  const ref = i > 0 ? value.slice(i + 1) : undefined;
+  if (!new RegExp(GIT_URL_PATTERN).test(url))
+    throw new ServeError(
+      `${flag} must be a git URL (https://, http://, git://, ssh://, file:// or user@host:path), got "${url}"`,
+    );
+  if (ref !== undefined && !new RegExp(GIT_REF_PATTERN).test(ref))
+    throw new ServeError(`${flag}: "#${ref}" is not a branch, tag or commit`);
+  return { url, ...(ref ? { ref } : {}) };
 }
 
 /** `--image TEMPLATE=IMAGE` (repeatable): the image map's extra or replaced entries. */

@@ -8,6 +8,7 @@ import { ServeError } from './errors.js';
 import {
   apiListen,
   clash,
+  dotfilesFlag,
   httpUrl,
   idleDuration,
   imageFlags,
@@ -89,6 +90,13 @@ const HOW = defineFlags([
     help: 'map an image template name (spec.image) to an Incus alias (ALIAS or ALIAS,vm) or a Tart VM/OCI source; repeatable',
     setting: 'images',
     parse: imageFlags,
+  },
+  {
+    name: '--dotfiles',
+    value: '<url[#ref]>',
+    help: 'dotfiles repository installed into every new workspace that names none in spec.source.dotfiles (run install.sh and the like, or linked into ~)',
+    setting: 'dotfiles',
+    parse: dotfilesFlag,
   },
   {
     name: '--resync-period',

@@ -4,7 +4,7 @@
 // (its open sessions), then the rest in reverse order.
 // `tidepool serve` (cli/commands/serve.ts) only turns its flags into these settings (serve-flags.ts).
 import type { Logger } from 'pino';
-import { imageTemplateAdmission, type Store } from '../store/index.js';
+import { imageTemplateAdmission, SettingsFile, type Store } from '../store/index.js';
 import type { ExecHolder } from '../api/exec.js';
 import type { OrphansHolder } from '../api/orphans.js';
 import type { SleepHolder } from '../api/sleep.js';
@@ -77,6 +77,8 @@ interface Serving {
   sleep: SleepHolder;
   /** Metrics, usage and the reconcile log (observe.ts). */
   observe: Observability;
+  /** The editor settings that follow the user, shared by the API (export, import) and the controller. */
+  settings: SettingsFile;
 }
 
 /**
@@ -109,6 +111,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       runtimeComing: !opts.apiOnly,
       ...(s.usageIntervalMs !== undefined ? { usageIntervalMs: s.usageIntervalMs } : {}),
     });
+    const settings = new SettingsFile(s.dataDir);
     const parts = {
       store,
       credentials,
@@ -118,6 +121,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       orphans,
       sleep,
       templates,
+      settings,
       observe: observe.apiOptions,
     };
     const server = await startApi(s, parts, opts);
@@ -155,6 +159,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       orphans,
       sleep,
       observe,
+      settings,
     };
     handle.proxy = await startDriversAndController(serving);
     await startSyncs(serving);
@@ -290,6 +295,8 @@ async function startDriversAndController(x: Serving): Promise<ProxyDriver> {
     logger: logger.child({ component: 'controller' }),
     dataDir: s.dataDir,
     ...(s.resyncPeriodMs !== undefined ? { resyncPeriodMs: s.resyncPeriodMs } : {}),
+    ...(s.dotfiles ? { dotfiles: s.dotfiles } : {}),
+    settings: x.settings,
     capacity,
     idle: idleOptions(s),
   });

@@ -3,6 +3,8 @@ export * from './workspace.js';
 export * from './port.js';
 export * from './event.js';
 export * from './sync.js';
+export * from './image-template.js';
+export * from './settings.js';
 export * from './kinds.js';
 export * from './quantity.js';
 export * from './validate.js';

@@ -4,6 +4,7 @@ import { Workspace, WorkspaceList, WorkspaceSpec, WorkspaceStatus } from './work
 import { Port, PortList, PortSpec, PortStatus } from './port.js';
 import { Event, EventList } from './event.js';
 import { Sync, SyncList, SyncSpec, SyncStatus } from './sync.js';
+import { ImageTemplate, ImageTemplateList, ImageTemplateSpec, ImageTemplateStatus } from './image-template.js';
 
 /** Each kind's object type (the Static of its schema): what the store hands out for it. */
 export interface KindTypes {
@@ -11,6 +12,7 @@ export interface KindTypes {
   Port: Port;
   Event: Event;
   Sync: Sync;
+  ImageTemplate: ImageTemplate;
 }
 export type KindName = keyof KindTypes;
 /** The status of a kind that has one. */
@@ -72,6 +74,17 @@ export const KINDS: readonly KindInfo[] = [
     specSchema: SyncSpec,
     statusSchema: SyncStatus,
     userWritable: false,
+  },
+  {
+    kind: 'ImageTemplate',
+    plural: 'imagetemplates',
+    singular: 'imagetemplate',
+    shortNames: ['it'],
+    schema: ImageTemplate,
+    listSchema: ImageTemplateList,
+    specSchema: ImageTemplateSpec,
+    statusSchema: ImageTemplateStatus,
+    userWritable: true,
   },
 ];
 

@@ -25,6 +25,27 @@ export const GIT_URL_PATTERN = '^(https?://|git://|ssh://|file://|[A-Za-z0-9._-]
 /** A branch, tag or commit: git ref-name characters, not an option, no "..". */
 export const GIT_REF_PATTERN = '^(?!.*\\.\\.)[A-Za-z0-9_][A-Za-z0-9._/+-]*$';
 
+/** A branch, tag or commit to check out: one schema for every repository a workspace clones. */
+const gitRef = () =>
+  Type.String({
+    minLength: 1,
+    maxLength: 255,
+    pattern: GIT_REF_PATTERN,
+    patternMessage:
+      'must be a branch, tag or commit: letters, digits, ".", "_", "/", "+" or "-", not starting with "-" or ".", without ".."',
+    description: "Branch, tag or commit to check out. Defaults to the remote's default branch.",
+  });
+
+/** A git URL of a repository a workspace clones, with what it is for. */
+const gitUrl = (description: string) =>
+  Type.String({
+    minLength: 1,
+    maxLength: 2048,
+    pattern: GIT_URL_PATTERN,
+    patternMessage: 'must be a git URL: https://, http://, git://, ssh://, file:// or user@host:path',
+    description,
+  });
+
 export const WorkspaceSource = Type.Object(
   {
     fromWorkspace: Type.Optional(
@@ -40,28 +61,26 @@ export const WorkspaceSource = Type.Object(
     git: Type.Optional(
       Type.Object(
         {
-          url: Type.String({
-            minLength: 1,
-            maxLength: 2048,
-            pattern: GIT_URL_PATTERN,
-            patternMessage: 'must be a git URL: https://, http://, git://, ssh://, file:// or user@host:path',
-            description: 'Repository cloned into ~/project as the user dev before the workspace is Ready.',
-          }),
-          ref: Type.Optional(
-            Type.String({
-              minLength: 1,
-              maxLength: 255,
-              pattern: GIT_REF_PATTERN,
-              patternMessage:
-                'must be a branch, tag or commit: letters, digits, ".", "_", "/", "+" or "-", not starting with "-" or ".", without ".."',
-              description: "Branch, tag or commit to check out. Defaults to the remote's default branch.",
-            }),
-          ),
+          url: gitUrl('Repository cloned into ~/project as the user dev before the workspace is Ready.'),
+          ref: Type.Optional(gitRef()),
         },
         {
           additionalProperties: false,
           description:
             'A git repository cloned into ~/project as the user dev when the home is made; a failed clone is the SourceReady condition and a CloneFailed event, and the workspace still starts.',
+        },
+      ),
+    ),
+    dotfiles: Type.Optional(
+      Type.Object(
+        {
+          url: Type.Optional(gitUrl('Dotfiles repository cloned into ~/.dotfiles as dev.')),
+          ref: Type.Optional(gitRef()),
+        },
+        {
+          additionalProperties: false,
+          description:
+            "Dotfiles cloned into ~/.dotfiles as dev when the workspace is made, then installed as Coder and Codespaces do: the first of install.sh, install, bootstrap.sh, bootstrap, script/bootstrap, setup.sh, setup, script/setup is run; without one, the dotfiles (.name) are linked into the home. The output is in the activity log and DotfilesReady says how it went. Absent: the server's default (serve --dotfiles); {} : none.",
         },
       ),
     ),
@@ -118,6 +137,12 @@ export const WorkspaceSpec = Type.Object(
         patternMessage: 'must be a duration such as 30m, 1h or 1h30m (at least 1m), or 0 for never',
         description:
           'How long the workspace may go unused before it sleeps: stopped with its home kept, spec.running still true, woken when its IDE or a Port is opened through the proxy. Use counts requests through the proxy, traffic on open IDE connections, exec sessions and CPU above a threshold. "0" means never; absent takes the server default (--idle-timeout, never unless set).',
+      }),
+    ),
+    settingsSync: Type.Optional(
+      Type.Boolean({
+        description:
+          'Whether the editor settings follow you into and out of this workspace: saved when it stops or is deleted, written into it when it is made. Defaults to true (where the server keeps them).',
       }),
     ),
   },

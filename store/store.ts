@@ -13,7 +13,7 @@ import type { JournalOptions } from './journal.js';
 import { PortIndex } from './port-index.js';
 import type { Selector } from './selector.js';
 import { storedObjectCauses } from './stored-object.js';
-import { EventRetention, strategies, type Admission } from './strategies/index.js';
+import { EventRetention, strategies, type Admission, type AdmissionLookup } from './strategies/index.js';
 import { Tx, deepFreeze, type View } from './tx.js';
 import { asKind, asKindList, type ObjectOf, type Resource, type StatusArg, type WatchEvent } from './types.js';
 import { WatchHub } from './watch-hub.js';
@@ -73,8 +73,8 @@ export class Store {
   admission: Admission | undefined;
 
   /** Throws 422 with the admission's causes. */
-  admit(obj: Resource, current: Resource | undefined): void {
-    const causes = this.admission?.(obj, current) ?? [];
+  admit(obj: Resource, current: Resource | undefined, lookup?: AdmissionLookup): void {
+    const causes = this.admission?.(obj, current, lookup) ?? [];
     if (causes.length) throw invalid(obj.kind, obj.metadata.name, causes);
   }
   readonly #view: View;
@@ -113,7 +113,7 @@ export class Store {
         return out;
       },
       now: () => this.now(),
-      admit: (obj, current) => this.admit(obj, current),
+      admit: (obj, current, lookup) => this.admit(obj, current, lookup),
       strategyOf,
     };
   }

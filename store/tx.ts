@@ -37,7 +37,11 @@ export interface View {
   remember(o: Resource, json: string): void;
   now(): number;
   /** The server's admission rules (Store.admission): throws Invalid naming the violations. */
-  admit(obj: Resource, current: Resource | undefined): void;
+  admit(
+    obj: Resource,
+    current: Resource | undefined,
+    lookup?: (kind: string, name: string) => Resource | undefined,
+  ): void;
   /** The rules of a kind (store/strategies). */
   strategyOf(kind: string): KindStrategy;
 }
@@ -177,7 +181,7 @@ export class Tx implements StrategyTx {
       },
     });
     delete o.status;
-    this.#store.admit(o, undefined);
+    this.#store.admit(o, undefined, (k, n) => this.get(k, n));
     const strategy = this.#store.strategyOf(o.kind);
     strategy.prepareCreate?.(this, o);
     // A kind with a status starts with an empty one; the others (Event) have none.
@@ -233,7 +237,7 @@ export class Tx implements StrategyTx {
       else delete next.metadata.managedFields;
     }
     const specChanged = obj.spec !== undefined && !isDeepStrictEqual(obj.spec, cur.spec);
-    if (specChanged) this.#store.admit(obj, cur);
+    if (specChanged) this.#store.admit(obj, cur, (k, n) => this.get(k, n));
     if (specChanged) {
       next.spec = structuredClone(obj.spec);
       next.metadata.generation = (cur.metadata.generation ?? 0) + 1;

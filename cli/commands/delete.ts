@@ -49,8 +49,9 @@ export function registerDelete(program: Command): void {
     });
 }
 
-/** Dependents first: a Port before its Workspace (whose deletion would take the Port along). */
-const ORDER = ['Port', 'Workspace'];
+/** Dependents first: a Port before its Workspace (whose deletion would take the Port along), and
+ * Workspaces before the ImageTemplates they name. */
+const ORDER = ['Port', 'Workspace', 'ImageTemplate'];
 const rank = (info: KindInfo) => (ORDER.includes(info.kind) ? ORDER.indexOf(info.kind) : -1);
 
 async function del(ctx: Ctx, args: string[], flags: DeleteFlags): Promise<void> {

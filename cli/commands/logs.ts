@@ -25,9 +25,9 @@ export function registerLogs(program: Command): void {
         "With --controller, prints the controller's reconciles instead (of WORKSPACE and its Ports, or all): each with its " +
         'key, reconcile id (as in the server log), duration and outcome, and the error of a failed one.\n\n' +
         'Examples:\n  tidepool logs alice\n  tidepool logs alice -f\n  tidepool logs alice --since 10m --tail 20\n' +
-        '  tidepool logs --controller -f\n  tidepool logs --controller alice',
+        '  tidepool logs --controller -f\n  tidepool logs --controller alice\n  tidepool logs imagetemplate/python -f',
     )
-    .argument('[WORKSPACE]', 'workspace name (workspace/NAME also works)')
+    .argument('[WORKSPACE]', 'workspace name (workspace/NAME also works), or imagetemplate/NAME for its last build log')
     .option('--controller', "the controller's reconcile log (of WORKSPACE when given) instead of the activity log")
     .option('-f, --follow', 'keep printing new lines as they are written')
     .option('--since <duration>', 'only lines newer than this, e.g. 10m, 1h')
@@ -36,9 +36,12 @@ export function registerLogs(program: Command): void {
     .action(async (arg: string | undefined, flags: LogsFlags, cmd: Command) => {
       if (arg === undefined && !flags.controller) throw new CliError('a workspace name is required (or --controller)');
       await runClient(cmd, async (ctx) => {
-        const name = arg?.replace(/^(workspaces?|ws)\//, '');
+        const template = /^(imagetemplates?|it)\//.test(arg ?? '');
+        const name = arg?.replace(/^(workspaces?|ws|imagetemplates?|it)\//, '');
+        if (template && flags.controller) throw new CliError('--controller is for workspaces, not image templates');
         const query = flags.controller ? controllerQuery(flags, name) : logQuery(flags);
-        const path = flags.controller ? '/api/v1/reconciles' : `${ApiClient.path(lookupKind('workspace')!, name!)}/log`;
+        const kind = lookupKind(template ? 'imagetemplate' : 'workspace')!;
+        const path = flags.controller ? '/api/v1/reconciles' : `${ApiClient.path(kind, name!)}/log`;
         if (!flags.follow) {
           let text = '';
           for await (const chunk of ctx.client.streamText(path, query)) text += chunk;

@@ -1,6 +1,7 @@
 // What every reconciler is given: the store, the drivers, and the controller's shared
 // views of the world. Reconcilers do I/O only through these.
-import type { StoreClient } from '../../store/index.js';
+import type { SettingsFile, StoreClient } from '../../store/index.js';
+import type { ImageBuilds } from '../builds.js';
 import type { Capacity } from '../capacity/index.js';
 import type { ProxyDriver } from '../../drivers/proxy/types.js';
 import type { RuntimeDriver } from '../../drivers/runtime/types.js';
@@ -43,6 +44,14 @@ export interface Context {
   sleepers: Sleepers;
   /** When each signal last saw each workspace used (for the idle ticks). */
   activity: Activity;
+  /** The saved editor settings, when they follow the user (ControllerOptions.settingsSync). */
+  settings?: SettingsFile;
+  /** The start (status.lastStartedTime) whose devcontainer postStart ran, per workspace (in memory; the guest's own marker keeps it once per boot). */
+  postStartDone: Map<string, string>;
+  /** The server's dotfiles for new workspaces that name none (serve --dotfiles). */
+  defaultDotfiles?: { url: string; ref?: string };
+  /** The ImageTemplate builds in flight (one at a time, beside the workers). */
+  builds: ImageBuilds;
 }
 
 /** How often a workspace waiting on the runtime or its IDE looks again, at most. (A look while

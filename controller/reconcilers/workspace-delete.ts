@@ -10,6 +10,7 @@ import { setCondition } from '../status.js';
 import { FINALIZER, keepForeignStatus, type Context } from './context.js';
 import { errorMessage } from '../../specs/errors.js';
 import { noteFor } from './workspace-home.js';
+import { saveSettings } from './workspace-settings.js';
 
 /** How often a deletion waiting for its routes to go looks again (the routes reconciler also wakes it). */
 const ROUTE_WAIT_MS = 1000;
@@ -49,6 +50,8 @@ export async function finalize(ctx: Context, ws: Workspace): Promise<Result> {
     return { requeueAfterMs: ROUTE_WAIT_MS };
   }
 
+  // The editor settings changed here follow the user to the next workspace.
+  await saveSettings(ctx, ws, ctx.vms.peek().get(name), noteFor(ctx, ws));
   try {
     // Called even when the last list did not show it: a VM made by a controller that
     // crashed before writing status must not outlive its Workspace. The home goes after the

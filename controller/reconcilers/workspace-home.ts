@@ -6,7 +6,7 @@
 import type { Workspace } from '../../specs/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import { RuntimeError, type VM } from '../../drivers/runtime/types.js';
-import { getCondition, setCondition, type ConditionReason } from '../status.js';
+import { getCondition, setCondition, type ConditionReason, type ConditionType } from '../status.js';
 import type { Context } from './context.js';
 import { errorMessage } from '../../specs/errors.js';
 
@@ -95,21 +95,31 @@ export async function ensureHome(
   return undefined;
 }
 
-/** Marks, before the VM is made, that its spec.source.git is to be cloned: only a workspace being made clones. */
-export function planClone(ctx: Context, ws: Workspace, status: WorkspaceStatus): void {
-  const git = ws.spec.source?.git;
-  if (!git || getCondition(status, 'SourceReady')) return;
+/**
+ * Marks, before the instance runs, a step that happens once it does (a clone, dotfiles, the
+ * saved settings, a devcontainer): `type` False with reason Pending, unless it says something already.
+ */
+export function markPending(
+  ctx: Context,
+  ws: Workspace,
+  status: WorkspaceStatus,
+  type: ConditionType,
+  message: string,
+): void {
+  if (getCondition(status, type)) return;
   setCondition(
     conditions(status),
-    {
-      type: 'SourceReady',
-      status: 'False',
-      reason: 'Pending',
-      message: `${describe(git)} is cloned into ~/project once the instance runs.`,
-    },
+    { type, status: 'False', reason: 'Pending', message },
     ctx.clock.now(),
     ws.metadata.generation,
   );
+}
+
+/** Marks, before the VM is made, that its spec.source.git is to be cloned: only a workspace being made clones. */
+export function planClone(ctx: Context, ws: Workspace, status: WorkspaceStatus): void {
+  const git = ws.spec.source?.git;
+  if (git)
+    markPending(ctx, ws, status, 'SourceReady', `${describe(git)} is cloned into ~/project once the instance runs.`);
 }
 
 /** Whether a clone planned at creation still has to run (or to be checked again after a crash). */

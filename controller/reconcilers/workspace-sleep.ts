@@ -14,6 +14,7 @@ import type { Result } from '../reconcile.js';
 import { POLL_MS, SLOW_POLL_MS, type Context } from './context.js';
 import type { Note } from './workspace-home.js';
 import { vmReady, write } from './workspace-observe.js';
+import { saveSettings } from './workspace-settings.js';
 
 /** Converges a sleeping workspace: stops its instance when it runs, and says it sleeps. */
 export async function convergeAsleep(
@@ -28,6 +29,8 @@ export async function convergeAsleep(
   ctx.capacity.waiting.delete(name);
   status.sleep = sleep;
   if (vm && (vm.state === 'Running' || vm.state === 'Starting')) {
+    // Sleeping is a stop as far as the editor settings go: the next workspace made gets them.
+    await saveSettings(ctx, ws, vm, note);
     write(ctx, ws, status, {
       phase: 'Stopping',
       vmReady: vmReady('False', 'Stopping', 'Going to sleep: stopping the instance; its home is kept.'),

@@ -9,6 +9,7 @@ import { getCondition, setCondition, type ConditionReason } from '../status.js';
 import { HOLDS_CAPACITY } from '../vm-cache.js';
 import type { Context } from './context.js';
 import type { Note } from './workspace-home.js';
+import { imageUpdate, templateImageProblem, templateOf } from './workspace-image.js';
 import { errorMessage } from '../../specs/errors.js';
 
 const conditions = (status: WorkspaceStatus): Condition[] => (status.conditions ??= []);
@@ -146,8 +147,11 @@ export async function shouldRecreate(
     setCondition(conditions(status), { type: 'ImageApplied', status: s, reason, message }, ctx.clock.now(), gen);
   if (vm.image === undefined) return false;
   if (vm.image === image) {
-    set('True', 'Applied', `The instance runs image template "${image}".`);
-    return false;
+    if (!imageUpdate(ctx, ws, vm, set)) return false;
+    const words = `image template "${image}" was rebuilt (image ${templateOf(ctx, image)?.status?.image})`;
+    set('False', 'Recreating', `Making the instance again: ${words}; the home is kept.`);
+    note('Normal', 'Recreating', `Making the instance again: ${words}; the home is kept and attached again.`);
+    return true;
   }
   const keep = `The instance keeps running image "${vm.image}".`;
   if (!ctx.runtime.homes) {
@@ -158,8 +162,13 @@ export async function shouldRecreate(
     );
     return false;
   }
+  const problem = await templateImageProblem(ctx, image);
+  if (problem) {
+    set('False', 'WaitingForImage', `spec.image "${image}" cannot be used yet: ${problem}. ${keep}`);
+    return false;
+  }
   try {
-    await ctx.runtime.checkImage?.(image);
+    if (!templateOf(ctx, image)) await ctx.runtime.checkImage?.(image);
   } catch (err) {
     if (!(err instanceof RuntimeError) || err.reason === 'RuntimeUnavailable') throw err;
     const message = `spec.image "${image}" cannot be used: ${err.message}. ${keep}`;

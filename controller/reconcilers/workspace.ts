@@ -6,14 +6,18 @@
 import type { Workspace } from '../../specs/index.js';
 import { parseQuantity, type WorkspaceStatus } from '../../specs/index.js';
 import { timestamp } from '../../store/index.js';
-import { neverFits, showBytes, type Usage } from '../capacity/index.js';
+import { neverFits, type Usage } from '../capacity/index.js';
 import { RuntimeError, type VM } from '../../drivers/runtime/types.js';
 import { TerminalError, type Result } from '../reconcile.js';
-import { setCondition } from '../status.js';
 import { MIN_POLL_MS, SLOW_POLL_MS, type Context } from './context.js';
 import { finalize, orphan } from './workspace-delete.js';
+import { create } from './workspace-create.js';
+import { applyDevcontainer, devcontainerDue } from './workspace-devcontainer.js';
+import { dotfilesPending, installDotfiles } from './workspace-dotfiles.js';
 import { ensureFinalizer, unreachable } from './workspace-guards.js';
-import { cloneSource, clonePending, ensureHome, planClone, noteFor, type Note } from './workspace-home.js';
+import { waitingForImage } from './workspace-image.js';
+import { applySettings, saveSettings, settingsPending } from './workspace-settings.js';
+import { cloneSource, clonePending, ensureHome, noteFor, type Note } from './workspace-home.js';
 import { applyResources, shouldRecreate } from './workspace-spec.js';
 import { observe, vmReady, write } from './workspace-observe.js';
 import { convergeAsleep, makeRoom } from './workspace-sleep.js';
@@ -92,6 +96,23 @@ async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promis
       write(ctx, ws, c.status, { phase: 'Starting', ip, vmReady: cloning }),
     );
   }
+  // The saved editor settings, then the dotfiles (which may change them), both planned at creation.
+  if (spec.running && after?.state === 'Running' && after.ip && settingsPending(c.status))
+    await applySettings(ctx, ws, c.status, after, c.note);
+  if (spec.running && after?.state === 'Running' && after.ip && dotfilesPending(c.status)) {
+    const installing = vmReady('False', 'InstallingDotfiles', 'Installing the dotfiles; Ready once they are.');
+    write(ctx, ws, c.status, { phase: 'Starting', ip: after.ip, vmReady: installing });
+    await installDotfiles(ctx, ws, c.status, after, c.note);
+  }
+  // The repository's devcontainer.json, once it is cloned: its commands, Ports, environment and editor set-up.
+  if (
+    spec.running &&
+    after?.state === 'Running' &&
+    after.ip &&
+    !clonePending(c.status) &&
+    devcontainerDue(ctx, c.name, c.status)
+  )
+    await applyDevcontainer(ctx, ws, c.status, after, c.note);
   return write(ctx, ws, c.status, await observe(ctx, ws, after, c.prev));
 }
 
@@ -143,6 +164,11 @@ async function createOrStart(c: Convergence, vm: VM | undefined, recreating: boo
   const { ctx, ws, status, note, name, want } = c;
   const spec = ws.spec;
   if (!vm) {
+    const waiting = waitingForImage(ctx, ws);
+    if (waiting)
+      return {
+        result: write(ctx, ws, status, { phase: 'Pending', vmReady: vmReady('False', 'WaitingForImage', waiting) }),
+      };
     const blocked = await ensureHome(ctx, ws, status, note).catch((err: Error) =>
       fail(ctx, ws, status, 'make the home of', err, note),
     );
@@ -204,6 +230,7 @@ function admit(c: Convergence): Result | undefined {
 async function stopInstance(c: Convergence, vm: VM): Promise<Step> {
   const { ctx, ws, status, note, name } = c;
   const drift = c.prev.phase === 'Stopped';
+  if (!drift) await saveSettings(ctx, ws, vm, note);
   write(ctx, ws, status, {
     phase: 'Stopping',
     vmReady: vmReady('False', 'Stopping', 'Stopping the instance (spec.running is false).'),
@@ -224,74 +251,6 @@ async function stopInstance(c: Convergence, vm: VM): Promise<Step> {
       : 'Stopped the instance; its disk is kept.',
   );
   return { vm: stopped };
-}
-
-async function create(
-  ctx: Context,
-  ws: Workspace,
-  status: WorkspaceStatus,
-  want: Usage,
-  spec: { image: string; running: boolean },
-  note: Note,
-  recreating: boolean,
-): Promise<VM> {
-  const name = ws.metadata.name;
-  const home = !!ctx.runtime.homes;
-  const kept = home ? 'its home is kept' : 'its disk is lost';
-  // It had a VM before (a phase past Creating): it was deleted behind Tidepool's back.
-  const lost = !recreating && status.phase !== undefined && !['Pending', 'Creating', 'Failed'].includes(status.phase);
-  const vmr = lost
-    ? vmReady(
-        'False',
-        'VMNotFound',
-        `The instance was not found in the ${ctx.runtime.name} runtime; creating it again (${kept}).`,
-      )
-    : vmReady(
-        'False',
-        recreating ? 'Recreating' : 'Creating',
-        `Creating the instance from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)}).`,
-      );
-  // Only a workspace being made clones its source (read only at creation), and the plan is in status before the VM exists.
-  if (!lost && !recreating) planClone(ctx, ws, status);
-  write(ctx, ws, status, { phase: 'Creating', vmReady: vmr });
-  const made = await ctx.runtime.create({
-    name,
-    image: spec.image,
-    cpu: want.cpu,
-    memoryBytes: want.memoryBytes,
-    start: spec.running,
-    home,
-  });
-  // A driver that reports the VM as made (with its IP, when it has one) saves a list and a poll.
-  const vm: VM = made ?? {
-    name,
-    state: spec.running ? 'Running' : 'Stopped',
-    image: spec.image,
-    cpu: want.cpu,
-    memoryBytes: want.memoryBytes,
-  };
-  ctx.vms.patch(name, vm);
-  if (lost)
-    note('Warning', 'VMNotFound', `The instance was missing (deleted outside Tidepool); created it again (${kept}).`);
-  if (recreating) {
-    setCondition(
-      (status.conditions ??= []),
-      {
-        type: 'ImageApplied',
-        status: 'True',
-        reason: 'Applied',
-        message: `The instance runs image template "${spec.image}".`,
-      },
-      ctx.clock.now(),
-      ws.metadata.generation,
-    );
-  }
-  note(
-    'Normal',
-    recreating ? 'Recreated' : 'Created',
-    `${recreating ? 'Made the instance again' : 'Created the instance'} from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)})${home ? ' with its home attached' : ''}${spec.running ? ' and started it' : ''}.`,
-  );
-  return vm;
 }
 
 async function start(ctx: Context, ws: Workspace, vm: VM, note: Note): Promise<VM> {

@@ -14,6 +14,8 @@ export interface VM {
   ip?: string;
   /** Image template name it was created from, when the driver knows it. */
   image?: string;
+  /** The built image (of an ImageTemplate) it was created from, when it was made from one. */
+  build?: string;
   cpu?: number;
   memoryBytes?: number;
   /** The runtime's own words when state is Error. */
@@ -42,6 +44,8 @@ export interface CreateVMRequest {
   name: string;
   /** Image template name (Workspace spec.image); the driver maps it to its runtime image through its image map. */
   image: string;
+  /** The runtime image built for ImageTemplate `image` (its status.image): used instead of the image map. */
+  build?: string;
   cpu: number;
   memoryBytes: number;
   /** Start it as part of creation (one operation where the runtime allows). */
@@ -156,10 +160,45 @@ export interface RuntimeDriver {
   /** Throws RuntimeError (UnknownImage, ImageNotFound) when a VM could not be made from image template `template`. */
   checkImage?(template: string): Promise<void>;
   /**
+   * Builds image `req.image` from the base image by running the steps in an instance made from
+   * it, and publishes it (copy-on-write where the storage allows). Throws ImageBuildError naming
+   * the step and the package or script line that failed; an image of that name is never left
+   * half made. Without it, ImageTemplates cannot be built (their status says so).
+   */
+  buildImage?(req: BuildImageRequest, report: BuildReport): Promise<void>;
+  /** Deletes a built image; a missing one is not an error. Workspaces made from it keep running. */
+  deleteImage?(image: string): Promise<void>;
+  /** Whether a built image exists (a build recorded in the store may have been deleted behind Tidepool's back). */
+  hasImage?(image: string): Promise<boolean>;
+  /**
    * What every running VM of this Tidepool uses now (`tidepool top`, the metrics, the UI's
    * graphs), in as few runtime calls as it can. Without it, there are no usage figures.
    */
   usageAll?(): Promise<VMUsage[]>;
+}
+
+/** One ImageTemplate build: what to start from, what to add, and the name of the image to make. */
+export interface BuildImageRequest {
+  /** The ImageTemplate's name (for the build instance's name and the image's description). */
+  template: string;
+  /** The base image template name (the image map's), or the template whose `baseBuild` is given. */
+  base: string;
+  /** The built image of the base when the base is itself an ImageTemplate. */
+  baseBuild?: string;
+  /** Name of the image to make (an Incus alias); unique per build. */
+  image: string;
+  debianPackages: string[];
+  npmPackages: string[];
+  setup?: string;
+}
+
+/** The steps of a build, in order; a failure names one. */
+export type BuildStep = 'base' | 'debianPackages' | 'npmPackages' | 'setup' | 'publish';
+
+/** How a build tells where it is: `progress` for the status, `log` for the build log (whole lines). */
+export interface BuildReport {
+  progress(step: BuildStep, text: string): void;
+  log(text: string): void;
 }
 
 /** Every reason a RuntimeError may carry (a CamelCase word for conditions), from all drivers. */
@@ -178,6 +217,7 @@ export const RUNTIME_ERROR_REASONS = [
   'BadRequest',
   'Forbidden',
   'SourceNotFound',
+  'BuildFailed',
   // Incus
   'IncusError',
   'OperationFailed',
@@ -200,5 +240,16 @@ export class RuntimeError extends DriverError<RuntimeErrorReason> {
     readonly code?: number,
   ) {
     super(message, reason);
+  }
+}
+
+/** A build step failed: which step, and which package or script line (`item`) when it can tell. */
+export class ImageBuildError extends RuntimeError {
+  constructor(
+    message: string,
+    readonly step: BuildStep,
+    readonly item?: string,
+  ) {
+    super(message, 'BuildFailed');
   }
 }

@@ -47,8 +47,12 @@ export type ApplyResult = Pick<ApplyResultDocument, 'results'>;
 
 const APPLYSET_NAME = /^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$/;
 
-/** Every kind users may apply, in the order they are applied (Workspaces before Ports: Ports name them). */
-const APPLY_ORDER = KINDS.filter((k) => k.userWritable).map((k) => k.kind);
+/** Every kind users may apply, in the order they are applied: ImageTemplates before the Workspaces that
+ * name them in spec.image, Workspaces before Ports (Ports name them). */
+const APPLY_ORDER = [
+  'ImageTemplate',
+  ...KINDS.filter((k) => k.userWritable && k.kind !== 'ImageTemplate').map((k) => k.kind),
+];
 
 class DryRun {
   constructor(readonly results: ApplyResultItem[]) {}

@@ -8,7 +8,7 @@ import { workspaceStrategy } from './workspace.js';
 
 export type { KindStrategy, StrategyTx } from './types.js';
 export { EventRetention, type EventRetentionOptions, type SweepTarget } from './event.js';
-export { imageTemplateAdmission, type Admission } from './workspace.js';
+export { imageTemplateAdmission, type Admission, type AdmissionLookup } from './workspace.js';
 
 type StrategyTable = { [K in KindName]?: KindStrategy<KindTypes[K]> };
 

@@ -27,27 +27,44 @@ export const workspaceStrategy: KindStrategy<Workspace> = {
   },
 };
 
-/** Store.admission: the violations of a created object or a changed spec. */
-export type Admission = (obj: Resource, current: Resource | undefined) => StatusCause[];
+/** What an admission may read: the objects as the transaction that writes sees them. */
+export type AdmissionLookup = (kind: string, name: string) => Resource | undefined;
 
+/** Store.admission: the violations of a created object or a changed spec. */
+export type Admission = (obj: Resource, current: Resource | undefined, lookup?: AdmissionLookup) => StatusCause[];
+
+/**
+ * spec.image of a Workspace (and spec.base of an ImageTemplate) must name one of the server's
+ * templates or an ImageTemplate object (declared before it, or in the same apply).
+ */
 export function imageTemplateAdmission(templates: readonly string[]): Admission {
   const known = [...templates].sort();
-  return (obj, current) => {
-    if (!isKind(obj, 'Workspace')) return [];
-    const image: string | undefined = obj.spec?.image;
+  return (obj, current, lookup) => {
+    const field = isKind(obj, 'Workspace') ? 'image' : isKind(obj, 'ImageTemplate') ? 'base' : undefined;
+    if (!field) return [];
+    const image: string | undefined = (obj.spec as Record<string, string> | undefined)?.[field];
     // Only a new object, or a changed image, is checked: an old object whose template was
     // removed from the configuration can still be stopped, started or deleted.
     if (
       image === undefined ||
       known.includes(image) ||
-      (current && isKind(current, 'Workspace') && current.spec?.image === image)
+      lookup?.('ImageTemplate', image) !== undefined ||
+      (current && (current.spec as Record<string, string> | undefined)?.[field] === image)
     )
       return [];
+    if (field === 'base' && image === obj.metadata.name)
+      return [
+        {
+          field: 'spec.base',
+          reason: 'FieldValueInvalid',
+          message: 'Invalid value: a template cannot be its own base',
+        },
+      ];
     return [
       {
-        field: 'spec.image',
+        field: `spec.${field}`,
         reason: 'FieldValueNotSupported',
-        message: `Unsupported value: "${image}": supported values: ${known.map((t) => `"${t}"`).join(', ')} (image templates of this server; add one with serve --image ${image}=ALIAS)`,
+        message: `Unsupported value: "${image}": supported values: ${known.map((t) => `"${t}"`).join(', ')} (image templates of this server; add one with serve --image ${image}=ALIAS), or the name of an ImageTemplate`,
       },
     ];
   };

@@ -234,6 +234,8 @@ describe('spec.resources', () => {
 /** An exec that plays the clone script: it "clones" a known URL into the home map, fails like git otherwise. */
 function fakeGit(repos: Record<string, Record<string, string>>, seen: { argv: string[]; uid?: number }[]): StubExec {
   return (_name, argv, opts, home) => {
+    // Only the clone is played; anything else (the look for a devcontainer.json) finds nothing.
+    if (argv[3] !== 'tidepool-clone') return { exitCode: 3, stdout: '', stderr: '' };
     seen.push({ argv, ...(opts.uid !== undefined ? { uid: opts.uid } : {}) });
     const [url, ref] = argv.slice(-2) as [string, string];
     if ([...home!.keys()].some((k) => k.startsWith('project/') && k !== 'project/'))

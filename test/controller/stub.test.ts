@@ -57,6 +57,7 @@ describe('stub runtime', () => {
       update: 0,
       exec: 0,
       home: 0,
+      buildImage: 0,
     });
   });
 

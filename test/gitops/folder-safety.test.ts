@@ -118,6 +118,8 @@ describe('a file missing for a moment', () => {
     // Gone for good: pruned after the settle interval, when the folder is read again.
     await unlink(join(h.dir, 'bob.yaml'));
     await waitFor(() => !h.ws('bob'), 'bob pruned once settled', 20_000);
+    // The watch hears of the delete once it is on disk, which can be just after the read above.
+    await waitFor(() => deleted.length > 0, 'the delete of bob seen by the watch');
     expect(deleted).toEqual(['bob']);
     expect(h.ws('alice')?.metadata.uid).toBe(uid);
   });

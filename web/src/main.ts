@@ -1,5 +1,14 @@
 // Entry point: reads config.json, starts one live store per kind, shows the page.
-import { defaultConfig, loadConfig, type Event, type Port, type Sync, type Workspace } from './api.js';
+import {
+  API_BASE,
+  defaultConfig,
+  loadConfig,
+  request,
+  type Event,
+  type Port,
+  type Sync,
+  type Workspace,
+} from './api.js';
 import { interceptLinks } from './router.js';
 import { ResourceStore } from './store.js';
 import { followWhileVisible } from './visibility.js';
@@ -17,3 +26,11 @@ app.stores = stores;
 followWhileVisible(Object.values(stores));
 interceptLinks();
 app.config = await loadConfig(`${import.meta.env.BASE_URL}config.json`);
+// The ImageTemplates declared when the page loads join the server's templates in "New workspace".
+const declared = await request<{ items: { metadata: { name: string } }[] }>('GET', `${API_BASE}/imagetemplates`).catch(
+  () => undefined,
+);
+if (declared?.items.length) {
+  const names = [...(app.config.imageTemplates ?? ['default']), ...declared.items.map((t) => t.metadata.name)];
+  app.config = { ...app.config, imageTemplates: [...new Set(names)] };
+}

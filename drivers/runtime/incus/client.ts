@@ -149,6 +149,33 @@ export class IncusClient {
     return env;
   }
 
+  /** Writes a file into an instance through the files API (`path` already has the query). */
+  async pushFile(path: string, content: string | Buffer, mode = '0644'): Promise<void> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(this.base + path, {
+        method: 'POST',
+        dispatcher: this.dispatcher,
+        headers: { 'content-type': 'application/octet-stream', 'x-incus-type': 'file', 'x-incus-mode': mode },
+        body: content,
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+      });
+    } catch (err) {
+      throw this.#unreachable(err);
+    }
+    const text = await res.body.text().catch(() => '');
+    if (res.statusCode >= 400) {
+      let message = `HTTP ${res.statusCode}`;
+      try {
+        message = (JSON.parse(text) as Envelope).error || message;
+      } catch {
+        /* not JSON */
+      }
+      throw new RuntimeError(message, reasonFor(res.statusCode), res.statusCode);
+    }
+  }
+
   /** GET of a plain file Incus serves (an exec's recorded output); error replies throw. */
   async text(path: string): Promise<string> {
     let res: Dispatcher.ResponseData;

@@ -9,6 +9,8 @@
 import { defaultImageMap, resolveImage, type ImageMap } from '../images.js';
 import {
   RuntimeError,
+  type BuildImageRequest,
+  type BuildReport,
   type CreateVMRequest,
   type ExecOptions,
   type ExecRequest,
@@ -19,6 +21,7 @@ import {
   type VM,
   type VMUsage,
 } from '../types.js';
+import { IncusImageBuilder } from './build.js';
 import { IncusClient, type IncusConnection } from './client.js';
 import type { EventsOptions } from './events.js';
 import { execIn } from './exec.js';
@@ -58,6 +61,11 @@ export interface IncusRuntimeOptions extends IncusConnection {
   log?: (msg: string) => void;
   /** Warm pool: instances kept started (IDE not yet running) per image template; default none (warm.ts). */
   warmPool?: Record<string, number>;
+  /**
+   * The host's CA bundle, handed to npm inside ImageTemplate builds for the build only (a
+   * TLS-intercepting proxy's CA); default /etc/ssl/certs/ca-certificates.crt where it exists.
+   */
+  buildCaFile?: string;
 }
 
 export interface IncusRuntime extends RuntimeDriver {
@@ -83,6 +91,7 @@ class IncusDriver implements IncusRuntime {
   readonly #watch: InstanceWatch;
   readonly #pool: WarmPool | undefined;
   readonly #usage: IncusUsage;
+  readonly #builder: IncusImageBuilder;
 
   constructor(opts: IncusRuntimeOptions) {
     this.client = new IncusClient(opts);
@@ -109,6 +118,8 @@ class IncusDriver implements IncusRuntime {
       log,
     });
     this.#usage = new IncusUsage(scope, this.homes);
+    const caFile = opts.buildCaFile ?? '/etc/ssl/certs/ca-certificates.crt';
+    this.#builder = new IncusImageBuilder(scope, { profile, imageMap: this.#imageMap, caFile, log });
     this.#watch = new InstanceWatch(scope, { project: opts.project, backoffMs: opts.eventsBackoffMs, log });
     const sizes = Object.fromEntries(Object.entries(opts.warmPool ?? {}).filter(([, n]) => n > 0));
     if (Object.keys(sizes).length) {
@@ -119,6 +130,18 @@ class IncusDriver implements IncusRuntime {
 
   instanceName(workspace: string): string {
     return this.#scope.instanceName(workspace);
+  }
+
+  buildImage(req: BuildImageRequest, report: BuildReport): Promise<void> {
+    return this.#builder.build(req, report);
+  }
+
+  deleteImage(image: string): Promise<void> {
+    return this.#builder.delete(image);
+  }
+
+  hasImage(image: string): Promise<boolean> {
+    return this.#builder.has(image);
   }
 
   async checkImage(template: string): Promise<void> {
@@ -155,7 +178,7 @@ class IncusDriver implements IncusRuntime {
   }
 
   async create(req: CreateVMRequest): Promise<undefined> {
-    const taken = req.start ? await this.#pool?.take(req) : undefined;
+    const taken = req.start && !req.build ? await this.#pool?.take(req) : undefined;
     if (taken) {
       this.#scope.place(req.name, taken);
       this.#watch.remember(taken, req.name);

@@ -6,7 +6,7 @@ import { resolveImage, type ImageMap, type IncusImage } from '../images.js';
 import { RuntimeError, type CreateVMRequest, type Resources } from '../types.js';
 import type { IncusHomes } from './homes.js';
 import { formatBytes, instanceBody, type Instance } from './mapping.js';
-import { CONFIG_ID, CONFIG_IMAGE, CONFIG_WORKSPACE } from './names.js';
+import { CONFIG_BUILD, CONFIG_ID, CONFIG_IMAGE, CONFIG_WORKSPACE } from './names.js';
 import { isNotFound, type IncusScope } from './scope.js';
 
 export interface InstancesSettings {
@@ -71,7 +71,7 @@ export class IncusInstances {
   }
 
   async create(req: CreateVMRequest): Promise<void> {
-    const image = resolveImage(this.#s.imageMap, 'incus', req.image);
+    const image: IncusImage = req.build ? { alias: req.build } : resolveImage(this.#s.imageMap, 'incus', req.image);
     const name = this.#scope.coldName(req.name);
     const body = {
       ...instanceBody({
@@ -79,7 +79,12 @@ export class IncusInstances {
         image,
         cpu: req.cpu,
         memoryBytes: req.memoryBytes,
-        config: { [CONFIG_ID]: this.#scope.tidepoolId, [CONFIG_WORKSPACE]: req.name, [CONFIG_IMAGE]: req.image },
+        config: {
+          [CONFIG_ID]: this.#scope.tidepoolId,
+          [CONFIG_WORKSPACE]: req.name,
+          [CONFIG_IMAGE]: req.image,
+          ...(req.build ? { [CONFIG_BUILD]: req.build } : {}),
+        },
         profile: this.#s.profile,
       }),
       ...(req.home ? { devices: { home: await this.#homes.device(req.name) } } : {}),

@@ -3,7 +3,7 @@
 // (test/controller/incus-mapping.test.ts); index.ts does the talking.
 import type { IncusImage } from '../images.js';
 import type { VM, VMState } from '../types.js';
-import { CONFIG_IMAGE } from './names.js';
+import { CONFIG_BUILD, CONFIG_IMAGE } from './names.js';
 
 /** The parts of an instance (GET /1.0/instances?recursion=2) the driver reads. */
 export interface Instance {
@@ -28,6 +28,7 @@ export function vmOf(i: Instance, workspace: string): VM {
   const ip = vm.state === 'Running' ? ipv4Of(i) : undefined;
   if (ip) vm.ip = ip;
   if (cfg[CONFIG_IMAGE]) vm.image = cfg[CONFIG_IMAGE];
+  if (cfg[CONFIG_BUILD]) vm.build = cfg[CONFIG_BUILD];
   const cpu = Number(cfg['limits.cpu']);
   if (Number.isInteger(cpu) && cpu > 0) vm.cpu = cpu;
   const mem = parseBytes(cfg['limits.memory']);

@@ -10,6 +10,10 @@ export const MAX_INSTANCE_NAME = 63;
 export const CONFIG_ID = 'user.tidepool.id';
 export const CONFIG_WORKSPACE = 'user.tidepool.workspace';
 export const CONFIG_IMAGE = 'user.tidepool.image';
+/** The built image (of an ImageTemplate) an instance was made from. */
+export const CONFIG_BUILD = 'user.tidepool.build';
+/** On an image build's instance (no workspace's): the ImageTemplate it builds. */
+export const CONFIG_BUILDER = 'user.tidepool.builder';
 /** On a warm-pool instance (no workspace yet): the image template it was made from. */
 export const CONFIG_WARM = 'user.tidepool.warm';
 
@@ -45,4 +49,12 @@ export function plainWorkspaceOf(instance: string, tidepoolId: string): string |
  */
 export function warmInstanceName(tidepoolId: string, random: string): string {
   return `warm-${idSuffix(tidepoolId)}-${random}`;
+}
+
+/** An image build's instance: "build-<suffix>-<template>", never read as a workspace's (it does not end in the suffix). */
+export function builderInstanceName(tidepoolId: string, template: string): string {
+  return `build-${idSuffix(tidepoolId)}-${template}`
+    .slice(0, MAX_INSTANCE_NAME)
+    .replace(/[-.]+$/, '')
+    .replace(/\./g, '-');
 }

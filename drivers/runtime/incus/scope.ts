@@ -4,7 +4,7 @@
 import { RuntimeError } from '../types.js';
 import type { IncusClient } from './client.js';
 import type { Instance } from './mapping.js';
-import { CONFIG_ID, CONFIG_WARM, CONFIG_WORKSPACE, instanceName, plainWorkspaceOf } from './names.js';
+import { CONFIG_BUILDER, CONFIG_ID, CONFIG_WARM, CONFIG_WORKSPACE, instanceName, plainWorkspaceOf } from './names.js';
 
 export class IncusScope {
   readonly client: IncusClient;
@@ -49,7 +49,7 @@ export class IncusScope {
   /** The workspace an instance belongs to, or undefined when the instance is not this Tidepool's or is in the warm pool. */
   workspaceOf(i: Instance): string | undefined {
     const cfg = i.config ?? {};
-    if (cfg[CONFIG_ID] !== this.tidepoolId || cfg[CONFIG_WARM]) return undefined;
+    if (cfg[CONFIG_ID] !== this.tidepoolId || cfg[CONFIG_WARM] || cfg[CONFIG_BUILDER]) return undefined;
     return cfg[CONFIG_WORKSPACE] || plainWorkspaceOf(i.name, this.tidepoolId);
   }
 

@@ -2,7 +2,17 @@
 // itself and first asks here whether it should fail.
 import { RuntimeError } from '../types.js';
 
-export type StubOp = 'list' | 'get' | 'create' | 'start' | 'stop' | 'delete' | 'update' | 'exec' | 'home';
+export type StubOp =
+  | 'list'
+  | 'get'
+  | 'create'
+  | 'start'
+  | 'stop'
+  | 'delete'
+  | 'update'
+  | 'exec'
+  | 'home'
+  | 'buildImage';
 
 /** Asked before every call; a message (or true) makes that call fail. */
 export type FailNext = (op: StubOp, name: string | undefined) => string | boolean | undefined;
@@ -26,6 +36,7 @@ export class StubFaults {
     update: 0,
     exec: 0,
     home: 0,
+    buildImage: 0,
   };
   readonly #failures: Failure[] = [];
   readonly #failNext: FailNext | undefined;

@@ -5,6 +5,8 @@
 import { IDE_PORT } from '../../../specs/workspace.js';
 import {
   RuntimeError,
+  type BuildImageRequest,
+  type BuildReport,
   type CreateVMRequest,
   type ExecOptions,
   type ExecResult,
@@ -16,6 +18,7 @@ import {
 } from '../types.js';
 import { StubFaults, type FailNext, type StubOp } from './faults.js';
 import { StubHomes, type StubHome } from './homes.js';
+import { StubImages } from './images.js';
 import { StubMachines, stubNotFound } from './machines.js';
 
 export type { StubOp } from './faults.js';
@@ -53,6 +56,8 @@ export interface StubRuntimeOptions {
   exec?: StubExec;
   /** Image templates it can make VMs from; others are refused as UnknownImage. Defaults to any. */
   images?: string[];
+  /** How long an ImageTemplate build takes, ms. Defaults to 0. */
+  buildMs?: number;
 }
 
 export interface BehindBackOptions {
@@ -79,6 +84,8 @@ export interface StubRuntime extends RuntimeDriver {
   startBehindBack(name: string, opts?: BehindBackOptions): Promise<void>;
   /** Sets what `usageAll` reports for a VM while it runs (CPU seconds, memory...); unset figures are 0. */
   setUsage(name: string, usage: Omit<VMUsage, 'name'>): void;
+  /** The images its ImageTemplate builds made (stub/images.ts). */
+  readonly images: StubImages;
   close(): Promise<void>;
 }
 
@@ -103,10 +110,12 @@ class StubDriver implements StubRuntime {
   readonly #homes: StubHomes;
   readonly #listeners = new Set<(name: string) => void>();
   readonly #usage = new Map<string, Omit<VMUsage, 'name'>>();
+  readonly images: StubImages;
 
   constructor(opts: StubRuntimeOptions) {
     this.#opts = opts;
     this.#faults = new StubFaults(opts.failNext);
+    this.images = new StubImages(opts.buildMs);
     this.#machines = new StubMachines({
       ideServers: opts.ideServers ?? false,
       idePort: opts.idePort ?? IDE_PORT,
@@ -125,6 +134,19 @@ class StubDriver implements StubRuntime {
 
   async checkImage(template: string): Promise<void> {
     this.#checkTemplate(template);
+  }
+
+  async buildImage(req: BuildImageRequest, report: BuildReport): Promise<void> {
+    await this.#call('buildImage', req.template);
+    await this.images.build(req, report);
+  }
+
+  async deleteImage(image: string): Promise<void> {
+    await this.images.delete(image);
+  }
+
+  async hasImage(image: string): Promise<boolean> {
+    return this.images.has(image);
   }
 
   async list(): Promise<VM[]> {
@@ -275,7 +297,9 @@ class StubDriver implements StubRuntime {
   async #create(req: CreateVMRequest): Promise<VM> {
     if (this.#machines.has(req.name))
       throw new RuntimeError(`stub: instance "${req.name}" already exists`, 'AlreadyExists', 409);
-    this.#checkTemplate(req.image);
+    if (req.build && !this.images.built.has(req.build))
+      throw new RuntimeError(`stub: no image "${req.build}"`, 'ImageNotFound', 404);
+    if (!req.build) this.#checkTemplate(req.image);
     if (req.home && !this.#homes.files.has(req.name))
       throw new RuntimeError(`stub: workspace "${req.name}" has no home to attach`, 'NotFound', 404);
     return this.#machines.create(req);

@@ -9,6 +9,7 @@ interface StubVM {
   state: VMState;
   ip: string;
   image: string;
+  build?: string;
   cpu: number;
   memoryBytes: number;
   /** Resources kept for the next start ('nextStart' mode). */
@@ -59,6 +60,7 @@ export class StubMachines {
       state: 'Stopped',
       ip: this.#allocateIp(),
       image: req.image,
+      ...(req.build ? { build: req.build } : {}),
       cpu: req.cpu,
       memoryBytes: req.memoryBytes,
     };
@@ -128,6 +130,7 @@ export class StubMachines {
       name: vm.name,
       state: vm.state,
       image: vm.image,
+      ...(vm.build ? { build: vm.build } : {}),
       cpu: vm.cpu,
       memoryBytes: vm.memoryBytes,
       ...(addressed ? { ip: vm.ip } : {}),
