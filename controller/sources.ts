@@ -50,7 +50,12 @@ export class EventSources {
     const { queue, store, capacity } = this.#ctx;
     const o = ev.object;
     if (isKind(o, 'Workspace')) {
-      if (ev.type === 'DELETED') capacity.forget(keyOf(o));
+      if (ev.type === 'DELETED') {
+        capacity.forget(keyOf(o));
+        // A Workspace made again with this name starts awake, with no past use.
+        this.#ctx.sleepers.wake(keyOf(o));
+        this.#ctx.activity.forget(keyOf(o));
+      }
       queue.add(workspaceKey(keyOf(o)));
       for (const p of store.portsOf(keyOf(o))) queue.add(portKey(keyOf(p)));
       this.#ctx.enqueueRoutes();

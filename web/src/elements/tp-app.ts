@@ -7,6 +7,7 @@ import {
   namespaceBase,
   probePort,
   setRunning,
+  sleepOrWake,
   type QuotaUsage,
   type Event,
   type NewWorkspace,
@@ -228,6 +229,9 @@ export class TpApp extends LitElement {
     };
   }
 
+  private _sleepOrWake = (name: string, verb: 'wake' | 'sleep'): Promise<unknown> =>
+    sleepOrWake(name, verb, undefined, this._base);
+
   private _setRunning = async (name: string, running: boolean): Promise<void> => {
     const ws = await setRunning(name, running, undefined, this._base);
     // Shown at once; the watch event that follows changes nothing.
@@ -313,6 +317,7 @@ export class TpApp extends LitElement {
       .syncs=${s?.syncs.items ?? []}
       .config=${this.config}
       .action=${this._setRunning}
+      .sleepAction=${this._sleepOrWake}
       .portActions=${this._portActions}
       .requestDelete=${this._requestDelete}
     ></tp-workspace-page>`;
