@@ -48,9 +48,6 @@ export function siblingKey(key: string, name: string): string {
   return objectKey(splitKey(key).namespace, name);
 }
 
-/** How a person reads a key: `dev`, or `team-a/dev` (kubectl's namespace/name). */
-export const describeKey = (key: string) => key;
-
 /** The proxy's name of a workspace: the key's name, then its namespace when not the default. */
 export function routeName(key: string): string {
   const { namespace, name } = splitKey(key);
