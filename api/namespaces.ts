@@ -35,6 +35,12 @@ export function authorizeClusterWrite(who: Identity, info: KindInfo): void {
   );
 }
 
+/** 403 unless `who` is an admin: what is the whole server's and no one namespace's (orphaned instances). */
+export function authorizeAdmin(who: Identity, what: string): void {
+  if (who.admin) return;
+  throw forbidden(`"${who.name}" (signed in, namespace "${who.namespace}") may not ${what}: only an admin may`);
+}
+
 /** The namespace on the path, checked as a DNS label (400 naming it otherwise). */
 export function pathNamespace(raw: string): string {
   if (!isDnsLabel(raw))

@@ -100,6 +100,10 @@ describe('namespaces', () => {
       expect(r.json.message).toContain('"alice"');
       expect(r.json.message).toContain('namespace "bob"');
     }
+    // Orphans are no namespace's: an admin's only.
+    const orphans = await as('alice', 'GET', '/api/v1/orphans');
+    expect(orphans.status).toBe(403);
+    expect(orphans.json.message).toMatch(/"alice".*only an admin/);
     const all = await as('alice', 'GET', '/api/v1/workspaces?allNamespaces=true');
     expect(all.status).toBe(403);
     expect(all.json.message).toMatch(/alice.*every namespace/);
