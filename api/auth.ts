@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { PROXY_SECRET_HEADER } from '../specs/index.js';
+import { AUTH_INFO_PATH, PROXY_SECRET_HEADER } from '../specs/index.js';
 import { ApiError } from './errors.js';
 import { LoginThrottle, clientOf, type ThrottleOptions } from './throttle.js';
 
@@ -121,8 +121,8 @@ export function loginGate(opts: LoginGateOptions): LoginGate {
   };
 }
 
-/** /authz checks the credentials itself (it is what the proxy asks). */
-const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/authz']);
+/** /authz checks the credentials itself (it is what the proxy asks); auth info is how a client learns to sign in. */
+const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/authz', AUTH_INFO_PATH]);
 
 /**
  * The login gate on every route but the public ones, and /authz: the proxy's forward auth,

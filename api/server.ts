@@ -3,10 +3,12 @@
 // every route; the origin check before the login gate), and started on its address.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { AuthInfo } from '../specs/index.js';
 import type { SettingsFile, Store } from '../store/index.js';
 import { createApp } from './app.js';
 import { applyPlugin } from './apply.js';
 import { authPlugin, basicAuthChecker, loginGate } from './auth.js';
+import { authInfoPlugin } from './auth-info.js';
 import { bodyPlugin } from './body.js';
 import { parseListen, type Credentials } from './config.js';
 import { connectionsPlugin } from './connections.js';
@@ -60,6 +62,8 @@ export interface ServerOptions {
   foreignOrigins?: string[];
   /** The secret Tidepool's Caddy sends (PROXY_SECRET_HEADER): only then is its X-Forwarded-For believed. */
   proxySecret?: string;
+  /** What GET /api/v1/auth/info answers (the sign-in mode sets it). Defaults to `{mode: 'basic'}`. */
+  authInfo?: AuthInfo;
 }
 
 export interface StartedServer {
@@ -88,6 +92,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(originPlugin, origins);
   await app.register(authPlugin, { gate });
   await app.register(healthPlugin, { store });
+  await app.register(authInfoPlugin, opts.authInfo ? { info: opts.authInfo } : {});
   await app.register(resourcesPlugin, { store, pingMs: opts.ssePingMs ?? 15_000 });
   await app.register(probePlugin, { store });
   if (opts.logsDir) await app.register(logsPlugin, { store, logsDir: opts.logsDir });
