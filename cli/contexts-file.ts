@@ -97,7 +97,7 @@ export async function readConfigFile(path: string): Promise<ClientConfigFile> {
 
 export function parseConfigFile(text: string, path: string): ClientConfigFile {
   if (!text.trim()) return emptyConfigFile();
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text);
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const line = e.linePos?.[0]?.line;

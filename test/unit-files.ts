@@ -15,6 +15,7 @@ const UNIT_FILES = [
   'test/cli/manifests.test.ts',
   'test/cli/printers.test.ts',
   'test/cli/log-format.test.ts',
+  'test/cli/contexts-file.test.ts',
 ];
 /**
  * In unit folders, but they need root (a tmpfs mount) or a real Caddy, or spend their time in
