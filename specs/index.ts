@@ -16,3 +16,4 @@ export * from './orphan.js';
 export * from './usage.js';
 export * from './reconcile-log.js';
 export * from './auth-info.js';
+export * from './port-share.js';
