@@ -27,7 +27,11 @@ export function portAuthz(store: Store, key: Buffer) {
     if (!target) return false;
     // Judged by how it is written, a path the proxy cleans could be another Port or an IDE.
     if (uncleanPath(uri!))
-      throw new ApiError(400, 'BadRequest', 'Bad Request: the path has dot segments, empty segments or encoded slashes');
+      throw new ApiError(
+        400,
+        'BadRequest',
+        'Bad Request: the path has dot segments, empty segments or encoded slashes',
+      );
     const port = store.portsOf(target.workspace).find((p) => p.spec.port === target.port);
     const tokens = {
       pathTokenMatches: !!port && shareTokenMatches(key, port, target.pathToken),
