@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerApply } from './commands/apply.js';
 import { registerConfig } from './commands/config.js';
 import { registerLogin } from './commands/login.js';
+import { registerPort } from './commands/port.js';
 import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerDiff } from './commands/diff.js';
@@ -78,6 +79,7 @@ export function buildProgram(): Command {
   registerLabel(program);
   registerExplain(program);
   registerOrphans(program);
+  registerPort(program);
   registerLogin(program);
   registerConfig(program);
   registerVersion(program);
