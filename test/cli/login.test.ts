@@ -18,6 +18,7 @@ import { parse } from 'yaml';
 import { launchChromium } from '../chromium.js';
 import { CLI_CLIENT_ID, startOidcProvider, type OidcFixture } from '../fixtures/oidc-provider.js';
 import { signInWithChromium } from '../fixtures/oidc-sign-in.js';
+import { PASSWORD, USER, startTestServer, type TestServer } from '../api/helpers.js';
 import { poll } from '../poll.js';
 import { Proc, cleanEnv, tp } from './helpers.js';
 
@@ -219,5 +220,37 @@ describe('tidepool login with OpenID Connect', () => {
     expect(cfg.contexts[0].auth).toBeUndefined();
     const list = await tp(['config', 'get-contexts'], { env });
     expect(list.stdout).toMatch(/\*\s+127\.0\.0\.1-\d+\s+http:\/\/127\.0\.0\.1:\d+\s+-/);
+  });
+});
+
+describe('tidepool login against a server with basic auth (the default)', () => {
+  let api: TestServer;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    api = await startTestServer();
+    dir = await mkdtemp(join(tmpdir(), 'tp-login-basic-'));
+    env = cleanEnv({ TIDEPOOL_CONFIG: join(dir, 'config.yaml'), TIDEPOOL_DATA_DIR: join(dir, 'data') });
+  });
+  afterAll(async () => {
+    await api?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('says how that server signs in, and keeps a user and password only once the server took them', async () => {
+    const plain = await tp(['login', api.url], { env });
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain('signs in with a user name and password');
+    const wrong = await tp(['login', api.url, '--username', USER, '--password-stdin'], { env, input: 'wrong\n' });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('nothing was stored');
+    await expect(stat(join(dir, 'config.yaml'))).rejects.toThrow(/ENOENT/);
+    const right = await tp(['login', api.url, '--username', USER, '--password-stdin'], { env, input: `${PASSWORD}\n` });
+    expect(right).toMatchObject({ code: 0 });
+    expect((await stat(join(dir, 'config.yaml'))).mode & 0o777).toBe(0o600);
+    expect(await tp(['get', 'workspaces'], { env })).toMatchObject({ code: 0, stderr: 'No resources found.\n' });
+    // TIDEPOOL_PASSWORD still wins over the context, as it wins over the credentials file.
+    const env2 = { ...env, TIDEPOOL_PASSWORD: 'not-it' };
+    expect((await tp(['get', 'workspaces'], { env: env2 })).stderr).toContain('TIDEPOOL_USER / TIDEPOOL_PASSWORD');
   });
 });
