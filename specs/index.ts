@@ -15,5 +15,6 @@ export * from './proxy.js';
 export * from './orphan.js';
 export * from './usage.js';
 export * from './reconcile-log.js';
+export * from './sleep.js';
 export * from './auth-info.js';
 export * from './port-share.js';

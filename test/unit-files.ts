@@ -12,6 +12,7 @@ const UNIT_FILES = [
   'test/web/store.test.ts',
   'test/web/manage-elements.test.ts',
   'test/web/port-visibility.test.ts',
+  'test/web/sleep-elements.test.ts',
   'test/cli/format.test.ts',
   'test/cli/manifests.test.ts',
   'test/cli/printers.test.ts',
