@@ -175,4 +175,17 @@ describe('the share endpoints', () => {
     expect((await t.req('GET', '/api/v1/ports/nope/share')).status).toBe(404);
     expect((await t.req('GET', '/api/v1/ports/alice-3000/share', { auth: null })).status).toBe(401);
   });
+
+  it('a rotation survives the next apply of the same manifest (a sync does not bring the old token back)', async () => {
+    const manifest =
+      'apiVersion: tidepool/v1\nkind: Port\nmetadata: {name: alice-4000}\nspec: {workspace: alice, port: 4000, visibility: public}\n';
+    const apply = () =>
+      t.req('POST', '/api/v1/apply?fieldManager=tidepool-apply', { body: manifest, type: 'application/yaml' });
+    expect((await apply()).status).toBe(200);
+    const before = (await t.req('GET', '/api/v1/ports/alice-4000/share')).json.token;
+    const rotated = (await t.req('POST', '/api/v1/ports/alice-4000/share/rotate')).json.token;
+    expect(rotated).not.toBe(before);
+    expect((await apply()).status).toBe(200);
+    expect((await t.req('GET', '/api/v1/ports/alice-4000/share')).json.token).toBe(rotated);
+  });
 });
