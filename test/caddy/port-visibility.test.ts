@@ -2,11 +2,14 @@
 // anywhere): a public Port answers without sign-in only with its current share token (in the
 // path, then in the cookie that the answer sets), the token reaches neither the dev server's
 // path nor its Cookie header, a rotated token stops at once, a token of one Port opens no
-// other, and a private Port refuses anonymous requests. The dev servers are loopback
+// other, and a private Port refuses anonymous requests; in real Chromium the link opens the page,
+// whose own requests pass by the HttpOnly cookie. The dev servers are loopback
 // listeners on 127.78.3.20 (the Caddy tests' way, test/caddy/helpers.ts).
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
 import { PASSWORD, USER, startTestServer, type TestServer } from '../api/helpers.js';
+import { launchChromium } from '../chromium.js';
 import { fakeServer, get, reloadCount, startHarness, type FakeServer, type Harness } from './helpers.js';
 
 const PROXY_SECRET = 'port-visibility-test-secret-0123456789abcdef';
@@ -15,6 +18,10 @@ const AUTH = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
 
 let api: TestServer;
 let h: Harness;
+let browser: Browser;
+/** A dev server whose page fetches by an absolute path, without the token: the cookie must carry it. */
+let page3003: http.Server;
+const cookiesAt3003: (string | undefined)[] = [];
 const dev: Record<number, FakeServer> = {};
 
 async function share(name: string, rotate = false): Promise<{ token: string; path: string; visibility: string }> {
@@ -28,10 +35,20 @@ beforeAll(async () => {
   for (const port of [3000, 3001, 3002])
     dev[port] = await fakeServer(`dev${port}`, HOST, port, { 'set-cookie': 'from-dev-server=1; Path=/' });
   expect((await api.req('POST', '/api/v1/workspaces', { body: ws('alice') })).status).toBe(201);
+  page3003 = http.createServer((req, res) => {
+    cookiesAt3003.push(req.headers.cookie);
+    if (req.url === '/data') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('data from 3003');
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(
+      "<!doctype html><title>loading</title><script>fetch('/workspace/alice/port/3003/data').then(r => r.text()).then(t => document.title = t)</script>",
+    );
+  });
+  await new Promise<void>((r) => page3003.listen(3003, HOST, r));
   for (const [port, visibility] of [
     [3000, 'public'],
     [3001, 'private'],
     [3002, 'team'],
+    [3003, 'public'],
   ] as const) {
     const r = await api.req('POST', '/api/v1/ports', {
       body: {
@@ -50,11 +67,14 @@ beforeAll(async () => {
   });
   await h.proxy.apply({
     workspaces: [],
-    ports: [3000, 3001, 3002].map((port) => ({ workspace: 'alice', port, upstream: `${HOST}:${port}` })),
+    ports: [3000, 3001, 3002, 3003].map((port) => ({ workspace: 'alice', port, upstream: `${HOST}:${port}` })),
   });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
+  await browser?.close();
+  await new Promise((r) => page3003?.close(r));
   await h?.close();
   for (const d of Object.values(dev)) await d.close();
   await api?.close();
@@ -169,6 +189,26 @@ describe('a public Port', () => {
     });
     expect(patch.status, patch.text).toBe(200);
     expect((await get(`${h.previewUrl}${path}`, false)).status).toBe(401);
+  });
+});
+
+describe('a public Port in Chromium', () => {
+  it("opens from the link with no sign-in, and the page's own requests pass by the cookie, which no script can read", async () => {
+    const { path, token } = await share('alice-3003');
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const r = await page.goto(`${h.workspaceUrl}${path}`);
+      expect(r?.status()).toBe(200);
+      expect(new URL(page.url()).port).toBe(new URL(h.previewUrl).port);
+      await page.waitForFunction(() => document.title === 'data from 3003', undefined, { timeout: 15_000 });
+      expect(await page.evaluate(() => document.cookie)).toBe('');
+      const jar = await context.cookies();
+      expect(jar.map((c) => [c.name, c.path, c.httpOnly])).toEqual([['tp_share', '/workspace/alice/port/3003/', true]]);
+      expect(cookiesAt3003.some((c) => c?.includes(token))).toBe(false);
+    } finally {
+      await context.close();
+    }
   });
 });
 
