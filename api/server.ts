@@ -3,10 +3,16 @@
 // every route; the origin check before the login gate), and started on its address.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { AuthInfo } from '../specs/index.js';
 import type { SettingsFile, Store } from '../store/index.js';
 import { createApp } from './app.js';
 import { applyPlugin } from './apply.js';
 import { authPlugin, basicAuthChecker, loginGate } from './auth.js';
+import { authInfoPlugin } from './auth-info.js';
+import { portAuthz } from './port-authz.js';
+import { firstOf, ideAuthz } from './ide-authz.js';
+import { shareKey } from './port-share.js';
+import { portSharePlugin } from './port-share-routes.js';
 import { bodyPlugin } from './body.js';
 import { parseListen, type Credentials } from './config.js';
 import { connectionsPlugin } from './connections.js';
@@ -64,6 +70,8 @@ export interface ServerOptions {
   foreignOrigins?: string[];
   /** The secret Tidepool's Caddy sends (PROXY_SECRET_HEADER): only then is its X-Forwarded-For believed. */
   proxySecret?: string;
+  /** What GET /api/v1/auth/info answers (the sign-in mode sets it). Defaults to `{mode: 'basic'}`. */
+  authInfo?: AuthInfo;
 }
 
 export interface StartedServer {
@@ -90,11 +98,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(watchPlugin);
   await app.register(connectionsPlugin);
   await app.register(originPlugin, origins);
-  await app.register(authPlugin, { gate });
+  const shareKeyOfServer = shareKey(opts.proxySecret);
+  await app.register(authPlugin, { gate, proxied: firstOf(portAuthz(store, shareKeyOfServer), ideAuthz) });
   await app.register(healthPlugin, { store });
+  await app.register(authInfoPlugin, opts.authInfo ? { info: opts.authInfo } : {});
   await app.register(resourcesPlugin, { store, pingMs: opts.ssePingMs ?? 15_000 });
   await app.register(probePlugin, { store });
   await app.register(quotaUsagePlugin, { store });
+  await app.register(portSharePlugin, { store, key: shareKeyOfServer });
   if (opts.logsDir) await app.register(logsPlugin, { store, logsDir: opts.logsDir });
   await app.register(execPlugin, { store, exec: opts.exec, authorized: basicAuthChecker(opts.credentials), origins });
   await app.register(orphansPlugin, { holder: opts.orphans });

@@ -112,6 +112,38 @@ describe('namespaces', () => {
     expect(names((await as('bob', 'GET', '/api/v1/workspaces')).json)).toEqual(['bob/dev']);
   });
 
+  it("lets the proxy open an IDE or a private Port only for its namespace's person and admins", async () => {
+    const authz = async (who: string, uri: string) => {
+      const res = await fetch(`${url}/authz`, {
+        headers: { authorization: AUTH, 'x-test-identity': who, 'x-forwarded-uri': uri },
+      });
+      return { status: res.status, text: await res.text() };
+    };
+    expect((await authz('bob', '/ns/bob/workspace/dev/')).status).toBe(204);
+    expect((await authz('root', '/ns/bob/workspace/dev/')).status).toBe(204);
+    const denied = await authz('alice', '/ns/bob/workspace/dev/static/x.js');
+    expect(denied.status).toBe(403);
+    expect(JSON.parse(denied.text).message).toMatch(/"alice".*namespace "bob"/);
+    expect((await authz('alice', '/workspace/dev/')).status).toBe(403);
+    expect((await authz('root', '/workspace/dev/')).status).toBe(204);
+    expect((await as('bob', 'POST', '/api/v1/ports', port('site', 'dev', 4000))).status).toBe(201);
+    expect((await authz('bob', '/ns/bob/workspace/dev/port/4000/')).status).toBe(204);
+    expect((await authz('alice', '/ns/bob/workspace/dev/port/4000/')).status).toBe(403);
+    // Bob's share link of a public Port names his namespace's path.
+    const shared = await as(
+      'bob',
+      'PATCH',
+      '/api/v1/ports/site',
+      { spec: { visibility: 'public' } },
+      'application/merge-patch+json',
+    );
+    expect(shared.status).toBe(200);
+    const link = await as('bob', 'GET', '/api/v1/ports/site/share');
+    expect(link.json.path).toMatch(/^\/ns\/bob\/workspace\/dev\/port\/4000\/tp-share\/[A-Za-z0-9_-]+\/$/);
+    expect((await as('alice', 'GET', '/api/v1/namespaces/bob/ports/site/share')).status).toBe(403);
+    expect((await as('bob', 'DELETE', '/api/v1/ports/site')).status).toBe(200);
+  });
+
   it('shows a person only their own namespace, and an admin every one', async () => {
     expect(names((await as('alice', 'GET', '/api/v1/workspaces')).json)).toEqual(['alice/dev']);
     expect(names((await as('root', 'GET', '/api/v1/workspaces')).json)).toEqual(['default/dev']);

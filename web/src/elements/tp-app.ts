@@ -5,7 +5,9 @@ import {
   createWorkspace,
   deleteObject,
   namespaceBase,
+  portShare,
   probePort,
+  setPortVisibility,
   setRunning,
   sleepOrWake,
   type QuotaUsage,
@@ -264,6 +266,10 @@ export class TpApp extends LitElement {
     },
     remove: (name) => deleteObject('ports', name, undefined, this._base),
     probe: (name) => probePort(name, undefined, this._base),
+    setVisibility: async (name, visibility) => {
+      this.stores?.ports.apply(await setPortVisibility(name, visibility, undefined, this._base));
+    },
+    share: (name, rotate) => portShare(name, rotate, undefined, this._base),
   };
 
   private _openCreate(e: MouseEvent): void {
