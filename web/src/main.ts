@@ -29,9 +29,17 @@ function storesOf(ns: string) {
   };
 }
 
-/** The shown namespace's use against its quota, read again whenever its workspaces change. */
+/**
+ * The shown namespace's use against its quota, read again when its workspaces change (a store's
+ * `change` also fires for its connection state: only a new set of resourceVersions reads again,
+ * so an idle page sends no request).
+ */
 let quotaTimer: ReturnType<typeof setTimeout> | undefined;
+let quotaSeen: string | undefined;
 function readQuota(): void {
+  const seen = `${app.namespace}:${(app.stores?.workspaces.items ?? []).map((w) => w.metadata.resourceVersion).join(',')}`;
+  if (seen === quotaSeen) return;
+  quotaSeen = seen;
   clearTimeout(quotaTimer);
   quotaTimer = setTimeout(async () => {
     const ns = app.namespace;

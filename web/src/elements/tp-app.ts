@@ -101,9 +101,10 @@ export class TpApp extends LitElement {
         top: 0;
         z-index: 1;
         display: flex;
+        flex-wrap: wrap;
         align-items: center;
         justify-content: space-between;
-        gap: 1rem;
+        gap: 0.5rem 1rem;
         padding: 0.75rem clamp(1rem, 3vw, 2rem);
         background: var(--tp-header-bg, #0f2742);
         color: var(--tp-header-fg, #fff);

@@ -35,6 +35,7 @@ export class TpNamespaceBar extends LitElement {
       flex-wrap: wrap;
       align-items: center;
       gap: 0.75rem;
+      min-width: 0;
       font-size: 0.875rem;
     }
     select {
@@ -42,6 +43,7 @@ export class TpNamespaceBar extends LitElement {
     }
     .quota {
       font-variant-numeric: tabular-nums;
+      overflow-wrap: anywhere;
     }
   `;
 
