@@ -6,14 +6,22 @@ import type { Logger } from 'pino';
 import type { SettingsFile, Store } from '../store/index.js';
 import { createApp } from './app.js';
 import { applyPlugin } from './apply.js';
-import { authPlugin, basicAuthChecker, loginGate } from './auth.js';
+import { authPlugin, loginGate, type AuthMode } from './auth.js';
 import { bodyPlugin } from './body.js';
 import { parseListen, type Credentials } from './config.js';
 import { connectionsPlugin } from './connections.js';
 import { execPlugin, type ExecHolder } from './exec.js';
+import type { ReachCheck } from './forward-auth.js';
 import { healthPlugin } from './health.js';
 import { logsPlugin } from './logs.js';
 import { settingsPlugin } from './settings.js';
+import type { SignInProvider } from './signin/provider.js';
+import type { OwnOrigins } from './signin/return-url.js';
+import { signInPlugin } from './signin/routes.js';
+import { NO_RULES, type SignInRules } from './signin/rules.js';
+import { SessionStore } from './signin/sessions.js';
+import { tokenRoutesPlugin } from './signin/token-routes.js';
+import { TokenStore } from './signin/tokens.js';
 import { openApiPlugin } from './openapi.js';
 import { originPlugin } from './origin.js';
 import { orphansPlugin, type OrphansHolder } from './orphans.js';
@@ -22,6 +30,7 @@ import { resourcesPlugin } from './resources.js';
 import { statusPlugin } from './status.js';
 import type { ThrottleOptions } from './throttle.js';
 import { uiPlugin } from './ui.js';
+import { upgradeIdentity } from './upgrade-gate.js';
 import { watchPlugin } from './watch.js';
 
 export { LOG_REDACT } from './app.js';
@@ -60,6 +69,25 @@ export interface ServerOptions {
   foreignOrigins?: string[];
   /** The secret Tidepool's Caddy sends (PROXY_SECRET_HEADER): only then is its X-Forwarded-For believed. */
   proxySecret?: string;
+  /** How people sign in besides the local admin's basic auth. Defaults to basic auth only. */
+  signIn?: SignInOptions;
+}
+
+export interface SignInOptions {
+  /** Default basic. */
+  mode?: AuthMode;
+  /** The identity provider (oidc, github); needed unless the mode is basic. */
+  provider?: SignInProvider;
+  /** Who may sign in and who is an admin. Defaults to anyone the provider signs in, no admin. */
+  rules?: SignInRules;
+  /** Browser sessions. Defaults to in memory (lost on restart). */
+  sessions?: SessionStore;
+  /** Personal access tokens. Defaults to in memory. */
+  tokens?: TokenStore;
+  /** Tidepool's own origins (the proxy's ports): return URLs and the sign-in redirect. */
+  own?: OwnOrigins;
+  /** Who may reach which IDE or Port through the proxy (namespaces). Defaults to everyone signed in. */
+  reach?: ReachCheck;
 }
 
 export interface StartedServer {
@@ -73,8 +101,19 @@ export interface StartedServer {
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const { store } = opts;
   const bodyLimit = opts.bodyLimit ?? 2 ** 20;
+  const signIn = opts.signIn ?? {};
+  const mode = signIn.mode ?? 'basic';
+  if (mode !== 'basic' && !signIn.provider) throw new Error(`sign-in mode ${mode} needs its provider`);
+  const rules = signIn.rules ?? NO_RULES;
+  const sessions = signIn.sessions ?? (await SessionStore.open(undefined));
+  const tokens = signIn.tokens ?? (await TokenStore.open(undefined));
+  const own = signIn.own ?? { ports: [], extra: opts.foreignOrigins ?? [] };
   const gate = loginGate({
     credentials: opts.credentials,
+    mode,
+    sessions,
+    tokens,
+    ...(signIn.provider?.verifyBearer ? { bearer: { provider: signIn.provider, rules } } : {}),
     ...(opts.throttle ? { throttle: opts.throttle } : {}),
     ...(opts.proxySecret ? { proxySecret: opts.proxySecret } : {}),
   });
@@ -86,12 +125,26 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(watchPlugin);
   await app.register(connectionsPlugin);
   await app.register(originPlugin, origins);
-  await app.register(authPlugin, { gate });
+  await app.register(authPlugin, { gate, origins, own, ...(signIn.reach ? { reach: signIn.reach } : {}) });
+  if (signIn.provider)
+    await app.register(signInPlugin, {
+      provider: signIn.provider,
+      rules,
+      sessions,
+      own,
+      fromProxy: (req) => gate.fromProxy(req),
+    });
+  await app.register(tokenRoutesPlugin, { tokens, authMode: mode });
   await app.register(healthPlugin, { store });
   await app.register(resourcesPlugin, { store, pingMs: opts.ssePingMs ?? 15_000 });
   await app.register(probePlugin, { store });
   if (opts.logsDir) await app.register(logsPlugin, { store, logsDir: opts.logsDir });
-  await app.register(execPlugin, { store, exec: opts.exec, authorized: basicAuthChecker(opts.credentials), origins });
+  await app.register(execPlugin, {
+    store,
+    exec: opts.exec,
+    authorized: (req) => upgradeIdentity(req) !== undefined,
+    origins,
+  });
   await app.register(orphansPlugin, { holder: opts.orphans });
   if (opts.settings) await app.register(settingsPlugin, { settings: opts.settings });
   await app.register((await import('./observe.js')).observeRoutes, { observe: opts.observe });

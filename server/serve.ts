@@ -8,6 +8,7 @@ import { imageTemplateAdmission, SettingsFile, type Store } from '../store/index
 import type { ExecHolder } from '../api/exec.js';
 import type { OrphansHolder } from '../api/orphans.js';
 import type { ObserveOptions } from '../api/observe.js';
+import type { SignInOptions } from '../api/server.js';
 import {
   loadOrCreateCredentials,
   logsDir,
@@ -120,7 +121,13 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       settings,
       observe: observe.apiOptions,
     };
-    const server = await startApi(s, parts, opts);
+    const signIn = await (await import('./signin.js')).signInOptions(s);
+    if (s.auth !== 'basic')
+      logger.info(
+        { auth: s.auth },
+        `people sign in with ${signIn.provider?.label}; basic auth stays the local admin's`,
+      );
+    const server = await startApi(s, { ...parts, signIn }, opts);
     components.add('api server', () => server.close());
     logger.info({ address: server.address, dataDir: s.dataDir }, `Tidepool API listening on ${server.address}`);
     if (s.metricsListen) components.add('metrics listener', (await observe.listen(s.metricsListen, logger)).close);
@@ -201,6 +208,7 @@ async function loadCredentials(dataDir: string, env: NodeJS.ProcessEnv, logger: 
 type ApiParts = Pick<Serving, 'store' | 'credentials' | 'proxySecret' | 'logger' | 'exec' | 'orphans'> & {
   templates: string[];
   observe: ObserveOptions;
+  signIn: SignInOptions;
 };
 
 /** The API server on --listen; a busy or foreign address is a ServeError that says so. */
@@ -216,7 +224,7 @@ async function startApi(s: ServeSettings, parts: ApiParts, opts: ServeOptions) {
       logsDir: logsDir(s.dataDir),
       // The IDEs' origin is never the app's, even behind a proxy that gives both one host name.
       ...(s.workspaceBaseUrl ? { foreignOrigins: [s.workspaceBaseUrl] } : {}),
-      uiConfig: { ...uiConfig(s), imageTemplates: templates },
+      uiConfig: { ...uiConfig(s), imageTemplates: templates, authMode: s.auth },
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

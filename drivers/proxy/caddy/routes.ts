@@ -17,6 +17,9 @@ export function lookup(s: CaddyConfigSettings, name: string, port: string): Json
   };
 }
 
+/** Tidepool's cookies in a Cookie header, with the separator before or after them. */
+export const TIDEPOOL_COOKIES = '(^|;)\\s*tp_(session|signin)=[^;]*';
+
 /** "?query" when there is one, "" otherwise: kept on the trailing-slash redirect. */
 const QUERY_VAR: Json = {
   handler: 'map',
@@ -66,7 +69,9 @@ export function routed(s: CaddyConfigSettings, kind: PageKind, pattern: string):
           request: {
             set: { 'X-Forwarded-Prefix': ['{http.vars.tp_prefix}'] },
             // The Tidepool credentials are for Caddy; a workspace must never see them.
-            delete: ['Authorization'],
+            delete: ['Authorization', 'X-Tidepool-Session', 'X-Tidepool-Signin'],
+            // A Port gets its own cookies, never Tidepool's (the IDE's server dropped them all).
+            ...(ide ? {} : { replace: { Cookie: [{ search_regexp: TIDEPOOL_COOKIES, replace: '' }] } }),
           },
           // A Port's cookies would be the host's (cookies ignore ports): the UI's, the API's and
           // every IDE's. A browser never gets them.

@@ -1,0 +1,74 @@
+// Personal access tokens over the API, and who you are:
+//   POST   /api/v1/tokens        {name, expiresIn?: "720h"}  -> 201, the token (shown this once)
+//   GET    /api/v1/tokens        -> the caller's tokens (name, id, dates; never a secret)
+//   DELETE /api/v1/tokens/{name} -> revoked: its next request gets 401
+//   GET    /api/v1/whoami        -> the caller's identity and how this server signs people in
+// A token is made by a signed-in person (any way in) and acts as them.
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { parseDuration } from '../../specs/duration.js';
+import { ApiError } from '../errors.js';
+import { identityOf } from '../identity.js';
+import { TOKEN_NAME, type TokenStore } from './tokens.js';
+
+export interface TokenRoutesOptions {
+  tokens: TokenStore;
+  /** basic, oidc or github: for the UI and `tidepool whoami`. */
+  authMode: string;
+}
+
+const invalid = (field: string, message: string) =>
+  new ApiError(422, 'Invalid', `Token is invalid: ${field}: ${message}`, {
+    causes: [{ field, reason: 'FieldValueInvalid', message }],
+  });
+
+export const tokenRoutesPlugin = fp(
+  async (app: FastifyInstance, o: TokenRoutesOptions) => {
+    app.get('/api/v1/whoami', async (req) => {
+      const who = identityOf(req);
+      return {
+        kind: 'Identity',
+        ...who,
+        authMode: o.authMode,
+        signOut: who.via === 'session' ? '/auth/logout' : undefined,
+      };
+    });
+
+    app.post('/api/v1/tokens', async (req, reply) => {
+      const body = (req.body ?? {}) as { name?: unknown; expiresIn?: unknown };
+      if (typeof body !== 'object' || Array.isArray(body)) throw invalid('body', 'must be an object {name, expiresIn}');
+      const name = body.name;
+      if (typeof name !== 'string' || !TOKEN_NAME.test(name))
+        throw invalid(
+          'name',
+          `must be 1-63 of a-z, 0-9, '-', '_', '.', starting and ending with a letter or digit (got ${JSON.stringify(name)})`,
+        );
+      let expiresAt: Date | undefined;
+      if (body.expiresIn !== undefined) {
+        const ms = typeof body.expiresIn === 'string' ? parseDuration(body.expiresIn) : undefined;
+        if (!ms || ms <= 0)
+          throw invalid('expiresIn', `must be a duration such as 720h or 30m (got ${JSON.stringify(body.expiresIn)})`);
+        expiresAt = new Date(Date.now() + ms);
+      }
+      const who = identityOf(req);
+      if (o.tokens.list(who.name).some((t) => t.name === name))
+        throw new ApiError(
+          409,
+          'AlreadyExists',
+          `a token named ${name} of ${who.name} exists already: revoke it first or pick another name`,
+        );
+      const made = await o.tokens.create(who, name, expiresAt);
+      return reply.code(201).send({ kind: 'Token', ...made });
+    });
+
+    app.get('/api/v1/tokens', async (req) => ({ kind: 'TokenList', items: o.tokens.list(identityOf(req).name) }));
+
+    app.delete<{ Params: { name: string } }>('/api/v1/tokens/:name', async (req) => {
+      const who = identityOf(req);
+      if (!(await o.tokens.revoke(who.name, req.params.name)))
+        throw new ApiError(404, 'NotFound', `${who.name} has no token named ${req.params.name}`);
+      return { kind: 'Status', status: 'Success', code: 200, message: `token ${req.params.name} revoked` };
+    });
+  },
+  { name: 'tidepool-tokens', fastify: '5.x' },
+);
