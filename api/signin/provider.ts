@@ -38,6 +38,8 @@ export class SignInError extends ApiError {
 
 /** The message of an error from a library, without a stack, for a Status. */
 export const reasonOf = (err: unknown): string => {
-  const e = err as { message?: string; code?: string; error_description?: string };
-  return e.error_description || e.message || String(err);
+  const e = err as { message?: string; error_description?: string; cause?: { message?: unknown } };
+  // openid-client wraps oauth4webapi's error, whose message names the claim ('"nonce" claim value').
+  const inner = typeof e.cause?.message === 'string' ? ` (${e.cause.message})` : '';
+  return `${e.error_description || e.message || String(err)}${inner}`;
 };

@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { parseDuration } from '../../specs/duration.js';
+import { JSON_TYPES, parseObjectBody } from '../body.js';
 import { ApiError } from '../errors.js';
 import { identityOf } from '../identity.js';
 import { TOKEN_NAME, type TokenStore } from './tokens.js';
@@ -35,8 +36,12 @@ export const tokenRoutesPlugin = fp(
     });
 
     app.post('/api/v1/tokens', async (req, reply) => {
-      const body = (req.body ?? {}) as { name?: unknown; expiresIn?: unknown };
-      if (typeof body !== 'object' || Array.isArray(body)) throw invalid('body', 'must be an object {name, expiresIn}');
+      const body = parseObjectBody(req.body ?? '{}', req.headers['content-type'] ?? 'application/json', JSON_TYPES) as {
+        name?: unknown;
+        expiresIn?: unknown;
+      };
+      if (typeof body !== 'object' || body === null || Array.isArray(body))
+        throw invalid('body', 'must be an object {name, expiresIn}');
       const name = body.name;
       if (typeof name !== 'string' || !TOKEN_NAME.test(name))
         throw invalid(
