@@ -125,15 +125,21 @@ export const signInPlugin = fp(
         ),
     );
 
-    app.post('/auth/logout', async (req, reply) => {
-      const id = credentialCookie(req.headers, o.fromProxy(req), SESSION_COOKIE, SESSION_HEADER);
-      await o.sessions.end(id);
-      return reply
-        .code(303)
-        .header('cache-control', 'no-store')
-        .header('set-cookie', setCookie(SESSION_COOKIE, '', { maxAgeS: 0, secure: secure(req) }))
-        .header('location', '/auth/signed-out')
-        .send();
+    // The sign-out form's body (urlencoded, empty) is read by no one: only this route takes it.
+    await app.register(async (form) => {
+      form.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, _body, done) =>
+        done(null, undefined),
+      );
+      form.post('/auth/logout', async (req, reply) => {
+        const id = credentialCookie(req.headers, o.fromProxy(req), SESSION_COOKIE, SESSION_HEADER);
+        await o.sessions.end(id);
+        return reply
+          .code(303)
+          .header('cache-control', 'no-store')
+          .header('set-cookie', setCookie(SESSION_COOKIE, '', { maxAgeS: 0, secure: secure(req) }))
+          .header('location', '/auth/signed-out')
+          .send();
+      });
     });
 
     app.get('/auth/signed-out', async (_req, reply) =>

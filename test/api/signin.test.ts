@@ -44,7 +44,8 @@ beforeAll(async () => {
   const { mkdir } = await import('node:fs/promises');
   await mkdir(dir, { recursive: true });
   t = await startTestServer({
-    listen: `127.0.0.1:${port}`,
+    // The port the provider redirects to.
+    ...({ listen: `127.0.0.1:${port}` } as object),
     signIn: {
       mode: 'oidc',
       provider: new OidcProvider({
