@@ -141,9 +141,7 @@ describe('one sign-in for the UI, the IDEs and the Ports', () => {
     const port = await page.goto(`${h.previewUrl}/workspace/alice/port/${DEV_PORT}/`);
     expect(port?.status()).toBe(200);
     expect(await page.title()).toBe('dev server');
-    await page.evaluate(() => {
-      document.cookie = 'theirs=1; path=/';
-    });
+    await context.addCookies([{ name: 'theirs', value: '1', url: h.previewUrl }]);
     await page.reload();
     expect(devSeen.at(-1)).toContain('theirs=1');
     for (const c of devSeen) expect(c ?? '').not.toContain('tp_session');
