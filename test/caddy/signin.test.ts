@@ -4,10 +4,7 @@
 // nor a Port; a page on the preview origin (a dev server's JavaScript) cannot use the session
 // against the API or an IDE (a real cross-origin fetch, POST and WebSocket are refused); a
 // signed-in person refused a workspace sees a 403 page naming them; sign-out ends it everywhere.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeLoopbackPort } from '../../drivers/proxy/caddy/index.js';
@@ -16,6 +13,7 @@ import { SessionStore } from '../../api/signin/sessions.js';
 import { TokenStore } from '../../api/signin/tokens.js';
 import { IDE_PORT } from '../../specs/index.js';
 import { launchChromium } from '../chromium.js';
+import { buildUi, WEB_DIST } from '../web/harness.js';
 import { PASSWORD, USER, startTestServer, type TestServer } from '../api/helpers.js';
 import { startOidcProvider, webClient, type OidcFixture } from '../fixtures/oidc-provider.js';
 import { fakeServer, startHarness, type FakeServer, type Harness } from './helpers.js';
@@ -34,7 +32,6 @@ let h: Harness;
 let ide: FakeServer;
 let bobIde: FakeServer;
 let dev: http.Server;
-let webRoot: string;
 let browser: Browser;
 let tokens: TokenStore;
 
@@ -43,13 +40,13 @@ beforeAll(async () => {
   op = await startOidcProvider({
     clients: [webClient('tidepool', 'web-secret', [`http://127.0.0.1:${appPort}/auth/callback`])],
   });
-  webRoot = await mkdtemp(join(tmpdir(), 'tp-signin-web-'));
-  await writeFile(join(webRoot, 'index.html'), '<!doctype html><title>Tidepool UI</title><p>the UI</p>');
+  await buildUi();
   const workspacePort = await freeLoopbackPort();
   const previewPort = await freeLoopbackPort();
   tokens = await TokenStore.open(undefined);
   api = await startTestServer({
-    webRoot,
+    webRoot: WEB_DIST,
+    uiConfig: { workspacePort },
     proxySecret: PROXY_SECRET,
     throttle: { floorMs: 10 },
     signIn: {
@@ -98,7 +95,6 @@ afterAll(async () => {
   await new Promise((r) => dev?.close(r));
   await api?.close();
   await op?.close();
-  if (webRoot) await rm(webRoot, { recursive: true, force: true });
 });
 
 /** Fills the provider's form (the page is on the provider's origin). */
@@ -137,7 +133,11 @@ describe('one sign-in for the UI, the IDEs and the Ports', () => {
   it('the same session opens the UI and a Port, without a second sign-in; the Port never sees the cookie', async () => {
     const ui = await page.goto(`${h.appUrl}/app/`);
     expect(ui?.status()).toBe(200);
-    expect(await page.title()).toBe('Tidepool UI');
+    // The header says who is signed in, their namespace, and offers sign-out.
+    const who = page.locator('tp-who form');
+    await who.waitFor();
+    expect(await who.textContent()).toMatch(/alice@example\.test\s*namespace alice/);
+    expect(await page.locator('tp-who button').textContent()).toBe('Sign out');
     const port = await page.goto(`${h.previewUrl}/workspace/alice/port/${DEV_PORT}/`);
     expect(port?.status()).toBe(200);
     expect(await page.title()).toBe('dev server');
@@ -229,8 +229,9 @@ describe('one sign-in for the UI, the IDEs and the Ports', () => {
   });
 
   it('signs out everywhere: the next IDE page load goes to sign in again', async () => {
-    await page.goto(`${h.appUrl}/auth/logout`);
-    await Promise.all([page.waitForURL(/\/auth\/signed-out$/), page.click('button[type=submit]')]);
+    // The header's button, in the UI.
+    await page.goto(`${h.appUrl}/app/`);
+    await Promise.all([page.waitForURL(/\/auth\/signed-out$/), page.click('tp-who button')]);
     expect(await page.textContent('h1')).toBe('Signed out');
     expect((await context.cookies()).find((c) => c.name === 'tp_session')).toBeUndefined();
     // The provider still knows alice (its own session): it sends her straight back, through a new sign-in.

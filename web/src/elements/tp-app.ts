@@ -21,6 +21,7 @@ import type { TpCreateDialog } from './tp-create-dialog.js';
 import type { TpDeleteDialog } from './tp-delete-dialog.js';
 import type { PortActions } from './tp-ports.js';
 import './tp-connection.js';
+import './tp-who.js';
 import './tp-workspaces.js';
 import './tp-syncs.js';
 import './tp-events.js';
@@ -312,6 +313,7 @@ export class TpApp extends LitElement {
           </a>
         </h1>
         <tp-connection .state=${overallState(all)}></tp-connection>
+        <tp-who></tp-who>
       </header>
       <main tabindex="-1">${route.view === 'workspace' ? this._page(s, route.name) : this._list(s)}</main>
       <tp-create-dialog

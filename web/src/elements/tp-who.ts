@@ -1,0 +1,85 @@
+import { LitElement, css, html } from 'lit';
+import { API_BASE, request } from '../api.js';
+
+/** What GET /api/v1/whoami says. */
+export interface Who {
+  name: string;
+  namespace: string;
+  admin: boolean;
+  via: 'basic' | 'session' | 'token' | 'none';
+  /** basic, oidc or github. */
+  authMode: string;
+}
+
+/**
+ * Who is signed in, in the header: their name, their namespace and a sign-out button (a form
+ * POST to /auth/logout, which only a page of the app origin can send). Nothing on a
+ * basic-auth server: a one-person install shows what it always did.
+ */
+export class TpWho extends LitElement {
+  static override properties = {
+    who: { attribute: false },
+  };
+
+  /** Undefined until whoami answers (and when it cannot). */
+  declare who: Who | undefined;
+
+  static override styles = css`
+    :host {
+      display: inline-flex;
+    }
+    form {
+      display: flex;
+      flex-wrap: wrap;
+      align-items: center;
+      gap: 0.5rem;
+      margin: 0;
+      font-size: 0.875rem;
+    }
+    .ns {
+      color: var(--tp-header-muted, #c9d6e6);
+    }
+    button {
+      font: inherit;
+      color: inherit;
+      background: transparent;
+      border: 1px solid currentColor;
+      border-radius: 0.3rem;
+      padding: 0.2rem 0.6rem;
+      cursor: pointer;
+    }
+    button:focus-visible {
+      outline: 2px solid currentColor;
+      outline-offset: 2px;
+    }
+  `;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    if (this.who === undefined)
+      request<Who>('GET', `${API_BASE}/whoami`).then(
+        (w) => {
+          this.who = w;
+        },
+        () => undefined,
+      );
+  }
+
+  override render() {
+    const w = this.who;
+    if (!w || w.authMode === 'basic') return html``;
+    return html`<form method="post" action="/auth/logout" aria-label="Signed in">
+      <span class="name">${w.name}${w.admin ? ' (admin)' : ''}</span>
+      <span class="ns">namespace ${w.namespace}</span>
+      ${w.via === 'session' ? html`<button type="submit">Sign out</button>` : ''}
+    </form>`;
+  }
+}
+
+customElements.define('tp-who', TpWho);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'tp-who': TpWho;
+  }
+}
