@@ -128,6 +128,20 @@ describe('OIDC sign-in against a real provider', () => {
     expect(file).not.toContain(alice.split('=')[1]);
   });
 
+  it('a session survives a restart: a new server on the same data directory knows it', async () => {
+    const alice = await signIn('alice');
+    const again = await startTestServer({
+      signIn: { mode: 'basic', sessions: await SessionStore.open(sessionsPath(t.dir)) },
+    });
+    try {
+      const who = await again.req('GET', '/api/v1/whoami', { auth: null, headers: { cookie: alice } });
+      expect(who.status).toBe(200);
+      expect(who.json).toMatchObject({ name: 'alice@example.test', namespace: 'alice', via: 'session' });
+    } finally {
+      await again.close();
+    }
+  });
+
   it('a person outside the rules gets a 403 naming them, and no session', async () => {
     const before = await sessionsOnDisk();
     const s = await startSignIn();
