@@ -19,6 +19,7 @@ import type { SignInProvider } from './signin/provider.js';
 import type { OwnOrigins } from './signin/return-url.js';
 import { signInPlugin } from './signin/routes.js';
 import { NO_RULES, type SignInRules } from './signin/rules.js';
+import type { StartLimitOptions } from './signin/start-limit.js';
 import { SessionStore } from './signin/sessions.js';
 import { tokenRoutesPlugin } from './signin/token-routes.js';
 import { TokenStore } from './signin/tokens.js';
@@ -88,6 +89,8 @@ export interface SignInOptions {
   own?: OwnOrigins;
   /** Who may reach which IDE or Port through the proxy (namespaces). Defaults to everyone signed in. */
   reach?: ReachCheck;
+  /** How many sign-ins a client may start (a burst of 10, then one every 6 s by default). */
+  startLimit?: StartLimitOptions;
 }
 
 export interface StartedServer {
@@ -133,6 +136,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       sessions,
       own,
       fromProxy: (req) => gate.fromProxy(req),
+      clientOf: (req) => gate.clientOf(req),
+      ...(signIn.startLimit ? { startLimit: signIn.startLimit } : {}),
     });
   await app.register(tokenRoutesPlugin, { tokens, authMode: mode });
   await app.register(healthPlugin, { store });

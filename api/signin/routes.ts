@@ -23,6 +23,7 @@ import { html, link, para, sendError } from './page.js';
 import { PendingSignIns } from './pending.js';
 import { SignInError, type SignInProvider } from './provider.js';
 import { safeReturn, type OwnOrigins } from './return-url.js';
+import { SignInStartLimit, type StartLimitOptions } from './start-limit.js';
 import { admit, type SignInRules } from './rules.js';
 import type { SessionStore } from './sessions.js';
 
@@ -33,11 +34,16 @@ export interface SignInRoutesOptions {
   own: OwnOrigins;
   /** Whether a request is from Tidepool's Caddy (its X-Forwarded-Proto and cookie headers are believed). */
   fromProxy: (req: FastifyRequest) => boolean;
+  /** The client a request is counted against (the login gate's). */
+  clientOf: (req: FastifyRequest) => string;
+  /** How many sign-ins a client may start. */
+  startLimit?: StartLimitOptions;
 }
 
 export const signInPlugin = fp(
   async (app: FastifyInstance, o: SignInRoutesOptions) => {
     const pending = new PendingSignIns();
+    const limit = new SignInStartLimit(o.startLimit);
     const secure = (req: FastifyRequest) => o.fromProxy(req) && req.headers['x-forwarded-proto'] === 'https';
     const host = (req: FastifyRequest) => String(req.headers.host ?? '');
     const fail = (req: FastifyRequest, reply: FastifyReply, err: unknown) => {
@@ -47,6 +53,18 @@ export const signInPlugin = fp(
 
     app.get('/auth/login', async (req, reply) => {
       try {
+        const wait = await limit.take(o.clientOf(req));
+        if (wait > 0)
+          return reply
+            .code(429)
+            .header('retry-after', String(wait))
+            .send(
+              new ApiError(
+                429,
+                'TooManyRequests',
+                `Too many sign-ins started from this client (${o.clientOf(req)}): try again in ${wait} s`,
+              ).toStatus(),
+            );
         const query = new URLSearchParams(req.url.split('?')[1] ?? '');
         const returnTo = safeReturn(query.get('return'), host(req), o.own);
         const proto = secure(req) ? 'https' : 'http';

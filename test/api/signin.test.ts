@@ -58,6 +58,8 @@ beforeAll(async () => {
       sessions: await SessionStore.open(sessionsPath(dir)),
       tokens: await TokenStore.open(tokensPath(dir)),
       own: { appPort: port, ports: [port], extra: [] },
+      // More sign-ins than a person starts: the tests below start a dozen from one address.
+      startLimit: { burst: 100 },
     },
   });
   (t as { dir: string }).dir = dir;
@@ -237,6 +239,31 @@ describe('bad input at sign-in: a clear 400 and nothing stored', () => {
     expect(res.status).toBe(400);
     expect((await res.json()).message).toMatch(/nonce/);
     expect(await sessionsOnDisk()).toEqual(before);
+  });
+});
+
+describe('a flood of sign-ins', () => {
+  it('a client that starts more than its budget is held and answered 429 with Retry-After', async () => {
+    const limited = await startTestServer({
+      signIn: {
+        mode: 'oidc',
+        provider: new OidcProvider({ issuer: op.issuer, clientId: CLIENT, clientSecret: SECRET }),
+        startLimit: { burst: 2, refillMs: 60_000, holdMs: 50 },
+      },
+    });
+    try {
+      const start = () => fetch(`${limited.url}/auth/login`, { redirect: 'manual' });
+      expect((await start()).status).toBe(302);
+      expect((await start()).status).toBe(302);
+      const t0 = performance.now();
+      const third = await start();
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(45);
+      expect(third.status).toBe(429);
+      expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect((await third.json()).message).toMatch(/Too many sign-ins started from this client/);
+    } finally {
+      await limited.close();
+    }
   });
 });
 
