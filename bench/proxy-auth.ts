@@ -128,9 +128,10 @@ async function throughput(send: (agent: Agent) => Promise<number>, connections: 
 async function sessionThroughput(): Promise<{ basic: number[]; session: number[] }> {
   const basicRps: number[] = [];
   const sessionRps: number[] = [];
-  for (let round = 0; round < 3; round++) {
-    basicRps.push(await throughput((a) => once(a, basic(USER, PASSWORD)), 8, 3000));
-    sessionRps.push(await throughput((a) => withSession(a), 8, 3000));
+  // Many short rounds, each pair back to back: the machine's load drifts by the second.
+  for (let round = 0; round < 6; round++) {
+    basicRps.push(await throughput((a) => once(a, basic(USER, PASSWORD)), 8, 2000));
+    sessionRps.push(await throughput((a) => withSession(a), 8, 2000));
   }
   return { basic: basicRps, session: sessionRps };
 }
@@ -250,10 +251,16 @@ try {
   const tp = await sessionThroughput();
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const tpRatio = sum(tp.session) / sum(tp.basic);
-  console.log(
-    `\nthroughput through the workspace port, 8 connections, 3 alternating rounds of 3 s: basic ${tp.basic.map((x) => x.toFixed(0)).join('/')} req/s, session ${tp.session.map((x) => x.toFixed(0)).join('/')} req/s`,
+  const pairRatio = pct(
+    tp.session.map((x, i) => x / tp.basic[i]!),
+    0.5,
   );
-  console.log(`target: session >= 0.8x of basic auth: ${tpRatio >= 0.8 ? 'met' : 'NOT met'} (${tpRatio.toFixed(2)}x)`);
+  console.log(
+    `\nthroughput through the workspace port, 8 connections, 6 alternating rounds of 2 s: basic ${tp.basic.map((x) => x.toFixed(0)).join('/')} req/s, session ${tp.session.map((x) => x.toFixed(0)).join('/')} req/s`,
+  );
+  console.log(
+    `target: session >= 0.8x of basic auth: ${tpRatio >= 0.8 ? 'met' : 'NOT met'} (${tpRatio.toFixed(2)}x of the sums; median of the pairs ${pairRatio.toFixed(2)}x)`,
+  );
 
   const sf = await signInFlood();
   const sfRatio = pct(sf.flood, 0.5) / pct(sf.idle, 0.5);
