@@ -28,6 +28,8 @@ export const LOG_REDACT = {
     'req.headers["proxy-authorization"]',
     'req.headers.cookie',
     'req.headers["x-tidepool-proxy"]',
+    'req.headers["x-tidepool-session"]',
+    'req.headers["x-tidepool-signin"]',
     'headers.authorization',
     'headers["proxy-authorization"]',
     'credentials',

@@ -224,7 +224,7 @@ async function startApi(s: ServeSettings, parts: ApiParts, opts: ServeOptions) {
       logsDir: logsDir(s.dataDir),
       // The IDEs' origin is never the app's, even behind a proxy that gives both one host name.
       ...(s.workspaceBaseUrl ? { foreignOrigins: [s.workspaceBaseUrl] } : {}),
-      uiConfig: { ...uiConfig(s), imageTemplates: templates, authMode: s.auth },
+      uiConfig: { ...uiConfig(s), imageTemplates: templates },
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
