@@ -27,6 +27,7 @@ import { openApiPlugin } from './openapi.js';
 import { originPlugin } from './origin.js';
 import { orphansPlugin, type OrphansHolder } from './orphans.js';
 import { probePlugin } from './probe.js';
+import { sleepPlugin, type SleepHolder } from './sleep.js';
 import { resourcesPlugin } from './resources.js';
 import { statusPlugin } from './status.js';
 import type { ThrottleOptions } from './throttle.js';
@@ -56,6 +57,8 @@ export interface ServerOptions {
   exec?: ExecHolder;
   /** Lists and deletes orphans (the controller's), for /api/v1/orphans. Defaults to none (501). */
   orphans?: OrphansHolder;
+  /** Wakes and puts to sleep (the controller's), for /api/v1/workspaces/{name}/wake, sleep and waking. Defaults to none (501). */
+  sleep?: SleepHolder;
   /** Interval of the `: ping` comments on Server-Sent Events streams. Defaults to 15 s. */
   ssePingMs?: number;
   /** Time a client has to send the request headers. Defaults to 10 s. */
@@ -151,6 +154,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     origins,
   });
   await app.register(orphansPlugin, { holder: opts.orphans });
+  await app.register(sleepPlugin, { holder: opts.sleep, store });
   if (opts.settings) await app.register(settingsPlugin, { settings: opts.settings });
   await app.register((await import('./observe.js')).observeRoutes, { observe: opts.observe });
   await app.register(applyPlugin, { store });

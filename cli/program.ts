@@ -7,6 +7,7 @@ import { registerDiff } from './commands/diff.js';
 import { registerGet } from './commands/get.js';
 import { registerServe } from './commands/serve.js';
 import { registerStartStop } from './commands/startstop.js';
+import { registerSleepWake } from './commands/sleepwake.js';
 import { registerWait } from './commands/wait.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerEdit } from './commands/edit.js';
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
   registerDiff(program);
   registerWait(program);
   registerStartStop(program);
+  registerSleepWake(program);
   registerRollout(program);
   registerSettings(program);
   registerLogs(program);

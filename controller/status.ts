@@ -44,6 +44,9 @@ export const CONDITION_REASONS = [
   'IDENotAnswering',
   'InsufficientCapacity',
   'ExceedsBudget',
+  // sleeping (VMReady, Ready): asleep, or waiting for others to fall asleep to make room
+  'Idle',
+  'MakingRoom',
   // routes (RouteReady, a Port's Ready)
   'Routed',
   'WaitingForRoute',

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { imageTemplateAdmission, SettingsFile, type Store } from '../store/index.js';
 import type { ExecHolder } from '../api/exec.js';
 import type { OrphansHolder } from '../api/orphans.js';
+import type { SleepHolder } from '../api/sleep.js';
 import type { ObserveOptions } from '../api/observe.js';
 import type { SignInOptions } from '../api/server.js';
 import {
@@ -74,6 +75,7 @@ interface Serving {
   address: string;
   exec: ExecHolder;
   orphans: OrphansHolder;
+  sleep: SleepHolder;
   /** Metrics, usage and the reconcile log (observe.ts). */
   observe: Observability;
   /** The editor settings that follow the user, shared by the API (export, import) and the controller. */
@@ -104,6 +106,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     // objects stored before the controller runs are simply reconciled when it does.
     const exec: ExecHolder = { starting: !opts.apiOnly };
     const orphans: OrphansHolder = { starting: !opts.apiOnly };
+    const sleep: SleepHolder = { starting: !opts.apiOnly };
     const observe = new Observability({
       metrics: opts.metrics ?? true,
       runtimeComing: !opts.apiOnly,
@@ -117,6 +120,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       logger,
       exec,
       orphans,
+      sleep,
       templates,
       settings,
       observe: observe.apiOptions,
@@ -160,6 +164,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       address: server.address,
       exec,
       orphans,
+      sleep,
       observe,
       settings,
     };
@@ -205,7 +210,7 @@ async function loadCredentials(dataDir: string, env: NodeJS.ProcessEnv, logger: 
   return credentials;
 }
 
-type ApiParts = Pick<Serving, 'store' | 'credentials' | 'proxySecret' | 'logger' | 'exec' | 'orphans'> & {
+type ApiParts = Pick<Serving, 'store' | 'credentials' | 'proxySecret' | 'logger' | 'exec' | 'orphans' | 'sleep'> & {
   templates: string[];
   observe: ObserveOptions;
   signIn: SignInOptions;
@@ -301,12 +306,29 @@ async function startDriversAndController(x: Serving): Promise<ProxyDriver> {
     ...(s.dotfiles ? { dotfiles: s.dotfiles } : {}),
     settings: x.settings,
     capacity,
+    idle: idleOptions(s),
   });
   components.add('controller', () => controller.stop());
+  x.sleep.service = controller.sleep;
+  x.sleep.starting = false;
+  x.exec.opened = (name) => controller.sleep.execOpened(name);
   x.orphans.service = controller.orphans;
   x.orphans.starting = false;
   logger.info({ tidepoolId, runtime: runtime.name, proxy: proxy.name }, 'controller started');
   return proxy;
+}
+
+/** Idle sleep from the flags: the default timeout, the tick, making room, what counts as use. */
+function idleOptions(s: ServeSettings) {
+  return {
+    ...(s.idleTimeoutMs !== undefined ? { defaultTimeoutMs: s.idleTimeoutMs } : {}),
+    ...(s.idleTickMs !== undefined ? { tickMs: s.idleTickMs } : {}),
+    makeRoom: s.makeRoom !== 'off',
+    thresholds: {
+      ...(s.idleCpuCores !== undefined ? { cpuCores: s.idleCpuCores } : {}),
+      ...(s.idleNetworkBytesPerSecond !== undefined ? { networkBytesPerSecond: s.idleNetworkBytesPerSecond } : {}),
+    },
+  };
 }
 
 /**

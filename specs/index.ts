@@ -15,3 +15,4 @@ export * from './proxy.js';
 export * from './orphan.js';
 export * from './usage.js';
 export * from './reconcile-log.js';
+export * from './sleep.js';

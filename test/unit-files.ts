@@ -11,6 +11,7 @@ const UNIT_FILES = [
   'test/web/elements.test.ts',
   'test/web/store.test.ts',
   'test/web/manage-elements.test.ts',
+  'test/web/sleep-elements.test.ts',
   'test/cli/format.test.ts',
   'test/cli/manifests.test.ts',
   'test/cli/printers.test.ts',

@@ -60,7 +60,7 @@ describe('tables', () => {
     ]);
   });
 
-  it('workspaces -o wide adds IMAGE CPU MEMORY RUNNING URL INSTANCE ACCESSED (last access)', () => {
+  it('workspaces -o wide adds IMAGE CPU MEMORY RUNNING URL INSTANCE ACCESSED (last access) IDLE-TIMEOUT ASLEEP', () => {
     const t = tableOf(WS, [running('alice')], { wide: true, now: NOW });
     expect(t.header).toEqual([
       'NAME',
@@ -75,6 +75,8 @@ describe('tables', () => {
       'URL',
       'INSTANCE',
       'ACCESSED',
+      'IDLE-TIMEOUT',
+      'ASLEEP',
     ]);
     expect(t.rows[0]).toEqual([
       'alice',
@@ -89,11 +91,21 @@ describe('tables', () => {
       '/workspace/alice/',
       '<none>',
       '<none>',
+      '<default>',
+      '<none>',
     ]);
     const used = running('alice');
     used.status = { ...used.status, lastAccessTime: new Date(NOW - 120_000).toISOString(), instance: 'alice-1a2b3c' };
-    expect(tableOf(WS, [used], { wide: true, now: NOW }).rows[0]!.at(-2)).toBe('alice-1a2b3c');
-    expect(tableOf(WS, [used], { wide: true, now: NOW }).rows[0]!.at(-1)).toBe('2m');
+    expect(tableOf(WS, [used], { wide: true, now: NOW }).rows[0]!.at(-4)).toBe('alice-1a2b3c');
+    expect(tableOf(WS, [used], { wide: true, now: NOW }).rows[0]!.at(-3)).toBe('2m');
+    const asleep = running('alice');
+    asleep.spec = { ...asleep.spec, idleTimeout: '30m' };
+    asleep.status = {
+      ...asleep.status,
+      phase: 'Sleeping',
+      sleep: { since: new Date(NOW - 600_000).toISOString(), reason: 'Idle' },
+    };
+    expect(tableOf(WS, [asleep], { wide: true, now: NOW }).rows[0]!.slice(-2)).toEqual(['30m', '10m (Idle)']);
   });
 
   it('ports: NAME WORKSPACE PORT READY URL AGE; get all prefixes the kind', () => {

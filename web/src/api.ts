@@ -85,6 +85,16 @@ export function setRunning(
   );
 }
 
+/** Wakes a sleeping Workspace, or puts a running one to sleep (POST /api/v1/workspaces/{name}/wake|sleep). */
+export function sleepOrWake(
+  name: string,
+  verb: 'wake' | 'sleep',
+  fetchFn: Fetch = defaultFetch,
+  base = API_BASE,
+): Promise<unknown> {
+  return request<unknown>('POST', `${base}/workspaces/${encodeURIComponent(name)}/${verb}`, undefined, fetchFn);
+}
+
 /** What the create form asks for. */
 export interface NewWorkspace {
   name: string;
@@ -93,6 +103,8 @@ export interface NewWorkspace {
   memory: string;
   /** Start the home as a copy of this workspace's (spec.source.fromWorkspace); empty for a fresh home. */
   fromWorkspace?: string;
+  /** Sleep after this long unused (spec.idleTimeout, e.g. 30m); absent for the server's default. */
+  idleTimeout?: string;
 }
 
 /** The Workspace object the create form posts: running at once. */
@@ -106,6 +118,7 @@ export function workspaceObject(w: NewWorkspace): Record<string, unknown> {
       running: true,
       resources: { cpu: w.cpu, memory: w.memory },
       ...(w.fromWorkspace ? { source: { fromWorkspace: w.fromWorkspace } } : {}),
+      ...(w.idleTimeout ? { idleTimeout: w.idleTimeout } : {}),
     },
   };
 }

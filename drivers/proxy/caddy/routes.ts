@@ -1,10 +1,12 @@
 // The routes that proxy to a workspace by name (the IDE on the workspace server, a Port on the
 // preview server), the trailing-slash redirect in front of them, and their error routes, which
-// hand a failed lookup to the pages server (./pages-server.ts).
+// ask Tidepool's API to wake a sleeping workspace and otherwise hand a failed lookup to the pages
+// server (./pages-server.ts).
 import { ZONE } from '../dns/zone.js';
 import { uiUrl, type CaddyConfigSettings } from './config-settings.js';
 import type { Json } from './json.js';
 import { page, texts, type PageKind } from './pages.js';
+import { PROXY_SECRET_HEADER } from '../../../specs/proxy.js';
 
 export function lookup(s: CaddyConfigSettings, name: string, port: string): Json {
   return {
@@ -82,29 +84,39 @@ export function routed(s: CaddyConfigSettings, kind: PageKind, pattern: string):
   };
 }
 
-/** Error routes of the workspace and preview servers: our pages for 503 (via the pages server) and 502. */
+/**
+ * Error routes of the workspace and preview servers: for a 503 (the name has no upstream), first
+ * Tidepool's API, which wakes a sleeping workspace (see wakeHop); when it is not one to wake (a
+ * 404) or the API is away, our pages (via the pages server); for a 502 our page at once.
+ */
 export function errorRoutes(s: CaddyConfigSettings, kind: PageKind): Json {
   const refused = texts.refused(kind, '{http.vars.tp_ws}', '{http.vars.tp_port}');
+  const toPages: Json = {
+    handler: 'reverse_proxy',
+    upstreams: [{ dial: s.pagesListen }],
+    headers: {
+      request: {
+        set: {
+          'X-Tp-Page': ['lookup'],
+          'X-Tp-Kind': [kind],
+          'X-Tp-Ws': ['{http.vars.tp_ws}'],
+          'X-Tp-Port': ['{http.vars.tp_port}'],
+          'X-Tp-Ui': [uiUrl(s)],
+        },
+        delete: ['Authorization'],
+      },
+    },
+  };
   return {
     routes: [
       {
         match: [{ vars: { '{http.error.status_code}': ['503'], '{http.vars.tp_kind}': [kind] } }],
         handle: [
           {
-            handler: 'reverse_proxy',
-            upstreams: [{ dial: s.pagesListen }],
-            headers: {
-              request: {
-                set: {
-                  'X-Tp-Page': ['lookup'],
-                  'X-Tp-Kind': [kind],
-                  'X-Tp-Ws': ['{http.vars.tp_ws}'],
-                  'X-Tp-Port': ['{http.vars.tp_port}'],
-                  'X-Tp-Ui': [uiUrl(s)],
-                },
-                delete: ['Authorization'],
-              },
-            },
+            handler: 'subroute',
+            routes: [{ handle: [wakeHop(s, kind, toPages)] }],
+            // The API does not answer (serve restarting): our pages, as before there was waking.
+            errors: { routes: [{ handle: [toPages] }] },
           },
         ],
       },
@@ -113,5 +125,38 @@ export function errorRoutes(s: CaddyConfigSettings, kind: PageKind): Json {
         handle: [page(502, refused.title, refused.text, uiUrl(s))],
       },
     ],
+  };
+}
+
+/**
+ * The request, as a GET with the client's own credentials (it has passed the login; the API
+ * checks them again), to the API's waking page: it wakes a sleeping workspace and answers 503
+ * with Retry-After (a page that reloads itself for a browser), or 404 when the name is not one
+ * to wake, and then the pages server answers as for any name without an upstream. The
+ * credentials go only to the API: the pages server's hops may dial a workspace's address.
+ */
+function wakeHop(s: CaddyConfigSettings, kind: PageKind, toPages: Json): Json {
+  return {
+    handler: 'reverse_proxy',
+    upstreams: [{ dial: s.apiUpstream }],
+    rewrite: {
+      method: 'GET',
+      uri: `/api/v1/workspaces/{http.vars.tp_ws}/waking?kind=${kind}&port={http.vars.tp_port}`,
+    },
+    headers: {
+      request: {
+        // A WebSocket (an IDE tab reconnecting) asks as a plain GET that says it was one: it does
+        // not wake the workspace (an open tab would wake it again as soon as it slept).
+        set: {
+          [PROXY_SECRET_HEADER]: [s.proxySecret],
+          'X-Tp-Upgrade': ['{http.request.header.Upgrade}'],
+          'X-Tp-Ui': [uiUrl(s)],
+        },
+        // A Port's cookies stay out (up to hundreds of KiB, over the API's header limit).
+        delete: ['Cookie', 'Connection', 'Upgrade'],
+      },
+      response: { set: { 'X-Content-Type-Options': ['nosniff'] } },
+    },
+    handle_response: [{ match: { status_code: [404] }, routes: [{ handle: [toPages] }] }],
   };
 }

@@ -6,6 +6,7 @@ import {
   deleteObject,
   probePort,
   setRunning,
+  sleepOrWake,
   type Event,
   type NewWorkspace,
   type Port,
@@ -206,6 +207,8 @@ export class TpApp extends LitElement {
     };
   }
 
+  private _sleepOrWake = (name: string, verb: 'wake' | 'sleep'): Promise<unknown> => sleepOrWake(name, verb);
+
   private _setRunning = async (name: string, running: boolean): Promise<void> => {
     const ws = await setRunning(name, running);
     // Shown at once; the watch event that follows changes nothing.
@@ -291,6 +294,7 @@ export class TpApp extends LitElement {
       .syncs=${s?.syncs.items ?? []}
       .config=${this.config}
       .action=${this._setRunning}
+      .sleepAction=${this._sleepOrWake}
       .portActions=${this._portActions}
       .requestDelete=${this._requestDelete}
     ></tp-workspace-page>`;
