@@ -149,6 +149,8 @@ function wakeHop(s: CaddyConfigSettings, kind: PageKind, toPages: Json): Json {
         // not wake the workspace (an open tab would wake it again as soon as it slept).
         set: {
           [PROXY_SECRET_HEADER]: [s.proxySecret],
+          // A signed-in browser's session, as the forward auth sends it (./auth.ts).
+          'X-Tidepool-Session': ['{http.vars.tp_session}'],
           'X-Tp-Upgrade': ['{http.request.header.Upgrade}'],
           'X-Tp-Ui': [uiUrl(s)],
         },
