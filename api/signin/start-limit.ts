@@ -7,7 +7,7 @@ export interface StartLimitOptions {
   burst?: number;
   /** One more sign-in every this long. Default 6 s. */
   refillMs?: number;
-  /** How long a refused start is held. Default 250 ms. */
+  /** How long a refused start is held. Default 1 s (a person never waits it; a flood is slowed to a start per second per connection). */
   holdMs?: number;
   /** Clients remembered at most (the oldest forgotten first). Default 10 000. */
   maxClients?: number;
@@ -18,7 +18,7 @@ export class SignInStartLimit {
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(opts: StartLimitOptions = {}) {
-    this.#o = { burst: 10, refillMs: 6000, holdMs: 250, maxClients: 10_000, ...opts };
+    this.#o = { burst: 10, refillMs: 6000, holdMs: 1000, maxClients: 10_000, ...opts };
   }
 
   /** 0 when `client` may start a sign-in now; otherwise the seconds to wait, after the hold. */
