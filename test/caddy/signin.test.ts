@@ -3,8 +3,12 @@
 // without a session is sent to sign in and comes back; the session cookie reaches neither an IDE
 // nor a Port; a page on the preview origin (a dev server's JavaScript) cannot use the session
 // against the API or an IDE (a real cross-origin fetch, POST and WebSocket are refused); a
-// signed-in person refused a workspace sees a 403 page naming them; sign-out ends it everywhere.
+// signed-in person refused a workspace sees a 403 page naming them; an open IDE keeps working
+// while the API restarts and the session is known again after; sign-out ends it everywhere.
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeLoopbackPort } from '../../drivers/proxy/caddy/index.js';
@@ -34,6 +38,8 @@ let bobIde: FakeServer;
 let dev: http.Server;
 let browser: Browser;
 let tokens: TokenStore;
+let sessionsDir: string;
+let ports: { app: number; workspace: number; preview: number };
 
 beforeAll(async () => {
   const appPort = await freeLoopbackPort();
@@ -41,26 +47,10 @@ beforeAll(async () => {
     clients: [webClient('tidepool', 'web-secret', [`http://127.0.0.1:${appPort}/auth/callback`])],
   });
   await buildUi();
-  const workspacePort = await freeLoopbackPort();
-  const previewPort = await freeLoopbackPort();
+  ports = { app: appPort, workspace: await freeLoopbackPort(), preview: await freeLoopbackPort() };
   tokens = await TokenStore.open(undefined);
-  api = await startTestServer({
-    webRoot: WEB_DIST,
-    uiConfig: { workspacePort },
-    proxySecret: PROXY_SECRET,
-    throttle: { floorMs: 10 },
-    signIn: {
-      mode: 'oidc',
-      provider: new OidcProvider({ issuer: op.issuer, clientId: 'tidepool', clientSecret: 'web-secret' }),
-      rules: { allowedGroups: ['devs'], allowedEmailDomains: [], allowedUsers: [], adminGroups: [], adminUsers: [] },
-      sessions: await SessionStore.open(undefined),
-      tokens,
-      own: { appPort, ports: [appPort, workspacePort, previewPort], extra: [] },
-      // The namespaces' rule, in small: only bob reaches bob's workspace.
-      reach: (who, t) =>
-        t.uri.startsWith('/workspace/bob/') && who.namespace !== 'bob' ? "the workspace bob is bob's" : undefined,
-    },
-  });
+  sessionsDir = await mkdtemp(join(tmpdir(), 'tp-signin-sessions-'));
+  api = await startApi();
   ide = await fakeServer('alice-ide', HOST, IDE_PORT);
   bobIde = await fakeServer('bob-ide', BOB_HOST, IDE_PORT);
   dev = http.createServer((req, res) => {
@@ -74,8 +64,8 @@ beforeAll(async () => {
     credentials: { username: USER, password: PASSWORD },
     proxySecret: PROXY_SECRET,
     appListen: `127.0.0.1:${appPort}`,
-    workspaceListen: `127.0.0.1:${workspacePort}`,
-    previewListen: `127.0.0.1:${previewPort}`,
+    workspaceListen: `127.0.0.1:${ports.workspace}`,
+    previewListen: `127.0.0.1:${ports.preview}`,
   });
   await h.proxy.apply({
     workspaces: [
@@ -95,7 +85,31 @@ afterAll(async () => {
   await new Promise((r) => dev?.close(r));
   await api?.close();
   await op?.close();
+  if (sessionsDir) await rm(sessionsDir, { recursive: true, force: true });
 });
+
+/** The API (again on `listen` after a restart), with sign-in through the provider. */
+async function startApi(listen?: string): Promise<TestServer> {
+  return startTestServer({
+    ...(listen ? ({ listen } as object) : {}),
+    webRoot: WEB_DIST,
+    uiConfig: { workspacePort: ports.workspace },
+    proxySecret: PROXY_SECRET,
+    throttle: { floorMs: 10 },
+    signIn: {
+      mode: 'oidc',
+      provider: new OidcProvider({ issuer: op.issuer, clientId: 'tidepool', clientSecret: 'web-secret' }),
+      rules: { allowedGroups: ['devs'], allowedEmailDomains: [], allowedUsers: [], adminGroups: [], adminUsers: [] },
+      // On disk, as serve keeps them: a restarted API knows them again.
+      sessions: await SessionStore.open(join(sessionsDir, 'sessions.json')),
+      tokens,
+      own: { appPort: ports.app, ports: [ports.app, ports.workspace, ports.preview], extra: [] },
+      // The namespaces' rule, in small: only bob reaches bob's workspace.
+      reach: (who, t) =>
+        t.uri.startsWith('/workspace/bob/') && who.namespace !== 'bob' ? "the workspace bob is bob's" : undefined,
+    },
+  });
+}
 
 /** Fills the provider's form (the page is on the provider's origin). */
 async function signInAt(page: Page, user: string, password: string): Promise<void> {
@@ -108,6 +122,10 @@ async function signInAt(page: Page, user: string, password: string): Promise<voi
 describe('one sign-in for the UI, the IDEs and the Ports', () => {
   let context: BrowserContext;
   let page: Page;
+  const sessionCookie = async () => {
+    const c = (await context.cookies()).find((x) => x.name === 'tp_session');
+    return `tp_session=${c?.value}`;
+  };
 
   beforeAll(async () => {
     context = await browser.newContext();
@@ -226,6 +244,40 @@ describe('one sign-in for the UI, the IDEs and the Ports', () => {
     expect(res?.status()).toBe(403);
     expect(await page.textContent('body')).toContain('signed in as alice@example.test');
     expect(bobIde.seen).toEqual([]);
+  });
+
+  it('an open IDE keeps working while the API restarts, and the session is known again after', async () => {
+    await page.goto(`${h.workspaceUrl}/workspace/alice/`);
+    const wsUrl = `${h.workspaceUrl.replace('http', 'ws')}/workspace/alice/socket`;
+    const echo = (msg: string) =>
+      page.evaluate(
+        ([url, m]) =>
+          new Promise<string>((resolve) => {
+            const w = window as unknown as { sock?: WebSocket };
+            const send = () => {
+              w.sock!.onmessage = (e) => resolve(String(e.data));
+              w.sock!.send(m!);
+            };
+            if (w.sock) return send();
+            w.sock = new WebSocket(url!);
+            w.sock.onopen = send;
+            w.sock.onerror = () => resolve('refused');
+            setTimeout(() => resolve('timeout'), 5000);
+          }),
+        [wsUrl, msg],
+      );
+    expect(await echo('before')).toBe('alice-ide:before');
+    const listen = new URL(api.url).host;
+    await api.close();
+    // No API: the open IDE's connection goes on; a new request gets Caddy's own basic-auth challenge.
+    expect(await echo('during')).toBe('alice-ide:during');
+    const during = await fetch(`${h.workspaceUrl}/workspace/alice/`, { headers: { cookie: await sessionCookie() } });
+    expect(during.status).toBe(401);
+    api = await startApi(listen);
+    expect(await echo('after')).toBe('alice-ide:after');
+    const again = await page.goto(`${h.workspaceUrl}/workspace/alice/x`);
+    expect(again?.status()).toBe(200);
+    expect(page.url()).toBe(`${h.workspaceUrl}/workspace/alice/x`);
   });
 
   it('signs out everywhere: the next IDE page load goes to sign in again', async () => {
