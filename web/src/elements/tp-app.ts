@@ -79,7 +79,9 @@ export class TpApp extends LitElement {
         display: flex;
         align-items: center;
         justify-content: space-between;
-        gap: 1rem;
+        /* Who is signed in goes to a line of its own on a phone. */
+        flex-wrap: wrap;
+        gap: 0.5rem 1rem;
         padding: 0.75rem clamp(1rem, 3vw, 2rem);
         background: var(--tp-header-bg, #0f2742);
         color: var(--tp-header-fg, #fff);

@@ -27,6 +27,19 @@ export class TpWho extends LitElement {
   static override styles = css`
     :host {
       display: inline-flex;
+      max-width: 100%;
+      min-width: 0;
+    }
+    /* Nothing to show takes no place in the header (its other items keep where they were). */
+    :host([hidden]) {
+      display: none;
+    }
+    .name,
+    .ns {
+      overflow: hidden;
+      text-overflow: ellipsis;
+      white-space: nowrap;
+      max-width: 20em;
     }
     form {
       display: flex;
@@ -56,6 +69,8 @@ export class TpWho extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
+    // Not in the constructor: a new element may not set its own attributes there.
+    this.hidden = !this.who || this.who.authMode === 'basic';
     if (this.who === undefined)
       request<Who>('GET', `${API_BASE}/whoami`).then(
         (w) => {
@@ -65,11 +80,15 @@ export class TpWho extends LitElement {
       );
   }
 
+  override willUpdate(): void {
+    this.hidden = !this.who || this.who.authMode === 'basic';
+  }
+
   override render() {
     const w = this.who;
     if (!w || w.authMode === 'basic') return html``;
     return html`<form method="post" action="/auth/logout" aria-label="Signed in">
-      <span class="name">${w.name}${w.admin ? ' (admin)' : ''}</span>
+      <span class="name" title=${w.name}>${w.name}${w.admin ? ' (admin)' : ''}</span>
       <span class="ns">namespace ${w.namespace}</span>
       ${w.via === 'session' ? html`<button type="submit">Sign out</button>` : ''}
     </form>`;
