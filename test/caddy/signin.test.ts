@@ -3,7 +3,8 @@
 // without a session is sent to sign in and comes back; the session cookie reaches neither an IDE
 // nor a Port; a page on the preview origin (a dev server's JavaScript) cannot use the session
 // against the API or an IDE (a real cross-origin fetch, POST and WebSocket are refused); a
-// signed-in person refused a workspace sees a 403 page naming them; an open IDE keeps working
+// signed-in person refused a workspace sees a 403 page naming them; opening a sleeping one wakes
+// it; an open IDE keeps working
 // while the API restarts and the session is known again after; sign-out ends it everywhere.
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -15,7 +16,7 @@ import { freeLoopbackPort } from '../../drivers/proxy/caddy/index.js';
 import { OidcProvider } from '../../api/signin/oidc.js';
 import { SessionStore } from '../../api/signin/sessions.js';
 import { TokenStore } from '../../api/signin/tokens.js';
-import { IDE_PORT } from '../../specs/index.js';
+import { IDE_PORT, type SleepService } from '../../specs/index.js';
 import { launchChromium } from '../chromium.js';
 import { buildUi, WEB_DIST } from '../web/harness.js';
 import { PASSWORD, USER, startTestServer, type TestServer } from '../api/helpers.js';
@@ -39,6 +40,16 @@ let dev: http.Server;
 let browser: Browser;
 let tokens: TokenStore;
 let sessionsDir: string;
+/** A sleep service that wakes whatever it is asked to and records it (api/sleep.ts). */
+const woken: string[] = [];
+const sleeper: SleepService = {
+  wake: (name) => {
+    woken.push(name);
+    return { outcome: 'Waking', message: `${name}: Waking` };
+  },
+  sleep: (name) => ({ outcome: 'Asleep', message: `${name}: Asleep` }),
+  execOpened: () => () => undefined,
+};
 let ports: { app: number; workspace: number; preview: number };
 
 beforeAll(async () => {
@@ -94,6 +105,7 @@ async function startApi(listen?: string): Promise<TestServer> {
     ...(listen ? ({ listen } as object) : {}),
     webRoot: WEB_DIST,
     uiConfig: { workspacePort: ports.workspace },
+    sleep: { service: sleeper },
     proxySecret: PROXY_SECRET,
     throttle: { floorMs: 10 },
     signIn: {
@@ -244,6 +256,14 @@ describe('one sign-in for the UI, the IDEs and the Ports', () => {
     expect(res?.status()).toBe(403);
     expect(await page.textContent('body')).toContain('signed in as alice@example.test');
     expect(bobIde.seen).toEqual([]);
+  });
+
+  it('opening a sleeping workspace with the session wakes it (the wake hop carries the session)', async () => {
+    // carol has no upstream: Caddy asks the API's waking page, with the signed-in browser's session.
+    const res = await page.goto(`${h.workspaceUrl}/workspace/carol/`);
+    expect(res?.status()).toBe(503);
+    expect(await page.textContent('h1')).toContain('carol');
+    expect(woken).toContain('carol');
   });
 
   it('an open IDE keeps working while the API restarts, and the session is known again after', async () => {
