@@ -4,8 +4,8 @@
 // nor a Port; a page on the preview origin (a dev server's JavaScript) cannot use the session
 // against the API or an IDE (a real cross-origin fetch, POST and WebSocket are refused); a
 // signed-in person refused a workspace sees a 403 page naming them; opening a sleeping one wakes
-// it; an open IDE keeps working
-// while the API restarts and the session is known again after; sign-out ends it everywhere.
+// it; an open IDE keeps working while the API restarts and the session is known again after;
+// sign-out ends it everywhere.
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
