@@ -2,8 +2,8 @@
 // real OpenID Connect provider (test/fixtures/oidc-provider.ts) and real VS Code in Chromium. A
 // browser with no credentials opens an IDE, is sent to the provider's form, signs in and gets
 // the workbench (its WebSocket to the container through the session); a Port of the same
-// workspace then opens with the same session, and the dev server is never
-// sent the session cookie (the dev server writes down every Cookie header it gets).
+// workspace then opens with the same session, and its dev server (which writes down every
+// Cookie header it gets) is never sent the session cookie.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
