@@ -16,3 +16,4 @@ export * from './orphan.js';
 export * from './usage.js';
 export * from './reconcile-log.js';
 export * from './sleep.js';
+export * from './token.js';

@@ -7,9 +7,11 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { parseDuration } from '../../specs/duration.js';
+import { API_VERSION, type TokenCreated, type TokenList, type WhoAmI } from '../../specs/index.js';
 import { JSON_TYPES, parseObjectBody } from '../body.js';
 import { ApiError } from '../errors.js';
 import { identityOf } from '../identity.js';
+import { NameParams, type TypeBoxProvider } from '../params.js';
 import { TOKEN_NAME, type TokenStore } from './tokens.js';
 
 export interface TokenRoutesOptions {
@@ -23,19 +25,36 @@ const invalid = (field: string, message: string) =>
     causes: [{ field, reason: 'FieldValueInvalid', message }],
   });
 
+const object = (description: string, code = 200) => ({
+  [code]: { description, content: { 'application/json': { schema: { type: 'object' } } } },
+});
+
 export const tokenRoutesPlugin = fp(
   async (app: FastifyInstance, o: TokenRoutesOptions) => {
-    app.get('/api/v1/whoami', async (req) => {
+    const whoami = {
+      operationId: 'whoAmI',
+      tags: ['Identity'],
+      responses: object('An Identity: who the request comes from'),
+    };
+    app.get('/api/v1/whoami', { schema: whoami }, async (req): Promise<WhoAmI> => {
       const who = identityOf(req);
       return {
+        apiVersion: API_VERSION,
         kind: 'Identity',
         ...who,
+        groups: [...who.groups],
         authMode: o.authMode,
-        signOut: who.via === 'session' ? '/auth/logout' : undefined,
+        ...(who.via === 'session' ? { signOut: '/auth/logout' } : {}),
       };
     });
+    const tags = ['Token'];
 
-    app.post('/api/v1/tokens', async (req, reply) => {
+    const create = {
+      operationId: 'createToken',
+      tags,
+      responses: object('A Token, with its secret (shown once)', 201),
+    };
+    app.post('/api/v1/tokens', { schema: create }, async (req, reply) => {
       const body = parseObjectBody(req.body ?? '{}', req.headers['content-type'] ?? 'application/json', JSON_TYPES) as {
         name?: unknown;
         expiresIn?: unknown;
@@ -63,16 +82,37 @@ export const tokenRoutesPlugin = fp(
           `a token named ${name} of ${who.name} exists already: revoke it first or pick another name`,
         );
       const made = await o.tokens.create(who, name, expiresAt);
-      return reply.code(201).send({ kind: 'Token', ...made });
+      const created: TokenCreated = { apiVersion: API_VERSION, kind: 'Token', ...made };
+      return reply.code(201).send(created);
     });
 
-    app.get('/api/v1/tokens', async (req) => ({ kind: 'TokenList', items: o.tokens.list(identityOf(req).name) }));
+    const list = {
+      operationId: 'listTokens',
+      tags,
+      responses: object("A TokenList: the caller's tokens, without secrets"),
+    };
+    app.get(
+      '/api/v1/tokens',
+      { schema: list },
+      async (req): Promise<TokenList> => ({
+        apiVersion: API_VERSION,
+        kind: 'TokenList',
+        items: o.tokens.list(identityOf(req).name),
+      }),
+    );
 
-    app.delete<{ Params: { name: string } }>('/api/v1/tokens/:name', async (req) => {
+    const revoke = { operationId: 'revokeToken', tags, params: NameParams, responses: object('A Status') };
+    app.withTypeProvider<TypeBoxProvider>().delete('/api/v1/tokens/:name', { schema: revoke }, async (req) => {
       const who = identityOf(req);
       if (!(await o.tokens.revoke(who.name, req.params.name)))
         throw new ApiError(404, 'NotFound', `${who.name} has no token named ${req.params.name}`);
-      return { kind: 'Status', status: 'Success', code: 200, message: `token ${req.params.name} revoked` };
+      return {
+        apiVersion: 'v1',
+        kind: 'Status',
+        status: 'Success',
+        code: 200,
+        message: `token ${req.params.name} revoked`,
+      };
     });
   },
   { name: 'tidepool-tokens', fastify: '5.x' },

@@ -4,18 +4,10 @@
 // removes it from the map the gate reads, so the next request with it gets 401 at once.
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { TokenInfo } from '../../specs/token.js';
 import type { Identity } from '../identity.js';
 import { newSecret, secretHash } from './hash.js';
 import { SecretFile } from './secret-file.js';
-
-export interface TokenInfo {
-  id: string;
-  name: string;
-  /** The person it acts as. */
-  owner: string;
-  createdAt: string;
-  expiresAt?: string;
-}
 
 interface StoredToken extends TokenInfo {
   hash: string;

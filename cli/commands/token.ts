@@ -4,18 +4,11 @@
 // keeps only its hash.
 import type { Command } from 'commander';
 import { parseDuration } from '../../specs/duration.js';
+import type { TokenCreated, TokenList } from '../../specs/index.js';
 import { runClient } from '../context.js';
 import { CliError } from '../errors.js';
 import { renderTable } from '../format.js';
 import { toJson, toYaml } from '../printers.js';
-
-interface TokenInfo {
-  id: string;
-  name: string;
-  owner: string;
-  createdAt: string;
-  expiresAt?: string;
-}
 
 const checkOutput = (output: string | undefined) => {
   if (output && output !== 'json' && output !== 'yaml')
@@ -42,7 +35,7 @@ export function registerToken(program: Command): void {
       if (flags.expiresIn !== undefined && !(Number(parseDuration(flags.expiresIn)) > 0))
         throw new CliError(`--expires-in must be a duration such as 720h or 30m, got "${flags.expiresIn}"`);
       await runClient(cmd, async (ctx) => {
-        const made = await ctx.client.call<TokenInfo & { token: string }>('POST', '/api/v1/tokens', {
+        const made = await ctx.client.call<TokenCreated>('POST', '/api/v1/tokens', {
           body: JSON.stringify({ name, ...(flags.expiresIn ? { expiresIn: flags.expiresIn } : {}) }),
           contentType: 'application/json',
         });
@@ -61,7 +54,7 @@ export function registerToken(program: Command): void {
     .action(async (flags: { output?: string }, cmd: Command) => {
       checkOutput(flags.output);
       await runClient(cmd, async (ctx) => {
-        const list = await ctx.client.call<{ items: TokenInfo[] }>('GET', '/api/v1/tokens');
+        const list = await ctx.client.call<TokenList>('GET', '/api/v1/tokens');
         if (flags.output === 'json') return ctx.out(toJson(list));
         if (flags.output === 'yaml') return ctx.out(toYaml(list));
         if (!list.items.length) return ctx.io.err('No tokens.');

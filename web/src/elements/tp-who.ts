@@ -1,15 +1,6 @@
 import { LitElement, css, html } from 'lit';
+import type { WhoAmI as Who } from '../../../specs/token.js';
 import { API_BASE, request } from '../api.js';
-
-/** What GET /api/v1/whoami says. */
-export interface Who {
-  name: string;
-  namespace: string;
-  admin: boolean;
-  via: 'basic' | 'session' | 'token' | 'none';
-  /** basic, oidc or github. */
-  authMode: string;
-}
 
 /**
  * Who is signed in, in the header: their name, their namespace and a sign-out button (a form
