@@ -61,7 +61,12 @@ const navigation = (req: FastifyRequest, t: Target) =>
 
 /** The sign-in page on the app origin for a page of `t`, with `t` as the return URL. */
 export function signInUrl(t: Target, own: OwnOrigins): string {
-  const hostname = new URL(`http://${t.host}`).hostname;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${t.host}`).hostname;
+  } catch {
+    return '/auth/login';
+  }
   const app = own.appPort ? `${t.proto}://${hostname.includes(':') ? `[${hostname}]` : hostname}:${own.appPort}` : '';
   return `${app}/auth/login?return=${encodeURIComponent(`${t.proto}://${t.host}${t.uri}`)}`;
 }

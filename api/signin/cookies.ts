@@ -16,7 +16,15 @@ export function cookieOf(headers: IncomingHttpHeaders, name: string): string | u
   if (!raw) return undefined;
   for (const part of raw.split(';')) {
     const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim()) || undefined;
+    if (i > 0 && part.slice(0, i).trim() === name) {
+      const raw = part.slice(i + 1).trim();
+      // Ours are base64url; a value that is not even URL-encoding is no session (not a 500).
+      try {
+        return decodeURIComponent(raw) || undefined;
+      } catch {
+        return undefined;
+      }
+    }
   }
   return undefined;
 }

@@ -157,6 +157,11 @@ describe('OIDC sign-in against a real provider', () => {
     expect(await sessionsOnDisk()).toEqual(before);
   });
 
+  it('a cookie that is not even URL-encoding is no session: 401, not 500', async () => {
+    const r = await t.req('GET', '/api/v1/whoami', { auth: null, headers: { cookie: 'tp_session=%E0%A4%A' } });
+    expect(r.status).toBe(401);
+  });
+
   it('signs out: the session ends at once', async () => {
     const alice = await signIn('alice');
     expect((await t.req('GET', '/api/v1/whoami', { auth: null, headers: { cookie: alice } })).status).toBe(200);
