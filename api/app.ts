@@ -30,6 +30,9 @@ export const LOG_REDACT = {
     'req.headers["x-tidepool-proxy"]',
     'req.headers["x-tidepool-session"]',
     'req.headers["x-tidepool-signin"]',
+    // A public Port's share token (./port-authz.ts).
+    'req.headers["x-tidepool-share"]',
+    'req.headers["x-forwarded-uri"]',
     'headers.authorization',
     'headers["proxy-authorization"]',
     'credentials',

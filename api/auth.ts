@@ -7,9 +7,9 @@
 // for every request to the UI, the IDEs and the Ports.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { PROXY_SECRET_HEADER } from '../specs/index.js';
+import { AUTH_INFO_PATH, PROXY_SECRET_HEADER, type AuthMode } from '../specs/index.js';
 import { ApiError } from './errors.js';
 import { forwardAuth, type ReachCheck } from './forward-auth.js';
 import { sessionRefusal, type OriginPolicy } from './origin.js';
@@ -70,9 +70,6 @@ export interface LoginRequest {
   headers: IncomingHttpHeaders;
   socket: { remoteAddress?: string | undefined };
 }
-
-/** How people sign in: basic auth only (the default), or also through an identity provider. */
-export type AuthMode = 'basic' | 'oidc' | 'github';
 
 export interface LoginGateOptions {
   credentials: { username: string; password: string };
@@ -179,17 +176,25 @@ export function loginGate(opts: LoginGateOptions): LoginGate {
   };
 }
 
-/** /authz checks the credentials itself (it is what the proxy asks); /auth/* is sign-in and sign-out. */
-const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/authz']);
+/** /authz checks the credentials itself (it is what the proxy asks); auth info is how a client learns to sign in; /auth/* is sign-in and sign-out. */
+const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/authz', AUTH_INFO_PATH]);
 const isPublic = (path: string) => PUBLIC_PATHS.has(path) || path.startsWith('/auth/');
+
+/**
+ * A step of /authz before the login: answers a proxied request it decides (a Port's visibility)
+ * and resolves true, else resolves false. `signIn` is the gate's check of the credentials.
+ */
+export type ProxiedAccess = (req: FastifyRequest, reply: FastifyReply, signIn: () => Promise<void>) => Promise<boolean>;
 
 export interface AuthPluginOptions {
   gate: LoginGate;
   origins: OriginPolicy;
   /** Tidepool's own origins: where /authz sends a page load to sign in. */
   own?: OwnOrigins;
-  /** Who may reach which IDE or Port (the namespaces' rule); everyone signed in when left out. */
+  /** Who may reach which IDE (the namespaces' rule); everyone signed in when left out. */
   reach?: ReachCheck;
+  /** The Port step of /authz (./port-authz.ts): a Port's visibility and share links. */
+  proxied?: ProxiedAccess;
 }
 
 /**
@@ -214,7 +219,14 @@ export const authPlugin = fp(
     app.route({
       method: ['GET', 'HEAD'],
       url: '/authz',
-      handler: (req, reply) => forwardAuth(req, reply, { gate, origins: opts.origins, own, reach: opts.reach }),
+      handler: (req, reply) =>
+        forwardAuth(req, reply, {
+          gate,
+          origins: opts.origins,
+          own,
+          reach: opts.reach,
+          ...(opts.proxied ? { proxied: opts.proxied } : {}),
+        }),
     });
   },
   { name: 'tidepool-auth', fastify: '5.x', dependencies: ['tidepool-origin'] },

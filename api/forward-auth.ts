@@ -10,7 +10,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
 import type { Identity } from './identity.js';
-import { LoginRefused, type LoginGate } from './auth.js';
+import { LoginRefused, type LoginGate, type ProxiedAccess } from './auth.js';
 import { sessionRefusal, type OriginPolicy } from './origin.js';
 import { link, sendError } from './signin/page.js';
 import type { OwnOrigins } from './signin/return-url.js';
@@ -34,6 +34,8 @@ export interface ForwardAuthOptions {
   origins: OriginPolicy;
   own: OwnOrigins;
   reach?: ReachCheck | undefined;
+  /** The Port step (a Port's visibility and share links): it decides Port requests itself, signing in when it must. */
+  proxied?: ProxiedAccess;
 }
 
 const header = (req: FastifyRequest, name: string) => {
@@ -73,19 +75,25 @@ export function signInUrl(t: Target, own: OwnOrigins): string {
 
 export async function forwardAuth(req: FastifyRequest, reply: FastifyReply, o: ForwardAuthOptions) {
   const t = targetOf(req, o.gate.fromProxy(req));
-  let who: Identity;
+  /** The credentials' person on req.identity; a session also passes the rules of its origin. */
+  const signIn = async () => {
+    const who = await o.gate.check(req);
+    req.identity = who;
+    if (who.via === 'session') {
+      const refused = sessionRefusal({ method: t.method, headers: req.headers }, o.origins, t.upgrade);
+      if (refused) throw refused;
+    }
+  };
   try {
-    who = await o.gate.check(req);
+    // A Port is decided by its visibility (a public one's share link needs no sign-in).
+    if (o.proxied && (await o.proxied(req, reply, signIn))) return reply;
+    await signIn();
   } catch (err) {
     if (err instanceof LoginRefused && err.code === 401 && o.gate.mode !== 'basic' && navigation(req, t))
       return reply.code(302).header('cache-control', 'no-store').header('location', signInUrl(t, o.own)).send();
     throw err;
   }
-  req.identity = who;
-  if (who.via === 'session') {
-    const refused = sessionRefusal({ method: t.method, headers: req.headers }, o.origins, t.upgrade);
-    if (refused) throw refused;
-  }
+  const who = req.identity!;
   const why = o.reach?.(who, t);
   if (why) {
     const err = new ApiError(

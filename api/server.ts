@@ -3,10 +3,15 @@
 // every route; the origin check before the login gate), and started on its address.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { AuthInfo, AuthMode } from '../specs/index.js';
 import type { SettingsFile, Store } from '../store/index.js';
 import { createApp } from './app.js';
 import { applyPlugin } from './apply.js';
-import { authPlugin, loginGate, type AuthMode } from './auth.js';
+import { authPlugin, loginGate } from './auth.js';
+import { authInfoPlugin } from './auth-info.js';
+import { portAuthz } from './port-authz.js';
+import { shareKey } from './port-share.js';
+import { portSharePlugin } from './port-share-routes.js';
 import { bodyPlugin } from './body.js';
 import { parseListen, type Credentials } from './config.js';
 import { connectionsPlugin } from './connections.js';
@@ -75,6 +80,8 @@ export interface ServerOptions {
   proxySecret?: string;
   /** How people sign in besides the local admin's basic auth. Defaults to basic auth only. */
   signIn?: SignInOptions;
+  /** What GET /api/v1/auth/info answers (the sign-in mode sets it). Defaults to `{mode: 'basic'}`. */
+  authInfo?: AuthInfo;
 }
 
 export interface SignInOptions {
@@ -131,7 +138,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(watchPlugin);
   await app.register(connectionsPlugin);
   await app.register(originPlugin, origins);
-  await app.register(authPlugin, { gate, origins, own, ...(signIn.reach ? { reach: signIn.reach } : {}) });
+  const shareKeyOfServer = shareKey(opts.proxySecret);
+  await app.register(authPlugin, {
+    gate,
+    origins,
+    own,
+    proxied: portAuthz(store, shareKeyOfServer),
+    ...(signIn.reach ? { reach: signIn.reach } : {}),
+  });
   if (signIn.provider)
     await app.register(signInPlugin, {
       provider: signIn.provider,
@@ -144,8 +158,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     });
   await app.register(tokenRoutesPlugin, { tokens, authMode: mode });
   await app.register(healthPlugin, { store });
+  await app.register(authInfoPlugin, opts.authInfo ? { info: opts.authInfo } : {});
   await app.register(resourcesPlugin, { store, pingMs: opts.ssePingMs ?? 15_000 });
   await app.register(probePlugin, { store });
+  await app.register(portSharePlugin, { store, key: shareKeyOfServer });
   if (opts.logsDir) await app.register(logsPlugin, { store, logsDir: opts.logsDir });
   await app.register(execPlugin, {
     store,

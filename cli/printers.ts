@@ -80,6 +80,7 @@ const COLUMNS: Record<string, Column[]> = {
     { header: 'PORT', value: (o) => str(o.spec?.port) },
     { header: 'READY', value: ready },
     { header: 'URL', value: (o) => str(o.status?.url) },
+    { header: 'VISIBILITY', wide: true, value: (o) => str(o.spec?.visibility ?? 'private') },
     ageCol,
   ],
   Event: [

@@ -32,6 +32,13 @@ export const SIGNIN_FLAGS = defineFlags([
     parse: text,
   },
   {
+    name: '--oidc-cli-client-id',
+    value: '<id>',
+    help: 'the public client (no secret) `tidepool login` signs in as, told to the CLI by GET /api/v1/auth/info; its ID tokens are accepted as Bearer',
+    setting: 'oidcCliClientId',
+    parse: text,
+  },
+  {
     name: '--oidc-audience',
     value: '<id>',
     repeatable: true,

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseListen } from '../api/config.js';
 import type { SignInOptions } from '../api/server.js';
+import type { AuthInfo } from '../specs/index.js';
 import { GitHubProvider } from '../api/signin/github.js';
 import { OidcProvider } from '../api/signin/oidc.js';
 import { SessionStore, sessionsPath } from '../api/signin/sessions.js';
@@ -54,7 +55,7 @@ export async function signInOptions(s: ServeSettings): Promise<SignInOptions> {
         issuer: s.oidcIssuer!.replace(/\/+$/, ''),
         clientId: s.oidcClientId!,
         clientSecret: await secretFrom(s.oidcClientSecretFile!, '--oidc-client-secret-file'),
-        audiences: s.oidcAudiences ?? [],
+        audiences: [...(s.oidcCliClientId ? [s.oidcCliClientId] : []), ...(s.oidcAudiences ?? [])],
       }),
     };
   if (s.auth === 'github')
@@ -67,4 +68,13 @@ export async function signInOptions(s: ServeSettings): Promise<SignInOptions> {
       }),
     };
   return base;
+}
+
+/** What GET /api/v1/auth/info tells a client (`tidepool login`) about signing in here. */
+export function authInfoOf(s: ServeSettings): AuthInfo {
+  const oidc =
+    s.auth === 'oidc' && s.oidcIssuer && s.oidcCliClientId
+      ? { oidc: { issuer: s.oidcIssuer.replace(/\/+$/, ''), cliClientId: s.oidcCliClientId } }
+      : {};
+  return { mode: s.auth, tokens: true, ...oidc };
 }

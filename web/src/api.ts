@@ -2,12 +2,12 @@
 // Types come from specs/: the one source of resource shapes.
 import type { Condition, StatusCause, StatusObject } from '../../specs/meta.js';
 import type { Workspace } from '../../specs/workspace.js';
-import type { Port } from '../../specs/port.js';
+import type { Port, PortVisibility } from '../../specs/port.js';
 import { errorMessage } from '../../specs/errors.js';
 
 export type { Condition, StatusCause } from '../../specs/meta.js';
 export type { Workspace, WorkspacePhase } from '../../specs/workspace.js';
-export type { Port } from '../../specs/port.js';
+export type { Port, PortVisibility } from '../../specs/port.js';
 export type { Event } from '../../specs/event.js';
 export type { Sync } from '../../specs/sync.js';
 
@@ -158,6 +158,36 @@ export function createPort(
     spec: { workspace, port },
   };
   return request<Port>('POST', `${base}/ports`, body, fetchFn);
+}
+
+/** Sets who may open a Port (spec.visibility) with a JSON merge patch. */
+export function setPortVisibility(
+  name: string,
+  visibility: PortVisibility,
+  fetchFn: Fetch = defaultFetch,
+  base = API_BASE,
+): Promise<Port> {
+  return request<Port>(
+    'PATCH',
+    `${base}/ports/${encodeURIComponent(name)}?fieldManager=tidepool-ui`,
+    { spec: { visibility } },
+    fetchFn,
+    'application/merge-patch+json',
+  );
+}
+
+/** A Port's share link (for its owner): opens it without sign-in while it is public. */
+export interface PortShare {
+  visibility: PortVisibility;
+  token: string;
+  /** /workspace/{ws}/port/{n}/tp-share/{token}/ */
+  path: string;
+}
+
+/** The share link of a Port; `rotate` makes a new one (the old one stops at once). */
+export function portShare(name: string, rotate = false, fetchFn: Fetch = defaultFetch, base = API_BASE) {
+  const path = `${base}/ports/${encodeURIComponent(name)}/share${rotate ? '/rotate' : ''}`;
+  return request<PortShare>(rotate ? 'POST' : 'GET', path, undefined, fetchFn);
 }
 
 /** Whether something answers on a Port now, as the server sees it (a TCP connect to the workspace). */

@@ -2,6 +2,7 @@
 // preview server), the trailing-slash redirect in front of them, and their error routes, which
 // ask Tidepool's API to wake a sleeping workspace and otherwise hand a failed lookup to the pages
 // server (./pages-server.ts).
+import { SHARE_COOKIE, SHARE_SEGMENT } from '../../../specs/port-share.js';
 import { ZONE } from '../dns/zone.js';
 import { uiUrl, type CaddyConfigSettings } from './config-settings.js';
 import type { Json } from './json.js';
@@ -41,6 +42,18 @@ export function slashRedirect(pattern: string): Json {
   };
 }
 
+/** /workspace/{ws}/port/{n}/tp-share/{token}/rest -> /workspace/{ws}/port/{n}/rest */
+const SHARE_SEGMENT_STRIP: Json = {
+  handler: 'rewrite',
+  path_regexp: [{ find: `^(/workspace/[^/]+/port/[0-9]+)/${SHARE_SEGMENT}/[^/]*/?`, replace: '$1/' }],
+};
+
+/** The share cookie out of the Cookie header (and the '; ' it leaves at the start). */
+const SHARE_COOKIE_STRIP: Json[] = [
+  { search_regexp: `(^|;\\s*)${SHARE_COOKIE}=[^;]*`, replace: '' },
+  { search_regexp: '^;\\s*', replace: '' },
+];
+
 /**
  * The route of one kind: capture the names into vars (before the rewrite changes the path
  * they come from), strip the prefix, proxy to the name's answer.
@@ -60,6 +73,8 @@ export function routed(s: CaddyConfigSettings, kind: PageKind, pattern: string):
         tp_port: ide ? String(s.idePort) : '{http.request.uri.path.3}',
         tp_prefix: prefix,
       },
+      // A public Port's share token never reaches the dev server: out of the path here, out of the Cookie below.
+      ...(ide ? [] : [SHARE_SEGMENT_STRIP]),
       { handler: 'rewrite', strip_path_prefix: '{http.vars.tp_prefix}' },
       {
         handler: 'reverse_proxy',
@@ -72,8 +87,11 @@ export function routed(s: CaddyConfigSettings, kind: PageKind, pattern: string):
             set: { 'X-Forwarded-Prefix': ['{http.vars.tp_prefix}'] },
             // The Tidepool credentials are for Caddy; a workspace must never see them.
             delete: ['Authorization', 'X-Tidepool-Session', 'X-Tidepool-Signin'],
-            // A Port gets its own cookies, never Tidepool's (the IDE's server dropped them all).
-            ...(ide ? {} : { replace: { Cookie: [{ search_regexp: TIDEPOOL_COOKIES, replace: '' }] } }),
+            // A Port gets its own cookies, never Tidepool's (the IDE's server dropped them all):
+            // not the session, not a public Port's share cookie.
+            ...(ide
+              ? {}
+              : { replace: { Cookie: [{ search_regexp: TIDEPOOL_COOKIES, replace: '' }, ...SHARE_COOKIE_STRIP] } }),
           },
           // A Port's cookies would be the host's (cookies ignore ports): the UI's, the API's and
           // every IDE's. A browser never gets them.

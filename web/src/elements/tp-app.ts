@@ -4,7 +4,9 @@ import {
   createPort,
   createWorkspace,
   deleteObject,
+  portShare,
   probePort,
+  setPortVisibility,
   setRunning,
   sleepOrWake,
   type Event,
@@ -243,6 +245,10 @@ export class TpApp extends LitElement {
     },
     remove: (name) => deleteObject('ports', name),
     probe: (name) => probePort(name),
+    setVisibility: async (name, visibility) => {
+      this.stores?.ports.apply(await setPortVisibility(name, visibility));
+    },
+    share: (name, rotate) => portShare(name, rotate),
   };
 
   private _openCreate(e: MouseEvent): void {
