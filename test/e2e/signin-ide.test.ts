@@ -2,8 +2,9 @@
 // real OpenID Connect provider (test/fixtures/oidc-provider.ts) and real VS Code in Chromium. A
 // browser with no credentials opens an IDE, is sent to the provider's form, signs in and gets
 // the workbench (its WebSocket to the container through the session); a Port of the same
-// workspace then opens with the same session, and its dev server (which writes down every
-// Cookie header it gets) is never sent the session cookie.
+// workspace is refused while private (a 403 naming who is signed in), then opens with the same
+// session once shared with the team, and its dev server (which writes down every Cookie header
+// it gets) is never sent the session cookie.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -133,6 +134,13 @@ h.ThreadingHTTPServer(("0.0.0.0",3000),H).serve_forever()' >/dev/null 2>&1 &`,
     expect(await page.locator('.monaco-dialog-box').count()).toBe(0);
 
     const portUrl = `http://127.0.0.1:${serve.previewPort}/workspace/${ws}/port/3000/`;
+    // A private Port (the default) is its namespace's (default) and the admins': bob is neither.
+    const refused = await page.goto(portUrl);
+    expect(refused?.status()).toBe(403);
+    expect(await page.textContent('body')).toContain('signed in as bob@example.test');
+    // Shared with the team: anyone signed in, with the same session.
+    const team = port(`${ws}-3000`, ws, 3000);
+    await api.apply([{ ...team, spec: { ...team.spec, visibility: 'team' } }]);
     const res = await until(
       'the dev server answering through the preview port',
       async () => {
@@ -147,5 +155,5 @@ h.ThreadingHTTPServer(("0.0.0.0",3000),H).serve_forever()' >/dev/null 2>&1 &`,
     const seen = (await inside(inst, 'cat /tmp/cookies.log')).out;
     expect(seen.trim().length).toBeGreaterThan(0);
     expect(seen).not.toContain('tp_session');
-  });
+  }, 300_000);
 });
