@@ -38,7 +38,8 @@ const DEV = { uid: 1000, gid: 1000 };
 export interface ExecOptions {
   store: Store;
   exec: ExecHolder | undefined;
-  authorized: (header: string | undefined) => boolean;
+  /** Whether the upgrade passed the login gate (upgrade-gate.ts ran first). */
+  authorized: (req: IncomingMessage) => boolean;
   origins: OriginPolicy;
 }
 
@@ -64,8 +65,7 @@ async function serveExec(app: FastifyInstance, opts: ExecOptions): Promise<void>
           'NotFound',
           `no WebSocket is served at ${path.slice(0, 200)}: the API's only one is /api/v1/workspaces/{name}/exec`,
         );
-      if (!opts.authorized(req.headers.authorization))
-        throw new ApiError(401, 'Unauthorized', 'Unauthorized: this server needs HTTP basic auth');
+      if (!opts.authorized(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized: sign in or send credentials');
       plan = planExec(pathName(m[1]!), strictQuery(req.url!), opts);
     } catch (err) {
       return refuse(socket, isStatusError(err) ? ApiError.from(err) : new ApiError(500, 'InternalError', String(err)));

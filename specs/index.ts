@@ -16,5 +16,6 @@ export * from './orphan.js';
 export * from './usage.js';
 export * from './reconcile-log.js';
 export * from './sleep.js';
+export * from './token.js';
 export * from './auth-info.js';
 export * from './port-share.js';
