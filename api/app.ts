@@ -7,7 +7,7 @@ import { badRequest } from '../store/index.js';
 import { ApiError } from './errors.js';
 import type { LoginGate } from './auth.js';
 import { gatedServer } from './upgrade-gate.js';
-import { crossOriginRefusal, type OriginPolicy } from './origin.js';
+import { crossOriginRefusal, sessionRefusal, type OriginPolicy } from './origin.js';
 import { defaultMaxConnections, framingError } from './framing.js';
 import { statusReply, toApiError } from './status.js';
 
@@ -28,6 +28,8 @@ export const LOG_REDACT = {
     'req.headers["proxy-authorization"]',
     'req.headers.cookie',
     'req.headers["x-tidepool-proxy"]',
+    'req.headers["x-tidepool-session"]',
+    'req.headers["x-tidepool-signin"]',
     // A public Port's share token (./port-authz.ts).
     'req.headers["x-tidepool-share"]',
     'req.headers["x-forwarded-uri"]',
@@ -75,6 +77,7 @@ export function createApp(opts: AppOptions): FastifyInstance {
         handler,
         opts.gate,
         (req) => crossOriginRefusal(req, opts.origins, true),
+        (req) => sessionRefusal(req, opts.origins, true),
       ),
     // Malformed framing (two Content-Length, Content-Length with Transfer-Encoding, a bad
     // chunk size, obs-fold) is refused by Node's parser before any route: as a Status too.

@@ -1,4 +1,6 @@
-// Single-user HTTP basic auth behind the login throttle. The comparison hashes both sides (so
+// Who a request comes from, behind the login throttle: HTTP basic auth (the local admin), a
+// Bearer token (a personal access token, or an OIDC token of the configured provider) or a
+// sign-in session's cookie (./signin/). Basic auth: The comparison hashes both sides (so
 // lengths leak nothing) and compares the digests with timingSafeEqual: a wrong user name and a
 // wrong password take the same path and the same time. Every way in goes through one
 // LoginGate: the API's routes, its WebSocket upgrades, and /authz, which Tidepool's Caddy asks
@@ -7,8 +9,17 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { AUTH_INFO_PATH, PROXY_SECRET_HEADER } from '../specs/index.js';
+import { AUTH_INFO_PATH, PROXY_SECRET_HEADER, type AuthMode } from '../specs/index.js';
 import { ApiError } from './errors.js';
+import { forwardAuth, type ReachCheck } from './forward-auth.js';
+import { sessionRefusal, type OriginPolicy } from './origin.js';
+import type { OwnOrigins } from './signin/return-url.js';
+import { localAdmin, type Identity } from './identity.js';
+import { credentialCookie, SESSION_COOKIE, SESSION_HEADER } from './signin/cookies.js';
+import type { SignInProvider } from './signin/provider.js';
+import { admit, type Person, type SignInRules } from './signin/rules.js';
+import type { SessionStore } from './signin/sessions.js';
+import type { TokenStore } from './signin/tokens.js';
 import { LoginThrottle, clientOf, type ThrottleOptions } from './throttle.js';
 
 export const REALM = 'tidepool';
@@ -42,10 +53,10 @@ export function unauthorized(header: string | undefined): ApiError {
   );
 }
 
-/** A refused login: 401 or 429, with the headers its answer must carry. */
+/** A refused login: 401, 403 (a person the sign-in rules keep out) or 429, with the headers its answer must carry. */
 export class LoginRefused extends ApiError {
   constructor(
-    code: 401 | 429,
+    code: 401 | 403 | 429,
     reason: string,
     message: string,
     readonly headers: Record<string, string>,
@@ -62,14 +73,25 @@ export interface LoginRequest {
 
 export interface LoginGateOptions {
   credentials: { username: string; password: string };
+  /** Default basic: a 401 asks for basic auth; otherwise it points at the sign-in page. */
+  mode?: AuthMode;
+  /** Sessions of signed-in browsers (the tp_session cookie). Defaults to none. */
+  sessions?: SessionStore;
+  /** Personal access tokens (Bearer tp_...). Defaults to none. */
+  tokens?: TokenStore;
+  /** The OIDC provider whose own tokens are accepted as Bearer, and who may sign in. */
+  bearer?: { provider: SignInProvider; rules: SignInRules };
   throttle?: ThrottleOptions;
   /** The secret Tidepool's Caddy sends in PROXY_SECRET_HEADER; without it no X-Forwarded-For is believed. */
   proxySecret?: string;
 }
 
 export interface LoginGate {
-  /** Resolves for the right credentials; rejects with LoginRefused (401 after the throttle's wait, or 429). */
-  check(req: LoginRequest): Promise<void>;
+  /** Who the credentials are; rejects with LoginRefused (401 after the throttle's wait, or 429). */
+  check(req: LoginRequest): Promise<Identity>;
+  /** Whether the request is from Tidepool's own Caddy (it carried the proxy secret). */
+  fromProxy(req: LoginRequest): boolean;
+  readonly mode: AuthMode;
   /** The client a request is counted against (tests and logs). */
   clientOf(req: LoginRequest): string;
   readonly throttle: LoginThrottle;
@@ -85,16 +107,50 @@ export function loginGate(opts: LoginGateOptions): LoginGate {
   };
   const clientOfReq = (req: LoginRequest) =>
     clientOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], fromProxy(req.headers));
+  const mode = opts.mode ?? 'basic';
+  const challenge = { 'WWW-Authenticate': mode === 'basic' ? WWW_AUTHENTICATE : `Bearer realm="${REALM}"` };
+  const noCredentials = () =>
+    new LoginRefused(
+      401,
+      'Unauthorized',
+      mode === 'basic'
+        ? unauthorized(undefined).message
+        : "Unauthorized: sign in at /auth/login (a browser), or send a Bearer token (tidepool login, tidepool token create) or the local admin's basic auth",
+      challenge,
+    );
+  const badToken = 'Unauthorized: the Bearer token is unknown, revoked or expired';
+  /** The person of an Authorization header, or why its credentials are wrong; throws for a person not let in. */
+  const byHeader = async (header: string): Promise<Identity | string> => {
+    const bearer = /^\s*bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+    if (bearer === undefined)
+      return authorized(header) ? localAdmin(opts.credentials.username) : unauthorized(header).message;
+    if (bearer.startsWith('tp_')) return opts.tokens?.identityOf(bearer) ?? badToken;
+    if (!opts.bearer?.provider.verifyBearer) return badToken;
+    let person: Person;
+    try {
+      person = await opts.bearer.provider.verifyBearer(bearer);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    const verdict = admit(person, opts.bearer.rules);
+    if ('refused' in verdict) throw new LoginRefused(403, 'Forbidden', `Forbidden: ${verdict.refused}`, {});
+    return { ...verdict.identity, via: 'token' };
+  };
   return {
     throttle,
+    mode,
+    fromProxy: (req) => fromProxy(req.headers),
     clientOf: clientOfReq,
     async check(req) {
       const header = req.headers.authorization;
-      // No credentials at all is a browser asking which realm: answered at once, never counted.
-      if (!header)
-        throw new LoginRefused(401, 'Unauthorized', unauthorized(header).message, {
-          'WWW-Authenticate': WWW_AUTHENTICATE,
-        });
+      // No credentials at all is a browser asking which realm (or a signed-in browser's
+      // cookie): answered at once, never counted. A stale session is no guess (its id is 256 random bits).
+      if (!header) {
+        const session = credentialCookie(req.headers, fromProxy(req.headers), SESSION_COOKIE, SESSION_HEADER);
+        const who = opts.sessions?.identityOf(session);
+        if (who) return who;
+        throw noCredentials();
+      }
       const client = clientOfReq(req);
       const wait = throttle.lockedFor(client);
       if (wait > 0) {
@@ -109,48 +165,68 @@ export function loginGate(opts: LoginGateOptions): LoginGate {
           { 'Retry-After': String(seconds) },
         );
       }
-      if (authorized(header)) {
+      const who = await byHeader(header);
+      if (typeof who === 'object') {
         throttle.succeeded(client);
-        return;
+        return who;
       }
       await throttle.failed(client);
-      throw new LoginRefused(401, 'Unauthorized', unauthorized(header).message, {
-        'WWW-Authenticate': WWW_AUTHENTICATE,
-      });
+      throw new LoginRefused(401, 'Unauthorized', who, challenge);
     },
   };
 }
 
-/** /authz checks the credentials itself (it is what the proxy asks); auth info is how a client learns to sign in. */
+/** /authz checks the credentials itself (it is what the proxy asks); auth info is how a client learns to sign in; /auth/* is sign-in and sign-out. */
 const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/authz', AUTH_INFO_PATH]);
+const isPublic = (path: string) => PUBLIC_PATHS.has(path) || path.startsWith('/auth/');
 
-/**
- * The login gate on every route but the public ones, and /authz: the proxy's forward auth,
- * 204 for the right credentials, else 401 after the throttle. Registered after the origin
- * check, whose hook must run first.
- */
 /**
  * A step of /authz before the login: answers a proxied request it decides (a Port's visibility)
  * and resolves true, else resolves false. `signIn` is the gate's check of the credentials.
  */
 export type ProxiedAccess = (req: FastifyRequest, reply: FastifyReply, signIn: () => Promise<void>) => Promise<boolean>;
 
+export interface AuthPluginOptions {
+  gate: LoginGate;
+  origins: OriginPolicy;
+  /** Tidepool's own origins: where /authz sends a page load to sign in. */
+  own?: OwnOrigins;
+  /** Who may reach which IDE (the namespaces' rule); everyone signed in when left out. */
+  reach?: ReachCheck;
+  /** The Port step of /authz (./port-authz.ts): a Port's visibility and share links. */
+  proxied?: ProxiedAccess;
+}
+
+/**
+ * The login gate on every route but the public ones (it sets req.identity), and /authz: the
+ * proxy's forward auth (./forward-auth.ts). A request signed in by the session cookie must also
+ * come from a page of the app origin (sessionRefusal). Registered after the origin check, whose
+ * hook must run first.
+ */
 export const authPlugin = fp(
-  async (app: FastifyInstance, opts: { gate: LoginGate; proxied?: ProxiedAccess }) => {
+  async (app: FastifyInstance, opts: AuthPluginOptions) => {
     if (!opts.gate) throw new Error('authPlugin needs a login gate');
-    const { gate, proxied } = opts;
+    const { gate } = opts;
+    const own = opts.own ?? { ports: [], extra: [] };
     app.addHook('onRequest', async (req) => {
-      if (PUBLIC_PATHS.has(req.url.split('?')[0]!)) return;
-      await gate.check(req);
+      if (isPublic(req.url.split('?')[0]!)) return;
+      req.identity = await gate.check(req);
+      if (req.identity.via === 'session') {
+        const refused = sessionRefusal(req.raw, opts.origins);
+        if (refused) throw refused;
+      }
     });
     app.route({
       method: ['GET', 'HEAD'],
       url: '/authz',
-      handler: async (req, reply) => {
-        if (proxied && (await proxied(req, reply, () => gate.check(req)))) return reply;
-        await gate.check(req);
-        return reply.code(204).send();
-      },
+      handler: (req, reply) =>
+        forwardAuth(req, reply, {
+          gate,
+          origins: opts.origins,
+          own,
+          reach: opts.reach,
+          ...(opts.proxied ? { proxied: opts.proxied } : {}),
+        }),
     });
   },
   { name: 'tidepool-auth', fastify: '5.x', dependencies: ['tidepool-origin'] },

@@ -42,7 +42,8 @@ const DEV = { uid: 1000, gid: 1000 };
 export interface ExecOptions {
   store: Store;
   exec: ExecHolder | undefined;
-  authorized: (header: string | undefined) => boolean;
+  /** Whether the upgrade passed the login gate (upgrade-gate.ts ran first). */
+  authorized: (req: IncomingMessage) => boolean;
   origins: OriginPolicy;
 }
 
@@ -68,8 +69,7 @@ async function serveExec(app: FastifyInstance, opts: ExecOptions): Promise<void>
           'NotFound',
           `no WebSocket is served at ${path.slice(0, 200)}: the API's only one is /api/v1/workspaces/{name}/exec`,
         );
-      if (!opts.authorized(req.headers.authorization))
-        throw new ApiError(401, 'Unauthorized', 'Unauthorized: this server needs HTTP basic auth');
+      if (!opts.authorized(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized: sign in or send credentials');
       // The login gate sets the identity on the upgrade request as on any other (api/identity.ts).
       const who = identityOf(req as unknown as FastifyRequest);
       const namespace = m[1] === undefined ? who.namespace : pathNamespace(pathName(m[1]));

@@ -109,3 +109,30 @@ export const originPlugin = fp(
   },
   { name: 'tidepool-origin', fastify: '5.x' },
 );
+
+/**
+ * A request authenticated by the session cookie (the one credential every port of the host
+ * shares) must come from a page of its own origin, or be a top-level navigation (a link from
+ * the UI to an IDE or a Port, a typed URL): a Port's page on the preview origin may not fetch,
+ * post to, frame or open a WebSocket to the API or an IDE with it. Basic auth needs none of
+ * this (browsers keep it per origin). `method` and `upgrade` are the original request's (for
+ * /authz, what Caddy forwarded). Undefined when it may go on.
+ */
+export function sessionRefusal(
+  req: { method?: string | undefined; headers: IncomingHttpHeaders },
+  policy: OriginPolicy,
+  upgrade = false,
+): ApiError | undefined {
+  const stateOrUpgrade = crossOriginRefusal(req, policy, upgrade);
+  if (stateOrUpgrade) return stateOrUpgrade;
+  const site = single(req.headers['sec-fetch-site'])?.toLowerCase();
+  if (site === undefined || OWN_SITE.has(site)) return undefined;
+  const mode = single(req.headers['sec-fetch-mode'])?.toLowerCase();
+  const dest = single(req.headers['sec-fetch-dest'])?.toLowerCase();
+  const method = (req.method ?? 'GET').toUpperCase();
+  if (!upgrade && mode === 'navigate' && (dest === undefined || dest === 'document') && method === 'GET')
+    return undefined;
+  return forbidden(
+    `a request signed in by the session cookie from a page of another origin (Sec-Fetch-Site: ${site}, Sec-Fetch-Mode: ${mode ?? 'none'}) is refused: only pages of its own origin may use the session, and other pages may only link to it`,
+  );
+}

@@ -3,14 +3,14 @@
 // every route; the origin check before the login gate), and started on its address.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { AuthInfo } from '../specs/index.js';
+import type { AuthInfo, AuthMode } from '../specs/index.js';
 import type { SettingsFile, Store } from '../store/index.js';
 import { createApp } from './app.js';
 import { applyPlugin } from './apply.js';
-import { authPlugin, basicAuthChecker, loginGate } from './auth.js';
+import { authPlugin, loginGate } from './auth.js';
 import { authInfoPlugin } from './auth-info.js';
 import { portAuthz } from './port-authz.js';
-import { firstOf, ideAuthz } from './ide-authz.js';
+import { namespaceReach } from './ide-authz.js';
 import { shareKey } from './port-share.js';
 import { portSharePlugin } from './port-share-routes.js';
 import { bodyPlugin } from './body.js';
@@ -18,9 +18,18 @@ import { parseListen, type Credentials } from './config.js';
 import { connectionsPlugin } from './connections.js';
 import { execPlugin, type ExecHolder } from './exec.js';
 import { quotaUsagePlugin } from './quota-usage.js';
+import type { ReachCheck } from './forward-auth.js';
 import { healthPlugin } from './health.js';
 import { logsPlugin } from './logs.js';
 import { settingsPlugin } from './settings.js';
+import type { SignInProvider } from './signin/provider.js';
+import type { OwnOrigins } from './signin/return-url.js';
+import { signInPlugin } from './signin/routes.js';
+import { NO_RULES, type SignInRules } from './signin/rules.js';
+import type { StartLimitOptions } from './signin/start-limit.js';
+import { SessionStore } from './signin/sessions.js';
+import { tokenRoutesPlugin } from './signin/token-routes.js';
+import { TokenStore } from './signin/tokens.js';
 import { openApiPlugin } from './openapi.js';
 import { originPlugin } from './origin.js';
 import { orphansPlugin, type OrphansHolder } from './orphans.js';
@@ -30,6 +39,7 @@ import { resourcesPlugin } from './resources.js';
 import { statusPlugin } from './status.js';
 import type { ThrottleOptions } from './throttle.js';
 import { uiPlugin } from './ui.js';
+import { upgradeIdentity } from './upgrade-gate.js';
 import { watchPlugin } from './watch.js';
 
 export { LOG_REDACT } from './app.js';
@@ -70,8 +80,29 @@ export interface ServerOptions {
   foreignOrigins?: string[];
   /** The secret Tidepool's Caddy sends (PROXY_SECRET_HEADER): only then is its X-Forwarded-For believed. */
   proxySecret?: string;
+  /** How people sign in besides the local admin's basic auth. Defaults to basic auth only. */
+  signIn?: SignInOptions;
   /** What GET /api/v1/auth/info answers (the sign-in mode sets it). Defaults to `{mode: 'basic'}`. */
   authInfo?: AuthInfo;
+}
+
+export interface SignInOptions {
+  /** Default basic. */
+  mode?: AuthMode;
+  /** The identity provider (oidc, github); needed unless the mode is basic. */
+  provider?: SignInProvider;
+  /** Who may sign in and who is an admin. Defaults to anyone the provider signs in, no admin. */
+  rules?: SignInRules;
+  /** Browser sessions. Defaults to in memory (lost on restart). */
+  sessions?: SessionStore;
+  /** Personal access tokens. Defaults to in memory. */
+  tokens?: TokenStore;
+  /** Tidepool's own origins (the proxy's ports): return URLs and the sign-in redirect. */
+  own?: OwnOrigins;
+  /** Who may reach which IDE or Port through the proxy (namespaces). Defaults to everyone signed in. */
+  reach?: ReachCheck;
+  /** How many sign-ins a client may start (a burst of 10, then one every 6 s by default). */
+  startLimit?: StartLimitOptions;
 }
 
 export interface StartedServer {
@@ -85,8 +116,19 @@ export interface StartedServer {
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const { store } = opts;
   const bodyLimit = opts.bodyLimit ?? 2 ** 20;
+  const signIn = opts.signIn ?? {};
+  const mode = signIn.mode ?? 'basic';
+  if (mode !== 'basic' && !signIn.provider) throw new Error(`sign-in mode ${mode} needs its provider`);
+  const rules = signIn.rules ?? NO_RULES;
+  const sessions = signIn.sessions ?? (await SessionStore.open(undefined));
+  const tokens = signIn.tokens ?? (await TokenStore.open(undefined));
+  const own = signIn.own ?? { ports: [], extra: opts.foreignOrigins ?? [] };
   const gate = loginGate({
     credentials: opts.credentials,
+    mode,
+    sessions,
+    tokens,
+    ...(signIn.provider?.verifyBearer ? { bearer: { provider: signIn.provider, rules } } : {}),
     ...(opts.throttle ? { throttle: opts.throttle } : {}),
     ...(opts.proxySecret ? { proxySecret: opts.proxySecret } : {}),
   });
@@ -99,7 +141,25 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(connectionsPlugin);
   await app.register(originPlugin, origins);
   const shareKeyOfServer = shareKey(opts.proxySecret);
-  await app.register(authPlugin, { gate, proxied: firstOf(portAuthz(store, shareKeyOfServer), ideAuthz) });
+  await app.register(authPlugin, {
+    gate,
+    origins,
+    own,
+    proxied: portAuthz(store, shareKeyOfServer),
+    // Who may reach which IDE: the namespaces' rule unless the caller gives another.
+    reach: signIn.reach ?? namespaceReach,
+  });
+  if (signIn.provider)
+    await app.register(signInPlugin, {
+      provider: signIn.provider,
+      rules,
+      sessions,
+      own,
+      fromProxy: (req) => gate.fromProxy(req),
+      clientOf: (req) => gate.clientOf(req),
+      ...(signIn.startLimit ? { startLimit: signIn.startLimit } : {}),
+    });
+  await app.register(tokenRoutesPlugin, { tokens, authMode: mode });
   await app.register(healthPlugin, { store });
   await app.register(authInfoPlugin, opts.authInfo ? { info: opts.authInfo } : {});
   await app.register(resourcesPlugin, { store, pingMs: opts.ssePingMs ?? 15_000 });
@@ -107,7 +167,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(quotaUsagePlugin, { store });
   await app.register(portSharePlugin, { store, key: shareKeyOfServer });
   if (opts.logsDir) await app.register(logsPlugin, { store, logsDir: opts.logsDir });
-  await app.register(execPlugin, { store, exec: opts.exec, authorized: basicAuthChecker(opts.credentials), origins });
+  await app.register(execPlugin, {
+    store,
+    exec: opts.exec,
+    authorized: (req) => upgradeIdentity(req) !== undefined,
+    origins,
+  });
   await app.register(orphansPlugin, { holder: opts.orphans });
   await app.register(sleepPlugin, { holder: opts.sleep, store });
   if (opts.settings) await app.register(settingsPlugin, { settings: opts.settings });

@@ -7,6 +7,13 @@ import { Server, type IncomingMessage, type ServerOptions, type RequestListener 
 import type { Duplex } from 'node:stream';
 import { ApiError } from './errors.js';
 import { LoginRefused, type LoginGate } from './auth.js';
+import type { Identity } from './identity.js';
+
+/** Who each upgrade that passed the gate comes from (for the upgrade's own listener). */
+const identities = new WeakMap<IncomingMessage, Identity>();
+
+/** The identity the gate found for an upgrade request; undefined when it did not pass the gate. */
+export const upgradeIdentity = (req: IncomingMessage): Identity | undefined => identities.get(req);
 
 class GatedServer extends Server {
   constructor(
@@ -14,6 +21,7 @@ class GatedServer extends Server {
     handler: RequestListener,
     private readonly gate: LoginGate,
     private readonly before: UpgradeCheck,
+    private readonly sessionCheck: UpgradeCheck,
   ) {
     super(options, handler);
   }
@@ -31,7 +39,10 @@ class GatedServer extends Server {
       return true;
     }
     this.gate.check(req).then(
-      () => {
+      (who) => {
+        const refusedSession = who.via === 'session' ? this.sessionCheck(req) : undefined;
+        if (refusedSession) return refuseUpgrade(socket, refusedSession);
+        identities.set(req, who);
         socket.off('error', ignore);
         if (!socket.destroyed) super.emit('upgrade', req, socket, head);
       },
@@ -44,14 +55,18 @@ class GatedServer extends Server {
 /** A check ahead of the login: the refusal, or undefined to go on. */
 export type UpgradeCheck = (req: IncomingMessage) => ApiError | undefined;
 
-/** An http.Server (for Fastify's serverFactory) whose upgrades pass `before`, then `gate`, first. */
+/**
+ * An http.Server (for Fastify's serverFactory) whose upgrades pass `before`, then `gate`, first;
+ * an upgrade signed in by the session cookie passes `sessionCheck` too (origin.ts, sessionRefusal).
+ */
 export function gatedServer(
   options: ServerOptions,
   handler: RequestListener,
   gate: LoginGate,
   before: UpgradeCheck = () => undefined,
+  sessionCheck: UpgradeCheck = () => undefined,
 ): Server {
-  return new GatedServer(options, handler, gate, before);
+  return new GatedServer(options, handler, gate, before, sessionCheck);
 }
 
 function refuseUpgrade(socket: Duplex, err: unknown): void {

@@ -22,6 +22,7 @@ import { registerOrphans } from './commands/orphans.js';
 import { registerPatch } from './commands/patch.js';
 import { registerRollout } from './commands/rollout.js';
 import { registerSettings } from './commands/settings.js';
+import { registerToken } from './commands/token.js';
 import { registerTop } from './commands/top.js';
 import { registerVersion } from './commands/version.js';
 import { registerNamespaceFlags } from './namespace.js';
@@ -83,6 +84,7 @@ export function buildProgram(): Command {
   registerLabel(program);
   registerExplain(program);
   registerOrphans(program);
+  registerToken(program);
   registerPort(program);
   registerLogin(program);
   registerConfig(program);

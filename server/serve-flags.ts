@@ -20,6 +20,7 @@ import {
 } from './flag-values.js';
 import { defineFlags, type Flag, type RawFlags, settingsFrom } from './flags.js';
 import { PROXIES, proxyFlags, proxySettingsFrom } from './proxies.js';
+import { checkSignInFlags, SIGNIN_FLAGS } from './signin-flags.js';
 import { defaultRuntime, RUNTIMES, runtimeFlags, runtimeSettingsFrom } from './runtimes.js';
 import { parseSyncDirFlag } from './sync-dirs.js';
 
@@ -226,7 +227,7 @@ const HOW = defineFlags([
 ]);
 
 /** Every flag of `tidepool serve` (besides the global --data-dir), in the order of its help. */
-export const serveFlags = (): Flag[] => [...WHERE, ...proxyFlags(), ...runtimeFlags(), ...HOW];
+export const serveFlags = (): Flag[] => [...WHERE, ...proxyFlags(), ...runtimeFlags(), ...HOW, ...SIGNIN_FLAGS];
 
 /** What serve's flags say, every driver's settings by driver name, and the data directory. */
 export type ServeSettings = ReturnType<typeof serveSettingsFrom>;
@@ -239,9 +240,12 @@ export function serveSettingsFrom(given: RawFlags & { dataDir?: string }, env: N
     ...runtimeSettingsFrom(given, where.runtime),
   };
   refuseClashes(where);
+  const signIn = settingsFrom(SIGNIN_FLAGS, given, env);
+  checkSignInFlags(signIn);
   return {
     ...where,
     ...settingsFrom(HOW, given, env),
+    ...signIn,
     dataDir: resolveDataDir(given.dataDir, env),
     drivers,
   };

@@ -9,6 +9,8 @@ import type { ExecHolder } from '../api/exec.js';
 import type { OrphansHolder } from '../api/orphans.js';
 import type { SleepHolder } from '../api/sleep.js';
 import type { ObserveOptions } from '../api/observe.js';
+import type { SignInOptions } from '../api/server.js';
+import type { AuthInfo } from '../specs/index.js';
 import {
   loadOrCreateCredentials,
   logsDir,
@@ -124,7 +126,14 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       settings,
       observe: observe.apiOptions,
     };
-    const server = await startApi(s, parts, opts);
+    const { signInOptions, authInfoOf } = await import('./signin.js');
+    const signIn = await signInOptions(s);
+    if (s.auth !== 'basic')
+      logger.info(
+        { auth: s.auth },
+        `people sign in with ${signIn.provider?.label}; basic auth stays the local admin's`,
+      );
+    const server = await startApi(s, { ...parts, signIn, authInfo: authInfoOf(s) }, opts);
     components.add('api server', () => server.close());
     logger.info({ address: server.address, dataDir: s.dataDir }, `Tidepool API listening on ${server.address}`);
     if (s.metricsListen) components.add('metrics listener', (await observe.listen(s.metricsListen, logger)).close);
@@ -206,6 +215,8 @@ async function loadCredentials(dataDir: string, env: NodeJS.ProcessEnv, logger: 
 type ApiParts = Pick<Serving, 'store' | 'credentials' | 'proxySecret' | 'logger' | 'exec' | 'orphans' | 'sleep'> & {
   templates: string[];
   observe: ObserveOptions;
+  signIn: SignInOptions;
+  authInfo: AuthInfo;
 };
 
 /** The API server on --listen; a busy or foreign address is a ServeError that says so. */

@@ -18,5 +18,6 @@ export * from './reconcile-log.js';
 export * from './sleep.js';
 export * from './object-key.js';
 export * from './quota.js';
+export * from './token.js';
 export * from './auth-info.js';
 export * from './port-share.js';

@@ -28,6 +28,7 @@ const UNIT_FILES = [
 const NOT_UNIT = [
   'test/api/disk-full.test.ts',
   'test/api/proxy-auth.test.ts',
+  'test/api/signin.test.ts',
   'test/api/durability.test.ts',
   'test/api/throttle.test.ts',
   'test/api/half-open.test.ts',

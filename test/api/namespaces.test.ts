@@ -11,6 +11,8 @@ import { fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../api/server.js';
 import type { Identity } from '../../api/identity.js';
+import { namespaceReach } from '../../api/ide-authz.js';
+import { portTargetOf } from '../../api/port-access.js';
 import { Store } from '../../store/index.js';
 import { AUTH, PASSWORD, USER, port, workspace } from './helpers.js';
 
@@ -112,24 +114,22 @@ describe('namespaces', () => {
     expect(names((await as('bob', 'GET', '/api/v1/workspaces')).json)).toEqual(['bob/dev']);
   });
 
-  it("lets the proxy open an IDE or a private Port only for its namespace's person and admins", async () => {
-    const authz = async (who: string, uri: string) => {
-      const res = await fetch(`${url}/authz`, {
-        headers: { authorization: AUTH, 'x-test-identity': who, 'x-forwarded-uri': uri },
-      });
-      return { status: res.status, text: await res.text() };
-    };
-    expect((await authz('bob', '/ns/bob/workspace/dev/')).status).toBe(204);
-    expect((await authz('root', '/ns/bob/workspace/dev/')).status).toBe(204);
-    const denied = await authz('alice', '/ns/bob/workspace/dev/static/x.js');
-    expect(denied.status).toBe(403);
-    expect(JSON.parse(denied.text).message).toMatch(/"alice".*namespace "bob"/);
-    expect((await authz('alice', '/workspace/dev/')).status).toBe(403);
-    expect((await authz('root', '/workspace/dev/')).status).toBe(204);
-    expect((await as('bob', 'POST', '/api/v1/ports', port('site', 'dev', 4000))).status).toBe(201);
-    expect((await authz('bob', '/ns/bob/workspace/dev/port/4000/')).status).toBe(204);
-    expect((await authz('alice', '/ns/bob/workspace/dev/port/4000/')).status).toBe(403);
+  it("lets the proxy open an IDE only for its namespace's person and admins, and finds a namespace's Port", async () => {
+    const reach = (who: string, uri: string) =>
+      namespaceReach(PEOPLE[who]!, { method: 'GET', uri, host: 'h:8081', proto: 'http', upgrade: false });
+    expect(reach('bob', '/ns/bob/workspace/dev/')).toBeUndefined();
+    expect(reach('root', '/ns/bob/workspace/dev/')).toBeUndefined();
+    expect(reach('alice', '/ns/bob/workspace/dev/static/x.js')).toMatch(/namespace "bob"/);
+    expect(reach('alice', '/workspace/dev/')).toMatch(/namespace "default"/);
+    expect(reach('alice', '/api/v1/workspaces')).toBeUndefined();
+    expect(portTargetOf('/ns/bob/workspace/dev/port/4000/x?y')).toEqual({ workspace: 'bob/dev', port: 4000 });
+    expect(portTargetOf('/workspace/dev/port/4000/tp-share/T0k/')).toEqual({
+      workspace: 'dev',
+      port: 4000,
+      pathToken: 'T0k',
+    });
     // Bob's share link of a public Port names his namespace's path.
+    expect((await as('bob', 'POST', '/api/v1/ports', port('site', 'dev', 4000))).status).toBe(201);
     const shared = await as(
       'bob',
       'PATCH',

@@ -188,7 +188,11 @@ describe.skipIf(skipBrowserSuite())('managing workspaces in Chromium against tid
     await input.press('Enter');
     const item = ports.locator('li[data-port="3000"]');
     await item.waitFor({ timeout: 5000 });
-    expect((await serve.api('/api/v1/ports/web-carol-3000')).spec).toEqual({ workspace: 'web-carol', port: 3000 });
+    expect((await serve.api('/api/v1/ports/web-carol-3000')).spec).toEqual({
+      workspace: 'web-carol',
+      port: 3000,
+      visibility: 'private',
+    });
     // Nothing listens on 3000 in the stub's workspace yet.
     await item.locator('tp-badge', { hasText: 'No answer' }).waitFor({ timeout: 5000 });
 

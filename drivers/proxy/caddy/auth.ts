@@ -16,6 +16,12 @@
 // request with the right credentials passes, a wrong one gets Caddy's 401 (unthrottled, for as
 // long as the API is away). Any other failure of the forward auth is a 502, never a pass.
 //
+// Sign-in sessions: the browser's Cookie never reaches the API, an IDE or (Tidepool's own
+// cookie) a Port. SESSION_VARS, the first handler of every server, copies Tidepool's two cookies
+// into vars; the forward auth and the API's proxy send them as headers of their own, with the
+// original method, URI and upgrade (the forward auth is a GET without Upgrade), so /authz can
+// apply the session's origin rules to the request it stands for.
+//
 // PasswordHash: bcrypt salts every hash, so a fresh hash would make each built config differ
 // from the live one and reload Caddy for nothing: a live hash that still matches the password
 // is reused instead.
@@ -45,6 +51,19 @@ const PASSED = 'tp_login';
 /** The realm of the API's own 401, so that a browser keeps its credentials whichever one answers. */
 const REALM = 'tidepool';
 
+/** The session cookie (and the sign-in's state cookie), captured before any handler drops Cookie. */
+export const SESSION_VARS: Json = {
+  handle: [
+    { handler: 'vars', tp_session: '{http.request.cookie.tp_session}', tp_signin: '{http.request.cookie.tp_signin}' },
+  ],
+};
+
+/** The headers that carry the captured cookies to the API (believed with the proxy secret only). */
+export const SESSION_HEADERS = {
+  'X-Tidepool-Session': ['{http.vars.tp_session}'],
+  'X-Tidepool-Signin': ['{http.vars.tp_signin}'],
+};
+
 /** The forward auth to the API's /authz. */
 export function forwardAuthHandler(s: { apiUpstream: string; proxySecret: string }): Json {
   return {
@@ -55,14 +74,19 @@ export function forwardAuthHandler(s: { apiUpstream: string; proxySecret: string
       request: {
         set: {
           [PROXY_SECRET_HEADER]: [s.proxySecret],
-          // Which Port a request is for decides who may pass it (api/port-access.ts).
+          // A signed-in browser's session (SESSION_VARS), and the original request's method and
+          // upgrade: /authz holds a session to the origin it was sent to (api/origin.ts).
+          'X-Tidepool-Session': ['{http.vars.tp_session}'],
+          'X-Forwarded-Method': ['{http.request.method}'],
+          'X-Tidepool-Upgrade': ['{http.request.header.Upgrade}'],
+          // Which Port (or IDE) a request is for decides who may pass it (api/port-access.ts).
           [FORWARDED_URI_HEADER]: ['{http.request.uri}'],
           // A public Port's share cookie, cut out of the Cookie header below.
           [SHARE_HEADER]: ['{http.request.header.Cookie}'],
         },
-        // The API reads Authorization and the share cookie only. A WebSocket's Upgrade would make
-        // /authz an upgrade too, and a Port's cookies (up to hundreds of KiB) would overflow the
-        // API's header limit.
+        // The API reads Authorization, the session and the share cookie only. A WebSocket's
+        // Upgrade would make /authz an upgrade too, and a Port's cookies (up to hundreds of KiB)
+        // would overflow the API's header limit.
         delete: ['Cookie', 'Connection', 'Upgrade'],
         replace: { [SHARE_HEADER]: SHARE_COOKIE_ONLY },
       },

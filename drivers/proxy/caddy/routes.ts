@@ -20,6 +20,9 @@ export function lookup(s: CaddyConfigSettings, name: string, port: string): Json
   };
 }
 
+/** Tidepool's cookies in a Cookie header, with the separator before or after them. */
+export const TIDEPOOL_COOKIES = '(^|;)\\s*tp_(session|signin)=[^;]*';
+
 /** "?query" when there is one, "" otherwise: kept on the trailing-slash redirect. */
 const QUERY_VAR: Json = {
   handler: 'map',
@@ -64,7 +67,7 @@ const SHARE_SEGMENT_STRIP: Json = {
 };
 
 /** The share cookie out of the Cookie header (and the '; ' it leaves at the start). */
-const SHARE_COOKIE_STRIP: Json = [
+const SHARE_COOKIE_STRIP: Json[] = [
   { search_regexp: `(^|;\\s*)${SHARE_COOKIE}=[^;]*`, replace: '' },
   { search_regexp: '^;\\s*', replace: '' },
 ];
@@ -105,8 +108,12 @@ export function routed(
           request: {
             set: { 'X-Forwarded-Prefix': ['{http.vars.tp_prefix}'] },
             // The Tidepool credentials are for Caddy; a workspace must never see them.
-            delete: ['Authorization'],
-            ...(ide ? {} : { replace: { Cookie: SHARE_COOKIE_STRIP } }),
+            delete: ['Authorization', 'X-Tidepool-Session', 'X-Tidepool-Signin'],
+            // A Port gets its own cookies, never Tidepool's (the IDE's server dropped them all):
+            // not the session, not a public Port's share cookie.
+            ...(ide
+              ? {}
+              : { replace: { Cookie: [{ search_regexp: TIDEPOOL_COOKIES, replace: '' }, ...SHARE_COOKIE_STRIP] } }),
           },
           // A Port's cookies would be the host's (cookies ignore ports): the UI's, the API's and
           // every IDE's. A browser never gets them.
@@ -182,6 +189,8 @@ function wakeHop(s: CaddyConfigSettings, kind: PageKind, toPages: Json): Json {
         // not wake the workspace (an open tab would wake it again as soon as it slept).
         set: {
           [PROXY_SECRET_HEADER]: [s.proxySecret],
+          // A signed-in browser's session, as the forward auth sends it (./auth.ts).
+          'X-Tidepool-Session': ['{http.vars.tp_session}'],
           'X-Tp-Upgrade': ['{http.request.header.Upgrade}'],
           'X-Tp-Ui': [uiUrl(s)],
         },

@@ -2,7 +2,7 @@
 // the workspace server (the IDEs) and the preview server (the Ports), each behind login()
 // (./auth.ts).
 import { PROXY_SECRET_HEADER } from '../../../specs/proxy.js';
-import { login } from './auth.js';
+import { login, SESSION_HEADERS, SESSION_VARS } from './auth.js';
 import { portOf, uiUrl, type CaddyConfigSettings } from './config-settings.js';
 import type { Json, JsonObject } from './json.js';
 import { page, texts, type PageKind } from './pages.js';
@@ -33,7 +33,8 @@ function apiProxy(s: CaddyConfigSettings): Json {
     flush_interval: -1, // the API's watch streams must not be buffered
     headers: {
       // The API counts logins per client: this tells it the X-Forwarded-For is Caddy's.
-      request: { set: { [PROXY_SECRET_HEADER]: [s.proxySecret] } },
+      // The session cookie reaches the API only as SESSION_HEADERS (Cookie is dropped).
+      request: { set: { [PROXY_SECRET_HEADER]: [s.proxySecret], ...SESSION_HEADERS } },
       response: { delete: CORS_HEADERS },
     },
   };
@@ -45,8 +46,8 @@ const notAPath = (kind: PageKind): Json => {
 };
 
 /**
- * The app and workspace servers use no cookie: the UI and the API sign in with basic auth, and
- * code-server with `--auth none` reads none (its session cookie is for `--auth password`; VS
+ * The app and workspace servers pass no cookie on: the UI and the API read the session from
+ * SESSION_HEADERS (./auth.ts), and code-server with `--auth none` reads none (its session cookie is for `--auth password`; VS
  * Code's connection-token cookie is off, code-server runs it without one). Every cookie of the
  * host (cookies ignore ports) would be set by a page on the preview origin, so it is dropped
  * before the request goes anywhere: no Port's page can reach, or overflow, the UI, the API or an
@@ -77,6 +78,7 @@ export function appServer(s: CaddyConfigSettings): Json {
   return {
     ...publicServer(s, s.appListen, false),
     routes: [
+      SESSION_VARS,
       {
         handle: [
           {
@@ -94,6 +96,8 @@ export function appServer(s: CaddyConfigSettings): Json {
         ],
       },
       { match: [{ path: ['/healthz'] }], handle: [apiProxy(s)], terminal: true },
+      // Sign-in and sign-out come before the login they lead to.
+      { match: [{ path: ['/auth/*'] }], handle: [apiProxy(s)], terminal: true },
       { handle: [basicAuth(s)] },
       {
         match: [{ path: ['/'] }],
@@ -128,6 +132,7 @@ export function workspaceServer(s: CaddyConfigSettings): Json {
   return {
     ...publicServer(s, s.workspaceListen, true),
     routes: [
+      SESSION_VARS,
       DROP_COOKIES,
       { handle: [basicAuth(s)] },
       {
@@ -179,6 +184,7 @@ export function previewServer(s: CaddyConfigSettings): Json {
   return {
     ...publicServer(s, s.previewListen, true),
     routes: [
+      SESSION_VARS,
       { handle: [basicAuth(s)] },
       idePortRefused(s),
       namespacedIdePortRefused(s),

@@ -26,6 +26,7 @@ import type { TpCreateDialog } from './tp-create-dialog.js';
 import type { TpDeleteDialog } from './tp-delete-dialog.js';
 import type { PortActions } from './tp-ports.js';
 import './tp-connection.js';
+import './tp-who.js';
 import './tp-workspaces.js';
 import './tp-syncs.js';
 import './tp-events.js';
@@ -101,9 +102,10 @@ export class TpApp extends LitElement {
         top: 0;
         z-index: 1;
         display: flex;
-        flex-wrap: wrap;
         align-items: center;
         justify-content: space-between;
+        /* Who is signed in goes to a line of its own on a phone. */
+        flex-wrap: wrap;
         gap: 0.5rem 1rem;
         padding: 0.75rem clamp(1rem, 3vw, 2rem);
         background: var(--tp-header-bg, #0f2742);
@@ -353,6 +355,7 @@ export class TpApp extends LitElement {
           .usage=${this.quota}
         ></tp-namespace-bar>
         <tp-connection .state=${overallState(all)}></tp-connection>
+        <tp-who></tp-who>
       </header>
       <main tabindex="-1">${route.view === 'workspace' ? this._page(s, route.name) : this._list(s)}</main>
       <tp-create-dialog
