@@ -80,11 +80,12 @@ export function wantsAllNamespaces(req: FastifyRequest, flag: string | undefined
 
 /**
  * Who a write is recorded as (managedFields, and through them the events): `?fieldManager=`
- * when given, else the person signed in; a request no sign-in checked (a single-user install
- * without credentials, tests) keeps the name writes had before (tidepool-api).
+ * when given, else the person signed in (a session or a token). The one person of a basic-auth
+ * install, and a request no sign-in checked, keep the name writes had before (tidepool-api): a
+ * single-user install notices nothing new.
  */
 export function managerOf(req: FastifyRequest, q: { fieldManager?: string | undefined }): string {
   if (q.fieldManager) return q.fieldManager;
   const who = identityOf(req);
-  return who.via === 'none' ? DEFAULT_MANAGER : who.name;
+  return who.via === 'none' || who.via === 'basic' ? DEFAULT_MANAGER : who.name;
 }
