@@ -174,7 +174,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     origins,
   });
   await app.register(orphansPlugin, { holder: opts.orphans });
-  await app.register(sleepPlugin, { holder: opts.sleep, store });
+  await app.register(sleepPlugin, { holder: opts.sleep, store, reach: signIn.reach ?? namespaceReach });
   if (opts.settings) await app.register(settingsPlugin, { settings: opts.settings });
   await app.register((await import('./observe.js')).observeRoutes, { observe: opts.observe });
   await app.register(applyPlugin, { store });

@@ -8,11 +8,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type } from '@sinclair/typebox';
-import { keyOfRoute, objectKey, splitKey, type SleepAnswer, type SleepService } from '../specs/index.js';
+import { keyOfRoute, objectKey, workspacePath, type SleepAnswer, type SleepService } from '../specs/index.js';
 import type { Store } from '../store/index.js';
 import { ApiError } from './errors.js';
 import { identityOf } from './identity.js';
-import { authorizeNamespace, namespacePath, requestNamespace } from './namespaces.js';
+import type { ReachCheck } from './forward-auth.js';
+import { namespacePath, requestNamespace } from './namespaces.js';
 import { NameParams, type TypeBoxProvider } from './params.js';
 
 /** Filled in once the controller is up (the API starts before it). */
@@ -60,7 +61,10 @@ const WakingQuery = Type.Object({
 });
 
 export const sleepPlugin = fp(
-  async (app: FastifyInstance, { holder, store }: { holder: SleepHolder | undefined; store: Store }) => {
+  async (
+    app: FastifyInstance,
+    { holder, store, reach }: { holder: SleepHolder | undefined; store: Store; reach?: ReachCheck },
+  ) => {
     const r = app.withTypeProvider<TypeBoxProvider>();
     // On today's path (the requester's own namespace) and on a namespace's (api/namespaces.ts).
     for (const prefix of ['/api/v1', namespacePath(':namespace')]) {
@@ -83,7 +87,7 @@ export const sleepPlugin = fp(
       responses: { 503: { description: 'The waking page (HTML for a browser, one line otherwise)' } },
     };
     r.get('/api/v1/workspaces/:name/waking', { schema: waking }, async (req, reply) =>
-      wakingPage(req, reply, serviceOf(holder), store),
+      wakingPage(req, reply, serviceOf(holder), store, reach),
     );
   },
   { name: 'tidepool-sleep', fastify: '5.x' },
@@ -115,11 +119,23 @@ function wakingPage(
   reply: FastifyReply,
   service: SleepService,
   store: Store,
+  reach: ReachCheck | undefined,
 ) {
   // The proxy names the workspace by its route name (dev, or dev.team-a: specs/object-key.ts);
-  // the request's person may wake only what they may see.
+  // the request's person may wake only an IDE the proxy would let them reach (the same rule).
   const name = keyOfRoute(req.params.name);
-  authorizeNamespace(identityOf(req), splitKey(name).namespace);
+  // (A Port's request was decided by its visibility, which may let in others than the namespace's person.)
+  const why =
+    req.query.kind === 'port'
+      ? undefined
+      : reach?.(identityOf(req), {
+          method: 'GET',
+          uri: `${workspacePath(name)}/`,
+          host: String(req.headers.host ?? ''),
+          proto: 'http',
+          upgrade: false,
+        });
+  if (why) throw new ApiError(403, 'Forbidden', `Forbidden: ${why}`);
   const notMine = () => reply.code(404).send({ kind: 'Status', code: 404, reason: 'NotFound', message: 'not asleep' });
   let waking = false;
   if (wakes(req)) {
