@@ -44,6 +44,7 @@ export const CONDITION_REASONS = [
   'IDENotAnswering',
   'InsufficientCapacity',
   'ExceedsBudget',
+  'NodeUnreachable',
   // routes (RouteReady, a Port's Ready)
   'Routed',
   'WaitingForRoute',

@@ -71,7 +71,7 @@ export async function ensureHome(
       );
   }
   try {
-    const { created } = await homes.ensure(name, from);
+    const { created } = await homes.ensure(name, from, ws.spec.placement);
     if (created) {
       note(
         'Normal',

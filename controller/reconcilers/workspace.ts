@@ -75,7 +75,7 @@ async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promis
   const recreate = await recreateOnNewImage(c, vm);
   if (recreate.result) return recreate.result;
   let step: Step = recreate;
-  const now = recreate.vm;
+  const now = await followPlacement(c, recreate.vm);
   if (!now || (spec.running && now.state === 'Stopped'))
     step = await createOrStart(c, now, now === undefined && vm !== undefined);
   else if (!spec.running && (now.state === 'Running' || now.state === 'Starting')) step = await stopInstance(c, now);
@@ -110,6 +110,24 @@ async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promis
   )
     await applyDevcontainer(ctx, ws, c.status, after, c.note);
   return write(ctx, ws, c.status, await observe(ctx, ws, after, c.prev));
+}
+
+/**
+ * spec.placement names a member other than the one the VM is on: move it there with its home
+ * (the runtime stops, moves and starts it). Returns the VM as it is after.
+ */
+async function followPlacement(c: Convergence, vm: VM | undefined): Promise<VM | undefined> {
+  const to = c.ws.spec.placement;
+  const move = c.ctx.runtime.move?.bind(c.ctx.runtime);
+  if (!vm?.node || !to || to.startsWith('@') || vm.node === to || vm.nodeUnreachable || !move) return vm;
+  c.note(
+    'Normal',
+    'Moving',
+    `Moving the workspace and its home from cluster member ${vm.node} to ${to} (spec.placement).`,
+  );
+  await move(c.name, to);
+  c.note('Normal', 'Moved', `Moved to cluster member ${to}.`);
+  return (await c.ctx.runtime.get?.(c.name)) ?? vm;
 }
 
 function convergence(ctx: Context, ws: Workspace): Convergence {

@@ -20,6 +20,13 @@ export interface VM {
   memoryBytes?: number;
   /** The runtime's own words when state is Error. */
   message?: string;
+  /** The cluster member it runs on, where the runtime is a cluster (Incus's `location`). */
+  node?: string;
+  /**
+   * Set when the member the VM is on does not answer: the runtime cannot tell its state or act
+   * on it until the member is back (state is Error, message says which member).
+   */
+  nodeUnreachable?: boolean;
 }
 
 /** What a running VM uses now, as the runtime counts it; a figure the runtime cannot tell is absent. */
@@ -52,6 +59,12 @@ export interface CreateVMRequest {
   start: boolean;
   /** Attach the workspace's home (made first with `homes.ensure`) at `homes.path`. Only on runtimes with `homes`. */
   home?: boolean;
+  /**
+   * Where to place it on a clustered runtime: a member's name, or "@group" for a cluster group
+   * (Workspace spec.placement, else the server's default); undefined: the runtime chooses.
+   * Where the home exists already, the VM goes where its home is.
+   */
+  placement?: string;
 }
 
 export interface Resources {
@@ -91,9 +104,11 @@ export interface HomeVolumes {
    * Makes the workspace's home unless it exists. A home made now starts as a copy of the home
    * of workspace `from` when given (a copy-on-write copy where the storage allows); a missing
    * source throws RuntimeError with reason SourceNotFound and makes nothing. An existing home
-   * is kept as it is (never copied over): calling it again after a crash is safe.
+   * is kept as it is (never copied over): calling it again after a crash is safe. On a
+   * clustered runtime a new home is made on the member its VM will be placed on (`placement`,
+   * as in CreateVMRequest; a copy crosses members when its source is elsewhere).
    */
-  ensure(workspace: string, from?: string): Promise<{ created: boolean }>;
+  ensure(workspace: string, from?: string, placement?: string): Promise<{ created: boolean }>;
   /** Whether the workspace has a home. */
   exists(workspace: string): Promise<boolean>;
   /** Deletes the home; a missing one is not an error. Call after the VM is gone. */
@@ -127,6 +142,11 @@ export interface RuntimeDriver {
   start(name: string): Promise<void>;
   /** Stops gracefully, forcing after a timeout; stopping a stopped one is not an error. */
   stop(name: string): Promise<void>;
+  /**
+   * Moves the VM and its home to cluster member `node` (stopped, moved, started again when it
+   * ran). Only clustered runtimes have it; the VM's `node` says where it is now.
+   */
+  move?(name: string, node: string): Promise<void>;
   /**
    * Deletes the VM and its disk, stopping it first if needed; a missing VM is not an error.
    * The home (see `homes`) is kept: it goes only with `homes.delete`.

@@ -14,6 +14,8 @@ export const HOME_UID = 1000;
 
 interface Volume {
   name: string;
+  /** The cluster member the volume is on ("none" on a standalone Incus). */
+  location?: string;
   config?: Record<string, string>;
   used_by?: string[];
 }
@@ -23,6 +25,10 @@ export interface IncusHomes extends HomeVolumes {
   volumeName(workspace: string): string;
   /** The disk device that mounts the home, for an instance's devices. */
   device(workspace: string): Promise<Record<string, string>>;
+  /** The cluster member the home is on; undefined when there is no home or Incus is not clustered. */
+  location(workspace: string): Promise<string | undefined>;
+  /** Moves the home to another member (its instance stopped): a copy there, then the old one deleted. */
+  move(workspace: string, to: string): Promise<void>;
 }
 
 export interface IncusHomesOptions {
@@ -35,6 +41,8 @@ export interface IncusHomesOptions {
   profile: string;
   /** Appends the project (and other) query parameters. */
   q: (path: string, ...extra: string[]) => string;
+  /** The member a new home goes on (placement.ts); undefined on a standalone Incus. */
+  choose: (placement: string | undefined) => Promise<string | undefined>;
 }
 
 export function createIncusHomes(o: IncusHomesOptions): IncusHomes {
@@ -60,10 +68,46 @@ class IncusHomeVolumes implements IncusHomes {
     return { type: 'disk', pool: await this.#poolName(), source: this.volumeName(ws), path: HOME_PATH };
   }
 
-  async ensure(ws: string, from?: string): Promise<{ created: boolean }> {
+  async ensure(ws: string, from?: string, placement?: string): Promise<{ created: boolean }> {
     if (await this.#getOwn(ws)) return { created: false };
     const body = from === undefined ? this.#freshVolume(ws) : await this.#copiedVolume(ws, from);
-    return this.#createVolume(ws, body);
+    // On a cluster the volume is made on the member its instance will be placed on: made
+    // without a target it lands on whichever member took the request, and the instance's
+    // create then fails elsewhere with "Storage volume not found".
+    const target = await this.#o.choose(placement);
+    return this.#createVolume(ws, body, target);
+  }
+
+  async location(ws: string): Promise<string | undefined> {
+    const v = await this.#getOwn(ws);
+    return v?.location && v.location !== 'none' ? v.location : undefined;
+  }
+
+  async move(ws: string, to: string): Promise<void> {
+    const v = await this.#getOwn(ws);
+    const from = v?.location;
+    if (!v || !from || from === 'none' || from === to) return;
+    const pool = await this.#poolName();
+    const volumes = await this.#volumesPath();
+    // A copy of the same name on the new member (a local pool keeps names per member), then the
+    // old one goes: what `incus storage volume move --destination-target` does across members.
+    const { config, name } = v;
+    const body = {
+      name,
+      type: 'custom',
+      content_type: 'filesystem',
+      config,
+      source: { type: 'copy', pool, name, location: from, volume_only: true },
+    };
+    await this.#o.client.call('POST', this.#o.q(volumes, `target=${encodeURIComponent(to)}`), body, {
+      waitSeconds: 600,
+    });
+    await this.#o.client.call(
+      'DELETE',
+      this.#o.q(`${volumes}/${encodeURIComponent(name)}`, `target=${encodeURIComponent(from)}`),
+      undefined,
+      { waitSeconds: 120 },
+    );
   }
 
   async exists(ws: string): Promise<boolean> {
@@ -177,16 +221,19 @@ class IncusHomeVolumes implements IncusHomes {
     // files would show up under the wrong owners (1001000 instead of dev) in the new instance.
     // No initial.*: Incus would chown the copy's root unshifted (nobody inside).
     const copied = Object.entries(src.config ?? {}).filter(([k]) => !k.startsWith('initial.'));
+    // The source's member, so a copy onto another member reads it from there.
+    const location = src.location && src.location !== 'none' ? { location: src.location } : {};
     return {
       ...this.#freshVolume(ws),
-      source: { type: 'copy', pool: await this.#poolName(), name: src.name, volume_only: true },
+      source: { type: 'copy', pool: await this.#poolName(), name: src.name, volume_only: true, ...location },
       config: { ...Object.fromEntries(copied), [CONFIG_ID]: this.#o.tidepoolId, [CONFIG_WORKSPACE]: ws },
     };
   }
 
-  async #createVolume(ws: string, body: Record<string, unknown>): Promise<{ created: boolean }> {
+  async #createVolume(ws: string, body: Record<string, unknown>, target?: string): Promise<{ created: boolean }> {
+    const on = target ? [`target=${encodeURIComponent(target)}`] : [];
     try {
-      await this.#o.client.call('POST', this.#o.q(await this.#volumesPath()), body, {
+      await this.#o.client.call('POST', this.#o.q(await this.#volumesPath(), ...on), body, {
         waitSeconds: 600,
         ifGone: async () => {
           if (!(await this.#getOwn(ws)))

@@ -29,6 +29,7 @@ import { incusExec } from './exec-session.js';
 import { createIncusHomes, type IncusHomes } from './homes.js';
 import { IncusInstances, isLocalAlias } from './instances.js';
 import { vmOf } from './mapping.js';
+import { IncusPlacement } from './placement.js';
 import { IncusScope } from './scope.js';
 import { WarmPool } from './warm.js';
 import { IncusUsage } from './usage.js';
@@ -74,6 +75,10 @@ export interface IncusRuntime extends RuntimeDriver {
   get(workspace: string): Promise<VM | undefined>;
   /** The Incus instance name of a workspace (for logs and tests). */
   instanceName(workspace: string): string;
+  /** Moves a workspace and its home to cluster member `node`: stop, move both, start again if it ran. */
+  move(workspace: string, node: string): Promise<void>;
+  /** Keeps new workspaces off `node` (on) or lets them back (off); placement naming it still wins. */
+  cordon(node: string, on: boolean): void;
 }
 
 export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
@@ -92,6 +97,7 @@ class IncusDriver implements IncusRuntime {
   readonly #pool: WarmPool | undefined;
   readonly #usage: IncusUsage;
   readonly #builder: IncusImageBuilder;
+  readonly #placement: IncusPlacement;
 
   constructor(opts: IncusRuntimeOptions) {
     this.client = new IncusClient(opts);
@@ -100,6 +106,9 @@ class IncusDriver implements IncusRuntime {
     const log = opts.log ?? (() => undefined);
     this.#scope = scope;
     this.#imageMap = opts.imageMap ?? defaultImageMap;
+    const placement = new IncusPlacement(scope);
+    this.#placement = placement;
+    const choose = (p: string | undefined) => placement.choose(p ?? opts.target, () => this.#instances.countByMember());
     this.homes = createIncusHomes({
       client: this.client,
       tidepoolId: opts.tidepoolId,
@@ -107,11 +116,12 @@ class IncusDriver implements IncusRuntime {
       instanceName: (ws) => scope.coldName(ws),
       profile,
       q: (path, ...extra) => scope.query(path, ...extra),
+      choose,
       ...(opts.homePool ? { pool: opts.homePool } : {}),
     });
     this.#instances = new IncusInstances(scope, this.homes, {
       profile,
-      target: opts.target,
+      choose,
       imageMap: this.#imageMap,
       stopTimeoutSeconds: opts.stopTimeoutSeconds ?? 30,
       createTimeoutSeconds: opts.createTimeoutSeconds ?? 600,
@@ -195,6 +205,15 @@ class IncusDriver implements IncusRuntime {
 
   async stop(workspace: string): Promise<void> {
     await this.#instances.stop(workspace);
+  }
+
+  async move(workspace: string, node: string): Promise<void> {
+    await this.#instances.move(workspace, node);
+  }
+
+  cordon(node: string, on: boolean): void {
+    if (on) this.#placement.cordoned.add(node);
+    else this.#placement.cordoned.delete(node);
   }
 
   // The home volume is detached with the instance and kept: it goes only with homes.delete.

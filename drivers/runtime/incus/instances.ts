@@ -5,15 +5,15 @@
 import { resolveImage, type ImageMap, type IncusImage } from '../images.js';
 import { RuntimeError, type CreateVMRequest, type Resources } from '../types.js';
 import type { IncusHomes } from './homes.js';
-import { formatBytes, instanceBody, type Instance } from './mapping.js';
+import { formatBytes, instanceBody, isOfflineStub, type Instance } from './mapping.js';
 import { CONFIG_BUILD, CONFIG_ID, CONFIG_IMAGE, CONFIG_WORKSPACE } from './names.js';
 import { isNotFound, type IncusScope } from './scope.js';
 
 export interface InstancesSettings {
   /** Profile every instance gets (root disk + NIC on the Tidepool bridge). */
   profile: string;
-  /** Cluster member to place new instances on; undefined: Incus chooses. */
-  target: string | undefined;
+  /** The member a new instance goes on, for a placement (placement.ts); undefined on a standalone Incus. */
+  choose: (placement: string | undefined) => Promise<string | undefined>;
   imageMap: ImageMap;
   /** Graceful stop timeout before forcing, seconds. */
   stopTimeoutSeconds: number;
@@ -58,6 +58,9 @@ export class IncusInstances {
       return this.#scope.workspaceOf(i) === workspace ? i : undefined;
     } catch (err) {
       if (isNotFound(err)) return undefined;
+      // A member that does not answer fails its instance's own GET; the listing still shows it.
+      const stub = (await this.list().catch(() => undefined))?.own.find((o) => o.workspace === workspace);
+      if (stub && isOfflineStub(stub.instance)) return stub.instance;
       throw err;
     }
   }
@@ -90,7 +93,10 @@ export class IncusInstances {
       ...(req.home ? { devices: { home: await this.#homes.device(req.name) } } : {}),
       start: req.start,
     };
-    const target = this.#s.target ? [`target=${encodeURIComponent(this.#s.target)}`] : [];
+    // The instance goes where its home is (made first, on the chosen member); without a home, where placement says.
+    const member =
+      (req.home ? await this.#homes.location(req.name) : undefined) ?? (await this.#s.choose(req.placement));
+    const target = member ? [`target=${encodeURIComponent(member)}`] : [];
     try {
       await this.#scope.client.call('POST', this.#scope.query('/1.0/instances', ...target), body, {
         waitSeconds: this.#s.createTimeoutSeconds,
@@ -106,6 +112,34 @@ export class IncusInstances {
         throw err;
       throw await this.#explainCreateFailure(err, req.name, image);
     }
+  }
+
+  /** How many instances (anyone's) each cluster member has: Incus's own measure for placing. */
+  async countByMember(): Promise<Map<string, number>> {
+    const all = await this.#scope.client.call<Instance[]>('GET', this.#scope.query('/1.0/instances', 'recursion=1'));
+    const counts = new Map<string, number>();
+    for (const i of all ?? []) if (i.location) counts.set(i.location, (counts.get(i.location) ?? 0) + 1);
+    return counts;
+  }
+
+  /**
+   * Moves the workspace's instance and home to member `to`. A local custom volume cannot go
+   * along with a live migration, so: stop, move the home, move the instance, start when it ran.
+   * Its IP stays on the flat L2 (the host's DHCP keeps the lease by MAC); a route follows anyway.
+   */
+  async move(workspace: string, to: string): Promise<void> {
+    const i = await this.get(workspace);
+    if (i.location === to) return;
+    const wasRunning = i.status === 'Running' || i.status === 'Frozen';
+    await this.#stop(workspace, i, true);
+    await this.#homes.move(workspace, to);
+    await this.#scope.client.call(
+      'POST',
+      this.#scope.query(this.#scope.instancePath(i.name), `target=${encodeURIComponent(to)}`),
+      { name: i.name, migration: true, live: false },
+      { waitSeconds: 600 },
+    );
+    if (wasRunning) await this.#power(i.name, 'start', {}, 120);
   }
 
   async start(workspace: string): Promise<void> {
