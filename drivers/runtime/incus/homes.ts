@@ -27,8 +27,13 @@ export interface IncusHomes extends HomeVolumes {
   device(workspace: string): Promise<Record<string, string>>;
   /** The cluster member the home is on; undefined when there is no home or Incus is not clustered. */
   location(workspace: string): Promise<string | undefined>;
-  /** Moves the home to another member (its instance stopped): a copy there, then the old one deleted. */
-  move(workspace: string, to: string): Promise<void>;
+  /**
+   * Copies the home to member `to` under the same name (its instance stopped); returns the
+   * member it was on, or undefined when it is there already (or Incus is not clustered).
+   */
+  copyTo(workspace: string, to: string): Promise<string | undefined>;
+  /** Deletes the copy of the home on `member` (once its instance uses the one elsewhere). */
+  deleteOn(workspace: string, member: string): Promise<void>;
 }
 
 export interface IncusHomesOptions {
@@ -83,31 +88,24 @@ class IncusHomeVolumes implements IncusHomes {
     return v?.location && v.location !== 'none' ? v.location : undefined;
   }
 
-  async move(ws: string, to: string): Promise<void> {
+  async copyTo(ws: string, to: string): Promise<string | undefined> {
     const v = await this.#getOwn(ws);
     const from = v?.location;
-    if (!v || !from || from === 'none' || from === to) return;
+    if (!v || !from || from === 'none' || from === to) return undefined;
     const pool = await this.#poolName();
-    const volumes = await this.#volumesPath();
-    // A copy of the same name on the new member (a local pool keeps names per member), then the
-    // old one goes: what `incus storage volume move --destination-target` does across members.
+    // The same name on the new member (a local pool keeps names per member), read from the old one.
     const { config, name } = v;
-    const body = {
-      name,
-      type: 'custom',
-      content_type: 'filesystem',
-      config,
-      source: { type: 'copy', pool, name, location: from, volume_only: true },
-    };
-    await this.#o.client.call('POST', this.#o.q(volumes, `target=${encodeURIComponent(to)}`), body, {
-      waitSeconds: 600,
-    });
-    await this.#o.client.call(
-      'DELETE',
-      this.#o.q(`${volumes}/${encodeURIComponent(name)}`, `target=${encodeURIComponent(from)}`),
-      undefined,
-      { waitSeconds: 120 },
-    );
+    const source = { type: 'copy', pool, name, location: from, volume_only: true };
+    const body = { name, type: 'custom', content_type: 'filesystem', config, source };
+    const on = `target=${encodeURIComponent(to)}`;
+    await this.#o.client.call('POST', this.#o.q(await this.#volumesPath(), on), body, { waitSeconds: 600 });
+    return from;
+  }
+
+  async deleteOn(ws: string, member: string): Promise<void> {
+    const path = `${await this.#volumesPath()}/${encodeURIComponent(this.volumeName(ws))}`;
+    const on = `target=${encodeURIComponent(member)}`;
+    await this.#o.client.call('DELETE', this.#o.q(path, on), undefined, { waitSeconds: 120 });
   }
 
   async exists(ws: string): Promise<boolean> {

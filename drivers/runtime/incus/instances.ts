@@ -132,13 +132,16 @@ export class IncusInstances {
     if (i.location === to) return;
     const wasRunning = i.status === 'Running' || i.status === 'Frozen';
     await this.#stop(workspace, i, true);
-    await this.#homes.move(workspace, to);
+    // The home first (the instance's disk device names it, and must find it on the new member),
+    // then the instance; the old copy of the home goes last, once nothing uses it.
+    const from = await this.#homes.copyTo(workspace, to);
     await this.#scope.client.call(
       'POST',
       this.#scope.query(this.#scope.instancePath(i.name), `target=${encodeURIComponent(to)}`),
       { name: i.name, migration: true, live: false },
       { waitSeconds: 600 },
     );
+    if (from) await this.#homes.deleteOn(workspace, from);
     if (wasRunning) await this.#power(i.name, 'start', {}, 120);
   }
 
