@@ -17,6 +17,7 @@ import { settingsPlugin } from './settings.js';
 import { openApiPlugin } from './openapi.js';
 import { originPlugin } from './origin.js';
 import { orphansPlugin, type OrphansHolder } from './orphans.js';
+import { nodesPlugin, type NodesHolder } from './nodes.js';
 import { probePlugin } from './probe.js';
 import { resourcesPlugin } from './resources.js';
 import { statusPlugin } from './status.js';
@@ -46,6 +47,8 @@ export interface ServerOptions {
   exec?: ExecHolder;
   /** Lists and deletes orphans (the controller's), for /api/v1/orphans. Defaults to none (501). */
   orphans?: OrphansHolder;
+  /** Lists and cordons the cluster's members (the runtime's), for /api/v1/nodes. Defaults to none (501). */
+  nodes?: NodesHolder;
   /** Interval of the `: ping` comments on Server-Sent Events streams. Defaults to 15 s. */
   ssePingMs?: number;
   /** Time a client has to send the request headers. Defaults to 10 s. */
@@ -93,6 +96,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   if (opts.logsDir) await app.register(logsPlugin, { store, logsDir: opts.logsDir });
   await app.register(execPlugin, { store, exec: opts.exec, authorized: basicAuthChecker(opts.credentials), origins });
   await app.register(orphansPlugin, { holder: opts.orphans });
+  await app.register(nodesPlugin, { holder: opts.nodes });
   if (opts.settings) await app.register(settingsPlugin, { settings: opts.settings });
   await app.register((await import('./observe.js')).observeRoutes, { observe: opts.observe });
   await app.register(applyPlugin, { store });

@@ -15,6 +15,7 @@ import { registerExplain } from './commands/explain.js';
 import { registerLabel } from './commands/label.js';
 import { registerLogs } from './commands/logs.js';
 import { registerOrphans } from './commands/orphans.js';
+import { registerNodes } from './commands/nodes.js';
 import { registerPatch } from './commands/patch.js';
 import { registerRollout } from './commands/rollout.js';
 import { registerSettings } from './commands/settings.js';
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
   registerLabel(program);
   registerExplain(program);
   registerOrphans(program);
+  registerNodes(program);
   registerVersion(program);
   // Last: it reads the table of every command registered before it.
   registerCompletion(program);

@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import { imageTemplateAdmission, SettingsFile, type Store } from '../store/index.js';
 import type { ExecHolder } from '../api/exec.js';
 import type { OrphansHolder } from '../api/orphans.js';
+import type { NodesHolder } from '../api/nodes.js';
+import { nodeService } from './nodes.js';
 import type { ObserveOptions } from '../api/observe.js';
 import {
   loadOrCreateCredentials,
@@ -73,6 +75,7 @@ interface Serving {
   address: string;
   exec: ExecHolder;
   orphans: OrphansHolder;
+  nodes: NodesHolder;
   /** Metrics, usage and the reconcile log (observe.ts). */
   observe: Observability;
   /** The editor settings that follow the user, shared by the API (export, import) and the controller. */
@@ -103,6 +106,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     // objects stored before the controller runs are simply reconciled when it does.
     const exec: ExecHolder = { starting: !opts.apiOnly };
     const orphans: OrphansHolder = { starting: !opts.apiOnly };
+    const nodes: NodesHolder = { starting: !opts.apiOnly };
     const observe = new Observability({
       metrics: opts.metrics ?? true,
       runtimeComing: !opts.apiOnly,
@@ -116,6 +120,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       logger,
       exec,
       orphans,
+      nodes,
       templates,
       settings,
       observe: observe.apiOptions,
@@ -153,6 +158,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       address: server.address,
       exec,
       orphans,
+      nodes,
       observe,
       settings,
     };
@@ -198,7 +204,7 @@ async function loadCredentials(dataDir: string, env: NodeJS.ProcessEnv, logger: 
   return credentials;
 }
 
-type ApiParts = Pick<Serving, 'store' | 'credentials' | 'proxySecret' | 'logger' | 'exec' | 'orphans'> & {
+type ApiParts = Pick<Serving, 'store' | 'credentials' | 'proxySecret' | 'logger' | 'exec' | 'orphans' | 'nodes'> & {
   templates: string[];
   observe: ObserveOptions;
 };
@@ -297,6 +303,9 @@ async function startDriversAndController(x: Serving): Promise<ProxyDriver> {
   components.add('controller', () => controller.stop());
   x.orphans.service = controller.orphans;
   x.orphans.starting = false;
+  const nodes = nodeService(runtime, () => controller.resync());
+  if (nodes) x.nodes.service = nodes;
+  x.nodes.starting = false;
   logger.info({ tidepoolId, runtime: runtime.name, proxy: proxy.name }, 'controller started');
   return proxy;
 }

@@ -2,6 +2,7 @@
 // Implementations: stub (in memory), incus (REST over the unix socket), tart (CLI).
 // The controller imports only this file, never a concrete driver.
 import type { ExecRequest, ExecSession } from '../../specs/exec.js';
+import type { Node } from '../../specs/node.js';
 import { DriverError } from '../errors.js';
 
 export type VMState = 'Running' | 'Stopped' | 'Starting' | 'Stopping' | 'Error' | 'Unknown';
@@ -27,6 +28,8 @@ export interface VM {
    * on it until the member is back (state is Error, message says which member).
    */
   nodeUnreachable?: boolean;
+  /** Set when its member is cordoned (draining): the controller moves it elsewhere unless spec.placement names that member. */
+  nodeCordoned?: boolean;
 }
 
 /** What a running VM uses now, as the runtime counts it; a figure the runtime cannot tell is absent. */
@@ -144,9 +147,14 @@ export interface RuntimeDriver {
   stop(name: string): Promise<void>;
   /**
    * Moves the VM and its home to cluster member `node` (stopped, moved, started again when it
-   * ran). Only clustered runtimes have it; the VM's `node` says where it is now.
+   * ran); without `node`, to the member the runtime would place a new VM on. Only clustered
+   * runtimes have it; the VM's `node` says where it is now.
    */
-  move?(name: string, node: string): Promise<void>;
+  move?(name: string, node?: string): Promise<void>;
+  /** The cluster's members ([] when the runtime is not a cluster). Only clustered runtimes have it. */
+  nodes?(): Promise<Node[]>;
+  /** Keeps new VMs off member `node` (on) or lets them back (off); NotFound for no such member. */
+  cordon?(node: string, on: boolean): Promise<Node>;
   /**
    * Deletes the VM and its disk, stopping it first if needed; a missing VM is not an error.
    * The home (see `homes`) is kept: it goes only with `homes.delete`.

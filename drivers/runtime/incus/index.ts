@@ -6,6 +6,7 @@
 // power, delete), homes.ts (the home volumes), exec.ts and exec-session.ts (commands inside),
 // watch.ts and events.ts (changes behind our back), mapping.ts (an instance as a VM, no I/O).
 // This file maps the RuntimeDriver contract onto them.
+import type { Node } from '../../../specs/node.js';
 import { defaultImageMap, resolveImage, type ImageMap } from '../images.js';
 import {
   RuntimeError,
@@ -29,7 +30,7 @@ import { incusExec } from './exec-session.js';
 import { createIncusHomes, type IncusHomes } from './homes.js';
 import { IncusInstances, isLocalAlias } from './instances.js';
 import { vmOf } from './mapping.js';
-import { IncusPlacement } from './placement.js';
+import { IncusPlacement, nodeOf } from './placement.js';
 import { IncusScope } from './scope.js';
 import { WarmPool } from './warm.js';
 import { IncusUsage } from './usage.js';
@@ -75,10 +76,11 @@ export interface IncusRuntime extends RuntimeDriver {
   get(workspace: string): Promise<VM | undefined>;
   /** The Incus instance name of a workspace (for logs and tests). */
   instanceName(workspace: string): string;
-  /** Moves a workspace and its home to cluster member `node`: stop, move both, start again if it ran. */
-  move(workspace: string, node: string): Promise<void>;
+  /** Moves a workspace and its home to cluster member `node` (default: where a new one would go). */
+  move(workspace: string, node?: string): Promise<void>;
+  nodes(): Promise<Node[]>;
   /** Keeps new workspaces off `node` (on) or lets them back (off); placement naming it still wins. */
-  cordon(node: string, on: boolean): void;
+  cordon(node: string, on: boolean): Promise<Node>;
 }
 
 export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
@@ -98,6 +100,7 @@ class IncusDriver implements IncusRuntime {
   readonly #usage: IncusUsage;
   readonly #builder: IncusImageBuilder;
   readonly #placement: IncusPlacement;
+  readonly #choose: (placement: string | undefined) => Promise<string | undefined>;
 
   constructor(opts: IncusRuntimeOptions) {
     this.client = new IncusClient(opts);
@@ -109,6 +112,7 @@ class IncusDriver implements IncusRuntime {
     const placement = new IncusPlacement(scope);
     this.#placement = placement;
     const choose = (p: string | undefined) => placement.choose(p ?? opts.target, () => this.#instances.countByMember());
+    this.#choose = choose;
     this.homes = createIncusHomes({
       client: this.client,
       tidepoolId: opts.tidepoolId,
@@ -169,7 +173,7 @@ class IncusDriver implements IncusRuntime {
     const { own, warm } = await this.#instances.list();
     for (const { instance, workspace } of own) {
       this.#watch.remember(instance.name, workspace);
-      vms.push(vmOf(instance, workspace));
+      vms.push(await this.#marked(vmOf(instance, workspace)));
     }
     this.#pool?.observe(warm);
     return vms;
@@ -184,7 +188,7 @@ class IncusDriver implements IncusRuntime {
     const instance = await this.#instances.find(workspace);
     if (!instance) return undefined;
     this.#watch.remember(instance.name, workspace);
-    return vmOf(instance, workspace);
+    return this.#marked(vmOf(instance, workspace));
   }
 
   async create(req: CreateVMRequest): Promise<undefined> {
@@ -207,13 +211,25 @@ class IncusDriver implements IncusRuntime {
     await this.#instances.stop(workspace);
   }
 
-  async move(workspace: string, node: string): Promise<void> {
-    await this.#instances.move(workspace, node);
+  async move(workspace: string, node?: string): Promise<void> {
+    const to = node ?? (await this.#choose(undefined));
+    if (!to)
+      throw new RuntimeError('this Incus is not a cluster: there is no other member to move to', 'InvalidConfig');
+    await this.#instances.move(workspace, to);
   }
 
-  cordon(node: string, on: boolean): void {
-    if (on) this.#placement.cordoned.add(node);
-    else this.#placement.cordoned.delete(node);
+  async nodes(): Promise<Node[]> {
+    return (await this.#placement.members()).map(nodeOf);
+  }
+
+  cordon(node: string, on: boolean): Promise<Node> {
+    return this.#placement.cordon(node, on);
+  }
+
+  /** The VM, marked when its member is cordoned (a drain moves it). */
+  async #marked(vm: VM): Promise<VM> {
+    if (vm.node && (await this.#placement.cordoned()).has(vm.node)) vm.nodeCordoned = true;
+    return vm;
   }
 
   // The home volume is detached with the instance and kept: it goes only with homes.delete.

@@ -3,6 +3,7 @@
 // made before the instance, on the member the instance will run on. So the driver chooses the
 // member once, up front, by Incus's own rule, and then names it for the home and the instance
 // alike. A standalone Incus has no members: nothing is chosen and nothing is targeted.
+import type { Node } from '../../../specs/node.js';
 import { RuntimeError } from '../types.js';
 import type { IncusScope } from './scope.js';
 
@@ -11,14 +12,32 @@ export interface Member {
   server_name: string;
   status: string;
   groups?: string[] | null;
+  config?: Record<string, string> | null;
+  description?: string;
+  roles?: string[] | null;
+  failure_domain?: string;
 }
+
+/**
+ * Incus's own switch for "no instances unless targeted": a cordon is kept in the cluster's
+ * database, seen by `incus cluster show`, and honoured by Incus's scheduler as well as ours.
+ */
+const SCHEDULER = 'scheduler.instance';
+const isCordoned = (m: Member) => m.config?.[SCHEDULER] === 'manual';
+
+export const nodeOf = (m: Member): Node => ({
+  name: m.server_name,
+  status: m.status,
+  cordoned: isCordoned(m),
+  groups: m.groups ?? [],
+});
 
 export class IncusPlacement {
   readonly #scope: IncusScope;
   /** Whether Incus is clustered, once asked (it does not change while Tidepool runs). */
   #clustered: boolean | undefined;
-  /** Members that take no new workspaces (`tidepool drain`): kept by the driver, not by Incus. */
-  readonly cordoned = new Set<string>();
+  /** The last listing and when, so that one listing of instances asks for the members once. */
+  #recent: { at: number; members: Promise<Member[]> } | undefined;
 
   constructor(scope: IncusScope) {
     this.#scope = scope;
@@ -32,10 +51,42 @@ export class IncusPlacement {
     return this.#clustered;
   }
 
-  /** The members, or [] on a standalone Incus. */
-  async members(): Promise<Member[]> {
+  /** The members, or [] on a standalone Incus; `maxAgeMs` lets a listing of a moment ago do. */
+  async members(maxAgeMs = 0): Promise<Member[]> {
     if (!(await this.clustered())) return [];
-    return (await this.#scope.client.call<Member[]>('GET', '/1.0/cluster/members?recursion=1')) ?? [];
+    if (this.#recent && Date.now() - this.#recent.at <= maxAgeMs) return this.#recent.members;
+    const members = this.#scope.client.call<Member[]>('GET', '/1.0/cluster/members?recursion=1').then((m) => m ?? []);
+    this.#recent = { at: Date.now(), members };
+    members.catch(() => {
+      this.#recent = undefined;
+    });
+    return members;
+  }
+
+  /** The names of the cordoned members (within a second of asking). */
+  async cordoned(): Promise<Set<string>> {
+    return new Set((await this.members(1000)).filter(isCordoned).map((m) => m.server_name));
+  }
+
+  /** Cordons (scheduler.instance=manual) or uncordons (all) a member. */
+  async cordon(name: string, on: boolean): Promise<Node> {
+    const m = (await this.members()).find((x) => x.server_name === name);
+    if (!m) {
+      const names =
+        (await this.members(1000)).map((x) => x.server_name).join(', ') || 'none: this Incus is not a cluster';
+      throw new RuntimeError(`no cluster member "${name}" (members: ${names})`, 'NotFound', 404);
+    }
+    const config = { ...(m.config ?? {}), [SCHEDULER]: on ? 'manual' : 'all' };
+    const put = {
+      description: m.description ?? '',
+      roles: m.roles ?? [],
+      failure_domain: m.failure_domain ?? 'default',
+      groups: m.groups ?? [],
+      config,
+    };
+    await this.#scope.client.call('PUT', `/1.0/cluster/members/${encodeURIComponent(name)}`, put);
+    this.#recent = undefined;
+    return nodeOf({ ...m, config });
   }
 
   /**
@@ -73,12 +124,12 @@ export class IncusPlacement {
       return m.server_name;
     }
     const group = placement?.slice(1);
-    const fit = online.filter((m) => (group ? (m.groups ?? []).includes(group) : !this.cordoned.has(m.server_name)));
+    const fit = online.filter((m) => !isCordoned(m) && (!group || (m.groups ?? []).includes(group)));
     if (fit.length === 0)
       throw new RuntimeError(
         group
-          ? `placement "@${group}": no online member in cluster group ${group}`
-          : 'no online cluster member takes new workspaces (all offline or cordoned)',
+          ? `placement "@${group}": no online, uncordoned member in cluster group ${group}`
+          : 'no online cluster member takes new workspaces (all offline or cordoned; `tidepool uncordon NODE`)',
         'RuntimeUnavailable',
       );
     const load = await instancesOn();
