@@ -61,7 +61,16 @@ export function pollMs(ctx: Context, since: number | undefined): number {
 }
 
 /** Status fields the workspace reconciler writes; any other (lastAccessTime) belongs to another writer and is kept as stored. */
-const OWNED_STATUS = new Set(['phase', 'observedGeneration', 'ip', 'url', 'instance', 'lastStartedTime', 'conditions']);
+const OWNED_STATUS = new Set([
+  'phase',
+  'observedGeneration',
+  'ip',
+  'url',
+  'instance',
+  'node',
+  'lastStartedTime',
+  'conditions',
+]);
 
 /** `status` with the fields it does not own taken from the stored object as it is now (not as it was read). */
 export function keepForeignStatus<S extends object>(ctx: Context, name: string, status: S): S {

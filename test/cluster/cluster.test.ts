@@ -8,13 +8,14 @@ import { execa } from 'execa';
 import type { IncusRuntime } from '../../drivers/runtime/incus/index.js';
 import type { VM } from '../../drivers/runtime/types.js';
 import { poll } from '../poll.js';
-import { guardDrops, labClient, labGet, labOrSkip, labRuntime, type Lab } from './lab.js';
+import { lockLab, guardDrops, labClient, labGet, labOrSkip, labRuntime, type Lab } from './lab.js';
 
 const lab = await labOrSkip('test/cluster');
 const ID = `t-cluster-${process.pid}-${Date.now().toString(36)}`;
 const MINIMAL = 'minimal';
 let rt: IncusRuntime;
 let dropsBefore = 0;
+let release: (() => void) | undefined;
 const made = new Set<string>();
 
 const make = async (name: string, placement?: string, from?: string) => {
@@ -48,9 +49,10 @@ const sh = async (name: string, script: string) => {
 
 beforeAll(async () => {
   if (!lab) return;
+  release = await lockLab();
   rt = labRuntime(lab, ID);
   dropsBefore = await guardDrops();
-});
+}, 600_000);
 
 afterAll(async () => {
   if (!lab) return;
@@ -69,6 +71,7 @@ afterAll(async () => {
     ).catch((err: unknown) => console.warn(`cleanup of ${name}: ${(err as Error).message}`));
   }
   await rt?.close?.();
+  release?.();
 }, 180_000);
 
 describe.runIf(lab)('an Incus cluster (3 members, through m1)', () => {

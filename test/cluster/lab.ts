@@ -10,6 +10,8 @@ export const LAB_DIR = process.env.TIDEPOOL_LAB_DIR ?? '/var/lib/tidepool/cluste
 
 export interface Lab {
   url: string;
+  /** Files of the client certificate and key and the pinned cluster certificate (for serve's flags). */
+  files: { cert: string; key: string; serverCert: string };
   cert: string;
   key: string;
   serverCert: string;
@@ -39,6 +41,7 @@ export async function labOrSkip(suite: string): Promise<Lab | undefined> {
   if (env) {
     lab = {
       url: env.TIDEPOOL_LAB_URL!,
+      files: { cert: env.TIDEPOOL_LAB_CERT!, key: env.TIDEPOOL_LAB_KEY!, serverCert: env.TIDEPOOL_LAB_SERVER_CERT! },
       cert: readFileSync(env.TIDEPOOL_LAB_CERT!, 'utf8'),
       key: readFileSync(env.TIDEPOOL_LAB_KEY!, 'utf8'),
       serverCert: readFileSync(env.TIDEPOOL_LAB_SERVER_CERT!, 'utf8'),
@@ -81,6 +84,28 @@ export const labRuntime = (lab: Lab, tidepoolId: string, extra: { target?: strin
     ...extra,
   });
 
+/** Force-deletes whatever carries Tidepool id `id` in the cluster: its instances, then its home volumes (on every member). */
+export async function deleteLabLeftovers(lab: Lab, id: string): Promise<void> {
+  const client = labClient(lab);
+  type Thing = { name: string; location?: string; config?: Record<string, string> };
+  try {
+    const mine = (t: Thing) => t.config?.['user.tidepool.id'] === id;
+    for (const i of (await client.call<Thing[]>('GET', '/1.0/instances?recursion=1')).filter(mine)) {
+      await client
+        .call('PUT', `/1.0/instances/${i.name}/state`, { action: 'stop', force: true })
+        .catch(() => undefined);
+      await client.call('DELETE', `/1.0/instances/${i.name}`).catch(() => undefined);
+    }
+    const vols = await client.call<Thing[]>('GET', '/1.0/storage-pools/local/volumes/custom?recursion=1');
+    for (const v of vols.filter(mine))
+      await client
+        .call('DELETE', `/1.0/storage-pools/local/volumes/custom/${v.name}?target=${v.location}`)
+        .catch(() => undefined);
+  } finally {
+    await client.close();
+  }
+}
+
 /** Packets the lab's egress guard has dropped since it was put in place. */
 export async function guardDrops(): Promise<number> {
   const { stdout } = await execa('nft', ['list', 'counter', 'inet', 'tplab-guard', 'egress'], { stdin: 'ignore' });
@@ -98,5 +123,35 @@ export async function labGet(lab: Lab, ip: string, port = 8080): Promise<string 
     return await res.text();
   } catch {
     return undefined;
+  }
+}
+
+const LOCK = '/run/lock/tidepool-cluster-lab-tests';
+
+/**
+ * One test file at a time on the lab: a file pauses a member, and another's moves would see
+ * it offline. A directory made atomically holds the owner's pid; one whose owner is gone is
+ * taken over. Returns the release.
+ */
+export async function lockLab(timeoutMs = 900_000): Promise<() => void> {
+  const { mkdirSync, readFileSync: read, rmSync, writeFileSync } = await import('node:fs');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      writeFileSync(`${LOCK}/pid`, String(process.pid));
+      return () => rmSync(LOCK, { recursive: true, force: true });
+    } catch {
+      const owner = Number(read(`${LOCK}/pid`, 'utf8').trim() || 0) || 0;
+      let alive = owner > 0;
+      try {
+        if (alive) process.kill(owner, 0);
+      } catch {
+        alive = false;
+      }
+      if (!alive && owner > 0) rmSync(LOCK, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`the cluster lab stayed locked by pid ${owner} for ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 }
