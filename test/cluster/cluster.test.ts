@@ -109,6 +109,18 @@ describe.runIf(lab)('an Incus cluster (3 members, through m1)', () => {
     expect(await sh('beta', 'cat /home/dev/note')).toBe('kept-across-members');
   }, 120_000);
 
+  it('keeps workspaces on different members apart (port isolation across the flat L2); the host reaches both', async () => {
+    const l = lab as Lab;
+    const beta = await running('beta');
+    expect(await labGet(l, beta.ip!)).toContain('Tidepool workspace');
+    // From alpha (m3) to beta (m2): through m3's bridge, its uplink and the host's bridge, whose member ports are isolated.
+    const r = await rt.exec!('alpha', ['sh', '-c', `echo | nc -w 3 ${beta.ip} 8080 >/dev/null 2>&1; echo $?`]);
+    expect(r.stdout.trim()).not.toBe('0');
+    // The same command does connect where isolation does not apply: alpha to itself.
+    const self = await rt.exec!('alpha', ['sh', '-c', 'echo | nc -w 3 127.0.0.1 8080 >/dev/null 2>&1; echo $?']);
+    expect(self.stdout.trim()).toBe('0');
+  }, 60_000);
+
   it('without placement, puts the workspace on the member with the fewest instances', async () => {
     const client = labClient(lab as Lab);
     const all = await client.call<{ location: string }[]>('GET', '/1.0/instances?recursion=1');
