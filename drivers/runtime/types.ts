@@ -100,6 +100,14 @@ export interface ExecResult {
  * the VM is stopped, deleted or recreated, deleted only by `delete`. Volumes carry the
  * Tidepool id like VMs; another Tidepool's are never listed or touched.
  */
+/** Where a new home goes on a clustered runtime: beside the VM of this size that `placement` will place. */
+export interface HomePlacement {
+  /** As CreateVMRequest.placement. */
+  placement?: string;
+  cpu: number;
+  memoryBytes: number;
+}
+
 export interface HomeVolumes {
   /** Where the home is mounted in the guest (/home/dev). */
   readonly path: string;
@@ -108,10 +116,11 @@ export interface HomeVolumes {
    * of workspace `from` when given (a copy-on-write copy where the storage allows); a missing
    * source throws RuntimeError with reason SourceNotFound and makes nothing. An existing home
    * is kept as it is (never copied over): calling it again after a crash is safe. On a
-   * clustered runtime a new home is made on the member its VM will be placed on (`placement`,
-   * as in CreateVMRequest; a copy crosses members when its source is elsewhere).
+   * clustered runtime a new home is made on the member its VM will be placed on (`where`: the
+   * placement and the VM's size, which must fit there; a copy crosses members when its source
+   * is elsewhere).
    */
-  ensure(workspace: string, from?: string, placement?: string): Promise<{ created: boolean }>;
+  ensure(workspace: string, from?: string, where?: HomePlacement): Promise<{ created: boolean }>;
   /** Whether the workspace has a home. */
   exists(workspace: string): Promise<boolean>;
   /** Deletes the home; a missing one is not an error. Call after the VM is gone. */
@@ -246,6 +255,7 @@ export const RUNTIME_ERROR_REASONS = [
   'Forbidden',
   'SourceNotFound',
   'BuildFailed',
+  'InsufficientCapacity',
   // Incus
   'IncusError',
   'OperationFailed',

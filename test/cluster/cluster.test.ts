@@ -20,7 +20,7 @@ const made = new Set<string>();
 
 const make = async (name: string, placement?: string, from?: string) => {
   made.add(name);
-  await rt.homes!.ensure(name, from, placement);
+  await rt.homes!.ensure(name, from, { ...(placement ? { placement } : {}), cpu: 1, memoryBytes: 256 * 2 ** 20 });
   await rt.create({
     name,
     image: MINIMAL,
@@ -150,7 +150,20 @@ describe.runIf(lab)('an Incus cluster (3 members, through m1)', () => {
   }, 60_000);
 
   it('refuses a placement that names no member, saying which members there are', async () => {
-    await expect(rt.homes!.ensure('epsilon', undefined, 'm9')).rejects.toThrow(/no such cluster member.*m1, m2, m3/);
+    const where = { placement: 'm9', cpu: 1, memoryBytes: 2 ** 28 };
+    await expect(rt.homes!.ensure('epsilon', undefined, where)).rejects.toThrow(/no such cluster member.*m1, m2, m3/);
+  });
+
+  it('places a workspace only where it fits: a member without room says so, and so does a cluster without one', async () => {
+    // Each member has this host's memory; 1 TiB fits on none of them.
+    const huge = { cpu: 1, memoryBytes: 2 ** 40 };
+    await expect(rt.homes!.ensure('zeta', undefined, { placement: 'm2', ...huge })).rejects.toThrow(
+      /no room on cluster member m2 \(1TiB more than/,
+    );
+    await expect(rt.homes!.ensure('zeta', undefined, huge)).rejects.toThrow(
+      /no cluster member has room for 1 vCPU and 1TiB \(m1: .*m2: .*m3: /,
+    );
+    expect(await rt.homes!.exists('zeta')).toBe(false);
   });
 
   it('moves a workspace with its home to another member; the file comes along', async () => {

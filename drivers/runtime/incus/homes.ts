@@ -3,7 +3,8 @@
 // instances, so a home outlives stop, start, a deleted instance and a recreate from another
 // image; a copy (spec.source.fromWorkspace) is Incus's own volume copy, copy-on-write on btrfs.
 // Volumes carry user.tidepool.id like instances; another Tidepool's are never touched.
-import { RuntimeError, type HomeVolumes } from '../types.js';
+import { RuntimeError, type HomePlacement, type HomeVolumes } from '../types.js';
+import type { Want } from './member-room.js';
 import type { IncusClient } from './client.js';
 import { CONFIG_ID, CONFIG_WORKSPACE } from './names.js';
 import { isNotFound } from './scope.js';
@@ -47,7 +48,7 @@ export interface IncusHomesOptions {
   /** Appends the project (and other) query parameters. */
   q: (path: string, ...extra: string[]) => string;
   /** The member a new home goes on (placement.ts); undefined on a standalone Incus. */
-  choose: (placement: string | undefined) => Promise<string | undefined>;
+  choose: (placement: string | undefined, want?: Want) => Promise<string | undefined>;
 }
 
 export function createIncusHomes(o: IncusHomesOptions): IncusHomes {
@@ -73,13 +74,14 @@ class IncusHomeVolumes implements IncusHomes {
     return { type: 'disk', pool: await this.#poolName(), source: this.volumeName(ws), path: HOME_PATH };
   }
 
-  async ensure(ws: string, from?: string, placement?: string): Promise<{ created: boolean }> {
+  async ensure(ws: string, from?: string, where?: HomePlacement): Promise<{ created: boolean }> {
     if (await this.#getOwn(ws)) return { created: false };
     const body = from === undefined ? this.#freshVolume(ws) : await this.#copiedVolume(ws, from);
     // On a cluster the volume is made on the member its instance will be placed on: made
     // without a target it lands on whichever member took the request, and the instance's
     // create then fails elsewhere with "Storage volume not found".
-    const target = await this.#o.choose(placement);
+    const want = where ? { cpu: where.cpu, memoryBytes: where.memoryBytes } : undefined;
+    const target = await this.#o.choose(where?.placement, want);
     return this.#createVolume(ws, body, target);
   }
 

@@ -30,6 +30,7 @@ import { incusExec } from './exec-session.js';
 import { createIncusHomes, type IncusHomes } from './homes.js';
 import { IncusInstances, isLocalAlias } from './instances.js';
 import { vmOf } from './mapping.js';
+import type { Want } from './member-room.js';
 import { IncusPlacement, nodeOf } from './placement.js';
 import { IncusScope } from './scope.js';
 import { WarmPool } from './warm.js';
@@ -100,7 +101,7 @@ class IncusDriver implements IncusRuntime {
   readonly #usage: IncusUsage;
   readonly #builder: IncusImageBuilder;
   readonly #placement: IncusPlacement;
-  readonly #choose: (placement: string | undefined) => Promise<string | undefined>;
+  readonly #choose: (placement: string | undefined, want?: Want) => Promise<string | undefined>;
 
   constructor(opts: IncusRuntimeOptions) {
     this.client = new IncusClient(opts);
@@ -111,7 +112,8 @@ class IncusDriver implements IncusRuntime {
     this.#imageMap = opts.imageMap ?? defaultImageMap;
     const placement = new IncusPlacement(scope);
     this.#placement = placement;
-    const choose = (p: string | undefined) => placement.choose(p ?? opts.target, () => this.#instances.countByMember());
+    const choose = (p: string | undefined, want?: Want) =>
+      placement.choose(p ?? opts.target, () => this.#instances.useByMember(), want);
     this.#choose = choose;
     this.homes = createIncusHomes({
       client: this.client,
@@ -212,7 +214,11 @@ class IncusDriver implements IncusRuntime {
   }
 
   async move(workspace: string, node?: string): Promise<void> {
-    const to = node ?? (await this.#choose(undefined));
+    let to = node;
+    if (!to) {
+      const vm = vmOf(await this.#instances.get(workspace), workspace);
+      to = await this.#choose(undefined, { cpu: vm.cpu ?? 1, memoryBytes: vm.memoryBytes ?? 0 });
+    }
     if (!to)
       throw new RuntimeError('this Incus is not a cluster: there is no other member to move to', 'InvalidConfig');
     await this.#instances.move(workspace, to);

@@ -7,13 +7,14 @@ import { RuntimeError, type CreateVMRequest, type Resources } from '../types.js'
 import type { IncusHomes } from './homes.js';
 import { formatBytes, instanceBody, isOfflineStub, type Instance } from './mapping.js';
 import { CONFIG_BUILD, CONFIG_ID, CONFIG_IMAGE, CONFIG_WORKSPACE } from './names.js';
+import { useByMember, type MemberUse, type Want } from './member-room.js';
 import { isNotFound, type IncusScope } from './scope.js';
 
 export interface InstancesSettings {
   /** Profile every instance gets (root disk + NIC on the Tidepool bridge). */
   profile: string;
-  /** The member a new instance goes on, for a placement (placement.ts); undefined on a standalone Incus. */
-  choose: (placement: string | undefined) => Promise<string | undefined>;
+  /** The member a new instance goes on, for a placement and its size (placement.ts); undefined on a standalone Incus. */
+  choose: (placement: string | undefined, want?: Want) => Promise<string | undefined>;
   imageMap: ImageMap;
   /** Graceful stop timeout before forcing, seconds. */
   stopTimeoutSeconds: number;
@@ -95,7 +96,8 @@ export class IncusInstances {
     };
     // The instance goes where its home is (made first, on the chosen member); without a home, where placement says.
     const member =
-      (req.home ? await this.#homes.location(req.name) : undefined) ?? (await this.#s.choose(req.placement));
+      (req.home ? await this.#homes.location(req.name) : undefined) ??
+      (await this.#s.choose(req.placement, { cpu: req.cpu, memoryBytes: req.memoryBytes }));
     const target = member ? [`target=${encodeURIComponent(member)}`] : [];
     try {
       await this.#scope.client.call('POST', this.#scope.query('/1.0/instances', ...target), body, {
@@ -114,12 +116,11 @@ export class IncusInstances {
     }
   }
 
-  /** How many instances (anyone's) each cluster member has: Incus's own measure for placing. */
-  async countByMember(): Promise<Map<string, number>> {
-    const all = await this.#scope.client.call<Instance[]>('GET', this.#scope.query('/1.0/instances', 'recursion=1'));
-    const counts = new Map<string, number>();
-    for (const i of all ?? []) if (i.location) counts.set(i.location, (counts.get(i.location) ?? 0) + 1);
-    return counts;
+  /** Each cluster member's instances (anyone's: Incus's own measure for placing) and the limits of those running. */
+  async useByMember(): Promise<Map<string, MemberUse>> {
+    return useByMember(
+      (await this.#scope.client.call<Instance[]>('GET', this.#scope.query('/1.0/instances', 'recursion=1'))) ?? [],
+    );
   }
 
   /**

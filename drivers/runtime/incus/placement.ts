@@ -5,6 +5,8 @@
 // alike. A standalone Incus has no members: nothing is chosen and nothing is targeted.
 import type { Node } from '../../../specs/node.js';
 import { RuntimeError } from '../types.js';
+import { formatBytes } from './mapping.js';
+import { noRoom, type MemberSize, type MemberUse, type Want } from './member-room.js';
 import type { IncusScope } from './scope.js';
 
 /** A cluster member as GET /1.0/cluster/members?recursion=1 reports it. */
@@ -38,6 +40,7 @@ export class IncusPlacement {
   #clustered: boolean | undefined;
   /** The last listing and when, so that one listing of instances asks for the members once. */
   #recent: { at: number; members: Promise<Member[]> } | undefined;
+  readonly #sizes = new Map<string, Promise<MemberSize>>();
 
   constructor(scope: IncusScope) {
     this.#scope = scope;
@@ -97,7 +100,8 @@ export class IncusPlacement {
    */
   async choose(
     placement: string | undefined,
-    instancesOn: () => Promise<Map<string, number>>,
+    useOf: () => Promise<Map<string, MemberUse>>,
+    want?: Want,
   ): Promise<string | undefined> {
     const members = await this.members();
     if (members.length === 0) {
@@ -121,6 +125,12 @@ export class IncusPlacement {
           `placement "${placement}": the member is ${m.status}; it takes no new workspaces`,
           'RuntimeUnavailable',
         );
+      const why = want && noRoom(await this.#size(m.server_name), (await useOf()).get(m.server_name), want);
+      if (why)
+        throw new RuntimeError(
+          `placement "${placement}": no room on cluster member ${placement} (${why})`,
+          'InsufficientCapacity',
+        );
       return m.server_name;
     }
     const group = placement?.slice(1);
@@ -132,11 +142,35 @@ export class IncusPlacement {
           : 'no online cluster member takes new workspaces (all offline or cordoned; `tidepool uncordon NODE`)',
         'RuntimeUnavailable',
       );
-    const load = await instancesOn();
-    fit.sort(
-      (a, b) =>
-        (load.get(a.server_name) ?? 0) - (load.get(b.server_name) ?? 0) || a.server_name.localeCompare(b.server_name),
+    const use = await useOf();
+    const count = (m: Member) => use.get(m.server_name)?.instances ?? 0;
+    fit.sort((a, b) => count(a) - count(b) || a.server_name.localeCompare(b.server_name));
+    if (!want) return fit[0]!.server_name;
+    const full: string[] = [];
+    for (const m of fit) {
+      const why = noRoom(await this.#size(m.server_name), use.get(m.server_name), want);
+      if (!why) return m.server_name;
+      full.push(`${m.server_name}: ${why}`);
+    }
+    throw new RuntimeError(
+      `no cluster member${group ? ` in group ${group}` : ''} has room for ${want.cpu} vCPU and ${formatBytes(want.memoryBytes)} (${full.join('; ')})`,
+      'InsufficientCapacity',
     );
-    return fit[0]!.server_name;
+  }
+
+  /** A member's CPUs and memory (they do not change while it runs: asked once). */
+  #size(name: string): Promise<MemberSize> {
+    let size = this.#sizes.get(name);
+    if (!size) {
+      size = this.#scope.client
+        .call<{ cpu?: { total?: number }; memory?: { total?: number } }>(
+          'GET',
+          `/1.0/resources?target=${encodeURIComponent(name)}`,
+        )
+        .then((r) => ({ cpus: r?.cpu?.total ?? 1, memoryBytes: r?.memory?.total ?? 0 }));
+      size.catch(() => this.#sizes.delete(name));
+      this.#sizes.set(name, size);
+    }
+    return size;
   }
 }
