@@ -325,7 +325,7 @@ status() {
   for m in "${MEMBERS[@]}"; do
     printf '%-10s %s\n' "$(instance "$m")" "$(incus list "^$(instance "$m")\$" -f csv -c s 2>/dev/null || echo missing)"
   done
-  in_member m1 incus cluster list -f csv 2>/dev/null | cut -d, -f1,2,4 | sed 's/^/cluster: /' || true
+  in_member m1 incus cluster list -f csv -c nus 2>/dev/null | sed 's/^/cluster: /' || true
   echo "guard inet $GUARD: $(guard_count || echo absent) packets dropped"
   [ -f "$LAB_DIR/lab.env" ] && echo "env: $LAB_DIR/lab.env" || echo "env: none (not up)"
 }
