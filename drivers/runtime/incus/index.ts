@@ -194,7 +194,10 @@ class IncusDriver implements IncusRuntime {
   }
 
   async create(req: CreateVMRequest): Promise<undefined> {
-    const taken = req.start && !req.build ? await this.#pool?.take(req) : undefined;
+    // Not on a cluster: a warm instance sits on whatever member it was made on, and the home
+    // (made first, where the workspace is placed) may be on another.
+    const warmOk = this.#pool && req.start && !req.build && !(await this.#placement.clustered());
+    const taken = warmOk ? await this.#pool?.take(req) : undefined;
     if (taken) {
       this.#scope.place(req.name, taken);
       this.#watch.remember(taken, req.name);
