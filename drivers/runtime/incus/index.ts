@@ -1,9 +1,11 @@
 // The Incus runtime driver: Workspaces as Incus system containers (or VMs), through the REST
-// API on the local unix socket or on a remote HTTPS endpoint (an Incus cluster places the
-// instances itself). Only instances marked with this Tidepool's id are ever listed or touched.
+// API on the local unix socket or on a remote HTTPS endpoint (any member of an Incus cluster:
+// placement.ts chooses the member up front so that a home is made beside its instance). Only
+// instances marked with this Tidepool's id are ever listed or touched.
 //
 // The parts, by job: scope.ts (the project and what is ours), instances.ts (find, create,
-// power, delete), homes.ts (the home volumes), exec.ts and exec-session.ts (commands inside),
+// power, move, delete), homes.ts (the home volumes), placement.ts and member-room.ts (which
+// member, cordons), exec.ts and exec-session.ts (commands inside),
 // watch.ts and events.ts (changes behind our back), mapping.ts (an instance as a VM, no I/O).
 // This file maps the RuntimeDriver contract onto them.
 import type { Node } from '../../../specs/node.js';
@@ -50,7 +52,10 @@ export interface IncusRuntimeOptions extends IncusConnection {
   homePool?: string;
   /** Incus project; default: the server's default project. */
   project?: string;
-  /** Cluster member to place new instances on; default: Incus chooses. */
+  /**
+   * On a cluster, where workspaces without spec.placement go: a member or "@group"; default the
+   * least busy online, uncordoned member with room (placement.ts).
+   */
   target?: string;
   /** Template name → image; default the one map in ../images.ts. Instance type comes from the image entry. */
   imageMap?: ImageMap;
