@@ -28,6 +28,9 @@ export const LOG_REDACT = {
     'req.headers["proxy-authorization"]',
     'req.headers.cookie',
     'req.headers["x-tidepool-proxy"]',
+    // A public Port's share token (./port-authz.ts).
+    'req.headers["x-tidepool-share"]',
+    'req.headers["x-forwarded-uri"]',
     'headers.authorization',
     'headers["proxy-authorization"]',
     'credentials',

@@ -5,9 +5,9 @@
 // for every request to the UI, the IDEs and the Ports.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { PROXY_SECRET_HEADER } from '../specs/index.js';
+import { AUTH_INFO_PATH, PROXY_SECRET_HEADER } from '../specs/index.js';
 import { ApiError } from './errors.js';
 import { LoginThrottle, clientOf, type ThrottleOptions } from './throttle.js';
 
@@ -121,18 +121,24 @@ export function loginGate(opts: LoginGateOptions): LoginGate {
   };
 }
 
-/** /authz checks the credentials itself (it is what the proxy asks). */
-const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/authz']);
+/** /authz checks the credentials itself (it is what the proxy asks); auth info is how a client learns to sign in. */
+const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/authz', AUTH_INFO_PATH]);
 
 /**
  * The login gate on every route but the public ones, and /authz: the proxy's forward auth,
  * 204 for the right credentials, else 401 after the throttle. Registered after the origin
  * check, whose hook must run first.
  */
+/**
+ * A step of /authz before the login: answers a proxied request it decides (a Port's visibility)
+ * and resolves true, else resolves false. `signIn` is the gate's check of the credentials.
+ */
+export type ProxiedAccess = (req: FastifyRequest, reply: FastifyReply, signIn: () => Promise<void>) => Promise<boolean>;
+
 export const authPlugin = fp(
-  async (app: FastifyInstance, opts: { gate: LoginGate }) => {
+  async (app: FastifyInstance, opts: { gate: LoginGate; proxied?: ProxiedAccess }) => {
     if (!opts.gate) throw new Error('authPlugin needs a login gate');
-    const { gate } = opts;
+    const { gate, proxied } = opts;
     app.addHook('onRequest', async (req) => {
       if (PUBLIC_PATHS.has(req.url.split('?')[0]!)) return;
       await gate.check(req);
@@ -141,6 +147,7 @@ export const authPlugin = fp(
       method: ['GET', 'HEAD'],
       url: '/authz',
       handler: async (req, reply) => {
+        if (proxied && (await proxied(req, reply, () => gate.check(req)))) return reply;
         await gate.check(req);
         return reply.code(204).send();
       },

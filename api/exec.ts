@@ -27,6 +27,8 @@ export interface ExecHolder {
   exec?: ExecFunction;
   /** True until the runtime is up: a request meanwhile is told to retry (503), not that exec is unsupported. */
   starting?: boolean;
+  /** Told when a session opens on a workspace (it counts as use: it keeps it awake); the function it returns is called when it ends. */
+  opened?: (name: string) => () => void;
 }
 
 export const CHANNEL = { stdin: 0, stdout: 1, stderr: 2, status: 3, resize: 4, close: 255 } as const;
@@ -50,7 +52,7 @@ async function serveExec(app: FastifyInstance, opts: ExecOptions): Promise<void>
     // Node hands an upgrading socket over without its own error listener: a client that
     // resets it (before or after the handshake) must not take the server down.
     socket.on('error', () => socket.destroy());
-    let plan: { name: string; exec: ExecFunction; request: ExecRequest };
+    let plan: { name: string; exec: ExecFunction; request: ExecRequest; opened?: (name: string) => () => void };
     try {
       const refused = crossOriginRefusal(req, opts.origins, true);
       if (refused) throw refused;
@@ -163,12 +165,12 @@ function planExec(name: string, q: URLSearchParams, opts: { store: Store; exec: 
     ...(width !== undefined ? { width } : {}),
     ...(height !== undefined ? { height } : {}),
   };
-  return { name, exec, request };
+  return { name, exec, request, ...(opts.exec?.opened ? { opened: opts.exec.opened } : {}) };
 }
 
 async function bridge(
   ws: WebSocket,
-  plan: { name: string; exec: ExecFunction; request: ExecRequest },
+  plan: { name: string; exec: ExecFunction; request: ExecRequest; opened?: (name: string) => () => void },
   sessions: Set<ExecSession>,
 ): Promise<void> {
   const send = (channel: number, data: Uint8Array | string) => {
@@ -213,6 +215,8 @@ async function bridge(
     return;
   }
   sessions.add(session);
+  // An open session is use: it keeps the workspace awake until it ends.
+  const ended = plan.opened?.(plan.name);
   session.onOutput((stream, data) => send(stream === 'stdout' ? CHANNEL.stdout : CHANNEL.stderr, data));
   for (const raw of early.splice(0)) handle(raw);
   // The client went away: the command goes too (as kubectl exec's does).
@@ -227,6 +231,7 @@ async function bridge(
     send(CHANNEL.status, JSON.stringify({ error: errorMessage(err) }));
   } finally {
     sessions.delete(running);
+    ended?.();
     ws.close(1000);
   }
 }

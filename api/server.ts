@@ -3,10 +3,15 @@
 // every route; the origin check before the login gate), and started on its address.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { AuthInfo } from '../specs/index.js';
 import type { SettingsFile, Store } from '../store/index.js';
 import { createApp } from './app.js';
 import { applyPlugin } from './apply.js';
 import { authPlugin, basicAuthChecker, loginGate } from './auth.js';
+import { authInfoPlugin } from './auth-info.js';
+import { portAuthz } from './port-authz.js';
+import { shareKey } from './port-share.js';
+import { portSharePlugin } from './port-share-routes.js';
 import { bodyPlugin } from './body.js';
 import { parseListen, type Credentials } from './config.js';
 import { connectionsPlugin } from './connections.js';
@@ -19,6 +24,7 @@ import { originPlugin } from './origin.js';
 import { orphansPlugin, type OrphansHolder } from './orphans.js';
 import { nodesPlugin, type NodesHolder } from './nodes.js';
 import { probePlugin } from './probe.js';
+import { sleepPlugin, type SleepHolder } from './sleep.js';
 import { resourcesPlugin } from './resources.js';
 import { statusPlugin } from './status.js';
 import type { ThrottleOptions } from './throttle.js';
@@ -49,6 +55,8 @@ export interface ServerOptions {
   orphans?: OrphansHolder;
   /** Lists and cordons the cluster's members (the runtime's), for /api/v1/nodes. Defaults to none (501). */
   nodes?: NodesHolder;
+  /** Wakes and puts to sleep (the controller's), for /api/v1/workspaces/{name}/wake, sleep and waking. Defaults to none (501). */
+  sleep?: SleepHolder;
   /** Interval of the `: ping` comments on Server-Sent Events streams. Defaults to 15 s. */
   ssePingMs?: number;
   /** Time a client has to send the request headers. Defaults to 10 s. */
@@ -63,6 +71,8 @@ export interface ServerOptions {
   foreignOrigins?: string[];
   /** The secret Tidepool's Caddy sends (PROXY_SECRET_HEADER): only then is its X-Forwarded-For believed. */
   proxySecret?: string;
+  /** What GET /api/v1/auth/info answers (the sign-in mode sets it). Defaults to `{mode: 'basic'}`. */
+  authInfo?: AuthInfo;
 }
 
 export interface StartedServer {
@@ -89,14 +99,18 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(watchPlugin);
   await app.register(connectionsPlugin);
   await app.register(originPlugin, origins);
-  await app.register(authPlugin, { gate });
+  const shareKeyOfServer = shareKey(opts.proxySecret);
+  await app.register(authPlugin, { gate, proxied: portAuthz(store, shareKeyOfServer) });
   await app.register(healthPlugin, { store });
+  await app.register(authInfoPlugin, opts.authInfo ? { info: opts.authInfo } : {});
   await app.register(resourcesPlugin, { store, pingMs: opts.ssePingMs ?? 15_000 });
   await app.register(probePlugin, { store });
+  await app.register(portSharePlugin, { store, key: shareKeyOfServer });
   if (opts.logsDir) await app.register(logsPlugin, { store, logsDir: opts.logsDir });
   await app.register(execPlugin, { store, exec: opts.exec, authorized: basicAuthChecker(opts.credentials), origins });
   await app.register(orphansPlugin, { holder: opts.orphans });
   await app.register(nodesPlugin, { holder: opts.nodes });
+  await app.register(sleepPlugin, { holder: opts.sleep, store });
   if (opts.settings) await app.register(settingsPlugin, { settings: opts.settings });
   await app.register((await import('./observe.js')).observeRoutes, { observe: opts.observe });
   await app.register(applyPlugin, { store });

@@ -11,7 +11,7 @@ import type {
   Sync,
   Workspace,
 } from '../specs/index.js';
-import type { ClientConfig } from './config.js';
+import { authorizationOf, type ClientConfig } from './config.js';
 import { ConnectionError, ServerError, statusFromReply } from './errors.js';
 
 /**
@@ -95,8 +95,7 @@ export class ApiClient {
 
   constructor(readonly config: ClientConfig) {
     this.#dispatcher = new Agent({ connect: { timeout: 10_000 } });
-    const c = config.credentials;
-    this.#auth = c ? `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` : undefined;
+    this.#auth = authorizationOf(config);
   }
 
   url(path: string, query?: Record<string, string | undefined>): string {

@@ -34,10 +34,15 @@ export class Ctx {
   }
 }
 
-/** Global flags (--server, --data-dir) wherever they were written on the command line. */
+/** Global flags (--server, --data-dir, --context, --config) wherever they were written on the command line. */
 export function globalFlags(cmd: Command): GlobalFlags {
   const o = cmd.optsWithGlobals() as GlobalFlags;
-  return { ...(o.server ? { server: o.server } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}) };
+  return {
+    ...(o.server ? { server: o.server } : {}),
+    ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+    ...(o.context ? { context: o.context } : {}),
+    ...(o.config ? { config: o.config } : {}),
+  };
 }
 
 /**

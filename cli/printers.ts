@@ -67,6 +67,14 @@ const COLUMNS: Record<string, Column[]> = {
       wide: true,
       value: (o, now) => (o.status?.lastAccessTime ? age(String(o.status.lastAccessTime), now) : '<none>'),
     },
+    { header: 'IDLE-TIMEOUT', wide: true, value: (o) => str(o.spec?.idleTimeout ?? '<default>') },
+    // How long it has slept (and why), or nothing when it is awake.
+    {
+      header: 'ASLEEP',
+      wide: true,
+      value: (o, now) =>
+        o.status?.sleep?.since ? `${age(String(o.status.sleep.since), now)} (${str(o.status.sleep.reason)})` : '<none>',
+    },
   ],
   Port: [
     nameCol,
@@ -74,6 +82,7 @@ const COLUMNS: Record<string, Column[]> = {
     { header: 'PORT', value: (o) => str(o.spec?.port) },
     { header: 'READY', value: ready },
     { header: 'URL', value: (o) => str(o.status?.url) },
+    { header: 'VISIBILITY', wide: true, value: (o) => str(o.spec?.visibility ?? 'private') },
     ageCol,
   ],
   Event: [

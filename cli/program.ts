@@ -1,12 +1,16 @@
 // The `tidepool` command line: global flags and every command.
 import { Command, CommanderError } from 'commander';
 import { registerApply } from './commands/apply.js';
+import { registerConfig } from './commands/config.js';
+import { registerLogin } from './commands/login.js';
+import { registerPort } from './commands/port.js';
 import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerDiff } from './commands/diff.js';
 import { registerGet } from './commands/get.js';
 import { registerServe } from './commands/serve.js';
 import { registerStartStop } from './commands/startstop.js';
+import { registerSleepWake } from './commands/sleepwake.js';
 import { registerWait } from './commands/wait.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerEdit } from './commands/edit.js';
@@ -41,11 +45,20 @@ export function buildProgram(): Command {
       '--data-dir <dir>',
       'data directory: the server keeps its state there, the CLI finds its credentials file there (env TIDEPOOL_DATA_DIR)',
     )
+    .option(
+      '--context <name>',
+      'the context of the client config to use (env TIDEPOOL_CONTEXT; default its current context)',
+    )
+    .option(
+      '--config <file>',
+      'the client config with the contexts (env TIDEPOOL_CONFIG; default $XDG_CONFIG_HOME/tidepool/config.yaml)',
+    )
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
-      '\nCredentials: TIDEPOOL_USER / TIDEPOOL_PASSWORD, else the credentials file in the data directory.',
+      '\nCredentials: TIDEPOOL_USER / TIDEPOOL_PASSWORD, else the context of the client config (tidepool login), ' +
+        'else the credentials file in the data directory.',
     )
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) });
@@ -58,6 +71,7 @@ export function buildProgram(): Command {
   registerDiff(program);
   registerWait(program);
   registerStartStop(program);
+  registerSleepWake(program);
   registerRollout(program);
   registerSettings(program);
   registerLogs(program);
@@ -69,6 +83,9 @@ export function buildProgram(): Command {
   registerExplain(program);
   registerOrphans(program);
   registerNodes(program);
+  registerPort(program);
+  registerLogin(program);
+  registerConfig(program);
   registerVersion(program);
   // Last: it reads the table of every command registered before it.
   registerCompletion(program);

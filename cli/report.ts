@@ -16,6 +16,11 @@ function unauthorizedHint(config: ClientConfig | undefined): string {
   switch (config.credentialsSource) {
     case 'env':
       return `the server at ${config.server} rejected the user and password in TIDEPOOL_USER / TIDEPOOL_PASSWORD`;
+    case 'context':
+      return (
+        `the server at ${config.server} rejected the sign-in of context "${config.context}" (${config.configFile}); ` +
+        `run tidepool login ${config.server}`
+      );
     case 'file':
       return (
         `the server at ${config.server} rejected the credentials in ${config.credentialsFile}; ` +

@@ -13,6 +13,8 @@ import { RouteState } from './route-state.js';
 import { StatusWriter } from './status.js';
 import type { ControllerOptions, Logger } from './types.js';
 import { VMCache } from './vm-cache.js';
+import { Activity } from './idle/activity.js';
+import { Sleepers } from './idle/sleepers.js';
 import { IDE_PORT } from '../specs/workspace.js';
 
 export interface ContextParts {
@@ -68,6 +70,8 @@ export function buildContext({ opts, queue, clock, logger }: ContextParts): Cont
     },
     ideWaitSince: new Map(),
     orphans: new Orphans(store, runtime, queue, clock),
+    sleepers: new Sleepers(opts.idle),
+    activity: new Activity(opts.idle?.thresholds),
     ...(opts.dotfiles ? { defaultDotfiles: opts.dotfiles } : {}),
     postStartDone: new Map(),
     ...(opts.settings ? { settings: opts.settings } : {}),

@@ -14,6 +14,8 @@ import { reconcileRoutes } from './reconcilers/routes.js';
 import { reconcileWorkspace } from './reconcilers/workspace.js';
 import { Resync } from './resync.js';
 import { EventSources } from './sources.js';
+import { SleepControl } from './idle/service.js';
+import { IdleTracker } from './idle/tracker.js';
 import { silentLogger, type Controller, type ControllerOptions } from './types.js';
 
 export async function startController(opts: ControllerOptions): Promise<Controller> {
@@ -45,11 +47,14 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const running = Array.from({ length: workers }, () =>
     runWorker(queue, reconcile, logger, observer ? { observer } : {}),
   );
+  ctx.sleepers.load(opts.store);
   const resync = new Resync(ctx, resyncPeriodMs);
   await resync.run();
   resync.schedule();
   ctx.ide.start();
-  return new RunningController(ctx, sources, resync, running, detachMetrics);
+  const idle = new IdleTracker(ctx);
+  idle.start();
+  return new RunningController(ctx, sources, resync, running, detachMetrics, idle);
 }
 
 /** One observer telling both, when there are two (a caller's and the metrics). */
@@ -85,6 +90,8 @@ class RunningController implements Controller {
   readonly #resync: Resync;
   readonly #workers: Promise<void>[];
   readonly #detachMetrics: (() => void) | undefined;
+  readonly #idle: IdleTracker;
+  readonly sleep: SleepControl;
   #stopped = false;
 
   constructor(
@@ -93,8 +100,11 @@ class RunningController implements Controller {
     resync: Resync,
     workers: Promise<void>[],
     detachMetrics: (() => void) | undefined,
+    idle: IdleTracker,
   ) {
     this.#ctx = ctx;
+    this.#idle = idle;
+    this.sleep = new SleepControl(ctx);
     this.#detachMetrics = detachMetrics;
     this.#sources = sources;
     this.#resync = resync;
@@ -103,6 +113,10 @@ class RunningController implements Controller {
 
   get orphans() {
     return this.#ctx.orphans;
+  }
+
+  idleTick(): Promise<string[]> {
+    return this.#idle.tick();
   }
 
   resync(): Promise<void> {
@@ -125,6 +139,7 @@ class RunningController implements Controller {
     this.#stopped = true;
     this.#resync.stop();
     this.#ctx.ide.stop();
+    await this.#idle.stop();
     this.#sources.stop();
     this.#detachMetrics?.();
     this.#ctx.queue.shutdown();

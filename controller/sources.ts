@@ -47,7 +47,12 @@ export class EventSources {
     const { queue, store, capacity } = this.#ctx;
     const o = ev.object;
     if (isKind(o, 'Workspace')) {
-      if (ev.type === 'DELETED') capacity.forget(o.metadata.name);
+      if (ev.type === 'DELETED') {
+        capacity.forget(o.metadata.name);
+        // A Workspace made again with this name starts awake, with no past use.
+        this.#ctx.sleepers.wake(o.metadata.name);
+        this.#ctx.activity.forget(o.metadata.name);
+      }
       queue.add(workspaceKey(o.metadata.name));
       for (const p of store.portsOf(o.metadata.name)) queue.add(portKey(p.metadata.name));
       this.#ctx.enqueueRoutes();

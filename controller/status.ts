@@ -45,6 +45,9 @@ export const CONDITION_REASONS = [
   'InsufficientCapacity',
   'ExceedsBudget',
   'NodeUnreachable',
+  // sleeping (VMReady, Ready): asleep, or waiting for others to fall asleep to make room
+  'Idle',
+  'MakingRoom',
   // routes (RouteReady, a Port's Ready)
   'Routed',
   'WaitingForRoute',

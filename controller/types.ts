@@ -1,9 +1,10 @@
 // Public types of the controller: its options, its handle, and the logger it accepts.
-import type { OrphanService } from '../specs/index.js';
+import type { OrphanService, SleepService } from '../specs/index.js';
 import type { SettingsFile, StoreClient } from '../store/index.js';
 import type { ProxyDriver } from '../drivers/proxy/types.js';
 import type { RuntimeDriver } from '../drivers/runtime/types.js';
 import type { IdeHealthOptions } from './ide-health.js';
+import type { IdleOptions } from './idle/sleepers.js';
 import type { ControllerMetrics } from './metrics/index.js';
 import type { Backoff, Clock } from './queue/index.js';
 import type { ReconcileObserver } from './reconcile.js';
@@ -92,11 +93,17 @@ export interface ControllerOptions {
   dotfiles?: { url: string; ref?: string };
   /** How the IDEs of Ready workspaces keep being probed. Defaults: every 5 s, down after 2 failed rounds, 16 probes at once. */
   ideHealth?: IdeHealthOptions;
+  /** Idle sleep: the default idle timeout, the tick, making room. Defaults: never, 30 s, on. */
+  idle?: IdleOptions;
 }
 
 export interface Controller {
   /** What this Tidepool made for names no Workspace declares: listed and deleted only on request (the API's /orphans). */
   orphans: OrphanService;
+  /** Wake and sleep by request, and exec sessions as a sign of use (the API's). */
+  sleep: SleepService;
+  /** One idle tick now (as the timer runs them); resolves with the workspaces it put to sleep. */
+  idleTick(): Promise<string[]>;
   /** Enqueues every key now, as the periodic resync does (after one runtime list that the reconciles share). */
   resync(): Promise<void>;
   /** Resolves when no key is waiting, parked or being processed. */

@@ -30,6 +30,14 @@ export function positiveDuration(value: string, flag: string): number {
   return ms;
 }
 
+/** An idle timeout: a duration, or 0 for never, in ms. */
+export function idleDuration(value: string, flag: string): number {
+  const ms = value.trim() === '0' ? 0 : parseDuration(value);
+  if (ms === undefined || ms < 0)
+    throw new ServeError(`${flag} must be a duration such as 30m or 1h, or 0 for never, got "${value}"`);
+  return ms;
+}
+
 export const positiveNumber =
   (integer: boolean) =>
   (value: string, flag: string): number => {

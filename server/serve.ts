@@ -9,6 +9,7 @@ import type { ExecHolder } from '../api/exec.js';
 import type { OrphansHolder } from '../api/orphans.js';
 import type { NodesHolder } from '../api/nodes.js';
 import { nodeService } from './nodes.js';
+import type { SleepHolder } from '../api/sleep.js';
 import type { ObserveOptions } from '../api/observe.js';
 import {
   loadOrCreateCredentials,
@@ -76,6 +77,7 @@ interface Serving {
   exec: ExecHolder;
   orphans: OrphansHolder;
   nodes: NodesHolder;
+  sleep: SleepHolder;
   /** Metrics, usage and the reconcile log (observe.ts). */
   observe: Observability;
   /** The editor settings that follow the user, shared by the API (export, import) and the controller. */
@@ -107,6 +109,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     const exec: ExecHolder = { starting: !opts.apiOnly };
     const orphans: OrphansHolder = { starting: !opts.apiOnly };
     const nodes: NodesHolder = { starting: !opts.apiOnly };
+    const sleep: SleepHolder = { starting: !opts.apiOnly };
     const observe = new Observability({
       metrics: opts.metrics ?? true,
       runtimeComing: !opts.apiOnly,
@@ -121,6 +124,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       exec,
       orphans,
       nodes,
+      sleep,
       templates,
       settings,
       observe: observe.apiOptions,
@@ -159,6 +163,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       exec,
       orphans,
       nodes,
+      sleep,
       observe,
       settings,
     };
@@ -204,7 +209,10 @@ async function loadCredentials(dataDir: string, env: NodeJS.ProcessEnv, logger: 
   return credentials;
 }
 
-type ApiParts = Pick<Serving, 'store' | 'credentials' | 'proxySecret' | 'logger' | 'exec' | 'orphans' | 'nodes'> & {
+type ApiParts = Pick<
+  Serving,
+  'store' | 'credentials' | 'proxySecret' | 'logger' | 'exec' | 'orphans' | 'nodes' | 'sleep'
+> & {
   templates: string[];
   observe: ObserveOptions;
 };
@@ -299,8 +307,12 @@ async function startDriversAndController(x: Serving): Promise<ProxyDriver> {
     ...(s.dotfiles ? { dotfiles: s.dotfiles } : {}),
     settings: x.settings,
     capacity,
+    idle: idleOptions(s),
   });
   components.add('controller', () => controller.stop());
+  x.sleep.service = controller.sleep;
+  x.sleep.starting = false;
+  x.exec.opened = (name) => controller.sleep.execOpened(name);
   x.orphans.service = controller.orphans;
   x.orphans.starting = false;
   const nodes = nodeService(runtime, () => controller.resync());
@@ -308,6 +320,19 @@ async function startDriversAndController(x: Serving): Promise<ProxyDriver> {
   x.nodes.starting = false;
   logger.info({ tidepoolId, runtime: runtime.name, proxy: proxy.name }, 'controller started');
   return proxy;
+}
+
+/** Idle sleep from the flags: the default timeout, the tick, making room, what counts as use. */
+function idleOptions(s: ServeSettings) {
+  return {
+    ...(s.idleTimeoutMs !== undefined ? { defaultTimeoutMs: s.idleTimeoutMs } : {}),
+    ...(s.idleTickMs !== undefined ? { tickMs: s.idleTickMs } : {}),
+    makeRoom: s.makeRoom !== 'off',
+    thresholds: {
+      ...(s.idleCpuCores !== undefined ? { cpuCores: s.idleCpuCores } : {}),
+      ...(s.idleNetworkBytesPerSecond !== undefined ? { networkBytesPerSecond: s.idleNetworkBytesPerSecond } : {}),
+    },
+  };
 }
 
 /**

@@ -16,3 +16,6 @@ export * from './orphan.js';
 export * from './node.js';
 export * from './usage.js';
 export * from './reconcile-log.js';
+export * from './sleep.js';
+export * from './auth-info.js';
+export * from './port-share.js';

@@ -5,10 +5,26 @@ import { IDE_PORT } from './workspace.js';
 /** DESIGN.md: at most 5 Ports may name one Workspace. */
 export const MAX_PORTS_PER_WORKSPACE = 5;
 
+/** Who may open a Port through the proxy. */
+export const PORT_VISIBILITIES = ['private', 'team', 'public'] as const;
+export type PortVisibility = (typeof PORT_VISIBILITIES)[number];
+
 export const PortSpec = Type.Object(
   {
     workspace: Name,
     port: Type.Integer({ minimum: 1024, maximum: 65535, description: 'TCP port inside the workspace, 1024..65535.' }),
+    visibility: Type.Optional(
+      Type.Union(
+        PORT_VISIBILITIES.map((v) => Type.Literal(v)),
+        {
+          default: 'private',
+          description:
+            "Who may open the Port through the proxy: private (the owner, the person of the Port's namespace, and admins), " +
+            'team (anyone signed in), public (anyone with the share link, no sign-in: GET /api/v1/ports/{name}/share gives ' +
+            'the link to the owner, POST .../share/rotate makes a new one). Defaults to private.',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

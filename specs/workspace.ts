@@ -13,6 +13,7 @@ export const WORKSPACE_PHASES = [
   'Running',
   'Stopping',
   'Stopped',
+  'Sleeping',
   'Failed',
   'Deleting',
 ] as const;
@@ -92,6 +93,9 @@ export const WorkspaceSource = Type.Object(
 );
 export type WorkspaceSource = Static<typeof WorkspaceSource>;
 
+/** A duration of whole minutes, hours or seconds ("30m", "1h30m", "90s"), or "0" for never. */
+export const IDLE_TIMEOUT_PATTERN = '^(0|([0-9]{1,4}h)?([0-9]{1,5}m)?([0-9]{1,6}s)?)$';
+
 export const WorkspaceSpec = Type.Object(
   {
     image: Type.String({
@@ -135,6 +139,16 @@ export const WorkspaceSpec = Type.Object(
           'Where the workspace runs on an Incus cluster: a member ("m2") or "@" and a cluster group ("@gpu"). A change moves the workspace and its home there (stopped, moved, started again). Defaults to the server\'s --incus-target, else the least busy online member.',
       }),
     ),
+    idleTimeout: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 16,
+        pattern: IDLE_TIMEOUT_PATTERN,
+        patternMessage: 'must be a duration such as 30m, 1h or 1h30m (at least 1m), or 0 for never',
+        description:
+          'How long the workspace may go unused before it sleeps: stopped with its home kept, spec.running still true, woken when its IDE or a Port is opened through the proxy. Use counts requests through the proxy, traffic on open IDE connections, exec sessions and CPU above a threshold. "0" means never; absent takes the server default (--idle-timeout, never unless set).',
+      }),
+    ),
     settingsSync: Type.Optional(
       Type.Boolean({
         description:
@@ -145,6 +159,35 @@ export const WorkspaceSpec = Type.Object(
   { default: {}, additionalProperties: false },
 );
 export type WorkspaceSpec = Static<typeof WorkspaceSpec>;
+
+/** Why a workspace sleeps, as status.sleep records it. */
+export const SLEEP_REASONS = ['Idle', 'Requested', 'MakingRoom'] as const;
+export type SleepReason = (typeof SLEEP_REASONS)[number];
+
+export const WorkspaceSleep = Type.Object(
+  {
+    since: Type.String({ format: 'date-time', description: 'When it was put to sleep.' }),
+    reason: Type.Union(
+      SLEEP_REASONS.map((r) => Type.Literal(r)),
+      {
+        description:
+          'Idle (unused for spec.idleTimeout), Requested (`tidepool sleep`, the UI) or MakingRoom (put to sleep so that another workspace fits the budget).',
+      },
+    ),
+    lastSignal: Type.Optional(
+      Type.String({ description: 'The signal that last saw it used (proxy, network, exec, cpu, start).' }),
+    ),
+    lastActiveTime: Type.Optional(
+      Type.String({ format: 'date-time', description: 'When that signal last saw it used.' }),
+    ),
+    message: Type.Optional(Type.String({ description: 'Why it sleeps, as a person reads it.' })),
+  },
+  {
+    additionalProperties: false,
+    description: 'Set while the workspace sleeps: it wakes when opened through the proxy, or with `tidepool wake`.',
+  },
+);
+export type WorkspaceSleep = Static<typeof WorkspaceSleep>;
 
 export const WorkspaceStatus = Type.Object({
   phase: Type.Optional(WorkspacePhase),
@@ -168,6 +211,7 @@ export const WorkspaceStatus = Type.Object({
         'When a request last went through the proxy to this workspace (its IDE or a Port); written at most every ~30 s while it is used.',
     }),
   ),
+  sleep: Type.Optional(WorkspaceSleep),
   conditions: Type.Optional(Type.Array(Condition)),
 });
 export type WorkspaceStatus = Static<typeof WorkspaceStatus>;

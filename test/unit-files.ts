@@ -11,10 +11,13 @@ const UNIT_FILES = [
   'test/web/elements.test.ts',
   'test/web/store.test.ts',
   'test/web/manage-elements.test.ts',
+  'test/web/port-visibility.test.ts',
+  'test/web/sleep-elements.test.ts',
   'test/cli/format.test.ts',
   'test/cli/manifests.test.ts',
   'test/cli/printers.test.ts',
   'test/cli/log-format.test.ts',
+  'test/cli/contexts-file.test.ts',
 ];
 /**
  * In unit folders, but they need root (a tmpfs mount) or a real Caddy, or spend their time in

@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { lookupKind } from '../../specs/index.js';
 import { ApiClient } from '../client.js';
 import { globalFlags } from '../context.js';
-import { resolveClientConfig, type ClientConfig } from '../config.js';
+import { authorizationOf, resolveClientConfig, type ClientConfig } from '../config.js';
 import { CliError, ConnectionError, ServerError, statusFromReply } from '../errors.js';
 import { errorLines } from '../report.js';
 
@@ -86,10 +86,8 @@ function bridge(
     url.searchParams.set('height', String(process.stdout.rows || 24));
     if (process.env.TERM) url.searchParams.set('term', process.env.TERM);
   }
-  const c = config.credentials;
-  const headers: Record<string, string> = c
-    ? { authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` }
-    : {};
+  const authorization = authorizationOf(config);
+  const headers: Record<string, string> = authorization ? { authorization } : {};
 
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers, perMessageDeflate: false });

@@ -12,6 +12,8 @@ export interface RunningWorkspace extends Usage {
   accessedAt?: number;
   /** A person may stop it to make room (running, declared running, not being deleted). */
   stoppable: boolean;
+  /** It may be put to sleep to make room (stoppable, with an idle timeout). */
+  sleepable?: boolean;
 }
 
 export type Admission =
@@ -24,6 +26,8 @@ export type Admission =
       plan: StopPlan;
       /** The whole refusal as a person reads it (the reasons, the plan, what it would free). */
       message: string;
+      /** The workspaces that may be put to sleep (they have an idle timeout) to make room, least recently accessed first. */
+      sleepPlan: StopPlan;
       leastRecentlyAccessed?: RunningWorkspace;
     };
 
@@ -58,6 +62,11 @@ export class Capacity {
    */
   noteAccess(name: string, atMs: number): void {
     if (atMs > (this.#accessed.get(name) ?? -Infinity)) this.#accessed.set(name, atMs);
+  }
+
+  /** The last access of `name` the access log told (ms), if any. */
+  lastAccess(name: string): number | undefined {
+    return this.#accessed.get(name);
   }
 
   forget(name: string): void {
@@ -99,11 +108,16 @@ export class Capacity {
       ...starting.sort((a, b) => (a.name < b.name ? -1 : 1)),
     ];
     const plan = planStops(short, candidates);
+    const sleepPlan = planStops(
+      short,
+      candidates.filter((c) => c.sleepable),
+    );
     const lra = candidates[0];
     return {
       ok: false,
       reasons: whatIsShort(this.budget, using, want, short),
       plan,
+      sleepPlan,
       message: refusalMessage(this.budget, using, want, plan, this.#now()),
       ...(lra ? { leastRecentlyAccessed: lra } : {}),
     };

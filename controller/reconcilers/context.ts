@@ -13,6 +13,8 @@ import type { RouteState } from '../route-state.js';
 import type { StatusWriter } from '../status.js';
 import type { Logger, Probe } from '../types.js';
 import type { VMCache } from '../vm-cache.js';
+import type { Activity } from '../idle/activity.js';
+import type { Sleepers } from '../idle/sleepers.js';
 
 export interface Context {
   store: StoreClient;
@@ -38,6 +40,10 @@ export interface Context {
   ideWaitSince: Map<string, number>;
   /** What this Tidepool made for names no Workspace declares: kept, reported, deleted only when asked. */
   orphans: Orphans;
+  /** Which workspaces sleep, and the server's idle settings. */
+  sleepers: Sleepers;
+  /** When each signal last saw each workspace used (for the idle ticks). */
+  activity: Activity;
   /** The saved editor settings, when they follow the user (ControllerOptions.settingsSync). */
   settings?: SettingsFile;
   /** The start (status.lastStartedTime) whose devcontainer postStart ran, per workspace (in memory; the guest's own marker keeps it once per boot). */
@@ -70,6 +76,7 @@ const OWNED_STATUS = new Set([
   'node',
   'lastStartedTime',
   'conditions',
+  'sleep',
 ]);
 
 /** `status` with the fields it does not own taken from the stored object as it is now (not as it was read). */

@@ -6,11 +6,10 @@
 import type { Workspace } from '../../specs/index.js';
 import { parseQuantity, type WorkspaceStatus } from '../../specs/index.js';
 import { timestamp } from '../../store/index.js';
-import { neverFits, type RunningWorkspace, type Usage } from '../capacity/index.js';
+import { neverFits, type Usage } from '../capacity/index.js';
 import { RuntimeError, type VM } from '../../drivers/runtime/types.js';
 import { TerminalError, type Result } from '../reconcile.js';
 import { errorMessage } from '../../specs/errors.js';
-import { HOLDS_CAPACITY } from '../vm-cache.js';
 import { MIN_POLL_MS, SLOW_POLL_MS, type Context } from './context.js';
 import { finalize, orphan } from './workspace-delete.js';
 import { create } from './workspace-create.js';
@@ -22,6 +21,8 @@ import { applySettings, saveSettings, settingsPending } from './workspace-settin
 import { cloneSource, clonePending, ensureHome, noteFor, type Note } from './workspace-home.js';
 import { applyResources, shouldRecreate } from './workspace-spec.js';
 import { observe, vmReady, write } from './workspace-observe.js';
+import { convergeAsleep, makeRoom } from './workspace-sleep.js';
+import { runningWorkspaces } from './workspace-capacity.js';
 
 export { FINALIZER } from './context.js';
 
@@ -71,7 +72,10 @@ type Step = { vm: VM | undefined; result?: undefined } | { result: Result };
 async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promise<Result> {
   const c = convergence(ctx, ws);
   const spec = ws.spec;
-  if (!spec.running) ctx.capacity.waiting.delete(c.name);
+  if (!spec.running) {
+    ctx.capacity.waiting.delete(c.name);
+    ctx.sleepers.wake(c.name); // a real stop: nothing wakes it
+  } else if (ctx.sleepers.get(c.name)) return convergeAsleep(ctx, ws, c.status, vm, c.note);
 
   const recreate = await recreateOnNewImage(c, vm);
   if (recreate.result) return recreate.result;
@@ -164,6 +168,7 @@ function convergence(ctx: Context, ws: Workspace): Convergence {
   const prev: WorkspaceStatus = ws.status ?? {};
   const status: WorkspaceStatus = structuredClone(prev);
   status.instance = ctx.runtime.instanceName?.(name) ?? name;
+  if (!ws.spec.running || !ctx.sleepers.get(name)) delete status.sleep;
   return {
     ctx,
     ws,
@@ -256,6 +261,8 @@ function admit(c: Convergence): Result | undefined {
   }
   const admission = ctx.capacity.admit(want, runningWorkspaces(ctx, name));
   if (admission.ok) return undefined;
+  const room = makeRoom(ctx, ws, status, note, admission);
+  if (room) return room;
   note('Warning', 'InsufficientCapacity', admission.message);
   return write(ctx, ws, status, {
     phase: 'Pending',
@@ -328,29 +335,6 @@ async function fail(
     vmReady: vmReady('False', badImage ? err.reason : 'RuntimeError', message),
   });
   throw err;
-}
-
-/** Every VM holding capacity, with what it holds and when its workspace was last accessed. */
-function runningWorkspaces(ctx: Context, except: string): RunningWorkspace[] {
-  const out: RunningWorkspace[] = [];
-  // Reading the snapshot without awaiting keeps check-and-reserve in one synchronous step.
-  for (const vm of ctx.vms.peek().values()) {
-    if (vm.name === except || !HOLDS_CAPACITY.has(vm.state)) continue;
-    const ws = ctx.store.get('Workspace', vm.name);
-    // Last access as the proxy saw it; a workspace never used since it started counts from its start.
-    const accessed = ws?.status?.lastAccessTime ?? ws?.status?.lastStartedTime ?? ws?.metadata.creationTimestamp;
-    out.push({
-      name: vm.name,
-      cpu: vm.cpu ?? ws?.spec.resources.cpu ?? 0,
-      memoryBytes: vm.memoryBytes ?? parseQuantity(ws?.spec.resources.memory ?? '') ?? 0,
-      ...(accessed ? { accessedAt: Date.parse(accessed) } : {}),
-      stoppable: !!ws && !ws.metadata.deletionTimestamp && ws.spec.running && vm.state === 'Running',
-    });
-  }
-  // A warm pool's instances hold their share too, and are nobody's to stop.
-  for (const [i, r] of (ctx.runtime.reserved?.() ?? []).entries())
-    out.push({ name: `(warm pool ${i + 1})`, ...r, stoppable: false });
-  return out;
 }
 
 const withoutIp = (vm: VM): VM => {

@@ -130,7 +130,7 @@ describe('resource CRUD over HTTP', () => {
     });
     expect(stale.status).toBe(409);
     const bad = await t.req('PUT', '/api/v1/workspaces/alice/status', {
-      body: { metadata: { name: 'alice' }, status: { phase: 'Sleeping' } },
+      body: { metadata: { name: 'alice' }, status: { phase: 'Dreaming' } },
     });
     expect(bad.status).toBe(422);
     expect(bad.json.details.causes[0].field).toBe('status.phase');

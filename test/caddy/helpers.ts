@@ -44,6 +44,8 @@ export interface FakeServer {
   /** host:port, what a RouteTable entry points at. */
   upstream: string;
   seen: SeenRequest[];
+  /** Requests for the API's waking page (api/sleep.ts), apart from `seen`. */
+  waking: SeenRequest[];
   close(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function fakeServer(
   extraHeaders: Record<string, string> = {},
 ): Promise<FakeServer> {
   const seen: SeenRequest[] = [];
+  const waking: SeenRequest[] = [];
   const server = http.createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
     // The fake API answers Caddy's forward auth as the real one does (api/auth.ts), without
@@ -66,6 +69,18 @@ export async function fakeServer(
       if (req.headers.authorization === AUTH) res.writeHead(204).end();
       else res.writeHead(401, { 'www-authenticate': 'Basic realm="tidepool"' }).end('{"kind":"Status","code":401}');
       return;
+    }
+    // The waking page (api/sleep.ts): a workspace named sleepy* sleeps and is woken, as the real
+    // API answers; "nobody" finds the API away (the connection drops); any other is not one to
+    // wake (404). In both of those Caddy's own pages answer.
+    const wake = name === 'api' ? /^\/api\/v1\/workspaces\/([^/]+)\/waking$/.exec(u.pathname) : null;
+    if (wake) {
+      waking.push({ url: req.url ?? '', headers: req.headers });
+      if (wake[1] === 'nobody') return void req.socket.destroy();
+      if (!wake[1]!.startsWith('sleepy')) return void res.writeHead(404).end('{"kind":"Status","code":404}');
+      const auth = req.headers.authorization === AUTH ? 'ok' : 'missing';
+      res.writeHead(503, { 'retry-after': '2', 'content-type': 'text/plain' });
+      return void res.end(`503: waking ${wake[1]} ${u.searchParams.get('kind')} ${req.method} auth=${auth}\n`);
     }
     seen.push({ url: req.url ?? '', headers: req.headers });
     if (u.pathname === '/stream') {
@@ -104,6 +119,7 @@ export async function fakeServer(
     port: addr.port,
     upstream: `${host}:${addr.port}`,
     seen,
+    waking,
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of wss.clients) c.terminate();

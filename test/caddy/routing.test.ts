@@ -47,7 +47,7 @@ describe('caddy driver: routing through a real Caddy, looked up by name', () => 
         { workspace: 'alice', port: 3000, upstream: '127.78.1.10:3000' },
         { workspace: 'alice', port: 5173, upstream: '127.78.1.10:5173' },
       ],
-      idle: { workspaces: ['carol'], ports: ['carol/3000'] },
+      idle: { workspaces: ['carol', 'sleepy'], ports: ['carol/3000', 'sleepy/3000'] },
     };
     await h.proxy.apply(table);
   }, 30_000);
@@ -167,6 +167,28 @@ describe('caddy driver: routing through a real Caddy, looked up by name', () => 
     expect(p.body).toMatch(/^503: Port 3000 of workspace "carol" is registered, but the workspace is not running/);
     // A Port carol does not have is unknown, not "not running".
     expect((await get(`${h.previewUrl}/workspace/carol/port/3001/`)).status).toBe(404);
+  });
+
+  it("a name without an upstream is first the API's (which wakes a sleeping one) with the request's own credentials; only a signed-in request gets there", async () => {
+    const before = api.waking.length;
+    const r = await get(`${h.workspaceUrl}/workspace/sleepy/some/file?x=1`);
+    expect(r.status).toBe(503);
+    expect(r.headers['retry-after']).toBe('2');
+    expect(r.body).toBe('503: waking sleepy ide GET auth=ok\n');
+    const p = await get(`${h.previewUrl}/workspace/sleepy/port/3000/`);
+    expect(p.body).toBe('503: waking sleepy port GET auth=ok\n');
+    expect(api.waking.length).toBe(before + 2);
+    expect(api.waking.at(-1)!.url).toBe('/api/v1/workspaces/sleepy/waking?kind=port&port=3000');
+    // Without credentials the login answers, and the API's waking page is never asked.
+    expect((await get(`${h.workspaceUrl}/workspace/sleepy/`, false)).status).toBe(401);
+    expect(api.waking.length).toBe(before + 2);
+    // carol (404 from the API) and nobody (the API away) got Caddy's own pages, in the tests above.
+    expect(api.waking.some((r) => r.url.startsWith('/api/v1/workspaces/carol/waking'))).toBe(true);
+    expect(api.waking.some((r) => r.url.startsWith('/api/v1/workspaces/nobody/waking'))).toBe(true);
+    // An IDE tab reconnecting (a WebSocket upgrade): the API is asked with a plain GET that says it was one (and does not wake it).
+    await expect(openSocket(`${h.workspaceUrl}/workspace/sleepy/`)).rejects.toThrow(/503/);
+    expect(api.waking.at(-1)!.headers.upgrade).toBeUndefined();
+    expect(api.waking.at(-1)!.headers['x-tp-upgrade']).toBe('websocket');
   });
 
   it('answers 404 pages for paths that are no workspace or port path, and never reaches the API there', async () => {

@@ -60,7 +60,7 @@ describe('tables', () => {
     ]);
   });
 
-  it('workspaces -o wide adds IMAGE CPU MEMORY RUNNING URL INSTANCE NODE ACCESSED (last access)', () => {
+  it('workspaces -o wide adds IMAGE CPU MEMORY RUNNING URL INSTANCE NODE ACCESSED (last access) IDLE-TIMEOUT ASLEEP', () => {
     const alice = running('alice');
     alice.status = { ...alice.status, node: 'm2' };
     const t = tableOf(WS, [alice], { wide: true, now: NOW });
@@ -78,6 +78,8 @@ describe('tables', () => {
       'INSTANCE',
       'NODE',
       'ACCESSED',
+      'IDLE-TIMEOUT',
+      'ASLEEP',
     ]);
     expect(t.rows[0]).toEqual([
       'alice',
@@ -93,12 +95,22 @@ describe('tables', () => {
       '<none>',
       'm2',
       '<none>',
+      '<default>',
+      '<none>',
     ]);
     const used = running('alice');
     used.status = { ...used.status, lastAccessTime: new Date(NOW - 120_000).toISOString(), instance: 'alice-1a2b3c' };
-    expect(tableOf(WS, [used], { wide: true, now: NOW }).rows[0]!.at(-3)).toBe('alice-1a2b3c');
-    expect(tableOf(WS, [used], { wide: true, now: NOW }).rows[0]!.at(-2)).toBe('<none>');
-    expect(tableOf(WS, [used], { wide: true, now: NOW }).rows[0]!.at(-1)).toBe('2m');
+    expect(tableOf(WS, [used], { wide: true, now: NOW }).rows[0]!.at(-5)).toBe('alice-1a2b3c');
+    expect(tableOf(WS, [used], { wide: true, now: NOW }).rows[0]!.at(-4)).toBe('<none>');
+    expect(tableOf(WS, [used], { wide: true, now: NOW }).rows[0]!.at(-3)).toBe('2m');
+    const asleep = running('alice');
+    asleep.spec = { ...asleep.spec, idleTimeout: '30m' };
+    asleep.status = {
+      ...asleep.status,
+      phase: 'Sleeping',
+      sleep: { since: new Date(NOW - 600_000).toISOString(), reason: 'Idle' },
+    };
+    expect(tableOf(WS, [asleep], { wide: true, now: NOW }).rows[0]!.slice(-2)).toEqual(['30m', '10m (Idle)']);
   });
 
   it('ports: NAME WORKSPACE PORT READY URL AGE; get all prefixes the kind', () => {

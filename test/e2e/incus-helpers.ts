@@ -185,6 +185,7 @@ export interface Obj {
     url?: string;
     observedGeneration?: number;
     instance?: string;
+    sleep?: { since: string; reason: string; lastSignal?: string };
     conditions?: { type: string; status: string; reason?: string; message?: string; observedGeneration?: number }[];
   };
 }

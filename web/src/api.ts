@@ -2,12 +2,12 @@
 // Types come from specs/: the one source of resource shapes.
 import type { Condition, StatusCause, StatusObject } from '../../specs/meta.js';
 import type { Workspace } from '../../specs/workspace.js';
-import type { Port } from '../../specs/port.js';
+import type { Port, PortVisibility } from '../../specs/port.js';
 import { errorMessage } from '../../specs/errors.js';
 
 export type { Condition, StatusCause } from '../../specs/meta.js';
 export type { Workspace, WorkspacePhase } from '../../specs/workspace.js';
-export type { Port } from '../../specs/port.js';
+export type { Port, PortVisibility } from '../../specs/port.js';
 export type { Event } from '../../specs/event.js';
 export type { Sync } from '../../specs/sync.js';
 
@@ -85,6 +85,16 @@ export function setRunning(
   );
 }
 
+/** Wakes a sleeping Workspace, or puts a running one to sleep (POST /api/v1/workspaces/{name}/wake|sleep). */
+export function sleepOrWake(
+  name: string,
+  verb: 'wake' | 'sleep',
+  fetchFn: Fetch = defaultFetch,
+  base = API_BASE,
+): Promise<unknown> {
+  return request<unknown>('POST', `${base}/workspaces/${encodeURIComponent(name)}/${verb}`, undefined, fetchFn);
+}
+
 /** What the create form asks for. */
 export interface NewWorkspace {
   name: string;
@@ -93,6 +103,8 @@ export interface NewWorkspace {
   memory: string;
   /** Start the home as a copy of this workspace's (spec.source.fromWorkspace); empty for a fresh home. */
   fromWorkspace?: string;
+  /** Sleep after this long unused (spec.idleTimeout, e.g. 30m); absent for the server's default. */
+  idleTimeout?: string;
 }
 
 /** The Workspace object the create form posts: running at once. */
@@ -106,6 +118,7 @@ export function workspaceObject(w: NewWorkspace): Record<string, unknown> {
       running: true,
       resources: { cpu: w.cpu, memory: w.memory },
       ...(w.fromWorkspace ? { source: { fromWorkspace: w.fromWorkspace } } : {}),
+      ...(w.idleTimeout ? { idleTimeout: w.idleTimeout } : {}),
     },
   };
 }
@@ -145,6 +158,36 @@ export function createPort(
     spec: { workspace, port },
   };
   return request<Port>('POST', `${base}/ports`, body, fetchFn);
+}
+
+/** Sets who may open a Port (spec.visibility) with a JSON merge patch. */
+export function setPortVisibility(
+  name: string,
+  visibility: PortVisibility,
+  fetchFn: Fetch = defaultFetch,
+  base = API_BASE,
+): Promise<Port> {
+  return request<Port>(
+    'PATCH',
+    `${base}/ports/${encodeURIComponent(name)}?fieldManager=tidepool-ui`,
+    { spec: { visibility } },
+    fetchFn,
+    'application/merge-patch+json',
+  );
+}
+
+/** A Port's share link (for its owner): opens it without sign-in while it is public. */
+export interface PortShare {
+  visibility: PortVisibility;
+  token: string;
+  /** /workspace/{ws}/port/{n}/tp-share/{token}/ */
+  path: string;
+}
+
+/** The share link of a Port; `rotate` makes a new one (the old one stops at once). */
+export function portShare(name: string, rotate = false, fetchFn: Fetch = defaultFetch, base = API_BASE) {
+  const path = `${base}/ports/${encodeURIComponent(name)}/share${rotate ? '/rotate' : ''}`;
+  return request<PortShare>(rotate ? 'POST' : 'GET', path, undefined, fetchFn);
 }
 
 /** Whether something answers on a Port now, as the server sees it (a TCP connect to the workspace). */

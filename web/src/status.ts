@@ -27,6 +27,8 @@ export function ideState(ws: Workspace): IdeState {
   const ready = condition(ws.status?.conditions)?.status === 'True';
   if (ws.metadata.deletionTimestamp) return { open: false, why: 'being deleted' };
   if (phase === 'Running' && ready) return { open: true };
+  // Opening a sleeping workspace wakes it: the link works, and its page says it is waking.
+  if (phase === 'Sleeping') return { open: true };
   switch (phase) {
     case 'Stopped':
       return { open: false, why: 'stopped' };
@@ -43,7 +45,7 @@ export function ideState(ws: Workspace): IdeState {
 
 /** The phases where a start (running) or a stop (not running) has been carried out, or cannot go further by waiting. */
 const SETTLED: Record<'start' | 'stop', readonly string[]> = {
-  start: ['Running', 'Failed', 'Pending'],
+  start: ['Running', 'Failed', 'Pending', 'Sleeping'],
   stop: ['Stopped', 'Failed', 'Pending'],
 };
 
@@ -75,6 +77,10 @@ export function humanStatus(ws: Workspace): string {
   if (phase === 'Running' && ready?.status === 'True') return 'Ready: the IDE answers.';
   if (phase === 'Stopped') return 'Stopped. Its disk and home are kept; Start runs it again.';
   if (phase === 'Stopping') return 'Stopping…';
+  if (phase === 'Sleeping') {
+    const since = (ws.status as { sleep?: { since?: string } } | undefined)?.sleep?.since;
+    return `Sleeping${since ? ` since ${new Date(since).toLocaleString()}` : ''}: its home is kept, and it wakes when opened.`;
+  }
   if (!ready) return ws.spec.running ? 'Waiting for the controller to create it…' : 'Stopped.';
   switch (ready.reason) {
     case 'Creating':

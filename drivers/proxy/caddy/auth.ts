@@ -20,6 +20,12 @@
 // from the live one and reload Caddy for nothing: a live hash that still matches the password
 // is reused instead.
 import bcrypt from 'bcryptjs';
+import {
+  FORWARDED_URI_HEADER,
+  SET_SHARE_COOKIE_HEADER,
+  SHARE_COOKIE,
+  SHARE_HEADER,
+} from '../../../specs/port-share.js';
 import { PROXY_SECRET_HEADER } from '../../../specs/proxy.js';
 import type { Json } from './json.js';
 
@@ -47,17 +53,50 @@ export function forwardAuthHandler(s: { apiUpstream: string; proxySecret: string
     rewrite: { method: 'GET', uri: '/authz' },
     headers: {
       request: {
-        set: { [PROXY_SECRET_HEADER]: [s.proxySecret] },
-        // The API reads Authorization only. A WebSocket's Upgrade would make /authz an upgrade
-        // too, and a Port's cookies (up to hundreds of KiB) would overflow the API's header limit.
+        set: {
+          [PROXY_SECRET_HEADER]: [s.proxySecret],
+          // Which Port a request is for decides who may pass it (api/port-access.ts).
+          [FORWARDED_URI_HEADER]: ['{http.request.uri}'],
+          // A public Port's share cookie, cut out of the Cookie header below.
+          [SHARE_HEADER]: ['{http.request.header.Cookie}'],
+        },
+        // The API reads Authorization and the share cookie only. A WebSocket's Upgrade would make
+        // /authz an upgrade too, and a Port's cookies (up to hundreds of KiB) would overflow the
+        // API's header limit.
         delete: ['Cookie', 'Connection', 'Upgrade'],
+        replace: { [SHARE_HEADER]: SHARE_COOKIE_ONLY },
       },
     },
-    // A 2xx: go on to the next handler (the request itself), noting that the API let it pass.
-    // Anything else is written back.
-    handle_response: [{ match: { status_code: [2] }, routes: [{ handle: [{ handler: 'vars', [PASSED]: 'api' }] }] }],
+    // A 2xx: go on to the next handler (the request itself), noting that the API let it pass,
+    // and setting the share cookie when the API asks for it. Anything else is written back.
+    handle_response: [
+      {
+        match: { status_code: [2], headers: { [SET_SHARE_COOKIE_HEADER]: ['*'] } },
+        routes: [
+          {
+            handle: [
+              { handler: 'vars', [PASSED]: 'api' },
+              {
+                handler: 'headers',
+                response: { add: { 'Set-Cookie': [`{http.reverse_proxy.header.${SET_SHARE_COOKIE_HEADER}}`] } },
+              },
+            ],
+          },
+        ],
+      },
+      { match: { status_code: [2] }, routes: [{ handle: [{ handler: 'vars', [PASSED]: 'api' }] }] },
+    ],
   };
 }
+
+/**
+ * From a copy of the Cookie header to the share cookie's value alone (a token is base64url),
+ * or nothing when there is none: whatever else is left still holds a '=', ';' or ' '.
+ */
+const SHARE_COOKIE_ONLY: Json = [
+  { search_regexp: `^(?:.*;\\s*)?${SHARE_COOKIE}=([A-Za-z0-9_-]*).*$`, replace: '$1' },
+  { search_regexp: '^.*[=; ].*$', replace: '' },
+];
 
 /** Caddy's own basic auth with a bcrypt hash: only while the API does not listen. */
 export function bcryptBasicAuthHandler(username: string, passwordHash: string): Json {

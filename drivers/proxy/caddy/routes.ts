@@ -1,10 +1,13 @@
 // The routes that proxy to a workspace by name (the IDE on the workspace server, a Port on the
 // preview server), the trailing-slash redirect in front of them, and their error routes, which
-// hand a failed lookup to the pages server (./pages-server.ts).
+// ask Tidepool's API to wake a sleeping workspace and otherwise hand a failed lookup to the pages
+// server (./pages-server.ts).
+import { SHARE_COOKIE, SHARE_SEGMENT } from '../../../specs/port-share.js';
 import { ZONE } from '../dns/zone.js';
 import { uiUrl, type CaddyConfigSettings } from './config-settings.js';
 import type { Json } from './json.js';
 import { page, texts, type PageKind } from './pages.js';
+import { PROXY_SECRET_HEADER } from '../../../specs/proxy.js';
 
 export function lookup(s: CaddyConfigSettings, name: string, port: string): Json {
   return {
@@ -36,6 +39,18 @@ export function slashRedirect(pattern: string): Json {
   };
 }
 
+/** /workspace/{ws}/port/{n}/tp-share/{token}/rest -> /workspace/{ws}/port/{n}/rest */
+const SHARE_SEGMENT_STRIP: Json = {
+  handler: 'rewrite',
+  path_regexp: [{ find: `^(/workspace/[^/]+/port/[0-9]+)/${SHARE_SEGMENT}/[^/]*/?`, replace: '$1/' }],
+};
+
+/** The share cookie out of the Cookie header (and the '; ' it leaves at the start). */
+const SHARE_COOKIE_STRIP: Json = [
+  { search_regexp: `(^|;\\s*)${SHARE_COOKIE}=[^;]*`, replace: '' },
+  { search_regexp: '^;\\s*', replace: '' },
+];
+
 /**
  * The route of one kind: capture the names into vars (before the rewrite changes the path
  * they come from), strip the prefix, proxy to the name's answer.
@@ -55,6 +70,8 @@ export function routed(s: CaddyConfigSettings, kind: PageKind, pattern: string):
         tp_port: ide ? String(s.idePort) : '{http.request.uri.path.3}',
         tp_prefix: prefix,
       },
+      // A public Port's share token never reaches the dev server: out of the path here, out of the Cookie below.
+      ...(ide ? [] : [SHARE_SEGMENT_STRIP]),
       { handler: 'rewrite', strip_path_prefix: '{http.vars.tp_prefix}' },
       {
         handler: 'reverse_proxy',
@@ -67,6 +84,7 @@ export function routed(s: CaddyConfigSettings, kind: PageKind, pattern: string):
             set: { 'X-Forwarded-Prefix': ['{http.vars.tp_prefix}'] },
             // The Tidepool credentials are for Caddy; a workspace must never see them.
             delete: ['Authorization'],
+            ...(ide ? {} : { replace: { Cookie: SHARE_COOKIE_STRIP } }),
           },
           // A Port's cookies would be the host's (cookies ignore ports): the UI's, the API's and
           // every IDE's. A browser never gets them.
@@ -77,29 +95,39 @@ export function routed(s: CaddyConfigSettings, kind: PageKind, pattern: string):
   };
 }
 
-/** Error routes of the workspace and preview servers: our pages for 503 (via the pages server) and 502. */
+/**
+ * Error routes of the workspace and preview servers: for a 503 (the name has no upstream), first
+ * Tidepool's API, which wakes a sleeping workspace (see wakeHop); when it is not one to wake (a
+ * 404) or the API is away, our pages (via the pages server); for a 502 our page at once.
+ */
 export function errorRoutes(s: CaddyConfigSettings, kind: PageKind): Json {
   const refused = texts.refused(kind, '{http.vars.tp_ws}', '{http.vars.tp_port}');
+  const toPages: Json = {
+    handler: 'reverse_proxy',
+    upstreams: [{ dial: s.pagesListen }],
+    headers: {
+      request: {
+        set: {
+          'X-Tp-Page': ['lookup'],
+          'X-Tp-Kind': [kind],
+          'X-Tp-Ws': ['{http.vars.tp_ws}'],
+          'X-Tp-Port': ['{http.vars.tp_port}'],
+          'X-Tp-Ui': [uiUrl(s)],
+        },
+        delete: ['Authorization'],
+      },
+    },
+  };
   return {
     routes: [
       {
         match: [{ vars: { '{http.error.status_code}': ['503'], '{http.vars.tp_kind}': [kind] } }],
         handle: [
           {
-            handler: 'reverse_proxy',
-            upstreams: [{ dial: s.pagesListen }],
-            headers: {
-              request: {
-                set: {
-                  'X-Tp-Page': ['lookup'],
-                  'X-Tp-Kind': [kind],
-                  'X-Tp-Ws': ['{http.vars.tp_ws}'],
-                  'X-Tp-Port': ['{http.vars.tp_port}'],
-                  'X-Tp-Ui': [uiUrl(s)],
-                },
-                delete: ['Authorization'],
-              },
-            },
+            handler: 'subroute',
+            routes: [{ handle: [wakeHop(s, kind, toPages)] }],
+            // The API does not answer (serve restarting): our pages, as before there was waking.
+            errors: { routes: [{ handle: [toPages] }] },
           },
         ],
       },
@@ -108,5 +136,38 @@ export function errorRoutes(s: CaddyConfigSettings, kind: PageKind): Json {
         handle: [page(502, refused.title, refused.text, uiUrl(s))],
       },
     ],
+  };
+}
+
+/**
+ * The request, as a GET with the client's own credentials (it has passed the login; the API
+ * checks them again), to the API's waking page: it wakes a sleeping workspace and answers 503
+ * with Retry-After (a page that reloads itself for a browser), or 404 when the name is not one
+ * to wake, and then the pages server answers as for any name without an upstream. The
+ * credentials go only to the API: the pages server's hops may dial a workspace's address.
+ */
+function wakeHop(s: CaddyConfigSettings, kind: PageKind, toPages: Json): Json {
+  return {
+    handler: 'reverse_proxy',
+    upstreams: [{ dial: s.apiUpstream }],
+    rewrite: {
+      method: 'GET',
+      uri: `/api/v1/workspaces/{http.vars.tp_ws}/waking?kind=${kind}&port={http.vars.tp_port}`,
+    },
+    headers: {
+      request: {
+        // A WebSocket (an IDE tab reconnecting) asks as a plain GET that says it was one: it does
+        // not wake the workspace (an open tab would wake it again as soon as it slept).
+        set: {
+          [PROXY_SECRET_HEADER]: [s.proxySecret],
+          'X-Tp-Upgrade': ['{http.request.header.Upgrade}'],
+          'X-Tp-Ui': [uiUrl(s)],
+        },
+        // A Port's cookies stay out (up to hundreds of KiB, over the API's header limit).
+        delete: ['Cookie', 'Connection', 'Upgrade'],
+      },
+      response: { set: { 'X-Content-Type-Options': ['nosniff'] } },
+    },
+    handle_response: [{ match: { status_code: [404] }, routes: [{ handle: [toPages] }] }],
   };
 }

@@ -4,8 +4,11 @@ import {
   createPort,
   createWorkspace,
   deleteObject,
+  portShare,
   probePort,
+  setPortVisibility,
   setRunning,
+  sleepOrWake,
   type Event,
   type NewWorkspace,
   type Port,
@@ -205,6 +208,8 @@ export class TpApp extends LitElement {
     };
   }
 
+  private _sleepOrWake = (name: string, verb: 'wake' | 'sleep'): Promise<unknown> => sleepOrWake(name, verb);
+
   private _setRunning = async (name: string, running: boolean): Promise<void> => {
     const ws = await setRunning(name, running);
     // Shown at once; the watch event that follows changes nothing.
@@ -237,6 +242,10 @@ export class TpApp extends LitElement {
     },
     remove: (name) => deleteObject('ports', name),
     probe: (name) => probePort(name),
+    setVisibility: async (name, visibility) => {
+      this.stores?.ports.apply(await setPortVisibility(name, visibility));
+    },
+    share: (name, rotate) => portShare(name, rotate),
   };
 
   private _openCreate(e: MouseEvent): void {
@@ -290,6 +299,7 @@ export class TpApp extends LitElement {
       .syncs=${s?.syncs.items ?? []}
       .config=${this.config}
       .action=${this._setRunning}
+      .sleepAction=${this._sleepOrWake}
       .portActions=${this._portActions}
       .requestDelete=${this._requestDelete}
     ></tp-workspace-page>`;

@@ -7,7 +7,7 @@ import { baseStyles, controlStyles } from '../styles.js';
 /** Creates a workspace; the page wires it to POST /api/v1/workspaces. */
 export type CreateWorkspace = (w: NewWorkspace) => Promise<Workspace>;
 
-type Field = 'name' | 'image' | 'cpu' | 'memory' | 'source';
+type Field = 'name' | 'image' | 'cpu' | 'memory' | 'source' | 'idleTimeout';
 
 /** What ties a field's control to its hint and error. */
 interface FieldAttrs {
@@ -23,6 +23,7 @@ export function fieldOfCause(path: string | undefined): Field | undefined {
   if (path.startsWith('spec.image')) return 'image';
   if (path.startsWith('spec.resources.cpu')) return 'cpu';
   if (path.startsWith('spec.resources.memory')) return 'memory';
+  if (path.startsWith('spec.idleTimeout')) return 'idleTimeout';
   if (path.startsWith('spec.source')) return 'source';
   return undefined;
 }
@@ -117,6 +118,7 @@ export class TpCreateDialog extends LitElement {
       cpu: Number(data.get('cpu')),
       memory: String(data.get('memory') ?? '').trim(),
       ...(data.get('source') ? { fromWorkspace: String(data.get('source')) } : {}),
+      ...(String(data.get('idleTimeout') ?? '').trim() ? { idleTimeout: String(data.get('idleTimeout')).trim() } : {}),
     };
     this._errors = {};
     await this._create.run(async () => {
@@ -131,7 +133,7 @@ export class TpCreateDialog extends LitElement {
         this._errors = fields;
         this._create.error = rest;
         await this.updateComplete;
-        const first = (['name', 'image', 'cpu', 'memory', 'source'] as const).find((f) => fields[f]);
+        const first = (['name', 'image', 'cpu', 'memory', 'idleTimeout', 'source'] as const).find((f) => fields[f]);
         (this.renderRoot.querySelector(`#${first ?? 'name'}`) as HTMLElement | null)?.focus();
       }
     });
@@ -179,6 +181,10 @@ export class TpCreateDialog extends LitElement {
       <option value="">Nothing: an empty home</option>
       ${[...this.workspaces].sort().map((n) => html`<option value=${n}>${n}’s home</option>`)}
     </select>`;
+    const idle = (
+      a: FieldAttrs,
+    ) => html`<input id="idleTimeout" name="idleTimeout" placeholder="never" autocomplete="off"
+      spellcheck="false" aria-invalid=${a.invalid} aria-describedby=${a.describedBy} />`;
     const nameHint = 'Lowercase letters, digits and “-”; it is also the IDE’s address.';
     return html`<dialog aria-labelledby="create-title" @close=${this._modal.onClose}>
       <form novalidate @submit=${this._submit}>
@@ -190,6 +196,7 @@ export class TpCreateDialog extends LitElement {
           ${this._field('cpu', 'CPU', cpu, { hint: 'vCPUs, 1–64' })}
           ${this._field('memory', 'Memory', memory, { hint: 'e.g. 512Mi or 4Gi' })}
         </div>
+        ${this._field('idleTimeout', 'Sleep when idle for', idle, { hint: 'e.g. 30m or 2h; empty: the server’s default. It wakes when opened.' })}
         ${this._field('source', 'Start from a copy of', source, { class: 'source' })}
         <div class="actions">
           <button type="button" @click=${() => this.close()}>Cancel</button>

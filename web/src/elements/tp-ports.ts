@@ -1,6 +1,16 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
-import { ApiError, condition, portUrl, type Port, type PortProbe, type UiConfig, type Workspace } from '../api.js';
+import {
+  ApiError,
+  condition,
+  portUrl,
+  type Port,
+  type PortProbe,
+  type PortShare,
+  type PortVisibility,
+  type UiConfig,
+  type Workspace,
+} from '../api.js';
 import { ActionState } from '../action.js';
 import { errorMessage } from '../../../specs/errors.js';
 import { ideState } from '../status.js';
@@ -14,7 +24,13 @@ export interface PortActions {
   add(workspace: string, port: number): Promise<unknown>;
   remove(name: string): Promise<unknown>;
   probe(name: string): Promise<PortProbe>;
+  /** Who may open it: private (you and admins), team (anyone signed in), public (anyone with the link). */
+  setVisibility?(name: string, visibility: PortVisibility): Promise<unknown>;
+  /** The share link of a public Port; `rotate` makes a new one. */
+  share?(name: string, rotate?: boolean): Promise<PortShare>;
 }
+
+const VISIBILITIES: readonly PortVisibility[] = ['private', 'team', 'public'];
 
 type ProbeState = PortProbe | 'checking' | { error: string };
 
@@ -30,6 +46,7 @@ export class TpPorts extends LitElement {
     config: { attribute: false },
     actions: { attribute: false },
     _probes: { state: true },
+    _links: { state: true },
   };
 
   declare workspace: Workspace | undefined;
@@ -38,6 +55,8 @@ export class TpPorts extends LitElement {
   declare config: UiConfig;
   declare actions: PortActions | undefined;
   declare private _probes: Record<string, ProbeState>;
+  /** Share links asked for, by Port name (shown to the owner of a public Port). */
+  declare private _links: Record<string, string>;
   /** Adding or removing a port: in flight (adding), and why it failed. */
   private readonly _change = new ActionState(this);
   private _probedKey = '';
@@ -47,6 +66,7 @@ export class TpPorts extends LitElement {
     this.ports = [];
     this.config = { workspaceBaseUrl: '' };
     this._probes = {};
+    this._links = {};
   }
 
   static override styles = [
@@ -79,6 +99,18 @@ export class TpPorts extends LitElement {
       }
       .state .why {
         overflow-wrap: anywhere;
+      }
+      .share {
+        grid-column: 1 / -1;
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.4rem;
+        align-items: center;
+        font-size: 0.8125rem;
+      }
+      .share input {
+        flex: 1 1 16rem;
+        min-width: 0;
       }
       form {
         display: flex;
@@ -196,6 +228,46 @@ export class TpPorts extends LitElement {
     }
   }
 
+  private async _setVisibility(p: Port, e: Event): Promise<void> {
+    const visibility = (e.target as HTMLSelectElement).value as PortVisibility;
+    this._change.error = '';
+    try {
+      await this.actions?.setVisibility?.(p.metadata.name, visibility);
+    } catch (err) {
+      this._change.error = errorMessage(err);
+    }
+  }
+
+  private async _share(p: Port, rotate: boolean): Promise<void> {
+    if (!this.actions?.share) return;
+    this._change.error = '';
+    try {
+      const s = await this.actions.share(p.metadata.name, rotate);
+      // The link goes by the workspace server, which sends a Port's paths on to the preview server.
+      this._links = {
+        ...this._links,
+        [p.metadata.name]: `${this.config.workspaceBaseUrl.replace(/\/+$/, '')}${s.path}`,
+      };
+    } catch (err) {
+      this._change.error = errorMessage(err);
+    }
+  }
+
+  private _shareRow(p: Port) {
+    if ((p.spec.visibility ?? 'private') !== 'public') return nothing;
+    const link = this._links[p.metadata.name];
+    const n = p.spec.port;
+    return html`<div class="share">
+      ${
+        link
+          ? html`<input readonly aria-label=${`Share link of port ${n}`} .value=${link} @focus=${(e: Event) => (e.target as HTMLInputElement).select()} />
+            <button type="button" class="small" @click=${() => this._share(p, true)}>New link</button>`
+          : html`<span class="muted">Anyone with the link opens it, without signing in.</span>
+            <button type="button" class="small" @click=${() => this._share(p, false)}>Show link</button>`
+      }
+    </div>`;
+  }
+
   private _answer(name: string) {
     const s = this._probes[name];
     if (s === undefined) return nothing;
@@ -223,7 +295,13 @@ export class TpPorts extends LitElement {
         ${this._answer(p.metadata.name)}
         ${routed ? nothing : html`<span class="muted">Not routed: the workspace is not ready.</span>`}
       </span>
-      <button type="button" class="small" aria-label=${`Remove port ${n}`} @click=${() => this._remove(p)}>Remove</button>
+      <span>
+        <select class="small" aria-label=${`Who may open port ${n}`} @change=${(e: Event) => this._setVisibility(p, e)}>
+          ${VISIBILITIES.map((v) => html`<option value=${v} ?selected=${(p.spec.visibility ?? 'private') === v}>${v}</option>`)}
+        </select>
+        <button type="button" class="small" aria-label=${`Remove port ${n}`} @click=${() => this._remove(p)}>Remove</button>
+      </span>
+      ${this._shareRow(p)}
     </li>`;
   }
 

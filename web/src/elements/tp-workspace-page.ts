@@ -8,6 +8,7 @@ import { pageStyles } from './tp-workspace-page.styles.js';
 import { phaseTone } from './tp-badge.js';
 import { ideLink } from './ide-link.js';
 import type { SetRunning } from './tp-power-button.js';
+import type { SleepOrWake } from './tp-sleep-button.js';
 import type { PortActions } from './tp-ports.js';
 import type { RequestDelete } from './tp-workspaces.js';
 import './tp-age.js';
@@ -15,6 +16,7 @@ import './tp-badge.js';
 import './tp-events.js';
 import './tp-ports.js';
 import './tp-power-button.js';
+import './tp-sleep-button.js';
 import './tp-time.js';
 import './tp-usage-panel.js';
 
@@ -46,6 +48,7 @@ export class TpWorkspacePage extends LitElement {
     syncs: { attribute: false },
     config: { attribute: false },
     action: { attribute: false },
+    sleepAction: { attribute: false },
     portActions: { attribute: false },
     requestDelete: { attribute: false },
     _copied: { state: true },
@@ -61,6 +64,8 @@ export class TpWorkspacePage extends LitElement {
   declare syncs: Sync[];
   declare config: UiConfig;
   declare action: SetRunning | undefined;
+  /** Wake or Sleep; the app wires it to the API. */
+  declare sleepAction: SleepOrWake | undefined;
   declare portActions: PortActions | undefined;
   declare requestDelete: RequestDelete | undefined;
   declare private _copied: string;
@@ -112,6 +117,9 @@ export class TpWorkspacePage extends LitElement {
       <dd><tp-time .datetime=${ws.metadata.creationTimestamp ?? ''}></tp-time></dd>
       <dt>Last started</dt>
       <dd>${ws.status?.lastStartedTime ? html`<tp-age .datetime=${ws.status.lastStartedTime}></tp-age> ago` : dash}</dd>
+      <dt>Sleeps when idle for</dt>
+      <dd>${ws.spec.idleTimeout && ws.spec.idleTimeout !== '0' ? html`<span class="mono">${ws.spec.idleTimeout}</span> <span class="muted">(wakes when opened)</span>` : html`<span class="muted">${ws.spec.idleTimeout === '0' ? 'never' : 'the server’s default'}</span>`}</dd>
+      ${ws.status?.sleep ? html`<dt>Asleep since</dt><dd><tp-age .datetime=${ws.status.sleep.since}></tp-age> ago <span class="muted">(${ws.status.sleep.reason})</span></dd>` : nothing}
       <dt>Last access</dt>
       <dd>${x.lastAccessTime ? html`<tp-age .datetime=${x.lastAccessTime}></tp-age> ago` : html`<span class="muted">${this.config.reportsAccess ? 'never opened' : 'not reported by this server'}</span>`}</dd>
       <dt>Owned by</dt>
@@ -158,6 +166,7 @@ export class TpWorkspacePage extends LitElement {
           <tp-badge .label=${phase} .tone=${phaseTone(phase)}></tp-badge>
           <span class="controls">
             ${ideLink(this.config, ws, 'Open IDE')}
+            <tp-sleep-button .name=${name} .running=${ws.spec.running && !deleting} .phase=${ws.status?.phase} .action=${this.sleepAction}></tp-sleep-button>
             <tp-power-button .name=${name} .running=${ws.spec.running} .phase=${ws.status?.phase} .disabled=${deleting} .action=${this.action}></tp-power-button>
             <button type="button" class="danger" aria-label=${`Delete ${name}`} ?disabled=${deleting || !this.requestDelete}
               @click=${(e: MouseEvent) => this.requestDelete?.(name, e.currentTarget as HTMLElement)}>Delete</button>
