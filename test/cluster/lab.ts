@@ -49,13 +49,20 @@ export async function labOrSkip(suite: string): Promise<Lab | undefined> {
       instanceOf: (m) => `${env.TIDEPOOL_LAB_INSTANCE_PREFIX ?? 'tplab-'}${m}`,
       wsPrefix: (env.TIDEPOOL_LAB_WS_SUBNET ?? '10.79.1.0/24').replace(/\.\d+\/\d+$/, '.'),
     };
+    // Another test file may have a member paused just now (it lets it go within a minute or two).
     const client = labClient(lab);
     try {
-      const members = await client.call<{ status: string }[]>('GET', '/1.0/cluster/members?recursion=1');
-      const online = members.filter((m) => m.status === 'Online').length;
-      if (online !== lab.members.length) why = `${online} of ${lab.members.length} members online`;
-    } catch (err) {
-      why = `the lab at ${lab.url} does not answer: ${(err as Error).message}`;
+      for (const until = Date.now() + 180_000; ; ) {
+        try {
+          const members = await client.call<{ status: string }[]>('GET', '/1.0/cluster/members?recursion=1');
+          const online = members.filter((m) => m.status === 'Online').length;
+          why = online === lab.members.length ? '' : `${online} of ${lab.members.length} members online`;
+        } catch (err) {
+          why = `the lab at ${lab.url} does not answer: ${(err as Error).message}`;
+        }
+        if (!why || Date.now() > until) break;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
     } finally {
       await client.close();
     }
