@@ -33,6 +33,7 @@ import { TokenStore } from './signin/tokens.js';
 import { openApiPlugin } from './openapi.js';
 import { originPlugin } from './origin.js';
 import { orphansPlugin, type OrphansHolder } from './orphans.js';
+import { nodesPlugin, type NodesHolder } from './nodes.js';
 import { probePlugin } from './probe.js';
 import { sleepPlugin, type SleepHolder } from './sleep.js';
 import { resourcesPlugin } from './resources.js';
@@ -64,6 +65,8 @@ export interface ServerOptions {
   exec?: ExecHolder;
   /** Lists and deletes orphans (the controller's), for /api/v1/orphans. Defaults to none (501). */
   orphans?: OrphansHolder;
+  /** Lists and cordons the cluster's members (the runtime's), for /api/v1/nodes. Defaults to none (501). */
+  nodes?: NodesHolder;
   /** Wakes and puts to sleep (the controller's), for /api/v1/workspaces/{name}/wake, sleep and waking. Defaults to none (501). */
   sleep?: SleepHolder;
   /** Interval of the `: ping` comments on Server-Sent Events streams. Defaults to 15 s. */
@@ -174,6 +177,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     origins,
   });
   await app.register(orphansPlugin, { holder: opts.orphans });
+  await app.register(nodesPlugin, { holder: opts.nodes });
   await app.register(sleepPlugin, { holder: opts.sleep, store, reach: signIn.reach ?? namespaceReach });
   if (opts.settings) await app.register(settingsPlugin, { settings: opts.settings });
   await app.register((await import('./observe.js')).observeRoutes, { observe: opts.observe });

@@ -60,6 +60,8 @@ const COLUMNS: Record<string, Column[]> = {
     { header: 'URL', wide: true, value: (o) => str(o.status?.url) },
     // The runtime's own name, for `incus exec INSTANCE` and friends.
     { header: 'INSTANCE', wide: true, value: (o) => str(o.status?.instance) },
+    // The Incus cluster member it runs on (none on one host).
+    { header: 'NODE', wide: true, value: (o) => str(o.status?.node) },
     {
       header: 'ACCESSED',
       wide: true,

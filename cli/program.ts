@@ -19,6 +19,7 @@ import { registerExplain } from './commands/explain.js';
 import { registerLabel } from './commands/label.js';
 import { registerLogs } from './commands/logs.js';
 import { registerOrphans } from './commands/orphans.js';
+import { registerNodes } from './commands/nodes.js';
 import { registerPatch } from './commands/patch.js';
 import { registerRollout } from './commands/rollout.js';
 import { registerSettings } from './commands/settings.js';
@@ -85,6 +86,7 @@ export function buildProgram(): Command {
   registerExplain(program);
   registerOrphans(program);
   registerToken(program);
+  registerNodes(program);
   registerPort(program);
   registerLogin(program);
   registerConfig(program);

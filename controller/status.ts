@@ -44,6 +44,7 @@ export const CONDITION_REASONS = [
   'IDENotAnswering',
   'InsufficientCapacity',
   'ExceedsBudget',
+  'NodeUnreachable',
   // sleeping (VMReady, Ready): asleep, or waiting for others to fall asleep to make room
   'Idle',
   'MakingRoom',

@@ -116,6 +116,13 @@ const incus = defineRuntime({
       parse: text,
     },
     {
+      name: '--incus-target',
+      value: '<member|@group>',
+      help: 'on an Incus cluster, where workspaces without spec.placement go: a member or @group (default: the least busy online member)',
+      setting: 'target',
+      parse: text,
+    },
+    {
       name: '--warm-pool',
       value: '<template=n>',
       repeatable: true,
@@ -137,6 +144,7 @@ const incus = defineRuntime({
       log: (msg: string) => logger.info({ runtime: 'incus' }, msg),
       imageMap: await imageMapFor('incus', images),
       ...(s.project ? { project: s.project } : {}),
+      ...(s.target ? { target: s.target } : {}),
       ...(s.warmPool ? { warmPool: s.warmPool } : {}),
     };
     if (s.url) {

@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import { imageTemplateAdmission, SettingsFile, type Store } from '../store/index.js';
 import type { ExecHolder } from '../api/exec.js';
 import type { OrphansHolder } from '../api/orphans.js';
+import type { NodesHolder } from '../api/nodes.js';
+import { nodeService } from './nodes.js';
 import type { SleepHolder } from '../api/sleep.js';
 import type { ObserveOptions } from '../api/observe.js';
 import type { SignInOptions } from '../api/server.js';
@@ -76,6 +78,7 @@ interface Serving {
   address: string;
   exec: ExecHolder;
   orphans: OrphansHolder;
+  nodes: NodesHolder;
   sleep: SleepHolder;
   /** Metrics, usage and the reconcile log (observe.ts). */
   observe: Observability;
@@ -107,6 +110,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
     // objects stored before the controller runs are simply reconciled when it does.
     const exec: ExecHolder = { starting: !opts.apiOnly };
     const orphans: OrphansHolder = { starting: !opts.apiOnly };
+    const nodes: NodesHolder = { starting: !opts.apiOnly };
     const sleep: SleepHolder = { starting: !opts.apiOnly };
     const observe = new Observability({
       metrics: opts.metrics ?? true,
@@ -121,6 +125,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       logger,
       exec,
       orphans,
+      nodes,
       sleep,
       templates,
       settings,
@@ -166,6 +171,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       address: server.address,
       exec,
       orphans,
+      nodes,
       sleep,
       observe,
       settings,
@@ -212,7 +218,10 @@ async function loadCredentials(dataDir: string, env: NodeJS.ProcessEnv, logger: 
   return credentials;
 }
 
-type ApiParts = Pick<Serving, 'store' | 'credentials' | 'proxySecret' | 'logger' | 'exec' | 'orphans' | 'sleep'> & {
+type ApiParts = Pick<
+  Serving,
+  'store' | 'credentials' | 'proxySecret' | 'logger' | 'exec' | 'orphans' | 'nodes' | 'sleep'
+> & {
   templates: string[];
   observe: ObserveOptions;
   signIn: SignInOptions;
@@ -317,6 +326,9 @@ async function startDriversAndController(x: Serving): Promise<ProxyDriver> {
   x.exec.opened = (name) => controller.sleep.execOpened(name);
   x.orphans.service = controller.orphans;
   x.orphans.starting = false;
+  const nodes = nodeService(runtime, () => controller.resync());
+  if (nodes) x.nodes.service = nodes;
+  x.nodes.starting = false;
   logger.info({ tidepoolId, runtime: runtime.name, proxy: proxy.name }, 'controller started');
   return proxy;
 }

@@ -6,7 +6,7 @@ import { parseListen } from '../api/config.js';
 import type { SignInOptions } from '../api/server.js';
 import type { AuthInfo } from '../specs/index.js';
 import { GitHubProvider } from '../api/signin/github.js';
-import { OidcProvider } from '../api/signin/oidc.js';
+import { OIDC_SCOPES, OidcProvider } from '../api/signin/oidc.js';
 import { SessionStore, sessionsPath } from '../api/signin/sessions.js';
 import { TokenStore, tokensPath } from '../api/signin/tokens.js';
 import { errorMessage } from '../specs/errors.js';
@@ -70,11 +70,21 @@ export async function signInOptions(s: ServeSettings): Promise<SignInOptions> {
   return base;
 }
 
-/** What GET /api/v1/auth/info tells a client (`tidepool login`) about signing in here. */
+/**
+ * What GET /api/v1/auth/info tells a client (`tidepool login`) about signing in here: the
+ * scopes of the browser's sign-in (without `groups` an ID token has no groups claim, and a
+ * server that admits by group would refuse the CLI) and a refresh token's `offline_access`.
+ */
 export function authInfoOf(s: ServeSettings): AuthInfo {
   const oidc =
     s.auth === 'oidc' && s.oidcIssuer && s.oidcCliClientId
-      ? { oidc: { issuer: s.oidcIssuer.replace(/\/+$/, ''), cliClientId: s.oidcCliClientId } }
+      ? {
+          oidc: {
+            issuer: s.oidcIssuer.replace(/\/+$/, ''),
+            cliClientId: s.oidcCliClientId,
+            scopes: [...OIDC_SCOPES, 'offline_access'],
+          },
+        }
       : {};
   return { mode: s.auth, tokens: true, ...oidc };
 }

@@ -13,6 +13,7 @@ export * from './limits.js';
 export * from './exec.js';
 export * from './proxy.js';
 export * from './orphan.js';
+export * from './node.js';
 export * from './usage.js';
 export * from './reconcile-log.js';
 export * from './sleep.js';

@@ -129,6 +129,16 @@ export const WorkspaceSpec = Type.Object(
       },
     ),
     source: Type.Optional(WorkspaceSource),
+    placement: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        pattern: '^@?[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$',
+        patternMessage: 'must be a cluster member name, or @ and a cluster group name',
+        description:
+          'Where the workspace runs on an Incus cluster: a member ("m2") or "@" and a cluster group ("@gpu"). A change moves the workspace and its home there (stopped, moved, started again). Defaults to the server\'s --incus-target, else the least busy online member.',
+      }),
+    ),
     idleTimeout: Type.Optional(
       Type.String({
         minLength: 1,
@@ -189,6 +199,9 @@ export const WorkspaceStatus = Type.Object({
       description:
         "The runtime's own name of the instance, the Incus container or VM or the Tart VM (for `incus exec NAME`, `tart ssh NAME`).",
     }),
+  ),
+  node: Type.Optional(
+    Type.String({ description: 'The cluster member the instance runs on, where the runtime is an Incus cluster.' }),
   ),
   lastStartedTime: Type.Optional(Type.String({ format: 'date-time' })),
   lastAccessTime: Type.Optional(

@@ -16,7 +16,13 @@ export interface OidcOptions {
   audiences?: readonly string[];
 }
 
-const SCOPE = 'openid email profile groups';
+/**
+ * What a sign-in asks the provider for: the claims the sign-in rules read (email, the groups).
+ * `tidepool login` is told these too (GET /api/v1/auth/info), so that the CLI's ID token carries
+ * the same claims and the same rules let in the same people.
+ */
+export const OIDC_SCOPES: readonly string[] = ['openid', 'email', 'profile', 'groups'];
+const SCOPE = OIDC_SCOPES.join(' ');
 
 export class OidcProvider implements SignInProvider {
   readonly kind = 'oidc';

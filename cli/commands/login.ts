@@ -111,7 +111,7 @@ async function signIn(server: string, flags: LoginFlags): Promise<{ auth: Contex
   );
 }
 
-/** Refused unless the server takes the new sign-in (a 401 stores nothing). */
+/** Refused unless the server takes the new sign-in (a 401 or 403 stores nothing). */
 async function tryOut(server: string, auth: ContextAuth, configFile: string): Promise<void> {
   const base = { server, dataDir: '', credentialsFile: '', configFile, credentialsSource: 'context' as const };
   const config: ClientConfig = auth.basic?.password
@@ -121,8 +121,9 @@ async function tryOut(server: string, auth: ContextAuth, configFile: string): Pr
   try {
     await client.call('GET', '/api/v1/workspaces', { query: { limit: '1' } });
   } catch (err) {
-    if (err instanceof ServerError && err.code === 401)
-      throw new CliError(`${server} refused the new sign-in (401: ${err.message}); nothing was stored`);
+    // 401: the credentials are wrong; 403: they are right but the server does not let this person in.
+    if (err instanceof ServerError && (err.code === 401 || err.code === 403))
+      throw new CliError(`${server} refused the new sign-in (${err.code}: ${err.message}); nothing was stored`);
     throw err;
   } finally {
     await client.close();

@@ -73,6 +73,7 @@ const OWNED_STATUS = new Set([
   'ip',
   'url',
   'instance',
+  'node',
   'lastStartedTime',
   'conditions',
   'sleep',

@@ -56,6 +56,7 @@ export async function create(
     memoryBytes: want.memoryBytes,
     start: spec.running,
     home,
+    ...(ws.spec.placement ? { placement: ws.spec.placement } : {}),
   });
   // A driver that reports the VM as made (with its IP, when it has one) saves a list and a poll.
   const vm: VM = made ?? {

@@ -3,8 +3,7 @@
 // ~/project as dev once the VM runs. Both are read only while the workspace is being made,
 // and both are safe to run again after a crash: an existing home is kept, and the clone
 // does nothing when ~/project is there.
-import { keyOf, siblingKey } from '../../specs/index.js';
-import type { Workspace } from '../../specs/index.js';
+import { keyOf, parseQuantity, siblingKey, type Workspace } from '../../specs/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import { RuntimeError, type VM } from '../../drivers/runtime/types.js';
 import { getCondition, setCondition, type ConditionReason, type ConditionType } from '../status.js';
@@ -74,7 +73,11 @@ export async function ensureHome(
       );
   }
   try {
-    const { created } = await homes.ensure(name, from);
+    const { created } = await homes.ensure(name, from, {
+      ...(ws.spec.placement ? { placement: ws.spec.placement } : {}),
+      cpu: ws.spec.resources.cpu,
+      memoryBytes: parseQuantity(ws.spec.resources.memory) ?? 0,
+    });
     if (created) {
       note(
         'Normal',

@@ -16,6 +16,8 @@ export interface Observed {
   phase: WorkspacePhase;
   vmReady: VMReady;
   ip?: string;
+  /** The cluster member the VM is on, where the runtime is a cluster. */
+  node?: string;
   requeueAfterMs?: number;
 }
 
@@ -39,11 +41,24 @@ export async function observe(
       vmReady: vmReady('False', 'VMNotFound', 'The instance does not exist yet.'),
       requeueAfterMs: POLL_MS,
     };
-  return fromState(ctx, vm, ws.spec.running as boolean) ?? (await fromIde(ctx, ws, vm, prev));
+  const o = fromState(ctx, vm, ws.spec.running as boolean) ?? (await fromIde(ctx, ws, vm, prev));
+  return vm.node ? { ...o, node: vm.node } : o;
 }
 
 /** What the instance's state alone tells (an error, unknown, stopped or stopping); undefined when it runs. */
 function fromState(ctx: Context, vm: VM, running: boolean): Observed | undefined {
+  // Nothing is done to it meanwhile: the member holds its disk, and it converges once back.
+  if (vm.nodeUnreachable) {
+    return {
+      phase: 'Pending',
+      vmReady: vmReady(
+        'False',
+        'NodeUnreachable',
+        `The cluster member ${vm.node} does not answer${vm.message ? ` (${vm.message})` : ''}; the workspace is left as it is until the member is back.`,
+      ),
+      requeueAfterMs: SLOW_POLL_MS,
+    };
+  }
   if (vm.state === 'Error') {
     return {
       phase: 'Failed',
@@ -189,6 +204,7 @@ export function write(ctx: Context, ws: Workspace, status: WorkspaceStatus, o: O
   status.url = `${workspacePath(name)}/`;
   if (o.ip) status.ip = o.ip;
   else delete status.ip;
+  if (o.node) status.node = o.node;
   status.conditions = conditions;
   ctx.status.write('Workspace', name, keepForeignStatus(ctx, name, status));
   return o.requeueAfterMs !== undefined ? { requeueAfterMs: o.requeueAfterMs } : {};

@@ -11,6 +11,7 @@ import { timestamp } from '../../store/index.js';
 import { neverFits, type Usage } from '../capacity/index.js';
 import { RuntimeError, type VM } from '../../drivers/runtime/types.js';
 import { TerminalError, type Result } from '../reconcile.js';
+import { errorMessage } from '../../specs/errors.js';
 import { MIN_POLL_MS, SLOW_POLL_MS, type Context } from './context.js';
 import { finalize, orphan } from './workspace-delete.js';
 import { create } from './workspace-create.js';
@@ -81,7 +82,7 @@ async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promis
   const recreate = await recreateOnNewImage(c, vm);
   if (recreate.result) return recreate.result;
   let step: Step = recreate;
-  const now = recreate.vm;
+  const now = await followPlacement(c, recreate.vm);
   if (!now || (spec.running && now.state === 'Stopped'))
     step = await createOrStart(c, now, now === undefined && vm !== undefined);
   else if (!spec.running && (now.state === 'Running' || now.state === 'Starting')) step = await stopInstance(c, now);
@@ -116,6 +117,49 @@ async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promis
   )
     await applyDevcontainer(ctx, ws, c.status, after, c.note);
   return write(ctx, ws, c.status, await observe(ctx, ws, after, c.prev));
+}
+
+/**
+ * Moves the VM with its home (the runtime stops, moves and starts it) when spec.placement names
+ * another member, or when its member is cordoned (drained) and spec.placement does not pin it
+ * there. Returns the VM as it is after.
+ */
+async function followPlacement(c: Convergence, vm: VM | undefined): Promise<VM | undefined> {
+  const placement = c.ws.spec.placement;
+  const move = c.ctx.runtime.move?.bind(c.ctx.runtime);
+  if (!vm?.node || vm.nodeUnreachable || !move) return vm;
+  const named = placement && !placement.startsWith('@') ? placement : undefined;
+  let to: string | undefined;
+  let why: string;
+  if (named && named !== vm.node) {
+    to = named;
+    why = 'spec.placement';
+  } else if (vm.nodeCordoned) {
+    if (named === vm.node) {
+      // Said once per reconcile that finds it so; the drain reports it from the events.
+      c.note(
+        'Warning',
+        'CannotMove',
+        `Cluster member ${vm.node} is cordoned (drained), but spec.placement pins the workspace there, so it stays; change spec.placement to move it.`,
+      );
+      return vm;
+    }
+    why = `member ${vm.node} is cordoned (drained)`;
+  } else return vm;
+  c.note(
+    'Normal',
+    'Moving',
+    `Moving the workspace and its home off cluster member ${vm.node}${to ? ` to ${to}` : ''} (${why}).`,
+  );
+  try {
+    await move(c.name, to);
+  } catch (err) {
+    c.note('Warning', 'CannotMove', `Moving off cluster member ${vm.node} failed: ${errorMessage(err)}`);
+    throw err;
+  }
+  const after = (await c.ctx.runtime.get?.(c.name)) ?? vm;
+  c.note('Normal', 'Moved', `Moved to cluster member ${after.node ?? to}.`);
+  return after;
 }
 
 function convergence(ctx: Context, ws: Workspace): Convergence {

@@ -2,6 +2,7 @@
 // Implementations: stub (in memory), incus (REST over the unix socket), tart (CLI).
 // The controller imports only this file, never a concrete driver.
 import type { ExecRequest, ExecSession } from '../../specs/exec.js';
+import type { Node } from '../../specs/node.js';
 import { DriverError } from '../errors.js';
 
 export type VMState = 'Running' | 'Stopped' | 'Starting' | 'Stopping' | 'Error' | 'Unknown';
@@ -20,6 +21,15 @@ export interface VM {
   memoryBytes?: number;
   /** The runtime's own words when state is Error. */
   message?: string;
+  /** The cluster member it runs on, where the runtime is a cluster (Incus's `location`). */
+  node?: string;
+  /**
+   * Set when the member the VM is on does not answer: the runtime cannot tell its state or act
+   * on it until the member is back (state is Error, message says which member).
+   */
+  nodeUnreachable?: boolean;
+  /** Set when its member is cordoned (draining): the controller moves it elsewhere unless spec.placement names that member. */
+  nodeCordoned?: boolean;
 }
 
 /** What a running VM uses now, as the runtime counts it; a figure the runtime cannot tell is absent. */
@@ -52,6 +62,12 @@ export interface CreateVMRequest {
   start: boolean;
   /** Attach the workspace's home (made first with `homes.ensure`) at `homes.path`. Only on runtimes with `homes`. */
   home?: boolean;
+  /**
+   * Where to place it on a clustered runtime: a member's name, or "@group" for a cluster group
+   * (Workspace spec.placement, else the server's default); undefined: the runtime chooses.
+   * Where the home exists already, the VM goes where its home is.
+   */
+  placement?: string;
 }
 
 export interface Resources {
@@ -84,6 +100,14 @@ export interface ExecResult {
  * the VM is stopped, deleted or recreated, deleted only by `delete`. Volumes carry the
  * Tidepool id like VMs; another Tidepool's are never listed or touched.
  */
+/** Where a new home goes on a clustered runtime: beside the VM of this size that `placement` will place. */
+export interface HomePlacement {
+  /** As CreateVMRequest.placement. */
+  placement?: string;
+  cpu: number;
+  memoryBytes: number;
+}
+
 export interface HomeVolumes {
   /** Where the home is mounted in the guest (/home/dev). */
   readonly path: string;
@@ -91,9 +115,12 @@ export interface HomeVolumes {
    * Makes the workspace's home unless it exists. A home made now starts as a copy of the home
    * of workspace `from` when given (a copy-on-write copy where the storage allows); a missing
    * source throws RuntimeError with reason SourceNotFound and makes nothing. An existing home
-   * is kept as it is (never copied over): calling it again after a crash is safe.
+   * is kept as it is (never copied over): calling it again after a crash is safe. On a
+   * clustered runtime a new home is made on the member its VM will be placed on (`where`: the
+   * placement and the VM's size, which must fit there; a copy crosses members when its source
+   * is elsewhere).
    */
-  ensure(workspace: string, from?: string): Promise<{ created: boolean }>;
+  ensure(workspace: string, from?: string, where?: HomePlacement): Promise<{ created: boolean }>;
   /** Whether the workspace has a home. */
   exists(workspace: string): Promise<boolean>;
   /** Deletes the home; a missing one is not an error. Call after the VM is gone. */
@@ -127,6 +154,16 @@ export interface RuntimeDriver {
   start(name: string): Promise<void>;
   /** Stops gracefully, forcing after a timeout; stopping a stopped one is not an error. */
   stop(name: string): Promise<void>;
+  /**
+   * Moves the VM and its home to cluster member `node` (stopped, moved, started again when it
+   * ran); without `node`, to the member the runtime would place a new VM on. Only clustered
+   * runtimes have it; the VM's `node` says where it is now.
+   */
+  move?(name: string, node?: string): Promise<void>;
+  /** The cluster's members ([] when the runtime is not a cluster). Only clustered runtimes have it. */
+  nodes?(): Promise<Node[]>;
+  /** Keeps new VMs off member `node` (on) or lets them back (off); NotFound for no such member. */
+  cordon?(node: string, on: boolean): Promise<Node>;
   /**
    * Deletes the VM and its disk, stopping it first if needed; a missing VM is not an error.
    * The home (see `homes`) is kept: it goes only with `homes.delete`.
@@ -218,6 +255,7 @@ export const RUNTIME_ERROR_REASONS = [
   'Forbidden',
   'SourceNotFound',
   'BuildFailed',
+  'InsufficientCapacity',
   // Incus
   'IncusError',
   'OperationFailed',

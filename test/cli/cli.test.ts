@@ -181,7 +181,7 @@ describe('get', () => {
     const r = await run(['get', 'ws', '-o', 'wide']);
     const rows = lines(r.stdout);
     expect(rows[0]).toMatch(
-      /^NAME +PHASE +READY +IP +AGE +IMAGE +CPU +MEMORY +RUNNING +URL +INSTANCE +ACCESSED +IDLE-TIMEOUT +ASLEEP$/,
+      /^NAME +PHASE +READY +IP +AGE +IMAGE +CPU +MEMORY +RUNNING +URL +INSTANCE +NODE +ACCESSED +IDLE-TIMEOUT +ASLEEP$/,
     );
     const bob = rows.find((l) => l.startsWith('bob '))!.split(/ +/);
     expect(bob.slice(5, 9)).toEqual(['default', '1', '1Gi', 'true']);

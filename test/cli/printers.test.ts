@@ -60,8 +60,10 @@ describe('tables', () => {
     ]);
   });
 
-  it('workspaces -o wide adds IMAGE CPU MEMORY RUNNING URL INSTANCE ACCESSED (last access) IDLE-TIMEOUT ASLEEP', () => {
-    const t = tableOf(WS, [running('alice')], { wide: true, now: NOW });
+  it('workspaces -o wide adds IMAGE CPU MEMORY RUNNING URL INSTANCE NODE ACCESSED (last access) IDLE-TIMEOUT ASLEEP', () => {
+    const alice = running('alice');
+    alice.status = { ...alice.status, node: 'm2' };
+    const t = tableOf(WS, [alice], { wide: true, now: NOW });
     expect(t.header).toEqual([
       'NAME',
       'PHASE',
@@ -74,6 +76,7 @@ describe('tables', () => {
       'RUNNING',
       'URL',
       'INSTANCE',
+      'NODE',
       'ACCESSED',
       'IDLE-TIMEOUT',
       'ASLEEP',
@@ -90,13 +93,15 @@ describe('tables', () => {
       'true',
       '/workspace/alice/',
       '<none>',
+      'm2',
       '<none>',
       '<default>',
       '<none>',
     ]);
     const used = running('alice');
     used.status = { ...used.status, lastAccessTime: new Date(NOW - 120_000).toISOString(), instance: 'alice-1a2b3c' };
-    expect(tableOf(WS, [used], { wide: true, now: NOW }).rows[0]!.at(-4)).toBe('alice-1a2b3c');
+    expect(tableOf(WS, [used], { wide: true, now: NOW }).rows[0]!.at(-5)).toBe('alice-1a2b3c');
+    expect(tableOf(WS, [used], { wide: true, now: NOW }).rows[0]!.at(-4)).toBe('<none>');
     expect(tableOf(WS, [used], { wide: true, now: NOW }).rows[0]!.at(-3)).toBe('2m');
     const asleep = running('alice');
     asleep.spec = { ...asleep.spec, idleTimeout: '30m' };

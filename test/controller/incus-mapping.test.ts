@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   formatBytes,
+  isOfflineStub,
   mapState,
   parseBytes,
   sourceOf,
@@ -80,5 +81,21 @@ describe('the Incus instance mapping', () => {
       server: 'https://images.example',
       protocol: 'simplestreams',
     });
+  });
+});
+
+describe('an instance on a cluster member', () => {
+  it("carries its member as node; an offline member's stub (status Error, no config) is NodeUnreachable, a real Error is not", () => {
+    expect(vmOf({ ...running, location: 'm2' }, 'alice').node).toBe('m2');
+    expect(vmOf({ ...running, location: 'none' }, 'alice').node).toBeUndefined();
+    const stub: Instance = { name: 'alice-1a2b3c', status: 'Error', location: 'm3', config: {} };
+    expect(isOfflineStub(stub)).toBe(true);
+    const vm = vmOf(stub, 'alice');
+    expect(vm).toMatchObject({ state: 'Error', node: 'm3', nodeUnreachable: true });
+    expect(vm.message).toMatch(/member m3 does not answer/);
+    const broken: Instance = { ...running, status: 'Error', location: 'm3', state: { status: 'Error' } };
+    expect(isOfflineStub(broken)).toBe(false);
+    expect(vmOf(broken, 'alice').nodeUnreachable).toBeUndefined();
+    expect(isOfflineStub({ name: 'x', status: 'Error', config: {} })).toBe(false);
   });
 });

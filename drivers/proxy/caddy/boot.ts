@@ -18,7 +18,7 @@ import { passwordHashesIn, type Json } from './json.js';
 import type { CaddyProxyOptions } from './options.js';
 import { caddyConfigPath, caddyDaemon, caddyDataHome, freeLoopbackPort, type Logger } from './process.js';
 import { LiveConfig, RunningCaddy } from './running.js';
-import { caRootPath } from './tls.js';
+import { caRootPath, certificateServed } from './tls.js';
 
 /** What a boot needs from the driver, which outlives each boot. */
 export interface CaddyBootContext {
@@ -199,6 +199,10 @@ export class CaddyBoot {
       if (i >= 100) throw new Error(`Caddy did not write its CA's root certificate at ${path}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+    // Up means answering: the site certificates are issued after the config loads.
+    const appListen = opts.appListen ?? `:${DEFAULT_PORTS.app}`;
+    if (!(await certificateServed(appListen, 15_000)))
+      this.#c.logger.warn({ appListen }, 'Caddy has not served a TLS certificate on the app port within 15 s');
     return path;
   }
 }

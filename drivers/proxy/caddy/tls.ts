@@ -8,6 +8,7 @@
 // The servers keep `automatic_https: {disable: true}` (no :80 redirect server, no names taken
 // from routes): the certificates are managed explicitly, listed in `tls.certificates.automate`.
 import { isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import type { Json } from './json.js';
 
@@ -77,3 +78,29 @@ export const TLS_SERVER: { [key: string]: Json } = { tls_connection_policies: [{
 /** The root certificate of Caddy's local CA, under the data dir Caddy gets from XDG_DATA_HOME (see process.ts). */
 export const caRootPath = (xdgDataHome: string) =>
   join(xdgDataHome, 'caddy', 'pki', 'authorities', 'local', 'root.crt');
+
+/**
+ * Waits until the server on `listen` (":PORT" or "HOST:PORT") completes a TLS handshake for
+ * 127.0.0.1, i.e. until Caddy's internal issuer has made the certificate it loads asynchronously
+ * after the config: without this, `serve` said it was up while the first HTTPS requests
+ * still failed with a protocol error. Resolves false when none came within `timeoutMs`.
+ */
+export async function certificateServed(listen: string, timeoutMs: number): Promise<boolean> {
+  const port = Number(listen.slice(listen.lastIndexOf(':') + 1));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, timeout: 2000 });
+      const done = (v: boolean) => {
+        socket.destroy();
+        resolve(v);
+      };
+      socket.once('secureConnect', () => done(!!socket.getPeerCertificate()?.raw));
+      socket.once('error', () => done(false));
+      socket.once('timeout', () => done(false));
+    });
+    if (ok) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}

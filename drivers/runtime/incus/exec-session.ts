@@ -47,7 +47,11 @@ export async function incusExec(client: IncusClient, execPath: string, req: Exec
       `Incus did not start the exec operation (${JSON.stringify(env).slice(0, 200)})`,
       'RuntimeError',
     );
-  const open = (secret: string) => connect(client, `${operation}/websocket?secret=${encodeURIComponent(secret)}`);
+  // A cluster member that forwarded the exec answers with "/1.0/operations/ID?project=default":
+  // the websocket path goes before that query, not after it.
+  const [opPath, opQuery] = operation.split('?');
+  const open = (secret: string) =>
+    connect(client, `${opPath}/websocket?secret=${encodeURIComponent(secret)}${opQuery ? `&${opQuery}` : ''}`);
 
   // Every socket is connected before output can be lost: Incus starts the command once all are.
   const [control, stdin, stdout, stderr] = await Promise.all([

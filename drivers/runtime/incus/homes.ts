@@ -3,7 +3,8 @@
 // instances, so a home outlives stop, start, a deleted instance and a recreate from another
 // image; a copy (spec.source.fromWorkspace) is Incus's own volume copy, copy-on-write on btrfs.
 // Volumes carry user.tidepool.id like instances; another Tidepool's are never touched.
-import { RuntimeError, type HomeVolumes } from '../types.js';
+import { RuntimeError, type HomePlacement, type HomeVolumes } from '../types.js';
+import type { Want } from './member-room.js';
 import type { IncusClient } from './client.js';
 import { CONFIG_ID, CONFIG_WORKSPACE } from './names.js';
 import { isNotFound } from './scope.js';
@@ -14,6 +15,8 @@ export const HOME_UID = 1000;
 
 interface Volume {
   name: string;
+  /** The cluster member the volume is on ("none" on a standalone Incus). */
+  location?: string;
   config?: Record<string, string>;
   used_by?: string[];
 }
@@ -23,6 +26,15 @@ export interface IncusHomes extends HomeVolumes {
   volumeName(workspace: string): string;
   /** The disk device that mounts the home, for an instance's devices. */
   device(workspace: string): Promise<Record<string, string>>;
+  /** The cluster member the home is on; undefined when there is no home or Incus is not clustered. */
+  location(workspace: string): Promise<string | undefined>;
+  /**
+   * Copies the home to member `to` under the same name (its instance stopped); returns the
+   * member it was on, or undefined when it is there already (or Incus is not clustered).
+   */
+  copyTo(workspace: string, to: string): Promise<string | undefined>;
+  /** Deletes the copy of the home on `member` (once its instance uses the one elsewhere). */
+  deleteOn(workspace: string, member: string): Promise<void>;
 }
 
 export interface IncusHomesOptions {
@@ -35,6 +47,8 @@ export interface IncusHomesOptions {
   profile: string;
   /** Appends the project (and other) query parameters. */
   q: (path: string, ...extra: string[]) => string;
+  /** The member a new home goes on (placement.ts); undefined on a standalone Incus. */
+  choose: (placement: string | undefined, want?: Want) => Promise<string | undefined>;
 }
 
 export function createIncusHomes(o: IncusHomesOptions): IncusHomes {
@@ -60,10 +74,40 @@ class IncusHomeVolumes implements IncusHomes {
     return { type: 'disk', pool: await this.#poolName(), source: this.volumeName(ws), path: HOME_PATH };
   }
 
-  async ensure(ws: string, from?: string): Promise<{ created: boolean }> {
+  async ensure(ws: string, from?: string, where?: HomePlacement): Promise<{ created: boolean }> {
     if (await this.#getOwn(ws)) return { created: false };
     const body = from === undefined ? this.#freshVolume(ws) : await this.#copiedVolume(ws, from);
-    return this.#createVolume(ws, body);
+    // On a cluster the volume is made on the member its instance will be placed on: made
+    // without a target it lands on whichever member took the request, and the instance's
+    // create then fails elsewhere with "Storage volume not found".
+    const want = where ? { cpu: where.cpu, memoryBytes: where.memoryBytes } : undefined;
+    const target = await this.#o.choose(where?.placement, want);
+    return this.#createVolume(ws, body, target);
+  }
+
+  async location(ws: string): Promise<string | undefined> {
+    const v = await this.#getOwn(ws);
+    return v?.location && v.location !== 'none' ? v.location : undefined;
+  }
+
+  async copyTo(ws: string, to: string): Promise<string | undefined> {
+    const v = await this.#getOwn(ws);
+    const from = v?.location;
+    if (!v || !from || from === 'none' || from === to) return undefined;
+    const pool = await this.#poolName();
+    // The same name on the new member (a local pool keeps names per member), read from the old one.
+    const { config, name } = v;
+    const source = { type: 'copy', pool, name, location: from, volume_only: true };
+    const body = { name, type: 'custom', content_type: 'filesystem', config, source };
+    const on = `target=${encodeURIComponent(to)}`;
+    await this.#o.client.call('POST', this.#o.q(await this.#volumesPath(), on), body, { waitSeconds: 600 });
+    return from;
+  }
+
+  async deleteOn(ws: string, member: string): Promise<void> {
+    const path = `${await this.#volumesPath()}/${encodeURIComponent(this.volumeName(ws))}`;
+    const on = `target=${encodeURIComponent(member)}`;
+    await this.#o.client.call('DELETE', this.#o.q(path, on), undefined, { waitSeconds: 120 });
   }
 
   async exists(ws: string): Promise<boolean> {
@@ -177,16 +221,19 @@ class IncusHomeVolumes implements IncusHomes {
     // files would show up under the wrong owners (1001000 instead of dev) in the new instance.
     // No initial.*: Incus would chown the copy's root unshifted (nobody inside).
     const copied = Object.entries(src.config ?? {}).filter(([k]) => !k.startsWith('initial.'));
+    // The source's member, so a copy onto another member reads it from there.
+    const location = src.location && src.location !== 'none' ? { location: src.location } : {};
     return {
       ...this.#freshVolume(ws),
-      source: { type: 'copy', pool: await this.#poolName(), name: src.name, volume_only: true },
+      source: { type: 'copy', pool: await this.#poolName(), name: src.name, volume_only: true, ...location },
       config: { ...Object.fromEntries(copied), [CONFIG_ID]: this.#o.tidepoolId, [CONFIG_WORKSPACE]: ws },
     };
   }
 
-  async #createVolume(ws: string, body: Record<string, unknown>): Promise<{ created: boolean }> {
+  async #createVolume(ws: string, body: Record<string, unknown>, target?: string): Promise<{ created: boolean }> {
+    const on = target ? [`target=${encodeURIComponent(target)}`] : [];
     try {
-      await this.#o.client.call('POST', this.#o.q(await this.#volumesPath()), body, {
+      await this.#o.client.call('POST', this.#o.q(await this.#volumesPath(), ...on), body, {
         waitSeconds: 600,
         ifGone: async () => {
           if (!(await this.#getOwn(ws)))

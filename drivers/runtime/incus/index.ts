@@ -1,11 +1,14 @@
 // The Incus runtime driver: Workspaces as Incus system containers (or VMs), through the REST
-// API on the local unix socket or on a remote HTTPS endpoint (an Incus cluster places the
-// instances itself). Only instances marked with this Tidepool's id are ever listed or touched.
+// API on the local unix socket or on a remote HTTPS endpoint (any member of an Incus cluster:
+// placement.ts chooses the member up front so that a home is made beside its instance). Only
+// instances marked with this Tidepool's id are ever listed or touched.
 //
 // The parts, by job: scope.ts (the project and what is ours), instances.ts (find, create,
-// power, delete), homes.ts (the home volumes), exec.ts and exec-session.ts (commands inside),
+// power, move, delete), homes.ts (the home volumes), placement.ts and member-room.ts (which
+// member, cordons), exec.ts and exec-session.ts (commands inside),
 // watch.ts and events.ts (changes behind our back), mapping.ts (an instance as a VM, no I/O).
 // This file maps the RuntimeDriver contract onto them.
+import type { Node } from '../../../specs/node.js';
 import { defaultImageMap, resolveImage, type ImageMap } from '../images.js';
 import {
   RuntimeError,
@@ -29,6 +32,8 @@ import { incusExec } from './exec-session.js';
 import { createIncusHomes, type IncusHomes } from './homes.js';
 import { IncusInstances, isLocalAlias } from './instances.js';
 import { vmOf } from './mapping.js';
+import type { Want } from './member-room.js';
+import { IncusPlacement, nodeOf } from './placement.js';
 import { IncusScope } from './scope.js';
 import { WarmPool } from './warm.js';
 import { IncusUsage } from './usage.js';
@@ -47,7 +52,10 @@ export interface IncusRuntimeOptions extends IncusConnection {
   homePool?: string;
   /** Incus project; default: the server's default project. */
   project?: string;
-  /** Cluster member to place new instances on; default: Incus chooses. */
+  /**
+   * On a cluster, where workspaces without spec.placement go: a member or "@group"; default the
+   * least busy online, uncordoned member with room (placement.ts).
+   */
   target?: string;
   /** Template name → image; default the one map in ../images.ts. Instance type comes from the image entry. */
   imageMap?: ImageMap;
@@ -74,6 +82,11 @@ export interface IncusRuntime extends RuntimeDriver {
   get(workspace: string): Promise<VM | undefined>;
   /** The Incus instance name of a workspace (for logs and tests). */
   instanceName(workspace: string): string;
+  /** Moves a workspace and its home to cluster member `node` (default: where a new one would go). */
+  move(workspace: string, node?: string): Promise<void>;
+  nodes(): Promise<Node[]>;
+  /** Keeps new workspaces off `node` (on) or lets them back (off); placement naming it still wins. */
+  cordon(node: string, on: boolean): Promise<Node>;
 }
 
 export function createIncusRuntime(opts: IncusRuntimeOptions): IncusRuntime {
@@ -92,6 +105,8 @@ class IncusDriver implements IncusRuntime {
   readonly #pool: WarmPool | undefined;
   readonly #usage: IncusUsage;
   readonly #builder: IncusImageBuilder;
+  readonly #placement: IncusPlacement;
+  readonly #choose: (placement: string | undefined, want?: Want) => Promise<string | undefined>;
 
   constructor(opts: IncusRuntimeOptions) {
     this.client = new IncusClient(opts);
@@ -100,6 +115,11 @@ class IncusDriver implements IncusRuntime {
     const log = opts.log ?? (() => undefined);
     this.#scope = scope;
     this.#imageMap = opts.imageMap ?? defaultImageMap;
+    const placement = new IncusPlacement(scope);
+    this.#placement = placement;
+    const choose = (p: string | undefined, want?: Want) =>
+      placement.choose(p ?? opts.target, () => this.#instances.useByMember(), want);
+    this.#choose = choose;
     this.homes = createIncusHomes({
       client: this.client,
       tidepoolId: opts.tidepoolId,
@@ -107,11 +127,12 @@ class IncusDriver implements IncusRuntime {
       instanceName: (ws) => scope.coldName(ws),
       profile,
       q: (path, ...extra) => scope.query(path, ...extra),
+      choose,
       ...(opts.homePool ? { pool: opts.homePool } : {}),
     });
     this.#instances = new IncusInstances(scope, this.homes, {
       profile,
-      target: opts.target,
+      choose,
       imageMap: this.#imageMap,
       stopTimeoutSeconds: opts.stopTimeoutSeconds ?? 30,
       createTimeoutSeconds: opts.createTimeoutSeconds ?? 600,
@@ -159,7 +180,7 @@ class IncusDriver implements IncusRuntime {
     const { own, warm } = await this.#instances.list();
     for (const { instance, workspace } of own) {
       this.#watch.remember(instance.name, workspace);
-      vms.push(vmOf(instance, workspace));
+      vms.push(await this.#marked(vmOf(instance, workspace)));
     }
     this.#pool?.observe(warm);
     return vms;
@@ -174,11 +195,14 @@ class IncusDriver implements IncusRuntime {
     const instance = await this.#instances.find(workspace);
     if (!instance) return undefined;
     this.#watch.remember(instance.name, workspace);
-    return vmOf(instance, workspace);
+    return this.#marked(vmOf(instance, workspace));
   }
 
   async create(req: CreateVMRequest): Promise<undefined> {
-    const taken = req.start && !req.build ? await this.#pool?.take(req) : undefined;
+    // Not on a cluster: a warm instance sits on whatever member it was made on, and the home
+    // (made first, where the workspace is placed) may be on another.
+    const warmOk = this.#pool && req.start && !req.build && !(await this.#placement.clustered());
+    const taken = warmOk ? await this.#pool?.take(req) : undefined;
     if (taken) {
       this.#scope.place(req.name, taken);
       this.#watch.remember(taken, req.name);
@@ -195,6 +219,31 @@ class IncusDriver implements IncusRuntime {
 
   async stop(workspace: string): Promise<void> {
     await this.#instances.stop(workspace);
+  }
+
+  async move(workspace: string, node?: string): Promise<void> {
+    let to = node;
+    if (!to) {
+      const vm = vmOf(await this.#instances.get(workspace), workspace);
+      to = await this.#choose(undefined, { cpu: vm.cpu ?? 1, memoryBytes: vm.memoryBytes ?? 0 });
+    }
+    if (!to)
+      throw new RuntimeError('this Incus is not a cluster: there is no other member to move to', 'InvalidConfig');
+    await this.#instances.move(workspace, to);
+  }
+
+  async nodes(): Promise<Node[]> {
+    return (await this.#placement.members()).map(nodeOf);
+  }
+
+  cordon(node: string, on: boolean): Promise<Node> {
+    return this.#placement.cordon(node, on);
+  }
+
+  /** The VM, marked when its member is cordoned (a drain moves it). */
+  async #marked(vm: VM): Promise<VM> {
+    if (vm.node && (await this.#placement.cordoned()).has(vm.node)) vm.nodeCordoned = true;
+    return vm;
   }
 
   // The home volume is detached with the instance and kept: it goes only with homes.delete.

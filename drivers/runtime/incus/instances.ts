@@ -5,15 +5,16 @@
 import { resolveImage, type ImageMap, type IncusImage } from '../images.js';
 import { RuntimeError, type CreateVMRequest, type Resources } from '../types.js';
 import type { IncusHomes } from './homes.js';
-import { formatBytes, instanceBody, type Instance } from './mapping.js';
+import { formatBytes, instanceBody, isOfflineStub, type Instance } from './mapping.js';
 import { CONFIG_BUILD, CONFIG_ID, CONFIG_IMAGE, CONFIG_WORKSPACE } from './names.js';
+import { useByMember, type MemberUse, type Want } from './member-room.js';
 import { isNotFound, type IncusScope } from './scope.js';
 
 export interface InstancesSettings {
   /** Profile every instance gets (root disk + NIC on the Tidepool bridge). */
   profile: string;
-  /** Cluster member to place new instances on; undefined: Incus chooses. */
-  target: string | undefined;
+  /** The member a new instance goes on, for a placement and its size (placement.ts); undefined on a standalone Incus. */
+  choose: (placement: string | undefined, want?: Want) => Promise<string | undefined>;
   imageMap: ImageMap;
   /** Graceful stop timeout before forcing, seconds. */
   stopTimeoutSeconds: number;
@@ -58,6 +59,9 @@ export class IncusInstances {
       return this.#scope.workspaceOf(i) === workspace ? i : undefined;
     } catch (err) {
       if (isNotFound(err)) return undefined;
+      // A member that does not answer fails its instance's own GET; the listing still shows it.
+      const stub = (await this.list().catch(() => undefined))?.own.find((o) => o.workspace === workspace);
+      if (stub && isOfflineStub(stub.instance)) return stub.instance;
       throw err;
     }
   }
@@ -90,7 +94,11 @@ export class IncusInstances {
       ...(req.home ? { devices: { home: await this.#homes.device(req.name) } } : {}),
       start: req.start,
     };
-    const target = this.#s.target ? [`target=${encodeURIComponent(this.#s.target)}`] : [];
+    // The instance goes where its home is (made first, on the chosen member); without a home, where placement says.
+    const member =
+      (req.home ? await this.#homes.location(req.name) : undefined) ??
+      (await this.#s.choose(req.placement, { cpu: req.cpu, memoryBytes: req.memoryBytes }));
+    const target = member ? [`target=${encodeURIComponent(member)}`] : [];
     try {
       await this.#scope.client.call('POST', this.#scope.query('/1.0/instances', ...target), body, {
         waitSeconds: this.#s.createTimeoutSeconds,
@@ -106,6 +114,36 @@ export class IncusInstances {
         throw err;
       throw await this.#explainCreateFailure(err, req.name, image);
     }
+  }
+
+  /** Each cluster member's instances (anyone's: Incus's own measure for placing) and the limits of those running. */
+  async useByMember(): Promise<Map<string, MemberUse>> {
+    return useByMember(
+      (await this.#scope.client.call<Instance[]>('GET', this.#scope.query('/1.0/instances', 'recursion=1'))) ?? [],
+    );
+  }
+
+  /**
+   * Moves the workspace's instance and home to member `to`. A local custom volume cannot go
+   * along with a live migration, so: stop, move the home, move the instance, start when it ran.
+   * Its IP stays on the flat L2 (the host's DHCP keeps the lease by MAC); a route follows anyway.
+   */
+  async move(workspace: string, to: string): Promise<void> {
+    const i = await this.get(workspace);
+    if (i.location === to) return;
+    const wasRunning = i.status === 'Running' || i.status === 'Frozen';
+    await this.#stop(workspace, i, true);
+    // The home first (the instance's disk device names it, and must find it on the new member),
+    // then the instance; the old copy of the home goes last, once nothing uses it.
+    const from = await this.#homes.copyTo(workspace, to);
+    await this.#scope.client.call(
+      'POST',
+      this.#scope.query(this.#scope.instancePath(i.name), `target=${encodeURIComponent(to)}`),
+      { name: i.name, migration: true, live: false },
+      { waitSeconds: 600 },
+    );
+    if (from) await this.#homes.deleteOn(workspace, from);
+    if (wasRunning) await this.#power(i.name, 'start', {}, 120);
   }
 
   async start(workspace: string): Promise<void> {

@@ -11,6 +11,8 @@ export interface Instance {
   status: string;
   status_code?: number;
   type?: string;
+  /** The cluster member it is on; "none" (or absent) on a standalone Incus. */
+  location?: string;
   config?: Record<string, string>;
   state?: {
     status?: string;
@@ -25,6 +27,12 @@ export function vmOf(i: Instance, workspace: string): VM {
   const vm: VM = { name: workspace, state: mapState(status) };
   if (status === 'Frozen') vm.message = 'frozen (paused); start resumes it';
   if (vm.state === 'Error') vm.message = `Incus reports the instance in status ${status}`;
+  const node = nodeOf(i);
+  if (node) vm.node = node;
+  if (node && isOfflineStub(i)) {
+    vm.nodeUnreachable = true;
+    vm.message = `cluster member ${node} does not answer; Incus cannot tell the instance's state until it is back`;
+  }
   const ip = vm.state === 'Running' ? ipv4Of(i) : undefined;
   if (ip) vm.ip = ip;
   if (cfg[CONFIG_IMAGE]) vm.image = cfg[CONFIG_IMAGE];
@@ -34,6 +42,19 @@ export function vmOf(i: Instance, workspace: string): VM {
   const mem = parseBytes(cfg['limits.memory']);
   if (mem !== undefined) vm.memoryBytes = mem;
   return vm;
+}
+
+/** The cluster member an instance is on, or undefined on a standalone Incus. */
+export function nodeOf(i: Instance): string | undefined {
+  return i.location && i.location !== 'none' ? i.location : undefined;
+}
+
+/**
+ * How Incus lists an instance on a member that is offline: status Error, its location, and no
+ * config at all (the member holds it). A real Error of a reachable instance keeps its config.
+ */
+export function isOfflineStub(i: Instance): boolean {
+  return i.status === 'Error' && !!nodeOf(i) && Object.keys(i.config ?? {}).length === 0;
 }
 
 export function sourceOf(image: IncusImage): Record<string, string> {

@@ -3,7 +3,7 @@
 // part of the Incus driver (instances, homes, events) reads Incus through one scope.
 import { RuntimeError } from '../types.js';
 import type { IncusClient } from './client.js';
-import type { Instance } from './mapping.js';
+import { isOfflineStub, type Instance } from './mapping.js';
 import { CONFIG_BUILDER, CONFIG_ID, CONFIG_WARM, CONFIG_WORKSPACE, instanceName, plainWorkspaceOf } from './names.js';
 
 export class IncusScope {
@@ -48,6 +48,8 @@ export class IncusScope {
 
   /** The workspace an instance belongs to, or undefined when the instance is not this Tidepool's or is in the warm pool. */
   workspaceOf(i: Instance): string | undefined {
+    // An instance on an offline member comes without config: only its name says whose it is.
+    if (isOfflineStub(i)) return plainWorkspaceOf(i.name, this.tidepoolId);
     const cfg = i.config ?? {};
     if (cfg[CONFIG_ID] !== this.tidepoolId || cfg[CONFIG_WARM] || cfg[CONFIG_BUILDER]) return undefined;
     return cfg[CONFIG_WORKSPACE] || plainWorkspaceOf(i.name, this.tidepoolId);

@@ -110,6 +110,7 @@ export class TpWorkspacePage extends LitElement {
       <dd class="num">${ws.spec.resources.cpu} CPU · ${ws.spec.resources.memory}</dd>
       <dt>IP address</dt>
       <dd class="mono">${ws.status?.ip || dash}</dd>
+      ${ws.status?.node ? html`<dt>Cluster member</dt><dd class="mono">${ws.status.node}</dd>` : ''}
       <dt>Instance</dt>
       <dd class="mono">${x.instance || html`<span class="muted">not reported by this server</span>`}</dd>
       <dt>Created</dt>

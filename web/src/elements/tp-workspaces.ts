@@ -291,7 +291,10 @@ export class TpWorkspaces extends LitElement {
       </td>
       <td class="phase"><tp-badge .label=${deleting ? 'Deleting' : phase} .tone=${phaseTone(deleting ? 'Deleting' : phase)}></tp-badge></td>
       <td class="ready"><span class="message">${humanStatus(ws)}</span></td>
-      <td class="ip mono num"><span class="label">IP</span>${ws.status?.ip || html`<span class="muted">—</span>`}</td>
+      <td class="ip mono num"><span class="label">IP</span>${ws.status?.ip || html`<span class="muted">—</span>`}${
+        // On an Incus cluster: which member it runs on (the NODE column of `tidepool get -o wide`).
+        ws.status?.node ? html` <span class="muted node">on ${ws.status.node}</span>` : ''
+      }</td>
       <td class="age"><span class="label">Age</span><tp-age .datetime=${ws.metadata.creationTimestamp ?? ''}></tp-age></td>
       <td class="open">
         <span class="links">
