@@ -7,6 +7,7 @@ import { type ErrorDetails, StoreError, type StoreErrorReason } from '../store/i
 /** The HTTP status of each reason the store gives. */
 export const HTTP_STATUS: Record<StoreErrorReason, number> = {
   BadRequest: 400,
+  Forbidden: 403,
   NotFound: 404,
   AlreadyExists: 409,
   Conflict: 409,

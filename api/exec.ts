@@ -10,11 +10,14 @@
 // path gets a 404 Status rather than a socket left open with no one to answer it.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { badRequest, notFound, type Store } from '../store/index.js';
 import { ApiError, isStatusError } from './errors.js';
+import { identityOf } from './identity.js';
+import { authorizeNamespace, pathNamespace } from './namespaces.js';
+import { objectKey } from '../specs/index.js';
 import { crossOriginRefusal, type OriginPolicy } from './origin.js';
 import { strictQuery } from './query.js';
 import { errorMessage } from '../specs/errors.js';
@@ -32,7 +35,8 @@ export interface ExecHolder {
 }
 
 export const CHANNEL = { stdin: 0, stdout: 1, stderr: 2, status: 3, resize: 4, close: 255 } as const;
-const PATH = /^\/api\/v1\/workspaces\/([^/?]+)\/exec(?:\?|$)/;
+/** /api/v1/workspaces/{name}/exec (the requester's own namespace) or /api/v1/namespaces/{ns}/workspaces/{name}/exec. */
+const PATH = /^\/api\/v1\/(?:namespaces\/([^/?]+)\/)?workspaces\/([^/?]+)\/exec(?:\?|$)/;
 const DEV = { uid: 1000, gid: 1000 };
 
 export interface ExecOptions {
@@ -66,7 +70,11 @@ async function serveExec(app: FastifyInstance, opts: ExecOptions): Promise<void>
           `no WebSocket is served at ${path.slice(0, 200)}: the API's only one is /api/v1/workspaces/{name}/exec`,
         );
       if (!opts.authorized(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized: sign in or send credentials');
-      plan = planExec(pathName(m[1]!), strictQuery(req.url!), opts);
+      // The login gate sets the identity on the upgrade request as on any other (api/identity.ts).
+      const who = identityOf(req as unknown as FastifyRequest);
+      const namespace = m[1] === undefined ? who.namespace : pathNamespace(pathName(m[1]));
+      authorizeNamespace(who, namespace);
+      plan = planExec(objectKey(namespace, pathName(m[2]!)), strictQuery(req.url!), opts);
     } catch (err) {
       return refuse(socket, isStatusError(err) ? ApiError.from(err) : new ApiError(500, 'InternalError', String(err)));
     }

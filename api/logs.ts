@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { badRequest, type Store } from '../store/index.js';
+import { objectKey } from '../specs/index.js';
+import { activityLogDir, badRequest, type Store } from '../store/index.js';
 import { ApiError } from './errors.js';
+import { namespacePath, requestNamespace } from './namespaces.js';
 import { LogQuery, NameParams, type TypeBoxProvider } from './params.js';
 import { endStream } from './stream-end.js';
 import type { ServerResponse } from 'node:http';
@@ -43,28 +45,30 @@ export const logsPlugin = fp(
       for (const end of [...followers]) end();
     });
     const schema = { ...docs, params: NameParams, querystring: LogQuery };
-    app.withTypeProvider<TypeBoxProvider>().get('/api/v1/workspaces/:name/log', { schema }, async (req, reply) => {
-      const { name } = req.params;
-      if (!opts.store.get('Workspace', name)) throw new ApiError(404, 'NotFound', `workspaces "${name}" not found`);
-      const since = sinceOf(req.query);
-      const tail = req.query.tailLines === undefined ? undefined : Number(req.query.tailLines);
-      const file = join(opts.logsDir, name, 'events.jsonl');
-      let offset = 0;
-      let text = '';
-      try {
-        const buf = await readFrom(file, 0);
-        offset = buf.length;
-        text = buf.toString('utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-      let lines = formatLines(text, since);
-      if (tail !== undefined) lines = lines.slice(Math.max(0, lines.length - tail));
-      reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache');
-      if (req.query.follow !== 'true') return reply.send(lines.map((l) => `${l}\n`).join(''));
-      reply.hijack();
-      follow(reply.raw, file, offset, lines, followers);
-    });
+    const paths = ['/api/v1/workspaces/:name/log', `${namespacePath(':namespace')}/workspaces/:name/log`];
+    for (const path of paths)
+      app.withTypeProvider<TypeBoxProvider>().get(path, { schema }, async (req, reply) => {
+        const name = objectKey(requestNamespace(req), req.params.name);
+        if (!opts.store.get('Workspace', name)) throw new ApiError(404, 'NotFound', `workspaces "${name}" not found`);
+        const since = sinceOf(req.query);
+        const tail = req.query.tailLines === undefined ? undefined : Number(req.query.tailLines);
+        const file = join(activityLogDir(opts.logsDir, name), 'events.jsonl');
+        let offset = 0;
+        let text = '';
+        try {
+          const buf = await readFrom(file, 0);
+          offset = buf.length;
+          text = buf.toString('utf8');
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+        let lines = formatLines(text, since);
+        if (tail !== undefined) lines = lines.slice(Math.max(0, lines.length - tail));
+        reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache');
+        if (req.query.follow !== 'true') return reply.send(lines.map((l) => `${l}\n`).join(''));
+        reply.hijack();
+        follow(reply.raw, file, offset, lines, followers);
+      });
     const buildSchema = { ...buildDocs, params: NameParams, querystring: LogQuery };
     app
       .withTypeProvider<TypeBoxProvider>()

@@ -7,6 +7,8 @@ import fp from 'fastify-plugin';
 import { API_VERSION, type OrphanList, type OrphanService } from '../specs/index.js';
 import { errorMessage } from '../specs/errors.js';
 import { ApiError, isStatusError } from './errors.js';
+import { identityOf } from './identity.js';
+import { authorizeAdmin } from './namespaces.js';
 import { NameParams, type TypeBoxProvider } from './params.js';
 
 /** Filled in once the controller is up (the API starts before it). */
@@ -41,12 +43,15 @@ export const orphansPlugin = fp(
   async (app: FastifyInstance, { holder }: { holder: OrphansHolder | undefined }) => {
     const r = app.withTypeProvider<TypeBoxProvider>();
     const list = { operationId: 'listOrphans', tags, responses: object('An OrphanList') };
-    r.get('/api/v1/orphans', { schema: list }, async (): Promise<OrphanList> => {
+    // Orphans are no namespace's (their Workspace is gone): an admin's business only.
+    r.get('/api/v1/orphans', { schema: list }, async (req): Promise<OrphanList> => {
+      authorizeAdmin(identityOf(req), 'list orphans');
       const items = await serviceOf(holder).list().catch(runtimeFailure);
       return { apiVersion: API_VERSION, kind: 'OrphanList', items };
     });
     const remove = { operationId: 'deleteOrphan', tags, params: NameParams, responses: object('A Status') };
     r.delete('/api/v1/orphans/:name', { schema: remove }, async (req) => {
+      authorizeAdmin(identityOf(req), 'delete orphans');
       const orphan = await serviceOf(holder).delete(req.params.name).catch(runtimeFailure);
       return {
         apiVersion: 'v1',

@@ -3,6 +3,7 @@
 // `metadata.remainingItemCount`. Unlike etcd, the store keeps no old snapshots: a next page
 // is read from the store as it is then, after the last name of the page before (an object
 // created meanwhile behind that name shows up; one deleted is gone).
+import { namespaceOf } from '../specs/index.js';
 import { badRequest } from '../store/index.js';
 
 export interface PageRequest {
@@ -30,16 +31,19 @@ export function parsePage(limit: string | undefined, token: string | undefined):
   return page;
 }
 
-/** The page of `sorted` (sorted by name) and the list metadata that goes with it. */
-export function pageOf<T extends { metadata: { name: string } }>(
+/** Where an object sorts in a list: by namespace, then name (what resource-list.ts sorts by). */
+const sortKey = (o: { metadata: { name: string; namespace?: string } }) => `${namespaceOf(o)}/${o.metadata.name}`;
+
+/** The page of `sorted` (sorted by namespace, then name) and the list metadata that goes with it. */
+export function pageOf<T extends { metadata: { name: string; namespace?: string } }>(
   sorted: T[],
   page: PageRequest,
 ): { items: T[]; continue?: string; remainingItemCount?: number } {
-  const start = page.after === undefined ? 0 : sorted.findIndex((o) => o.metadata.name > page.after!);
+  const start = page.after === undefined ? 0 : sorted.findIndex((o) => sortKey(o) > page.after!);
   const from = start < 0 ? sorted.length : start;
   const to = page.limit === undefined ? sorted.length : Math.min(sorted.length, from + page.limit);
   const items = sorted.slice(from, to);
   if (to >= sorted.length || items.length === 0) return { items };
-  const token = Buffer.from(JSON.stringify({ after: items.at(-1)!.metadata.name })).toString('base64url');
+  const token = Buffer.from(JSON.stringify({ after: sortKey(items.at(-1)!) })).toString('base64url');
   return { items, continue: token, remainingItemCount: sorted.length - to };
 }

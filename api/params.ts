@@ -66,6 +66,9 @@ export const ListQuery = Type.Object({
     }),
   ),
   continue: Type.Optional(Type.String({ description: 'The metadata.continue of the page before.' })),
+  allNamespaces: QueryBool(
+    'On /api/v1/{plural}: objects of every namespace (admins only, as kubectl -A); without it, the requester’s own namespace.',
+  ),
 });
 
 export const DeleteQuery = Type.Object({

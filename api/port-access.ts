@@ -9,24 +9,29 @@
 // A request for a port no Port publishes needs a sign-in (the proxy then shows its own page).
 import type { Identity } from './identity.js';
 import { DEFAULT_NAMESPACE } from './identity.js';
-import { SHARE_SEGMENT, type Port, type PortVisibility } from '../specs/index.js';
+import { SHARE_SEGMENT, objectKey, type Port, type PortVisibility } from '../specs/index.js';
 
-/** A Port's namespace: the one place that reads it, so that metadata.namespace is a one-line change. */
+/** A Port's namespace. */
 export function namespaceOfPort(port: Pick<Port, 'metadata'>): string {
-  return (port.metadata as { namespace?: string }).namespace ?? DEFAULT_NAMESPACE;
+  return port.metadata.namespace ?? DEFAULT_NAMESPACE;
 }
 
 export const visibilityOf = (port: Pick<Port, 'spec'>): PortVisibility => port.spec.visibility ?? 'private';
 
 export interface PortTarget {
+  /** The workspace's key (specs/object-key.ts): its name, after /ns/{namespace}'s namespace. */
   workspace: string;
   port: number;
   /** The share token in the path (`/tp-share/{token}/`), if any. */
   pathToken?: string;
 }
 
-const PORT_URI = /^\/workspace\/([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)\/port\/([0-9]{1,5})(?:\/|$|\?)/;
-const TOKEN_URI = new RegExp(`^/workspace/[^/]+/port/[0-9]+/${SHARE_SEGMENT}/([A-Za-z0-9_-]+)(?:/|$|\\?)`);
+const LABEL = '[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?';
+/** [/ns/{namespace}]/workspace/{ws}/port/{n}: a workspace outside the default namespace is under /ns/. */
+const PORT_URI = new RegExp(`^(?:/ns/(${LABEL}))?/workspace/(${LABEL})/port/([0-9]{1,5})(?:/|$|\\?)`);
+const TOKEN_URI = new RegExp(
+  `^(?:/ns/[^/]+)?/workspace/[^/]+/port/[0-9]+/${SHARE_SEGMENT}/([A-Za-z0-9_-]+)(?:/|$|\\?)`,
+);
 
 /**
  * A path the proxy would read differently than it is written: dot segments, empty segments,
@@ -44,7 +49,11 @@ export function portTargetOf(uri: string | undefined): PortTarget | undefined {
   const m = PORT_URI.exec(uri);
   if (!m) return undefined;
   const token = TOKEN_URI.exec(uri)?.[1];
-  return { workspace: m[1]!, port: Number(m[2]), ...(token ? { pathToken: token } : {}) };
+  return {
+    workspace: objectKey(m[1] ?? DEFAULT_NAMESPACE, m[2]!),
+    port: Number(m[3]),
+    ...(token ? { pathToken: token } : {}),
+  };
 }
 
 export type PortDecision =

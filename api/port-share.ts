@@ -7,7 +7,7 @@
 // from the path and from the cookie before the request reaches the dev server, and the API
 // never logs it (it arrives in headers that are not logged).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { SHARE_COOKIE, SHARE_SEGMENT, type Port } from '../specs/index.js';
+import { SHARE_COOKIE, SHARE_SEGMENT, keyOf, siblingKey, workspacePath, type Port } from '../specs/index.js';
 
 export { SHARE_COOKIE, SHARE_SEGMENT };
 /** The annotation whose value the token is derived from; rotating changes it. */
@@ -37,11 +37,11 @@ export function shareTokenMatches(key: Buffer, port: Pick<Port, 'metadata'>, giv
 /** A new salt for the annotation: the next token has nothing to do with the last. */
 export const newShareSalt = (): string => randomBytes(12).toString('base64url');
 
-/** The Port's prefix on the preview server, with its trailing slash. */
-export const portPrefix = (workspace: string, port: number): string => `/workspace/${workspace}/port/${port}/`;
+/** The Port's prefix on the preview server, with its trailing slash; `workspace` is its key (specs/object-key.ts). */
+export const portPrefix = (workspace: string, port: number): string => `${workspacePath(workspace)}/port/${port}/`;
 
-export const sharePath = (port: Pick<Port, 'spec'>, token: string): string =>
-  `${portPrefix(port.spec.workspace, port.spec.port)}${SHARE_SEGMENT}/${token}/`;
+export const sharePath = (port: Pick<Port, 'spec' | 'metadata'>, token: string): string =>
+  `${portPrefix(siblingKey(keyOf(port), port.spec.workspace), port.spec.port)}${SHARE_SEGMENT}/${token}/`;
 
 /** The cookie that lets the rest of a visit through: this Port's path only, never to scripts. */
 export function shareCookie(workspace: string, port: number, token: string, secure: boolean): string {

@@ -4,9 +4,10 @@
 import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { API_VERSION } from '../specs/index.js';
+import { API_VERSION, objectKey, siblingKey } from '../specs/index.js';
 import type { Store } from '../store/index.js';
 import { ApiError } from './errors.js';
+import { namespacePath, requestNamespace } from './namespaces.js';
 import { NameParams, type TypeBoxProvider } from './params.js';
 
 /** How long a connect may take before the port counts as not answering. */
@@ -47,47 +48,50 @@ const docs = {
 export const probePlugin = fp(
   async (app: FastifyInstance, { store }: { store: Store }) => {
     const schema = { ...docs, params: NameParams };
-    app.withTypeProvider<TypeBoxProvider>().get('/api/v1/ports/:name/probe', { schema }, async (req, reply) => {
-      const port = store.get('Port', req.params.name);
-      if (!port)
-        throw new ApiError(404, 'NotFound', `ports "${req.params.name}" not found`, {
-          name: req.params.name,
-          kind: 'Port',
-        });
-      const workspace = port.spec.workspace as string;
-      const n = port.spec.port as number;
-      const ip = store.get('Workspace', workspace)?.status?.ip as string | undefined;
-      const probe: PortProbe = ip
-        ? (await tcpAnswers(ip, n))
-          ? {
-              apiVersion: API_VERSION,
-              kind: 'PortProbe',
-              workspace,
-              port: n,
-              answering: true,
-              message: `Something answers on ${ip}:${n}.`,
-            }
+    const paths = ['/api/v1/ports/:name/probe', `${namespacePath(':namespace')}/ports/:name/probe`];
+    for (const path of paths)
+      app.withTypeProvider<TypeBoxProvider>().get(path, { schema }, async (req, reply) => {
+        const key = objectKey(requestNamespace(req), req.params.name);
+        const port = store.get('Port', key);
+        if (!port)
+          throw new ApiError(404, 'NotFound', `ports "${req.params.name}" not found`, {
+            name: req.params.name,
+            kind: 'Port',
+          });
+        const workspace = port.spec.workspace as string;
+        const n = port.spec.port as number;
+        const ip = store.get('Workspace', siblingKey(key, workspace))?.status?.ip as string | undefined;
+        const probe: PortProbe = ip
+          ? (await tcpAnswers(ip, n))
+            ? {
+                apiVersion: API_VERSION,
+                kind: 'PortProbe',
+                workspace,
+                port: n,
+                answering: true,
+                message: `Something answers on ${ip}:${n}.`,
+              }
+            : {
+                apiVersion: API_VERSION,
+                kind: 'PortProbe',
+                workspace,
+                port: n,
+                answering: false,
+                message: `Nothing answers on ${ip}:${n}: start a server on port ${n} in the workspace.`,
+              }
           : {
               apiVersion: API_VERSION,
               kind: 'PortProbe',
               workspace,
               port: n,
               answering: false,
-              message: `Nothing answers on ${ip}:${n}: start a server on port ${n} in the workspace.`,
-            }
-        : {
-            apiVersion: API_VERSION,
-            kind: 'PortProbe',
-            workspace,
-            port: n,
-            answering: false,
-            message: `Workspace "${workspace}" has no IP address: it is not running.`,
-          };
-      return reply
-        .type('application/json; charset=utf-8')
-        .header('cache-control', 'no-store')
-        .send(JSON.stringify(probe));
-    });
+              message: `Workspace "${workspace}" has no IP address: it is not running.`,
+            };
+        return reply
+          .type('application/json; charset=utf-8')
+          .header('cache-control', 'no-store')
+          .send(JSON.stringify(probe));
+      });
   },
   { name: 'tidepool-probe', fastify: '5.x' },
 );

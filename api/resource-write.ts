@@ -3,9 +3,9 @@
 // the query strings have passed their route's schemas (params.ts).
 import type { Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { validateManifest, type KindInfo, type StatusCause } from '../specs/index.js';
+import { DEFAULT_NAMESPACE, objectKey, validateManifest, type KindInfo, type StatusCause } from '../specs/index.js';
 import { badRequest, invalid, notFound, timestamp, type Resource, type Store } from '../store/index.js';
-import { DEFAULT_MANAGER, POWER_MANAGER, createdBy, updatedBy } from '../store/ownership.js';
+import { POWER_MANAGER, createdBy, updatedBy } from '../store/ownership.js';
 import {
   JSON_TYPES,
   MERGE_PATCH_TYPES,
@@ -16,6 +16,8 @@ import {
   parseObjectBody,
   unsupportedMediaType,
 } from './body.js';
+import { authorizeClusterWrite, managerOf, requestNamespace } from './namespaces.js';
+import { identityOf } from './identity.js';
 import { isTrue, type DeleteQuery, type NameParams, type WriteQuery } from './params.js';
 import { strictStatusCauses } from './strict.js';
 import { refusePowerOverSync, refuseSyncedDelete } from './sync-ownership.js';
@@ -28,8 +30,43 @@ export type UpdateRequest = FastifyRequest<{ Params: Params; Querystring: Static
 export type DeleteRequest = FastifyRequest<{ Params: Params; Querystring: Static<typeof DeleteQuery> }>;
 export type StatusRequest = FastifyRequest<{ Params: Params }>;
 
-/** The writer named by `?fieldManager=`, for managedFields (its schema has checked it). */
-export const managerOf = (q: { fieldManager?: string | undefined }): string => q.fieldManager || DEFAULT_MANAGER;
+export { managerOf } from './namespaces.js';
+
+/**
+ * Where a request writes: the namespace it addresses (403 when its person may not), and the
+ * key of the object named on the path (specs/object-key.ts).
+ */
+function target(info: KindInfo, req: FastifyRequest, name?: string): { namespace: string; key: string } {
+  authorizeClusterWrite(identityOf(req), info);
+  const namespace = info.namespaced ? requestNamespace(req) : DEFAULT_NAMESPACE;
+  return { namespace, key: objectKey(namespace, name ?? '') };
+}
+
+/**
+ * The namespace a body must carry to match the URL: absent, it is the URL's (left out for the
+ * default namespace, as objects written before namespaces have it); another is 400.
+ */
+function intoNamespace(info: KindInfo, body: unknown, namespace: string): void {
+  if (!info.namespaced || body === null || typeof body !== 'object' || Array.isArray(body)) return;
+  const meta = (body as { metadata?: Record<string, unknown> }).metadata;
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return;
+  const given = meta.namespace;
+  if (given === undefined) {
+    if (namespace !== DEFAULT_NAMESPACE) meta.namespace = namespace;
+    return;
+  }
+  if (given === namespace) return;
+  throw badRequest(
+    `the namespace of the object (${JSON.stringify(given)}) does not match the namespace on the request ("${namespace}")`,
+    [
+      {
+        field: 'metadata.namespace',
+        reason: 'FieldValueInvalid',
+        message: `must be "${namespace}", the namespace on the request`,
+      },
+    ],
+  );
+}
 
 /** The name and kind a body must carry to match the URL. */
 function checkIdentity(info: KindInfo, body: unknown, urlName: string | undefined): void {
@@ -60,20 +97,24 @@ function validated(info: KindInfo, body: unknown): Resource {
 }
 
 export async function createObject(store: Store, info: KindInfo, req: CreateRequest): Promise<Resource> {
+  const { namespace } = target(info, req);
   const body = parseObjectBody(req.body, req.headers['content-type'], OBJECT_TYPES);
   checkIdentity(info, body, undefined);
+  intoNamespace(info, body, namespace);
   const obj = validated(info, body);
-  obj.metadata.managedFields = createdBy(obj, managerOf(req.query), timestamp(store.now()));
+  obj.metadata.managedFields = createdBy(obj, managerOf(req, req.query), timestamp(store.now()));
   return store.create(obj);
 }
 
 export async function replaceObject(store: Store, info: KindInfo, req: UpdateRequest): Promise<Resource> {
+  const { namespace, key } = target(info, req, req.params.name);
   const body = parseObjectBody(req.body, req.headers['content-type'], OBJECT_TYPES);
   checkIdentity(info, body, req.params.name);
+  intoNamespace(info, body, namespace);
   const obj = validated(info, body);
-  const manager = managerOf(req.query);
+  const manager = managerOf(req, req.query);
   return store.transaction((tx) => {
-    const cur = tx.get(info.kind, req.params.name);
+    const cur = tx.get(info.kind, key);
     if (!cur) throw notFound(info.plural, req.params.name);
     obj.metadata.managedFields = updatedBy(cur, obj, manager, timestamp(store.now()));
     return tx.update(obj);
@@ -81,7 +122,8 @@ export async function replaceObject(store: Store, info: KindInfo, req: UpdateReq
 }
 
 export async function patchObject(store: Store, info: KindInfo, req: UpdateRequest): Promise<Resource> {
-  const manager = managerOf(req.query);
+  const { namespace, key } = target(info, req, req.params.name);
+  const manager = managerOf(req, req.query);
   const type = mediaType(req.headers['content-type']);
   if (req.body === undefined || req.body === null) throw badRequest('a request body (a JSON merge patch) is required');
   if (!(MERGE_PATCH_TYPES as readonly string[]).includes(type)) throw unsupportedMediaType(type, MERGE_PATCH_TYPES);
@@ -93,11 +135,12 @@ export async function patchObject(store: Store, info: KindInfo, req: UpdateReque
   }
   const name = req.params.name;
   return store.transaction((tx) => {
-    const cur = tx.get(info.kind, name);
-    if (!cur) throw notFound(info.plural, name);
+    const cur = tx.get(info.kind, key);
+    if (!cur) throw notFound(info.plural, key);
     const { status: _status, ...base } = cur;
     const merged = mergePatch(base, patch);
     checkIdentity(info, merged, name);
+    intoNamespace(info, merged, namespace);
     const next = validated(info, merged);
     if (manager === POWER_MANAGER) refusePowerOverSync(tx, cur, next);
     next.metadata.managedFields = updatedBy(cur, next, manager, timestamp(store.now()));
@@ -138,9 +181,10 @@ function deletePreconditions(req: DeleteRequest): { resourceVersion?: string; ui
 }
 
 export async function deleteObject(store: Store, info: KindInfo, req: DeleteRequest): Promise<Resource> {
+  const { key } = target(info, req, req.params.name);
   const preconditions = deletePreconditions(req);
-  refuseSyncedDelete(store, info, req.params.name, isTrue(req.query.force));
-  return store.delete(info.kind, req.params.name, preconditions);
+  refuseSyncedDelete(store, info, key, isTrue(req.query.force));
+  return store.delete(info.kind, key, preconditions);
 }
 
 export async function writeStatus(store: Store, info: KindInfo, req: StatusRequest): Promise<Resource> {
@@ -148,6 +192,7 @@ export async function writeStatus(store: Store, info: KindInfo, req: StatusReque
   if (req.body === undefined || req.body === null)
     throw badRequest('a request body (the object with its status) is required');
   if (!(JSON_TYPES as readonly string[]).includes(type)) throw unsupportedMediaType(type, JSON_TYPES);
+  const { key } = target(info, req, req.params.name);
   const body = parseJson(String(req.body));
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest('the body of a status update must be the object, with its status');
@@ -171,5 +216,5 @@ export async function writeStatus(store: Store, info: KindInfo, req: StatusReque
   }
   const causes: StatusCause[] = strictStatusCauses(info, b.status);
   if (causes.length) throw invalid(info.kind, req.params.name, causes);
-  return store.updateStatus(info.kind, req.params.name, b.status, rv);
+  return store.updateStatus(info.kind, key, b.status, rv);
 }

@@ -1,10 +1,11 @@
 // The resource routes, generated from the KINDS table: API discovery, list/watch, create, read,
 // replace, merge-patch, delete, and the status subresource; 405 for every other method.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { API_VERSION, KINDS, type KindInfo } from '../specs/index.js';
+import { API_VERSION, KINDS, objectKey, type KindInfo } from '../specs/index.js';
 import { notFound, type Store } from '../store/index.js';
 import { objectJson } from './json.js';
+import { namespacePath, requestNamespace } from './namespaces.js';
 import { DeleteQuery, ListQuery, NameParams, type TypeBoxProvider, WriteQuery } from './params.js';
 import { resourceDocs } from './resource-docs.js';
 import { collectionReader, sendJson } from './resource-list.js';
@@ -26,7 +27,7 @@ function discovery(): string {
     singularName: k.singular,
     kind: k.kind,
     shortNames: k.shortNames,
-    namespaced: false,
+    namespaced: k.namespaced,
     verbs: verbs(k),
   })).concat(
     KINDS.filter((k) => k.statusSchema).map((k) => ({
@@ -34,33 +35,44 @@ function discovery(): string {
       singularName: '',
       kind: k.kind,
       shortNames: [],
-      namespaced: false,
+      namespaced: k.namespaced,
       verbs: k.userWritable ? ['get', 'update'] : ['get'],
     })),
   );
   return JSON.stringify({ apiVersion: 'v1', kind: 'APIResourceList', groupVersion: API_VERSION, resources });
 }
 
-/** The routes of one kind. Server-written kinds (Events, Syncs) are read and watched only. */
-function kindRoutes(app: FastifyInstance, store: Store, info: KindInfo, list: ReturnType<typeof collectionReader>) {
+/**
+ * The routes of one kind under `prefix`: /api/v1, and for a namespaced kind also
+ * /api/v1/namespaces/:namespace (api/namespaces.ts). Server-written kinds (Events, Syncs) are
+ * read and watched only.
+ */
+function kindRoutes(
+  app: FastifyInstance,
+  store: Store,
+  info: KindInfo,
+  list: ReturnType<typeof collectionReader>,
+  prefix: string,
+) {
   const r = app.withTypeProvider<TypeBoxProvider>();
-  const base = `/api/v1/${info.plural}`;
+  const base = `${prefix}/${info.plural}`;
   const item = `${base}/:name`;
   const statusUrl = `${item}/status`;
   const docs = resourceDocs(info);
-  const read = async (name: string) => {
-    const o = store.get(info.kind, name);
-    if (!o) throw notFound(info.plural, name);
+  const read = async (req: FastifyRequest, name: string) => {
+    const key = info.namespaced ? objectKey(requestNamespace(req), name) : name;
+    const o = store.get(info.kind, key);
+    if (!o) throw notFound(info.plural, key);
     return objectJson(o);
   };
 
   r.get(base, { schema: { ...docs.list, querystring: ListQuery } }, (req, rep) => list(info, req, rep));
   r.get(item, { schema: { ...docs.read, params: NameParams } }, async (req, rep) =>
-    sendJson(rep, 200, await read(req.params.name)),
+    sendJson(rep, 200, await read(req, req.params.name)),
   );
   if (info.statusSchema)
     r.get(statusUrl, { schema: { ...docs.readStatus, params: NameParams } }, async (req, rep) =>
-      sendJson(rep, 200, await read(req.params.name)),
+      sendJson(rep, 200, await read(req, req.params.name)),
     );
   if (!info.userWritable) {
     rest405(app, base, ['GET']);
@@ -98,7 +110,10 @@ export const resourcesPlugin = fp(
     const body = discovery();
     app.get('/api/v1', async (_req, reply) => reply.type('application/json; charset=utf-8').send(body));
     const list = collectionReader(opts.store, opts.pingMs);
-    for (const info of KINDS) kindRoutes(app, opts.store, info, list);
+    for (const info of KINDS) {
+      kindRoutes(app, opts.store, info, list, '/api/v1');
+      if (info.namespaced) kindRoutes(app, opts.store, info, list, namespacePath(':namespace'));
+    }
   },
   { name: 'tidepool-resources', fastify: '5.x', dependencies: ['tidepool-watch'] },
 );

@@ -10,12 +10,14 @@ import { applyPlugin } from './apply.js';
 import { authPlugin, loginGate } from './auth.js';
 import { authInfoPlugin } from './auth-info.js';
 import { portAuthz } from './port-authz.js';
+import { namespaceReach } from './ide-authz.js';
 import { shareKey } from './port-share.js';
 import { portSharePlugin } from './port-share-routes.js';
 import { bodyPlugin } from './body.js';
 import { parseListen, type Credentials } from './config.js';
 import { connectionsPlugin } from './connections.js';
 import { execPlugin, type ExecHolder } from './exec.js';
+import { quotaUsagePlugin } from './quota-usage.js';
 import type { ReachCheck } from './forward-auth.js';
 import { healthPlugin } from './health.js';
 import { logsPlugin } from './logs.js';
@@ -147,7 +149,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     origins,
     own,
     proxied: portAuthz(store, shareKeyOfServer),
-    ...(signIn.reach ? { reach: signIn.reach } : {}),
+    // Who may reach which IDE: the namespaces' rule unless the caller gives another.
+    reach: signIn.reach ?? namespaceReach,
   });
   if (signIn.provider)
     await app.register(signInPlugin, {
@@ -164,6 +167,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(authInfoPlugin, opts.authInfo ? { info: opts.authInfo } : {});
   await app.register(resourcesPlugin, { store, pingMs: opts.ssePingMs ?? 15_000 });
   await app.register(probePlugin, { store });
+  await app.register(quotaUsagePlugin, { store });
   await app.register(portSharePlugin, { store, key: shareKeyOfServer });
   if (opts.logsDir) await app.register(logsPlugin, { store, logsDir: opts.logsDir });
   await app.register(execPlugin, {
@@ -174,7 +178,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   await app.register(orphansPlugin, { holder: opts.orphans });
   await app.register(nodesPlugin, { holder: opts.nodes });
-  await app.register(sleepPlugin, { holder: opts.sleep, store });
+  await app.register(sleepPlugin, { holder: opts.sleep, store, reach: signIn.reach ?? namespaceReach });
   if (opts.settings) await app.register(settingsPlugin, { settings: opts.settings });
   await app.register((await import('./observe.js')).observeRoutes, { observe: opts.observe });
   await app.register(applyPlugin, { store });

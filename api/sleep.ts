@@ -8,9 +8,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type } from '@sinclair/typebox';
-import type { SleepAnswer, SleepService } from '../specs/index.js';
+import { keyOfRoute, objectKey, workspacePath, type SleepAnswer, type SleepService } from '../specs/index.js';
 import type { Store } from '../store/index.js';
 import { ApiError } from './errors.js';
+import { identityOf } from './identity.js';
+import type { ReachCheck } from './forward-auth.js';
+import { namespacePath, requestNamespace } from './namespaces.js';
 import { NameParams, type TypeBoxProvider } from './params.js';
 
 /** Filled in once the controller is up (the API starts before it). */
@@ -58,16 +61,24 @@ const WakingQuery = Type.Object({
 });
 
 export const sleepPlugin = fp(
-  async (app: FastifyInstance, { holder, store }: { holder: SleepHolder | undefined; store: Store }) => {
+  async (
+    app: FastifyInstance,
+    { holder, store, reach }: { holder: SleepHolder | undefined; store: Store; reach?: ReachCheck },
+  ) => {
     const r = app.withTypeProvider<TypeBoxProvider>();
-    const wake = { operationId: 'wakeWorkspace', tags, params: NameParams, responses: ok('A Status') };
-    r.post('/api/v1/workspaces/:name/wake', { schema: wake }, async (req) =>
-      answer(req.params.name, serviceOf(holder).wake(req.params.name, 'a request to the API')),
-    );
-    const sleep = { operationId: 'sleepWorkspace', tags, params: NameParams, responses: ok('A Status') };
-    r.post('/api/v1/workspaces/:name/sleep', { schema: sleep }, async (req) =>
-      answer(req.params.name, serviceOf(holder).sleep(req.params.name, 'a request to the API')),
-    );
+    // On today's path (the requester's own namespace) and on a namespace's (api/namespaces.ts).
+    for (const prefix of ['/api/v1', namespacePath(':namespace')]) {
+      const wake = { operationId: 'wakeWorkspace', tags, params: NameParams, responses: ok('A Status') };
+      r.post(`${prefix}/workspaces/:name/wake`, { schema: wake }, async (req) => {
+        const key = objectKey(requestNamespace(req), req.params.name);
+        return answer(key, serviceOf(holder).wake(key, 'a request to the API'));
+      });
+      const sleep = { operationId: 'sleepWorkspace', tags, params: NameParams, responses: ok('A Status') };
+      r.post(`${prefix}/workspaces/:name/sleep`, { schema: sleep }, async (req) => {
+        const key = objectKey(requestNamespace(req), req.params.name);
+        return answer(key, serviceOf(holder).sleep(key, 'a request to the API'));
+      });
+    }
     const waking = {
       operationId: 'wakingPage',
       tags,
@@ -76,7 +87,7 @@ export const sleepPlugin = fp(
       responses: { 503: { description: 'The waking page (HTML for a browser, one line otherwise)' } },
     };
     r.get('/api/v1/workspaces/:name/waking', { schema: waking }, async (req, reply) =>
-      wakingPage(req, reply, serviceOf(holder), store),
+      wakingPage(req, reply, serviceOf(holder), store, reach),
     );
   },
   { name: 'tidepool-sleep', fastify: '5.x' },
@@ -108,8 +119,23 @@ function wakingPage(
   reply: FastifyReply,
   service: SleepService,
   store: Store,
+  reach: ReachCheck | undefined,
 ) {
-  const name = req.params.name;
+  // The proxy names the workspace by its route name (dev, or dev.team-a: specs/object-key.ts);
+  // the request's person may wake only an IDE the proxy would let them reach (the same rule).
+  const name = keyOfRoute(req.params.name);
+  // (A Port's request was decided by its visibility, which may let in others than the namespace's person.)
+  const why =
+    req.query.kind === 'port'
+      ? undefined
+      : reach?.(identityOf(req), {
+          method: 'GET',
+          uri: `${workspacePath(name)}/`,
+          host: String(req.headers.host ?? ''),
+          proto: 'http',
+          upgrade: false,
+        });
+  if (why) throw new ApiError(403, 'Forbidden', `Forbidden: ${why}`);
   const notMine = () => reply.code(404).send({ kind: 'Status', code: 404, reason: 'NotFound', message: 'not asleep' });
   let waking = false;
   if (wakes(req)) {

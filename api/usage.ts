@@ -4,6 +4,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { UsageList, UsageService } from '../specs/usage.js';
 import { ApiError } from './errors.js';
+import { identityOf } from './identity.js';
+import { objectKey, splitKey } from '../specs/index.js';
 
 /** Filled in once the runtime is up (the API starts before it). */
 export interface UsageHolder {
@@ -32,6 +34,13 @@ export async function usageRoutes(app: FastifyInstance, opts: { holder?: UsageHo
     const { workspace, history } = req.query;
     if (history !== undefined && history !== 'true' && history !== 'false')
       throw new ApiError(400, 'BadRequest', `history must be true or false, got "${history}"`);
-    return service.list({ history: history === 'true', ...(workspace ? { name: workspace } : {}) });
+    // Usage is by workspace key (specs/object-key.ts): a person sees their own namespace's, an admin every one.
+    const who = identityOf(req);
+    const list = await service.list({
+      history: history === 'true',
+      ...(workspace ? { name: objectKey(who.namespace, workspace) } : {}),
+    });
+    if (who.admin) return list;
+    return { ...list, items: list.items.filter((u) => splitKey(u.name).namespace === who.namespace) };
   });
 }

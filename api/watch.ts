@@ -4,7 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { API_VERSION, type KindInfo } from '../specs/index.js';
+import { API_VERSION, keyOf, namespaceOf, type KindInfo } from '../specs/index.js';
 import type { Resource, Selector, Store, WatchEvent } from '../store/index.js';
 import { objectJson } from './json.js';
 import { endStream } from './stream-end.js';
@@ -12,6 +12,8 @@ import { endStream } from './stream-end.js';
 export interface WatchParams {
   info: KindInfo;
   selector: Selector;
+  /** Only objects of this namespace; absent: every namespace (an admin's allNamespaces). */
+  namespace?: string;
   /** The resourceVersion to resume after; undefined or '0' starts with ADDED for every current object. */
   resourceVersion?: string;
   sse: boolean;
@@ -104,8 +106,9 @@ class WatchStream {
         a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0,
       );
       for (const o of sorted as Resource[]) {
+        if (!this.#inNamespace(o)) continue;
         const m = p.selector(o.metadata.labels);
-        this.#matched.set(o.metadata.name, m);
+        this.#matched.set(keyOf(o), m);
         if (m) this.#send(this.#frame('ADDED', o));
       }
       // SSE: the initial events carry no id; this one sets the id to resume from.
@@ -179,9 +182,15 @@ class WatchStream {
     if (res.writableLength > (this.#p.maxBufferedBytes ?? 16 * 2 ** 20)) this.stop();
   }
 
+  /** Objects never change namespace: one of another namespace is never the client's business. */
+  #inNamespace(o: Resource): boolean {
+    return this.#p.namespace === undefined || namespaceOf(o) === this.#p.namespace;
+  }
+
   #onEvent(ev: WatchEvent): void {
     const o = ev.object;
-    const name = o.metadata.name;
+    if (!this.#inNamespace(o)) return;
+    const name = keyOf(o);
     const matches = this.#p.selector(o.metadata.labels);
     const before = this.#matched.get(name);
     let type: EventType = ev.type;

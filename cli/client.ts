@@ -4,6 +4,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import type {
   Event,
   ImageTemplate,
+  Quota,
   KindInfo,
   ObjectMeta,
   Port,
@@ -20,7 +21,7 @@ import { ConnectionError, ServerError, statusFromReply } from './errors.js';
  * type, and `kind` says which fields are there.
  */
 type AnyKindFields<T> = { [K in T extends unknown ? keyof T : never]?: T extends { [P in K]?: infer V } ? V : never };
-type KnownObject = Workspace | Port | Sync | Event | ImageTemplate;
+type KnownObject = Workspace | Port | Sync | Event | ImageTemplate | Quota;
 type WithSpec = Workspace | Port | Sync | ImageTemplate;
 
 /** Any object the server hands out, typed by the specs' schemas (fields of a newer server are `unknown`). */
@@ -28,7 +29,7 @@ export type ApiObject = Omit<AnyKindFields<KnownObject>, 'apiVersion' | 'kind' |
   apiVersion: string;
   kind: string;
   metadata: ObjectMeta;
-  spec?: AnyKindFields<WithSpec['spec']>;
+  spec?: AnyKindFields<(WithSpec | Quota)['spec']>;
   status?: AnyKindFields<NonNullable<WithSpec['status']>>;
   [field: string]: unknown;
 };
@@ -151,11 +152,32 @@ export class ApiClient {
     }
   }
 
-  static path(info: KindInfo, name?: string, sub?: string): string {
-    let p = `/api/v1/${info.plural}`;
+  /**
+   * `-n`: the namespace requests address (/api/v1/namespaces/{ns}/...); absent, today's paths,
+   * which the server reads as the person's own namespace (`default` on a single-user install).
+   */
+  namespace: string | undefined;
+  /** `-A`: lists and watches of every namespace (`?allNamespaces=true`, admins only). */
+  allNamespaces = false;
+
+  static path(info: KindInfo, name?: string, sub?: string, namespace?: string): string {
+    let p =
+      namespace !== undefined && info.namespaced
+        ? `/api/v1/namespaces/${encodeURIComponent(namespace)}/${info.plural}`
+        : `/api/v1/${info.plural}`;
     if (name !== undefined) p += `/${encodeURIComponent(name)}`;
     if (sub) p += `/${sub}`;
     return p;
+  }
+
+  /** The path of `info` (an object of it, a subresource) in the namespace this client addresses. */
+  pathOf(info: KindInfo, name?: string, sub?: string): string {
+    return ApiClient.path(info, name, sub, this.allNamespaces && name === undefined ? undefined : this.namespace);
+  }
+
+  /** The query of a list or watch: every namespace with -A. */
+  #scope(info: KindInfo): { allNamespaces?: string } {
+    return this.allNamespaces && info.namespaced ? { allNamespaces: 'true' } : {};
   }
 
   /**
@@ -167,8 +189,9 @@ export class ApiClient {
     opts: { labelSelector?: string; signal?: AbortSignal; chunkSize?: number } = {},
   ): Promise<ObjectList> {
     const ask = (cont?: string) =>
-      this.call<ObjectList & { metadata: { continue?: string } }>('GET', ApiClient.path(info), {
+      this.call<ObjectList & { metadata: { continue?: string } }>('GET', this.pathOf(info), {
         query: {
+          ...this.#scope(info),
           labelSelector: opts.labelSelector || undefined,
           ...(opts.chunkSize ? { limit: String(opts.chunkSize), continue: cont } : {}),
         },
@@ -190,16 +213,16 @@ export class ApiClient {
   }
 
   get(info: KindInfo, name: string): Promise<ApiObject> {
-    return this.call('GET', ApiClient.path(info, name));
+    return this.call('GET', this.pathOf(info, name));
   }
 
   /** `force`: also what a GitOps sync manages (it will create it again). */
   delete(info: KindInfo, name: string, opts: { force?: boolean } = {}): Promise<unknown> {
-    return this.call('DELETE', ApiClient.path(info, name), { query: { force: opts.force ? 'true' : undefined } });
+    return this.call('DELETE', this.pathOf(info, name), { query: { force: opts.force ? 'true' : undefined } });
   }
 
   mergePatch(info: KindInfo, name: string, patch: unknown, opts: { fieldManager?: string } = {}): Promise<ApiObject> {
-    return this.call('PATCH', ApiClient.path(info, name), {
+    return this.call('PATCH', this.pathOf(info, name), {
       body: JSON.stringify(patch),
       contentType: 'application/merge-patch+json',
       query: { fieldManager: opts.fieldManager ?? 'tidepool-cli' },
@@ -207,7 +230,10 @@ export class ApiClient {
   }
 
   apply(yamlBody: string, opts: ApplyOptions = {}): Promise<ApplyResult> {
-    return this.call('POST', '/api/v1/apply', {
+    // With -n every object goes into that namespace, and one naming another is refused (kubectl's rule).
+    const path =
+      this.namespace !== undefined ? `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/apply` : '/api/v1/apply';
+    return this.call('POST', path, {
       body: yamlBody,
       contentType: 'application/yaml',
       query: {
@@ -232,9 +258,14 @@ export class ApiClient {
   ): AsyncGenerator<WatchEvent> {
     const res = await this.#send(
       'GET',
-      ApiClient.path(info),
+      this.pathOf(info),
       {
-        query: { watch: 'true', resourceVersion: opts.resourceVersion, labelSelector: opts.labelSelector || undefined },
+        query: {
+          ...this.#scope(info),
+          watch: 'true',
+          resourceVersion: opts.resourceVersion,
+          labelSelector: opts.labelSelector || undefined,
+        },
         ...(opts.signal ? { signal: opts.signal } : {}),
       },
       true,

@@ -2,6 +2,7 @@
 // functions, and error reporting that remembers a failure for the exit code.
 import type { Command } from 'commander';
 import { ApiClient } from './client.js';
+import { namespaceFlags } from './namespace.js';
 import { resolveClientConfig, type ClientConfig, type GlobalFlags } from './config.js';
 import { errorLines, exitCodeOf, type ErrorContext } from './report.js';
 
@@ -58,7 +59,11 @@ export async function runClient(
   let ctx: Ctx | undefined;
   try {
     const config = await resolveClientConfig(globalFlags(cmd));
-    ctx = new Ctx(config, new ApiClient(config), io);
+    const scope = namespaceFlags(cmd);
+    const client = new ApiClient(config);
+    client.namespace = scope.namespace;
+    client.allNamespaces = scope.allNamespaces === true;
+    ctx = new Ctx(config, client, io);
     await fn(ctx);
     process.exitCode = ctx.exitCode;
   } catch (err) {

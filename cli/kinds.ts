@@ -4,7 +4,7 @@ import { KINDS, lookupKind, type KindInfo } from '../specs/index.js';
 import { CliError } from './errors.js';
 
 /** What `all` means: the kinds a user writes for workspaces (as kubectl's, the workloads: image templates are not in it). */
-export const ALL_KINDS: readonly KindInfo[] = KINDS.filter((k) => k.userWritable && k.kind !== 'ImageTemplate');
+export const ALL_KINDS: readonly KindInfo[] = KINDS.filter((k) => k.userWritable && k.namespaced);
 
 export function resolveKind(name: string): KindInfo {
   const info = lookupKind(name);

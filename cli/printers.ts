@@ -1,7 +1,7 @@
 // How objects are shown: kubectl-style tables per kind (with -o wide columns), and
 // -o json | yaml | name.
 import { stringify } from 'yaml';
-import type { KindInfo } from '../specs/index.js';
+import { namespaceOf, type KindInfo } from '../specs/index.js';
 import type { ApiObject } from './client.js';
 import { CliError } from './errors.js';
 import { age, columnWidths, renderRow } from './format.js';
@@ -121,6 +121,14 @@ const COLUMNS: Record<string, Column[]> = {
     { header: 'PROGRESS', wide: true, value: (o) => str(o.status?.progress) },
     ageCol,
   ],
+  Quota: [
+    nameCol,
+    { header: 'FOR', value: (o) => str(o.spec?.namespace ?? '(everyone)') },
+    { header: 'WORKSPACES', value: (o) => str(o.spec?.workspaces) },
+    { header: 'CPU', value: (o) => str(o.spec?.cpu) },
+    { header: 'MEMORY', value: (o) => str(o.spec?.memory) },
+    ageCol,
+  ],
 };
 
 export function columnsFor(info: KindInfo, wide: boolean): Column[] {
@@ -135,7 +143,9 @@ export function sortObjects(info: KindInfo, items: ApiObject[]): ApiObject[] {
     const t = (o: ApiObject) => Date.parse(String(o.lastTimestamp ?? o.metadata.creationTimestamp ?? '')) || 0;
     out.sort((a, b) => t(a) - t(b) || a.metadata.name.localeCompare(b.metadata.name));
   } else {
-    out.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+    // By namespace, then name (kubectl's order with -A; one namespace: by name).
+    const at = (o: ApiObject) => `${namespaceOf(o)}/${o.metadata.name}`;
+    out.sort((a, b) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0));
   }
   return out;
 }

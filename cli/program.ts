@@ -26,6 +26,7 @@ import { registerSettings } from './commands/settings.js';
 import { registerToken } from './commands/token.js';
 import { registerTop } from './commands/top.js';
 import { registerVersion } from './commands/version.js';
+import { registerNamespaceFlags } from './namespace.js';
 import { errorMessage } from '../specs/errors.js';
 import { TIDEPOOL_VERSION } from '../specs/index.js';
 
@@ -64,6 +65,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) });
 
+  registerNamespaceFlags(program);
   registerServe(program);
   registerApply(program);
   registerGet(program);

@@ -1,6 +1,7 @@
 // The periodic resync: every key again, level-triggered, after one look at the runtime that
 // all the reconciles it enqueues share. Instances and homes without a Workspace get their key
 // too, so the workspace reconciler finds (and keeps, and reports) orphans.
+import { keyOf } from '../specs/index.js';
 import { ROUTES_KEY, portKey, templateKey, workspaceKey } from './keys.js';
 import type { Timer } from './queue/index.js';
 import type { Context } from './reconcilers/context.js';
@@ -35,9 +36,9 @@ export class Resync {
     }
     if (this.#stopped) return;
     queue.add(ROUTES_KEY);
-    for (const ws of store.list('Workspace').items) queue.add(workspaceKey(ws.metadata.name));
+    for (const ws of store.list('Workspace').items) queue.add(workspaceKey(keyOf(ws)));
     for (const name of new Set([...instanceNames, ...homeNames])) queue.add(workspaceKey(name));
-    for (const p of store.list('Port').items) queue.add(portKey(p.metadata.name));
+    for (const p of store.list('Port').items) queue.add(portKey(keyOf(p)));
     for (const t of store.list('ImageTemplate').items) queue.add(templateKey(t.metadata.name));
   }
 

@@ -1,6 +1,9 @@
 // What the routes reconciler last saw in the proxy, shared with the workspace and port
 // reconcilers so they can tell whether their route is live (RouteReady, Ready).
+// The proxy names workspaces by route name (`dev.team-a`); this state, like the rest of the
+// controller, by key (`team-a/dev`, specs/object-key.ts).
 import type { ProxyErrorReason, RouteTable } from '../drivers/proxy/types.js';
+import { keyOfRoute } from '../specs/index.js';
 
 export class RouteState {
   #workspaces = new Map<string, string>();
@@ -28,22 +31,22 @@ export class RouteState {
   mayRoute(workspace: string): boolean {
     if (!this.#known) return true;
     if (this.#workspaces.has(workspace)) return true;
-    for (const key of this.#ports.keys()) if (key.startsWith(`${workspace}/`)) return true;
+    for (const key of this.#ports.keys()) if (key.slice(0, key.lastIndexOf('/')) === workspace) return true;
     return false;
   }
 
-  /** Workspace names in the live table. */
+  /** Workspace keys in the live table. */
   workspaceNames(): string[] {
     return [...this.#workspaces.keys()];
   }
 
   /**
-   * Records the live table (undefined: unknown). Returns the workspaces and `ws/port`
+   * Records the live table (undefined: unknown). Returns the workspaces (keys) and `key/port`
    * routes that appeared, went or changed upstream.
    */
   setLive(table: RouteTable | undefined): { workspaces: Set<string>; ports: Set<string> } {
-    const ws = new Map((table?.workspaces ?? []).map((w) => [w.name, w.upstream]));
-    const ports = new Map((table?.ports ?? []).map((p) => [`${p.workspace}/${p.port}`, p.upstream]));
+    const ws = new Map((table?.workspaces ?? []).map((w) => [keyOfRoute(w.name), w.upstream]));
+    const ports = new Map((table?.ports ?? []).map((p) => [`${keyOfRoute(p.workspace)}/${p.port}`, p.upstream]));
     const changed = { workspaces: diff(this.#workspaces, ws), ports: diff(this.#ports, ports) };
     this.#workspaces = ws;
     this.#ports = ports;

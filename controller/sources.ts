@@ -5,6 +5,7 @@ import { ROUTES_KEY, portKey, templateKey, workspaceKey } from './keys.js';
 import { LastAccessWriter } from './last-access.js';
 import type { Context } from './reconcilers/context.js';
 import { isKind, type WatchEvent } from '../store/index.js';
+import { keyOf, keyOfRoute, siblingKey } from '../specs/index.js';
 
 export class EventSources {
   readonly #ctx: Context;
@@ -27,11 +28,13 @@ export class EventSources {
     // "Least recently accessed" in capacity refusals: what the access log says, also between writes.
     for (const ws of store.list('Workspace').items) {
       const at = Date.parse(String(ws.status?.lastAccessTime ?? ''));
-      if (!Number.isNaN(at)) capacity.noteAccess(ws.metadata.name, at);
+      if (!Number.isNaN(at)) capacity.noteAccess(keyOf(ws), at);
     }
-    const offAccess = proxy.subscribeAccess?.((name) => {
-      capacity.noteAccess(name, this.#ctx.clock.now());
-      this.#lastAccess.accessed(name);
+    // The proxy's access log names a workspace by its route name (specs/object-key.ts).
+    const offAccess = proxy.subscribeAccess?.((route) => {
+      const key = keyOfRoute(route);
+      capacity.noteAccess(key, this.#ctx.clock.now());
+      this.#lastAccess.accessed(key);
     });
     for (const off of [offRuntime, offProxy, offAccess]) if (off) this.#unsubscribe.push(off);
   }
@@ -48,26 +51,27 @@ export class EventSources {
     const o = ev.object;
     if (isKind(o, 'Workspace')) {
       if (ev.type === 'DELETED') {
-        capacity.forget(o.metadata.name);
+        capacity.forget(keyOf(o));
         // A Workspace made again with this name starts awake, with no past use.
-        this.#ctx.sleepers.wake(o.metadata.name);
-        this.#ctx.activity.forget(o.metadata.name);
+        this.#ctx.sleepers.wake(keyOf(o));
+        this.#ctx.activity.forget(keyOf(o));
       }
-      queue.add(workspaceKey(o.metadata.name));
-      for (const p of store.portsOf(o.metadata.name)) queue.add(portKey(p.metadata.name));
+      queue.add(workspaceKey(keyOf(o)));
+      for (const p of store.portsOf(keyOf(o))) queue.add(portKey(keyOf(p)));
       this.#ctx.enqueueRoutes();
     } else if (isKind(o, 'Port')) {
-      queue.add(portKey(o.metadata.name));
-      queue.add(workspaceKey(o.spec.workspace));
+      const key = keyOf(o);
+      queue.add(portKey(key));
+      queue.add(workspaceKey(siblingKey(key, o.spec.workspace)));
       // A Port moved to another workspace: the one it named before is reconciled too.
       const before = ev.previous && isKind(ev.previous, 'Port') ? ev.previous.spec.workspace : undefined;
-      if (before !== undefined && before !== o.spec.workspace) queue.add(workspaceKey(before));
+      if (before !== undefined && before !== o.spec.workspace) queue.add(workspaceKey(siblingKey(key, before)));
       this.#ctx.enqueueRoutes();
     } else if (isKind(o, 'ImageTemplate')) {
       // A new build (or none) changes what the workspaces naming it are made from, or wait for.
       queue.add(templateKey(o.metadata.name));
       for (const ws of store.list('Workspace').items)
-        if (ws.spec.image === o.metadata.name) queue.add(workspaceKey(ws.metadata.name));
+        if (ws.spec.image === o.metadata.name) queue.add(workspaceKey(keyOf(ws)));
       for (const t of store.list('ImageTemplate').items)
         if (t.spec.base === o.metadata.name) queue.add(templateKey(t.metadata.name));
     }

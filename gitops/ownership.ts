@@ -1,7 +1,7 @@
 // Which sync owns what. Two syncs of one name would fight over one Sync object and one
 // inventory; two syncs declaring one object would take it from each other at every apply.
 // Both are refused: the first when a sync starts, the second as a cause on the revision.
-import { type StatusCause, SYNC_ANNOTATION } from '../specs/index.js';
+import { kindByName, objectKey, type StatusCause, SYNC_ANNOTATION } from '../specs/index.js';
 import type { StoreClient } from '../store/index.js';
 import type { ParsedDocuments } from '../store/apply/index.js';
 
@@ -33,13 +33,19 @@ export function claimName(store: StoreClient, name: string, dir: string): () => 
  * Objects of these documents that another running sync applied: declaring one object in
  * two folders would have the two syncs take it from each other at every apply.
  */
-export function ownershipConflicts(store: StoreClient, name: string, docs: ParsedDocuments): StatusCause[] {
+export function ownershipConflicts(
+  store: StoreClient,
+  name: string,
+  namespace: string,
+  docs: ParsedDocuments,
+): StatusCause[] {
   const names = runningSyncs(store);
   const causes: StatusCause[] = [];
   for (const d of docs.documents) {
     const o = d.object as { kind?: unknown; metadata?: { name?: unknown } } | null;
     if (!o || typeof o.kind !== 'string' || typeof o.metadata?.name !== 'string') continue;
-    const owner = store.get(o.kind, o.metadata.name)?.metadata.annotations?.[SYNC_ANNOTATION];
+    const key = kindByName(o.kind)?.namespaced ? objectKey(namespace, o.metadata.name) : o.metadata.name;
+    const owner = store.get(o.kind, key)?.metadata.annotations?.[SYNC_ANNOTATION];
     if (!owner || owner === name || !names.has(owner)) continue;
     const pos = d.locate('metadata.name');
     causes.push({

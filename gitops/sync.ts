@@ -26,6 +26,7 @@ import { Tickets } from './tickets.js';
 import { documentsOf, SettleGate } from './revision.js';
 import { silentLogger } from '../controller/types.js';
 import type { SyncHandle, SyncLogger, SyncOptions } from './types.js';
+import { DEFAULT_NAMESPACE } from '../specs/index.js';
 import { FolderWatcher } from './watcher.js';
 
 /** Retries of a failing apply start at this delay and double up to the self-heal interval. */
@@ -35,6 +36,7 @@ const RETRY_BASE_MS = 500;
 interface Settings {
   name: string;
   dir: string;
+  namespace: string;
   intervalMs: number;
   debounceMs: number;
   maxWaitMs: number;
@@ -53,6 +55,7 @@ function settings(opts: SyncOptions): Settings {
   return {
     name: opts.name,
     dir: resolve(opts.dir),
+    namespace: opts.namespace ?? DEFAULT_NAMESPACE,
     intervalMs,
     debounceMs,
     maxWaitMs: Math.max(debounceMs, opts.maxWaitMs ?? 5000),
@@ -241,12 +244,12 @@ class FolderSync implements SyncHandle {
   /** Builds and applies one revision; every failure is an outcome, never a throw. */
   async #attempt(files: ManifestFile[], revision: string): Promise<Outcome> {
     const { store } = this.#opts;
-    const { name, allowEmptyPrune } = this.#s;
+    const { name, namespace, allowEmptyPrune } = this.#s;
     let recheckInMs: number | undefined;
     let held: string[] = [];
     try {
       const documents = documentsOf(this.#parsed, files);
-      const conflicts = ownershipConflicts(store, name, documents);
+      const conflicts = ownershipConflicts(store, name, namespace, documents);
       if (conflicts.length) throw ownershipError(conflicts);
       const results = await this.#apply(store, documents, {
         // A file missing for a moment (an editor's save) prunes nothing: see prune-settle.ts.
@@ -257,6 +260,9 @@ class FolderSync implements SyncHandle {
           return h.keep;
         },
         prune: true,
+        // Every object goes into the sync's namespace; one naming another is refused, located in its file.
+        namespace,
+        onlyNamespace: true,
         applyset: applysetFor(name),
         allowEmptyPrune,
         annotations: { [SYNC_ANNOTATION]: name },

@@ -5,6 +5,8 @@ import type { SyncHandle, SyncOptions } from './types.js';
 export interface SyncFolder {
   name: string;
   dir: string;
+  /** Where its objects go (`--sync-dir NS/NAME=DIR`); absent: `default`. */
+  namespace?: string;
 }
 
 export interface SyncsHandle {

@@ -26,6 +26,11 @@ export interface SyncOptions {
   name: string;
   /** The folder; made absolute. It need not exist yet. */
   dir: string;
+  /**
+   * The namespace its objects go into; an object naming another is refused (the sync of a
+   * person's folder cannot write anyone else's). Defaults to `default`.
+   */
+  namespace?: string;
   /** Self-heal: the folder is applied again this often even without file events. Defaults to 60000. */
   intervalMs?: number;
   /** Quiet period after the last file event before the folder is read. Defaults to 250. */

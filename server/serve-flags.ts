@@ -164,9 +164,9 @@ const HOW = defineFlags([
   },
   {
     name: '--sync-dir',
-    value: '<[name=]dir>',
+    value: '<[[ns/]name=]dir>',
     repeatable: true,
-    help: 'apply the manifests of a folder and keep it applied (GitOps); repeatable',
+    help: 'apply the manifests of a folder and keep it applied (GitOps), into namespace ns (default: default; an object naming another is refused); repeatable',
     setting: 'syncDirs',
     parse: syncDirs,
   },

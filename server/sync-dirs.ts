@@ -9,10 +9,15 @@ import {
   type SyncsHandle,
 } from '../gitops/index.js';
 
-/** `NAME=DIR` or `DIR` (named after the folder's base name, made a DNS label). */
+/**
+ * `NAME=DIR`, `DIR` (named after the folder's base name, made a DNS label), or `NS/NAME=DIR`:
+ * the sync NAME applies DIR into namespace NS (kubectl's namespace/name), and refuses an object
+ * naming another namespace. Without NS, into `default`. Sync names are the whole server's.
+ */
 export function parseSyncDirFlag(value: string): SyncFolder {
-  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)=(.+)$/.exec(value);
-  if (m && m[1]!.length <= 63) return { name: m[1]!, dir: resolve(m[3]!) };
+  const label = '[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?';
+  const m = new RegExp(`^(?:(${label})/)?(${label})=(.+)$`).exec(value);
+  if (m) return { name: m[2]!, dir: resolve(m[3]!), ...(m[1] !== undefined ? { namespace: m[1] } : {}) };
   const eq = value.indexOf('=');
   if (eq > 0 && !/[\\/]/.test(value.slice(0, eq))) {
     throw new Error(

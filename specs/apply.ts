@@ -10,6 +10,9 @@ export type ApplyAction = (typeof APPLY_ACTIONS)[number];
 export const ApplyResultItem = Type.Object({
   kind: Type.String(),
   name: Type.String(),
+  namespace: Type.Optional(
+    Type.String({ description: 'Absent: the default namespace (or a kind without namespaces).' }),
+  ),
   action: Type.Union(APPLY_ACTIONS.map((a) => Type.Literal(a))),
 });
 export type ApplyResultItem = Static<typeof ApplyResultItem>;

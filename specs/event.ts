@@ -7,7 +7,12 @@ export const Event = Type.Object(
     apiVersion: Type.Literal(API_VERSION),
     kind: Type.Literal('Event'),
     metadata: ObjectMeta,
-    regarding: Type.Object({ kind: Type.String(), name: Type.String(), uid: Type.Optional(Type.String()) }),
+    regarding: Type.Object({
+      kind: Type.String(),
+      name: Type.String(),
+      namespace: Type.Optional(Type.String({ description: 'Absent: the default namespace.' })),
+      uid: Type.Optional(Type.String()),
+    }),
     reason: Type.String({ description: 'CamelCase: Created, Started, StartFailed, InsufficientCapacity, ...' }),
     note: Type.String(),
     type: Type.Union([Type.Literal('Normal'), Type.Literal('Warning')]),

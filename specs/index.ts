@@ -17,6 +17,8 @@ export * from './node.js';
 export * from './usage.js';
 export * from './reconcile-log.js';
 export * from './sleep.js';
+export * from './object-key.js';
+export * from './quota.js';
 export * from './token.js';
 export * from './auth-info.js';
 export * from './port-share.js';

@@ -5,6 +5,7 @@ import { Port, PortList, PortSpec, PortStatus } from './port.js';
 import { Event, EventList } from './event.js';
 import { Sync, SyncList, SyncSpec, SyncStatus } from './sync.js';
 import { ImageTemplate, ImageTemplateList, ImageTemplateSpec, ImageTemplateStatus } from './image-template.js';
+import { Quota, QuotaList, QuotaSpec } from './quota.js';
 
 /** Each kind's object type (the Static of its schema): what the store hands out for it. */
 export interface KindTypes {
@@ -13,6 +14,7 @@ export interface KindTypes {
   Event: Event;
   Sync: Sync;
   ImageTemplate: ImageTemplate;
+  Quota: Quota;
 }
 export type KindName = keyof KindTypes;
 /** The status of a kind that has one. */
@@ -30,6 +32,8 @@ export interface KindInfo {
   statusSchema?: TSchema;
   /** Users may create and change it (through the API, apply or a sync); otherwise only the server writes it. */
   userWritable: boolean;
+  /** Lives in a namespace (metadata.namespace, /api/v1/namespaces/{ns}/...); otherwise one for the whole server. */
+  namespaced: boolean;
 }
 
 export const KINDS: readonly KindInfo[] = [
@@ -43,6 +47,7 @@ export const KINDS: readonly KindInfo[] = [
     specSchema: WorkspaceSpec,
     statusSchema: WorkspaceStatus,
     userWritable: true,
+    namespaced: true,
   },
   {
     kind: 'Port',
@@ -54,6 +59,7 @@ export const KINDS: readonly KindInfo[] = [
     specSchema: PortSpec,
     statusSchema: PortStatus,
     userWritable: true,
+    namespaced: true,
   },
   {
     kind: 'Event',
@@ -63,6 +69,7 @@ export const KINDS: readonly KindInfo[] = [
     schema: Event,
     listSchema: EventList,
     userWritable: false,
+    namespaced: true,
   },
   {
     kind: 'Sync',
@@ -74,6 +81,7 @@ export const KINDS: readonly KindInfo[] = [
     specSchema: SyncSpec,
     statusSchema: SyncStatus,
     userWritable: false,
+    namespaced: false,
   },
   {
     kind: 'ImageTemplate',
@@ -85,6 +93,18 @@ export const KINDS: readonly KindInfo[] = [
     specSchema: ImageTemplateSpec,
     statusSchema: ImageTemplateStatus,
     userWritable: true,
+    namespaced: false,
+  },
+  {
+    kind: 'Quota',
+    plural: 'quotas',
+    singular: 'quota',
+    shortNames: [],
+    schema: Quota,
+    listSchema: QuotaList,
+    specSchema: QuotaSpec,
+    userWritable: true,
+    namespaced: false,
   },
 ];
 

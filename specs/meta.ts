@@ -76,6 +76,17 @@ export type ManagedFieldsEntry = Static<typeof ManagedFieldsEntry>;
 export const ObjectMeta = Type.Object(
   {
     name: Name,
+    namespace: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 63,
+        pattern: DNS_LABEL,
+        patternMessage:
+          "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit",
+        description:
+          'The namespace the object lives in (a DNS label). Absent: `default`. Names are unique per namespace and kind.',
+      }),
+    ),
     uid: Type.Optional(Type.String({ description: 'Server-set, unique for the lifetime of the object.' })),
     generation: Type.Optional(Type.Integer({ description: 'Server-set; bumped on every spec change.' })),
     resourceVersion: Type.Optional(

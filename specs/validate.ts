@@ -132,7 +132,19 @@ const SEMANTIC: Record<string, (obj: { spec?: unknown }) => StatusCause[]> = {
 };
 
 /** A schema-valid object's rules beyond the schema (the Workspace memory range); the store's loader checks them too. */
-export function semanticCauses(info: KindInfo, obj: { spec?: unknown }): StatusCause[] {
+export function semanticCauses(
+  info: KindInfo,
+  obj: { spec?: unknown; metadata?: { namespace?: string } },
+): StatusCause[] {
+  const namespace = obj.metadata?.namespace;
+  if (!info.namespaced && namespace !== undefined)
+    return [
+      {
+        field: 'metadata.namespace',
+        reason: 'FieldValueForbidden',
+        message: `Forbidden: ${info.kind} is not namespaced (one for the whole server); remove metadata.namespace (${show(namespace)})`,
+      },
+    ];
   return SEMANTIC[info.kind]?.(obj) ?? [];
 }
 

@@ -12,6 +12,7 @@ export const STORE_ERROR_REASONS = [
   'BadRequest',
   'Gone',
   'ServiceUnavailable',
+  'Forbidden',
 ] as const;
 export type StoreErrorReason = (typeof STORE_ERROR_REASONS)[number];
 
@@ -54,6 +55,9 @@ export const invalid = (kind: string, name: string | undefined, causes: StatusCa
 
 export const badRequest = (message: string, causes?: StatusCause[]) =>
   new StoreError('BadRequest', message, causes ? { causes } : undefined);
+
+/** Who asked may not do this here (another person's namespace): the message names both. */
+export const forbidden = (message: string, details?: ErrorDetails) => new StoreError('Forbidden', message, details);
 
 export const gone = (message: string) => new StoreError('Gone', message);
 

@@ -7,6 +7,7 @@
 // its start or in its middle (each line names the one before it: `prev`). A store missing
 // objects is not harmless: the controller would see their workspaces' containers as orphans.
 import { loadFile, type LoadedFile } from './journal.js';
+import { keyOf } from '../specs/index.js';
 import { storedObjectCauses } from './stored-object.js';
 import type { Resource } from './types.js';
 
@@ -118,10 +119,10 @@ function replayJournal(entries: readonly JournalEntry[], rv: number, objects: Ob
 /** One journal line's puts and deletes, each object checked as the loader checks every object. */
 function applyLine(entry: JournalEntry['entry'], where: string, objects: Objects): void {
   for (const o of entry.put ?? []) {
-    const kind = (o as Resource | null)?.kind,
-      name = (o as Resource | null)?.metadata?.name;
-    if (typeof kind !== 'string' || typeof name !== 'string')
+    const kind = (o as Resource | null)?.kind;
+    if (typeof kind !== 'string' || typeof (o as Resource | null)?.metadata?.name !== 'string')
       throw openError(where, 'an object without kind or metadata.name');
+    const name = keyOf(o);
     const why = objectProblem(kind, name, o);
     if (why) throw openError(where, why);
     if (Number(o.metadata.resourceVersion) > entry.rv)

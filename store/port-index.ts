@@ -3,11 +3,11 @@
 // watchers have been told. Transactions look up a Workspace's Ports through it (a big apply
 // of thousands of Workspaces must not walk every Port for each), and the controller asks it
 // which Ports to reconcile again when a Workspace changes.
-import type { Port } from '../specs/index.js';
+import { keyOf, siblingKey, type Port } from '../specs/index.js';
 import { isKind, type Resource } from './types.js';
 
 export class PortIndex {
-  /** Workspace name → Port name → the durable Port. */
+  /** Workspace key → Port key → the durable Port (keys: specs/object-key.ts). */
   readonly #byWorkspace = new Map<string, Map<string, Port>>();
 
   /** `objects`: the durable objects of kind Port. */
@@ -21,26 +21,33 @@ export class PortIndex {
     if (after && isKind(after, 'Port')) this.#add(after);
   }
 
-  /** The durable Ports naming workspace `ws`. */
+  /** The durable Ports naming the workspace of key `ws`. */
   portsOf(ws: string): Port[] {
     return [...(this.#byWorkspace.get(ws)?.values() ?? [])];
   }
 
-  /** The names of the durable Ports naming workspace `ws`. */
+  /** The keys of the durable Ports naming the workspace of key `ws`. */
   namesOf(ws: string): Iterable<string> {
     return this.#byWorkspace.get(ws)?.keys() ?? [];
   }
 
   #add(p: Port): void {
-    let m = this.#byWorkspace.get(p.spec.workspace);
-    if (!m) this.#byWorkspace.set(p.spec.workspace, (m = new Map()));
-    m.set(p.metadata.name, p);
+    const ws = workspaceOf(p);
+    let m = this.#byWorkspace.get(ws);
+    if (!m) this.#byWorkspace.set(ws, (m = new Map()));
+    m.set(keyOf(p), p);
   }
 
   #remove(p: Port): void {
-    const m = this.#byWorkspace.get(p.spec.workspace);
+    const ws = workspaceOf(p);
+    const m = this.#byWorkspace.get(ws);
     if (!m) return;
-    m.delete(p.metadata.name);
-    if (!m.size) this.#byWorkspace.delete(p.spec.workspace);
+    m.delete(keyOf(p));
+    if (!m.size) this.#byWorkspace.delete(ws);
   }
+}
+
+/** The key of the Workspace a Port names: in the Port's own namespace. */
+function workspaceOf(p: Port): string {
+  return siblingKey(keyOf(p), p.spec.workspace);
 }

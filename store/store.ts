@@ -7,7 +7,7 @@
 // overlay of writes on their way to disk, rolled back when the disk refuses them.
 import { errorMessage } from '../specs/errors.js';
 import { invalid, unavailable } from './errors.js';
-import type { Port } from '../specs/index.js';
+import { keyOf, type Port } from '../specs/index.js';
 import { StoreFiles, type ReadFiles } from './files.js';
 import type { JournalOptions } from './journal.js';
 import { PortIndex } from './port-index.js';
@@ -238,7 +238,7 @@ export class Store {
     // What is stored must load again (store/load.ts checks the same): refused here, nothing is written.
     for (const o of tx.changes.values()) {
       if (!o) continue;
-      const causes = storedObjectCauses(o.kind, o.metadata.name, o);
+      const causes = storedObjectCauses(o.kind, keyOf(o), o);
       if (causes.length) throw invalid(o.kind, o.metadata.name, causes);
     }
     tx.prepareCommit();

@@ -4,7 +4,7 @@
 // kind's own rules are its strategy (store/strategies), called at each step.
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { kindByName, sizeCauses, type Port } from '../specs/index.js';
+import { keyOf, kindByName, siblingKey, sizeCauses, type Port } from '../specs/index.js';
 import { alreadyExists, badRequest, conflict, invalid, notFound } from './errors.js';
 import type { Selector } from './selector.js';
 import type { KindStrategy, StrategyTx } from './strategies/index.js';
@@ -78,23 +78,24 @@ export class Tx implements StrategyTx {
     return this.#rv;
   }
 
-  get<K extends string>(kind: K, name: string): ObjectOf<K> | undefined {
-    const key = `${kind}/${name}`;
-    return asKind<K>(this.changes.has(key) ? (this.changes.get(key) ?? undefined) : this.#store.get(kind, name));
+  /** `key`: the object's key (specs/object-key.ts): its name in the default namespace, else namespace/name. */
+  get<K extends string>(kind: K, key: string): ObjectOf<K> | undefined {
+    const at = `${kind}/${key}`;
+    return asKind<K>(this.changes.has(at) ? (this.changes.get(at) ?? undefined) : this.#store.get(kind, key));
   }
 
   list<K extends string>(kind: K, selector?: Selector): ObjectOf<K>[] {
     const out = new Map<string, Resource>();
-    for (const o of this.#store.list(kind)) out.set(o.metadata.name, o);
-    for (const [name, o] of this.#changesOf(kind)) {
-      if (o) out.set(name, o);
-      else out.delete(name);
+    for (const o of this.#store.list(kind)) out.set(keyOf(o), o);
+    for (const [key, o] of this.#changesOf(kind)) {
+      if (o) out.set(key, o);
+      else out.delete(key);
     }
     const items = asKindList<K>([...out.values()]);
     return selector ? items.filter((o) => selector(o.metadata.labels)) : items;
   }
 
-  /** This transaction's changes by kind (name → object or null), kept beside `changes`. */
+  /** This transaction's changes by kind (key → object or null), kept beside `changes`. */
   readonly #byKind = new Map<string, Map<string, Resource | null>>();
   #changesOf(kind: string): Map<string, Resource | null> {
     let m = this.#byKind.get(kind);
@@ -103,18 +104,18 @@ export class Tx implements StrategyTx {
   }
 
   /**
-   * The Ports naming workspace `ws`, as this transaction sees them. Found through the
-   * store's index, so that a transaction creating thousands of Workspaces (a big apply)
-   * does not walk every Port for each one.
+   * The Ports naming the workspace of key `ws` (in its namespace), as this transaction sees
+   * them. Found through the store's index, so that a transaction creating thousands of
+   * Workspaces (a big apply) does not walk every Port for each one.
    */
   portsOf(ws: string): Port[] {
-    const names = new Set(this.#store.portCandidates(ws));
-    for (const [name, o] of this.#changesOf('Port'))
-      if (o && isKind(o, 'Port') && o.spec.workspace === ws) names.add(name);
+    const namesWs = (p: Port) => siblingKey(keyOf(p), p.spec.workspace) === ws;
+    const keys = new Set(this.#store.portCandidates(ws));
+    for (const [key, o] of this.#changesOf('Port')) if (o && isKind(o, 'Port') && namesWs(o)) keys.add(key);
     const out: Port[] = [];
-    for (const name of names) {
-      const p = this.get('Port', name);
-      if (p && p.spec.workspace === ws) out.push(p);
+    for (const key of keys) {
+      const p = this.get('Port', key);
+      if (p && namesWs(p)) out.push(p);
     }
     return out;
   }
@@ -133,9 +134,10 @@ export class Tx implements StrategyTx {
       if (causes.length) throw invalid(obj.kind, obj.metadata.name, causes);
       this.#store.remember(stored, json);
     }
-    const previous = type === 'MODIFIED' ? this.get(obj.kind, obj.metadata.name) : undefined;
-    this.changes.set(`${obj.kind}/${obj.metadata.name}`, remove ? null : stored);
-    this.#changesOf(obj.kind).set(obj.metadata.name, remove ? null : stored);
+    const key = keyOf(obj);
+    const previous = type === 'MODIFIED' ? this.get(obj.kind, key) : undefined;
+    this.changes.set(`${obj.kind}/${key}`, remove ? null : stored);
+    this.#changesOf(obj.kind).set(key, remove ? null : stored);
     this.events.push(previous ? { type, object: stored, previous } : { type, object: stored });
     return stored;
   }
@@ -163,13 +165,14 @@ export class Tx implements StrategyTx {
 
   /** Creates an object. `obj` is a validated manifest; server-owned metadata is set here. */
   create<T extends Resource>(obj: T): T {
-    if (this.get(obj.kind, obj.metadata.name)) throw alreadyExists(plural(obj.kind), obj.metadata.name);
-    const { labels, annotations, finalizers, managedFields } = obj.metadata;
+    if (this.get(obj.kind, keyOf(obj))) throw alreadyExists(plural(obj.kind), keyOf(obj));
+    const { namespace, labels, annotations, finalizers, managedFields } = obj.metadata;
     // A JSON round trip: stored objects are JSON, and it is several times faster than structuredClone.
     const o = jsonClone<Resource>({
       ...obj,
       metadata: {
         name: obj.metadata.name,
+        ...(namespace ? { namespace } : {}),
         uid: randomUUID(),
         generation: 1,
         resourceVersion: '',
@@ -206,8 +209,8 @@ export class Tx implements StrategyTx {
    * An update that changes nothing writes nothing.
    */
   update<T extends Resource>(obj: T): T {
-    const cur = this.get(obj.kind, obj.metadata.name);
-    if (!cur) throw notFound(plural(obj.kind), obj.metadata.name);
+    const cur = this.get(obj.kind, keyOf(obj));
+    if (!cur) throw notFound(plural(obj.kind), keyOf(obj));
     this.#checkRv(cur, obj.metadata.resourceVersion);
     const next = structuredClone(cur);
     const { labels, annotations, finalizers } = obj.metadata;

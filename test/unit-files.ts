@@ -10,6 +10,7 @@ const UNIT_FILES = [
   'test/structure.test.ts',
   'test/web/elements.test.ts',
   'test/web/store.test.ts',
+  'test/web/namespace-bar.test.ts',
   'test/web/manage-elements.test.ts',
   'test/web/port-visibility.test.ts',
   'test/web/sleep-elements.test.ts',

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { errorMessage } from '../../specs/errors.js';
-import { ApiClient, type ApiObject } from '../client.js';
+import type { ApiObject } from '../client.js';
 import { runClient } from '../context.js';
 import { CliError, ServerError } from '../errors.js';
 import { parseTargets, refName } from '../kinds.js';
@@ -89,7 +89,7 @@ export function registerEdit(program: Command): void {
                 continue;
               }
               try {
-                await ctx.client.call('PUT', ApiClient.path(t.info, name), { body: JSON.stringify(obj) });
+                await ctx.client.call('PUT', ctx.client.pathOf(t.info, name), { body: JSON.stringify(obj) });
                 ctx.out(`${refName(t.info, name)} edited`);
                 break;
               } catch (err) {

@@ -10,6 +10,7 @@ import { globalFlags } from '../context.js';
 import { authorizationOf, resolveClientConfig, type ClientConfig } from '../config.js';
 import { CliError, ConnectionError, ServerError, statusFromReply } from '../errors.js';
 import { errorLines } from '../report.js';
+import { namespaceFlags } from '../namespace.js';
 
 const CHANNEL = { stdin: 0, stdout: 1, stderr: 2, status: 3, resize: 4, close: 255 } as const;
 
@@ -63,7 +64,13 @@ async function runExec(cmd: Command, arg: string, command: string[], flags: Exec
     const tty = flags.tty === true && process.stdin.isTTY === true && process.stdout.isTTY === true;
     if (flags.tty && !tty)
       process.stderr.write('Unable to use a TTY - input is not a terminal or the right kind of file\n');
-    return await bridge(config, name, command, { tty, stdin: flags.stdin === true, user: flags.user ?? 'dev' });
+    const { namespace } = namespaceFlags(cmd);
+    return await bridge(config, name, command, {
+      tty,
+      stdin: flags.stdin === true,
+      user: flags.user ?? 'dev',
+      ...(namespace !== undefined ? { namespace } : {}),
+    });
   } catch (err) {
     for (const l of errorLines(err, config ? { config } : {})) process.stderr.write(`${l}\n`);
     return 1;
@@ -74,9 +81,9 @@ function bridge(
   config: ClientConfig,
   name: string,
   command: string[],
-  o: { tty: boolean; stdin: boolean; user: string },
+  o: { tty: boolean; stdin: boolean; user: string; namespace?: string },
 ): Promise<number> {
-  const url = new URL(`${config.server}${ApiClient.path(lookupKind('workspace')!, name)}/exec`);
+  const url = new URL(`${config.server}${ApiClient.path(lookupKind('workspace')!, name, undefined, o.namespace)}/exec`);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   for (const c of command) url.searchParams.append('command', c);
   url.searchParams.set('user', o.user);

@@ -2,12 +2,13 @@
 //   [--sort-by PATH] [--show-labels] [-w]
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KindInfo } from '../../specs/index.js';
+import { namespaceOf, type KindInfo } from '../../specs/index.js';
 import type { ApiObject } from '../client.js';
 import { runClient, type Ctx } from '../context.js';
 import { CliError, ServerError } from '../errors.js';
 import { columnWidths, renderRow } from '../format.js';
 import { parseTargets, refName, type Target } from '../kinds.js';
+import { withNamespaceColumn } from '../namespace.js';
 import { cell, parseOutputSpec, type OutputSpec } from '../output/output-spec.js';
 import { labelsCell, matchesFields, parseFieldSelector, sortByPath } from '../output/list-options.js';
 import { renderLines, sortObjects, tableOf, tableRow, toJson, toYaml } from '../printers.js';
@@ -128,6 +129,7 @@ async function get(ctx: Ctx, args: string[], flags: GetFlags): Promise<void> {
   for (const f of found) {
     if (!f.items.length) continue;
     const t = tableOf(f.info, f.items, { wide: output === 'wide', withKind, now });
+    if (ctx.client.allNamespaces && f.info.namespaced) withNamespaceColumn(t.header, t.rows, f.items);
     if (flags.showLabels) {
       t.header.push('LABELS');
       for (const [i, o] of f.items.entries()) t.rows[i]!.push(labelsCell(o));
@@ -156,12 +158,15 @@ async function watchObjects(ctx: Ctx, t: Target, spec: OutputSpec, flags: GetFla
   let widths: number[] | undefined;
   let headerPrinted = false;
   const table = tableOf(t.info, [], { wide });
-  const header = spec.format === 'custom-columns' ? spec.columns.map((c) => c.header) : table.header;
+  const header = spec.format === 'custom-columns' ? spec.columns.map((c) => c.header) : [...table.header];
   if (flags.showLabels && spec.format !== 'custom-columns') header.push('LABELS');
+  const byNamespace = ctx.client.allNamespaces && t.info.namespaced && spec.format !== 'custom-columns';
+  if (byNamespace) header.unshift('NAMESPACE');
   const row = (o: ApiObject, now: number): string[] => {
     if (spec.format === 'custom-columns') return spec.columns.map((c) => cell(c.values(o)));
     const r = tableRow(t.info, o, table.cols, now, false);
-    return flags.showLabels ? [...r, labelsCell(o)] : r;
+    const cells = flags.showLabels ? [...r, labelsCell(o)] : r;
+    return byNamespace ? [namespaceOf(o), ...cells] : cells;
   };
 
   const print = (all: ApiObject[]) => {

@@ -3,7 +3,6 @@
 // `kubectl logs` prints a pod's: -f keeps following until interrupted.
 import type { Command } from 'commander';
 import { lookupKind } from '../../specs/index.js';
-import { ApiClient } from '../client.js';
 import { runClient } from '../context.js';
 import { CliError } from '../errors.js';
 import { parseDuration } from '../format.js';
@@ -41,7 +40,7 @@ export function registerLogs(program: Command): void {
         if (template && flags.controller) throw new CliError('--controller is for workspaces, not image templates');
         const query = flags.controller ? controllerQuery(flags, name) : logQuery(flags);
         const kind = lookupKind(template ? 'imagetemplate' : 'workspace')!;
-        const path = flags.controller ? '/api/v1/reconciles' : `${ApiClient.path(kind, name!)}/log`;
+        const path = flags.controller ? '/api/v1/reconciles' : `${ctx.client.pathOf(kind, name!)}/log`;
         if (!flags.follow) {
           let text = '';
           for await (const chunk of ctx.client.streamText(path, query)) text += chunk;

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import type { ApiClient } from '../client.js';
 import { runClient } from '../context.js';
+import { lookupKind } from '../../specs/index.js';
 
 interface PortShare {
   visibility: string;
@@ -40,7 +41,7 @@ export function registerPort(program: Command): void {
     .argument('<name>', 'the Port')
     .action(async (name: string, _flags: unknown, cmd: Command) => {
       await runClient(cmd, async (ctx) => {
-        const share = await ctx.client.call<PortShare>('GET', `/api/v1/ports/${encodeURIComponent(name)}/share`);
+        const share = await ctx.client.call<PortShare>('GET', ctx.client.pathOf(lookupKind('port')!, name, 'share'));
         printShare((t) => ctx.out(t), share, await workspaceBase(ctx.client, ctx.config.server));
       });
     });
@@ -52,7 +53,7 @@ export function registerPort(program: Command): void {
       await runClient(cmd, async (ctx) => {
         const share = await ctx.client.call<PortShare>(
           'POST',
-          `/api/v1/ports/${encodeURIComponent(name)}/share/rotate`,
+          ctx.client.pathOf(lookupKind('port')!, name, 'share/rotate'),
         );
         ctx.io.err(`port/${name}: the share token was rotated; the old link no longer opens it`);
         printShare((t) => ctx.out(t), share, await workspaceBase(ctx.client, ctx.config.server));

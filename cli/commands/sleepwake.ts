@@ -35,10 +35,7 @@ export function registerSleepWake(program: Command): void {
           for (const arg of names) {
             const name = arg.replace(/^(workspaces?|ws)\//, '');
             try {
-              const res = await ctx.client.call<{ message?: string }>(
-                'POST',
-                `/api/v1/workspaces/${encodeURIComponent(name)}/${verb}`,
-              );
+              const res = await ctx.client.call<{ message?: string }>('POST', ctx.client.pathOf(info, name, verb));
               ctx.out(`${refName(info, name)}: ${res.message ?? verb}`);
               done.push(name);
             } catch (err) {

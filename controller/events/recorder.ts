@@ -9,9 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { logsDir } from '../../store/paths.js';
+import { activityLogDir, logsDir } from '../../store/paths.js';
 import { timestamp, type StoreClient } from '../../store/index.js';
-import { API_VERSION, type Event } from '../../specs/index.js';
+import { API_VERSION, DEFAULT_NAMESPACE, keyOf, splitKey, type Event } from '../../specs/index.js';
 import type { Clock, Timer } from '../queue/index.js';
 import type { Logger } from '../types.js';
 
@@ -19,6 +19,7 @@ export const REPORTING_CONTROLLER = 'tidepool-controller';
 
 export interface Regarding {
   kind: string;
+  /** The object's key (specs/object-key.ts): its name, after its namespace when that is not the default. */
   name: string;
   uid?: string;
 }
@@ -52,7 +53,8 @@ interface Series {
 }
 
 const MAX_SERIES = 5000;
-const LOG_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A workspace key (specs/object-key.ts): a name, or namespace/name. */
+const LOG_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export class EventRecorder {
   readonly #o: Required<Omit<EventRecorderOptions, 'dataDir'>> & { dataDir?: string };
@@ -83,7 +85,7 @@ export class EventRecorder {
     if (opts.dataDir) {
       const dataDir = opts.dataDir;
       this.#unwatch = opts.store.watch({ kind: 'Workspace' }, (ev) => {
-        const name = ev.object.metadata.name;
+        const name = keyOf(ev.object);
         if (ev.type === 'DELETED') {
           this.#deleted.add(name);
           if (this.#deleted.size > MAX_SERIES) this.#deleted.delete(this.#deleted.values().next().value!);
@@ -104,7 +106,7 @@ export class EventRecorder {
 
   #removeLog(dataDir: string, ws: string): void {
     if (!LOG_NAME.test(ws)) return;
-    const dir = join(logsDir(dataDir), ws);
+    const dir = activityLogDir(logsDir(dataDir), ws);
     void this.#chain(async () => {
       this.#madeDirs.delete(dir);
       this.#logBytes.delete(ws);
@@ -120,9 +122,13 @@ export class EventRecorder {
     } catch {
       return;
     }
-    for (const ws of names) {
-      if (LOG_NAME.test(ws) && !this.#o.store.get('Workspace', ws))
-        await rm(join(logsDir(dataDir), ws), { recursive: true, force: true });
+    for (const entry of names) {
+      // `@NS`: the logs of namespace NS, one folder per workspace in it.
+      const inNs = entry.startsWith('@') ? await readdir(join(logsDir(dataDir), entry)).catch(() => []) : undefined;
+      for (const ws of inNs?.map((n) => `${entry.slice(1)}/${n}`) ?? [entry]) {
+        if (LOG_NAME.test(ws) && !this.#o.store.get('Workspace', ws))
+          await rm(activityLogDir(logsDir(dataDir), ws), { recursive: true, force: true });
+      }
     }
   }
 
@@ -150,11 +156,14 @@ export class EventRecorder {
       return;
     }
     const ts = timestamp(now);
+    // An Event lives in the namespace of the object it is about: its person sees it, no one else.
+    const { namespace, name } = splitKey(regarding.name);
+    const inNamespace = namespace === DEFAULT_NAMESPACE ? {} : { namespace };
     const event: Event = {
       apiVersion: API_VERSION,
       kind: 'Event',
-      metadata: { name: eventName(regarding.name) },
-      regarding: { kind: regarding.kind, name: regarding.name, ...(regarding.uid ? { uid: regarding.uid } : {}) },
+      metadata: { name: eventName(name), ...inNamespace },
+      regarding: { kind: regarding.kind, name, ...inNamespace, ...(regarding.uid ? { uid: regarding.uid } : {}) },
       reason,
       note,
       type,
@@ -236,7 +245,7 @@ export class EventRecorder {
     });
     await this.#o.store.transaction((tx) => {
       for (const { event } of snapshots) {
-        if (tx.get('Event', event.metadata.name)) tx.update(event);
+        if (tx.get('Event', keyOf(event))) tx.update(event);
         else tx.create(event);
       }
     });
@@ -254,7 +263,7 @@ export class EventRecorder {
     }
     await Promise.all(
       [...byWs].map(async ([ws, lines]) => {
-        const dir = join(logsDir(dataDir), ws);
+        const dir = activityLogDir(logsDir(dataDir), ws);
         if (!this.#madeDirs.has(dir)) {
           await mkdir(dir, { recursive: true });
           this.#madeDirs.add(dir);

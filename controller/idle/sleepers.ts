@@ -3,6 +3,7 @@
 // own state, kept here and written to status.sleep by the workspace reconciler, so that it
 // survives a restart (load() reads it back). Only the controller changes it: the idle ticks,
 // making room, and wake or sleep requests (through the API).
+import { keyOf } from '../../specs/index.js';
 import { parseDuration } from '../../specs/duration.js';
 import type { Workspace, WorkspaceSleep } from '../../specs/index.js';
 import type { StoreClient } from '../../store/index.js';
@@ -50,7 +51,7 @@ export class Sleepers {
   load(store: StoreClient): void {
     for (const ws of store.list('Workspace').items) {
       const s = ws.status?.sleep;
-      if (s && ws.spec.running) this.#asleep.set(ws.metadata.name, s);
+      if (s && ws.spec.running) this.#asleep.set(keyOf(ws), s);
     }
   }
 

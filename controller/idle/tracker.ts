@@ -2,6 +2,7 @@
 // that no signal saw used for that long is put to sleep (the workspace reconciler stops it).
 // One runtime call per tick reads every instance's counters, and only when some workspace has
 // an idle timeout: with idle sleep unused, a tick costs one pass over the store and nothing else.
+import { keyOf } from '../../specs/index.js';
 import type { Workspace } from '../../specs/index.js';
 import { timestamp } from '../../store/index.js';
 import { workspaceKey } from '../keys.js';
@@ -42,14 +43,14 @@ export class IdleTracker {
     const watched: Workspace[] = [];
     for (const ws of store.list('Workspace').items) {
       if (!ws.spec.running || ws.metadata.deletionTimestamp || ws.status?.phase !== 'Running') continue;
-      if (sleepers.get(ws.metadata.name) || !sleepers.sleepable(ws)) continue;
+      if (sleepers.get(keyOf(ws)) || !sleepers.sleepable(ws)) continue;
       watched.push(ws);
     }
     if (watched.length === 0) return [];
     await this.#sample();
     const now = this.#ctx.clock.now();
     const slept: string[] = [];
-    for (const ws of watched) if (this.#decide(ws, now)) slept.push(ws.metadata.name);
+    for (const ws of watched) if (this.#decide(ws, now)) slept.push(keyOf(ws));
     return slept;
   }
 
@@ -69,7 +70,7 @@ export class IdleTracker {
   /** Puts `ws` to sleep when it is idle; true when it did. */
   #decide(ws: Workspace, now: number): boolean {
     const { activity, capacity, sleepers, queue } = this.#ctx;
-    const name = ws.metadata.name;
+    const name = keyOf(ws);
     const seen: Partial<Record<IdleSignal, number>> = activity.seen(name, now);
     const proxy = Math.max(capacity.lastAccess(name) ?? -Infinity, parse(ws.status?.lastAccessTime));
     if (proxy > -Infinity) seen.proxy = proxy;

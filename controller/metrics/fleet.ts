@@ -1,5 +1,6 @@
 // The fleet as gauges computed on scrape: workspaces by phase, and the host budget with what
 // the running workspaces hold of it (from the runtime snapshot the controller keeps anyway).
+import { keyOf } from '../../specs/index.js';
 import { Gauge, type Registry } from 'prom-client';
 import { WORKSPACE_PHASES } from '../../specs/workspace.js';
 import type { StoreClient } from '../../store/index.js';
@@ -41,7 +42,7 @@ export function registerFleetGauges(registers: Registry[], src: FleetSources): v
       for (const ws of src.store.list('Workspace').items) {
         if (ws.spec.running === false || ws.metadata.deletionTimestamp) continue;
         const ready = ws.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-        this.set({ workspace: ws.metadata.name }, ready ? 1 : 0);
+        this.set({ workspace: keyOf(ws) }, ready ? 1 : 0);
       }
     },
   });

@@ -5,6 +5,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { StoreClient } from '../../store/index.js';
 import type { ProxyDriver } from '../../drivers/proxy/types.js';
+import { keyOfRoute } from '../../specs/index.js';
 import { registerFleetGauges, type FleetSources } from './fleet.js';
 import { ControllerRuntimeMetrics, FleetMetrics, WorkqueueMetrics } from './names.js';
 import { ReconcileMetrics } from './reconcile.js';
@@ -48,7 +49,7 @@ export class ControllerMetrics {
     const starts = new StartTimes(this.fleet);
     starts.seed(src.store.list('Workspace').items);
     const offWatch = src.store.watch({ kind: 'Workspace' }, (ev) => starts.onEvent(ev));
-    const offAccess = src.proxy.subscribeAccess?.((name) => this.accessed(name));
+    const offAccess = src.proxy.subscribeAccess?.((route) => this.accessed(keyOfRoute(route)));
     return () => {
       offWatch();
       offAccess?.();

@@ -2,6 +2,7 @@
 // workspace to run, to its Ready=True at that generation) and start → IDE answering
 // (status.lastStartedTime, set when the runtime starts or wakes it, to VMReady=True). Read
 // from writes the controller makes anyway: measuring costs no reconcile anything.
+import { keyOf } from '../../specs/index.js';
 import type { Workspace } from '../../specs/index.js';
 import { isKind, type WatchEvent } from '../../store/index.js';
 import type { FleetMetrics } from './names.js';
@@ -28,14 +29,14 @@ export class StartTimes {
   seed(items: readonly Workspace[]): void {
     for (const ws of items) {
       const started = ws.status?.lastStartedTime;
-      if (started) this.#started.set(ws.metadata.name, { started, atMs: this.#now(), observed: true });
+      if (started) this.#started.set(keyOf(ws), { started, atMs: this.#now(), observed: true });
     }
   }
 
   onEvent(ev: WatchEvent): void {
     if (!isKind(ev.object, 'Workspace')) return;
     const ws = ev.object;
-    const name = ws.metadata.name;
+    const name = keyOf(ws);
     if (ev.type === 'DELETED') {
       this.#applied.delete(name);
       this.#started.delete(name);
@@ -46,7 +47,7 @@ export class StartTimes {
   }
 
   #applyToReady(ws: Workspace): void {
-    const name = ws.metadata.name;
+    const name = keyOf(ws);
     const generation = ws.metadata.generation ?? 0;
     const ready = condition(ws, 'Ready') === 'True' && (ws.status?.observedGeneration ?? -1) >= generation;
     const pending = this.#applied.get(name);
@@ -68,7 +69,7 @@ export class StartTimes {
   // Timestamps in the status have whole seconds: the clock starts when the watch first sees a
   // new lastStartedTime, and stops when it sees VMReady=True (the IDE answered) after it.
   #startToIde(ws: Workspace): void {
-    const name = ws.metadata.name;
+    const name = keyOf(ws);
     const started = ws.status?.lastStartedTime;
     if (!started) return;
     const seen = this.#started.get(name);

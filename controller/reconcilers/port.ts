@@ -1,7 +1,7 @@
 // The Port reconciler: a Port is Ready when its route is live in the proxy. Its route
 // exists only while its Workspace is running and ready; the status says which is missing.
 import { isDeepStrictEqual } from 'node:util';
-import type { Port, PortPhase, Workspace } from '../../specs/index.js';
+import { siblingKey, workspacePath, type Port, type PortPhase, type Workspace } from '../../specs/index.js';
 import type { Condition } from '../../specs/index.js';
 import type { Result } from '../reconcile.js';
 import { getCondition, isTrue, setCondition, type ConditionInput, type ConditionReason } from '../status.js';
@@ -12,9 +12,10 @@ export async function reconcilePort(ctx: Context, name: string): Promise<Result>
   const port = ctx.store.get('Port', name);
   if (!port || port.metadata.deletionTimestamp) return {};
   const wsName = port.spec.workspace;
+  const wsKey = siblingKey(name, wsName);
   const n = port.spec.port;
-  const ws = ctx.store.get('Workspace', wsName);
-  const ready = readiness(ctx, port, ws, wsName, n);
+  const ws = ctx.store.get('Workspace', wsKey);
+  const ready = readiness(ctx, port, ws, wsKey, n);
   if (!ready) return {};
 
   const status = structuredClone(port.status ?? {});
@@ -24,7 +25,7 @@ export async function reconcilePort(ctx: Context, name: string): Promise<Result>
     ...status,
     phase: (ready.status === 'True' ? 'Ready' : 'Pending') satisfies PortPhase,
     observedGeneration: port.metadata.generation,
-    url: `/workspace/${wsName}/port/${n}/`,
+    url: `${workspacePath(wsKey)}/port/${n}/`,
     conditions,
   };
   if (!isDeepStrictEqual(next, port.status)) ctx.status.write('Port', name, next);
@@ -36,9 +37,10 @@ function readiness(
   ctx: Context,
   port: Port,
   ws: Workspace | undefined,
-  wsName: string,
+  wsKey: string,
   n: number,
 ): ConditionInput | undefined {
+  const wsName = port.spec.workspace;
   const c = (status: 'True' | 'False', reason: ConditionReason, message: string): ConditionInput => ({
     type: 'Ready',
     status,
@@ -70,11 +72,11 @@ function readiness(
     );
   }
   const upstream = `${ip}:${n}`;
-  if (ctx.routes.portUpstream(wsName, n) === upstream) {
+  if (ctx.routes.portUpstream(wsKey, n) === upstream) {
     return c(
       'True',
       'Routed',
-      `/workspace/${wsName}/port/${n}/ is live in the proxy, to ${upstream}; it answers 502 until something listens on port ${n}.`,
+      `${workspacePath(wsKey)}/port/${n}/ is live in the proxy, to ${upstream}; it answers 502 until something listens on port ${n}.`,
     );
   }
   if (ctx.routes.lastError) {
@@ -98,6 +100,6 @@ function readiness(
   return c(
     'False',
     'WaitingForRoute',
-    `Waiting for the proxy to route /workspace/${wsName}/port/${n}/ to ${upstream}.`,
+    `Waiting for the proxy to route ${workspacePath(wsKey)}/port/${n}/ to ${upstream}.`,
   );
 }

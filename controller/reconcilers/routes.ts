@@ -1,7 +1,7 @@
 // The route table reconciler, one key for the whole table: builds it from the store,
 // reads what is live, and applies it in one call only when they differ. Then tells the
 // workspaces and ports whose route appeared, went or failed.
-import type { Port, Workspace } from '../../specs/index.js';
+import { keyOf, routeName, siblingKey, type Port, type Workspace } from '../../specs/index.js';
 import { ProxyError, routeTablesEqual, sortRouteTable, type RouteTable } from '../../drivers/proxy/types.js';
 import { portKey, workspaceKey } from '../keys.js';
 import { isTrue } from '../status.js';
@@ -16,14 +16,18 @@ export function routedIp(ws: Workspace): string | undefined {
   return typeof ws.status?.ip === 'string' && ws.status.ip ? ws.status.ip : undefined;
 }
 
+/**
+ * The table of what the store declares. The proxy knows workspaces by route name
+ * (specs/object-key.ts: `dev`, or `dev.team-a` in namespace team-a), the controller by key.
+ */
 export function desiredRouteTable(workspaces: Workspace[], ports: Port[], idePort: number): RouteTable {
   const ips = new Map<string, string>();
   const table: RouteTable = { workspaces: [], ports: [] };
   for (const ws of workspaces) {
     const ip = routedIp(ws);
     if (!ip) continue;
-    ips.set(ws.metadata.name, ip);
-    table.workspaces.push({ name: ws.metadata.name, upstream: `${ip}:${idePort}` });
+    ips.set(keyOf(ws), ip);
+    table.workspaces.push({ name: routeName(keyOf(ws)), upstream: `${ip}:${idePort}` });
   }
   // Idle names: they exist but get no traffic now, so the proxy can say "not running" (503)
   // rather than "unknown" (404). A workspace being deleted is already unknown.
@@ -31,14 +35,15 @@ export function desiredRouteTable(workspaces: Workspace[], ports: Port[], idePor
   const present = new Set<string>();
   for (const ws of workspaces) {
     if (ws.metadata.deletionTimestamp) continue;
-    present.add(ws.metadata.name);
-    if (!ips.has(ws.metadata.name)) idle.workspaces.push(ws.metadata.name);
+    present.add(keyOf(ws));
+    if (!ips.has(keyOf(ws))) idle.workspaces.push(routeName(keyOf(ws)));
   }
   for (const p of ports) {
     if (p.metadata.deletionTimestamp) continue;
-    const ip = ips.get(p.spec.workspace);
-    if (ip) table.ports.push({ workspace: p.spec.workspace, port: p.spec.port, upstream: `${ip}:${p.spec.port}` });
-    else if (present.has(p.spec.workspace)) idle.ports.push(`${p.spec.workspace}/${p.spec.port}`);
+    const ws = siblingKey(keyOf(p), p.spec.workspace);
+    const ip = ips.get(ws);
+    if (ip) table.ports.push({ workspace: routeName(ws), port: p.spec.port, upstream: `${ip}:${p.spec.port}` });
+    else if (present.has(ws)) idle.ports.push(`${routeName(ws)}/${p.spec.port}`);
   }
   if (idle.workspaces.length || idle.ports.length) table.idle = idle;
   return sortRouteTable(table);
@@ -80,8 +85,8 @@ function enqueueChanged(ctx: Context, changed: { workspaces: Set<string>; ports:
     const i = key.lastIndexOf('/');
     const ws = key.slice(0, i);
     const port = Number(key.slice(i + 1));
-    const name = ctx.store.portsOf(ws).find((p) => p.spec.port === port)?.metadata.name;
-    if (name) ctx.queue.add(portKey(name));
+    const found = ctx.store.portsOf(ws).find((p) => p.spec.port === port);
+    if (found) ctx.queue.add(portKey(keyOf(found)));
     ctx.queue.add(workspaceKey(ws));
   }
 }
@@ -89,7 +94,7 @@ function enqueueChanged(ctx: Context, changed: { workspaces: Set<string>; ports:
 /** The proxy's health changed: every workspace and port may show it (or stop showing it). */
 function enqueueAll(ctx: Context, workspaces: Workspace[]): void {
   for (const ws of workspaces) {
-    ctx.queue.add(workspaceKey(ws.metadata.name));
-    for (const p of ctx.store.portsOf(ws.metadata.name)) ctx.queue.add(portKey(p.metadata.name));
+    ctx.queue.add(workspaceKey(keyOf(ws)));
+    for (const p of ctx.store.portsOf(keyOf(ws))) ctx.queue.add(portKey(keyOf(p)));
   }
 }

@@ -1,6 +1,8 @@
 // Making a workspace's instance: from its image template (or the image its ImageTemplate
 // built), with its home attached, started when spec.running says so; how it went in status
 // and the activity log.
+import { keyOf } from '../../specs/index.js';
+import { askedBy } from './requester.js';
 import type { Workspace, WorkspaceStatus } from '../../specs/index.js';
 import { showBytes, type Usage } from '../capacity/index.js';
 import type { VM } from '../../drivers/runtime/types.js';
@@ -22,7 +24,7 @@ export async function create(
   note: Note,
   recreating: boolean,
 ): Promise<VM> {
-  const name = ws.metadata.name;
+  const name = keyOf(ws);
   const home = !!ctx.runtime.homes;
   const kept = home ? 'its home is kept' : 'its disk is lost';
   // It had a VM before (a phase past Creating): it was deleted behind Tidepool's back.
@@ -84,7 +86,7 @@ export async function create(
   note(
     'Normal',
     recreating ? 'Recreated' : 'Created',
-    `${recreating ? 'Made the instance again' : 'Created the instance'} from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)})${home ? ' with its home attached' : ''}${spec.running ? ' and started it' : ''}.`,
+    `${recreating ? 'Made the instance again' : 'Created the instance'} from image "${spec.image}" (${want.cpu} vCPU, ${showBytes(want.memoryBytes)})${home ? ' with its home attached' : ''}${spec.running ? ' and started it' : ''}${askedBy(ws)}.`,
   );
   return vm;
 }

@@ -2,6 +2,7 @@
 // address that may be reused), then its VM and disk, then the finalizer, and the store
 // removes it and its Ports. This is the only place a home goes with its Workspace; a VM or
 // home that no Workspace declares is an orphan, kept (controller/orphans.ts).
+import { keyOf } from '../../specs/index.js';
 import type { Workspace } from '../../specs/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import type { VM } from '../../drivers/runtime/types.js';
@@ -16,7 +17,7 @@ import { saveSettings } from './workspace-settings.js';
 const ROUTE_WAIT_MS = 1000;
 
 export async function finalize(ctx: Context, ws: Workspace): Promise<Result> {
-  const name = ws.metadata.name;
+  const name = keyOf(ws);
   ctx.capacity.waiting.delete(name);
   ctx.ideWaitSince.delete(name);
   ctx.ide.unwatch(name);

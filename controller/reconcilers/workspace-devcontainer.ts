@@ -6,6 +6,7 @@
 // postCreate once; postStart and postAttach at every start (once per boot). DevcontainerApplied
 // names what it cannot honour (image, build, features, mounts, runArgs...), each extension that
 // could not be installed, and a command that failed; the output is in the activity log.
+import { keyOf } from '../../specs/index.js';
 import { MAX_PORTS_PER_WORKSPACE, type Condition, type Workspace, type WorkspaceStatus } from '../../specs/index.js';
 import type { ExecResult, VM } from '../../drivers/runtime/types.js';
 import { planDevcontainer, type Command, type DevcontainerPlan } from '../devcontainer/plan.js';
@@ -167,7 +168,7 @@ async function prepare(
 
 /** Ports owned by the workspace (they go with it), each once; at most the limit a workspace has. */
 function publishPorts(ctx: Context, ws: Workspace, plan: DevcontainerPlan, out: string[]): void {
-  const name = ws.metadata.name;
+  const name = keyOf(ws);
   const taken = new Set(ctx.store.portsOf(name).map((p) => p.spec.port));
   const room = Math.max(0, MAX_PORTS_PER_WORKSPACE - taken.size);
   const want = plan.ports.filter((p) => !taken.has(p.port));

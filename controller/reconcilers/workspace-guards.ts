@@ -1,6 +1,7 @@
 // What the workspace reconciler settles before it converges: the runtime answering at all (else
 // Ready says so and the last known state stays), and the finalizer that keeps a Workspace until
 // its instance and home are gone.
+import { keyOf } from '../../specs/index.js';
 import type { Workspace } from '../../specs/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import { setCondition } from '../status.js';
@@ -35,7 +36,7 @@ export function unreachable(ctx: Context, name: string, err: Error): void {
  * still there) or kept as an orphan (it is not) until a person deletes it.
  */
 export function ensureFinalizer(ctx: Context, ws: Workspace): Workspace | undefined {
-  const name = ws.metadata.name;
+  const name = keyOf(ws);
   if (ws.metadata.finalizers?.includes(FINALIZER)) return ws;
   ctx.status.track(
     ctx.store.transaction((tx) => {

@@ -3,7 +3,7 @@
 // ~/project as dev once the VM runs. Both are read only while the workspace is being made,
 // and both are safe to run again after a crash: an existing home is kept, and the clone
 // does nothing when ~/project is there.
-import { parseQuantity, type Workspace } from '../../specs/index.js';
+import { keyOf, parseQuantity, siblingKey, type Workspace } from '../../specs/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import { RuntimeError, type VM } from '../../drivers/runtime/types.js';
 import { getCondition, setCondition, type ConditionReason, type ConditionType } from '../status.js';
@@ -16,7 +16,7 @@ export type Note = (type: 'Normal' | 'Warning', reason: string, text: string) =>
 export const noteFor =
   (ctx: Context, ws: Workspace): Note =>
   (type, reason, text) =>
-    ctx.events.record({ kind: 'Workspace', name: ws.metadata.name, uid: ws.metadata.uid! }, type, reason, text);
+    ctx.events.record({ kind: 'Workspace', name: keyOf(ws), uid: ws.metadata.uid! }, type, reason, text);
 
 const conditions = (status: WorkspaceStatus): Condition[] => (status.conditions ??= []);
 
@@ -36,9 +36,11 @@ export async function ensureHome(
   status: WorkspaceStatus,
   note: Note,
 ): Promise<HomeBlocked | undefined> {
-  const name = ws.metadata.name;
+  const name = keyOf(ws);
   const source = ws.spec.source;
-  const from = source?.fromWorkspace;
+  const fromName = source?.fromWorkspace;
+  // A home is copied only from a workspace of the same namespace: never from another person's.
+  const from = fromName === undefined ? undefined : siblingKey(name, fromName);
   const now = ctx.clock.now();
   const gen = ws.metadata.generation;
   const set = (s: 'True' | 'False', reason: ConditionReason, message: string) =>

@@ -1,6 +1,7 @@
 // How a workspace stands, as status: observe() looks at the VM (and its IDE) without acting,
 // write() turns that into phase, ip, url and the VMReady, RouteReady and Ready conditions, and
 // writes status only when it changed. The lifecycle that acts is workspace.ts.
+import { keyOf, workspacePath } from '../../specs/index.js';
 import type { Workspace } from '../../specs/index.js';
 import type { Condition, WorkspacePhase, WorkspaceStatus } from '../../specs/index.js';
 import type { VM } from '../../drivers/runtime/types.js';
@@ -114,7 +115,7 @@ function fromState(ctx: Context, vm: VM, running: boolean): Observed | undefined
 
 /** A running VM: waiting for its IP, then for its IDE to answer (probed unless known to answer). */
 async function fromIde(ctx: Context, ws: Workspace, vm: VM, prev: WorkspaceStatus): Promise<Observed> {
-  const name = ws.metadata.name;
+  const name = keyOf(ws);
   const now = ctx.clock.now();
   if (!ctx.ideWaitSince.has(name)) ctx.ideWaitSince.set(name, now);
   // Soon at first (a fast runtime has the IP and the IDE at once), then every POLL_MS.
@@ -172,7 +173,7 @@ async function fromIde(ctx: Context, ws: Workspace, vm: VM, prev: WorkspaceStatu
 
 /** Writes phase, ip, url, VMReady, RouteReady and Ready when any changed. */
 export function write(ctx: Context, ws: Workspace, status: WorkspaceStatus, o: Observed): Result {
-  const name = ws.metadata.name;
+  const name = keyOf(ws);
   const now = ctx.clock.now();
   const gen = ws.metadata.generation;
   const conditions: Condition[] = status.conditions ?? [];
@@ -194,13 +195,13 @@ export function write(ctx: Context, ws: Workspace, status: WorkspaceStatus, o: O
           reason: blocker.reason as ConditionReason,
           message: blocker.message,
         }
-      : { type: 'Ready', status: 'True', reason: 'Running', message: `The IDE is at /workspace/${name}/.` },
+      : { type: 'Ready', status: 'True', reason: 'Running', message: `The IDE is at ${workspacePath(name)}/.` },
     now,
     gen,
   );
   status.phase = o.phase;
   status.observedGeneration = gen;
-  status.url = `/workspace/${name}/`;
+  status.url = `${workspacePath(name)}/`;
   if (o.ip) status.ip = o.ip;
   else delete status.ip;
   if (o.node) status.node = o.node;
@@ -211,7 +212,7 @@ export function write(ctx: Context, ws: Workspace, status: WorkspaceStatus, o: O
 
 /** RouteReady from the live route table; undefined leaves it as it is (the live table is not known yet). */
 function routeReady(ctx: Context, ws: Workspace, o: Observed, status: WorkspaceStatus): ConditionInput | undefined {
-  const name = ws.metadata.name;
+  const name = keyOf(ws);
   const c = (s: 'True' | 'False', reason: ConditionReason, message: string): ConditionInput => ({
     type: 'RouteReady',
     status: s,
@@ -220,12 +221,12 @@ function routeReady(ctx: Context, ws: Workspace, o: Observed, status: WorkspaceS
   });
   if (o.vmReady.status !== 'True' || !o.ip) {
     return ws.spec.running
-      ? c('False', 'VMNotReady', `/workspace/${name}/ is routed once the IDE answers.`)
+      ? c('False', 'VMNotReady', `${workspacePath(name)}/ is routed once the IDE answers.`)
       : c('False', 'Stopped', `No route while the workspace is stopped.`);
   }
   const upstream = `${o.ip}:${ctx.idePort}`;
   if (ctx.routes.workspaceUpstream(name) === upstream)
-    return c('True', 'Routed', `/workspace/${name}/ is live in the proxy, to ${upstream}.`);
+    return c('True', 'Routed', `${workspacePath(name)}/ is live in the proxy, to ${upstream}.`);
   if (ctx.routes.lastError) {
     return c(
       'False',
@@ -235,5 +236,5 @@ function routeReady(ctx: Context, ws: Workspace, o: Observed, status: WorkspaceS
   }
   if (!ctx.routes.known && getCondition(status, 'RouteReady')) return undefined;
   ctx.enqueueRoutes();
-  return c('False', 'WaitingForRoute', `Waiting for the proxy to route /workspace/${name}/ to ${upstream}.`);
+  return c('False', 'WaitingForRoute', `Waiting for the proxy to route ${workspacePath(name)}/ to ${upstream}.`);
 }

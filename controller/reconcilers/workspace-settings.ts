@@ -6,6 +6,7 @@
 // SettingsApplied names each one that could not be. `spec.settingsSync: false` opts out.
 import {
   EDITOR_EXTENSIONS_DIR,
+  keyOf,
   EDITOR_USER_DIR,
   MAX_SETTINGS_FILE,
   mergeSettings,
@@ -78,7 +79,7 @@ export async function saveSettings(ctx: Context, ws: Workspace, vm: VM | undefin
   if (!follows(ctx, ws) || vm?.state !== 'Running') return;
   const home = ctx.runtime.homes?.path ?? '/home/dev';
   try {
-    const r = await ctx.runtime.exec!(ws.metadata.name, ['sh', '-c', READ_SCRIPT], {
+    const r = await ctx.runtime.exec!(keyOf(ws), ['sh', '-c', READ_SCRIPT], {
       ...DEV,
       cwd: home,
       env: envOf(home),
@@ -91,7 +92,7 @@ export async function saveSettings(ctx: Context, ws: Workspace, vm: VM | undefin
       const m = mergeSettings(saved, seen);
       changed = m.changed;
       if (!changed.length) return undefined;
-      return { ...m.merged, updated: new Date(ctx.clock.now()).toISOString(), source: ws.metadata.name };
+      return { ...m.merged, updated: new Date(ctx.clock.now()).toISOString(), source: keyOf(ws) };
     });
     if (changed.length)
       note('Normal', 'SettingsSaved', `Saved the editor settings that changed here: ${changed.join(', ')}.`);

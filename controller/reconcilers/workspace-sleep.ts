@@ -3,6 +3,7 @@
 // It wakes when the sleep is lifted (a request through the proxy, `tidepool wake`); then the
 // lifecycle in workspace.ts starts it like any stopped workspace that should run. Making room
 // is here too: a start that does not fit puts idle workspaces with an idle timeout to sleep.
+import { keyOf, workspacePath } from '../../specs/index.js';
 import type { Workspace, WorkspaceSleep, WorkspaceStatus } from '../../specs/index.js';
 import { timestamp } from '../../store/index.js';
 import type { VM } from '../../drivers/runtime/types.js';
@@ -24,7 +25,7 @@ export async function convergeAsleep(
   vm: VM | undefined,
   note: Note,
 ): Promise<Result> {
-  const name = ws.metadata.name;
+  const name = keyOf(ws);
   const sleep = ctx.sleepers.get(name)!;
   ctx.capacity.waiting.delete(name);
   status.sleep = sleep;
@@ -62,8 +63,8 @@ export async function convergeAsleep(
 
 /** Why it sleeps, since when, what last used it, and how to wake it. */
 export function asleepMessage(ctx: Context, ws: Workspace, sleep: WorkspaceSleep): string {
-  const name = ws.metadata.name;
-  const wake = `Its home is kept; opening /workspace/${name}/ (or \`tidepool wake ${name}\`) wakes it.`;
+  const name = keyOf(ws);
+  const wake = `Its home is kept; opening ${workspacePath(name)}/ (or \`tidepool wake ${name}\`) wakes it.`;
   const last =
     sleep.lastSignal && sleep.lastActiveTime
       ? ` It was last used at ${sleep.lastActiveTime}, seen by ${SIGNAL_WORDS[sleep.lastSignal as IdleSignal] ?? sleep.lastSignal}.`
@@ -93,7 +94,7 @@ export function makeRoom(
   if (admission.ok || !ctx.sleepers.makeRoom) return undefined;
   const plan = admission.sleepPlan;
   if (!plan.enough || plan.stop.length === 0) return undefined;
-  const name = ws.metadata.name;
+  const name = keyOf(ws);
   const now = ctx.clock.now();
   const names = plan.stop.map((c) => `"${c.name}"`).join(', ');
   for (const c of plan.stop) {

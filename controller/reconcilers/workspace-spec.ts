@@ -1,6 +1,7 @@
 // Spec changes of a workspace whose VM exists: new resources are applied live where the
 // runtime can (after the capacity check), a new image recreates the VM with the same home.
 // A change that cannot be applied is a condition naming the field; the running VM stays.
+import { keyOf } from '../../specs/index.js';
 import type { Workspace } from '../../specs/index.js';
 import type { Condition, WorkspaceStatus } from '../../specs/index.js';
 import { showBytes, type RunningWorkspace, type Usage } from '../capacity/index.js';
@@ -29,7 +30,7 @@ export async function applyResources(
   others: () => RunningWorkspace[],
   note: Note,
 ): Promise<VM> {
-  const name = ws.metadata.name;
+  const name = keyOf(ws);
   const gen = ws.metadata.generation;
   const set: SetApplied = (s, reason, message) =>
     setCondition(conditions(status), { type: 'ResourcesApplied', status: s, reason, message }, ctx.clock.now(), gen);

@@ -3,6 +3,8 @@
 // whole VM each time, acts at most once, and writes status only when it changed.
 // The steps with state of their own are apart (workspace-home.ts, workspace-spec.ts,
 // workspace-delete.ts), and so is how it stands as status (workspace-observe.ts).
+import { keyOf } from '../../specs/index.js';
+import { askedBy } from './requester.js';
 import type { Workspace } from '../../specs/index.js';
 import { parseQuantity, type WorkspaceStatus } from '../../specs/index.js';
 import { timestamp } from '../../store/index.js';
@@ -161,7 +163,7 @@ async function followPlacement(c: Convergence, vm: VM | undefined): Promise<VM |
 }
 
 function convergence(ctx: Context, ws: Workspace): Convergence {
-  const name = ws.metadata.name;
+  const name = keyOf(ws);
   const memoryBytes = parseQuantity(ws.spec.resources.memory);
   if (memoryBytes === undefined)
     throw new TerminalError(`workspace ${name}: spec.resources.memory "${ws.spec.resources.memory}" is not a quantity`);
@@ -292,13 +294,13 @@ async function stopInstance(c: Convergence, vm: VM): Promise<Step> {
     'Stopped',
     drift
       ? 'The instance was started outside Tidepool; stopped it again (spec.running is false).'
-      : 'Stopped the instance; its disk is kept.',
+      : `Stopped the instance; its disk is kept${askedBy(ws)}.`,
   );
   return { vm: stopped };
 }
 
 async function start(ctx: Context, ws: Workspace, vm: VM, note: Note): Promise<VM> {
-  const name = ws.metadata.name;
+  const name = keyOf(ws);
   const drift = ws.status?.phase === 'Running' || ws.status?.phase === 'Starting';
   await ctx.runtime.start(name);
   const started: VM = { ...withoutIp(vm), state: 'Running' };
@@ -308,7 +310,7 @@ async function start(ctx: Context, ws: Workspace, vm: VM, note: Note): Promise<V
     'Started',
     drift
       ? 'The instance was stopped outside Tidepool; started it again (spec.running is true).'
-      : 'Started the instance.',
+      : `Started the instance${askedBy(ws)}.`,
   );
   return started;
 }
@@ -323,7 +325,7 @@ async function fail(
   note: Note,
 ): Promise<never> {
   // A failed action may still have done something: the retry lists again before acting.
-  ctx.vms.markDirty(ws.metadata.name);
+  ctx.vms.markDirty(keyOf(ws));
   // An image the runtime cannot make VMs from is the user's to fix: say which field.
   const badImage = err instanceof RuntimeError && (err.reason === 'UnknownImage' || err.reason === 'ImageNotFound');
   const words = badImage ? `spec.image "${ws.spec.image}": ${err.message}` : err.message;

@@ -1,7 +1,16 @@
 // Declarative apply: make the store hold what the documents say. Shared by POST /api/v1/apply
 // and the GitOps sync. Every document is validated before anything is written, and all
 // writes happen in one store transaction, so a violation anywhere writes nothing.
-import { KINDS, validateManifest, type StatusCause } from '../../specs/index.js';
+import {
+  DEFAULT_NAMESPACE,
+  KINDS,
+  kindByName,
+  keyOf,
+  namespaceOf,
+  validateManifest,
+  type KindInfo,
+  type StatusCause,
+} from '../../specs/index.js';
 import type { ApplyAction, ApplyResult as ApplyResultDocument, ApplyResultItem } from '../../specs/apply.js';
 import { StoreError, badRequest, invalid, timestamp, type Resource, type StoreClient, type Tx } from '../index.js';
 import { DEFAULT_MANAGER, applyOwned, fieldPaths } from '../ownership.js';
@@ -40,6 +49,20 @@ export interface ApplyOptions {
    * an object whose file has not been gone long enough (an editor's save). Defaults to none.
    */
   holdPrune?: (victims: string[]) => ReadonlySet<string>;
+  /** The namespace objects without metadata.namespace go into. Defaults to `default`. */
+  namespace?: string;
+  /**
+   * `namespace` is the only one this apply touches: an object naming another is refused
+   * (kubectl's rule for `apply -n`, and a sync's), and a prune deletes only in it.
+   */
+  onlyNamespace?: boolean;
+  /**
+   * Called with the namespace of each object before anything is written: throws (403) when
+   * the applier may not write there; a prune leaves the objects of such namespaces alone.
+   */
+  checkNamespace?: (namespace: string) => void;
+  /** Called with each server-wide kind applied (an ImageTemplate): throws (403) when the applier may not write it. */
+  checkClusterKind?: (info: KindInfo) => void;
 }
 
 /** What applyDocuments returns: the results of the API's ApplyResult (specs/apply.ts). */
@@ -47,11 +70,12 @@ export type ApplyResult = Pick<ApplyResultDocument, 'results'>;
 
 const APPLYSET_NAME = /^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$/;
 
-/** Every kind users may apply, in the order they are applied: ImageTemplates before the Workspaces that
- * name them in spec.image, Workspaces before Ports (Ports name them). */
+/** Every kind users may apply, in the order they are applied: Quotas before the Workspaces they bound,
+ * ImageTemplates before the Workspaces that name them in spec.image, Workspaces before Ports (Ports name them). */
 const APPLY_ORDER = [
+  'Quota',
   'ImageTemplate',
-  ...KINDS.filter((k) => k.userWritable && k.kind !== 'ImageTemplate').map((k) => k.kind),
+  ...KINDS.filter((k) => k.userWritable && k.kind !== 'ImageTemplate' && k.kind !== 'Quota').map((k) => k.kind),
 ];
 
 class DryRun {
@@ -129,7 +153,7 @@ function applyOne(tx: Tx, p: Planned, opts: ApplyOptions, time: string): ApplyAc
     ...opts.annotations,
     ...(opts.applyset ? { [APPLYSET_ANNOTATION]: opts.applyset } : {}),
   };
-  const cur = tx.get(obj.kind, obj.metadata.name);
+  const cur = tx.get(obj.kind, keyOf(obj));
   const manifest = p.doc.object as Record<string, unknown>;
   if (!cur) {
     const sets = fieldPaths(manifest);
@@ -159,6 +183,7 @@ function applyOne(tx: Tx, p: Planned, opts: ApplyOptions, time: string): ApplyAc
     ...next,
     metadata: {
       name: obj.metadata.name,
+      ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
       ...(next.metadata.labels && Object.keys(next.metadata.labels).length ? { labels: next.metadata.labels } : {}),
       annotations: ownedAnnotations,
       ...(cur.metadata.finalizers ? { finalizers: [...cur.metadata.finalizers] } : {}),
@@ -174,13 +199,13 @@ function pruneVictims(tx: Tx, applyset: string, keep: Set<string>): Resource[] {
   const victims: Resource[] = [];
   // Dependents first: a Workspace's deletion removes its Ports.
   for (const kind of [...APPLY_ORDER].reverse()) {
-    const objs = tx.list(kind).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+    const objs = tx.list(kind).sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
     for (const o of objs) {
       const ann = o.metadata.annotations ?? {};
       if (ann[APPLYSET_ANNOTATION] !== applyset) continue;
       if (ann[PRUNE_ANNOTATION] === 'disabled') continue;
       if (o.metadata.deletionTimestamp) continue;
-      if (keep.has(`${o.kind}/${o.metadata.name}`)) continue;
+      if (keep.has(`${o.kind}/${keyOf(o)}`)) continue;
       victims.push(o);
     }
   }
@@ -216,7 +241,7 @@ export async function applyDocuments(
 ): Promise<ApplyResult> {
   checkOptions(opts);
   const { documents } = toDocuments(input);
-  const { planned, keys } = await planDocuments(documents);
+  const { planned, keys } = await planDocuments(documents, opts);
   const applyTime = timestamp(store.now());
   const order = [...planned].sort((a, b) => APPLY_ORDER.indexOf(a.object.kind) - APPLY_ORDER.indexOf(b.object.kind));
   try {
@@ -225,6 +250,7 @@ export async function applyDocuments(
       const results: ApplyResultItem[] = planned.map((p) => ({
         kind: p.object.kind,
         name: p.object.metadata.name,
+        ...(p.object.metadata.namespace ? { namespace: p.object.metadata.namespace } : {}),
         action: actions.get(p)!,
       }));
       if (opts.prune && opts.applyset) results.push(...prune(tx, opts, keys, documents.length === 0));
@@ -238,7 +264,10 @@ export async function applyDocuments(
 }
 
 /** Validates every document and refuses two of one kind and name; every violation at once, located. */
-async function planDocuments(documents: readonly ParsedDocument[]): Promise<{ planned: Planned[]; keys: Set<string> }> {
+async function planDocuments(
+  documents: readonly ParsedDocument[],
+  opts: ApplyOptions,
+): Promise<{ planned: Planned[]; keys: Set<string> }> {
   const causes: StatusCause[] = [];
   const planned: Planned[] = [];
   const seen = new Map<string, ParsedDocument>();
@@ -251,14 +280,19 @@ async function planDocuments(documents: readonly ParsedDocument[]): Promise<{ pl
       continue;
     }
     const object = r.object as Resource;
-    const key = `${object.kind}/${object.metadata.name}`;
+    const wrongNamespace = intoNamespace(object, opts);
+    if (wrongNamespace) {
+      causes.push(locatedCause(doc, wrongNamespace));
+      continue;
+    }
+    const key = `${object.kind}/${keyOf(object)}`;
     const first = seen.get(key);
     if (first) {
       causes.push(
         locatedCause(doc, {
           field: 'metadata.name',
           reason: 'FieldValueDuplicate',
-          message: `Duplicate value: ${object.kind} "${object.metadata.name}" is already defined by ${whereOf(first)}`,
+          message: `Duplicate value: ${object.kind} "${keyOf(object)}" is already defined by ${whereOf(first)}`,
         }),
       );
       continue;
@@ -267,7 +301,32 @@ async function planDocuments(documents: readonly ParsedDocument[]): Promise<{ pl
     planned.push({ doc, object });
   }
   if (causes.length) throw invalidApply(causes);
+  for (const p of planned) {
+    const info = kindByName(p.object.kind)!;
+    if (info.namespaced) opts.checkNamespace?.(namespaceOf(p.object));
+    else opts.checkClusterKind?.(info);
+  }
   return { planned, keys: new Set(seen.keys()) };
+}
+
+/**
+ * Puts a namespaced object without metadata.namespace into `namespace` (left absent for the
+ * default one, as an object written before namespaces has it); the cause when it names another.
+ */
+function intoNamespace(object: Resource, opts: ApplyOptions): StatusCause | undefined {
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  if (!kindByName(object.kind)?.namespaced) return undefined;
+  const own = object.metadata.namespace;
+  if (own === undefined) {
+    if (namespace !== DEFAULT_NAMESPACE) object.metadata.namespace = namespace;
+    return undefined;
+  }
+  if (own === namespace || !opts.onlyNamespace) return undefined;
+  return {
+    field: 'metadata.namespace',
+    reason: 'FieldValueInvalid',
+    message: `Invalid value: "${own}": the namespace of the object does not match the namespace "${namespace}" it is applied into (pass --namespace=${own}, or remove metadata.namespace)`,
+  };
 }
 
 /** Writes each planned object in order; the store's refusals are gathered (located) and thrown together. */
@@ -298,10 +357,23 @@ async function writePlanned(
   return actions;
 }
 
+/** Whether a prune of this apply may delete `v`: in its namespace when it has only one, and where its applier may write. */
+function mayPrune(v: Resource, opts: ApplyOptions): boolean {
+  if (!kindByName(v.kind)?.namespaced) return true;
+  const ns = namespaceOf(v);
+  if (opts.onlyNamespace && ns !== (opts.namespace ?? DEFAULT_NAMESPACE)) return false;
+  try {
+    opts.checkNamespace?.(ns);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Deletes the applyset's objects the documents no longer hold; an empty apply may not prune everything unless allowed. */
 function prune(tx: Tx, opts: ApplyOptions, keep: Set<string>, empty: boolean): ApplyResultItem[] {
   const applyset = opts.applyset!;
-  const victims = pruneVictims(tx, applyset, keep);
+  const victims = pruneVictims(tx, applyset, keep).filter((v) => mayPrune(v, opts));
   if (empty && victims.length && !opts.allowEmptyPrune) {
     throw new StoreError(
       'Invalid',
@@ -318,13 +390,18 @@ function prune(tx: Tx, opts: ApplyOptions, keep: Set<string>, empty: boolean): A
       },
     );
   }
-  const held = opts.holdPrune?.(victims.map((v) => `${v.kind}/${v.metadata.name}`));
+  const held = opts.holdPrune?.(victims.map((v) => `${v.kind}/${keyOf(v)}`));
   const pruned: ApplyResultItem[] = [];
   for (const v of victims) {
-    if (held?.has(`${v.kind}/${v.metadata.name}`)) continue;
-    if (!tx.get(v.kind, v.metadata.name)) continue;
-    tx.delete(v.kind, v.metadata.name);
-    pruned.push({ kind: v.kind, name: v.metadata.name, action: 'pruned' });
+    if (held?.has(`${v.kind}/${keyOf(v)}`)) continue;
+    if (!tx.get(v.kind, keyOf(v))) continue;
+    tx.delete(v.kind, keyOf(v));
+    pruned.push({
+      kind: v.kind,
+      name: v.metadata.name,
+      ...(v.metadata.namespace ? { namespace: v.metadata.namespace } : {}),
+      action: 'pruned',
+    });
   }
   return pruned;
 }

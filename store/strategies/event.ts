@@ -1,7 +1,7 @@
 // Event retention, the Event kind's own rule: Events are capped (per object they are about,
 // and in all; the oldest go first, in the transaction that went over) and expire once not
 // updated for a while (a sweep every minute), as Kubernetes keeps events for an hour.
-import type { Event } from '../../specs/index.js';
+import { keyOf, namespaceOf, type Event } from '../../specs/index.js';
 import type { ObjectOf } from '../types.js';
 import type { KindStrategy, StrategyTx } from './types.js';
 
@@ -40,16 +40,16 @@ export class EventRetention {
     const drop = new Set<string>();
     const per = new Map<string, Event[]>();
     for (const e of events) {
-      const k = `${e.regarding?.kind}/${e.regarding?.name}`;
+      const k = `${e.regarding?.kind}/${namespaceOf(e)}/${e.regarding?.name}`;
       const list = per.get(k) ?? [];
       list.push(e);
       per.set(k, list);
     }
     for (const list of per.values())
-      for (const e of list.slice(0, Math.max(0, list.length - this.#opts.maxPerObject))) drop.add(e.metadata.name);
-    const left = events.filter((e) => !drop.has(e.metadata.name));
-    for (const e of left.slice(0, Math.max(0, left.length - this.#opts.maxEvents))) drop.add(e.metadata.name);
-    for (const name of drop) tx.delete('Event', name);
+      for (const e of list.slice(0, Math.max(0, list.length - this.#opts.maxPerObject))) drop.add(keyOf(e));
+    const left = events.filter((e) => !drop.has(keyOf(e)));
+    for (const e of left.slice(0, Math.max(0, left.length - this.#opts.maxEvents))) drop.add(keyOf(e));
+    for (const key of drop) tx.delete('Event', key);
   }
 
   /** Removes the Events not updated for ttlMs; a refused write is left to the next sweep. */
@@ -62,7 +62,7 @@ export class EventRetention {
     if (!expired.length || !store.writable()) return;
     await store
       .transaction((tx) => {
-        for (const e of expired) if (tx.get('Event', e.metadata.name)) tx.delete('Event', e.metadata.name);
+        for (const e of expired) if (tx.get('Event', keyOf(e))) tx.delete('Event', keyOf(e));
       })
       .catch(() => {});
   }

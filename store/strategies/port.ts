@@ -1,13 +1,14 @@
 // Port rules that span objects: at most MAX_PORTS_PER_WORKSPACE per workspace, one Port per
 // port of a workspace, and the Workspace its spec names as its owner (set and kept from
 // spec.workspace, or none while that Workspace does not exist).
-import { MAX_PORTS_PER_WORKSPACE, type OwnerReference, type Port } from '../../specs/index.js';
+import { MAX_PORTS_PER_WORKSPACE, keyOf, siblingKey, type OwnerReference, type Port } from '../../specs/index.js';
 import { invalid } from '../errors.js';
 import type { KindStrategy, StrategyTx } from './types.js';
 
 function checkSiblings(tx: StrategyTx, port: Port) {
   const ws = port.spec.workspace;
-  const siblings = tx.portsOf(ws).filter((p) => p.metadata.name !== port.metadata.name);
+  const key = keyOf(port);
+  const siblings = tx.portsOf(siblingKey(key, ws)).filter((p) => keyOf(p) !== key);
   if (siblings.length >= MAX_PORTS_PER_WORKSPACE) {
     throw invalid('Port', port.metadata.name, [
       {
@@ -31,7 +32,7 @@ function checkSiblings(tx: StrategyTx, port: Port) {
 
 /** The owner references a Port should have: its Workspace, when that exists. */
 export function portOwnerRefs(tx: StrategyTx, port: Port): OwnerReference[] | undefined {
-  const ws = tx.get('Workspace', port.spec.workspace);
+  const ws = tx.get('Workspace', siblingKey(keyOf(port), port.spec.workspace));
   if (!ws) return undefined;
   return [
     { apiVersion: ws.apiVersion, kind: 'Workspace', name: ws.metadata.name, uid: ws.metadata.uid!, controller: true },

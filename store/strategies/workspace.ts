@@ -6,14 +6,21 @@
 // and failing later in the controller. (The range of spec.resources.memory is the schema's
 // side: specs/validate.ts.)
 import { isDeepStrictEqual } from 'node:util';
-import type { StatusCause, Workspace } from '../../specs/index.js';
+import { keyOf, type StatusCause, type Workspace } from '../../specs/index.js';
 import { isKind, type Resource } from '../types.js';
 import { portOwnerRefs } from './port.js';
+import { checkQuota } from './quota.js';
 import type { KindStrategy } from './types.js';
 
 export const workspaceStrategy: KindStrategy<Workspace> = {
+  prepareCreate(tx, ws) {
+    checkQuota(tx, ws, undefined);
+  },
+  prepareUpdate(tx, next, specChanged) {
+    if (specChanged) checkQuota(tx, next, tx.get('Workspace', keyOf(next)));
+  },
   afterCreate(tx, ws) {
-    for (const p of tx.portsOf(ws.metadata.name)) {
+    for (const p of tx.portsOf(keyOf(ws))) {
       const refs = portOwnerRefs(tx, p);
       if (isDeepStrictEqual(refs, p.metadata.ownerReferences)) continue;
       tx.rewrite(p, (next) => {
@@ -23,7 +30,7 @@ export const workspaceStrategy: KindStrategy<Workspace> = {
   },
   afterRemove(tx, ws) {
     // A Port's owner is always the Workspace its spec names (set and kept from spec.workspace).
-    for (const p of tx.portsOf(ws.metadata.name)) tx.delete('Port', p.metadata.name);
+    for (const p of tx.portsOf(keyOf(ws))) tx.delete('Port', keyOf(p));
   },
 };
 

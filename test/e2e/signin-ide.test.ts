@@ -93,14 +93,22 @@ afterAll(async () => {
 describe.skipIf(!run)('sign-in with the real serve, Incus, Caddy, VS Code and Chromium', () => {
   it('an IDE page load signs in at the provider and opens VS Code; a Port opens with the same session', async () => {
     const ws = 'signin';
-    const inst = instanceName(ws, ID);
-    await api.apply([
+    // bob's own workspace, in his namespace (a person opens only their own namespace's IDEs).
+    const inst = instanceName(`bob/${ws}`, ID);
+    const yaml = [
       workspace(ws, { image: 'default', resources: { cpu: 2, memory: '1Gi' } }),
       port(`${ws}-3000`, ws, 3000),
-    ]);
+    ]
+      .map((o) => JSON.stringify(o))
+      .join('\n---\n');
+    const applied = await api.call('POST', '/api/v1/namespaces/bob/apply', yaml, 'application/yaml');
+    expect(applied.status, JSON.stringify(applied.json)).toBe(200);
     await until(
-      `workspace ${ws} Ready`,
-      async () => (isReady(await api.get('workspaces', ws)) ? true : undefined),
+      `workspace bob/${ws} Ready`,
+      async () => {
+        const r = await api.call('GET', `/api/v1/namespaces/bob/workspaces/${ws}`);
+        return r.status === 200 && isReady(r.json) ? true : undefined;
+      },
       240_000,
       250,
     );
@@ -118,7 +126,7 @@ h.ThreadingHTTPServer(("0.0.0.0",3000),H).serve_forever()' >/dev/null 2>&1 &`,
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
-    const ideUrl = `http://127.0.0.1:${serve.workspacePort}/workspace/${ws}/`;
+    const ideUrl = `http://127.0.0.1:${serve.workspacePort}/ns/bob/workspace/${ws}/`;
     await page.goto(ideUrl, { waitUntil: 'domcontentloaded', timeout: 60_000 });
     // No credentials: the provider's form.
     expect(new URL(page.url()).origin).toBe(op.issuer);
@@ -133,14 +141,14 @@ h.ThreadingHTTPServer(("0.0.0.0",3000),H).serve_forever()' >/dev/null 2>&1 &`,
     await expect.poll(() => page.title(), { timeout: 60_000 }).toMatch(/project/);
     expect(await page.locator('.monaco-dialog-box').count()).toBe(0);
 
-    const portUrl = `http://127.0.0.1:${serve.previewPort}/workspace/${ws}/port/3000/`;
-    // A private Port (the default) is its namespace's (default) and the admins': bob is neither.
-    const refused = await page.goto(portUrl);
+    // A private Port (the default) is its namespace's and the admins': one of the default
+    // namespace (registered before its workspace exists) is refused to bob, naming him.
+    await api.apply([port('other-3000', 'other', 3000)]);
+    const refused = await page.goto(`http://127.0.0.1:${serve.previewPort}/workspace/other/port/3000/`);
     expect(refused?.status()).toBe(403);
     expect(await page.textContent('body')).toContain('signed in as bob@example.test');
-    // Shared with the team: anyone signed in, with the same session.
-    const team = port(`${ws}-3000`, ws, 3000);
-    await api.apply([{ ...team, spec: { ...team.spec, visibility: 'team' } }]);
+    // His own private Port opens with the same session.
+    const portUrl = `http://127.0.0.1:${serve.previewPort}/ns/bob/workspace/${ws}/port/3000/`;
     const res = await until(
       'the dev server answering through the preview port',
       async () => {

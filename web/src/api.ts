@@ -13,6 +13,17 @@ export type { Sync } from '../../specs/sync.js';
 
 export const API_BASE = '/api/v1';
 
+/**
+ * Where the API keeps namespace `ns`'s objects: /api/v1/namespaces/{ns}. Without one, today's
+ * paths, which the server reads as the person's own namespace.
+ */
+export function namespaceBase(ns: string | undefined): string {
+  return ns ? `${API_BASE}/namespaces/${encodeURIComponent(ns)}` : API_BASE;
+}
+
+/** A namespace's use against its quota (GET …/quotausage; specs/quota.ts). */
+export type { QuotaUsage } from '../../specs/quota.js';
+
 /** An API call that did not succeed, with the server's Status message (and its causes) when it sent one. */
 export class ApiError extends Error {
   constructor(
@@ -244,12 +255,13 @@ export async function loadConfig(
   return config;
 }
 
-/** The IDE of a workspace: {base}/workspace/{ws}/ */
-export function ideUrl(config: UiConfig, workspace: string): string {
-  return `${config.workspaceBaseUrl.replace(/\/+$/, '')}/workspace/${encodeURIComponent(workspace)}/`;
+/** The IDE of a workspace: {base}/workspace/{ws}/, or {base}/ns/{ns}/workspace/{ws}/ outside the default namespace. */
+export function ideUrl(config: UiConfig, workspace: string, namespace?: string): string {
+  const ns = namespace && namespace !== 'default' ? `/ns/${encodeURIComponent(namespace)}` : '';
+  return `${config.workspaceBaseUrl.replace(/\/+$/, '')}${ns}/workspace/${encodeURIComponent(workspace)}/`;
 }
 
-/** A published port of a workspace: {base}/workspace/{ws}/port/{n}/ */
-export function portUrl(config: UiConfig, workspace: string, port: number): string {
-  return `${ideUrl(config, workspace)}port/${port}/`;
+/** A published port of a workspace: {base}/workspace/{ws}/port/{n}/ (under /ns/{ns} outside the default namespace). */
+export function portUrl(config: UiConfig, workspace: string, port: number, namespace?: string): string {
+  return `${ideUrl(config, workspace, namespace)}port/${port}/`;
 }

@@ -3,7 +3,9 @@ import {
   API_BASE,
   defaultConfig,
   loadConfig,
+  namespaceBase,
   request,
+  type QuotaUsage,
   type Event,
   type Port,
   type Sync,
@@ -15,16 +17,64 @@ import { followWhileVisible } from './visibility.js';
 import './elements/tp-app.js';
 
 const app = document.querySelector('tp-app') ?? document.body.appendChild(document.createElement('tp-app'));
-const stores = {
-  workspaces: new ResourceStore<Workspace>('workspaces'),
-  ports: new ResourceStore<Port>('ports'),
-  events: new ResourceStore<Event>('events'),
-  syncs: new ResourceStore<Sync>('syncs'),
-};
+
+/** The live stores of namespace `ns` ('' for the person's own); Sync folders are the whole server's. */
+function storesOf(ns: string) {
+  const base = namespaceBase(ns || undefined);
+  return {
+    workspaces: new ResourceStore<Workspace>('workspaces', { base }),
+    ports: new ResourceStore<Port>('ports', { base }),
+    events: new ResourceStore<Event>('events', { base }),
+    syncs: new ResourceStore<Sync>('syncs'),
+  };
+}
+
+/**
+ * The shown namespace's use against its quota, read again when its workspaces change (a store's
+ * `change` also fires for its connection state: only a new set of resourceVersions reads again,
+ * so an idle page sends no request).
+ */
+let quotaTimer: ReturnType<typeof setTimeout> | undefined;
+let quotaSeen: string | undefined;
+function readQuota(): void {
+  const seen = `${app.namespace}:${(app.stores?.workspaces.items ?? []).map((w) => w.metadata.resourceVersion).join(',')}`;
+  if (seen === quotaSeen) return;
+  quotaSeen = seen;
+  clearTimeout(quotaTimer);
+  quotaTimer = setTimeout(async () => {
+    const ns = app.namespace;
+    const u = ns
+      ? await request<QuotaUsage>('GET', `${namespaceBase(ns)}/quotausage`).catch(() => undefined)
+      : (await request<{ items: QuotaUsage[] }>('GET', `${API_BASE}/quotausage`).catch(() => undefined))?.items[0];
+    if (app.namespace === ns) app.quota = u;
+  }, 300);
+}
+
+let stopFollowing = () => {};
+function show(ns: string): void {
+  stopFollowing();
+  for (const s of Object.values(app.stores ?? {})) s.stop();
+  const stores = storesOf(ns);
+  app.namespace = ns;
+  app.quota = undefined;
+  app.stores = stores;
+  stores.workspaces.addEventListener('change', readQuota);
+  stopFollowing = followWhileVisible(Object.values(stores));
+  readQuota();
+}
+
 app.config = defaultConfig();
-app.stores = stores;
-followWhileVisible(Object.values(stores));
+show('');
 interceptLinks();
+// An admin (whoever may list every namespace) gets a namespace picker.
+app.addEventListener('namespace-change', (e) => show((e as CustomEvent<string>).detail));
+void request<{ items: QuotaUsage[] }>('GET', `${API_BASE}/quotausage?allNamespaces=true`).then(
+  (all) => {
+    app.admin = true;
+    app.namespaces = all.items.map((u) => u.namespace);
+  },
+  () => undefined,
+);
 app.config = await loadConfig(`${import.meta.env.BASE_URL}config.json`);
 // The ImageTemplates declared when the page loads join the server's templates in "New workspace".
 const declared = await request<{ items: { metadata: { name: string } }[] }>('GET', `${API_BASE}/imagetemplates`).catch(

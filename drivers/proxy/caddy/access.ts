@@ -9,17 +9,25 @@ import type { Logger } from '../daemon.js';
 import { errorMessage } from '../../../specs/errors.js';
 
 const URI_KEY = '"uri":"';
-/** The start of a request URI in a workspace (the name ends the path or is followed by "/"). */
-const WORKSPACE_URI = /^\/workspace\/([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)(?:\/|")/;
+/**
+ * The start of a request URI in a workspace (the name ends the path or is followed by "/"),
+ * after /ns/{namespace} for a workspace of a namespace other than the default.
+ */
+const WORKSPACE_URI =
+  /^(?:\/ns\/([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?))?\/workspace\/([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)(?:\/|")/;
 
 /**
- * The workspace a Caddy access log entry is about, if any. Found without parsing the entry
+ * The workspace a Caddy access log entry is about (its route name), if any. Found without parsing the entry
  * (this runs once per proxied request): in JSON a quote inside a string is always escaped, so
  * the first `"uri":"` is the key itself, and a workspace name needs no escaping.
  */
 export function workspaceOfEntry(text: string): string | undefined {
   const at = text.indexOf(URI_KEY);
-  return at < 0 ? undefined : WORKSPACE_URI.exec(text.slice(at + URI_KEY.length, at + URI_KEY.length + 80))?.[1];
+  if (at < 0) return undefined;
+  const m = WORKSPACE_URI.exec(text.slice(at + URI_KEY.length, at + URI_KEY.length + 160));
+  if (!m) return undefined;
+  // The route name (specs/object-key.ts): "dev", or "dev.team-a".
+  return m[1] ? `${m[2]}.${m[1]}` : m[2];
 }
 
 export class AccessLog {

@@ -6,7 +6,8 @@ import type { Json } from './json.js';
 import { page, texts, type PageKind } from './pages.js';
 import { lookup } from './routes.js';
 
-const NAME_RE = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+/** A route name: a workspace's name, then its namespace's when that is not the default (`dev.team-a`). */
+const NAME_RE = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$';
 
 /**
  * The internal server that tells why a name got no upstream (see the head of ./config.ts). Each

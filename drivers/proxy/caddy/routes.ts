@@ -42,10 +42,28 @@ export function slashRedirect(pattern: string): Json {
   };
 }
 
-/** /workspace/{ws}/port/{n}/tp-share/{token}/rest -> /workspace/{ws}/port/{n}/rest */
+const seg = (i: number) => `{http.request.uri.path.${i}}`;
+
+/**
+ * Where a route finds its names in the path: a workspace of the default namespace under
+ * /workspace/{name}/, one of namespace NS under /ns/{NS}/workspace/{name}/, which the zone
+ * knows as "{name}.{NS}" (specs/object-key.ts routeName).
+ */
+export const ROUTE_SHAPES = {
+  plain: { prefix: '/workspace/', ws: seg(1), wsPath: `/workspace/${seg(1)}`, portSegment: 3 },
+  namespaced: {
+    prefix: '/ns/[a-z0-9-]{1,63}/workspace/',
+    ws: `${seg(3)}.${seg(1)}`,
+    wsPath: `/ns/${seg(1)}/workspace/${seg(3)}`,
+    portSegment: 5,
+  },
+} as const;
+export type RouteShape = (typeof ROUTE_SHAPES)[keyof typeof ROUTE_SHAPES];
+
+/** [/ns/{ns}]/workspace/{ws}/port/{n}/tp-share/{token}/rest -> [/ns/{ns}]/workspace/{ws}/port/{n}/rest */
 const SHARE_SEGMENT_STRIP: Json = {
   handler: 'rewrite',
-  path_regexp: [{ find: `^(/workspace/[^/]+/port/[0-9]+)/${SHARE_SEGMENT}/[^/]*/?`, replace: '$1/' }],
+  path_regexp: [{ find: `^((?:/ns/[^/]+)?/workspace/[^/]+/port/[0-9]+)/${SHARE_SEGMENT}/[^/]*/?`, replace: '$1/' }],
 };
 
 /** The share cookie out of the Cookie header (and the '; ' it leaves at the start). */
@@ -58,19 +76,23 @@ const SHARE_COOKIE_STRIP: Json[] = [
  * The route of one kind: capture the names into vars (before the rewrite changes the path
  * they come from), strip the prefix, proxy to the name's answer.
  */
-export function routed(s: CaddyConfigSettings, kind: PageKind, pattern: string): Json {
+export function routed(
+  s: CaddyConfigSettings,
+  kind: PageKind,
+  pattern: string,
+  shape: RouteShape = ROUTE_SHAPES.plain,
+): Json {
   const ide = kind === 'ide';
-  const prefix = ide
-    ? '/workspace/{http.request.uri.path.1}'
-    : '/workspace/{http.request.uri.path.1}/port/{http.request.uri.path.3}';
+  const portVar = seg(shape.portSegment);
+  const prefix = ide ? shape.wsPath : `${shape.wsPath}/port/${portVar}`;
   return {
     match: [{ path_regexp: { pattern } }],
     handle: [
       {
         handler: 'vars',
         tp_kind: kind,
-        tp_ws: '{http.request.uri.path.1}',
-        tp_port: ide ? String(s.idePort) : '{http.request.uri.path.3}',
+        tp_ws: shape.ws,
+        tp_port: ide ? String(s.idePort) : portVar,
         tp_prefix: prefix,
       },
       // A public Port's share token never reaches the dev server: out of the path here, out of the Cookie below.

@@ -6,7 +6,7 @@ import { login, SESSION_HEADERS, SESSION_VARS } from './auth.js';
 import { portOf, uiUrl, type CaddyConfigSettings } from './config-settings.js';
 import type { Json, JsonObject } from './json.js';
 import { page, texts, type PageKind } from './pages.js';
-import { errorRoutes, routed, slashRedirect } from './routes.js';
+import { ROUTE_SHAPES, errorRoutes, routed, slashRedirect } from './routes.js';
 import { TLS_SERVER } from './tls.js';
 
 /** Upstreams must not be able to make a browser call the API, so these never reach the client from the API. */
@@ -114,6 +114,18 @@ export function appServer(s: CaddyConfigSettings): Json {
   };
 }
 
+/**
+ * The trailing-slash redirect and the route of `kind`, for the default namespace's paths
+ * (/workspace/...) and for every other namespace's (/ns/{ns}/workspace/...): `tail` is what
+ * follows /workspace/ up to the slash.
+ */
+function shapedRoutes(s: CaddyConfigSettings, kind: PageKind, tail: string): Json[] {
+  return Object.values(ROUTE_SHAPES).flatMap((shape) => [
+    { ...(slashRedirect(`^${shape.prefix}${tail}$`) as object), terminal: true },
+    { ...(routed(s, kind, `^${shape.prefix}${tail}/`, shape) as object), terminal: true },
+  ]);
+}
+
 /** The IDEs; the old Port paths redirect to the preview server. */
 export function workspaceServer(s: CaddyConfigSettings): Json {
   const previewPort = portOf(s.previewListen);
@@ -125,7 +137,7 @@ export function workspaceServer(s: CaddyConfigSettings): Json {
       { handle: [basicAuth(s)] },
       {
         // Ports live on their own origin: a dev server's page must not be same-origin with the IDEs.
-        match: [{ path_regexp: { pattern: '^/workspace/[^/]+/port/[0-9]+(/|$)' } }],
+        match: [{ path_regexp: { pattern: '^(/ns/[^/]+)?/workspace/[^/]+/port/[0-9]+(/|$)' } }],
         handle: [
           {
             handler: 'static_response',
@@ -137,8 +149,7 @@ export function workspaceServer(s: CaddyConfigSettings): Json {
         ],
         terminal: true,
       },
-      { ...(slashRedirect('^/workspace/[a-z0-9-]{1,63}$') as object), terminal: true },
-      { ...(routed(s, 'ide', '^/workspace/[a-z0-9-]{1,63}/') as object), terminal: true },
+      ...shapedRoutes(s, 'ide', '[a-z0-9-]{1,63}'),
       notAPath('ide'),
     ],
     errors: errorRoutes(s, 'ide'),
@@ -158,6 +169,16 @@ function idePortRefused(s: CaddyConfigSettings): Json {
   };
 }
 
+/** idePortRefused for a namespace's Port paths (/ns/{ns}/workspace/{name}/port/{n}/). */
+function namespacedIdePortRefused(s: CaddyConfigSettings): Json {
+  const t = texts.idePort('{http.request.uri.path.3}', String(s.idePort));
+  return {
+    match: [{ path_regexp: { pattern: `^/ns/[a-z0-9-]{1,63}/workspace/[a-z0-9-]{1,63}/port/0*${s.idePort}(/|$)` } }],
+    handle: [page(404, t.title, t.text, uiUrl(s))],
+    terminal: true,
+  };
+}
+
 /** The Ports, an origin apart from the IDEs. */
 export function previewServer(s: CaddyConfigSettings): Json {
   return {
@@ -166,8 +187,8 @@ export function previewServer(s: CaddyConfigSettings): Json {
       SESSION_VARS,
       { handle: [basicAuth(s)] },
       idePortRefused(s),
-      { ...(slashRedirect('^/workspace/[a-z0-9-]{1,63}/port/[0-9]{1,5}$') as object), terminal: true },
-      { ...(routed(s, 'port', '^/workspace/[a-z0-9-]{1,63}/port/[0-9]{1,5}/') as object), terminal: true },
+      namespacedIdePortRefused(s),
+      ...shapedRoutes(s, 'port', '[a-z0-9-]{1,63}/port/[0-9]{1,5}'),
       notAPath('port'),
     ],
     errors: errorRoutes(s, 'port'),

@@ -1,9 +1,10 @@
 // Validation of a RouteTable before it becomes names in the zone: a name holds only an IP
-// (the port is the IDE port, or the Port's own number), and every name must be a DNS label.
+// (the port is the IDE port, or the Port's own number), and every name must be a route name:
+// a DNS label, then the namespace's when not the default (`dev.team-a`, specs/object-key.ts).
 import { ProxyError, sortRouteTable, type RouteTable } from '../types.js';
 import { IDE_PORT } from '../../../specs/workspace.js';
 
-const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$/;
 // ip:port, IPv4 or [IPv6]: a hosts file line holds an address, not a name.
 const UPSTREAM = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):([0-9]{1,5})$/;
 
@@ -21,8 +22,11 @@ function checkUpstream(upstream: unknown, what: string, port: number): string {
 }
 
 function checkName(name: unknown, what: string): string {
-  if (typeof name !== 'string' || name.length > 63 || !NAME.test(name)) {
-    throw new ProxyError(`${what}: name ${JSON.stringify(name)} is not a DNS label`, 'InvalidRouteTable');
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw new ProxyError(
+      `${what}: name ${JSON.stringify(name)} is not a route name (a DNS label, or two: name.namespace)`,
+      'InvalidRouteTable',
+    );
   }
   return name;
 }
@@ -45,9 +49,9 @@ export function normalizeRouteTable(table: RouteTable, idePort = IDE_PORT): Rout
   }
   const ports = new Map<string, { workspace: string; port: number; upstream: string }>();
   for (const p of table.ports) {
-    if (typeof p.workspace !== 'string' || p.workspace.length > 63 || !NAME.test(p.workspace)) {
+    if (typeof p.workspace !== 'string' || !NAME.test(p.workspace)) {
       throw new ProxyError(
-        `port route: workspace ${JSON.stringify(p.workspace)} is not a DNS label`,
+        `port route: workspace ${JSON.stringify(p.workspace)} is not a route name (a DNS label, or two: name.namespace)`,
         'InvalidRouteTable',
       );
     }

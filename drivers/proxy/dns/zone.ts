@@ -53,8 +53,18 @@ export function parseHostsFile(text: string, idePort: number): { table: RouteTab
     const [ip, ...names] = line.split(/\s+/);
     for (const name of names) {
       if (!name.endsWith(suffix)) return null;
-      const labels = name.slice(0, -suffix.length).split('.');
+      let labels = name.slice(0, -suffix.length).split('.');
       const kind = labels[labels.length - 1];
+      // A workspace of a namespace other than the default is named by two labels ("dev.team-a",
+      // specs/object-key.ts): one more than the shapes below, joined back into one.
+      const width =
+        kind === 'ws' || kind === 'up' || kind === 'idle'
+          ? 2
+          : kind === 'port' || kind === 'upport' || kind === 'idleport'
+            ? 3
+            : 0;
+      if (width && labels.length === width + 1)
+        labels = [...labels.slice(0, width - 2), `${labels[width - 2]}.${labels[width - 1]}`, kind!];
       if (labels.length === 1 && kind === 'alive') continue;
       if (labels.length === 2 && kind === 'serial') serial = labels[0]!.slice(1);
       else if (labels.length === 2 && kind === 'ws')

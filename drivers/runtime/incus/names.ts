@@ -24,9 +24,20 @@ export function idSuffix(tidepoolId: string): string {
   return hex(`tidepool:${tidepoolId}`, 6);
 }
 
-/** The Incus instance name of a workspace for this Tidepool. */
+/**
+ * The Incus instance name of a workspace for this Tidepool. `workspace` is its key
+ * (specs/object-key.ts): a name in the default namespace keeps exactly the name it had before
+ * namespaces (an existing install's instances are adopted, not made again); "team-a/dev" is
+ * "team-a-dev-<8 hex of the key>-<suffix>", cut to fit: the hash keeps it apart from a
+ * default workspace called "team-a-dev", and from other namespaces' names cut alike.
+ */
 export function instanceName(workspace: string, tidepoolId: string): string {
   const suffix = idSuffix(tidepoolId);
+  if (workspace.includes('/')) {
+    const keep = MAX_INSTANCE_NAME - suffix.length - 8 - 2;
+    const cut = workspace.replace('/', '-').slice(0, keep).replace(/-+$/, '');
+    return `${cut}-${hex(workspace, 8)}-${suffix}`;
+  }
   const plain = `${workspace}-${suffix}`;
   if (plain.length <= MAX_INSTANCE_NAME) return plain;
   // <cut workspace>-<8 hex of the workspace>-<suffix>

@@ -17,7 +17,7 @@ import {
   type VM,
 } from '../types.js';
 import { isLocal, isRunning, TartCli, tartError, type TartListEntry } from './cli.js';
-import { tartPrefix } from './names.js';
+import { tartPrefix, vmSuffix, workspaceOfSuffix } from './names.js';
 import { ChangePoller } from './poller.js';
 import { killGroup, RunSupervisor, type Supervised, within } from './supervisor.js';
 
@@ -101,7 +101,7 @@ class TartDriver implements TartRuntime {
   }
 
   vmName(workspace: string): string {
-    return `${this.#prefix}${workspace}`;
+    return `${this.#prefix}${vmSuffix(workspace)}`;
   }
 
   runPid(workspace: string): number | undefined {
@@ -189,7 +189,7 @@ class TartDriver implements TartRuntime {
   }
 
   #workspaceOf(vm: string): string {
-    return vm.slice(this.#prefix.length);
+    return workspaceOfSuffix(vm.slice(this.#prefix.length));
   }
 
   async #find(workspace: string): Promise<TartListEntry | undefined> {

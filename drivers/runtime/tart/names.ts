@@ -7,3 +7,12 @@ export const TART_PREFIX = 'tp-';
 export function tartPrefix(tidepoolId: string): string {
   return `${TART_PREFIX}${createHash('sha256').update(`tidepool:${tidepoolId}`).digest('hex').slice(0, 8)}-`;
 }
+
+/**
+ * The end of a workspace's VM name: the workspace's key (specs/object-key.ts), its '/' (a
+ * namespace's) written '.', which no name holds, since Tart keeps each VM in a folder of its name.
+ */
+export const vmSuffix = (workspace: string) => workspace.replace('/', '.');
+
+/** The workspace key of a VM name's end (vmSuffix's inverse). */
+export const workspaceOfSuffix = (suffix: string) => suffix.replace('.', '/');

@@ -3,6 +3,7 @@
 // ↔ stopped, gone) is reported. Also the one place listeners are called.
 import { errorMessage } from '../../../specs/errors.js';
 import { isLocal, isRunning, type TartCli } from './cli.js';
+import { workspaceOfSuffix } from './names.js';
 
 export class ChangePoller {
   readonly #cli: TartCli;
@@ -64,7 +65,8 @@ export class ChangePoller {
     try {
       const now = new Map<string, boolean>();
       for (const e of await this.#cli.list()) {
-        if (isLocal(e) && e.Name.startsWith(this.#prefix)) now.set(e.Name.slice(this.#prefix.length), isRunning(e));
+        if (isLocal(e) && e.Name.startsWith(this.#prefix))
+          now.set(workspaceOfSuffix(e.Name.slice(this.#prefix.length)), isRunning(e));
       }
       const last = this.#lastSeen;
       if (last) {

@@ -7,7 +7,7 @@ export function ideLink(config: UiConfig, ws: Workspace, label = 'IDE') {
   const name = ws.metadata.name;
   const state = ideState(ws);
   if (state.open) {
-    return html`<a class="ide" href=${ideUrl(config, name)} target="_blank" rel="noopener noreferrer"
+    return html`<a class="ide" href=${ideUrl(config, name, ws.metadata.namespace)} target="_blank" rel="noopener noreferrer"
       >${label}<span aria-hidden="true"> ↗</span><span class="visually-hidden"> of ${name} (new tab)</span></a
     >`;
   }

@@ -4,11 +4,13 @@ import {
   createPort,
   createWorkspace,
   deleteObject,
+  namespaceBase,
   portShare,
   probePort,
   setPortVisibility,
   setRunning,
   sleepOrWake,
+  type QuotaUsage,
   type Event,
   type NewWorkspace,
   type Port,
@@ -31,6 +33,7 @@ import './tp-events.js';
 import './tp-create-dialog.js';
 import './tp-delete-dialog.js';
 import './tp-workspace-page.js';
+import './tp-namespace-bar.js';
 
 /** The live stores the page shows, one per kind. */
 export interface Stores {
@@ -49,7 +52,24 @@ export class TpApp extends LitElement {
     stores: { attribute: false },
     config: { attribute: false },
     route: { attribute: false },
+    namespace: { type: String },
+    admin: { type: Boolean },
+    namespaces: { attribute: false },
+    quota: { attribute: false },
   };
+
+  /** The namespace shown ('' for the person's own): the stores and every write address it. */
+  declare namespace: string;
+  /** An admin may pick any namespace. */
+  declare admin: boolean;
+  /** What an admin may pick. */
+  declare namespaces: string[];
+  /** The shown namespace's use against its quota. */
+  declare quota: QuotaUsage | undefined;
+
+  private get _base(): string {
+    return namespaceBase(this.namespace || undefined);
+  }
 
   /** Which view: set from the URL, and again on every history change. */
   declare route: Route;
@@ -63,6 +83,9 @@ export class TpApp extends LitElement {
   constructor() {
     super();
     this.config = { workspaceBaseUrl: '' };
+    this.namespace = '';
+    this.admin = false;
+    this.namespaces = [];
     this.route = parseRoute(typeof location === 'undefined' ? APP_BASE : location.pathname);
   }
 
@@ -211,16 +234,17 @@ export class TpApp extends LitElement {
     };
   }
 
-  private _sleepOrWake = (name: string, verb: 'wake' | 'sleep'): Promise<unknown> => sleepOrWake(name, verb);
+  private _sleepOrWake = (name: string, verb: 'wake' | 'sleep'): Promise<unknown> =>
+    sleepOrWake(name, verb, undefined, this._base);
 
   private _setRunning = async (name: string, running: boolean): Promise<void> => {
-    const ws = await setRunning(name, running);
+    const ws = await setRunning(name, running, undefined, this._base);
     // Shown at once; the watch event that follows changes nothing.
     this.stores?.workspaces.apply(ws);
   };
 
   private _create = async (w: NewWorkspace): Promise<Workspace> => {
-    const ws = await createWorkspace(w);
+    const ws = await createWorkspace(w, undefined, this._base);
     this.stores?.workspaces.apply(ws);
     return ws;
   };
@@ -229,7 +253,7 @@ export class TpApp extends LitElement {
     // The confirmation named the sync that owns it (if any): typing the name accepts that it comes back.
     const ws = this.stores?.workspaces.get(name);
     const owned = ws ? syncOwner(ws, this.stores?.syncs.items ?? []) !== undefined : false;
-    await deleteObject('workspaces', name, undefined, undefined, { force: owned });
+    await deleteObject('workspaces', name, undefined, this._base, { force: owned });
   };
 
   private _requestDelete = (name: string, opener: HTMLElement): void => {
@@ -240,15 +264,15 @@ export class TpApp extends LitElement {
 
   private _portActions: PortActions = {
     add: async (workspace, port) => {
-      const p = await createPort(workspace, port);
+      const p = await createPort(workspace, port, undefined, this._base);
       this.stores?.ports.apply(p);
     },
-    remove: (name) => deleteObject('ports', name),
-    probe: (name) => probePort(name),
+    remove: (name) => deleteObject('ports', name, undefined, this._base),
+    probe: (name) => probePort(name, undefined, this._base),
     setVisibility: async (name, visibility) => {
-      this.stores?.ports.apply(await setPortVisibility(name, visibility));
+      this.stores?.ports.apply(await setPortVisibility(name, visibility, undefined, this._base));
     },
-    share: (name, rotate) => portShare(name, rotate),
+    share: (name, rotate) => portShare(name, rotate, undefined, this._base),
   };
 
   private _openCreate(e: MouseEvent): void {
@@ -324,6 +348,12 @@ export class TpApp extends LitElement {
           Tidepool
           </a>
         </h1>
+        <tp-namespace-bar
+          .namespaces=${this.namespaces}
+          .namespace=${this.namespace}
+          .admin=${this.admin}
+          .usage=${this.quota}
+        ></tp-namespace-bar>
         <tp-connection .state=${overallState(all)}></tp-connection>
         <tp-who></tp-who>
       </header>

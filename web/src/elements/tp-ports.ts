@@ -285,7 +285,7 @@ export class TpPorts extends LitElement {
       <span class="port mono num">
         ${
           wsOpen && routed
-            ? html`<a href=${portUrl(this.config, ws, n)} target="_blank" rel="noopener noreferrer"
+            ? html`<a href=${portUrl(this.config, ws, n, this.workspace!.metadata.namespace)} target="_blank" rel="noopener noreferrer"
               ><span class="visually-hidden">Port </span>:${n}<span aria-hidden="true"> ↗</span></a
             >`
             : html`:${n}`

@@ -147,4 +147,8 @@ export const pageStyles = css`
       padding: 0.1rem 0.75rem;
     }
   }
+  .ns {
+    font-size: 0.875rem;
+    color: var(--tp-muted, #56606b);
+  }
 `;

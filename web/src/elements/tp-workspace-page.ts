@@ -163,6 +163,7 @@ export class TpWorkspacePage extends LitElement {
       <div class="card">
         <div class="head">
           <h2 id="ws-title">${name}</h2>
+          <span class="ns" title="namespace">namespace ${ws.metadata.namespace ?? 'default'}</span>
           <tp-badge .label=${phase} .tone=${phaseTone(phase)}></tp-badge>
           <span class="controls">
             ${ideLink(this.config, ws, 'Open IDE')}

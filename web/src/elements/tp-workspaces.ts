@@ -301,7 +301,7 @@ export class TpWorkspaces extends LitElement {
           ${ideLink(this.config, ws)}
           ${ports.map((p) =>
             open
-              ? html`<a class="port mono" href=${portUrl(this.config, name, p.spec.port)} target="_blank" rel="noopener noreferrer"
+              ? html`<a class="port mono" href=${portUrl(this.config, name, p.spec.port, ws.metadata.namespace)} target="_blank" rel="noopener noreferrer"
                   ><span class="visually-hidden">Port </span>:${p.spec.port}</a
                 >`
               : html`<span class="port-off mono muted"><span class="visually-hidden">Port </span>:${p.spec.port}</span>`,
