@@ -166,6 +166,21 @@ describe.runIf(lab)('an Incus cluster (3 members, through m1)', () => {
     expect(await rt.homes!.exists('zeta')).toBe(false);
   });
 
+  it('starts a stopped workspace only where it is if that member has room, and says so when it has not', async () => {
+    await make('eta', 'm2');
+    await running('eta');
+    await rt.stop('eta');
+    // Its limit raised past what m2 holds while it was stopped (as a bigger spec.resources would).
+    const client = labClient(lab as Lab);
+    try {
+      await client.call('PATCH', `/1.0/instances/${rt.instanceName('eta')}`, { config: { 'limits.memory': '1TiB' } });
+    } finally {
+      await client.close();
+    }
+    await expect(rt.start('eta')).rejects.toThrow(/no room on cluster member m2, where the workspace and its home are/);
+    expect((await rt.get('eta'))?.state).toBe('Stopped');
+  }, 180_000);
+
   it('moves a workspace with its home to another member; the file comes along', async () => {
     const l = lab as Lab;
     await rt.move!('beta', 'm1');

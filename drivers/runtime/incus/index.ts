@@ -214,6 +214,13 @@ class IncusDriver implements IncusRuntime {
   }
 
   async start(workspace: string): Promise<void> {
+    if (await this.#placement.clustered()) {
+      const vm = vmOf(await this.#instances.get(workspace), workspace);
+      if (vm.node && vm.state !== 'Running') {
+        const use = (await this.#instances.useByMember()).get(vm.node);
+        await this.#placement.checkRoomToStart(vm.node, use, { cpu: vm.cpu ?? 1, memoryBytes: vm.memoryBytes ?? 0 });
+      }
+    }
     await this.#instances.start(workspace);
   }
 

@@ -158,6 +158,20 @@ export class IncusPlacement {
     );
   }
 
+  /**
+   * Throws when starting `want` on `member` (where a stopped workspace stays) would exceed that
+   * member's room: a start is accounted where the instance is, not only in the cluster's sum.
+   * `use` counts what runs there now (the instance itself is stopped, so it is not in it).
+   */
+  async checkRoomToStart(member: string, use: MemberUse | undefined, want: Want): Promise<void> {
+    const why = noRoom(await this.#size(member), use, want);
+    if (why)
+      throw new RuntimeError(
+        `no room on cluster member ${member}, where the workspace and its home are (${why}): stop a workspace there, or change spec.placement to move it`,
+        'InsufficientCapacity',
+      );
+  }
+
   /** A member's CPUs and memory (they do not change while it runs: asked once). */
   #size(name: string): Promise<MemberSize> {
     let size = this.#sizes.get(name);
