@@ -119,3 +119,40 @@ describe('editor settings are each person’s', () => {
     expect((await as('root', 'GET', '/api/v1/namespaces/Bad_NS/settings')).status).toBe(400);
   });
 });
+
+describe('usage follows namespaces', () => {
+  const shown = (list: UsageList) => list.items.map((u) => `${u.namespace ?? 'default'}/${u.name}`).sort();
+
+  it('a person sees only their own namespace’s, by name; someone else’s namespace or every one is 403', async () => {
+    const own = await as('alice', 'GET', '/api/v1/usage');
+    expect(own.status).toBe(200);
+    expect(shown(own.json)).toEqual(['alice/dev', 'alice/web']);
+    expect(own.json.items.map((u: { name: string }) => u.name).sort()).toEqual(['dev', 'web']);
+    expect(shown((await as('alice', 'GET', '/api/v1/namespaces/alice/usage')).json)).toEqual([
+      'alice/dev',
+      'alice/web',
+    ]);
+    const one = await as('bob', 'GET', '/api/v1/usage?workspace=dev');
+    expect(shown(one.json)).toEqual(['bob/dev']);
+    const theirs = await as('bob', 'GET', '/api/v1/namespaces/alice/usage');
+    expect(theirs.status).toBe(403);
+    expect(theirs.json.message).toMatch(/"bob".*namespace "alice"/);
+    const every = await as('bob', 'GET', '/api/v1/usage?allNamespaces=true');
+    expect(every.status).toBe(403);
+  });
+
+  it('an admin sees their own namespace, the one they name, or every one', async () => {
+    expect(shown((await as('root', 'GET', '/api/v1/usage')).json)).toEqual(['default/dev']);
+    expect(shown((await as('root', 'GET', '/api/v1/namespaces/bob/usage')).json)).toEqual(['bob/dev']);
+    const one = await as('root', 'GET', '/api/v1/namespaces/alice/usage?workspace=web');
+    expect(shown(one.json)).toEqual(['alice/web']);
+    expect(shown((await as('root', 'GET', '/api/v1/usage?allNamespaces=true')).json)).toEqual([
+      'alice/dev',
+      'alice/web',
+      'bob/dev',
+      'default/dev',
+    ]);
+    const both = await as('root', 'GET', '/api/v1/usage?allNamespaces=true&workspace=dev');
+    expect(both.status).toBe(400);
+  });
+});
