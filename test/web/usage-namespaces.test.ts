@@ -55,6 +55,11 @@ describe.skipIf(skipBrowserSuite())('usage of the namespace shown', () => {
     expect(await meter('dev').getAttribute('aria-valuetext')).toBe('0.00 of 1 cores');
     expect(asked).toContain('/api/v1/namespaces/team-a/usage');
     expect(await page.locator('tr[data-name="alice"]').count()).toBe(0);
+
+    await page.locator('tr[data-name="dev"] a.name').click();
+    const line = page.locator('tp-usage-graph[heading="CPU"] polyline');
+    await line.waitFor({ state: 'attached', timeout: 20_000 });
+    expect(asked).toContain('/api/v1/namespaces/team-a/usage?workspace=dev&history=true');
     expect(b!.errors).toEqual([]);
   });
 });
