@@ -39,6 +39,9 @@ export const FieldManager = Type.Optional(
 
 export const NameParams = Type.Object({ name: Type.String({ description: 'The object name.' }) });
 
+/** The namespace on a /api/v1/namespaces/{namespace}/... path (checked by api/namespaces.ts). */
+export const NamespaceParams = Type.Object({ namespace: Type.String({ description: 'The namespace.' }) });
+
 export const WriteQuery = Type.Object({ fieldManager: FieldManager });
 
 export const ListQuery = Type.Object({

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { AuthInfo, AuthMode } from '../specs/index.js';
-import type { SettingsFile, Store } from '../store/index.js';
+import type { EditorSettings, Store } from '../store/index.js';
 import { createApp } from './app.js';
 import { applyPlugin } from './apply.js';
 import { authPlugin, loginGate } from './auth.js';
@@ -59,8 +59,8 @@ export interface ServerOptions {
   uiConfig?: Record<string, unknown>;
   /** Where the workspaces' activity logs are (`<dataDir>/.logs`), served at /api/v1/workspaces/{name}/log. Defaults to none. */
   logsDir?: string;
-  /** The editor settings that follow the user, for GET and PUT /api/v1/settings. Defaults to none (404). */
-  settings?: SettingsFile;
+  /** The editor settings that follow each person, for GET and PUT /api/v1/settings and /api/v1/namespaces/{ns}/settings. Defaults to none (404). */
+  settings?: EditorSettings;
   /** Runs commands in workspaces (the runtime's exec), for GET /api/v1/workspaces/{name}/exec. Defaults to none (501). */
   exec?: ExecHolder;
   /** Lists and deletes orphans (the controller's), for /api/v1/orphans. Defaults to none (501). */

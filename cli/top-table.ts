@@ -1,6 +1,7 @@
 // `tidepool top`'s table, as kubectl top prints one: CPU in millicores and as a share of the
 // workspace's vCPUs, memory in binary units and as a share of its limit, the home's size,
 // network rates, and when the workspace was last used through the proxy. Pure: tested alone.
+import { DEFAULT_NAMESPACE } from '../specs/index.js';
 import type { UsageList, WorkspaceUsage } from '../specs/usage.js';
 import { age } from './format.js';
 
@@ -47,10 +48,16 @@ function row(u: WorkspaceUsage, now: number): string[] {
   ];
 }
 
-/** The rows, busiest first by `sort` (then by name). */
-export function topRows(list: UsageList, sort: TopSort, now: number = Date.now()): string[][] {
+const namespaceOfUsage = (u: WorkspaceUsage) => u.namespace ?? DEFAULT_NAMESPACE;
+
+/** The header, with kubectl's NAMESPACE column first for -A. */
+export const topHeader = (allNamespaces = false) => (allNamespaces ? ['NAMESPACE', ...TOP_HEADER] : [...TOP_HEADER]);
+
+/** The rows, busiest first by `sort` (then by namespace and name); with `allNamespaces`, each starts with its namespace. */
+export function topRows(list: UsageList, sort: TopSort, now: number = Date.now(), allNamespaces = false): string[][] {
   const key = (u: WorkspaceUsage) =>
     sort === 'cpu' ? (u.cpuCores ?? -1) : sort === 'memory' ? (u.memoryBytes ?? -1) : 0;
-  const items = [...list.items].sort((a, b) => key(b) - key(a) || (a.name < b.name ? -1 : 1));
-  return items.map((u) => row(u, now));
+  const at = (u: WorkspaceUsage) => `${namespaceOfUsage(u)}/${u.name}`;
+  const items = [...list.items].sort((a, b) => key(b) - key(a) || (at(a) < at(b) ? -1 : 1));
+  return items.map((u) => (allNamespaces ? [namespaceOfUsage(u), ...row(u, now)] : row(u, now)));
 }

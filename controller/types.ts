@@ -1,6 +1,6 @@
 // Public types of the controller: its options, its handle, and the logger it accepts.
 import type { OrphanService, SleepService } from '../specs/index.js';
-import type { SettingsFile, StoreClient } from '../store/index.js';
+import type { EditorSettings, StoreClient } from '../store/index.js';
 import type { ProxyDriver } from '../drivers/proxy/types.js';
 import type { RuntimeDriver } from '../drivers/runtime/types.js';
 import type { IdeHealthOptions } from './ide-health.js';
@@ -85,10 +85,10 @@ export interface ControllerOptions {
   /** Prometheus metrics (controller_runtime_*, workqueue_*, the fleet's) on this registry. Defaults to none. */
   metrics?: ControllerMetrics;
   /**
-   * Where the editor settings that follow the user are saved (on stop and delete) and read
+   * Where the editor settings that follow each person (one file per namespace) are saved (on stop and delete) and read
    * (for new workspaces). Defaults to none: settings do not follow (serve gives its data directory's).
    */
-  settings?: SettingsFile;
+  settings?: EditorSettings;
   /** Dotfiles installed into every new workspace that names none of its own (spec.source.dotfiles). Defaults to none. */
   dotfiles?: { url: string; ref?: string };
   /** How the IDEs of Ready workspaces keep being probed. Defaults: every 5 s, down after 2 failed rounds, 16 probes at once. */

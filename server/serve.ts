@@ -4,7 +4,7 @@
 // (its open sessions), then the rest in reverse order.
 // `tidepool serve` (cli/commands/serve.ts) only turns its flags into these settings (serve-flags.ts).
 import type { Logger } from 'pino';
-import { imageTemplateAdmission, SettingsFile, type Store } from '../store/index.js';
+import { EditorSettings, imageTemplateAdmission, type Store } from '../store/index.js';
 import type { ExecHolder } from '../api/exec.js';
 import type { OrphansHolder } from '../api/orphans.js';
 import type { NodesHolder } from '../api/nodes.js';
@@ -83,7 +83,7 @@ interface Serving {
   /** Metrics, usage and the reconcile log (observe.ts). */
   observe: Observability;
   /** The editor settings that follow the user, shared by the API (export, import) and the controller. */
-  settings: SettingsFile;
+  settings: EditorSettings;
 }
 
 /**
@@ -117,7 +117,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeHandle> {
       runtimeComing: !opts.apiOnly,
       ...(s.usageIntervalMs !== undefined ? { usageIntervalMs: s.usageIntervalMs } : {}),
     });
-    const settings = new SettingsFile(s.dataDir);
+    const settings = new EditorSettings(s.dataDir);
     const parts = {
       store,
       credentials,

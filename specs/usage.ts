@@ -4,7 +4,10 @@
 
 /** One workspace's latest figures; a figure the runtime cannot tell is absent. */
 export interface WorkspaceUsage {
+  /** The workspace's name (the sampler itself keeps its key, specs/object-key.ts; the API shows the name). */
   name: string;
+  /** Its namespace, where not the default (as the API shows it). */
+  namespace?: string;
   /** When these figures were taken (RFC 3339). */
   sampledAt: string;
   /** CPU in use over the last interval, in cores (CPU seconds per second); absent after the first sample. */
@@ -54,6 +57,6 @@ export interface UsageList {
 
 /** Implemented by the server's sampler, used by the API. */
 export interface UsageService {
-  /** Every running workspace's figures (one, with `name`), with the last hour when `history`. */
+  /** Every running workspace's figures, named by key (one, with `name` a key), with the last hour when `history`. */
   list(opts: { history?: boolean; name?: string }): UsageList;
 }

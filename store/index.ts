@@ -7,4 +7,5 @@ export { eventsPath } from './store.js';
 export { activityLogDir, buildLogPath, logsDir, storePath } from './paths.js';
 export type { StoreClient } from './client.js';
 export { imageTemplateAdmission, type Admission } from './strategies/index.js';
+export { EditorSettings } from './editor-settings.js';
 export { SettingsFile, SettingsFileError, settingsPath } from './settings-file.js';

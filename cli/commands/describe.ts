@@ -1,7 +1,7 @@
 // tidepool describe TYPE [NAME...] | TYPE/NAME...: metadata, spec, status, conditions, and
 // the object's recent Events.
 import type { Command } from 'commander';
-import { lookupKind, type KindInfo } from '../../specs/index.js';
+import { lookupKind, namespaceOf, type KindInfo } from '../../specs/index.js';
 import type { ApiObject } from '../client.js';
 import { runClient, type Ctx } from '../context.js';
 import { CliError, ServerError } from '../errors.js';
@@ -87,6 +87,8 @@ export function describeObject(info: KindInfo, o: ApiObject, events: ApiObject[]
   const md = o.metadata;
   const out: string[] = [];
   out.push(line('Name', md.name));
+  // kubectl's line: which of two same-named objects (each person's `dev`) this is.
+  if (info.namespaced) out.push(line('Namespace', namespaceOf(o)));
   out.push(line('Kind', o.kind));
   out.push(line('Labels', labelsLine(md.labels, W).join('\n')));
   out.push(line('Annotations', labelsLine(md.annotations, W).join('\n')));

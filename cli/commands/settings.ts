@@ -1,13 +1,21 @@
 // tidepool settings export [-o FILE] / tidepool settings import -f FILE: the editor settings
 // that follow you (VS Code's settings, keybindings, snippets and extension list), as one
 // YAML or JSON document. Import replaces what is saved; workspaces made afterwards get it.
+// They are a namespace's (one person's): your own, or with -n another's (admins).
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
 import type { SettingsProfile } from '../../specs/index.js';
+import type { ApiClient } from '../client.js';
 import { runClient } from '../context.js';
 import { CliError } from '../errors.js';
 import { toJson, toYaml } from '../printers.js';
+
+/** The settings of the namespace -n names, or the requester's own (the server decides which that is). */
+const settingsPath = (client: ApiClient) =>
+  client.namespace !== undefined
+    ? `/api/v1/namespaces/${encodeURIComponent(client.namespace)}/settings`
+    : '/api/v1/settings';
 
 export function registerSettings(program: Command): void {
   const group = program
@@ -23,7 +31,7 @@ export function registerSettings(program: Command): void {
       if (format !== 'json' && format !== 'yaml')
         throw new CliError(`--output must be 'yaml' or 'json', got "${format}"`);
       await runClient(cmd, async (ctx) => {
-        const profile = await ctx.client.call<SettingsProfile>('GET', '/api/v1/settings');
+        const profile = await ctx.client.call<SettingsProfile>('GET', settingsPath(ctx.client));
         const text = format === 'json' ? toJson(profile) : toYaml(profile);
         if (flags.file) {
           await writeFile(flags.file, text.endsWith('\n') ? text : `${text}\n`, { mode: 0o600 });
@@ -46,7 +54,7 @@ export function registerSettings(program: Command): void {
         throw new CliError(`${flags.filename}: not YAML or JSON: ${(err as Error).message}`);
       }
       await runClient(cmd, async (ctx) => {
-        const saved = await ctx.client.call<SettingsProfile>('PUT', '/api/v1/settings', {
+        const saved = await ctx.client.call<SettingsProfile>('PUT', settingsPath(ctx.client), {
           body: JSON.stringify(body),
           contentType: 'application/json',
         });

@@ -1,6 +1,6 @@
 // What every reconciler is given: the store, the drivers, and the controller's shared
 // views of the world. Reconcilers do I/O only through these.
-import type { SettingsFile, StoreClient } from '../../store/index.js';
+import type { EditorSettings, StoreClient } from '../../store/index.js';
 import type { ImageBuilds } from '../builds.js';
 import type { Capacity } from '../capacity/index.js';
 import type { ProxyDriver } from '../../drivers/proxy/types.js';
@@ -44,8 +44,8 @@ export interface Context {
   sleepers: Sleepers;
   /** When each signal last saw each workspace used (for the idle ticks). */
   activity: Activity;
-  /** The saved editor settings, when they follow the user (ControllerOptions.settingsSync). */
-  settings?: SettingsFile;
+  /** The saved editor settings of each namespace, when they follow the user (ControllerOptions.settings). */
+  settings?: EditorSettings;
   /** The start (status.lastStartedTime) whose devcontainer postStart ran, per workspace (in memory; the guest's own marker keeps it once per boot). */
   postStartDone: Map<string, string>;
   /** The server's dotfiles for new workspaces that name none (serve --dotfiles). */

@@ -1,6 +1,7 @@
 // Editor settings that follow you (specs/settings.ts): read from a running workspace's home
-// when it is stopped or deleted and merged into what is saved (newer wins, by each file's
-// mtime), and written into every workspace made afterwards, before its dotfiles: a file the
+// when it is stopped or deleted and merged into what its namespace saved (newer wins, by each
+// file's mtime), and written into every workspace of that namespace made afterwards (a namespace
+// is one person's: nobody else's settings reach it), before its dotfiles: a file the
 // new home already has with a newer mtime (a copied home, say) is never overwritten.
 // Extensions saved and missing are installed with code-server where it can reach a gallery;
 // SettingsApplied names each one that could not be. `spec.settingsSync: false` opts out.
@@ -8,6 +9,7 @@ import {
   EDITOR_EXTENSIONS_DIR,
   keyOf,
   EDITOR_USER_DIR,
+  namespaceOf,
   MAX_SETTINGS_FILE,
   mergeSettings,
   SETTINGS_FILE_PATTERN,
@@ -88,7 +90,7 @@ export async function saveSettings(ctx: Context, ws: Workspace, vm: VM | undefin
     if (r.exitCode !== 0) throw new Error(r.stderr.trim() || `exit code ${r.exitCode}`);
     const seen = parseSettingsDump(r.stdout);
     let changed: string[] = [];
-    await ctx.settings!.update((saved) => {
+    await ctx.settings!.of(namespaceOf(ws)).update((saved) => {
       const m = mergeSettings(saved, seen);
       changed = m.changed;
       if (!changed.length) return undefined;
@@ -129,10 +131,13 @@ export async function applySettings(
       ctx.clock.now(),
       ws.metadata.generation,
     );
-  const saved = await ctx.settings!.read().catch((err: unknown) => {
-    set('False', 'SettingsFailed', `The saved editor settings cannot be read: ${errorMessage(err)}.`);
-    return undefined;
-  });
+  const saved = await ctx
+    .settings!.of(namespaceOf(ws))
+    .read()
+    .catch((err: unknown) => {
+      set('False', 'SettingsFailed', `The saved editor settings cannot be read: ${errorMessage(err)}.`);
+      return undefined;
+    });
   if (!saved) return;
   const args = Object.entries(saved.files).flatMap(([p, f]) => [
     String(f.mtime),

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { imageTemplateAdmission, SettingsFile } from '../../store/index.js';
+import { EditorSettings, imageTemplateAdmission, SettingsFile } from '../../store/index.js';
 import { startTestServer, type TestServer } from './helpers.js';
 
 const template = (name: string, spec: Record<string, unknown> = {}) => ({
@@ -86,7 +86,7 @@ describe('image templates and settings through the API', () => {
     await t.close();
     const dir = await mkdtemp(join(tmpdir(), 'tp-api-settings-'));
     const settings = new SettingsFile(dir);
-    t = await startTestServer({ settings });
+    t = await startTestServer({ settings: new EditorSettings(dir) });
     expect((await t.req('GET', '/api/v1/settings')).json).toEqual({
       apiVersion: 'tidepool/v1',
       kind: 'EditorSettings',

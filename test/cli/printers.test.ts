@@ -190,6 +190,7 @@ describe('describe', () => {
     const text = describeObject(WS, o, events, NOW);
     const lines = text.split('\n');
     expect(lines[0]).toBe('Name:         alice');
+    expect(lines[1]).toBe('Namespace:    default');
     expect(lines).toContain('Labels:       team=web');
     expect(lines).toContain('              tier=a');
     expect(lines).toContain('  Image:    default');

@@ -2,7 +2,8 @@
 // runs the real scripts with the host's sh in a scratch home per workspace: settings written
 // in one workspace (as VS Code writes them) are saved when it stops and written into the next
 // new workspace with their time; a newer file there is kept; deleting saves too; an extension
-// that cannot be installed is named; `settingsSync: false` opts out.
+// that cannot be installed is named; `settingsSync: false` opts out. The default namespace keeps
+// the file a single-user install always had (settings/editor.json, read here as `settings`).
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { extensionId, parseSettingsDump } from '../../controller/reconcilers/workspace-settings.js';
 import type { StubExec } from '../../drivers/runtime/stub/index.js';
 import { EDITOR_EXTENSIONS_DIR, EDITOR_USER_DIR } from '../../specs/index.js';
-import { SettingsFile } from '../../store/index.js';
+import { EditorSettings, SettingsFile } from '../../store/index.js';
 import { cond, harness, waitFor, workspace, type Harness } from './helpers.js';
 
 let scratch: string;
@@ -60,7 +61,7 @@ describe('editor settings that follow you', () => {
     });
 
   it('saves what changed in a workspace when it stops, and writes it into the next new one with its time', async () => {
-    await h.start({ settings });
+    await h.start({ settings: new EditorSettings(h.dir) });
     await h.store.transaction((tx) => tx.create(workspace('alice')));
     await h.ready('alice');
     await vscodeWrites('alice', 'settings.json', '{ "editor.fontSize": 17 }\n', 1_700_000_100);
@@ -100,7 +101,7 @@ describe('editor settings that follow you', () => {
     });
     // As code-server's first run writes it, after the instance started: not the user's, so replaced.
     await vscodeWrites('carol', 'settings.json', '{ "defaults": true }\n', Math.floor(Date.now() / 1000) + 60);
-    await h.start({ settings });
+    await h.start({ settings: new EditorSettings(h.dir) });
     await h.store.transaction((tx) => {
       tx.create(workspace('carol'));
       tx.create(workspace('dave', { settingsSync: false }));
@@ -120,6 +121,56 @@ describe('editor settings that follow you', () => {
     const saved = await settings.read();
     expect(saved.files['settings.json']).toEqual({ content: '{ "a": 2 }\n', mtime: 1_750_000_000 });
     expect(saved.source).toBe('carol');
+  });
+
+  it("keeps each namespace's settings its own: one person's saved settings never reach another's workspaces", async () => {
+    const inNs = (namespace: string, name: string) => {
+      const w = workspace(name);
+      return { ...w, metadata: { ...w.metadata, namespace } };
+    };
+    for (const k of ['team-a/dev', 'team-a/next', 'team-b/dev']) await mkdir(homeOf(k), { recursive: true });
+    const perNs = new EditorSettings(h.dir);
+    await h.start({ settings: perNs });
+    await h.store.transaction((tx) => tx.create(inNs('team-a', 'dev')));
+    await h.ready('team-a/dev');
+    await vscodeWrites('team-a/dev', 'settings.json', '{ "a": "only" }\n', 1_700_000_200);
+    await h.store.transaction((tx) => {
+      const cur = tx.get('Workspace', 'team-a/dev')!;
+      tx.update({ ...cur, spec: { ...cur.spec, running: false } });
+    });
+    const saved = await waitFor('team-a saved', async () => {
+      const p = await perNs.of('team-a').read();
+      return p.files['settings.json'] ? p : undefined;
+    });
+    expect(saved.source).toBe('team-a/dev');
+    expect(perNs.of('team-a').path).toBe(join(h.dir, 'settings', 'namespaces', 'team-a', 'editor.json'));
+    // Neither the default namespace's file (a single-user install's) nor team-b's got anything.
+    expect(await settings.read()).toMatchObject({ files: {}, extensions: [] });
+    expect(await perNs.of('team-b').read()).toMatchObject({ files: {}, extensions: [] });
+
+    await h.store.transaction((tx) => {
+      tx.create(inNs('team-b', 'dev'));
+      tx.create(inNs('team-a', 'next'));
+    });
+    await h.ready('team-b/dev');
+    await h.ready('team-a/next');
+    expect(await applied('team-b/dev')).toMatchObject({
+      status: 'True',
+      message: 'No editor settings have been saved yet.',
+    });
+    await expect(readFile(join(homeOf('team-b/dev'), EDITOR_USER_DIR, 'settings.json'), 'utf8')).rejects.toThrow(
+      /ENOENT/,
+    );
+    expect(await applied('team-a/next')).toMatchObject({ status: 'True', reason: 'Applied' });
+    expect(await readFile(join(homeOf('team-a/next'), EDITOR_USER_DIR, 'settings.json'), 'utf8')).toBe(
+      '{ "a": "only" }\n',
+    );
+  });
+
+  it('refuses a namespace that is not a DNS label as a settings file (no path out of the data directory)', () => {
+    const perNs = new EditorSettings(h.dir);
+    expect(() => perNs.of('../x')).toThrow(/namespace "\.\.\/x" is not a DNS label/);
+    expect(perNs.of('default').path).toBe(join(h.dir, 'settings', 'editor.json'));
   });
 
   it('reads what the capture script prints, and extension folders as ids', () => {

@@ -19,7 +19,7 @@ import { createMemoryProxy } from '../../drivers/proxy/memory/index.js';
 import { createIncusRuntime, IncusClient, type IncusRuntime } from '../../drivers/runtime/incus/index.js';
 import { IDE_IMAGE_ALIAS } from '../../drivers/runtime/images.js';
 import { validateManifest, type Condition } from '../../specs/index.js';
-import { SettingsFile, Store, type Resource } from '../../store/index.js';
+import { EditorSettings, SettingsFile, Store, type Resource } from '../../store/index.js';
 import {
   INCUS_SOCKET,
   PROFILE,
@@ -135,7 +135,7 @@ describe.runIf(run && hasIde)('dotfiles, settings and devcontainer.json on Incus
       runtime,
       proxy: createMemoryProxy(),
       dataDir: scratch,
-      settings,
+      settings: new EditorSettings(scratch),
       resyncPeriodMs: 5000,
     });
   }, 120_000);

@@ -1,6 +1,7 @@
 // What the workspaces use, from GET /api/v1/usage (the server samples the runtime every few
 // seconds and keeps an hour in memory): polled every sample while the page is visible, by the
-// elements that show it (the list's bars, a workspace's graphs).
+// elements that show it (the list's bars, a workspace's graphs), for the namespace shown
+// (/api/v1/namespaces/{ns}/usage when an admin picked one).
 import type { UsageList, WorkspaceUsage } from '../../specs/usage.js';
 import { API_BASE, request } from './api.js';
 
@@ -15,8 +16,9 @@ export class UsagePoller {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running = false;
 
-  constructor(query: string, onState: (s: UsageState) => void) {
-    this.#path = `${API_BASE}/usage${query ? `?${query}` : ''}`;
+  /** `base`: the API base of the namespace shown (api.ts namespaceBase); the person's own by default. */
+  constructor(query: string, onState: (s: UsageState) => void, base = API_BASE) {
+    this.#path = `${base}/usage${query ? `?${query}` : ''}`;
     this.#onState = onState;
   }
 

@@ -297,6 +297,7 @@ export class TpApp extends LitElement {
             .action=${this._setRunning}
             .requestDelete=${this._requestDelete}
             .loaded=${s?.workspaces.loaded ?? false}
+            .base=${this._base}
           ></tp-workspaces>
         </div>
       </section>
@@ -329,6 +330,7 @@ export class TpApp extends LitElement {
       .sleepAction=${this._sleepOrWake}
       .portActions=${this._portActions}
       .requestDelete=${this._requestDelete}
+      .base=${this._base}
     ></tp-workspace-page>`;
   }
 

@@ -1,4 +1,5 @@
 import { LitElement, css, html } from 'lit';
+import { API_BASE } from '../api.js';
 import { baseStyles } from '../styles.js';
 import { UsagePoller, showBytes, showCores, type UsageState } from '../usage.js';
 import './tp-usage-graph.js';
@@ -10,16 +11,20 @@ import './tp-usage-graph.js';
 export class TpUsagePanel extends LitElement {
   static override properties = {
     name: { type: String },
+    base: { type: String },
     _state: { state: true },
   };
 
   declare name: string;
+  /** The API base of the workspace's namespace (api.ts namespaceBase). */
+  declare base: string;
   declare private _state: UsageState;
   #poller: UsagePoller | undefined;
 
   constructor() {
     super();
     this.name = '';
+    this.base = API_BASE;
     this._state = { loading: true };
   }
 
@@ -46,14 +51,22 @@ export class TpUsagePanel extends LitElement {
   }
 
   override updated(changed: Map<string, unknown>): void {
-    if (changed.has('name') && changed.get('name') !== undefined) this.#restart();
+    if (
+      (changed.has('name') && changed.get('name') !== undefined) ||
+      (changed.has('base') && changed.get('base') !== undefined)
+    )
+      this.#restart();
   }
 
   #restart(): void {
     this.#poller?.stop();
     this._state = { loading: true };
     if (!this.name) return;
-    this.#poller = new UsagePoller(`workspace=${encodeURIComponent(this.name)}&history=true`, (s) => (this._state = s));
+    this.#poller = new UsagePoller(
+      `workspace=${encodeURIComponent(this.name)}&history=true`,
+      (s) => (this._state = s),
+      this.base,
+    );
     this.#poller.start();
   }
 

@@ -1,5 +1,5 @@
 import { LitElement, html, nothing } from 'lit';
-import type { Event, Port, Sync, UiConfig, Workspace } from '../api.js';
+import { API_BASE, type Event, type Port, type Sync, type UiConfig, type Workspace } from '../api.js';
 import { APP_BASE } from '../router.js';
 import { describeOwner, extras, humanStatus, syncOwner } from '../status.js';
 import { baseStyles, controlStyles, tableStyles } from '../styles.js';
@@ -51,10 +51,13 @@ export class TpWorkspacePage extends LitElement {
     sleepAction: { attribute: false },
     portActions: { attribute: false },
     requestDelete: { attribute: false },
+    base: { type: String },
     _copied: { state: true },
   };
 
   declare name: string;
+  /** The API base of the namespace shown (api.ts namespaceBase): the usage graphs read it. */
+  declare base: string;
   declare workspace: Workspace | undefined;
   /** False until the first list of workspaces arrived. */
   declare loaded: boolean;
@@ -73,6 +76,7 @@ export class TpWorkspacePage extends LitElement {
   constructor() {
     super();
     this.name = '';
+    this.base = API_BASE;
     this.loaded = false;
     this.ports = [];
     this.events = [];
@@ -177,7 +181,7 @@ export class TpWorkspacePage extends LitElement {
       </div>
       <section aria-labelledby="h-usage">
         <h3 id="h-usage">Usage, last hour</h3>
-        <div class="card"><tp-usage-panel .name=${name}></tp-usage-panel></div>
+        <div class="card"><tp-usage-panel .name=${name} .base=${this.base}></tp-usage-panel></div>
       </section>
       <div class="grid">
         <div>

@@ -1,7 +1,7 @@
 // Over 300 lines: most of it is the CSS of the table and of its narrow card layout.
 import { LitElement, css, html, nothing } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
-import { portUrl, type Port, type Sync, type UiConfig, type Workspace } from '../api.js';
+import { API_BASE, portUrl, type Port, type Sync, type UiConfig, type Workspace } from '../api.js';
 import { workspacePath } from '../router.js';
 import { humanStatus, ideState, syncOwner } from '../status.js';
 import { baseStyles, controlStyles, tableStyles } from '../styles.js';
@@ -52,6 +52,7 @@ export class TpWorkspaces extends LitElement {
     requestDelete: { attribute: false },
     syncs: { attribute: false },
     loaded: { type: Boolean },
+    base: { type: String },
     _usage: { state: true },
   };
 
@@ -69,22 +70,41 @@ export class TpWorkspaces extends LitElement {
   declare syncs: Sync[];
   /** False until the first list arrived: shows "Loading…" instead of "No workspaces". */
   declare loaded: boolean;
+  /** The API base of the namespace shown (api.ts namespaceBase): its usage is polled. */
+  declare base: string;
   /** The server's latest usage sample (a bar per running workspace, the host's budget). */
   declare private _usage: UsageList | undefined;
   #usageByName = new Map<string, WorkspaceUsage>();
-  readonly #poller = new UsagePoller('', (s) => {
-    this._usage = 'list' in s ? s.list : undefined;
-    this.#usageByName = this._usage ? byName(this._usage) : new Map();
-  });
+  #poller: UsagePoller | undefined;
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.#poller.start();
+    this.#restartUsage();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.#poller.stop();
+    this.#poller?.stop();
+  }
+
+  override updated(changed: Map<string, unknown>): void {
+    // Another namespace picked: its bars, not the last one's.
+    if (changed.has('base') && changed.get('base') !== undefined && this.isConnected) this.#restartUsage();
+  }
+
+  #restartUsage(): void {
+    this.#poller?.stop();
+    this._usage = undefined;
+    this.#usageByName = new Map();
+    this.#poller = new UsagePoller(
+      '',
+      (s) => {
+        this._usage = 'list' in s ? s.list : undefined;
+        this.#usageByName = this._usage ? byName(this._usage) : new Map();
+      },
+      this.base,
+    );
+    this.#poller.start();
   }
 
   constructor() {
@@ -94,6 +114,7 @@ export class TpWorkspaces extends LitElement {
     this.syncs = [];
     this.config = { workspaceBaseUrl: '' };
     this.loaded = false;
+    this.base = API_BASE;
   }
 
   static override styles = [
