@@ -2,9 +2,11 @@
 // `tidepool wake|sleep`, the UI's buttons), and GET .../waking, the page the proxy shows for a
 // workspace that is not running. The proxy asks for that page with the request's own
 // credentials (it comes through the login gate like any API call): only an authenticated
-// request wakes a workspace, and only a page opened in a browser or a client such as curl, never
-// a WebSocket or a script's fetch (see wakes()). The page reloads itself every 2 s, so a browser lands in the IDE
-// once it answers; curl gets 503, Retry-After and one line.
+// request wakes a workspace, only for someone the route being woken lets in (./wake-access.ts:
+// the reach rule for an IDE, the Port's visibility for a Port), and only a page opened in a
+// browser or a client such as curl, never a WebSocket or a script's fetch (see wakes()). The
+// page reloads itself every 2 s, so a browser lands in the IDE once it answers; curl gets 503,
+// Retry-After and one line.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type } from '@sinclair/typebox';
@@ -15,6 +17,7 @@ import { identityOf } from './identity.js';
 import type { ReachCheck } from './forward-auth.js';
 import { namespacePath, requestNamespace } from './namespaces.js';
 import { NameParams, type TypeBoxProvider } from './params.js';
+import { decideWake } from './wake-access.js';
 
 /** Filled in once the controller is up (the API starts before it). */
 export interface SleepHolder {
@@ -122,21 +125,15 @@ function wakingPage(
   reach: ReachCheck | undefined,
 ) {
   // The proxy names the workspace by its route name (dev, or dev.team-a: specs/object-key.ts);
-  // the request's person may wake only an IDE the proxy would let them reach (the same rule).
+  // the request's person wakes only what the route being woken would let them open.
   const name = keyOfRoute(req.params.name);
-  // (A Port's request was decided by its visibility, which may let in others than the namespace's person.)
-  const why =
-    req.query.kind === 'port'
-      ? undefined
-      : reach?.(identityOf(req), {
-          method: 'GET',
-          uri: `${workspacePath(name)}/`,
-          host: String(req.headers.host ?? ''),
-          proto: 'http',
-          upgrade: false,
-        });
-  if (why) throw new ApiError(403, 'Forbidden', `Forbidden: ${why}`);
+  const kind = req.query.kind ?? 'ide';
+  const port = req.query.port === undefined ? undefined : Number(req.query.port);
+  const host = String(req.headers.host ?? '');
+  const decision = decideWake(store, identityOf(req), { workspace: name, kind, port, host }, reach);
   const notMine = () => reply.code(404).send({ kind: 'Status', code: 404, reason: 'NotFound', message: 'not asleep' });
+  if (!decision.wake && 'forbidden' in decision) throw new ApiError(403, 'Forbidden', decision.forbidden);
+  if (!decision.wake) return notMine();
   let waking = false;
   if (wakes(req)) {
     waking = service.wake(name, 'opening it through the proxy').outcome === 'Waking';
