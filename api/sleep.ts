@@ -10,7 +10,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type } from '@sinclair/typebox';
-import { keyOfRoute, objectKey, workspacePath, type SleepAnswer, type SleepService } from '../specs/index.js';
+import { keyOfRoute, objectKey, type SleepAnswer, type SleepService } from '../specs/index.js';
 import type { Store } from '../store/index.js';
 import { ApiError } from './errors.js';
 import { identityOf } from './identity.js';
