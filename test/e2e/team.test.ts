@@ -6,7 +6,8 @@
 // Port and API object with a 403 naming who is signed in. bob shares a Port with the team and
 // alice opens it; made public, it answers without sign-in only with its share token. eve lists
 // both with `tidepool get ws -A` and a token, and her Quota refuses bob a second workspace with
-// the figures. afterAll deletes every instance and volume carrying this run's Tidepool id.
+// the figures. bob's `dev` put to sleep wakes for him and for no one his routes refuse (alice
+// through an unpublished port, his private Port, his IDE or the waking page itself). afterAll deletes every instance and volume carrying this run's Tidepool id.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -136,6 +137,12 @@ async function readyFor(p: Person, name: string): Promise<void> {
     300_000,
     1000,
   );
+}
+
+/** The phase of the person's own `dev`. */
+async function phaseOf(p: Person): Promise<string | undefined> {
+  const r = await call(p, 'GET', '/api/v1/workspaces/dev');
+  return (r.json as Obj).status?.phase;
 }
 
 /** Opens `url` on the person's page and waits for the VS Code workbench and its folder (the WebSocket to the container). */
@@ -319,5 +326,27 @@ describe.skipIf(!run)('a team shares one Tidepool (issue 23, done when)', () => 
     expect(await anonymous(`${previewUrl}${forged}`)).not.toBe(200);
     // alice's Port is still hers alone.
     await refusedNaming(bob, `${previewUrl}/ns/alice/workspace/dev/port/3000/`);
+
+    // bob's `dev` asleep: nobody but whom its routes let in wakes it (api/wake-access.ts).
+    expect((await call(bob, 'PATCH', '/api/v1/ports/dev-3000', { spec: { visibility: 'private' } })).status).toBe(200);
+    const slept = await call(bob, 'POST', '/api/v1/workspaces/dev/sleep');
+    expect(slept.status, JSON.stringify(slept.json)).toBe(200);
+    await until('bob/dev asleep', async () => ((await phaseOf(bob)) === 'Sleeping' ? true : undefined), 120_000, 500);
+    // A port no Port publishes passes the forward auth for anyone signed in, and has nothing to open.
+    const unpublished = await alice.nav.goto(`${previewUrl}/ns/bob/workspace/dev/port/4000/`, { timeout: 60_000 });
+    expect(unpublished?.status()).not.toBe(200);
+    await refusedNaming(alice, `${previewUrl}/ns/bob/workspace/dev/port/3000/`);
+    await refusedNaming(alice, `${ideUrl}/ns/bob/workspace/dev/`);
+    // The waking page called directly, with alice's session, is refused too.
+    const direct = await call(alice, 'GET', '/api/v1/workspaces/dev.bob/waking?kind=port&port=3000');
+    expect(direct.status).toBe(403);
+    expect(direct.json.message).toContain(alice.email);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await phaseOf(bob)).toBe('Sleeping');
+    // bob opening his own Port wakes it: the waking page, then his dev server's workspace answers.
+    const waking = await bob.nav.goto(bobsPort, { timeout: 60_000 });
+    expect(waking?.status()).toBe(503);
+    expect(await bob.nav.textContent('body')).toMatch(/was asleep and is starting now/);
+    await readyFor(bob, 'dev');
   }, 900_000);
 });
