@@ -1,7 +1,8 @@
 // The waking page is no side door: over a real API server on loopback, with two people and an
 // admin, a sleeping workspace is woken through /api/v1/workspaces/{route}/waking only for someone
 // the route being woken lets in: an IDE for its namespace's person and admins (the reach rule), a
-// Port by its visibility (private, team, public), and nothing for a port no Port publishes.
+// Port by its visibility (private, team, public: its share link without a sign-in), and nothing
+// for a port no Port publishes.
 // Sign-in is not this test's business: the test app sets the identity (what the login gate
 // does) from a header that only this app reads.
 import type { FastifyInstance } from 'fastify';
@@ -83,11 +84,19 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** The proxy's hop for a page load of `who`: GET .../waking for the workspace's route name (dev.bob). */
-async function opens(who: string, query: string) {
+/**
+ * The proxy's hop for a page load of `who` (undefined: nobody signed in, no credentials at all):
+ * GET .../waking for the workspace's route name (dev.bob), with any headers the proxy adds.
+ */
+async function opens(who: string | undefined, query: string, extra: Record<string, string> = {}) {
   const before = service.woken.length;
   const res = await fetch(`${url}/api/v1/workspaces/dev.bob/waking?${query}`, {
-    headers: { authorization: AUTH, 'x-test-identity': who, 'sec-fetch-dest': 'document', accept: 'text/plain' },
+    headers: {
+      ...(who ? { authorization: AUTH, 'x-test-identity': who } : {}),
+      'sec-fetch-dest': 'document',
+      accept: 'text/plain',
+      ...extra,
+    },
   });
   const text = await res.text();
   let message = text;
@@ -121,6 +130,25 @@ describe('the waking page wakes a workspace only for whom its route lets in', ()
   it('a team or public Port: anyone signed in', async () => {
     expect(await opens('alice', 'kind=port&port=3001')).toMatchObject({ status: 503, woke: true });
     expect(await opens('alice', 'kind=port&port=3002')).toMatchObject({ status: 503, woke: true });
+  });
+
+  it("a public Port's share link wakes it without a sign-in; no link, a wrong one or another Port's does not", async () => {
+    const share = await fetch(`${url}/api/v1/namespaces/bob/ports/dev-3002/share`, {
+      headers: { authorization: AUTH, 'x-test-identity': 'root' },
+    });
+    const { token, path } = (await share.json()) as { token: string; path: string };
+    expect(path).toBe(`/ns/bob/workspace/dev/port/3002/tp-share/${token}/`);
+    const inPath = { 'x-forwarded-uri': `${path}index.html` };
+    expect(await opens(undefined, 'kind=port&port=3002', inPath)).toMatchObject({ status: 503, woke: true });
+    const inCookie = { 'x-tidepool-share': token };
+    expect(await opens(undefined, 'kind=port&port=3002', inCookie)).toMatchObject({ status: 503, woke: true });
+    const nothing = await opens(undefined, 'kind=port&port=3002');
+    expect(nothing).toMatchObject({ status: 401, woke: false });
+    const wrong = { 'x-tidepool-share': `${token.slice(0, -2)}AA` };
+    expect(await opens(undefined, 'kind=port&port=3002', wrong)).toMatchObject({ status: 401, woke: false });
+    // The token of the public Port is no key to the private one, nor to the IDE.
+    expect(await opens(undefined, 'kind=port&port=3000', inCookie)).toMatchObject({ status: 401, woke: false });
+    expect(await opens(undefined, 'kind=ide&port=8080', inCookie)).toMatchObject({ status: 401, woke: false });
   });
 
   it('a port no Port publishes: nothing to open, so nothing wakes (the proxy answers with its own page)', async () => {
