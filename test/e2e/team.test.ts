@@ -7,7 +7,8 @@
 // alice opens it; made public, it answers without sign-in only with its share token. eve lists
 // both with `tidepool get ws -A` and a token, and her Quota refuses bob a second workspace with
 // the figures. bob's `dev` put to sleep wakes for him and for no one his routes refuse (alice
-// through an unpublished port, his private Port, his IDE or the waking page itself). afterAll deletes every instance and volume carrying this run's Tidepool id.
+// through an unpublished port, his private Port, his IDE or the waking page itself), and for a
+// colleague with his public Port's share link. afterAll deletes every instance and volume carrying this run's Tidepool id.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -143,6 +144,12 @@ async function readyFor(p: Person, name: string): Promise<void> {
 async function phaseOf(p: Person): Promise<string | undefined> {
   const r = await call(p, 'GET', '/api/v1/workspaces/dev');
   return (r.json as Obj).status?.phase;
+}
+
+/** The person's own `dev` is still asleep a few seconds later (a wake would have begun by then). */
+async function staysAsleep(p: Person): Promise<void> {
+  await new Promise((r) => setTimeout(r, 3000));
+  expect(await phaseOf(p)).toBe('Sleeping');
 }
 
 /** Opens `url` on the person's page and waits for the VS Code workbench and its folder (the WebSocket to the container). */
@@ -312,7 +319,7 @@ describe.skipIf(!run)('a team shares one Tidepool (issue 23, done when)', () => 
     expect(team.status, JSON.stringify(team.json)).toBe(200);
     await opensDevServer(alice, bobsPort);
     // Nobody signed in: not even a team Port.
-    expect(await anonymous(bobsPort)).not.toBe(200);
+    expect(await anonymous(bobsPort)).toBe(401);
 
     // Public: the share link answers without sign-in; the bare path and a wrong token do not.
     const pub = await call(bob, 'PATCH', '/api/v1/ports/dev-3000', { spec: { visibility: 'public' } });
@@ -321,32 +328,35 @@ describe.skipIf(!run)('a team shares one Tidepool (issue 23, done when)', () => 
     expect(share.status, JSON.stringify(share.json)).toBe(200);
     expect(share.json.path).toMatch(/^\/ns\/bob\/workspace\/dev\/port\/3000\/tp-share\/[A-Za-z0-9_-]{16,}\/?$/);
     expect(await anonymous(`${previewUrl}${share.json.path}`)).toBe(200);
-    expect(await anonymous(bobsPort)).not.toBe(200);
+    expect(await anonymous(bobsPort)).toBe(401);
     const forged = (share.json.path as string).replace(/tp-share\/[^/]+/, 'tp-share/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
-    expect(await anonymous(`${previewUrl}${forged}`)).not.toBe(200);
+    expect(await anonymous(`${previewUrl}${forged}`)).toBe(401);
     // alice's Port is still hers alone.
     await refusedNaming(bob, `${previewUrl}/ns/alice/workspace/dev/port/3000/`);
 
     // bob's `dev` asleep: nobody but whom its routes let in wakes it (api/wake-access.ts).
-    expect((await call(bob, 'PATCH', '/api/v1/ports/dev-3000', { spec: { visibility: 'private' } })).status).toBe(200);
     const slept = await call(bob, 'POST', '/api/v1/workspaces/dev/sleep');
     expect(slept.status, JSON.stringify(slept.json)).toBe(200);
     await until('bob/dev asleep', async () => ((await phaseOf(bob)) === 'Sleeping' ? true : undefined), 120_000, 500);
+    expect((await call(bob, 'PATCH', '/api/v1/ports/dev-3000', { spec: { visibility: 'private' } })).status).toBe(200);
     // A port no Port publishes passes the forward auth for anyone signed in, and has nothing to open.
     const unpublished = await alice.nav.goto(`${previewUrl}/ns/bob/workspace/dev/port/4000/`, { timeout: 60_000 });
     expect(unpublished?.status()).not.toBe(200);
+    await staysAsleep(bob);
     await refusedNaming(alice, `${previewUrl}/ns/bob/workspace/dev/port/3000/`);
     await refusedNaming(alice, `${ideUrl}/ns/bob/workspace/dev/`);
     // The waking page called directly, with alice's session, is refused too.
     const direct = await call(alice, 'GET', '/api/v1/workspaces/dev.bob/waking?kind=port&port=3000');
     expect(direct.status).toBe(403);
     expect(direct.json.message).toContain(alice.email);
-    await new Promise((r) => setTimeout(r, 3000));
-    expect(await phaseOf(bob)).toBe('Sleeping');
-    // bob opening his own Port wakes it: the waking page, then his dev server's workspace answers.
-    const waking = await bob.nav.goto(bobsPort, { timeout: 60_000 });
-    expect(waking?.status()).toBe(503);
-    expect(await bob.nav.textContent('body')).toMatch(/was asleep and is starting now/);
+    await staysAsleep(bob);
+    // Public again: a colleague with only the share link, nobody signed in, wakes it (the waking page).
+    expect((await call(bob, 'PATCH', '/api/v1/ports/dev-3000', { spec: { visibility: 'public' } })).status).toBe(200);
+    expect(await anonymous(`${previewUrl}/ns/bob/workspace/dev/port/3000/`)).toBe(401);
+    await staysAsleep(bob);
+    const woken = await fetch(`${previewUrl}${share.json.path}`, { signal: AbortSignal.timeout(15_000) });
+    expect(woken.status).toBe(503);
+    expect(await woken.text()).toMatch(/^503: Port 3000 of workspace "bob\/dev" is waking up/);
     await readyFor(bob, 'dev');
   }, 900_000);
 });
