@@ -1,12 +1,13 @@
 // Waking and sleeping by request: POST /api/v1/workspaces/{name}/wake and .../sleep (the CLI's
 // `tidepool wake|sleep`, the UI's buttons), and GET .../waking, the page the proxy shows for a
 // workspace that is not running. The proxy asks for that page with the request's own
-// credentials (it comes through the login gate like any API call): only an authenticated
-// request wakes a workspace, only for someone the route being woken lets in (./wake-access.ts:
-// the reach rule for an IDE, the Port's visibility for a Port), and only a page opened in a
-// browser or a client such as curl, never a WebSocket or a script's fetch (see wakes()). The
-// page reloads itself every 2 s, so a browser lands in the IDE once it answers; curl gets 503,
-// Retry-After and one line.
+// credentials and share tokens: it wakes a workspace only for someone the route being woken
+// lets in (./wake-access.ts: the reach rule for an IDE, the Port's visibility for a Port, so a
+// public Port's share link without a sign-in, and otherwise only an authenticated request; the
+// page runs the login itself, only when the decision needs a person), and only for a page
+// opened in a browser or a client such as curl, never a WebSocket or a script's fetch (see
+// wakes()). The page reloads itself every 2 s, so a browser lands in the IDE once it answers;
+// curl gets 503, Retry-After and one line.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type } from '@sinclair/typebox';
@@ -124,11 +125,6 @@ function wakes(req: FastifyRequest): boolean {
 const escapeHtml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/**
- * Wakes the workspace when it sleeps (or says it is starting) with a 503 that says what is
- * happening now; a 404 when it is not one to wake (unknown, stopped, running), and then the
- * proxy answers with its own pages as for any name without an upstream.
- */
 type WakingRequest = FastifyRequest<{
   Params: { name: string };
   Querystring: { kind?: 'ide' | 'port'; port?: string };
