@@ -197,6 +197,25 @@ export interface AuthPluginOptions {
   proxied?: ProxiedAccess;
 }
 
+/** A route's config that leaves the login to the route: it must call signInStep's step before it reads an identity. */
+export interface SignsItselfIn {
+  signsItselfIn?: boolean;
+}
+
+/**
+ * The login of a request: the gate's check of its credentials, which sets req.identity, and for a
+ * session the origin rule (sessionRefusal). Throws 401, 403 or 429.
+ */
+export function signInStep(gate: LoginGate, origins: OriginPolicy) {
+  return async (req: FastifyRequest): Promise<void> => {
+    req.identity = await gate.check(req);
+    if (req.identity.via === 'session') {
+      const refused = sessionRefusal(req.raw, origins);
+      if (refused) throw refused;
+    }
+  };
+}
+
 /**
  * The login gate on every route but the public ones (it sets req.identity), and /authz: the
  * proxy's forward auth (./forward-auth.ts). A request signed in by the session cookie must also
@@ -208,13 +227,13 @@ export const authPlugin = fp(
     if (!opts.gate) throw new Error('authPlugin needs a login gate');
     const { gate } = opts;
     const own = opts.own ?? { ports: [], extra: [] };
+    const signIn = signInStep(gate, opts.origins);
     app.addHook('onRequest', async (req) => {
       if (isPublic(req.url.split('?')[0]!)) return;
-      req.identity = await gate.check(req);
-      if (req.identity.via === 'session') {
-        const refused = sessionRefusal(req.raw, opts.origins);
-        if (refused) throw refused;
-      }
+      // A route that decides first whether it needs a sign-in (the waking page: a public Port's
+      // share link wakes its workspace) calls the same step itself (SignsItselfIn).
+      if ((req.routeOptions.config as SignsItselfIn | undefined)?.signsItselfIn) return;
+      await signIn(req);
     });
     app.route({
       method: ['GET', 'HEAD'],

@@ -7,7 +7,7 @@ import type { AuthInfo, AuthMode } from '../specs/index.js';
 import type { EditorSettings, Store } from '../store/index.js';
 import { createApp } from './app.js';
 import { applyPlugin } from './apply.js';
-import { authPlugin, loginGate } from './auth.js';
+import { authPlugin, loginGate, signInStep } from './auth.js';
 import { authInfoPlugin } from './auth-info.js';
 import { portAuthz } from './port-authz.js';
 import { namespaceReach } from './ide-authz.js';
@@ -178,7 +178,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   await app.register(orphansPlugin, { holder: opts.orphans });
   await app.register(nodesPlugin, { holder: opts.nodes });
-  await app.register(sleepPlugin, { holder: opts.sleep, store, reach: signIn.reach ?? namespaceReach });
+  await app.register(sleepPlugin, {
+    holder: opts.sleep,
+    store,
+    reach: signIn.reach ?? namespaceReach,
+    shareKey: shareKeyOfServer,
+    signIn: signInStep(gate, origins),
+  });
   if (opts.settings) await app.register(settingsPlugin, { settings: opts.settings });
   await app.register((await import('./observe.js')).observeRoutes, { observe: opts.observe });
   await app.register(applyPlugin, { store });

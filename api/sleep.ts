@@ -1,20 +1,24 @@
 // Waking and sleeping by request: POST /api/v1/workspaces/{name}/wake and .../sleep (the CLI's
 // `tidepool wake|sleep`, the UI's buttons), and GET .../waking, the page the proxy shows for a
 // workspace that is not running. The proxy asks for that page with the request's own
-// credentials (it comes through the login gate like any API call): only an authenticated
-// request wakes a workspace, and only a page opened in a browser or a client such as curl, never
-// a WebSocket or a script's fetch (see wakes()). The page reloads itself every 2 s, so a browser lands in the IDE
-// once it answers; curl gets 503, Retry-After and one line.
+// credentials and share tokens: it wakes a workspace only for someone the route being woken
+// lets in (./wake-access.ts: the reach rule for an IDE, the Port's visibility for a Port, so a
+// public Port's share link without a sign-in, and otherwise only an authenticated request; the
+// page runs the login itself, only when the decision needs a person), and only for a page
+// opened in a browser or a client such as curl, never a WebSocket or a script's fetch (see
+// wakes()). The page reloads itself every 2 s, so a browser lands in the IDE once it answers;
+// curl gets 503, Retry-After and one line.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type } from '@sinclair/typebox';
-import { keyOfRoute, objectKey, workspacePath, type SleepAnswer, type SleepService } from '../specs/index.js';
+import { keyOfRoute, objectKey, type SleepAnswer, type SleepService } from '../specs/index.js';
 import type { Store } from '../store/index.js';
 import { ApiError } from './errors.js';
-import { identityOf } from './identity.js';
 import type { ReachCheck } from './forward-auth.js';
 import { namespacePath, requestNamespace } from './namespaces.js';
 import { NameParams, type TypeBoxProvider } from './params.js';
+import { decideWake, shareTokensOf, type WakeDecision, type WakeRequest } from './wake-access.js';
+import type { SignsItselfIn } from './auth.js';
 
 /** Filled in once the controller is up (the API starts before it). */
 export interface SleepHolder {
@@ -60,11 +64,19 @@ const WakingQuery = Type.Object({
   port: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })),
 });
 
+export interface SleepPluginOptions {
+  holder: SleepHolder | undefined;
+  store: Store;
+  /** Who may reach which IDE (the proxy's rule); everyone signed in when left out. */
+  reach?: ReachCheck | undefined;
+  /** The key of the Ports' share tokens (./port-share.ts): a public Port's link wakes it without a sign-in. */
+  shareKey: Buffer;
+  /** The login step (./auth.ts signInStep): the waking page signs in itself, only when it must. */
+  signIn: (req: FastifyRequest) => Promise<void>;
+}
+
 export const sleepPlugin = fp(
-  async (
-    app: FastifyInstance,
-    { holder, store, reach }: { holder: SleepHolder | undefined; store: Store; reach?: ReachCheck },
-  ) => {
+  async (app: FastifyInstance, { holder, store, reach, shareKey, signIn }: SleepPluginOptions) => {
     const r = app.withTypeProvider<TypeBoxProvider>();
     // On today's path (the requester's own namespace) and on a namespace's (api/namespaces.ts).
     for (const prefix of ['/api/v1', namespacePath(':namespace')]) {
@@ -86,9 +98,13 @@ export const sleepPlugin = fp(
       querystring: WakingQuery,
       responses: { 503: { description: 'The waking page (HTML for a browser, one line otherwise)' } },
     };
-    r.get('/api/v1/workspaces/:name/waking', { schema: waking }, async (req, reply) =>
-      wakingPage(req, reply, serviceOf(holder), store, reach),
-    );
+    const config: SignsItselfIn = { signsItselfIn: true };
+    r.get('/api/v1/workspaces/:name/waking', { schema: waking, config }, async (req, reply) => {
+      const decision = await decide(req, store, shareKey, reach, signIn);
+      if (!decision.wake && 'forbidden' in decision) throw new ApiError(403, 'Forbidden', decision.forbidden);
+      if (!decision.wake) return notAsleep(reply);
+      return wakingPage(req, reply, serviceOf(holder), store);
+    });
   },
   { name: 'tidepool-sleep', fastify: '5.x' },
 );
@@ -109,34 +125,49 @@ function wakes(req: FastifyRequest): boolean {
 const escapeHtml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
+type WakingRequest = FastifyRequest<{
+  Params: { name: string };
+  Querystring: { kind?: 'ide' | 'port'; port?: string };
+}>;
+
+const notAsleep = (reply: FastifyReply) =>
+  reply.code(404).send({ kind: 'Status', code: 404, reason: 'NotFound', message: 'not asleep' });
+
+/**
+ * Whether this request may wake what it names: what the route being woken would decide
+ * (./wake-access.ts), signing in first only when that needs a person (a public Port's share
+ * link does not).
+ */
+async function decide(
+  req: WakingRequest,
+  store: Store,
+  shareKey: Buffer,
+  reach: ReachCheck | undefined,
+  signIn: (req: FastifyRequest) => Promise<void>,
+): Promise<WakeDecision> {
+  // The proxy names the workspace by its route name (dev, or dev.team-a: specs/object-key.ts).
+  const wake: WakeRequest = {
+    workspace: keyOfRoute(req.params.name),
+    kind: req.query.kind ?? 'ide',
+    port: req.query.port === undefined ? undefined : Number(req.query.port),
+    host: String(req.headers.host ?? ''),
+    ...shareTokensOf(req),
+  };
+  const first = decideWake(store, shareKey, req.identity, wake, reach);
+  if (first.wake || !('needSignIn' in first)) return first;
+  // (A test app may have set the identity already; in a server only the login sets it.)
+  if (!req.identity) await signIn(req);
+  return decideWake(store, shareKey, req.identity, wake, reach);
+}
+
 /**
  * Wakes the workspace when it sleeps (or says it is starting) with a 503 that says what is
  * happening now; a 404 when it is not one to wake (unknown, stopped, running), and then the
  * proxy answers with its own pages as for any name without an upstream.
  */
-function wakingPage(
-  req: FastifyRequest<{ Params: { name: string }; Querystring: { kind?: 'ide' | 'port'; port?: string } }>,
-  reply: FastifyReply,
-  service: SleepService,
-  store: Store,
-  reach: ReachCheck | undefined,
-) {
-  // The proxy names the workspace by its route name (dev, or dev.team-a: specs/object-key.ts);
-  // the request's person may wake only an IDE the proxy would let them reach (the same rule).
+function wakingPage(req: WakingRequest, reply: FastifyReply, service: SleepService, store: Store) {
   const name = keyOfRoute(req.params.name);
-  // (A Port's request was decided by its visibility, which may let in others than the namespace's person.)
-  const why =
-    req.query.kind === 'port'
-      ? undefined
-      : reach?.(identityOf(req), {
-          method: 'GET',
-          uri: `${workspacePath(name)}/`,
-          host: String(req.headers.host ?? ''),
-          proto: 'http',
-          upgrade: false,
-        });
-  if (why) throw new ApiError(403, 'Forbidden', `Forbidden: ${why}`);
-  const notMine = () => reply.code(404).send({ kind: 'Status', code: 404, reason: 'NotFound', message: 'not asleep' });
+  const notMine = () => notAsleep(reply);
   let waking = false;
   if (wakes(req)) {
     waking = service.wake(name, 'opening it through the proxy').outcome === 'Waking';

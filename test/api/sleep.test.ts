@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SleepAnswer, SleepService } from '../../specs/index.js';
 import type { SleepHolder } from '../../api/sleep.js';
-import { startTestServer, type TestServer } from './helpers.js';
+import { port, startTestServer, type TestServer } from './helpers.js';
 
 class RecordingSleep implements SleepService {
   readonly asked: string[] = [];
@@ -65,6 +65,8 @@ describe('wake and sleep API', () => {
       metadata: { name: 'w' },
       spec: { image: 'default', running: true, resources: { cpu: 2, memory: '4Gi' } },
     } as never);
+    // A Port's page wakes only for a port a Port publishes (api/wake-access.ts).
+    await t.store.create(port('w-3000', 'w', 3000) as never);
     const curl = await t.req('GET', '/api/v1/workspaces/w/waking?kind=ide&port=8080');
     expect(curl.status).toBe(503);
     expect(curl.headers.get('retry-after')).toBe('2');

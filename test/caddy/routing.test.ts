@@ -179,9 +179,21 @@ describe('caddy driver: routing through a real Caddy, looked up by name', () => 
     expect(p.body).toBe('503: waking sleepy port GET auth=ok\n');
     expect(api.waking.length).toBe(before + 2);
     expect(api.waking.at(-1)!.url).toBe('/api/v1/workspaces/sleepy/waking?kind=port&port=3000');
+    // A Port's hop carries its share tokens as the forward auth gets them (a public Port's link
+    // wakes it without a sign-in: api/wake-access.ts): the original path, and the share cookie
+    // alone, never the other cookies.
+    const shared = await get(`${h.previewUrl}/workspace/sleepy/port/3000/tp-share/T0ken_-1/page?q=1`, true, {
+      cookie: 'theirs=1; tp_share=C00kie_-2; tp_session=s',
+    });
+    expect(shared.status).toBe(503);
+    const hop = api.waking.at(-1)!.headers;
+    expect(hop['x-forwarded-uri']).toBe('/workspace/sleepy/port/3000/tp-share/T0ken_-1/page?q=1');
+    expect(hop['x-tidepool-share']).toBe('C00kie_-2');
+    expect(hop.cookie).toBeUndefined();
+    expect(api.waking.length).toBe(before + 3);
     // Without credentials the login answers, and the API's waking page is never asked.
     expect((await get(`${h.workspaceUrl}/workspace/sleepy/`, false)).status).toBe(401);
-    expect(api.waking.length).toBe(before + 2);
+    expect(api.waking.length).toBe(before + 3);
     // carol (404 from the API) and nobody (the API away) got Caddy's own pages, in the tests above.
     expect(api.waking.some((r) => r.url.startsWith('/api/v1/workspaces/carol/waking'))).toBe(true);
     expect(api.waking.some((r) => r.url.startsWith('/api/v1/workspaces/nobody/waking'))).toBe(true);

@@ -117,7 +117,7 @@ export function forwardAuthHandler(s: { apiUpstream: string; proxySecret: string
  * From a copy of the Cookie header to the share cookie's value alone (a token is base64url),
  * or nothing when there is none: whatever else is left still holds a '=', ';' or ' '.
  */
-const SHARE_COOKIE_ONLY: Json = [
+export const SHARE_COOKIE_ONLY: Json = [
   { search_regexp: `^(?:.*;\\s*)?${SHARE_COOKIE}=([A-Za-z0-9_-]*).*$`, replace: '$1' },
   { search_regexp: '^.*[=; ].*$', replace: '' },
 ];

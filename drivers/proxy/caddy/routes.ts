@@ -2,7 +2,8 @@
 // preview server), the trailing-slash redirect in front of them, and their error routes, which
 // ask Tidepool's API to wake a sleeping workspace and otherwise hand a failed lookup to the pages
 // server (./pages-server.ts).
-import { SHARE_COOKIE, SHARE_SEGMENT } from '../../../specs/port-share.js';
+import { FORWARDED_URI_HEADER, SHARE_COOKIE, SHARE_HEADER, SHARE_SEGMENT } from '../../../specs/port-share.js';
+import { SHARE_COOKIE_ONLY } from './auth.js';
 import { ZONE } from '../dns/zone.js';
 import { uiUrl, type CaddyConfigSettings } from './config-settings.js';
 import type { Json } from './json.js';
@@ -193,9 +194,15 @@ function wakeHop(s: CaddyConfigSettings, kind: PageKind, toPages: Json): Json {
           'X-Tidepool-Session': ['{http.vars.tp_session}'],
           'X-Tp-Upgrade': ['{http.request.header.Upgrade}'],
           'X-Tp-Ui': [uiUrl(s)],
+          // A public Port's share token (the original path's, or the share cookie's), as the
+          // forward auth sends them: its link wakes the workspace without a sign-in.
+          ...(kind === 'port'
+            ? { [FORWARDED_URI_HEADER]: ['{http.request.orig_uri}'], [SHARE_HEADER]: ['{http.request.header.Cookie}'] }
+            : {}),
         },
         // A Port's cookies stay out (up to hundreds of KiB, over the API's header limit).
         delete: ['Cookie', 'Connection', 'Upgrade'],
+        ...(kind === 'port' ? { replace: { [SHARE_HEADER]: SHARE_COOKIE_ONLY } } : {}),
       },
       response: { set: { 'X-Content-Type-Options': ['nosniff'] } },
     },
