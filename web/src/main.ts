@@ -30,14 +30,15 @@ function storesOf(ns: string) {
 }
 
 /**
- * The shown namespace's use against its quota, read again when its workspaces change (a store's
- * `change` also fires for its connection state: only a new set of resourceVersions reads again,
- * so an idle page sends no request).
+ * The shown namespace's use against its quota, read again when its workspaces change what a
+ * quota counts: which there are and their specs (a new metadata.generation). A status write (an
+ * access time, a phase) and a store's `change` for its connection state read nothing, so an
+ * idle page sends no request, even while its own loads update lastAccessTime.
  */
 let quotaTimer: ReturnType<typeof setTimeout> | undefined;
 let quotaSeen: string | undefined;
 function readQuota(): void {
-  const seen = `${app.namespace}:${(app.stores?.workspaces.items ?? []).map((w) => w.metadata.resourceVersion).join(',')}`;
+  const seen = `${app.namespace}:${(app.stores?.workspaces.items ?? []).map((w) => `${w.metadata.name}@${w.metadata.generation}`).join(',')}`;
   if (seen === quotaSeen) return;
   quotaSeen = seen;
   clearTimeout(quotaTimer);
