@@ -38,17 +38,26 @@ function storesOf(ns: string) {
 let quotaTimer: ReturnType<typeof setTimeout> | undefined;
 let quotaSeen: string | undefined;
 function readQuota(): void {
-  const seen = `${app.namespace}:${(app.stores?.workspaces.items ?? []).map((w) => `${w.metadata.name}@${w.metadata.generation}`).join(',')}`;
+  const workspaces = app.stores?.workspaces;
+  // Not before the list is in: the use is read once with it, as part of the page's load.
+  if (!workspaces?.loaded) return;
+  const seen = `${app.namespace}:${workspaces.items.map((w) => `${w.metadata.name}@${w.metadata.generation}`).join(',')}`;
   if (seen === quotaSeen) return;
+  const first = quotaSeen === undefined;
   quotaSeen = seen;
   clearTimeout(quotaTimer);
-  quotaTimer = setTimeout(async () => {
-    const ns = app.namespace;
-    const u = ns
-      ? await request<QuotaUsage>('GET', `${namespaceBase(ns)}/quotausage`).catch(() => undefined)
-      : (await request<{ items: QuotaUsage[] }>('GET', `${API_BASE}/quotausage`).catch(() => undefined))?.items[0];
-    if (app.namespace === ns) app.quota = u;
-  }, 300);
+  // The first read goes at once (the page is loading anyway); later changes come in bursts (an
+  // apply of many) and are read once they settle.
+  quotaTimer = setTimeout(
+    async () => {
+      const ns = app.namespace;
+      const u = ns
+        ? await request<QuotaUsage>('GET', `${namespaceBase(ns)}/quotausage`).catch(() => undefined)
+        : (await request<{ items: QuotaUsage[] }>('GET', `${API_BASE}/quotausage`).catch(() => undefined))?.items[0];
+      if (app.namespace === ns) app.quota = u;
+    },
+    first ? 0 : 300,
+  );
 }
 
 let stopFollowing = () => {};
@@ -58,6 +67,7 @@ function show(ns: string): void {
   const stores = storesOf(ns);
   app.namespace = ns;
   app.quota = undefined;
+  quotaSeen = undefined;
   app.stores = stores;
   stores.workspaces.addEventListener('change', readQuota);
   stopFollowing = followWhileVisible(Object.values(stores));
