@@ -21,7 +21,19 @@ export async function processArgv(pid: number): Promise<string[] | undefined> {
   });
 }
 
-/** Ends `pid` (SIGTERM, then SIGKILL after `graceMs`); stops as soon as it is gone or its command line changed. */
+/** Whether `pid` has finished exiting: no such process, or only its zombie (or, off Linux, no command line). */
+async function exited(pid: number): Promise<boolean> {
+  if (process.platform !== 'linux') return (await processArgv(pid)) === undefined;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
+    return state === 'Z' || state === 'X';
+  } catch {
+    return true;
+  }
+}
+
+/** Ends `pid` (SIGTERM, then SIGKILL after `graceMs`); stops as soon as it is gone or its pid holds another program. */
 export async function endProcess(pid: number, graceMs: number): Promise<void> {
   const argv = await processArgv(pid);
   for (const [signal, waitMs] of [
@@ -35,8 +47,11 @@ export async function endProcess(pid: number, graceMs: number): Promise<void> {
     }
     const deadline = Date.now() + waitMs;
     while (Date.now() < deadline) {
+      if (await exited(pid)) return;
+      // Another program under the same pid: ours is long gone. (A process that is exiting has
+      // an empty command line but still holds its sockets: that one is waited for.)
       const now = await processArgv(pid);
-      if (!now || now.join('\0') !== argv?.join('\0')) return;
+      if (now && now.join('\0') !== argv?.join('\0')) return;
       await sleep(25);
     }
   }
