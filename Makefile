@@ -52,8 +52,12 @@ test: HOST_FLAGS = --with-chromium
 test: check host build
 	@bash scripts/cluster-lab.sh up || echo "make test: the cluster lab could not be built (see above); test/cluster fails under TIDEPOOL_REQUIRE_INCUS=1"
 	@# The lab is torn down afterwards, pass or fail (KEEP_LAB=1 keeps it for another run).
-	rc=0; TIDEPOOL_REQUIRE_INCUS=1 TIDEPOOL_SKIP_BUILD=1 TIDEPOOL_SKIP_UNIT=1 npx vitest run || rc=$$?; \
-	  [ -n "$(KEEP_LAB)" ] || bash scripts/cluster-lab.sh down; exit $$rc
+	@# The failures are repeated last, after the teardown, with the first lines of each error.
+	rc=0; rm -f test-results/vitest.json; \
+	  TIDEPOOL_REQUIRE_INCUS=1 TIDEPOOL_SKIP_BUILD=1 TIDEPOOL_SKIP_UNIT=1 npx vitest run \
+	    --reporter=default --reporter=json --outputFile.json=test-results/vitest.json || rc=$$?; \
+	  [ -n "$(KEEP_LAB)" ] || bash scripts/cluster-lab.sh down; \
+	  [ $$rc = 0 ] || npx tsx test/failure-summary.ts test-results/vitest.json; exit $$rc
 
 ## The cluster lab: a 3-member Incus cluster of nested containers on this machine, behind an egress
 ## guard (scripts/cluster-lab.sh; the member image is built once, ~1 min, then forming takes seconds).
