@@ -7,7 +7,7 @@ import type { Condition, WorkspacePhase, WorkspaceStatus } from '../../specs/ind
 import type { VM } from '../../drivers/runtime/types.js';
 import type { Result } from '../reconcile.js';
 import { getCondition, isTrue, setCondition, type ConditionInput, type ConditionReason } from '../status.js';
-import { POLL_MS, SLOW_POLL_MS, keepForeignStatus, pollMs, type Context } from './context.js';
+import { POLL_MS, SLOW_POLL_MS, ideProbeMs, keepForeignStatus, pollMs, type Context } from './context.js';
 import { noteFor } from './workspace-home.js';
 
 export type VMReady = ConditionInput & { type: 'VMReady' };
@@ -167,7 +167,7 @@ async function fromIde(ctx: Context, ws: Workspace, vm: VM, prev: WorkspaceStatu
     phase: 'Starting',
     ip: vm.ip,
     vmReady: vmReady('False', 'WaitingForIDE', message),
-    requeueAfterMs: late ? SLOW_POLL_MS : soon,
+    requeueAfterMs: late ? SLOW_POLL_MS : ideProbeMs(ctx, ctx.ideWaitSince.get(name)),
   };
 }
 
