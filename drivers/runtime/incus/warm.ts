@@ -8,8 +8,9 @@
 // service of user dev). A pool instance never has a home: it is made without one and leaves the
 // pool before the workspace's is attached. Pool instances carry this Tidepool's id and
 // user.tidepool.warm=<template>; they are no workspace's (never orphans), survive serve's
-// shutdown and are adopted by the next start; refills run in the background after each take and
-// at every listing (the resync), so one that failed or was deleted behind our back comes back.
+// shutdown and are adopted by the next start; refills run in the background a few seconds after
+// each take (once the taken one's IDE has started) and at every listing (the resync), so one that
+// failed or was deleted behind our back comes back.
 import { randomBytes } from 'node:crypto';
 import { errorMessage } from '../../../specs/errors.js';
 import { resolveImage, type ImageMap } from '../images.js';
@@ -30,6 +31,11 @@ const BOOTED =
   'case "$(systemctl is-system-running 2>/dev/null)" in running|degraded) exit 0;; esac; i=$((i+1)); sleep 0.1; done; exit 1';
 /** Puts the boot-time link back and starts the IDE, on an image that has the unit (others: nothing). */
 const START_IDE = `if [ -e ${IDE_UNIT} ]; then ln -sf ${IDE_UNIT} ${IDE_WANTS} && systemctl start --no-block code-server.service; fi`;
+/**
+ * How long after a take the pool waits to refill: a new instance's boot is a burst of CPU that
+ * the taken one's IDE start (code-server loading, about 0.5 s) would otherwise share.
+ */
+export const REFILL_DELAY_MS = 3000;
 
 export interface WarmSettings {
   /** Instances to keep per image template. */
@@ -116,13 +122,17 @@ export class WarmPool {
       await this.#delete(w.name);
       return undefined;
     } finally {
-      this.#fill(req.image);
+      this.#fillLater(req.image);
     }
   }
 
   /** Stops filling; the instances stay for the next start to adopt. */
   close(): void {
     this.#closed = true;
+  }
+
+  #fillLater(template: string): void {
+    setTimeout(() => this.#fill(template), REFILL_DELAY_MS).unref();
   }
 
   #count(template: string): number {
