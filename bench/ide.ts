@@ -15,7 +15,7 @@
 // No baseline ever lists the host (`incus list NAME` fetches the full state of every instance:
 // it slowed both sides alike and hid the gap this benchmark is for).
 // Run (as root, after `make host`, which builds the tidepool-ide image; builds dist/ first):
-//   npx tsx bench/ide.ts [--rounds 3] [--timeout 180] [--idle 15] [--image tidepool-ide]
+//   npx tsx bench/ide.ts [--rounds 5] [--timeout 180] [--idle 15] [--image tidepool-ide]
 // Rounds rotate which side goes first. Traffic goes only to loopback (Caddy) and to instances
 // on the Tidepool bridge; every wait is bounded by --timeout seconds; everything made is deleted.
 import { execFileSync } from 'node:child_process';
@@ -60,7 +60,7 @@ const num = (name: string, def: number) => {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
   return v;
 };
-const ROUNDS = num('rounds', 3);
+const ROUNDS = num('rounds', 5);
 const TIMEOUT_MS = num('timeout', 180) * 1000;
 const IDLE_S = num('idle', 15);
 const IMAGE = arg('image', 'tidepool-ide');
@@ -72,12 +72,18 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
-/** Polls fn every 100 ms until it is true; throws after the timeout. */
+/**
+ * Both sides look every POLL_MS (Tidepool's through Caddy here, the floor's on the instance):
+ * at 100 ms the looks' own granularity was as large as the gap being measured.
+ */
+const POLL_MS = 50;
+
+/** Polls fn every POLL_MS until it is true; throws after the timeout. */
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs = TIMEOUT_MS): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!(await fn().catch(() => false))) {
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await sleep(100);
+    await sleep(POLL_MS);
   }
 }
 
@@ -120,7 +126,7 @@ async function main(): Promise<void> {
     pool: POOL,
     image: IMAGE,
     mark: { 'user.bench': baseMark },
-    pollMs: 100,
+    pollMs: POLL_MS,
     timeoutMs: TIMEOUT_MS,
   });
   let serve: IncusServe | undefined;
