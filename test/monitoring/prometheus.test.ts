@@ -100,6 +100,15 @@ describe.skipIf(!run)('Prometheus scraping serve', () => {
     const used = await query(p, 'tidepool_workspace_memory_bytes{workspace="busy"}');
     expect(used).toBeGreaterThan(0);
     expect(used).toBeLessThan(256 * MiB);
+    // The pool is btrfs without quotas, where Incus cannot tell a volume's size: measured inside.
+    const home = await until(
+      'busy home size',
+      async () => query(p, 'tidepool_workspace_home_used_bytes{workspace="busy"}'),
+      30_000,
+      500,
+    );
+    expect(home).toBeGreaterThanOrEqual(0);
+    expect(home).toBeLessThan(64 * MiB);
   });
 
   it('loads the alert rules, and fires the not-Ready one for the workspace refused for capacity', async () => {
@@ -165,6 +174,8 @@ describe.skipIf(!run)('tidepool top', () => {
     const lines = top.split('\n');
     expect(lines[0]).toMatch(/^NAME\s+CPU\(cores\)\s+CPU%\s+MEMORY\(bytes\)\s+MEMORY%/);
     expect(lines[2]).toMatch(/^calm\s/);
+    // Every figure is known, the home's size included (HOME is the sixth column).
+    expect(lines[1]!.split(/\s+/)[5]).toMatch(/^\d+(Ki|Mi)?$/);
     expect(top).not.toMatch(/^waiting\s/m);
   });
 });

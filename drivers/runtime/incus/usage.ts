@@ -1,7 +1,11 @@
 // What the running instances use, from the instance list with state (one GET
 // /1.0/instances?recursion=2 for all of them) and, for the homes, one GET
 // /1.0/storage-pools/POOL/volumes/custom/NAME/state per home, kept for a minute (a home's
-// size moves slowly and each look may walk the volume on some storage drivers).
+// size moves slowly and each look may walk the volume on some storage drivers). Where the
+// storage driver cannot tell (btrfs without quotas, which Tidepool's pool is: qgroups slow
+// every snapshot and delete; dir without project quotas), the home is measured from inside
+// with `du` at the lowest priority, at most every five minutes.
+import { execIn } from './exec.js';
 import type { VMUsage } from '../types.js';
 import type { IncusHomes } from './homes.js';
 import { parseBytes, type Instance } from './mapping.js';
@@ -19,11 +23,15 @@ interface WithDevices {
 }
 
 const HOME_TTL_MS = 60_000;
+/** A home measured inside walks every file of it: seldom. */
+const DU_TTL_MS = 300_000;
+/** du of "$0" at the lowest priority where the image has `nice` (busybox images may not). */
+const DU = 'if command -v nice >/dev/null; then exec nice -n 19 du -skx "$0"; fi; exec du -skx "$0"';
 
 export class IncusUsage {
   readonly #scope: IncusScope;
   readonly #homes: IncusHomes;
-  readonly #homeCache = new Map<string, { atMs: number; bytes: number | undefined }>();
+  readonly #homeCache = new Map<string, { atMs: number; ttlMs: number; bytes: number | undefined }>();
 
   constructor(scope: IncusScope, homes: IncusHomes) {
     this.#scope = scope;
@@ -57,21 +65,40 @@ export class IncusUsage {
     return u;
   }
 
-  /** Bytes used by the home volume, when its storage driver tells (a failure is no figure, not an error). */
+  /** Bytes used by the home volume, as its storage driver tells or else as `du` inside finds (a failure is no figure, not an error). */
   async #homeUsed(i: Instance & WithDevices, workspace: string): Promise<number | undefined> {
     const cached = this.#homeCache.get(workspace);
-    if (cached && Date.now() - cached.atMs < HOME_TTL_MS) return cached.bytes;
+    if (cached && Date.now() - cached.atMs < cached.ttlMs) return cached.bytes;
     const volume = this.#homes.volumeName(workspace);
     const dev = Object.values(i.expanded_devices ?? {}).find((d) => d.type === 'disk' && d.source === volume);
-    let bytes: number | undefined;
-    if (dev?.pool) {
-      const path = `/1.0/storage-pools/${encodeURIComponent(dev.pool)}/volumes/custom/${encodeURIComponent(volume)}/state`;
-      bytes = await this.#scope.client
-        .call<{ usage?: { used?: number } }>('GET', this.#scope.query(path))
-        .then((s) => s?.usage?.used)
-        .catch(() => undefined);
-    }
-    this.#homeCache.set(workspace, { atMs: Date.now(), bytes });
+    if (!dev?.pool) return undefined;
+    const path = `/1.0/storage-pools/${encodeURIComponent(dev.pool)}/volumes/custom/${encodeURIComponent(volume)}/state`;
+    let bytes = await this.#scope.client
+      .call<{ usage?: { used?: number } }>('GET', this.#scope.query(path))
+      .then((s) => s?.usage?.used)
+      .catch(() => undefined);
+    // Incus answers without a figure (or refuses) when its driver cannot tell: measure inside.
+    const measuredInside = bytes === undefined;
+    if (measuredInside) bytes = await this.#du(i.name, dev.path ?? this.#homes.path);
+    this.#homeCache.set(workspace, { atMs: Date.now(), ttlMs: measuredInside ? DU_TTL_MS : HOME_TTL_MS, bytes });
     return bytes;
+  }
+
+  /** Bytes of disk under `dir` in the instance, on that file system only, by `du` at the lowest priority (POSIX -k: busybox has it too). */
+  async #du(instance: string, dir: string): Promise<number | undefined> {
+    try {
+      const r = await execIn(
+        this.#scope.client,
+        this.#scope.instancePath(instance),
+        (p) => this.#scope.query(p),
+        ['sh', '-c', DU, dir],
+        { timeoutSeconds: 60 },
+      );
+      // du exits 1 when a file vanished or one was unreadable while it walked: the sum still counts.
+      const kib = Number(/^(\d+)\s/.exec(r.stdout)?.[1]);
+      return Number.isFinite(kib) ? kib * 1024 : undefined;
+    } catch {
+      return undefined;
+    }
   }
 }
