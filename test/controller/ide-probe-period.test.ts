@@ -22,13 +22,19 @@ describe('ideProbeMs', () => {
   it('spreads the probes of several waiting workspaces, up to the runtime poll', () => {
     const now = 100_000;
     expect(ideProbeMs(ctxWith(now, [now - 4000, now - 4000, now - 4000]), now - 4000)).toBe(3 * IDE_PROBE_MS);
-    const many = ctxWith(now, Array.from({ length: 40 }, () => now - 4000));
+    const many = ctxWith(
+      now,
+      Array.from({ length: 40 }, () => now - 4000),
+    );
     expect(ideProbeMs(many, now - 4000)).toBe(POLL_MS);
   });
 
   it('never probes later than the runtime poll of a workspace that just started waiting', () => {
     const now = 100_000;
-    const ctx = ctxWith(now, Array.from({ length: 10 }, () => now - 10));
+    const ctx = ctxWith(
+      now,
+      Array.from({ length: 10 }, () => now - 10),
+    );
     expect(ideProbeMs(ctx, now - 10)).toBe(pollMs(ctx, now - 10));
   });
 

@@ -61,7 +61,7 @@ describe('IncusUsage, the home', () => {
     expect(u?.homeUsedBytes).toBe(8200 * 1024);
     const exec = calls.find((c) => c.path.endsWith('/exec'));
     expect(exec?.path).toBe('/1.0/instances/ws-1/exec');
-    const argv = (exec?.body as { command: string[] }).command;
+    const argv = (exec!.body as { command: string[] }).command;
     expect(argv.slice(0, 2)).toEqual(['sh', '-c']);
     expect(argv[2]).toContain('du -skx "$0"');
     expect(argv[3]).toBe('/home/dev');
