@@ -15,7 +15,7 @@ import { CaddyAdmin } from './admin.js';
 import type { PasswordHash } from './auth.js';
 import { DesiredConfig, readPreviousBoot, type PreviousBoot, type ProxySecret } from './desired.js';
 import { passwordHashesIn, type Json } from './json.js';
-import { DEFAULT_REFRESH, type CaddyProxyOptions } from './options.js';
+import type { CaddyProxyOptions } from './options.js';
 import { caddyConfigPath, caddyDaemon, caddyDataHome, freeLoopbackPort, type Logger } from './process.js';
 import { LiveConfig, RunningCaddy } from './running.js';
 import { caRootPath, certificateServed } from './tls.js';
@@ -94,7 +94,7 @@ export class CaddyBoot {
       passwordHash,
       dnsPort: p.dns.port,
       idePort: this.#c.idePort,
-      refresh: opts.refresh ?? DEFAULT_REFRESH,
+      refresh: opts.refresh ?? '1s',
       ...(p.accessAddress ? { accessLog: p.accessAddress } : {}),
       ...(opts.tls ? { tls: opts.tls } : {}),
     });

@@ -25,7 +25,7 @@ export interface CaddyConfigSettings {
   dnsPort: number;
   /** The port every IDE listens on in its workspace. */
   idePort: number;
-  /** How long Caddy keeps a looked-up answer, e.g. "250ms": a stopped workspace is followed within it. */
+  /** How long Caddy keeps a looked-up answer, e.g. "1s": a stopped workspace is followed within it. */
   refresh: string;
   /** Where the access log of the workspace and preview servers goes ("udp/127.0.0.1:port"); none when absent. */
   accessLog?: string;

@@ -6,15 +6,6 @@ import type { Json } from './json.js';
 import type { Logger } from './process.js';
 import type { TlsSettings } from './tls.js';
 
-/**
- * How long Caddy keeps a name's answer. A stopped workspace's address stays in Caddy's cache
- * for up to this long, and a request sent there meanwhile waits on a SYN to an address nobody
- * holds (about 1 s, TCP's first retransmission): a workspace stopped and started again within
- * it answered a second late. 250 ms keeps lookups at 4 a second per name in use, far under
- * the 2,500-7,000 a second Caddy 2.6.2 serializes (../shared/REFERENCE.md).
- */
-export const DEFAULT_REFRESH = '250ms';
-
 export interface CaddyProxyOptions {
   /**
    * Admin API of an existing Caddy to drive, e.g. "http://127.0.0.1:2019". Its config is
@@ -44,7 +35,7 @@ export interface CaddyProxyOptions {
   proxySecret?: string;
   /** The port of every workspace's IDE. Default 8080. */
   idePort?: number;
-  /** How long Caddy keeps a name's answer. Default DEFAULT_REFRESH. */
+  /** How long Caddy keeps a name's answer. Default "1s" (see bench/proxy.ts for the figures). */
   refresh?: string;
   /** Whether Caddy's access log is streamed to subscribeAccess. Default true. */
   accessLog?: boolean;
