@@ -183,7 +183,7 @@ async function throughController(d: Driver): Promise<void> {
       apiVersion: 'tidepool/v1',
       kind: 'Workspace',
       metadata: { name },
-      spec: { running, resources: { cpu: 1, memory: '1Gi' } },
+      spec: { image: 'default', running, resources: { cpu: 1, memory: '1Gi' } },
     }) as unknown as Resource;
   const port = (name: string, workspace: string, n: number) =>
     ({
@@ -304,7 +304,7 @@ async function throughputs(): Promise<void> {
     };
   };
   const lines: string[] = [];
-  for (const refresh of ['1s', '10s']) {
+  for (const refresh of ['1s', '250ms']) {
     const d = await startDriver({ refresh, accessLog: true });
     try {
       for (const n of [10, 5000]) {
@@ -355,7 +355,7 @@ async function converge(d: Driver): Promise<void> {
           apiVersion: 'tidepool/v1',
           kind: 'Workspace',
           metadata: { name },
-          spec: { running: true, resources: { cpu: 1, memory: '1Gi' } },
+          spec: { image: 'default', running: true, resources: { cpu: 1, memory: '1Gi' } },
         } as unknown as Resource);
         for (let p = 0; p < 4; p++)
           tx.create({
