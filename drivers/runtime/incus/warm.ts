@@ -29,6 +29,19 @@ const IDE_WANTS = '/etc/systemd/system/multi-user.target.wants/code-server.servi
 const BOOTED =
   'command -v systemctl >/dev/null || exit 0; i=0; while [ $i -lt 300 ]; do ' +
   'case "$(systemctl is-system-running 2>/dev/null)" in running|degraded) exit 0;; esac; i=$((i+1)); sleep 0.1; done; exit 1';
+/**
+ * Runs code-server once, away from any home (a scratch HOME, data and extensions folders, on
+ * 127.0.0.1:18080), until it listens (10 s at most), then ends it: the files an IDE start reads
+ * are then in this instance's page cache, and a take's code-server answers ~0.15-0.2 s sooner
+ * (0.55-0.59 s cold, 0.36-0.41 s after this, measured by hand on this image). Images without
+ * code-server or bash: nothing.
+ */
+const PREWARM_IDE_BASH =
+  'd=$(mktemp -d); HOME=$d code-server --bind-addr 127.0.0.1:18080 --auth none --disable-telemetry ' +
+  '--disable-update-check --config "$d/config.yaml" --user-data-dir "$d/data" --extensions-dir "$d/ext" "$d" ' +
+  '>/dev/null 2>&1 & p=$!; i=0; while [ $i -lt 200 ]; do (exec 3<>/dev/tcp/127.0.0.1/18080) 2>/dev/null && break; ' +
+  'sleep 0.05; i=$((i+1)); done; kill $p 2>/dev/null; wait $p 2>/dev/null; rm -rf "$d"; exit 0';
+const PREWARM_IDE = `command -v bash >/dev/null && command -v code-server >/dev/null || exit 0; exec bash -c '${PREWARM_IDE_BASH}'`;
 /** Puts the boot-time link back and starts the IDE, on an image that has the unit (others: nothing). */
 const START_IDE = `if [ -e ${IDE_UNIT} ]; then ln -sf ${IDE_UNIT} ${IDE_WANTS} && systemctl start --no-block code-server.service; fi`;
 /**
@@ -188,6 +201,10 @@ export class WarmPool {
       );
       const booted = await execIn(this.#scope.client, path, (p) => this.#scope.query(p), ['sh', '-c', BOOTED]);
       if (booted.exitCode !== 0) throw new Error(`${name} did not finish booting in 30 s`);
+      // Only a faster take: a failure here leaves a pool instance as good as before.
+      await execIn(this.#scope.client, path, (p) => this.#scope.query(p), ['sh', '-c', PREWARM_IDE], {
+        timeoutSeconds: 30,
+      }).catch(() => undefined);
       w.ready = true;
     } catch (err) {
       this.#items.delete(name);
