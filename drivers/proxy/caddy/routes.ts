@@ -21,6 +21,15 @@ export function lookup(s: CaddyConfigSettings, name: string, port: string): Json
   };
 }
 
+/**
+ * How long Caddy waits for a workspace's TCP handshake. A container on the bridge answers in well
+ * under a millisecond; an address nobody holds (a workspace stopped less than a name refresh ago,
+ * still in Caddy's lookup cache) queues the SYN behind ARP until TCP's first retransmission, 1 s
+ * and more: a request then held that long for nothing, and a workspace started again just after
+ * a stop answered a second late. Half a second fails it fast enough, then the next lookup counts.
+ */
+export const UPSTREAM_DIAL_TIMEOUT = '500ms';
+
 /** Tidepool's cookies in a Cookie header, with the separator before or after them. */
 export const TIDEPOOL_COOKIES = '(^|;)\\s*tp_(session|signin)=[^;]*';
 
@@ -105,6 +114,7 @@ export function routed(
           ? lookup(s, `{http.vars.tp_ws}.ws.${ZONE}.`, String(s.idePort))
           : lookup(s, `{http.vars.tp_port}.{http.vars.tp_ws}.port.${ZONE}.`, '{http.vars.tp_port}'),
         flush_interval: -1,
+        transport: { protocol: 'http', dial_timeout: UPSTREAM_DIAL_TIMEOUT },
         headers: {
           request: {
             set: { 'X-Forwarded-Prefix': ['{http.vars.tp_prefix}'] },
