@@ -49,7 +49,7 @@ import {
 } from '../test/incus/helpers.js';
 import { IncusFloor, directHealth, isCodeServerHealth } from './lib/incus-floor.js';
 import { lifecycleRounds, median, report, secs, warmRounds, type Lifecycle } from './lib/ide-rounds.js';
-import { CONFIG_WARM } from '../drivers/runtime/incus/names.js';
+import { CONFIG_WARM_READY } from '../drivers/runtime/incus/names.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -303,7 +303,7 @@ async function main(): Promise<void> {
       cold: { api, ports: s },
       poolReady: () =>
         until('the warm pool full and booted', async () => {
-          const pool = (await instancesOf(wid)).filter((i) => i.config[CONFIG_WARM]);
+          const pool = (await instancesOf(wid)).filter((i) => i.config[CONFIG_WARM_READY] === 'true');
           return pool.length === 2 && (await Promise.all(pool.map((p) => booted(p.name)))).every(Boolean);
         }),
     });

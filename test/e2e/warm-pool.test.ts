@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IncusClient } from '../../drivers/runtime/incus/index.js';
-import { CONFIG_WARM, CONFIG_WORKSPACE, instanceName } from '../../drivers/runtime/incus/names.js';
+import { CONFIG_WARM, CONFIG_WARM_READY, CONFIG_WORKSPACE, instanceName } from '../../drivers/runtime/incus/names.js';
 import { cleanEnv } from '../cli/helpers.js';
 import { INCUS_SOCKET, deleteByTidepoolId, deleteVolumesByTidepoolId, requireOrSkip, until } from '../incus/helpers.js';
 import {
@@ -73,13 +73,14 @@ async function disks(instance: string): Promise<Record<string, string>> {
   }
 }
 
-/** The pool's instances once it holds `n` running ones. */
+/** The pool's instances once it holds `n` running ones, each marked ready to be taken. */
 const poolOf = (n: number) =>
   until(
     `a warm pool of ${n}`,
     async () => {
       const pool = (await instancesOf(ID)).filter((i) => i.config[CONFIG_WARM]);
-      return pool.length === n && pool.every((i) => i.status === 'Running') ? pool : undefined;
+      const ready = pool.every((i) => i.status === 'Running' && i.config[CONFIG_WARM_READY] === 'true');
+      return pool.length === n && ready ? pool : undefined;
     },
     180_000,
     250,
@@ -147,6 +148,7 @@ describe.skipIf(!run || !hasIde)('the warm pool on the real Incus', () => {
       expect(i.config['limits.cpu']).toBe(cpu);
       expect(i.config['limits.memory']).toBe(memory);
       expect(i.config[CONFIG_WARM]).toBeUndefined();
+      expect(i.config[CONFIG_WARM_READY]).toBeUndefined();
       // Its own home, named as a cold create names it, and the IDE running as dev on it.
       expect(await disks(i.name)).toEqual({ home: `${instanceName(ws, ID)}-home` });
       expect((await inside(i.name, 'stat -c %U /home/dev && systemctl is-active code-server')).out.trim()).toBe(

@@ -16,6 +16,8 @@ export const CONFIG_BUILD = 'user.tidepool.build';
 export const CONFIG_BUILDER = 'user.tidepool.builder';
 /** On a warm-pool instance (no workspace yet): the image template it was made from. */
 export const CONFIG_WARM = 'user.tidepool.warm';
+/** "true" on a pool instance once it has booted and run its IDE once (drivers/runtime/incus/warm.ts): it can be taken. */
+export const CONFIG_WARM_READY = 'user.tidepool.warm-ready';
 
 const hex = (s: string, n: number) => createHash('sha256').update(s).digest('hex').slice(0, n);
 

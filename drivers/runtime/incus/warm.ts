@@ -18,7 +18,14 @@ import type { CreateVMRequest, Resources } from '../types.js';
 import { execIn } from './exec.js';
 import type { IncusHomes } from './homes.js';
 import { formatBytes, instanceBody, type Instance } from './mapping.js';
-import { CONFIG_ID, CONFIG_IMAGE, CONFIG_WARM, CONFIG_WORKSPACE, warmInstanceName } from './names.js';
+import {
+  CONFIG_ID,
+  CONFIG_IMAGE,
+  CONFIG_WARM,
+  CONFIG_WARM_READY,
+  CONFIG_WORKSPACE,
+  warmInstanceName,
+} from './names.js';
 import { isNotFound, type IncusScope } from './scope.js';
 
 /** What an idle pool instance is limited to (and counted as against the capacity budget). */
@@ -96,7 +103,9 @@ export class WarmPool {
       this.#adopted = true;
       for (const i of found) {
         const template = i.config?.[CONFIG_WARM] ?? '';
-        if (i.status === 'Running' && this.#count(template) < (this.#s.sizes[template] ?? 0))
+        // One a stopped serve left half made (not yet marked ready) is made again.
+        const ready = i.status === 'Running' && i.config?.[CONFIG_WARM_READY] === 'true';
+        if (ready && this.#count(template) < (this.#s.sizes[template] ?? 0))
           this.#items.set(i.name, { name: i.name, template, ready: true });
         else void this.#delete(i.name);
       }
@@ -124,6 +133,7 @@ export class WarmPool {
           'limits.memory': formatBytes(req.memoryBytes),
           [CONFIG_WORKSPACE]: req.name,
           [CONFIG_WARM]: '',
+          [CONFIG_WARM_READY]: '',
         },
         devices: home,
       });
@@ -205,6 +215,8 @@ export class WarmPool {
       await execIn(this.#scope.client, path, (p) => this.#scope.query(p), ['sh', '-c', PREWARM_IDE], {
         timeoutSeconds: 30,
       }).catch(() => undefined);
+      // Marked in Incus too, so that an admin (and the next serve, adopting it) can tell.
+      await this.#scope.client.call('PATCH', this.#scope.query(path), { config: { [CONFIG_WARM_READY]: 'true' } });
       w.ready = true;
     } catch (err) {
       this.#items.delete(name);
