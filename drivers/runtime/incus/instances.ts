@@ -147,18 +147,6 @@ export class IncusInstances {
   }
 
   async start(workspace: string): Promise<void> {
-    // The usual case, a stopped instance under its usual name (the controller saw it stopped):
-    // started at once, without a look first (a look reads its state, ~15 ms of a start's
-    // critical path). Anything else (running, frozen, a pool instance's name, gone) fails that
-    // start and takes the way below.
-    const name = this.#scope.instanceName(workspace);
-    if (name === this.#scope.coldName(workspace)) {
-      const started = await this.#power(name, 'start', {}, 120).then(
-        () => true,
-        () => false,
-      );
-      if (started) return;
-    }
     const i = await this.#renamedWhenStopped(workspace, await this.get(workspace));
     if (i.status === 'Running') return;
     try {
