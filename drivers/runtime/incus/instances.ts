@@ -43,6 +43,7 @@ export class IncusInstances {
     const warm: Instance[] = [];
     for (const instance of all ?? []) {
       const workspace = this.#scope.workspaceOf(instance);
+      this.#scope.seen(instance, !!workspace && !isOfflineStub(instance));
       if (workspace) {
         own.push({ instance, workspace });
         this.#scope.place(workspace, instance.name);
@@ -56,7 +57,9 @@ export class IncusInstances {
     try {
       const path = this.#scope.query(this.#path(workspace), 'recursion=1');
       const i = await this.#scope.client.call<Instance>('GET', path);
-      return this.#scope.workspaceOf(i) === workspace ? i : undefined;
+      const ours = this.#scope.workspaceOf(i) === workspace;
+      this.#scope.seen(i, ours && !isOfflineStub(i));
+      return ours ? i : undefined;
     } catch (err) {
       if (isNotFound(err)) return undefined;
       // A member that does not answer fails its instance's own GET; the listing still shows it.
@@ -147,6 +150,18 @@ export class IncusInstances {
   }
 
   async start(workspace: string): Promise<void> {
+    // The usual case, an instance under its usual name that a listing or a look showed to be
+    // ours (by its config): started at once, without another look (a look reads the state,
+    // ~15 ms of a start's critical path). Anything else (running, frozen, a pool instance's
+    // name, gone, never seen) fails that start or skips it and takes the way below.
+    const name = this.#scope.instanceName(workspace);
+    if (name === this.#scope.coldName(workspace) && this.#scope.isOurs(name)) {
+      const started = await this.#power(name, 'start', {}, 120).then(
+        () => true,
+        () => false,
+      );
+      if (started) return;
+    }
     const i = await this.#renamedWhenStopped(workspace, await this.get(workspace));
     if (i.status === 'Running') return;
     try {
@@ -179,6 +194,7 @@ export class IncusInstances {
       if (isNotFound(err)) return undefined;
       throw err;
     }
+    this.#scope.forget(i.name);
     this.#scope.place(workspace, this.#scope.coldName(workspace));
     return i.name;
   }
@@ -199,6 +215,7 @@ export class IncusInstances {
     const cold = this.#scope.coldName(workspace);
     if (i.status !== 'Stopped' || i.name === cold) return i;
     await this.#scope.client.call('POST', this.#scope.query(this.#scope.instancePath(i.name)), { name: cold });
+    this.#scope.forget(i.name);
     this.#scope.place(workspace, cold);
     this.#s.log(`incus: instance ${i.name} of workspace ${workspace} (from the warm pool) renamed ${cold}`);
     return { ...i, name: cold };

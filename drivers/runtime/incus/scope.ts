@@ -12,6 +12,8 @@ export class IncusScope {
   readonly #projectParam: string;
   /** Workspaces whose instance has another name than the usual one (taken from the warm pool and not renamed yet). */
   readonly #placed = new Map<string, string>();
+  /** Instances seen to be this Tidepool's (in a listing or a look, by their config): safe to act on without a look. */
+  readonly #ours = new Set<string>();
 
   constructor(client: IncusClient, tidepoolId: string, project: string | undefined) {
     this.client = client;
@@ -44,6 +46,22 @@ export class IncusScope {
   place(workspace: string, instance: string): void {
     if (instance === this.coldName(workspace)) this.#placed.delete(workspace);
     else this.#placed.set(workspace, instance);
+  }
+
+  /** Remembers whether an instance was seen to be a workspace's of this Tidepool. */
+  seen(i: Instance, ours: boolean): void {
+    if (ours) this.#ours.add(i.name);
+    else this.#ours.delete(i.name);
+  }
+
+  /** Forgets an instance (deleted or renamed). */
+  forget(instance: string): void {
+    this.#ours.delete(instance);
+  }
+
+  /** Whether the instance was last seen to be this Tidepool's. */
+  isOurs(instance: string): boolean {
+    return this.#ours.has(instance);
   }
 
   /** The workspace an instance belongs to, or undefined when the instance is not this Tidepool's or is in the warm pool. */
