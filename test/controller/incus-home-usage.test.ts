@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IncusUsage } from '../../drivers/runtime/incus/usage.js';
 import type { IncusHomes } from '../../drivers/runtime/incus/homes.js';
 import type { Instance } from '../../drivers/runtime/incus/mapping.js';
-import type { IncusScope } from '../../drivers/runtime/incus/scope.js';
+import { IncusScope } from '../../drivers/runtime/incus/scope.js';
+import type { IncusClient } from '../../drivers/runtime/incus/client.js';
 
 interface Call {
   method: string;
@@ -28,9 +29,9 @@ function fakeScope(volumeUsed: number | undefined) {
       return '8200\t/home/dev\n';
     },
   };
-  const scope = { client, query: (p: string) => p, instancePath: (n: string) => `/1.0/instances/${n}` };
+  const scope = new IncusScope(client as unknown as IncusClient, 'test-id', undefined);
   const homes = { volumeName: (ws: string) => `${ws}-home`, path: '/home/dev' };
-  return { usage: new IncusUsage(scope as unknown as IncusScope, homes as unknown as IncusHomes), calls };
+  return { usage: new IncusUsage(scope, homes as unknown as IncusHomes), calls };
 }
 
 const running = (workspace: string): { instance: Instance; workspace: string } => ({

@@ -9,7 +9,6 @@ import { errorMessage } from '../../../specs/errors.js';
 import { runBuildSteps, type BuildShell } from '../build-steps.js';
 import { resolveImage, type ImageMap, type IncusImage } from '../images.js';
 import { ImageBuildError, type BuildImageRequest, type BuildReport } from '../types.js';
-import { execIn } from './exec.js';
 import { sourceOf } from './mapping.js';
 import { builderInstanceName, CONFIG_BUILDER, CONFIG_ID } from './names.js';
 import { isNotFound, type IncusScope } from './scope.js';
@@ -180,7 +179,7 @@ export class IncusImageBuilder {
 
   #exec(name: string, argv: string[], env?: Record<string, string>, timeoutSeconds?: number) {
     const opts = { ...(env ? { env } : {}), ...(timeoutSeconds ? { timeoutSeconds } : {}) };
-    return execIn(this.#scope.client, this.#path(name), (p) => this.#scope.query(p), argv, opts);
+    return this.#scope.exec(name, argv, opts);
   }
 
   #path(name: string): string {

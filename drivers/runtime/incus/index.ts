@@ -27,7 +27,6 @@ import {
 import { IncusImageBuilder } from './build.js';
 import { IncusClient, type IncusConnection } from './client.js';
 import type { EventsOptions } from './events.js';
-import { execIn } from './exec.js';
 import { incusExec } from './exec-session.js';
 import { createIncusHomes, type IncusHomes } from './homes.js';
 import { IncusInstances, isLocalAlias } from './instances.js';
@@ -265,8 +264,7 @@ class IncusDriver implements IncusRuntime {
   }
 
   async exec(workspace: string, argv: string[], execOpts?: ExecOptions): Promise<ExecResult> {
-    const path = this.#scope.instancePath(this.instanceName(workspace));
-    return execIn(this.client, path, (p) => this.#scope.query(p), argv, execOpts);
+    return this.#scope.exec(this.instanceName(workspace), argv, execOpts);
   }
 
   async openExec(workspace: string, req: ExecRequest): Promise<ExecSession> {

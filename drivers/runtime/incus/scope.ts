@@ -1,8 +1,9 @@
 // Where in Incus this Tidepool works: one client, one project (a query parameter on every
 // path), and which instances are its own (marked with its id, named with its suffix). Every
 // part of the Incus driver (instances, homes, events) reads Incus through one scope.
-import { RuntimeError } from '../types.js';
+import { RuntimeError, type ExecOptions, type ExecResult } from '../types.js';
 import type { IncusClient } from './client.js';
+import { execIn } from './exec.js';
 import { isOfflineStub, type Instance } from './mapping.js';
 import { CONFIG_BUILDER, CONFIG_ID, CONFIG_WARM, CONFIG_WORKSPACE, instanceName, plainWorkspaceOf } from './names.js';
 
@@ -46,6 +47,11 @@ export class IncusScope {
   place(workspace: string, instance: string): void {
     if (instance === this.coldName(workspace)) this.#placed.delete(workspace);
     else this.#placed.set(workspace, instance);
+  }
+
+  /** A command in the instance (by its Incus name) with recorded output (./exec.ts). */
+  exec(instance: string, argv: string[], opts?: ExecOptions): Promise<ExecResult> {
+    return execIn(this.client, this.instancePath(instance), (p) => this.query(p), argv, opts);
   }
 
   /** Remembers whether an instance was seen to be a workspace's of this Tidepool. */

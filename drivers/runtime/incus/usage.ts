@@ -5,7 +5,6 @@
 // storage driver cannot tell (btrfs without quotas, which Tidepool's pool is: qgroups slow
 // every snapshot and delete; dir without project quotas), the home is measured from inside
 // with `du` at the lowest priority, at most every five minutes.
-import { execIn } from './exec.js';
 import type { VMUsage } from '../types.js';
 import type { IncusHomes } from './homes.js';
 import { parseBytes, type Instance } from './mapping.js';
@@ -87,13 +86,7 @@ export class IncusUsage {
   /** Bytes of disk under `dir` in the instance, on that file system only, by `du` at the lowest priority (POSIX -k: busybox has it too). */
   async #du(instance: string, dir: string): Promise<number | undefined> {
     try {
-      const r = await execIn(
-        this.#scope.client,
-        this.#scope.instancePath(instance),
-        (p) => this.#scope.query(p),
-        ['sh', '-c', DU, dir],
-        { timeoutSeconds: 60 },
-      );
+      const r = await this.#scope.exec(instance, ['sh', '-c', DU, dir], { timeoutSeconds: 60 });
       // du exits 1 when a file vanished or one was unreadable while it walked: the sum still counts.
       const kib = Number(/^(\d+)\s/.exec(r.stdout)?.[1]);
       return Number.isFinite(kib) ? kib * 1024 : undefined;

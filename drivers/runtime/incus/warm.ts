@@ -15,7 +15,6 @@ import { randomBytes } from 'node:crypto';
 import { errorMessage } from '../../../specs/errors.js';
 import { resolveImage, type ImageMap } from '../images.js';
 import type { CreateVMRequest, Resources } from '../types.js';
-import { execIn } from './exec.js';
 import type { IncusHomes } from './homes.js';
 import { formatBytes, instanceBody, type Instance } from './mapping.js';
 import {
@@ -137,7 +136,7 @@ export class WarmPool {
         },
         devices: home,
       });
-      const r = await execIn(this.#scope.client, path, (p) => this.#scope.query(p), ['sh', '-c', START_IDE]);
+      const r = await this.#scope.exec(w.name, ['sh', '-c', START_IDE]);
       if (r.exitCode !== 0) throw new Error(`starting the IDE exited ${r.exitCode}: ${r.stderr.trim()}`);
       return w.name;
     } catch (err) {
@@ -209,12 +208,10 @@ export class WarmPool {
         { action: 'start' },
         { waitSeconds: 120 },
       );
-      const booted = await execIn(this.#scope.client, path, (p) => this.#scope.query(p), ['sh', '-c', BOOTED]);
+      const booted = await this.#scope.exec(name, ['sh', '-c', BOOTED]);
       if (booted.exitCode !== 0) throw new Error(`${name} did not finish booting in 30 s`);
       // Only a faster take: a failure here leaves a pool instance as good as before.
-      await execIn(this.#scope.client, path, (p) => this.#scope.query(p), ['sh', '-c', PREWARM_IDE], {
-        timeoutSeconds: 30,
-      }).catch(() => undefined);
+      await this.#scope.exec(name, ['sh', '-c', PREWARM_IDE], { timeoutSeconds: 30 }).catch(() => undefined);
       // Marked in Incus too, so that an admin (and the next serve, adopting it) can tell.
       await this.#scope.client.call('PATCH', this.#scope.query(path), { config: { [CONFIG_WARM_READY]: 'true' } });
       w.ready = true;
