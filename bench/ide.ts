@@ -291,10 +291,6 @@ async function main(): Promise<void> {
       'ide=2',
     ]);
     const ws = warmServe;
-    const booted = async (name: string) =>
-      ['running', 'degraded'].includes(
-        (await incus(['exec', name, '--', 'systemctl', 'is-system-running'])).stdout.trim(),
-      );
     const warm = await warmRounds({
       rounds: ROUNDS,
       until,
@@ -302,9 +298,10 @@ async function main(): Promise<void> {
       warm: { api: new Api(ws.address), ports: ws },
       cold: { api, ports: s },
       poolReady: () =>
-        until('the warm pool full and booted', async () => {
+        // The pool marks an instance ready only once it has booted (and run its IDE once).
+        until('the warm pool full and ready', async () => {
           const pool = (await instancesOf(wid)).filter((i) => i.config[CONFIG_WARM_READY] === 'true');
-          return pool.length === 2 && (await Promise.all(pool.map((p) => booted(p.name)))).every(Boolean);
+          return pool.length === 2 && pool.every((i) => i.status === 'Running');
         }),
     });
     report(
