@@ -13,7 +13,13 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { launchChromium } from '../chromium.js';
-import { cliClient, startOidcProvider, webClient, type OidcFixture } from '../fixtures/oidc-provider.js';
+import {
+  cliClient,
+  serveOidcFlags,
+  startOidcProvider,
+  webClient,
+  type OidcFixture,
+} from '../fixtures/oidc-provider.js';
 import { signInWithChromium } from '../fixtures/oidc-sign-in.js';
 import { PASSWORD, USER, startTestServer, type TestServer } from '../api/helpers.js';
 import { poll } from '../poll.js';
@@ -43,14 +49,7 @@ describe('tidepool login with OpenID Connect', () => {
       'stub',
       '--proxy',
       'memory',
-      '--auth',
-      'oidc',
-      '--oidc-issuer',
-      provider.issuer,
-      '--oidc-client-id',
-      WEB.client_id,
-      '--oidc-client-secret-file',
-      join(dir, 'oidc-secret'),
+      ...serveOidcFlags(provider.issuer, WEB.client_id, join(dir, 'oidc-secret')),
       '--oidc-cli-client-id',
       CLI_CLIENT_ID,
       '--allowed-group',

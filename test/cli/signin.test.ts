@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOidcProvider, webClient, type OidcFixture } from '../fixtures/oidc-provider.js';
+import { serveOidcFlags, startOidcProvider, webClient, type OidcFixture } from '../fixtures/oidc-provider.js';
 import { cleanEnv, startServe, tp, type Served } from './helpers.js';
 
 let scratch: string;
@@ -72,14 +72,7 @@ describe('serve --auth refuses a mode without what it needs', () => {
         'stub',
         '--proxy',
         'memory',
-        '--auth',
-        'oidc',
-        '--oidc-issuer',
-        op.issuer,
-        '--oidc-client-id',
-        'tidepool',
-        '--oidc-client-secret-file',
-        missing,
+        ...serveOidcFlags(op.issuer, 'tidepool', missing),
       ],
       { env: env() },
     );
@@ -95,14 +88,7 @@ describe('serve --auth oidc and tidepool token', () => {
       'stub',
       '--proxy',
       'memory',
-      '--auth',
-      'oidc',
-      '--oidc-issuer',
-      op.issuer,
-      '--oidc-client-id',
-      'tidepool',
-      '--oidc-client-secret-file',
-      join(scratch, 'oidc-secret'),
+      ...serveOidcFlags(op.issuer, 'tidepool', join(scratch, 'oidc-secret')),
       '--allowed-email-domain',
       'example.test',
       '--admin-group',

@@ -15,7 +15,7 @@ import { IDE_IMAGE_ALIAS } from '../../drivers/runtime/images.js';
 import { instanceName } from '../../drivers/runtime/incus/names.js';
 import { CHROMIUM, launchChromium } from '../chromium.js';
 import { cleanEnv } from '../cli/helpers.js';
-import { startOidcProvider, webClient, type OidcFixture } from '../fixtures/oidc-provider.js';
+import { serveOidcFlags, startOidcProvider, webClient, type OidcFixture } from '../fixtures/oidc-provider.js';
 import { deleteByTidepoolId, deleteVolumesByTidepoolId, requireOrSkip, until } from '../incus/helpers.js';
 import {
   Api,
@@ -65,14 +65,7 @@ beforeAll(async () => {
   const dataDir = join(scratch, 'data');
   ID = await presetId(dataDir, 'signin');
   serve = await startIncusServe(dataDir, ports, cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg') }), 90_000, [
-    '--auth',
-    'oidc',
-    '--oidc-issuer',
-    op.issuer,
-    '--oidc-client-id',
-    'tidepool',
-    '--oidc-client-secret-file',
-    join(scratch, 'oidc-secret'),
+    ...serveOidcFlags(op.issuer, 'tidepool', join(scratch, 'oidc-secret')),
     '--allowed-group',
     'devs',
   ]);

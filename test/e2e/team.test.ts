@@ -19,7 +19,7 @@ import { IDE_IMAGE_ALIAS } from '../../drivers/runtime/images.js';
 import { instanceName } from '../../drivers/runtime/incus/names.js';
 import { CHROMIUM, launchChromium } from '../chromium.js';
 import { cleanEnv, tp } from '../cli/helpers.js';
-import { USERS, startOidcProvider, webClient, type OidcFixture } from '../fixtures/oidc-provider.js';
+import { USERS, serveOidcFlags, startOidcProvider, webClient, type OidcFixture } from '../fixtures/oidc-provider.js';
 import { deleteByTidepoolId, deleteVolumesByTidepoolId, requireOrSkip, until } from '../incus/helpers.js';
 import {
   freePorts,
@@ -200,14 +200,7 @@ beforeAll(async () => {
   const dataDir = join(scratch, 'data');
   ID = await presetId(dataDir, 'team');
   serve = await startIncusServe(dataDir, ports, cleanEnv({ XDG_DATA_HOME: join(scratch, 'xdg') }), 90_000, [
-    '--auth',
-    'oidc',
-    '--oidc-issuer',
-    op.issuer,
-    '--oidc-client-id',
-    'tidepool',
-    '--oidc-client-secret-file',
-    join(scratch, 'oidc-secret'),
+    ...serveOidcFlags(op.issuer, 'tidepool', join(scratch, 'oidc-secret')),
     '--allowed-group',
     'devs',
     // alice's group tidepool-admins is not named: she is a person like bob here. eve, in no
