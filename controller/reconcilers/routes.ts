@@ -4,7 +4,7 @@
 import { keyOf, routeName, siblingKey, type Port, type Workspace } from '../../specs/index.js';
 import { ProxyError, routeTablesEqual, sortRouteTable, type RouteTable } from '../../drivers/proxy/types.js';
 import { portKey, workspaceKey } from '../keys.js';
-import { isTrue } from '../status.js';
+import { getCondition, isTrue } from '../status.js';
 import type { Result } from '../reconcile.js';
 import type { Context } from './context.js';
 import { errorMessage } from '../../specs/errors.js';
@@ -17,6 +17,22 @@ export function routedIp(ws: Workspace): string | undefined {
 }
 
 /**
+ * A workspace whose instance runs at a known IP and whose IDE is all it waits for (VMReady
+ * False, WaitingForIDE): its route is published already, so that the first request after
+ * code-server listens gets through, rather than one made after the probe saw it, the status
+ * write and a route write. Until then the IDE refuses, and Caddy's error route answers as for a
+ * name without a route (the waking page; our "not running" page when the API is away): the
+ * name is idle too, so the pages never call it "routed, but refuses". A workspace that still
+ * clones, installs dotfiles or sets up its devcontainer is not waiting for its IDE alone: no
+ * route before it is Ready.
+ */
+export function startingIp(ws: Workspace): string | undefined {
+  if (ws.metadata.deletionTimestamp || !ws.spec?.running) return undefined;
+  if (getCondition(ws.status, 'VMReady')?.reason !== 'WaitingForIDE') return undefined;
+  return typeof ws.status?.ip === 'string' && ws.status.ip ? ws.status.ip : undefined;
+}
+
+/**
  * The table of what the store declares. The proxy knows workspaces by route name
  * (specs/object-key.ts: `dev`, or `dev.team-a` in namespace team-a), the controller by key.
  */
@@ -25,12 +41,13 @@ export function desiredRouteTable(workspaces: Workspace[], ports: Port[], idePor
   const table: RouteTable = { workspaces: [], ports: [] };
   for (const ws of workspaces) {
     const ip = routedIp(ws);
-    if (!ip) continue;
-    ips.set(keyOf(ws), ip);
-    table.workspaces.push({ name: routeName(keyOf(ws)), upstream: `${ip}:${idePort}` });
+    if (ip) ips.set(keyOf(ws), ip);
+    const upstream = ip ?? startingIp(ws);
+    if (upstream) table.workspaces.push({ name: routeName(keyOf(ws)), upstream: `${upstream}:${idePort}` });
   }
-  // Idle names: they exist but get no traffic now, so the proxy can say "not running" (503)
-  // rather than "unknown" (404). A workspace being deleted is already unknown.
+  // Idle names: they exist but are not Ready, so the proxy can say "not running" (503) rather
+  // than "unknown" (404). A workspace being deleted is already unknown. A starting workspace's
+  // name is both routed and idle (startingIp); its Ports wait for Ready.
   const idle = { workspaces: [] as string[], ports: [] as string[] };
   const present = new Set<string>();
   for (const ws of workspaces) {

@@ -18,9 +18,10 @@ export interface PortRoute {
 }
 
 /**
- * Names that exist but must get no traffic now: a workspace stopped or starting, a Port of
- * such a workspace. The proxy answers them with a "not running" page (503) instead of the
- * "unknown" page (404) it gives every other name.
+ * Names that exist but are not Ready: a workspace stopped or starting, a Port of such a
+ * workspace. The proxy answers them with a "not running" page (503) instead of the "unknown"
+ * page (404) it gives every other name. A workspace may be routed and idle at once: starting,
+ * with its route published before its IDE answers; a refusal then is "not running" too.
  */
 export interface IdleNames {
   workspaces: string[];

@@ -22,7 +22,7 @@ const HTML = { accept: 'text/html,application/xhtml+xml' };
 describe('caddy driver: routing through a real Caddy, looked up by name', () => {
   let h: Harness;
   let ide: FakeServer, dev: FakeServer, bobIde: FakeServer, api: FakeServer;
-  let late: FakeServer | undefined;
+  let late: FakeServer | undefined, early: FakeServer | undefined;
   let table: RouteTable;
   let loadsAtBoot: number;
 
@@ -42,19 +42,22 @@ describe('caddy driver: routing through a real Caddy, looked up by name', () => 
         { name: 'alice', upstream: '127.78.1.10:8080' },
         { name: 'bob', upstream: '127.78.1.11:8080' },
         { name: 'dead', upstream: '127.78.1.12:8080' },
+        // Starting: routed before the IDE listens, and idle (controller/reconcilers/routes.ts startingIp).
+        { name: 'early', upstream: '127.78.1.13:8080' },
+        { name: 'sleepy-early', upstream: '127.78.1.14:8080' },
       ],
       ports: [
         { workspace: 'alice', port: 3000, upstream: '127.78.1.10:3000' },
         { workspace: 'alice', port: 5173, upstream: '127.78.1.10:5173' },
       ],
-      idle: { workspaces: ['carol', 'sleepy'], ports: ['carol/3000', 'sleepy/3000'] },
+      idle: { workspaces: ['carol', 'early', 'sleepy', 'sleepy-early'], ports: ['carol/3000', 'sleepy/3000'] },
     };
     await h.proxy.apply(table);
   }, 30_000);
 
   afterAll(async () => {
     await h?.close();
-    await Promise.all([ide, dev, bobIde, api, late].map((s) => s?.close()));
+    await Promise.all([ide, dev, bobIde, api, late, early].map((s) => s?.close()));
   });
 
   it('serves the IDE with the prefix stripped and X-Forwarded-Prefix set', async () => {
@@ -127,10 +130,26 @@ describe('caddy driver: routing through a real Caddy, looked up by name', () => 
     expect(JSON.parse(ok.body).server).toBe('alice-5173');
   });
 
-  it('a routed workspace whose IDE does not answer: 502 saying so', async () => {
+  it('a routed workspace whose IDE does not answer: 502 saying so, once the API says it is not one to wake', async () => {
+    const before = api.waking.length;
     const r = await get(`${h.workspaceUrl}/workspace/dead/`);
     expect(r.status).toBe(502);
     expect(r.body).toMatch(/^502: Workspace "dead" is running, but its IDE does not answer on port 8080\./);
+    expect(api.waking.slice(before).map((w) => w.url)).toEqual(['/api/v1/workspaces/dead/waking?kind=ide&port=8080']);
+  });
+
+  it('a starting workspace, routed before its IDE listens: "not running" (or the waking page) until it does, then the IDE with no route change', async () => {
+    const r = await get(`${h.workspaceUrl}/workspace/early/`);
+    expect(r.status).toBe(503);
+    expect(r.body).toMatch(/^503: Workspace "early" exists but is not running: it is stopped or still starting\./);
+    const waking = await get(`${h.workspaceUrl}/workspace/sleepy-early/`);
+    expect(waking.status).toBe(503);
+    expect(waking.body).toMatch(/^503: waking sleepy-early ide GET/);
+    early = await fakeServer('early-ide', '127.78.1.13', 8080);
+    const ok = await get(`${h.workspaceUrl}/workspace/early/`);
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body).server).toBe('early-ide');
+    expect(await h.proxy.read()).toEqual(table);
   });
 
   it('an unknown workspace or Port: 404 naming it, as text for curl and as HTML for a browser', async () => {

@@ -104,7 +104,14 @@ describe('failures', () => {
     );
     expect(waiting.status!.phase).toBe('Starting');
     expect(waiting.status!.ip).toMatch(/^127\.77\./);
-    expect(h.proxy.table()?.workspaces ?? []).toEqual([]);
+    // Routed already, so the first request after the IDE listens gets through; idle too, so a
+    // refusal until then is "not running" (the pages), never "routed, but refuses".
+    const routed = await waitFor('the starting route', () =>
+      h.proxy.table()?.workspaces.length ? h.proxy.table() : undefined,
+    );
+    expect(routed.workspaces).toEqual([{ name: 'mute', upstream: `${waiting.status!.ip}:8080` }]);
+    expect(h.proxy.idle().workspaces).toEqual(['mute']);
+    expect(cond(h.ws('mute'), 'RouteReady')?.status).toBe('False');
     const late = await waitFor('timeout message', () => {
       const r = cond(h.ws('mute'), 'Ready');
       return r?.message.includes('has not answered') ? r : undefined;

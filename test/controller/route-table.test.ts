@@ -11,10 +11,12 @@ interface WsOpts {
   ready?: boolean;
   ip?: string;
   deleting?: boolean;
+  /** VMReady's reason when not ready. */
+  reason?: string;
 }
 
 function ws(name: string, o: WsOpts = {}): Workspace {
-  const { running = true, ready = true, ip = '10.0.0.2', deleting = false } = o;
+  const { running = true, ready = true, ip = '10.0.0.2', deleting = false, reason = 'R' } = o;
   return {
     apiVersion: 'tidepool/v1',
     kind: 'Workspace',
@@ -22,9 +24,7 @@ function ws(name: string, o: WsOpts = {}): Workspace {
     spec: { image: 'default', running },
     status: {
       ...(ip ? { ip } : {}),
-      conditions: [
-        { type: 'VMReady', status: ready ? 'True' : 'False', reason: 'R', message: '', lastTransitionTime: '' },
-      ],
+      conditions: [{ type: 'VMReady', status: ready ? 'True' : 'False', reason, message: '', lastTransitionTime: '' }],
     },
   } as unknown as Workspace;
 }
@@ -60,6 +60,21 @@ describe('desiredRouteTable', () => {
       workspaces: [ws('a', { running: false }), ws('b', { ready: false }), ws('c', { ip: '' })],
       ports: [port('a', 3000), port('c', 4000)],
       want: { workspaces: [], ports: [], idle: { workspaces: ['a', 'b', 'c'], ports: ['a/3000', 'c/4000'] } },
+    },
+    {
+      name: 'waiting for its IDE alone at an IP: routed already and idle too; its ports wait for Ready',
+      workspaces: [
+        ws('boot', { ready: false, reason: 'WaitingForIDE', ip: '10.0.0.7' }),
+        ws('noip', { ready: false, reason: 'WaitingForIDE', ip: '' }),
+        ws('clone', { ready: false, reason: 'Cloning', ip: '10.0.0.8' }),
+        ws('halt', { ready: false, reason: 'WaitingForIDE', ip: '10.0.0.9', running: false }),
+      ],
+      ports: [port('boot', 3000)],
+      want: {
+        workspaces: [{ name: 'boot', upstream: '10.0.0.7:9000' }],
+        ports: [],
+        idle: { workspaces: ['boot', 'clone', 'halt', 'noip'], ports: ['boot/3000'] },
+      },
     },
     {
       name: 'a workspace being deleted is unknown (404), not idle, and its ports go too',

@@ -138,7 +138,10 @@ export function routed(
 /**
  * Error routes of the workspace and preview servers: for a 503 (the name has no upstream), first
  * Tidepool's API, which wakes a sleeping workspace (see wakeHop); when it is not one to wake (a
- * 404) or the API is away, our pages (via the pages server); for a 502 our page at once.
+ * 404) or the API is away, our pages (via the pages server). The IDE's 502 (its address refused
+ * or did not answer) goes the same way: a starting workspace is routed before its IDE listens
+ * (controller/reconcilers/routes.ts startingIp), and the API's page says it is starting; for a
+ * Ready one the pages server says "refuses". A Port's 502 is our page at once.
  */
 export function errorRoutes(s: CaddyConfigSettings, kind: PageKind): Json {
   const refused = texts.refused(kind, '{http.vars.tp_ws}', '{http.vars.tp_port}');
@@ -161,7 +164,14 @@ export function errorRoutes(s: CaddyConfigSettings, kind: PageKind): Json {
   return {
     routes: [
       {
-        match: [{ vars: { '{http.error.status_code}': ['503'], '{http.vars.tp_kind}': [kind] } }],
+        match: [
+          {
+            vars: {
+              '{http.error.status_code}': kind === 'ide' ? ['502', '503'] : ['503'],
+              '{http.vars.tp_kind}': [kind],
+            },
+          },
+        ],
         handle: [
           {
             handler: 'subroute',
@@ -171,10 +181,14 @@ export function errorRoutes(s: CaddyConfigSettings, kind: PageKind): Json {
           },
         ],
       },
-      {
-        match: [{ vars: { '{http.error.status_code}': ['502'], '{http.vars.tp_kind}': [kind] } }],
-        handle: [page(502, refused.title, refused.text, uiUrl(s))],
-      },
+      ...(kind === 'ide'
+        ? []
+        : [
+            {
+              match: [{ vars: { '{http.error.status_code}': ['502'], '{http.vars.tp_kind}': [kind] } }],
+              handle: [page(502, refused.title, refused.text, uiUrl(s))],
+            },
+          ]),
     ],
   };
 }

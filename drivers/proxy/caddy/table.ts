@@ -79,9 +79,6 @@ export function normalizeRouteTable(table: RouteTable, idePort = IDE_PORT): Rout
       return key;
     }),
   };
-  for (const w of idle?.workspaces ?? []) {
-    if (workspaces.has(w)) throw new ProxyError(`workspace ${w} is both routed and idle`, 'InvalidRouteTable');
-  }
   return sortRouteTable({
     workspaces: [...workspaces].map(([name, upstream]) => ({ name, upstream })),
     ports: [...ports.values()],

@@ -5,7 +5,9 @@
 //   {ws}.idle.ZONE.            a workspace that exists, not routed  -> 127.0.0.1 (the pages server)
 //   {port}.{ws}.idleport.ZONE. a Port of such a workspace           -> 127.0.0.1
 //   {ws}.up.ZONE., {port}.{ws}.upport.ZONE.  beside each routed name -> 127.0.0.1 (the pages
-//                              server tells "routed, but refuses" from "idle" with them)
+//                              server tells "routed, but refuses" from "idle" with them); not
+//                              beside a workspace both routed and idle (starting: its IDE is
+//                              not Ready yet, so a refusal is "not running yet")
 //   alive.ZONE.                always there: "the resolver answers"
 //   s{serial}.serial.ZONE.     which version of the file dnsmasq has read
 import { sortRouteTable, type RouteTable } from '../types.js';
@@ -24,8 +26,11 @@ export function hostsFile(table: RouteTable, serial: string): string {
     `# Written by Tidepool; replaced as a whole on every route change.`,
     `${PAGES_IP} ${ALIVE_NAME} ${serialName(serial)}`,
   ];
-  for (const w of table.workspaces)
-    lines.push(`${hostOf(w.upstream)} ${w.name}.ws.${ZONE}`, `${PAGES_IP} ${w.name}.up.${ZONE}`);
+  const starting = new Set(table.idle?.workspaces);
+  for (const w of table.workspaces) {
+    lines.push(`${hostOf(w.upstream)} ${w.name}.ws.${ZONE}`);
+    if (!starting.has(w.name)) lines.push(`${PAGES_IP} ${w.name}.up.${ZONE}`);
+  }
   for (const p of table.ports)
     lines.push(
       `${hostOf(p.upstream)} ${p.port}.${p.workspace}.port.${ZONE}`,
