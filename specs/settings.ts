@@ -56,17 +56,32 @@ export const emptySettings = (): SettingsProfile => ({
   extensions: [],
 });
 
+/** What a workspace's home holds: its settings files, those that are its image's defaults (path to mtime), its extensions. */
+export interface SeenSettings {
+  files: SettingsProfile['files'];
+  defaults?: Record<string, number>;
+  extensions: string[];
+}
+
 /**
  * What a workspace had, merged into what was saved: a file newer there (by its mtime) wins, an
- * older one is kept as saved; extensions are the union (an uninstall does not follow). Returns
- * the merged profile and the paths that changed.
+ * older one is kept as saved; a file that is the image's default and newer than the saved one
+ * drops it (back to the default: a new home gets the default from its own image, with nothing
+ * to write); extensions are the union (an uninstall does not follow). Returns the merged
+ * profile and the paths that changed.
  */
 export function mergeSettings(
   saved: SettingsProfile,
-  seen: { files: SettingsProfile['files']; extensions: string[] },
+  seen: SeenSettings,
 ): { merged: SettingsProfile; changed: string[] } {
   const merged = structuredClone(saved);
   const changed: string[] = [];
+  for (const [path, mtime] of Object.entries(seen.defaults ?? {})) {
+    const had = merged.files[path];
+    if (!had || had.mtime >= mtime) continue;
+    delete merged.files[path];
+    changed.push(`${path} (back to the image's default)`);
+  }
   for (const [path, f] of Object.entries(seen.files)) {
     const had = merged.files[path];
     if (had && had.mtime >= f.mtime) continue;

@@ -14,6 +14,7 @@ import {
   mergeSettings,
   SETTINGS_FILE_PATTERN,
   type Condition,
+  type SeenSettings,
   type SettingsProfile,
   type Workspace,
   type WorkspaceStatus,
@@ -27,9 +28,13 @@ import { markPending, type Note } from './workspace-home.js';
 const DEV = { uid: 1000, gid: 1000 };
 const envOf = (home: string) => ({ HOME: home, USER: 'dev', LOGNAME: 'dev', PATH: '/usr/local/bin:/usr/bin:/bin' });
 
-// Prints "F <mtime> <path> <base64>" per settings file and "E <dir>" per extension folder.
-const READ_SCRIPT = `cd "$HOME/${EDITOR_USER_DIR}" 2>/dev/null && for f in settings.json keybindings.json snippets/*.json snippets/*.code-snippets; do
+// Prints "F <mtime> <path> <base64>" per settings file, "D <mtime> <path>" per file that is the
+// image's own default (as /etc/skel seeds every home: not a setting of the person's, and a new
+// home gets it from its own image) and "E <dir>" per extension folder.
+const READ_SCRIPT = `skel="/etc/skel/${EDITOR_USER_DIR}"
+cd "$HOME/${EDITOR_USER_DIR}" 2>/dev/null && for f in settings.json keybindings.json snippets/*.json snippets/*.code-snippets; do
   [ -f "$f" ] || continue
+  if [ -f "$skel/$f" ] && cmp -s "$f" "$skel/$f"; then printf 'D %s %s\\n' "$(stat -c %Y "$f")" "$f"; continue; fi
   [ "$(wc -c < "$f")" -le ${MAX_SETTINGS_FILE} ] || continue
   printf 'F %s %s ' "$(stat -c %Y "$f")" "$f"; base64 -w0 < "$f"; echo
 done
@@ -58,20 +63,23 @@ export function extensionId(dir: string): string | undefined {
   return m?.[1];
 }
 
-/** What READ_SCRIPT printed, as files and extensions. */
-export function parseSettingsDump(out: string): { files: SettingsProfile['files']; extensions: string[] } {
+/** What READ_SCRIPT printed, as files, the image's defaults (path to mtime) and extensions. */
+export function parseSettingsDump(out: string): SeenSettings {
   const files: SettingsProfile['files'] = {};
+  const defaults: Record<string, number> = {};
   const extensions = new Set<string>();
   const allowed = new RegExp(SETTINGS_FILE_PATTERN);
   for (const line of out.split('\n')) {
     const f = /^F (\d+) (\S+) ([A-Za-z0-9+/=]*)$/.exec(line);
     if (f && allowed.test(f[2]!))
       files[f[2]!] = { mtime: Number(f[1]), content: Buffer.from(f[3]!, 'base64').toString('utf8') };
+    const d = /^D (\d+) (\S+)$/.exec(line);
+    if (d && allowed.test(d[2]!)) defaults[d[2]!] = Number(d[1]);
     const e = /^E (\S+)$/.exec(line);
     const id = e ? extensionId(e[1]!) : undefined;
     if (id) extensions.add(id);
   }
-  return { files, extensions: [...extensions].sort() };
+  return { files, defaults, extensions: [...extensions].sort() };
 }
 
 const follows = (ctx: Context, ws: Workspace) => !!ctx.settings && ws.spec.settingsSync !== false && !!ctx.runtime.exec;

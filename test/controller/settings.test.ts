@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { extensionId, parseSettingsDump } from '../../controller/reconcilers/workspace-settings.js';
 import type { StubExec } from '../../drivers/runtime/stub/index.js';
-import { EDITOR_EXTENSIONS_DIR, EDITOR_USER_DIR } from '../../specs/index.js';
+import { EDITOR_EXTENSIONS_DIR, EDITOR_USER_DIR, emptySettings, mergeSettings } from '../../specs/index.js';
 import { EditorSettings, SettingsFile } from '../../store/index.js';
 import { cond, harness, waitFor, workspace, type Harness } from './helpers.js';
 
@@ -176,13 +176,28 @@ describe('editor settings that follow you', () => {
   it('reads what the capture script prints, and extension folders as ids', () => {
     const b64 = Buffer.from('{"x":1}').toString('base64');
     const dump = parseSettingsDump(
-      `F 12 settings.json ${b64}\nF 13 ../evil.json ${b64}\nE ms-python.python-2024.1.0-linux-x64\nE junk\n`,
+      `F 12 settings.json ${b64}\nF 13 ../evil.json ${b64}\nD 14 keybindings.json\nD 15 ../x.json\nE ms-python.python-2024.1.0-linux-x64\nE junk\n`,
     );
     expect(dump).toEqual({
       files: { 'settings.json': { mtime: 12, content: '{"x":1}' } },
+      defaults: { 'keybindings.json': 14 },
       extensions: ['ms-python.python'],
     });
     expect(extensionId('Vscodevim.Vim-1.27.0')).toBe('vscodevim.vim');
+  });
+
+  it("keeps the image's defaults out: one newer than the saved file drops it, an older one does not", () => {
+    const saved = {
+      ...emptySettings(),
+      files: { 'settings.json': { mtime: 10, content: '{"a":1}' }, 'keybindings.json': { mtime: 30, content: '[]' } },
+    };
+    const { merged, changed } = mergeSettings(saved, {
+      files: {},
+      defaults: { 'settings.json': 20, 'keybindings.json': 25, 'snippets/x.json': 40 },
+      extensions: [],
+    });
+    expect(merged.files).toEqual({ 'keybindings.json': { mtime: 30, content: '[]' } });
+    expect(changed).toEqual(["settings.json (back to the image's default)"]);
     expect(extensionId('extensions.json')).toBeUndefined();
   });
 });

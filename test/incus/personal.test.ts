@@ -217,5 +217,22 @@ describe.runIf(run && hasIde)('dotfiles, settings and devcontainer.json on Incus
     expect((await sh('bob', 'readlink ~/.gitconfig; git config user.name')).stdout).toBe(
       '/home/dev/.dotfiles/.gitconfig\nDana\n',
     );
+
+    // Back to the image's default there: the saved file goes, and a new home gets its own image's
+    // default with nothing written into it.
+    await sh(
+      'bob',
+      'sleep 1; cp /etc/skel/.local/share/code-server/User/settings.json ~/.local/share/code-server/User/',
+    );
+    await store.transaction((tx) => {
+      const cur = tx.get('Workspace', 'bob')!;
+      tx.update({ ...cur, spec: { ...cur.spec, running: false } });
+    });
+    await until(
+      'the default not saved',
+      async () => ((await settings.read()).files['settings.json'] ? undefined : true),
+      120_000,
+      500,
+    );
   }, 900_000);
 });
