@@ -5,7 +5,10 @@
 //    workspace → the same, and a delete with its home → gone; against the same Incus calls made
 //    by hand over the socket (bench/lib/incus-floor.ts: a home volume, the instance created and
 //    started with it, one-instance polling of /1.0/instances/NAME/state, then IP:8080/healthz;
-//    PUT state start; force stop + delete + volume delete). Targets ≤ 1.1x.
+//    PUT state start; force stop + delete + volume delete). Targets ≤ 1.1x. Both sides wait
+//    alike: first for the address without touching the IDE (the floor polls the instance's
+//    state; Tidepool's side reads the API's watch stream, bench/lib/address-watch.ts), then
+//    the IDE every 50 ms (the floor on IP:8080; Tidepool's side through Caddy).
 // 2. the idle memory of one IDE workspace (its cgroup, after it has been idle for a while).
 // 3. a clone of a workspace with a 1 GiB home: a Workspace with spec.source.fromWorkspace,
 //    apply → Ready; versus what a person would type for the same result: `incus storage volume

@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Api, Ports } from '../../test/e2e/incus-helpers.js';
 import { viaCaddy, workspace } from '../../test/e2e/incus-helpers.js';
+import { watchAddress } from './address-watch.js';
 import { isCodeServerHealth, type IncusFloor } from './incus-floor.js';
 
 export interface Lifecycle {
@@ -40,17 +41,31 @@ export const throughCaddy = (until: Until, ports: Ports, name: string) =>
     isCodeServerHealth((await viaCaddy(ports, `/workspace/${name}/healthz`, true, 2000))?.body),
   );
 
+/**
+ * `act` (an apply or a start), then the IDE through Caddy, as the floor waits: first for the
+ * address (the API's watch stream, ./address-watch.ts; the floor polls the instance's state),
+ * then the IDE every 50 ms (through Caddy; the floor on :8080).
+ */
+export async function actThenIde(api: Api, until: Until, ports: Ports, name: string, act: () => Promise<unknown>) {
+  const watch = watchAddress(api, name, 120_000);
+  try {
+    await act();
+    await watch.shown;
+  } finally {
+    watch.close();
+  }
+  await throughCaddy(until, ports, name);
+}
+
 async function tidepoolLifecycle(s: RoundsSetup, name: string): Promise<Lifecycle> {
   const { api, until } = s;
   let t0 = performance.now();
-  await api.apply([workspace(name, s.spec)]);
-  await throughCaddy(until, s.ports, name);
+  await actThenIde(api, until, s.ports, name, () => api.apply([workspace(name, s.spec)]));
   const create = since(t0);
   await api.setRunning(name, false);
   await until(`${name} Stopped`, async () => (await api.get('workspaces', name))?.status?.phase === 'Stopped');
   t0 = performance.now();
-  await api.setRunning(name, true);
-  await throughCaddy(until, s.ports, name);
+  await actThenIde(api, until, s.ports, name, () => api.setRunning(name, true));
   const start = since(t0);
   t0 = performance.now();
   await api.delete('workspaces', name);
@@ -121,8 +136,7 @@ export async function warmRounds(s: WarmSetup): Promise<{ warm: number[]; cold: 
     const { api, ports } = s[side];
     if (side === 'warm') await s.poolReady();
     const t0 = performance.now();
-    await api.apply([workspace(name, s.spec)]);
-    await throughCaddy(s.until, ports, name);
+    await actThenIde(api, s.until, ports, name, () => api.apply([workspace(name, s.spec)]));
     out[side].push(since(t0));
     await api.delete('workspaces', name);
     await s.until(`${name} deleted`, async () => !(await api.get('workspaces', name)));
