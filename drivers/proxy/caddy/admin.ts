@@ -5,6 +5,9 @@ import { Agent, request } from 'undici';
 import { ProxyError, type ProxyErrorReason } from '../types.js';
 import type { Json } from './json.js';
 
+/** A config as Caddy sends it, parsed; null when it has none. */
+export const parseConfig = (text: string): Json => (text.trim() === '' ? null : (JSON.parse(text) as Json));
+
 export class CaddyAdminError extends ProxyError {
   constructor(
     message: string,
@@ -51,8 +54,12 @@ export class CaddyAdmin {
   }
 
   async getConfig(): Promise<Json> {
-    const text = await this.call('GET', '/config/');
-    return text.trim() === '' ? null : (JSON.parse(text) as Json);
+    return parseConfig(await this.getConfigText());
+  }
+
+  /** The config as Caddy sends it (empty, or "null", when it has none). */
+  getConfigText(): Promise<string> {
+    return this.call('GET', '/config/');
   }
 
   /** Replaces the whole config (an object, or its JSON); resolves once Caddy has reloaded (or found it unchanged). */

@@ -3,13 +3,21 @@
 // config edited by hand), and the route table lives in dnsmasq's hosts file. Route changes
 // never load Caddy.
 import { writeFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import type { Daemon } from '../daemon.js';
 import type { Dnsmasq } from '../dns/dnsmasq.js';
 import type { RouteTable } from '../types.js';
-import type { CaddyAdmin } from './admin.js';
+import { parseConfig, type CaddyAdmin } from './admin.js';
 import type { DesiredConfig } from './desired.js';
 import type { Json } from './json.js';
 import type { Logger } from './process.js';
+
+/**
+ * How long a check that found Caddy holding the wanted config spares converge() another: a
+ * routes reconcile reads (which checks) and then writes the names, a few milliseconds apart.
+ * Every read checks again.
+ */
+const CHECK_STANDS_MS = 250;
 
 /** Caddy's live config against the one wanted. */
 export class LiveConfig {
@@ -20,6 +28,10 @@ export class LiveConfig {
   readonly #logger: Logger;
   /** Counts a load; returns the count so far. */
   readonly #loaded: () => number;
+  /** The text of the live config that last matched the wanted one. */
+  #matched: string | undefined;
+  /** When a check last found the wanted config (performance.now()), or -Infinity. */
+  #checkedAt = -Infinity;
 
   constructor(o: {
     client: CaddyAdmin;
@@ -37,11 +49,20 @@ export class LiveConfig {
 
   /** Whether Caddy holds the wanted config now. */
   async current(): Promise<boolean> {
-    return this.desired.matches(await this.client.getConfig());
+    const text = await this.client.getConfigText();
+    // The same text as the last match is the same config: no parse, no canonical form.
+    const ok = text === this.#matched || this.desired.matches(parseConfig(text));
+    this.#matched = ok ? text : undefined;
+    this.#checkedAt = ok ? performance.now() : -Infinity;
+    return ok;
   }
 
-  /** Loads the wanted config when the live one differs (a server setting changed, or Caddy lost it). */
+  /**
+   * Loads the wanted config when the live one differs (a server setting changed, or Caddy lost
+   * it). A check that found it a moment ago (the read of the same routes reconcile) stands.
+   */
   async converge(): Promise<void> {
+    if (performance.now() - this.#checkedAt < CHECK_STANDS_MS) return;
     if (await this.current()) return;
     if (this.#bootFile) await writeFile(this.#bootFile, this.desired.json, { mode: 0o600 });
     await this.client.load(this.desired.json);

@@ -21,9 +21,18 @@ export const CONFIG_WARM_READY = 'user.tidepool.warm-ready';
 
 const hex = (s: string, n: number) => createHash('sha256').update(s).digest('hex').slice(0, n);
 
+/** Suffixes by Tidepool id: a reconcile names its instance every time, a hash each time adds up. */
+const suffixes = new Map<string, string>();
+
 /** The fixed-length suffix that names this Tidepool's instances. */
 export function idSuffix(tidepoolId: string): string {
-  return hex(`tidepool:${tidepoolId}`, 6);
+  let suffix = suffixes.get(tidepoolId);
+  if (suffix === undefined) {
+    suffix = hex(`tidepool:${tidepoolId}`, 6);
+    // Ids are one per data directory: a handful in a test run, one in a server.
+    if (suffixes.size < 64) suffixes.set(tidepoolId, suffix);
+  }
+  return suffix;
 }
 
 /**
