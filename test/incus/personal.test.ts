@@ -96,6 +96,12 @@ const cond = (name: string, type: string): Condition | undefined =>
   (store.get('Workspace', name)?.status?.conditions ?? []).find((c) => c.type === type);
 const ready = (name: string) =>
   until(`${name} Ready`, async () => (cond(name, 'Ready')?.status === 'True' ? true : undefined), 240_000, 500);
+/** spec.running false, as `tidepool stop` writes it: the controller saves the editor settings, then stops it. */
+const stop = (name: string) =>
+  store.transaction((tx) => {
+    const cur = tx.get('Workspace', name)!;
+    tx.update({ ...cur, spec: { ...cur.spec, running: false } });
+  });
 const sh = (name: string, script: string) =>
   runtime.exec!(name, ['bash', '-lc', script], {
     uid: 1000,
@@ -187,10 +193,7 @@ describe.runIf(run && hasIde)('dotfiles, settings and devcontainer.json on Incus
       'alice',
       'mkdir -p ~/.local/share/code-server/User && printf \'{ "editor.fontSize": 19 }\' > ~/.local/share/code-server/User/settings.json',
     );
-    await store.transaction((tx) => {
-      const cur = tx.get('Workspace', 'alice')!;
-      tx.update({ ...cur, spec: { ...cur.spec, running: false } });
-    });
+    await stop('alice');
     const saved = await until(
       'settings saved',
       async () => ((await settings.read()).files['settings.json'] ? await settings.read() : undefined),
@@ -224,10 +227,7 @@ describe.runIf(run && hasIde)('dotfiles, settings and devcontainer.json on Incus
       'bob',
       'sleep 1; cp /etc/skel/.local/share/code-server/User/settings.json ~/.local/share/code-server/User/',
     );
-    await store.transaction((tx) => {
-      const cur = tx.get('Workspace', 'bob')!;
-      tx.update({ ...cur, spec: { ...cur.spec, running: false } });
-    });
+    await stop('bob');
     await until(
       'the default not saved',
       async () => ((await settings.read()).files['settings.json'] ? undefined : true),
