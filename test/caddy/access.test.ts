@@ -1,7 +1,7 @@
 // Caddy's access log reaches Tidepool as a stream (UDP datagrams to a listener of the driver):
 // each request through the workspace or preview port names its workspace; nothing else does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workspaceOfEntry } from '../../drivers/proxy/caddy/access.js';
+import { statusOfEntry, workspaceOfEntry, workspaceUsedBy } from '../../drivers/proxy/caddy/access.js';
 import { fakeServer, get, startHarness, waitFor, type FakeServer, type Harness } from './helpers.js';
 
 describe('caddy driver: the access log as a stream', () => {
@@ -34,6 +34,24 @@ describe('caddy driver: the access log as a stream', () => {
     expect((await get(`${h.previewUrl}/workspace/alice/port/3000/`)).status).toBe(200);
     expect((await get(`${h.workspaceUrl}/workspace/bob/`)).status).toBe(503);
     await waitFor('both seen', async () => seen.filter((w) => w === 'alice').length >= 1 && seen.includes('bob'));
+  });
+
+  it('a request refused at the door (no credentials) does not count as use', async () => {
+    seen.length = 0;
+    expect((await get(`${h.workspaceUrl}/workspace/alice/x`, false)).status).toBe(401);
+    expect((await get(`${h.previewUrl}/workspace/alice/port/3000/`, false)).status).toBe(401);
+    await get(`${h.workspaceUrl}/workspace/alice/marker`);
+    await waitFor('the marker request', async () => seen.length > 0);
+    expect(seen).toEqual(['alice']);
+  });
+
+  it('reads the status out of an entry, and counts a workspace used only when the request got in', () => {
+    const entry = (uri: string, status: number) =>
+      JSON.stringify({ request: { uri, host: '"status":200' }, duration: 0.01, status, resp_headers: {} });
+    expect(statusOfEntry(entry('/workspace/a/', 401))).toBe(401);
+    expect(statusOfEntry('{"request":{"uri":"/workspace/a/"}}')).toBeUndefined();
+    for (const refused of [401, 403, 429]) expect(workspaceUsedBy(entry('/workspace/a/', refused))).toBeUndefined();
+    for (const used of [200, 302, 404, 502, 503]) expect(workspaceUsedBy(entry('/workspace/a/', used))).toBe('a');
   });
 
   it('app-port requests and non-workspace paths name no workspace', async () => {

@@ -30,6 +30,32 @@ export function workspaceOfEntry(text: string): string | undefined {
   return m[1] ? `${m[2]}.${m[1]}` : m[2];
 }
 
+const STATUS_KEY = '"status":';
+
+/**
+ * The status code an entry's response had, found like the URI: a quote inside a JSON string is
+ * escaped, so the first `"status":` is a key, and the request object (which comes first) has none.
+ */
+export function statusOfEntry(text: string): number | undefined {
+  const at = text.indexOf(STATUS_KEY);
+  if (at < 0) return undefined;
+  const m = /^\s*(\d{3})\b/.exec(text.slice(at + STATUS_KEY.length, at + STATUS_KEY.length + 8));
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Answers of the door itself (the login, another person's workspace, the login throttle):
+ * nobody got in, so the workspace was not used. Counting them would let anyone who reaches
+ * the proxy keep a workspace awake, and first in line to keep its room, without signing in.
+ */
+const REFUSED_AT_THE_DOOR = new Set([401, 403, 429]);
+
+/** The workspace an entry shows used (its route name): a request to it that was let in. */
+export function workspaceUsedBy(text: string): string | undefined {
+  const ws = workspaceOfEntry(text);
+  return ws && !REFUSED_AT_THE_DOOR.has(statusOfEntry(text) ?? 0) ? ws : undefined;
+}
+
 export class AccessLog {
   #socket: Socket | undefined;
   readonly #listeners = new Set<(workspace: string) => void>();
@@ -56,7 +82,7 @@ export class AccessLog {
     this.#socket.on('error', (err) => this.logger.warn({ err: err.message }, 'access log listener failed'));
     this.#socket.on('message', (msg) => {
       for (const line of msg.toString('utf8').split('\n')) {
-        const ws = line && workspaceOfEntry(line);
+        const ws = line && workspaceUsedBy(line);
         if (!ws) continue;
         for (const fn of this.#listeners) {
           try {
