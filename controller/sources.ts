@@ -4,7 +4,7 @@
 import { ROUTES_KEY, portKey, templateKey, workspaceKey } from './keys.js';
 import { LastAccessWriter } from './last-access.js';
 import type { Context } from './reconcilers/context.js';
-import { isKind, type WatchEvent } from '../store/index.js';
+import { isKind, type Resource, type WatchEvent } from '../store/index.js';
 import { keyOf, keyOfRoute, siblingKey } from '../specs/index.js';
 
 export class EventSources {
@@ -50,6 +50,8 @@ export class EventSources {
     const { queue, store, capacity } = this.#ctx;
     const o = ev.object;
     if (isKind(o, 'Workspace')) {
+      // Nothing a reconcile reads moved (as controller-runtime's predicates skip such updates).
+      if (ev.type === 'MODIFIED' && ev.previous && onlyLastAccessMoved(ev.previous, o)) return;
       if (ev.type === 'DELETED') {
         capacity.forget(keyOf(o));
         // A Workspace made again with this name starts awake, with no past use.
@@ -76,4 +78,19 @@ export class EventSources {
         if (t.spec.base === o.metadata.name) queue.add(templateKey(t.metadata.name));
     }
   }
+}
+
+/**
+ * A Workspace update that only moved status.lastAccessTime (the access stream's own write):
+ * no reconcile reads it, and with many workspaces in use each such write was a workspace
+ * reconcile and a routes reconcile for nothing. Objects that differ in the order of their keys
+ * count as changed (a reconcile too many, never one too few).
+ */
+export function onlyLastAccessMoved(before: Resource, after: Resource): boolean {
+  const bare = (r: Resource) => {
+    const { resourceVersion: _rv, ...metadata } = r.metadata;
+    const { lastAccessTime: _at, ...status } = (r as { status?: Record<string, unknown> }).status ?? {};
+    return JSON.stringify({ ...r, metadata, status });
+  };
+  return bare(before) === bare(after);
 }
