@@ -70,15 +70,16 @@ export function pollMs(ctx: Context, since: number | undefined): number {
  * How often the IDE port of a workspace that has its IP is probed: a probe is one connection on
  * the bridge (refused until code-server listens), not a runtime call, so it can come every
  * IDE_PROBE_MS. The period grows with the number of workspaces waiting for their IDE, keeping
- * the probes of the whole host near 1000 / IDE_PROBE_MS a second, and never exceeds pollMs.
+ * the probes of the whole host near 1000 / IDE_PROBE_MS a second, and never exceeds `pollMs`,
+ * the workspace's runtime poll (pollMs(), which the caller has at hand).
  */
 export const IDE_PROBE_MS = 25;
 
-export function ideProbeMs(ctx: Context, since: number | undefined): number {
+export function ideProbeMs(ctx: Context, pollMs: number): number {
   const now = ctx.clock.now();
   let waiting = 0;
   for (const t of ctx.ideWaitSince.values()) if (now - t < ctx.ideTimeoutMs) waiting++;
-  return Math.min(pollMs(ctx, since), IDE_PROBE_MS * Math.max(1, waiting));
+  return Math.min(pollMs, IDE_PROBE_MS * Math.max(1, waiting));
 }
 
 /** Status fields the workspace reconciler writes; any other (lastAccessTime) belongs to another writer and is kept as stored. */

@@ -167,7 +167,7 @@ async function fromIde(ctx: Context, ws: Workspace, vm: VM, prev: WorkspaceStatu
     phase: 'Starting',
     ip: vm.ip,
     vmReady: vmReady('False', 'WaitingForIDE', message),
-    requeueAfterMs: late ? SLOW_POLL_MS : ideProbeMs(ctx, ctx.ideWaitSince.get(name)),
+    requeueAfterMs: late ? SLOW_POLL_MS : ideProbeMs(ctx, soon),
   };
 }
 

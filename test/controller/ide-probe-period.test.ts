@@ -16,17 +16,18 @@ describe('ideProbeMs', () => {
   it('probes one waiting workspace every IDE_PROBE_MS, where the runtime poll would wait longer', () => {
     const ctx = ctxWith(10_000, [9_000]);
     expect(pollMs(ctx, 9_000)).toBe(125);
-    expect(ideProbeMs(ctx, 9_000)).toBe(IDE_PROBE_MS);
+    expect(ideProbeMs(ctx, pollMs(ctx, 9_000))).toBe(IDE_PROBE_MS);
   });
 
   it('spreads the probes of several waiting workspaces, up to the runtime poll', () => {
     const now = 100_000;
-    expect(ideProbeMs(ctxWith(now, [now - 4000, now - 4000, now - 4000]), now - 4000)).toBe(3 * IDE_PROBE_MS);
+    const three = ctxWith(now, [now - 4000, now - 4000, now - 4000]);
+    expect(ideProbeMs(three, pollMs(three, now - 4000))).toBe(3 * IDE_PROBE_MS);
     const many = ctxWith(
       now,
       Array.from({ length: 40 }, () => now - 4000),
     );
-    expect(ideProbeMs(many, now - 4000)).toBe(POLL_MS);
+    expect(ideProbeMs(many, pollMs(many, now - 4000))).toBe(POLL_MS);
   });
 
   it('never probes later than the runtime poll of a workspace that just started waiting', () => {
@@ -35,12 +36,12 @@ describe('ideProbeMs', () => {
       now,
       Array.from({ length: 10 }, () => now - 10),
     );
-    expect(ideProbeMs(ctx, now - 10)).toBe(pollMs(ctx, now - 10));
+    expect(ideProbeMs(ctx, pollMs(ctx, now - 10))).toBe(pollMs(ctx, now - 10));
   });
 
   it('does not count a workspace whose IDE is past its timeout', () => {
     const now = 100_000;
     const ctx = ctxWith(now, [now - 5000, now - 120_000, now - 130_000], 60_000);
-    expect(ideProbeMs(ctx, now - 5000)).toBe(IDE_PROBE_MS);
+    expect(ideProbeMs(ctx, pollMs(ctx, now - 5000))).toBe(IDE_PROBE_MS);
   });
 });
