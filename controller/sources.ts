@@ -87,6 +87,9 @@ export class EventSources {
  * count as changed (a reconcile too many, never one too few).
  */
 export function onlyLastAccessMoved(before: Resource, after: Resource): boolean {
+  const accessed = (r: Resource) => (r as { status?: { lastAccessTime?: unknown } }).status?.lastAccessTime;
+  // The controller's own status writes leave it as it was: no need to compare the rest.
+  if (accessed(before) === accessed(after)) return false;
   const bare = (r: Resource) => {
     const { resourceVersion: _rv, ...metadata } = r.metadata;
     const { lastAccessTime: _at, ...status } = (r as { status?: Record<string, unknown> }).status ?? {};
