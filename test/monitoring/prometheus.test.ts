@@ -80,33 +80,25 @@ afterAll(async () => {
 describe.skipIf(!run)('Prometheus scraping serve', () => {
   it('answers for the reconciles, the apply → Ready histogram and a workspace memory', async () => {
     const p = prom!;
-    const reconciles = await until(
+    /** A query's answer once Prometheus has one (it scrapes every so often). */
+    const answered = (what: string, expr: string, timeoutMs = 30_000) =>
+      until(what, async () => query(p, expr), timeoutMs, 500);
+    const reconciles = await answered(
       'reconciles in Prometheus',
-      async () => query(p, 'sum(controller_runtime_reconcile_total{controller="workspace"})'),
+      'sum(controller_runtime_reconcile_total{controller="workspace"})',
       60_000,
-      500,
     );
     // Two workspaces made Ready, and a third refused: each took more than one reconcile.
     expect(reconciles).toBeGreaterThanOrEqual(3);
     expect(await query(p, 'tidepool_workspace_apply_to_ready_seconds_count')).toBe(2);
     expect(await query(p, 'tidepool_workspaces{phase="Running"}')).toBe(2);
-    const limit = await until(
-      'busy memory limit',
-      async () => query(p, 'tidepool_workspace_memory_limit_bytes{workspace="busy"}'),
-      30_000,
-      500,
-    );
+    const limit = await answered('busy memory limit', 'tidepool_workspace_memory_limit_bytes{workspace="busy"}');
     expect(limit).toBe(256 * MiB);
     const used = await query(p, 'tidepool_workspace_memory_bytes{workspace="busy"}');
     expect(used).toBeGreaterThan(0);
     expect(used).toBeLessThan(256 * MiB);
     // The pool is btrfs without quotas, where Incus cannot tell a volume's size: measured inside.
-    const home = await until(
-      'busy home size',
-      async () => query(p, 'tidepool_workspace_home_used_bytes{workspace="busy"}'),
-      30_000,
-      500,
-    );
+    const home = await answered('busy home size', 'tidepool_workspace_home_used_bytes{workspace="busy"}');
     expect(home).toBeGreaterThanOrEqual(0);
     expect(home).toBeLessThan(64 * MiB);
   });
