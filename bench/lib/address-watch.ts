@@ -45,6 +45,9 @@ export function watchAddress(api: Api, name: string, timeoutMs: number): Address
     }
     throw new Error(`watch of ${name} ended before it had an address`);
   })().finally(() => clearTimeout(timer));
+  // Awaited by the caller, or given up (closed) when what it was to see failed first: then its
+  // abort is no error of its own.
+  shown.catch(() => undefined);
   return {
     shown,
     close: () => abort.abort(),
