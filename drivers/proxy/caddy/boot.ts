@@ -45,6 +45,11 @@ interface BootParts {
 
 type AdminBlock = { [key: string]: Json };
 
+/** Caddy's start-up error says the pages port is taken ("listen tcp 127.0.0.1:N: bind: address already in use"). */
+function pagesPortTaken(message: string, pagesPort: number): boolean {
+  return message.includes(`:${pagesPort}: bind: address already in use`);
+}
+
 export class CaddyBoot {
   readonly #c: CaddyBootContext;
   #startedCaddy: Daemon | undefined;
@@ -171,8 +176,9 @@ export class CaddyBoot {
         return new RunningCaddy({ config, dns: p.dns, caddy, ...(caCertPath ? { caCertPath } : {}) });
       } catch (err) {
         await client.close();
-        // The pages port can be taken between our probe and Caddy's bind: try another one.
-        if (attempt >= 2 || !/pages|address already in use/.test(errorMessage(err))) throw err;
+        // The pages port can be taken between our probe and Caddy's bind: try another one. Any
+        // other taken port is the user's to choose, and a new attempt would only fail again.
+        if (attempt >= 2 || !pagesPortTaken(errorMessage(err), pagesPort)) throw err;
         pagesPort = await freeLoopbackPort();
       }
     }
