@@ -21,8 +21,13 @@ export async function findPortHolder(port: number): Promise<PortHolder | undefin
       for (const inode of listeningInodes(text, port)) inodes.add(inode);
     }
     if (inodes.size === 0) return undefined;
-    const pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e));
+    // /proc/net/tcp lists this network namespace's sockets, so only its processes can hold
+    // one: a host full of containers is mostly processes of other namespaces, skipped with one
+    // readlink each instead of one per open file. Newest first: a holder is usually recent.
+    const ownNet = await readlink('/proc/self/ns/net').catch(() => undefined);
+    const pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e)).sort((a, b) => Number(b) - Number(a));
     for (const pid of pids) {
+      if (ownNet && (await readlink(`/proc/${pid}/ns/net`).catch(() => ownNet)) !== ownNet) continue;
       const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
       for (const fd of fds) {
         const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
