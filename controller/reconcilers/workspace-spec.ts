@@ -31,16 +31,12 @@ export async function applyResources(
   note: Note,
 ): Promise<VM> {
   const name = keyOf(ws);
-  const gen = ws.metadata.generation;
-  const set: SetApplied = (s, reason, message) =>
-    setCondition(conditions(status), { type: 'ResourcesApplied', status: s, reason, message }, ctx.clock.now(), gen);
+  const set = resourcesSetter(ctx, ws, status);
   // A runtime that does not report resources: nothing to compare, nothing claimed.
   if (vm.cpu === undefined && vm.memoryBytes === undefined) return vm;
-  const fields: string[] = [];
-  if (vm.cpu !== undefined && vm.cpu !== want.cpu) fields.push('spec.resources.cpu');
-  if (vm.memoryBytes !== undefined && vm.memoryBytes !== want.memoryBytes) fields.push('spec.resources.memory');
+  const fields = resourcesOff(vm, want);
   if (fields.length === 0) {
-    set('True', 'Applied', `The instance has ${show(want)}, as spec.resources asks.`);
+    set('True', 'Applied', resourcesAsAsked(want));
     return vm;
   }
   const what = `${fields.join(' and ')} (${show(vm)} → ${show(want)})`;
@@ -57,7 +53,7 @@ export async function applyResources(
   const prev = getCondition(status, 'ResourcesApplied');
   if (
     prev?.status === 'False' &&
-    prev.observedGeneration === gen &&
+    prev.observedGeneration === ws.metadata.generation &&
     (prev.reason === 'Refused' || prev.reason === 'WaitingForRestart')
   )
     return vm;
@@ -66,6 +62,49 @@ export async function applyResources(
 }
 
 type SetApplied = (s: 'True' | 'False', reason: ConditionReason, message: string) => void;
+
+const resourcesAsAsked = (want: Usage) => `The instance has ${show(want)}, as spec.resources asks.`;
+
+function imageSetter(ctx: Context, ws: Workspace, status: WorkspaceStatus): SetApplied {
+  return (s, reason, message) =>
+    setCondition(
+      conditions(status),
+      { type: 'ImageApplied', status: s, reason, message },
+      ctx.clock.now(),
+      ws.metadata.generation,
+    );
+}
+
+function resourcesSetter(ctx: Context, ws: Workspace, status: WorkspaceStatus): SetApplied {
+  return (s, reason, message) =>
+    setCondition(
+      conditions(status),
+      { type: 'ResourcesApplied', status: s, reason, message },
+      ctx.clock.now(),
+      ws.metadata.generation,
+    );
+}
+
+/** The spec.resources fields the VM (as the runtime reports it) does not have as asked. */
+function resourcesOff(vm: VM, want: Usage): string[] {
+  const fields: string[] = [];
+  if (vm.cpu !== undefined && vm.cpu !== want.cpu) fields.push('spec.resources.cpu');
+  if (vm.memoryBytes !== undefined && vm.memoryBytes !== want.memoryBytes) fields.push('spec.resources.memory');
+  return fields;
+}
+
+/**
+ * A VM just made from spec.image with spec.resources, as the runtime reported it back: its
+ * ImageApplied and ResourcesApplied go in the create's own status write, where the next pass
+ * would otherwise write them on their own (that pass still checks both against the instance
+ * as listed, and acts on any difference).
+ */
+export function sayMadeAsAsked(ctx: Context, ws: Workspace, status: WorkspaceStatus, vm: VM, want: Usage): void {
+  if (vm.image !== ws.spec.image) return;
+  imageUpdate(ctx, ws, vm, imageSetter(ctx, ws, status));
+  if (vm.cpu === undefined && vm.memoryBytes === undefined) return;
+  if (resourcesOff(vm, want).length === 0) resourcesSetter(ctx, ws, status)('True', 'Applied', resourcesAsAsked(want));
+}
 
 /** One resources change that is to be tried now: its workspace, the instance as it is, and how to tell. */
 interface ResourcesChange {
@@ -144,8 +183,7 @@ export async function shouldRecreate(
 ): Promise<boolean> {
   const image = ws.spec.image;
   const gen = ws.metadata.generation;
-  const set = (s: 'True' | 'False', reason: ConditionReason, message: string) =>
-    setCondition(conditions(status), { type: 'ImageApplied', status: s, reason, message }, ctx.clock.now(), gen);
+  const set = imageSetter(ctx, ws, status);
   if (vm.image === undefined) return false;
   if (vm.image === image) {
     if (!imageUpdate(ctx, ws, vm, set)) return false;

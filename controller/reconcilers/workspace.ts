@@ -21,7 +21,7 @@ import { ensureFinalizer, unreachable } from './workspace-guards.js';
 import { waitingForImage } from './workspace-image.js';
 import { applySettings, saveSettings, settingsPending } from './workspace-settings.js';
 import { cloneSource, clonePending, ensureHome, noteFor, type Note } from './workspace-home.js';
-import { applyResources, shouldRecreate } from './workspace-spec.js';
+import { applyResources, sayMadeAsAsked, shouldRecreate } from './workspace-spec.js';
 import { observe, vmReady, write } from './workspace-observe.js';
 import { convergeAsleep, makeRoom } from './workspace-sleep.js';
 import { runningWorkspaces } from './workspace-capacity.js';
@@ -83,9 +83,10 @@ async function converge(ctx: Context, ws: Workspace, vm: VM | undefined): Promis
   if (recreate.result) return recreate.result;
   let step: Step = recreate;
   const now = await followPlacement(c, recreate.vm);
-  if (!now || (spec.running && now.state === 'Stopped'))
+  if (!now || (spec.running && now.state === 'Stopped')) {
     step = await createOrStart(c, now, now === undefined && vm !== undefined);
-  else if (!spec.running && (now.state === 'Running' || now.state === 'Starting')) step = await stopInstance(c, now);
+    if (!now && !step.result && step.vm) sayMadeAsAsked(ctx, ws, c.status, step.vm, c.want);
+  } else if (!spec.running && (now.state === 'Running' || now.state === 'Starting')) step = await stopInstance(c, now);
   else if (now.state === 'Running' || now.state === 'Stopped')
     step = { vm: await applyResources(ctx, ws, c.status, now, c.want, () => runningWorkspaces(ctx, c.name), c.note) };
   if (step.result) return step.result;

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FINALIZER } from '../../controller/index.js';
+import type { Workspace } from '../../specs/index.js';
 import { cond, eventsFor, harness, port, waitFor, workspace, type Harness } from './helpers.js';
 
 describe('workspace lifecycle', () => {
@@ -60,6 +61,32 @@ describe('workspace lifecycle', () => {
         .map((l) => JSON.parse(l) as { reason: string })
         .map((e) => e.reason),
     ).toEqual(['HomeCreated', 'Created']);
+  });
+
+  it("a new workspace's create says ImageApplied and ResourcesApplied in its own status write", async () => {
+    await h.start();
+    const statuses: (Workspace['status'] | undefined)[] = [];
+    const stop = h.store.watch({ kind: 'Workspace' }, (ev) => {
+      if (ev.object.metadata.name === 'carol') statuses.push(ev.object.status);
+    });
+    try {
+      await h.store.create(workspace('carol', { resources: { cpu: 2, memory: '1Gi' } }));
+      await h.ready('carol');
+    } finally {
+      stop();
+    }
+    // The first status that says the VM runs (the create's own write) already says both:
+    // no status write of their own follows on the next pass.
+    const running = statuses.find((s) => s?.conditions?.some((c) => c.type === 'VMReady' && c.status === 'True'));
+    expect(running?.conditions?.find((c) => c.type === 'ImageApplied')).toMatchObject({
+      status: 'True',
+      reason: 'Applied',
+    });
+    expect(running?.conditions?.find((c) => c.type === 'ResourcesApplied')).toMatchObject({
+      status: 'True',
+      reason: 'Applied',
+      message: 'The instance has 2 vCPU, 1Gi, as spec.resources asks.',
+    });
   });
 
   it('stops and starts the VM to match spec.running', async () => {
