@@ -10,9 +10,17 @@ import type { Selector } from './selector.js';
 import type { KindStrategy, StrategyTx } from './strategies/index.js';
 import { asKind, asKindList, isKind, type ObjectOf, type Resource, type StatusArg, type WatchEvent } from './types.js';
 
+// The last second formatted: a burst of writes stamps the same second thousands of times.
+const lastStamp = { second: Number.NaN, text: '' };
+
 /** RFC 3339 UTC with second precision, as Kubernetes writes timestamps. */
 export function timestamp(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const second = Math.floor(ms / 1000);
+  if (second !== lastStamp.second) {
+    lastStamp.second = second;
+    lastStamp.text = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+  }
+  return lastStamp.text;
 }
 
 export function deepFreeze<T>(o: T): T {
@@ -262,9 +270,13 @@ export class Tx implements StrategyTx {
     if (!cur) throw notFound(plural(kind), name);
     this.#checkRv(cur, resourceVersion);
     if (isDeepStrictEqual(cur.status, status)) return cur as ObjectOf<K>;
-    const next = structuredClone(cur);
-    next.status = structuredClone(status);
-    next.metadata.resourceVersion = this.#nextRv();
+    // Only status and the resourceVersion change: the rest of the stored object is frozen and
+    // is shared, not copied (a controller writes status several times per workspace).
+    const next = {
+      ...cur,
+      metadata: { ...cur.metadata, resourceVersion: this.#nextRv() },
+      status: structuredClone(status),
+    } as Resource;
     return this.#put('MODIFIED', next) as ObjectOf<K>;
   }
 

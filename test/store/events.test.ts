@@ -48,3 +48,15 @@ describe('Events', () => {
     await again.close();
   });
 });
+
+describe('timestamp', () => {
+  it('is RFC 3339 UTC to the second, each second its own (formatting is cached per second)', () => {
+    const t = Date.UTC(2026, 11, 7, 6, 30, 15);
+    expect(timestamp(t)).toBe('2026-12-07T06:30:15Z');
+    expect(timestamp(t + 999)).toBe('2026-12-07T06:30:15Z');
+    expect(timestamp(t + 1000)).toBe('2026-12-07T06:30:16Z');
+    expect(timestamp(t - 1)).toBe('2026-12-07T06:30:14Z');
+    expect(timestamp(t)).toBe('2026-12-07T06:30:15Z');
+    expect(() => timestamp(Number.NaN)).toThrow(RangeError);
+  });
+});

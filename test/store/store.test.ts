@@ -23,6 +23,33 @@ async function fresh() {
 }
 
 describe('Store', () => {
+  it('a status write is frozen, keeps the earlier object as it was, and copies the status it was given', async () => {
+    const { path, store } = await fresh();
+    const before = await store.create(ws('alice', {}, { team: 'web' }));
+    const given = {
+      phase: 'Running',
+      conditions: [
+        { type: 'Ready', status: 'True', reason: 'Running', message: 'ok', lastTransitionTime: '2026-12-07T06:30:15Z' },
+      ],
+    };
+    const after = await store.updateStatus('Workspace', 'alice', given as any);
+    given.phase = 'Failed';
+    given.conditions[0]!.status = 'False';
+    expect(after.status).toMatchObject({ phase: 'Running', conditions: [{ status: 'True' }] });
+    expect(before.status).toEqual({});
+    expect(before.metadata.resourceVersion).not.toBe(after.metadata.resourceVersion);
+    for (const o of [
+      after,
+      after.metadata,
+      after.metadata.labels,
+      after.spec,
+      after.status,
+      after.status!.conditions![0],
+    ])
+      expect(Object.isFrozen(o)).toBe(true);
+    expect((await Store.open(path)).get('Workspace', 'alice')).toEqual(after);
+  });
+
   it('sets server fields, bumps generation only on spec change, and persists', async () => {
     const { path, store } = await fresh();
     const a = await store.create(ws('alice'));
