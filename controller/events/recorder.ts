@@ -7,8 +7,10 @@
 // rotated to events.jsonl.1 past `maxLogBytes` (so a log holds at most twice that), and
 // removed with its workspace (and, at start, for workspaces that are gone).
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { appendFile as appendFileCallback, mkdir as mkdirCallback } from 'node:fs';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { activityLogDir, logsDir } from '../../store/paths.js';
 import { timestamp, type StoreClient } from '../../store/index.js';
 import { API_VERSION, DEFAULT_NAMESPACE, keyOf, splitKey, type Event } from '../../specs/index.js';
@@ -265,7 +267,8 @@ export class EventRecorder {
       [...byWs].map(async ([ws, lines]) => {
         const dir = activityLogDir(logsDir(dataDir), ws);
         if (!this.#madeDirs.has(dir)) {
-          await mkdir(dir, { recursive: true });
+          // A directory made just now holds no log yet: nothing to stat.
+          if ((await mkdir(dir, { recursive: true })) !== undefined) this.#logBytes.set(ws, 0);
           this.#madeDirs.add(dir);
         }
         const file = join(dir, 'events.jsonl');
@@ -287,8 +290,28 @@ export class EventRecorder {
   }
 }
 
+// The callback forms: fs/promises' appendFile goes through a FileHandle per call, several times
+// the main thread's CPU when a burst of creates appends to hundreds of logs at once.
+const appendFile = promisify(appendFileCallback);
+const mkdir = promisify(mkdirCallback);
+
 /** `alice-1a2b3c4d5e6f`: unique, and a DNS label like every other name. */
 function eventName(regardingName: string): string {
   const base = regardingName.slice(0, 46).replace(/-+$/, '') || 'event';
-  return `${base}-${randomBytes(6).toString('hex')}`;
+  return `${base}-${randomHex6()}`;
+}
+
+// Random bytes drawn a pool at a time: one call into the system's generator per 512 names,
+// not one per event (a burst of creates records thousands).
+const NAME_BYTES = 6;
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+
+function randomHex6(): string {
+  if (poolAt + NAME_BYTES > pool.length) {
+    pool = randomBytes(NAME_BYTES * 512);
+    poolAt = 0;
+  }
+  poolAt += NAME_BYTES;
+  return pool.toString('hex', poolAt - NAME_BYTES, poolAt);
 }
