@@ -98,7 +98,10 @@ export class Capacity {
       .map((u) => ({ ...u, stoppable: true }));
     const accessed = (r: RunningWorkspace): RunningWorkspace => {
       const seen = this.#accessed.get(r.name);
-      return seen !== undefined && seen > (r.accessedAt ?? -Infinity) ? { ...r, accessedAt: seen } : r;
+      if (seen === undefined || seen <= (r.accessedAt ?? -Infinity)) return r;
+      // Field by field: an entry may compute its fields in getters, which a spread would drop.
+      const { name, cpu, memoryBytes, stoppable, sleepable } = r;
+      return { name, cpu, memoryBytes, stoppable, ...(sleepable !== undefined ? { sleepable } : {}), accessedAt: seen };
     };
     const candidates = [
       ...running
