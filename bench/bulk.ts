@@ -6,7 +6,7 @@
 //     second, then the time until every workspace answers through Caddy's workspace port;
 //   - floor: the same N in one `POST /api/v1/apply`, then the same wait.
 // Targets: all answering within 3 s of the first create, creates ≥ 300/s.
-// Run: npx tsx bench/bulk.ts [--n 500] [--rounds 2] (after `npm run build`: it runs dist/).
+// Run: npx tsx bench/bulk.ts [--n 500] [--rounds 3] (after `npm run build`: it runs dist/).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +14,10 @@ import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
 import { clientCredentials } from '../server/index.js';
 import { cleanEnv, closedPort, startServe, type Served } from '../test/cli/helpers.js';
+import { median } from './lib/median.js';
 
 const N = arg('n', 500);
-const ROUNDS = arg('rounds', 2);
+const ROUNDS = arg('rounds', 3);
 const IN_FLIGHT = 8;
 
 function arg(name: string, def: number): number {
@@ -120,8 +121,6 @@ async function oneApply(): Promise<{ answeringS: number }> {
     await s.close();
   }
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   console.log(`bench/bulk: ${N} workspaces, stub runtime, real Caddy; ${ROUNDS} interleaved rounds`);

@@ -51,7 +51,8 @@ import {
   probeIncus,
 } from '../test/incus/helpers.js';
 import { IncusFloor, directHealth, isCodeServerHealth } from './lib/incus-floor.js';
-import { lifecycleRounds, median, report, secs, warmRounds, type Lifecycle } from './lib/ide-rounds.js';
+import { lifecycleRounds, report, secs, warmRounds, type Lifecycle } from './lib/ide-rounds.js';
+import { median } from './lib/median.js';
 import { CONFIG_WARM_READY } from '../drivers/runtime/incus/names.js';
 
 function arg(name: string, def: string): string {

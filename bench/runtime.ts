@@ -28,6 +28,7 @@ import { Store } from '../store/index.js';
 import type { Condition } from '../specs/index.js';
 import { createMemoryProxy } from '../drivers/proxy/memory/index.js';
 import { startController } from '../controller/index.js';
+import { median } from './lib/median.js';
 import { createIncusRuntime, IncusClient, CONFIG_ID } from '../drivers/runtime/incus/index.js';
 import { MINIMAL_IMAGE_ALIAS } from '../drivers/runtime/images.js';
 import {
@@ -278,11 +279,6 @@ async function main() {
       await sleep(500);
     }
   }
-  const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = s.length >> 1;
-    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-  };
   const med = Object.fromEntries(sideNames.map((n) => [n, median(results[n]!)]));
   const bl = med['incus launch']!;
   console.log('');

@@ -38,7 +38,8 @@ import {
   probeIncus,
 } from '../test/incus/helpers.js';
 import { IncusFloor, isCodeServerHealth } from './lib/incus-floor.js';
-import { median, report, secs } from './lib/ide-rounds.js';
+import { report, secs } from './lib/ide-rounds.js';
+import { median } from './lib/median.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Store } from '../store/index.js';
 import { startSync } from '../gitops/index.js';
+import { median } from './lib/median.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,11 +28,6 @@ const yaml = (i: number, cpu: number) =>
   `apiVersion: tidepool/v1\nkind: Workspace\nmetadata:\n  name: ws-${i}\n  labels: {bench: sync}\nspec:\n  image: default\n  running: true\n  resources: {cpu: ${cpu}, memory: 2Gi}\n`;
 
 const ms = (x: number) => `${x.toFixed(0)} ms`;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 async function main() {
   const root = await mkdtemp(join(tmpdir(), 'tp-bench-sync-'));

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { Api, Ports } from '../../test/e2e/incus-helpers.js';
 import { viaCaddy, workspace } from '../../test/e2e/incus-helpers.js';
 import { watchAddress } from './address-watch.js';
+import { median } from './median.js';
 import { isCodeServerHealth, type IncusFloor } from './incus-floor.js';
 
 export interface Lifecycle {
@@ -103,12 +104,6 @@ export async function lifecycleRounds(s: RoundsSetup): Promise<{ tidepool: Lifec
 }
 
 export const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-
-export const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** Prints one measure: both sides' times, the ratio of the medians and each round's ratio. */
 export function report(label: string, ours: number[], floor: number[], floorLabel: string, target: string): void {
