@@ -6,12 +6,14 @@ import { Resolver } from 'node:dns/promises';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Daemon, type Logger } from '../daemon.js';
 import { PidFile } from '../pid-file.js';
 import { ProxyError, type RouteTable } from '../types.js';
 import { IDE_PORT } from '../../../specs/workspace.js';
+import { errorMessage } from '../../../specs/errors.js';
 import { ALIVE_NAME, ZONE, hostsFile, parseHostsFile, serialName } from './zone.js';
 
 export interface DnsmasqOptions {
@@ -26,8 +28,48 @@ export interface DnsmasqOptions {
   onRestart(): void;
 }
 
+/**
+ * A port on 127.0.0.1 free for both UDP and TCP (dnsmasq listens on both), below the kernel's
+ * ephemeral range: a port from that range (what binding port 0 gives) may be any outgoing
+ * connection's local port a moment later, and a host busy with connections (a burst of
+ * requests through Caddy) then makes dnsmasq's bind fail. Falls back to an ephemeral one.
+ */
+export async function freeDnsPort(): Promise<number> {
+  const low = await ephemeralLow();
+  const from = 10_000;
+  if (low - from > 1000) {
+    for (let i = 0; i < 20; i++) {
+      const port = from + Math.floor(Math.random() * (low - from));
+      if ((await udpFree(port)) && (await tcpFree(port))) return port;
+    }
+  }
+  return freeUdpPort();
+}
+
+async function ephemeralLow(): Promise<number> {
+  const text = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '');
+  const low = Number(text.trim().split(/\s+/)[0]);
+  return Number.isInteger(low) && low > 0 ? low : 32768;
+}
+
+function udpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => resolve(false));
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+function tcpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
 /** A free UDP port on 127.0.0.1 (bind 0, read it, close). */
-export function freeUdpPort(): Promise<number> {
+function freeUdpPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createSocket('udp4');
     s.once('error', reject);
@@ -107,7 +149,7 @@ export class Dnsmasq {
     // Adopt a dnsmasq of this state dir left running; keep its port (Caddy's config names it).
     const left = await new PidFile(pidFile).leftRunning();
     const leftPort = left?.argv.find((a) => a.startsWith('--port='))?.slice('--port='.length);
-    this.#port = leftPort && /^\d+$/.test(leftPort) ? Number(leftPort) : await freeUdpPort();
+    this.#port = leftPort && /^\d+$/.test(leftPort) ? Number(leftPort) : await freeDnsPort();
     const args = this.#args(this.#port);
     this.#daemon = new Daemon({
       name: 'dnsmasq',
@@ -126,15 +168,16 @@ export class Dnsmasq {
       onRestart: this.#o.onRestart,
       logger: this.#o.logger,
     });
-    try {
-      await this.#daemon.start();
-    } catch (err) {
-      // The port was taken between our probe and dnsmasq's bind: one more try on another.
-      if (left) throw err;
-      this.#port = await freeUdpPort();
-      const again = this.#args(this.#port);
-      args.splice(0, args.length, ...again);
-      await this.#daemon.start();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#daemon.start();
+        return;
+      } catch (err) {
+        // The port was taken between our probe and dnsmasq's bind: another try on another one.
+        if (left || attempt >= 3 || !/Address already in use/.test(errorMessage(err))) throw err;
+        this.#port = await freeDnsPort();
+        args.splice(0, args.length, ...this.#args(this.#port));
+      }
     }
   }
 
