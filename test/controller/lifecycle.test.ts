@@ -71,7 +71,10 @@ describe('workspace lifecycle', () => {
     });
     try {
       await h.store.create(workspace('carol', { resources: { cpu: 2, memory: '1Gi' } }));
-      await h.ready('carol');
+      // The watch is told after the write is durable: wait for it to have seen Ready, too.
+      await waitFor('Ready seen by the watch', () =>
+        statuses.some((s) => s?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')),
+      );
     } finally {
       stop();
     }
