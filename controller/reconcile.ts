@@ -68,7 +68,7 @@ export async function runWorker(
   logger: Logger,
   opts: WorkerOptions = {},
 ): Promise<void> {
-  for (let key = await queue.get(); key !== undefined; key = await queue.get()) {
+  for (let key = await queue.get(); key !== undefined; key = await turn(queue)) {
     const controller = controllerOf(key);
     const id = randomUUID();
     const log = childLogger(logger, { key, reconcileID: id });
@@ -112,3 +112,13 @@ export async function runWorker(
 }
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
+
+/**
+ * The next key, after the event loop's turn: a reconcile that needed no I/O (a stub runtime,
+ * a status already as it is) would otherwise chain into the next one in microtasks, and
+ * requests waiting on the API's sockets (a burst of creates) would wait for the whole queue.
+ */
+async function turn(queue: RateLimitingQueue): Promise<string | undefined> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return queue.get();
+}

@@ -55,6 +55,27 @@ async function runOnce(keys: string[], reconcile: Reconcile) {
 }
 
 describe('runWorker', () => {
+  it('lets the event loop turn between reconciles that need no I/O', async () => {
+    const clock = new FakeClock();
+    const queue = new RateLimitingQueue(clock, new ExponentialBackoff({ baseMs: 100 }));
+    for (let i = 0; i < 20; i++) queue.add(`k${i}`);
+    const order: string[] = [];
+    // Something waiting on the loop (a request on the API's socket) while the queue is full.
+    setImmediate(() => order.push('loop turn'));
+    const worker = runWorker(
+      queue,
+      async (key) => {
+        order.push(key);
+        return {};
+      },
+      recordingLogger([]),
+    );
+    while (order.length < 21) await new Promise((r) => setImmediate(r));
+    queue.shutdown();
+    await worker;
+    expect(order.indexOf('loop turn')).toBeLessThan(3);
+  });
+
   const cases: {
     name: string;
     run: () => Promise<Result | undefined>;
