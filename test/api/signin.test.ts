@@ -287,8 +287,11 @@ describe('Bearer tokens', () => {
     expect(me.json).toMatchObject({ name: 'alice@example.test', namespace: 'alice', via: 'token' });
     const list = await t.req('GET', '/api/v1/tokens', { auth: `Bearer ${token}` });
     expect(list.json.items.map((i: { name: string }) => i.name)).toEqual(['ci']);
-    expect(list.text).not.toContain(token.split('_')[2]);
-    expect(await readFile(join(t.dir, 'tokens.json'), 'utf8')).not.toContain(token.split('_')[2]);
+    // The secret is all after `tp_<id>_` (base64url: it may hold `_` itself).
+    const secret = token.slice('tp_'.length + 12 + 1);
+    expect(secret).toHaveLength(43);
+    expect(list.text).not.toContain(secret);
+    expect(await readFile(join(t.dir, 'tokens.json'), 'utf8')).not.toContain(secret);
     const dup = await t.req('POST', '/api/v1/tokens', { auth: `Bearer ${token}`, body: { name: 'ci' } });
     expect(dup.status).toBe(409);
     const bad = await t.req('POST', '/api/v1/tokens', { auth: `Bearer ${token}`, body: { name: 'Bad Name!' } });
