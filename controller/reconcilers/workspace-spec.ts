@@ -31,7 +31,7 @@ export async function applyResources(
   note: Note,
 ): Promise<VM> {
   const name = keyOf(ws);
-  const set = resourcesSetter(ctx, ws, status);
+  const set = setterOf('ResourcesApplied', ctx, ws, status);
   // A runtime that does not report resources: nothing to compare, nothing claimed.
   if (vm.cpu === undefined && vm.memoryBytes === undefined) return vm;
   const fields = resourcesOff(vm, want);
@@ -65,24 +65,15 @@ type SetApplied = (s: 'True' | 'False', reason: ConditionReason, message: string
 
 const resourcesAsAsked = (want: Usage) => `The instance has ${show(want)}, as spec.resources asks.`;
 
-function imageSetter(ctx: Context, ws: Workspace, status: WorkspaceStatus): SetApplied {
+/** Sets the workspace's condition `type` (ImageApplied, ResourcesApplied) in the status being built. */
+function setterOf(
+  type: 'ImageApplied' | 'ResourcesApplied',
+  ctx: Context,
+  ws: Workspace,
+  status: WorkspaceStatus,
+): SetApplied {
   return (s, reason, message) =>
-    setCondition(
-      conditions(status),
-      { type: 'ImageApplied', status: s, reason, message },
-      ctx.clock.now(),
-      ws.metadata.generation,
-    );
-}
-
-function resourcesSetter(ctx: Context, ws: Workspace, status: WorkspaceStatus): SetApplied {
-  return (s, reason, message) =>
-    setCondition(
-      conditions(status),
-      { type: 'ResourcesApplied', status: s, reason, message },
-      ctx.clock.now(),
-      ws.metadata.generation,
-    );
+    setCondition(conditions(status), { type, status: s, reason, message }, ctx.clock.now(), ws.metadata.generation);
 }
 
 /** The spec.resources fields the VM (as the runtime reports it) does not have as asked. */
@@ -101,9 +92,10 @@ function resourcesOff(vm: VM, want: Usage): string[] {
  */
 export function sayMadeAsAsked(ctx: Context, ws: Workspace, status: WorkspaceStatus, vm: VM, want: Usage): void {
   if (vm.image !== ws.spec.image) return;
-  imageUpdate(ctx, ws, vm, imageSetter(ctx, ws, status));
+  imageUpdate(ctx, ws, vm, setterOf('ImageApplied', ctx, ws, status));
   if (vm.cpu === undefined && vm.memoryBytes === undefined) return;
-  if (resourcesOff(vm, want).length === 0) resourcesSetter(ctx, ws, status)('True', 'Applied', resourcesAsAsked(want));
+  if (resourcesOff(vm, want).length === 0)
+    setterOf('ResourcesApplied', ctx, ws, status)('True', 'Applied', resourcesAsAsked(want));
 }
 
 /** One resources change that is to be tried now: its workspace, the instance as it is, and how to tell. */
@@ -183,7 +175,7 @@ export async function shouldRecreate(
 ): Promise<boolean> {
   const image = ws.spec.image;
   const gen = ws.metadata.generation;
-  const set = imageSetter(ctx, ws, status);
+  const set = setterOf('ImageApplied', ctx, ws, status);
   if (vm.image === undefined) return false;
   if (vm.image === image) {
     if (!imageUpdate(ctx, ws, vm, set)) return false;
