@@ -41,6 +41,12 @@ export interface DaemonOptions {
   logger: Logger;
   /** How long a new process may take to serve. Default 15 s. */
   readyTimeoutMs?: number;
+  /**
+   * Text a new process writes to its log once it has really started. Until it shows, an
+   * answering probe is not enough: a Caddy whose initial config fails (a port taken) can answer
+   * its admin API, with that config, in the moment before it exits.
+   */
+  startedWhen?: string;
   /** How often an adopted process (no exit event reaches us) is checked. Default 500 ms. */
   watchMs?: number;
 }
@@ -52,6 +58,12 @@ async function logTail(path: string, from: number): Promise<string> {
   const text = await readFile(path, 'utf8').catch(() => '');
   const lines = text.slice(from).trim().split('\n').filter(Boolean).slice(-3);
   return `${lines.length ? lines.join(' | ') : 'no output'} (log: ${path})`;
+}
+
+/** What a process wrote to its log since byte `from`. */
+async function logSince(path: string, from: number): Promise<string> {
+  const bytes = await readFile(path).catch(() => Buffer.alloc(0));
+  return bytes.subarray(from).toString('utf8');
 }
 
 /** What the start-up of one spawned process has seen of it. */
@@ -209,20 +221,30 @@ export class Daemon {
           `${this.#o.name} ${dead}: ${await logTail(this.#o.logFile, logStart ?? 0)}`,
           'ProxyUnavailable',
         );
+      let why: string;
       try {
         await this.#o.probe();
-        return;
+        if (await this.#started(logStart)) return;
+        why = `it answers, but its log does not say "${this.#o.startedWhen}" yet`;
       } catch (err) {
-        if (Date.now() > deadline) {
-          const tail = logStart === undefined ? '' : `; ${await logTail(this.#o.logFile, logStart)}`;
-          throw new ProxyError(
-            `${this.#o.name} did not answer within the start-up timeout: ${errorMessage(err)}${tail}`,
-            'ProxyUnavailable',
-          );
-        }
+        why = errorMessage(err);
+      }
+      if (Date.now() > deadline) {
+        const tail = logStart === undefined ? '' : `; ${await logTail(this.#o.logFile, logStart)}`;
+        throw new ProxyError(
+          `${this.#o.name} did not answer within the start-up timeout: ${why}${tail}`,
+          'ProxyUnavailable',
+        );
       }
       await sleep(25);
     }
+  }
+
+  /** A new process (its log from `logStart`) has said it started, when it is to say so; an adopted one has. */
+  async #started(logStart: number | undefined): Promise<boolean> {
+    const text = this.#o.startedWhen;
+    if (text === undefined || logStart === undefined) return true;
+    return (await logSince(this.#o.logFile, logStart)).includes(text);
   }
 
   /** Adopted processes send no exit event: look at them now and then. */

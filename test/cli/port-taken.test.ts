@@ -59,7 +59,7 @@ describe('serve on a port that is taken', () => {
       ],
       { env: env(), timeoutMs: 40_000 },
     );
-    expect(r.code).toBe(1);
+    expect(r.code, `serve did not exit with 1; its stderr ends: ${r.stderr.slice(-3000)}`).toBe(1);
     expect(r.stderr).toContain(
       `error: cannot start the Caddy proxy: port ${heldPort} (--app-port 127.0.0.1:${heldPort}) is already in use (held by pid ${holder.pid}: ${process.execPath} -e`,
     );
@@ -82,7 +82,7 @@ describe('serve on a port that is taken', () => {
       ],
       { env: env() },
     );
-    expect(r.code).toBe(1);
+    expect(r.code, `serve did not exit with 1; its stderr ends: ${r.stderr.slice(-3000)}`).toBe(1);
     expect(r.stderr).toContain(
       `error: cannot listen on 127.0.0.1:${heldPort}: port ${heldPort} (--listen 127.0.0.1:${heldPort}) is already in use (held by pid ${holder.pid}: ${process.execPath} -e`,
     );

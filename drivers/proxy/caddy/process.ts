@@ -59,6 +59,9 @@ export function caddyDaemon(o: CaddyDaemonOptions): Daemon {
     probe: async () => {
       await o.client.call('GET', '/config/');
     },
+    // `caddy run` logs it once its initial config is loaded and serving; a config that fails
+    // (a port taken) never gets there, though the admin API may answer just before the exit.
+    startedWhen: '"msg":"serving initial configuration"',
     beforeSpawn: async () => {
       await writeFile(configPath, o.config(), { mode: 0o600 });
       await rm(o.adminSocket, { force: true }); // a stale socket would make Caddy's listen fail
