@@ -17,8 +17,9 @@ const lastStamp = { second: Number.NaN, text: '' };
 export function timestamp(ms: number): string {
   const second = Math.floor(ms / 1000);
   if (second !== lastStamp.second) {
-    lastStamp.second = second;
+    // Formatted first: a time toISOString refuses throws every time, never leaves a stale text.
     lastStamp.text = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+    lastStamp.second = second;
   }
   return lastStamp.text;
 }

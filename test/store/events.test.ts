@@ -58,5 +58,9 @@ describe('timestamp', () => {
     expect(timestamp(t - 1)).toBe('2026-12-07T06:30:14Z');
     expect(timestamp(t)).toBe('2026-12-07T06:30:15Z');
     expect(() => timestamp(Number.NaN)).toThrow(RangeError);
+    // A second toISOString refuses throws each time, and is never served from the cache.
+    expect(() => timestamp(9e15)).toThrow(RangeError);
+    expect(() => timestamp(9e15)).toThrow(RangeError);
+    expect(timestamp(t)).toBe('2026-12-07T06:30:15Z');
   });
 });
