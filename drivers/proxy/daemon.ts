@@ -5,7 +5,7 @@
 // children and adopted processes are watched; one that dies is started again with backoff
 // and onRestart runs, so the caller can check what it serves.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { endProcess, PidFile, processArgv } from './pid-file.js';
 import { ProxyError } from './types.js';
 import { errorMessage } from '../../specs/errors.js';
@@ -55,15 +55,25 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The last lines a process wrote since `from` (its reason for failing to start), and where the log is. */
 async function logTail(path: string, from: number): Promise<string> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  const lines = text.slice(from).trim().split('\n').filter(Boolean).slice(-3);
+  const lines = (await logSince(path, from)).trim().split('\n').filter(Boolean).slice(-3);
   return `${lines.length ? lines.join(' | ') : 'no output'} (log: ${path})`;
 }
 
-/** What a process wrote to its log since byte `from`. */
+/** What a process wrote to its log since byte `from` (the log keeps every earlier start's lines too). */
 async function logSince(path: string, from: number): Promise<string> {
-  const bytes = await readFile(path).catch(() => Buffer.alloc(0));
-  return bytes.subarray(from).toString('utf8');
+  let file;
+  try {
+    file = await open(path, 'r');
+    const size = (await file.stat()).size;
+    if (size <= from) return '';
+    const bytes = Buffer.alloc(size - from);
+    const { bytesRead } = await file.read(bytes, 0, bytes.length, from);
+    return bytes.subarray(0, bytesRead).toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    await file?.close();
+  }
 }
 
 /** What the start-up of one spawned process has seen of it. */
